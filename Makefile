@@ -1,0 +1,44 @@
+# skiff: `make demo` (main job) and `make test` (the suite) each install what they need on a
+# fresh Debian 12 machine as root.
+PY      ?= /usr/bin/python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMPS  := .cache
+APT_PKGS := python3-venv python3-pip runc busybox-static skopeo umoci docker-registry tini \
+            golang-github-containers-common iproute2 nftables iptables debootstrap \
+            xz-utils bzip2 zstd curl ca-certificates
+
+.PHONY: deps venv test test-fast demo bench lint clean
+
+$(STAMPS)/apt.stamp:
+	mkdir -p $(STAMPS)
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PKGS)
+	touch $@
+
+$(BIN)/.installed: pyproject.toml $(STAMPS)/apt.stamp
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+deps: $(STAMPS)/apt.stamp
+venv: $(BIN)/.installed
+
+test: venv
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not slow" tests/unit
+
+demo: venv
+	PATH=$(CURDIR)/$(BIN):$$PATH bash examples/demo.sh
+
+bench: venv
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m benchmarks
+
+lint: venv
+	$(BIN)/ruff check src tests
+
+clean:
+	rm -rf $(VENV) $(STAMPS) build *.egg-info

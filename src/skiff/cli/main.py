@@ -1,0 +1,161 @@
+"""Entry point: global flags, command lookup, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+from skiff.cli import COMMANDS, GROUPS, SUB_ALIASES, Entry
+
+USAGE = """Usage:  skiff [OPTIONS] COMMAND
+
+A daemonless container engine
+
+Options:
+      --root DIR        Root of the store (default "/var/lib/skiff", env SKIFF_ROOT)
+      --runtime PATH    OCI runtime binary (default "runc", env SKIFF_RUNTIME)
+  -D, --debug           Show tracebacks for errors
+  -v, --version         Print version information and quit
+  -h, --help            Print usage
+"""
+
+
+def _help_text() -> str:
+    lines = [USAGE, "Management Commands:"]
+    for name, (summary, _) in sorted(GROUPS.items()):
+        lines.append(f"  {name:<12}{summary}")
+    lines.append("\nCommands:")
+    for name, (_, _, summary) in sorted(COMMANDS.items()):
+        lines.append(f"  {name:<12}{summary}")
+    lines.append("\nRun 'skiff COMMAND --help' for more information on a command.")
+    return "\n".join(lines) + "\n"
+
+
+def _group_help(group: str) -> str:
+    summary, subs = GROUPS[group]
+    lines = [f"Usage:  skiff {group} COMMAND\n", summary, "\nCommands:"]
+    for name, (_, _, s) in sorted(subs.items()):
+        lines.append(f"  {name:<12}{s}")
+    lines.append(f"\nRun 'skiff {group} COMMAND --help' for more information on a command.")
+    return "\n".join(lines) + "\n"
+
+
+def _split_globals(argv: list[str]) -> tuple[dict[str, object], list[str]]:
+    """Consume the global flags before the command name; return (options, rest)."""
+    opts: dict[str, object] = {"root": None, "runtime": None, "debug": False}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("--root", "--runtime"):
+            if i + 1 >= len(argv):
+                raise _usage_error(f"flag needs an argument: {a}")
+            opts[a[2:]] = argv[i + 1]
+            i += 2
+        elif a.startswith("--root=") or a.startswith("--runtime="):
+            k, v = a[2:].split("=", 1)
+            opts[k] = v
+            i += 1
+        elif a in ("-D", "--debug"):
+            opts["debug"] = True
+            i += 1
+        elif a in ("-h", "--help"):
+            opts["help"] = True
+            i += 1
+        elif a in ("-v", "--version"):
+            opts["version"] = True
+            i += 1
+        elif a.startswith("-"):
+            raise _usage_error(f"unknown flag: {a}")
+        else:
+            break
+    return opts, argv[i:]
+
+
+def _usage_error(msg: str):
+    from skiff.errors import InvalidArgument
+
+    return InvalidArgument(msg, "See 'skiff --help'.")
+
+
+def _resolve(rest: list[str]) -> tuple[Entry, str, list[str]] | None:
+    """Find the command entry for ``rest``; return (entry, prog, remaining argv)."""
+    name = rest[0]
+    if name in COMMANDS:
+        return COMMANDS[name], f"skiff {name}", rest[1:]
+    if name in GROUPS:
+        subs = GROUPS[name][1]
+        if len(rest) < 2 or rest[1] in ("-h", "--help"):
+            return None
+        sub = SUB_ALIASES.get(rest[1], rest[1])
+        if sub not in subs:
+            raise _usage_error(f"unknown command: skiff {name} {rest[1]}")
+        return subs[sub], f"skiff {name} {sub}", rest[2:]
+    raise _usage_error(f"unknown command: {name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one skiff command; return its exit code (never raises for user errors)."""
+    from skiff.errors import EXIT_ENGINE, SkiffError
+
+    argv = sys.argv[1:] if argv is None else argv
+    debug = os.environ.get("SKIFF_DEBUG") == "1"
+    ctx = None
+    try:
+        opts, rest = _split_globals(argv)
+        debug = debug or bool(opts["debug"])
+        if opts.get("version"):
+            rest = ["version"]
+        if not rest or opts.get("help"):
+            if rest and rest[0] in GROUPS:
+                sys.stdout.write(_group_help(rest[0]))
+            else:
+                sys.stdout.write(_help_text())
+            return 0
+        found = _resolve(rest)
+        if found is None:
+            sys.stdout.write(_group_help(rest[0]))
+            return 0
+        (module, func, _), _prog, args = found
+        from skiff.cli.context import Context
+        from skiff.config import Config
+
+        ctx = Context(Config.from_env(opts["root"], opts["runtime"]), debug=debug)
+        fn = getattr(importlib.import_module(f"skiff.cli.{module}"), func)
+        return int(fn(ctx, args) or 0)
+    except SkiffError as e:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _print_error(str(e))
+        return e.exit_code
+    except KeyboardInterrupt:
+        _print_error("operation cancelled by user")
+        return 130
+    except BrokenPipeError:
+        # Output went to a closed pipe (`skiff images | head`): not an error worth a message.
+        try:
+            sys.stdout = None  # type: ignore[assignment]
+        finally:
+            return 0
+    except SystemExit as e:  # argparse --help
+        return e.code if isinstance(e.code, int) else 0
+    except Exception as e:  # a bug: one line, traceback only in debug mode
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _print_error(f"internal error: {type(e).__name__}: {e} (set SKIFF_DEBUG=1 for a traceback)")
+        return EXIT_ENGINE
+    finally:
+        if ctx is not None:
+            ctx.close()
+
+
+def _print_error(msg: str) -> None:
+    try:
+        sys.stderr.write(f"skiff: {msg}\n")
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass

@@ -1,0 +1,172 @@
+"""The store's metadata database: SQLite in WAL mode, shared by every skiff process.
+
+One file, ``<root>/metadata.db``. Several skiff processes may use it at once: writers take
+``BEGIN IMMEDIATE`` (through :func:`transaction`) and wait up to ``BUSY_TIMEOUT_S`` for the
+lock. The schema is an ordered list of migrations; ``PRAGMA user_version`` records how many
+have run. Each subsystem owns its tables:
+
+    images, tags, repo_digests      skiff.images   (image ID = digest of the image config)
+    snapshots                       skiff.snapshots (committed ones keyed by chainID)
+    containers                      skiff.runtime  (``data`` holds the JSON record)
+    leases, lease_resources         GC roots for builds and pulls in flight
+    volumes                         skiff.runtime.volumes
+    build_cache                     skiff.build
+
+Adding a table or column means appending a migration (never editing a shipped one) and a
+test that starts from a database at the previous version (tests/unit/test_metadata.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+BUSY_TIMEOUT_S = 30.0
+
+
+def _run_script(db: sqlite3.Connection, sql: str) -> None:
+    """Run ``;``-separated statements inside the caller's transaction.
+
+    (``executescript`` would COMMIT first, breaking the migration's atomicity.)
+    """
+    for stmt in sql.split(";"):
+        if stmt.strip():
+            db.execute(stmt)
+
+
+def _m1_initial(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE images (
+            id                  TEXT PRIMARY KEY,   -- sha256:<hex> of the image config
+            manifest_digest     TEXT NOT NULL,      -- the manifest this image was stored under
+            manifest_media_type TEXT NOT NULL,
+            manifest_size       INTEGER NOT NULL,
+            added               REAL NOT NULL,      -- unix time the store first saw it
+            parent              TEXT                -- build parent image ID, if any
+        );
+        CREATE TABLE tags (
+            name     TEXT PRIMARY KEY,              -- normalized: docker.io/library/busybox:latest
+            image_id TEXT NOT NULL REFERENCES images(id),
+            updated  REAL NOT NULL
+        );
+        CREATE INDEX tags_image ON tags(image_id);
+        CREATE TABLE repo_digests (
+            name     TEXT PRIMARY KEY,              -- normalized repo@sha256:<manifest hex>
+            image_id TEXT NOT NULL REFERENCES images(id)
+        );
+        CREATE INDEX repo_digests_image ON repo_digests(image_id);
+        CREATE TABLE snapshots (
+            key      TEXT PRIMARY KEY,              -- chainID (committed) or an active key
+            id       INTEGER NOT NULL UNIQUE,       -- directory number under snapshots/
+            kind     TEXT NOT NULL CHECK (kind IN ('committed', 'active', 'view')),
+            parent   TEXT REFERENCES snapshots(key),
+            created  REAL NOT NULL,
+            size     INTEGER,                       -- bytes on disk, when known
+            labels   TEXT NOT NULL DEFAULT '{}'     -- JSON object
+        );
+        CREATE INDEX snapshots_parent ON snapshots(parent);
+        CREATE TABLE containers (
+            id       TEXT PRIMARY KEY,              -- 64 hex characters
+            name     TEXT NOT NULL UNIQUE,          -- without Docker's leading '/'
+            image_id TEXT,                          -- image the container was created from
+            created  REAL NOT NULL,
+            data     TEXT NOT NULL                  -- JSON record (config, host config, state)
+        );
+        CREATE INDEX containers_image ON containers(image_id);
+        CREATE TABLE leases (
+            id       TEXT PRIMARY KEY,
+            created  REAL NOT NULL,
+            expires  REAL,                          -- unix time, NULL = until deleted
+            labels   TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE lease_resources (
+            lease_id TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,
+            kind     TEXT NOT NULL,                 -- 'content' | 'snapshot' | 'ingest'
+            ref      TEXT NOT NULL,
+            PRIMARY KEY (lease_id, kind, ref)
+        );
+        CREATE TABLE volumes (
+            name     TEXT PRIMARY KEY,
+            driver   TEXT NOT NULL DEFAULT 'local',
+            created  REAL NOT NULL,
+            labels   TEXT NOT NULL DEFAULT '{}',
+            options  TEXT NOT NULL DEFAULT '{}'
+        );
+        """
+    )
+
+
+# Ordered; index i holds the migration that takes user_version i to i+1.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m1_initial,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: str | Path, *, migrate: bool = True) -> sqlite3.Connection:
+    """Open (creating if needed) the metadata database at ``path`` and bring its schema up.
+
+    The connection is in autocommit mode (``isolation_level=None``); group writes with
+    :func:`transaction`. Rows come back as :class:`sqlite3.Row`.
+
+    Raises:
+        sqlite3.DatabaseError: the file is not a SQLite database, or its schema is newer
+            than this skiff knows (``user_version > SCHEMA_VERSION``).
+    """
+    db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                         check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = NORMAL")
+    mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode != "wal":
+        db.execute("PRAGMA journal_mode = WAL")
+    if migrate:
+        upgrade(db)
+    return db
+
+
+def upgrade(db: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+    """Run the migrations from the database's user_version up to ``target``; return it.
+
+    Each migration runs in its own IMMEDIATE transaction together with the version bump, so
+    a crash leaves the database at a whole version. Concurrent processes serialize on the lock.
+    """
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(
+            f"metadata schema version {version} is newer than this skiff ({SCHEMA_VERSION})")
+    while version < target:
+        with transaction(db):
+            # Re-read under the lock: another process may have migrated meanwhile.
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version >= target:
+                break
+            MIGRATIONS[version](db)
+            version += 1
+            db.execute(f"PRAGMA user_version = {version}")
+    return version
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolling back if the block raises.
+
+    Nested use is allowed: an inner block joins the outer transaction.
+    """
+    if db.in_transaction:
+        yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    else:
+        db.execute("COMMIT")

@@ -1,0 +1,49 @@
+"""The CLI frame: help, unknown commands and flags, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_help_lists_commands(cli):
+    r = cli("--help")
+    assert r.code == 0
+    assert "Usage:  skiff [OPTIONS] COMMAND" in r.out
+    assert "version" in r.out
+
+
+def test_unknown_command_is_one_line_exit_125(cli):
+    r = cli("frobnicate")
+    assert r.code == 125
+    assert r.err == "skiff: unknown command: frobnicate: See 'skiff --help'.\n"
+
+
+def test_unknown_global_flag(cli):
+    r = cli("--bogus", "version")
+    assert r.code == 125
+    assert r.err.startswith("skiff: unknown flag: --bogus")
+
+
+def test_unknown_command_flag_exit_125(cli):
+    r = cli("version", "--nope")
+    assert r.code == 125
+    assert r.err.startswith("skiff: skiff version: unrecognized arguments: --nope")
+
+
+def test_version(cli, skiff_root):
+    r = cli("version")
+    assert r.code == 0
+    assert r.out.startswith("skiff version 0.1.0\n")
+    assert f"Root:     {skiff_root}" in r.out
+
+
+def test_help_imports_no_heavy_modules():
+    """`skiff --help` must not pay for sqlite3, tarfile, json, http or ssl (start-up time)."""
+    code = ("import sys; from skiff.cli.main import main; import io, contextlib\n"
+            "with contextlib.redirect_stdout(io.StringIO()): main(['--help'])\n"
+            "bad = [m for m in ('sqlite3', 'tarfile', 'json', 'http.client', 'ssl', 'argparse')"
+            " if m in sys.modules]\n"
+            "print(','.join(bad))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == ""

@@ -1,0 +1,62 @@
+"""The metadata database: schema versions, WAL, concurrent writers."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from skiff import metadata
+
+
+def test_fresh_database_is_at_schema_version(tmp_path):
+    db = metadata.connect(tmp_path / "m.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == metadata.SCHEMA_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"images", "tags", "snapshots", "containers", "leases", "volumes"} <= tables
+
+
+def test_newer_schema_is_refused(tmp_path):
+    db = metadata.connect(tmp_path / "m.db")
+    db.execute(f"PRAGMA user_version = {metadata.SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(sqlite3.DatabaseError, match="newer than this skiff"):
+        metadata.connect(tmp_path / "m.db")
+
+
+def test_migration_1_from_empty(tmp_path):
+    db = metadata.connect(tmp_path / "m.db", migrate=False)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+    assert metadata.upgrade(db, 1) == 1
+    db.execute("INSERT INTO images VALUES ('sha256:a', 'sha256:m', 'x', 1, 0, NULL)")
+
+
+def test_transaction_rolls_back(tmp_path):
+    db = metadata.connect(tmp_path / "m.db")
+    with pytest.raises(RuntimeError):
+        with metadata.transaction(db):
+            db.execute("INSERT INTO volumes (name, created) VALUES ('v', 0)")
+            raise RuntimeError
+    assert db.execute("SELECT count(*) FROM volumes").fetchone()[0] == 0
+
+
+def test_concurrent_writers_all_land(tmp_path):
+    path = tmp_path / "m.db"
+    metadata.connect(path).close()
+
+    def writer(n):
+        db = metadata.connect(path)
+        for i in range(50):
+            with metadata.transaction(db):
+                db.execute("INSERT INTO volumes (name, created) VALUES (?, 0)", (f"v{n}-{i}",))
+        db.close()
+
+    ts = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    db = metadata.connect(path)
+    assert db.execute("SELECT count(*) FROM volumes").fetchone()[0] == 200
