@@ -15,10 +15,15 @@ Entry = tuple[str, str, str]  # (module under skiff.cli, function name, one-line
 
 COMMANDS: dict[str, Entry] = {
     "version": ("version", "version", "Show the skiff version information"),
+    "build": ("build", "build", "Build an image from a Dockerfile"),
 }
 
 GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
     "system": ("Manage skiff", {}),
+    "builder": ("Manage builds", {
+        "build": ("build", "build", "Build an image from a Dockerfile"),
+        "prune": ("build", "builder_prune", "Remove build cache"),
+    }),
 }
 
 # Subcommand aliases accepted in every group, as Docker's CLI does.
