@@ -309,19 +309,27 @@ class Builder:
                  "chain_id": image.chain_id})
 
     def _get_image(self, ref: str):
-        try:
-            if not self.opts.pull:
+        """A local image, else pulled (``--pull`` always pulls). Raises ImageNotFound."""
+        if not self.opts.pull:
+            try:
                 return self.images.get(ref)
-        except ImageNotFound:
-            pass
+            except ImageNotFound as e:
+                missing = e
+        else:
+            missing = ImageNotFound(ref, "not pulled yet")
         try:
-            from skiff.registry import client
+            from skiff.registry.client.api import pull
         except ImportError:
-            return self.images.get(ref)
+            try:
+                from skiff.registry.client import pull  # type: ignore[no-redef]
+            except ImportError:
+                raise missing from None
+        if not callable(pull):
+            raise missing
         try:
-            return client.pull(self.config, self.db, ref)
+            return pull(self.config, self.db, ref)
         except SkiffError as e:
-            raise ImageNotFound(ref, f"not found locally and pull failed: {e}") from e
+            raise ImageNotFound(ref, f"no such image locally, and pulling it failed: {e}") from e
 
     # -- steps ---------------------------------------------------------------------------------
     def _next_number(self) -> int:
@@ -349,6 +357,8 @@ class Builder:
 
     def _step_error(self, line: int, label: str, text: str, e: Exception) -> BuildError:
         why = str(e)
+        if isinstance(e, SkiffError) and e.why and e.what in text:
+            why = e.why
         return BuildError(f"{self.filename}:{line}: {label} {text}", why)
 
     def _run_step(self, st: StageState, stage: Any, ins: Any, pos: int, total: int) -> None:

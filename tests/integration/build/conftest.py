@@ -66,3 +66,62 @@ def image_config(skiff_root: Path, ref: str) -> dict:
         return ImageService(config, db).get(ref).config.raw
     finally:
         db.close()
+
+
+def image_files(ref: str) -> dict[str, tuple]:
+    """The image's file tree from its layer tars, bottom up (whiteouts applied):
+    path → (type, mode, uid, gid, content bytes | link target)."""
+    import tarfile
+
+    from skiff import metadata
+    from skiff.config import Config
+    from skiff.content import ContentStore
+    from skiff.images import ImageService
+    from skiff.layers.compression import decompressed
+
+    config = Config.from_env()
+    db = metadata.connect(config.metadata_path)
+    try:
+        image = ImageService(config, db).get(ref)
+        content = ContentStore(config.content_dir)
+        tree: dict[str, tuple] = {}
+        for layer in image.layers:
+            with content.open(layer.digest) as raw, \
+                    tarfile.open(fileobj=decompressed(raw), mode="r|") as tf:
+                for m in tf:
+                    name = "/" + m.name.lstrip("./").rstrip("/")
+                    base = name.rsplit("/", 1)[1]
+                    if base == ".wh..wh..opq":
+                        d = name.rsplit("/", 1)[0]
+                        for k in [k for k in tree if k.startswith(d + "/")]:
+                            del tree[k]
+                        continue
+                    if base.startswith(".wh."):
+                        gone = name.rsplit("/", 1)[0] + "/" + base[4:]
+                        for k in [k for k in tree if k == gone or k.startswith(gone + "/")]:
+                            del tree[k]
+                        continue
+                    if m.isfile():
+                        data = tf.extractfile(m).read()
+                        tree[name] = ("f", m.mode, m.uid, m.gid, data)
+                    elif m.isdir():
+                        tree[name] = ("d", m.mode, m.uid, m.gid, None)
+                    elif m.issym():
+                        tree[name] = ("l", m.mode, m.uid, m.gid, m.linkname)
+                    elif m.islnk():
+                        tree[name] = ("h", m.mode, m.uid, m.gid, m.linkname)
+        return tree
+    finally:
+        db.close()
+
+
+def tags(ref_prefix: str = "") -> list[str]:
+    from skiff import metadata
+    from skiff.config import Config
+
+    config = Config.from_env()
+    db = metadata.connect(config.metadata_path)
+    try:
+        return [r[0] for r in db.execute("SELECT name FROM tags ORDER BY name")]
+    finally:
+        db.close()
