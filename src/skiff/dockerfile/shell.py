@@ -249,6 +249,8 @@ class _Scanner:
         name = self.process_name()
         ch = self.next()
         chs = ch
+        if ch == _EOF:
+            raise ShellError("syntax error: missing '}'")
         if ch == "}":
             value, found = self.getenv(name)
             if not found and self.skip_unset:
@@ -367,7 +369,7 @@ def shell_pattern_regex_source(pattern: str, *, greedy: bool, anchored: bool) ->
                 raise ShellError("invalid escape '\\'")
             tok = pattern[i]
             i += 1
-            if tok not in "*?\\":
+            if tok.isalnum() or tok == "_":  # Go's regexp rejects \x, \q ... escapes
                 raise ShellError(f"invalid escape '\\{tok}'")
             out.append("\\" + tok)
             continue
@@ -461,3 +463,13 @@ def _go_quote(s: str) -> str:
     from skiff.dockerfile.parser import go_quote
 
     return go_quote(s)
+
+
+def envs_from_list(items: list[str]) -> dict[str, str]:
+    """``["K=V", "K2"]`` → dict (an entry without ``=`` is empty; the last duplicate wins),
+    as BuildKit's EnvsFromSlice."""
+    out: dict[str, str] = {}
+    for item in items:
+        k, _, v = item.partition("=")
+        out[k] = v
+    return out
