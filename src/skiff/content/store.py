@@ -79,6 +79,10 @@ class Writer:
         self.offset += len(b)
         return len(b)
 
+    def flush(self) -> None:
+        """Push buffered bytes to the file (commit fsyncs; this is for stream adapters)."""
+        self._f.flush()
+
     def digest(self) -> str:
         """Digest of the bytes written so far."""
         return "sha256:" + self._h.hexdigest()
