@@ -111,7 +111,8 @@ def images(ctx: Context, argv: list[str]) -> int:
         _out(ctx, "".join(x + "\n" for x in seen))
         return 0
     if a.format:
-        _out(ctx, format_rows(a.format, rows, IMAGE_HEADERS))
+        _out(ctx, format_rows(a.format, rows, IMAGE_HEADERS,
+                              "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"))
         return 0
     cols = ["Repository", "Tag"] + (["Digest"] if a.digests else []) + ["ID", "CreatedSince", "Size"]
     _out(ctx, table([[IMAGE_HEADERS[c] for c in cols]] + [[r[c] for c in cols] for r in rows]))
@@ -254,7 +255,8 @@ def history(ctx: Context, argv: list[str]) -> int:
         _out(ctx, "".join(r["ID"] + "\n" for r in rows))
         return 0
     if a.format:
-        _out(ctx, format_rows(a.format, rows, HISTORY_HEADERS))
+        _out(ctx, format_rows(a.format, rows, HISTORY_HEADERS,
+                              "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"))
         return 0
     cols = ["ID", "CreatedSince", "CreatedBy", "Size", "Comment"]
     _out(ctx, table([[HISTORY_HEADERS[c] for c in cols]] + [[r[c] for c in cols] for r in rows]))

@@ -43,8 +43,8 @@ def df(ctx: Context, argv: list[str]) -> int:
     for r in rows:
         pct = f" ({r['Reclaimable'] * 100 // r['Size']}%)" if r["Size"] else ""
         shown.append({"Type": r["Type"], "TotalCount": str(r["TotalCount"]),
-                      "Active": str(r["Active"]), "Size": human_size(r["Size"]),
-                      "Reclaimable": human_size(r["Reclaimable"]) + pct})
+                      "Active": str(r["Active"]), "Size": human_size(r["Size"], 4),
+                      "Reclaimable": human_size(r["Reclaimable"], 4) + pct})
     if a.format:
         ctx.out.write(format_rows(a.format, shown, {"Type": "TYPE", "TotalCount": "TOTAL",
                                                     "Active": "ACTIVE", "Size": "SIZE",

@@ -14,12 +14,12 @@ from skiff.errors import InvalidArgument
 _UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
 
 
-def human_size(n: float) -> str:
-    """Docker's ``units.HumanSizeWithPrecision(n, 3)``: decimal units, 3 significant digits."""
+def human_size(n: float, precision: int = 3) -> str:
+    """Docker's ``units.HumanSizeWithPrecision(n, precision)``: decimal units (``4.26MB``)."""
     try:
         from skiff.format.humanize import human_size as hs
 
-        return hs(n)
+        return hs(n, precision)
     except ImportError:
         pass
     i = 0
@@ -27,7 +27,7 @@ def human_size(n: float) -> str:
     while n >= 1000.0 and i < len(_UNITS) - 1:
         n /= 1000.0
         i += 1
-    return f"{n:.3g}{_UNITS[i]}"
+    return f"{n:.{precision}g}{_UNITS[i]}"
 
 
 def human_duration(seconds: float) -> str:
@@ -88,7 +88,7 @@ def table(rows: Sequence[Sequence[str]]) -> str:
 
 
 def render_template(template: str, data: object) -> str:
-    """Render a Docker ``--format`` Go template with skiff.format.gotemplate."""
+    """Render a Docker ``--format`` Go template on one object (skiff.format.gotemplate)."""
     try:
         from skiff.format.gotemplate import render
     except ImportError:
@@ -96,15 +96,19 @@ def render_template(template: str, data: object) -> str:
     return render(template, data)
 
 
-def format_rows(template: str, rows: list[dict], headers: dict[str, str]) -> str:
-    """``--format`` over rows: ``table ...`` adds a header line and aligns the cells on tabs;
-    otherwise one rendered line per row. ``json`` prints each row as JSON."""
+def format_rows(template: str, rows: list[dict], headers: dict[str, str],
+                default: str | None = None) -> str:
+    """``--format`` over rows as ``docker images/history --format`` prints them: ``json``
+    (one JSON object per line), ``table [TEMPLATE]`` (header row, tabwriter alignment; a bare
+    ``table`` uses ``default``), or a template rendered once per row."""
     import json
 
-    if template == "json":
+    if template.strip() == "json":
         return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows)
-    if template.startswith("table"):
-        body = template[len("table"):].strip() or "\t".join(f"{{{{.{k}}}}}" for k in headers)
-        lines = [render_template(body, headers)] + [render_template(body, r) for r in rows]
-        return table([ln.replace("\\t", "\t").split("\t") for ln in lines])
-    return "".join(render_template(template, r).replace("\\t", "\t") + "\n" for r in rows)
+    if template.strip() == "table":
+        template = "table " + (default or "\t".join(f"{{{{.{k}}}}}" for k in headers))
+    try:
+        from skiff.format.gotemplate import render_list
+    except ImportError:
+        raise InvalidArgument("--format", "Go templates need skiff.format (not installed)") from None
+    return render_list(template, rows, headers=headers)
