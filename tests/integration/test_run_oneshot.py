@@ -108,3 +108,19 @@ def test_runc_leaves_no_state(config, rootfs):
     assert Runc.for_config(config).list() == []
     r = subprocess.run(["sh", "-c", f"ls {config.tmp_dir}"], capture_output=True, text=True)
     assert r.stdout == ""
+
+
+@pytest.mark.requires_overlay
+def test_overlay_rootfs_upper_gets_only_the_steps_changes(config, rootfs, tmp_path):
+    upper, work = tmp_path / "upper", tmp_path / "work"
+    upper.mkdir()
+    work.mkdir()
+    m = Mount("overlay", "overlay", (f"lowerdir={rootfs}", f"upperdir={upper}", f"workdir={work}"))
+    out = bytearray()
+    code = oneshot.run(config, mounts=[m], args=["sh", "-c", "echo x > /tmp/new; echo ok"],
+                       output=out.extend)
+    assert (code, bytes(out)) == (0, b"ok\n")
+    found = sorted(str(p.relative_to(upper)) for p in upper.rglob("*"))
+    assert found == ["tmp", "tmp/new"]
+    with open("/proc/self/mountinfo") as f:
+        assert str(config.root) not in f.read()

@@ -43,10 +43,12 @@ def _mount_dict(m) -> dict:
     return d
 
 
-def missing_paths(rootfs: str, destinations: Iterable[str]) -> list[str]:
+def missing_paths(rootfs: str, destinations: Iterable[str]) -> tuple[list[str], dict[str, tuple[int, int]]]:
     """Every path (as a container path) from the first missing component down to each
-    destination, for the destinations that do not fully exist in ``rootfs``."""
+    destination, for the destinations that do not fully exist in ``rootfs``; and the
+    (atime_ns, mtime_ns) of the existing directory each missing chain starts in."""
     out: list[str] = []
+    parents: dict[str, tuple[int, int]] = {}
     seen: set[str] = set()
     for dest in destinations:
         parts = [p for p in dest.split("/") if p]
@@ -58,22 +60,28 @@ def missing_paths(rootfs: str, destinations: Iterable[str]) -> list[str]:
                 if os.path.lexists(host):
                     continue
                 missing = True
+                parent = "/" + "/".join(parts[:i - 1])
+                if parent not in parents:
+                    st = os.stat(secure_join(rootfs, parent))
+                    parents[parent] = (st.st_atime_ns, st.st_mtime_ns)
             if cpath not in seen:
                 seen.add(cpath)
                 out.append(cpath)
-    return out
+    return out, parents
 
 
-def remove_stubs(rootfs: str, paths: Sequence[str]) -> None:
-    """Remove the paths of :func:`missing_paths` that runc created and left empty."""
+def remove_stubs(rootfs: str, paths: Sequence[str],
+                 parents: dict[str, tuple[int, int]] | None = None) -> None:
+    """Remove the paths of :func:`missing_paths` that runc created and left empty, and
+    give their parent directories back their times when nothing else was added."""
+    import stat as _stat
+
     for cpath in sorted(paths, key=lambda p: p.count("/"), reverse=True):
         host = secure_join(rootfs, cpath)
         try:
             st = os.lstat(host)
         except OSError:
             continue
-        import stat as _stat
-
         try:
             if _stat.S_ISDIR(st.st_mode):
                 os.rmdir(host)  # fails (ENOTEMPTY) when the process put files there
@@ -81,6 +89,55 @@ def remove_stubs(rootfs: str, paths: Sequence[str]) -> None:
                 os.unlink(host)
         except OSError:
             pass
+    for parent, (atime, mtime) in (parents or {}).items():
+        left = [p for p in paths if os.path.dirname(p) == parent
+                and os.path.lexists(secure_join(rootfs, p))]
+        if not left:
+            try:
+                os.utime(secure_join(rootfs, parent), ns=(atime, mtime))
+            except OSError:
+                pass
+
+
+def prune_copied_up_dirs(mounts: Sequence, dirs: Iterable[str]) -> None:
+    """After an overlay is unmounted: drop from its upperdir each of ``dirs`` that is an
+    empty, non-opaque directory whose mode, owner and mtime equal the lower copy's, i.e.
+    a directory overlayfs copied up only because runc made (and we removed) a mount point
+    in it. The layer diff then does not show it as changed."""
+    if len(mounts) != 1 or mounts[0].type != "overlay":
+        return
+    opts = dict(o.split("=", 1) for o in mounts[0].options if "=" in o)
+    upper = opts.get("upperdir")
+    lowers = opts.get("lowerdir", "").split(":") if opts.get("lowerdir") else []
+    if not upper:
+        return
+    for d in sorted(dirs, key=lambda p: p.count("/"), reverse=True):
+        rel = d.strip("/")
+        if not rel:
+            continue
+        up = os.path.join(upper, rel)
+        try:
+            ust = os.lstat(up)
+            if not os.path.isdir(up) or os.listdir(up):
+                continue
+            if os.getxattr(up, "trusted.overlay.opaque", follow_symlinks=False) == b"y":
+                continue
+        except OSError as e:
+            if getattr(e, "errno", None) != 61:  # ENODATA: no opaque xattr
+                continue
+        for low in lowers:
+            lp = os.path.join(low, rel)
+            try:
+                lst = os.lstat(lp)
+            except OSError:
+                continue
+            if ((lst.st_mode, lst.st_uid, lst.st_gid, lst.st_mtime_ns)
+                    == (ust.st_mode, ust.st_uid, ust.st_gid, ust.st_mtime_ns)):
+                try:
+                    os.rmdir(up)
+                except OSError:
+                    pass
+            break
 
 
 def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (),
@@ -124,6 +181,7 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
     rootfs_target = str(work / "rootfs")
     rootfs = None
     stubs: list[str] = []
+    parents: dict[str, tuple[int, int]] = {}
     try:
         rootfs = rmounts.mount_rootfs(mounts, rootfs_target)
         eu = resolve_user(rootfs, user)
@@ -144,13 +202,14 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
             cap_add=tuple(cap_add), privileged=(security == "insecure"),
             mounts=tuple(extra), cgroups_path=f"/skiff/{cid}")
         spec = spec_mod.build_spec(opts)
-        stubs = missing_paths(rootfs, [m["destination"] for m in spec["mounts"]])
+        stubs, parents = missing_paths(rootfs, [m["destination"] for m in spec["mounts"]])
         (work / "config.json").write_text(json.dumps(spec))
         return _run_runc(driver, cid, str(work), stdin, output)
     finally:
         if rootfs is not None:
-            remove_stubs(rootfs, stubs)
+            remove_stubs(rootfs, stubs, parents)
             rmounts.unmount_rootfs(mounts, rootfs_target)
+            prune_copied_up_dirs(mounts, parents)
         shutil.rmtree(work, ignore_errors=True)
 
 
