@@ -58,11 +58,16 @@ def test_directory_is_126(config, rootfs):
 
 def test_pid1_hostname_network_and_output(config, rootfs):
     code, out = _run(config, rootfs, ["sh", "-c",
-                     "echo pid=$$; hostname; ls /sys/class/net; echo err >&2; cat /proc/1/cmdline; echo"],
+                     "echo pid=$$; hostname; ls /sys/class/net; cat /proc/1/cmdline; echo"],
                      hostname="builder1", network="none")
     assert code == 0
-    assert out == "pid=1\nbuilder1\nlo\nerr\nsh\x00-c\x00echo pid=$$; hostname; ls /sys/class/net; " \
-                  "echo err >&2; cat /proc/1/cmdline; echo\x00\n"
+    assert out == "pid=1\nbuilder1\nlo\nsh\x00-c\x00echo pid=$$; hostname; ls /sys/class/net; " \
+                  "cat /proc/1/cmdline; echo\x00\n"
+
+
+def test_stderr_is_part_of_the_output(config, rootfs):
+    # stdout and stderr are separate streams (as in Docker); each arrives whole.
+    assert _run(config, rootfs, ["sh", "-c", "echo out; echo err >&2"])[1] in ("out\nerr\n", "err\nout\n")
 
 
 def test_host_processes_are_invisible(config, rootfs):
