@@ -64,14 +64,14 @@ class ChecksumCache:
                     "WHERE context = ?", (context_key,)):
                 self._known[row[0]] = (row[1], row[2], row[3], row[4], row[5])
 
-    def file_digest(self, abspath: Path | str, relpath: str, st: os.stat_result) -> str:
-        """Hex sha256 of a regular file's content; reads it only when its stat changed."""
+    def file_digest(self, root: str, relpath: str, st: os.stat_result) -> str:
+        """Hex sha256 of the regular file ``root/relpath``; read only when its stat changed."""
         sig = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         row = self._known.get(relpath)
         if row is not None and row[:4] == sig:
             return row[4]
         h = hashlib.sha256()
-        with open(abspath, "rb") as f:
+        with open(os.path.join(root, relpath), "rb") as f:
             while chunk := f.read(HASH_CHUNK):
                 h.update(chunk)
         self.hashed += 1
@@ -151,11 +151,19 @@ class BuildContext:
                  *, walk: Callable[[Path, list[str]], Iterable[tuple[str, os.stat_result]]]
                  | None = None):
         self.root = root.absolute()
+        self._root_str = str(self.root)
         self.patterns = patterns
+        drop_ignore_file = False
         if walk is None:
             from skiff.dockerfile import ignore
 
-            walk = ignore.walk
+            pm = ignore.PatternMatcher(patterns)
+            # ignore.walk always yields .dockerignore and the Dockerfile (Docker sends them
+            # to the daemon), but a COPY only sees what the patterns leave.
+            drop_ignore_file = bool(patterns) and pm.matches(".dockerignore")
+
+            def walk(root, _patterns):
+                return ignore.walk(root, pm, dockerfile=None)
         self.entries: dict[str, os.stat_result] = {}
         for rel, st in walk(self.root, patterns):
             rel = rel.replace(os.sep, "/").strip("/")
@@ -163,6 +171,8 @@ class BuildContext:
                 rel = rel[2:]
             if rel and rel != ".":
                 self.entries[rel] = st
+        if drop_ignore_file:
+            self.entries.pop(".dockerignore", None)
         self._children: dict[str, list[str]] | None = None
         self.checksums = ChecksumCache(db, str(self.root))
 
@@ -171,6 +181,7 @@ class BuildContext:
         """A context with nothing in it (Dockerfile from stdin, no context)."""
         ctx = cls.__new__(cls)
         ctx.root = Path("/nonexistent-skiff-context")
+        ctx._root_str = str(ctx.root)
         ctx.patterns = []
         ctx.entries = {}
         ctx._children = None
@@ -229,9 +240,9 @@ class BuildContext:
         st = self.entries[rel]
         mode = st.st_mode
         if stmod.S_ISREG(mode):
-            body = self.checksums.file_digest(self.root / rel, rel, st)
+            body = self.checksums.file_digest(self._root_str, rel, st)
         elif stmod.S_ISLNK(mode):
-            body = os.readlink(self.root / rel)
+            body = os.readlink(os.path.join(self._root_str, rel))
         else:
             body = ""
         return f"{mode:o}:{body}"

@@ -94,3 +94,16 @@ def test_symlink_kept_inside_tree_followed_when_named(ctxdir, db):
     assert tree.files["link"].endswith(":src/app.js")
     named = ctx.sources_checksum(["link"])
     assert named.files["link"] == tree.files["src/app.js"]
+
+
+def test_dockerignore_applies_to_copy_sources(tmp_path, db):
+    from skiff.dockerfile import ignore
+
+    c = tmp_path / "c"
+    (c / "logs").mkdir(parents=True)
+    for name in ("Dockerfile", "a.log", "keep.log", "app.js", "logs/x.txt"):
+        (c / name).write_text(name)
+    (c / ".dockerignore").write_text("*.log\n!keep.log\nDockerfile\nlogs\n.dockerignore\n")
+    ctx = BuildContext(c, ignore.read_ignore(c, c / "Dockerfile"), db)
+    assert sorted(ctx.entries) == ["app.js", "keep.log"]
+    assert ctx.match("*.log") == ["keep.log"]
