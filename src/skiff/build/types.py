@@ -25,6 +25,8 @@ class BuildOptions:
         platform (str | None): ``linux/amd64`` only.
         secrets (dict[str, Path]): ``--secret id=ID,src=PATH`` files for RUN mounts.
         pull (bool): always pull the base (needs a registry; refused when none is reachable).
+        compression (str): how new layers are stored: ``none`` (default, as dockerd and
+            podman keep built layers), ``gzip`` or ``zstd``.
     """
 
     context: Path | None
@@ -39,6 +41,7 @@ class BuildOptions:
     platform: str | None = None
     secrets: dict[str, Path] = field(default_factory=dict)
     pull: bool = False
+    compression: str = "none"
 
 
 @dataclass(frozen=True, slots=True)

@@ -239,7 +239,8 @@ def _build(ctx, a) -> int:
                             dockerfile_text=dockerfile_text, tags=tuple(a.tag),
                             build_args=build_args, target=a.target, no_cache=a.no_cache,
                             labels=labels, network="host" if a.network == "default" else a.network,
-                            platform=a.platform, secrets=_secrets(a.secret), pull=a.pull)
+                            platform=a.platform, secrets=_secrets(a.secret), pull=a.pull,
+                            compression=os.environ.get("SKIFF_BUILD_COMPRESSION", "none"))
         mode = a.progress
         if a.quiet or mode == "quiet":
             progress = QuietProgress()
