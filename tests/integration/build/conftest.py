@@ -18,10 +18,9 @@ def bb(skiff_root, busybox_tar):
     pytest.importorskip("skiff.snapshots", reason="skiff.snapshots not merged yet")
     pytest.importorskip("skiff.runtime.oneshot", reason="skiff.runtime not merged yet")
     pytest.importorskip("skiff.dockerfile", reason="skiff.dockerfile not merged yet")
-    from skiff.images import ImageService
-
     from skiff import metadata
     from skiff.config import Config
+    from skiff.images import ImageService
 
     config = Config.from_env()
     db = metadata.connect(config.metadata_path)
@@ -55,10 +54,9 @@ def outcomes(err: str) -> list[tuple[str, str | None]]:
 
 
 def image_config(skiff_root: Path, ref: str) -> dict:
-    from skiff.images import ImageService
-
     from skiff import metadata
     from skiff.config import Config
+    from skiff.images import ImageService
 
     config = Config.from_env()
     db = metadata.connect(config.metadata_path)
