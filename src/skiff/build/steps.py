@@ -332,7 +332,22 @@ class Step:
                        allowed=ctx.entries.__contains__).copy(plain, dest, workdir=workdir,
                                                               multi=multi)
 
-        return self._fs(do, created_by=ins_.one_line(self.ins) + " # buildkit")
+        return self._fs(do, created_by=self._copy_created_by(e))
+
+    def _copy_created_by(self, e: Any) -> str:
+        """BuildKit's history text: ``COPY [--parents] [--chown=X] [--chmod=Y] SRC... DEST``
+        from the expanded instruction (``--from``/``--link`` are not shown) + `` # buildkit``."""
+        srcs, dest = ins_.sources_dest(e)
+        parts = [self.kind]
+        if ins_.field(e, "parents", default=False):
+            parts.append("--parents")
+        for flag in ("chown", "chmod"):
+            v = ins_.field(e, flag, default=None)
+            if v:
+                parts.append(f"--{flag}={v}")
+        names = srcs or [f"<<{ins_.field(h, 'name', default='EOF')}"
+                         for h in ins_.heredocs(e)]
+        return " ".join([*parts, *names, dest]) + " # buildkit"
 
     def _heredoc_files(self, rootfs: Path, docs: list[Any], dest: str, workdir: str,
                        owner: Any, mode: int | None) -> None:
