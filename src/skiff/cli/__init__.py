@@ -19,6 +19,10 @@ COMMANDS: dict[str, Entry] = {
 
 GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
     "system": ("Manage skiff", {}),
+    "dockerfile": ("Parse and check Dockerfiles", {
+        "parse": ("dockerfile", "parse", "Parse a Dockerfile and print its syntax tree"),
+        "check": ("dockerfile", "check", "Check a Dockerfile against best practices"),
+    }),
 }
 
 # Subcommand aliases accepted in every group, as Docker's CLI does.
