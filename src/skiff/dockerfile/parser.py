@@ -697,7 +697,7 @@ def parse_ast(text: str, *, filename: str = "Dockerfile") -> ParseResult:
         try:
             ok = d.parse_line(tok)
         except ValueError as e:
-            raise fail(str(e), cur) from None
+            raise fail(str(e), cur + 1) from None
         return ("" if _is_comment(tok) else tok), ok
 
     while i < n:
