@@ -42,6 +42,10 @@ GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
         "save": ("image", "save", "Save one or more images to a tar archive"),
         "load": ("image", "load", "Load an image from a tar archive or STDIN"),
     }),
+    "dockerfile": ("Parse and check Dockerfiles", {
+        "parse": ("dockerfile", "parse", "Parse a Dockerfile and print its syntax tree"),
+        "check": ("dockerfile", "check", "Check a Dockerfile against best practices"),
+    }),
 }
 
 # Subcommand aliases accepted in every group, as Docker's CLI does.
