@@ -43,8 +43,8 @@ def tree(root: Path) -> dict[str, object]:
     return out
 
 
-@pytest.mark.requires_peer("umoci")
-def test_umoci_image_with_deletion_loads(cli, tmp_path):
+def _umoci_image_with_deletion(tmp_path: Path) -> Path:
+    """An OCI layout tar from umoci: layer 1 adds keep+gone, layer 2 deletes gone."""
     layout = tmp_path / "L"
     run("umoci", "init", "--layout", str(layout))
     run("umoci", "new", "--image", f"{layout}:t")
@@ -60,6 +60,12 @@ def test_umoci_image_with_deletion_loads(cli, tmp_path):
     # a tar of the layout, as people ship them; ref.name "t" alone names nothing
     archive = tmp_path / "layout.tar"
     run("tar", "-C", str(layout), "-cf", str(archive), ".")
+    return archive
+
+
+@pytest.mark.requires_peer("umoci")
+def test_umoci_image_with_deletion_loads(cli, tmp_path):
+    archive = _umoci_image_with_deletion(tmp_path)
     r = cli("load", "-i", str(archive))
     assert r.code == 0, r
     assert r.out.startswith("Loaded image ID: sha256:")
@@ -131,3 +137,33 @@ def test_skopeo_oci_archive_loads(cli, busybox_tar, tmp_path):
         assert d["RootFS"] == want["RootFS"]
         assert d["Size"] == want["Size"]
     assert cli("system", "check").code == 0
+
+
+@pytest.mark.requires_peer("umoci")
+@pytest.mark.requires_overlay
+def test_umoci_deletion_shows_in_the_snapshot(cli, tmp_path):
+    """skiff loads umoci's image, unpacks it into snapshots; the mounted view lacks 'gone'."""
+    from skiff.config import Config
+    from skiff.images import ImageService
+    from skiff.metadata import connect
+    from skiff.snapshots import Snapshotter, mount_all, unmount, unpack
+
+    r = cli("load", "-i", str(_umoci_image_with_deletion(tmp_path)))
+    image_id = r.out.split()[-1]
+    cfg = Config.from_env()
+    db = connect(cfg.metadata_path)
+    svc = ImageService(cfg, db)
+    img = svc.get(image_id)
+    sn = Snapshotter(cfg, db)
+    top = unpack(sn, svc.content, img)
+    assert top == img.chain_id
+    assert svc.chain_ids_in_use() == set(img.chain_ids)
+    target = tmp_path / "view"
+    target.mkdir()
+    mount_all(sn.view("check-view", top), target)
+    try:
+        assert (target / "keep").read_text() == "hi\n"
+        assert not (target / "gone").exists()
+    finally:
+        unmount(target)
+        sn.remove("check-view")
