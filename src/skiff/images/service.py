@@ -51,6 +51,8 @@ class ImageService:
         self.config = config
         self.db = db
         self.content = content or ContentStore(config.content_dir)
+        # DESIGN.md: partial writes are cleaned on start (only day-old, unlocked ones).
+        self.content.cleanup_ingests(older_than_s=24 * 3600)
 
     # ---------------------------------------------------------------- reading
     def _layer_sizes(self, diff_ids: Iterable[str]) -> dict[str, int]:

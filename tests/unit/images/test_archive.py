@@ -257,3 +257,30 @@ def test_kill_9_mid_import_leaves_store_as_before(skiff_exe, skiff_root, tmp_pat
     assert r.returncode == 0, r.stdout
     assert b"1 unfinished ingests; no problems found" in r.stdout
     assert skiff_exe("images", "-q").stdout.decode().count("\n") == 1
+
+
+@pytest.mark.requires_root
+def test_full_disk_mid_import(tmp_path, monkeypatch):
+    """ENOSPC while writing the layer: one clear line, nothing half-written left visible."""
+    from skiff.cli.main import main
+
+    root = tmp_path / "small"
+    root.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(root)],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount tmpfs: {r.stderr!r}")
+    try:
+        monkeypatch.setenv("SKIFF_ROOT", str(root))
+        big = tmp_path / "big.tar"
+        big.write_bytes(rootfs_tar({"random": os.urandom(3 << 20)}))
+        err = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", err)
+        monkeypatch.setattr(sys, "stdout", io.StringIO())
+        assert main(["import", str(big), "big"]) == 125
+        assert err.getvalue() == "skiff: writing to the content store: no space left on device\n"
+        assert list((root / "content" / "blobs").glob("sha256/*")) == []
+        assert list((root / "content" / "ingest").iterdir()) == []
+        assert main(["system", "check"]) == 0
+    finally:
+        subprocess.run(["umount", "-l", str(root)], check=False)

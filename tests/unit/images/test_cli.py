@@ -180,3 +180,24 @@ def test_system_df(cli, tarfile_path):
     assert lines[1].split() == ["Images", "1", "0", f"{len(TAR) / 1000:.4g}kB",
                                 f"{len(TAR) / 1000:.4g}kB", "(100%)"]
     assert lines[2].split() == ["Containers", "0", "0", "0B", "0B"]
+
+
+def test_system_df_verbose_attributes_every_byte(tarfile_path, skiff_root, cli):
+    import subprocess
+
+    from skiff.config import Config
+    from skiff.images import ImageService
+    from skiff.images.check import attribute
+    from skiff.metadata import connect
+
+    _import(cli, tarfile_path, "app")
+    assert "image blobs" in cli("system", "df", "-v").out
+    cfg = Config.from_env()
+    db = connect(cfg.metadata_path)
+    parts = attribute(ImageService(cfg, db))
+    du = int(subprocess.run(["du", "-s", "-B1", str(skiff_root)], capture_output=True,
+                            text=True, check=True).stdout.split()[0])
+    db.close()
+    assert sum(n for _, _, n in parts) == du
+    owners = [o for _, o, _ in parts]
+    assert owners[0] == "image blobs (layers, configs, manifests)"
