@@ -183,6 +183,10 @@ class ImageService:
         already be in the content store (NotFound otherwise). Returns the stored Image.
         Used by import, load, build and commit.
         """
+        tags = list(tags)
+        for t in tags:  # refuse bad names before writing anything
+            if reference.parse(t).digest:
+                raise InvalidArgument(f"tag {t}", "refusing to create a tag with a digest reference")
         cfg = dict(config)
         cfg["rootfs"] = {"type": "layers", "diff_ids": [x.diff_id for x in layers]}
         for x in layers:
@@ -231,6 +235,15 @@ class ImageService:
                 "INSERT OR IGNORE INTO images (id, manifest_digest, manifest_media_type, "
                 "manifest_size, added, parent) VALUES (?, ?, ?, ?, ?, ?)",
                 (image_id, manifest_digest, manifest.media_type, len(mbytes), now, parent))
+            prev = self.db.execute("SELECT manifest_digest FROM images WHERE id = ?",
+                                   (image_id,)).fetchone()[0]
+            if dnames:
+                # A pull brings the registry's manifest: it becomes the one the image is
+                # stored under, so RepoDigests and a later push name the same bytes.
+                self.db.execute(
+                    "UPDATE images SET manifest_digest = ?, manifest_media_type = ?, "
+                    "manifest_size = ? WHERE id = ?",
+                    (manifest_digest, manifest.media_type, len(mbytes), image_id))
             for diff_id, size in (layer_sizes or {}).items():
                 self.db.execute("INSERT OR REPLACE INTO layer_sizes (diff_id, size) VALUES (?, ?)",
                                 (diff_id, size))
@@ -241,6 +254,9 @@ class ImageService:
                     raise InvalidArgument(f"repo digest {d}", "no digest")
                 self.db.execute("INSERT OR REPLACE INTO repo_digests (name, image_id) VALUES (?, ?)",
                                 (f"{d.name}@{d.digest}", image_id))
+        if prev != manifest_digest and not self.db.in_transaction:
+            # The manifest not kept (a second copy, or the one a pull replaced) goes.
+            self._collect_blobs({prev, manifest_digest})
         return self.get(image_id)
 
     def _set_tag(self, name: str, image_id: str, now: float) -> None:

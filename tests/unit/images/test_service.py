@@ -224,3 +224,24 @@ def test_migration_2_from_version_1(tmp_path):
     assert metadata.upgrade(db) == metadata.SCHEMA_VERSION
     assert db.execute("SELECT last_tag_time FROM images").fetchone()[0] is None
     db.execute("INSERT INTO layer_sizes VALUES ('sha256:a', 5)")
+
+
+def test_record_pulled_manifest_takes_over(svc):
+    """record() with repo digests (a pull) stores the image under the registry's manifest."""
+    img = svc.import_rootfs(io.BytesIO(TAR), tag="local")
+    m = json.loads(svc.content.read_blob(img.manifest_digest))
+    m["mediaType"] = mediatypes.DOCKER_MANIFEST
+    m["config"]["mediaType"] = mediatypes.DOCKER_CONFIG
+    m["layers"][0]["mediaType"] = mediatypes.DOCKER_LAYER_GZIP
+    pulled = json.dumps(m, indent=3).encode()
+    md = svc.content.write_blob(pulled)
+    got = svc.record(md, tags=["registry.example:5000/app:1"],
+                     repo_digests=[f"registry.example:5000/app@{md}"])
+    assert got.id == img.id
+    assert got.manifest_digest == md
+    assert got.manifest.media_type == mediatypes.DOCKER_MANIFEST
+    assert got.repo_digests == (f"registry.example:5000/app@{md}",)
+    assert got.repo_tags == ("local:latest", "registry.example:5000/app:1")
+    assert svc.get(f"registry.example:5000/app@{md}").id == img.id
+    assert not svc.content.exists(img.manifest_digest)  # the replaced manifest is collected
+    assert check(svc).problems == []
