@@ -123,7 +123,7 @@ def df(service: ImageService) -> list[dict]:
     active_layers: set[str] = set()
     for img in imgs:
         for lay in img.layers:
-            sizes[lay.diff_id] = lay.uncompressed_size if lay.uncompressed_size is not None else lay.size
+            sizes[lay.diff_id] = lay.docker_size
             if img.id in used_ids:
                 active_layers.add(lay.diff_id)
     total = sum(sizes.values())

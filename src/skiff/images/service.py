@@ -55,13 +55,13 @@ class ImageService:
         self.content.cleanup_ingests(older_than_s=24 * 3600)
 
     # ---------------------------------------------------------------- reading
-    def _layer_sizes(self, diff_ids: Iterable[str]) -> dict[str, int]:
+    def _layer_sizes(self, diff_ids: Iterable[str]) -> dict[str, tuple[int, int | None]]:
         ids = list(diff_ids)
         if not ids:
             return {}
         q = ",".join("?" * len(ids))
-        return {r["diff_id"]: r["size"] for r in
-                self.db.execute(f"SELECT diff_id, size FROM layer_sizes WHERE diff_id IN ({q})", ids)}
+        return {r["diff_id"]: (r["size"], r["unpacked"]) for r in self.db.execute(
+            f"SELECT diff_id, size, unpacked FROM layer_sizes WHERE diff_id IN ({q})", ids)}
 
     def _from_row(self, row: sqlite3.Row) -> Image:
         image_id = row["id"]
@@ -73,7 +73,7 @@ class ImageService:
             raise InvalidArgument(f"image {image_id}",
                                   "manifest layers and config diff_ids differ in number")
         sizes = self._layer_sizes(diff_ids)
-        layers = tuple(Layer(d.digest, d.size, d.media_type, diff, sizes.get(diff))
+        layers = tuple(Layer(d.digest, d.size, d.media_type, diff, *sizes.get(diff, (None, None)))
                        for d, diff in zip(manifest.layers, diff_ids, strict=True))
         tags = sorted(reference.parse_normalized_named(r[0]).familiar() for r in self.db.execute(
             "SELECT name FROM tags WHERE image_id = ?", (image_id,)))
@@ -199,15 +199,20 @@ class ImageService:
         mbytes = manifest.to_json()
         manifest_digest = self.content.write_blob(mbytes)
         sizes = {x.diff_id: x.uncompressed_size for x in layers if x.uncompressed_size is not None}
-        return self.record(manifest_digest, tags=tags, parent=parent, layer_sizes=sizes)
+        unpacked = {x.diff_id: x.unpacked_size for x in layers if x.unpacked_size is not None}
+        return self.record(manifest_digest, tags=tags, parent=parent, layer_sizes=sizes,
+                           unpacked_sizes=unpacked)
 
     def record(self, manifest_digest: str, *, tags: Iterable[str] = (),
                repo_digests: Iterable[str] = (), parent: str | None = None,
-               layer_sizes: dict[str, int] | None = None) -> Image:
+               layer_sizes: dict[str, int] | None = None,
+               unpacked_sizes: dict[str, int] | None = None) -> Image:
         """Record an image whose manifest, config and layers are in the content store.
 
         For pull and load, which keep the manifest bytes they received (so RepoDigests
         match the registry's). ``repo_digests`` are ``repo@sha256:...`` strings.
+        ``layer_sizes`` (diffID → tar bytes) and ``unpacked_sizes`` (diffID → Docker's
+        unpacked size) are remembered for SIZE columns when the caller knows them.
         Raises NotFound (a blob missing), InvalidArgument (bad manifest/config).
         """
         mbytes = self.content.read_blob(manifest_digest)
@@ -245,8 +250,14 @@ class ImageService:
                     "manifest_size = ? WHERE id = ?",
                     (manifest_digest, manifest.media_type, len(mbytes), image_id))
             for diff_id, size in (layer_sizes or {}).items():
-                self.db.execute("INSERT OR REPLACE INTO layer_sizes (diff_id, size) VALUES (?, ?)",
-                                (diff_id, size))
+                self.db.execute(
+                    "INSERT INTO layer_sizes (diff_id, size) VALUES (?, ?) "
+                    "ON CONFLICT(diff_id) DO UPDATE SET size = excluded.size", (diff_id, size))
+            for diff_id, size in (unpacked_sizes or {}).items():
+                self.db.execute(
+                    "INSERT INTO layer_sizes (diff_id, size, unpacked) VALUES (?, ?, ?) "
+                    "ON CONFLICT(diff_id) DO UPDATE SET unpacked = excluded.unpacked",
+                    (diff_id, (layer_sizes or {}).get(diff_id, size), size))
             for n in names:
                 self._set_tag(str(n), image_id, now)
             for d in dnames:

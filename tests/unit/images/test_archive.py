@@ -113,7 +113,8 @@ def test_load_old_docker_layout_with_symlinked_layer(svc):
     assert img.diff_ids == [digest.of_bytes(BASE), digest.of_bytes(TOP), digest.of_bytes(BASE)]
     assert [x.media_type for x in img.layers] == [mediatypes.OCI_LAYER] * 3
     assert img.layers[0].digest == img.layers[2].digest
-    assert img.size == 2 * len(BASE) + len(TOP)
+    # Docker's size: file bytes once unpacked (etc/os-release 9 B twice, app 10 B)
+    assert img.size == 9 + 10 + 9
     assert check(svc).problems == []
 
 
@@ -126,6 +127,7 @@ def test_load_oci_layout_keeps_manifest_bytes(svc, nested):
     assert svc.content.exists(img.manifest_digest)
     assert [x.media_type for x in img.layers] == [mediatypes.OCI_LAYER_GZIP, mediatypes.OCI_LAYER]
     assert [x.uncompressed_size for x in img.layers] == [len(BASE), len(TOP)]
+    assert [x.unpacked_size for x in img.layers] == [9, 10]
     assert check(svc).problems == []
 
 

@@ -50,7 +50,8 @@ def test_import_builds_docker_config_and_oci_manifest(svc):
     (layer,) = img.layers
     assert layer.media_type == mediatypes.OCI_LAYER_GZIP
     assert gzip.decompress(svc.content.read_blob(layer.digest)) == TAR
-    assert layer.uncompressed_size == len(TAR) == img.size
+    assert layer.uncompressed_size == len(TAR)
+    assert layer.unpacked_size == len(b"skiff\n") + len(b"world\n") == img.size
     assert img.repo_tags == ("app:1",)
     assert img.chain_id == digest.of_bytes(TAR)
     assert svc.chain_ids_in_use() == {digest.of_bytes(TAR)}
@@ -216,6 +217,14 @@ def test_create_requires_layer_blobs(svc):
         svc.create({}, [Layer("sha256:" + "0" * 64, 1, mediatypes.OCI_LAYER_GZIP, "sha256:" + "1" * 64)])
 
 
+def test_migration_3_from_version_2(tmp_path):
+    db = metadata.connect(tmp_path / "m.db", migrate=False)
+    metadata.upgrade(db, 2)
+    db.execute("INSERT INTO layer_sizes (diff_id, size) VALUES ('sha256:a', 5)")
+    assert metadata.upgrade(db) == metadata.SCHEMA_VERSION
+    assert tuple(db.execute("SELECT size, unpacked FROM layer_sizes").fetchone()) == (5, None)
+
+
 def test_migration_2_from_version_1(tmp_path):
     db = metadata.connect(tmp_path / "m.db", migrate=False)
     metadata.upgrade(db, 1)
@@ -223,7 +232,7 @@ def test_migration_2_from_version_1(tmp_path):
                " VALUES ('sha256:x', 'sha256:y', 'm', 1, 0)")
     assert metadata.upgrade(db) == metadata.SCHEMA_VERSION
     assert db.execute("SELECT last_tag_time FROM images").fetchone()[0] is None
-    db.execute("INSERT INTO layer_sizes VALUES ('sha256:a', 5)")
+    db.execute("INSERT INTO layer_sizes (diff_id, size) VALUES ('sha256:a', 5)")
 
 
 def test_record_pulled_manifest_takes_over(svc):
