@@ -201,3 +201,27 @@ def test_system_df_verbose_attributes_every_byte(tarfile_path, skiff_root, cli):
     assert sum(n for _, _, n in parts) == du
     owners = [o for _, o, _ in parts]
     assert owners[0] == "image blobs (layers, configs, manifests)"
+
+
+def test_save_to_stdout_piped_into_load(skiff_exe, tmp_path, skiff_root):
+    """``skiff save IMAGE | skiff load`` through real pipes (load spools the unseekable stdin)."""
+    import os
+    import subprocess
+    import sys
+
+    src = tmp_path / "r.tar"
+    src.write_bytes(TAR)
+    image_id = skiff_exe("import", str(src), "piped:1").stdout.decode().strip()
+    other = tmp_path / "other-root"
+    env = {**os.environ, "SKIFF_ROOT": str(skiff_root)}
+    save = subprocess.Popen([sys.executable, "-m", "skiff", "save", "piped:1"], env=env,
+                            stdout=subprocess.PIPE)
+    load = subprocess.run([sys.executable, "-m", "skiff", "--root", str(other), "load"],
+                          stdin=save.stdout, capture_output=True, env=env, timeout=60)
+    save.stdout.close()
+    assert save.wait() == 0
+    assert (load.returncode, load.stdout) == (0, b"Loaded image: piped:1\n"), load.stderr
+    r = subprocess.run([sys.executable, "-m", "skiff", "--root", str(other), "images", "-q",
+                        "--no-trunc"], capture_output=True, env=env)
+    assert r.stdout.decode() == image_id + "\n"
+    assert list((other / "tmp").iterdir()) == []  # the spool file is gone
