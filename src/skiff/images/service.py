@@ -12,6 +12,7 @@ Docker behaviour followed: ``docker images``/``rmi``/``tag``/``inspect``/``histo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -452,6 +453,48 @@ class ImageService:
             self._drop_names(tags + digests, report)
             freed += self._delete(img.id, True, report)
         return report, freed
+
+    def measure_layers(self, ref_or_id: str) -> Image:
+        """Fill in the unknown sizes of an image's layers (after a pull): each such layer is
+        decompressed once, streaming, its diffID checked and its tar and unpacked sizes
+        recorded. Returns the image as now recorded.
+
+        Raises DigestMismatch when a layer does not decompress to its config diffID,
+        InvalidArgument for a corrupt layer.
+        """
+        from skiff.errors import DigestMismatch
+        from skiff.images.tarcheck import TarChecker
+        from skiff.layers.compression import decompressed
+
+        img = self.get(ref_or_id)
+        tar_sizes: dict[str, int] = {}
+        unpacked: dict[str, int] = {}
+        for lay in img.layers:
+            if lay.unpacked_size is not None and lay.uncompressed_size is not None:
+                continue
+            h, n, chk = hashlib.sha256(), 0, TarChecker()
+            with self.content.open(lay.digest) as f:
+                src = decompressed(f)
+                try:
+                    while chunk := src.read(1 << 20):
+                        h.update(chunk)
+                        chk.feed(chunk)
+                        n += len(chunk)
+                except (OSError, EOFError) as e:
+                    raise InvalidArgument(f"layer {lay.digest}", f"decompressing: {e}") from None
+            chk.close()
+            if "sha256:" + h.hexdigest() != lay.diff_id:
+                raise DigestMismatch(f"layer {lay.digest}", lay.diff_id, "sha256:" + h.hexdigest())
+            tar_sizes[lay.diff_id] = n
+            unpacked[lay.diff_id] = chk.content_size
+        if unpacked:
+            with transaction(self.db):
+                for d, size in unpacked.items():
+                    self.db.execute(
+                        "INSERT INTO layer_sizes (diff_id, size, unpacked) VALUES (?, ?, ?) "
+                        "ON CONFLICT(diff_id) DO UPDATE SET size = excluded.size, "
+                        "unpacked = excluded.unpacked", (d, tar_sizes[d], size))
+        return self.get(img.id)
 
     # ---------------------------------------------------------------- import / archives
     def import_rootfs(self, stream: BinaryIO, *, tag: str | None = None,

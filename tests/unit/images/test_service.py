@@ -254,3 +254,29 @@ def test_record_pulled_manifest_takes_over(svc):
     assert svc.get(f"registry.example:5000/app@{md}").id == img.id
     assert not svc.content.exists(img.manifest_digest)  # the replaced manifest is collected
     assert check(svc).problems == []
+
+
+def test_measure_layers_after_a_pull_like_record(svc):
+    """An image recorded without sizes (as a pull records it) gets Docker's sizes measured."""
+    img = svc.import_rootfs(io.BytesIO(TAR), tag="a")
+    with metadata.transaction(svc.db):
+        svc.db.execute("DELETE FROM layer_sizes")
+    bare = svc.get("a")
+    assert bare.layers[0].unpacked_size is None
+    assert bare.size == bare.layers[0].size  # falls back to the blob size
+    measured = svc.measure_layers("a")
+    assert measured.layers[0].uncompressed_size == len(TAR)
+    assert measured.size == img.size == 12
+
+
+def test_measure_layers_detects_wrong_diff_id(svc):
+    from skiff.errors import DigestMismatch
+
+    other = svc.import_rootfs(io.BytesIO(rootfs_tar({"z": b"1"})))
+    bad = svc.create({"architecture": "amd64", "os": "linux"},
+                     [Layer(other.layers[0].digest, other.layers[0].size,
+                            mediatypes.OCI_LAYER_GZIP, digest.of_bytes(TAR))], tags=["bad"])
+    with pytest.raises(DigestMismatch) as e:
+        svc.measure_layers("bad")
+    assert f"expected {digest.of_bytes(TAR)}, got {other.diff_ids[0]}" in str(e.value)
+    assert bad.layers[0].unpacked_size is None
