@@ -114,10 +114,16 @@ def _m2_layer_sizes(db: sqlite3.Connection) -> None:
     )
 
 
+def _m3_layer_unpacked_size(db: sqlite3.Connection) -> None:
+    """skiff.images: a layer's size as Docker counts it (file bytes once unpacked)."""
+    db.execute("ALTER TABLE layer_sizes ADD COLUMN unpacked INTEGER")
+
+
 # Ordered; index i holds the migration that takes user_version i to i+1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_layer_sizes,
+    _m3_layer_unpacked_size,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
