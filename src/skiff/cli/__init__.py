@@ -19,6 +19,10 @@ COMMANDS: dict[str, Entry] = {
 
 GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
     "system": ("Manage skiff", {}),
+    "registry": ("Run and manage skiff's own image registry", {
+        "serve": ("registry", "serve", "Run an OCI distribution registry"),
+        "gc": ("registry", "gc", "Remove unreferenced blobs from a registry's storage"),
+    }),
 }
 
 # Subcommand aliases accepted in every group, as Docker's CLI does.
