@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pytest
 
-# starlette's TestClient still works with httpx; its deprecation note is noise here.
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+
+
+def pytest_configure(config):
+    # starlette's TestClient still works with httpx; its deprecation note is noise here.
+    config.addinivalue_line("filterwarnings",
+                            "ignore:Using `httpx` with `starlette.testclient`")
 
 
 @pytest.fixture
