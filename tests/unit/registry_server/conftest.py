@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 
-
 def pytest_configure(config):
     # starlette's TestClient still works with httpx; its deprecation note is noise here.
     config.addinivalue_line("filterwarnings",
