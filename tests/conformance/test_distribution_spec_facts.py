@@ -34,7 +34,7 @@ def _rows(name: str) -> list[dict[str, str]]:
         return []
     lines = path.read_text().splitlines()
     header = lines[0].lstrip("# ").split("\t")
-    return [dict(zip(header, r)) for r in csv.reader(lines[1:], delimiter="\t")]
+    return [dict(zip(header, r, strict=True)) for r in csv.reader(lines[1:], delimiter="\t", quoting=csv.QUOTE_NONE)]
 
 
 ENDPOINTS = {r["id"]: r for r in _rows("endpoints.tsv")}
