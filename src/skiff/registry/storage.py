@@ -455,15 +455,18 @@ class FilesystemStorage:
         """Store a manifest in ``repo``, point ``tags`` at it, index it as a referrer of
         ``subject`` (``descriptor`` is its entry in the referrers list)."""
         self.put_blob(data, digest)
+        # Links are tiny and rename-atomic; only blob content is fsynced (a kill -9 keeps the
+        # page cache, and a link never points at content that is not durable).
         rev = self._link(repo, "_manifests/revisions", digest)
-        _atomic_write(rev, json.dumps({"mediaType": media_type}).encode())
+        _atomic_write(rev, json.dumps({"mediaType": media_type}).encode(), sync=False)
         if subject is not None and descriptor is not None:
             salgo, shex = _split(subject)
             algo, hexpart = _split(digest)
             ref = self._repo(repo) / "_referrers" / salgo / shex / f"{algo}-{hexpart}"
             _atomic_write(ref, json.dumps(descriptor).encode(), sync=False)
         for tag in tags:
-            _atomic_write(self._repo(repo) / "_manifests" / "tags" / tag, digest.encode())
+            _atomic_write(self._repo(repo) / "_manifests" / "tags" / tag, digest.encode(),
+                          sync=False)
 
     def get_manifest(self, repo: str, digest: str) -> ManifestInfo | None:
         """The manifest ``digest`` in ``repo``, or None."""
