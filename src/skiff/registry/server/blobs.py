@@ -9,6 +9,8 @@ out in 1 MiB reads, so memory does not grow with blob size.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 
@@ -63,25 +65,40 @@ async def _receive_into(store: Storage, request: Request, upload_id: str,
                         expected: int | None = None) -> int:
     """Append the request body to the upload; returns the new offset.
 
-    A body that stops early (client gone) or does not match ``expected`` bytes is rolled
-    back: the session keeps only the chunks completed before this request.
+    Pipelined: while a worker thread writes and hashes one 1 MiB batch, the event loop keeps
+    receiving the next (at most two batches in memory per request). A body that stops early
+    (client gone) or does not match ``expected`` bytes is rolled back: the session keeps only
+    what earlier requests completed.
     """
+    loop = asyncio.get_running_loop()
     writer = await to_thread.run_sync(store.upload_writer, upload_id)
     start = writer.offset
+    pending: asyncio.Future | None = None
     try:
-        buf = bytearray()
+        parts: list[bytes] = []
+        gathered = 0
         async for chunk in request.stream():
-            buf += chunk
-            if len(buf) >= GATHER:
-                data = bytes(buf)
-                buf.clear()
-                await to_thread.run_sync(writer.write, data)
-        if buf:
-            await to_thread.run_sync(writer.write, bytes(buf))
+            parts.append(chunk)
+            gathered += len(chunk)
+            if gathered >= GATHER:
+                data = b"".join(parts)
+                parts.clear()
+                gathered = 0
+                if pending is not None:
+                    await pending
+                pending = loop.run_in_executor(None, writer.write, data)
+        if pending is not None:
+            await pending
+            pending = None
+        if parts:
+            await to_thread.run_sync(writer.write, b"".join(parts))
         if expected is not None and writer.offset - start != expected:
             raise RegistryError("SIZE_INVALID", {"expected": expected,
                                                  "received": writer.offset - start})
     except BaseException:
+        if pending is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(pending)
         await to_thread.run_sync(writer.rollback)
         raise
     await to_thread.run_sync(writer.close)
