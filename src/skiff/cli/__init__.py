@@ -46,6 +46,10 @@ GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
         "parse": ("dockerfile", "parse", "Parse a Dockerfile and print its syntax tree"),
         "check": ("dockerfile", "check", "Check a Dockerfile against best practices"),
     }),
+    "registry": ("Run and manage skiff's own image registry", {
+        "serve": ("registry", "serve", "Run an OCI distribution registry"),
+        "gc": ("registry", "gc", "Remove unreferenced blobs from a registry's storage"),
+    }),
 }
 
 # Subcommand aliases accepted in every group, as Docker's CLI does.
