@@ -114,7 +114,12 @@ def _m2_layer_sizes(db: sqlite3.Connection) -> None:
     )
 
 
-def _m_build_cache(db: sqlite3.Connection) -> None:
+def _m3_layer_unpacked_size(db: sqlite3.Connection) -> None:
+    """skiff.images: a layer's size as Docker counts it (file bytes once unpacked)."""
+    db.execute("ALTER TABLE layer_sizes ADD COLUMN unpacked INTEGER")
+
+
+def _m4_build_cache(db: sqlite3.Connection) -> None:
     """skiff.build: cache records, step histories, context checksums, builds and RUN logs
     (columns documented in skiff/build/records.py)."""
     _run_script(
@@ -163,7 +168,8 @@ def _m_build_cache(db: sqlite3.Connection) -> None:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_layer_sizes,
-    _m_build_cache,
+    _m3_layer_unpacked_size,
+    _m4_build_cache,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

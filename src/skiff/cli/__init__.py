@@ -49,6 +49,14 @@ GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
         "build": ("build", "build", "Build an image from a Dockerfile"),
         "prune": ("build", "builder_prune", "Remove build cache"),
     }),
+    "dockerfile": ("Parse and check Dockerfiles", {
+        "parse": ("dockerfile", "parse", "Parse a Dockerfile and print its syntax tree"),
+        "check": ("dockerfile", "check", "Check a Dockerfile against best practices"),
+    }),
+    "registry": ("Run and manage skiff's own image registry", {
+        "serve": ("registry", "serve", "Run an OCI distribution registry"),
+        "gc": ("registry", "gc", "Remove unreferenced blobs from a registry's storage"),
+    }),
 }
 
 # Subcommand aliases accepted in every group, as Docker's CLI does.
