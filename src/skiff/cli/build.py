@@ -206,9 +206,13 @@ def build(ctx, argv: list[str]) -> int:
 def _build(ctx, a) -> int:
     import tempfile
 
-    from skiff.build import build as do_build
     from skiff.build.types import BuildOptions
     from skiff.errors import BuildError
+
+    def do_build(*args):
+        from skiff.build import build
+
+        return build(*args)
 
     dockerfile_text = None
     tmpdir = None
@@ -248,7 +252,13 @@ def _build(ctx, a) -> int:
             progress = TTYProgress(ctx.err)
         else:
             progress = PlainProgress(ctx.err)
-        report = do_build(ctx.config, ctx.db, opts, progress)
+        report = None
+        if not a.explain:
+            from skiff.build.fastpath import try_fast
+
+            report = try_fast(ctx.db, opts, progress)
+        if report is None:
+            report = do_build(ctx.config, ctx.db, opts, progress)
     finally:
         if tmpdir:
             import shutil
