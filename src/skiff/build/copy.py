@@ -210,44 +210,79 @@ class Copier:
             return resolved
         return p
 
-    def _copy_children(self, src_dir: Path, rel: str, target: Path) -> None:
+    def _copy_children(self, src_dir: Path | str, rel: str, target: Path | str,
+                       fresh: bool = False) -> None:
+        """Copy the entries of ``src_dir`` into ``target``; ``fresh``: target was just
+        created by this copy, so nothing in it needs replacing."""
+        src_dir, target = os.fspath(src_dir), os.fspath(target)
         with os.scandir(src_dir) as it:
-            names = sorted(e.name for e in it)
-        for name in names:
-            crel = f"{rel}/{name}" if rel else name
-            if self.allowed is not None and not self.allowed(crel):
+            entries = sorted(it, key=lambda e: e.name)
+        allowed = self.allowed
+        for e in entries:
+            crel = f"{rel}/{e.name}" if rel else e.name
+            if allowed is not None and not allowed(crel):
                 continue
-            self._copy_entry(src_dir / name, target / name, followed=False, rel=crel)
+            self._copy_entry(e.path, os.path.join(target, e.name), followed=False, rel=crel,
+                             st=e.stat(follow_symlinks=False), fresh=fresh)
 
-    def _copy_entry(self, src: Path, target: Path, *, followed: bool, rel: str = "") -> None:
-        st = os.stat(src) if followed else os.lstat(src)
+    def _copy_entry(self, src: Path | str, target: Path | str, *, followed: bool,
+                    rel: str = "", st: os.stat_result | None = None,
+                    fresh: bool = False) -> None:
+        src, target = os.fspath(src), os.fspath(target)
+        if st is None:
+            st = os.stat(src) if followed else os.lstat(src)
         mode = st.st_mode
-        if os.path.lexists(target) and not (stmod.S_ISDIR(mode) and target.is_dir()
-                                            and not target.is_symlink()):
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            else:
-                target.unlink()
-        if stmod.S_ISDIR(mode):
-            if not target.is_dir():
-                os.mkdir(target)
-            os.chmod(target, self.chmod if self.chmod is not None else stmod.S_IMODE(mode))
-            os.lchown(target, self.owner.uid, self.owner.gid)
-            self._copy_children(src, rel, target)
-            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+        uid, gid = self.owner.uid, self.owner.gid
+        is_dir = stmod.S_ISDIR(mode)
+        created = True
+        if not fresh:
+            try:
+                tst = os.lstat(target)
+            except FileNotFoundError:
+                tst = None
+            if tst is not None:
+                if is_dir and stmod.S_ISDIR(tst.st_mode):
+                    created = False  # merge into the existing directory
+                elif stmod.S_ISDIR(tst.st_mode):
+                    shutil.rmtree(target)
+                else:
+                    os.unlink(target)
+        perm = self.chmod if self.chmod is not None else stmod.S_IMODE(mode)
+        times = (st.st_atime_ns, st.st_mtime_ns)
+        if is_dir:
+            if created:
+                os.mkdir(target, 0o700)
+            os.lchown(target, uid, gid)
+            os.chmod(target, perm)
+            self._copy_children(src, rel, target, fresh=created)
+            os.utime(target, ns=times)
+        elif stmod.S_ISREG(mode):
+            fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                fout = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                               0o600)
+                try:
+                    left = st.st_size
+                    while left > 0:
+                        n = os.sendfile(fout, fin, None, min(left, 1 << 30))
+                        if n == 0:
+                            break
+                        left -= n
+                    os.fchown(fout, uid, gid)
+                    os.fchmod(fout, perm)  # after chown, which clears set-id bits
+                    os.utime(fout, ns=times)
+                finally:
+                    os.close(fout)
+            finally:
+                os.close(fin)
         elif stmod.S_ISLNK(mode):
             os.symlink(os.readlink(src), target)
-            os.lchown(target, self.owner.uid, self.owner.gid)
-            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
-        elif stmod.S_ISREG(mode):
-            shutil.copyfile(src, target, follow_symlinks=True)
-            os.chmod(target, self.chmod if self.chmod is not None else stmod.S_IMODE(mode))
-            os.lchown(target, self.owner.uid, self.owner.gid)
-            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+            os.lchown(target, uid, gid)
+            os.utime(target, ns=times, follow_symlinks=False)
         else:
             # fifos, devices: recreate the node
             os.mknod(target, mode, st.st_rdev)
-            os.lchown(target, self.owner.uid, self.owner.gid)
+            os.lchown(target, uid, gid)
         self.copied += 1
 
 
