@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from skiff.build.fsview import LayeredFS, as_fs
 from skiff.errors import BuildError
 
 
@@ -43,15 +44,17 @@ class Owner:
 ROOT = Owner(0, 0)
 
 
-def _read_db(path: Path) -> list[list[str]]:
+def _read_db(root: Path | LayeredFS, abspath: str) -> list[list[str]]:
     try:
-        text = path.read_text(errors="replace")
+        text = as_fs(root).read_text(abspath)
     except (FileNotFoundError, NotADirectoryError):
+        return []
+    if text is None:
         return []
     return [ln.split(":") for ln in text.splitlines() if ln and not ln.startswith("#")]
 
 
-def resolve_chown(spec: str, rootfs: Path) -> Owner:
+def resolve_chown(spec: str, rootfs: Path | LayeredFS) -> Owner:
     """``user[:group]`` (names or numbers) → Owner, names looked up in the rootfs's
     /etc/passwd and /etc/group. A user without a group gives GID = UID (Docker docs).
 
@@ -61,7 +64,7 @@ def resolve_chown(spec: str, rootfs: Path) -> Owner:
     if user.isdigit():
         uid = int(user)
     else:
-        for f in _read_db(rootfs / "etc/passwd"):
+        for f in _read_db(rootfs, "/etc/passwd"):
             if f[0] == user and len(f) > 3:
                 uid = int(f[2])
                 break
@@ -71,7 +74,7 @@ def resolve_chown(spec: str, rootfs: Path) -> Owner:
         return Owner(uid, uid)
     if group.isdigit():
         return Owner(uid, int(group))
-    for f in _read_db(rootfs / "etc/group"):
+    for f in _read_db(rootfs, "/etc/group"):
         if f[0] == group and len(f) > 2:
             return Owner(uid, int(f[2]))
     raise BuildError("chown", f"unable to find group {group}: no matching entries in group file")
@@ -96,53 +99,17 @@ def dest_path(dest: str, workdir: str) -> tuple[str, bool]:
     return posixpath.normpath(dest) if dest != "/" else "/", is_dir
 
 
-def in_root(root: Path, abspath: str) -> Path:
-    """``root`` joined with an absolute in-container path, resolving symlinks *inside*
-    the root (an absolute link target is taken from the root, never the host)."""
-    cur = root
-    parts = [p for p in abspath.split("/") if p not in ("", ".")]
-    hops = 0
-    i = 0
-    while i < len(parts):
-        part = parts[i]
-        if part == "..":
-            cur = cur.parent if cur != root else root
-            i += 1
-            continue
-        nxt = cur / part
-        if nxt.is_symlink() and i < len(parts):
-            hops += 1
-            if hops > 40:
-                raise BuildError(abspath, "too many levels of symbolic links")
-            target = os.readlink(nxt)
-            rest = parts[i + 1:]
-            if target.startswith("/"):
-                cur = root
-            parts = [p for p in target.split("/") if p not in ("", ".")] + rest
-            i = 0
-            continue
-        cur = nxt
-        i += 1
-    return cur
+def in_root(root: Path | LayeredFS, abspath: str) -> Path:
+    """Where the in-container path ``abspath`` lives under ``root`` (its upper dir for a
+    LayeredFS), with symlinks resolved *inside* the root (never on the host)."""
+    fs = as_fs(root)
+    return fs.upper_path(fs.resolve(abspath))
 
 
-def _mkdir_parents(root: Path, abspath: str, owner: Owner) -> Path:
-    """Create every missing directory of ``abspath`` inside root (0755, ``owner``)."""
-    cur = root
-    built = "/"
-    for part in [p for p in abspath.split("/") if p]:
-        built = posixpath.join(built, part)
-        nxt = in_root(root, built)
-        if not nxt.exists():
-            if nxt.is_symlink():
-                raise BuildError(abspath, "dangling symlink in destination path")
-            os.mkdir(nxt, 0o755)
-            os.chmod(nxt, 0o755)
-            os.lchown(nxt, owner.uid, owner.gid)
-        elif not nxt.is_dir():
-            raise BuildError(abspath, f"cannot copy to {built}: not a directory")
-        cur = nxt
-    return cur
+def _mkdir_parents(root: Path | LayeredFS, abspath: str, owner: Owner) -> Path:
+    """Make ``abspath`` a directory (parents too; missing ones 0755 ``owner``); returns
+    its path under root. Raises BuildError on a non-directory component."""
+    return as_fs(root).ensure_dir(abspath, owner.uid, owner.gid)
 
 
 class Copier:
@@ -157,10 +124,11 @@ class Copier:
             context gives ``rel in entries``); None allows everything.
     """
 
-    def __init__(self, src_root: Path, dest_root: Path, *, owner: Owner | None = None,
+    def __init__(self, src_root: Path, dest_root: Path | LayeredFS, *,
+                 owner: Owner | None = None,
                  chmod: int | None = None, allowed: Callable[[str], bool] | None = None):
         self.src_root = src_root
-        self.dest_root = dest_root
+        self.dest_root = as_fs(dest_root)
         self.owner = owner or ROOT
         self.chmod = chmod
         self.allowed = allowed
@@ -175,8 +143,7 @@ class Copier:
         """
         abs_dest, dest_is_dir = dest_path(dest, workdir)
         if (multi or len(sources) > 1) and not dest_is_dir:
-            target = in_root(self.dest_root, abs_dest)
-            if not target.is_dir():
+            if not self.dest_root.is_dir(abs_dest):
                 raise BuildError(
                     f"COPY to {dest}",
                     "When using COPY with more than one source file, the destination must be "
@@ -189,8 +156,7 @@ class Copier:
                 target = _mkdir_parents(self.dest_root, abs_dest, self.owner)
                 self._copy_children(src, rel, target)
             else:
-                existing = in_root(self.dest_root, abs_dest)
-                if dest_is_dir or existing.is_dir():
+                if dest_is_dir or self.dest_root.is_dir(abs_dest):
                     parent = _mkdir_parents(self.dest_root, abs_dest, self.owner)
                     target = parent / posixpath.basename(rel)
                 else:

@@ -240,7 +240,7 @@ class Step:
     # -- filesystem steps --------------------------------------------------------------------
     def _fs(self, fn, *, created_by: str, mount: bool = True) -> dict[str, Any] | None:
         from skiff import digest
-        from skiff.snapshots import mount_all, unmount
+        from skiff.build.fsview import LayeredFS
 
         b, st = self.b, self.st
         b.ensure_chain(st)
@@ -250,13 +250,9 @@ class Step:
         committed = False
         try:
             if mount:
-                target = b.work / f"rootfs-{self.number}"
-                target.mkdir(parents=True, exist_ok=True)
-                mount_all(mounts, target)
-                try:
-                    fn(target)
-                finally:
-                    unmount(target)
+                # COPY/ADD/WORKDIR only add files: write into the unmounted upper dir,
+                # reading what is below through the merged view (fsview.py).
+                fn(LayeredFS(snap.upperdir(key), snap.lowerdirs(key)))
             else:
                 fn(mounts)
             layer = b.layer_from_upper(snap.upperdir(key), snap.lowerdirs(key), str(self.number))
