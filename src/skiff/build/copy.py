@@ -133,6 +133,10 @@ class Copier:
         self.chmod = chmod
         self.allowed = allowed
         self.copied = 0
+        self.linked = 0
+        # (previous layer's directory, relpaths unchanged since): regular files that are
+        # hard-linked from the previous build of the same step instead of copied
+        self.reuse: tuple[str, set[str]] | None = None
 
     def copy(self, sources: list[str], dest: str, *, workdir: str = "/",
              multi: bool = False) -> None:
@@ -222,6 +226,8 @@ class Copier:
             os.chmod(target, perm)
             self._copy_children(src, rel, target, fresh=created)
             os.utime(target, ns=times)
+        elif stmod.S_ISREG(mode) and self._link_previous(rel, target):
+            return
         elif stmod.S_ISREG(mode):
             fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
             try:
@@ -250,6 +256,27 @@ class Copier:
             os.mknod(target, mode, st.st_rdev)
             os.lchown(target, uid, gid)
         self.copied += 1
+
+
+    def _link_previous(self, rel: str, target: str) -> bool:
+        """Hard-link an unchanged file from the previous result of this step (same parent,
+        same instruction, same content and mode: the same bytes, owner and mode would be
+        written). Committed snapshots are never written to, so sharing the inode is safe."""
+        if self.reuse is None or rel not in self.reuse[1]:
+            return False
+        upper = os.fspath(self.dest_root.upper)
+        prev = os.path.join(self.reuse[0], os.path.relpath(target, upper))
+        try:
+            pst = os.lstat(prev)
+            if not stmod.S_ISREG(pst.st_mode) or (pst.st_uid, pst.st_gid) != (
+                    self.owner.uid, self.owner.gid):
+                return False
+            os.link(prev, target)
+        except OSError:
+            return False
+        self.linked += 1
+        self.copied += 1
+        return True
 
 
 def is_archive(path: Path) -> bool:

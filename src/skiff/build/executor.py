@@ -404,8 +404,9 @@ class Builder:
                 cached, why = True, None
             else:
                 cached = False
-                why = "--no-cache" if self.opts.no_cache else explain_miss(
-                    self._last(stage, pos), inputs)
+                prev = self._last(stage, pos)
+                why = "--no-cache" if self.opts.no_cache else explain_miss(prev, inputs)
+                step.previous = prev
                 layer = step.execute()
                 self.records.store(CacheRecord(key, layer, st.chain_id, st.img))
                 if log:

@@ -51,6 +51,8 @@ class Step:
         self.env = {**st.args, **ic.env_dict(st.img)}
         self.expanded = self._expand()
         self.matched: list[str] = []
+        self.previous: StepInputs | None = None  # the last build's inputs of this step
+        self.current: StepInputs | None = None
 
     # -- expansion and inputs --------------------------------------------------------------
     def _expand(self) -> Any:
@@ -87,8 +89,9 @@ class Step:
         args = {k: v for k, v in st.args.items() if k in refs}
         if self.kind in ("COPY", "ADD"):
             sources, files = self._copy_sources()
-            return StepInputs(parent=st.key, instruction=text, args=args, sources=sources,
-                              files=files)
+            self.current = StepInputs(parent=st.key, instruction=text, args=args,
+                                      sources=sources, files=files)
+            return self.current
         return StepInputs(parent=st.key, instruction=text, args=args)
 
     def _declare_args(self) -> list[tuple[str, str | None]]:
@@ -324,11 +327,29 @@ class Step:
                 else:
                     plain.append(rel)
             if plain:
-                Copier(ctx.root, rootfs, owner=owner, chmod=mode,
-                       allowed=ctx.entries.__contains__).copy(plain, dest, workdir=workdir,
-                                                              multi=multi)
+                c = Copier(ctx.root, rootfs, owner=owner, chmod=mode,
+                           allowed=ctx.entries.__contains__)
+                c.reuse = self._reusable()
+                c.copy(plain, dest, workdir=workdir, multi=multi)
 
         return self._fs(do, created_by=self._copy_created_by(e))
+
+    def _reusable(self) -> tuple[str, set[str]] | None:
+        """For a COPY whose last build had the same parent and instruction: that result's
+        directory and the source files unchanged since (hard-linked, not copied)."""
+        prev, cur = self.previous, self.current
+        if (prev is None or cur is None or self.b.opts.no_cache or prev.parent != cur.parent
+                or prev.instruction != cur.instruction or prev.args != cur.args
+                or not prev.files):
+            return None
+        rec = self.b.records.lookup(prev.key())
+        if rec is None or rec.chain_id is None or rec.layer is None:
+            return None
+        snap = self.b.snapshotter
+        if not snap.exists(rec.chain_id):
+            return None
+        same = {p for p, d in cur.files.items() if prev.files.get(p) == d}
+        return os.fspath(snap.upperdir(rec.chain_id)), same
 
     def _copy_created_by(self, e: Any) -> str:
         """BuildKit's history text: ``COPY [--parents] [--chown=X] [--chmod=Y] SRC... DEST``

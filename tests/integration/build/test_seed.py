@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.build.conftest import image_config, outcomes
+from tests.integration.build.conftest import image_config, image_files, outcomes
 
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
 
@@ -24,6 +24,10 @@ def test_seed_three_builds(cli, bb, example, skiff_root):
     assert outcomes(r.err) == [("HIT", None)] * 4 + [
         ("MISS", "1 file changed: app.js"), ("MISS", "parent layer changed")]
     assert "2 layers built (4 cached)" in r.err
+    # unchanged files are linked from the previous COPY result, the changed one copied
+    files = image_files("seed:1")
+    assert files["/app/app.js"] == ("f", 0o644, 0, 0, b'console.log("changed");\n')
+    assert files["/app/src/util.js"] == ("f", 0o644, 0, 0, b"module.exports = 1;\n")
 
     # a package.json change: only FROM and WORKDIR are reused
     (ctx / "package.json").write_text('{"name": "seed", "version": "1.0.1"}\n')
