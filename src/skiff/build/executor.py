@@ -261,7 +261,9 @@ class Builder:
     def _run_stage(self, stage: Any) -> StageState:
         from skiff.dockerfile.shell import Lexer
 
-        name = stage.name or str(stage.index)
+        # BuildKit's step prefix: the stage name, "stage-N" for an unnamed stage of a
+        # multi-stage build, nothing for a single-stage build
+        name = stage.name or ("" if len(self.df.stages) == 1 else f"stage-{stage.index}")
         lex = Lexer(self._escape())
         base = lex.process_word(stage.base, self.meta_args)
         st = StageState(name=name, index=stage.index, img={})
@@ -389,7 +391,7 @@ class Builder:
         number = self._next_number()
         text = ins_.one_line(ins)
         line = ins_.field(ins, "line", default=0) or 0
-        label = f"[{'' if st.name in ('0', '') else st.name + ' '}{pos + 1}/{total}]"
+        label = f"[{st.name + ' ' if st.name else ''}{pos + 1}/{total}]"
         self.progress.step_started(number, label, text)
         log = bytearray()
         try:

@@ -412,8 +412,32 @@ class Step:
         os.chmod(target, mode if mode is not None else 0o600)
         os.lchown(target, owner.uid if owner else 0, owner.gid if owner else 0)
 
+    def _cache_sharing(self, d: Path, sharing: str, stack: contextlib.ExitStack) -> Path:
+        """BuildKit's cache mount sharing: ``shared`` (concurrent users), ``locked`` (one
+        writer at a time: wait for the lock), ``private`` (a fresh directory when in use)."""
+        import fcntl
+
+        if sharing == "shared":
+            return d
+        if sharing not in ("locked", "private"):
+            raise InvalidArgument(f"RUN --mount sharing={sharing}",
+                                  "expected shared, private or locked")
+        lock = open(str(d) + ".lock", "a")  # noqa: SIM115 - closed by the stack
+        stack.callback(lock.close)
+        if sharing == "locked":
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return d
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return d
+        except BlockingIOError:
+            import tempfile
+
+            private = Path(tempfile.mkdtemp(prefix="cache-private-", dir=self.b.work))
+            return private
+
     @contextlib.contextmanager
-    def _source_root(self, ref: str) -> Iterator[Path]:
+    def _source_root(self, ref: str, suffix: str = "") -> Iterator[Path]:
         """A read-only view of another stage's (or an image's) root filesystem."""
         from skiff.snapshots import mount_all, unmount
 
@@ -428,12 +452,12 @@ class Step:
 
             image = b._get_image(ref)
             chain = unpack(b.snapshotter, b.content, image)
-        target = b.work / f"from-{self.number}"
+        target = b.work / f"from-{self.number}{suffix}"
         target.mkdir(parents=True, exist_ok=True)
         if chain is None:
             yield target
             return
-        key = f"build-{b.build_id}-view-{self.number}"
+        key = f"build-{b.build_id}-view-{self.number}{suffix}"
         mounts = b.snapshotter.view(key, chain)
         try:
             mount_all(mounts, target)
@@ -486,20 +510,23 @@ class Step:
             self.b.progress.step_output(self.number, data)
 
         def go(mounts: list[Any]) -> None:
-            extra = self._run_mounts(e)
-            code = oneshot.run(self.b.config, mounts=mounts, args=argv, env=env,
+            with contextlib.ExitStack() as stack:
+                extra = self._run_mounts(e, stack)
+                code = oneshot.run(self.b.config, mounts=mounts, args=argv, env=env,
                                cwd=cfg.get("WorkingDir") or "/", user=cfg.get("User") or "",
-                               hostname="buildkitsandbox", network=network,
-                               extra_mounts=extra, output=out,
-                               security=ins_.field(e, "security", default=None) or "sandbox")
+                                   hostname="buildkitsandbox", network=network,
+                                   extra_mounts=extra, output=out,
+                                   security=ins_.field(e, "security", default=None)
+                                   or "sandbox")
             if code != 0:
                 raise BuildError(f'process "{" ".join(argv)}" did not complete successfully',
                                  f"exit code: {code}")
 
         return self._fs(go, created_by=created_by, mount=False)
 
-    def _run_mounts(self, e: Any) -> list[dict[str, Any]]:
-        """``RUN --mount`` and heredoc scripts as OCI mount entries."""
+    def _run_mounts(self, e: Any, stack: contextlib.ExitStack) -> list[dict[str, Any]]:
+        """``RUN --mount`` and heredoc scripts as OCI mount entries; views of other stages
+        and cache locks are held on ``stack`` until the RUN ends."""
         b = self.b
         out: list[dict[str, Any]] = []
         if self._script is not None:
@@ -538,6 +565,7 @@ class Step:
                     uid, gid = int(get("uid", 0) or 0), int(get("gid", 0) or 0)
                     os.chown(d, uid, gid)
                 ro = get("readonly", False) or get("ro", False)
+                d = self._cache_sharing(d, str(get("sharing") or "shared"), stack)
                 out.append({"destination": target, "type": "bind", "source": str(d),
                             "options": ["rbind", "ro" if ro else "rw"]})
             elif mtype == "tmpfs":
@@ -548,10 +576,15 @@ class Step:
                 frm = get("from") or get("from_")
                 rw = get("readwrite", False) or get("rw", False)
                 if frm:
-                    raise BuildError("RUN --mount=type=bind,from=...",
-                                     "binding from another stage is not supported yet")
-                ctx = b.context
-                path = ctx.resolve_in_context(src) if src else ctx.root
+                    from skiff.build.copy import in_root
+
+                    root = stack.enter_context(self._source_root(frm, suffix=f"-{len(out)}"))
+                    path = in_root(root, "/" + src)
+                    if not path.exists():
+                        raise BuildError(f"RUN --mount from={frm}", f"/{src}: not found")
+                else:
+                    ctx = b.context
+                    path = ctx.resolve_in_context(src) if src else ctx.root
                 if rw:
                     copy = b.work / f"bind-{self.number}-{len(out)}"
                     if path.is_dir():
