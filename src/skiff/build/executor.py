@@ -164,7 +164,7 @@ class Builder:
             return
         fastpath.save(self.db, fp, context=self.opts.context.absolute(),
                       entries=self.context.entries, bases=sorted(set(self.bases)),
-                      tags=[_normalized(t) for t in self.opts.tags], image_id=image_id,
+                      tags={t: _normalized(t) for t in self.opts.tags}, image_id=image_id,
                       steps=steps)
 
     def _dockerfile_text(self) -> tuple[str, Path | None]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,15 +77,16 @@ def _sig(st: os.stat_result) -> list[int]:
 
 
 def save(db: sqlite3.Connection, fp: str, *, context: Path, entries: dict[str, os.stat_result],
-         bases: list[tuple[str, str]], tags: list[str], image_id: str,
+         bases: list[tuple[str, str]], tags: dict[str, str], image_id: str,
          steps: list[dict[str, Any]]) -> None:
-    """Record a full build's result for :func:`try_fast` (``tags``/``bases`` normalized)."""
+    """Record a full build's result for :func:`try_fast` (``tags``: raw → normalized
+    names; ``bases``: (normalized name, image ID))."""
     from skiff.metadata import transaction
 
     rec = {
         "root": _sig(os.lstat(context)),
         "entries": {p: _sig(st) for p, st in entries.items()},
-        "bases": bases, "tags": tags, "image_id": image_id, "steps": steps,
+        "bases": bases, "tag_names": tags, "image_id": image_id, "steps": steps,
     }
     with transaction(db):
         db.execute("INSERT OR REPLACE INTO build_steps (step_id, inputs, updated) "
@@ -129,7 +129,7 @@ def try_fast(db: sqlite3.Connection, opts: BuildOptions, progress: Progress | No
                    keys).fetchone()[0]
     if n != len(set(keys)):
         return None
-    wanted = _normalized_tags(opts.tags)
+    wanted = _normalized_tags(opts.tags, rec.get("tag_names") or {})
     if wanted is None:
         return None
     for t in wanted:
@@ -139,11 +139,12 @@ def try_fast(db: sqlite3.Connection, opts: BuildOptions, progress: Progress | No
     return _report(db, rec, opts, progress, keys, time.monotonic() - t0)
 
 
-def _normalized_tags(tags: tuple[str, ...]) -> list[str] | None:
+def _normalized_tags(tags: tuple[str, ...], known: dict[str, str]) -> list[str] | None:
     """Normalized names of ``-t`` values (None when one does not parse: the full build
-    reports the error)."""
-    if not tags:
-        return []
+    reports the error). ``known``: the last build's raw → normalized names, which spares
+    importing the reference parser on the fast path."""
+    if all(t in known for t in tags):
+        return [known[t] for t in tags]
     try:
         from skiff import reference
 
@@ -164,7 +165,7 @@ def _report(db, rec, opts, progress, keys, seconds) -> BuildReport:
         if progress is not None:
             progress.step_started(s.number, s.label, s.instruction)
             progress.step_finished(s)
-    build_id = secrets.token_hex(13)[:25]
+    build_id = os.urandom(13).hex()[:25]
     recs = BuildRecords(db)
     recs.touch(keys)
     recs.save_build(build_id, rec["image_id"], list(opts.tags),
