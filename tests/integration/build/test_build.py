@@ -228,3 +228,19 @@ def test_heredocs_bind_from_stage_and_cache_sharing(cli, bb, tmp_path):
     f = image_files("hd:2")
     assert f["/copied"][4] == b"one\ntwo\n"
     assert "/mnt/one" not in f and "/c" not in f
+
+
+def test_tar_context_on_stdin_iidfile_and_bad_flag(cli, bb, example, tmp_path):
+    ctx = example("busybox-seed")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        tf.add(ctx, arcname=".")
+    iid = tmp_path / "iid"
+    r = cli("build", "--progress", "plain", "--iidfile", str(iid), "-t", "tarctx:1", "-",
+            stdin=buf.getvalue())
+    assert r.code == 0, r.err
+    assert iid.read_text().startswith("sha256:") and iid.read_text() in r.err
+    assert image_files("tarctx:1")["/app/app.js"][4] == (ctx / "app.js").read_bytes()
+    r = cli("build", "--no-such-flag", str(ctx))
+    assert r.code == 125
+    assert r.err.startswith("skiff: skiff build: unrecognized arguments: --no-such-flag")
