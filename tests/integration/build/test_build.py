@@ -244,3 +244,14 @@ def test_tar_context_on_stdin_iidfile_and_bad_flag(cli, bb, example, tmp_path):
     r = cli("build", "--no-such-flag", str(ctx))
     assert r.code == 125
     assert r.err.startswith("skiff: skiff build: unrecognized arguments: --no-such-flag")
+
+
+def test_check_reports_lint_warnings_without_building(cli, tmp_path, skiff_root):
+    ctx = write(tmp_path / "chk", {"Dockerfile": "FROM bb:1 as Base\nCMD echo hi\n"})
+    r = cli("build", "--check", str(ctx))
+    assert r.code == 1
+    assert "WARNING: FromAsCasing - https://docs.docker.com/go/dockerfile/rule/from-as-casing/" in r.err
+    assert r.err.strip().endswith("Check complete, 3 warnings have been found!")
+    (ctx / "Dockerfile").write_text('FROM bb:1\nCMD ["true"]\n')
+    r = cli("build", "--check", str(ctx))
+    assert (r.code, r.err) == (0, "Check complete, no warnings found.\n")
