@@ -85,6 +85,7 @@ class Builder:
         self.context: BuildContext | None = None
         self.work = config.tmp_dir / f"build-{self.build_id}"
         self.bases: list[tuple[str, str]] = []  # (normalized name, image ID) for the fast path
+        self.volatile = False  # an input the fast path cannot check (ADD of a URL)
 
     # -- lazily opened store parts ---------------------------------------------------------
     @property
@@ -160,7 +161,7 @@ class Builder:
         from skiff.build import fastpath
 
         fp = fastpath.fingerprint(self.opts)
-        if fp is None or self.context is None or self.opts.context is None:
+        if fp is None or self.context is None or self.opts.context is None or self.volatile:
             return
         fastpath.save(self.db, fp, context=self.opts.context.absolute(),
                       entries=self.context.entries, bases=sorted(set(self.bases)),

@@ -255,3 +255,52 @@ def test_check_reports_lint_warnings_without_building(cli, tmp_path, skiff_root)
     (ctx / "Dockerfile").write_text('FROM bb:1\nCMD ["true"]\n')
     r = cli("build", "--check", str(ctx))
     assert (r.code, r.err) == (0, "Check complete, no warnings found.\n")
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """A loopback HTTP server on an ephemeral port serving tmp_path/www."""
+    import functools
+    import http.server
+    import threading
+
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    handler.log_message = lambda *a: None
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield www, f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+
+
+def test_add_url_with_checksum_and_network_none(cli, bb, tmp_path, http_server):
+    import hashlib
+
+    www, base = http_server
+    (www / "tool.txt").write_bytes(b"remote bytes\n")
+    good = "sha256:" + hashlib.sha256(b"remote bytes\n").hexdigest()
+    ctx = write(tmp_path / "c", {"Dockerfile": f"""\
+FROM bb:1
+ADD --checksum={good} {base}/tool.txt /opt/
+ADD {base}/tool.txt /opt/renamed.txt
+RUN --network=none sh -c 'wget -q -T 2 -O- {base}/tool.txt && exit 1 || echo offline'
+"""})
+    r = cli("build", "--progress", "plain", "-t", "url:1", str(ctx))
+    assert r.code == 0, r.err
+    assert "offline" in r.err
+    f = image_files("url:1")
+    assert f["/opt/tool.txt"] == ("f", 0o600, 0, 0, b"remote bytes\n")
+    assert f["/opt/renamed.txt"][4] == b"remote bytes\n"
+    # the remote file changes: the ADD without --checksum misses, the pinned one hits
+    import os as _os
+
+    (www / "tool.txt").write_bytes(b"remote bytes, version 2\n")
+    _os.utime(www / "tool.txt", (1, 1))
+    r = cli("build", "--progress", "plain", "-t", "url:1", str(ctx))  # not the fast path
+    assert [o for o, _ in outcomes(r.err)][:3] == ["HIT", "HIT", "MISS"]
+    bad = "sha256:" + "0" * 64
+    (ctx / "Dockerfile").write_text(f"FROM bb:1\nADD --checksum={bad} {base}/tool.txt /opt/\n")
+    r = cli("build", str(ctx))
+    assert r.code == 1 and "digest mismatch" in r.err
