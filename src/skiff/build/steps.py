@@ -21,7 +21,7 @@ from skiff.build import imageconfig as ic
 from skiff.build import instructions as ins_
 from skiff.build.cachekey import StepInputs
 from skiff.build.copy import Copier, extract_archive, is_archive, parse_chmod, resolve_chown
-from skiff.errors import BuildError, InvalidArgument
+from skiff.errors import AlreadyExists, BuildError, InvalidArgument
 
 if TYPE_CHECKING:
     from skiff.build.executor import Builder, StageState
@@ -285,8 +285,11 @@ class Step:
                 chain = (layer.diff_id if st.chain_id is None
                          else digest.of_bytes(f"{st.chain_id} {layer.diff_id}".encode()))
                 if not snap.exists(chain):
-                    snap.commit(chain, key)
-                    committed = True
+                    try:
+                        snap.commit(chain, key)
+                        committed = True
+                    except AlreadyExists:
+                        pass  # a concurrent build committed the same chain first
                 st.layers.append(layer)
                 st.chain_id = chain
                 st.img.setdefault("rootfs", {"type": "layers", "diff_ids": []})
