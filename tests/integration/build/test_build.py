@@ -90,6 +90,7 @@ def test_multistage_copy_from_and_skipped_stage(cli, bb, example, skiff_root):
     assert files["/srv/out.txt"] == ("f", 0o640, 0, 0, b"hello 2.5\n")
     assert files["/srv/bin/greet"][:4] == ("f", 0o644, 1000, 1000)
     cfg = image_config(skiff_root, "ms:1")["config"]
+    assert not any(e.startswith("VERSION=") for e in cfg["Env"])  # build args stay out
     assert cfg["Entrypoint"] == ["/bin/sh", "/srv/bin/greet"]
     assert cfg["Cmd"] == ["world"]
     # --target picks a stage; a changed build arg is named as the reason for the miss

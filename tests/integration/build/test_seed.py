@@ -54,6 +54,16 @@ def test_seed_three_builds(cli, bb, example, skiff_root):
     r = cli("build", "--logs", "seed:1")
     assert r.code == 0, r.err
     assert "installed 37 bytes" in r.out
+    # one step of a build by its ID
+    import sqlite3
+
+    db = sqlite3.connect(skiff_root / "metadata.db")
+    build_id = db.execute("SELECT id FROM builds ORDER BY created DESC LIMIT 1").fetchone()[0]
+    db.close()
+    r = cli("build", "--logs", build_id, "4")
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[0].startswith("#4 [4/6] RUN mkdir -p node_modules")
+    assert r.out.splitlines()[1:] == ["installed 37 bytes"]
 
 
 def test_noop_rebuild_gives_same_image(cli, bb, example):
