@@ -17,10 +17,12 @@ parser test corpus.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from skiff.errors import DockerfileError
 
@@ -34,6 +36,7 @@ _HEREDOC = re.compile(r"^(\d*)<<(-?)\s*([^<]*)$", re.S)
 _LEADING_TABS = re.compile(r"(?m)^\t+")
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 KNOWN_DIRECTIVES = ("syntax", "escape", "check")
+_NO_ATTRS: dict[str, bool] = {}
 HEREDOC_INSTRUCTIONS = frozenset({"add", "copy", "run"})
 
 
@@ -50,20 +53,34 @@ class Heredoc:
     file_descriptor: int = 0
 
 
-@dataclass(slots=True, eq=False)
 class Node:
-    """A node of BuildKit's parse tree (see the module docstring)."""
+    """A node of BuildKit's parse tree (see the module docstring).
 
-    value: str = ""
-    next: Node | None = None
-    children: list[Node] = field(default_factory=list)
-    heredocs: list[Heredoc] = field(default_factory=list)
-    attributes: dict[str, bool] = field(default_factory=dict)
-    original: str = ""
-    flags: list[str] = field(default_factory=list)
-    start_line: int = 0
-    end_line: int = 0
-    prev_comment: list[str] = field(default_factory=list)
+    Sequence fields default to shared empty tuples (a node is built once by the parser);
+    the root's ``children`` is a list.
+    """
+
+    __slots__ = ("value", "next", "children", "heredocs", "attributes", "original", "flags",
+                 "start_line", "end_line", "prev_comment")
+
+    def __init__(self, value: str = "", next: Node | None = None,
+                 children: list[Node] | tuple[()] = (), heredocs: list[Heredoc] | tuple[()] = (),
+                 attributes: dict[str, bool] | None = None, original: str = "",
+                 flags: list[str] | tuple[()] = (), start_line: int = 0, end_line: int = 0,
+                 prev_comment: list[str] | tuple[()] = ()):
+        self.value = value
+        self.next = next
+        self.children = children
+        self.heredocs = heredocs
+        self.attributes = attributes if attributes is not None else _NO_ATTRS
+        self.original = original
+        self.flags = flags
+        self.start_line = start_line
+        self.end_line = end_line
+        self.prev_comment = prev_comment
+
+    def __repr__(self) -> str:
+        return f"Node({self.dump()!r}, lines {self.start_line}-{self.end_line})"
 
     def args(self) -> list[str]:
         """The argument values after the instruction word (ONBUILD: the trigger's word and
@@ -246,6 +263,9 @@ def extract_builder_flags(line: str) -> tuple[str, list[str]]:
     Returns (rest, flags). Quotes and backslashes inside flags are processed; ``--`` ends
     the flags. BuildKit's ``extractBuilderFlags``.
     """
+    stripped = line.lstrip()
+    if not stripped.startswith("--"):
+        return stripped, []
     words: list[str] = []
     word: list[str] = []
     phase = 0  # 0 spaces, 1 word, 2 quote
@@ -313,9 +333,29 @@ def extract_builder_flags(line: str) -> tuple[str, list[str]]:
     return "", words
 
 
+_WORD_RX: dict[str, re.Pattern[str]] = {}
+
+
+def _word_rx(escape: str) -> re.Pattern[str]:
+    rx = _WORD_RX.get(escape)
+    if rx is None:
+        e = re.escape(escape)
+        rx = re.compile(rf"""(?:{e}.|"(?:{e}.|[^"{e}])*(?:"|$)|'[^']*(?:'|$)|[^\s"'{e}])+""",
+                        re.S)
+        _WORD_RX[escape] = rx
+    return rx
+
+
 def parse_words(rest: str, escape: str = "\\") -> list[str]:
     """Split on whitespace outside quotes, keeping quotes and escapes (BuildKit parseWords;
     used for ENV/LABEL/ARG ``key=value`` lists)."""
+    if not rest.endswith(escape):
+        return _word_rx(escape).findall(rest)
+    return _parse_words_slow(rest, escape)
+
+
+def _parse_words_slow(rest: str, escape: str) -> list[str]:
+    """Character loop (handles an escape character at the very end, which is dropped)."""
     words: list[str] = []
     word: list[str] = []
     phase = 0
@@ -392,14 +432,14 @@ def _kv(key: str, value: str, sep: str) -> Node:
 
 
 def _parse_ignore(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
-    return Node(), {}
+    return Node(), _NO_ATTRS
 
 
 def _parse_sub_command(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
     if rest == "":
-        return None, {}
+        return None, _NO_ATTRS
     child = _node_from_line(rest, d, [])
-    return Node(children=[child]), {}
+    return Node(children=[child]), _NO_ATTRS
 
 
 def _parse_name_val(rest: str, key: str, d: _Directives) -> Node | None:
@@ -429,30 +469,30 @@ def _parse_name_val(rest: str, key: str, d: _Directives) -> Node | None:
 
 
 def _parse_env(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
-    return _parse_name_val(rest, "ENV", d), {}
+    return _parse_name_val(rest, "ENV", d), _NO_ATTRS
 
 
 def _parse_label(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
-    return _parse_name_val(rest, "LABEL", d), {}
+    return _parse_name_val(rest, "LABEL", d), _NO_ATTRS
 
 
 def _parse_name_or_name_val(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
-    return _chain(parse_words(rest, d.escape)), {}
+    return _chain(parse_words(rest, d.escape)), _NO_ATTRS
 
 
 def _parse_strings_ws(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
     if rest == "":
-        return None, {}
+        return None, _NO_ATTRS
     parts = _WS.split(rest)
     if parts and parts[-1] == "":
         parts.pop()
-    return _chain(parts), {}
+    return _chain(parts), _NO_ATTRS
 
 
 def _parse_string(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
     if rest == "":
-        return None, {}
-    return Node(value=rest), {}
+        return None, _NO_ATTRS
+    return Node(value=rest), _NO_ATTRS
 
 
 class _NotStringArray(ValueError):
@@ -487,11 +527,11 @@ def _parse_json(rest: str) -> tuple[Node | None, dict[str, bool]] | None:
 
 def _parse_maybe_json(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
     if rest == "":
-        return None, {}
+        return None, _NO_ATTRS
     r = _parse_json(rest)
     if r is not None:
         return r
-    return Node(value=rest), {}
+    return Node(value=rest), _NO_ATTRS
 
 
 def _parse_maybe_json_to_list(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
@@ -510,7 +550,7 @@ def _parse_health_config(rest: str, d: _Directives) -> tuple[Node | None, dict[s
     while nxt < n and rest[nxt].isspace():
         nxt += 1
     if sep == 0:
-        return None, {}
+        return None, _NO_ATTRS
     cmd, attrs = _parse_maybe_json(rest[nxt:], d)
     return Node(value=rest[:sep], next=cmd), attrs
 
@@ -550,8 +590,8 @@ def _node_from_line(line: str, d: _Directives, comments: list[str]) -> Node:
     cmd, flags, args = _split_command(line)
     fn = DISPATCH.get(cmd.lower(), _parse_ignore)
     nxt, attrs = fn(args, d)
-    return Node(value=cmd, original=line, flags=flags, next=nxt, attributes=attrs,
-                prev_comment=list(comments))
+    return Node(cmd, nxt, (), (), attrs, line, flags, 0, 0,
+                list(comments) if comments else ())
 
 
 def _can_contain_heredoc(node: Node) -> bool:
@@ -663,98 +703,185 @@ def _is_comment(s: str) -> bool:
     return s.startswith("#")
 
 
-def parse_ast(text: str, *, filename: str = "Dockerfile") -> ParseResult:
-    """Parse Dockerfile text into BuildKit's node tree.
+class ScannedInstruction(NamedTuple):
+    """One logical instruction as :func:`scan` finds it: the keyword as written, the joined
+    line (continuations removed), its 1-based line range, and heredoc bodies."""
 
-    Raises DockerfileError with the 1-based line: ``file with no instructions``,
-    ``unterminated heredoc``, ``dockerfile line greater than max allowed size of 65535``,
-    ``invalid escape token ...``, JSON arrays of non-strings, ENV/LABEL shape errors.
+    keyword: str
+    line: str
+    start_line: int
+    end_line: int
+    heredocs: tuple[Heredoc, ...] = ()
+
+
+def scan(text: str, *, filename: str = "Dockerfile") -> list[ScannedInstruction]:
+    """Split Dockerfile text into logical instructions without parsing their arguments
+    (BuildKit's line rules: directives, comments, continuations, heredocs).
+
+    The cheap first pass of :func:`parse_ast`, for tools that only need instruction
+    boundaries; raises DockerfileError like :func:`parse_ast`.
     """
+    out: list[ScannedInstruction] = []
+
+    def build(line: str, d: _Directives, comments: list[str]):
+        if "<<" not in line:
+            return line.split(None, 1)[0], False
+        word = line.split(None, 1)
+        kw = word[0] if word else ""
+        low = kw.lower()
+        capable = False
+        if low in HEREDOC_INSTRUCTIONS or low == "onbuild":
+            rest = word[1] if len(word) > 1 else ""
+            if low == "onbuild":
+                sub = rest.split(None, 1)
+                capable = bool(sub) and sub[0].lower() in HEREDOC_INSTRUCTIONS
+                rest = sub[1] if len(sub) > 1 else ""
+            else:
+                capable = True
+            if capable:
+                rest, _ = extract_builder_flags(rest)
+                capable = _parse_json_quiet(rest.strip()) is None
+        return kw, capable
+
+    append = out.append
+
+    def add(obj, start: int, end: int, heredocs: list[Heredoc]) -> None:
+        append(ScannedInstruction(obj[0], obj[1], start, end, tuple(heredocs)))
+
+    def build_pair(line, d, comments):
+        kw, capable = build(line, d, comments)
+        return (kw, line), capable
+
+    _run(text, filename, build_pair, add)
+    return out
+
+
+def _parse_json_quiet(rest: str):
+    try:
+        return _parse_json(rest)
+    except _NotStringArray:
+        return None
+
+
+def _run(text: str, filename: str, build, add) -> tuple[_Directives, list[ParseWarning], int]:
+    """The line loop shared by :func:`scan` and :func:`parse_ast` (BuildKit's Parse).
+
+    ``build(line, directives, comments) -> (obj, may_have_heredocs)`` makes the
+    instruction; ``add(obj, start, end, heredocs)`` receives it with its line range.
+    Returns (directives, warnings, number of instructions).
+    """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the tree is acyclic; collections during a big parse only cost time
+    try:
+        return _run_lines(text, filename, build, add)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _run_lines(text: str, filename: str, build, add
+               ) -> tuple[_Directives, list[ParseWarning], int]:
     d = _Directives()
-    lines = _split_lines(text)
-    if lines and lines[0].startswith("\ufeff"):
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+        trailing_nl = True
+    else:
+        trailing_nl = False
+    n = len(lines)
+    if n and lines[0].startswith("\ufeff"):
         lines[0] = lines[0][1:]
-    root = Node(start_line=-1)
     warnings: list[ParseWarning] = []
     comments: list[str] = []
+    count = 0
     cur = 0
     i = 0
-    n = len(lines)
+    esc = d.escape
 
     def fail(msg: str, start: int, end: int | None = None) -> DockerfileError:
         return DockerfileError(msg, line=start if start > 0 else None, end_line=end,
                                filename=filename)
 
     def check_len(raw: str, lineno: int) -> None:
-        if len(raw) > MAX_LINE and len(raw.rstrip("\n").encode("utf-8", "surrogateescape")) \
-                > MAX_LINE:
+        if len(raw) >= MAX_LINE and \
+                len(raw.rstrip("\r").encode("utf-8", "surrogateescape")) + 1 > MAX_LINE + 1:
             raise fail(f"dockerfile line greater than max allowed size of {MAX_LINE}", lineno)
 
-    def process(raw: str, strip_left: bool) -> tuple[str, bool]:
-        tok = _trim_newline(raw)
-        if strip_left:
-            tok = tok.lstrip()
-        try:
-            ok = d.parse_line(tok)
-        except ValueError as e:
-            raise fail(str(e), cur + 1) from None
-        return ("" if _is_comment(tok) else tok), ok
+    def raw_line(k: int) -> str:
+        # the physical line with its newline, as Go's scanner gives it (for heredoc bodies)
+        return lines[k] + "\n" if (k < n - 1 or trailing_nl) else lines[k]
 
     while i < n:
         raw = lines[i]
         i += 1
-        check_len(raw, cur + 1)
-        if _is_comment(raw):
-            c = raw.lstrip()[1:].strip()
+        if len(raw) >= MAX_LINE:
+            check_len(raw, cur + 1)
+        tok = raw.rstrip("\r").lstrip()
+        is_comment = tok[:1] == "#"
+        if not d.done:
+            if is_comment:
+                c = tok[1:].strip()
+                if c == "":
+                    comments = []
+                else:
+                    comments.append(c)
+            try:
+                directive = d.parse_line(tok)
+            except ValueError as e:
+                raise fail(str(e), cur + 1) from None
+            if directive and comments:
+                comments.pop()
+            esc = d.escape
+        elif is_comment:
+            c = tok[1:].strip()
             if c == "":
                 comments = []
             else:
                 comments.append(c)
-        tok, directive = process(raw, True)
-        if directive and comments:
-            comments.pop()
         cur += 1
-        start = cur
-        m = d.continuation.search(tok)
-        if m:
-            tok = tok[:m.start()] + (m.group(1) or "")
-            end_of_line = False
-        else:
-            end_of_line = True
-        if end_of_line and tok == "":
+        if is_comment:
             continue
-        buf = [tok]
-        empty_cont = False
-        while not end_of_line and i < n:
-            raw = lines[i]
-            i += 1
-            check_len(raw, cur + 1)
-            tok, _ = process(raw, False)
-            cur += 1
-            if _is_comment(raw):
+        start = cur
+        r = tok.rstrip(" \t")
+        if not (r.endswith(esc) and (len(r) == 1 or r[-2] != esc)):
+            if tok == "":
                 continue
-            if _trim_newline(raw).lstrip() == "":
-                empty_cont = True
-                continue
-            m = d.continuation.search(tok)
-            if m:
-                tok = tok[:m.start()] + (m.group(1) or "")
-                end_of_line = False
-            else:
-                end_of_line = True
-            buf.append(tok)
-        line = "".join(buf)
-        if empty_cont:
-            warnings.append(ParseWarning(
-                short="Empty continuation line found in: " + line,
-                detail="Empty continuation lines will become errors in a future release",
-                url="https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
-                line=cur))
+            line = tok
+        else:
+            buf = [r[:-1]]
+            empty_cont = False
+            while i < n:
+                raw = lines[i]
+                i += 1
+                if len(raw) >= MAX_LINE:
+                    check_len(raw, cur + 1)
+                cur += 1
+                t = raw.rstrip("\r")
+                stripped = t.lstrip()
+                if stripped[:1] == "#":
+                    continue
+                if stripped == "":
+                    empty_cont = True
+                    continue
+                r = t.rstrip(" \t")
+                if r.endswith(esc) and (len(r) == 1 or r[-2] != esc):
+                    buf.append(r[:-1])
+                else:
+                    buf.append(t)
+                    break
+            line = "".join(buf)
+            if empty_cont:
+                warnings.append(ParseWarning(
+                    short="Empty continuation line found in: " + line,
+                    detail="Empty continuation lines will become errors in a future release",
+                    url="https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
+                    line=cur))
         try:
-            child = _node_from_line(line, d, comments)
+            obj, capable = build(line, d, comments)
         except ValueError as e:
             raise fail(str(e), start, cur) from None
-        if "<<" in line and _can_contain_heredoc(child):
+        docs: list[Heredoc] = []
+        if capable and "<<" in line:
             try:
                 docs = heredocs_from_line(line)
             except ValueError as e:
@@ -763,28 +890,50 @@ def parse_ast(text: str, *, filename: str = "Dockerfile") -> ParseResult:
                 content: list[str] = []
                 terminated = False
                 while i < n:
-                    raw = lines[i]
+                    body = raw_line(i)
                     i += 1
                     cur += 1
-                    cand = _trim_newline(raw)
+                    cand = body.rstrip("\r\n")
                     if h.chomp:
                         cand = cand.lstrip("\t")
                     if cand == h.name:
                         terminated = True
                         break
-                    content.append(raw)
+                    content.append(body)
                 if not terminated:
                     raise fail("unterminated heredoc", start, cur)
                 h.content = "".join(content)
-                child.heredocs.append(h)
-        child.start_line, child.end_line = start, cur
-        if root.start_line < 0:
-            root.start_line = start
-        root.end_line = cur
-        root.children.append(child)
+        add(obj, start, cur, docs)
+        count += 1
         comments = []
-    if root.start_line < 0:
+    if count == 0:
         raise fail("file with no instructions", max(cur, 1))
+    return d, warnings, count
+
+
+def parse_ast(text: str, *, filename: str = "Dockerfile") -> ParseResult:
+    """Parse Dockerfile text into BuildKit's node tree.
+
+    Raises DockerfileError with the 1-based line: ``file with no instructions``,
+    ``unterminated heredoc``, ``dockerfile line greater than max allowed size of 65535``,
+    ``invalid escape token ...``, JSON arrays of non-strings, ENV/LABEL shape errors.
+    """
+    children: list[Node] = []
+    root = Node(children=children, start_line=-1)
+
+    def build(line: str, d: _Directives, comments: list[str]):
+        child = _node_from_line(line, d, comments)
+        return child, _can_contain_heredoc(child)
+
+    def add(child: Node, start: int, end: int, heredocs: list[Heredoc]) -> None:
+        child.start_line, child.end_line = start, end
+        if heredocs:
+            child.heredocs = heredocs
+        children.append(child)
+
+    d, warnings, _ = _run(text, filename, build, add)
+    root.start_line = children[0].start_line
+    root.end_line = children[-1].end_line
     directives = {k: directive_value(v) if k != "escape" else v
                   for k, v in d.values.items()}
     return ParseResult(ast=root, escape=d.escape, directives=directives, warnings=warnings)

@@ -85,7 +85,7 @@ def test_heredoc_parse():
 
 def test_heredoc_json_form_is_not_heredoc():
     r = parse_ast(FACT["heredoc_json_form"]["dockerfile"])
-    assert [c.heredocs for c in r.ast.children[1:4]] == [[], [], []]
+    assert [list(c.heredocs) for c in r.ast.children[1:4]] == [[], [], []]
 
 
 def test_heredoc_word():
