@@ -326,6 +326,8 @@ class Maintainer(Instruction):
 class _Flags:
     """Declared flags of one instruction; :meth:`parse` checks the written ones."""
 
+    __slots__ = ("written", "kinds", "values", "used")
+
     def __init__(self, written: list[str]):
         self.written = written
         self.kinds: dict[str, str] = {}
@@ -333,10 +335,13 @@ class _Flags:
         self.used: set[str] = set()
 
     def add(self, name: str, kind: str, default: Any = None) -> None:
-        self.kinds[name] = kind
+        if self.written:
+            self.kinds[name] = kind
         self.values[name] = [] if kind == "strings" else default
 
     def parse(self) -> None:
+        if not self.written:
+            return
         for arg in self.written:
             if not arg.startswith("--"):
                 raise InstructionError(f"arg should start with -- : {arg}")

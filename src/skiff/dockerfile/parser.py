@@ -257,6 +257,35 @@ def directive_value(cmdline: str) -> str:
 _ParseFn = Callable[[str, _Directives], tuple["Node | None", dict[str, bool]]]
 
 
+_SIMPLE_FLAG = re.compile(r"--[^\s'\"\\]*")
+
+
+def _fast_flags(line: str) -> tuple[str, list[str]] | None:
+    """Flags without quotes or backslashes (the usual case); None to use the full loop."""
+    words: list[str] = []
+    pos = 0
+    n = len(line)
+    while True:
+        m = _SIMPLE_FLAG.match(line, pos)
+        if m is None:
+            return (line[pos:], words) if not line.startswith("-", pos) or \
+                not line.startswith("--", pos) else None
+        end = m.end()
+        if end < n and not line[end].isspace():
+            return None  # a quote or backslash inside the flag
+        w = m.group()
+        if w == "--":
+            return line[end:], words
+        words.append(w)
+        while end < n and line[end].isspace():
+            end += 1
+        pos = end
+        if pos >= n:
+            return "", words
+        if not line.startswith("--", pos):
+            return line[pos:], words
+
+
 def extract_builder_flags(line: str) -> tuple[str, list[str]]:
     """Split leading ``--flag[=value]`` words off an instruction's arguments.
 
@@ -266,6 +295,14 @@ def extract_builder_flags(line: str) -> tuple[str, list[str]]:
     stripped = line.lstrip()
     if not stripped.startswith("--"):
         return stripped, []
+    fast = _fast_flags(stripped)
+    if fast is not None:
+        return fast
+    return _extract_builder_flags_slow(line)
+
+
+def _extract_builder_flags_slow(line: str) -> tuple[str, list[str]]:
+    """The character loop of :func:`extract_builder_flags` (quotes, backslashes)."""
     words: list[str] = []
     word: list[str] = []
     phase = 0  # 0 spaces, 1 word, 2 quote
@@ -608,11 +645,13 @@ def parse_heredoc(word: str) -> Heredoc | None:
 
     Raises ValueError for an unbalanced quote in the delimiter (BuildKit ParseHeredoc).
     """
-    from skiff.dockerfile.shell import Lexer, ShellError
-
+    if "<<" not in word:
+        return None
     m = _HEREDOC.match(word)
     if m is None:
         return None
+    from skiff.dockerfile.shell import Lexer, ShellError
+
     fd = int(m.group(1)) if m.group(1) else 0
     chomp = m.group(2) == "-"
     rest = m.group(3)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skiff.dockerfile import parse
 from skiff.dockerfile.parser import (
@@ -170,3 +172,19 @@ def test_directives():
                 assert got == c["value"], text
             else:
                 assert got is None, text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" ab\\'\"`=\t", max_size=12), st.sampled_from(["\\", "`"]))
+def test_parse_words_regex_form_agrees_with_char_loop(text, escape):
+    from skiff.dockerfile.parser import _parse_words_slow
+
+    assert parse_words(text, escape) == _parse_words_slow(text, escape)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=" -ab=\\'\"\t", max_size=14))
+def test_fast_flag_split_agrees_with_char_loop(text):
+    from skiff.dockerfile.parser import _extract_builder_flags_slow, extract_builder_flags
+
+    assert extract_builder_flags(text) == _extract_builder_flags_slow(text)
