@@ -351,7 +351,7 @@ class _Flags:
             name, eq, value = body.partition("=")
             kind = self.kinds.get(name)
             if kind is None:
-                raise InstructionError(f"unknown flag: {name}")
+                raise InstructionError(_suggest(f"unknown flag: {name}", name, self.kinds))
             if name in self.used and kind != "strings":
                 raise InstructionError(f"duplicate flag specified: {name}")
             self.used.add(name)
@@ -694,16 +694,21 @@ def _healthcheck(node: Node, args: list[str], fl: _Flags, b: dict[str, Any]) -> 
 
 
 def _unknown(word: str) -> str:
-    """``unknown instruction: COPPY (did you mean COPY?)`` as BuildKit's suggest package."""
-    msg = f"unknown instruction: {word}"
-    up = word.upper()
+    """``unknown instruction: COPPY (did you mean copy?)`` as BuildKit's suggest package."""
+    return _suggest(f"unknown instruction: {word}", word.lower(),
+                    [n.lower() for n in INSTRUCTION_NAMES])
+
+
+def _suggest(msg: str, word: str, candidates) -> str:
+    """Append `` (did you mean X?)`` when one candidate is within a third of the word's
+    length in edit distance."""
     best, best_d = None, None
-    for cand in INSTRUCTION_NAMES:
-        d = _levenshtein(up, cand)
+    for cand in sorted(candidates):
+        d = _levenshtein(word, cand)
         if best_d is None or d < best_d:
             best, best_d = cand, d
-    if best is not None and best_d is not None and 0 < best_d <= max(1, len(up) // 3):
-        msg += f" (did you mean {best.lower()}?)"
+    if best is not None and best_d is not None and 0 < best_d <= max(1, len(word) // 3):
+        msg += f" (did you mean {best}?)"
     return msg
 
 

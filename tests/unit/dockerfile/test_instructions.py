@@ -152,6 +152,7 @@ def test_expand(df):
     ("FROM a\nADD\n", 2, "ADD requires at least two arguments, but only one was provided. "
                          "Destination could not be determined"),
     ("FROM a\nCOPY --foo=1 a b\n", 2, "unknown flag: foo"),
+    ("FROM a\nCOPY --chmown=1 a b\n", 2, "unknown flag: chmown (did you mean chown?)"),
     ("FROM a\nCOPY --chown a b\n", 2, "missing a value on flag: chown"),
     ("FROM a\nCOPY --link=maybe a b\n", 2, "expecting boolean value for flag link, not: maybe"),
     ("FROM a\nCOPY --from=x --from=y a b\n", 2, "duplicate flag specified: from"),
