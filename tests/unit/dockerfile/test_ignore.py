@@ -167,7 +167,7 @@ PATH_PART = st.sampled_from(["a", "b", "ab", ".x", "dir", "foo.py", "x.md", "nod
 PAT_PART = st.sampled_from(["a", "b", "*", "?b", "**", "a*", "*.py", "dir", "[ab]", ".x"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.lists(PAT_PART, min_size=1, max_size=3)),
                 min_size=1, max_size=4),
        st.lists(PATH_PART, min_size=1, max_size=4), st.booleans())
