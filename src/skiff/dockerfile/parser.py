@@ -537,11 +537,18 @@ class _NotStringArray(ValueError):
         super().__init__("when using JSON array syntax, arrays must be comprised of strings only")
 
 
+_SIMPLE_JSON_ARRAY = re.compile(r'\[[ \t]*(?:"[^"\\\x00-\x1f]*"[ \t]*'
+                                r'(?:,[ \t]*"[^"\\\x00-\x1f]*"[ \t]*)*)?\][ \t]*')
+_JSON_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
+
+
 def _go_json_array(rest: str) -> list[object] | None:
     """json.Unmarshal into []interface{}: None when it is not a JSON array."""
     rest = rest.lstrip()
     if not rest.startswith("["):
         return None
+    if _SIMPLE_JSON_ARRAY.fullmatch(rest):  # strings without escapes: no decoder needed
+        return _JSON_STRING.findall(rest)
     try:
         val = json.loads(rest, parse_constant=_reject_constant)
     except (ValueError, RecursionError):

@@ -188,3 +188,20 @@ def test_fast_flag_split_agrees_with_char_loop(text):
     from skiff.dockerfile.parser import _extract_builder_flags_slow, extract_builder_flags
 
     assert extract_builder_flags(text) == _extract_builder_flags_slow(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(st.text(alphabet='a "\\\t/\u00e9', max_size=4), max_size=3).map(
+    lambda xs: __import__("json").dumps(xs)), st.text(alphabet='[]", a\\\t', max_size=12)))
+def test_json_fast_path_agrees_with_decoder(text):
+    import json
+
+    from skiff.dockerfile.parser import _go_json_array
+
+    try:
+        expected = json.loads(text.lstrip())
+        if not isinstance(expected, list):
+            expected = None
+    except ValueError:
+        expected = None
+    assert _go_json_array(text) == expected
