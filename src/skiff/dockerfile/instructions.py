@@ -683,11 +683,12 @@ def _healthcheck(node: Node, args: list[str], fl: _Flags, b: dict[str, Any]) -> 
         durations[name.replace("-", "_")] = d
     retries = 0
     if fl["retries"]:
-        try:
-            retries = int(fl["retries"], 10)
-        except ValueError:
-            raise InstructionError(
-                f"strconv.ParseInt: parsing {_q(fl['retries'])}: invalid syntax") from None
+        raw = fl["retries"]
+        if not re.fullmatch(r"[+-]?[0-9]+", raw):
+            raise InstructionError(f"strconv.ParseInt: parsing {_q(raw)}: invalid syntax")
+        retries = int(raw)
+        if not -2**31 <= retries < 2**31:
+            raise InstructionError(f"strconv.ParseInt: parsing {_q(raw)}: value out of range")
         if retries < 0:
             raise InstructionError(f"--retries cannot be negative ({retries})")
     return Healthcheck(test=test, retries=retries, **durations, **b)

@@ -165,6 +165,8 @@ def test_expand(df):
     ("FROM a\nHEALTHCHECK NONE x\n", 2, "HEALTHCHECK NONE takes no arguments"),
     ("FROM a\nHEALTHCHECK FOO x\n", 2, 'Unknown type "FOO" in HEALTHCHECK (try CMD)'),
     ("FROM a\nHEALTHCHECK --retries=-1 CMD x\n", 2, "--retries cannot be negative (-1)"),
+    ("FROM a\nHEALTHCHECK --retries=1_0 CMD x\n", 2,
+     'strconv.ParseInt: parsing "1_0": invalid syntax'),
     ("FROM a b\n", 1, "FROM requires either one or three arguments"),
     ("FROM a AS 1x\n", 1, 'invalid name for build stage: "1x", name can\'t start with a '
                           "number or contain symbols"),
