@@ -11,7 +11,7 @@
    b. in memory: the same 100,000 relative paths through ``PatternMatcher.matches`` vs
       ``PathSpec.match_files``.
 
-Run: ``python -m benchmarks dockerfile`` (or ``python benchmarks/dockerfile_bench.py``).
+Run: ``python -m benchmarks.dockerfile_bench`` (``python -m benchmarks`` runs every benchmark).
 Needs the ``bench`` extra (``pip install -e ".[bench]"``). Prints median CPU times
 and ratios (peer time / skiff time: > 1 means skiff is faster).
 """
