@@ -105,7 +105,7 @@ def test_parse_sizes_like_go_units() -> None:
     assert ram_in_bytes("10") == 10
     assert parse_size("32kb") == 32000
     assert parse_size("1.5 GB") == 1_500_000_000
-    with pytest.raises(InvalidArgument, match="invalid size: '12x'"):
+    with pytest.raises(InvalidArgument, match="invalid suffix: 'x'"):
         ram_in_bytes("12x")
     with pytest.raises(InvalidArgument):
         parse_size("-1")
