@@ -173,6 +173,7 @@ class _Loader:
         if expected is not None and d != expected:
             raise DigestMismatch("blob", expected, d)
         if not self.content.exists(d):
+            self.service.protect(d)
             self.content.write_blob(data)
             self.added.add(d)
         return d
@@ -207,6 +208,7 @@ class _Loader:
                 if expected_digest is not None and digest != expected_digest:
                     raise DigestMismatch(f"layer {path}", expected_digest, digest)
                 size = w.offset
+                self.service.protect(digest)
                 try:
                     w.commit()
                     self.added.add(digest)
@@ -435,7 +437,7 @@ def load(service: ImageService, stream: BinaryIO) -> list[tuple[str, str | None]
     media types), DigestMismatch (a blob or layer diffID differs). On any error the store
     is left as it was.
     """
-    with _seekable_tar(service, stream) as tar:
+    with service.leased(), _seekable_tar(service, stream) as tar:
         try:
             loader = _Loader(service, tar)
         except (tarfile.TarError, EOFError) as e:

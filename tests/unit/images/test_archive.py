@@ -161,7 +161,7 @@ def test_save_then_load_round_trip_through_both_layouts(svc, tmp_path):
                       (svc.get("oci:2").id, "oci:2")]
     assert {i.id for i in other.list()} == ids
     assert other.get("oci:2").manifest_digest == svc.get("oci:2").manifest_digest
-    assert check(other).problems == []
+    assert (check(other).problems, check(other).unreferenced) == ([], 0)
 
 
 @pytest.mark.parametrize("make,exc,text", [
@@ -184,7 +184,8 @@ def test_bad_archives_leave_store_unchanged(svc, make, exc, text):
     assert _blobs(svc) == before
     assert [i.repo_tags for i in svc.list()] == [("old:1",)]
     assert svc.content.list_ingests() == []
-    assert check(svc).problems == []
+    report = check(svc)
+    assert (report.problems, report.unreferenced) == ([], 0)
 
 
 def test_unknown_layer_media_type_refused(svc):
@@ -257,7 +258,7 @@ def test_kill_9_mid_import_leaves_store_as_before(skiff_exe, skiff_root, tmp_pat
     assert sorted(os.listdir(blobs_dir)) == before
     r = skiff_exe("system", "check")
     assert r.returncode == 0, r.stdout
-    assert b"1 unfinished ingests; no problems found" in r.stdout
+    assert b"0 unreferenced blobs; 1 unfinished ingests; no problems found" in r.stdout
     assert skiff_exe("images", "-q").stdout.decode().count("\n") == 1
 
 

@@ -162,8 +162,8 @@ def test_save_load_round_trip(cli, tarfile_path, tmp_path, skiff_root):
 def test_system_check_finds_corruption(cli, tarfile_path, skiff_root):
     image_id = _import(cli, tarfile_path, "app")
     r = cli("system", "check")
-    assert (r.code, r.out) == (0, "3 blobs, 1 images, 1 names checked; 0 unfinished ingests; "
-                                  "no problems found\n")
+    assert (r.code, r.out) == (0, "3 blobs, 1 images, 1 names checked; 0 unreferenced blobs; "
+                                  "0 unfinished ingests; no problems found\n")
     blob = skiff_root / "content" / "blobs" / "sha256" / image_id[7:]
     blob.chmod(0o644)
     blob.write_bytes(b"{}")
