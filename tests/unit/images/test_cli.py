@@ -225,3 +225,22 @@ def test_save_to_stdout_piped_into_load(skiff_exe, tmp_path, skiff_root):
                         "--no-trunc"], capture_output=True, env=env)
     assert r.stdout.decode() == image_id + "\n"
     assert list((other / "tmp").iterdir()) == []  # the spool file is gone
+
+
+@pytest.mark.parametrize("args,err", [
+    (("tag", "app", "Bad"), "skiff: invalid reference format: repository name (library/Bad) "
+                            "must be lowercase\n"),
+    (("tag", "app", "x@sha256:" + "a" * 64), "skiff: refusing to create a tag with a digest "
+                                             "reference\n"),
+    (("tag", "app", "a:b:c"), "skiff: invalid reference format\n"),
+    (("import", "-", "UPPER"), "skiff: invalid reference format: repository name "
+                               "(library/UPPER) must be lowercase\n"),
+])
+def test_invalid_references(cli, tarfile_path, args, err):
+    _import(cli, tarfile_path, "app")
+    before = cli("images", "-q", "--no-trunc").out
+    r = cli(*args, stdin=TAR)
+    assert (r.code, r.err) == (125, err)
+    assert cli("images", "-q", "--no-trunc").out == before
+    assert cli("system", "check").out.endswith("0 unreferenced blobs; 0 unfinished ingests; "
+                                               "no problems found\n")
