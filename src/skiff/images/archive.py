@@ -266,6 +266,10 @@ class _Loader:
         index = Index.from_bytes(self.read_small("index.json"))
         out = []
         for desc in index.manifests:
+            if (desc.annotations or {}).get("vnd.docker.reference.type") == "attestation-manifest":
+                continue  # BuildKit provenance/SBOM, not an image
+            if desc.platform is not None and desc.platform.os == "unknown":
+                continue
             name = _name_of(desc)
             for mdesc in self._manifests_of(desc):
                 mbytes = self._blob(mdesc)
@@ -296,9 +300,11 @@ class _Loader:
             sub = Index.from_bytes(self._blob(desc), desc.media_type)
             self.put_small(self._blob(desc), desc.digest)
             host = host_platform()
-            matching = [d for d in sub.manifests if d.platform is not None
+            images = [d for d in sub.manifests
+                      if (d.annotations or {}).get("vnd.docker.reference.type") != "attestation-manifest"]
+            matching = [d for d in images if d.platform is not None
                         and d.platform.os == host.os and d.platform.architecture == host.architecture]
-            picks = matching[:1] or [d for d in sub.manifests if mediatypes.is_manifest(d.media_type)][:1]
+            picks = matching[:1] or [d for d in images if mediatypes.is_manifest(d.media_type)][:1]
             if not picks:
                 raise NotFound(f"index {desc.digest}", f"no manifest for {host}")
             return [d for p in picks for d in self._manifests_of(p)]
