@@ -218,8 +218,17 @@ class ImageService:
         return True
 
     def list(self) -> list[Image]:
-        """Every image, newest (config ``created``) first."""
-        imgs = [self._from_row(r) for r in self.db.execute("SELECT * FROM images")]
+        """Every image, newest (config ``created``) first.
+
+        An image whose manifest or config blob is unreadable is left out (``skiff system
+        check`` names it) so one damaged record does not hide the others.
+        """
+        imgs = []
+        for r in self.db.execute("SELECT * FROM images").fetchall():
+            try:
+                imgs.append(self._from_row(r))
+            except (SkiffError, ValueError):
+                continue
         imgs.sort(key=lambda i: (i.created, i.added), reverse=True)
         return imgs
 

@@ -309,3 +309,12 @@ def test_expired_lease_of_a_killed_import_is_reaped(svc):
     assert svc.content.exists(kept.layers[0].digest)
     assert [r[0] for r in svc.db.execute("SELECT id FROM leases")] == ["live"]
     assert check(svc).problems == []
+
+
+def test_list_survives_a_damaged_image(svc):
+    good = svc.import_rootfs(io.BytesIO(TAR), tag="good")
+    bad = svc.import_rootfs(io.BytesIO(rootfs_tar({"q": b"1"})), tag="bad")
+    svc.content.delete(bad.manifest_digest)
+    assert [i.id for i in svc.list()] == [good.id]
+    assert check(svc).problems == [f"image {bad.id}: manifest {bad.manifest_digest}: "
+                                   f"blob {bad.manifest_digest}: not found"]
