@@ -163,3 +163,16 @@ def test_concurrent_unpacks_of_one_chain(sn, images, skiff_root):
     assert [(i.key, i.kind) for i in sn.list()] == [(c, Kind.COMMITTED) for c in img.chain_ids]
     assert sorted(p for p in os.listdir(skiff_root / "snapshots") if p != "locks") == \
         ["1", "2", "3"]
+
+
+def test_prune_removes_levels_no_image_needs(sn, images):
+    shared = make_image(images, BASE)
+    both = make_image(images, BASE, TOP)
+    unpack(sn, images.content, both)
+    sn.prepare("ctr", both.chain_id)  # a container's snapshot pins its chain
+    assert sn.prune({shared.chain_id}) == []
+    sn.remove("ctr")
+    assert sn.prune({shared.chain_id}) == [both.chain_id]
+    assert [i.key for i in sn.list()] == [shared.chain_id]
+    assert sn.prune(set()) == [shared.chain_id]
+    assert sn.list() == []

@@ -310,6 +310,34 @@ class Snapshotter:
                 d.unlink(missing_ok=True)
         return len(doomed)
 
+    def prune(self, keep: set[str]) -> list[str]:
+        """Remove the snapshots unpack made (label ``skiff.unpack``) that are not in ``keep``
+        and that no other snapshot sits on; repeat up the chain. What ``rmi`` and
+        ``image prune`` call with :meth:`skiff.images.ImageService.chain_ids_in_use`, so an
+        image's layers leave the disk with its last user.
+
+        Snapshots made otherwise (containers, builds) are never touched here.
+
+        Returns:
+            The keys removed, children before parents.
+        """
+        removed: list[str] = []
+        while True:
+            rows = self.db.execute(
+                """SELECT key FROM snapshots s WHERE kind = 'committed'
+                   AND json_extract(labels, '$."skiff.unpack"') IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM snapshots c WHERE c.parent = s.key)
+                   ORDER BY id DESC""").fetchall()
+            doomed = [r[0] for r in rows if r[0] not in keep]
+            if not doomed:
+                return removed
+            for key in doomed:
+                try:
+                    self.remove(key)
+                except (NotFound, Conflict):
+                    continue  # raced with another process
+                removed.append(key)
+
     # -- mounts and usage ----------------------------------------------------------------
     def mounts(self, key: str) -> list[Mount]:
         """The mounts giving snapshot ``key``'s root filesystem (module docstring rules).
