@@ -176,3 +176,12 @@ def test_prune_removes_levels_no_image_needs(sn, images):
     assert [i.key for i in sn.list()] == [shared.chain_id]
     assert sn.prune(set()) == [shared.chain_id]
     assert sn.list() == []
+
+
+def test_prune_keeps_named_and_active_snapshots(sn):
+    from .snapfixtures import commit_files
+
+    commit_files(sn, "named", None, {"f": b"f"})  # not a chainID: not an image level
+    level = commit_files(sn, "sha256:" + "a" * 64, None, {"g": b"g"})  # as build commits
+    assert sn.prune(set()) == [level]
+    assert [i.key for i in sn.list()] == ["named"]

@@ -311,12 +311,14 @@ class Snapshotter:
         return len(doomed)
 
     def prune(self, keep: set[str]) -> list[str]:
-        """Remove the snapshots unpack made (label ``skiff.unpack``) that are not in ``keep``
-        and that no other snapshot sits on; repeat up the chain. What ``rmi`` and
-        ``image prune`` call with :meth:`skiff.images.ImageService.chain_ids_in_use`, so an
-        image's layers leave the disk with its last user.
+        """Remove image layer levels — committed snapshots named by a chainID
+        (``sha256:...``, as unpack and build commit them) — that are not in ``keep`` and that
+        no other snapshot sits on; repeat up the chain. What ``rmi`` and ``image prune``
+        call with :meth:`skiff.images.ImageService.chain_ids_in_use`, so an image's layers
+        leave the disk with its last user.
 
-        Snapshots made otherwise (containers, builds) are never touched here.
+        Active snapshots (containers, build steps, unpacks in progress) and views are never
+        touched, and neither is anything they sit on.
 
         Returns:
             The keys removed, children before parents.
@@ -325,7 +327,7 @@ class Snapshotter:
         while True:
             rows = self.db.execute(
                 """SELECT key FROM snapshots s WHERE kind = 'committed'
-                   AND json_extract(labels, '$."skiff.unpack"') IS NOT NULL
+                   AND key LIKE 'sha256:%'
                    AND NOT EXISTS (SELECT 1 FROM snapshots c WHERE c.parent = s.key)
                    ORDER BY id DESC""").fetchall()
             doomed = [r[0] for r in rows if r[0] not in keep]
