@@ -11,7 +11,7 @@ Vocabulary (containerd core/snapshots/snapshotter.go):
 Lifecycle, as call sequences:
 
 - importing a layer: ``prepare(key, parent)`` → extract into ``upperdir(key)`` →
-  ``commit(chainID, key)`` (this is :func:`skiff.snapshots.unpack.unpack`);
+  ``commit(chainID, key)`` (this is :func:`skiff.snapshots.unpacker.unpack`);
 - running a container: ``prepare(container_id, image_chain_id)`` → ``mount_all(mounts,
   rootfs)`` → run → ``unmount(rootfs)`` → ``remove(container_id)``;
 - building a step: prepare → mount → run → unmount → ``write_layer(upperdir(key), ...,
@@ -36,18 +36,19 @@ from __future__ import annotations
 import enum
 import json
 import os
-import shutil
-import sqlite3
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from skiff.config import Config
 from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, map_exceptions
 from skiff.metadata import transaction
 from skiff.snapshots.mount import Mount
 from skiff.snapshots.usage import Usage, disk_usage
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 class Kind(enum.StrEnum):
@@ -79,6 +80,12 @@ class Info:
     created: float
     size: int | None = None
     labels: dict = field(default_factory=dict)
+
+
+def _rmtree(path: str | os.PathLike[str]) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _info(row: sqlite3.Row) -> Info:
@@ -209,7 +216,8 @@ class Snapshotter:
                         "SELECT COALESCE(MAX(id), 0) + 1 FROM snapshots").fetchone()[0]
                     while os.path.lexists(self._dir(sid)):  # an orphan awaiting cleanup()
                         sid += 1
-                    tmp = tempfile.mkdtemp(prefix="new-", dir=self.root)
+                    tmp = os.path.join(self.root, f"new-{os.urandom(6).hex()}")
+                    os.mkdir(tmp, 0o700)
                     os.mkdir(os.path.join(tmp, "fs"), 0o755)
                     if kind == Kind.ACTIVE:
                         os.mkdir(os.path.join(tmp, "work"), 0o711)
@@ -222,7 +230,7 @@ class Snapshotter:
                     tmp = None
             finally:
                 if tmp is not None:
-                    shutil.rmtree(tmp, ignore_errors=True)
+                    _rmtree(tmp)
         return self.mounts(key)
 
     def commit(self, name: str, key: str) -> None:
@@ -278,7 +286,7 @@ class Snapshotter:
             return
         except OSError:
             return  # left for cleanup()
-        shutil.rmtree(gone, ignore_errors=True)
+        _rmtree(gone)
 
     def cleanup(self) -> int:
         """Delete directories under ``snapshots/`` that no record owns (crash leftovers,
@@ -305,7 +313,7 @@ class Snapshotter:
                 doomed.append(gone)
         for d in doomed:
             if d.is_dir() and not d.is_symlink():
-                shutil.rmtree(d, ignore_errors=True)
+                _rmtree(d)
             else:
                 d.unlink(missing_ok=True)
         return len(doomed)
