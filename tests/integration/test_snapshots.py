@@ -38,7 +38,8 @@ def test_basic(sn, skiff_root):
     assert not sn.exists("a")
 
     mounts = sn.prepare("b", "base")
-    assert mounts == [Mount("overlay", "overlay", (f"workdir={sdir}/2/work",
+    assert mounts == [Mount("overlay", "overlay", ("index=off", "redirect_dir=off",
+                                                   "metacopy=off", f"workdir={sdir}/2/work",
                                                    f"upperdir={sdir}/2/fs",
                                                    f"lowerdir={sdir}/1/fs"))]
     with Mounted(mounts, skiff_root / "mnt") as m:
@@ -310,3 +311,28 @@ def test_diff_of_container_reapplies_to_the_same_tree(sn, skiff_root):
     sn.commit("replayed", "replay")
     with _view(sn, skiff_root, "changed") as a, _view(sn, skiff_root, "replayed") as b:
         assert tree(a) == tree(b) == ["etc", "etc/b", "etc/link", "var", "var/new"]
+
+
+def test_renamed_lower_directory_survives_diff_and_replay(sn, skiff_root):
+    """With redirect_dir off, renaming a lower directory copies it up (mv falls back to a
+    copy on EXDEV), so its diff carries the data and replays to the same tree."""
+    import io
+
+    from skiff.layers.apply import apply_layer
+    from skiff.layers.diff import write_layer
+
+    def base(m):
+        (m / "dir" / "sub").mkdir(parents=True)
+        (m / "dir" / "sub" / "f").write_bytes(b"f")
+
+    _level(sn, skiff_root, "base", None, base)
+    _level(sn, skiff_root, "mv", "base",
+           lambda m: subprocess.run(["mv", str(m / "dir"), str(m / "moved")], check=True))
+    buf = io.BytesIO()
+    write_layer(sn.upperdir("mv"), buf, lower=sn.lowerdirs("mv"))
+    sn.prepare("replay", "base")
+    apply_layer(sn.upperdir("replay"), io.BytesIO(buf.getvalue()), whiteouts="overlay")
+    sn.commit("replayed", "replay")
+    with _view(sn, skiff_root, "replayed") as m:
+        assert tree(m) == ["moved", "moved/sub", "moved/sub/f"]
+        assert (m / "moved" / "sub" / "f").read_bytes() == b"f"

@@ -82,6 +82,28 @@ class Info:
     labels: dict = field(default_factory=dict)
 
 
+_RW_OPTIONS: tuple[str, ...] | None = None
+
+
+def _rw_overlay_options() -> tuple[str, ...]:
+    """Options that keep a writable overlay's upperdir diffable into a layer tar.
+
+    With ``redirect_dir`` or ``metacopy`` on (some distributions' kernel default), a renamed
+    directory or a chmod'ed file is recorded in the upperdir as an xattr pointing into a
+    lower layer instead of as data — nothing a tar can carry. Each is switched off when the
+    kernel knows the option (its module parameter exists). ``index=off`` lets the same
+    lower layers be mounted under several uppers, as containerd and Docker mount them.
+    """
+    global _RW_OPTIONS
+    if _RW_OPTIONS is None:
+        opts = []
+        for name in ("index", "redirect_dir", "metacopy"):
+            if os.path.exists(f"/sys/module/overlay/parameters/{name}"):
+                opts.append(f"{name}=off")
+        _RW_OPTIONS = tuple(opts)
+    return _RW_OPTIONS
+
+
 def _rmtree(path: str | os.PathLike[str]) -> None:
     import shutil
 
@@ -365,7 +387,8 @@ class Snapshotter:
         if kind == Kind.ACTIVE:
             if not lowers:
                 return [Mount("bind", fs, ("rbind", "rw"))]
-            return [Mount("overlay", "overlay", (f"workdir={d / 'work'}", f"upperdir={fs}",
+            return [Mount("overlay", "overlay", (*_rw_overlay_options(),
+                                                 f"workdir={d / 'work'}", f"upperdir={fs}",
                                                  "lowerdir=" + ":".join(lowers)))]
         if kind == Kind.COMMITTED:
             lowers = [fs, *lowers]
