@@ -38,6 +38,8 @@ COMMANDS: dict[str, Entry] = {
     "rename": ("container", "rename", "Rename a container"),
     "ps": ("container", "ps", "List containers"),
     "logs": ("container", "logs", "Fetch the logs of a container"),
+    # build
+    "build": ("build", "build", "Build an image from a Dockerfile"),
 }
 
 GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
@@ -55,6 +57,19 @@ GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
         "prune": ("image", "prune", "Remove unused images"),
         "save": ("image", "save", "Save one or more images to a tar archive"),
         "load": ("image", "load", "Load an image from a tar archive or STDIN"),
+        "build": ("build", "build", "Build an image from a Dockerfile"),
+    }),
+    "builder": ("Manage builds", {
+        "build": ("build", "build", "Build an image from a Dockerfile"),
+        "prune": ("build", "builder_prune", "Remove build cache"),
+    }),
+    "dockerfile": ("Parse and check Dockerfiles", {
+        "parse": ("dockerfile", "parse", "Parse a Dockerfile and print its syntax tree"),
+        "check": ("dockerfile", "check", "Check a Dockerfile against best practices"),
+    }),
+    "registry": ("Run and manage skiff's own image registry", {
+        "serve": ("registry", "serve", "Run an OCI distribution registry"),
+        "gc": ("registry", "gc", "Remove unreferenced blobs from a registry's storage"),
     }),
     "container": ("Manage containers", {
         "create": ("container", "create", "Create a new container"),
