@@ -494,39 +494,130 @@ PS_HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
               "Mounts": "MOUNTS", "Networks": "NETWORKS", "LocalVolumes": "LOCAL VOLUMES"}
 
 
-def _ps_row(rec: dict, trunc: bool, now: float) -> dict:
+class _PsRow(dict):
+    """One ``ps`` row: fields computed when a template or the table asks for them."""
+
+    def __init__(self, rec: dict, trunc: bool, now: float):
+        super().__init__()
+        self.rec, self.trunc, self.now = rec, trunc, now
+
+    def __missing__(self, key: str):
+        fn = _PS_FIELDS.get(key)
+        if fn is None:
+            raise KeyError(key)
+        v = fn(self.rec, self.trunc, self.now)
+        self[key] = v
+        return v
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key) -> bool:
+        return key in _PS_FIELDS
+
+    def keys(self):
+        return _PS_FIELDS.keys()
+
+    def __iter__(self):
+        return iter(_PS_FIELDS)
+
+    def items(self):
+        return [(k, self[k]) for k in _PS_FIELDS]
+
+
+def _quote(s: str) -> str:
+    """Go's strconv.Quote; the common all-printable case without the general machinery."""
+    if s.isprintable() and all(ord(c) < 0x7f or c == "…" for c in s):
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
     from skiff.format.gofmt import go_quote
-    from skiff.format.humanize import parse_rfc3339, time_ago
+
+    return go_quote(s)
+
+
+def _ts(rec: dict, key: str) -> float:
+    """Unix seconds of one of the record's RFC 3339 times (ours: always UTC, 'Z')."""
+    import datetime as dt
+
+    s = rec[key] if key == "Created" else rec["State"][key]
+    try:
+        return dt.datetime.fromisoformat(s).timestamp()
+    except ValueError:
+        from skiff.format.humanize import parse_rfc3339
+
+        return parse_rfc3339(s)
+
+
+def _command(rec: dict, trunc: bool, now: float) -> str:
     from skiff.runtime import records
 
     cmd = records.command_text(rec)
     if trunc and len(cmd) > 20:
         cmd = cmd[:19] + "…"
-    created = parse_rfc3339(rec["Created"])
+    return _quote(cmd)
+
+
+def _created_at(rec: dict, trunc: bool, now: float) -> str:
     import datetime as dt
 
-    created_at = dt.datetime.fromtimestamp(int(created)).astimezone().strftime(
+    from skiff.format.humanize import parse_rfc3339
+
+    return dt.datetime.fromtimestamp(int(parse_rfc3339(rec["Created"]))).astimezone().strftime(
         "%Y-%m-%d %H:%M:%S %z %Z")
-    image = rec["Config"].get("Image") or rec["Image"]
+
+
+def _running_for(rec: dict, trunc: bool, now: float) -> str:
+    from skiff.format.humanize import human_duration
+
+    return human_duration(now - _ts(rec, "Created")) + " ago"
+
+
+def _image(rec: dict, trunc: bool, now: float) -> str:
+    image = rec["Config"].get("Image") or rec["Image"] or ""
     if image.startswith("sha256:") and trunc:
         image = image[7:19]
-    labels = rec["Config"].get("Labels") or {}
-    return {
-        "ID": rec["Id"][:12] if trunc else rec["Id"],
-        "Image": image,
-        "Command": go_quote(cmd),
-        "CreatedAt": created_at,
-        "RunningFor": time_ago(created, now),
-        "Ports": "",
-        "State": rec["State"]["Status"],
-        "Status": records.status_text(rec, now),
-        "Size": "",
-        "Names": rec["Name"].lstrip("/"),
-        "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
-        "Mounts": ",".join(m.get("Name") or m["Source"] for m in rec.get("Mounts") or []),
-        "Networks": rec["HostConfig"].get("NetworkMode", ""),
-        "LocalVolumes": str(sum(1 for m in rec.get("Mounts") or [] if m["Type"] == "volume")),
-    }
+    return image
+
+
+def _status(rec: dict, trunc: bool, now: float) -> str:
+    from skiff.format.humanize import human_duration
+    from skiff.runtime import records
+
+    st = rec["State"]
+    status = st["Status"]
+    if status == "created":
+        return "Created"
+    if status == "exited" and st["FinishedAt"] != records.ZERO_TIME:
+        return f"Exited ({st['ExitCode']}) {human_duration(now - _ts(rec, 'FinishedAt'))} ago"
+    if status == "running":
+        return f"Up {human_duration(now - _ts(rec, 'StartedAt'))}"
+    return records.status_text(rec, now)
+
+
+_PS_FIELDS = {
+    "ID": lambda r, t, n: r["Id"][:12] if t else r["Id"],
+    "Image": _image,
+    "Command": _command,
+    "CreatedAt": _created_at,
+    "RunningFor": _running_for,
+    "Ports": lambda r, t, n: "",
+    "State": lambda r, t, n: r["State"]["Status"],
+    "Status": _status,
+    "Size": lambda r, t, n: "",
+    "Names": lambda r, t, n: r["Name"].lstrip("/"),
+    "Labels": lambda r, t, n: ",".join(f"{k}={v}" for k, v in
+                                       sorted((r["Config"].get("Labels") or {}).items())),
+    "Mounts": lambda r, t, n: ",".join(m.get("Name") or m["Source"] for m in r.get("Mounts") or []),
+    "Networks": lambda r, t, n: r["HostConfig"].get("NetworkMode", ""),
+    "LocalVolumes": lambda r, t, n: str(sum(1 for m in r.get("Mounts") or []
+                                            if m["Type"] == "volume")),
+}
+
+
+def _ps_row(rec: dict, trunc: bool, now: float) -> dict:
+    return _PsRow(rec, trunc, now)
 
 
 def _match(rec: dict, filters: list[tuple[str, str]]) -> bool:
@@ -585,7 +676,7 @@ def ps(ctx: Context, argv: list[str]) -> int:
             raise InvalidArgument("bad format of filter (expected name=value)")
         filters.append((k.strip().lower(), v))
     show_all = a.all or a.latest or a.last >= 0 or any(k in ("status", "exited") for k, _ in filters)
-    recs = _service(ctx).list(all=show_all)
+    recs = _service(ctx).list_summaries(all=show_all)
     if filters:
         recs = [r for r in recs if _match(r, filters)]
     if a.latest:
@@ -597,18 +688,20 @@ def ps(ctx: Context, argv: list[str]) -> int:
         _out(ctx, "".join((r["Id"][:12] if trunc else r["Id"]) + "\n" for r in recs))
         return 0
     now = time.time()
-    rows = [_ps_row(r, trunc, now) for r in recs]
     if a.format and a.format != "table":
         from skiff.format.gotemplate import render_list
 
+        rows = [_ps_row(r, trunc, now) for r in recs]
         _out(ctx, render_list(a.format, rows, headers=PS_HEADERS))
         return 0
-    from skiff.format.table import render
+    from skiff.format.table import tabwrite
 
-    cols = [("CONTAINER ID", "ID"), ("IMAGE", "Image"), ("COMMAND", "Command"),
-            ("CREATED", "RunningFor"), ("STATUS", "Status"), ("PORTS", "Ports"),
-            ("NAMES", "Names")]
-    _out(ctx, render(rows, cols))
+    lines = ["CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES"]
+    for r in recs:
+        lines.append("\t".join((r["Id"][:12] if trunc else r["Id"], _image(r, trunc, now),
+                                _command(r, trunc, now), _running_for(r, trunc, now),
+                                _status(r, trunc, now), "", r["Name"][1:])))
+    _out(ctx, tabwrite("\n".join(lines) + "\n"))
     return 0
 
 

@@ -250,10 +250,24 @@ class ContainerService:
         """Records newest first; only active ones unless ``all`` (docker ps [-a])."""
         out = []
         for rec in records.all_records(self.db):
-            if rec["State"]["Status"] in (*ACTIVE, "created"):
+            if rec["State"]["Status"] in ACTIVE:
                 rec = self._reconcile(rec)
             if all or rec["State"]["Status"] in ACTIVE:
                 out.append(rec)
+        return out
+
+    def list_summaries(self, all: bool = False) -> list[dict]:
+        """Like :meth:`list` but trimmed records (records.summaries): what ``ps`` needs.
+        Active ones are reconciled (and so read whole)."""
+        out = []
+        for s in records.summaries(self.db):
+            if s["State"]["Status"] in ACTIVE:
+                full = records.get(self.db, s["Id"])
+                if full is None:
+                    continue
+                s = self._reconcile(full)
+            if all or s["State"]["Status"] in ACTIVE:
+                out.append(s)
         return out
 
     def _fold(self, rec: dict) -> dict:
@@ -261,7 +275,7 @@ class ContainerService:
         if rec["State"]["Status"] not in (*ACTIVE, "created"):
             return rec
         try:
-            with open(self.bundle(rec["Id"]) / "state.json") as f:
+            with open(os.path.join(self.config.containers_dir, rec["Id"], "state.json")) as f:
                 st = json.load(f)
         except (OSError, ValueError):
             return rec
