@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
-import subprocess
+import select
 import time
 from dataclasses import dataclass
 
@@ -134,6 +133,33 @@ class _State:
         os.replace(tmp, self.ms.state_path)
 
 
+class _Proc:
+    """A child started with posix_spawn (no ``subprocess`` import on the start path):
+    ``argv`` with the given stdin/stdout/stderr, nothing else inherited."""
+
+    def __init__(self, argv, stdin: int, stdout: int, stderr: int):
+        import shutil
+
+        exe = argv[0] if os.path.isabs(argv[0]) else (shutil.which(argv[0]) or argv[0])
+        self.pid = os.posix_spawn(exe, list(argv), os.environ, file_actions=[
+            (os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, stdout, 1),
+            (os.POSIX_SPAWN_DUP2, stderr, 2)])
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+
 @dataclass(slots=True)
 class _Once:
     started: bool = False
@@ -165,11 +191,16 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_
             pass
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    stdin = attach.stdin if attach.stdin >= 0 else subprocess.DEVNULL
+    null = -1
+    if attach.stdin >= 0:
+        stdin = attach.stdin
+    else:
+        stdin = null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        proc = subprocess.Popen(ms.runc_argv, stdin=stdin, stdout=out_w, stderr=err_w,
-                                close_fds=True)
+        proc = _Proc(ms.runc_argv, stdin, out_w, err_w)
     except OSError as e:
+        if null >= 0:
+            os.close(null)
         os.close(out_w)
         os.close(err_w)
         os.close(out_r)
@@ -177,6 +208,8 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_
         return _Once(error=f"runc: {e.strerror}")
     os.close(out_w)
     os.close(err_w)
+    if null >= 0:
+        os.close(null)
     splitters = {out_r: jsonlog.StreamSplitter("stdout"), err_r: jsonlog.StreamSplitter("stderr")}
     targets = {out_r: attach.stdout, err_r: attach.stderr}
     res = _Once()
@@ -211,28 +244,26 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_
             emit(err_r, held)
             held = b""
 
-    sel = selectors.DefaultSelector()
-    sel.register(out_r, selectors.EVENT_READ)
-    sel.register(err_r, selectors.EVENT_READ)
+    poller = select.poll()
+    poller.register(out_r, select.POLLIN)
+    poller.register(err_r, select.POLLIN)
     open_fds = 2
     while open_fds:
-        events = sel.select(None if res.started else 0.002)
+        events = poller.poll(None if res.started else 2)
         if not res.started:
             check_started()
             if not res.started and proc.poll() is not None and not events:
                 break
-        for key, _ in events:
-            fd = key.fd
+        for fd, _ in events:
             data = os.read(fd, 65536)
             if not data:
-                sel.unregister(fd)
+                poller.unregister(fd)
                 open_fds -= 1
                 continue
             if fd == err_r and not res.started:
                 held += data
                 continue
             emit(fd, data)
-    sel.close()
     rc = proc.wait()
     if not res.started:
         err = runc_mod.read_log_error(ms.runc_log)
@@ -320,8 +351,13 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
             unmount(ms.rootfs_mount)
         cgroups.remove(ms.cid)
         if ms.autoremove and not handed_over and ms.rm_argv:
-            subprocess.run(ms.rm_argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, close_fds=True)
+            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                _Proc(ms.rm_argv, null, null, null).wait()
+            except OSError:
+                pass
+            finally:
+                os.close(null)
         if sync_fd >= 0:
             os.close(sync_fd)
 
