@@ -38,6 +38,14 @@ COMMANDS: dict[str, Entry] = {
     "rename": ("container", "rename", "Rename a container"),
     "ps": ("container", "ps", "List containers"),
     "logs": ("container", "logs", "Fetch the logs of a container"),
+    "exec": ("container_ops", "exec_", "Execute a command in a running container"),
+    "top": ("container_ops", "top", "Display the running processes of a container"),
+    "cp": ("container_ops", "cp", "Copy files/folders between a container and the local filesystem"),
+    "diff": ("container_ops", "diff", "Inspect changes to files or directories on a container's filesystem"),
+    "export": ("container_ops", "export", "Export a container's filesystem as a tar archive"),
+    "stats": ("container_ops", "stats", "Display a live stream of container(s) resource usage statistics"),
+    "port": ("container_ops", "port", "List port mappings or a specific mapping for the container"),
+    "attach": ("container_ops", "attach", "Attach local standard input, output, and error streams to a running container"),
     # build
     "build": ("build", "build", "Build an image from a Dockerfile"),
 }
@@ -87,6 +95,21 @@ GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
         "ls": ("container", "ps", "List containers"),
         "ps": ("container", "ps", "List containers"),
         "inspect": ("container", "container_inspect", "Display detailed information on one or more containers"),
+        "exec": ("container_ops", "exec_", "Execute a command in a running container"),
+        "top": ("container_ops", "top", "Display the running processes of a container"),
+        "cp": ("container_ops", "cp", "Copy files/folders between a container and the local filesystem"),
+        "diff": ("container_ops", "diff", "Inspect changes to files or directories on a container's filesystem"),
+        "export": ("container_ops", "export", "Export a container's filesystem as a tar archive"),
+        "stats": ("container_ops", "stats", "Display a live stream of container(s) resource usage statistics"),
+        "port": ("container_ops", "port", "List port mappings or a specific mapping for the container"),
+        "attach": ("container_ops", "attach", "Attach local standard input, output, and error streams to a running container"),
+    }),
+    "volume": ("Manage volumes", {
+        "create": ("volume", "create", "Create a volume"),
+        "ls": ("volume", "ls", "List volumes"),
+        "inspect": ("volume", "inspect", "Display detailed information on one or more volumes"),
+        "rm": ("volume", "rm", "Remove one or more volumes"),
+        "prune": ("volume", "prune", "Remove unused local volumes"),
     }),
 }
 

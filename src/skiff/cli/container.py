@@ -279,20 +279,25 @@ def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: boo
                     os.close(w)
             feeder = threading.Thread(target=feed, daemon=True)
     attach = Attach(stdin=stdin_fd, stdout=out_w, stderr=err_w)
+    saved_tc = None
     if tty and stdin_fd >= 0 and os.isatty(stdin_fd):
-        # runc drives the terminal itself (raw mode, pty copy): hand it the real one.
-        os.close(out_w)
-        os.close(err_w)
-        os.close(out_r)
-        os.close(err_r)
-        fds = {}
-        attach = Attach(stdin=stdin_fd, stdout=os.dup(1), stderr=os.dup(2))
+        # -it on a terminal: raw mode here, the monitor copies it to the container's pty
+        import termios
+        import tty as tty_mod
+
+        saved_tc = termios.tcgetattr(stdin_fd)
+        tty_mod.setraw(stdin_fd)
     try:
         started = svc.start(cid, attach=attach)
+    except BaseException:
+        _restore_tc(stdin_fd, saved_tc)
+        raise
     finally:
-        for fd in (attach.stdin, attach.stdout, attach.stderr):
+        for fd in (attach.stdout, attach.stderr):
             if fd >= 0:
                 os.close(fd)
+        if saved_tc is None and attach.stdin >= 0:
+            os.close(attach.stdin)
     if started is None:
         return 0
     if feeder is not None:
@@ -329,10 +334,20 @@ def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: boo
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+        if saved_tc is not None:
+            _restore_tc(stdin_fd, saved_tc)
+            os.close(stdin_fd)
     if code is None:
         rec = svc.get(cid) if _exists(svc, cid) else None
         code = rec["State"]["ExitCode"] if rec else 125
     return code
+
+
+def _restore_tc(fd: int, saved) -> None:
+    if saved is not None:
+        import termios
+
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def _exists(svc, cid: str) -> bool:

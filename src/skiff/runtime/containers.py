@@ -73,6 +73,18 @@ class Started:
         return code
 
 
+def _winsize() -> tuple[int, int]:
+    """(rows, cols) of the terminal on stdin/stdout, or (0, 0)."""
+    for fd in (0, 1):
+        try:
+            if os.isatty(fd):
+                sz = os.get_terminal_size(fd)
+                return (sz.lines, sz.columns)
+        except OSError:
+            continue
+    return (0, 0)
+
+
 def parse_signal(sig: str | int) -> int:
     """``KILL``, ``SIGKILL``, ``9`` → 9.
 
@@ -390,6 +402,11 @@ class ContainerService:
                 restart_count=int(rec.get("RestartCount") or 0),
                 autoremove=bool(hc.get("AutoRemove")),
                 rootfs_mount="" if rec["Skiff"].get("Rootfs") else str(bundle / "rootfs"),
+                tty=bool(rec["Config"].get("Tty")),
+                tty_argv=tuple(self.runc.run_argv(cid, str(bundle), pid_file=pid_file,
+                                                  log=runc_log, detach=True)),
+                delete_argv=(self.runc.binary, "--root", self.runc.root, "delete", "--force", cid),
+                winsize=_winsize(),
                 rm_argv=(sys.executable, "-m", "skiff", "--root", str(self.config.root),
                          "--runtime", self.config.runtime, "rm", "-f", cid))
             fd, _ = monitor.spawn(ms, attach or monitor.Attach())

@@ -65,6 +65,10 @@ class MonitorSpec:
     autoremove: bool = False
     rootfs_mount: str = ""
     rm_argv: tuple[str, ...] = ()
+    tty: bool = False
+    tty_argv: tuple[str, ...] = ()
+    delete_argv: tuple[str, ...] = ()
+    winsize: tuple[int, int] = (0, 0)
 
     @property
     def state_path(self) -> str:
@@ -213,7 +217,7 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_
     splitters = {out_r: jsonlog.StreamSplitter("stdout"), err_r: jsonlog.StreamSplitter("stderr")}
     targets = {out_r: attach.stdout, err_r: attach.stderr}
     res = _Once()
-    held = b""
+    held = runc_mod.HeldStderr()
 
     def emit(fd: int, data: bytes) -> None:
         entries = splitters[fd].feed(data)
@@ -240,9 +244,9 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_
         _send(sync_fd, {"started": pid, "runc": proc.pid, "at": started_at,
                         "monitor": os.getpid(), "monitor_start": state.d["MonitorStart"],
                         "seq": state.d["Seq"]})
-        if held:
-            emit(err_r, held)
-            held = b""
+        rest = held.finish(False)
+        if rest:
+            emit(err_r, rest)
 
     poller = select.poll()
     poller.register(out_r, select.POLLIN)
@@ -261,8 +265,9 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_
                 open_fds -= 1
                 continue
             if fd == err_r and not res.started:
-                held += data
-                continue
+                data = held.feed(data)
+                if not data:
+                    continue
             emit(fd, data)
     rc = proc.wait()
     if not res.started:
@@ -289,11 +294,170 @@ def _restart_wanted(ms: MonitorSpec, code: int, count: int) -> bool:
     return name == "on-failure" and code != 0 and (limit == 0 or count < limit)
 
 
+def _set_subreaper() -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach,
+                  log_fd: int) -> _Once:
+    """A container with a terminal: ``runc run --detach --console-socket``; the monitor
+    receives the pty master, is the container's subreaper, copies the master to the log
+    (as stdout, ``\r\n`` included, as Docker logs a tty) and the attached command, and
+    feeds the attached stdin into it. runc's state is deleted after the exit."""
+    import socket
+
+    res = _Once()
+    sock_path = f"/tmp/skiff-console-{ms.cid[:24]}-{os.getpid()}.sock"
+    try:
+        os.unlink(sock_path)
+    except FileNotFoundError:
+        pass
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(1)
+    null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    argv = [*ms.tty_argv[:-1], "--console-socket", sock_path, ms.tty_argv[-1]]
+    for p in (ms.pid_file, ms.runc_log):
+        try:
+            os.unlink(p)
+        except FileNotFoundError:
+            pass
+    err_r, err_w = os.pipe()
+    try:
+        proc = _Proc(argv, null, null, err_w)
+    finally:
+        os.close(err_w)
+        os.close(null)
+    master = -1
+    try:
+        srv.settimeout(0.05)
+        while master < 0:
+            try:
+                conn, _ = srv.accept()
+            except TimeoutError:
+                if proc.poll() is not None:
+                    break
+                continue
+            with conn:
+                _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+                master = fds[0] if fds else -1
+        rc = proc.wait()
+    finally:
+        srv.close()
+        try:
+            os.unlink(sock_path)
+        except FileNotFoundError:
+            pass
+        os.close(err_r)
+    err = runc_mod.read_log_error(ms.runc_log)
+    if rc != 0 or master < 0:
+        if master >= 0:
+            os.close(master)
+        res.error = err or f"runc exited with status {rc} before the container started"
+        return res
+    try:
+        with open(ms.pid_file) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        os.close(master)
+        res.error = "runc wrote no pid file"
+        return res
+    if ms.winsize != (0, 0):
+        import fcntl
+        import struct
+        import termios
+
+        try:
+            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", *ms.winsize, 0, 0))
+        except OSError:
+            pass
+    res.started = True
+    started_at = now_text()
+    state.write(Status="running", Pid=pid, ExitCode=0, Error="", StartedAt=started_at,
+                OOMKilled=False)
+    _send(sync_fd, {"started": pid, "runc": pid, "at": started_at, "monitor": os.getpid(),
+                    "monitor_start": state.d["MonitorStart"], "seq": state.d["Seq"]})
+    splitter = jsonlog.StreamSplitter("stdout")
+    out_fd = attach.stdout
+    poller = select.poll()
+    poller.register(master, select.POLLIN)
+    in_fd = attach.stdin
+    if in_fd >= 0:
+        poller.register(in_fd, select.POLLIN)
+    status = None
+    while True:
+        for fd, ev in poller.poll(200):
+            if fd == master:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: every slave side is closed
+                    data = b""
+                if not data:
+                    poller.unregister(master)
+                    master_open = False
+                    break
+                entries = splitter.feed(data)
+                if entries:
+                    _write_all(log_fd, entries)
+                if out_fd >= 0 and not _write_all(out_fd, data):
+                    out_fd = -1
+            elif fd == in_fd:
+                data = os.read(in_fd, 65536) if ev & (select.POLLIN | select.POLLHUP) else b""
+                if not data:
+                    poller.unregister(in_fd)
+                    in_fd = -1
+                    try:
+                        _write_all(master, b"\x04")  # EOF for the terminal's reader
+                    except OSError:
+                        pass
+                else:
+                    _write_all(master, data)
+        else:
+            master_open = True
+        # reap whatever was reparented to us; stop when the container's init is gone
+        while True:
+            try:
+                wpid, wst = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                wpid = 0
+            if not wpid:
+                break
+            if wpid == pid:
+                status = wst
+        if status is not None or not master_open:
+            if status is None:
+                _, status = os.waitpid(pid, 0)
+            break
+    try:
+        os.close(master)
+    except OSError:
+        pass
+    tail = splitter.flush()
+    if tail:
+        _write_all(log_fd, tail)
+    code = os.waitstatus_to_exitcode(status)
+    res.code = code if code >= 0 else 128 - code
+    if ms.delete_argv:
+        dn = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            _Proc(ms.delete_argv, dn, dn, dn).wait()
+        except OSError:
+            pass
+        finally:
+            os.close(dn)
+    return res
+
+
 def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
     """The monitor's main loop: run, record, restart per policy, finish (see module doc)."""
     from skiff.runtime import cgroups
 
     state = _State(ms)
+    if ms.tty:
+        _set_subreaper()
     oom_fd = cgroups.oom_watch(ms.cid)
     log_fd = os.open(ms.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     first = True
@@ -302,7 +466,8 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
     try:
         while True:
             t0 = time.monotonic()
-            res = _run_once(ms, state, sync_fd if first else -1, attach, log_fd)
+            once = _run_once_tty if ms.tty else _run_once
+            res = once(ms, state, sync_fd if first else -1, attach, log_fd)
             if res.error is not None:
                 from skiff.runtime.runc import classify
 
