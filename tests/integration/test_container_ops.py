@@ -41,7 +41,7 @@ def running(root):
                 "mkdir -p /srv && echo data > /srv/file && rm /etc/group && exec sleep 300")
     assert res.code == 0, res
     for _ in range(200):
-        if _main(root, "exec", "opsbox", "test", "-f", "/srv/file").code == 0:
+        if _main(root, "exec", "opsbox", "cat", "/srv/file").code == 0:
             break
         time.sleep(0.02)
     yield "opsbox"
