@@ -25,8 +25,10 @@ hexd = st.text("0123456789abcdef", min_size=64, max_size=64).map(lambda h: "sha2
 @settings(max_examples=100, deadline=None)
 @given(domain, path, st.one_of(st.none(), tag), st.one_of(st.none(), hexd))
 def test_normalize_is_idempotent_and_familiar_round_trips(d, p, t, dg):
-    # a first component with a "." is a registry host (tested by the upstream cases)
-    assume(d or "." not in p.split("/")[0])
+    # A first component with a "." is a registry host (tested by the upstream cases); the
+    # same holds for the familiar form of docker.io/<that>/..., which Docker shortens to a
+    # string it then parses with that component as the host: the round trip is not defined.
+    assume(d not in ("", "docker.io") or "." not in p.split("/")[0])
     s = (f"{d}/{p}" if d else p) + (f":{t}" if t else "") + (f"@{dg}" if dg else "")
     r = R.parse(s)
     assert R.parse(str(r)) == r

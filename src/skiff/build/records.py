@@ -1,6 +1,6 @@
 """The build's tables in the metadata database: cache records, step history, builds, logs.
 
-Tables (created by ``skiff.metadata._m_build_cache``):
+Tables (created by ``skiff.metadata._m4_build_cache``):
 
     build_cache      key → result of a step: its layer (or none), the top chainID and the
                      image config after the step; ``last_used`` for pruning

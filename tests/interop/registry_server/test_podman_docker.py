@@ -27,7 +27,11 @@ def run(*cmd: str, timeout: float = 180) -> subprocess.CompletedProcess:
 @pytest.mark.requires_root
 @pytest.mark.requires_peer("podman")
 def test_podman_push_pull(tmp_path, busybox_tar):
-    store = ["--root", str(tmp_path / "pstore"), "--runroot", str(tmp_path / "prun"),
+    # podman refuses a runroot longer than 50 characters; pytest's tmp paths can be longer.
+    import tempfile
+
+    runroot = tempfile.mkdtemp(prefix="prun", dir="/tmp")
+    store = ["--root", str(tmp_path / "pstore"), "--runroot", runroot,
              "--storage-driver", "vfs"]
     with RegistryProcess(tmp_path / "reg") as reg:
         ref = f"{reg.host}/podman/busybox:v1"
@@ -38,6 +42,7 @@ def test_podman_push_pull(tmp_path, busybox_tar):
         run("podman", *store, "pull", "--tls-verify=false", ref)
         out = run("podman", *store, "images", "--format", "{{.Repository}}:{{.Tag}}").stdout
         assert ref in out.split()
+    shutil.rmtree(runroot, ignore_errors=True)
 
 
 @pytest.fixture
