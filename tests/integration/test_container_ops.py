@@ -150,3 +150,19 @@ def test_export_stream_is_a_tar(root, sk):
     with tarfile.open(fileobj=io.BytesIO(r.stdout)) as t:
         assert "./bin/busybox" in t.getnames()
     sk("rm", "exp")
+
+
+def test_commit_makes_an_image_without_runc_stubs(sk, root):
+    assert sk("run", "--name", "cm", "bb:1", "sh", "-c", "echo made > /root/f; rm /etc/group").code == 0
+    res = sk("commit", "-m", "note", "-c", 'CMD ["cat", "/root/f"]', "cm", "bb:committed")
+    assert res.code == 0, res
+    image_id = res.out.strip()
+    assert image_id.startswith("sha256:") and len(image_id) == 71
+    assert sk("run", "--rm", "bb:committed").out == "made\n"
+    cid = sk("create", "bb:committed").out.strip()
+    assert sk("diff", cid).out == ""
+    # the new layer holds the change and the whiteout, not /etc/hosts & co.
+    res = sk("run", "--rm", "bb:committed", "ls", "-a", "/etc")
+    assert res.out.split() == [".", "..", "hostname", "hosts", "passwd", "resolv.conf"]
+    assert sk("history", "--format", "{{.Comment}}", "bb:committed").out.splitlines()[0] == "note"
+    sk("rm", "cm", cid)

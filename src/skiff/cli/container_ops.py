@@ -325,3 +325,24 @@ def attach(ctx: Context, argv: list[str]) -> int:
             _write_stream(ctx.out if e.stream == "stdout" else sys.stderr, e.text.encode())
     cur = records.get(svc.db, rec["Id"])
     return int(cur["State"]["ExitCode"]) if cur else 0
+
+
+def commit(ctx: Context, argv: list[str]) -> int:
+    """``skiff commit [-a A] [-m M] [-c CHANGE] [-p] CONTAINER [REPOSITORY[:TAG]]``: print
+    the new image's ID."""
+    p = ctx.parser("skiff commit", "Create a new image from a container's changes")
+    p.add_argument("-a", "--author", default="", help='Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+    p.add_argument("-m", "--message", default="", help="Commit message")
+    p.add_argument("-c", "--change", action="append", default=[], help="Apply Dockerfile instruction to the created image")
+    p.add_argument("-p", "--pause", default="true", nargs="?", const="true",
+                   help="Pause container during commit")
+    p.add_argument("container")
+    p.add_argument("repository", nargs="?")
+    a = p.parse_args(argv)
+    from skiff.runtime import ops
+
+    img = ops.commit(_service(ctx), a.container, tag=a.repository, author=a.author,
+                     message=a.message, changes=a.change,
+                     pause=str(a.pause).lower() not in ("false", "0"))
+    _out(ctx, img.id + "\n")
+    return 0

@@ -357,3 +357,114 @@ def _net_io(rec: dict) -> tuple[int, int]:
     except OSError:
         pass
     return (rx, tx)
+
+
+# -- commit --------------------------------------------------------------------------------------
+
+def _stub_names(upper: Path, lowers: list[Path]) -> set[str]:
+    """Tar member names (``./etc/hosts``...) of the mount points runc left in ``upper``:
+    init paths that are empty and absent from every lower layer (Docker's init layer)."""
+    out = set()
+    for p in _INIT_PATHS:
+        rel = p.lstrip("/")
+        up = upper / rel
+        try:
+            st = os.lstat(up)
+        except OSError:
+            continue
+        if any(os.path.lexists(low / rel) for low in lowers):
+            continue
+        import stat as _stat
+
+        if (_stat.S_ISDIR(st.st_mode) and not os.listdir(up)) or \
+                (_stat.S_ISREG(st.st_mode) and st.st_size == 0):
+            out.add(rel)
+    return out
+
+
+def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: str = "",
+           changes: list[str] = (), pause: bool = True):
+    """``docker commit``: the container's changes as a new layer on its image; the image's
+    config with the container's Config (and ``changes``) applied. Returns the Image.
+
+    Raises:
+        InvalidArgument: a ``--rootfs`` container, or a bad change line.
+    """
+    import tarfile
+
+    from skiff.errors import AlreadyExists
+    from skiff.format.humanize import format_rfc3339_ns
+    from skiff.images import Layer
+    from skiff.images.changes import apply_changes
+    from skiff.layers.compression import compress_layer
+    from skiff.layers.diff import write_layer
+    from skiff.oci import mediatypes
+    from skiff.runtime import records
+
+    rec = svc.get(ref)
+    sk = rec["Skiff"]
+    if not sk.get("Snapshot") or not rec.get("Image"):
+        raise InvalidArgument(f"container {ref}", "runs on a plain directory: nothing to commit on")
+    base = svc.images.get(rec["Image"])
+    sn = svc.snapshotter
+    upper, lowers = sn.upperdir(sk["Snapshot"]), sn.lowerdirs(sk["Snapshot"])
+    paused_here = False
+    if pause and rec["State"]["Status"] == "running":
+        svc.pause(rec["Id"])
+        paused_here = True
+    try:
+        stubs = _stub_names(upper, lowers)
+        raw = tempfile.TemporaryFile(dir=svc.config.tmp_dir if svc.config.tmp_dir.exists() else None)
+        write_layer(upper, raw, lower=lowers)
+    finally:
+        if paused_here:
+            svc.unpause(rec["Id"])
+    raw.seek(0)
+    filtered = tempfile.TemporaryFile()
+    with tarfile.open(fileobj=raw, mode="r|") as src, \
+            tarfile.open(fileobj=filtered, mode="w|", format=tarfile.PAX_FORMAT) as dst:
+        for m in src:
+            name = m.name.removeprefix("./").rstrip("/")
+            if name in stubs:
+                continue
+            dst.addfile(m, src.extractfile(m) if m.isreg() else None)
+    raw.close()
+    filtered.seek(0)
+    w = svc.images.content.writer(f"commit-{rec['Id'][:12]}-{os.urandom(4).hex()}")
+    try:
+        cl = compress_layer(filtered, w, "gzip")
+        try:
+            w.commit(size=cl.size, digest=cl.digest)
+        except AlreadyExists:
+            pass
+    except BaseException:
+        with contextlib.suppress(Exception):
+            w.abort()
+        raise
+    finally:
+        filtered.close()
+    layer = Layer(digest=cl.digest, size=cl.size, media_type=mediatypes.layer_type("gzip"),
+                  diff_id=cl.diff_id, uncompressed_size=cl.uncompressed_size)
+    cfg = json.loads(json.dumps(base.config.raw))
+    section = dict(cfg.get("config") or {})
+    c = rec["Config"]
+    for k in ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "Labels", "ExposedPorts",
+              "Volumes", "StopSignal"):
+        if c.get(k) not in (None, "", [], {}):
+            section[k] = c[k]
+    section = apply_changes(section, list(changes))
+    now = format_rfc3339_ns(time.time_ns())
+    cfg["config"] = section
+    cfg["created"] = now
+    if author:
+        cfg["author"] = author
+    hist = list(cfg.get("history") or [])
+    entry = {"created": now, "created_by": records.command_text(rec)}
+    if author:
+        entry["author"] = author
+    if message:
+        entry["comment"] = message
+    hist.append(entry)
+    cfg["history"] = hist
+    return svc.images.create(cfg, [*base.layers, layer], tags=(tag,) if tag else (),
+                             parent=base.id)
