@@ -1,0 +1,165 @@
+"""unpack(): layers → committed snapshots named by chainID; sharing, verification, races.
+
+Images come from the real image store (skiff.images.ImageService over skiff.content), made
+from tars built in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from skiff.config import Config
+from skiff.digest import chain_ids
+from skiff.errors import DigestMismatch, InvalidArgument
+from skiff.images import ImageService
+from skiff.images.importer import ingest_layer
+from skiff.images.model import Layer
+from skiff.snapshots import Kind, unpack
+from tests.unit.layers.tarbuilder import TarBuilder
+
+from .snapfixtures import Mounted, make_snapshotter, tree
+
+pytestmark = [pytest.mark.requires_root, pytest.mark.requires_overlay]
+CONFIG = {"architecture": "amd64", "os": "linux", "config": {}}
+
+
+def make_image(images: ImageService, *tars: bytes, compression: str = "gzip"):
+    layers = [ingest_layer(images, io.BytesIO(t), compression=compression) for t in tars]
+    return images.create(CONFIG, layers)
+
+
+BASE = (TarBuilder().dir("etc").file("etc/hosts", b"h").file("etc/passwd", b"p")
+        .dir("var").file("var/x", b"x").bytes())
+TOP = (TarBuilder().dir("etc").whiteout("etc/hosts").dir("var").opaque("var")
+       .file("var/y", b"y").bytes())
+
+
+@pytest.fixture
+def sn(skiff_root):
+    s = make_snapshotter(skiff_root)
+    yield s
+    s.db.close()
+
+
+@pytest.fixture
+def images(sn):
+    return ImageService(sn.config, sn.db)
+
+
+def test_unpack_applies_whiteouts_through_overlay(sn, images, skiff_root):
+    img = make_image(images, BASE, TOP)
+    seen = []
+    top = unpack(sn, images.content, img, progress=lambda d, s: seen.append(s))
+    chain = chain_ids(img.diff_ids)
+    assert top == chain[-1] == img.chain_id
+    assert seen == ["extracted", "extracted"]
+    assert [(i.key, i.kind, i.parent) for i in sn.list()] == [
+        (chain[0], Kind.COMMITTED, None), (chain[1], Kind.COMMITTED, chain[0])]
+    with Mounted(sn.view("v", top), skiff_root / "mnt") as m:
+        assert tree(m) == ["etc", "etc/passwd", "var", "var/y"]
+    seen.clear()
+    assert unpack(sn, images.content, img, progress=lambda d, s: seen.append(s)) == top
+    assert seen == ["exists", "exists"]
+
+
+def test_zstd_layers(sn, images, skiff_root):
+    img = make_image(images, BASE, compression="zstd")
+    assert img.layers[0].media_type.endswith("+zstd")
+    with Mounted(sn.view("v", unpack(sn, images.content, img)), skiff_root / "mnt") as m:
+        assert (m / "etc" / "hosts").read_bytes() == b"h"
+
+
+def test_container_layer_diff_round_trip(sn, images, skiff_root):
+    from skiff.layers.diff import changes, write_layer
+
+    top = unpack(sn, images.content, make_image(images, BASE))
+    with Mounted(sn.prepare("ctr", top), skiff_root / "mnt") as m:
+        os.unlink(m / "etc" / "passwd")
+        (m / "var" / "new").write_bytes(b"n")
+    out = io.BytesIO()
+    write_layer(sn.upperdir("ctr"), out, lower=sn.lowerdirs("ctr"))
+    with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tf:
+        assert tf.getnames() == ["etc", "etc/.wh.passwd", "var", "var/new"]
+    assert changes(sn.upperdir("ctr"), sn.lowerdirs("ctr")) == [
+        ("C", "/etc"), ("D", "/etc/passwd"), ("C", "/var"), ("A", "/var/new")]
+
+
+def test_images_on_one_base_share_its_files(sn, images, skiff_root, busybox_tar):
+    """Disk sharing: two images on one base hold one copy of the base layer."""
+    with open(busybox_tar, "rb") as f:
+        base = images.import_rootfs(f, tag="bb:1")
+    app1 = ingest_layer(images, io.BytesIO(TarBuilder().file("app1", b"one").bytes()))
+    app2 = ingest_layer(images, io.BytesIO(TarBuilder().file("app2", b"two").bytes()))
+    img1 = images.create(CONFIG, [*base.layers, app1], tags=["app:1"])
+    img2 = images.create(CONFIG, [*base.layers, app2], tags=["app:2"])
+    unpack(sn, images.content, img1)
+    unpack(sn, images.content, img2)
+    sdir = skiff_root / "snapshots"
+    numbered = sorted(p.name for p in sdir.iterdir() if p.name.isdigit())
+    assert numbered == ["1", "2", "3"]  # base once, one level per app
+    copies = [p for p in sdir.rglob("busybox") if p.is_file() and not p.is_symlink()]
+    assert len(copies) == 1
+    with tarfile.open(busybox_tar) as tf:
+        n_base = sum(1 for m in tf if not m.isdir())
+    files = [p for n in numbered for p in (sdir / n).rglob("*") if not p.is_dir()]
+    # the base's non-directory entries once, plus one file per app, nothing else
+    assert len(files) == n_base + 2
+    assert sn.stat(img1.chain_ids[0]) == sn.stat(img2.chain_ids[0])
+
+
+def test_diff_id_mismatch_leaves_nothing(sn, images, skiff_root):
+    good = ingest_layer(images, io.BytesIO(BASE))
+    bad = Layer(good.digest, good.size, good.media_type, "sha256:" + "0" * 64)
+    img = images.create(CONFIG, [bad])
+    with pytest.raises(DigestMismatch, match="expected sha256:0000"):
+        unpack(sn, images.content, img)
+    assert sn.list() == []
+    assert sorted(os.listdir(skiff_root / "snapshots")) == ["locks"]
+
+
+def test_corrupt_layer_leaves_lower_levels_only(sn, images, skiff_root):
+    img = make_image(images, BASE, TOP)
+    blob = images.content.path(img.layers[1].digest)
+    data = blob.read_bytes()
+    os.chmod(blob, 0o644)
+    blob.write_bytes(data[:30])  # bit rot in the store
+    with pytest.raises(InvalidArgument):
+        unpack(sn, images.content, img)
+    assert [i.key for i in sn.list()] == [img.diff_ids[0]]
+
+
+def test_stale_active_from_killed_unpack_is_replaced(sn, images):
+    img = make_image(images, BASE)
+    cid = img.chain_ids[0]
+    sn.prepare(f"unpack-{cid.split(':')[1]}-deadbeef", None)  # as a kill -9 would leave it
+    unpack(sn, images.content, img)
+    assert [(i.key, i.kind) for i in sn.list()] == [(cid, Kind.COMMITTED)]
+
+
+def _unpack_in_child(root: str, image_id: str, q) -> None:
+    s = make_snapshotter(Path(root))
+    imgs = ImageService(Config(root=Path(root)), s.db)
+    q.put(unpack(s, imgs.content, imgs.get(image_id)))
+
+
+def test_concurrent_unpacks_of_one_chain(sn, images, skiff_root):
+    img = make_image(images, BASE, TOP, TarBuilder().file("z").bytes())
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_unpack_in_child, args=(str(skiff_root), img.id, q))
+             for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    assert {q.get(timeout=5) for _ in procs} == {img.chain_id}
+    assert [(i.key, i.kind) for i in sn.list()] == [(c, Kind.COMMITTED) for c in img.chain_ids]
+    assert sorted(p for p in os.listdir(skiff_root / "snapshots") if p != "locks") == \
+        ["1", "2", "3"]
