@@ -293,8 +293,10 @@ class Builder:
             st.img, st.chain_id = apply["img"], apply["chain_id"]
             if onbuild:
                 st.img.get("config", {}).pop("OnBuild", None)
-            why = "--no-cache" if self.opts.no_cache else explain_miss(
-                self._last(stage, 0), inputs)
+            prev = self._last(stage, 0)
+            why = "--no-cache" if self.opts.no_cache else explain_miss(prev, inputs)
+            if prev is not None and why == "parent layer changed" and inputs.parent != "":
+                why = f"base image {base} changed"
             self.records.store(CacheRecord(key, None, st.chain_id, st.img))
         st.layers = list(apply["layers"])
         st.key = key

@@ -116,4 +116,4 @@ def test_noop_fast_path_and_what_defeats_it(cli, bb, example, skiff_root, busybo
     assert cli("build", "-q", "-t", "bb:1", str(other)).code == 0
     r = cli("build", "--progress", "plain", "-t", "seed:fast", str(ctx))
     assert not _fast(skiff_root)
-    assert outcomes(r.err)[0] == ("MISS", "parent layer changed")
+    assert outcomes(r.err)[0] == ("MISS", "base image bb:1 changed")
