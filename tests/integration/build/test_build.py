@@ -305,3 +305,14 @@ RUN --network=none sh -c 'wget -q -T 2 -O- {base}/tool.txt && exit 1 || echo off
     (ctx / "Dockerfile").write_text(f"FROM bb:1\nADD --checksum={bad} {base}/tool.txt /opt/\n")
     r = cli("build", str(ctx))
     assert r.code == 1 and "digest mismatch" in r.err
+
+
+def test_copy_exclude(cli, bb, tmp_path):
+    ctx = write(tmp_path / "ex", {
+        "Dockerfile": "FROM bb:1\nCOPY --exclude=*.md --exclude=tmp src/ /dst/\n",
+        "src/a.txt": "a", "src/README.md": "r", "src/tmp/x": "x", "src/sub/b.md": "b",
+        "src/sub/c.txt": "c"})
+    r = cli("build", "-t", "ex:1", str(ctx))
+    assert r.code == 0, r.err
+    got = sorted(k for k in image_files("ex:1") if k.startswith("/dst/"))
+    assert got == ["/dst/a.txt", "/dst/sub", "/dst/sub/b.md", "/dst/sub/c.txt"]
