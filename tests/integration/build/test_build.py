@@ -217,7 +217,7 @@ def test_heredocs_bind_from_stage_and_cache_sharing(cli, bb, tmp_path):
         "RUN --mount=type=cache,target=/c,sharing=locked echo hi >> /c/x && wc -l < /c/x\n")
     r = cli("build", "--progress", "plain", "--target", "base", "-t", "hd:1", str(ctx))
     assert r.code == 0, r.err
-    assert "#2 [base 2/4] RUN <<EOF" in r.err
+    assert "#2 [base 2/4] RUN <<EOF (echo one > /one...)\n" in r.err
     f = image_files("hd:1")
     assert f["/one"][4] == b"one\ntwo\n"
     assert f["/script.txt"][4] == b"script /dev/pipes/EOT\n"
