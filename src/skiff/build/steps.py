@@ -555,8 +555,23 @@ class Step:
             if code != 0:
                 raise BuildError(f'process "{" ".join(argv)}" did not complete successfully',
                                  f"exit code: {code}")
+            self._keep_runtime_dirs()
 
         return self._fs(go, created_by=created_by, mount=False)
+
+    def _keep_runtime_dirs(self) -> None:
+        """BuildKit's RUN layer keeps the /dev, /proc and /sys mount points runc made when
+        the image had none (its stub cleaner only removes the extra mounts' stubs); the
+        runtime removes them, so put them back as BuildKit leaves them: empty, 0755 root."""
+        snap = self.b.snapshotter
+        key = f"build-{self.b.build_id}-{self.number}"
+        upper = snap.upperdir(key)
+        lowers = snap.lowerdirs(key)
+        for d in ("dev", "proc", "sys"):
+            if os.path.lexists(upper / d) or any(os.path.lexists(lo / d) for lo in lowers):
+                continue
+            os.mkdir(upper / d, 0o755)
+            os.chmod(upper / d, 0o755)
 
     def _run_mounts(self, e: Any, stack: contextlib.ExitStack) -> list[dict[str, Any]]:
         """``RUN --mount`` and heredoc scripts as OCI mount entries; views of other stages

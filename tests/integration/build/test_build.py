@@ -60,7 +60,7 @@ ENTRYPOINT echo hi
         ("LABEL a=1 b c=d e", True),
         ("ENV A=1 B=two words", True),
         ("ENV A=3", True),
-        ("EXPOSE map[3000/tcp:{} 53/udp:{}]", True),
+        ("EXPOSE [3000/tcp 53/udp]", True),
         ("VOLUME [/data]", True),
         ("USER app", True),
         ("STOPSIGNAL SIGQUIT", True),

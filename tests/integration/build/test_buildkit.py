@@ -90,13 +90,20 @@ def buildkit(tmp_path_factory):
             proc.kill()
 
 
+def _layout_digest(layout: Path) -> str:
+    """The manifest digest of the one image in an OCI layout (BuildKit wants a digest)."""
+    return json.loads((layout / "index.json").read_text())["manifests"][0]["digest"]
+
+
 def buildkit_image(buildkit, ctx: Path, layout: Path, *args: str) -> tuple[dict, dict]:
     ctl, addr, work = buildkit
     out = work / "out.tar"
-    subprocess.run([ctl, "--addr", addr, "build", "--frontend", "dockerfile.v0",
+    r = subprocess.run([ctl, "--addr", addr, "build", "--frontend", "dockerfile.v0",
                     "--local", f"context={ctx}", "--local", f"dockerfile={ctx}",
-                    "--oci-layout", f"bb={layout}", "--opt", "context:bb:1=oci-layout://bb:1",
-                    *args, "--output", f"type=oci,dest={out}"], check=True, capture_output=True)
+                    "--oci-layout", f"bb={layout}",
+                    "--opt", f"context:bb:1=oci-layout://bb@{_layout_digest(layout)}",
+                    *args, "--output", f"type=oci,dest={out}"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
     tf = tarfile.open(out)
 
     def blob(d: str) -> bytes:
