@@ -59,10 +59,17 @@ def images(ctx: Context, argv: list[str]) -> int:
     if a.repository:
         filters.setdefault("reference", []).append(a.repository)
     parents = {i.parent for i in imgs if i.parent}
+    # before=/since=IMAGE: images created before / after that image (Docker's filters)
+    bounds = {k: parse_time(svc.get(filters[k][-1]).created) for k in ("before", "since")
+              if k in filters}
     rows = []
     for img in imgs:
         if not a.all and img.dangling and img.id in parents:
             continue  # an intermediate image
+        if "before" in bounds and not parse_time(img.created) < bounds["before"]:
+            continue
+        if "since" in bounds and not parse_time(img.created) > bounds["since"]:
+            continue
         if "dangling" in filters:
             want = filters["dangling"][-1].lower() in ("true", "1")
             if img.dangling != want:
@@ -269,9 +276,14 @@ def prune(ctx: Context, argv: list[str]) -> int:
     p = ctx.parser("skiff image prune", "Remove unused images")
     p.add_argument("-a", "--all", action="store_true", help="Remove all unused images, not just dangling ones")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
-    p.add_argument("--filter", action="append", default=[], help="Provide filter values")
+    p.add_argument("--filter", action="append", default=[], help="Provide filter values (label=, until=)")
     a = p.parse_args(argv)
+    from skiff.errors import InvalidArgument
     from skiff.images.display import human_size
+
+    for f in a.filter:
+        if f.partition("=")[0] not in ("label", "until"):
+            raise InvalidArgument(f"invalid filter '{f.partition('=')[0]}'")
 
     if not a.force:
         warning = ("WARNING! This will remove all images without at least one container "
@@ -281,7 +293,7 @@ def prune(ctx: Context, argv: list[str]) -> int:
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             return 0
-    report, freed = _service(ctx).prune(all=a.all)
+    report, freed = _service(ctx).prune(all=a.all, filters=a.filter)
     text = ""
     if report.untagged or report.deleted:
         text += "Deleted Images:\n"

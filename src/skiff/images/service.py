@@ -43,6 +43,26 @@ def _short(image_id: str) -> str:
     return image_id.split(":", 1)[-1][:12]
 
 
+def _parse_until(v: str) -> float:
+    """``until=`` as Docker takes it: a Go duration before now, a unix time, or RFC 3339."""
+    m = re.fullmatch(r"((?:\d+(?:\.\d+)?(?:h|m|s|ms))+)", v)
+    if m:
+        secs = 0.0
+        for num, unit in re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", v):
+            secs += float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
+        return time.time() - secs
+    try:
+        return float(v)
+    except ValueError:
+        pass
+    from skiff.images.inspect import parse_time
+
+    t = parse_time(v)
+    if not t:
+        raise InvalidArgument(f"invalid filter 'until={v}'", "expected a duration or a time")
+    return t
+
+
 class ImageService:
     """The local image store (one per engine root).
 
@@ -511,14 +531,33 @@ class ImageService:
                 pass
         return freed
 
-    def prune(self, all: bool = False) -> tuple[RemoveReport, int]:
-        """``docker image prune [-a]``: delete dangling images (``all``: every image no
-        container uses). Returns the report and the bytes of blobs freed."""
+    def prune(self, all: bool = False, filters: Sequence[str] = ()) -> tuple[RemoveReport, int]:
+        """``docker image prune [-a] [--filter label=K[=V]|until=T]``: delete dangling images
+        (``all``: every image no container uses); ``until`` takes a Go duration (``24h``,
+        ``90m``), a unix time or an RFC 3339 time. Returns the report and bytes freed."""
+        from skiff.images.inspect import parse_time
+
         report = RemoveReport()
         freed = 0
         used = {r[0] for r in self.db.execute("SELECT image_id FROM containers WHERE image_id IS NOT NULL")}
+        until = None
+        labels: list[tuple[str, str | None]] = []
+        for f in filters:
+            k, _, v = f.partition("=")
+            if k == "until":
+                until = _parse_until(v)
+            elif k == "label":
+                lk, eq, lv = v.partition("=")
+                labels.append((lk, lv if eq else None))
+            else:
+                raise InvalidArgument(f"invalid filter '{k}'")
         for img in self.list():
             if img.id in used or self._row(img.id) is None:
+                continue
+            if until is not None and not parse_time(img.created) < until:
+                continue
+            il = img.config.config.get("Labels") or {}
+            if any(lk not in il or (lv is not None and il[lk] != lv) for lk, lv in labels):
                 continue
             tags, digests = self._names_of(img.id)
             if tags and not all:
