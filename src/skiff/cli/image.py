@@ -177,6 +177,20 @@ def rmi(ctx: Context, argv: list[str]) -> int:
 
 
 # ------------------------------------------------------------------ inspect
+def inspect_object(ctx: Context, name: str) -> tuple[dict | None, str]:
+    """The image ``name`` as ``docker image inspect`` shows it, or (None, error message).
+
+    For a combined ``skiff inspect`` (containers first, then images, as Docker does).
+    """
+    from skiff.errors import ImageNotFound
+    from skiff.images.inspect import inspect_image
+
+    try:
+        return inspect_image(_service(ctx).get(name)), ""
+    except ImageNotFound as e:
+        return None, str(e)
+
+
 def _inspect(ctx: Context, argv: list[str], prog: str, images_only: bool) -> int:
     p = ctx.parser(prog, "Return low-level information on images")
     p.add_argument("names", nargs="+")
@@ -185,21 +199,19 @@ def _inspect(ctx: Context, argv: list[str], prog: str, images_only: bool) -> int
     a = p.parse_args(argv)
     import json
 
-    from skiff.errors import ImageNotFound
     from skiff.images.display import render_template
-    from skiff.images.inspect import inspect_image
 
     if a.type and a.type != "image":
         from skiff.errors import InvalidArgument
 
         raise InvalidArgument(f'"{a.type}" is not a valid value for --type')
-    svc = _service(ctx)
     found, errors = [], []
     for n in a.names:
-        try:
-            found.append(inspect_image(svc.get(n)))
-        except ImageNotFound as e:
-            errors.append(str(e) if images_only or a.type else f"No such object: {n}")
+        obj, err = inspect_object(ctx, n)
+        if obj is not None:
+            found.append(obj)
+        else:
+            errors.append(err if images_only or a.type else f"No such object: {n}")
     if a.format:
         _out(ctx, "".join(render_template(a.format, d) + "\n" for d in found))
     else:
