@@ -46,6 +46,7 @@ from skiff.format.gofmt import (
 __all__ = ["render", "render_list", "is_table", "header_name", "DOCKER_HEADERS", "parse_check"]
 
 TABLE_KEY = "table"
+JSON_KEY = "json"
 
 
 class ExecError(Exception):
@@ -850,9 +851,12 @@ def render_list(template: str, rows: Iterable[object], *, headers: Mapping[str, 
     fields' headers, see :func:`header_name`; ``headers`` maps field → header, e.g.
     ``{"ID": "IMAGE ID"}``), and the whole output goes through Go's tabwriter as
     docker/cli sets it up (minwidth 10, tabwidth 1, padding 3, ' '). A bare ``table``
-    renders empty rows: callers substitute their default table format first.
+    renders empty rows: callers substitute their default table format first. The format
+    ``json`` is ``{{json .}}`` (one JSON object per line), as docker/cli defines it.
     Raises InvalidArgument for a bad template.
     """
+    if template == JSON_KEY:  # docker/cli: --format json is {{json .}} per row
+        template = "{{json .}}"
     body = _prepare(template)
     f = _funcs(funcs)
     tree = _parse(body, f)

@@ -205,3 +205,8 @@ def test_is_table_and_header_names() -> None:
     assert header_name("LocalVolumes") == "LOCAL VOLUMES"
     assert header_name("CPUPerc") == "CPU %"
     assert header_name("RootFS") == "ROOT FS"
+
+
+def test_json_format_key_is_one_object_per_line() -> None:
+    rows = [{"ID": "a", "Size": 1}, {"ID": "b<", "Size": 2.5}]
+    assert render_list("json", rows) == '{"ID":"a","Size":1}\n{"ID":"b<","Size":2.5}\n'
