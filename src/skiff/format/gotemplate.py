@@ -596,6 +596,8 @@ class _State:
         except AttributeError:
             raise ExecError(f"can't evaluate field {name} in type {go_type_name(receiver)}",
                             node) from None
+        except Exception as e:  # a property that fails: Go's "error calling X: err"
+            raise ExecError(f"error calling {name}: {e}", node) from e
         if callable(attr) and hasattr(attr, "__self__"):
             argv = [_nil_if_missing(self.arg(dot, a)) for a in args[1:]]
             if final is not _NOFINAL:
@@ -684,7 +686,8 @@ def _nil_if_missing(v: object) -> object:
 
 
 def _fail(msg: str) -> InvalidArgument:
-    return InvalidArgument("template parsing error", msg)
+    # one line, whatever the template held (a raw string or a pipeline may span lines)
+    return InvalidArgument("template parsing error", msg.replace("\n", "\\n"))
 
 
 @lru_cache(maxsize=256)
@@ -708,7 +711,8 @@ def _exec_error(template: str, e: ExecError) -> InvalidArgument:
     pos = node.pos
     line = template.count("\n", 0, pos) + 1
     col = pos - (template.rfind("\n", 0, pos) + 1)
-    return _fail(f"template: :{line}:{col}: executing \"\" at <{node.src}>: {e.msg}")
+    src = " ".join(node.src.split())  # Go prints the node re-spaced, on one line
+    return _fail(f"template: :{line}:{col}: executing \"\" at <{src}>: {e.msg}")
 
 
 def _funcs(extra: Mapping[str, Callable[..., object]] | None) -> Mapping[str, tuple]:
