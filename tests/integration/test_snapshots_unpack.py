@@ -123,8 +123,9 @@ def test_diff_id_mismatch_leaves_nothing(sn, images, skiff_root):
     assert sorted(os.listdir(skiff_root / "snapshots")) == ["locks"]
 
 
-def test_corrupt_layer_leaves_lower_levels_only(sn, images, skiff_root):
-    img = make_image(images, BASE, TOP)
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_corrupt_layer_leaves_lower_levels_only(sn, images, skiff_root, compression):
+    img = make_image(images, BASE, TOP, compression=compression)
     blob = images.content.path(img.layers[1].digest)
     data = blob.read_bytes()
     os.chmod(blob, 0o644)
