@@ -265,7 +265,11 @@ class _Applier:
             if (old.st_dev, old.st_ino) == (tst.st_dev, tst.st_ino):
                 return
             self.remove(path, old)
-        os.link(tpath, path, follow_symlinks=False)
+        try:
+            os.link(tpath, path, follow_symlinks=False)
+        except FileNotFoundError as e:  # the target was inside what the entry replaced
+            raise InvalidArgument(f"layer entry {m.name!r}",
+                                  f"hardlink target {m.linkname!r} not found") from e
 
     def whiteout(self, dname: str, base: str) -> None:
         if base == wh.WHITEOUT_OPAQUE:
