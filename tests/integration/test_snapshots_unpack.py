@@ -177,6 +177,7 @@ def test_prune_removes_levels_no_image_needs(sn, images):
     assert [i.key for i in sn.list()] == [shared.chain_id]
     assert sn.prune(set()) == [shared.chain_id]
     assert sn.list() == []
+    assert os.listdir(sn.root / "locks") == []
 
 
 def test_prune_keeps_named_and_active_snapshots(sn):
