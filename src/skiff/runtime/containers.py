@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal as _signal
 import sys
 import time
 from dataclasses import dataclass
@@ -73,6 +72,9 @@ class Started:
         return code
 
 
+SIGKILL = 9
+
+
 def _winsize() -> tuple[int, int]:
     """(rows, cols) of the terminal on stdin/stdout, or (0, 0)."""
     for fd in (0, 1):
@@ -101,6 +103,8 @@ def parse_signal(sig: str | int) -> int:
         raise InvalidArgument("Invalid signal", str(sig))
     if not s.startswith("SIG"):
         s = "SIG" + s
+    import signal as _signal
+
     try:
         return int(getattr(_signal, s))
     except AttributeError:
@@ -569,7 +573,7 @@ class ContainerService:
             pass
         if timeout < 0 or not self._wait_monitor(rec, timeout):
             try:
-                self.runc.kill(cid, _signal.SIGKILL, all_processes=True)
+                self.runc.kill(cid, SIGKILL, all_processes=True)
             except SkiffError:
                 pass
             self._wait_monitor(rec, 30)
@@ -618,7 +622,7 @@ class ContainerService:
             try:
                 if rec["State"]["Status"] == "paused":
                     self.runc.resume(rec["Id"])
-                self.runc.kill(rec["Id"], _signal.SIGKILL, all_processes=True)
+                self.runc.kill(rec["Id"], SIGKILL, all_processes=True)
             except SkiffError:
                 pass
             self._wait_monitor(rec, 30)
