@@ -245,3 +245,34 @@ def test_ps_format_and_inspect_template(sk):
     res = sk("inspect", "-f", "{{.State.Status}} {{.Path}} {{json .Args}}", "fmt")
     assert res.out == 'created echo ["hi there"]\n'
     sk("rm", "fmt")
+
+
+def test_host_network_init_and_bad_user(sk):
+    res = sk("run", "--rm", "--network", "host", "bb:1", "sh", "-c", "ls /sys/class/net | grep -c .")
+    assert res.code == 0 and int(res.out) >= 1
+    host_ifaces = len(os.listdir("/sys/class/net"))
+    assert int(res.out) == host_ifaces
+    res = sk("run", "--rm", "--init", "bb:1", "ps", "-o", "pid,comm")
+    assert res.code == 0, res
+    assert res.out.splitlines()[1].split() == ["1", "docker-init"]
+    res = sk("run", "--rm", "-u", "nosuchuser", "bb:1", "true")
+    assert (res.code, res.err) == (125, "skiff: unable to find user nosuchuser: no matching "
+                                         "entries in passwd file\n")
+    assert sk("ps", "-aq").out == ""
+
+
+def test_restart_always_stops_for_good_on_stop(sk):
+    cid = sk("run", "-d", "--restart", "always", "bb:1", "sh", "-c", "sleep 0.2").out.strip()
+    for _ in range(300):
+        if _inspect(sk, cid)["RestartCount"] >= 1:
+            break
+        time.sleep(0.05)
+    assert _inspect(sk, cid)["RestartCount"] >= 1
+    assert sk("stop", "-t", "1", cid).code == 0
+    count = _inspect(sk, cid)["RestartCount"]
+    time.sleep(0.6)
+    rec = _inspect(sk, cid)
+    assert (rec["State"]["Status"], rec["RestartCount"]) == ("exited", count)
+    assert sk("restart", "-t", "1", cid).out == f"{cid}\n"
+    assert _inspect(sk, cid)["State"]["Status"] in ("running", "restarting")
+    sk("rm", "-f", cid)

@@ -416,6 +416,8 @@ class ContainerService:
             fd, _ = monitor.spawn(ms, attach or monitor.Attach())
         except BaseException:
             self._release_runtime(rec)
+            if hc.get("AutoRemove"):
+                self._remove_files(rec)
             raise
         msgs = monitor.read_messages(fd)
         first = next(msgs, None)
@@ -497,9 +499,11 @@ class ContainerService:
         rlimits = tuple(S.Rlimit(u["Name"], u["Soft"], u["Hard"]) for u in hc.get("Ulimits") or ())
         args = [rec["Path"], *rec["Args"]]
         if hc.get("Init"):
-            init = shutil.which("tini") or shutil.which("catatonit")
+            # a static init: the image may have no libc (Debian's tini-static, as docker-init)
+            init = (shutil.which("docker-init") or shutil.which("tini-static")
+                    or shutil.which("catatonit"))
             if init is None:
-                raise SkiffError("--init", "no init binary (tini or catatonit) installed")
+                raise SkiffError("--init", "no static init binary (tini-static) installed")
             mounts.append(S.bind_mount(init, "/sbin/docker-init", readonly=True))
             args = ["/sbin/docker-init", "--", *args]
         o = S.SpecOptions(
