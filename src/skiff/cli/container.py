@@ -101,6 +101,9 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--sysctl", action="append", default=[], help="Sysctl options")
     a("--expose", action="append", default=[], help="Expose a port or a range of ports")
     a("-p", "--publish", action="append", default=[], help="Publish a container's port(s) to the host")
+    a("--device", action="append", default=[], help="Add a host device to the container")
+    a("--device-read-bps", action="append", default=[], help="Limit read rate (bytes per second) from a device")
+    a("--device-write-bps", action="append", default=[], help="Limit write rate (bytes per second) to a device")
     a("--rootfs", action="store_true",
       help="The first argument is a root filesystem directory, not an image (as podman)")
     a("--pull", default="missing", help='Pull image before running ("always", "missing", "never")')
@@ -186,7 +189,9 @@ def _options(a) -> object:
         extra_hosts=tuple(a.add_host), dns=tuple(a.dns), dns_search=tuple(a.dns_search),
         dns_options=tuple(a.dns_option), group_add=tuple(a.group_add), init=a.init,
         stop_signal=a.stop_signal, stop_timeout=a.stop_timeout, sysctls=tuple(sysctls),
-        rootfs=a.image if a.rootfs else None, expose=tuple(a.expose))
+        rootfs=a.image if a.rootfs else None, expose=tuple(a.expose),
+        devices=tuple(a.device), device_read_bps=tuple(a.device_read_bps),
+        device_write_bps=tuple(a.device_write_bps))
 
 
 def _create(ctx: Context, svc, a) -> dict:

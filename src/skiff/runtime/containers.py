@@ -519,7 +519,11 @@ class ContainerService:
             no_new_privileges="no-new-privileges" in sec or sec.get("no-new-privileges") == "true",
             mounts=tuple(mounts), shm_size=hc.get("ShmSize") or S.DEFAULT_SHM_SIZE,
             cgroups_path=cgroups.container_path(cid), resources=self._resources(rec),
-            rlimits=rlimits, sysctls=tuple((hc.get("Sysctls") or {}).items()))
+            rlimits=rlimits, sysctls=tuple((hc.get("Sysctls") or {}).items()),
+            devices=tuple(f"{d['PathOnHost']}:{d['PathInContainer']}:{d['CgroupPermissions']}"
+                          for d in hc.get("Devices") or ()),
+            device_read_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceReadBps") or ()),
+            device_write_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceWriteBps") or ()))
         return S.build_spec(o)
 
     # -- signals, stop, wait --------------------------------------------------------------
