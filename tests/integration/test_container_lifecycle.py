@@ -45,6 +45,17 @@ def root(tmp_path_factory, busybox_tar):
         mounts = [ln.split()[4] for ln in f]
     for m in sorted((m for m in mounts if m.startswith(str(r))), reverse=True):
         subprocess.run(["umount", "-l", m], check=False)
+    drop_runc_root(r)
+
+
+def drop_runc_root(r) -> None:
+    """Remove the store's runc state root (under /run) once it holds no container."""
+    from skiff.runtime.runc import state_root
+
+    try:
+        os.rmdir(state_root(r))
+    except OSError:
+        pass
 
 
 @pytest.fixture
@@ -276,3 +287,20 @@ def test_restart_always_stops_for_good_on_stop(sk):
     assert sk("restart", "-t", "1", cid).out == f"{cid}\n"
     assert _inspect(sk, cid)["State"]["Status"] in ("running", "restarting")
     sk("rm", "-f", cid)
+
+
+def test_detached_rm_and_create_then_start_attached(sk):
+    cid = sk("run", "-d", "--rm", "bb:1", "sh", "-c", "exit 3").out.strip()
+    assert sk("wait", cid).out in ("3\n", "")  # the record may already be gone
+    for _ in range(200):
+        if sk("ps", "-aq").out == "":
+            break
+        time.sleep(0.05)
+    assert sk("ps", "-aq").out == ""
+    cid = sk("create", "--name", "later", "bb:1", "sh", "-c", "echo started; exit 5").out.strip()
+    assert _inspect(sk, "later")["State"]["Status"] == "created"
+    assert "Created" in sk("ps", "-a", "--filter", "name=later").out
+    res = sk("start", "-a", "later")
+    assert (res.code, res.out) == (5, "started\n")
+    assert _inspect(sk, cid)["State"]["ExitCode"] == 5
+    sk("rm", "later")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.integration.test_container_lifecycle import _main
+from tests.integration.test_container_lifecycle import _main, drop_runc_root
 
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
 
@@ -28,6 +28,7 @@ def root(tmp_path_factory, busybox_tar):
         mounts = [ln.split()[4] for ln in f]
     for m in sorted((m for m in mounts if m.startswith(str(r))), reverse=True):
         subprocess.run(["umount", "-l", m], check=False)
+    drop_runc_root(r)
 
 
 @pytest.fixture
