@@ -193,3 +193,12 @@ def test_seccomp_and_no_new_privileges(sk):
     res = sk("run", "--rm", "--security-opt", "seccomp=unconfined", "--security-opt",
              "no-new-privileges", "bb:1", "grep", "-E", "^(Seccomp|NoNewPrivs):", "/proc/self/status")
     assert res.out == "NoNewPrivs:\t1\nSeccomp:\t0\n"
+
+
+def test_container_prune_removes_stopped_only(sk, running):
+    stopped = sk("create", "bb:1", "true").out.strip()
+    res = sk("container", "prune", "-f")
+    assert res.out.startswith("Deleted Containers:\n") and f"{stopped}\n" in res.out
+    assert res.out.endswith("Total reclaimed space: 0B\n")
+    assert sk("inspect", running).code == 0
+    assert sk("inspect", stopped).code == 1

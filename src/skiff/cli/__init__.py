@@ -104,7 +104,8 @@ GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
         "stats": ("container_ops", "stats", "Display a live stream of container(s) resource usage statistics"),
         "port": ("container_ops", "port", "List port mappings or a specific mapping for the container"),
         "attach": ("container_ops", "attach", "Attach local standard input, output, and error streams to a running container"),
-    "commit": ("container_ops", "commit", "Create a new image from a container's changes"),
+        "commit": ("container_ops", "commit", "Create a new image from a container's changes"),
+        "prune": ("container", "prune", "Remove all stopped containers"),
     }),
     "volume": ("Manage volumes", {
         "create": ("volume", "create", "Create a volume"),
