@@ -1,0 +1,1 @@
+"""Moving images to and from registries: the client (``client``) and the server (``server``)."""

@@ -1,0 +1,232 @@
+"""Real peers for the registry-client tests: Debian's docker-registry (distribution) on a
+free 127.0.0.1 port, an OCI layout made by umoci, and a recording / fault-injecting proxy."""
+
+from __future__ import annotations
+
+import http.client
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RegistryProc:
+    host: str                 # 127.0.0.1:PORT
+    root: Path                # storage directory
+    proc: subprocess.Popen
+    log: Path
+    user: str | None = None
+    password: str | None = None
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_registry(workdir: Path, *, user: str | None = None,
+                   password: str | None = None) -> RegistryProc:
+    """Start ``docker-registry serve`` with a temp config; wait until /v2/ answers."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    storage = workdir / "storage"
+    storage.mkdir(exist_ok=True)
+    auth = ""
+    if user:
+        htpasswd = workdir / "htpasswd"
+        subprocess.run(["htpasswd", "-Bbc", str(htpasswd), user, password], check=True,
+                       capture_output=True)
+        auth = f"auth:\n  htpasswd:\n    realm: basic-realm\n    path: {htpasswd}\n"
+    cfg = workdir / "config.yml"
+    cfg.write_text(
+        "version: 0.1\n"
+        "log:\n  level: info\n  accesslog:\n    disabled: false\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+        + auth)
+    log = workdir / "registry.log"
+    proc = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=open(log, "wb"),
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", "/v2/")
+            c.getresponse().read()
+            c.close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"docker-registry exited: {log.read_text()}")
+            time.sleep(0.05)
+    return RegistryProc(f"127.0.0.1:{port}", storage, proc, log, user, password)
+
+
+def make_oci_layout(rootfs_tar: Path, layout: Path, tag: str, *, extra: dict[str, bytes] = {}
+                    ) -> Path:
+    """An OCI layout ``layout`` with image ``tag`` made by umoci from ``rootfs_tar``
+    (+ one more layer holding ``extra`` files when given). Needs root for umoci unpack."""
+    bundle = layout.parent / f"bundle-{tag}"
+    if not (layout / "index.json").exists():
+        subprocess.run(["umoci", "init", "--layout", str(layout)], check=True)
+    subprocess.run(["umoci", "new", "--image", f"{layout}:{tag}"], check=True)
+    subprocess.run(["umoci", "unpack", "--image", f"{layout}:{tag}", str(bundle)], check=True,
+                   capture_output=True)
+    subprocess.run(["tar", "-xf", str(rootfs_tar), "-C", str(bundle / "rootfs")], check=True)
+    subprocess.run(["umoci", "repack", "--image", f"{layout}:{tag}", str(bundle)], check=True)
+    subprocess.run(["umoci", "config", "--image", f"{layout}:{tag}", "--config.cmd", "sh"],
+                   check=True)
+    if extra:
+        for name, data in extra.items():
+            (bundle / "rootfs" / name).write_bytes(data)
+        subprocess.run(["umoci", "repack", "--image", f"{layout}:{tag}", str(bundle)],
+                       check=True)
+    shutil.rmtree(bundle)
+    return layout
+
+
+def skopeo(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["skopeo", "--insecure-policy", *args], capture_output=True,
+                          text=True, check=check, timeout=300)
+
+
+# -- the proxy -----------------------------------------------------------------------------
+
+@dataclass
+class Faults:
+    """What the proxy does to blob downloads (``GET /v2/<repo>/blobs/<digest>``).
+
+    ``cut_after``: send only this many body bytes of the next ``cut_times`` full (non-Range)
+    blob GETs, then drop the connection. ``flip_at``: flip the byte at this body offset
+    of every blob GET. ``only``: apply to this digest only (None: any blob).
+    """
+
+    cut_after: int | None = None
+    cut_times: int = 1
+    flip_at: int | None = None
+    only: str | None = None
+
+
+@dataclass
+class Recorder:
+    requests: list[tuple[str, str, int, int]] = field(default_factory=list)
+    # (method, path, status, request body bytes)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, method: str, contains: str = "") -> int:
+        return sum(1 for m, p, _, _ in self.requests if m == method and contains in p)
+
+    def body_bytes(self, method: str) -> int:
+        return sum(n for m, _, _, n in self.requests if m == method)
+
+
+class Proxy:
+    """A recording, fault-injecting HTTP proxy in front of a registry (127.0.0.1)."""
+
+    def __init__(self, upstream: str):
+        self.upstream = upstream
+        self.rec = Recorder()
+        self.faults = Faults()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):  # quiet
+                pass
+
+            def _do(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    body = _read_chunked(self.rfile)
+                host, port = proxy.upstream.split(":")
+                c = http.client.HTTPConnection(host, int(port), timeout=60)
+                hdrs = {k: v for k, v in self.headers.items()
+                        if k.lower() not in ("transfer-encoding", "content-length")}
+                hdrs["Content-Length"] = str(len(body))
+                hdrs["Host"] = proxy.upstream
+                c.request(self.command, self.path, body=body, headers=hdrs)
+                r = c.getresponse()
+                data = r.read()
+                c.close()
+                with proxy.rec.lock:
+                    proxy.rec.requests.append((self.command, self.path, r.status, len(body)))
+                f = proxy.faults
+                is_blob = (self.command == "GET" and "/blobs/sha256:" in self.path
+                           and r.status in (200, 206))
+                if is_blob and f.only and f.only not in self.path:
+                    is_blob = False
+                if is_blob and f.flip_at is not None and f.flip_at < len(data):
+                    i = f.flip_at
+                    data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
+                cut = None
+                if (is_blob and f.cut_after is not None and f.cut_times > 0
+                        and r.status == 200):
+                    f.cut_times -= 1
+                    cut = f.cut_after
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() in ("transfer-encoding", "connection", "content-length"):
+                        continue
+                    if k.lower() == "location" and proxy.upstream in v:
+                        v = v.replace(proxy.upstream, proxy.host)
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command == "HEAD":
+                    return
+                if cut is not None:
+                    self.wfile.write(data[:cut])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.wfile.write(data)
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _do
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _read_chunked(rfile) -> bytes:
+    out = bytearray()
+    while True:
+        size = int(rfile.readline().split(b";")[0].strip(), 16)
+        if size == 0:
+            rfile.readline()
+            return bytes(out)
+        out += rfile.read(size)
+        rfile.readline()
+
+
+def docker_config(tmp: Path, monkeypatch) -> Path:
+    """Point DOCKER_CONFIG at an empty directory for the test."""
+    d = tmp / "docker-config"
+    d.mkdir(exist_ok=True)
+    monkeypatch.setenv("DOCKER_CONFIG", str(d))
+    return d
+
+
