@@ -46,7 +46,7 @@ def bb_layout(tmp_path_factory, busybox_tar):
         pytest.skip("umoci unpack needs root")
     d = tmp_path_factory.mktemp("oci") / "layout"
     make_oci_layout(busybox_tar, d, "bb")
-    make_oci_layout(busybox_tar, d, "bb2", extra={"hello.txt": b"hello from layer two\n"})
+    make_oci_layout(busybox_tar, d, "bb2", base="bb", extra={"hello.txt": b"hello from layer two\n"})
     return d
 
 

@@ -4,6 +4,7 @@ free 127.0.0.1 port, an OCI layout made by umoci, and a recording / fault-inject
 from __future__ import annotations
 
 import http.client
+import json
 import shutil
 import socket
 import subprocess
@@ -71,29 +72,32 @@ def start_registry(workdir: Path, *, user: str | None = None,
             break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(f"docker-registry exited: {log.read_text()}")
+                raise RuntimeError(f"docker-registry exited: {log.read_text()}") from None
             time.sleep(0.05)
     return RegistryProc(f"127.0.0.1:{port}", storage, proc, log, user, password)
 
 
-def make_oci_layout(rootfs_tar: Path, layout: Path, tag: str, *, extra: dict[str, bytes] = {}
-                    ) -> Path:
-    """An OCI layout ``layout`` with image ``tag`` made by umoci from ``rootfs_tar``
-    (+ one more layer holding ``extra`` files when given). Needs root for umoci unpack."""
+def make_oci_layout(rootfs_tar: Path, layout: Path, tag: str, *, base: str | None = None,
+                    extra: dict[str, bytes] | None = None) -> Path:
+    """Add image ``tag`` to the OCI layout ``layout`` with umoci: from ``rootfs_tar`` as one
+    layer, or (``base``) the image ``base`` plus one layer holding the ``extra`` files.
+    Needs root for umoci unpack."""
     bundle = layout.parent / f"bundle-{tag}"
     if not (layout / "index.json").exists():
         subprocess.run(["umoci", "init", "--layout", str(layout)], check=True)
-    subprocess.run(["umoci", "new", "--image", f"{layout}:{tag}"], check=True)
-    subprocess.run(["umoci", "unpack", "--image", f"{layout}:{tag}", str(bundle)], check=True,
+    if base is None:
+        subprocess.run(["umoci", "new", "--image", f"{layout}:{tag}"], check=True)
+    src = f"{layout}:{base or tag}"
+    subprocess.run(["umoci", "unpack", "--image", src, str(bundle)], check=True,
                    capture_output=True)
-    subprocess.run(["tar", "-xf", str(rootfs_tar), "-C", str(bundle / "rootfs")], check=True)
+    if base is None:
+        subprocess.run(["tar", "-xf", str(rootfs_tar), "-C", str(bundle / "rootfs")],
+                       check=True)
+    for name, data in (extra or {}).items():
+        (bundle / "rootfs" / name).write_bytes(data)
     subprocess.run(["umoci", "repack", "--image", f"{layout}:{tag}", str(bundle)], check=True)
-    subprocess.run(["umoci", "config", "--image", f"{layout}:{tag}", "--config.cmd", "sh"],
-                   check=True)
-    if extra:
-        for name, data in extra.items():
-            (bundle / "rootfs" / name).write_bytes(data)
-        subprocess.run(["umoci", "repack", "--image", f"{layout}:{tag}", str(bundle)],
+    if base is None:
+        subprocess.run(["umoci", "config", "--image", f"{layout}:{tag}", "--config.cmd", "sh"],
                        check=True)
     shutil.rmtree(bundle)
     return layout
@@ -119,12 +123,16 @@ class Faults:
     cut_times: int = 1
     flip_at: int | None = None
     only: str | None = None
+    cut_upload_after: int | None = None   # forward only this many bytes of the next
+    cut_upload_times: int = 1             # blob upload body (PUT/PATCH), then drop it
 
 
 @dataclass
 class Recorder:
     requests: list[tuple[str, str, int, int]] = field(default_factory=list)
     # (method, path, status, request body bytes)
+    ranges: list[str] = field(default_factory=list)  # Range headers of blob GETs
+    auth: list[str] = field(default_factory=list)    # Authorization headers seen
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, method: str, contains: str = "") -> int:
@@ -137,8 +145,17 @@ class Recorder:
 class Proxy:
     """A recording, fault-injecting HTTP proxy in front of a registry (127.0.0.1)."""
 
-    def __init__(self, upstream: str):
+    def __init__(self, upstream: str, *, bearer: bool = False, token_uses: int = 1000,
+                 fresh_state: bool = False):
         self.upstream = upstream
+        # fresh_state: emulate a registry whose upload URL names only the session (zot,
+        # skiff's own): a request on an upload gets the session's latest _state, so a
+        # client that lost an answer can still ask for the received range.
+        self.fresh_state = fresh_state
+        self.states: dict[str, str] = {}
+        self.tokens: dict[str, int] | None = {} if bearer else None  # token -> uses left
+        self.token_uses = token_uses
+        self.token_requests: list[dict] = []
         self.rec = Recorder()
         self.faults = Faults()
         proxy = self
@@ -154,19 +171,56 @@ class Proxy:
                 body = self.rfile.read(n) if n else b""
                 if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                     body = _read_chunked(self.rfile)
+                f = proxy.faults
+                if self.headers.get("Range"):
+                    proxy.rec.ranges.append(self.headers["Range"])
+                if proxy.tokens is not None and not self._bearer_ok():
+                    return
                 host, port = proxy.upstream.split(":")
                 c = http.client.HTTPConnection(host, int(port), timeout=60)
                 hdrs = {k: v for k, v in self.headers.items()
                         if k.lower() not in ("transfer-encoding", "content-length")}
-                hdrs["Content-Length"] = str(len(body))
+                if proxy.tokens is not None:
+                    hdrs.pop("Authorization", None)
                 hdrs["Host"] = proxy.upstream
-                c.request(self.command, self.path, body=body, headers=hdrs)
+                method, path = self.command, self.path
+                if proxy.fresh_state and "/blobs/uploads/" in path and "_state=" in path:
+                    sess = path.split("?")[0]
+                    if sess in proxy.states:
+                        path = sess + "?" + "&".join(
+                            q if not q.startswith("_state=") else proxy.states[sess]
+                            for q in path.split("?", 1)[1].split("&"))
+                cut_upload = (f.cut_upload_after is not None and f.cut_upload_times > 0
+                              and "/blobs/uploads/" in path and method in ("PUT", "PATCH")
+                              and len(body) > f.cut_upload_after)
+                if cut_upload:
+                    # The registry gets the first bytes (as a PATCH without digest); the
+                    # client sees its connection die with no answer.
+                    f.cut_upload_times -= 1
+                    body = body[:f.cut_upload_after]
+                    method = "PATCH"
+                    path = path.split("?")[0] + "?" + "&".join(
+                        q for q in path.split("?", 1)[1].split("&")
+                        if not q.startswith("digest=")) if "?" in path else path
+                    hdrs.pop("Content-Range", None)
+                hdrs["Content-Length"] = str(len(body))
+                c.request(method, path, body=body, headers=hdrs)
                 r = c.getresponse()
                 data = r.read()
                 c.close()
                 with proxy.rec.lock:
-                    proxy.rec.requests.append((self.command, self.path, r.status, len(body)))
-                f = proxy.faults
+                    proxy.rec.requests.append((method, path, r.status, len(body)))
+                loc = r.getheader("Location") or ""
+                if "/blobs/uploads/" in loc and "_state=" in loc:
+                    from urllib.parse import urlsplit
+
+                    u = urlsplit(loc)
+                    proxy.states[u.path] = next(q for q in u.query.split("&")
+                                                if q.startswith("_state="))
+                if cut_upload:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 is_blob = (self.command == "GET" and "/blobs/sha256:" in self.path
                            and r.status in (200, 206))
                 if is_blob and f.only and f.only not in self.path:
@@ -197,6 +251,43 @@ class Proxy:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 self.wfile.write(data)
+
+            def _bearer_ok(self) -> bool:
+                """Token auth in front of the registry (distribution token spec)."""
+                if self.path.startswith("/token"):
+                    from urllib.parse import parse_qs, urlsplit
+
+                    q = parse_qs(urlsplit(self.path).query)
+                    proxy.rec.requests.append(("GET", self.path, 200, 0))
+                    proxy.token_requests.append({"scope": q.get("scope", []),
+                                                 "service": q.get("service", [""])[0],
+                                                 "auth": self.headers.get("Authorization")})
+                    tok = f"tok{len(proxy.token_requests)}"
+                    proxy.tokens[tok] = proxy.token_uses
+                    body = json.dumps({"token": tok, "expires_in": 300}).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return False
+                a = self.headers.get("Authorization", "")
+                proxy.rec.auth.append(a)
+                tok = a[len("Bearer "):] if a.startswith("Bearer ") else None
+                if tok is not None and proxy.tokens.get(tok, 0) > 0:
+                    proxy.tokens[tok] -= 1
+                    return True
+                body = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
+                self.send_response(401)
+                self.send_header("WWW-Authenticate",
+                                 f'Bearer realm="http://{proxy.host}/token",'
+                                 f'service="test-registry"')
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+                return False
 
             do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _do
 

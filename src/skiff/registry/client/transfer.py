@@ -18,11 +18,18 @@ from dataclasses import dataclass
 
 import httpx
 
-from skiff.errors import AlreadyExists, DigestMismatch, InvalidArgument, SkiffError, Unavailable
+from skiff.errors import (
+    AlreadyExists,
+    DigestMismatch,
+    InvalidArgument,
+    NotFound,
+    SkiffError,
+    Unavailable,
+)
 from skiff.registry.client.auth import pull_scope, push_scope
 from skiff.registry.client.progress import NullProgress, short_id
 from skiff.registry.client.sinks import BlobSink, BlobSource
-from skiff.registry.client.transport import Registry, raise_for
+from skiff.registry.client.transport import Registry, RegistryError, raise_for
 
 CHUNK = 1 << 20                 # bytes per read/write while streaming
 CHUNK_UPLOAD = 32 << 20         # blobs above this go up in PATCH chunks of this size
@@ -85,7 +92,7 @@ def download_blob(reg: Registry, repo: str, blob: Blob, sink: BlobSink,
                         raise Unavailable(f"fetching blob {blob.digest}",
                                           f"registry answered range {cr!r} for bytes={start}-",
                                           exit_code=1)
-                for chunk in r.iter_raw(CHUNK):
+                for chunk in r.iter_raw():  # unbuffered: a break keeps what came
                     if skip:
                         if len(chunk) <= skip:
                             skip -= len(chunk)
@@ -243,6 +250,15 @@ def _upload_status(reg: Registry, repo: str, location: str) -> tuple[int, str]:
     return received, r.headers.get("Location") or location
 
 
+def _cancel(reg: Registry, repo: str, location: str) -> None:
+    """``DELETE <location>`` (end-14), best effort."""
+    try:
+        reg.request("DELETE", location, scopes=(push_scope(repo),), what="cancel upload",
+                    retry=False).close()
+    except SkiffError:
+        pass
+
+
 def _send(reg: Registry, repo: str, blob: Blob, source: BlobSource, location: str,
           progress, key: str, chunk_size: int) -> None:
     scopes = (push_scope(repo),)
@@ -292,12 +308,20 @@ def _send(reg: Registry, repo: str, blob: Blob, source: BlobSource, location: st
         except Unavailable as e:
             # The connection broke (the transport gives up at once for non-idempotent
             # requests): ask the registry what it has and send only the rest.
-            received, location = _upload_status(reg, repo, location)
+            try:
+                received, location = _upload_status(reg, repo, location)
+            except (NotFound, RegistryError):
+                # The session is gone or cannot be resumed (distribution 2.x signs the
+                # offset into the URL's _state, so after a lost answer the URL is stale):
+                # drop it and start over in a fresh session.
+                _cancel(reg, repo, location)
+                received, location = 0, _start_upload(reg, repo, blob.digest)
             if received > blob.size:
                 received = 0
             failures = failures + 1 if received <= start else 1
             if failures > RESUMES:
                 raise e
-            progress.advance(key, received - offset) if received < offset else None
+            if received < offset:
+                progress.advance(key, received - offset)
             offset = received
             _backoff(failures)
