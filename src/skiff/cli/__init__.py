@@ -15,10 +15,18 @@ Entry = tuple[str, str, str]  # (module under skiff.cli, function name, one-line
 
 COMMANDS: dict[str, Entry] = {
     "version": ("version", "version", "Show the skiff version information"),
+    "pull": ("registry_client", "pull", "Download an image from a registry"),
+    "push": ("registry_client", "push", "Upload an image to a registry"),
+    "login": ("registry_client", "login", "Log in to a registry"),
+    "logout": ("registry_client", "logout", "Log out from a registry"),
 }
 
 GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
     "system": ("Manage skiff", {}),
+    "image": ("Manage images", {
+        "pull": ("registry_client", "pull", "Download an image from a registry"),
+        "push": ("registry_client", "push", "Upload an image to a registry"),
+    }),
 }
 
 # Subcommand aliases accepted in every group, as Docker's CLI does.

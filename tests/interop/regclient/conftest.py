@@ -64,9 +64,18 @@ def proxy(registry):
 
 
 @pytest.fixture(autouse=True)
-def _docker_config(tmp_path, monkeypatch):
-    """Every test gets its own empty Docker config directory."""
+def _docker_config(tmp_path):
+    """Every test gets its own empty Docker config directory ($DOCKER_CONFIG).
+
+    Set in os.environ directly, not with monkeypatch: the ``cli`` fixture undoes its
+    monkeypatch after each command, which would point later commands at ~/.docker.
+    """
     d = tmp_path / "docker-config"
     d.mkdir()
-    monkeypatch.setenv("DOCKER_CONFIG", str(d))
-    return d
+    old = os.environ.get("DOCKER_CONFIG")
+    os.environ["DOCKER_CONFIG"] = str(d)
+    yield d
+    if old is None:
+        os.environ.pop("DOCKER_CONFIG", None)
+    else:
+        os.environ["DOCKER_CONFIG"] = old
