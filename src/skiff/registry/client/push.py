@@ -11,6 +11,7 @@ bytes we sent (the manifest is pushed byte for byte as stored, never re-serializ
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -57,10 +58,13 @@ def put_manifest(reg: Registry, repo: str, reference: str, data: bytes, media_ty
 
 def push_image(reg: Registry, repo: str, reference: str, manifest_digest: str,
                source: BlobSource, *, progress: NullProgress | None = None,
-               mount_from: tuple[str, ...] = (), chunk_size: int = CHUNK_UPLOAD,
+               mount_from: tuple[str, ...] | Callable[[str], tuple[str, ...]] = (),
+               chunk_size: int = CHUNK_UPLOAD,
                max_concurrent: int = MAX_CONCURRENT_UPLOADS) -> PushResult:
     """Push the manifest or index ``manifest_digest`` (read from ``source``) with all its
-    blobs to ``repo`` under ``reference`` (a tag, or the digest itself).
+    blobs to ``repo`` under ``reference`` (a tag, or the digest itself). ``mount_from``
+    names repositories of the same registry to mount blobs from: a tuple for every blob,
+    or a function of the blob digest.
 
     Raises RegistryError/Unauthorized (the registry's own code and message), Unavailable,
     NotFound (a blob missing locally), InvalidArgument (not a manifest).
@@ -90,7 +94,8 @@ def push_image(reg: Registry, repo: str, reference: str, manifest_digest: str,
         todo = [b for b in layers if not (b.digest in seen or seen.add(b.digest))]
         with ThreadPoolExecutor(max_workers=max(1, max_concurrent)) as pool:
             futs = {pool.submit(upload_blob, reg, repo, b, source, progress,
-                                mount_from=mount_from, chunk_size=chunk_size): b
+                                mount_from=_mounts(mount_from, b.digest),
+                                chunk_size=chunk_size): b
                     for b in todo}
             done, _ = wait(futs, return_when=FIRST_EXCEPTION)
             for f in done:
@@ -101,11 +106,16 @@ def push_image(reg: Registry, repo: str, reference: str, manifest_digest: str,
             for f, b in futs.items():
                 outcome[b.digest] = f.result()
         outcome[cfg.digest] = upload_blob(reg, repo, cfg, source, NullProgress(),
-                                          mount_from=mount_from, chunk_size=chunk_size)
+                                          mount_from=_mounts(mount_from, cfg.digest),
+                                          chunk_size=chunk_size)
     else:
         raise InvalidArgument(f"manifest {manifest_digest}", f"cannot push media type {mt}")
     digest = put_manifest(reg, repo, reference, data, mt)
     return PushResult(digest, len(data), mt, outcome)
+
+
+def _mounts(mount_from, digest: str) -> tuple[str, ...]:
+    return tuple(mount_from(digest)) if callable(mount_from) else tuple(mount_from)
 
 
 def _have(source: BlobSource, digest: str) -> bool:

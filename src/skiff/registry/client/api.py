@@ -1,0 +1,249 @@
+"""The registry client's verbs on the image store: ``pull``, ``push``, ``ensure_image``.
+
+These join the protocol layer (``pull_image``/``push_image`` on a blob sink/source) with
+skiff's store: blobs go to ``skiff.content.ContentStore`` (each verified before commit),
+the image is recorded in the metadata DB under its config digest (the image ID) with the
+exact manifest the registry sent, the tag, and the repo digest (``repo@<digest>``, the
+index's when the tag named an index, as Docker records it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from skiff.config import Config
+from skiff.errors import ImageNotFound, InvalidArgument
+from skiff.registry.client.progress import NullProgress
+
+PULL_POLICIES = ("always", "missing", "never")
+
+
+@dataclass(frozen=True, slots=True)
+class PullReport:
+    """One pulled reference: ``name`` (normalized, ``docker.io/library/bb:latest``),
+    ``familiar`` (``bb:latest``), ``repository``, manifest ``digest``, ``image_id`` and
+    ``changed`` (False: the tag already named this image — Docker's "Image is up to date")."""
+
+    name: str
+    familiar: str
+    repository: str
+    digest: str
+    image_id: str
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PushReport:
+    """One pushed reference: ``name``, ``tag``, manifest ``digest`` and ``size`` (bytes)."""
+
+    name: str
+    tag: str
+    digest: str
+    size: int
+    blobs: dict[str, str]
+
+
+def _parse(ref: str):
+    from skiff import reference
+
+    return reference.parse(ref)
+
+
+def _familiar_repo(r) -> str:
+    """``docker.io/library/busybox`` → ``library/busybox`` (Docker's "Pulling from")."""
+    return r.path
+
+
+def _record(db, r, pulled, media_type: str) -> bool:
+    """Record the pulled image (id, manifest), its tag and repo digest in one transaction;
+    True when the tag or image is new."""
+    from skiff import metadata
+
+    now = time.time()
+    image_id = pulled.config_digest
+    changed = True
+    with metadata.transaction(db):
+        row = db.execute("SELECT id FROM images WHERE id = ?", (image_id,)).fetchone()
+        if row is None:
+            db.execute("INSERT INTO images (id, manifest_digest, manifest_media_type, "
+                       "manifest_size, added, parent) VALUES (?, ?, ?, ?, ?, NULL)",
+                       (image_id, pulled.manifest.digest, media_type,
+                        len(pulled.manifest.data), now))
+        if r.tag is not None and r.digest is None:
+            old = db.execute("SELECT image_id FROM tags WHERE name = ?", (str(r),)).fetchone()
+            changed = old is None or old[0] != image_id
+            db.execute("INSERT INTO tags (name, image_id, updated) VALUES (?, ?, ?) "
+                       "ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id, "
+                       "updated = excluded.updated", (str(r), image_id, now))
+        else:
+            changed = row is None
+        db.execute("INSERT INTO repo_digests (name, image_id) VALUES (?, ?) "
+                   "ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id",
+                   (f"{r.repository}@{pulled.digest}", image_id))
+    return changed
+
+
+def pull_report(config: Config, db, ref: str, *, platform: str | None = None,
+                progress: NullProgress | None = None, max_concurrent: int = 3) -> PullReport:
+    """Pull ``ref`` (tag or digest) into the store; see :func:`pull`."""
+    from skiff.content import ContentStore
+    from skiff.registry.client.manifests import Platform
+    from skiff.registry.client.pull import pull_image
+    from skiff.registry.client.sources import BlobSources
+    from skiff.registry.client.transport import Registry
+
+    progress = progress or NullProgress()
+    r = _parse(ref)
+    if r.digest is None and r.tag is None:
+        r = r.with_tag("latest")
+    plat = Platform.parse(platform) if platform else None
+    store = ContentStore(config.content_dir)
+    progress.message(f"{r.digest or r.tag}: Pulling from {_familiar_repo(r)}")
+    with Registry(r.domain, config) as reg:
+        pulled = pull_image(reg, r.path, r.digest or r.tag, store, what=r.familiar(),
+                            platform=plat, progress=progress, max_concurrent=max_concurrent)
+    changed = _record(db, r, pulled, pulled.manifest.media_type)
+    sources = BlobSources(config.root)
+    try:
+        sources.record(r.domain, r.path, [b.digest for b in pulled.layers]
+                       + [pulled.config_digest])
+    finally:
+        sources.close()
+    return PullReport(str(r), r.familiar(), r.repository, pulled.digest,
+                      pulled.config_digest, changed)
+
+
+def pull(config: Config, db, ref: str, platform: str | None = None,
+         progress: NullProgress | None = None, *, max_concurrent: int = 3):
+    """Pull image ``ref`` from its registry into the store and return the ``Image``.
+
+    ``platform`` (``os/arch[/variant]``) picks from an index; default the host's. Layers
+    the store has are not downloaded; each downloaded blob is verified before commit.
+    Raises InvalidArgument (bad reference), NotFound (``manifest for <ref> not found:
+    manifest unknown: …``, exit 1), Unauthorized, DigestMismatch, Unavailable.
+    """
+    from skiff.images import ImageService
+
+    rep = pull_report(config, db, ref, platform=platform, progress=progress,
+                      max_concurrent=max_concurrent)
+    return ImageService(config, db).get(rep.name if "@" not in ref else ref)
+
+
+_pull = pull  # ensure_image's ``pull`` parameter (the policy) shadows the function
+
+
+def pull_cli(config: Config, db, ref: str, *, platform: str | None = None,
+             all_tags: bool = False, progress: NullProgress | None = None,
+             max_concurrent: int = 3) -> list[PullReport]:
+    """``skiff pull``: one reference, or with ``all_tags`` every tag of the repository."""
+    if not all_tags:
+        return [pull_report(config, db, ref, platform=platform, progress=progress,
+                            max_concurrent=max_concurrent)]
+    r = _parse(ref)
+    if r.digest is not None or ("@" in ref or ":" in ref.rsplit("/", 1)[-1]):
+        raise InvalidArgument("tag can't be used with --all-tags/-a")
+    return [pull_report(config, db, f"{r.repository}:{t}", platform=platform,
+                        progress=progress, max_concurrent=max_concurrent)
+            for t in list_tags(config, r.domain, r.path)]
+
+
+def list_tags(config: Config, host: str, repo: str) -> list[str]:
+    """``GET /v2/<repo>/tags/list`` following ``Link`` pagination (end-8a/8b)."""
+    from skiff.registry.client.auth import pull_scope
+    from skiff.registry.client.transport import Registry, raise_for
+
+    tags: list[str] = []
+    path: str | None = f"/v2/{repo}/tags/list"
+    with Registry(host, config) as reg:
+        while path:
+            resp = reg.request("GET", path, scopes=(pull_scope(repo),), what="tags")
+            if resp.status_code != 200:
+                raise_for(resp, f"listing tags of {host}/{repo}")
+            tags += resp.json().get("tags") or []
+            link = resp.headers.get("Link", "")
+            path = link.split(";")[0].strip("<> ") if 'rel="next"' in link else None
+    return sorted(tags)
+
+
+def push(config: Config, db, ref: str, progress: NullProgress | None = None
+         ) -> tuple[str, int]:
+    """Push local image ``ref`` (``host/repo[:tag]``) and return (manifest digest, size).
+
+    Blobs the registry has are skipped (HEAD), blobs known in another repository of the
+    same registry are mounted, the rest uploaded; the manifest goes up byte for byte.
+    Raises ImageNotFound (``No such image: <ref>``), the registry's errors (exit 1).
+    """
+    rep = push_report(config, db, ref, progress=progress)
+    return rep.digest, rep.size
+
+
+def push_report(config: Config, db, ref: str, *, progress: NullProgress | None = None
+                ) -> PushReport:
+    from skiff.content import ContentStore
+    from skiff.images import ImageService
+    from skiff.registry.client.push import push_image
+    from skiff.registry.client.sources import BlobSources
+    from skiff.registry.client.transport import Registry
+
+    progress = progress or NullProgress()
+    r = _parse(ref)
+    if r.digest is None and r.tag is None:
+        r = r.with_tag("latest")
+    img = ImageService(config, db).get(str(r))
+    store = ContentStore(config.content_dir)
+    sources = BlobSources(config.root)
+    progress.message(f"The push refers to repository [{r.repository}]")
+    target = r.tag or r.digest
+    try:
+        with Registry(r.domain, config) as reg:
+            res = push_image(reg, r.path, target, img.manifest_digest, store,
+                             progress=progress,
+                             mount_from=lambda d: sources.candidates(r.domain, d))
+        sources.record(r.domain, r.path, list(res.blobs))
+    finally:
+        sources.close()
+    from skiff import metadata
+
+    with metadata.transaction(db):
+        db.execute("INSERT INTO repo_digests (name, image_id) VALUES (?, ?) "
+                   "ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id",
+                   (f"{r.repository}@{res.digest}", img.id))
+    return PushReport(str(r), target, res.digest, res.size, res.blobs)
+
+
+def push_cli(config: Config, db, ref: str, *, all_tags: bool = False,
+             progress: NullProgress | None = None) -> list[PushReport]:
+    """``skiff push``: one reference, or with ``all_tags`` every local tag of the repo."""
+    if not all_tags:
+        return [push_report(config, db, ref, progress=progress)]
+    r = _parse(ref)
+    names = [row[0] for row in db.execute(
+        "SELECT name FROM tags WHERE name LIKE ? ORDER BY name", (r.repository + ":%",))]
+    if not names:
+        raise ImageNotFound(f"An image does not exist locally with the tag: {r.repository}")
+    return [push_report(config, db, n, progress=progress) for n in names]
+
+
+def ensure_image(config: Config, db, ref: str, pull: str = "missing",
+                 progress: NullProgress | None = None):
+    """The image ``ref`` for ``run`` / ``build FROM``, pulled according to the policy:
+    ``always`` (pull, even if present), ``missing`` (pull only when not local),
+    ``never`` (local only: ImageNotFound ``No such image: <ref>``).
+
+    Returns a ``skiff.images.Image``; raises InvalidArgument for an unknown policy and
+    what :func:`pull` raises.
+    """
+    from skiff.images import ImageService
+
+    if pull not in PULL_POLICIES:
+        raise InvalidArgument(f"invalid pull policy {pull!r}",
+                              "expected one of always, missing, never")
+    images = ImageService(config, db)
+    if pull != "always":
+        try:
+            return images.get(ref)
+        except ImageNotFound:
+            if pull == "never":
+                raise
+    return _pull(config, db, ref, progress=progress)
