@@ -32,7 +32,7 @@ from skiff.registry.client.sinks import BlobSink, BlobSource
 from skiff.registry.client.transport import Registry, RegistryError, raise_for
 
 CHUNK = 1 << 20                 # bytes per read/write while streaming
-CHUNK_UPLOAD = 32 << 20         # blobs above this go up in PATCH chunks of this size
+CHUNK_UPLOAD = 128 << 20        # blobs above this go up in PATCH chunks of this size
 RESUMES = 5                     # broken transfers resumed in a row without progress
 
 
