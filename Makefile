@@ -12,8 +12,8 @@ APT_PKGS := python3-venv python3-pip runc busybox-static skopeo umoci docker-reg
 
 $(STAMPS)/apt.stamp:
 	mkdir -p $(STAMPS)
-	apt-get update -q
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PKGS)
+	apt-get update -q -o DPkg::Lock::Timeout=600
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends $(APT_PKGS)
 	touch $@
 
 $(BIN)/.installed: pyproject.toml $(STAMPS)/apt.stamp

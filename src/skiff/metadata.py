@@ -100,9 +100,24 @@ def _m1_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def _m2_layer_sizes(db: sqlite3.Connection) -> None:
+    """skiff.images: uncompressed size of each layer, by diffID (image Size, history SIZE)."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS layer_sizes (
+            diff_id  TEXT PRIMARY KEY,              -- sha256 of the uncompressed layer tar
+            size     INTEGER NOT NULL               -- bytes of that tar
+        );
+        ALTER TABLE images ADD COLUMN last_tag_time REAL
+        """
+    )
+
+
 # Ordered; index i holds the migration that takes user_version i to i+1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
+    _m2_layer_sizes,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

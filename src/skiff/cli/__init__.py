@@ -15,6 +15,16 @@ Entry = tuple[str, str, str]  # (module under skiff.cli, function name, one-line
 
 COMMANDS: dict[str, Entry] = {
     "version": ("version", "version", "Show the skiff version information"),
+    # store: images
+    "images": ("image", "images", "List images"),
+    "import": ("image", "import_", "Import the contents from a tarball to create a filesystem image"),
+    "tag": ("image", "tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
+    "rmi": ("image", "rmi", "Remove one or more images"),
+    "inspect": ("image", "inspect", "Return low-level information on skiff objects"),
+    "history": ("image", "history", "Show the history of an image"),
+    "save": ("image", "save", "Save one or more images to a tar archive"),
+    "load": ("image", "load", "Load an image from a tar archive or STDIN"),
+    # registry client
     "pull": ("registry_client", "pull", "Download an image from a registry"),
     "push": ("registry_client", "push", "Upload an image to a registry"),
     "login": ("registry_client", "login", "Log in to a registry"),
@@ -22,8 +32,20 @@ COMMANDS: dict[str, Entry] = {
 }
 
 GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
-    "system": ("Manage skiff", {}),
+    "system": ("Manage skiff", {
+        "check": ("system", "check", "Verify every blob's digest and every image reference"),
+        "df": ("system", "df", "Show skiff disk usage"),
+    }),
     "image": ("Manage images", {
+        "ls": ("image", "images", "List images"),
+        "import": ("image", "import_", "Import the contents from a tarball to create a filesystem image"),
+        "tag": ("image", "tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
+        "rm": ("image", "rmi", "Remove one or more images"),
+        "inspect": ("image", "image_inspect", "Display detailed information on one or more images"),
+        "history": ("image", "history", "Show the history of an image"),
+        "prune": ("image", "prune", "Remove unused images"),
+        "save": ("image", "save", "Save one or more images to a tar archive"),
+        "load": ("image", "load", "Load an image from a tar archive or STDIN"),
         "pull": ("registry_client", "pull", "Download an image from a registry"),
         "push": ("registry_client", "push", "Upload an image to a registry"),
     }),

@@ -9,7 +9,6 @@ index's when the tag named an index, as Docker records it).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from skiff.config import Config
@@ -55,32 +54,21 @@ def _familiar_repo(r) -> str:
     return r.path
 
 
-def _record(db, r, pulled, media_type: str) -> bool:
-    """Record the pulled image (id, manifest), its tag and repo digest in one transaction;
-    True when the tag or image is new."""
-    from skiff import metadata
+def _record(config: Config, db, r, pulled) -> bool:
+    """Record the pulled image with the manifest bytes as received, its tag and repo digest
+    (``ImageService.record``); True when the tag (or, by digest, the image) is new."""
+    from skiff.images import ImageService
 
-    now = time.time()
-    image_id = pulled.config_digest
-    changed = True
-    with metadata.transaction(db):
-        row = db.execute("SELECT id FROM images WHERE id = ?", (image_id,)).fetchone()
-        if row is None:
-            db.execute("INSERT INTO images (id, manifest_digest, manifest_media_type, "
-                       "manifest_size, added, parent) VALUES (?, ?, ?, ?, ?, NULL)",
-                       (image_id, pulled.manifest.digest, media_type,
-                        len(pulled.manifest.data), now))
-        if r.tag is not None and r.digest is None:
-            old = db.execute("SELECT image_id FROM tags WHERE name = ?", (str(r),)).fetchone()
-            changed = old is None or old[0] != image_id
-            db.execute("INSERT INTO tags (name, image_id, updated) VALUES (?, ?, ?) "
-                       "ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id, "
-                       "updated = excluded.updated", (str(r), image_id, now))
-        else:
-            changed = row is None
-        db.execute("INSERT INTO repo_digests (name, image_id) VALUES (?, ?) "
-                   "ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id",
-                   (f"{r.repository}@{pulled.digest}", image_id))
+    images = ImageService(config, db)
+    by_tag = r.digest is None
+    if by_tag:
+        old = db.execute("SELECT image_id FROM tags WHERE name = ?", (str(r),)).fetchone()
+        changed = old is None or old[0] != pulled.config_digest
+    else:
+        changed = db.execute("SELECT 1 FROM images WHERE id = ?",
+                             (pulled.config_digest,)).fetchone() is None
+    images.record(pulled.manifest.digest, tags=[str(r)] if by_tag else [],
+                  repo_digests=[f"{r.repository}@{pulled.digest}"])
     return changed
 
 
@@ -103,7 +91,7 @@ def pull_report(config: Config, db, ref: str, *, platform: str | None = None,
     with Registry(r.domain, config) as reg:
         pulled = pull_image(reg, r.path, r.digest or r.tag, store, what=r.familiar(),
                             platform=plat, progress=progress, max_concurrent=max_concurrent)
-    changed = _record(db, r, pulled, pulled.manifest.media_type)
+    changed = _record(config, db, r, pulled)
     sources = BlobSources(config.root)
     try:
         sources.record(r.domain, r.path, [b.digest for b in pulled.layers]
@@ -205,9 +193,8 @@ def push_report(config: Config, db, ref: str, *, progress: NullProgress | None =
         sources.close()
     from skiff import metadata
 
-    with metadata.transaction(db):
-        db.execute("INSERT INTO repo_digests (name, image_id) VALUES (?, ?) "
-                   "ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id",
+    with metadata.transaction(db):  # Docker records the pushed digest as a RepoDigest
+        db.execute("INSERT OR REPLACE INTO repo_digests (name, image_id) VALUES (?, ?)",
                    (f"{r.repository}@{res.digest}", img.id))
     return PushReport(str(r), target, res.digest, res.size, res.blobs)
 

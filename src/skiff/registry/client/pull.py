@@ -104,7 +104,8 @@ def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
     cfg = _blob(doc["config"], what)
     layers = tuple(_blob(ld, what) for ld in doc["layers"])
     for b in layers:
-        progress.status(short_id(b.digest), "Pulling fs layer")
+        if not sink.exists(b.digest):
+            progress.status(short_id(b.digest), "Pulling fs layer")
     config = sink.read_blob(cfg.digest) if sink.exists(cfg.digest) else fetch_small(
         reg, repo, cfg)
 
@@ -121,8 +122,8 @@ def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
             if f.result():
                 downloaded.append(b.digest)
     for b in layers:
-        progress.status(short_id(b.digest), "Pull complete" if b.digest in downloaded
-                        else "Already exists")
+        if b.digest in downloaded:
+            progress.status(short_id(b.digest), "Pull complete")
     _store(sink, config, cfg.digest)
     _store(sink, manifest.data, manifest.digest)
     if index is not None:

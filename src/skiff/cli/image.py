@@ -1,0 +1,357 @@
+"""Image commands: images/image ls, import, tag, rmi/image rm, inspect/image inspect, history,
+image prune, save, load. Flags, columns and messages as Docker's CLI."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from skiff.cli.context import Context
+    from skiff.images import ImageService
+
+
+def _service(ctx: Context) -> ImageService:
+    from skiff.images import ImageService
+
+    return ImageService(ctx.config, ctx.db)
+
+
+def _out(ctx: Context, text: str) -> None:
+    ctx.out.write(text)
+    ctx.out.flush()
+
+
+# ------------------------------------------------------------------ images / image ls
+IMAGE_HEADERS = {"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID",
+                 "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
+                 "Containers": "CONTAINERS", "SharedSize": "SHARED SIZE",
+                 "UniqueSize": "UNIQUE SIZE", "VirtualSize": "VIRTUAL SIZE"}
+
+
+def images(ctx: Context, argv: list[str]) -> int:
+    """``skiff images [OPTIONS] [REPOSITORY[:TAG]]`` (= ``skiff image ls``)."""
+    p = ctx.parser("skiff images", "List images")
+    p.add_argument("repository", nargs="?")
+    p.add_argument("-a", "--all", action="store_true", help="Show all images (default hides intermediate images)")
+    p.add_argument("--digests", action="store_true", help="Show digests")
+    p.add_argument("-q", "--quiet", action="store_true", help="Only show image IDs")
+    p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
+    p.add_argument("-f", "--filter", action="append", default=[], help="Filter output (dangling=, reference=, label=)")
+    p.add_argument("--format", help="Format output using a Go template")
+    a = p.parse_args(argv)
+
+    import datetime as dt
+
+    from skiff import reference
+    from skiff.errors import InvalidArgument
+    from skiff.images.display import format_rows, human_size, table, time_ago
+    from skiff.images.inspect import parse_time
+
+    svc = _service(ctx)
+    imgs = svc.list()
+    filters: dict[str, list[str]] = {}
+    for f in a.filter:
+        k, eq, v = f.partition("=")
+        if not eq or k not in ("dangling", "reference", "label", "before", "since"):
+            raise InvalidArgument(f"invalid filter '{f}'")
+        filters.setdefault(k, []).append(v)
+    if a.repository:
+        filters.setdefault("reference", []).append(a.repository)
+    parents = {i.parent for i in imgs if i.parent}
+    rows = []
+    for img in imgs:
+        if not a.all and img.dangling and img.id in parents:
+            continue  # an intermediate image
+        if "dangling" in filters:
+            want = filters["dangling"][-1].lower() in ("true", "1")
+            if img.dangling != want:
+                continue
+        labels = img.config.config.get("Labels") or {}
+        if "label" in filters and not all(
+                (labels.get(k) == v) if eq else (k in labels)
+                for k, eq, v in (x.partition("=") for x in filters["label"])):
+            continue
+        tags = list(img.repo_tags) or ["<none>:<none>"]
+        if "reference" in filters:
+            keep = []
+            for t in img.repo_tags:
+                ref = reference.parse_normalized_named(t)
+                if any(reference.familiar_match(pat, ref) for pat in filters["reference"]):
+                    keep.append(t)
+            if not keep:
+                continue
+            tags = keep
+        created = parse_time(img.created)
+        full_id = img.id if a.no_trunc else img.short_id
+        for t in tags:
+            if t == "<none>:<none>":
+                repo, tag = "<none>", "<none>"
+                digests = [d for d in img.repo_digests]
+                dig = digests[0].split("@", 1)[1] if digests else "<none>"
+                if digests:
+                    repo = digests[0].split("@", 1)[0]
+            else:
+                repo, _, tag = t.rpartition(":")
+                ds = [d.split("@", 1)[1] for d in img.repo_digests if d.split("@", 1)[0] == repo]
+                dig = ds[0] if ds else "<none>"
+            rows.append({
+                "ID": full_id, "Repository": repo, "Tag": tag, "Digest": dig,
+                "CreatedSince": time_ago(created),
+                "CreatedAt": dt.datetime.fromtimestamp(created, dt.UTC).strftime(
+                    "%Y-%m-%d %H:%M:%S +0000 UTC") if created else "",
+                "Size": human_size(img.size), "Containers": "N/A", "SharedSize": "N/A",
+                "UniqueSize": "N/A", "VirtualSize": human_size(img.size),
+            })
+    if a.quiet:
+        seen: list[str] = []
+        for r in rows:
+            if r["ID"] not in seen:
+                seen.append(r["ID"])
+        _out(ctx, "".join(x + "\n" for x in seen))
+        return 0
+    if a.format:
+        _out(ctx, format_rows(a.format, rows, IMAGE_HEADERS,
+                              "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"))
+        return 0
+    cols = ["Repository", "Tag"] + (["Digest"] if a.digests else []) + ["ID", "CreatedSince", "Size"]
+    _out(ctx, table([[IMAGE_HEADERS[c] for c in cols]] + [[r[c] for c in cols] for r in rows]))
+    return 0
+
+
+# ------------------------------------------------------------------ import
+def import_(ctx: Context, argv: list[str]) -> int:
+    """``skiff import [OPTIONS] file|- [REPOSITORY[:TAG]]``: prints the new image ID."""
+    p = ctx.parser("skiff import", "Import the contents from a tarball to create a filesystem image")
+    p.add_argument("file")
+    p.add_argument("repository", nargs="?")
+    p.add_argument("-c", "--change", action="append", default=[], help="Apply Dockerfile instruction to the created image")
+    p.add_argument("-m", "--message", help="Set commit message for imported image")
+    p.add_argument("--platform", help="Set platform if server is multi-platform capable")
+    a = p.parse_args(argv)
+    from skiff.errors import map_exceptions
+
+    svc = _service(ctx)
+    if a.file == "-":
+        img = svc.import_rootfs(sys.stdin.buffer, tag=a.repository, changes=a.change,
+                                message=a.message)
+    else:
+        with map_exceptions(f"open {a.file}"), open(a.file, "rb") as f:
+            img = svc.import_rootfs(f, tag=a.repository, changes=a.change, message=a.message)
+    _out(ctx, img.id + "\n")
+    return 0
+
+
+# ------------------------------------------------------------------ tag
+def tag(ctx: Context, argv: list[str]) -> int:
+    """``skiff tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]``."""
+    p = ctx.parser("skiff tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE")
+    p.add_argument("source")
+    p.add_argument("target")
+    a = p.parse_args(argv)
+    _service(ctx).tag(a.source, a.target)
+    return 0
+
+
+# ------------------------------------------------------------------ rmi
+def rmi(ctx: Context, argv: list[str]) -> int:
+    """``skiff rmi [-f] [--no-prune] IMAGE...`` (= ``skiff image rm``)."""
+    p = ctx.parser("skiff rmi", "Remove one or more images")
+    p.add_argument("images", nargs="+")
+    p.add_argument("-f", "--force", action="store_true", help="Force removal of the image")
+    p.add_argument("--no-prune", action="store_true", help="Do not delete untagged parents")
+    a = p.parse_args(argv)
+    report = _service(ctx).remove(a.images, force=a.force, prune=not a.no_prune)
+    _out(ctx, "".join(f"Untagged: {n}\n" for n in report.untagged)
+         + "".join(f"Deleted: {d}\n" for d in report.deleted))
+    for e in report.errors:
+        sys.stderr.write(f"skiff: {e}\n")
+    return report.exit_code
+
+
+# ------------------------------------------------------------------ inspect
+def _inspect(ctx: Context, argv: list[str], prog: str, images_only: bool) -> int:
+    p = ctx.parser(prog, "Return low-level information on images")
+    p.add_argument("names", nargs="+")
+    p.add_argument("-f", "--format", help="Format output using a Go template")
+    p.add_argument("--type", help="Only inspect objects of the given type")
+    a = p.parse_args(argv)
+    import json
+
+    from skiff.errors import ImageNotFound
+    from skiff.images.display import render_template
+    from skiff.images.inspect import inspect_image
+
+    if a.type and a.type != "image":
+        from skiff.errors import InvalidArgument
+
+        raise InvalidArgument(f'"{a.type}" is not a valid value for --type')
+    svc = _service(ctx)
+    found, errors = [], []
+    for n in a.names:
+        try:
+            found.append(inspect_image(svc.get(n)))
+        except ImageNotFound as e:
+            errors.append(str(e) if images_only or a.type else f"No such object: {n}")
+    if a.format:
+        _out(ctx, "".join(render_template(a.format, d) + "\n" for d in found))
+    else:
+        _out(ctx, json.dumps(found, indent=4, ensure_ascii=False) + "\n")
+    for e in errors:
+        sys.stderr.write(f"skiff: {e}\n")
+    return 1 if errors else 0
+
+
+def inspect(ctx: Context, argv: list[str]) -> int:
+    """``skiff inspect [--type image] NAME...`` (images here; containers join when runtime lands)."""
+    return _inspect(ctx, argv, "skiff inspect", images_only=False)
+
+
+def image_inspect(ctx: Context, argv: list[str]) -> int:
+    """``skiff image inspect IMAGE...``."""
+    return _inspect(ctx, argv, "skiff image inspect", images_only=True)
+
+
+# ------------------------------------------------------------------ history
+HISTORY_HEADERS = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
+                   "CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT"}
+
+
+def history(ctx: Context, argv: list[str]) -> int:
+    """``skiff history [OPTIONS] IMAGE``: IMAGE CREATED CREATED BY SIZE COMMENT."""
+    p = ctx.parser("skiff history", "Show the history of an image")
+    p.add_argument("image")
+    p.add_argument("-H", "--human", default="true", nargs="?", const="true",
+                   help="Print sizes and dates in human readable format")
+    p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
+    p.add_argument("-q", "--quiet", action="store_true", help="Only show image IDs")
+    p.add_argument("--format", help="Format output using a Go template")
+    a = p.parse_args(argv)
+    import datetime as dt
+
+    from skiff.images.display import format_rows, human_size, table, time_ago
+    from skiff.images.inspect import history as hist
+
+    human = str(a.human).lower() not in ("false", "0")
+    img = _service(ctx).get(a.image)
+    rows = []
+    for h in hist(img):
+        hid = h["Id"]
+        if hid != "<missing>" and not a.no_trunc:
+            hid = hid.split(":", 1)[1][:12]
+        by = h["CreatedBy"].replace("\t", " ")
+        if not a.no_trunc and len(by) > 45:
+            by = by[:44] + "…"
+        created = h["Created"]
+        rows.append({
+            "ID": hid,
+            "CreatedSince": time_ago(created) if human else
+            dt.datetime.fromtimestamp(created, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "CreatedAt": dt.datetime.fromtimestamp(created, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "CreatedBy": by, "Size": human_size(h["Size"]) if human else str(h["Size"]),
+            "Comment": h["Comment"],
+        })
+    if a.quiet:
+        _out(ctx, "".join(r["ID"] + "\n" for r in rows))
+        return 0
+    if a.format:
+        _out(ctx, format_rows(a.format, rows, HISTORY_HEADERS,
+                              "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"))
+        return 0
+    cols = ["ID", "CreatedSince", "CreatedBy", "Size", "Comment"]
+    _out(ctx, table([[HISTORY_HEADERS[c] for c in cols]] + [[r[c] for c in cols] for r in rows]))
+    return 0
+
+
+# ------------------------------------------------------------------ image prune
+def prune(ctx: Context, argv: list[str]) -> int:
+    """``skiff image prune [-a] [-f]``."""
+    p = ctx.parser("skiff image prune", "Remove unused images")
+    p.add_argument("-a", "--all", action="store_true", help="Remove all unused images, not just dangling ones")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], help="Provide filter values")
+    a = p.parse_args(argv)
+    from skiff.images.display import human_size
+
+    if not a.force:
+        warning = ("WARNING! This will remove all images without at least one container "
+                   "associated to them.\n" if a.all else
+                   "WARNING! This will remove all dangling images.\n")
+        _out(ctx, warning + "Are you sure you want to continue? [y/N] ")
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            return 0
+    report, freed = _service(ctx).prune(all=a.all)
+    text = ""
+    if report.untagged or report.deleted:
+        text += "Deleted Images:\n"
+        text += "".join(f"untagged: {n}\n" for n in report.untagged)
+        text += "".join(f"deleted: {d}\n" for d in report.deleted)
+        text += "\n"
+    text += f"Total reclaimed space: {human_size(freed)}\n"
+    _out(ctx, text)
+    return 0
+
+
+# ------------------------------------------------------------------ save / load
+def save(ctx: Context, argv: list[str]) -> int:
+    """``skiff save [-o FILE] IMAGE...``: a docker-archive + OCI layout tar (stdout if no -o)."""
+    p = ctx.parser("skiff save", "Save one or more images to a tar archive (streamed to STDOUT by default)")
+    p.add_argument("images", nargs="+")
+    p.add_argument("-o", "--output", help="Write to a file, instead of STDOUT")
+    p.add_argument("--platform", action="append", default=[], help="Save only the given platform(s)")
+    a = p.parse_args(argv)
+    import os
+    import tempfile
+
+    from skiff.errors import InvalidArgument, map_exceptions
+
+    svc = _service(ctx)
+    for n in a.images:  # fail before writing anything
+        svc.resolve(n)
+    if not a.output:
+        out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
+        if out is None or sys.stdout.isatty():
+            raise InvalidArgument("cowardly refusing to save to a terminal",
+                                  "use the -o flag or redirect")
+        svc.save(a.images, out)
+        out.flush()
+        return 0
+    target = os.path.abspath(a.output)
+    with map_exceptions(f"failed to save image: {a.output}"):
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".skiff-save-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                svc.save(a.images, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    return 0
+
+
+def load(ctx: Context, argv: list[str]) -> int:
+    """``skiff load [-i FILE] [-q]``: docker save archives (old/new) and OCI layout tars."""
+    p = ctx.parser("skiff load", "Load an image from a tar archive or STDIN")
+    p.add_argument("-i", "--input", help="Read from tar archive file, instead of STDIN")
+    p.add_argument("-q", "--quiet", action="store_true", help="Suppress the load output")
+    p.add_argument("--platform", action="append", default=[], help="Load only the given platform(s)")
+    a = p.parse_args(argv)
+    from skiff.errors import InvalidArgument, map_exceptions
+
+    svc = _service(ctx)
+    if a.input:
+        with map_exceptions(f"open {a.input}"), open(a.input, "rb") as f:
+            loaded = svc.load(f)
+    else:
+        if sys.stdin.isatty():
+            raise InvalidArgument("requested load from stdin, but stdin is empty")
+        loaded = svc.load(sys.stdin.buffer)
+    if not a.quiet:
+        _out(ctx, "".join(f"Loaded image: {n}\n" if n else f"Loaded image ID: {i}\n"
+                          for i, n in loaded))
+    return 0

@@ -1,0 +1,195 @@
+"""The Dockerfile front end: parse a Dockerfile into stages of typed instructions.
+
+>>> df = parse("FROM busybox AS base\\nRUN echo hi\\n")
+>>> df.stages[0].name, df.stages[0].instructions[0].cmd
+('base', 'echo hi')
+
+Layers (after BuildKit's front end):
+
+- :mod:`.parser` — text → node tree with line ranges (directives, continuations, heredocs,
+  JSON vs shell form); ``Node.dump()`` is BuildKit's S-expression form.
+- :mod:`.instructions` — node → one frozen dataclass per instruction, with argument checks.
+- :mod:`.shell` — the word lexer (quotes, escapes, ``${VAR:-x}`` ...).
+- :mod:`.ignore` — ``.dockerignore`` patterns and a pruning context walk.
+- :mod:`.checks` — best-practice warnings (``skiff dockerfile check``).
+
+Errors are :class:`skiff.errors.DockerfileError` carrying the line; the CLI prints
+``skiff: Dockerfile:LINE: message`` and exits 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from skiff.dockerfile.instructions import (
+    Add,
+    Arg,
+    Cmd,
+    Copy,
+    Entrypoint,
+    Env,
+    Expose,
+    From,
+    Healthcheck,
+    Heredoc,
+    Instruction,
+    InstructionError,
+    Label,
+    Maintainer,
+    Onbuild,
+    Run,
+    Shell,
+    Stopsignal,
+    User,
+    Volume,
+    Workdir,
+    from_node,
+)
+from skiff.dockerfile.parser import Node, ParseWarning, parse_ast
+from skiff.errors import DockerfileError
+
+__all__ = ["parse", "Dockerfile", "Stage", "Instruction", "From", "Run", "Cmd", "Entrypoint",
+           "Env", "Label", "Expose", "Add", "Copy", "Volume", "User", "Workdir", "Arg",
+           "Onbuild", "Stopsignal", "Healthcheck", "Shell", "Maintainer", "Heredoc",
+           "ParseWarning", "DockerfileError"]
+
+
+@dataclass(slots=True)
+class Stage:
+    """One build stage: ``FROM base [AS name]`` and the instructions after it.
+
+    ``name`` is lower-cased (None when unnamed), ``index`` its 0-based position, ``base``
+    the image or stage reference as written (unexpanded), ``platform`` the ``--platform``
+    value as written, ``line`` the FROM line, ``from_`` the FROM instruction itself.
+    """
+
+    name: str | None
+    index: int
+    base: str
+    platform: str | None
+    instructions: list[Instruction]
+    line: int
+    from_: From | None = None
+
+    @property
+    def end_line(self) -> int:
+        """The last line of the stage's last instruction (or of its FROM)."""
+        if self.instructions:
+            return self.instructions[-1].end_line
+        return self.from_.end_line if self.from_ else self.line
+
+
+@dataclass(slots=True)
+class Dockerfile:
+    """A parsed Dockerfile.
+
+    ``directives``: parser directives found at the top (``syntax``, ``escape``, ``check``:
+    values as strings); ``meta_args``: ARG instructions before the first FROM; ``stages``;
+    ``warnings``: parser warnings; ``escape``: the escape character; ``ast``: the raw node
+    tree (``ast.children`` one node per instruction); ``filename``: for messages.
+    """
+
+    directives: dict[str, str]
+    meta_args: list[Arg]
+    stages: list[Stage]
+    warnings: list[ParseWarning] = field(default_factory=list)
+    escape: str = "\\"
+    ast: Node | None = None
+    filename: str = "Dockerfile"
+
+    def stage(self, name_or_index: str | int) -> Stage:
+        """Find a stage by name (case-insensitive) or index; KeyError when absent."""
+        if isinstance(name_or_index, int) or str(name_or_index).isdigit():
+            i = int(name_or_index)
+            if 0 <= i < len(self.stages):
+                return self.stages[i]
+        else:
+            low = name_or_index.lower()
+            for s in self.stages:
+                if s.name == low:
+                    return s
+        raise KeyError(name_or_index)
+
+    def instructions(self) -> list[Instruction]:
+        """Every instruction in file order (meta ARGs, then each stage's FROM and body)."""
+        out: list[Instruction] = list(self.meta_args)
+        for s in self.stages:
+            if s.from_ is not None:
+                out.append(s.from_)
+            out.extend(s.instructions)
+        return out
+
+    def dump(self) -> str:
+        """BuildKit's AST dump (the ``result`` files of its parser corpus), ending in ``\\n``."""
+        assert self.ast is not None
+        return "".join("(" + c.dump() + ")\n" for c in self.ast.children)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: directives, escape, meta_args, stages (with instructions), warnings."""
+        return {
+            "directives": self.directives,
+            "escape": self.escape,
+            "meta_args": [a.to_dict() for a in self.meta_args],
+            "stages": [{"name": s.name, "index": s.index, "base": s.base,
+                        "platform": s.platform, "line": s.line,
+                        "instructions": [i.to_dict() for i in s.instructions]}
+                       for s in self.stages],
+            "warnings": [{"message": w.short, "line": w.line, "url": w.url}
+                         for w in self.warnings],
+        }
+
+
+def parse(text: str | bytes, *, filename: str = "Dockerfile",
+          require_stage: bool = True) -> Dockerfile:
+    """Parse Dockerfile text into stages of typed instructions, as ``docker build`` would.
+
+    ``text`` as str (or bytes, decoded as UTF-8 with undecodable bytes kept). Raises
+    DockerfileError (line set) with BuildKit's wording: ``file with no instructions``,
+    ``unknown instruction: FOO``, ``no build stage in current context`` (an instruction
+    before FROM), ``dockerfile contains no stages to build`` (only ARGs), ``duplicate stage
+    name "x"``, argument and flag errors. ``require_stage=False`` accepts a stage-less file
+    of ARGs (for tools that only inspect).
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "surrogateescape")
+    result = parse_ast(text, filename=filename)
+    meta: list[Arg] = []
+    stages: list[Stage] = []
+    names: set[str] = set()
+    for node in result.ast.children:
+        try:
+            inst = from_node(node)
+        except InstructionError as e:
+            raise DockerfileError(str(e), line=node.start_line, end_line=node.end_line,
+                                  filename=filename) from None
+        if isinstance(inst, From):
+            if inst.stage_name is not None:
+                if inst.stage_name in names:
+                    raise DockerfileError(f"duplicate stage name {_q(inst.stage_name)}",
+                                          line=inst.line, end_line=inst.end_line,
+                                          filename=filename)
+                names.add(inst.stage_name)
+            stages.append(Stage(name=inst.stage_name, index=len(stages), base=inst.base,
+                                platform=inst.platform, instructions=[], line=inst.line,
+                                from_=inst))
+        elif not stages:
+            if isinstance(inst, Arg):
+                meta.append(inst)
+                continue
+            raise DockerfileError("no build stage in current context", line=node.start_line,
+                                  end_line=node.end_line, filename=filename)
+        else:
+            stages[-1].instructions.append(inst)
+    if not stages and require_stage:
+        raise DockerfileError("dockerfile contains no stages to build",
+                              line=result.ast.start_line, filename=filename)
+    return Dockerfile(directives=result.directives, meta_args=meta, stages=stages,
+                      warnings=result.warnings, escape=result.escape, ast=result.ast,
+                      filename=filename)
+
+
+def _q(s: str) -> str:
+    from skiff.dockerfile.parser import go_quote
+
+    return go_quote(s)

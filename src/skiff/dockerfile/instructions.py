@@ -1,0 +1,712 @@
+"""Typed Dockerfile instructions: one frozen dataclass per instruction, and the node → type
+conversion with BuildKit's argument checks and error wording (``instructions/parse.go``).
+
+Every instruction carries ``line``/``end_line`` (1-based, inclusive, continuation and heredoc
+lines included) and ``original`` (the instruction line as the parser joined it). Instructions
+whose arguments Docker expands with build args and ENV (ENV, LABEL, ADD, COPY, EXPOSE, USER,
+WORKDIR, VOLUME, STOPSIGNAL, ARG, and the ``--mount`` values of RUN) offer
+``expand(expander) -> same type`` where ``expander(word) -> str`` is typically
+``lambda w: lexer.process_word(w, env)``; values are stored as written (quotes kept) until
+expanded, as BuildKit does. The others return themselves unchanged from ``expand``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from skiff.dockerfile.parser import Node, chomp_heredoc_content, parse_heredoc
+
+Expander = Callable[[str], str]
+
+__all__ = ["Instruction", "From", "Run", "Cmd", "Entrypoint", "Env", "Label", "Expose", "Add",
+           "Copy", "Volume", "User", "Workdir", "Arg", "Onbuild", "Stopsignal", "Healthcheck",
+           "Shell", "Maintainer", "Heredoc", "InstructionError", "from_node",
+           "parse_go_duration", "INSTRUCTION_NAMES"]
+
+INSTRUCTION_NAMES = ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM",
+                     "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL",
+                     "STOPSIGNAL", "USER", "VOLUME", "WORKDIR")
+
+
+class InstructionError(ValueError):
+    """An instruction with bad arguments or flags (the parse layer adds the line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Heredoc:
+    """A heredoc body attached to RUN/COPY/ADD. ``content`` is ready to use: for ``<<-``
+    (``chomp``) leading tabs are already stripped. ``expand`` is False when the delimiter
+    was quoted (the content is then not variable-expanded)."""
+
+    name: str
+    content: str
+    expand: bool = True
+    chomp: bool = False
+    file_descriptor: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Instruction:
+    """Common fields: ``line``/``end_line`` (1-based, inclusive) and ``original`` text."""
+
+    line: int = 0
+    end_line: int = 0
+    original: str = ""
+
+    @property
+    def name(self) -> str:
+        """The instruction keyword, upper case (``RUN``)."""
+        return type(self).__name__.upper()
+
+    def expand(self, expander: Expander) -> Instruction:
+        """Return a copy with variables expanded (no-op for instructions Docker does not
+        expand)."""
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: ``{"instruction": "RUN", "line": 3, ...fields}``."""
+        d: dict[str, Any] = {"instruction": self.name}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, Heredoc):
+                v = dataclasses.asdict(v)
+            elif isinstance(v, list):
+                v = [dataclasses.asdict(x) if isinstance(x, Heredoc) else
+                     list(x) if isinstance(x, tuple) else x for x in v]
+            d[f.name.rstrip("_")] = v
+        return d
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class From(Instruction):
+    """``FROM [--platform=P] image [AS name]``; ``name`` is lower-cased as Docker does."""
+
+    base: str
+    stage_name: str | None = None
+    platform: str | None = None
+
+    def expand(self, expander: Expander) -> From:
+        return dataclasses.replace(
+            self, base=expander(self.base),
+            platform=expander(self.platform) if self.platform else self.platform)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _CommandLine(Instruction):
+    """Shell form (``cmd`` is the command text, ``prepend_shell`` True) or exec form
+    (``cmd`` is the JSON list, ``prepend_shell`` False)."""
+
+    cmd: list[str] | str = ""
+    prepend_shell: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Run(_CommandLine):
+    """``RUN [--mount=...] [--network=none|host|default] [--security=insecure|sandbox] cmd``.
+
+    ``mounts`` are the raw ``--mount`` values (``type=cache,target=/root/.cache``);
+    ``heredocs`` the inline files (``RUN <<EOF``)."""
+
+    mounts: list[str] = field(default_factory=list)
+    network: str | None = None
+    security: str | None = None
+    devices: list[str] = field(default_factory=list)
+    heredocs: list[Heredoc] = field(default_factory=list)
+
+    def expand(self, expander: Expander) -> Run:
+        if not self.mounts:
+            return self
+        return dataclasses.replace(self, mounts=[expander(m) for m in self.mounts])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cmd(_CommandLine):
+    """``CMD ["exec", "form"]`` or ``CMD shell form``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entrypoint(_CommandLine):
+    """``ENTRYPOINT ["exec", "form"]`` or ``ENTRYPOINT shell form``; ``cmd`` is None for
+    ``ENTRYPOINT []`` (which clears the entrypoint)."""
+
+    cmd: list[str] | str | None = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shell(Instruction):
+    """``SHELL ["executable", "params"]`` (JSON form only)."""
+
+    shell: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _KeyValues(Instruction):
+    """``KEY k=v [k2=v2...]`` or the legacy ``KEY k v`` (``legacy`` True). Values keep their
+    quotes until :meth:`expand` (BuildKit's behaviour)."""
+
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    legacy: bool = False
+
+    def expand(self, expander: Expander) -> Any:
+        return dataclasses.replace(self, pairs=[(expander(k), expander(v))
+                                                for k, v in self.pairs])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Env(_KeyValues):
+    """``ENV key=value ...`` / ``ENV key value``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Label(_KeyValues):
+    """``LABEL key=value ...``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expose(Instruction):
+    """``EXPOSE 80 443/tcp ...``; ``ports`` sorted as BuildKit sorts them."""
+
+    ports: list[str] = field(default_factory=list)
+
+    def expand(self, expander: Expander) -> Expose:
+        return dataclasses.replace(self, ports=[expander(p) for p in self.ports])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _SourcesDest(Instruction):
+    """Sources (paths, URLs, globs), heredoc sources, and the destination. ``chmod`` and
+    ``chown`` are as written; ``exclude`` the ``--exclude`` patterns."""
+
+    sources: list[str] = field(default_factory=list)
+    dest: str = ""
+    heredocs: list[Heredoc] = field(default_factory=list)
+    chown: str | None = None
+    chmod: str | None = None
+    link: bool = False
+    exclude: list[str] = field(default_factory=list)
+    json: bool = False
+
+    def _expand_common(self, expander: Expander, **extra: Any) -> Any:
+        return dataclasses.replace(
+            self, sources=[expander(s) for s in self.sources], dest=expander(self.dest),
+            chown=expander(self.chown) if self.chown else self.chown,
+            chmod=expander(self.chmod) if self.chmod else self.chmod,
+            exclude=[expander(x) for x in self.exclude], **extra)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Add(_SourcesDest):
+    """``ADD [--chown] [--chmod] [--link] [--keep-git-dir] [--checksum] [--exclude]
+    [--unpack] src... dest``."""
+
+    keep_git_dir: bool = False
+    checksum: str | None = None
+    unpack: bool | None = None
+
+    def expand(self, expander: Expander) -> Add:
+        return self._expand_common(
+            expander, checksum=expander(self.checksum) if self.checksum else self.checksum)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Copy(_SourcesDest):
+    """``COPY [--from=stage|image] [--chown] [--chmod] [--link] [--parents] [--exclude]
+    src... dest``."""
+
+    from_: str | None = None
+    parents: bool = False
+
+    def expand(self, expander: Expander) -> Copy:
+        return self._expand_common(
+            expander, from_=expander(self.from_) if self.from_ else self.from_)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Volume(Instruction):
+    """``VOLUME ["/a", "/b"]`` or ``VOLUME /a /b``."""
+
+    paths: list[str] = field(default_factory=list)
+
+    def expand(self, expander: Expander) -> Volume:
+        return dataclasses.replace(self, paths=[expander(p) for p in self.paths])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class User(Instruction):
+    """``USER user[:group]``."""
+
+    user: str = ""
+
+    def expand(self, expander: Expander) -> User:
+        return dataclasses.replace(self, user=expander(self.user))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Workdir(Instruction):
+    """``WORKDIR /path``."""
+
+    path: str = ""
+
+    def expand(self, expander: Expander) -> Workdir:
+        return dataclasses.replace(self, path=expander(self.path))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Arg(Instruction):
+    """``ARG name[=default] [name2[=default2]...]``; ``pairs`` holds (name, default or
+    None)."""
+
+    pairs: list[tuple[str, str | None]] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """The first (usually only) name."""
+        return self.pairs[0][0]
+
+    @property
+    def value(self) -> str | None:
+        """The first default value (None when none was given)."""
+        return self.pairs[0][1]
+
+    def expand(self, expander: Expander) -> Arg:
+        return dataclasses.replace(self, pairs=[
+            (expander(k), expander(v) if v is not None else None) for k, v in self.pairs])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Onbuild(Instruction):
+    """``ONBUILD <instruction>``: ``expression`` is the trigger's text (heredocs appended),
+    ``trigger`` its keyword upper-cased."""
+
+    expression: str = ""
+    trigger: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stopsignal(Instruction):
+    """``STOPSIGNAL SIGTERM``."""
+
+    signal: str = ""
+
+    def expand(self, expander: Expander) -> Stopsignal:
+        return dataclasses.replace(self, signal=expander(self.signal))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Healthcheck(Instruction):
+    """``HEALTHCHECK [--interval] [--timeout] [--start-period] [--start-interval]
+    [--retries] CMD ...`` or ``HEALTHCHECK NONE``.
+
+    ``test`` is Docker's HealthConfig.Test: ``["NONE"]``, ``["CMD", args...]`` (exec form) or
+    ``["CMD-SHELL", "command"]``. Durations are nanoseconds (0 = inherit), as in the image
+    config."""
+
+    test: list[str] = field(default_factory=list)
+    interval: int = 0
+    timeout: int = 0
+    start_period: int = 0
+    start_interval: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Maintainer(Instruction):
+    """``MAINTAINER name`` (deprecated; becomes the image's author)."""
+
+    maintainer: str = ""
+
+
+# ---------------------------------------------------------------------------------------
+# Flags (BuildKit's BFlags)
+
+class _Flags:
+    """Declared flags of one instruction; :meth:`parse` checks the written ones."""
+
+    def __init__(self, written: list[str]):
+        self.written = written
+        self.kinds: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self.used: set[str] = set()
+
+    def add(self, name: str, kind: str, default: Any = None) -> None:
+        self.kinds[name] = kind
+        self.values[name] = [] if kind == "strings" else default
+
+    def parse(self) -> None:
+        for arg in self.written:
+            if not arg.startswith("--"):
+                raise InstructionError(f"arg should start with -- : {arg}")
+            if arg == "--":
+                return
+            body = arg[2:]
+            name, eq, value = body.partition("=")
+            kind = self.kinds.get(name)
+            if kind is None:
+                raise InstructionError(f"unknown flag: {name}")
+            if name in self.used and kind != "strings":
+                raise InstructionError(f"duplicate flag specified: {name}")
+            self.used.add(name)
+            if kind == "bool":
+                if eq and value == "":
+                    raise InstructionError(f"missing a value on flag: {name}")
+                low = value.lower()
+                if low == "":
+                    self.values[name] = True
+                elif low in ("true", "false"):
+                    self.values[name] = low == "true"
+                else:
+                    raise InstructionError(
+                        f"expecting boolean value for flag {name}, not: {value}")
+            elif kind == "string":
+                if not eq:
+                    raise InstructionError(f"missing a value on flag: {name}")
+                self.values[name] = value
+            else:
+                if not eq:
+                    raise InstructionError(f"missing a value on flag: {name}")
+                self.values[name].append(value)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+
+# ---------------------------------------------------------------------------------------
+# Go durations (time.ParseDuration), for HEALTHCHECK
+
+_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000,
+          "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
+_DUR_PART = re.compile(r"(\d*)(?:\.(\d*))?([a-zµμ]*)")
+
+
+def parse_go_duration(s: str) -> int:
+    """Go's ``time.ParseDuration`` → nanoseconds (``1m30s``, ``1.5h``, ``300ms``, ``0``).
+
+    Raises InstructionError with Go's text: ``time: invalid duration "x"``,
+    ``time: missing unit in duration "5"``, ``time: unknown unit "d" in duration "1d"``.
+    """
+    from skiff.dockerfile.parser import go_quote
+
+    orig = s
+    q = go_quote(orig)
+    neg = False
+    if s and s[0] in "+-":
+        neg = s[0] == "-"
+        s = s[1:]
+    if s == "0":
+        return 0
+    if s == "":
+        raise InstructionError(f"time: invalid duration {q}")
+    total = 0.0
+    while s:
+        m = _DUR_PART.match(s)
+        whole, frac, unit = m.group(1), m.group(2), m.group(3)  # type: ignore[union-attr]
+        if not whole and not frac:
+            raise InstructionError(f"time: invalid duration {q}")
+        if not unit:
+            raise InstructionError(f"time: missing unit in duration {q}")
+        if unit not in _UNITS:
+            raise InstructionError(f"time: unknown unit {go_quote(unit)} in duration {q}")
+        num = float((whole or "0") + "." + (frac or "0"))
+        total += num * _UNITS[unit]
+        s = s[m.end():]  # type: ignore[union-attr]
+    if total > 2**63 - 1:
+        raise InstructionError(f"time: invalid duration {q}")
+    return -int(total) if neg else int(total)
+
+
+# ---------------------------------------------------------------------------------------
+# Conversion
+
+def _err_at_least_one(cmd: str) -> InstructionError:
+    return InstructionError(f"{cmd} requires at least one argument")
+
+
+def _err_exactly_one(cmd: str) -> InstructionError:
+    return InstructionError(f"{cmd} requires exactly one argument")
+
+
+def _base(node: Node) -> dict[str, Any]:
+    return {"line": node.start_line, "end_line": node.end_line, "original": node.original}
+
+
+def _kvps(args: list[str], cmd: str) -> list[tuple[str, str]]:
+    if not args:
+        raise _err_at_least_one(cmd)
+    if len(args) % 3 != 0:
+        raise InstructionError(f"Bad input to {cmd}, too many arguments")
+    out = []
+    for j in range(0, len(args), 3):
+        if not args[j]:
+            raise InstructionError(f"{cmd} names can not be blank")
+        out.append((args[j], args[j + 1]))
+    return out
+
+
+def _cmdline(node: Node, args: list[str]) -> tuple[list[str] | str, bool]:
+    if node.attributes.get("json"):
+        return list(args), False
+    return " ".join(args), True
+
+
+def _heredocs(node: Node) -> list[Heredoc]:
+    return [Heredoc(h.name, chomp_heredoc_content(h.content) if h.chomp else h.content,
+                    h.expand, h.chomp, h.file_descriptor) for h in node.heredocs]
+
+
+def _sources_dest(node: Node, args: list[str], cmd: str) -> dict[str, Any]:
+    dest = args[-1]
+    if _maybe_heredoc(dest) is not None:
+        raise InstructionError(f"{cmd} cannot accept a heredoc as a destination")
+    by_name = {h.name: h for h in _heredocs(node)}
+    paths: list[str] = []
+    docs: list[Heredoc] = []
+    for src in args[:-1]:
+        h = _maybe_heredoc(src)
+        if h is not None and h.name in by_name:
+            docs.append(by_name[h.name])
+        elif h is not None:
+            docs.append(Heredoc(h.name, "", h.expand, h.chomp, h.file_descriptor))
+        else:
+            paths.append(src)
+    return {"sources": paths, "dest": dest, "heredocs": docs,
+            "json": bool(node.attributes.get("json"))}
+
+
+def _maybe_heredoc(word: str):
+    try:
+        return parse_heredoc(word)
+    except ValueError:
+        return None
+
+
+_VALID_STAGE = re.compile(r"^[a-z][a-z0-9-_.]*$")
+
+
+def from_node(node: Node) -> Instruction:
+    """Convert one parsed instruction node to its typed instruction.
+
+    Raises InstructionError with BuildKit's message (``unknown instruction: FOO``,
+    ``COPY requires at least two arguments, but only one was provided. Destination could not
+    be determined``, ``unknown flag: x``, ...); the caller adds the line.
+    """
+    kw = node.value.lower()
+    args = node.args()
+    fl = _Flags(node.flags)
+    b = _base(node)
+    if kw == "from":
+        if len(args) == 3 and args[1].lower() == "as":
+            name = args[2].lower()
+            if not _VALID_STAGE.match(name):
+                raise InstructionError(
+                    f"invalid name for build stage: {_q(args[2])}, name can't start with a "
+                    "number or contain symbols")
+        elif len(args) != 1:
+            raise InstructionError("FROM requires either one or three arguments")
+        else:
+            name = None
+        fl.add("platform", "string")
+        fl.parse()
+        return From(base=args[0], stage_name=name, platform=fl["platform"] or None, **b)
+    if kw == "run":
+        fl.add("mount", "strings")
+        fl.add("network", "string")
+        fl.add("security", "string")
+        fl.add("device", "strings")
+        fl.parse()
+        cmd, shell = _cmdline(node, args)
+        if fl["network"] is not None and fl["network"] not in ("default", "none", "host"):
+            raise InstructionError(f"unsupported network mode {_q(fl['network'])}")
+        if fl["security"] is not None and fl["security"] not in ("sandbox", "insecure"):
+            raise InstructionError(
+                f"unsupported security mode {_q(fl['security'])}")
+        return Run(cmd=cmd, prepend_shell=shell, mounts=fl["mount"], network=fl["network"],
+                   security=fl["security"], devices=fl["device"], heredocs=_heredocs(node), **b)
+    if kw in ("cmd", "entrypoint"):
+        fl.parse()
+        cmd, shell = _cmdline(node, args)
+        if kw == "cmd":
+            return Cmd(cmd=cmd, prepend_shell=shell, **b)
+        return Entrypoint(cmd=None if (not shell and not cmd) else cmd, prepend_shell=shell,
+                          **b)
+    if kw == "shell":
+        fl.parse()
+        if not args:
+            raise _err_at_least_one("SHELL")
+        if not node.attributes.get("json"):
+            raise InstructionError(
+                "SHELL requires the arguments to be in JSON form")
+        return Shell(shell=list(args), **b)
+    if kw in ("env", "label"):
+        fl.parse()
+        pairs = _kvps(args, kw.upper())
+        legacy = bool(args) and args[2] == ""
+        return (Env if kw == "env" else Label)(pairs=pairs, legacy=legacy, **b)
+    if kw == "maintainer":
+        if len(args) != 1:
+            raise _err_exactly_one("MAINTAINER")
+        fl.parse()
+        return Maintainer(maintainer=args[0], **b)
+    if kw in ("add", "copy"):
+        if len(args) < 2:
+            raise InstructionError(
+                f"{kw.upper()} requires at least two arguments, but only one was provided. "
+                "Destination could not be determined")
+        fl.add("chown", "string")
+        fl.add("chmod", "string")
+        fl.add("link", "bool", False)
+        fl.add("exclude", "strings")
+        if kw == "add":
+            fl.add("keep-git-dir", "bool", False)
+            fl.add("checksum", "string")
+            fl.add("unpack", "bool", None)
+        else:
+            fl.add("from", "string")
+            fl.add("parents", "bool", False)
+        fl.parse()
+        sd = _sources_dest(node, args, kw.upper())
+        common = dict(chown=fl["chown"], chmod=fl["chmod"], link=fl["link"],
+                      exclude=fl["exclude"], **sd, **b)
+        if kw == "add":
+            return Add(keep_git_dir=fl["keep-git-dir"], checksum=fl["checksum"],
+                       unpack=fl["unpack"], **common)
+        return Copy(from_=fl["from"], parents=fl["parents"], **common)
+    if kw == "onbuild":
+        if not args:
+            raise _err_at_least_one("ONBUILD")
+        fl.parse()
+        trigger = args[0].strip().upper()
+        if trigger == "ONBUILD":
+            raise InstructionError("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
+        if trigger in ("MAINTAINER", "FROM"):
+            raise InstructionError(f"{trigger} isn't allowed as an ONBUILD trigger")
+        expr = re.sub(r"(?i)^\s*ONBUILD\s*", "", node.original, count=1)
+        sub = node.next.children[0] if node.next and node.next.children else node
+        for h in sub.heredocs or node.heredocs:
+            expr += "\n" + h.content + h.name
+        return Onbuild(expression=expr, trigger=trigger, **b)
+    if kw == "workdir":
+        if len(args) != 1:
+            raise _err_exactly_one("WORKDIR")
+        fl.parse()
+        return Workdir(path=args[0], **b)
+    if kw == "healthcheck":
+        return _healthcheck(node, args, fl, b)
+    if kw == "expose":
+        if not args:
+            raise _err_at_least_one("EXPOSE")
+        fl.parse()
+        return Expose(ports=sorted(args), **b)
+    if kw == "user":
+        if len(args) != 1:
+            raise _err_exactly_one("USER")
+        fl.parse()
+        return User(user=args[0], **b)
+    if kw == "volume":
+        if not args:
+            raise _err_at_least_one("VOLUME")
+        fl.parse()
+        vols = []
+        for v in args:
+            v = v.strip()
+            if not v:
+                raise InstructionError("VOLUME specified can not be an empty string")
+            vols.append(v)
+        return Volume(paths=vols, **b)
+    if kw == "stopsignal":
+        if len(args) != 1:
+            raise _err_exactly_one("STOPSIGNAL")
+        fl.parse()
+        return Stopsignal(signal=args[0], **b)
+    if kw == "arg":
+        if not args:
+            raise _err_at_least_one("ARG")
+        fl.parse()
+        pairs: list[tuple[str, str | None]] = []
+        for a in args:
+            if "=" in a:
+                k, v = a.split("=", 1)
+                if not k:
+                    raise InstructionError("ARG names can not be blank")
+                pairs.append((k, v))
+            else:
+                pairs.append((a, None))
+        return Arg(pairs=pairs, **b)
+    raise InstructionError(_unknown(node.value))
+
+
+def _q(s: str) -> str:
+    from skiff.dockerfile.parser import go_quote
+
+    return go_quote(s)
+
+
+def _healthcheck(node: Node, args: list[str], fl: _Flags, b: dict[str, Any]) -> Healthcheck:
+    if not args:
+        raise _err_at_least_one("HEALTHCHECK")
+    typ = args[0].upper()
+    rest = args[1:]
+    if typ == "NONE":
+        if rest:
+            raise InstructionError("HEALTHCHECK NONE takes no arguments")
+        return Healthcheck(test=["NONE"], **b)
+    for name in ("interval", "timeout", "start-period", "start-interval", "retries"):
+        fl.add(name, "string")
+    fl.parse()
+    if typ != "CMD":
+        raise InstructionError(f"Unknown type {_q(typ)} in HEALTHCHECK (try CMD)")
+    if node.attributes.get("json"):
+        test = ["CMD", *rest]
+        if not rest:
+            raise InstructionError("Missing command after HEALTHCHECK CMD")
+    else:
+        joined = " ".join(rest)
+        if not rest:
+            raise InstructionError("Missing command after HEALTHCHECK CMD")
+        test = ["CMD-SHELL", joined]
+    durations = {}
+    for name in ("interval", "timeout", "start-period", "start-interval"):
+        v = fl[name]
+        d = parse_go_duration(v) if v else 0
+        if 0 < d < 1_000_000:
+            raise InstructionError(f"Interval {_q(name)} cannot be less than 1ms")
+        if d < 0:
+            raise InstructionError(f"Interval {_q(name)} cannot be less than 1ms")
+        durations[name.replace("-", "_")] = d
+    retries = 0
+    if fl["retries"]:
+        try:
+            retries = int(fl["retries"], 10)
+        except ValueError:
+            raise InstructionError(
+                f"strconv.ParseInt: parsing {_q(fl['retries'])}: invalid syntax") from None
+        if retries < 0:
+            raise InstructionError(f"--retries cannot be negative ({retries})")
+    return Healthcheck(test=test, retries=retries, **durations, **b)
+
+
+def _unknown(word: str) -> str:
+    """``unknown instruction: COPPY (did you mean COPY?)`` as BuildKit's suggest package."""
+    msg = f"unknown instruction: {word}"
+    up = word.upper()
+    best, best_d = None, None
+    for cand in INSTRUCTION_NAMES:
+        d = _levenshtein(up, cand)
+        if best_d is None or d < best_d:
+            best, best_d = cand, d
+    if best is not None and best_d is not None and 0 < best_d <= max(1, len(up) // 3):
+        msg += f" (did you mean {best.lower()}?)"
+    return msg
+
+
+def _levenshtein(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]

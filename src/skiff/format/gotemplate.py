@@ -1,0 +1,840 @@
+"""Docker's ``--format`` Go templates: Go text/template semantics over Python data.
+
+Entry points:
+
+- :func:`render` ``(template, data) -> str``: run one template on ``data`` (what
+  ``docker inspect --format`` does per object). A template starting with ``table`` is
+  handed to :func:`render_list` with ``data`` as the rows.
+- :func:`render_list` ``(template, rows, headers=None) -> str``: what ``docker ps/images
+  --format`` print: each row's output plus ``\\n``; with ``table`` a header row first and
+  columns aligned by Go's tabwriter as docker/cli's formatter sets it up (minwidth 10,
+  tabwidth 1, padding 3, padchar ' '). Docker's pre-processing applies: ``table`` prefix
+  removed, surrounding spaces trimmed, the two-character escapes ``\\t`` and ``\\n`` in
+  the format string become a tab and a newline.
+
+Data model (how Python stands in for Go's reflect): ``dict`` = a map (``.Key`` looks the
+key up; a missing key is ``<no value>``); any other object = a struct (``.Attr`` is
+``getattr``; a bound method is called with the arguments, like a Go method; a missing
+attribute is an error, as Go's ``can't evaluate field X in type T``); ``None`` = a nil
+pointer/slice/map (prints ``<nil>``; ``len`` is 0; ``range`` runs the else branch;
+``index`` by string key gives ``""``; ``.Field`` on it is Go's ``nil pointer evaluating``
+error); ``list``/``tuple`` = a slice; ``str``/``int``/``float``/``bool`` = Go's kinds.
+
+Functions: Go's builtins (``and or not len index slice print printf println eq ne lt le
+gt ge html js urlquery call``) and Docker's (``json split join title lower upper pad
+truncate``); ``funcs=`` adds or overrides. Errors raise skiff.errors.InvalidArgument
+(``template parsing error: template: :1:2: executing "" at <.Foo>: ...``, exit 125).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
+
+from skiff.errors import InvalidArgument
+from skiff.format import tmplparse as P
+from skiff.format.gofmt import (
+    MISSING,
+    format_value,
+    go_json,
+    go_type_name,
+    sprint,
+    sprintf,
+    sprintln,
+)
+
+__all__ = ["render", "render_list", "is_table", "header_name", "DOCKER_HEADERS", "parse_check"]
+
+TABLE_KEY = "table"
+
+
+class ExecError(Exception):
+    """Raised inside evaluation; ``node`` says where (Go's ``at <...>``)."""
+
+    def __init__(self, msg: str, node: P.Node | None = None):
+        super().__init__(msg)
+        self.msg = msg
+        self.node = node
+
+
+class _FuncError(Exception):
+    """A function's own failure, reported as ``error calling NAME: msg``."""
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+_NOFINAL = object()  # no value piped in from the previous command
+
+
+# ---------------------------------------------------------------------------------------------
+# truth, comparison
+
+
+def is_true(v: object) -> bool:
+    """Go's template truth: false, 0, nil, and empty string/slice/map are false."""
+    if v is None or v is MISSING:
+        return False
+    if isinstance(v, (bool, int, float, str, list, tuple, dict, bytes)):
+        return bool(v)
+    return True
+
+
+def _kind(v: object) -> str:
+    if v is None or v is MISSING:
+        return "nil"
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
+    if isinstance(v, str):
+        return "string"
+    return "other"
+
+
+def _eq(a: object, *bs: object) -> bool:
+    if not bs:
+        raise _FuncError("missing argument for comparison")
+    ka = _kind(a)
+    for b in bs:
+        kb = _kind(b)
+        if ka == "nil" or kb == "nil":
+            truth = ka == kb
+        elif ka != kb:
+            raise _FuncError("incompatible types for comparison")
+        else:
+            truth = a == b
+        if truth:
+            return True
+    return False
+
+
+def _ne(a: object, b: object) -> bool:
+    return not _eq(a, b)
+
+
+def _ordered(a: object, b: object) -> tuple[object, object]:
+    ka, kb = _kind(a), _kind(b)
+    if ka in ("bool", "nil", "other") or kb in ("bool", "nil", "other"):
+        raise _FuncError("invalid type for comparison")
+    if ka != kb:
+        raise _FuncError("incompatible types for comparison")
+    return a, b
+
+
+def _lt(a, b):
+    a, b = _ordered(a, b)
+    return a < b
+
+
+def _le(a, b):
+    a, b = _ordered(a, b)
+    return a <= b
+
+
+def _gt(a, b):
+    a, b = _ordered(a, b)
+    return a > b
+
+
+def _ge(a, b):
+    a, b = _ordered(a, b)
+    return a >= b
+
+
+# ---------------------------------------------------------------------------------------------
+# builtin functions
+
+
+def _want(v: object, typ: type | tuple, name: str) -> None:
+    if not isinstance(v, typ) or (typ is int and isinstance(v, bool)):
+        want = {str: "string", int: "int"}.get(typ, "value")  # type: ignore[call-overload]
+        raise _FuncError(f"wrong type for value; expected {want}; got {go_type_name(v)}")
+
+
+def _as_int(v: object) -> int:
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise _FuncError(f"cannot index slice/array with type {go_type_name(v)}")
+    return v
+
+
+def _len(v: object) -> int:
+    if v is None:
+        return 0
+    if isinstance(v, str):
+        return len(v.encode())
+    if isinstance(v, (list, tuple, dict, bytes, bytearray)):
+        return len(v)
+    if v is MISSING:
+        raise _FuncError("len of nil pointer")
+    try:
+        return len(v)  # type: ignore[arg-type]
+    except TypeError:
+        raise _FuncError(f"len of type {go_type_name(v)}") from None
+
+
+def _index(item: object, *keys: object) -> object:
+    for k in keys:
+        if item is MISSING:
+            raise _FuncError("index of untyped nil")
+        if isinstance(item, dict):
+            if k in item:
+                item = item[k]
+            elif all(isinstance(x, str) for x in item.values()):
+                item = ""  # a map[string]string (Labels, Options): the zero value ""
+            else:
+                item = MISSING
+        elif item is None:
+            if isinstance(k, str):
+                item = ""
+            else:
+                raise _FuncError(f"index out of range: {format_value(k)}")
+        elif isinstance(item, (list, tuple, str, bytes)):
+            i = _as_int(k)
+            seq = item.encode() if isinstance(item, str) else item
+            if i < 0 or i >= len(seq):
+                raise _FuncError(f"index out of range: {i}")
+            item = seq[i]
+        else:
+            raise _FuncError(f"can't index item of type {go_type_name(item)}")
+    return item
+
+
+def _slice(item: object, *idx: object) -> object:
+    if item is None or item is MISSING:
+        raise _FuncError("slice of untyped nil")
+    if len(idx) > 3:
+        raise _FuncError(f"too many slice indexes: {len(idx)}")
+    if not isinstance(item, (str, list, tuple)):
+        raise _FuncError(f"can't slice item of type {go_type_name(item)}")
+    seq = item.encode() if isinstance(item, str) else item
+    if isinstance(item, str) and len(idx) == 3:
+        raise _FuncError("cannot 3-index slice a string")
+    n = [_as_int(i) for i in idx]
+    lo = n[0] if n else 0
+    hi = n[1] if len(n) > 1 else len(seq)
+    cap = n[2] if len(n) > 2 else len(seq)
+    for i in n:
+        if i < 0 or i > len(seq):
+            raise _FuncError(f"index out of range: {i}")
+    if lo > hi or hi > cap:
+        raise _FuncError(f"invalid slice index: {lo} > {hi}")
+    out = seq[lo:hi]
+    return out.decode("utf-8", "replace") if isinstance(item, str) else out
+
+
+def _json(v: object) -> str:
+    try:
+        return go_json(v)
+    except ValueError:
+        return ""  # docker/cli ignores the encoder's error: the output is empty
+
+
+def _split(s: object, sep: object) -> list[str]:
+    _want(s, str, "split")
+    _want(sep, str, "split")
+    if sep == "":
+        return list(s)  # type: ignore[arg-type]
+    return s.split(sep)  # type: ignore[union-attr]
+
+
+def _join(items: object, sep: object) -> str:
+    _want(sep, str, "join")
+    if items is None:
+        return ""
+    if not isinstance(items, (list, tuple)):
+        raise _FuncError(f"wrong type for value; expected []string; got {go_type_name(items)}")
+    return sep.join(x if isinstance(x, str) else format_value(x) for x in items)  # type: ignore[union-attr]
+
+
+def _title(s: object) -> str:
+    _want(s, str, "title")
+    out, prev_sep = [], True
+    for ch in s:  # type: ignore[union-attr]
+        out.append(ch.upper() if prev_sep else ch)
+        if ch.isascii():
+            prev_sep = not (ch.isalnum() or ch == "_")
+        else:
+            prev_sep = ch.isspace()
+    return "".join(out)
+
+
+def _lower(s: object) -> str:
+    _want(s, str, "lower")
+    return s.lower()  # type: ignore[union-attr]
+
+
+def _upper(s: object) -> str:
+    _want(s, str, "upper")
+    return s.upper()  # type: ignore[union-attr]
+
+
+def _pad(s: object, prefix: object, suffix: object) -> str:
+    _want(s, str, "pad")
+    if s == "":
+        return ""
+    return " " * _as_int(prefix) + s + " " * _as_int(suffix)  # type: ignore[operator]
+
+
+def _truncate(s: object, n: object) -> str:
+    _want(s, str, "truncate")
+    n = _as_int(n)
+    return s if len(s) < n else s[:n]  # type: ignore[arg-type,index,return-value]
+
+
+def _html(*args: object) -> str:
+    s = sprint(*args)
+    return (s.replace("&", "&amp;").replace("'", "&#39;").replace("<", "&lt;")
+            .replace(">", "&gt;").replace('"', "&#34;").replace("\0", "\ufffd"))
+
+
+def _js(*args: object) -> str:
+    s = sprint(*args)
+    out = []
+    for ch in s:
+        if ch in "\\'\"":
+            out.append("\\" + ch)
+        elif ch in "<>&=" or ord(ch) < 0x20 or not ch.isprintable():
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _urlquery(*args: object) -> str:
+    from urllib.parse import quote_plus
+
+    return quote_plus(sprint(*args), safe="")
+
+
+def _not(v: object) -> bool:
+    return not is_true(v)
+
+
+def _call(fn: object, *args: object) -> object:
+    if not callable(fn):
+        raise _FuncError(f"non-function of type {go_type_name(fn)}")
+    return fn(*args)
+
+
+def _printf(fmt: object, *args: object) -> str:
+    _want(fmt, str, "printf")
+    return sprintf(fmt, *args)  # type: ignore[arg-type]
+
+
+# name → (function, min args, max args or None)
+BUILTINS: dict[str, tuple[Callable[..., object], int, int | None]] = {
+    "and": (lambda *a: a[-1], 1, None),  # evaluated lazily in _call_builtin_logic
+    "or": (lambda *a: a[-1], 1, None),
+    "not": (_not, 1, 1),
+    "len": (_len, 1, 1),
+    "index": (_index, 1, None),
+    "slice": (_slice, 1, None),
+    "print": (sprint, 0, None),
+    "printf": (_printf, 1, None),
+    "println": (sprintln, 0, None),
+    "eq": (_eq, 1, None),
+    "ne": (_ne, 2, 2),
+    "lt": (_lt, 2, 2),
+    "le": (_le, 2, 2),
+    "gt": (_gt, 2, 2),
+    "ge": (_ge, 2, 2),
+    "html": (_html, 0, None),
+    "js": (_js, 0, None),
+    "urlquery": (_urlquery, 0, None),
+    "call": (_call, 1, None),
+    # docker/cli templates.basicFunctions
+    "json": (_json, 1, 1),
+    "split": (_split, 2, 2),
+    "join": (_join, 2, 2),
+    "title": (_title, 1, 1),
+    "lower": (_lower, 1, 1),
+    "upper": (_upper, 1, 1),
+    "pad": (_pad, 3, 3),
+    "truncate": (_truncate, 2, 2),
+}
+
+
+def _ident(v, *_):
+    return v
+
+
+# docker/cli templates.HeaderFunctions: headers stay intact (pad is deliberately kept).
+HEADER_FUNCS = {"json": (_ident, 1, 1), "split": (_ident, 2, 2), "join": (_ident, 2, 2),
+                "title": (_ident, 1, 1), "lower": (_ident, 1, 1), "upper": (_ident, 1, 1),
+                "truncate": (_ident, 2, 2)}
+
+
+# ---------------------------------------------------------------------------------------------
+# execution
+
+
+class _State:
+    __slots__ = ("tree", "funcs", "out", "vars", "src", "depth")
+
+    def __init__(self, tree: P.Tree, funcs: Mapping[str, tuple], src: str, data: object):
+        self.tree = tree
+        self.funcs = funcs
+        self.src = src
+        self.out: list[str] = []
+        self.vars: list[tuple[str, object]] = [("$", data)]
+        self.depth = 0
+
+    # -- variables
+    def var(self, name: str) -> object:
+        for n, v in reversed(self.vars):
+            if n == name:
+                return v
+        raise ExecError(f"undefined variable: {name}")
+
+    def set_var(self, name: str, value: object) -> None:
+        for i in range(len(self.vars) - 1, -1, -1):
+            if self.vars[i][0] == name:
+                self.vars[i] = (name, value)
+                return
+        raise ExecError(f"undefined variable: {name}")
+
+    # -- walking
+    def walk(self, dot: object, nodes: list[P.Node]) -> None:
+        for node in nodes:
+            t = type(node)
+            if t is P.Text:
+                self.out.append(node.text)  # type: ignore[attr-defined]
+            elif t is P.Action:
+                pipe = node.pipe  # type: ignore[attr-defined]
+                v = self.pipeline(dot, pipe)
+                if not pipe.decl:
+                    self.out.append(self.printable(v, node))
+            elif t is P.Branch:
+                self.branch(dot, node)  # type: ignore[arg-type]
+            elif t is P.LoopControl:
+                raise _Break() if node.kind == "break" else _Continue()  # type: ignore[attr-defined]
+            elif t is P.TemplateCall:
+                self.template(dot, node)  # type: ignore[arg-type]
+
+    def printable(self, v: object, node: P.Node) -> str:
+        if callable(v) and not isinstance(v, type) and not hasattr(v, "__dataclass_fields__"):
+            raise ExecError(f"can't print {node.src} of type func", node)
+        return format_value(v)
+
+    def branch(self, dot: object, node: P.Branch) -> None:
+        mark = len(self.vars)
+        try:
+            if node.kind == "range":
+                self.range(dot, node)
+                return
+            v = self.pipeline(dot, node.pipe)  # type: ignore[arg-type]
+            if is_true(v):
+                self.walk(v if node.kind == "with" else dot, node.body)
+            elif node.else_body is not None:
+                self.walk(dot, node.else_body)
+        finally:
+            del self.vars[mark:]
+
+    def range(self, dot: object, node: P.Branch) -> None:
+        pipe = node.pipe
+        assert pipe is not None
+        val = self.pipeline(dot, pipe)
+        decl = pipe.decl
+        if val is None or val is MISSING:
+            items: Iterable[tuple[object, object]] = ()
+        elif isinstance(val, dict):
+            try:
+                keys = sorted(val)
+            except TypeError:
+                keys = sorted(val, key=str)
+            items = [(k, val[k]) for k in keys]
+        elif isinstance(val, (list, tuple, bytes)):
+            items = list(enumerate(val))
+        elif isinstance(val, int) and not isinstance(val, bool):
+            if len(decl) > 1:
+                raise ExecError(f"can't use {val} to iterate over more than one variable", node)
+            items = [(i, i) for i in range(val)]
+        elif isinstance(val, (str, float, bool)) or not hasattr(val, "__iter__"):
+            raise ExecError(f"range can't iterate over {format_value(val)}", node)
+        else:
+            items = list(enumerate(val))  # type: ignore[call-overload]
+        ran = False
+        mark = len(self.vars)
+        for k, v in items:
+            ran = True
+            if decl:
+                if pipe.is_assign:
+                    self.set_var(decl[-1], v)
+                    if len(decl) > 1:
+                        self.set_var(decl[0], k)
+                else:
+                    self.vars[mark - 1] = (decl[-1], v)
+                    if len(decl) > 1:
+                        self.vars[mark - 2] = (decl[0], k)
+            try:
+                self.walk(v, node.body)
+            except _Continue:
+                pass
+            except _Break:
+                break
+            finally:
+                del self.vars[mark:]
+        if not ran and node.else_body is not None:
+            self.walk(dot, node.else_body)
+
+    def template(self, dot: object, node: P.TemplateCall) -> None:
+        body = self.tree.defines.get(node.name)
+        if body is None:
+            raise ExecError(f"no template {node.name!r} associated with template \"\"", node)
+        newdot = self.pipeline(dot, node.pipe) if node.pipe is not None else None
+        self.depth += 1
+        if self.depth > 1000:
+            raise ExecError("exceeded maximum template depth (100000)", node)
+        saved = self.vars
+        self.vars = [("$", newdot)]
+        try:
+            self.walk(newdot, body)
+        finally:
+            self.vars = saved
+            self.depth -= 1
+
+    # -- pipelines and commands
+    def pipeline(self, dot: object, pipe: P.Pipe) -> object:
+        value: object = _NOFINAL
+        for cmd in pipe.cmds:
+            value = self.command(dot, cmd, value)
+        for name in pipe.decl:
+            if pipe.is_assign:
+                self.set_var(name, value)
+            else:
+                self.vars.append((name, value))
+        return value
+
+    def command(self, dot: object, cmd: P.Command, final: object) -> object:
+        first = cmd.args[0]
+        t = type(first)
+        if t is P.FieldRef:
+            return self.field_chain(dot, dot, first, first.idents, cmd.args, final)  # type: ignore[attr-defined]
+        if t is P.Ident:
+            return self.call(dot, first.name, cmd, cmd.args, final)  # type: ignore[attr-defined]
+        if t is P.VarRef:
+            v = self.var(first.name)  # type: ignore[attr-defined]
+            if not first.idents:  # type: ignore[attr-defined]
+                self.not_a_function(cmd.args, final, first)
+                return v
+            return self.field_chain(dot, v, first, first.idents, cmd.args, final)  # type: ignore[attr-defined]
+        if t is P.Chain:
+            v = self.term(dot, first.term)  # type: ignore[attr-defined]
+            return self.field_chain(dot, v, first, first.idents, cmd.args, final)  # type: ignore[attr-defined]
+        self.not_a_function(cmd.args, final, first)
+        if t is P.Pipe:
+            return self.pipeline(dot, first)  # type: ignore[arg-type]
+        if t is P.Const:
+            return first.value  # type: ignore[attr-defined]
+        if t is P.Dot:
+            return dot
+        if t is P.Nil:
+            raise ExecError("nil is not a command", first)
+        raise ExecError(f"can't evaluate command {first.src!r}", first)
+
+    @staticmethod
+    def not_a_function(args: list[P.Node], final: object, node: P.Node) -> None:
+        if len(args) > 1 or final is not _NOFINAL:
+            raise ExecError(f"can't give argument to non-function {args[0].src}", node)
+
+    def term(self, dot: object, node: P.Node | None) -> object:
+        t = type(node)
+        if t is P.Pipe:
+            return self.pipeline(dot, node)  # type: ignore[arg-type]
+        if t is P.Ident:
+            return self.call(dot, node.name, node, [node], _NOFINAL)  # type: ignore[union-attr]
+        return self.arg(dot, node)  # type: ignore[arg-type]
+
+    def field_chain(self, dot: object, receiver: object, node: P.Node, idents: tuple[str, ...],
+                    args: list[P.Node], final: object) -> object:
+        n = len(idents)
+        for i in range(n - 1):
+            receiver = self.field(dot, idents[i], node, [], _NOFINAL, receiver)
+        return self.field(dot, idents[-1], node, args, final, receiver)
+
+    def field(self, dot: object, name: str, node: P.Node, args: list[P.Node], final: object,
+              receiver: object) -> object:
+        has_args = len(args) > 1 or final is not _NOFINAL
+        if receiver is MISSING:
+            return MISSING
+        if isinstance(receiver, dict):
+            if has_args:
+                raise ExecError(f"{name} is not a method but has arguments", node)
+            return receiver.get(name, MISSING)
+        if receiver is None:
+            raise ExecError(f"nil pointer evaluating interface {{}}.{name}", node)
+        if isinstance(receiver, (str, int, float, bool, list, tuple, bytes)) or name.startswith("_"):
+            raise ExecError(f"can't evaluate field {name} in type {go_type_name(receiver)}", node)
+        try:
+            attr = getattr(receiver, name)
+        except AttributeError:
+            raise ExecError(f"can't evaluate field {name} in type {go_type_name(receiver)}",
+                            node) from None
+        if callable(attr) and hasattr(attr, "__self__"):
+            argv = [self.arg(dot, a) for a in args[1:]]
+            if final is not _NOFINAL:
+                argv.append(_nil_if_missing(final))
+            try:
+                return attr(*argv)
+            except ExecError:
+                raise
+            except Exception as e:  # a method's error, as Go's "error calling X: err"
+                raise ExecError(f"error calling {name}: {e}", node) from e
+        if has_args:
+            raise ExecError(f"{name} has arguments but cannot be invoked as function", node)
+        return attr
+
+    def arg(self, dot: object, node: P.Node) -> object:
+        t = type(node)
+        if t is P.Dot:
+            return dot
+        if t is P.Nil:
+            return None
+        if t is P.Const:
+            return node.value  # type: ignore[attr-defined]
+        if t is P.FieldRef:
+            return _nil_if_missing(self.field_chain(dot, dot, node, node.idents, [node], _NOFINAL))  # type: ignore[attr-defined]
+        if t is P.VarRef:
+            v = self.var(node.name)  # type: ignore[attr-defined]
+            if node.idents:  # type: ignore[attr-defined]
+                v = self.field_chain(dot, v, node, node.idents, [node], _NOFINAL)  # type: ignore[attr-defined]
+            return _nil_if_missing(v)
+        if t is P.Pipe:
+            return _nil_if_missing(self.pipeline(dot, node))  # type: ignore[arg-type]
+        if t is P.Ident:
+            return self.call(dot, node.name, node, [node], _NOFINAL)  # type: ignore[attr-defined]
+        if t is P.Chain:
+            v = self.term(dot, node.term)  # type: ignore[attr-defined]
+            return _nil_if_missing(self.field_chain(dot, v, node, node.idents, [node], _NOFINAL))  # type: ignore[attr-defined]
+        raise ExecError(f"can't handle {node.src} for arg", node)
+
+    def call(self, dot: object, name: str, node: P.Node, args: list[P.Node],
+             final: object) -> object:
+        fn, lo, hi = self.funcs[name]
+        argn = args[1:]
+        nargs = len(argn) + (final is not _NOFINAL)
+        if nargs < lo or (hi is not None and nargs > hi):
+            want = lo if hi == lo else (f"at least {lo}" if hi is None else f"{lo}-{hi}")
+            raise ExecError(f"wrong number of args for {name}: want {want} got {nargs}", node)
+        if name in ("and", "or") and fn is BUILTINS[name][0]:
+            # short-circuit: stop at the first false (and) / true (or) argument
+            v: object = None
+            for a in argn:
+                v = self.arg(dot, a)
+                if is_true(v) != (name == "and"):
+                    return v
+            if final is not _NOFINAL:
+                v = _nil_if_missing(final)
+            return v
+        argv = [self.arg(dot, a) for a in argn]
+        if final is not _NOFINAL:
+            argv.append(_nil_if_missing(final))
+        try:
+            return fn(*argv)
+        except _FuncError as e:
+            raise ExecError(f"error calling {name}: {e}", node) from None
+        except ExecError:
+            raise
+        except Exception as e:
+            raise ExecError(f"error calling {name}: {e}", node) from e
+
+
+def _nil_if_missing(v: object) -> object:
+    return None if v is MISSING else v
+
+
+# ---------------------------------------------------------------------------------------------
+# parsing with a cache, error wrapping
+
+
+def _fail(msg: str) -> InvalidArgument:
+    return InvalidArgument("template parsing error", msg)
+
+
+@lru_cache(maxsize=256)
+def _parse_cached(template: str, names: frozenset[str]) -> P.Tree:
+    return P.parse(template, names)
+
+
+def _parse(template: str, funcs: Mapping[str, tuple]) -> P.Tree:
+    try:
+        return _parse_cached(template, frozenset(funcs))
+    except P.ParseError as e:
+        raise _fail(str(e)) from None
+    except RecursionError:
+        raise _fail("template: :1: expression nested too deeply") from None
+
+
+def _exec_error(template: str, e: ExecError) -> InvalidArgument:
+    node = e.node
+    if node is None:
+        return _fail(f"template: :1: executing \"\": {e.msg}")
+    pos = node.pos
+    line = template.count("\n", 0, pos) + 1
+    col = pos - (template.rfind("\n", 0, pos) + 1)
+    return _fail(f"template: :{line}:{col}: executing \"\" at <{node.src}>: {e.msg}")
+
+
+def _funcs(extra: Mapping[str, Callable[..., object]] | None) -> Mapping[str, tuple]:
+    if not extra:
+        return BUILTINS
+    f = dict(BUILTINS)
+    for k, fn in extra.items():
+        f[k] = (fn, 0, None)
+    return f
+
+
+def _execute(tree: P.Tree, template: str, data: object, funcs: Mapping[str, tuple]) -> str:
+    st = _State(tree, funcs, template, data)
+    try:
+        st.walk(data, tree.root)
+    except ExecError as e:
+        raise _exec_error(template, e) from None
+    except (_Break, _Continue):  # pragma: no cover - the parser refuses these outside range
+        pass
+    except RecursionError:
+        raise _fail("template: :1: exceeded maximum template depth") from None
+    return "".join(st.out)
+
+
+def parse_check(template: str, funcs: Mapping[str, Callable[..., object]] | None = None) -> None:
+    """Validate ``template`` before doing any work (Docker parses ``--format`` first).
+
+    Raises InvalidArgument ``template parsing error: template: :1: ...`` when it is bad.
+    """
+    body = template[len(TABLE_KEY):] if is_table(template) else template
+    _parse(body, _funcs(funcs))
+
+
+def render(template: str, data: object, *, headers: Mapping[str, str] | None = None,
+           funcs: Mapping[str, Callable[..., object]] | None = None) -> str:
+    """Run the Go template ``template`` on ``data`` and return the text.
+
+    ``render("{{.Id}}", {"Id": "sha256:ab"})`` → ``"sha256:ab"``; a missing map key prints
+    ``<no value>``; ``{{json .Config}}`` prints Go's compact JSON. A template starting with
+    ``table`` renders ``data`` (a list of rows, or one row) through :func:`render_list`.
+    ``funcs`` adds template functions (name → Python callable).
+    Raises InvalidArgument (exit 125) for a template that does not parse or fails to run.
+    """
+    if is_table(template):
+        rows = data if isinstance(data, (list, tuple)) else [data]
+        return render_list(template, rows, headers=headers, funcs=funcs)
+    f = _funcs(funcs)
+    return _execute(_parse(template, f), template, data, f)
+
+
+def is_table(fmt: str) -> bool:
+    """True when ``fmt`` asks for a table (starts with ``table``, as docker/cli checks)."""
+    return fmt.startswith(TABLE_KEY)
+
+
+def _prepare(fmt: str) -> str:
+    s = fmt[len(TABLE_KEY):] if is_table(fmt) else fmt
+    return s.strip(" ").replace("\\t", "\t").replace("\\n", "\n")
+
+
+# Docker's column headers for the fields its list commands offer; other fields get their
+# name split at case changes and upper-cased (``CreatedAt`` → ``CREATED AT``). Per-command
+# names (``ID`` is ``CONTAINER ID`` for ps, ``IMAGE ID`` for images) come from ``headers=``.
+DOCKER_HEADERS: dict[str, str] = {
+    "CreatedSince": "CREATED", "RunningFor": "CREATED", "CreatedAt": "CREATED AT",
+    "CPUPerc": "CPU %", "MemPerc": "MEM %", "MemUsage": "MEM USAGE / LIMIT",
+    "NetIO": "NET I/O", "BlockIO": "BLOCK I/O", "PIDs": "PIDS", "TotalCount": "TOTAL",
+    "LocalVolumes": "LOCAL VOLUMES", "CreatedBy": "CREATED BY", "IPv6": "IPV6",
+}
+
+
+def header_name(field: str, headers: Mapping[str, str] | None = None) -> str:
+    """The table header for ``field``: ``headers`` first, then Docker's, then split+upper."""
+    if headers and field in headers:
+        return headers[field]
+    if field in DOCKER_HEADERS:
+        return DOCKER_HEADERS[field]
+    words: list[str] = []
+    cur = ""
+    for i, ch in enumerate(field):
+        nxt = field[i + 1] if i + 1 < len(field) else ""
+        if cur and ch.isupper() and (cur[-1].islower() or cur[-1].isdigit()
+                                     or (nxt.islower() and cur[-1].isupper())):
+            words.append(cur)
+            cur = ""
+        cur += ch
+    if cur:
+        words.append(cur)
+    return " ".join(words).upper()
+
+
+class _HeaderName(str):
+    """A header cell: ``.Sub`` fields of it keep the name of the first field."""
+
+    __slots__ = ()
+
+
+class _HeaderContext:
+    """What the template sees when the header row is rendered (docker's FullHeader)."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Mapping[str, str] | None):
+        self._headers = headers
+
+    def __getattr__(self, name: str) -> _HeaderName:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _HeaderName(header_name(name, self._headers))
+
+
+class _HeaderState(_State):
+    """Runs the template on the header context: a header's sub-fields are the header."""
+
+    __slots__ = ()
+
+    def field(self, dot, name, node, args, final, receiver):
+        if isinstance(receiver, _HeaderName):
+            return receiver
+        return super().field(dot, name, node, args, final, receiver)
+
+
+def _render_header(tree: P.Tree, template: str, headers: Mapping[str, str] | None,
+                   funcs: Mapping[str, tuple]) -> str:
+    f = dict(funcs)
+    f.update(HEADER_FUNCS)
+    st = _HeaderState(tree, f, template, _HeaderContext(headers))
+    try:
+        st.walk(st.vars[0][1], tree.root)
+    except (ExecError, _Break, _Continue, RecursionError):
+        pass  # docker/cli ignores header errors and keeps what was written
+    return "".join(st.out)
+
+
+def render_list(template: str, rows: Iterable[object], *, headers: Mapping[str, str] | None = None,
+                funcs: Mapping[str, Callable[..., object]] | None = None) -> str:
+    """Docker's list output (ps, images, volume ls, ...) for ``--format``: one block per row.
+
+    Each row's text is followed by ``\\n``. With ``table`` a header row comes first (the
+    fields' headers, see :func:`header_name`; ``headers`` maps field → header, e.g.
+    ``{"ID": "IMAGE ID"}``), and the whole output goes through Go's tabwriter as
+    docker/cli sets it up (minwidth 10, tabwidth 1, padding 3, ' '). A bare ``table``
+    renders empty rows: callers substitute their default table format first.
+    Raises InvalidArgument for a bad template.
+    """
+    body = _prepare(template)
+    f = _funcs(funcs)
+    tree = _parse(body, f)
+    out = [_execute(tree, body, row, f) + "\n" for row in rows]
+    if not is_table(template):
+        return "".join(out)
+    from skiff.format.table import tabwrite
+
+    head = _render_header(tree, body, headers, f) + "\n"
+    return tabwrite(head + "".join(out))

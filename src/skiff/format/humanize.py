@@ -1,0 +1,255 @@
+"""Human units as Docker prints them (github.com/docker/go-units) and Docker's time strings.
+
+Sizes: :func:`human_size` (decimal, ``4.26MB``: go-units ``HumanSizeWithPrecision``; docker
+images/ps use precision 3, ``system df`` 4), :func:`bytes_size` (binary, ``1.5MiB``:
+``BytesSize``, docker stats), :func:`parse_size` / :func:`ram_in_bytes` (``FromHumanSize`` /
+``RAMInBytes``: ``512m`` → 536870912, for ``--memory``, ``--shm-size``).
+
+Times: :func:`human_duration` (``HumanDuration``: ``About a minute``), :func:`time_ago`
+(``3 seconds ago``, Docker's CREATED column), :func:`status_text` (``docker ps`` STATUS:
+``Up 3 seconds``, ``Exited (0) 3 seconds ago``), :func:`format_rfc3339` /
+:func:`parse_rfc3339_ns` (Go's ``time.RFC3339Nano``: ``2024-01-01T00:00:00.123456789Z``,
+trailing zeros of the fraction dropped, as Docker's Created/StartedAt).
+
+Timestamps are Unix seconds (``int``/``float``) or nanoseconds where the name says ``_ns``.
+"""
+
+from __future__ import annotations
+
+import time
+
+_DECIMAL = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
+_BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
+
+
+def _size_and_unit(size: float, base: float, units: tuple[str, ...]) -> tuple[float, str]:
+    i = 0
+    while size >= base and i < len(units) - 1:
+        size /= base
+        i += 1
+    return size, units[i]
+
+
+def _g(v: float, precision: int) -> str:
+    # Go's %.*g: same digits and exponent form as Python's %g for these magnitudes
+    return f"{v:.{precision}g}"
+
+
+def human_size(size: float, precision: int = 3) -> str:
+    """Decimal size with ``precision`` significant digits: ``1234567`` → ``1.23MB``.
+
+    go-units ``HumanSizeWithPrecision`` (units B, kB, MB, GB, ... base 1000):
+    ``0`` → ``0B``, ``4100`` → ``4.1kB``, ``999999`` → ``1e+03kB`` (Go's %g, as Docker).
+    ``precision=4`` gives ``units.HumanSize`` (``docker system df``).
+    """
+    v, unit = _size_and_unit(float(size), 1000.0, _DECIMAL)
+    return _g(v, precision) + unit
+
+
+def bytes_size(size: float, precision: int = 4) -> str:
+    """Binary size (base 1024, KiB/MiB/...): ``1572864`` → ``1.5MiB`` (go-units BytesSize)."""
+    v, unit = _size_and_unit(float(size), 1024.0, _BINARY)
+    return _g(v, precision) + unit
+
+
+_SUFFIX = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+
+
+def _parse(s: str, base: int) -> int:
+    import re
+
+    m = re.fullmatch(r"(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?", s)
+    if not m:
+        from skiff.errors import InvalidArgument
+
+        raise InvalidArgument(f"invalid size: '{s}'")
+    try:
+        num = float(m.group(1))
+    except ValueError:
+        from skiff.errors import InvalidArgument
+
+        raise InvalidArgument(f"invalid size: '{s}'") from None
+    mul = base ** _SUFFIX[(m.group(2) or "").lower()]
+    return int(num * mul)
+
+
+def parse_size(s: str) -> int:
+    """go-units ``FromHumanSize``: decimal units, ``"32kb"`` → 32000, ``"1.5GB"``.
+
+    Raises skiff.errors.InvalidArgument ``invalid size: 'x'``.
+    """
+    return _parse(s, 1000)
+
+
+def ram_in_bytes(s: str) -> int:
+    """go-units ``RAMInBytes`` (``--memory``, ``--shm-size``): binary, ``"512m"`` → 536870912.
+
+    Raises skiff.errors.InvalidArgument ``invalid size: 'x'``.
+    """
+    return _parse(s, 1024)
+
+
+def human_duration(seconds: float) -> str:
+    """go-units ``HumanDuration`` for a duration in seconds.
+
+    < 1 s ``Less than a second``; ``1 second``; ``N seconds`` (< 60); ``About a minute``;
+    ``N minutes`` (< 60); hours rounded: ``About an hour``, ``N hours`` (< 48);
+    ``N days`` (< 14 d), ``N weeks`` (< 60 d), ``N months`` (30-day, < 2 years of 365 d),
+    ``N years``.
+    """
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = int(seconds / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = _round_half_away(seconds / 3600)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(seconds / 3600) // 24 // 365} years"
+
+
+def _round_half_away(x: float) -> int:
+    # Go's math.Round: half away from zero (Python's round() is half to even)
+    import math
+
+    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
+
+
+def _now(now: float | None) -> float:
+    return time.time() if now is None else now
+
+
+def _ts(t: float | int | str | None) -> float | None:
+    """Seconds since the epoch, or None for Go's zero time (unset)."""
+    if t is None:
+        return None
+    if isinstance(t, str):
+        if not t or t.startswith("0001-01-01T00:00:00"):
+            return None
+        return parse_rfc3339_ns(t) / 1e9
+    if t <= 0:
+        return None
+    return float(t)
+
+
+def time_ago(ts: float | int | str, now: float | None = None) -> str:
+    """``human_duration(now - ts) + " ago"`` (Docker's CREATED column): ``3 seconds ago``."""
+    t = _ts(ts)
+    return human_duration(_now(now) - (t if t is not None else 0.0)) + " ago"
+
+
+def status_text(state: str, exit_code: int = 0, started: float | int | str | None = None,
+                finished: float | int | str | None = None, now: float | None = None,
+                health: str | None = None) -> str:
+    """``docker ps`` STATUS for a container, as moby's ``State.String()``.
+
+    ``state`` is Docker's State.Status (``created``, ``running``, ``paused``,
+    ``restarting``, ``removing``, ``exited``, ``dead``); ``started``/``finished`` are Unix
+    seconds or RFC 3339 strings (None/0/Go's zero time = never). ``health`` is
+    ``healthy``/``unhealthy``/``starting`` or None. Gives ``Up 3 seconds``,
+    ``Up 2 minutes (Paused)``, ``Up 5 seconds (healthy)``, ``Restarting (1) 2 seconds ago``,
+    ``Exited (0) 3 seconds ago``, ``Created``, ``Removal In Progress``, ``Dead``.
+    """
+    n = _now(now)
+    st, fin = _ts(started), _ts(finished)
+    if state in ("running", "paused", "restarting"):
+        if state == "paused":
+            return f"Up {human_duration(n - (st or 0.0))} (Paused)"
+        if state == "restarting":
+            return f"Restarting ({exit_code}) {human_duration(n - (fin or 0.0))} ago"
+        up = f"Up {human_duration(n - (st or 0.0))}"
+        if health:
+            return f"{up} ({'health: starting' if health == 'starting' else health})"
+        return up
+    if state == "removing":
+        return "Removal In Progress"
+    if state == "dead":
+        return "Dead"
+    if st is None:
+        return "Created"
+    if fin is None:
+        return ""
+    return f"Exited ({exit_code}) {human_duration(n - fin)} ago"
+
+
+# ---------------------------------------------------------------------------------------------
+# RFC 3339 with nanoseconds
+
+
+def format_rfc3339_ns(ns: int) -> str:
+    """Go's ``time.RFC3339Nano`` in UTC for nanoseconds since the epoch.
+
+    ``1704067200123456789`` → ``2024-01-01T00:00:00.123456789Z``; trailing zeros of the
+    fraction are dropped and a whole second has none: ``2024-01-01T00:00:00Z``.
+    """
+    import datetime as dt
+
+    sec, frac = divmod(int(ns), 1_000_000_000)
+    d = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=sec)
+    out = d.strftime("%Y-%m-%dT%H:%M:%S")
+    if d.year < 1000:
+        out = f"{d.year:04d}" + out[out.index("-"):]
+    if frac:
+        out += "." + f"{frac:09d}".rstrip("0")
+    return out + "Z"
+
+
+def format_rfc3339(ts: float | int) -> str:
+    """:func:`format_rfc3339_ns` for Unix seconds; a float keeps microseconds (its precision)."""
+    if isinstance(ts, int):
+        return format_rfc3339_ns(ts * 1_000_000_000)
+    return format_rfc3339_ns(round(ts * 1_000_000) * 1000)
+
+
+def parse_rfc3339_ns(s: str) -> int:
+    """Nanoseconds since the epoch of an RFC 3339 time (``Z`` or ``±hh:mm``, 0-9 fraction digits).
+
+    ``"2024-01-01T00:00:00.5+01:00"`` → ``1704063600500000000``. Go's zero time
+    ``0001-01-01T00:00:00Z`` parses too (negative). Raises skiff.errors.InvalidArgument.
+    """
+    import datetime as dt
+    import re
+
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+                     r"(?:([Zz])|([+-])(\d{2}):(\d{2}))", s.strip())
+    if not m:
+        from skiff.errors import InvalidArgument
+
+        raise InvalidArgument(f"invalid time {s!r}", "not RFC 3339")
+    y, mo, d, h, mi, se = (int(m.group(i)) for i in range(1, 7))
+    try:
+        days = (dt.date(y, mo, d) - dt.date(1970, 1, 1)).days
+    except ValueError as e:
+        from skiff.errors import InvalidArgument
+
+        raise InvalidArgument(f"invalid time {s!r}", str(e)) from None
+    if h > 23 or mi > 59 or se > 60:
+        from skiff.errors import InvalidArgument
+
+        raise InvalidArgument(f"invalid time {s!r}", "hour, minute or second out of range")
+    secs = days * 86400 + h * 3600 + mi * 60 + se
+    if m.group(9):
+        off = int(m.group(10)) * 3600 + int(m.group(11)) * 60
+        secs -= off if m.group(9) == "+" else -off
+    frac = int((m.group(7) or "0").ljust(9, "0"))
+    return secs * 1_000_000_000 + frac
+
+
+def parse_rfc3339(s: str) -> float:
+    """Unix seconds (float) of an RFC 3339 time; see :func:`parse_rfc3339_ns`."""
+    return parse_rfc3339_ns(s) / 1e9

@@ -1,0 +1,176 @@
+"""``skiff system check`` and ``skiff system df``: verify the store, account for its bytes.
+
+check re-hashes every blob and walks every image and name, so tests can assert that a
+failed or killed command left the store consistent. df follows ``docker system df``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from skiff.errors import SkiffError
+from skiff.oci import ImageConfig, Manifest
+
+if TYPE_CHECKING:
+    from skiff.images.service import ImageService
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """What ``check`` found: ``problems`` (one line each; empty = sound) and counts."""
+
+    problems: list[str] = field(default_factory=list)
+    blobs: int = 0
+    images: int = 0
+    names: int = 0
+    ingests: int = 0
+
+
+def check(service: ImageService) -> CheckReport:
+    """Verify every blob's digest, every image's manifest/config/layers, every name."""
+    problems: list[str] = []
+    nblobs = 0
+    for d, _ in service.content.walk():
+        nblobs += 1
+        h = hashlib.sha256()
+        with service.content.open(d) as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        actual = "sha256:" + h.hexdigest()
+        if actual != d:
+            problems.append(f"blob {d}: digest mismatch: content hashes to {actual}")
+    rows = service.db.execute("SELECT id, manifest_digest, manifest_media_type FROM images").fetchall()
+    for r in rows:
+        image_id, md = r["id"], r["manifest_digest"]
+        try:
+            m = Manifest.from_bytes(service.content.read_blob(md), r["manifest_media_type"])
+        except SkiffError as e:
+            problems.append(f"image {image_id}: manifest {md}: {e}")
+            continue
+        if m.config.digest != image_id:
+            problems.append(f"image {image_id}: manifest {md} names config {m.config.digest}")
+        try:
+            cfg = ImageConfig.from_bytes(service.content.read_blob(image_id))
+            if len(cfg.diff_ids) != len(m.layers):
+                problems.append(f"image {image_id}: {len(cfg.diff_ids)} diff_ids for {len(m.layers)} layers")
+        except SkiffError as e:
+            problems.append(f"image {image_id}: config: {e}")
+        for ld in m.layers:
+            if not service.content.exists(ld.digest):
+                problems.append(f"image {image_id}: layer {ld.digest}: blob missing")
+            elif service.content.size(ld.digest) != ld.size:
+                problems.append(f"image {image_id}: layer {ld.digest}: size differs from manifest")
+    ids = {r["id"] for r in rows}
+    names = 0
+    for table in ("tags", "repo_digests"):
+        for r in service.db.execute(f"SELECT name, image_id FROM {table}"):
+            names += 1
+            if r["image_id"] not in ids:
+                problems.append(f"name {r['name']}: points at missing image {r['image_id']}")
+    return CheckReport(problems=problems, blobs=nblobs, images=len(rows), names=names,
+                       ingests=len(service.content.list_ingests()))
+
+
+def du(path: Path) -> int:
+    """Bytes allocated under ``path`` (st_blocks * 512, each inode once), like ``du -s -B1``."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return 0
+    stack = [str(path)]
+    seen.add((st.st_dev, st.st_ino))
+    total += st.st_blocks * 512
+    while stack:
+        d = stack.pop()
+        try:
+            it = os.scandir(d)
+        except (NotADirectoryError, PermissionError, FileNotFoundError):
+            continue
+        with it:
+            for e in it:
+                try:
+                    s = e.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                key = (s.st_dev, s.st_ino)
+                if key in seen:
+                    continue
+                seen.add(key)
+                total += s.st_blocks * 512
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+    return total
+
+
+def df(service: ImageService) -> list[dict]:
+    """``docker system df`` rows: Images, Containers, Local Volumes, Build Cache.
+
+    Image SIZE counts each layer (diffID) once; RECLAIMABLE is what no container's image needs.
+    """
+    db = service.db
+    imgs = service.list()
+    used_ids = {r[0] for r in db.execute("SELECT image_id FROM containers WHERE image_id IS NOT NULL")}
+    sizes: dict[str, int] = {}
+    active_layers: set[str] = set()
+    for img in imgs:
+        for lay in img.layers:
+            sizes[lay.diff_id] = lay.uncompressed_size if lay.uncompressed_size is not None else lay.size
+            if img.id in used_ids:
+                active_layers.add(lay.diff_id)
+    total = sum(sizes.values())
+    reclaim = sum(v for k, v in sizes.items() if k not in active_layers)
+    ncont = db.execute("SELECT COUNT(*) FROM containers").fetchone()[0]
+    nvol = db.execute("SELECT COUNT(*) FROM volumes").fetchone()[0]
+    csize = du(service.config.containers_dir) if ncont else 0
+    vsize = du(service.config.volumes_dir) if nvol else 0
+    try:
+        nbuild = db.execute("SELECT COUNT(*) FROM build_cache").fetchone()[0]
+    except Exception:  # the build engineer's table may not exist yet
+        nbuild = 0
+    bsize = du(service.config.builds_dir) if nbuild else 0
+    return [
+        {"Type": "Images", "TotalCount": len(imgs), "Active": len([i for i in imgs if i.id in used_ids]),
+         "Size": total, "Reclaimable": reclaim},
+        {"Type": "Containers", "TotalCount": ncont, "Active": 0, "Size": csize, "Reclaimable": csize},
+        {"Type": "Local Volumes", "TotalCount": nvol, "Active": 0, "Size": vsize, "Reclaimable": vsize},
+        {"Type": "Build Cache", "TotalCount": nbuild, "Active": 0, "Size": bsize, "Reclaimable": bsize},
+    ]
+
+
+OWNERS = [("content", "image blobs (layers, configs, manifests)"),
+          ("snapshots", "unpacked layers (shared snapshots) and container layers"),
+          ("containers", "container bundles and logs"),
+          ("volumes", "volumes"), ("builds", "build cache"), ("tmp", "temporary files")]
+
+
+def attribute(service: ImageService) -> list[tuple[str, str, int]]:
+    """Every byte under the root by owner: (path under root, owner, bytes). Inodes shared
+    between owners (hardlinks) count once, for the first owner; the sum is ``du`` of the root."""
+    root = service.config.root
+    out: list[tuple[str, str, int]] = []
+    known = {name for name, _ in OWNERS}
+    seen_total = du(root)
+    acc = 0
+    for name, owner in OWNERS:
+        n = du(root / name)
+        out.append((name, owner, n))
+        acc += n
+    other = 0
+    try:
+        entries = list(os.scandir(root))
+    except FileNotFoundError:
+        entries = []
+    for e in entries:
+        if e.name not in known:
+            other += du(Path(e.path))
+    out.append(("(other)", "metadata database and store files", other))
+    root_self = seen_total - acc - other
+    if root_self > 0:
+        out.append((".", "the root directory itself", root_self))
+    return out

@@ -1,0 +1,445 @@
+"""ImageService: names → images over the content store and the metadata database.
+
+An image is recorded by its config digest (the image ID) with the manifest it was stored
+under; ``tags`` and ``repo_digests`` map normalized names to image IDs. Blobs (manifest,
+config, layers) live in the content store; removing an image deletes the blobs no other
+image (and no lease) still references. Unpacked layers are the snapshotter's business:
+:meth:`ImageService.chain_ids_in_use` tells its GC which chainIDs images still need.
+
+Docker behaviour followed: ``docker images``/``rmi``/``tag``/``inspect``/``history``/
+``image prune`` (moby daemon/images), messages included.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, BinaryIO
+
+from skiff import digest as _digest
+from skiff import reference
+from skiff.content import ContentStore
+from skiff.errors import Conflict, ImageNotFound, InvalidArgument, NotFound, SkiffError
+from skiff.images.model import Image, Layer, RemoveReport
+from skiff.metadata import transaction
+from skiff.oci import Descriptor, ImageConfig, Manifest, canonical_json, mediatypes
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from skiff.config import Config
+
+_HEX_PREFIX = re.compile(r"^[0-9a-f]{1,64}$")
+
+
+def _short(image_id: str) -> str:
+    return image_id.split(":", 1)[-1][:12]
+
+
+class ImageService:
+    """The local image store (one per engine root).
+
+    Args:
+        config (Config): the engine configuration (``content_dir`` holds the blobs).
+        db (sqlite3.Connection): the metadata database (``skiff.metadata.connect``).
+    """
+
+    def __init__(self, config: Config, db: sqlite3.Connection,
+                 content: ContentStore | None = None):
+        self.config = config
+        self.db = db
+        self.content = content or ContentStore(config.content_dir)
+
+    # ---------------------------------------------------------------- reading
+    def _layer_sizes(self, diff_ids: Iterable[str]) -> dict[str, int]:
+        ids = list(diff_ids)
+        if not ids:
+            return {}
+        q = ",".join("?" * len(ids))
+        return {r["diff_id"]: r["size"] for r in
+                self.db.execute(f"SELECT diff_id, size FROM layer_sizes WHERE diff_id IN ({q})", ids)}
+
+    def _from_row(self, row: sqlite3.Row) -> Image:
+        image_id = row["id"]
+        manifest = Manifest.from_bytes(self.content.read_blob(row["manifest_digest"]),
+                                       row["manifest_media_type"])
+        config = ImageConfig.from_bytes(self.content.read_blob(image_id))
+        diff_ids = config.diff_ids
+        if len(diff_ids) != len(manifest.layers):
+            raise InvalidArgument(f"image {image_id}",
+                                  "manifest layers and config diff_ids differ in number")
+        sizes = self._layer_sizes(diff_ids)
+        layers = tuple(Layer(d.digest, d.size, d.media_type, diff, sizes.get(diff))
+                       for d, diff in zip(manifest.layers, diff_ids, strict=True))
+        tags = sorted(reference.parse_normalized_named(r[0]).familiar() for r in self.db.execute(
+            "SELECT name FROM tags WHERE image_id = ?", (image_id,)))
+        digests = sorted(reference.parse_normalized_named(r[0]).familiar() for r in self.db.execute(
+            "SELECT name FROM repo_digests WHERE image_id = ?", (image_id,)))
+        return Image(id=image_id, config=config, manifest=manifest,
+                     manifest_digest=row["manifest_digest"], manifest_size=row["manifest_size"],
+                     layers=layers, repo_tags=tuple(tags), repo_digests=tuple(digests),
+                     parent=row["parent"], added=row["added"],
+                     last_tag_time=row["last_tag_time"])
+
+    def _row(self, image_id: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
+
+    def resolve(self, ref_or_id: str) -> tuple[str, str | None]:
+        """Find an image; return (image ID, the normalized name it was found by or None).
+
+        Order as Docker's: a full ``sha256:`` ID, a name (tag or ``repo@digest``), then a
+        unique ID prefix. Raises ImageNotFound (``No such image: <ref>``).
+        """
+        s = ref_or_id.strip()
+        if s.startswith("sha256:"):
+            hit = self._by_prefix(s[7:]) if _HEX_PREFIX.match(s[7:]) else None
+            if hit:
+                return hit, None
+            raise ImageNotFound("No such image", s)
+        shown = s
+        try:
+            ref = reference.parse_normalized_named(s)
+        except InvalidArgument:
+            ref = None
+        if ref is not None:
+            shown = ref.tagged_or_latest().familiar()
+            if ref.digest:
+                name = f"{ref.name}@{ref.digest}"
+                r = self.db.execute("SELECT image_id FROM repo_digests WHERE name = ?",
+                                    (name,)).fetchone()
+                if r:
+                    return r[0], name
+                r = self.db.execute("SELECT id FROM images WHERE manifest_digest = ?",
+                                    (ref.digest,)).fetchone()
+                if r:
+                    return r[0], None
+            else:
+                name = str(ref.tagged_or_latest())
+                r = self.db.execute("SELECT image_id FROM tags WHERE name = ?", (name,)).fetchone()
+                if r:
+                    return r[0], name
+        if _HEX_PREFIX.match(s):
+            hit = self._by_prefix(s)
+            if hit:
+                return hit, None
+        raise ImageNotFound("No such image", shown)
+
+    def _by_prefix(self, hexprefix: str) -> str | None:
+        rows = self.db.execute("SELECT id FROM images WHERE id LIKE ? LIMIT 2",
+                               (f"sha256:{hexprefix}%",)).fetchall()
+        if len(rows) > 1:
+            raise InvalidArgument(f"image ID prefix {hexprefix}", "ambiguous: matches several images")
+        return rows[0][0] if rows else None
+
+    def get(self, ref_or_id: str) -> Image:
+        """The image named by ``ref_or_id`` (name, ``repo@sha256:..``, full or short ID).
+
+        Raises ImageNotFound (``No such image: busybox:latest``).
+        """
+        image_id, _ = self.resolve(ref_or_id)
+        row = self._row(image_id)
+        if row is None:
+            raise ImageNotFound("No such image", ref_or_id)
+        return self._from_row(row)
+
+    def exists(self, ref_or_id: str) -> bool:
+        try:
+            self.resolve(ref_or_id)
+        except (ImageNotFound, InvalidArgument):
+            return False
+        return True
+
+    def list(self) -> list[Image]:
+        """Every image, newest (config ``created``) first."""
+        imgs = [self._from_row(r) for r in self.db.execute("SELECT * FROM images")]
+        imgs.sort(key=lambda i: (i.created, i.added), reverse=True)
+        return imgs
+
+    def children(self, image_id: str) -> list[str]:
+        """IDs of images recorded with ``image_id`` as their parent."""
+        return [r[0] for r in self.db.execute("SELECT id FROM images WHERE parent = ?", (image_id,))]
+
+    def chain_ids_in_use(self) -> set[str]:
+        """Every chainID (each level of each image's stack) some image still needs."""
+        out: set[str] = set()
+        for r in self.db.execute("SELECT id FROM images"):
+            try:
+                cfg = ImageConfig.from_bytes(self.content.read_blob(r[0]))
+            except SkiffError:
+                continue
+            out.update(_digest.chain_ids(cfg.diff_ids))
+        return out
+
+    # ---------------------------------------------------------------- writing
+    def create(self, config: dict, layers: Sequence[Layer], *, tags: Iterable[str] = (),
+               parent: str | None = None) -> Image:
+        """Write ``config`` (canonical JSON) and an OCI manifest over ``layers``; record; tag.
+
+        ``config["rootfs"]["diff_ids"]`` is set from the layers. Every layer blob must
+        already be in the content store (NotFound otherwise). Returns the stored Image.
+        Used by import, load, build and commit.
+        """
+        cfg = dict(config)
+        cfg["rootfs"] = {"type": "layers", "diff_ids": [x.diff_id for x in layers]}
+        for x in layers:
+            if not self.content.exists(x.digest):
+                raise NotFound(f"layer {x.digest}", "blob not in the content store")
+        cbytes = canonical_json(cfg)
+        config_digest = self.content.write_blob(cbytes)
+        manifest = Manifest(config=Descriptor(mediatypes.OCI_CONFIG, config_digest, len(cbytes)),
+                            layers=tuple(Descriptor(x.media_type, x.digest, x.size) for x in layers))
+        mbytes = manifest.to_json()
+        manifest_digest = self.content.write_blob(mbytes)
+        sizes = {x.diff_id: x.uncompressed_size for x in layers if x.uncompressed_size is not None}
+        return self.record(manifest_digest, tags=tags, parent=parent, layer_sizes=sizes)
+
+    def record(self, manifest_digest: str, *, tags: Iterable[str] = (),
+               repo_digests: Iterable[str] = (), parent: str | None = None,
+               layer_sizes: dict[str, int] | None = None) -> Image:
+        """Record an image whose manifest, config and layers are in the content store.
+
+        For pull and load, which keep the manifest bytes they received (so RepoDigests
+        match the registry's). ``repo_digests`` are ``repo@sha256:...`` strings.
+        Raises NotFound (a blob missing), InvalidArgument (bad manifest/config).
+        """
+        mbytes = self.content.read_blob(manifest_digest)
+        manifest = Manifest.from_bytes(mbytes)
+        if not self.content.exists(manifest.config.digest):
+            raise NotFound(f"config {manifest.config.digest}", "blob not in the content store")
+        config = ImageConfig.from_bytes(self.content.read_blob(manifest.config.digest))
+        if len(config.diff_ids) != len(manifest.layers):
+            raise InvalidArgument(f"image {manifest.config.digest}",
+                                  "manifest layers and config diff_ids differ in number")
+        for d in manifest.layers:
+            if not mediatypes.is_layer(d.media_type):
+                raise InvalidArgument(f"layer {d.digest}", f"unsupported media type {d.media_type!r}")
+            if not self.content.exists(d.digest):
+                raise NotFound(f"layer {d.digest}", "blob not in the content store")
+        names = [reference.parse(t) for t in tags]
+        for n in names:
+            if n.digest:
+                raise InvalidArgument(f"tag {n.familiar()}", "refusing to create a tag with a digest reference")
+        dnames = [reference.parse_normalized_named(d) for d in repo_digests]
+        image_id = manifest.config.digest
+        now = time.time()
+        with transaction(self.db):
+            self.db.execute(
+                "INSERT OR IGNORE INTO images (id, manifest_digest, manifest_media_type, "
+                "manifest_size, added, parent) VALUES (?, ?, ?, ?, ?, ?)",
+                (image_id, manifest_digest, manifest.media_type, len(mbytes), now, parent))
+            for diff_id, size in (layer_sizes or {}).items():
+                self.db.execute("INSERT OR REPLACE INTO layer_sizes (diff_id, size) VALUES (?, ?)",
+                                (diff_id, size))
+            for n in names:
+                self._set_tag(str(n), image_id, now)
+            for d in dnames:
+                if not d.digest:
+                    raise InvalidArgument(f"repo digest {d}", "no digest")
+                self.db.execute("INSERT OR REPLACE INTO repo_digests (name, image_id) VALUES (?, ?)",
+                                (f"{d.name}@{d.digest}", image_id))
+        return self.get(image_id)
+
+    def _set_tag(self, name: str, image_id: str, now: float) -> None:
+        self.db.execute("INSERT OR REPLACE INTO tags (name, image_id, updated) VALUES (?, ?, ?)",
+                        (name, image_id, now))
+        self.db.execute("UPDATE images SET last_tag_time = ? WHERE id = ?", (now, image_id))
+
+    def tag(self, image_ref: str, name: str) -> str:
+        """``docker tag SOURCE TARGET``: point ``name`` at the image; return the normalized name.
+
+        A name already in use moves (the old image may become dangling).
+        Raises ImageNotFound, InvalidArgument (bad name, or a digest in the target).
+        """
+        image_id, _ = self.resolve(image_ref)
+        ref = reference.parse(name)
+        if ref.digest:
+            raise InvalidArgument("refusing to create a tag with a digest reference")
+        with transaction(self.db):
+            self._set_tag(str(ref), image_id, time.time())
+        return str(ref)
+
+    def untag(self, name: str) -> None:
+        """Remove one tag (or ``repo@digest`` reference); NotFound if it is not there."""
+        ref = reference.parse_normalized_named(name)
+        key = f"{ref.name}@{ref.digest}" if ref.digest else str(ref.tagged_or_latest())
+        table = "repo_digests" if ref.digest else "tags"
+        with transaction(self.db):
+            cur = self.db.execute(f"DELETE FROM {table} WHERE name = ?", (key,))
+        if cur.rowcount == 0:
+            raise ImageNotFound("No such image", ref.tagged_or_latest().familiar())
+
+    # ---------------------------------------------------------------- removal
+    def _containers_using(self, image_id: str) -> list[tuple[str, bool]]:
+        """(container ID, running?) of containers created from the image."""
+        out = []
+        for r in self.db.execute("SELECT id, data FROM containers WHERE image_id = ?", (image_id,)):
+            running = False
+            try:
+                state = json.loads(r["data"]).get("State") or {}
+                running = bool(state.get("Running")) or state.get("Status") in ("running", "paused",
+                                                                                 "restarting")
+            except (ValueError, AttributeError):
+                pass
+            out.append((r["id"], running))
+        return out
+
+    def _names_of(self, image_id: str) -> tuple[list[str], list[str]]:
+        tags = [r[0] for r in self.db.execute("SELECT name FROM tags WHERE image_id = ? ORDER BY name",
+                                              (image_id,))]
+        digests = [r[0] for r in self.db.execute(
+            "SELECT name FROM repo_digests WHERE image_id = ? ORDER BY name", (image_id,))]
+        return tags, digests
+
+    def remove(self, refs: Iterable[str], force: bool = False, prune: bool = True) -> RemoveReport:
+        """``docker rmi``: untag, and delete images left without names.
+
+        A name that is not the image's last reference is only untagged. Deleting by ID
+        refuses (Conflict, unless ``force``) an image referenced in several repositories or
+        used by a stopped container; never one used by a running container or with child
+        images. ``prune`` also deletes untagged parents left unused. Errors are collected
+        per reference in the report (``exit_code`` 1), as ``docker rmi`` continues.
+        """
+        report = RemoveReport()
+        for r in refs:
+            try:
+                self._remove_one(r, force, prune, report)
+            except SkiffError as e:
+                report.errors.append(str(e))
+        return report
+
+    def _remove_one(self, r: str, force: bool, prune: bool, report: RemoveReport) -> None:
+        image_id, by_name = self.resolve(r)
+        tags, digests = self._names_of(image_id)
+        users = self._containers_using(image_id)
+        if by_name is not None:
+            others = [n for n in tags + digests if n != by_name]
+            # Docker: the repo digests of the same repository go with its last tag.
+            repo = reference.parse_normalized_named(by_name).name
+            if not any(reference.parse_normalized_named(n).name == repo and n != by_name
+                       for n in tags):
+                same_repo_digests = [n for n in digests if n.split("@")[0] == repo]
+            else:
+                same_repo_digests = []
+            remaining = [n for n in others if n not in same_repo_digests]
+            if remaining:
+                self._drop_names([by_name], report)
+                return
+            if users and not force:
+                raise Conflict("conflict", f'unable to remove repository reference "{r}" '
+                               f"(must force) - container {users[0][0][:12]} is using its "
+                               f"referenced image {_short(image_id)}")
+            self._drop_names([by_name, *same_repo_digests], report)
+            if users:
+                return
+            self._delete(image_id, prune, report)
+            return
+        # by ID
+        running = [c for c, run in users if run]
+        if running:
+            raise Conflict("conflict", f"unable to delete {_short(image_id)} (cannot be forced) - "
+                           f"image is being used by running container {running[0][:12]}")
+        if users and not force:
+            raise Conflict("conflict", f"unable to delete {_short(image_id)} (must be forced) - "
+                           f"image is being used by stopped container {users[0][0][:12]}")
+        repos = {reference.parse_normalized_named(t).name for t in tags}
+        if len(repos) > 1 and not force:
+            raise Conflict("conflict", f"unable to delete {_short(image_id)} (must be forced) - "
+                           "image is referenced in multiple repositories")
+        if self.children(image_id):
+            raise Conflict("conflict", f"unable to delete {_short(image_id)} (cannot be forced) - "
+                           "image has dependent child images")
+        self._drop_names(tags + digests, report)
+        self._delete(image_id, prune, report)
+
+    def _drop_names(self, names: list[str], report: RemoveReport) -> None:
+        with transaction(self.db):
+            for n in names:
+                table = "repo_digests" if "@" in n else "tags"
+                self.db.execute(f"DELETE FROM {table} WHERE name = ?", (n,))
+        report.untagged.extend(reference.parse_normalized_named(n).familiar() for n in names)
+
+    def _blobs_of(self, image_id: str, manifest_digest: str) -> set[str]:
+        out = {image_id, manifest_digest}
+        try:
+            m = Manifest.from_bytes(self.content.read_blob(manifest_digest))
+            out.update(d.digest for d in m.layers)
+        except SkiffError:
+            pass
+        return out
+
+    def _delete(self, image_id: str, prune: bool, report: RemoveReport) -> int:
+        """Delete an untagged image record and its unshared blobs; return bytes freed."""
+        if self.children(image_id) or self._containers_using(image_id):
+            return 0
+        row = self._row(image_id)
+        if row is None:
+            return 0
+        parent = row["parent"]
+        with transaction(self.db):
+            self.db.execute("DELETE FROM tags WHERE image_id = ?", (image_id,))
+            self.db.execute("DELETE FROM repo_digests WHERE image_id = ?", (image_id,))
+            self.db.execute("DELETE FROM images WHERE id = ?", (image_id,))
+        report.deleted.append(image_id)
+        freed = self._collect_blobs(self._blobs_of(image_id, row["manifest_digest"]))
+        if prune and parent and self._row(parent) is not None:
+            tags, digests = self._names_of(parent)
+            if not tags and not digests:
+                freed += self._delete(parent, prune, report)
+        return freed
+
+    def _collect_blobs(self, candidates: set[str]) -> int:
+        """Delete those of ``candidates`` no remaining image or lease references."""
+        keep: set[str] = set()
+        for r in self.db.execute("SELECT id, manifest_digest FROM images"):
+            keep |= self._blobs_of(r[0], r[1])
+        keep |= {r[0] for r in self.db.execute(
+            "SELECT ref FROM lease_resources WHERE kind = 'content'")}
+        freed = 0
+        for d in candidates - keep:
+            try:
+                n = self.content.size(d)
+                self.content.delete(d)
+                freed += n
+            except NotFound:
+                pass
+        return freed
+
+    def prune(self, all: bool = False) -> tuple[RemoveReport, int]:
+        """``docker image prune [-a]``: delete dangling images (``all``: every image no
+        container uses). Returns the report and the bytes of blobs freed."""
+        report = RemoveReport()
+        freed = 0
+        used = {r[0] for r in self.db.execute("SELECT image_id FROM containers WHERE image_id IS NOT NULL")}
+        for img in self.list():
+            if img.id in used or self._row(img.id) is None:
+                continue
+            tags, digests = self._names_of(img.id)
+            if tags and not all:
+                continue
+            if self.children(img.id):
+                continue
+            self._drop_names(tags + digests, report)
+            freed += self._delete(img.id, True, report)
+        return report, freed
+
+    # ---------------------------------------------------------------- import / archives
+    def import_rootfs(self, stream: BinaryIO, *, tag: str | None = None,
+                      changes: Sequence[str] = (), message: str | None = None) -> Image:
+        """``docker import``: see :func:`skiff.images.importer.import_rootfs`."""
+        from skiff.images.importer import import_rootfs
+
+        return import_rootfs(self, stream, tag=tag, changes=changes, message=message)
+
+    def save(self, refs: Sequence[str], out: BinaryIO) -> None:
+        """``docker save``: see :func:`skiff.images.archive.save`."""
+        from skiff.images.archive import save
+
+        save(self, refs, out)
+
+    def load(self, stream: BinaryIO) -> list[tuple[str, str | None]]:
+        """``docker load``: see :func:`skiff.images.archive.load`."""
+        from skiff.images.archive import load
+
+        return load(self, stream)

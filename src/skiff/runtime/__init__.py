@@ -1,0 +1,1 @@
+"""Containers: OCI runtime config, the runc driver, the monitor and the lifecycle service."""

@@ -1,0 +1,135 @@
+"""Mounting a container's rootfs from the snapshotter's ``list[Mount]``.
+
+skiff.snapshots owns :class:`Mount` and its ``mount_all``; until it is importable this
+module carries a Mount of the same shape (type, source, options) and a mount(2) of its own
+(through libc, no ``mount`` exec: this is on ``skiff run``'s critical path).
+
+A rootfs that is one plain read-write bind mount needs no mount at all: runc bind-mounts
+``root.path`` itself, so :func:`rootfs_path` hands the source directory straight to it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from skiff.errors import SkiffError
+
+try:  # the snapshotter's own type, once it is on main
+    from skiff.snapshots import Mount  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - depends on merge order
+    @dataclass(frozen=True, slots=True)
+    class Mount:  # type: ignore[no-redef]
+        """A mount: ``type`` (overlay, bind, tmpfs...), ``source`` and mount(8) options."""
+
+        type: str
+        source: str
+        options: tuple[str, ...] = ()
+
+
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+MS_REMOUNT = 0x20
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+MNT_DETACH = 0x2
+
+_FLAGS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
+          "bind": MS_BIND, "rbind": MS_BIND | MS_REC}
+_IGNORED = {"rw", "suid", "dev", "exec", "defaults"}
+
+_libc = None
+
+
+def _lib():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _libc
+
+
+def _sys_mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
+    r = _lib().mount(source.encode(), target.encode(),
+                     fstype.encode() if fstype else None, ctypes.c_ulong(flags),
+                     data.encode() if data else None)
+    if r != 0:
+        e = ctypes.get_errno()
+        raise SkiffError(f"mount {fstype or 'bind'} {source} on {target}", os.strerror(e))
+
+
+def mount(m, target: str) -> None:
+    """mount(2) one Mount on ``target``; ``bind`` mounts honour ``ro`` with a remount.
+
+    Raises:
+        SkiffError: the kernel refused (the message names source, target and errno text).
+    """
+    flags = 0
+    data = []
+    for opt in m.options:
+        if opt in _FLAGS:
+            flags |= _FLAGS[opt]
+        elif opt in _IGNORED:
+            continue
+        else:
+            data.append(opt)
+    if m.type == "bind" or flags & MS_BIND:
+        _sys_mount(m.source, target, None, (flags & (MS_BIND | MS_REC)) or MS_BIND, None)
+        if flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC):
+            _sys_mount("", target, None, MS_REMOUNT | MS_BIND | (flags & ~(MS_BIND | MS_REC)), None)
+        return
+    _sys_mount(m.source, target, m.type, flags, ",".join(data) or None)
+
+
+def unmount(target: str, *, lazy: bool = True) -> None:
+    """umount2(2) ``target`` (MNT_DETACH by default); not mounted is not an error."""
+    r = _lib().umount2(target.encode(), MNT_DETACH if lazy else 0)
+    if r != 0:
+        e = ctypes.get_errno()
+        if e in (22, 2):  # EINVAL: not a mount point; ENOENT
+            return
+        raise SkiffError(f"unmount {target}", os.strerror(e))
+
+
+def is_plain_bind(mounts: Sequence) -> bool:
+    """True for a single read-write bind mount (runc can take its source as root.path)."""
+    return (len(mounts) == 1 and mounts[0].type in ("bind", "rbind")
+            and "ro" not in mounts[0].options)
+
+
+def mount_rootfs(mounts: Sequence, target: str) -> str:
+    """Make ``mounts`` available as a rootfs; return the path to give runc as root.path.
+
+    A plain bind mount is used in place (nothing mounted); anything else is mounted on
+    ``target`` in order (the snapshotter's overlay). Undo with :func:`unmount_rootfs`.
+
+    Raises:
+        SkiffError: a mount failed (nothing stays mounted).
+    """
+    if not mounts:
+        raise SkiffError("mount rootfs", "no mounts given")
+    if is_plain_bind(mounts):
+        return mounts[0].source
+    os.makedirs(target, exist_ok=True)
+    done = 0
+    try:
+        for m in mounts:
+            mount(m, target)
+            done += 1
+    except BaseException:
+        for _ in range(done):
+            unmount(target)
+        raise
+    return target
+
+
+def unmount_rootfs(mounts: Sequence, target: str) -> None:
+    """Undo :func:`mount_rootfs` (a no-op for a plain bind)."""
+    if mounts and not is_plain_bind(mounts):
+        for _ in mounts:
+            unmount(target)

@@ -1,0 +1,292 @@
+"""Run one process to completion in a fresh container: what ``skiff build`` RUN uses.
+
+Same spec builder (skiff.runtime.spec) and runc driver (skiff.runtime.runc) as
+``skiff run``, without a container record, a monitor or logs: the caller gets the
+process's combined stdout+stderr through a callback and its exit code.
+
+Like BuildKit's runc executor, the mount points runc has to create in the rootfs (``/proc``,
+``/sys``, ``/dev``, ``/etc/hosts``...) are removed again afterwards when they were not in
+the image and are still empty, so a RUN step's layer does not carry them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import IO
+
+from skiff.errors import SkiffError
+from skiff.runtime import etcfiles
+from skiff.runtime import mounts as rmounts
+from skiff.runtime import runc as runc_mod
+from skiff.runtime import spec as spec_mod
+from skiff.runtime.fsutil import secure_join
+from skiff.runtime.users import resolve as resolve_user
+
+_RUNC_FAIL_PREFIX = b"runc run failed: "
+
+
+def _mount_dict(m) -> dict:
+    """An extra mount given as an OCI dict or an object with destination/type/source/options."""
+    if isinstance(m, dict):
+        return dict(m)
+    d = {"destination": m.destination, "type": m.type, "source": m.source,
+         "options": list(getattr(m, "options", ()) or ())}
+    if d["type"] == "bind" and not any(o in ("bind", "rbind") for o in d["options"]):
+        d["options"].insert(0, "rbind")
+    return d
+
+
+def missing_paths(rootfs: str, destinations: Iterable[str]) -> tuple[list[str], dict[str, tuple[int, int]]]:
+    """Every path (as a container path) from the first missing component down to each
+    destination, for the destinations that do not fully exist in ``rootfs``; and the
+    (atime_ns, mtime_ns) of the existing directory each missing chain starts in."""
+    out: list[str] = []
+    parents: dict[str, tuple[int, int]] = {}
+    seen: set[str] = set()
+    for dest in destinations:
+        parts = [p for p in dest.split("/") if p]
+        missing = False
+        for i in range(1, len(parts) + 1):
+            cpath = "/" + "/".join(parts[:i])
+            if not missing:
+                host = secure_join(rootfs, cpath)
+                if os.path.lexists(host):
+                    continue
+                missing = True
+                parent = "/" + "/".join(parts[:i - 1])
+                if parent not in parents:
+                    st = os.stat(secure_join(rootfs, parent))
+                    parents[parent] = (st.st_atime_ns, st.st_mtime_ns)
+            if cpath not in seen:
+                seen.add(cpath)
+                out.append(cpath)
+    return out, parents
+
+
+def remove_stubs(rootfs: str, paths: Sequence[str],
+                 parents: dict[str, tuple[int, int]] | None = None) -> None:
+    """Remove the paths of :func:`missing_paths` that runc created and left empty, and
+    give their parent directories back their times when nothing else was added."""
+    import stat as _stat
+
+    for cpath in sorted(paths, key=lambda p: p.count("/"), reverse=True):
+        host = secure_join(rootfs, cpath)
+        try:
+            st = os.lstat(host)
+        except OSError:
+            continue
+        try:
+            if _stat.S_ISDIR(st.st_mode):
+                os.rmdir(host)  # fails (ENOTEMPTY) when the process put files there
+            elif _stat.S_ISREG(st.st_mode) and st.st_size == 0:
+                os.unlink(host)
+        except OSError:
+            pass
+    for parent, (atime, mtime) in (parents or {}).items():
+        left = [p for p in paths if os.path.dirname(p) == parent
+                and os.path.lexists(secure_join(rootfs, p))]
+        if not left:
+            try:
+                os.utime(secure_join(rootfs, parent), ns=(atime, mtime))
+            except OSError:
+                pass
+
+
+def prune_copied_up_dirs(mounts: Sequence, dirs: Iterable[str]) -> None:
+    """After an overlay is unmounted: drop from its upperdir each of ``dirs`` that is an
+    empty, non-opaque directory whose mode, owner and mtime equal the lower copy's, i.e.
+    a directory overlayfs copied up only because runc made (and we removed) a mount point
+    in it. The layer diff then does not show it as changed."""
+    if len(mounts) != 1 or mounts[0].type != "overlay":
+        return
+    opts = dict(o.split("=", 1) for o in mounts[0].options if "=" in o)
+    upper = opts.get("upperdir")
+    lowers = opts.get("lowerdir", "").split(":") if opts.get("lowerdir") else []
+    if not upper:
+        return
+    for d in sorted(dirs, key=lambda p: p.count("/"), reverse=True):
+        rel = d.strip("/")
+        if not rel:
+            continue
+        up = os.path.join(upper, rel)
+        try:
+            ust = os.lstat(up)
+            if not os.path.isdir(up) or os.listdir(up):
+                continue
+            if os.getxattr(up, "trusted.overlay.opaque", follow_symlinks=False) == b"y":
+                continue
+        except OSError as e:
+            if getattr(e, "errno", None) != 61:  # ENODATA: no opaque xattr
+                continue
+        for low in lowers:
+            lp = os.path.join(low, rel)
+            try:
+                lst = os.lstat(lp)
+            except OSError:
+                continue
+            if ((lst.st_mode, lst.st_uid, lst.st_gid, lst.st_mtime_ns)
+                    == (ust.st_mode, ust.st_uid, ust.st_gid, ust.st_mtime_ns)):
+                try:
+                    os.rmdir(up)
+                except OSError:
+                    pass
+            break
+
+
+def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (),
+        cwd: str = "/", user: str = "", hostname: str = "", network: str = "host",
+        extra_mounts: Sequence = (), stdin: bytes | IO[bytes] | None = None,
+        output: Callable[[bytes], None] | None = None, cap_add: Sequence[str] = (),
+        security: str = "sandbox", extra_hosts: Sequence[tuple[str, str]] = ()) -> int:
+    """Run ``args`` in a new container on the rootfs ``mounts``; return its exit code.
+
+    Args:
+        config (skiff.config.Config): the store (runc's state root, temp dir) and runtime.
+        mounts (list[Mount]): the rootfs, as the snapshotter returns it (an overlay, or a
+            single bind mount of a directory).
+        args: argv; ``env``: ``KEY=value`` strings (PATH defaults to Docker's).
+        cwd: working directory (created if missing, as Docker does for WORKDIR).
+        user: ``""`` (root), ``name``, ``uid``, ``user:group`` — resolved in the rootfs.
+        hostname: UTS hostname (default: the first 12 hex digits of a random ID).
+        network: ``"host"`` or ``"none"`` (loopback only).
+        extra_mounts: OCI mount dicts, or objects with destination/type/source/options.
+        stdin: bytes to feed, a binary file, or None for /dev/null.
+        output: called with each chunk of the combined stdout+stderr (bytes).
+        cap_add: extra capabilities; ``security="insecure"`` runs privileged (BuildKit's
+            ``RUN --security=insecure``).
+        extra_hosts: (name, address) pairs appended to /etc/hosts.
+
+    Returns:
+        int: the exit code (128+N when killed by signal N, as runc reports).
+
+    Raises:
+        CommandNotFound: the command does not exist in the rootfs (exit 127).
+        CannotInvoke: it exists but cannot be executed (exit 126).
+        SkiffError: runc or a mount failed.
+    """
+    if network not in ("host", "none"):
+        raise SkiffError(f"network mode {network!r}", "only host and none are supported")
+    driver = runc_mod.Runc.for_config(config)
+    cid = os.urandom(32).hex()
+    hostname = hostname or cid[:12]
+    work = Path(config.tmp_dir) / f"oneshot-{cid[:16]}"
+    work.mkdir(parents=True, exist_ok=False)
+    rootfs_target = str(work / "rootfs")
+    rootfs = None
+    stubs: list[str] = []
+    parents: dict[str, tuple[int, int]] = {}
+    try:
+        rootfs = rmounts.mount_rootfs(mounts, rootfs_target)
+        eu = resolve_user(rootfs, user)
+        env = list(env)
+        if not any(e.startswith("PATH=") for e in env):
+            env.insert(0, f"PATH={spec_mod.DEFAULT_PATH_ENV}")
+        if cwd != "/":
+            d = secure_join(rootfs, cwd)
+            if not d.exists():
+                d.mkdir(parents=True)
+                os.chown(d, eu.uid, eu.gid)
+        extra = etcfiles.write(work / "etc", hostname, network=network,
+                               extra_hosts=tuple(extra_hosts))
+        extra += [_mount_dict(m) for m in extra_mounts]
+        opts = spec_mod.SpecOptions(
+            args=tuple(args), rootfs=rootfs, env=tuple(env), cwd=cwd, uid=eu.uid, gid=eu.gid,
+            additional_gids=eu.additional_gids, hostname=hostname, network=network,
+            cap_add=tuple(cap_add), privileged=(security == "insecure"),
+            mounts=tuple(extra), cgroups_path=f"/skiff/{cid}")
+        spec = spec_mod.build_spec(opts)
+        stubs, parents = missing_paths(rootfs, [m["destination"] for m in spec["mounts"]])
+        (work / "config.json").write_text(json.dumps(spec))
+        return _run_runc(driver, cid, str(work), stdin, output)
+    finally:
+        if rootfs is not None:
+            remove_stubs(rootfs, stubs, parents)
+            rmounts.unmount_rootfs(mounts, rootfs_target)
+            prune_copied_up_dirs(mounts, parents)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _feed(fd: int, data: bytes) -> None:
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view[:65536])
+            view = view[n:]
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _run_runc(driver: runc_mod.Runc, cid: str, bundle: str, stdin, output) -> int:
+    log = os.path.join(bundle, "runc.log")
+    argv = driver.run_argv(cid, bundle, log=log)
+    feeder = None
+    if stdin is None:
+        stdin_arg = subprocess.DEVNULL
+    elif isinstance(stdin, (bytes, bytearray, memoryview)):
+        r, w = os.pipe()
+        stdin_arg = r
+        feeder = threading.Thread(target=_feed, args=(w, bytes(stdin)), daemon=True)
+    else:
+        stdin_arg = stdin
+    rfd, wfd = os.pipe()
+    try:
+        proc = subprocess.Popen(argv, stdin=stdin_arg, stdout=wfd, stderr=wfd,
+                                start_new_session=True)
+    finally:
+        os.close(wfd)
+        if isinstance(stdin_arg, int) and stdin_arg != subprocess.DEVNULL:
+            os.close(stdin_arg)
+    if feeder is not None:
+        feeder.start()
+    held = b""
+    passthrough = False
+    try:
+        while True:
+            chunk = os.read(rfd, 65536)
+            if not chunk:
+                break
+            if passthrough:
+                if output:
+                    output(chunk)
+                continue
+            # runc's own failure message shares the pipe: hold back output that may be it
+            # until runc has exited and we know whether it failed.
+            held += chunk
+            if held.startswith(_RUNC_FAIL_PREFIX) or _RUNC_FAIL_PREFIX.startswith(held):
+                continue
+            passthrough = True
+            if output:
+                output(held)
+            held = b""
+        rc = proc.wait()
+    except BaseException:
+        # Interrupted (KeyboardInterrupt in a build): kill the container, reap runc.
+        try:
+            driver.kill(cid, "SIGKILL", all_processes=True)
+        except SkiffError:
+            pass
+        try:
+            proc.send_signal(signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        driver.delete(cid, force=True)
+        raise
+    finally:
+        os.close(rfd)
+    err = runc_mod.read_log_error(log)
+    if err is not None:
+        driver.delete(cid, force=True)
+        raise runc_mod.classify(err)
+    if held and output:
+        output(held)
+    return rc

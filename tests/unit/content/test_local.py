@@ -1,0 +1,20 @@
+"""The local ContentStore against the shared behavioural suite, plus on-disk details."""
+
+from __future__ import annotations
+
+import stat
+
+from skiff.content import ContentStore
+from tests.unit.content.suite import ContentStoreSuite
+
+
+class TestLocalStore(ContentStoreSuite):
+    @staticmethod
+    def make_store(path):
+        return ContentStore(path)
+
+    def test_blob_layout_and_read_only(self, store):
+        d = store.write_blob(b"hello")
+        p = store.root / "blobs" / "sha256" / d.split(":")[1]
+        assert p == store.path(d)
+        assert stat.S_IMODE(p.stat().st_mode) == 0o444

@@ -1,0 +1,182 @@
+"""The image commands through the CLI (in-process): Docker's columns, messages, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from skiff import digest
+from tests.unit.images.helpers import rootfs_tar
+
+TAR = rootfs_tar({"hello": b"world\n"})
+
+
+@pytest.fixture
+def tarfile_path(tmp_path):
+    p = tmp_path / "rootfs.tar"
+    p.write_bytes(TAR)
+    return p
+
+
+def _import(cli, path, *args):
+    r = cli("import", str(path), *args)
+    assert r.code == 0, r
+    return r.out.strip()
+
+
+def test_import_prints_id_and_images_lists_it(cli, tarfile_path):
+    image_id = _import(cli, tarfile_path, "app:1")
+    assert digest.is_digest(image_id)
+    r = cli("images")
+    assert r.code == 0
+    lines = r.out.splitlines()
+    assert lines[0] == "REPOSITORY   TAG       IMAGE ID       CREATED                  SIZE"
+    assert lines[1].split(None, 3)[:3] == ["app", "1", image_id[7:19]]
+    assert lines[1].endswith(f"{len(TAR) / 1000:.3g}kB")
+    assert cli("image", "ls", "-q").out == image_id[7:19] + "\n"
+    assert cli("images", "-q", "--no-trunc").out == image_id + "\n"
+
+
+def test_import_from_stdin_untagged(cli):
+    r = cli("import", "-", stdin=TAR)
+    assert r.code == 0, r
+    out = cli("images").out.splitlines()
+    assert out[1].split()[:3] == ["<none>", "<none>", r.out.strip()[7:19]]
+    assert cli("images", "-f", "dangling=true", "-q").out == r.out.strip()[7:19] + "\n"
+
+
+def test_import_bad_file(cli, tmp_path):
+    bad = tmp_path / "bad.tar"
+    bad.write_bytes(TAR[:700])
+    r = cli("import", str(bad), "x")
+    assert (r.code, r.err) == (125, "skiff: invalid tar archive: unexpected EOF\n")
+    r = cli("import", str(tmp_path / "missing.tar"))
+    assert r.code == 125
+    assert r.err == f"skiff: open {tmp_path / 'missing.tar'}: no such file or directory\n"
+    assert cli("system", "check").code == 0
+    assert cli("images", "-q").out == ""
+
+
+def test_tag_rmi_messages(cli, tarfile_path):
+    image_id = _import(cli, tarfile_path, "a")
+    assert cli("tag", "a", "b:2").code == 0
+    assert [ln.split()[:2] for ln in cli("images").out.splitlines()[1:]] == [["a", "latest"],
+                                                                            ["b", "2"]]
+    r = cli("rmi", "b:2")
+    assert (r.code, r.out) == (0, "Untagged: b:2\n")
+    r = cli("image", "rm", "a", "nope")
+    assert r.out == f"Untagged: a:latest\nDeleted: {image_id}\n"
+    assert (r.code, r.err) == (1, "skiff: No such image: nope:latest\n")
+    r = cli("tag", "nope", "x")
+    assert (r.code, r.err) == (125, "skiff: No such image: nope:latest\n")
+    r = cli("tag", "x", "Bad")
+    assert r.code == 125
+
+
+def test_inspect_fields(cli, tarfile_path):
+    image_id = _import(cli, tarfile_path, "app", "--change", "CMD [\"sh\"]",
+                       "--change", "LABEL k=v")
+    r = cli("inspect", "app")
+    assert r.code == 0, r
+    (d,) = json.loads(r.out)
+    assert d["Id"] == image_id
+    assert d["RepoTags"] == ["app:latest"]
+    assert d["RepoDigests"] == []
+    assert d["Config"]["Cmd"] == ["sh"]
+    assert d["Config"]["Labels"] == {"k": "v"}
+    assert d["Config"]["Entrypoint"] is None
+    assert d["RootFS"] == {"Type": "layers", "Layers": [digest.of_bytes(TAR)]}
+    assert d["Size"] == len(TAR)
+    assert d["Comment"] == "Imported from -"
+    assert (d["Os"], d["Architecture"]) == ("linux", "amd64")
+    assert list(d)[:4] == ["Id", "RepoTags", "RepoDigests", "Parent"]
+    r = cli("image", "inspect", "app", "nope")
+    assert r.code == 1
+    assert r.err == "skiff: No such image: nope:latest\n"
+    assert len(json.loads(r.out)) == 1
+    r = cli("inspect", "nope")
+    assert (r.code, r.out, r.err) == (1, "[]\n", "skiff: No such object: nope\n")
+
+
+def test_images_format(cli, tarfile_path):
+    pytest.importorskip("skiff.format")
+    image_id = _import(cli, tarfile_path, "a")
+    assert cli("tag", "a", "b:2").code == 0
+    assert cli("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").out == \
+        f"a:latest {image_id[7:19]}\nb:2 {image_id[7:19]}\n"
+    r = cli("images", "--format", "table {{.Repository}}\t{{.Tag}}")
+    assert r.out == "REPOSITORY   TAG\na            latest\nb            2\n"
+
+
+def test_inspect_format(cli, tarfile_path):
+    pytest.importorskip("skiff.format")
+    image_id = _import(cli, tarfile_path, "app", "-c", "LABEL k=v")
+    assert cli("inspect", "-f", "{{.Id}}", "app").out == image_id + "\n"
+    assert cli("inspect", "--format", "{{len .RootFS.Layers}}", "app").out == "1\n"
+    assert cli("inspect", "-f", '{{index .Config.Labels "k"}}', "app").out == "v\n"
+
+
+def test_history(cli, tarfile_path):
+    image_id = _import(cli, tarfile_path, "app")
+    r = cli("history", "app")
+    assert r.code == 0
+    lines = r.out.splitlines()
+    assert lines[0].split() == ["IMAGE", "CREATED", "CREATED", "BY", "SIZE", "COMMENT"]
+    assert lines[1].startswith(image_id[7:19] + "   ")
+    assert lines[1].endswith(f"{len(TAR) / 1000:.3g}kB    Imported from -")
+    assert cli("history", "-q", "--no-trunc", "app").out == image_id + "\n"
+    r = cli("history", "-H=false", "app")
+    assert f" {len(TAR)} " in r.out
+
+
+def test_prune(cli, tarfile_path):
+    keep = _import(cli, tarfile_path, "keep")
+    dang = cli("import", "-", stdin=rootfs_tar({"x": b"1"})).out.strip()
+    r = cli("image", "prune", "-f")
+    assert r.code == 0
+    assert r.out.startswith(f"Deleted Images:\ndeleted: {dang}\n\nTotal reclaimed space: ")
+    r = cli("image", "prune", stdin=b"n\n")
+    assert r.out == "WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] "
+    r = cli("image", "prune", "-a", stdin=b"y\n")
+    assert f"untagged: keep:latest\ndeleted: {keep}\n" in r.out
+    assert cli("images", "-q").out == ""
+
+
+def test_save_load_round_trip(cli, tarfile_path, tmp_path, skiff_root):
+    image_id = _import(cli, tarfile_path, "app:1", "-c", "ENV X=1")
+    out = tmp_path / "out.tar"
+    assert cli("save", "-o", str(out), "app:1").code == 0
+    assert cli("rmi", "app:1").code == 0
+    assert cli("images", "-q").out == ""
+    r = cli("load", "-i", str(out))
+    assert (r.code, r.out) == (0, "Loaded image: app:1\n")
+    assert cli("images", "-q", "--no-trunc").out == image_id + "\n"
+    assert cli("system", "check").code == 0
+    r = cli("save", "-o", str(tmp_path / "x.tar"), "nope")
+    assert (r.code, r.err) == (125, "skiff: No such image: nope:latest\n")
+    assert not (tmp_path / "x.tar").exists()
+
+
+def test_system_check_finds_corruption(cli, tarfile_path, skiff_root):
+    image_id = _import(cli, tarfile_path, "app")
+    r = cli("system", "check")
+    assert (r.code, r.out) == (0, "3 blobs, 1 images, 1 names checked; 0 unfinished ingests; "
+                                  "no problems found\n")
+    blob = skiff_root / "content" / "blobs" / "sha256" / image_id[7:]
+    blob.chmod(0o644)
+    blob.write_bytes(b"{}")
+    r = cli("system", "check")
+    assert r.code == 1
+    assert r.out.splitlines()[0] == (f"blob {image_id}: digest mismatch: content hashes to "
+                                     f"{digest.of_bytes(b'{}')}")
+
+
+def test_system_df(cli, tarfile_path):
+    _import(cli, tarfile_path, "app")
+    r = cli("system", "df")
+    lines = r.out.splitlines()
+    assert lines[0] == "TYPE            TOTAL     ACTIVE    SIZE      RECLAIMABLE"
+    assert lines[1].split() == ["Images", "1", "0", f"{len(TAR) / 1000:.4g}kB",
+                                f"{len(TAR) / 1000:.4g}kB", "(100%)"]
+    assert lines[2].split() == ["Containers", "0", "0", "0B", "0B"]
