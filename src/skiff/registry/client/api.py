@@ -44,9 +44,14 @@ class PushReport:
 
 
 def _parse(ref: str):
+    """Parse a reference; a malformed one exits 1 as ``docker pull``/``push`` do."""
     from skiff import reference
 
-    return reference.parse(ref)
+    try:
+        return reference.parse(ref)
+    except InvalidArgument as e:
+        e.exit_code = 1
+        raise
 
 
 def _familiar_repo(r) -> str:
@@ -178,7 +183,12 @@ def push_report(config: Config, db, ref: str, *, progress: NullProgress | None =
     r = _parse(ref)
     if r.digest is None and r.tag is None:
         r = r.with_tag("latest")
-    img = ImageService(config, db).get(str(r))
+    try:
+        img = ImageService(config, db).get(str(r))
+    except ImageNotFound as e:
+        # Docker: "An image does not exist locally with the tag: <repository>" (exit 1)
+        raise ImageNotFound("An image does not exist locally with the tag",
+                            r.familiar_name(), exit_code=1) from e
     store = ContentStore(config.content_dir)
     sources = BlobSources(config.root)
     progress.message(f"The push refers to repository [{r.repository}]")

@@ -1,0 +1,179 @@
+"""``skiff push`` / ``skiff pull`` on a real store against docker-registry, skopeo and umoci."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from skiff.config import Config
+from tests.interop.regclient.servers import Proxy, skopeo
+
+pytestmark = [pytest.mark.requires_peer("skopeo", "docker-registry")]
+
+
+def _store(root):
+    from skiff import metadata
+    from skiff.content import ContentStore
+    from skiff.images import ImageService
+
+    cfg = Config.from_env(root)
+    db = metadata.connect(cfg.metadata_path)
+    return cfg, db, ImageService(cfg, db, ContentStore(cfg.content_dir))
+
+
+def _in_root(root):
+    os.environ["SKIFF_ROOT"] = str(root)
+
+
+def test_push_then_pull_byte_identical(cli, skiff_root, tmp_path, registry, busybox_tar,
+                                       repo_name):
+    name = f"{registry.host}/{repo_name}:1"
+    assert cli("import", str(busybox_tar), name).code == 0
+    _, _, images = _store(skiff_root)
+    img = images.get(name)
+    layer = img.layers[0].digest
+    short = layer.split(":")[1][:12]
+    r = cli("push", name)
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == [
+        f"The push refers to repository [{registry.host}/{repo_name}]",
+        f"{short}: Preparing", f"{short}: Pushing", f"{short}: Pushed",
+        f"1: digest: {img.manifest_digest} size: {img.manifest_size}"]
+    r = cli("push", name)  # everything is there already
+    assert r.out.splitlines()[1:3] == [f"{short}: Preparing", f"{short}: Layer already exists"]
+    info = json.loads(skopeo("inspect", "--tls-verify=false", f"docker://{name}").stdout)
+    assert info["Digest"] == img.manifest_digest
+    raw = skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{name}").stdout
+
+    other = tmp_path / "root2"
+    other.mkdir()
+    _in_root(other)
+    r = cli("--root", str(other), "pull", name)
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == [
+        f"1: Pulling from {repo_name}", f"{short}: Pulling fs layer",
+        f"{short}: Downloading", f"{short}: Verifying Checksum",
+        f"{short}: Download complete", f"{short}: Pull complete",
+        f"Digest: {img.manifest_digest}",
+        f"Status: Downloaded newer image for {name}", name]
+    _, _, images2 = _store(other)
+    got = images2.get(name)
+    assert got.id == img.id
+    assert got.repo_digests == (f"{registry.host}/{repo_name}@{img.manifest_digest}",)
+    assert images2.content.read_blob(got.manifest_digest) == raw.encode()
+    r = cli("--root", str(other), "pull", name)
+    assert r.out.splitlines()[-2:] == [f"Status: Image is up to date for {name}", name]
+    r = cli("--root", str(other), "pull", "-q", f"{registry.host}/{repo_name}@{img.manifest_digest}")
+    assert (r.code, r.out) == (0, f"{registry.host}/{repo_name}@{img.manifest_digest}\n")
+
+
+def test_pull_errors(cli, registry, repo_name):
+    r = cli("pull", f"{registry.host}/{repo_name}:nope")
+    assert r.code == 1
+    assert r.err == (f"skiff: manifest for {registry.host}/{repo_name}:nope not found: "
+                     "manifest unknown: manifest unknown\n")
+    r = cli("pull", "a/b::1")
+    assert (r.code, r.err) == (1, "skiff: invalid reference format\n")
+    r = cli("push", f"{registry.host}/{repo_name}:none")
+    assert (r.code, r.err) == (1, "skiff: An image does not exist locally with the tag: "
+                                  f"{registry.host}/{repo_name}\n")
+
+
+def test_garbage_registry_answer(cli, tmp_path):
+    """A server that is not a registry: one line, exit 1."""
+    import http.server
+    import threading
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"<html>hello</html>"
+            self.send_response(200 if self.path == "/v2/" else 500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        r = cli("pull", f"127.0.0.1:{srv.server_address[1]}/a/b:1")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert r.code == 1
+    assert r.err == ("skiff: fetching manifest for 127.0.0.1:"
+                     f"{srv.server_address[1]}/a/b:1: unexpected HTTP status: "
+                     "500 Internal Server Error\n")
+
+
+@pytest.mark.requires_root
+@pytest.mark.requires_peer("umoci")
+def test_skopeo_pushed_image_is_pulled_and_runs(cli, skiff_root, registry, bb_layout,
+                                                repo_name):
+    from skiff.runtime import oneshot
+    from skiff.snapshots import Snapshotter, unpack
+
+    name = f"{registry.host}/{repo_name}:v1"
+    skopeo("copy", "--dest-tls-verify=false", f"oci:{bb_layout}:bb", f"docker://{name}")
+    r = cli("pull", name)
+    assert r.code == 0, r.err
+    cfg, db, images = _store(skiff_root)
+    img = images.get(name)
+    assert img.config.raw["config"]["Cmd"] == ["sh"]
+    snap = Snapshotter(cfg, db)
+    top = unpack(snap, images.content, img)
+    if not os.path.exists("/usr/sbin/runc") and not os.path.exists("/usr/bin/runc"):
+        pytest.skip("needs runc")
+    mounts = snap.prepare(f"view-{repo_name.replace('/', '-')}", top)
+    out = bytearray()
+    try:
+        code = oneshot.run(cfg, mounts=mounts, args=["/bin/sh", "-c", "echo pulled-and-ran"],
+                           network="none", output=out.extend)
+    finally:
+        snap.remove(f"view-{repo_name.replace('/', '-')}")
+    assert (code, bytes(out)) == (0, b"pulled-and-ran\n")
+
+
+def test_dedup_second_image_uploads_only_new_layer(cli, skiff_root, registry, busybox_tar,
+                                                   repo_name, tmp_path):
+    import io
+    import tarfile
+
+    from skiff.images.importer import ingest_layer
+
+    base = f"{registry.host}/{repo_name}:base"
+    assert cli("import", str(busybox_tar), base).code == 0
+    cfg, db, images = _store(skiff_root)
+    b = images.get(base)
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tf:
+        data = b"layer two\n" * 1000
+        ti = tarfile.TarInfo("two.txt")
+        ti.size = len(data)
+        tf.addfile(ti, io.BytesIO(data))
+    raw.seek(0)
+    top = ingest_layer(images, raw)
+    app = f"{registry.host}/{repo_name}-app:1"
+    images.create(b.config.raw, [*b.layers, top], tags=[app])
+    proxy = Proxy(registry.host)
+    try:
+        pbase = base.replace(registry.host, proxy.host)
+        papp = app.replace(registry.host, proxy.host)
+        assert cli("tag", base, pbase).code == 0 and cli("tag", app, papp).code == 0
+        assert cli("push", pbase).code == 0
+        before = len(proxy.rec.requests)
+        r = cli("push", papp)
+        assert r.code == 0, r.err
+        second = proxy.rec.requests[before:]
+        short = b.layers[0].digest.split(":")[1][:12]
+        # the base layer was pulled/pushed from <repo>: it is mounted into <repo>-app
+        assert f"{short}: Mounted from {repo_name}" in r.out.splitlines()
+        sent = sum(n for m, p, _, n in second if "/blobs/uploads/" in p)
+        app_img = images.get(app)
+        assert sent == top.size + images.content.size(app_img.id)
+    finally:
+        proxy.close()
