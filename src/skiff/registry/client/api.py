@@ -135,7 +135,7 @@ def pull_cli(config: Config, db, ref: str, *, platform: str | None = None,
                             max_concurrent=max_concurrent)]
     r = _parse(ref)
     if r.digest is not None or ("@" in ref or ":" in ref.rsplit("/", 1)[-1]):
-        raise InvalidArgument("tag can't be used with --all-tags/-a")
+        raise InvalidArgument("tag can't be used with --all-tags/-a", exit_code=1)
     return [pull_report(config, db, f"{r.repository}:{t}", platform=platform,
                         progress=progress, max_concurrent=max_concurrent)
             for t in list_tags(config, r.domain, r.path)]
