@@ -2,10 +2,12 @@
 docker-registry, side by side with ``skopeo copy`` in one run; prints times, ratios and
 skiff's peak memory (max RSS of the process doing the transfer).
 
-Both sides move the same OCI image-layout directory to and from the same registry
-(skiff through its protocol layer, ``skiff.registry.client.pull/push`` with an OCI layout
-as blob sink/source; with ``--store``, through ``skiff push/pull`` on a real store root).
-Usage: ``python -m benchmarks.registry_client_bench [--mb 200] [--rounds 3]``.
+Both sides move the same image to and from the same registry: skopeo from/to an OCI
+layout; skiff through its protocol layer (``pull_image``/``push_image`` with an OCI layout
+as blob sink/source) or, with ``--store``, through ``skiff push``/``skiff pull`` on a real
+store root (content store + metadata DB). Skiff's time is measured inside its process
+(interpreter start-up excluded; ~0.1 s). Usage:
+``python -m benchmarks.registry_client_bench [--mb 200] [--rounds 3] [--store]``.
 """
 
 from __future__ import annotations
@@ -91,12 +93,51 @@ def make_image(layout: Path, mb: int) -> None:
             "size": mn, "annotations": {"org.opencontainers.image.ref.name": "img"}}]}))
 
 
+CLI_SIDE = r"""
+import sys, time
+from skiff.cli.main import main
+t = time.perf_counter()
+rc = main(sys.argv[1:])
+hwm = next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(time.perf_counter() - t, hwm, file=sys.stderr)
+sys.exit(rc)
+"""
+
+
 def skiff(op: str, host: str, repo: str, layout: Path) -> tuple[float, int]:
     out = subprocess.run([sys.executable, "-c", SKIFF_SIDE, op, host, repo, str(layout)],
                          capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(REPO / "src")})
     secs, rss_kb = out.stdout.split()
     return float(secs), int(rss_kb) * 1024
+
+
+def skiff_cli(root: Path, *args: str) -> tuple[float, int]:
+    """``skiff --root ROOT ARGS`` in a subprocess; (seconds, peak RSS bytes)."""
+    out = subprocess.run([sys.executable, "-c", CLI_SIDE, "--root", str(root), *args],
+                         capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    secs, rss_kb = out.stderr.split()[-2:]
+    return float(secs), int(rss_kb) * 1024
+
+
+def load_into_store(layout: Path, root: Path, name: str) -> None:
+    """Put the layout's image into a skiff store under ``name`` (blobs + ImageService.record)."""
+    from skiff import metadata
+    from skiff.config import Config
+    from skiff.content import ContentStore
+    from skiff.images import ImageService
+
+    cfg = Config.from_env(root)
+    cfg.root.mkdir(parents=True, exist_ok=True)
+    store = ContentStore(cfg.content_dir)
+    for f in (layout / "blobs" / "sha256").iterdir():
+        with open(f, "rb") as fh:
+            store.ingest(fh, expected_digest="sha256:" + f.name)
+    idx = json.loads((layout / "index.json").read_text())
+    db = metadata.connect(cfg.metadata_path)
+    ImageService(cfg, db, store).record(idx["manifests"][0]["digest"], tags=[name])
+    db.close()
 
 
 def skopeo(src: str, dst: str) -> float:
@@ -110,6 +151,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--store", action="store_true",
+                    help="skiff side through `skiff push/pull` on a real store root")
     a = ap.parse_args()
     for tool in ("skopeo", "docker-registry"):
         if not shutil.which(tool):
@@ -120,17 +163,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="regbench-") as t:
         tmp = Path(t)
         make_image(tmp / "src", a.mb)
+        if a.store:
+            sys.path.insert(0, str(REPO / "src"))
+            load_into_store(tmp / "src", tmp / "root", "bench/img:1")
         for i in range(a.rounds):
             # A fresh registry (new port) each round: nothing is there already, and
             # skopeo's blob-info cache (keyed by registry) cannot turn uploads into mounts.
             reg = start_registry(tmp / f"reg{i}")
             try:
-                s, m = skiff("push", reg.host, "skiff/img", tmp / "src")
+                if a.store:
+                    name = f"{reg.host}/skiff/img:1"
+                    skiff_cli(tmp / "root", "tag", "bench/img:1", name)
+                    s, m = skiff_cli(tmp / "root", "push", "-q", name)
+                else:
+                    s, m = skiff("push", reg.host, "skiff/img", tmp / "src")
                 times["skiff push"].append(s)
                 rss = max(rss, m)
                 times["skopeo push"].append(
                     skopeo(f"oci:{tmp / 'src'}:img", f"docker://{reg.host}/skopeo/img:1"))
-                s, m = skiff("pull", reg.host, "skiff/img", tmp / f"skiff-out{i}")
+                if a.store:
+                    s, m = skiff_cli(tmp / f"skiff-out{i}", "pull", "-q", name)
+                else:
+                    s, m = skiff("pull", reg.host, "skiff/img", tmp / f"skiff-out{i}")
                 times["skiff pull"].append(s)
                 rss = max(rss, m)
                 times["skopeo pull"].append(
@@ -141,7 +195,9 @@ def main() -> None:
                 shutil.rmtree(tmp / f"skiff-out{i}", ignore_errors=True)
                 shutil.rmtree(tmp / f"sk-out{i}", ignore_errors=True)
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"registry client: {a.mb} MB, 3 layers, {a.rounds} rounds (median seconds)")
+    side = "skiff push/pull CLI on a store" if a.store else "skiff protocol layer, OCI layout"
+    print(f"registry client ({side}): {a.mb} MB, 3 layers, {a.rounds} rounds "
+          "(median seconds)")
     for op in ("push", "pull"):
         s, k = med[f"skiff {op}"], med[f"skopeo {op}"]
         print(f"  {op}: skiff {s:.2f} s   skopeo copy {k:.2f} s   ratio skiff/skopeo "
