@@ -40,8 +40,10 @@ class RegistryProc:
 
 
 def start_registry(workdir: Path, *, user: str | None = None,
-                   password: str | None = None) -> RegistryProc:
-    """Start ``docker-registry serve`` with a temp config; wait until /v2/ answers."""
+                   password: str | None = None, tls: tuple[Path, Path] | None = None,
+                   addr: str = "127.0.0.1") -> RegistryProc:
+    """Start ``docker-registry serve`` with a temp config; wait until /v2/ answers.
+    ``tls``: (certificate, key) to serve https on ``addr``."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     storage = workdir / "storage"
@@ -57,7 +59,8 @@ def start_registry(workdir: Path, *, user: str | None = None,
         "version: 0.1\n"
         "log:\n  level: info\n  accesslog:\n    disabled: false\n"
         f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
+        f"http:\n  addr: {addr}:{port}\n"
+        + (f"  tls:\n    certificate: {tls[0]}\n    key: {tls[1]}\n" if tls else "")
         + auth)
     log = workdir / "registry.log"
     proc = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=open(log, "wb"),
@@ -65,16 +68,14 @@ def start_registry(workdir: Path, *, user: str | None = None,
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            c.request("GET", "/v2/")
-            c.getresponse().read()
-            c.close()
+            with socket.create_connection((addr, port), timeout=1):
+                pass
             break
         except OSError:
             if proc.poll() is not None:
                 raise RuntimeError(f"docker-registry exited: {log.read_text()}") from None
             time.sleep(0.05)
-    return RegistryProc(f"127.0.0.1:{port}", storage, proc, log, user, password)
+    return RegistryProc(f"{addr}:{port}", storage, proc, log, user, password)
 
 
 def make_oci_layout(rootfs_tar: Path, layout: Path, tag: str, *, base: str | None = None,

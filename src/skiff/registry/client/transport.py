@@ -205,7 +205,7 @@ class Registry:
             try:
                 r = self.http.send(req, stream=stream, follow_redirects=follow_redirects)
             except httpx.TransportError as e:
-                if retry and attempt < RETRIES:
+                if retry and attempt < _retries_for(e):
                     attempt += 1
                     _sleep(attempt)
                     continue
@@ -224,6 +224,16 @@ class Registry:
                 _sleep(attempt, delay)
                 continue
             return r
+
+
+def _retries_for(e: Exception) -> int:
+    """How many retries a transport error deserves: none for TLS failures (a bad
+    certificate does not heal), two for a refused connection, RETRIES for broken ones."""
+    if "CERTIFICATE_VERIFY_FAILED" in str(e) or "SSL" in str(e):
+        return 0
+    if isinstance(e, httpx.ConnectError):
+        return 2
+    return RETRIES
 
 
 def _retry_after(r: httpx.Response) -> float | None:
