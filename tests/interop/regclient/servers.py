@@ -126,6 +126,7 @@ class Faults:
     only: str | None = None
     cut_upload_after: int | None = None   # forward only this many bytes of the next
     cut_upload_times: int = 1             # blob upload body (PUT/PATCH), then drop it
+    unavailable_times: int = 0            # answer the next N GETs/HEADs 503 (Retry-After: 0)
 
 
 @dataclass
@@ -175,6 +176,18 @@ class Proxy:
                 f = proxy.faults
                 if self.headers.get("Range"):
                     proxy.rec.ranges.append(self.headers["Range"])
+                if f.unavailable_times > 0 and self.command in ("GET", "HEAD") \
+                        and self.path != "/v2/":
+                    f.unavailable_times -= 1
+                    proxy.rec.requests.append((self.command, self.path, 503, 0))
+                    msg = b'{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}'
+                    self.send_response(503)
+                    self.send_header("Retry-After", "0")
+                    self.send_header("Content-Length", str(len(msg)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(msg)
+                    return
                 if proxy.tokens is not None and not self._bearer_ok():
                     return
                 host, port = proxy.upstream.split(":")

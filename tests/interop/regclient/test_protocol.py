@@ -12,7 +12,7 @@ from skiff.registry.client.credentials import Credentials, CredentialStore
 from skiff.registry.client.layout import OCILayout
 from skiff.registry.client.pull import pull_image
 from skiff.registry.client.push import push_image
-from skiff.registry.client.transport import Registry
+from skiff.registry.client.transport import Registry, RegistryError
 from tests.interop.regclient.servers import Proxy, skopeo
 
 pytestmark = [pytest.mark.requires_peer("skopeo", "umoci", "docker-registry"),
@@ -186,6 +186,20 @@ def test_broken_upload_on_stale_session_restarts(registry, bb_layout, repo_name,
     assert _upload_requests(proxy, repo_name)[:6] == [
         ("POST", up, 0), ("PATCH", up, 300_000), ("GET", up, 0), ("DELETE", up, 0),
         ("POST", up, 0), ("PUT", up, layer["size"])]
+
+
+def test_5xx_answers_are_retried(registry, bb_layout, repo_name, tmp_path, proxy):
+    seed(bb_layout, "bb", registry.host, f"{repo_name}:1")
+    digest, _ = layout_manifest(bb_layout, "bb")
+    proxy.faults.unavailable_times = 3
+    with Registry(proxy.host) as reg:
+        assert pull_image(reg, repo_name, "1", OCILayout(tmp_path / "o")).digest == digest
+    assert [s for _, _, s, _ in proxy.rec.requests[1:5]] == [503, 503, 503, 200]
+    proxy.faults.unavailable_times = 10  # more than the retries: the registry's error
+    with Registry(proxy.host) as reg, pytest.raises(RegistryError) as ei:
+        pull_image(reg, repo_name, "1", OCILayout(tmp_path / "p"), what=f"{repo_name}:1")
+    assert str(ei.value) == (f"fetching manifest for {repo_name}:1: unavailable: try later")
+    assert ei.value.exit_code == 1
 
 
 def test_unknown_tag_is_manifest_unknown(registry, repo_name, tmp_path):
