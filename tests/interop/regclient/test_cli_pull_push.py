@@ -177,3 +177,31 @@ def test_dedup_second_image_uploads_only_new_layer(cli, skiff_root, registry, bu
         assert sent == top.size + images.content.size(app_img.id)
     finally:
         proxy.close()
+
+
+@pytest.mark.requires_root
+@pytest.mark.requires_peer("umoci")
+def test_rerun_resumes_partial_download_from_the_store(cli, skiff_root, registry, bb_layout,
+                                                       repo_name, proxy):
+    """An earlier pull that died mid-layer left its bytes in the content store's ingest;
+    the rerun asks only for the rest (Range) and completes."""
+    from skiff.content import ContentStore
+    from skiff.registry.client.layout import OCILayout
+
+    name = f"{registry.host}/{repo_name}:1"
+    skopeo("copy", "--dest-tls-verify=false", f"oci:{bb_layout}:bb", f"docker://{name}")
+    layout = OCILayout(bb_layout)
+    man = json.loads(layout.read_blob(layout.resolve("bb")["digest"]))
+    layer = man["layers"][0]
+    data = layout.read_blob(layer["digest"])
+    cfg = Config.from_env(skiff_root)
+    store = ContentStore(cfg.content_dir)
+    w = store.writer("pull-" + layer["digest"].replace(":", "-"),
+                     expected_digest=layer["digest"], expected_size=layer["size"])
+    w.write(data[:400_000])
+    w.close()
+    r = cli("pull", "-q", name.replace(registry.host, proxy.host))
+    assert r.code == 0, r.err
+    assert proxy.rec.ranges == ["bytes=400000-"]
+    assert store.read_blob(layer["digest"]) == data
+    assert store.list_ingests() == []

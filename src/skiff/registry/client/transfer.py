@@ -66,61 +66,18 @@ def download_blob(reg: Registry, repo: str, blob: Blob, sink: BlobSink,
         return False
     path = f"/v2/{repo}/blobs/{blob.digest}"
     ref = "pull-" + blob.digest.replace(":", "-")
-    failures = 0
-    try:
-        w = sink.writer(ref, expected_digest=blob.digest, expected_size=blob.size)
-    except AlreadyExists:
+    w = _open_writer(sink, ref, blob)
+    if w is None:
         progress.status(key, "Already exists")
         return False
     with w:
-        progress.start(key, blob.size, "Downloading")
-        if w.offset:
-            progress.advance(key, w.offset)
-        while w.offset < blob.size or blob.size == 0:
-            start = w.offset
-            headers = {"Range": f"bytes={start}-"} if start else {}
-            r = reg.request("GET", path, scopes=(pull_scope(repo),), headers=headers,
-                            stream=True, follow_redirects=True, what=f"blob {blob.digest}")
-            try:
-                if r.status_code not in (200, 206):
-                    r.read()
-                    raise_for(r, f"fetching blob {blob.digest}")
-                skip = start if r.status_code == 200 else 0
-                if r.status_code == 206:
-                    cr = r.headers.get("Content-Range", "")
-                    if not cr.startswith(f"bytes {start}-"):
-                        raise Unavailable(f"fetching blob {blob.digest}",
-                                          f"registry answered range {cr!r} for bytes={start}-",
-                                          exit_code=1)
-                for chunk in r.iter_raw():  # unbuffered: a break keeps what came
-                    if skip:
-                        if len(chunk) <= skip:
-                            skip -= len(chunk)
-                            continue
-                        chunk, skip = chunk[skip:], 0
-                    if w.offset + len(chunk) > blob.size:
-                        raise InvalidArgument(f"blob {blob.digest}",
-                                              f"registry sent more than {blob.size} bytes")
-                    w.write(chunk)
-                    progress.advance(key, len(chunk))
-            except (httpx.TransportError, httpx.StreamError) as e:
-                failures = failures + 1 if w.offset == start else 1
-                if failures > RESUMES:
-                    raise Unavailable(f"fetching blob {blob.digest}",
-                                      f"connection broken {failures} times: {e}",
-                                      exit_code=1) from e
-                _backoff(failures)
-                continue
-            finally:
-                r.close()
-            if blob.size == 0:
-                break
-            if w.offset < blob.size and w.offset == start:
-                failures += 1
-                if failures > RESUMES:
-                    raise Unavailable(f"fetching blob {blob.digest}",
-                                      f"download stops at {w.offset} of {blob.size} bytes",
-                                      exit_code=1)
+        try:
+            _fill(reg, repo, blob, w, path, progress, key)
+        except (Unavailable, KeyboardInterrupt):
+            # Keep the bytes that arrived: a rerun's writer for the same ref resumes there.
+            if hasattr(w, "close"):
+                w.close()
+            raise
         progress.status(key, "Verifying Checksum")
         try:
             w.commit(blob.size, blob.digest)
@@ -131,6 +88,76 @@ def download_blob(reg: Registry, repo: str, blob: Blob, sink: BlobSink,
             raise
     progress.status(key, "Download complete")
     return True
+
+
+def _open_writer(sink: BlobSink, ref: str, blob: Blob, wait_s: float = 300.0):
+    """A writer for ``ref``; None when the blob turns up in the sink meanwhile. Another
+    process downloading the same blob holds the ref (Unavailable): wait for it."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return sink.writer(ref, expected_digest=blob.digest, expected_size=blob.size)
+        except AlreadyExists:
+            return None
+        except Unavailable:
+            if time.monotonic() > deadline:
+                raise
+        if sink.exists(blob.digest):
+            return None
+        time.sleep(0.2)
+
+
+def _fill(reg: Registry, repo: str, blob: Blob, w, path: str, progress, key: str) -> None:
+    """Stream the rest of ``blob`` into ``w`` (resuming with Range after breaks)."""
+    failures = 0
+    progress.start(key, blob.size, "Downloading")
+    if w.offset:
+        progress.advance(key, w.offset)
+    while w.offset < blob.size or blob.size == 0:
+        start = w.offset
+        headers = {"Range": f"bytes={start}-"} if start else {}
+        r = reg.request("GET", path, scopes=(pull_scope(repo),), headers=headers,
+                        stream=True, follow_redirects=True, what=f"blob {blob.digest}")
+        try:
+            if r.status_code not in (200, 206):
+                r.read()
+                raise_for(r, f"fetching blob {blob.digest}")
+            skip = start if r.status_code == 200 else 0
+            if r.status_code == 206:
+                cr = r.headers.get("Content-Range", "")
+                if not cr.startswith(f"bytes {start}-"):
+                    raise Unavailable(f"fetching blob {blob.digest}",
+                                      f"registry answered range {cr!r} for bytes={start}-",
+                                      exit_code=1)
+            for chunk in r.iter_raw():  # unbuffered: a break keeps what came
+                if skip:
+                    if len(chunk) <= skip:
+                        skip -= len(chunk)
+                        continue
+                    chunk, skip = chunk[skip:], 0
+                if w.offset + len(chunk) > blob.size:
+                    raise InvalidArgument(f"blob {blob.digest}",
+                                          f"registry sent more than {blob.size} bytes")
+                w.write(chunk)
+                progress.advance(key, len(chunk))
+        except (httpx.TransportError, httpx.StreamError) as e:
+            failures = failures + 1 if w.offset == start else 1
+            if failures > RESUMES:
+                raise Unavailable(f"fetching blob {blob.digest}",
+                                  f"connection broken {failures} times: {e}",
+                                  exit_code=1) from e
+            _backoff(failures)
+            continue
+        finally:
+            r.close()
+        if blob.size == 0:
+            break
+        if w.offset < blob.size and w.offset == start:
+            failures += 1
+            if failures > RESUMES:
+                raise Unavailable(f"fetching blob {blob.digest}",
+                                  f"download stops at {w.offset} of {blob.size} bytes",
+                                  exit_code=1)
 
 
 def fetch_small(reg: Registry, repo: str, blob: Blob, limit: int = 16 << 20) -> bytes:
