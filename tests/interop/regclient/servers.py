@@ -127,6 +127,7 @@ class Faults:
     cut_upload_after: int | None = None   # forward only this many bytes of the next
     cut_upload_times: int = 1             # blob upload body (PUT/PATCH), then drop it
     unavailable_times: int = 0            # answer the next N GETs/HEADs 503 (Retry-After: 0)
+    redirect_blobs: bool = False          # blob GETs answer 307 to /_storage/... (as S3)
 
 
 @dataclass
@@ -188,7 +189,20 @@ class Proxy:
                     if self.command != "HEAD":
                         self.wfile.write(msg)
                     return
-                if proxy.tokens is not None and not self._bearer_ok():
+                if (f.redirect_blobs and self.command == "GET"
+                        and "/blobs/sha256:" in self.path
+                        and not self.path.startswith("/_storage/")):
+                    proxy.rec.requests.append((self.command, self.path, 307, 0))
+                    self.send_response(307)
+                    self.send_header("Location", f"http://{proxy.host}/_storage{self.path}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                storage = self.path.startswith("/_storage/")
+                if storage:
+                    proxy.rec.auth.append(self.headers.get("Authorization", ""))
+                    self.path = self.path[len("/_storage"):]
+                elif proxy.tokens is not None and not self._bearer_ok():
                     return
                 host, port = proxy.upstream.split(":")
                 c = http.client.HTTPConnection(host, int(port), timeout=60)

@@ -252,3 +252,32 @@ def test_bearer_anonymous_tokens_scopes_and_refresh(registry, bb_layout, repo_na
         assert len(proxy.token_requests) > 2  # expired tokens were refreshed on 401
     finally:
         proxy.close()
+
+
+def test_blob_redirects_are_followed(registry, bb_layout, repo_name, tmp_path, proxy):
+    seed(bb_layout, "bb", registry.host, f"{repo_name}:1")
+    digest, data = layout_manifest(bb_layout, "bb")
+    proxy.faults.redirect_blobs = True
+    with Registry(proxy.host) as reg:
+        got = pull_image(reg, repo_name, "1", OCILayout(tmp_path / "o"))
+    assert got.digest == digest
+    # config then layer: each a 307 from the registry, then the bytes from "storage"
+    assert [s for m, p, s, _ in proxy.rec.requests if "/blobs/" in p] == [307, 200, 307, 200]
+    assert len(proxy.rec.auth) == 2  # the two requests that reached /_storage/
+
+
+def test_bearer_token_with_stored_credentials(registry, bb_layout, repo_name, tmp_path):
+    import base64
+
+    seed(bb_layout, "bb", registry.host, f"{repo_name}:1")
+    proxy = Proxy(registry.host, bearer=True)
+    try:
+        CredentialStore().store(proxy.host, Credentials("bob", "pw"))
+        with Registry(proxy.host) as reg:
+            pull_image(reg, repo_name, "1", OCILayout(tmp_path / "o"))
+    finally:
+        proxy.close()
+    basic = "Basic " + base64.b64encode(b"bob:pw").decode()
+    assert [t["auth"] for t in proxy.token_requests] == [basic]
+    assert proxy.token_requests[0]["scope"] == [f"repository:{repo_name}:pull"]
+    assert all(a == "Bearer tok1" for a in proxy.rec.auth[1:])

@@ -211,6 +211,9 @@ class Registry:
                     continue
                 raise Unavailable(f"registry {self.host}",
                                   _transport_reason(e), exit_code=1) from e
+            except httpx.TooManyRedirects as e:
+                raise Unavailable(f"registry {self.host}", "too many redirects",
+                                  exit_code=1) from e
             if r.status_code == 401 and auth_retry and auth_tries < 2:
                 wa = r.headers.get("WWW-Authenticate", "")
                 if wa and self.auth.on_unauthorized(wa, scopes, sent):
