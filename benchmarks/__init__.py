@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks (not timed tests): each *_bench.py prints skiff vs a peer."""

@@ -114,10 +114,62 @@ def _m2_layer_sizes(db: sqlite3.Connection) -> None:
     )
 
 
+def _m3_layer_unpacked_size(db: sqlite3.Connection) -> None:
+    """skiff.images: a layer's size as Docker counts it (file bytes once unpacked)."""
+    db.execute("ALTER TABLE layer_sizes ADD COLUMN unpacked INTEGER")
+
+
+def _m4_build_cache(db: sqlite3.Connection) -> None:
+    """skiff.build: cache records, step histories, context checksums, builds and RUN logs
+    (columns documented in skiff/build/records.py)."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE build_cache (
+            key        TEXT PRIMARY KEY,
+            created    REAL NOT NULL,
+            last_used  REAL NOT NULL,
+            layer      TEXT,
+            chain_id   TEXT,
+            config     TEXT NOT NULL
+        );
+        CREATE TABLE build_steps (
+            step_id    TEXT PRIMARY KEY,
+            inputs     TEXT NOT NULL,
+            updated    REAL NOT NULL
+        );
+        CREATE TABLE build_checksums (
+            context    TEXT NOT NULL,
+            path       TEXT NOT NULL,
+            ino        INTEGER NOT NULL,
+            size       INTEGER NOT NULL,
+            mtime_ns   INTEGER NOT NULL,
+            ctime_ns   INTEGER NOT NULL,
+            digest     TEXT NOT NULL,
+            PRIMARY KEY (context, path)
+        );
+        CREATE TABLE builds (
+            id         TEXT PRIMARY KEY,
+            created    REAL NOT NULL,
+            image_id   TEXT,
+            tags       TEXT NOT NULL DEFAULT '[]',
+            report     TEXT NOT NULL
+        );
+        CREATE INDEX builds_image ON builds(image_id);
+        CREATE TABLE build_logs (
+            key        TEXT PRIMARY KEY,
+            log        BLOB NOT NULL
+        )
+        """
+    )
+
+
 # Ordered; index i holds the migration that takes user_version i to i+1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_layer_sizes,
+    _m3_layer_unpacked_size,
+    _m4_build_cache,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

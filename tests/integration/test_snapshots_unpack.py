@@ -1,7 +1,7 @@
 """unpack(): layers → committed snapshots named by chainID; sharing, verification, races.
 
-The image and content store here are small local stand-ins with the shape of
-skiff.images.Image / skiff.content.ContentStore (plain data: blobs in a dict), not mocks.
+Images come from the real image store (skiff.images.ImageService over skiff.content), made
+from tars built in memory.
 """
 
 from __future__ import annotations
@@ -10,51 +10,28 @@ import io
 import multiprocessing
 import os
 import tarfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from skiff.config import Config
 from skiff.digest import chain_ids
 from skiff.errors import DigestMismatch, InvalidArgument
-from skiff.layers.compression import compress_layer
+from skiff.images import ImageService
+from skiff.images.importer import ingest_layer
+from skiff.images.model import Layer
 from skiff.snapshots import Kind, unpack
 from tests.unit.layers.tarbuilder import TarBuilder
 
 from .snapfixtures import Mounted, make_snapshotter, tree
 
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_overlay]
+CONFIG = {"architecture": "amd64", "os": "linux", "config": {}}
 
 
-@dataclass(frozen=True)
-class Layer:
-    digest: str
-    size: int
-    media_type: str
-    diff_id: str
-
-
-@dataclass(frozen=True)
-class Image:
-    layers: list[Layer]
-
-    @property
-    def diff_ids(self) -> list[str]:
-        return [la.diff_id for la in self.layers]
-
-
-class Blobs:
-    def __init__(self):
-        self.blobs: dict[str, bytes] = {}
-
-    def add(self, tar: bytes, algorithm: str = "gzip") -> Layer:
-        out = io.BytesIO()
-        c = compress_layer(io.BytesIO(tar), out, algorithm)
-        self.blobs[c.digest] = out.getvalue()
-        return Layer(c.digest, c.size, "application/vnd.oci.image.layer.v1.tar+gzip", c.diff_id)
-
-    def open(self, digest: str):
-        return io.BytesIO(self.blobs[digest])
+def make_image(images: ImageService, *tars: bytes, compression: str = "gzip"):
+    layers = [ingest_layer(images, io.BytesIO(t), compression=compression) for t in tars]
+    return images.create(CONFIG, layers)
 
 
 BASE = (TarBuilder().dir("etc").file("etc/hosts", b"h").file("etc/passwd", b"p")
@@ -70,28 +47,38 @@ def sn(skiff_root):
     s.db.close()
 
 
-def test_unpack_applies_whiteouts_through_overlay(sn, skiff_root):
-    blobs = Blobs()
-    img = Image([blobs.add(BASE), blobs.add(TOP, "zstd")])
+@pytest.fixture
+def images(sn):
+    return ImageService(sn.config, sn.db)
+
+
+def test_unpack_applies_whiteouts_through_overlay(sn, images, skiff_root):
+    img = make_image(images, BASE, TOP)
     seen = []
-    top = unpack(sn, blobs, img, progress=lambda d, s: seen.append(s))
+    top = unpack(sn, images.content, img, progress=lambda d, s: seen.append(s))
     chain = chain_ids(img.diff_ids)
-    assert top == chain[-1]
+    assert top == chain[-1] == img.chain_id
     assert seen == ["extracted", "extracted"]
     assert [(i.key, i.kind, i.parent) for i in sn.list()] == [
         (chain[0], Kind.COMMITTED, None), (chain[1], Kind.COMMITTED, chain[0])]
     with Mounted(sn.view("v", top), skiff_root / "mnt") as m:
         assert tree(m) == ["etc", "etc/passwd", "var", "var/y"]
     seen.clear()
-    assert unpack(sn, blobs, img, progress=lambda d, s: seen.append(s)) == top
+    assert unpack(sn, images.content, img, progress=lambda d, s: seen.append(s)) == top
     assert seen == ["exists", "exists"]
 
 
-def test_container_layer_diff_round_trip(sn, skiff_root):
+def test_zstd_layers(sn, images, skiff_root):
+    img = make_image(images, BASE, compression="zstd")
+    assert img.layers[0].media_type.endswith("+zstd")
+    with Mounted(sn.view("v", unpack(sn, images.content, img)), skiff_root / "mnt") as m:
+        assert (m / "etc" / "hosts").read_bytes() == b"h"
+
+
+def test_container_layer_diff_round_trip(sn, images, skiff_root):
     from skiff.layers.diff import changes, write_layer
 
-    blobs = Blobs()
-    top = unpack(sn, blobs, Image([blobs.add(BASE)]))
+    top = unpack(sn, images.content, make_image(images, BASE))
     with Mounted(sn.prepare("ctr", top), skiff_root / "mnt") as m:
         os.unlink(m / "etc" / "passwd")
         (m / "var" / "new").write_bytes(b"n")
@@ -103,14 +90,16 @@ def test_container_layer_diff_round_trip(sn, skiff_root):
         ("C", "/etc"), ("D", "/etc/passwd"), ("C", "/var"), ("A", "/var/new")]
 
 
-def test_images_on_one_base_share_its_files(sn, skiff_root, busybox_tar):
+def test_images_on_one_base_share_its_files(sn, images, skiff_root, busybox_tar):
     """Disk sharing: two images on one base hold one copy of the base layer."""
-    blobs = Blobs()
-    base = blobs.add(busybox_tar.read_bytes())
-    app1 = blobs.add(TarBuilder().file("app1", b"one").bytes())
-    app2 = blobs.add(TarBuilder().file("app2", b"two").bytes())
-    unpack(sn, blobs, Image([base, app1]))
-    unpack(sn, blobs, Image([base, app2]))
+    with open(busybox_tar, "rb") as f:
+        base = images.import_rootfs(f, tag="bb:1")
+    app1 = ingest_layer(images, io.BytesIO(TarBuilder().file("app1", b"one").bytes()))
+    app2 = ingest_layer(images, io.BytesIO(TarBuilder().file("app2", b"two").bytes()))
+    img1 = images.create(CONFIG, [*base.layers, app1], tags=["app:1"])
+    img2 = images.create(CONFIG, [*base.layers, app2], tags=["app:2"])
+    unpack(sn, images.content, img1)
+    unpack(sn, images.content, img2)
     sdir = skiff_root / "snapshots"
     numbered = sorted(p.name for p in sdir.iterdir() if p.name.isdigit())
     assert numbered == ["1", "2", "3"]  # base once, one level per app
@@ -121,57 +110,56 @@ def test_images_on_one_base_share_its_files(sn, skiff_root, busybox_tar):
     files = [p for n in numbered for p in (sdir / n).rglob("*") if not p.is_dir()]
     # the base's non-directory entries once, plus one file per app, nothing else
     assert len(files) == n_base + 2
+    assert sn.stat(img1.chain_ids[0]) == sn.stat(img2.chain_ids[0])
 
 
-def test_diff_id_mismatch_leaves_nothing(sn, skiff_root):
-    blobs = Blobs()
-    good = blobs.add(BASE)
+def test_diff_id_mismatch_leaves_nothing(sn, images, skiff_root):
+    good = ingest_layer(images, io.BytesIO(BASE))
     bad = Layer(good.digest, good.size, good.media_type, "sha256:" + "0" * 64)
+    img = images.create(CONFIG, [bad])
     with pytest.raises(DigestMismatch, match="expected sha256:0000"):
-        unpack(sn, blobs, Image([bad]))
+        unpack(sn, images.content, img)
     assert sn.list() == []
     assert sorted(os.listdir(skiff_root / "snapshots")) == ["locks"]
 
 
-def test_corrupt_layer_leaves_lower_levels_only(sn, skiff_root):
-    blobs = Blobs()
-    base = blobs.add(BASE)
-    top = blobs.add(TOP)
-    blobs.blobs[top.digest] = blobs.blobs[top.digest][:30]
+def test_corrupt_layer_leaves_lower_levels_only(sn, images, skiff_root):
+    img = make_image(images, BASE, TOP)
+    blob = images.content.path(img.layers[1].digest)
+    data = blob.read_bytes()
+    os.chmod(blob, 0o644)
+    blob.write_bytes(data[:30])  # bit rot in the store
     with pytest.raises(InvalidArgument):
-        unpack(sn, blobs, Image([base, top]))
-    assert [i.key for i in sn.list()] == [base.diff_id]
+        unpack(sn, images.content, img)
+    assert [i.key for i in sn.list()] == [img.diff_ids[0]]
 
 
-def test_stale_active_from_killed_unpack_is_replaced(sn, skiff_root):
-    blobs = Blobs()
-    img = Image([blobs.add(BASE)])
-    cid = chain_ids(img.diff_ids)[0]
+def test_stale_active_from_killed_unpack_is_replaced(sn, images):
+    img = make_image(images, BASE)
+    cid = img.chain_ids[0]
     sn.prepare(f"unpack-{cid.split(':')[1]}-deadbeef", None)  # as a kill -9 would leave it
-    unpack(sn, blobs, img)
+    unpack(sn, images.content, img)
     assert [(i.key, i.kind) for i in sn.list()] == [(cid, Kind.COMMITTED)]
 
 
-def _unpack_in_child(root: str, blobs: Blobs, img: Image, q) -> None:
+def _unpack_in_child(root: str, image_id: str, q) -> None:
     s = make_snapshotter(Path(root))
-    q.put(unpack(s, blobs, img))
+    imgs = ImageService(Config(root=Path(root)), s.db)
+    q.put(unpack(s, imgs.content, imgs.get(image_id)))
 
 
-def test_concurrent_unpacks_of_one_chain(sn, skiff_root):
-    blobs = Blobs()
-    img = Image([blobs.add(BASE), blobs.add(TOP), blobs.add(TarBuilder().file("z").bytes())])
+def test_concurrent_unpacks_of_one_chain(sn, images, skiff_root):
+    img = make_image(images, BASE, TOP, TarBuilder().file("z").bytes())
     ctx = multiprocessing.get_context("fork")
     q = ctx.Queue()
-    procs = [ctx.Process(target=_unpack_in_child, args=(str(skiff_root), blobs, img, q))
+    procs = [ctx.Process(target=_unpack_in_child, args=(str(skiff_root), img.id, q))
              for _ in range(4)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(60)
     assert [p.exitcode for p in procs] == [0, 0, 0, 0]
-    results = {q.get(timeout=5) for _ in procs}
-    assert results == {chain_ids(img.diff_ids)[-1]}
-    assert [(i.key, i.kind) for i in sn.list()] == [
-        (c, Kind.COMMITTED) for c in chain_ids(img.diff_ids)]
+    assert {q.get(timeout=5) for _ in procs} == {img.chain_id}
+    assert [(i.key, i.kind) for i in sn.list()] == [(c, Kind.COMMITTED) for c in img.chain_ids]
     assert sorted(p for p in os.listdir(skiff_root / "snapshots") if p != "locks") == \
         ["1", "2", "3"]

@@ -29,6 +29,8 @@ COMMANDS: dict[str, Entry] = {
     "push": ("registry_client", "push", "Upload an image to a registry"),
     "login": ("registry_client", "login", "Log in to a registry"),
     "logout": ("registry_client", "logout", "Log out from a registry"),
+    # build
+    "build": ("build", "build", "Build an image from a Dockerfile"),
 }
 
 GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
@@ -48,6 +50,19 @@ GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
         "load": ("image", "load", "Load an image from a tar archive or STDIN"),
         "pull": ("registry_client", "pull", "Download an image from a registry"),
         "push": ("registry_client", "push", "Upload an image to a registry"),
+        "build": ("build", "build", "Build an image from a Dockerfile"),
+    }),
+    "builder": ("Manage builds", {
+        "build": ("build", "build", "Build an image from a Dockerfile"),
+        "prune": ("build", "builder_prune", "Remove build cache"),
+    }),
+    "dockerfile": ("Parse and check Dockerfiles", {
+        "parse": ("dockerfile", "parse", "Parse a Dockerfile and print its syntax tree"),
+        "check": ("dockerfile", "check", "Check a Dockerfile against best practices"),
+    }),
+    "registry": ("Run and manage skiff's own image registry", {
+        "serve": ("registry", "serve", "Run an OCI distribution registry"),
+        "gc": ("registry", "gc", "Remove unreferenced blobs from a registry's storage"),
     }),
 }
 

@@ -73,7 +73,7 @@ class Writer:
         """Append ``b``; returns its length. Raises SkiffError (ENOSPC etc.) on I/O failure."""
         from skiff.errors import map_exceptions
 
-        with map_exceptions(f"writing {self.ref}"):
+        with map_exceptions("writing to the content store"):
             self._f.write(b)
         self._h.update(b)
         self.offset += len(b)
@@ -104,7 +104,7 @@ class Writer:
         size = size if size is not None else self.expected_size
         digest = digest if digest is not None else self.expected_digest
         try:
-            with map_exceptions(f"committing {self.ref}"):
+            with map_exceptions("writing to the content store"):
                 self._f.flush()
                 os.fsync(self._f.fileno())
                 self._f.close()

@@ -140,8 +140,8 @@ class Dockerfile:
         }
 
 
-def parse(text: str | bytes, *, filename: str = "Dockerfile",
-          require_stage: bool = True) -> Dockerfile:
+def parse(text: str | bytes, *, filename: str = "Dockerfile", require_stage: bool = True,
+          allow_duplicate_stages: bool = False) -> Dockerfile:
     """Parse Dockerfile text into stages of typed instructions, as ``docker build`` would.
 
     ``text`` as str (or bytes, decoded as UTF-8 with undecodable bytes kept). Raises
@@ -149,7 +149,8 @@ def parse(text: str | bytes, *, filename: str = "Dockerfile",
     ``unknown instruction: FOO``, ``no build stage in current context`` (an instruction
     before FROM), ``dockerfile contains no stages to build`` (only ARGs), ``duplicate stage
     name "x"``, argument and flag errors. ``require_stage=False`` accepts a stage-less file
-    of ARGs (for tools that only inspect).
+    of ARGs (for tools that only inspect); ``allow_duplicate_stages=True`` lets a checker
+    report duplicate stage names instead of failing.
     """
     if isinstance(text, bytes):
         text = text.decode("utf-8", "surrogateescape")
@@ -165,7 +166,7 @@ def parse(text: str | bytes, *, filename: str = "Dockerfile",
                                   filename=filename) from None
         if isinstance(inst, From):
             if inst.stage_name is not None:
-                if inst.stage_name in names:
+                if inst.stage_name in names and not allow_duplicate_stages:
                     raise DockerfileError(f"duplicate stage name {_q(inst.stage_name)}",
                                           line=inst.line, end_line=inst.end_line,
                                           filename=filename)

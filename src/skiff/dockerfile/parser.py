@@ -697,7 +697,7 @@ def parse_ast(text: str, *, filename: str = "Dockerfile") -> ParseResult:
         try:
             ok = d.parse_line(tok)
         except ValueError as e:
-            raise fail(str(e), cur) from None
+            raise fail(str(e), cur + 1) from None
         return ("" if _is_comment(tok) else tok), ok
 
     while i < n:
@@ -784,7 +784,7 @@ def parse_ast(text: str, *, filename: str = "Dockerfile") -> ParseResult:
         root.children.append(child)
         comments = []
     if root.start_line < 0:
-        raise fail("file with no instructions", cur)
+        raise fail("file with no instructions", max(cur, 1))
     directives = {k: directive_value(v) if k != "escape" else v
                   for k, v in d.values.items()}
     return ParseResult(ast=root, escape=d.escape, directives=directives, warnings=warnings)

@@ -200,6 +200,7 @@ class _Loader:
                     dec.feed(chunk)
                     chunk = f.read(CHUNK)
                 actual_diff, usize = dec.finish()
+                unpacked = dec.check.content_size
                 if actual_diff != diff_id:
                     raise DigestMismatch(f"layer {path}", diff_id, actual_diff)
                 digest = w.digest()
@@ -215,7 +216,7 @@ class _Loader:
                 w.abort()
                 raise
         return Layer(digest=digest, size=size, media_type=mediatypes.layer_type(kind),
-                     diff_id=diff_id, uncompressed_size=usize)
+                     diff_id=diff_id, uncompressed_size=usize, unpacked_size=unpacked)
 
     # -- docker-archive ------------------------------------------------------------
     def docker_archive(self) -> list[tuple[str, list[str], dict[str, int]]]:
@@ -248,7 +249,7 @@ class _Loader:
                                              for x in layers))
             mdigest = self.put_small(manifest.to_json(), None)
             tags = [t for t in (e.get("RepoTags") or []) if isinstance(t, str)]
-            out.append((mdigest, tags, {x.diff_id: x.uncompressed_size for x in layers}))
+            out.append((mdigest, tags, layers))
         return out
 
     # -- OCI layout ------------------------------------------------------------------
@@ -271,7 +272,7 @@ class _Loader:
                 config = ImageConfig.from_bytes(cbytes)
                 if len(config.diff_ids) != len(manifest.layers):
                     raise InvalidArgument("invalid archive", f"{mdesc.digest}: diff_ids and layers differ")
-                sizes = {}
+                sizes = []
                 for ld, diff_id in zip(manifest.layers, config.diff_ids, strict=True):
                     if not mediatypes.is_layer(ld.media_type):
                         raise InvalidArgument(f"layer {ld.digest}",
@@ -280,7 +281,7 @@ class _Loader:
                     lay = self.put_layer(f"blobs/{alg}/{hexpart}", diff_id, ld.digest)
                     if lay.size != ld.size:
                         raise InvalidArgument(f"layer {ld.digest}", f"unexpected size {lay.size}, expected {ld.size}")
-                    sizes[diff_id] = lay.uncompressed_size
+                    sizes.append(lay)
                 self.put_small(cbytes, manifest.config.digest)
                 mdigest = self.put_small(mbytes, mdesc.digest)
                 out.append((mdigest, [name] if name else [], sizes))
@@ -449,8 +450,13 @@ def load(service: ImageService, stream: BinaryIO) -> list[tuple[str, str | None]
                                       "no manifest.json (docker-archive) or index.json (OCI layout)")
             results: list[tuple[str, str | None]] = []
             with transaction(service.db):
-                for mdigest, tags, sizes in found:
-                    img = service.record(mdigest, tags=tags, layer_sizes=sizes)
+                for mdigest, tags, lays in found:
+                    img = service.record(
+                        mdigest, tags=tags,
+                        layer_sizes={x.diff_id: x.uncompressed_size for x in lays
+                                     if x.uncompressed_size is not None},
+                        unpacked_sizes={x.diff_id: x.unpacked_size for x in lays
+                                        if x.unpacked_size is not None})
                     if tags:
                         results += [(img.id, reference.parse(t).familiar()) for t in tags]
                     else:

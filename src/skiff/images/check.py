@@ -75,17 +75,20 @@ def check(service: ImageService) -> CheckReport:
                        ingests=len(service.content.list_ingests()))
 
 
-def du(path: Path) -> int:
-    """Bytes allocated under ``path`` (st_blocks * 512, each inode once), like ``du -s -B1``."""
-    total = 0
-    seen: set[tuple[int, int]] = set()
+def du(path: Path, seen: set[tuple[int, int]] | None = None) -> int:
+    """Bytes allocated under ``path`` (st_blocks * 512), like ``du -s -B1``: each inode once,
+    also across calls sharing ``seen``; other filesystems' mounts are not entered."""
+    seen = set() if seen is None else seen
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return 0
-    stack = [str(path)]
+    if (st.st_dev, st.st_ino) in seen:
+        return 0
     seen.add((st.st_dev, st.st_ino))
-    total += st.st_blocks * 512
+    total = st.st_blocks * 512
+    dev = st.st_dev
+    stack = [str(path)] if os.path.isdir(path) and not os.path.islink(path) else []
     while stack:
         d = stack.pop()
         try:
@@ -103,7 +106,7 @@ def du(path: Path) -> int:
                     continue
                 seen.add(key)
                 total += s.st_blocks * 512
-                if e.is_dir(follow_symlinks=False):
+                if e.is_dir(follow_symlinks=False) and s.st_dev == dev:
                     stack.append(e.path)
     return total
 
@@ -120,7 +123,7 @@ def df(service: ImageService) -> list[dict]:
     active_layers: set[str] = set()
     for img in imgs:
         for lay in img.layers:
-            sizes[lay.diff_id] = lay.uncompressed_size if lay.uncompressed_size is not None else lay.size
+            sizes[lay.diff_id] = lay.docker_size
             if img.id in used_ids:
                 active_layers.add(lay.diff_id)
     total = sum(sizes.values())
@@ -143,34 +146,46 @@ def df(service: ImageService) -> list[dict]:
     ]
 
 
-OWNERS = [("content", "image blobs (layers, configs, manifests)"),
-          ("snapshots", "unpacked layers (shared snapshots) and container layers"),
-          ("containers", "container bundles and logs"),
-          ("volumes", "volumes"), ("builds", "build cache"), ("tmp", "temporary files")]
-
-
 def attribute(service: ImageService) -> list[tuple[str, str, int]]:
-    """Every byte under the root by owner: (path under root, owner, bytes). Inodes shared
-    between owners (hardlinks) count once, for the first owner; the sum is ``du`` of the root."""
+    """Every byte under the root by owner, as (path under the root, owner, bytes).
+
+    Owners: image blobs, unfinished ingests, shared snapshots (committed layer levels),
+    container layers (active snapshots), snapshot views, orphaned snapshot directories,
+    containers (bundles, logs), volumes, build cache, temporary files, and the metadata
+    database with the root itself. Each inode counts once, for the first owner that
+    reaches it, so the sum equals ``du -s -B1`` of the root.
+    """
     root = service.config.root
+    seen: set[tuple[int, int]] = set()
     out: list[tuple[str, str, int]] = []
-    known = {name for name, _ in OWNERS}
-    seen_total = du(root)
-    acc = 0
-    for name, owner in OWNERS:
-        n = du(root / name)
-        out.append((name, owner, n))
-        acc += n
-    other = 0
+
+    def add(rel: str, owner: str, n: int) -> None:
+        if n:
+            out.append((rel, owner, n))
+
+    add("content/blobs", "image blobs (layers, configs, manifests)",
+        du(root / "content" / "blobs", seen))
+    add("content/ingest", "unfinished ingests", du(root / "content" / "ingest", seen))
+    kinds: dict[str, str] = {}
     try:
-        entries = list(os.scandir(root))
-    except FileNotFoundError:
-        entries = []
-    for e in entries:
-        if e.name not in known:
-            other += du(Path(e.path))
-    out.append(("(other)", "metadata database and store files", other))
-    root_self = seen_total - acc - other
-    if root_self > 0:
-        out.append((".", "the root directory itself", root_self))
+        for r in service.db.execute("SELECT id, kind FROM snapshots"):
+            kinds[str(r["id"])] = r["kind"]
+    except Exception:  # no snapshots table in a foreign database
+        pass
+    names = {"committed": "shared snapshots (unpacked layers)",
+             "active": "container and build layers (active snapshots)",
+             "view": "snapshot views"}
+    per_owner: dict[str, int] = {}
+    snap_root = root / "snapshots"
+    if snap_root.is_dir():
+        for e in sorted(os.scandir(snap_root), key=lambda e: e.name):
+            owner = names.get(kinds.get(e.name, ""), "orphaned snapshot directories")
+            per_owner[owner] = per_owner.get(owner, 0) + du(Path(e.path), seen)
+    for owner, n in per_owner.items():
+        add("snapshots/*", owner, n)
+    for rel, owner in (("containers", "containers (bundles, logs)"), ("volumes", "volumes"),
+                       ("builds", "build cache"), ("tmp", "temporary files"),
+                       ("snapshots", "snapshot store directory"), ("content", "content store directory")):
+        add(rel, owner, du(root / rel, seen))
+    add(".", "metadata database and the root itself", du(root, seen))
     return out

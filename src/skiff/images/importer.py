@@ -78,7 +78,8 @@ def ingest_layer(service: ImageService, stream: BinaryIO, *, compression: str = 
     except AlreadyExists:
         pass
     return Layer(digest=res.digest, size=res.size, media_type=mediatypes.layer_type(compression),
-                 diff_id=res.diff_id, uncompressed_size=res.uncompressed_size)
+                 diff_id=res.diff_id, uncompressed_size=res.uncompressed_size,
+                 unpacked_size=reader.checker.content_size)
 
 
 def import_rootfs(service: ImageService, stream: BinaryIO, *, tag: str | None = None,

@@ -107,8 +107,7 @@ def history(img: Image) -> list[dict]:
         size = 0
         if not h.get("empty_layer"):
             if li < len(img.layers):
-                lay = img.layers[li]
-                size = lay.uncompressed_size if lay.uncompressed_size is not None else lay.size
+                size = img.layers[li].docker_size
             li += 1
         rows.append({"Id": "<missing>", "Created": int(parse_time(h.get("created"))),
                      "CreatedBy": h.get("created_by", ""), "Tags": None, "Size": size,

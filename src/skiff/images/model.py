@@ -18,6 +18,8 @@ class Layer:
         media_type (str): OCI or Docker layer media type (says the compression).
         diff_id (str): digest of the uncompressed tar (image-spec config.md rootfs.diff_ids).
         uncompressed_size (int | None): bytes of the uncompressed tar, when known.
+        unpacked_size (int | None): bytes the layer's files take unpacked, as Docker counts
+            a layer (regular file sizes + symlink target lengths), when known.
     """
 
     digest: str
@@ -25,6 +27,16 @@ class Layer:
     media_type: str
     diff_id: str
     uncompressed_size: int | None = None
+    unpacked_size: int | None = None
+
+    @property
+    def docker_size(self) -> int:
+        """The size ``docker images``/``history`` show for this layer: the unpacked size,
+        else the tar size, else the blob size (whichever is known first)."""
+        for v in (self.unpacked_size, self.uncompressed_size):
+            if v is not None:
+                return v
+        return self.size
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +50,8 @@ class Image:
         repo_tags (tuple[str, ...]): familiar names (``busybox:latest``), sorted.
         repo_digests (tuple[str, ...]): familiar ``repo@sha256:...``, sorted.
         created (str): the config's RFC 3339 creation time ("" when absent).
-        size (int): bytes of the unpacked layers (sum of uncompressed tar sizes where known,
-            else of blob sizes), as ``docker images`` SIZE.
+        size (int): bytes of the unpacked layers as Docker counts them (``docker images``
+            SIZE, inspect ``Size``): the sum of each layer's :attr:`Layer.docker_size`.
         parent (str | None): ID of the image this one was built on locally, if recorded.
         added (float): unix time the store first saw it. last_tag_time (float | None).
     """
@@ -82,8 +94,7 @@ class Image:
 
     @property
     def size(self) -> int:
-        return sum(x.uncompressed_size if x.uncompressed_size is not None else x.size
-                   for x in self.layers)
+        return sum(x.docker_size for x in self.layers)
 
     @property
     def dangling(self) -> bool:

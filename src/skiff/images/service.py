@@ -12,6 +12,7 @@ Docker behaviour followed: ``docker images``/``rmi``/``tag``/``inspect``/``histo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -51,15 +52,17 @@ class ImageService:
         self.config = config
         self.db = db
         self.content = content or ContentStore(config.content_dir)
+        # DESIGN.md: partial writes are cleaned on start (only day-old, unlocked ones).
+        self.content.cleanup_ingests(older_than_s=24 * 3600)
 
     # ---------------------------------------------------------------- reading
-    def _layer_sizes(self, diff_ids: Iterable[str]) -> dict[str, int]:
+    def _layer_sizes(self, diff_ids: Iterable[str]) -> dict[str, tuple[int, int | None]]:
         ids = list(diff_ids)
         if not ids:
             return {}
         q = ",".join("?" * len(ids))
-        return {r["diff_id"]: r["size"] for r in
-                self.db.execute(f"SELECT diff_id, size FROM layer_sizes WHERE diff_id IN ({q})", ids)}
+        return {r["diff_id"]: (r["size"], r["unpacked"]) for r in self.db.execute(
+            f"SELECT diff_id, size, unpacked FROM layer_sizes WHERE diff_id IN ({q})", ids)}
 
     def _from_row(self, row: sqlite3.Row) -> Image:
         image_id = row["id"]
@@ -71,7 +74,7 @@ class ImageService:
             raise InvalidArgument(f"image {image_id}",
                                   "manifest layers and config diff_ids differ in number")
         sizes = self._layer_sizes(diff_ids)
-        layers = tuple(Layer(d.digest, d.size, d.media_type, diff, sizes.get(diff))
+        layers = tuple(Layer(d.digest, d.size, d.media_type, diff, *sizes.get(diff, (None, None)))
                        for d, diff in zip(manifest.layers, diff_ids, strict=True))
         tags = sorted(reference.parse_normalized_named(r[0]).familiar() for r in self.db.execute(
             "SELECT name FROM tags WHERE image_id = ?", (image_id,)))
@@ -181,6 +184,10 @@ class ImageService:
         already be in the content store (NotFound otherwise). Returns the stored Image.
         Used by import, load, build and commit.
         """
+        tags = list(tags)
+        for t in tags:  # refuse bad names before writing anything
+            if reference.parse(t).digest:
+                raise InvalidArgument(f"tag {t}", "refusing to create a tag with a digest reference")
         cfg = dict(config)
         cfg["rootfs"] = {"type": "layers", "diff_ids": [x.diff_id for x in layers]}
         for x in layers:
@@ -193,15 +200,20 @@ class ImageService:
         mbytes = manifest.to_json()
         manifest_digest = self.content.write_blob(mbytes)
         sizes = {x.diff_id: x.uncompressed_size for x in layers if x.uncompressed_size is not None}
-        return self.record(manifest_digest, tags=tags, parent=parent, layer_sizes=sizes)
+        unpacked = {x.diff_id: x.unpacked_size for x in layers if x.unpacked_size is not None}
+        return self.record(manifest_digest, tags=tags, parent=parent, layer_sizes=sizes,
+                           unpacked_sizes=unpacked)
 
     def record(self, manifest_digest: str, *, tags: Iterable[str] = (),
                repo_digests: Iterable[str] = (), parent: str | None = None,
-               layer_sizes: dict[str, int] | None = None) -> Image:
+               layer_sizes: dict[str, int] | None = None,
+               unpacked_sizes: dict[str, int] | None = None) -> Image:
         """Record an image whose manifest, config and layers are in the content store.
 
         For pull and load, which keep the manifest bytes they received (so RepoDigests
         match the registry's). ``repo_digests`` are ``repo@sha256:...`` strings.
+        ``layer_sizes`` (diffID → tar bytes) and ``unpacked_sizes`` (diffID → Docker's
+        unpacked size) are remembered for SIZE columns when the caller knows them.
         Raises NotFound (a blob missing), InvalidArgument (bad manifest/config).
         """
         mbytes = self.content.read_blob(manifest_digest)
@@ -229,9 +241,24 @@ class ImageService:
                 "INSERT OR IGNORE INTO images (id, manifest_digest, manifest_media_type, "
                 "manifest_size, added, parent) VALUES (?, ?, ?, ?, ?, ?)",
                 (image_id, manifest_digest, manifest.media_type, len(mbytes), now, parent))
+            prev = self.db.execute("SELECT manifest_digest FROM images WHERE id = ?",
+                                   (image_id,)).fetchone()[0]
+            if dnames:
+                # A pull brings the registry's manifest: it becomes the one the image is
+                # stored under, so RepoDigests and a later push name the same bytes.
+                self.db.execute(
+                    "UPDATE images SET manifest_digest = ?, manifest_media_type = ?, "
+                    "manifest_size = ? WHERE id = ?",
+                    (manifest_digest, manifest.media_type, len(mbytes), image_id))
             for diff_id, size in (layer_sizes or {}).items():
-                self.db.execute("INSERT OR REPLACE INTO layer_sizes (diff_id, size) VALUES (?, ?)",
-                                (diff_id, size))
+                self.db.execute(
+                    "INSERT INTO layer_sizes (diff_id, size) VALUES (?, ?) "
+                    "ON CONFLICT(diff_id) DO UPDATE SET size = excluded.size", (diff_id, size))
+            for diff_id, size in (unpacked_sizes or {}).items():
+                self.db.execute(
+                    "INSERT INTO layer_sizes (diff_id, size, unpacked) VALUES (?, ?, ?) "
+                    "ON CONFLICT(diff_id) DO UPDATE SET unpacked = excluded.unpacked",
+                    (diff_id, (layer_sizes or {}).get(diff_id, size), size))
             for n in names:
                 self._set_tag(str(n), image_id, now)
             for d in dnames:
@@ -239,6 +266,9 @@ class ImageService:
                     raise InvalidArgument(f"repo digest {d}", "no digest")
                 self.db.execute("INSERT OR REPLACE INTO repo_digests (name, image_id) VALUES (?, ?)",
                                 (f"{d.name}@{d.digest}", image_id))
+        if prev != manifest_digest and not self.db.in_transaction:
+            # The manifest not kept (a second copy, or the one a pull replaced) goes.
+            self._collect_blobs({prev, manifest_digest})
         return self.get(image_id)
 
     def _set_tag(self, name: str, image_id: str, now: float) -> None:
@@ -423,6 +453,48 @@ class ImageService:
             self._drop_names(tags + digests, report)
             freed += self._delete(img.id, True, report)
         return report, freed
+
+    def measure_layers(self, ref_or_id: str) -> Image:
+        """Fill in the unknown sizes of an image's layers (after a pull): each such layer is
+        decompressed once, streaming, its diffID checked and its tar and unpacked sizes
+        recorded. Returns the image as now recorded.
+
+        Raises DigestMismatch when a layer does not decompress to its config diffID,
+        InvalidArgument for a corrupt layer.
+        """
+        from skiff.errors import DigestMismatch
+        from skiff.images.tarcheck import TarChecker
+        from skiff.layers.compression import decompressed
+
+        img = self.get(ref_or_id)
+        tar_sizes: dict[str, int] = {}
+        unpacked: dict[str, int] = {}
+        for lay in img.layers:
+            if lay.unpacked_size is not None and lay.uncompressed_size is not None:
+                continue
+            h, n, chk = hashlib.sha256(), 0, TarChecker()
+            with self.content.open(lay.digest) as f:
+                src = decompressed(f)
+                try:
+                    while chunk := src.read(1 << 20):
+                        h.update(chunk)
+                        chk.feed(chunk)
+                        n += len(chunk)
+                except (OSError, EOFError) as e:
+                    raise InvalidArgument(f"layer {lay.digest}", f"decompressing: {e}") from None
+            chk.close()
+            if "sha256:" + h.hexdigest() != lay.diff_id:
+                raise DigestMismatch(f"layer {lay.digest}", lay.diff_id, "sha256:" + h.hexdigest())
+            tar_sizes[lay.diff_id] = n
+            unpacked[lay.diff_id] = chk.content_size
+        if unpacked:
+            with transaction(self.db):
+                for d, size in unpacked.items():
+                    self.db.execute(
+                        "INSERT INTO layer_sizes (diff_id, size, unpacked) VALUES (?, ?, ?) "
+                        "ON CONFLICT(diff_id) DO UPDATE SET size = excluded.size, "
+                        "unpacked = excluded.unpacked", (d, tar_sizes[d], size))
+        return self.get(img.id)
 
     # ---------------------------------------------------------------- import / archives
     def import_rootfs(self, stream: BinaryIO, *, tag: str | None = None,

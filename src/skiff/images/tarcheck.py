@@ -35,6 +35,9 @@ class TarChecker:
 
     Attributes:
         entries (int): file entries seen (PAX/GNU meta headers not counted).
+        content_size (int): bytes the entries take once unpacked as Docker counts a layer's
+            size (graphdriver directory.Size): regular file sizes plus symlink target
+            lengths; directories, hardlinks and devices count 0.
     Raises InvalidArgument (``invalid tar archive: ...``) from feed/close on bad structure.
     """
 
@@ -45,7 +48,10 @@ class TarChecker:
         self._pax_left = 0
         self._pax_size: int | None = None
         self._ended = False
+        self._meta_type = 0
+        self._pax_link: int | None = None  # length of a PAX/GNU long link name
         self.entries = 0
+        self.content_size = 0
 
     def feed(self, data: bytes) -> None:
         if self._ended:
@@ -83,21 +89,32 @@ class TarChecker:
             raise InvalidArgument("invalid tar archive", "archive/tar: invalid tar header")
         typ = h[156]
         size = _octal(h[124:136])
-        if typ in (ord("x"), ord("g")):
+        if typ in (ord("x"), ord("g"), ord("K")):
             self._pax = bytearray()
             self._pax_left = size
-        elif typ in (ord("L"), ord("K")):
+            self._meta_type = typ
+        elif typ == ord("L"):
             pass
         else:
             self.entries += 1
             if self._pax_size is not None:
                 size = self._pax_size
                 self._pax_size = None
+            link_len = self._pax_link
+            self._pax_link = None
             if typ in _NO_DATA:
+                if typ == ord("2"):
+                    self.content_size += (link_len if link_len is not None
+                                          else len(h[157:257].split(b"\0", 1)[0]))
                 size = 0
+            else:
+                self.content_size += size
         self._skip = (size + BLOCK - 1) // BLOCK * BLOCK
 
     def _parse_pax(self, data: bytes) -> None:
+        if self._meta_type == ord("K"):  # GNU long link name
+            self._pax_link = len(data.split(b"\0", 1)[0])
+            return
         pos = 0
         while pos < len(data):
             sp = data.find(b" ", pos)
@@ -113,6 +130,8 @@ class TarChecker:
             k, _, v = rec.partition(b"=")
             if k == b"size":
                 self._pax_size = int(v)
+            elif k == b"linkpath":
+                self._pax_link = len(v)
             pos += length
 
     def close(self) -> None:

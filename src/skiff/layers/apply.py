@@ -165,17 +165,23 @@ class _Applier:
             for m in tf:
                 self.count += 1
                 self.entry(tf, m)
-        for path, ns in reversed(self.dir_times):
+        # Directory mtimes last (writing children changes them). A directory may since have
+        # been removed or replaced (by a file, or by a symlink pointing out): re-resolve its
+        # real path inside the root and skip it unless it is still that same directory.
+        self.res.invalidate()
+        for real, ns in reversed(self.dir_times):
             try:
-                os.utime(path, ns=(ns, ns), follow_symlinks=False)
-            except FileNotFoundError:
-                pass  # removed by a later whiteout
+                if self.res.dir(real, create=False) != real:
+                    continue
+            except (FileNotFoundError, InvalidArgument):
+                continue
+            os.utime(self.res.abs(real), ns=(ns, ns), follow_symlinks=False)
 
     def entry(self, tf: tarfile.TarFile, m: tarfile.TarInfo) -> None:
         rel = clean_name(m.name)
         if rel == "":
             if m.isdir():
-                self.meta(self.res.root, m, is_dir=True)
+                self.meta(self.res.root, m, real="")
             return
         dname, base = split(rel)
         if wh.is_whiteout_name(base):
@@ -196,7 +202,7 @@ class _Applier:
             if old is None:
                 os.mkdir(path, 0o700)
             self.created.add(real)
-            self.meta(path, m, is_dir=True)
+            self.meta(path, m, real=real)
             return
 
         if m.islnk():
@@ -292,9 +298,10 @@ class _Applier:
                 self.res.invalidate()
 
     def meta(self, path: str, m: tarfile.TarInfo, *, fd: int | None = None,
-             is_dir: bool = False, symlink: bool = False) -> None:
+             real: str | None = None, symlink: bool = False) -> None:
         """Ownership, then mode (chown clears setuid), then xattrs (chown clears
-        security.capability), then mtime (deferred for directories)."""
+        security.capability), then mtime (deferred for directories: ``real`` is the
+        directory's real relative path)."""
         target = fd if fd is not None else path
         if self.privileged:
             if fd is not None:
@@ -313,8 +320,8 @@ class _Applier:
                 if e.errno not in (errno.ENOTSUP, errno.EPERM):
                     raise
         ns = _mtime_ns(m)
-        if is_dir:
-            self.dir_times.append((path, ns))
+        if real is not None:
+            self.dir_times.append((real, ns))
         elif fd is not None:
             os.utime(fd, ns=(ns, ns))
         else:

@@ -50,7 +50,8 @@ def test_import_builds_docker_config_and_oci_manifest(svc):
     (layer,) = img.layers
     assert layer.media_type == mediatypes.OCI_LAYER_GZIP
     assert gzip.decompress(svc.content.read_blob(layer.digest)) == TAR
-    assert layer.uncompressed_size == len(TAR) == img.size
+    assert layer.uncompressed_size == len(TAR)
+    assert layer.unpacked_size == len(b"skiff\n") + len(b"world\n") == img.size
     assert img.repo_tags == ("app:1",)
     assert img.chain_id == digest.of_bytes(TAR)
     assert svc.chain_ids_in_use() == {digest.of_bytes(TAR)}
@@ -216,6 +217,14 @@ def test_create_requires_layer_blobs(svc):
         svc.create({}, [Layer("sha256:" + "0" * 64, 1, mediatypes.OCI_LAYER_GZIP, "sha256:" + "1" * 64)])
 
 
+def test_migration_3_from_version_2(tmp_path):
+    db = metadata.connect(tmp_path / "m.db", migrate=False)
+    metadata.upgrade(db, 2)
+    db.execute("INSERT INTO layer_sizes (diff_id, size) VALUES ('sha256:a', 5)")
+    assert metadata.upgrade(db) == metadata.SCHEMA_VERSION
+    assert tuple(db.execute("SELECT size, unpacked FROM layer_sizes").fetchone()) == (5, None)
+
+
 def test_migration_2_from_version_1(tmp_path):
     db = metadata.connect(tmp_path / "m.db", migrate=False)
     metadata.upgrade(db, 1)
@@ -223,4 +232,51 @@ def test_migration_2_from_version_1(tmp_path):
                " VALUES ('sha256:x', 'sha256:y', 'm', 1, 0)")
     assert metadata.upgrade(db) == metadata.SCHEMA_VERSION
     assert db.execute("SELECT last_tag_time FROM images").fetchone()[0] is None
-    db.execute("INSERT INTO layer_sizes VALUES ('sha256:a', 5)")
+    db.execute("INSERT INTO layer_sizes (diff_id, size) VALUES ('sha256:a', 5)")
+
+
+def test_record_pulled_manifest_takes_over(svc):
+    """record() with repo digests (a pull) stores the image under the registry's manifest."""
+    img = svc.import_rootfs(io.BytesIO(TAR), tag="local")
+    m = json.loads(svc.content.read_blob(img.manifest_digest))
+    m["mediaType"] = mediatypes.DOCKER_MANIFEST
+    m["config"]["mediaType"] = mediatypes.DOCKER_CONFIG
+    m["layers"][0]["mediaType"] = mediatypes.DOCKER_LAYER_GZIP
+    pulled = json.dumps(m, indent=3).encode()
+    md = svc.content.write_blob(pulled)
+    got = svc.record(md, tags=["registry.example:5000/app:1"],
+                     repo_digests=[f"registry.example:5000/app@{md}"])
+    assert got.id == img.id
+    assert got.manifest_digest == md
+    assert got.manifest.media_type == mediatypes.DOCKER_MANIFEST
+    assert got.repo_digests == (f"registry.example:5000/app@{md}",)
+    assert got.repo_tags == ("local:latest", "registry.example:5000/app:1")
+    assert svc.get(f"registry.example:5000/app@{md}").id == img.id
+    assert not svc.content.exists(img.manifest_digest)  # the replaced manifest is collected
+    assert check(svc).problems == []
+
+
+def test_measure_layers_after_a_pull_like_record(svc):
+    """An image recorded without sizes (as a pull records it) gets Docker's sizes measured."""
+    img = svc.import_rootfs(io.BytesIO(TAR), tag="a")
+    with metadata.transaction(svc.db):
+        svc.db.execute("DELETE FROM layer_sizes")
+    bare = svc.get("a")
+    assert bare.layers[0].unpacked_size is None
+    assert bare.size == bare.layers[0].size  # falls back to the blob size
+    measured = svc.measure_layers("a")
+    assert measured.layers[0].uncompressed_size == len(TAR)
+    assert measured.size == img.size == 12
+
+
+def test_measure_layers_detects_wrong_diff_id(svc):
+    from skiff.errors import DigestMismatch
+
+    other = svc.import_rootfs(io.BytesIO(rootfs_tar({"z": b"1"})))
+    bad = svc.create({"architecture": "amd64", "os": "linux"},
+                     [Layer(other.layers[0].digest, other.layers[0].size,
+                            mediatypes.OCI_LAYER_GZIP, digest.of_bytes(TAR))], tags=["bad"])
+    with pytest.raises(DigestMismatch) as e:
+        svc.measure_layers("bad")
+    assert f"expected {digest.of_bytes(TAR)}, got {other.diff_ids[0]}" in str(e.value)
+    assert bad.layers[0].unpacked_size is None

@@ -134,3 +134,22 @@ def test_file_through_dir_replaced_by_symlink_later(dirs):
           .file("d/victim", b"pwn"))
     with pytest.raises(InvalidArgument):
         apply_layer(root, tb.stream())
+
+
+def test_deferred_dir_mtime_not_applied_through_later_symlink(dirs):
+    # Regression (found by test_breakouts_fuzz): directory mtimes are set after all entries;
+    # "d" turning into a symlink to ../outside must not redirect d/dir's mtime outside.
+    root, outside = dirs
+    before = (outside / "dir").stat().st_mtime_ns
+    tb = TarBuilder().dir("d").dir("d/dir", mtime=1).symlink("d", "../outside")
+    apply_layer(root, tb.stream())
+    assert (outside / "dir").stat().st_mtime_ns == before
+    assert os.readlink(root / "d") == "../outside"
+
+
+def test_dir_replaced_by_file_after_its_children(dirs):
+    # Regression (found by test_breakouts_fuzz): a deferred mtime for b/a once failed with
+    # "Not a directory" after "b" became a file.
+    root, _ = dirs
+    apply_layer(root, TarBuilder().file("a").dir("b/a").file("b", b"f").stream())
+    assert (root / "b").read_bytes() == b"f"

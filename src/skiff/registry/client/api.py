@@ -74,6 +74,9 @@ def _record(config: Config, db, r, pulled) -> bool:
                              (pulled.config_digest,)).fetchone() is None
     images.record(pulled.manifest.digest, tags=[str(r)] if by_tag else [],
                   repo_digests=[f"{r.repository}@{pulled.digest}"])
+    if hasattr(images, "measure_layers"):
+        # Docker's sizes for the new layers, and each layer checked against its diffID.
+        images.measure_layers(pulled.config_digest)
     return changed
 
 

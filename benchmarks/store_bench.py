@@ -1,0 +1,92 @@
+"""Image store benchmark: import + save of a ~300 MB rootfs tar, skiff vs umoci/skopeo.
+
+Run: ``python -m benchmarks.store_bench [--input ROOTFS.tar] [--workdir DIR]``.
+
+The same input goes through both sides in one run:
+  import   skiff import ROOTFS.tar big:1        vs  umoci raw add-layer --image L:t ROOTFS.tar
+  save     skiff save -o out.tar big:1          vs  skopeo copy oci:L:t docker-archive:out.tar
+Prints wall seconds, the ratio skiff/peer, and each process's peak RSS (skiff must stay
+under 100 MB: layers stream, they are never held in memory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RSS_LIMIT_MB = 100
+
+
+def measure(args: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Run a command; return (wall seconds, peak RSS in MB). Raises on failure."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode() if p.stderr else ""
+    if p.returncode != 0:
+        raise SystemExit(f"{args[:4]} failed ({p.returncode}): {err}")
+    return wall, ru.ru_maxrss / 1024
+
+
+def make_input(path: Path) -> None:
+    """A ~300 MB rootfs tar of real binaries (/usr/bin), sorted, owned by root."""
+    subprocess.run(["tar", "--sort=name", "--owner=0", "--group=0", "-C", "/", "-cf", str(path),
+                    "usr/bin"], check=True, stderr=subprocess.DEVNULL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--input", type=Path, help="rootfs tar (default: a tar of /usr/bin)")
+    ap.add_argument("--workdir", type=Path, help="scratch directory (default: a temp dir)")
+    a = ap.parse_args(argv)
+    for tool in ("umoci", "skopeo"):
+        if not shutil.which(tool):
+            print(f"store_bench: {tool} not installed (apt-get install {tool})")
+            return 1
+    work = a.workdir or Path(tempfile.mkdtemp(prefix="skiff-store-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        src = a.input or work / "rootfs.tar"
+        if not a.input:
+            make_input(src)
+        size_mb = src.stat().st_size / 1e6
+        env = {**os.environ, "SKIFF_ROOT": str(work / "skiff-root")}
+        skiff = [sys.executable, "-m", "skiff"]
+        rows = []
+        s_imp = measure([*skiff, "import", str(src), "big:1"], env)
+        layout = work / "L"
+        subprocess.run(["umoci", "init", "--layout", str(layout)], check=True)
+        subprocess.run(["umoci", "new", "--image", f"{layout}:t"], check=True)
+        p_imp = measure(["umoci", "raw", "add-layer", "--image", f"{layout}:t", str(src)])
+        rows.append(("import", s_imp, p_imp, "umoci raw add-layer"))
+        s_save = measure([*skiff, "save", "-o", str(work / "skiff-save.tar"), "big:1"], env)
+        p_save = measure(["skopeo", "copy", "-q", f"oci:{layout}:t",
+                          f"docker-archive:{work / 'peer-save.tar'}:big:1"])
+        rows.append(("save", s_save, p_save, "skopeo copy oci: docker-archive:"))
+        print(f"input: {src} ({size_mb:.0f} MB)")
+        print(f"{'step':<8}{'skiff s':>9}{'peer s':>9}{'ratio':>8}{'skiff RSS MB':>14}"
+              f"{'peer RSS MB':>13}  peer")
+        ok = True
+        for name, (sw, sr), (pw, pr), peer in rows:
+            print(f"{name:<8}{sw:>9.2f}{pw:>9.2f}{sw / pw:>8.2f}{sr:>14.1f}{pr:>13.1f}  {peer}")
+            ok &= sr < RSS_LIMIT_MB
+        blob_mb = sum(f.stat().st_size for f in (work / "skiff-root" / "content" / "blobs" / "sha256")
+                      .iterdir()) / 1e6
+        print(f"skiff store after import: {blob_mb:.1f} MB of blobs; "
+              f"peak RSS {'under' if ok else 'OVER'} {RSS_LIMIT_MB} MB")
+        return 0 if ok else 1
+    finally:
+        if not a.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,2 @@
+'use strict';
+exports.greeting = () => 'Hello from skiff!';

@@ -1,0 +1,332 @@
+"""COPY and ADD on real directories: Docker's path rules, ownership, modes, tar extraction.
+
+Everything here works on plain directories: ``src_root`` is the build context or another
+stage's root filesystem, ``dest_root`` the (mounted) root filesystem of the step. Rules
+(Docker/BuildKit, pinned by tests/unit/build/test_copy.py):
+
+- A relative destination is taken from WORKDIR; a destination ending in ``/`` (or that
+  is an existing directory) receives sources by their base name, otherwise a single file
+  source is written under that exact name.
+- Several sources (or a wildcard) need a destination ending in ``/``.
+- A directory source copies its *contents*, not the directory itself.
+- Symlinks inside a copied tree stay symlinks; a named source that is a symlink is followed.
+- Files are owned by root (0:0) unless ``--chown``; names resolve from the destination's
+  ``/etc/passwd`` and ``/etc/group``; a missing group means GID = UID.
+- ``--chmod`` (octal) applies to every copied file and directory.
+- Parent directories that do not exist are created 0755 root:root.
+- ADD of a local tar (plain, gzip, bzip2, xz, zstd) extracts it into the destination
+  directory keeping the archive's owners and modes (unless ``--chown``).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import stat as stmod
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from skiff.errors import BuildError
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Numeric owner applied to copied entries."""
+
+    uid: int
+    gid: int
+
+
+ROOT = Owner(0, 0)
+
+
+def _read_db(path: Path) -> list[list[str]]:
+    try:
+        text = path.read_text(errors="replace")
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [ln.split(":") for ln in text.splitlines() if ln and not ln.startswith("#")]
+
+
+def resolve_chown(spec: str, rootfs: Path) -> Owner:
+    """``user[:group]`` (names or numbers) → Owner, names looked up in the rootfs's
+    /etc/passwd and /etc/group. A user without a group gives GID = UID (Docker docs).
+
+    Raises BuildError: ``unable to find user NAME`` / ``unable to find group NAME``.
+    """
+    user, _, group = spec.partition(":")
+    if user.isdigit():
+        uid = int(user)
+    else:
+        for f in _read_db(rootfs / "etc/passwd"):
+            if f[0] == user and len(f) > 3:
+                uid = int(f[2])
+                break
+        else:
+            raise BuildError("chown", f"unable to find user {user}: no matching entries in passwd file")
+    if not group:
+        return Owner(uid, uid)
+    if group.isdigit():
+        return Owner(uid, int(group))
+    for f in _read_db(rootfs / "etc/group"):
+        if f[0] == group and len(f) > 2:
+            return Owner(uid, int(f[2]))
+    raise BuildError("chown", f"unable to find group {group}: no matching entries in group file")
+
+
+def parse_chmod(spec: str) -> int:
+    """``--chmod`` octal (``755``, ``0644``) → mode bits. Raises BuildError otherwise."""
+    try:
+        mode = int(spec, 8)
+    except ValueError:
+        raise BuildError("chmod", f"invalid chmod parameter {spec!r}: must be an octal number") from None
+    if not 0 <= mode <= 0o7777:
+        raise BuildError("chmod", f"invalid chmod parameter {spec!r}")
+    return mode
+
+
+def dest_path(dest: str, workdir: str) -> tuple[str, bool]:
+    """The absolute destination and whether it names a directory (trailing ``/``, ``.``)."""
+    is_dir = dest.endswith("/") or dest in (".", "") or dest.endswith("/.")
+    if not dest.startswith("/"):
+        dest = posixpath.join(workdir or "/", dest)
+    return posixpath.normpath(dest) if dest != "/" else "/", is_dir
+
+
+def in_root(root: Path, abspath: str) -> Path:
+    """``root`` joined with an absolute in-container path, resolving symlinks *inside*
+    the root (an absolute link target is taken from the root, never the host)."""
+    cur = root
+    parts = [p for p in abspath.split("/") if p not in ("", ".")]
+    hops = 0
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if part == "..":
+            cur = cur.parent if cur != root else root
+            i += 1
+            continue
+        nxt = cur / part
+        if nxt.is_symlink() and i < len(parts):
+            hops += 1
+            if hops > 40:
+                raise BuildError(abspath, "too many levels of symbolic links")
+            target = os.readlink(nxt)
+            rest = parts[i + 1:]
+            if target.startswith("/"):
+                cur = root
+            parts = [p for p in target.split("/") if p not in ("", ".")] + rest
+            i = 0
+            continue
+        cur = nxt
+        i += 1
+    return cur
+
+
+def _mkdir_parents(root: Path, abspath: str, owner: Owner) -> Path:
+    """Create every missing directory of ``abspath`` inside root (0755, ``owner``)."""
+    cur = root
+    built = "/"
+    for part in [p for p in abspath.split("/") if p]:
+        built = posixpath.join(built, part)
+        nxt = in_root(root, built)
+        if not nxt.exists():
+            if nxt.is_symlink():
+                raise BuildError(abspath, "dangling symlink in destination path")
+            os.mkdir(nxt, 0o755)
+            os.chmod(nxt, 0o755)
+            os.lchown(nxt, owner.uid, owner.gid)
+        elif not nxt.is_dir():
+            raise BuildError(abspath, f"cannot copy to {built}: not a directory")
+        cur = nxt
+    return cur
+
+
+class Copier:
+    """Copies entries of one source tree into a root filesystem.
+
+    Args:
+        src_root: where sources are read (context dir or a stage's rootfs).
+        dest_root: the step's root filesystem.
+        owner: owner of copied entries (None: root, or the archive's for ADD tar).
+        chmod: mode bits for every copied entry, or None to keep the source's.
+        allowed: relpath filter for entries below a named directory (the .dockerignore'd
+            context gives ``rel in entries``); None allows everything.
+    """
+
+    def __init__(self, src_root: Path, dest_root: Path, *, owner: Owner | None = None,
+                 chmod: int | None = None, allowed: Callable[[str], bool] | None = None):
+        self.src_root = src_root
+        self.dest_root = dest_root
+        self.owner = owner or ROOT
+        self.chmod = chmod
+        self.allowed = allowed
+        self.copied = 0
+
+    def copy(self, sources: list[str], dest: str, *, workdir: str = "/",
+             multi: bool = False) -> None:
+        """Copy ``sources`` (relpaths under src_root, ``""`` = all of it) to ``dest``.
+
+        ``multi``: the instruction named several sources or a wildcard (dest must be a dir).
+        Raises BuildError for a multi-source copy into a non-directory destination.
+        """
+        abs_dest, dest_is_dir = dest_path(dest, workdir)
+        if (multi or len(sources) > 1) and not dest_is_dir:
+            target = in_root(self.dest_root, abs_dest)
+            if not target.is_dir():
+                raise BuildError(
+                    f"COPY to {dest}",
+                    "When using COPY with more than one source file, the destination must be "
+                    "a directory and end with a /")
+            dest_is_dir = True
+        for rel in sources:
+            src = self._src_path(rel)
+            st = os.stat(src)  # a named source symlink is followed
+            if stmod.S_ISDIR(st.st_mode):
+                target = _mkdir_parents(self.dest_root, abs_dest, self.owner)
+                self._copy_children(src, rel, target)
+            else:
+                existing = in_root(self.dest_root, abs_dest)
+                if dest_is_dir or existing.is_dir():
+                    parent = _mkdir_parents(self.dest_root, abs_dest, self.owner)
+                    target = parent / posixpath.basename(rel)
+                else:
+                    parent = _mkdir_parents(self.dest_root, posixpath.dirname(abs_dest),
+                                            self.owner)
+                    target = parent / posixpath.basename(abs_dest)
+                self._copy_entry(src, target, followed=True)
+
+    def _src_path(self, rel: str) -> Path:
+        p = self.src_root / rel if rel else self.src_root
+        if not os.path.lexists(p):
+            raise BuildError(f"COPY source {rel!r}", "not found")
+        if p.is_symlink():
+            resolved = in_root(self.src_root, "/" + rel)
+            if not resolved.exists():
+                raise BuildError(f"COPY source {rel!r}", "not found (dangling symlink)")
+            return resolved
+        return p
+
+    def _copy_children(self, src_dir: Path, rel: str, target: Path) -> None:
+        with os.scandir(src_dir) as it:
+            names = sorted(e.name for e in it)
+        for name in names:
+            crel = f"{rel}/{name}" if rel else name
+            if self.allowed is not None and not self.allowed(crel):
+                continue
+            self._copy_entry(src_dir / name, target / name, followed=False, rel=crel)
+
+    def _copy_entry(self, src: Path, target: Path, *, followed: bool, rel: str = "") -> None:
+        st = os.stat(src) if followed else os.lstat(src)
+        mode = st.st_mode
+        if os.path.lexists(target) and not (stmod.S_ISDIR(mode) and target.is_dir()
+                                            and not target.is_symlink()):
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink()
+        if stmod.S_ISDIR(mode):
+            if not target.is_dir():
+                os.mkdir(target)
+            os.chmod(target, self.chmod if self.chmod is not None else stmod.S_IMODE(mode))
+            os.lchown(target, self.owner.uid, self.owner.gid)
+            self._copy_children(src, rel, target)
+            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+        elif stmod.S_ISLNK(mode):
+            os.symlink(os.readlink(src), target)
+            os.lchown(target, self.owner.uid, self.owner.gid)
+            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+        elif stmod.S_ISREG(mode):
+            shutil.copyfile(src, target, follow_symlinks=True)
+            os.chmod(target, self.chmod if self.chmod is not None else stmod.S_IMODE(mode))
+            os.lchown(target, self.owner.uid, self.owner.gid)
+            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+        else:
+            # fifos, devices: recreate the node
+            os.mknod(target, mode, st.st_rdev)
+            os.lchown(target, self.owner.uid, self.owner.gid)
+        self.copied += 1
+
+
+def is_archive(path: Path) -> bool:
+    """True when ``path`` is a tar archive, plain or compressed (gzip, bzip2, xz, zstd)."""
+    from skiff.layers.compression import decompressed
+
+    try:
+        with open(path, "rb") as raw:
+            f = decompressed(raw)
+            head = f.read(512)
+    except (OSError, EOFError, ValueError):
+        return False
+    except Exception:  # zstandard errors
+        return False
+    if len(head) < 512:
+        return False
+    # ustar magic, or a valid checksum for old-style headers.
+    if head[257:262] == b"ustar":
+        return True
+    try:
+        tarfile.TarInfo.frombuf(head, "utf-8", "surrogateescape")
+        return True
+    except tarfile.TarError:
+        return False
+
+
+def extract_archive(path: Path, dest_root: Path, dest: str, *, workdir: str = "/",
+                    owner: Owner | None = None, chmod: int | None = None) -> int:
+    """ADD a local tar: extract into the destination directory (created if missing).
+
+    Entries keep the archive's modes and numeric owners unless ``owner`` is given; absolute
+    names and ``..`` components are confined to the destination; links may not point out.
+    Returns the number of entries extracted. Raises BuildError for an unreadable archive.
+    """
+    from skiff.layers.compression import decompressed
+
+    abs_dest, _ = dest_path(dest, workdir)
+    base = _mkdir_parents(dest_root, abs_dest, ROOT)
+    n = 0
+    try:
+        with open(path, "rb") as raw, tarfile.open(fileobj=decompressed(raw), mode="r|") as tf:
+            for m in tf:
+                name = posixpath.normpath("/" + m.name).lstrip("/")
+                if not name or name == ".":
+                    continue
+                target_abs = posixpath.join(abs_dest, name)
+                parent = _mkdir_parents(dest_root, posixpath.dirname(target_abs), ROOT)
+                target = parent / posixpath.basename(name)
+                if os.path.lexists(target) and not (m.isdir() and target.is_dir()):
+                    if target.is_dir() and not target.is_symlink():
+                        shutil.rmtree(target)
+                    else:
+                        target.unlink()
+                if m.isdir():
+                    target.mkdir(exist_ok=True)
+                elif m.issym():
+                    os.symlink(m.linkname, target)
+                elif m.islnk():
+                    link_src = in_root(dest_root, posixpath.join(
+                        abs_dest, posixpath.normpath("/" + m.linkname).lstrip("/")))
+                    os.link(link_src, target)
+                elif m.isfile():
+                    src = tf.extractfile(m)
+                    with open(target, "wb") as out:
+                        shutil.copyfileobj(src, out, 1 << 20)
+                elif m.ischr() or m.isblk() or m.isfifo():
+                    kind = (stmod.S_IFCHR if m.ischr() else
+                            stmod.S_IFBLK if m.isblk() else stmod.S_IFIFO)
+                    os.mknod(target, kind | 0o600, os.makedev(m.devmajor, m.devminor))
+                else:
+                    continue
+                o = owner or Owner(m.uid, m.gid)
+                os.lchown(target, o.uid, o.gid)
+                if not m.issym():
+                    os.chmod(target, chmod if chmod is not None else m.mode & 0o7777)
+                    os.utime(target, (m.mtime, m.mtime))
+                n += 1
+    except (tarfile.TarError, EOFError, OSError) as e:
+        raise BuildError(f"ADD {path.name}", f"cannot extract archive: {e}") from e
+    _ = base
+    return n

@@ -1,0 +1,60 @@
+"""The seed example (issue 5): six steps built three times with the expected cache use."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.build.conftest import image_config, outcomes
+
+pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
+
+
+def test_seed_three_builds(cli, bb, example, skiff_root):
+    ctx = example("busybox-seed")
+    r = cli("build", "--progress", "plain", "-t", "seed:1", str(ctx))
+    assert r.code == 0, r.err
+    got = outcomes(r.err)
+    assert [o for o, _ in got] == ["MISS"] * 6
+    assert "6 layers built (0 cached)" in r.err
+
+    # a code change: FROM, WORKDIR, COPY package*.json and RUN come from the cache
+    (ctx / "app.js").write_text('console.log("changed");\n')
+    r = cli("build", "--progress", "plain", "-t", "seed:1", str(ctx))
+    assert r.code == 0, r.err
+    assert outcomes(r.err) == [("HIT", None)] * 4 + [
+        ("MISS", "1 file changed: app.js"), ("MISS", "parent layer changed")]
+    assert "2 layers built (4 cached)" in r.err
+
+    # a package.json change: only FROM and WORKDIR are reused
+    (ctx / "package.json").write_text('{"name": "seed", "version": "1.0.1"}\n')
+    r = cli("build", "--progress", "plain", "-t", "seed:1", str(ctx))
+    assert r.code == 0, r.err
+    assert outcomes(r.err) == [("HIT", None)] * 2 + [
+        ("MISS", "1 file changed: package.json")] + [("MISS", "parent layer changed")] * 3
+    assert "4 layers built (2 cached)" in r.err
+
+    cfg = image_config(skiff_root, "seed:1")
+    assert cfg["config"]["WorkingDir"] == "/app"
+    assert cfg["config"]["Cmd"] == ["cat", "/app/app.js"]
+    assert [h.get("created_by") for h in cfg["history"]][-5:] == [
+        "WORKDIR /app",
+        "COPY package*.json ./ # buildkit",
+        "RUN /bin/sh -c mkdir -p node_modules && cat package.json > node_modules/.installed"
+        " && echo installed $(wc -c < package.json) bytes # buildkit",
+        "COPY . . # buildkit",
+        'CMD ["cat" "/app/app.js"]',
+    ]
+    assert len(cfg["rootfs"]["diff_ids"]) == 5  # busybox + WORKDIR + 2 COPY + RUN
+
+    # the RUN's full output is kept with the build
+    r = cli("build", "--logs", "seed:1")
+    assert r.code == 0, r.err
+    assert "installed 37 bytes" in r.out
+
+
+def test_noop_rebuild_gives_same_image(cli, bb, example):
+    ctx = example("busybox-seed")
+    r1 = cli("build", "-q", str(ctx))
+    r2 = cli("build", "-q", str(ctx))
+    assert r1.code == r2.code == 0, r1.err + r2.err
+    assert r1.out == r2.out and r1.out.startswith("sha256:")
