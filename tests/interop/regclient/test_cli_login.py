@@ -38,3 +38,20 @@ def test_login_flags(cli, auth_registry):
     r = cli("login", "-u", "alice", auth_registry.host, stdin=b"")
     assert (r.code, r.err) == (125, "skiff: Cannot perform an interactive login from a "
                                     "non TTY device\n")
+
+
+@pytest.mark.requires_root
+@pytest.mark.requires_peer("umoci", "skopeo")
+def test_pull_needs_login(cli, auth_registry, bb_layout, repo_name):
+    from tests.interop.regclient.servers import skopeo
+
+    name = f"{auth_registry.host}/{repo_name}:1"
+    skopeo("copy", "--dest-tls-verify=false", "--dest-creds", "alice:s3cret",
+           f"oci:{bb_layout}:bb", f"docker://{name}")
+    r = cli("pull", "-q", name)
+    assert (r.code, r.err) == (1, f"skiff: fetching manifest for {name}: unauthorized: "
+                                  "authentication required\n")
+    assert cli("login", "-u", "alice", "--password-stdin", auth_registry.host,
+               stdin=b"s3cret").code == 0
+    r = cli("pull", "-q", name)
+    assert (r.code, r.out) == (0, name + "\n")

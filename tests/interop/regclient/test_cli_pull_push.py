@@ -205,3 +205,39 @@ def test_rerun_resumes_partial_download_from_the_store(cli, skiff_root, registry
     assert proxy.rec.ranges == ["bytes=400000-"]
     assert store.read_blob(layer["digest"]) == data
     assert store.list_ingests() == []
+
+
+def test_schema1_is_refused(cli):
+    """A registry serving Docker schema 1: a clear refusal, exit 1, nothing stored."""
+    import http.server
+    import threading
+
+    body = json.dumps({"schemaVersion": 1, "name": "a/b", "tag": "1", "architecture": "amd64",
+                       "fsLayers": [], "history": []}).encode()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            if self.path != "/v2/":
+                self.send_header("Content-Type",
+                                 "application/vnd.docker.distribution.manifest.v1+prettyjws")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    host = f"127.0.0.1:{srv.server_address[1]}"
+    try:
+        r = cli("pull", f"{host}/a/b:1")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert r.code == 1
+    assert r.err == (f"skiff: pulling {host}/a/b:1: the registry serves Docker Image manifest "
+                     "version 2, schema 1, which skiff does not support; push the image again "
+                     "in OCI or Docker schema 2 format\n")
+    assert cli("images", "-q").out == ""
