@@ -174,6 +174,7 @@ class Proxy:
                 body = self.rfile.read(n) if n else b""
                 if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                     body = _read_chunked(self.rfile)
+                self._body = body
                 f = proxy.faults
                 if self.headers.get("Range"):
                     proxy.rec.ranges.append(self.headers["Range"])
@@ -286,10 +287,16 @@ class Proxy:
                     from urllib.parse import parse_qs, urlsplit
 
                     q = parse_qs(urlsplit(self.path).query)
-                    proxy.rec.requests.append(("GET", self.path, 200, 0))
+                    if self.command == "POST":  # OAuth2 form (refresh_token grant)
+                        q = parse_qs(self._body.decode())
+                        q["scope"] = q.get("scope", [""])[0].split()
+                    proxy.rec.requests.append((self.command, self.path, 200, 0))
                     proxy.token_requests.append({"scope": q.get("scope", []),
                                                  "service": q.get("service", [""])[0],
-                                                 "auth": self.headers.get("Authorization")})
+                                                 "auth": self.headers.get("Authorization"),
+                                                 "grant_type": q.get("grant_type", [""])[0],
+                                                 "refresh_token": q.get("refresh_token",
+                                                                        [""])[0]})
                     tok = f"tok{len(proxy.token_requests)}"
                     proxy.tokens[tok] = proxy.token_uses
                     body = json.dumps({"token": tok, "expires_in": 300}).encode()

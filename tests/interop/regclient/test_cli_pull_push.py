@@ -65,8 +65,11 @@ def test_push_then_pull_byte_identical(cli, skiff_root, tmp_path, registry, busy
     assert images2.content.read_blob(got.manifest_digest) == raw.encode()
     r = cli("--root", str(other), "pull", name)
     assert r.out.splitlines()[-2:] == [f"Status: Image is up to date for {name}", name]
-    r = cli("--root", str(other), "pull", "-q", f"{registry.host}/{repo_name}@{img.manifest_digest}")
+    r = cli("--root", str(other), "image", "pull", "-q",
+            f"{registry.host}/{repo_name}@{img.manifest_digest}")
     assert (r.code, r.out) == (0, f"{registry.host}/{repo_name}@{img.manifest_digest}\n")
+    r = cli("--root", str(other), "image", "push", "-q", name)
+    assert (r.code, r.out) == (0, name + "\n")
 
 
 def test_pull_errors(cli, registry, repo_name):

@@ -281,3 +281,17 @@ def test_bearer_token_with_stored_credentials(registry, bb_layout, repo_name, tm
     assert [t["auth"] for t in proxy.token_requests] == [basic]
     assert proxy.token_requests[0]["scope"] == [f"repository:{repo_name}:pull"]
     assert all(a == "Bearer tok1" for a in proxy.rec.auth[1:])
+
+
+def test_identity_token_uses_refresh_grant(registry, bb_layout, repo_name, tmp_path):
+    seed(bb_layout, "bb", registry.host, f"{repo_name}:1")
+    proxy = Proxy(registry.host, bearer=True)
+    try:
+        CredentialStore().store(proxy.host, Credentials("", "", "refresh-xyz"))
+        with Registry(proxy.host) as reg:
+            pull_image(reg, repo_name, "1", OCILayout(tmp_path / "o"))
+    finally:
+        proxy.close()
+    t = proxy.token_requests[0]
+    assert (t["grant_type"], t["refresh_token"], t["service"], t["scope"]) == (
+        "refresh_token", "refresh-xyz", "test-registry", [f"repository:{repo_name}:pull"])
