@@ -36,8 +36,8 @@ SKIFF_SIDE = r"""
 import sys, time
 from pathlib import Path
 from skiff.registry.client.layout import OCILayout
-from skiff.registry.client.pull import pull_image
-from skiff.registry.client.push import push_image
+from skiff.registry.client.pulling import pull_image
+from skiff.registry.client.pushing import push_image
 from skiff.registry.client.transport import Registry
 op, host, repo, layout = sys.argv[1:5]
 t = time.perf_counter()

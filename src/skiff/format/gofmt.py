@@ -52,9 +52,11 @@ def go_type_name(v: object) -> str:
         return "string"
     if isinstance(v, (bytes, bytearray)):
         return "[]uint8"
-    if isinstance(v, (list, tuple)):
-        return "[]interface {}"
+    if isinstance(v, (list, tuple)):  # a list of strings stands for Docker's []string
+        return "[]string" if all(isinstance(e, str) for e in v) else "[]interface {}"
     if isinstance(v, dict):
+        if all(isinstance(e, str) for e in v.values()):
+            return "map[string]string"
         return "map[string]interface {}"
     return type(v).__name__
 
@@ -233,10 +235,12 @@ def go_quote(s: str, quote: str = '"', ascii_only: bool = False) -> str:
 # printf
 
 
-def _bad(verb: str, v: object) -> str:
+def _bad(verb: str, v: object, flags: str = "", width: int | None = None,
+         prec: int | None = None) -> str:
+    # Go's badVerb prints the operand with %v under the same flags, width and precision
     if v is None or v is MISSING:
         return f"%!{verb}(<nil>)"
-    return f"%!{verb}({go_type_name(v)}={format_value(v)})"
+    return f"%!{verb}({go_type_name(v)}={_fmt_one('v', v, flags, width, prec, 1)})"
 
 
 def _pad(s: str, width: int | None, minus: bool, zero: bool, numeric: bool) -> str:
@@ -276,12 +280,30 @@ def _fmt_int(v: int, verb: str, plus: bool, space: bool, sharp: bool,
     return sign + body
 
 
+def _hex_float(v: float, verb: str, plus: bool, space: bool) -> str:
+    """Go's %x for floats: ``2.5`` → ``0x1.4p+01`` (shortest mantissa, 2-digit exponent)."""
+    if math.isnan(v) or math.isinf(v):
+        return _fmt_float(v, "g", plus, space, None)
+    h = float.hex(v)  # '-0x1.4000000000000p+1'
+    sign = "-" if h.startswith("-") else ("+" if plus else (" " if space else ""))
+    mant, _, exp = h.lstrip("-")[2:].partition("p")
+    ip, _, fp = mant.partition(".")
+    fp = fp.rstrip("0")
+    e = int(exp)
+    if v == 0:
+        e = 0
+    out = f"0x{ip}{'.' + fp if fp else ''}p{'-' if e < 0 else '+'}{abs(e):02d}"
+    return sign + (out.upper() if verb == "X" else out)
+
+
 def _fmt_float(v: float, verb: str, plus: bool, space: bool, prec: int | None) -> str:
     if math.isnan(v) or math.isinf(v):
         if math.isnan(v):
             return "+NaN" if plus else "NaN"
         return "+Inf" if v > 0 else "-Inf"
-    if verb in ("v", "g", "G") and prec is None:
+    if verb == "v":
+        verb = "g"
+    if verb in ("g", "G") and prec is None:
         s = go_float(v)
         if verb == "G":
             s = s.upper()
@@ -297,15 +319,49 @@ def _fmt_float(v: float, verb: str, plus: bool, space: bool, prec: int | None) -
     return s
 
 
-def _fmt_one(verb: str, v: object, flags: str, width: int | None, prec: int | None) -> str:
+def _go_syntax(v: object) -> str:
+    """``%#v``: Go-syntax representation (``"a"``, ``[]string{"a", "b"}``)."""
+    if v is None or v is MISSING:
+        return "<nil>"
+    if isinstance(v, str):
+        return go_quote(v)
+    if isinstance(v, (list, tuple)):
+        return go_type_name(v) + "{" + ", ".join(_go_syntax(e) for e in v) + "}"
+    if isinstance(v, dict):
+        items = sorted(v.items(), key=lambda kv: _sort_key(kv[0]))
+        return go_type_name(v) + "{" + ", ".join(
+            f"{_go_syntax(k)}:{_go_syntax(x)}" for k, x in items) + "}"
+    return format_value(v)
+
+
+def _fmt_one(verb: str, v: object, flags: str, width: int | None, prec: int | None,
+             depth: int = 0) -> str:
+    """One operand of Sprintf. Slices and maps apply the verb to each element, as Go does."""
+    if verb == "v" and ("+" in flags or "#" in flags):
+        # %+v asks for struct field names, %#v for Go syntax: neither is a sign or prefix
+        sharp_v = "#" in flags
+        flags = flags.replace("+", "").replace("#", "")
+        if sharp_v:
+            return _pad(_go_syntax(v), width, "-" in flags, False, False)
     plus, minus, sharp, space, zero = ("+" in flags, "-" in flags, "#" in flags,
                                        " " in flags, "0" in flags)
     numeric = False
     if v is MISSING:
         v = None
     if verb == "T":
-        s = go_type_name(v)
-    elif verb == "v":
+        return _pad(go_type_name(v), width, minus, False, False)
+    if v is None:
+        if depth == 0 and verb != "v":
+            return _bad(verb, v, flags, width, prec)
+        return _pad("<nil>", width, minus, False, False)
+    if isinstance(v, (list, tuple)):
+        return "[" + " ".join(_fmt_one(verb, e, flags, width, prec, depth + 1) for e in v) + "]"
+    if isinstance(v, dict):
+        items = sorted(v.items(), key=lambda kv: _sort_key(kv[0]))
+        return "map[" + " ".join(
+            _fmt_one(verb, k, flags, width, prec, depth + 1) + ":"
+            + _fmt_one(verb, x, flags, width, prec, depth + 1) for k, x in items) + "]"
+    if verb == "v":
         if isinstance(v, float):
             s, numeric = _fmt_float(v, "v", plus, space, prec), True
         elif isinstance(v, int) and not isinstance(v, bool):
@@ -321,25 +377,21 @@ def _fmt_one(verb: str, v: object, flags: str, width: int | None, prec: int | No
             s = v if prec is None else v[:prec]
         elif isinstance(v, (bytes, bytearray)):
             s = v.decode("utf-8", "replace")
-        elif isinstance(v, (list, tuple)) and all(isinstance(e, str) for e in v):
-            s = format_value(v)
         else:
-            return _bad(verb, v)
+            return _bad(verb, v, flags, width, prec)
     elif verb == "q":
         if isinstance(v, str):
             s = go_quote(v, '"', plus) if not (sharp and "`" not in v) else "`" + v + "`"
         elif isinstance(v, int) and not isinstance(v, bool):
             s = go_quote(chr(v), "'", plus) if 0 <= v <= 0x10FFFF else "'\ufffd'"
-        elif isinstance(v, (list, tuple)) and all(isinstance(e, str) for e in v):
-            s = "[" + " ".join(go_quote(e) for e in v) + "]"
         else:
-            return _bad(verb, v)
+            return _bad(verb, v, flags, width, prec)
     elif verb == "t":
         if not isinstance(v, bool):
-            return _bad(verb, v)
+            return _bad(verb, v, flags, width, prec)
         s = "true" if v else "false"
     elif verb in "dboOxX" and isinstance(v, bool):
-        return _bad(verb, v)
+        return _bad(verb, v, flags, width, prec)
     elif verb in "dboOxX" and isinstance(v, int):
         s, numeric = _fmt_int(v, verb, plus, space, sharp, prec), True
     elif verb in "xX" and isinstance(v, (str, bytes, bytearray)):
@@ -349,9 +401,8 @@ def _fmt_one(verb: str, v: object, flags: str, width: int | None, prec: int | No
         s = b.hex() if verb == "x" else b.hex().upper()
         if sharp and s:
             s = ("0x" if verb == "x" else "0X") + s
-    elif verb in "dboOxX" and isinstance(v, (list, tuple)) and all(
-            isinstance(e, int) and not isinstance(e, bool) for e in v):
-        s = "[" + " ".join(_fmt_int(e, verb, plus, space, sharp, prec) for e in v) + "]"
+    elif verb in "xX" and isinstance(v, float):
+        s, numeric = _hex_float(v, verb, plus, space), True
     elif verb in "eEfFgG" and isinstance(v, float):
         s, numeric = _fmt_float(v, verb, plus, space, prec), True
     elif verb == "c" and isinstance(v, int) and not isinstance(v, bool):
@@ -361,7 +412,7 @@ def _fmt_one(verb: str, v: object, flags: str, width: int | None, prec: int | No
         if sharp and 0 <= v <= 0x10FFFF and chr(v).isprintable():
             s += f" '{chr(v)}'"
     else:
-        return _bad(verb, v)
+        return _bad(verb, v, flags, width, prec)
     return _pad(s, width, minus, zero and not minus, numeric)
 
 

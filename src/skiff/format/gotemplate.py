@@ -109,6 +109,9 @@ def _eq(a: object, *bs: object) -> bool:
             truth = ka == kb
         elif ka != kb:
             raise _FuncError("incompatible types for comparison")
+        elif isinstance(a, (list, dict, bytearray)) or isinstance(b, (list, dict, bytearray)):
+            bad = a if isinstance(a, (list, dict, bytearray)) else b
+            raise _FuncError(f"non-comparable type {format_value(bad)}: {go_type_name(bad)}")
         else:
             truth = a == b
         if truth:
@@ -159,9 +162,12 @@ def _want(v: object, typ: type | tuple, name: str) -> None:
         raise _FuncError(f"wrong type for value; expected {want}; got {go_type_name(v)}")
 
 
-def _as_int(v: object) -> int:
-    if isinstance(v, float) and v.is_integer():
+def _as_int(v: object, const_ok: bool = False) -> int:
+    # index/slice take only integers; int parameters (pad, truncate) also take 3.0
+    if const_ok and isinstance(v, float) and v.is_integer():
         return int(v)
+    if v is None or v is MISSING:
+        raise _FuncError("cannot index slice/array with nil")
     if isinstance(v, bool) or not isinstance(v, int):
         raise _FuncError(f"cannot index slice/array with type {go_type_name(v)}")
     return v
@@ -187,6 +193,8 @@ def _index(item: object, *keys: object) -> object:
         if item is MISSING:
             raise _FuncError("index of untyped nil")
         if isinstance(item, dict):
+            if not isinstance(k, str) and item and all(isinstance(x, str) for x in item):
+                raise _FuncError(f"value has type {go_type_name(k)}; should be string")
             if k in item:
                 item = item[k]
             elif all(isinstance(x, str) for x in item.values()):
@@ -251,9 +259,9 @@ def _join(items: object, sep: object) -> str:
     _want(sep, str, "join")
     if items is None:
         return ""
-    if not isinstance(items, (list, tuple)):
+    if not isinstance(items, (list, tuple)) or not all(isinstance(x, str) for x in items):
         raise _FuncError(f"wrong type for value; expected []string; got {go_type_name(items)}")
-    return sep.join(x if isinstance(x, str) else format_value(x) for x in items)  # type: ignore[union-attr]
+    return sep.join(items)  # type: ignore[union-attr,arg-type]
 
 
 def _title(s: object) -> str:
@@ -282,23 +290,36 @@ def _pad(s: object, prefix: object, suffix: object) -> str:
     _want(s, str, "pad")
     if s == "":
         return ""
-    return " " * _as_int(prefix) + s + " " * _as_int(suffix)  # type: ignore[operator]
+    return " " * _as_int(prefix, True) + s + " " * _as_int(suffix, True)  # type: ignore[operator]
 
 
 def _truncate(s: object, n: object) -> str:
     _want(s, str, "truncate")
-    n = _as_int(n)
-    return s if len(s) < n else s[:n]  # type: ignore[arg-type,index,return-value]
+    n = _as_int(n, True)
+    if len(s) < n:  # type: ignore[arg-type,operator]
+        return s  # type: ignore[return-value]
+    if n < 0:  # type: ignore[operator]
+        # Docker's truncate slices source[:length]; Go panics on a negative bound, which
+        # text/template reports as an error calling the function.
+        raise _FuncError(f"runtime error: slice bounds out of range [:{n}]")
+    return s[:n]  # type: ignore[index,return-value]
+
+
+def _escaper_args(args: tuple[object, ...]) -> str:
+    """text/template's evalArgs: one string as is, else Sprint with nil as ``<no value>``."""
+    if len(args) == 1 and isinstance(args[0], str):
+        return args[0]
+    return sprint(*("<no value>" if a is None or a is MISSING else a for a in args))
 
 
 def _html(*args: object) -> str:
-    s = sprint(*args)
+    s = _escaper_args(args)
     return (s.replace("&", "&amp;").replace("'", "&#39;").replace("<", "&lt;")
             .replace(">", "&gt;").replace('"', "&#34;").replace("\0", "\ufffd"))
 
 
 def _js(*args: object) -> str:
-    s = sprint(*args)
+    s = _escaper_args(args)
     out = []
     for ch in s:
         if ch in "\\'\"":
@@ -313,7 +334,7 @@ def _js(*args: object) -> str:
 def _urlquery(*args: object) -> str:
     from urllib.parse import quote_plus
 
-    return quote_plus(sprint(*args), safe="")
+    return quote_plus(_escaper_args(args), safe="")
 
 
 def _not(v: object) -> bool:
@@ -581,7 +602,7 @@ class _State:
             raise ExecError(f"can't evaluate field {name} in type {go_type_name(receiver)}",
                             node) from None
         if callable(attr) and hasattr(attr, "__self__"):
-            argv = [self.arg(dot, a) for a in args[1:]]
+            argv = [_nil_if_missing(self.arg(dot, a)) for a in args[1:]]
             if final is not _NOFINAL:
                 argv.append(_nil_if_missing(final))
             try:
@@ -603,19 +624,19 @@ class _State:
         if t is P.Const:
             return node.value  # type: ignore[attr-defined]
         if t is P.FieldRef:
-            return _nil_if_missing(self.field_chain(dot, dot, node, node.idents, [node], _NOFINAL))  # type: ignore[attr-defined]
+            return self.field_chain(dot, dot, node, node.idents, [node], _NOFINAL)  # type: ignore[attr-defined]
         if t is P.VarRef:
             v = self.var(node.name)  # type: ignore[attr-defined]
             if node.idents:  # type: ignore[attr-defined]
                 v = self.field_chain(dot, v, node, node.idents, [node], _NOFINAL)  # type: ignore[attr-defined]
-            return _nil_if_missing(v)
+            return v
         if t is P.Pipe:
-            return _nil_if_missing(self.pipeline(dot, node))  # type: ignore[arg-type]
+            return self.pipeline(dot, node)  # type: ignore[arg-type]
         if t is P.Ident:
             return self.call(dot, node.name, node, [node], _NOFINAL)  # type: ignore[attr-defined]
         if t is P.Chain:
             v = self.term(dot, node.term)  # type: ignore[attr-defined]
-            return _nil_if_missing(self.field_chain(dot, v, node, node.idents, [node], _NOFINAL))  # type: ignore[attr-defined]
+            return self.field_chain(dot, v, node, node.idents, [node], _NOFINAL)  # type: ignore[attr-defined]
         raise ExecError(f"can't handle {node.src} for arg", node)
 
     def call(self, dot: object, name: str, node: P.Node, args: list[P.Node],
@@ -626,7 +647,8 @@ class _State:
         if nargs < lo or (hi is not None and nargs > hi):
             want = lo if hi == lo else (f"at least {lo}" if hi is None else f"{lo}-{hi}")
             raise ExecError(f"wrong number of args for {name}: want {want} got {nargs}", node)
-        if name in ("and", "or") and fn is BUILTINS[name][0]:
+        builtin = fn is BUILTINS.get(name, (None,))[0]
+        if builtin and name in ("and", "or"):
             # short-circuit: stop at the first false (and) / true (or) argument
             v: object = None
             for a in argn:
@@ -634,11 +656,14 @@ class _State:
                 if is_true(v) != (name == "and"):
                     return v
             if final is not _NOFINAL:
-                v = _nil_if_missing(final)
+                v = final
             return v
         argv = [self.arg(dot, a) for a in argn]
         if final is not _NOFINAL:
-            argv.append(_nil_if_missing(final))
+            argv.append(final)
+        if not (builtin and name in _RAW_ARGS):
+            # interface{} parameters: a missing value arrives as nil
+            argv = [_nil_if_missing(a) for a in argv]
         try:
             return fn(*argv)
         except _FuncError as e:
@@ -647,6 +672,12 @@ class _State:
             raise
         except Exception as e:
             raise ExecError(f"error calling {name}: {e}", node) from e
+
+
+# Builtins whose Go parameters are reflect.Value: a missing value reaches them as is
+# (``and``/``or`` return it: ``<no value>``; ``len``/``index``/``slice`` refuse it).
+_RAW_ARGS = frozenset({"and", "or", "not", "len", "index", "slice", "eq", "ne", "lt", "le",
+                       "gt", "ge"})
 
 
 def _nil_if_missing(v: object) -> object:

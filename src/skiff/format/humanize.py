@@ -52,31 +52,64 @@ def bytes_size(size: float, precision: int = 4) -> str:
     return _g(v, precision) + unit
 
 
-_SUFFIX = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+_SUFFIX = {"k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+
+
+def _go_parse_float(num: str) -> float | None:
+    """strconv.ParseFloat's decimal syntax (no underscores, no spaces); None when invalid."""
+    import re
+
+    if re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", num):
+        return float(num)
+    return None
 
 
 def _parse(s: str, base: int) -> int:
-    import re
+    """go-units v0.5.0 parseSize: ``NUM[ ]SUFFIX``, suffix b, k/m/g/t/p + optional b or ib."""
+    from skiff.errors import InvalidArgument
 
-    m = re.fullmatch(r"(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?", s)
-    if not m:
-        from skiff.errors import InvalidArgument
-
+    sep = max(s.rfind(c) for c in "0123456789. ")
+    if sep < 0:
         raise InvalidArgument(f"invalid size: '{s}'")
-    try:
-        num = float(m.group(1))
-    except ValueError:
+    if s[sep] != " ":
+        num, sfx = s[:sep + 1], s[sep + 1:]
+    else:
+        num, sfx = s[:sep], s[sep + 1:]
+    size = _go_parse_float(num)
+    if size is None:
+        raise InvalidArgument(f"invalid size: '{s}'", f"cannot parse {num!r} as a number")
+    if size < 0:
+        raise InvalidArgument(f"invalid size: '{s}'")
+    if not sfx:
+        return _int64(size, s)
+    low = sfx.lower()
+    bad = InvalidArgument(f"invalid suffix: '{low}'")
+    if len(low) > 3:
+        raise InvalidArgument(f"invalid suffix: '{sfx}'")
+    if low[0] == "b":
+        if len(low) > 1:
+            raise bad
+        return _int64(size, s)
+    if low[0] not in _SUFFIX:
+        raise bad
+    if (len(low) == 2 and low[1] != "b") or (len(low) == 3 and low[1:] != "ib"):
+        raise bad
+    return _int64(size * base ** _SUFFIX[low[0]], s)
+
+
+def _int64(size: float, s: str) -> int:
+    # Go's int64(f) overflows to a negative number there; refuse instead
+    if size >= 2.0**63:
         from skiff.errors import InvalidArgument
 
-        raise InvalidArgument(f"invalid size: '{s}'") from None
-    mul = base ** _SUFFIX[(m.group(2) or "").lower()]
-    return int(num * mul)
+        raise InvalidArgument(f"invalid size: '{s}'", "too large")
+    return int(size)
 
 
 def parse_size(s: str) -> int:
     """go-units ``FromHumanSize``: decimal units, ``"32kb"`` → 32000, ``"1.5GB"``.
 
-    Raises skiff.errors.InvalidArgument ``invalid size: 'x'``.
+    Raises skiff.errors.InvalidArgument (``invalid size: 'x'``, ``invalid suffix: 'x'``).
     """
     return _parse(s, 1000)
 
@@ -84,7 +117,7 @@ def parse_size(s: str) -> int:
 def ram_in_bytes(s: str) -> int:
     """go-units ``RAMInBytes`` (``--memory``, ``--shm-size``): binary, ``"512m"`` → 536870912.
 
-    Raises skiff.errors.InvalidArgument ``invalid size: 'x'``.
+    Raises skiff.errors.InvalidArgument (``invalid size: 'x'``, ``invalid suffix: 'x'``).
     """
     return _parse(s, 1024)
 

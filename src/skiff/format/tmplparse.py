@@ -604,6 +604,8 @@ class Parser:
         node: Node
         if t.kind == "field":
             idents = [t.val[1:]]
+            if self.peek().kind == "field" and not self.peek().space:
+                pos = self.peek().pos  # Go places a chain at its second field
             while self.peek().kind == "field" and not self.peek().space:
                 idents.append(self.next().val[1:])
             return FieldRef(pos, idents=tuple(idents), src="." + ".".join(idents))

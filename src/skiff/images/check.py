@@ -28,14 +28,18 @@ class CheckReport:
     images: int = 0
     names: int = 0
     ingests: int = 0
+    unreferenced: int = 0
 
 
 def check(service: ImageService) -> CheckReport:
     """Verify every blob's digest, every image's manifest/config/layers, every name."""
     problems: list[str] = []
     nblobs = 0
+    referenced: set[str] = set()
+    all_blobs: set[str] = set()
     for d, _ in service.content.walk():
         nblobs += 1
+        all_blobs.add(d)
         h = hashlib.sha256()
         with service.content.open(d) as f:
             while chunk := f.read(1 << 20):
@@ -51,6 +55,7 @@ def check(service: ImageService) -> CheckReport:
         except SkiffError as e:
             problems.append(f"image {image_id}: manifest {md}: {e}")
             continue
+        referenced |= {md, m.config.digest, *(x.digest for x in m.layers)}
         if m.config.digest != image_id:
             problems.append(f"image {image_id}: manifest {md} names config {m.config.digest}")
         try:
@@ -71,8 +76,11 @@ def check(service: ImageService) -> CheckReport:
             names += 1
             if r["image_id"] not in ids:
                 problems.append(f"name {r['name']}: points at missing image {r['image_id']}")
+    referenced |= {r[0] for r in service.db.execute(
+        "SELECT ref FROM lease_resources WHERE kind = 'content'")}
     return CheckReport(problems=problems, blobs=nblobs, images=len(rows), names=names,
-                       ingests=len(service.content.list_ingests()))
+                       ingests=len(service.content.list_ingests()),
+                       unreferenced=len(all_blobs - referenced))
 
 
 def du(path: Path, seen: set[tuple[int, int]] | None = None) -> int:

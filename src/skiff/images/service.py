@@ -12,11 +12,13 @@ Docker behaviour followed: ``docker images``/``rmi``/``tag``/``inspect``/``histo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import time
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, BinaryIO
 
 from skiff import digest as _digest
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from skiff.config import Config
 
 _HEX_PREFIX = re.compile(r"^[0-9a-f]{1,64}$")
+LEASE_TTL_S = 3600.0  # how long a killed import/load's blobs stay before they are reaped
+LEASE_OWNER = "skiff.images"
 
 
 def _short(image_id: str) -> str:
@@ -52,8 +56,67 @@ class ImageService:
         self.config = config
         self.db = db
         self.content = content or ContentStore(config.content_dir)
-        # DESIGN.md: partial writes are cleaned on start (only day-old, unlocked ones).
+        self._lease: str | None = None
+        # DESIGN.md: partial writes are cleaned on start (only day-old, unlocked ones), and
+        # blobs a killed import/load left behind (its lease expired) are removed.
         self.content.cleanup_ingests(older_than_s=24 * 3600)
+        self._reap_expired_leases()
+
+    # ---------------------------------------------------------------- leases
+    @contextlib.contextmanager
+    def leased(self, ttl_s: float = LEASE_TTL_S) -> Iterator[str]:
+        """Hold a lease (a GC root) on every blob written inside the block.
+
+        Blobs are added (:meth:`protect`) before they become visible. On success the lease
+        is dropped (the image records now reference the blobs); on an exception the blobs
+        the block added and nothing else references are deleted again; after ``kill -9``
+        the lease expires and the next ImageService removes them.
+        """
+        if self._lease is not None:  # nested: join the outer lease
+            yield self._lease
+            return
+        lid = "images-" + uuid.uuid4().hex
+        now = time.time()
+        with transaction(self.db):
+            self.db.execute("INSERT INTO leases (id, created, expires, labels) VALUES (?, ?, ?, ?)",
+                            (lid, now, now + ttl_s, json.dumps({"owner": LEASE_OWNER})))
+        self._lease = lid
+        try:
+            yield lid
+        except BaseException:
+            self._lease = None
+            self._drop_lease(lid, collect=True)
+            raise
+        self._lease = None
+        self._drop_lease(lid, collect=False)
+
+    def protect(self, digest: str) -> None:
+        """Add ``digest`` to the current lease (no-op outside :meth:`leased`)."""
+        if self._lease is not None:
+            self.db.execute("INSERT OR IGNORE INTO lease_resources (lease_id, kind, ref) "
+                            "VALUES (?, 'content', ?)", (self._lease, digest))
+
+    def _drop_lease(self, lid: str, *, collect: bool) -> None:
+        blobs = {r[0] for r in self.db.execute(
+            "SELECT ref FROM lease_resources WHERE lease_id = ? AND kind = 'content'", (lid,))}
+        with transaction(self.db):
+            self.db.execute("DELETE FROM leases WHERE id = ?", (lid,))
+        if collect and blobs:
+            self._collect_blobs(blobs)
+
+    def _reap_expired_leases(self) -> None:
+        try:
+            rows = self.db.execute("SELECT id, labels FROM leases WHERE expires IS NOT NULL "
+                                   "AND expires < ?", (time.time(),)).fetchall()
+        except Exception:  # a database without the leases table (never with migrations)
+            return
+        for r in rows:
+            try:
+                owner = json.loads(r["labels"]).get("owner")
+            except (ValueError, AttributeError):
+                owner = None
+            if owner == LEASE_OWNER:
+                self._drop_lease(r["id"], collect=True)
 
     # ---------------------------------------------------------------- reading
     def _layer_sizes(self, diff_ids: Iterable[str]) -> dict[str, tuple[int, int | None]]:
@@ -155,8 +218,17 @@ class ImageService:
         return True
 
     def list(self) -> list[Image]:
-        """Every image, newest (config ``created``) first."""
-        imgs = [self._from_row(r) for r in self.db.execute("SELECT * FROM images")]
+        """Every image, newest (config ``created``) first.
+
+        An image whose manifest or config blob is unreadable is left out (``skiff system
+        check`` names it) so one damaged record does not hide the others.
+        """
+        imgs = []
+        for r in self.db.execute("SELECT * FROM images").fetchall():
+            try:
+                imgs.append(self._from_row(r))
+            except (SkiffError, ValueError):
+                continue
         imgs.sort(key=lambda i: (i.created, i.added), reverse=True)
         return imgs
 
@@ -194,10 +266,12 @@ class ImageService:
             if not self.content.exists(x.digest):
                 raise NotFound(f"layer {x.digest}", "blob not in the content store")
         cbytes = canonical_json(cfg)
+        self.protect(_digest.of_bytes(cbytes))
         config_digest = self.content.write_blob(cbytes)
         manifest = Manifest(config=Descriptor(mediatypes.OCI_CONFIG, config_digest, len(cbytes)),
                             layers=tuple(Descriptor(x.media_type, x.digest, x.size) for x in layers))
         mbytes = manifest.to_json()
+        self.protect(_digest.of_bytes(mbytes))
         manifest_digest = self.content.write_blob(mbytes)
         sizes = {x.diff_id: x.uncompressed_size for x in layers if x.uncompressed_size is not None}
         unpacked = {x.diff_id: x.unpacked_size for x in layers if x.unpacked_size is not None}
@@ -424,8 +498,9 @@ class ImageService:
         keep: set[str] = set()
         for r in self.db.execute("SELECT id, manifest_digest FROM images"):
             keep |= self._blobs_of(r[0], r[1])
-        keep |= {r[0] for r in self.db.execute(
-            "SELECT ref FROM lease_resources WHERE kind = 'content'")}
+        keep |= {r[0] for r in self.db.execute(  # other operations' leases
+            "SELECT ref FROM lease_resources WHERE kind = 'content' AND lease_id IS NOT ?",
+            (self._lease,))}
         freed = 0
         for d in candidates - keep:
             try:

@@ -43,7 +43,7 @@ _DIGEST = re.compile(r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
 _NAME = re.compile(r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$")
 _TAG = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
 NAME_MAX = 255  # distribution's limit on a repository name, in characters
-READ_CHUNK = 1 << 20  # bytes per read when streaming a blob out
+READ_CHUNK = 1 << 20  # bytes per chunk when streaming a blob out
 
 
 def valid_digest(s: str) -> bool:
@@ -154,6 +154,25 @@ def _split(digest: str) -> tuple[str, str]:
     return algo, hexpart
 
 
+def _load_sync_file_range():
+    """libc's sync_file_range(2) (Linux), or None: starts writeback without waiting."""
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.sync_file_range
+        fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+        return fn
+    except (OSError, AttributeError):
+        return None
+
+
+_sync_file_range = _load_sync_file_range()
+_SYNC_FILE_RANGE_WRITE = 2
+WRITEBACK_EVERY = 8 << 20  # bytes of upload data after which writeback is started
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -190,6 +209,7 @@ class _FsUploadWriter:
         self._f = open(store._upload_dir(state.id) / "data", "r+b")
         self._f.seek(state.offset)
         self._start = state.offset
+        self._flushed = state.offset
         self.offset = state.offset
         h = store._hashers.get(state.id)
         self._h = h[1].copy() if h is not None and h[0] == state.offset else None
@@ -199,6 +219,13 @@ class _FsUploadWriter:
         if self._h is not None:
             self._h.update(data)
         self.offset += len(data)
+        # Start writeback of what has piled up, so that the fsync at commit finds little
+        # left to do (the disk works while the network still delivers).
+        if _sync_file_range is not None and self.offset - self._flushed >= WRITEBACK_EVERY:
+            self._f.flush()
+            _sync_file_range(self._f.fileno(), self._flushed, self.offset - self._flushed,
+                             _SYNC_FILE_RANGE_WRITE)
+            self._flushed = self.offset
 
     def close(self) -> None:
         try:
@@ -390,15 +417,21 @@ class FilesystemStorage:
             self._drop_upload(upload_id)
 
     def purge_uploads(self, older_than_s: float) -> int:
-        """Remove sessions started more than ``older_than_s`` seconds ago; returns how many."""
+        """Remove sessions idle (no start, no chunk) for more than ``older_than_s`` seconds;
+        returns how many."""
         n = 0
         now = time.time()
         for entry in os.scandir(self.root / "uploads"):
+            # the last sign of life: the start, or the last chunk written
             try:
-                started = json.loads(Path(entry.path, "info.json").read_bytes())["started"]
+                last = json.loads(Path(entry.path, "info.json").read_bytes())["started"]
             except (OSError, ValueError, KeyError):
-                started = entry.stat().st_mtime
-            if now - started > older_than_s:
+                last = 0.0
+            try:
+                last = max(last, os.stat(Path(entry.path, "data")).st_mtime, entry.stat().st_mtime)
+            except OSError:
+                pass
+            if now - last > older_than_s:
                 shutil.rmtree(entry.path, ignore_errors=True)
                 self._hashers.pop(entry.name, None)
                 n += 1
@@ -423,8 +456,11 @@ class FilesystemStorage:
             _atomic_write(p, digest.encode(), sync=False)
 
     def blob_linked(self, repo: str, digest: str) -> bool:
-        """True when ``repo`` has the blob and its content is present."""
-        return self._link(repo, "_layers", digest).exists() and self.blob_size(digest) is not None
+        """True when ``repo`` has the blob (pushed, mounted, or a manifest of the repository
+        fetched through the blobs endpoint) and its content is present."""
+        linked = self._link(repo, "_layers", digest).exists() or \
+            self._link(repo, "_manifests/revisions", digest).exists()
+        return linked and self.blob_size(digest) is not None
 
     def unlink_blob(self, repo: str, digest: str) -> bool:
         """Remove the blob from ``repo`` (its content stays until gc); False if not linked."""

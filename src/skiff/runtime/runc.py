@@ -225,11 +225,40 @@ def read_log_error(log: str | os.PathLike[str] | None) -> str | None:
     return msg
 
 
-def classify(message: str, what: str = "failed to create task for container") -> SkiffError:
+class HeldStderr:
+    """runc writes its own failure message (``runc run failed: ...``, ``exec failed: ...``)
+    to the stderr it shares with the container's process. Hold back stderr output that may
+    be that message until runc has exited and we know whether it failed."""
+
+    PREFIXES = (b"runc run failed: ", b"exec failed: ", b"runc exec failed: ")
+
+    def __init__(self) -> None:
+        self.held = b""
+        self.passthrough = False
+
+    def feed(self, data: bytes) -> bytes:
+        """What may be shown now of ``data``."""
+        if self.passthrough:
+            return data
+        self.held += data
+        if any(self.held.startswith(p) or p.startswith(self.held) for p in self.PREFIXES):
+            return b""
+        self.passthrough = True
+        out, self.held = self.held, b""
+        return out
+
+    def finish(self, failed: bool) -> bytes:
+        """The held bytes, unless runc failed (then they were its message)."""
+        out, self.held = (b"" if failed else self.held), b""
+        return out
+
+
+def classify(message: str, what: str = "failed to create task for container",
+             phase: str = "create") -> SkiffError:
     """The SkiffError for a runc failure message, by docker/cli's rules:
     "executable file not found" / "no such file or directory" → 127, "permission denied" /
     "is a directory" → 126, anything else → 125."""
-    why = f"OCI runtime create failed: {message}: unknown"
+    why = f"OCI runtime {phase} failed: {message}: unknown"
     if "executable file not found" in message or "no such file or directory" in message:
         return CommandNotFound(what, why)
     if "permission denied" in message or "is a directory" in message:

@@ -201,3 +201,30 @@ RUN --mount=type=cache,target=/cache echo x >> /cache/n && wc -l < /cache/n
     assert f["/copied"][4] == b"s3cr3t"
     assert not any(k.startswith("/run/secrets") for k in f)
     assert not any(k.startswith("/cache") for k in f)
+
+
+def test_heredocs_bind_from_stage_and_cache_sharing(cli, bb, tmp_path):
+    ctx = tmp_path / "hd"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        "FROM bb:1 AS base\n"
+        "RUN <<EOF\necho one > /one\necho two >> /one\nEOF\n"
+        "RUN <<EOT\n#!/bin/sh\necho \"script $0\" > /script.txt\nEOT\n"
+        "COPY <<EOF /etc/greeting\nhello heredoc\nEOF\n"
+        "FROM bb:1\n"
+        "RUN --mount=type=bind,from=base,source=/one,target=/mnt/one cat /mnt/one > /copied\n"
+        "RUN --mount=type=cache,target=/c,sharing=locked echo hi >> /c/x && wc -l < /c/x\n")
+    r = cli("build", "--progress", "plain", "--target", "base", "-t", "hd:1", str(ctx))
+    assert r.code == 0, r.err
+    assert "#2 [base 2/4] RUN <<EOF" in r.err
+    f = image_files("hd:1")
+    assert f["/one"][4] == b"one\ntwo\n"
+    assert f["/script.txt"][4] == b"script /dev/pipes/EOT\n"
+    assert f["/etc/greeting"] == ("f", 0o644, 0, 0, b"hello heredoc\n")
+    assert not any(k.startswith("/dev/pipes") for k in f)
+    r = cli("build", "--progress", "plain", "-t", "hd:2", str(ctx))
+    assert r.code == 0, r.err
+    assert "#6 [stage-1 2/3] RUN --mount=type=bind,from=base" in r.err
+    f = image_files("hd:2")
+    assert f["/copied"][4] == b"one\ntwo\n"
+    assert "/mnt/one" not in f and "/c" not in f

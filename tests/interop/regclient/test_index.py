@@ -10,8 +10,8 @@ import pytest
 from skiff.errors import ImageNotFound, InvalidArgument, NotFound
 from skiff.registry.client.layout import OCILayout
 from skiff.registry.client.manifests import Platform
-from skiff.registry.client.pull import pull_image
-from skiff.registry.client.push import push_image
+from skiff.registry.client.pulling import pull_image
+from skiff.registry.client.pushing import push_image
 from skiff.registry.client.transport import Registry
 from tests.interop.regclient.servers import skopeo
 
@@ -105,7 +105,7 @@ def test_cli_pull_platform_and_ensure_image(cli, skiff_root, registry, repo_name
 
 def test_cli_pull_all_tags(cli, registry, repo_name, pushed_index):
     from skiff.registry.client.manifests import fetch_manifest
-    from skiff.registry.client.push import put_manifest
+    from skiff.registry.client.pushing import put_manifest
 
     with Registry(registry.host) as reg:
         f = fetch_manifest(reg, repo_name, "multi", what="x")

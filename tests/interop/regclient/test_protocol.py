@@ -10,8 +10,8 @@ import pytest
 from skiff.errors import DigestMismatch, NotFound, Unauthorized, Unavailable
 from skiff.registry.client.credentials import Credentials, CredentialStore
 from skiff.registry.client.layout import OCILayout
-from skiff.registry.client.pull import pull_image
-from skiff.registry.client.push import push_image
+from skiff.registry.client.pulling import pull_image
+from skiff.registry.client.pushing import push_image
 from skiff.registry.client.transport import Registry, RegistryError
 from tests.interop.regclient.servers import Proxy, skopeo
 

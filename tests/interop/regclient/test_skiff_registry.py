@@ -9,8 +9,8 @@ import json
 import pytest
 
 from skiff.registry.client.layout import OCILayout
-from skiff.registry.client.pull import pull_image
-from skiff.registry.client.push import push_image
+from skiff.registry.client.pulling import pull_image
+from skiff.registry.client.pushing import push_image
 from skiff.registry.client.transport import Registry
 from tests.interop.regclient.servers import Proxy
 from tests.unit.registry_server.server_proc import RegistryProcess

@@ -12,7 +12,7 @@ import pytest
 from skiff.config import Config
 from skiff.errors import Unavailable
 from skiff.registry.client.layout import OCILayout
-from skiff.registry.client.pull import pull_image
+from skiff.registry.client.pulling import pull_image
 from skiff.registry.client.transport import Registry
 from tests.interop.regclient.servers import start_registry
 
@@ -47,7 +47,7 @@ def tls_registry(tmp_path_factory):
 
 
 def test_tls_with_per_registry_ca(tls_registry, bb_layout, repo_name, tmp_path):
-    from skiff.registry.client.push import push_image
+    from skiff.registry.client.pushing import push_image
     from tests.interop.regclient.test_protocol import layout_manifest
 
     reg_proc, cert = tls_registry

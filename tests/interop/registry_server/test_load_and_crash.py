@@ -186,3 +186,39 @@ def test_body_that_stops_early_stores_nothing_and_server_keeps_serving(tmp_path)
         assert httpx.head(f"{reg.url}/v2/early/blobs/{sha256(full)}").status_code == 404
         assert httpx.get(f"{reg.url}/v2/").status_code == 200
     assert os.listdir(tmp_path / "reg" / "uploads") == []
+
+
+def _rss_peak_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+@pytest.mark.slow
+def test_memory_stays_flat_for_a_large_blob(tmp_path):
+    size_mb = 256
+    block = os.urandom(1 << 20)
+    h = hashlib.sha256()
+
+    def body():
+        for i in range(size_mb):
+            chunk = block[i:] + block[:i]
+            h.update(chunk)
+            yield chunk
+
+    with RegistryProcess(tmp_path / "reg") as reg:
+        pid = reg.proc.pid
+        before = _rss_peak_mb(pid)
+        loc = httpx.post(f"{reg.url}/v2/big/blobs/uploads/").headers["location"]
+        r = httpx.patch(reg.url + loc, content=body(), timeout=120)
+        assert r.headers["range"] == f"0-{(size_mb << 20) - 1}"
+        d = "sha256:" + h.hexdigest()
+        assert httpx.put(reg.url + loc, params={"digest": d}, timeout=120).status_code == 201
+        got = hashlib.sha256()
+        with httpx.stream("GET", f"{reg.url}/v2/big/blobs/{d}", timeout=120) as resp:
+            for chunk in resp.iter_bytes():
+                got.update(chunk)
+        assert "sha256:" + got.hexdigest() == d
+        growth = _rss_peak_mb(pid) - before
+        assert growth < 64, f"server peak RSS grew by {growth:.0f} MB for a {size_mb} MB blob"

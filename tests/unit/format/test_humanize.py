@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from skiff.errors import InvalidArgument
 from skiff.format.humanize import (
@@ -103,7 +105,15 @@ def test_parse_sizes_like_go_units() -> None:
     assert ram_in_bytes("10") == 10
     assert parse_size("32kb") == 32000
     assert parse_size("1.5 GB") == 1_500_000_000
-    with pytest.raises(InvalidArgument, match="invalid size: '12x'"):
+    with pytest.raises(InvalidArgument, match="invalid suffix: 'x'"):
         ram_in_bytes("12x")
     with pytest.raises(InvalidArgument):
         parse_size("-1")
+
+
+@given(st.integers(-62135596800 * 10**9, 253402300799 * 10**9 + 999999999))
+def test_rfc3339_ns_round_trip_any_instant(ns: int) -> None:
+    s = format_rfc3339_ns(ns)
+    assert parse_rfc3339_ns(s) == ns
+    assert s.endswith("Z") and len(s) <= len("0001-01-01T00:00:00.123456789Z")
+

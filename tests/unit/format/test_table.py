@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from skiff.format.table import render, tabwrite
 
 
@@ -35,3 +38,19 @@ def test_render_rows_like_docker_ps() -> None:
         "3f2a9c1b7d4e   busybox                Up 3 seconds   web\n"
         "a1b2c3d4e5f6   registry.local/app:1                  db\n")
     assert render([], cols) == "CONTAINER ID   IMAGE     STATUS    NAMES\n"
+
+
+CELL = st.text(st.sampled_from(list("ab Zé中-_:.")), max_size=14)
+
+
+@given(st.integers(2, 5).flatmap(
+    lambda n: st.lists(st.lists(CELL, min_size=n, max_size=n), min_size=1, max_size=6)))
+def test_uniform_rows_align_every_column(rows: list[list[str]]) -> None:
+    out = tabwrite("\n".join("\t".join(r) for r in rows) + "\n")
+    lines = out.split("\n")
+    assert lines[-1] == "" and len(lines) == len(rows) + 1
+    ncols = len(rows[0])
+    widths = [max(10, max(len(r[c]) for r in rows) + 3) for c in range(ncols - 1)]
+    for r, line in zip(rows, lines, strict=False):
+        expect = "".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) + r[-1]
+        assert line == expect

@@ -143,9 +143,17 @@ def test_storage_purges_stale_uploads(tmp_path):
     meta = json.loads(info.read_text())
     meta["started"] = time.time() - 7200
     info.write_text(json.dumps(meta))
+    for p in (info.parent / "data", info.parent):
+        os.utime(p, (meta["started"], meta["started"]))
     fresh = s.start_upload("a")
+    # a session started long ago but written to recently is still alive
+    busy = s.start_upload("a")
+    binfo = tmp_path / "uploads" / busy.id / "info.json"
+    bmeta = json.loads(binfo.read_text())
+    bmeta["started"] = time.time() - 7200
+    binfo.write_text(json.dumps(bmeta))
     assert s.purge_uploads(3600) == 1
-    assert os.listdir(tmp_path / "uploads") == [fresh.id]
+    assert sorted(os.listdir(tmp_path / "uploads")) == sorted([fresh.id, busy.id])
 
 
 def test_cli_gc_output(cli, client, reg_root):

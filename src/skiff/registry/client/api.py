@@ -85,7 +85,7 @@ def pull_report(config: Config, db, ref: str, *, platform: str | None = None,
     """Pull ``ref`` (tag or digest) into the store; see :func:`pull`."""
     from skiff.content import ContentStore
     from skiff.registry.client.manifests import Platform
-    from skiff.registry.client.pull import pull_image
+    from skiff.registry.client.pulling import pull_image
     from skiff.registry.client.sources import BlobSources
     from skiff.registry.client.transport import Registry
 
@@ -117,12 +117,20 @@ def pull(config: Config, db, ref: str, platform: str | None = None,
     ``platform`` (``os/arch[/variant]``) picks from an index; default the host's. Layers
     the store has are not downloaded; each downloaded blob is verified before commit.
     Raises InvalidArgument (bad reference), NotFound (``manifest for <ref> not found:
-    manifest unknown: …``, exit 1), Unauthorized, DigestMismatch, Unavailable.
+    manifest unknown: …``), Unauthorized, DigestMismatch, Unavailable — all with exit
+    code 125 here (Docker's ``run`` after a failed pull); ``skiff pull`` exits 1.
     """
+    from skiff.errors import EXIT_ENGINE, SkiffError
     from skiff.images import ImageService
 
-    rep = pull_report(config, db, ref, platform=platform, progress=progress,
-                      max_concurrent=max_concurrent)
+    try:
+        rep = pull_report(config, db, ref, platform=platform, progress=progress,
+                          max_concurrent=max_concurrent)
+    except SkiffError as e:
+        # Called for `run`/`create`/`build`: Docker reports a failed pull there as an engine
+        # error (exit 125); only `skiff pull` itself exits 1 (pull_cli keeps the 1).
+        e.exit_code = EXIT_ENGINE
+        raise
     return ImageService(config, db).get(rep.name if "@" not in ref else ref)
 
 
@@ -178,7 +186,7 @@ def push_report(config: Config, db, ref: str, *, progress: NullProgress | None =
                 ) -> PushReport:
     from skiff.content import ContentStore
     from skiff.images import ImageService
-    from skiff.registry.client.push import push_image
+    from skiff.registry.client.pushing import push_image
     from skiff.registry.client.sources import BlobSources
     from skiff.registry.client.transport import Registry
 
