@@ -244,3 +244,27 @@ def test_schema1_is_refused(cli):
                      "version 2, schema 1, which skiff does not support; push the image again "
                      "in OCI or Docker schema 2 format\n")
     assert cli("images", "-q").out == ""
+
+
+@pytest.mark.requires_root
+@pytest.mark.requires_runc
+@pytest.mark.requires_overlay
+def test_run_pulls_a_missing_image(skiff_exe, skiff_root, tmp_path, registry, busybox_tar,
+                                   repo_name):
+    """``skiff run`` on an image that is only in the registry pulls it, then runs it."""
+    name = f"{registry.host}/{repo_name}:1"
+    src = tmp_path / "src-root"
+    env_root = str(src)
+    import subprocess
+    import sys
+
+    def sk(root, *args):
+        return subprocess.run([sys.executable, "-m", "skiff", "--root", root, *args],
+                              capture_output=True, text=True, timeout=120)
+
+    assert sk(env_root, "import", str(busybox_tar), name).returncode == 0
+    assert sk(env_root, "push", "-q", name).returncode == 0
+    r = skiff_exe("run", "--rm", name, "/bin/echo", "hello from the registry")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"hello from the registry\n"
+    assert r.stderr.decode().startswith(f"Unable to find image '{name}' locally\n")
