@@ -50,7 +50,7 @@ with Registry(host) as reg:
         pull_image(reg, repo, "1", OCILayout(Path(layout)))
 # VmHWM (peak RSS of this address space; ru_maxrss would include the forking parent's)
 hwm = next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-print(time.perf_counter() - t, hwm)
+print(time.perf_counter() - t, hwm, time.process_time())
 """
 
 
@@ -99,16 +99,20 @@ from skiff.cli.main import main
 t = time.perf_counter()
 rc = main(sys.argv[1:])
 hwm = next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-print(time.perf_counter() - t, hwm, file=sys.stderr)
+print(time.perf_counter() - t, hwm, time.process_time(), file=sys.stderr)
 sys.exit(rc)
 """
+
+
+CPU: list[float] = []  # CPU seconds of each skiff run (user+system, whole process)
 
 
 def skiff(op: str, host: str, repo: str, layout: Path) -> tuple[float, int]:
     out = subprocess.run([sys.executable, "-c", SKIFF_SIDE, op, host, repo, str(layout)],
                          capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(REPO / "src")})
-    secs, rss_kb = out.stdout.split()
+    secs, rss_kb, cpu = out.stdout.split()
+    CPU.append(float(cpu))
     return float(secs), int(rss_kb) * 1024
 
 
@@ -117,7 +121,8 @@ def skiff_cli(root: Path, *args: str) -> tuple[float, int]:
     out = subprocess.run([sys.executable, "-c", CLI_SIDE, "--root", str(root), *args],
                          capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(REPO / "src")})
-    secs, rss_kb = out.stderr.split()[-2:]
+    secs, rss_kb, cpu = out.stderr.split()[-3:]
+    CPU.append(float(cpu))
     return float(secs), int(rss_kb) * 1024
 
 
@@ -203,6 +208,8 @@ def main() -> None:
         print(f"  {op}: skiff {s:.2f} s   skopeo copy {k:.2f} s   ratio skiff/skopeo "
               f"{s / k:.2f}")
     print(f"  skiff peak memory (max RSS): {rss / 1e6:.1f} MB (target < 100 MB)")
+    print(f"  skiff CPU per run (median, incl. start-up): {statistics.median(CPU):.2f} s "
+          "(the rest of the wall time is network, disk and fsync)")
 
 
 if __name__ == "__main__":

@@ -268,3 +268,32 @@ def test_run_pulls_a_missing_image(skiff_exe, skiff_root, tmp_path, registry, bu
     assert r.returncode == 0, r.stderr
     assert r.stdout == b"hello from the registry\n"
     assert r.stderr.decode().startswith(f"Unable to find image '{name}' locally\n")
+
+
+def test_layer_not_matching_its_diff_id_is_not_kept(cli, registry, repo_name, tmp_path,
+                                                    busybox_tar):
+    import gzip
+
+    from skiff.registry.client.layout import OCILayout
+    from skiff.registry.client.pushing import push_image
+    from skiff.registry.client.transport import Registry
+
+    lay = OCILayout(tmp_path / "bad")
+    gz = gzip.compress(busybox_tar.read_bytes(), compresslevel=1, mtime=0)
+    layer = lay.write_blob(gz)
+    wrong = "sha256:" + "0" * 64
+    cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                      "rootfs": {"type": "layers", "diff_ids": [wrong]}}).encode()
+    cd = lay.write_blob(cfg)
+    man = lay.write_blob(json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd,
+                   "size": len(cfg)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": layer, "size": len(gz)}]}).encode())
+    with Registry(registry.host) as reg:
+        push_image(reg, repo_name, "bad", man, lay)
+    r = cli("pull", "-q", f"{registry.host}/{repo_name}:bad")
+    assert r.code == 1
+    assert r.err.startswith(f"skiff: layer {layer}: digest mismatch: expected {wrong}, got ")
+    assert cli("images", "-q").out == ""

@@ -9,10 +9,11 @@ index's when the tag named an index, as Docker records it).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from skiff.config import Config
-from skiff.errors import ImageNotFound, InvalidArgument
+from skiff.errors import ImageNotFound, InvalidArgument, SkiffError
 from skiff.registry.client.progress import NullProgress
 
 PULL_POLICIES = ("always", "missing", "never")
@@ -75,8 +76,17 @@ def _record(config: Config, db, r, pulled) -> bool:
     images.record(pulled.manifest.digest, tags=[str(r)] if by_tag else [],
                   repo_digests=[f"{r.repository}@{pulled.digest}"])
     if hasattr(images, "measure_layers"):
-        # Docker's sizes for the new layers, and each layer checked against its diffID.
-        images.measure_layers(pulled.config_digest)
+        # Docker's sizes for the new layers, and each layer checked against its diffID; an
+        # image whose layers do not match its config is not kept.
+        from skiff.errors import DigestMismatch
+
+        try:
+            images.measure_layers(pulled.config_digest)
+        except (DigestMismatch, InvalidArgument):
+            if changed:
+                with contextlib.suppress(SkiffError):
+                    images.remove([pulled.config_digest], force=True)
+            raise
     return changed
 
 
@@ -140,7 +150,18 @@ _pull = pull  # ensure_image's ``pull`` parameter (the policy) shadows the funct
 def pull_cli(config: Config, db, ref: str, *, platform: str | None = None,
              all_tags: bool = False, progress: NullProgress | None = None,
              max_concurrent: int = 3) -> list[PullReport]:
-    """``skiff pull``: one reference, or with ``all_tags`` every tag of the repository."""
+    """``skiff pull``: one reference, or with ``all_tags`` every tag of the repository.
+    Every error exits 1, as ``docker pull`` does."""
+    try:
+        return _pull_cli(config, db, ref, platform=platform, all_tags=all_tags,
+                         progress=progress, max_concurrent=max_concurrent)
+    except SkiffError as e:
+        e.exit_code = 1
+        raise
+
+
+def _pull_cli(config: Config, db, ref: str, *, platform: str | None, all_tags: bool,
+              progress: NullProgress | None, max_concurrent: int) -> list[PullReport]:
     if not all_tags:
         return [pull_report(config, db, ref, platform=platform, progress=progress,
                             max_concurrent=max_concurrent)]
@@ -222,7 +243,17 @@ def push_report(config: Config, db, ref: str, *, progress: NullProgress | None =
 
 def push_cli(config: Config, db, ref: str, *, all_tags: bool = False,
              progress: NullProgress | None = None) -> list[PushReport]:
-    """``skiff push``: one reference, or with ``all_tags`` every local tag of the repo."""
+    """``skiff push``: one reference, or with ``all_tags`` every local tag of the repo.
+    Every error exits 1, as ``docker push`` does."""
+    try:
+        return _push_cli(config, db, ref, all_tags=all_tags, progress=progress)
+    except SkiffError as e:
+        e.exit_code = 1
+        raise
+
+
+def _push_cli(config: Config, db, ref: str, *, all_tags: bool,
+              progress: NullProgress | None) -> list[PushReport]:
     if not all_tags:
         return [push_report(config, db, ref, progress=progress)]
     r = _parse(ref)
