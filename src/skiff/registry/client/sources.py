@@ -3,7 +3,8 @@
 Docker keeps the same facts ("v2 metadata": digest → repositories it came from or went
 to) so that pushing an image whose base was pulled from ``reg/library/base`` mounts the
 base layers into ``reg/me/app`` instead of uploading them. A small SQLite file of its own
-(``<root>/registry/sources.db``): it is a cache — losing it costs uploads, never data.
+(``<root>/registry-client/sources.db``; ``<root>/registry`` is the
+registry server's default storage): it is a cache — losing it costs uploads, never data.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class BlobSources:
     gives the repositories of ``host`` known to hold ``digest``, most recent first."""
 
     def __init__(self, root: Path):
-        d = Path(root) / "registry"
+        d = Path(root) / "registry-client"
         d.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(d / "sources.db"), timeout=30, isolation_level=None,
                                   check_same_thread=False)
