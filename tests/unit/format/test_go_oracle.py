@@ -163,7 +163,8 @@ text = st.text(ALPHABET, max_size=8)
 leaf_str = st.text(st.sampled_from(list("abAB z-_.<>&é,")), max_size=6)
 
 FIELDS = [".S", ".I", ".F", ".B", ".L", ".LI", ".M", ".N", ".E", ".Z", ".ZS", ".N.S", ".N.I",
-          ".N.L", ".N.F", ".Missing", ".N.Missing", "$.S", "$.I", "."]
+          ".N.L", ".N.F", ".Missing", ".N.Missing", "$.S", "$.I", ".", "$", "$.N.L", "(.N).S",
+          "(index .L 0)", "(index .N.L 0)", ".M.k", "nil"]
 
 
 def _lit() -> st.SearchStrategy[str]:
@@ -216,7 +217,7 @@ def expr(draw, depth: int = 0) -> str:
 def template(draw, depth: int = 0) -> str:
     parts = []
     for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.integers(0, 5 if depth < 2 else 1))
+        kind = draw(st.integers(0, 6 if depth < 2 else 1))
         if kind == 0:
             parts.append(draw(text).replace("{{", "{ {"))
         elif kind == 1:
@@ -235,8 +236,14 @@ def template(draw, depth: int = 0) -> str:
             parts.append(f"{{{{range {decl}{coll}}}}}{body}{extra}{{{{else}}}}E{{{{end}}}}")
         elif kind == 4:
             parts.append(f"{{{{$x := {draw(expr())}}}}}{draw(template(depth + 1))}{{{{$x}}}}")
-        else:
+        elif kind == 5:
             parts.append(f"{{{{/* {draw(text).replace('*/', '')} */}}}}")
+        else:
+            coll = draw(st.sampled_from([".L", ".LI", ".M", "3"]))
+            ctl = draw(st.sampled_from(["break", "continue"]))
+            cond = draw(expr())
+            parts.append(f"{{{{range $i, $v := {coll}}}}}{{{{if {cond}}}}}{{{{{ctl}}}}}"
+                         f"{{{{end}}}}{{{{$i}}}}{{{{end}}}}")
     return "".join(parts)
 
 
