@@ -82,6 +82,15 @@ class Skiff:
         pass
 
 
+def docker_client() -> str:
+    """A docker CLI that builds with the daemon's BuildKit without the buildx plugin:
+    Debian's docker.io client (/usr/bin/docker) when present (docker CLI 23+ insists on
+    buildx for DOCKER_BUILDKIT=1)."""
+    if os.path.exists("/usr/bin/docker"):
+        return "/usr/bin/docker"
+    return shutil.which("docker") or "docker"
+
+
 class BuildKit:
     """The Docker daemon's BuildKit, on a private dockerd (data-root, socket, exec-root)."""
 
@@ -107,16 +116,16 @@ class BuildKit:
              "--storage-driver", "overlay2"],
             stdout=log, stderr=log)
         for _ in range(120):
-            if subprocess.run(["docker", "info"], env=self.env, capture_output=True).returncode == 0:
+            if subprocess.run([docker_client(), "info"], env=self.env, capture_output=True).returncode == 0:
                 break
             time.sleep(0.5)
         else:
             raise RuntimeError("dockerd did not start: see " + str(self.work / "dockerd.log"))
-        subprocess.run(["docker", "import", str(bb_tar), "bb:1"], env=self.env, check=True,
+        subprocess.run([docker_client(), "import", str(bb_tar), "bb:1"], env=self.env, check=True,
                        capture_output=True)
 
     def build(self, ctx: Path) -> tuple[float, int, str]:
-        return run_timed(["docker", "build", "--network", "host", "--progress", "plain",
+        return run_timed([docker_client(), "build", "--network", "host", "--progress", "plain",
                           "-t", "bench:1", str(ctx)], env=self.env)
 
     def teardown(self) -> None:

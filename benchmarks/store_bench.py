@@ -5,6 +5,7 @@ Run: ``python -m benchmarks.store_bench [--input ROOTFS.tar] [--workdir DIR]``.
 The same input goes through both sides in one run:
   import   skiff import ROOTFS.tar big:1        vs  umoci raw add-layer --image L:t ROOTFS.tar
   save     skiff save -o out.tar big:1          vs  skopeo copy oci:L:t docker-archive:out.tar
+  load     skiff load -i out.tar (fresh root)   vs  skopeo copy docker-archive:out.tar oci:L2:t
 Prints wall seconds, the ratio skiff/peer, and each process's peak RSS (skiff must stay
 under 100 MB: layers stream, they are never held in memory).
 """
@@ -36,15 +37,30 @@ def measure(args: list[str], env: dict | None = None) -> tuple[float, float]:
     return wall, ru.ru_maxrss / 1024
 
 
-def make_input(path: Path) -> None:
-    """A ~300 MB rootfs tar of real binaries (/usr/bin), sorted, owned by root."""
-    subprocess.run(["tar", "--sort=name", "--owner=0", "--group=0", "-C", "/", "-cf", str(path),
-                    "usr/bin"], check=True, stderr=subprocess.DEVNULL)
+def make_input(path: Path, target: int = 300_000_000) -> None:
+    """A ~300 MB rootfs tar of real files: /usr/bin then /usr/lib, sorted by name, taken until
+    ``target`` bytes, owned by root (the same selection on the same machine every run)."""
+    picked: list[str] = []
+    total = 0
+    for top in ("usr/bin", "usr/lib"):
+        for dirpath, dirnames, filenames in os.walk("/" + top):
+            dirnames.sort()
+            for n in sorted(filenames):
+                p = os.path.join(dirpath, n)
+                if total >= target:
+                    break
+                if os.path.isfile(p) and not os.path.islink(p):
+                    total += os.path.getsize(p)
+                    picked.append(p.lstrip("/"))
+    lst = path.with_suffix(".list")
+    lst.write_text("\n".join(picked) + "\n")
+    subprocess.run(["tar", "--owner=0", "--group=0", "-C", "/", "-cf", str(path), "-T", str(lst)],
+                   check=True, stderr=subprocess.DEVNULL)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--input", type=Path, help="rootfs tar (default: a tar of /usr/bin)")
+    ap.add_argument("--input", type=Path, help="rootfs tar (default: ~300 MB of /usr/bin and /usr/lib)")
     ap.add_argument("--workdir", type=Path, help="scratch directory (default: a temp dir)")
     a = ap.parse_args(argv)
     for tool in ("umoci", "skopeo"):
@@ -71,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         p_save = measure(["skopeo", "copy", "-q", f"oci:{layout}:t",
                           f"docker-archive:{work / 'peer-save.tar'}:big:1"])
         rows.append(("save", s_save, p_save, "skopeo copy oci: docker-archive:"))
+        env2 = {**os.environ, "SKIFF_ROOT": str(work / "skiff-root2")}
+        s_load = measure([*skiff, "load", "-i", str(work / "skiff-save.tar")], env2)
+        p_load = measure(["skopeo", "copy", "-q", f"docker-archive:{work / 'peer-save.tar'}",
+                          f"oci:{work / 'L2'}:t"])
+        rows.append(("load", s_load, p_load, "skopeo copy docker-archive: oci:"))
         print(f"input: {src} ({size_mb:.0f} MB)")
         print(f"{'step':<8}{'skiff s':>9}{'peer s':>9}{'ratio':>8}{'skiff RSS MB':>14}"
               f"{'peer RSS MB':>13}  peer")
@@ -80,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             ok &= sr < RSS_LIMIT_MB
         blob_mb = sum(f.stat().st_size for f in (work / "skiff-root" / "content" / "blobs" / "sha256")
                       .iterdir()) / 1e6
-        print(f"skiff store after import: {blob_mb:.1f} MB of blobs; "
-              f"peak RSS {'under' if ok else 'OVER'} {RSS_LIMIT_MB} MB")
+        peer_mb = sum(f.stat().st_size for f in (layout / "blobs" / "sha256").iterdir()) / 1e6
+        print(f"blobs after import: skiff {blob_mb:.1f} MB (gzip level 1), umoci {peer_mb:.1f} MB; "
+              f"skiff peak RSS {'under' if ok else 'OVER'} {RSS_LIMIT_MB} MB")
         return 0 if ok else 1
     finally:
         if not a.workdir:

@@ -38,7 +38,8 @@ def test_basic(sn, skiff_root):
     assert not sn.exists("a")
 
     mounts = sn.prepare("b", "base")
-    assert mounts == [Mount("overlay", "overlay", (f"workdir={sdir}/2/work",
+    assert mounts == [Mount("overlay", "overlay", ("index=off", "redirect_dir=off",
+                                                   "metacopy=off", f"workdir={sdir}/2/work",
                                                    f"upperdir={sdir}/2/fs",
                                                    f"lowerdir={sdir}/1/fs"))]
     with Mounted(mounts, skiff_root / "mnt") as m:
@@ -177,3 +178,161 @@ def test_two_processes_share_the_store(skiff_root):
     b.prepare("c", "base")
     with pytest.raises(AlreadyExists):
         a.prepare("c", "base")
+
+
+def _level(sn, skiff_root, name, parent, change):
+    """prepare on ``parent`` → mount → change(mounted dir) → unmount → commit as ``name``."""
+    key = f"work-{name}"
+    with Mounted(sn.prepare(key, parent), skiff_root / "mnt" / name) as m:
+        change(m)
+    sn.commit(name, key)
+    return name
+
+
+def _view(sn, skiff_root, name):
+    key = f"view-{name}-{len(sn.list())}"
+    return Mounted(sn.view(key, name), skiff_root / "mnt" / key)
+
+
+def test_remove_directory_in_lower_layer(sn, skiff_root):
+    def base(m):
+        (m / "a" / "b" / "c").mkdir(parents=True)
+        (m / "a" / "b" / "c" / "f").write_bytes(b"f")
+        (m / "keep").write_bytes(b"k")
+
+    _level(sn, skiff_root, "base", None, base)
+    _level(sn, skiff_root, "rm", "base", lambda m: subprocess.run(["rm", "-rf", str(m / "a")],
+                                                                  check=True))
+    with _view(sn, skiff_root, "rm") as m:
+        assert tree(m) == ["keep"]
+    with _view(sn, skiff_root, "base") as m:
+        assert tree(m) == ["a", "a/b", "a/b/c", "a/b/c/f", "keep"]
+
+
+def test_chown_and_chmod_of_lower_entries(sn, skiff_root):
+    def base(m):
+        (m / "d").mkdir(mode=0o755)
+        (m / "d" / "f").write_bytes(b"f")
+
+    def change(m):
+        os.chown(m / "d", 1000, 1000)
+        os.chmod(m / "d", 0o700)
+        os.chown(m / "d" / "f", 65534, 65534)
+
+    _level(sn, skiff_root, "base", None, base)
+    _level(sn, skiff_root, "owned", "base", change)
+    with _view(sn, skiff_root, "owned") as m:
+        st = (m / "d").stat()
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1000, 1000, 0o700)
+        assert (m / "d" / "f").stat().st_uid == 65534
+        assert (m / "d" / "f").read_bytes() == b"f"
+    with _view(sn, skiff_root, "base") as m:
+        assert (m / "d").stat().st_uid == 0
+
+
+def test_rename_file_from_lower_layer(sn, skiff_root):
+    _level(sn, skiff_root, "base", None, lambda m: (m / "old").write_bytes(b"data"))
+    _level(sn, skiff_root, "mv", "base", lambda m: os.rename(m / "old", m / "new"))
+    with _view(sn, skiff_root, "mv") as m:
+        assert tree(m) == ["new"]
+        assert (m / "new").read_bytes() == b"data"
+
+
+def test_deleted_then_recreated_across_levels(sn, skiff_root):
+    def base(m):
+        (m / "dir").mkdir()
+        (m / "dir" / "a").write_bytes(b"a")
+        (m / "file").write_bytes(b"v1")
+
+    def delete(m):
+        os.unlink(m / "file")
+        subprocess.run(["rm", "-rf", str(m / "dir")], check=True)
+
+    def recreate(m):
+        (m / "file").write_bytes(b"v3")
+        (m / "dir").mkdir()
+        (m / "dir" / "b").write_bytes(b"b")
+
+    _level(sn, skiff_root, "l1", None, base)
+    _level(sn, skiff_root, "l2", "l1", delete)
+    _level(sn, skiff_root, "l3", "l2", recreate)
+    with _view(sn, skiff_root, "l2") as m:
+        assert tree(m) == []
+    with _view(sn, skiff_root, "l3") as m:
+        # the recreated directory does not show the deleted one's contents
+        assert tree(m) == ["dir", "dir/b", "file"]
+        assert (m / "file").read_bytes() == b"v3"
+
+
+def test_stat_active_and_committed(sn):
+    sn.prepare("a", None, labels={"owner": "test"})
+    info = sn.stat("a")
+    assert (info.key, info.kind, info.parent, info.size, info.labels) == \
+        ("a", Kind.ACTIVE, None, None, {"owner": "test"})
+    sn.commit("c", "a")
+    info = sn.stat("c")
+    assert (info.key, info.kind, info.parent, info.labels) == \
+        ("c", Kind.COMMITTED, None, {"owner": "test"})
+    assert info.size == sn.usage("c") > 0
+    sn.prepare("b", "c")
+    assert sn.stat("b").parent == "c"
+    with pytest.raises(NotFound, match="snapshot nope: does not exist"):
+        sn.stat("nope")
+
+
+def test_diff_of_container_reapplies_to_the_same_tree(sn, skiff_root):
+    """The build path: diff a level's upperdir to a layer tar; applying that tar on the
+    parent in a fresh snapshot gives the same mounted tree."""
+    import io
+
+    from skiff.layers.apply import apply_layer
+    from skiff.layers.diff import write_layer
+
+    def base(m):
+        (m / "etc").mkdir()
+        (m / "etc" / "a").write_bytes(b"a")
+        (m / "etc" / "b").write_bytes(b"b")
+        (m / "var").mkdir()
+        (m / "var" / "old").write_bytes(b"o")
+
+    def change(m):
+        os.unlink(m / "etc" / "a")
+        subprocess.run(["rm", "-rf", str(m / "var")], check=True)
+        (m / "var").mkdir()
+        (m / "var" / "new").write_bytes(b"n")
+        os.symlink("b", m / "etc" / "link")
+
+    _level(sn, skiff_root, "base", None, base)
+    _level(sn, skiff_root, "changed", "base", change)
+    buf = io.BytesIO()
+    write_layer(sn.upperdir("changed"), buf, lower=sn.lowerdirs("changed"))
+    sn.prepare("replay", "base")
+    apply_layer(sn.upperdir("replay"), io.BytesIO(buf.getvalue()), whiteouts="overlay")
+    sn.commit("replayed", "replay")
+    with _view(sn, skiff_root, "changed") as a, _view(sn, skiff_root, "replayed") as b:
+        assert tree(a) == tree(b) == ["etc", "etc/b", "etc/link", "var", "var/new"]
+
+
+def test_renamed_lower_directory_survives_diff_and_replay(sn, skiff_root):
+    """With redirect_dir off, renaming a lower directory copies it up (mv falls back to a
+    copy on EXDEV), so its diff carries the data and replays to the same tree."""
+    import io
+
+    from skiff.layers.apply import apply_layer
+    from skiff.layers.diff import write_layer
+
+    def base(m):
+        (m / "dir" / "sub").mkdir(parents=True)
+        (m / "dir" / "sub" / "f").write_bytes(b"f")
+
+    _level(sn, skiff_root, "base", None, base)
+    _level(sn, skiff_root, "mv", "base",
+           lambda m: subprocess.run(["mv", str(m / "dir"), str(m / "moved")], check=True))
+    buf = io.BytesIO()
+    write_layer(sn.upperdir("mv"), buf, lower=sn.lowerdirs("mv"))
+    sn.prepare("replay", "base")
+    apply_layer(sn.upperdir("replay"), io.BytesIO(buf.getvalue()), whiteouts="overlay")
+    sn.commit("replayed", "replay")
+    with _view(sn, skiff_root, "replayed") as m:
+        assert tree(m) == ["moved", "moved/sub", "moved/sub/f"]
+        assert (m / "moved" / "sub" / "f").read_bytes() == b"f"

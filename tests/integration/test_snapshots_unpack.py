@@ -123,8 +123,9 @@ def test_diff_id_mismatch_leaves_nothing(sn, images, skiff_root):
     assert sorted(os.listdir(skiff_root / "snapshots")) == ["locks"]
 
 
-def test_corrupt_layer_leaves_lower_levels_only(sn, images, skiff_root):
-    img = make_image(images, BASE, TOP)
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_corrupt_layer_leaves_lower_levels_only(sn, images, skiff_root, compression):
+    img = make_image(images, BASE, TOP, compression=compression)
     blob = images.content.path(img.layers[1].digest)
     data = blob.read_bytes()
     os.chmod(blob, 0o644)
@@ -163,3 +164,90 @@ def test_concurrent_unpacks_of_one_chain(sn, images, skiff_root):
     assert [(i.key, i.kind) for i in sn.list()] == [(c, Kind.COMMITTED) for c in img.chain_ids]
     assert sorted(p for p in os.listdir(skiff_root / "snapshots") if p != "locks") == \
         ["1", "2", "3"]
+
+
+def test_prune_removes_levels_no_image_needs(sn, images):
+    shared = make_image(images, BASE)
+    both = make_image(images, BASE, TOP)
+    unpack(sn, images.content, both)
+    sn.prepare("ctr", both.chain_id)  # a container's snapshot pins its chain
+    assert sn.prune({shared.chain_id}) == []
+    sn.remove("ctr")
+    assert sn.prune({shared.chain_id}) == [both.chain_id]
+    assert [i.key for i in sn.list()] == [shared.chain_id]
+    assert sn.prune(set()) == [shared.chain_id]
+    assert sn.list() == []
+    assert os.listdir(sn.root / "locks") == []
+
+
+def test_prune_keeps_named_and_active_snapshots(sn):
+    from .snapfixtures import commit_files
+
+    commit_files(sn, "named", None, {"f": b"f"})  # not a chainID: not an image level
+    level = commit_files(sn, "sha256:" + "a" * 64, None, {"g": b"g"})  # as build commits
+    assert sn.prune(set()) == [level]
+    assert [i.key for i in sn.list()] == ["named"]
+
+
+class _StallingContent:
+    """The real content store, but one layer's stream stops halfway (a kill lands mid-apply)."""
+
+    def __init__(self, content, stall: str, ready):
+        self.content, self.stall, self.ready = content, stall, ready
+
+    def open(self, digest: str):
+        inner = self.content.open(digest)
+        if digest != self.stall:
+            return inner
+        size = self.content.size(digest)
+        ready = self.ready
+
+        class Stalling:
+            def __init__(self):
+                self.n = 0
+
+            def read(self, k=-1):
+                if self.n >= size // 2:
+                    ready.set()
+                    import time
+
+                    time.sleep(120)
+                k = size // 2 - self.n if k < 0 else min(k, size // 2 - self.n)
+                b = inner.read(k)
+                self.n += len(b)
+                return b
+
+            def close(self):
+                inner.close()
+
+        return Stalling()
+
+
+def _stalled_unpack(root: str, image_id: str, ready) -> None:
+    s = make_snapshotter(Path(root))
+    imgs = ImageService(Config(root=Path(root)), s.db)
+    img = imgs.get(image_id)
+    unpack(s, _StallingContent(imgs.content, img.layers[-1].digest, ready), img)
+
+
+def test_kill_9_mid_unpack_then_unpack_again(sn, images, skiff_root):
+    big = TarBuilder()
+    for i in range(40):
+        big.file(f"data/f{i:02}", os.urandom(50_000))
+    img = make_image(images, BASE, big.bytes(), compression="none")
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Event()
+    p = ctx.Process(target=_stalled_unpack, args=(str(skiff_root), img.id, ready))
+    p.start()
+    assert ready.wait(60)
+    os.kill(p.pid, 9)
+    p.join()
+    left = [(i.kind, i.key.startswith("unpack-")) for i in sn.list()]
+    assert left == [(Kind.COMMITTED, False), (Kind.ACTIVE, True)]  # level 2 half-written
+    assert unpack(sn, images.content, img) == img.chain_id
+    assert [(i.key, i.kind) for i in sn.list()] == [(c, Kind.COMMITTED) for c in img.chain_ids]
+    with Mounted(sn.view("v", img.chain_id), skiff_root / "mnt") as m:
+        assert sorted(os.listdir(m / "data")) == [f"f{i:02}" for i in range(40)]
+    assert sn.cleanup() == 0
+    # base, the redone level 2 (the stale one's number, freed with it), the view
+    assert sorted(p for p in os.listdir(skiff_root / "snapshots") if p.isdigit()) == ["1", "2", "3"]

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from skiff.build.fsview import LayeredFS, as_fs
 from skiff.errors import BuildError
 
 
@@ -43,15 +44,17 @@ class Owner:
 ROOT = Owner(0, 0)
 
 
-def _read_db(path: Path) -> list[list[str]]:
+def _read_db(root: Path | LayeredFS, abspath: str) -> list[list[str]]:
     try:
-        text = path.read_text(errors="replace")
+        text = as_fs(root).read_text(abspath)
     except (FileNotFoundError, NotADirectoryError):
+        return []
+    if text is None:
         return []
     return [ln.split(":") for ln in text.splitlines() if ln and not ln.startswith("#")]
 
 
-def resolve_chown(spec: str, rootfs: Path) -> Owner:
+def resolve_chown(spec: str, rootfs: Path | LayeredFS) -> Owner:
     """``user[:group]`` (names or numbers) → Owner, names looked up in the rootfs's
     /etc/passwd and /etc/group. A user without a group gives GID = UID (Docker docs).
 
@@ -61,7 +64,7 @@ def resolve_chown(spec: str, rootfs: Path) -> Owner:
     if user.isdigit():
         uid = int(user)
     else:
-        for f in _read_db(rootfs / "etc/passwd"):
+        for f in _read_db(rootfs, "/etc/passwd"):
             if f[0] == user and len(f) > 3:
                 uid = int(f[2])
                 break
@@ -71,7 +74,7 @@ def resolve_chown(spec: str, rootfs: Path) -> Owner:
         return Owner(uid, uid)
     if group.isdigit():
         return Owner(uid, int(group))
-    for f in _read_db(rootfs / "etc/group"):
+    for f in _read_db(rootfs, "/etc/group"):
         if f[0] == group and len(f) > 2:
             return Owner(uid, int(f[2]))
     raise BuildError("chown", f"unable to find group {group}: no matching entries in group file")
@@ -96,53 +99,17 @@ def dest_path(dest: str, workdir: str) -> tuple[str, bool]:
     return posixpath.normpath(dest) if dest != "/" else "/", is_dir
 
 
-def in_root(root: Path, abspath: str) -> Path:
-    """``root`` joined with an absolute in-container path, resolving symlinks *inside*
-    the root (an absolute link target is taken from the root, never the host)."""
-    cur = root
-    parts = [p for p in abspath.split("/") if p not in ("", ".")]
-    hops = 0
-    i = 0
-    while i < len(parts):
-        part = parts[i]
-        if part == "..":
-            cur = cur.parent if cur != root else root
-            i += 1
-            continue
-        nxt = cur / part
-        if nxt.is_symlink() and i < len(parts):
-            hops += 1
-            if hops > 40:
-                raise BuildError(abspath, "too many levels of symbolic links")
-            target = os.readlink(nxt)
-            rest = parts[i + 1:]
-            if target.startswith("/"):
-                cur = root
-            parts = [p for p in target.split("/") if p not in ("", ".")] + rest
-            i = 0
-            continue
-        cur = nxt
-        i += 1
-    return cur
+def in_root(root: Path | LayeredFS, abspath: str) -> Path:
+    """Where the in-container path ``abspath`` lives under ``root`` (its upper dir for a
+    LayeredFS), with symlinks resolved *inside* the root (never on the host)."""
+    fs = as_fs(root)
+    return fs.upper_path(fs.resolve(abspath))
 
 
-def _mkdir_parents(root: Path, abspath: str, owner: Owner) -> Path:
-    """Create every missing directory of ``abspath`` inside root (0755, ``owner``)."""
-    cur = root
-    built = "/"
-    for part in [p for p in abspath.split("/") if p]:
-        built = posixpath.join(built, part)
-        nxt = in_root(root, built)
-        if not nxt.exists():
-            if nxt.is_symlink():
-                raise BuildError(abspath, "dangling symlink in destination path")
-            os.mkdir(nxt, 0o755)
-            os.chmod(nxt, 0o755)
-            os.lchown(nxt, owner.uid, owner.gid)
-        elif not nxt.is_dir():
-            raise BuildError(abspath, f"cannot copy to {built}: not a directory")
-        cur = nxt
-    return cur
+def _mkdir_parents(root: Path | LayeredFS, abspath: str, owner: Owner) -> Path:
+    """Make ``abspath`` a directory (parents too; missing ones 0755 ``owner``); returns
+    its path under root. Raises BuildError on a non-directory component."""
+    return as_fs(root).ensure_dir(abspath, owner.uid, owner.gid)
 
 
 class Copier:
@@ -157,14 +124,19 @@ class Copier:
             context gives ``rel in entries``); None allows everything.
     """
 
-    def __init__(self, src_root: Path, dest_root: Path, *, owner: Owner | None = None,
+    def __init__(self, src_root: Path, dest_root: Path | LayeredFS, *,
+                 owner: Owner | None = None,
                  chmod: int | None = None, allowed: Callable[[str], bool] | None = None):
         self.src_root = src_root
-        self.dest_root = dest_root
+        self.dest_root = as_fs(dest_root)
         self.owner = owner or ROOT
         self.chmod = chmod
         self.allowed = allowed
         self.copied = 0
+        self.linked = 0
+        # (previous layer's directory, relpaths unchanged since): regular files that are
+        # hard-linked from the previous build of the same step instead of copied
+        self.reuse: tuple[str, set[str]] | None = None
 
     def copy(self, sources: list[str], dest: str, *, workdir: str = "/",
              multi: bool = False) -> None:
@@ -175,8 +147,7 @@ class Copier:
         """
         abs_dest, dest_is_dir = dest_path(dest, workdir)
         if (multi or len(sources) > 1) and not dest_is_dir:
-            target = in_root(self.dest_root, abs_dest)
-            if not target.is_dir():
+            if not self.dest_root.is_dir(abs_dest):
                 raise BuildError(
                     f"COPY to {dest}",
                     "When using COPY with more than one source file, the destination must be "
@@ -189,8 +160,7 @@ class Copier:
                 target = _mkdir_parents(self.dest_root, abs_dest, self.owner)
                 self._copy_children(src, rel, target)
             else:
-                existing = in_root(self.dest_root, abs_dest)
-                if dest_is_dir or existing.is_dir():
+                if dest_is_dir or self.dest_root.is_dir(abs_dest):
                     parent = _mkdir_parents(self.dest_root, abs_dest, self.owner)
                     target = parent / posixpath.basename(rel)
                 else:
@@ -210,45 +180,103 @@ class Copier:
             return resolved
         return p
 
-    def _copy_children(self, src_dir: Path, rel: str, target: Path) -> None:
+    def _copy_children(self, src_dir: Path | str, rel: str, target: Path | str,
+                       fresh: bool = False) -> None:
+        """Copy the entries of ``src_dir`` into ``target``; ``fresh``: target was just
+        created by this copy, so nothing in it needs replacing."""
+        src_dir, target = os.fspath(src_dir), os.fspath(target)
         with os.scandir(src_dir) as it:
-            names = sorted(e.name for e in it)
-        for name in names:
-            crel = f"{rel}/{name}" if rel else name
-            if self.allowed is not None and not self.allowed(crel):
+            entries = sorted(it, key=lambda e: e.name)
+        allowed = self.allowed
+        for e in entries:
+            crel = f"{rel}/{e.name}" if rel else e.name
+            if allowed is not None and not allowed(crel):
                 continue
-            self._copy_entry(src_dir / name, target / name, followed=False, rel=crel)
+            self._copy_entry(e.path, os.path.join(target, e.name), followed=False, rel=crel,
+                             st=e.stat(follow_symlinks=False), fresh=fresh)
 
-    def _copy_entry(self, src: Path, target: Path, *, followed: bool, rel: str = "") -> None:
-        st = os.stat(src) if followed else os.lstat(src)
+    def _copy_entry(self, src: Path | str, target: Path | str, *, followed: bool,
+                    rel: str = "", st: os.stat_result | None = None,
+                    fresh: bool = False) -> None:
+        src, target = os.fspath(src), os.fspath(target)
+        if st is None:
+            st = os.stat(src) if followed else os.lstat(src)
         mode = st.st_mode
-        if os.path.lexists(target) and not (stmod.S_ISDIR(mode) and target.is_dir()
-                                            and not target.is_symlink()):
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            else:
-                target.unlink()
-        if stmod.S_ISDIR(mode):
-            if not target.is_dir():
-                os.mkdir(target)
-            os.chmod(target, self.chmod if self.chmod is not None else stmod.S_IMODE(mode))
-            os.lchown(target, self.owner.uid, self.owner.gid)
-            self._copy_children(src, rel, target)
-            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+        uid, gid = self.owner.uid, self.owner.gid
+        is_dir = stmod.S_ISDIR(mode)
+        created = True
+        if not fresh:
+            try:
+                tst = os.lstat(target)
+            except FileNotFoundError:
+                tst = None
+            if tst is not None:
+                if is_dir and stmod.S_ISDIR(tst.st_mode):
+                    created = False  # merge into the existing directory
+                elif stmod.S_ISDIR(tst.st_mode):
+                    shutil.rmtree(target)
+                else:
+                    os.unlink(target)
+        perm = self.chmod if self.chmod is not None else stmod.S_IMODE(mode)
+        times = (st.st_atime_ns, st.st_mtime_ns)
+        if is_dir:
+            if created:
+                os.mkdir(target, 0o700)
+            os.lchown(target, uid, gid)
+            os.chmod(target, perm)
+            self._copy_children(src, rel, target, fresh=created)
+            os.utime(target, ns=times)
+        elif stmod.S_ISREG(mode) and self._link_previous(rel, target):
+            return
+        elif stmod.S_ISREG(mode):
+            fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                fout = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                               0o600)
+                try:
+                    left = st.st_size
+                    while left > 0:
+                        n = os.sendfile(fout, fin, None, min(left, 1 << 30))
+                        if n == 0:
+                            break
+                        left -= n
+                    os.fchown(fout, uid, gid)
+                    os.fchmod(fout, perm)  # after chown, which clears set-id bits
+                    os.utime(fout, ns=times)
+                finally:
+                    os.close(fout)
+            finally:
+                os.close(fin)
         elif stmod.S_ISLNK(mode):
             os.symlink(os.readlink(src), target)
-            os.lchown(target, self.owner.uid, self.owner.gid)
-            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
-        elif stmod.S_ISREG(mode):
-            shutil.copyfile(src, target, follow_symlinks=True)
-            os.chmod(target, self.chmod if self.chmod is not None else stmod.S_IMODE(mode))
-            os.lchown(target, self.owner.uid, self.owner.gid)
-            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+            os.lchown(target, uid, gid)
+            os.utime(target, ns=times, follow_symlinks=False)
         else:
             # fifos, devices: recreate the node
             os.mknod(target, mode, st.st_rdev)
-            os.lchown(target, self.owner.uid, self.owner.gid)
+            os.lchown(target, uid, gid)
         self.copied += 1
+
+
+    def _link_previous(self, rel: str, target: str) -> bool:
+        """Hard-link an unchanged file from the previous result of this step (same parent,
+        same instruction, same content and mode: the same bytes, owner and mode would be
+        written). Committed snapshots are never written to, so sharing the inode is safe."""
+        if self.reuse is None or rel not in self.reuse[1]:
+            return False
+        upper = os.fspath(self.dest_root.upper)
+        prev = os.path.join(self.reuse[0], os.path.relpath(target, upper))
+        try:
+            pst = os.lstat(prev)
+            if not stmod.S_ISREG(pst.st_mode) or (pst.st_uid, pst.st_gid) != (
+                    self.owner.uid, self.owner.gid):
+                return False
+            os.link(prev, target)
+        except OSError:
+            return False
+        self.linked += 1
+        self.copied += 1
+        return True
 
 
 def is_archive(path: Path) -> bool:

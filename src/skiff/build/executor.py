@@ -84,6 +84,8 @@ class Builder:
         self.filename = "Dockerfile"
         self.context: BuildContext | None = None
         self.work = config.tmp_dir / f"build-{self.build_id}"
+        self.bases: list[tuple[str, str]] = []  # (normalized name, image ID) for the fast path
+        self.volatile = False  # an input the fast path cannot check (ADD of a URL)
 
     # -- lazily opened store parts ---------------------------------------------------------
     @property
@@ -149,9 +151,22 @@ class Builder:
             shutil.rmtree(self.work, ignore_errors=True)
         report = BuildReport(self.build_id, image.id, tuple(opts.tags), tuple(self.steps),
                              time.monotonic() - t0)
-        self.records.save_build(self.build_id, image.id, list(opts.tags),
-                                {"steps": [s.to_dict() for s in self.steps]})
+        steps = [s.to_dict() for s in self.steps]
+        self.records.save_build(self.build_id, image.id, list(opts.tags), {"steps": steps})
+        self._save_fast(image.id, steps)
         return report
+
+    def _save_fast(self, image_id: str, steps: list[dict[str, Any]]) -> None:
+        """Leave the result record the no-op fast path checks (fastpath.py)."""
+        from skiff.build import fastpath
+
+        fp = fastpath.fingerprint(self.opts)
+        if fp is None or self.context is None or self.opts.context is None or self.volatile:
+            return
+        fastpath.save(self.db, fp, context=self.opts.context.absolute(),
+                      entries=self.context.entries, bases=sorted(set(self.bases)),
+                      tags={t: _normalized(t) for t in self.opts.tags}, image_id=image_id,
+                      steps=steps)
 
     def _dockerfile_text(self) -> tuple[str, Path | None]:
         opts = self.opts
@@ -247,7 +262,9 @@ class Builder:
     def _run_stage(self, stage: Any) -> StageState:
         from skiff.dockerfile.shell import Lexer
 
-        name = stage.name or str(stage.index)
+        # BuildKit's step prefix: the stage name, "stage-N" for an unnamed stage of a
+        # multi-stage build, nothing for a single-stage build
+        name = stage.name or ("" if len(self.df.stages) == 1 else f"stage-{stage.index}")
         lex = Lexer(self._escape())
         base = lex.process_word(stage.base, self.meta_args)
         st = StageState(name=name, index=stage.index, img={})
@@ -276,8 +293,10 @@ class Builder:
             st.img, st.chain_id = apply["img"], apply["chain_id"]
             if onbuild:
                 st.img.get("config", {}).pop("OnBuild", None)
-            why = "--no-cache" if self.opts.no_cache else explain_miss(
-                self._last(stage, 0), inputs)
+            prev = self._last(stage, 0)
+            why = "--no-cache" if self.opts.no_cache else explain_miss(prev, inputs)
+            if prev is not None and why == "parent layer changed" and inputs.parent != "":
+                why = f"base image {base} changed"
             self.records.store(CacheRecord(key, None, st.chain_id, st.img))
         st.layers = list(apply["layers"])
         st.key = key
@@ -317,7 +336,9 @@ class Builder:
         """A local image, else pulled (``--pull`` always pulls). Raises ImageNotFound."""
         if not self.opts.pull:
             try:
-                return self.images.get(ref)
+                image = self.images.get(ref)
+                self.bases.append((_normalized(ref), image.id))
+                return image
             except ImageNotFound as e:
                 missing = e
         else:
@@ -373,7 +394,7 @@ class Builder:
         number = self._next_number()
         text = ins_.one_line(ins)
         line = ins_.field(ins, "line", default=0) or 0
-        label = f"[{'' if st.name in ('0', '') else st.name + ' '}{pos + 1}/{total}]"
+        label = f"[{st.name + ' ' if st.name else ''}{pos + 1}/{total}]"
         self.progress.step_started(number, label, text)
         log = bytearray()
         try:
@@ -388,8 +409,9 @@ class Builder:
                 cached, why = True, None
             else:
                 cached = False
-                why = "--no-cache" if self.opts.no_cache else explain_miss(
-                    self._last(stage, pos), inputs)
+                prev = self._last(stage, pos)
+                why = "--no-cache" if self.opts.no_cache else explain_miss(prev, inputs)
+                step.previous = prev
                 layer = step.execute()
                 self.records.store(CacheRecord(key, layer, st.chain_id, st.img))
                 if log:

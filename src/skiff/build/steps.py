@@ -21,7 +21,7 @@ from skiff.build import imageconfig as ic
 from skiff.build import instructions as ins_
 from skiff.build.cachekey import StepInputs
 from skiff.build.copy import Copier, extract_archive, is_archive, parse_chmod, resolve_chown
-from skiff.errors import BuildError, InvalidArgument
+from skiff.errors import AlreadyExists, BuildError, InvalidArgument
 
 if TYPE_CHECKING:
     from skiff.build.executor import Builder, StageState
@@ -51,6 +51,8 @@ class Step:
         self.env = {**st.args, **ic.env_dict(st.img)}
         self.expanded = self._expand()
         self.matched: list[str] = []
+        self.previous: StepInputs | None = None  # the last build's inputs of this step
+        self.current: StepInputs | None = None
 
     # -- expansion and inputs --------------------------------------------------------------
     def _expand(self) -> Any:
@@ -87,8 +89,9 @@ class Step:
         args = {k: v for k, v in st.args.items() if k in refs}
         if self.kind in ("COPY", "ADD"):
             sources, files = self._copy_sources()
-            return StepInputs(parent=st.key, instruction=text, args=args, sources=sources,
-                              files=files)
+            self.current = StepInputs(parent=st.key, instruction=text, args=args,
+                                      sources=sources, files=files)
+            return self.current
         return StepInputs(parent=st.key, instruction=text, args=args)
 
     def _declare_args(self) -> list[tuple[str, str | None]]:
@@ -133,7 +136,7 @@ class Step:
         matched: list[str] = []
         for s in srcs:
             if self.kind == "ADD" and _is_url(s):
-                parts.append("url:" + s)
+                parts.append(self._url_identity(s))
                 continue
             m = ctx.match(s)
             if not m:
@@ -147,6 +150,28 @@ class Step:
             parts.append(ss.digest)
             files = ss.files
         return "+".join(parts), files
+
+    def _url_identity(self, url: str) -> str:
+        """What an ADD URL source contributes to the key: the ``--checksum`` when given
+        (content addressed), else the server's validators (ETag, Last-Modified, length)
+        from a HEAD request, so a changed remote file misses; a server that answers no
+        HEAD makes the step always run."""
+        checksum = ins_.field(self.expanded, "checksum", default=None)
+        if checksum:
+            return f"url:{url}@{checksum}"
+        self.b.volatile = True  # the fast path cannot see a remote change: never use it
+        import time
+
+        import httpx
+
+        try:
+            r = httpx.head(url, follow_redirects=True, timeout=30)
+            r.raise_for_status()
+        except httpx.HTTPError:
+            return f"url:{url}|unvalidated|{time.time()}"
+        h = r.headers
+        return (f"url:{url}|{h.get('etag', '')}|{h.get('last-modified', '')}|"
+                f"{h.get('content-length', '')}")
 
     # -- cache hit ---------------------------------------------------------------------------
     def apply_record(self, rec: CacheRecord) -> None:
@@ -240,7 +265,7 @@ class Step:
     # -- filesystem steps --------------------------------------------------------------------
     def _fs(self, fn, *, created_by: str, mount: bool = True) -> dict[str, Any] | None:
         from skiff import digest
-        from skiff.snapshots import mount_all, unmount
+        from skiff.build.fsview import LayeredFS
 
         b, st = self.b, self.st
         b.ensure_chain(st)
@@ -250,13 +275,9 @@ class Step:
         committed = False
         try:
             if mount:
-                target = b.work / f"rootfs-{self.number}"
-                target.mkdir(parents=True, exist_ok=True)
-                mount_all(mounts, target)
-                try:
-                    fn(target)
-                finally:
-                    unmount(target)
+                # COPY/ADD/WORKDIR only add files: write into the unmounted upper dir,
+                # reading what is below through the merged view (fsview.py).
+                fn(LayeredFS(snap.upperdir(key), snap.lowerdirs(key)))
             else:
                 fn(mounts)
             layer = b.layer_from_upper(snap.upperdir(key), snap.lowerdirs(key), str(self.number))
@@ -264,8 +285,11 @@ class Step:
                 chain = (layer.diff_id if st.chain_id is None
                          else digest.of_bytes(f"{st.chain_id} {layer.diff_id}".encode()))
                 if not snap.exists(chain):
-                    snap.commit(chain, key)
-                    committed = True
+                    try:
+                        snap.commit(chain, key)
+                        committed = True
+                    except AlreadyExists:
+                        pass  # a concurrent build committed the same chain first
                 st.layers.append(layer)
                 st.chain_id = chain
                 st.img.setdefault("rootfs", {"type": "layers", "diff_ids": []})
@@ -328,11 +352,44 @@ class Step:
                 else:
                     plain.append(rel)
             if plain:
-                Copier(ctx.root, rootfs, owner=owner, chmod=mode,
-                       allowed=ctx.entries.__contains__).copy(plain, dest, workdir=workdir,
-                                                              multi=multi)
+                c = Copier(ctx.root, rootfs, owner=owner, chmod=mode,
+                           allowed=ctx.entries.__contains__)
+                c.reuse = self._reusable()
+                c.copy(plain, dest, workdir=workdir, multi=multi)
 
-        return self._fs(do, created_by=ins_.one_line(self.ins) + " # buildkit")
+        return self._fs(do, created_by=self._copy_created_by(e))
+
+    def _reusable(self) -> tuple[str, set[str]] | None:
+        """For a COPY whose last build had the same parent and instruction: that result's
+        directory and the source files unchanged since (hard-linked, not copied)."""
+        prev, cur = self.previous, self.current
+        if (prev is None or cur is None or self.b.opts.no_cache or prev.parent != cur.parent
+                or prev.instruction != cur.instruction or prev.args != cur.args
+                or not prev.files):
+            return None
+        rec = self.b.records.lookup(prev.key())
+        if rec is None or rec.chain_id is None or rec.layer is None:
+            return None
+        snap = self.b.snapshotter
+        if not snap.exists(rec.chain_id):
+            return None
+        same = {p for p, d in cur.files.items() if prev.files.get(p) == d}
+        return os.fspath(snap.upperdir(rec.chain_id)), same
+
+    def _copy_created_by(self, e: Any) -> str:
+        """BuildKit's history text: ``COPY [--parents] [--chown=X] [--chmod=Y] SRC... DEST``
+        from the expanded instruction (``--from``/``--link`` are not shown) + `` # buildkit``."""
+        srcs, dest = ins_.sources_dest(e)
+        parts = [self.kind]
+        if ins_.field(e, "parents", default=False):
+            parts.append("--parents")
+        for flag in ("chown", "chmod"):
+            v = ins_.field(e, flag, default=None)
+            if v:
+                parts.append(f"--{flag}={v}")
+        names = srcs or [f"<<{ins_.field(h, 'name', default='EOF')}"
+                         for h in ins_.heredocs(e)]
+        return " ".join([*parts, *names, dest]) + " # buildkit"
 
     def _heredoc_files(self, rootfs: Path, docs: list[Any], dest: str, workdir: str,
                        owner: Any, mode: int | None) -> None:
@@ -380,8 +437,32 @@ class Step:
         os.chmod(target, mode if mode is not None else 0o600)
         os.lchown(target, owner.uid if owner else 0, owner.gid if owner else 0)
 
+    def _cache_sharing(self, d: Path, sharing: str, stack: contextlib.ExitStack) -> Path:
+        """BuildKit's cache mount sharing: ``shared`` (concurrent users), ``locked`` (one
+        writer at a time: wait for the lock), ``private`` (a fresh directory when in use)."""
+        import fcntl
+
+        if sharing == "shared":
+            return d
+        if sharing not in ("locked", "private"):
+            raise InvalidArgument(f"RUN --mount sharing={sharing}",
+                                  "expected shared, private or locked")
+        lock = open(str(d) + ".lock", "a")  # noqa: SIM115 - closed by the stack
+        stack.callback(lock.close)
+        if sharing == "locked":
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return d
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return d
+        except BlockingIOError:
+            import tempfile
+
+            private = Path(tempfile.mkdtemp(prefix="cache-private-", dir=self.b.work))
+            return private
+
     @contextlib.contextmanager
-    def _source_root(self, ref: str) -> Iterator[Path]:
+    def _source_root(self, ref: str, suffix: str = "") -> Iterator[Path]:
         """A read-only view of another stage's (or an image's) root filesystem."""
         from skiff.snapshots import mount_all, unmount
 
@@ -396,12 +477,12 @@ class Step:
 
             image = b._get_image(ref)
             chain = unpack(b.snapshotter, b.content, image)
-        target = b.work / f"from-{self.number}"
+        target = b.work / f"from-{self.number}{suffix}"
         target.mkdir(parents=True, exist_ok=True)
         if chain is None:
             yield target
             return
-        key = f"build-{b.build_id}-view-{self.number}"
+        key = f"build-{b.build_id}-view-{self.number}{suffix}"
         mounts = b.snapshotter.view(key, chain)
         try:
             mount_all(mounts, target)
@@ -454,20 +535,23 @@ class Step:
             self.b.progress.step_output(self.number, data)
 
         def go(mounts: list[Any]) -> None:
-            extra = self._run_mounts(e)
-            code = oneshot.run(self.b.config, mounts=mounts, args=argv, env=env,
+            with contextlib.ExitStack() as stack:
+                extra = self._run_mounts(e, stack)
+                code = oneshot.run(self.b.config, mounts=mounts, args=argv, env=env,
                                cwd=cfg.get("WorkingDir") or "/", user=cfg.get("User") or "",
-                               hostname="buildkitsandbox", network=network,
-                               extra_mounts=extra, output=out,
-                               security=ins_.field(e, "security", default=None) or "sandbox")
+                                   hostname="buildkitsandbox", network=network,
+                                   extra_mounts=extra, output=out,
+                                   security=ins_.field(e, "security", default=None)
+                                   or "sandbox")
             if code != 0:
                 raise BuildError(f'process "{" ".join(argv)}" did not complete successfully',
                                  f"exit code: {code}")
 
         return self._fs(go, created_by=created_by, mount=False)
 
-    def _run_mounts(self, e: Any) -> list[dict[str, Any]]:
-        """``RUN --mount`` and heredoc scripts as OCI mount entries."""
+    def _run_mounts(self, e: Any, stack: contextlib.ExitStack) -> list[dict[str, Any]]:
+        """``RUN --mount`` and heredoc scripts as OCI mount entries; views of other stages
+        and cache locks are held on ``stack`` until the RUN ends."""
         b = self.b
         out: list[dict[str, Any]] = []
         if self._script is not None:
@@ -506,6 +590,7 @@ class Step:
                     uid, gid = int(get("uid", 0) or 0), int(get("gid", 0) or 0)
                     os.chown(d, uid, gid)
                 ro = get("readonly", False) or get("ro", False)
+                d = self._cache_sharing(d, str(get("sharing") or "shared"), stack)
                 out.append({"destination": target, "type": "bind", "source": str(d),
                             "options": ["rbind", "ro" if ro else "rw"]})
             elif mtype == "tmpfs":
@@ -516,10 +601,15 @@ class Step:
                 frm = get("from") or get("from_")
                 rw = get("readwrite", False) or get("rw", False)
                 if frm:
-                    raise BuildError("RUN --mount=type=bind,from=...",
-                                     "binding from another stage is not supported yet")
-                ctx = b.context
-                path = ctx.resolve_in_context(src) if src else ctx.root
+                    from skiff.build.copy import in_root
+
+                    root = stack.enter_context(self._source_root(frm, suffix=f"-{len(out)}"))
+                    path = in_root(root, "/" + src)
+                    if not path.exists():
+                        raise BuildError(f"RUN --mount from={frm}", f"/{src}: not found")
+                else:
+                    ctx = b.context
+                    path = ctx.resolve_in_context(src) if src else ctx.root
                 if rw:
                     copy = b.work / f"bind-{self.number}-{len(out)}"
                     if path.is_dir():

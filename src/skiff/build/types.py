@@ -50,7 +50,8 @@ class StepReport:
 
     Attributes:
         number (int): the global step number (``#N``), 1-based.
-        stage (str): stage name, or its index as a string.
+        stage (str): stage name, ``stage-N`` for an unnamed stage of a multi-stage build,
+            ``""`` in a single-stage build.
         index (int): position in the stage, 1-based (FROM is 1).
         total (int): steps in the stage.
         instruction (str): the instruction as written (one line).
@@ -79,7 +80,7 @@ class StepReport:
     @property
     def label(self) -> str:
         """``[2/6]`` or ``[builder 2/6]`` as BuildKit prefixes a step."""
-        prefix = "" if self.stage in ("", "0") else self.stage + " "
+        prefix = self.stage + " " if self.stage else ""
         return f"[{prefix}{self.index}/{self.total}]"
 
     def to_dict(self) -> dict[str, Any]:

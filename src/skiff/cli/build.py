@@ -83,32 +83,41 @@ class TTYProgress(PlainProgress):
         self.status = None
 
     def step_started(self, number, label, instruction):
+        from rich.markup import escape
+
         self.t0[number] = time.monotonic()
         self.current = (number, f"{label} {instruction}")
-        self.status = self.console.status(f"[bold]#{number}[/] {label} {instruction}")
+        self.status = self.console.status(f"[bold]#{number}[/] {escape(label)} "
+                                          f"{escape(instruction)}")
         self.status.start()
 
     def step_output(self, number, data):
         buf = self.partial.get(number, b"") + data
         *lines, rest = buf.split(b"\n")
         self.partial[number] = rest
+        from rich.markup import escape
+
         for ln in lines:
-            self.console.print(f"  [dim]{ln.decode(errors='replace')}[/]", markup=True,
-                               highlight=False)
+            self.console.print(f"  [dim]{escape(ln.decode(errors='replace'))}[/]",
+                               markup=True, highlight=False)
 
     def step_finished(self, step):
+        from rich.markup import escape
+
         if self.status is not None:
             self.status.stop()
             self.status = None
-        name = f"#{step.number} {step.label} {step.instruction}"
+        name = escape(f"#{step.number} {step.label} {step.instruction}")
         if step.cached:
             self.console.print(f"[green]CACHE HIT [/] {name} [dim]{step.seconds:.2f}s[/]")
         else:
             self.console.print(f"[yellow]CACHE MISS[/] {name} [dim]{step.seconds:.2f}s[/]"
-                               f"\n           [dim]({step.why})[/]")
+                               f"\n           [dim]({escape(str(step.why))})[/]")
 
     def message(self, text):
-        self.console.print(f"[dim]{text}[/]")
+        from rich.markup import escape
+
+        self.console.print(f"[dim]{escape(text)}[/]")
 
 
 def _kv(items: list[str] | None, flag: str) -> dict[str, str | None]:
@@ -206,9 +215,13 @@ def build(ctx, argv: list[str]) -> int:
 def _build(ctx, a) -> int:
     import tempfile
 
-    from skiff.build import build as do_build
     from skiff.build.types import BuildOptions
     from skiff.errors import BuildError
+
+    def do_build(*args):
+        from skiff.build import build
+
+        return build(*args)
 
     dockerfile_text = None
     tmpdir = None
@@ -248,7 +261,13 @@ def _build(ctx, a) -> int:
             progress = TTYProgress(ctx.err)
         else:
             progress = PlainProgress(ctx.err)
-        report = do_build(ctx.config, ctx.db, opts, progress)
+        report = None
+        if not a.explain:
+            from skiff.build.fastpath import try_fast
+
+            report = try_fast(ctx.db, opts, progress)
+        if report is None:
+            report = do_build(ctx.config, ctx.db, opts, progress)
     finally:
         if tmpdir:
             import shutil
@@ -322,7 +341,7 @@ def _logs(ctx, args: list[str]) -> int:
         log = recs.log(s["key"])
         if log is None and step is None:
             continue
-        stage = "" if s["stage"] in ("", "0") else s["stage"] + " "
+        stage = s["stage"] + " " if s["stage"] else ""
         ctx.out.write(f"#{s['number']} [{stage}{s['index']}/{s['total']}] {s['instruction']}\n")
         if log:
             text = log.decode(errors="replace")

@@ -20,7 +20,7 @@ def check(ctx: Context, argv: list[str]) -> int:
     for line in r.problems:
         ctx.out.write(line + "\n")
     summary = (f"{r.blobs} blobs, {r.images} images, {r.names} names checked; "
-               f"{r.ingests} unfinished ingests; ")
+               f"{r.unreferenced} unreferenced blobs; {r.ingests} unfinished ingests; ")
     summary += f"{len(r.problems)} problems found" if r.problems else "no problems found"
     ctx.out.write(summary + "\n")
     return 1 if r.problems else 0

@@ -5,6 +5,8 @@ See :mod:`skiff.content.store` for the lifecycle of a write.
 
 from __future__ import annotations
 
+from skiff.content.protocols import BlobWriter, Ingester, IngestManager, Manager, Provider
 from skiff.content.store import ContentStore, Writer
 
-__all__ = ["ContentStore", "Writer"]
+__all__ = ["BlobWriter", "ContentStore", "IngestManager", "Ingester", "Manager", "Provider",
+           "Writer"]

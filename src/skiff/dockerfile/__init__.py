@@ -19,6 +19,7 @@ Errors are :class:`skiff.errors.DockerfileError` carrying the line; the CLI prin
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,6 +155,17 @@ def parse(text: str | bytes, *, filename: str = "Dockerfile", require_stage: boo
     """
     if isinstance(text, bytes):
         text = text.decode("utf-8", "surrogateescape")
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # everything built here is acyclic; a big parse need not pay for collections
+    try:
+        return _parse(text, filename, require_stage, allow_duplicate_stages)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _parse(text: str, filename: str, require_stage: bool,
+           allow_duplicate_stages: bool) -> Dockerfile:
     result = parse_ast(text, filename=filename)
     meta: list[Arg] = []
     stages: list[Stage] = []

@@ -326,6 +326,8 @@ class Maintainer(Instruction):
 class _Flags:
     """Declared flags of one instruction; :meth:`parse` checks the written ones."""
 
+    __slots__ = ("written", "kinds", "values", "used")
+
     def __init__(self, written: list[str]):
         self.written = written
         self.kinds: dict[str, str] = {}
@@ -333,10 +335,13 @@ class _Flags:
         self.used: set[str] = set()
 
     def add(self, name: str, kind: str, default: Any = None) -> None:
-        self.kinds[name] = kind
+        if self.written:
+            self.kinds[name] = kind
         self.values[name] = [] if kind == "strings" else default
 
     def parse(self) -> None:
+        if not self.written:
+            return
         for arg in self.written:
             if not arg.startswith("--"):
                 raise InstructionError(f"arg should start with -- : {arg}")
@@ -346,7 +351,7 @@ class _Flags:
             name, eq, value = body.partition("=")
             kind = self.kinds.get(name)
             if kind is None:
-                raise InstructionError(f"unknown flag: {name}")
+                raise InstructionError(_suggest(f"unknown flag: {name}", name, self.kinds))
             if name in self.used and kind != "strings":
                 raise InstructionError(f"duplicate flag specified: {name}")
             self.used.add(name)
@@ -678,27 +683,33 @@ def _healthcheck(node: Node, args: list[str], fl: _Flags, b: dict[str, Any]) -> 
         durations[name.replace("-", "_")] = d
     retries = 0
     if fl["retries"]:
-        try:
-            retries = int(fl["retries"], 10)
-        except ValueError:
-            raise InstructionError(
-                f"strconv.ParseInt: parsing {_q(fl['retries'])}: invalid syntax") from None
+        raw = fl["retries"]
+        if not re.fullmatch(r"[+-]?[0-9]+", raw):
+            raise InstructionError(f"strconv.ParseInt: parsing {_q(raw)}: invalid syntax")
+        retries = int(raw)
+        if not -2**31 <= retries < 2**31:
+            raise InstructionError(f"strconv.ParseInt: parsing {_q(raw)}: value out of range")
         if retries < 0:
             raise InstructionError(f"--retries cannot be negative ({retries})")
     return Healthcheck(test=test, retries=retries, **durations, **b)
 
 
 def _unknown(word: str) -> str:
-    """``unknown instruction: COPPY (did you mean COPY?)`` as BuildKit's suggest package."""
-    msg = f"unknown instruction: {word}"
-    up = word.upper()
+    """``unknown instruction: COPPY (did you mean copy?)`` as BuildKit's suggest package."""
+    return _suggest(f"unknown instruction: {word}", word.lower(),
+                    [n.lower() for n in INSTRUCTION_NAMES])
+
+
+def _suggest(msg: str, word: str, candidates) -> str:
+    """Append `` (did you mean X?)`` when one candidate is within a third of the word's
+    length in edit distance."""
     best, best_d = None, None
-    for cand in INSTRUCTION_NAMES:
-        d = _levenshtein(up, cand)
+    for cand in sorted(candidates):
+        d = _levenshtein(word, cand)
         if best_d is None or d < best_d:
             best, best_d = cand, d
-    if best is not None and best_d is not None and 0 < best_d <= max(1, len(up) // 3):
-        msg += f" (did you mean {best.lower()}?)"
+    if best is not None and best_d is not None and 0 < best_d <= max(1, len(word) // 3):
+        msg += f" (did you mean {best}?)"
     return msg
 
 

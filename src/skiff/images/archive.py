@@ -173,6 +173,7 @@ class _Loader:
         if expected is not None and d != expected:
             raise DigestMismatch("blob", expected, d)
         if not self.content.exists(d):
+            self.service.protect(d)
             self.content.write_blob(data)
             self.added.add(d)
         return d
@@ -207,6 +208,7 @@ class _Loader:
                 if expected_digest is not None and digest != expected_digest:
                     raise DigestMismatch(f"layer {path}", expected_digest, digest)
                 size = w.offset
+                self.service.protect(digest)
                 try:
                     w.commit()
                     self.added.add(digest)
@@ -264,6 +266,10 @@ class _Loader:
         index = Index.from_bytes(self.read_small("index.json"))
         out = []
         for desc in index.manifests:
+            if (desc.annotations or {}).get("vnd.docker.reference.type") == "attestation-manifest":
+                continue  # BuildKit provenance/SBOM, not an image
+            if desc.platform is not None and desc.platform.os == "unknown":
+                continue
             name = _name_of(desc)
             for mdesc in self._manifests_of(desc):
                 mbytes = self._blob(mdesc)
@@ -294,9 +300,11 @@ class _Loader:
             sub = Index.from_bytes(self._blob(desc), desc.media_type)
             self.put_small(self._blob(desc), desc.digest)
             host = host_platform()
-            matching = [d for d in sub.manifests if d.platform is not None
+            images = [d for d in sub.manifests
+                      if (d.annotations or {}).get("vnd.docker.reference.type") != "attestation-manifest"]
+            matching = [d for d in images if d.platform is not None
                         and d.platform.os == host.os and d.platform.architecture == host.architecture]
-            picks = matching[:1] or [d for d in sub.manifests if mediatypes.is_manifest(d.media_type)][:1]
+            picks = matching[:1] or [d for d in images if mediatypes.is_manifest(d.media_type)][:1]
             if not picks:
                 raise NotFound(f"index {desc.digest}", f"no manifest for {host}")
             return [d for p in picks for d in self._manifests_of(p)]
@@ -435,7 +443,7 @@ def load(service: ImageService, stream: BinaryIO) -> list[tuple[str, str | None]
     media types), DigestMismatch (a blob or layer diffID differs). On any error the store
     is left as it was.
     """
-    with _seekable_tar(service, stream) as tar:
+    with service.leased(), _seekable_tar(service, stream) as tar:
         try:
             loader = _Loader(service, tar)
         except (tarfile.TarError, EOFError) as e:

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, BinaryIO
 
-from skiff.errors import AlreadyExists, InvalidArgument, SkiffError
+from skiff.errors import AlreadyExists, InvalidArgument
 from skiff.images.changes import apply_changes
 from skiff.images.model import Image, Layer
 from skiff.images.tarcheck import TarChecker
@@ -74,9 +74,13 @@ def ingest_layer(service: ImageService, stream: BinaryIO, *, compression: str = 
         w.abort()
         raise
     try:
+        service.protect(res.digest)
         w.commit(digest=res.digest, size=res.size)
     except AlreadyExists:
         pass
+    except BaseException:
+        w.abort()
+        raise
     return Layer(digest=res.digest, size=res.size, media_type=mediatypes.layer_type(compression),
                  diff_id=res.diff_id, uncompressed_size=res.uncompressed_size,
                  unpacked_size=reader.checker.content_size)
@@ -100,6 +104,12 @@ def import_rootfs(service: ImageService, stream: BinaryIO, *, tag: str | None = 
         if ref.digest:
             raise InvalidArgument("refusing to create a tag with a digest reference")
     cfg_section = apply_changes({}, changes)
+    with service.leased():
+        return _import(service, stream, tag, cfg_section, message)
+
+
+def _import(service: ImageService, stream: BinaryIO, tag: str | None, cfg_section: dict,
+            message: str | None) -> Image:
     layer = ingest_layer(service, stream)
     msg = message or "Imported from -"
     created = now_rfc3339()
@@ -109,7 +119,4 @@ def import_rootfs(service: ImageService, stream: BinaryIO, *, tag: str | None = 
               "history": [{"created": created, "comment": msg}]}
     if plat.variant:
         config["variant"] = plat.variant
-    try:
-        return service.create(config, [layer], tags=[tag] if tag else [])
-    except SkiffError:
-        raise
+    return service.create(config, [layer], tags=[tag] if tag else [])

@@ -12,18 +12,21 @@ Docker behaviour followed: ``docker images``/``rmi``/``tag``/``inspect``/``histo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import time
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, BinaryIO
 
 from skiff import digest as _digest
 from skiff import reference
 from skiff.content import ContentStore
-from skiff.errors import Conflict, ImageNotFound, InvalidArgument, NotFound, SkiffError
-from skiff.images.model import Image, Layer, RemoveReport
+from skiff.errors import ImageNotFound, InvalidArgument, NotFound, SkiffError
+from skiff.images.model import Image, Layer
+from skiff.images.removal import RemovalMixin
 from skiff.metadata import transaction
 from skiff.oci import Descriptor, ImageConfig, Manifest, canonical_json, mediatypes
 
@@ -33,13 +36,11 @@ if TYPE_CHECKING:
     from skiff.config import Config
 
 _HEX_PREFIX = re.compile(r"^[0-9a-f]{1,64}$")
+LEASE_TTL_S = 3600.0  # how long a killed import/load's blobs stay before they are reaped
+LEASE_OWNER = "skiff.images"
 
 
-def _short(image_id: str) -> str:
-    return image_id.split(":", 1)[-1][:12]
-
-
-class ImageService:
+class ImageService(RemovalMixin):
     """The local image store (one per engine root).
 
     Args:
@@ -52,8 +53,67 @@ class ImageService:
         self.config = config
         self.db = db
         self.content = content or ContentStore(config.content_dir)
-        # DESIGN.md: partial writes are cleaned on start (only day-old, unlocked ones).
+        self._lease: str | None = None
+        # DESIGN.md: partial writes are cleaned on start (only day-old, unlocked ones), and
+        # blobs a killed import/load left behind (its lease expired) are removed.
         self.content.cleanup_ingests(older_than_s=24 * 3600)
+        self._reap_expired_leases()
+
+    # ---------------------------------------------------------------- leases
+    @contextlib.contextmanager
+    def leased(self, ttl_s: float = LEASE_TTL_S) -> Iterator[str]:
+        """Hold a lease (a GC root) on every blob written inside the block.
+
+        Blobs are added (:meth:`protect`) before they become visible. On success the lease
+        is dropped (the image records now reference the blobs); on an exception the blobs
+        the block added and nothing else references are deleted again; after ``kill -9``
+        the lease expires and the next ImageService removes them.
+        """
+        if self._lease is not None:  # nested: join the outer lease
+            yield self._lease
+            return
+        lid = "images-" + uuid.uuid4().hex
+        now = time.time()
+        with transaction(self.db):
+            self.db.execute("INSERT INTO leases (id, created, expires, labels) VALUES (?, ?, ?, ?)",
+                            (lid, now, now + ttl_s, json.dumps({"owner": LEASE_OWNER})))
+        self._lease = lid
+        try:
+            yield lid
+        except BaseException:
+            self._lease = None
+            self._drop_lease(lid, collect=True)
+            raise
+        self._lease = None
+        self._drop_lease(lid, collect=False)
+
+    def protect(self, digest: str) -> None:
+        """Add ``digest`` to the current lease (no-op outside :meth:`leased`)."""
+        if self._lease is not None:
+            self.db.execute("INSERT OR IGNORE INTO lease_resources (lease_id, kind, ref) "
+                            "VALUES (?, 'content', ?)", (self._lease, digest))
+
+    def _drop_lease(self, lid: str, *, collect: bool) -> None:
+        blobs = {r[0] for r in self.db.execute(
+            "SELECT ref FROM lease_resources WHERE lease_id = ? AND kind = 'content'", (lid,))}
+        with transaction(self.db):
+            self.db.execute("DELETE FROM leases WHERE id = ?", (lid,))
+        if collect and blobs:
+            self._collect_blobs(blobs)
+
+    def _reap_expired_leases(self) -> None:
+        try:
+            rows = self.db.execute("SELECT id, labels FROM leases WHERE expires IS NOT NULL "
+                                   "AND expires < ?", (time.time(),)).fetchall()
+        except Exception:  # a database without the leases table (never with migrations)
+            return
+        for r in rows:
+            try:
+                owner = json.loads(r["labels"]).get("owner")
+            except (ValueError, AttributeError):
+                owner = None
+            if owner == LEASE_OWNER:
+                self._drop_lease(r["id"], collect=True)
 
     # ---------------------------------------------------------------- reading
     def _layer_sizes(self, diff_ids: Iterable[str]) -> dict[str, tuple[int, int | None]]:
@@ -155,8 +215,17 @@ class ImageService:
         return True
 
     def list(self) -> list[Image]:
-        """Every image, newest (config ``created``) first."""
-        imgs = [self._from_row(r) for r in self.db.execute("SELECT * FROM images")]
+        """Every image, newest (config ``created``) first.
+
+        An image whose manifest or config blob is unreadable is left out (``skiff system
+        check`` names it) so one damaged record does not hide the others.
+        """
+        imgs = []
+        for r in self.db.execute("SELECT * FROM images").fetchall():
+            try:
+                imgs.append(self._from_row(r))
+            except (SkiffError, ValueError):
+                continue
         imgs.sort(key=lambda i: (i.created, i.added), reverse=True)
         return imgs
 
@@ -194,10 +263,12 @@ class ImageService:
             if not self.content.exists(x.digest):
                 raise NotFound(f"layer {x.digest}", "blob not in the content store")
         cbytes = canonical_json(cfg)
+        self.protect(_digest.of_bytes(cbytes))
         config_digest = self.content.write_blob(cbytes)
         manifest = Manifest(config=Descriptor(mediatypes.OCI_CONFIG, config_digest, len(cbytes)),
                             layers=tuple(Descriptor(x.media_type, x.digest, x.size) for x in layers))
         mbytes = manifest.to_json()
+        self.protect(_digest.of_bytes(mbytes))
         manifest_digest = self.content.write_blob(mbytes)
         sizes = {x.diff_id: x.uncompressed_size for x in layers if x.uncompressed_size is not None}
         unpacked = {x.diff_id: x.unpacked_size for x in layers if x.unpacked_size is not None}
@@ -299,160 +370,6 @@ class ImageService:
             cur = self.db.execute(f"DELETE FROM {table} WHERE name = ?", (key,))
         if cur.rowcount == 0:
             raise ImageNotFound("No such image", ref.tagged_or_latest().familiar())
-
-    # ---------------------------------------------------------------- removal
-    def _containers_using(self, image_id: str) -> list[tuple[str, bool]]:
-        """(container ID, running?) of containers created from the image."""
-        out = []
-        for r in self.db.execute("SELECT id, data FROM containers WHERE image_id = ?", (image_id,)):
-            running = False
-            try:
-                state = json.loads(r["data"]).get("State") or {}
-                running = bool(state.get("Running")) or state.get("Status") in ("running", "paused",
-                                                                                 "restarting")
-            except (ValueError, AttributeError):
-                pass
-            out.append((r["id"], running))
-        return out
-
-    def _names_of(self, image_id: str) -> tuple[list[str], list[str]]:
-        tags = [r[0] for r in self.db.execute("SELECT name FROM tags WHERE image_id = ? ORDER BY name",
-                                              (image_id,))]
-        digests = [r[0] for r in self.db.execute(
-            "SELECT name FROM repo_digests WHERE image_id = ? ORDER BY name", (image_id,))]
-        return tags, digests
-
-    def remove(self, refs: Iterable[str], force: bool = False, prune: bool = True) -> RemoveReport:
-        """``docker rmi``: untag, and delete images left without names.
-
-        A name that is not the image's last reference is only untagged. Deleting by ID
-        refuses (Conflict, unless ``force``) an image referenced in several repositories or
-        used by a stopped container; never one used by a running container or with child
-        images. ``prune`` also deletes untagged parents left unused. Errors are collected
-        per reference in the report (``exit_code`` 1), as ``docker rmi`` continues.
-        """
-        report = RemoveReport()
-        for r in refs:
-            try:
-                self._remove_one(r, force, prune, report)
-            except SkiffError as e:
-                report.errors.append(str(e))
-        return report
-
-    def _remove_one(self, r: str, force: bool, prune: bool, report: RemoveReport) -> None:
-        image_id, by_name = self.resolve(r)
-        tags, digests = self._names_of(image_id)
-        users = self._containers_using(image_id)
-        if by_name is not None:
-            others = [n for n in tags + digests if n != by_name]
-            # Docker: the repo digests of the same repository go with its last tag.
-            repo = reference.parse_normalized_named(by_name).name
-            if not any(reference.parse_normalized_named(n).name == repo and n != by_name
-                       for n in tags):
-                same_repo_digests = [n for n in digests if n.split("@")[0] == repo]
-            else:
-                same_repo_digests = []
-            remaining = [n for n in others if n not in same_repo_digests]
-            if remaining:
-                self._drop_names([by_name], report)
-                return
-            if users and not force:
-                raise Conflict("conflict", f'unable to remove repository reference "{r}" '
-                               f"(must force) - container {users[0][0][:12]} is using its "
-                               f"referenced image {_short(image_id)}")
-            self._drop_names([by_name, *same_repo_digests], report)
-            if users:
-                return
-            self._delete(image_id, prune, report)
-            return
-        # by ID
-        running = [c for c, run in users if run]
-        if running:
-            raise Conflict("conflict", f"unable to delete {_short(image_id)} (cannot be forced) - "
-                           f"image is being used by running container {running[0][:12]}")
-        if users and not force:
-            raise Conflict("conflict", f"unable to delete {_short(image_id)} (must be forced) - "
-                           f"image is being used by stopped container {users[0][0][:12]}")
-        repos = {reference.parse_normalized_named(t).name for t in tags}
-        if len(repos) > 1 and not force:
-            raise Conflict("conflict", f"unable to delete {_short(image_id)} (must be forced) - "
-                           "image is referenced in multiple repositories")
-        if self.children(image_id):
-            raise Conflict("conflict", f"unable to delete {_short(image_id)} (cannot be forced) - "
-                           "image has dependent child images")
-        self._drop_names(tags + digests, report)
-        self._delete(image_id, prune, report)
-
-    def _drop_names(self, names: list[str], report: RemoveReport) -> None:
-        with transaction(self.db):
-            for n in names:
-                table = "repo_digests" if "@" in n else "tags"
-                self.db.execute(f"DELETE FROM {table} WHERE name = ?", (n,))
-        report.untagged.extend(reference.parse_normalized_named(n).familiar() for n in names)
-
-    def _blobs_of(self, image_id: str, manifest_digest: str) -> set[str]:
-        out = {image_id, manifest_digest}
-        try:
-            m = Manifest.from_bytes(self.content.read_blob(manifest_digest))
-            out.update(d.digest for d in m.layers)
-        except SkiffError:
-            pass
-        return out
-
-    def _delete(self, image_id: str, prune: bool, report: RemoveReport) -> int:
-        """Delete an untagged image record and its unshared blobs; return bytes freed."""
-        if self.children(image_id) or self._containers_using(image_id):
-            return 0
-        row = self._row(image_id)
-        if row is None:
-            return 0
-        parent = row["parent"]
-        with transaction(self.db):
-            self.db.execute("DELETE FROM tags WHERE image_id = ?", (image_id,))
-            self.db.execute("DELETE FROM repo_digests WHERE image_id = ?", (image_id,))
-            self.db.execute("DELETE FROM images WHERE id = ?", (image_id,))
-        report.deleted.append(image_id)
-        freed = self._collect_blobs(self._blobs_of(image_id, row["manifest_digest"]))
-        if prune and parent and self._row(parent) is not None:
-            tags, digests = self._names_of(parent)
-            if not tags and not digests:
-                freed += self._delete(parent, prune, report)
-        return freed
-
-    def _collect_blobs(self, candidates: set[str]) -> int:
-        """Delete those of ``candidates`` no remaining image or lease references."""
-        keep: set[str] = set()
-        for r in self.db.execute("SELECT id, manifest_digest FROM images"):
-            keep |= self._blobs_of(r[0], r[1])
-        keep |= {r[0] for r in self.db.execute(
-            "SELECT ref FROM lease_resources WHERE kind = 'content'")}
-        freed = 0
-        for d in candidates - keep:
-            try:
-                n = self.content.size(d)
-                self.content.delete(d)
-                freed += n
-            except NotFound:
-                pass
-        return freed
-
-    def prune(self, all: bool = False) -> tuple[RemoveReport, int]:
-        """``docker image prune [-a]``: delete dangling images (``all``: every image no
-        container uses). Returns the report and the bytes of blobs freed."""
-        report = RemoveReport()
-        freed = 0
-        used = {r[0] for r in self.db.execute("SELECT image_id FROM containers WHERE image_id IS NOT NULL")}
-        for img in self.list():
-            if img.id in used or self._row(img.id) is None:
-                continue
-            tags, digests = self._names_of(img.id)
-            if tags and not all:
-                continue
-            if self.children(img.id):
-                continue
-            self._drop_names(tags + digests, report)
-            freed += self._delete(img.id, True, report)
-        return report, freed
 
     def measure_layers(self, ref_or_id: str) -> Image:
         """Fill in the unknown sizes of an image's layers (after a pull): each such layer is

@@ -25,7 +25,7 @@ import tarfile
 from pathlib import Path
 from typing import BinaryIO
 
-from skiff.errors import map_exceptions
+from skiff.errors import SkiffError, map_exceptions
 from skiff.layers import whiteouts as wh
 
 CHUNK = 1 << 20
@@ -80,17 +80,47 @@ def write_layer(upper: Path, out: BinaryIO, *, lower: list[Path] = ()) -> None:
     """
     upper_s = os.fspath(upper)
     lowers = [os.fspath(p) for p in lower]
-    with map_exceptions(f"diff {upper_s}"), \
-            tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT,
-                         encoding="utf-8", errors="surrogateescape") as tw:
+    with map_exceptions(f"diff {upper_s}"):
+        tw = _TarWriter(out)
         _write_tree(tw, "", upper_s, lowers, {})
+        tw.close()
+
+
+class _TarWriter:
+    """Writes PAX headers (``TarInfo.tobuf``) and file data straight to ``out``.
+
+    (tarfile's stream mode re-slices its buffer for every chunk, and ``addfile`` copies
+    each header; for a layer of thousands of files that is most of the time.) The archive
+    ends with two zero blocks, as Go's archive/tar writes it.
+    """
+
+    def __init__(self, out: BinaryIO):
+        self.out = out
+
+    def addfile(self, ti: tarfile.TarInfo, f: BinaryIO | None = None) -> None:
+        self.out.write(ti.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
+        if f is None:
+            return
+        left = ti.size
+        while left:
+            chunk = f.read(min(CHUNK, left))
+            if not chunk:
+                raise SkiffError(f"diff: {ti.name}", "file shrank while being read")
+            self.out.write(chunk)
+            left -= len(chunk)
+        pad = -ti.size % tarfile.BLOCKSIZE
+        if pad:
+            self.out.write(b"\0" * pad)
+
+    def close(self) -> None:
+        self.out.write(b"\0" * (2 * tarfile.BLOCKSIZE))
 
 
 def _exists_below(lower: list[str], rel: str) -> bool:
     return any(os.path.lexists(os.path.join(d, rel)) for d in lower)
 
 
-def _write_tree(tw: tarfile.TarFile, rel_dir: str, abs_dir: str, lower: list[str],
+def _write_tree(tw: _TarWriter, rel_dir: str, abs_dir: str, lower: list[str],
                 seen: dict[tuple[int, int], str]) -> None:
     """Depth-first, children sorted by bytes: a directory's entry precedes its contents."""
     prefix = rel_dir + "/" if rel_dir else ""
@@ -120,7 +150,7 @@ def _write_tree(tw: tarfile.TarFile, rel_dir: str, abs_dir: str, lower: list[str
             _write_leaf(tw, ti, e.path, st, seen)
 
 
-def _write_leaf(tw: tarfile.TarFile, ti: tarfile.TarInfo, path: str, st: os.stat_result,
+def _write_leaf(tw: _TarWriter, ti: tarfile.TarInfo, path: str, st: os.stat_result,
                 seen: dict[tuple[int, int], str]) -> None:
     mode = st.st_mode
     if st.st_nlink > 1:
@@ -133,7 +163,7 @@ def _write_leaf(tw: tarfile.TarFile, ti: tarfile.TarInfo, path: str, st: os.stat
         seen[key] = ti.name
     if stat.S_ISREG(mode):
         ti.type, ti.size = tarfile.REGTYPE, st.st_size
-        with open(path, "rb") as f:
+        with open(path, "rb", buffering=0) as f:
             tw.addfile(ti, f)
     elif stat.S_ISLNK(mode):
         ti.type, ti.linkname = tarfile.SYMTYPE, os.readlink(path)

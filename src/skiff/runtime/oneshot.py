@@ -29,8 +29,6 @@ from skiff.runtime import spec as spec_mod
 from skiff.runtime.fsutil import secure_join
 from skiff.runtime.users import resolve as resolve_user
 
-_RUNC_FAIL_PREFIX = b"runc run failed: "
-
 
 def _mount_dict(m) -> dict:
     """An extra mount given as an OCI dict or an object with destination/type/source/options."""
@@ -247,26 +245,17 @@ def _run_runc(driver: runc_mod.Runc, cid: str, bundle: str, stdin, output) -> in
             os.close(stdin_arg)
     if feeder is not None:
         feeder.start()
-    held = b""
-    passthrough = False
+    # runc's own failure message shares the pipe: hold back output that may be it
+    # until runc has exited and we know whether it failed.
+    held = runc_mod.HeldStderr()
     try:
         while True:
             chunk = os.read(rfd, 65536)
             if not chunk:
                 break
-            if passthrough:
-                if output:
-                    output(chunk)
-                continue
-            # runc's own failure message shares the pipe: hold back output that may be it
-            # until runc has exited and we know whether it failed.
-            held += chunk
-            if held.startswith(_RUNC_FAIL_PREFIX) or _RUNC_FAIL_PREFIX.startswith(held):
-                continue
-            passthrough = True
-            if output:
-                output(held)
-            held = b""
+            chunk = held.feed(chunk)
+            if chunk and output:
+                output(chunk)
         rc = proc.wait()
     except BaseException:
         # Interrupted (KeyboardInterrupt in a build): kill the container, reap runc.
@@ -284,9 +273,10 @@ def _run_runc(driver: runc_mod.Runc, cid: str, bundle: str, stdin, output) -> in
     finally:
         os.close(rfd)
     err = runc_mod.read_log_error(log)
+    rest = held.finish(err is not None)
     if err is not None:
         driver.delete(cid, force=True)
         raise runc_mod.classify(err)
-    if held and output:
-        output(held)
+    if rest and output:
+        output(rest)
     return rc

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +119,8 @@ class Runc:
         if console_socket:
             argv += ["--console-socket", console_socket]
         argv.append(container_id)
+        import subprocess
+
         rc = subprocess.run(argv, stdin=stdin, stdout=stdout, stderr=stderr).returncode
         if rc != 0:
             raise runtime_error(log, f"runc create {container_id}")
@@ -157,6 +158,8 @@ class Runc:
 
     def state(self, container_id: str) -> State | None:
         """``runc state``, or None when runc does not know the container."""
+        import subprocess
+
         r = subprocess.run(self._base() + ["state", container_id], capture_output=True)
         if r.returncode != 0:
             if b"does not exist" in r.stderr or b"not exist" in r.stderr:
@@ -168,6 +171,8 @@ class Runc:
 
     def list(self) -> list[State]:
         """Every container in this state root (``runc list --format json``)."""
+        import subprocess
+
         r = subprocess.run(self._base() + ["list", "--format", "json"], capture_output=True)
         if r.returncode != 0:
             return []
@@ -177,6 +182,8 @@ class Runc:
 
     def ps(self, container_id: str) -> list[int]:
         """Host pids of every process in the container (``runc ps --format json``)."""
+        import subprocess
+
         r = subprocess.run(self._base() + ["ps", "--format", "json", container_id],
                            capture_output=True)
         if r.returncode != 0:
@@ -184,6 +191,8 @@ class Runc:
         return [int(p) for p in json.loads(r.stdout or b"[]") or []]
 
     def _simple(self, args: Sequence[str], what: str) -> None:
+        import subprocess
+
         r = subprocess.run(self._base() + list(args), capture_output=True)
         if r.returncode != 0:
             raise _error_from_text(what, r.stderr)
@@ -225,11 +234,40 @@ def read_log_error(log: str | os.PathLike[str] | None) -> str | None:
     return msg
 
 
-def classify(message: str, what: str = "failed to create task for container") -> SkiffError:
+class HeldStderr:
+    """runc writes its own failure message (``runc run failed: ...``, ``exec failed: ...``)
+    to the stderr it shares with the container's process. Hold back stderr output that may
+    be that message until runc has exited and we know whether it failed."""
+
+    PREFIXES = (b"runc run failed: ", b"exec failed: ", b"runc exec failed: ")
+
+    def __init__(self) -> None:
+        self.held = b""
+        self.passthrough = False
+
+    def feed(self, data: bytes) -> bytes:
+        """What may be shown now of ``data``."""
+        if self.passthrough:
+            return data
+        self.held += data
+        if any(self.held.startswith(p) or p.startswith(self.held) for p in self.PREFIXES):
+            return b""
+        self.passthrough = True
+        out, self.held = self.held, b""
+        return out
+
+    def finish(self, failed: bool) -> bytes:
+        """The held bytes, unless runc failed (then they were its message)."""
+        out, self.held = (b"" if failed else self.held), b""
+        return out
+
+
+def classify(message: str, what: str = "failed to create task for container",
+             phase: str = "create") -> SkiffError:
     """The SkiffError for a runc failure message, by docker/cli's rules:
     "executable file not found" / "no such file or directory" → 127, "permission denied" /
     "is a directory" → 126, anything else → 125."""
-    why = f"OCI runtime create failed: {message}: unknown"
+    why = f"OCI runtime {phase} failed: {message}: unknown"
     if "executable file not found" in message or "no such file or directory" in message:
         return CommandNotFound(what, why)
     if "permission denied" in message or "is a directory" in message:

@@ -19,7 +19,6 @@ against the caller's working directory).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 from collections.abc import Iterable, Sequence
@@ -93,7 +92,12 @@ _libc = None
 def _lib():
     global _libc
     if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        try:
+            _libc = ctypes.CDLL("libc.so.6", use_errno=True)  # glibc; no find_library (slow)
+        except OSError:
+            from ctypes import util
+
+            _libc = ctypes.CDLL(util.find_library("c"), use_errno=True)
         _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
                                 ctypes.c_ulong, ctypes.c_char_p]
         _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]

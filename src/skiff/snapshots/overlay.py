@@ -11,7 +11,7 @@ Vocabulary (containerd core/snapshots/snapshotter.go):
 Lifecycle, as call sequences:
 
 - importing a layer: ``prepare(key, parent)`` → extract into ``upperdir(key)`` →
-  ``commit(chainID, key)`` (this is :func:`skiff.snapshots.unpack.unpack`);
+  ``commit(chainID, key)`` (this is :func:`skiff.snapshots.unpacker.unpack`);
 - running a container: ``prepare(container_id, image_chain_id)`` → ``mount_all(mounts,
   rootfs)`` → run → ``unmount(rootfs)`` → ``remove(container_id)``;
 - building a step: prepare → mount → run → unmount → ``write_layer(upperdir(key), ...,
@@ -33,21 +33,23 @@ of that level, on more a read-only overlay of the lowerdirs.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import os
-import shutil
-import sqlite3
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from skiff.config import Config
 from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, map_exceptions
 from skiff.metadata import transaction
 from skiff.snapshots.mount import Mount
 from skiff.snapshots.usage import Usage, disk_usage
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 class Kind(enum.StrEnum):
@@ -79,6 +81,34 @@ class Info:
     created: float
     size: int | None = None
     labels: dict = field(default_factory=dict)
+
+
+_RW_OPTIONS: tuple[str, ...] | None = None
+
+
+def _rw_overlay_options() -> tuple[str, ...]:
+    """Options that keep a writable overlay's upperdir diffable into a layer tar.
+
+    With ``redirect_dir`` or ``metacopy`` on (some distributions' kernel default), a renamed
+    directory or a chmod'ed file is recorded in the upperdir as an xattr pointing into a
+    lower layer instead of as data — nothing a tar can carry. Each is switched off when the
+    kernel knows the option (its module parameter exists). ``index=off`` lets the same
+    lower layers be mounted under several uppers, as containerd and Docker mount them.
+    """
+    global _RW_OPTIONS
+    if _RW_OPTIONS is None:
+        opts = []
+        for name in ("index", "redirect_dir", "metacopy"):
+            if os.path.exists(f"/sys/module/overlay/parameters/{name}"):
+                opts.append(f"{name}=off")
+        _RW_OPTIONS = tuple(opts)
+    return _RW_OPTIONS
+
+
+def _rmtree(path: str | os.PathLike[str]) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _info(row: sqlite3.Row) -> Info:
@@ -209,7 +239,8 @@ class Snapshotter:
                         "SELECT COALESCE(MAX(id), 0) + 1 FROM snapshots").fetchone()[0]
                     while os.path.lexists(self._dir(sid)):  # an orphan awaiting cleanup()
                         sid += 1
-                    tmp = tempfile.mkdtemp(prefix="new-", dir=self.root)
+                    tmp = os.path.join(self.root, f"new-{os.urandom(6).hex()}")
+                    os.mkdir(tmp, 0o700)
                     os.mkdir(os.path.join(tmp, "fs"), 0o755)
                     if kind == Kind.ACTIVE:
                         os.mkdir(os.path.join(tmp, "work"), 0o711)
@@ -222,7 +253,7 @@ class Snapshotter:
                     tmp = None
             finally:
                 if tmp is not None:
-                    shutil.rmtree(tmp, ignore_errors=True)
+                    _rmtree(tmp)
         return self.mounts(key)
 
     def commit(self, name: str, key: str) -> None:
@@ -278,7 +309,7 @@ class Snapshotter:
             return
         except OSError:
             return  # left for cleanup()
-        shutil.rmtree(gone, ignore_errors=True)
+        _rmtree(gone)
 
     def cleanup(self) -> int:
         """Delete directories under ``snapshots/`` that no record owns (crash leftovers,
@@ -305,10 +336,44 @@ class Snapshotter:
                 doomed.append(gone)
         for d in doomed:
             if d.is_dir() and not d.is_symlink():
-                shutil.rmtree(d, ignore_errors=True)
+                _rmtree(d)
             else:
                 d.unlink(missing_ok=True)
         return len(doomed)
+
+    def prune(self, keep: set[str]) -> list[str]:
+        """Remove image layer levels — committed snapshots named by a chainID
+        (``sha256:...``, as unpack and build commit them) — that are not in ``keep`` and that
+        no other snapshot sits on; repeat up the chain. What ``rmi`` and ``image prune``
+        call with :meth:`skiff.images.ImageService.chain_ids_in_use`, so an image's layers
+        leave the disk with its last user.
+
+        Active snapshots (containers, build steps, unpacks in progress) and views are never
+        touched, and neither is anything they sit on.
+
+        Returns:
+            The keys removed, children before parents.
+        """
+        removed: list[str] = []
+        while True:
+            rows = self.db.execute(
+                """SELECT key FROM snapshots s WHERE kind = 'committed'
+                   AND key LIKE 'sha256:%'
+                   AND NOT EXISTS (SELECT 1 FROM snapshots c WHERE c.parent = s.key)
+                   ORDER BY id DESC""").fetchall()
+            doomed = [r[0] for r in rows if r[0] not in keep]
+            if not doomed:
+                return removed
+            for key in doomed:
+                try:
+                    self.remove(key)
+                except (NotFound, Conflict):
+                    continue  # raced with another process
+                removed.append(key)
+                # unpack's lock file for this level (an unpack racing us on a fresh lock
+                # file at worst commits second and drops its copy: AlreadyExists)
+                with contextlib.suppress(OSError):
+                    os.unlink(self.root / "locks" / key.split(":", 1)[1])
 
     # -- mounts and usage ----------------------------------------------------------------
     def mounts(self, key: str) -> list[Mount]:
@@ -327,7 +392,8 @@ class Snapshotter:
         if kind == Kind.ACTIVE:
             if not lowers:
                 return [Mount("bind", fs, ("rbind", "rw"))]
-            return [Mount("overlay", "overlay", (f"workdir={d / 'work'}", f"upperdir={fs}",
+            return [Mount("overlay", "overlay", (*_rw_overlay_options(),
+                                                 f"workdir={d / 'work'}", f"upperdir={fs}",
                                                  "lowerdir=" + ":".join(lowers)))]
         if kind == Kind.COMMITTED:
             lowers = [fs, *lowers]

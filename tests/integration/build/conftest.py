@@ -99,15 +99,16 @@ def image_files(ref: str) -> dict[str, tuple]:
                         for k in [k for k in tree if k == gone or k.startswith(gone + "/")]:
                             del tree[k]
                         continue
+                    mode = m.mode & 0o7777
                     if m.isfile():
                         data = tf.extractfile(m).read()
-                        tree[name] = ("f", m.mode, m.uid, m.gid, data)
+                        tree[name] = ("f", mode, m.uid, m.gid, data)
                     elif m.isdir():
-                        tree[name] = ("d", m.mode, m.uid, m.gid, None)
+                        tree[name] = ("d", mode, m.uid, m.gid, None)
                     elif m.issym():
-                        tree[name] = ("l", m.mode, m.uid, m.gid, m.linkname)
+                        tree[name] = ("l", mode, m.uid, m.gid, m.linkname)
                     elif m.islnk():
-                        tree[name] = ("h", m.mode, m.uid, m.gid, m.linkname)
+                        tree[name] = ("h", mode, m.uid, m.gid, m.linkname)
         return tree
     finally:
         db.close()

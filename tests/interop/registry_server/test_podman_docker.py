@@ -10,12 +10,22 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from tests.unit.registry_server.server_proc import RegistryProcess
+
+
+@contextmanager
+def _cleanup(path: str):
+    try:
+        yield
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def run(*cmd: str, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -27,13 +37,10 @@ def run(*cmd: str, timeout: float = 180) -> subprocess.CompletedProcess:
 @pytest.mark.requires_root
 @pytest.mark.requires_peer("podman")
 def test_podman_push_pull(tmp_path, busybox_tar):
-    # podman refuses a runroot longer than 50 characters; pytest's tmp paths can be longer.
-    import tempfile
-
-    runroot = tempfile.mkdtemp(prefix="prun", dir="/tmp")
+    runroot = tempfile.mkdtemp(prefix="skiff-pr-", dir="/tmp")  # podman: at most 50 chars
     store = ["--root", str(tmp_path / "pstore"), "--runroot", runroot,
-             "--storage-driver", "vfs"]
-    with RegistryProcess(tmp_path / "reg") as reg:
+             "--storage-driver", "vfs", "--events-backend", "file"]
+    with RegistryProcess(tmp_path / "reg") as reg, _cleanup(runroot):
         ref = f"{reg.host}/podman/busybox:v1"
         run("podman", *store, "import", str(busybox_tar), ref)
         run("podman", *store, "push", "--tls-verify=false", ref)
@@ -42,7 +49,6 @@ def test_podman_push_pull(tmp_path, busybox_tar):
         run("podman", *store, "pull", "--tls-verify=false", ref)
         out = run("podman", *store, "images", "--format", "{{.Repository}}:{{.Tag}}").stdout
         assert ref in out.split()
-    shutil.rmtree(runroot, ignore_errors=True)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import stat
 
-from skiff.content import ContentStore
+from skiff.content import BlobWriter, ContentStore, Ingester, IngestManager, Manager, Provider
 from tests.unit.content.suite import ContentStoreSuite
 
 
@@ -18,3 +18,12 @@ class TestLocalStore(ContentStoreSuite):
         p = store.root / "blobs" / "sha256" / d.split(":")[1]
         assert p == store.path(d)
         assert stat.S_IMODE(p.stat().st_mode) == 0o444
+
+
+def test_local_store_plays_every_role(tmp_path):
+    s = ContentStore(tmp_path)
+    for role in (Provider, Ingester, IngestManager, Manager):
+        assert isinstance(s, role)
+    w = s.writer("x")
+    assert isinstance(w, BlobWriter)
+    w.abort()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skiff.dockerfile import parse
 from skiff.dockerfile.parser import (
@@ -85,7 +87,7 @@ def test_heredoc_parse():
 
 def test_heredoc_json_form_is_not_heredoc():
     r = parse_ast(FACT["heredoc_json_form"]["dockerfile"])
-    assert [c.heredocs for c in r.ast.children[1:4]] == [[], [], []]
+    assert [list(c.heredocs) for c in r.ast.children[1:4]] == [[], [], []]
 
 
 def test_heredoc_word():
@@ -170,3 +172,36 @@ def test_directives():
                 assert got == c["value"], text
             else:
                 assert got is None, text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" ab\\'\"`=\t", max_size=12), st.sampled_from(["\\", "`"]))
+def test_parse_words_regex_form_agrees_with_char_loop(text, escape):
+    from skiff.dockerfile.parser import _parse_words_slow
+
+    assert parse_words(text, escape) == _parse_words_slow(text, escape)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=" -ab=\\'\"\t", max_size=14))
+def test_fast_flag_split_agrees_with_char_loop(text):
+    from skiff.dockerfile.parser import _extract_builder_flags_slow, extract_builder_flags
+
+    assert extract_builder_flags(text) == _extract_builder_flags_slow(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(st.text(alphabet='a "\\\t/\u00e9', max_size=4), max_size=3).map(
+    lambda xs: __import__("json").dumps(xs)), st.text(alphabet='[]", a\\\t', max_size=12)))
+def test_json_fast_path_agrees_with_decoder(text):
+    import json
+
+    from skiff.dockerfile.parser import _go_json_array
+
+    try:
+        expected = json.loads(text.lstrip())
+        if not isinstance(expected, list):
+            expected = None
+    except ValueError:
+        expected = None
+    assert _go_json_array(text) == expected

@@ -6,6 +6,8 @@ import csv
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skiff.dockerfile.ignore import (
     BadPattern,
@@ -40,6 +42,8 @@ def test_patternmatcher_cases(api, patterns, path, expected, platform):
     pm = PatternMatcher(patterns)
     got = pm.matches(path) if api == "MatchesOrParentMatches" else pm.matches_legacy(path)
     assert got is (expected == "true")
+    if api == "MatchesOrParentMatches":
+        assert pm.matches_slow(path) is got
     if api == "MatchesOrParentMatches":  # the walker's incremental form agrees
         state = None
         parts = path.split("/")
@@ -157,3 +161,18 @@ def test_per_dockerfile_ignore_wins(tmp_path):
     (tmp_path / "sub" / "app.Dockerfile.dockerignore").write_text("# c\n/b/\n!c\n")
     assert read_ignore(tmp_path, tmp_path / "sub" / "app.Dockerfile") == ["b", "!c"]
     assert read_ignore(tmp_path / "sub", None) == []
+
+
+PATH_PART = st.sampled_from(["a", "b", "ab", ".x", "dir", "foo.py", "x.md", "node_modules"])
+PAT_PART = st.sampled_from(["a", "b", "*", "?b", "**", "a*", "*.py", "dir", "[ab]", ".x"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.lists(PAT_PART, min_size=1, max_size=3)),
+                min_size=1, max_size=4),
+       st.lists(PATH_PART, min_size=1, max_size=4), st.booleans())
+def test_one_regex_form_agrees_with_parent_walk(pats, parts, trailing):
+    patterns = [("!" if neg else "") + "/".join(p) for neg, p in pats]
+    pm = PatternMatcher(patterns)
+    path = "/".join(parts) + ("/" if trailing else "")
+    assert pm.matches(path) is pm.matches_slow(path)

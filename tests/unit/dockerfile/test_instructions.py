@@ -152,6 +152,7 @@ def test_expand(df):
     ("FROM a\nADD\n", 2, "ADD requires at least two arguments, but only one was provided. "
                          "Destination could not be determined"),
     ("FROM a\nCOPY --foo=1 a b\n", 2, "unknown flag: foo"),
+    ("FROM a\nCOPY --chmown=1 a b\n", 2, "unknown flag: chmown (did you mean chown?)"),
     ("FROM a\nCOPY --chown a b\n", 2, "missing a value on flag: chown"),
     ("FROM a\nCOPY --link=maybe a b\n", 2, "expecting boolean value for flag link, not: maybe"),
     ("FROM a\nCOPY --from=x --from=y a b\n", 2, "duplicate flag specified: from"),
@@ -164,6 +165,8 @@ def test_expand(df):
     ("FROM a\nHEALTHCHECK NONE x\n", 2, "HEALTHCHECK NONE takes no arguments"),
     ("FROM a\nHEALTHCHECK FOO x\n", 2, 'Unknown type "FOO" in HEALTHCHECK (try CMD)'),
     ("FROM a\nHEALTHCHECK --retries=-1 CMD x\n", 2, "--retries cannot be negative (-1)"),
+    ("FROM a\nHEALTHCHECK --retries=1_0 CMD x\n", 2,
+     'strconv.ParseInt: parsing "1_0": invalid syntax'),
     ("FROM a b\n", 1, "FROM requires either one or three arguments"),
     ("FROM a AS 1x\n", 1, 'invalid name for build stage: "1x", name can\'t start with a '
                           "number or contain symbols"),

@@ -135,3 +135,14 @@ def test_parse_print_parse_is_stable(lines, base, named):
 def test_round_trip_examples(text):
     df = parse(text)
     assert _shape(parse(format_dockerfile(df))) == _shape(df)
+
+
+def test_scan_agrees_with_parse_ast_on_corpus():
+    from skiff.dockerfile.parser import parse_ast, scan
+
+    for p in FILES[::5]:
+        text = p.read_bytes().decode("utf-8", "surrogateescape")
+        nodes = parse_ast(text).ast.children
+        scanned = scan(text)
+        assert [(s.keyword, s.line, s.start_line, s.end_line) for s in scanned] == \
+            [(n.value, n.original, n.start_line, n.end_line) for n in nodes], p

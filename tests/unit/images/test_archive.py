@@ -72,12 +72,18 @@ def old_layout() -> bytes:
 
 
 def oci_layout(name: str | None = "docker.io/library/oci:2", layer_bytes=None,
-               nested: bool = False) -> bytes:
+               nested: bool = False, zstd: bool = False) -> bytes:
     layers = [gzip.compress(BASE), TOP]
+    mt0 = mediatypes.OCI_LAYER_GZIP
+    if zstd:
+        import zstandard
+
+        layers[0] = zstandard.ZstdCompressor().compress(BASE)
+        mt0 = mediatypes.OCI_LAYER_ZSTD
     if layer_bytes is not None:
         layers[0] = layer_bytes
     cfg = _config([BASE, TOP])
-    descs = [{"mediaType": mediatypes.OCI_LAYER_GZIP, "digest": digest.of_bytes(layers[0]),
+    descs = [{"mediaType": mt0, "digest": digest.of_bytes(layers[0]),
               "size": len(layers[0])},
              {"mediaType": mediatypes.OCI_LAYER, "digest": digest.of_bytes(TOP), "size": len(TOP)}]
     m = canonical_json({"schemaVersion": 2, "mediaType": mediatypes.OCI_MANIFEST,
@@ -91,6 +97,10 @@ def oci_layout(name: str | None = "docker.io/library/oci:2", layer_bytes=None,
         sub = canonical_json({"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX,
                               "manifests": [{**mdesc, "digest": "sha256:" + "e" * 64,
                                              "platform": {"os": "linux", "architecture": "arm64"}},
+                                            {**mdesc, "digest": "sha256:" + "f" * 64,
+                                             "platform": {"os": "unknown", "architecture": "unknown"},
+                                             "annotations": {"vnd.docker.reference.type":
+                                                             "attestation-manifest"}},
                                             mdesc]})
         blobs.append(sub)
         mdesc = {"mediaType": mediatypes.OCI_INDEX, "digest": digest.of_bytes(sub), "size": len(sub)}
@@ -118,14 +128,15 @@ def test_load_old_docker_layout_with_symlinked_layer(svc):
     assert check(svc).problems == []
 
 
-@pytest.mark.parametrize("nested", [False, True])
-def test_load_oci_layout_keeps_manifest_bytes(svc, nested):
-    data = oci_layout(nested=nested)
+@pytest.mark.parametrize("nested,zstd", [(False, False), (True, False), (False, True)])
+def test_load_oci_layout_keeps_manifest_bytes(svc, nested, zstd):
+    data = oci_layout(nested=nested, zstd=zstd)
     (loaded,) = svc.load(io.BytesIO(data))
     img = svc.get("oci:2")
     assert loaded == (img.id, "oci:2")
     assert svc.content.exists(img.manifest_digest)
-    assert [x.media_type for x in img.layers] == [mediatypes.OCI_LAYER_GZIP, mediatypes.OCI_LAYER]
+    first = mediatypes.OCI_LAYER_ZSTD if zstd else mediatypes.OCI_LAYER_GZIP
+    assert [x.media_type for x in img.layers] == [first, mediatypes.OCI_LAYER]
     assert [x.uncompressed_size for x in img.layers] == [len(BASE), len(TOP)]
     assert [x.unpacked_size for x in img.layers] == [9, 10]
     assert check(svc).problems == []
@@ -161,7 +172,7 @@ def test_save_then_load_round_trip_through_both_layouts(svc, tmp_path):
                       (svc.get("oci:2").id, "oci:2")]
     assert {i.id for i in other.list()} == ids
     assert other.get("oci:2").manifest_digest == svc.get("oci:2").manifest_digest
-    assert check(other).problems == []
+    assert (check(other).problems, check(other).unreferenced) == ([], 0)
 
 
 @pytest.mark.parametrize("make,exc,text", [
@@ -184,7 +195,8 @@ def test_bad_archives_leave_store_unchanged(svc, make, exc, text):
     assert _blobs(svc) == before
     assert [i.repo_tags for i in svc.list()] == [("old:1",)]
     assert svc.content.list_ingests() == []
-    assert check(svc).problems == []
+    report = check(svc)
+    assert (report.problems, report.unreferenced) == ([], 0)
 
 
 def test_unknown_layer_media_type_refused(svc):
@@ -257,7 +269,7 @@ def test_kill_9_mid_import_leaves_store_as_before(skiff_exe, skiff_root, tmp_pat
     assert sorted(os.listdir(blobs_dir)) == before
     r = skiff_exe("system", "check")
     assert r.returncode == 0, r.stdout
-    assert b"1 unfinished ingests; no problems found" in r.stdout
+    assert b"0 unreferenced blobs; 1 unfinished ingests; no problems found" in r.stdout
     assert skiff_exe("images", "-q").stdout.decode().count("\n") == 1
 
 
@@ -286,3 +298,19 @@ def test_full_disk_mid_import(tmp_path, monkeypatch):
         assert main(["system", "check"]) == 0
     finally:
         subprocess.run(["umount", "-l", str(root)], check=False)
+
+
+def test_two_processes_load_the_same_archive_at_once(skiff_exe, skiff_root, tmp_path):
+    archive = tmp_path / "a.tar"
+    archive.write_bytes(oci_layout())
+    env = {**os.environ, "SKIFF_ROOT": str(skiff_root)}
+    procs = [subprocess.Popen([sys.executable, "-m", "skiff", "load", "-i", str(archive)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert [o for o, _ in outs] == [b"Loaded image: oci:2\n"] * 2
+    r = skiff_exe("system", "check")
+    assert r.returncode == 0
+    assert r.stdout.endswith(b"0 unreferenced blobs; 0 unfinished ingests; no problems found\n")
+    assert skiff_exe("images", "-q").stdout.count(b"\n") == 1

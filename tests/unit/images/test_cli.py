@@ -162,8 +162,8 @@ def test_save_load_round_trip(cli, tarfile_path, tmp_path, skiff_root):
 def test_system_check_finds_corruption(cli, tarfile_path, skiff_root):
     image_id = _import(cli, tarfile_path, "app")
     r = cli("system", "check")
-    assert (r.code, r.out) == (0, "3 blobs, 1 images, 1 names checked; 0 unfinished ingests; "
-                                  "no problems found\n")
+    assert (r.code, r.out) == (0, "3 blobs, 1 images, 1 names checked; 0 unreferenced blobs; "
+                                  "0 unfinished ingests; no problems found\n")
     blob = skiff_root / "content" / "blobs" / "sha256" / image_id[7:]
     blob.chmod(0o644)
     blob.write_bytes(b"{}")
@@ -225,3 +225,43 @@ def test_save_to_stdout_piped_into_load(skiff_exe, tmp_path, skiff_root):
                         "--no-trunc"], capture_output=True, env=env)
     assert r.stdout.decode() == image_id + "\n"
     assert list((other / "tmp").iterdir()) == []  # the spool file is gone
+
+
+@pytest.mark.parametrize("args,err", [
+    (("tag", "app", "Bad"), "skiff: invalid reference format: repository name (library/Bad) "
+                            "must be lowercase\n"),
+    (("tag", "app", "x@sha256:" + "a" * 64), "skiff: refusing to create a tag with a digest "
+                                             "reference\n"),
+    (("tag", "app", "a:b:c"), "skiff: invalid reference format\n"),
+    (("import", "-", "UPPER"), "skiff: invalid reference format: repository name "
+                               "(library/UPPER) must be lowercase\n"),
+])
+def test_invalid_references(cli, tarfile_path, args, err):
+    _import(cli, tarfile_path, "app")
+    before = cli("images", "-q", "--no-trunc").out
+    r = cli(*args, stdin=TAR)
+    assert (r.code, r.err) == (125, err)
+    assert cli("images", "-q", "--no-trunc").out == before
+    assert cli("system", "check").out.endswith("0 unreferenced blobs; 0 unfinished ingests; "
+                                               "no problems found\n")
+
+
+def test_images_before_since_and_prune_filters(cli, tmp_path):
+    import time
+
+    ids = []
+    for i in range(3):
+        p = tmp_path / f"{i}.tar"
+        p.write_bytes(rootfs_tar({"n": str(i).encode()}))
+        ids.append(_import(cli, p, f"img{i}", "-c", f"LABEL n={i}")[7:19])
+        time.sleep(0.02)
+    assert cli("images", "-q", "--filter", "before=img2").out == f"{ids[1]}\n{ids[0]}\n"
+    assert cli("images", "-q", "-f", "since=img0").out == f"{ids[2]}\n{ids[1]}\n"
+    assert cli("images", "-q", "-f", "label=n=1").out == f"{ids[1]}\n"
+    r = cli("image", "prune", "-a", "-f", "--filter", "label=n=0")
+    assert "untagged: img0:latest\n" in r.out
+    assert cli("image", "prune", "-a", "-f", "--filter", "until=1h").out == \
+        "Total reclaimed space: 0B\n"
+    assert cli("images", "-q").out == f"{ids[2]}\n{ids[1]}\n"
+    r = cli("image", "prune", "-f", "--filter", "bogus=1")
+    assert (r.code, r.err) == (125, "skiff: invalid filter 'bogus'\n")

@@ -82,6 +82,7 @@ def test_bad_tar_leaves_store_unchanged(svc, data, why):
     assert _blob_files(svc) == before
     assert [i.repo_tags for i in svc.list()] == [("keep:latest",)]
     assert svc.content.list_ingests() == []
+    assert check(svc).unreferenced == 0
 
 
 def test_compressed_input_accepted(svc):
@@ -280,3 +281,40 @@ def test_measure_layers_detects_wrong_diff_id(svc):
         svc.measure_layers("bad")
     assert f"expected {digest.of_bytes(TAR)}, got {other.diff_ids[0]}" in str(e.value)
     assert bad.layers[0].unpacked_size is None
+
+
+def test_leases_are_dropped_after_success_and_failure(svc):
+    svc.import_rootfs(io.BytesIO(TAR), tag="ok")
+    with pytest.raises(InvalidArgument):
+        svc.import_rootfs(io.BytesIO(TAR[:600]), tag="bad")
+    assert svc.db.execute("SELECT COUNT(*) FROM leases").fetchone()[0] == 0
+    assert svc.db.execute("SELECT COUNT(*) FROM lease_resources").fetchone()[0] == 0
+
+
+def test_expired_lease_of_a_killed_import_is_reaped(svc):
+    """What a kill -9 between blob commit and image record leaves is removed on next start."""
+    from skiff.images.service import LEASE_OWNER
+
+    kept = svc.import_rootfs(io.BytesIO(TAR), tag="keep")
+    orphan = svc.content.write_blob(b"left by a killed import")
+    with metadata.transaction(svc.db):
+        svc.db.execute("INSERT INTO leases (id, created, expires, labels) VALUES (?, ?, ?, ?)",
+                       ("dead", 0, time.time() - 1, json.dumps({"owner": LEASE_OWNER})))
+        for d in (orphan, kept.layers[0].digest):
+            svc.db.execute("INSERT INTO lease_resources VALUES ('dead', 'content', ?)", (d,))
+        svc.db.execute("INSERT INTO leases (id, created, expires, labels) VALUES "
+                       "('live', 0, ?, '{}')", (time.time() + 60,))
+    ImageService(svc.config, svc.db)
+    assert not svc.content.exists(orphan)
+    assert svc.content.exists(kept.layers[0].digest)
+    assert [r[0] for r in svc.db.execute("SELECT id FROM leases")] == ["live"]
+    assert check(svc).problems == []
+
+
+def test_list_survives_a_damaged_image(svc):
+    good = svc.import_rootfs(io.BytesIO(TAR), tag="good")
+    bad = svc.import_rootfs(io.BytesIO(rootfs_tar({"q": b"1"})), tag="bad")
+    svc.content.delete(bad.manifest_digest)
+    assert [i.id for i in svc.list()] == [good.id]
+    assert check(svc).problems == [f"image {bad.id}: manifest {bad.manifest_digest}: "
+                                   f"blob {bad.manifest_digest}: not found"]

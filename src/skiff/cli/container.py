@@ -1,0 +1,539 @@
+"""Container commands: create, run, start, stop, kill, rm, wait, ps, logs, inspect, pause,
+unpause, restart, rename (and their ``skiff container ...`` spellings).
+
+Flags, output and messages follow docker/cli. Each command parses, calls
+skiff.runtime.containers.ContainerService, and prints. Commands taking several containers
+go on after a failure and exit 1, printing one ``skiff: ...`` line per failure, as
+``docker stop/kill/rm`` do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from skiff.cli.context import Context
+
+
+def _service(ctx: Context):
+    from skiff.runtime.containers import ContainerService
+
+    return ContainerService(ctx.config, ctx.db)
+
+
+def _run_parser(ctx: Context, prog: str, summary: str) -> argparse.ArgumentParser:
+    """A parser without ``-h`` for help: ``-h`` is ``--hostname`` in create/run (Docker)."""
+    from skiff.cli.context import ArgumentParser
+
+    p = ArgumentParser(prog=prog, description=summary, add_help=False)
+    p.add_argument("--help", action="help", help="Print usage")
+    return p
+
+
+def _out(ctx: Context, text: str) -> None:
+    ctx.out.write(text)
+    ctx.out.flush()
+
+
+def _each(ctx: Context, refs: list[str], fn) -> int:
+    """Run ``fn(ref)`` for each ref; print what it returns; errors → stderr, exit 1."""
+    from skiff.errors import SkiffError
+
+    code = 0
+    for ref in refs:
+        try:
+            shown = fn(ref)
+        except SkiffError as e:  # per-container report, as docker/cli (not a crash)
+            sys.stderr.write(f"skiff: {e}\n")
+            code = 1
+            continue
+        if shown is not None:
+            _out(ctx, f"{shown}\n")
+    return code
+
+
+# ------------------------------------------------------------------ create / run flags
+def _add_create_flags(p: argparse.ArgumentParser) -> None:
+    a = p.add_argument
+    a("-a", "--attach", action="append", default=[], help="Attach to STDIN, STDOUT or STDERR")
+    a("-i", "--interactive", action="store_true", help="Keep STDIN open even if not attached")
+    a("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY")
+    a("--name", help="Assign a name to the container")
+    a("-e", "--env", action="append", default=[], help="Set environment variables")
+    a("--env-file", action="append", default=[], help="Read in a file of environment variables")
+    a("-w", "--workdir", help="Working directory inside the container")
+    a("-u", "--user", help="Username or UID (format: <name|uid>[:<group|gid>])")
+    a("--entrypoint", help="Overwrite the default ENTRYPOINT of the image")
+    a("-h", "--hostname", help="Container host name")
+    a("-v", "--volume", action="append", default=[], help="Bind mount a volume")
+    a("--mount", action="append", default=[], help="Attach a filesystem mount to the container")
+    a("--tmpfs", action="append", default=[], help="Mount a tmpfs directory")
+    a("--read-only", action="store_true", help="Mount the container's root filesystem as read only")
+    a("--cap-add", action="append", default=[], help="Add Linux capabilities")
+    a("--cap-drop", action="append", default=[], help="Drop Linux capabilities")
+    a("--privileged", action="store_true", help="Give extended privileges to this container")
+    a("--security-opt", action="append", default=[], help="Security Options")
+    a("--network", "--net", default="default", help="Connect a container to a network")
+    a("--pid", default="", help="PID namespace to use")
+    a("--ipc", default="", help="IPC mode to use")
+    a("--uts", default="", help="UTS namespace to use")
+    a("-m", "--memory", help="Memory limit")
+    a("--memory-swap", help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+    a("--cpus", help="Number of CPUs")
+    a("-c", "--cpu-shares", type=int, default=0, help="CPU shares (relative weight)")
+    a("--cpuset-cpus", default="", help="CPUs in which to allow execution (0-3, 0,1)")
+    a("--pids-limit", type=int, help="Tune container pids limit (set -1 for unlimited)")
+    a("--blkio-weight", type=int, default=0, help="Block IO (relative weight), between 10 and 1000")
+    a("--shm-size", help="Size of /dev/shm")
+    a("--restart", default="no", help="Restart policy to apply when a container exits")
+    a("--rm", action="store_true", help="Automatically remove the container when it exits")
+    a("-l", "--label", action="append", default=[], help="Set meta data on a container")
+    a("--ulimit", action="append", default=[], help="Ulimit options")
+    a("--add-host", action="append", default=[], help="Add a custom host-to-IP mapping (host:ip)")
+    a("--dns", action="append", default=[], help="Set custom DNS servers")
+    a("--dns-search", action="append", default=[], help="Set custom DNS search domains")
+    a("--dns-option", action="append", default=[], help="Set DNS options")
+    a("--group-add", action="append", default=[], help="Add additional groups to join")
+    a("--init", action="store_true", help="Run an init inside the container")
+    a("--stop-signal", help="Signal to stop the container")
+    a("--stop-timeout", type=int, help="Timeout (in seconds) to stop a container")
+    a("--sysctl", action="append", default=[], help="Sysctl options")
+    a("--expose", action="append", default=[], help="Expose a port or a range of ports")
+    a("-p", "--publish", action="append", default=[], help="Publish a container's port(s) to the host")
+    a("--device", action="append", default=[], help="Add a host device to the container")
+    a("--device-read-bps", action="append", default=[], help="Limit read rate (bytes per second) from a device")
+    a("--device-write-bps", action="append", default=[], help="Limit write rate (bytes per second) to a device")
+    a("--rootfs", action="store_true",
+      help="The first argument is a root filesystem directory, not an image (as podman)")
+    a("--pull", default="missing", help='Pull image before running ("always", "missing", "never")')
+    a("--platform", help="Set platform if server is multi-platform capable")
+    a("--cidfile", help="Write the container ID to the file")
+    a("-q", "--quiet", action="store_true", help="Suppress the pull output")
+    a("image", help="IMAGE")
+    a("command", nargs=argparse.REMAINDER, help="[COMMAND] [ARG...]")
+
+
+def _env_file(path: str) -> list[str]:
+    from skiff.errors import InvalidArgument
+
+    out = []
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        raise InvalidArgument(f"open {path}", e.strerror or "cannot read") from None
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            out.append(line)
+    return out
+
+
+def _options(a) -> object:
+    from skiff.errors import InvalidArgument
+    from skiff.format.humanize import ram_in_bytes
+    from skiff.runtime.options import CreateOptions, parse_env_flags
+
+    if a.publish:
+        raise InvalidArgument("--publish", "port publishing needs a bridge network, which skiff does not have yet")
+    for mode, what in ((a.pid, "pid"), (a.ipc, "ipc"), (a.uts, "uts")):
+        if mode not in ("", "host", "private", "shareable"):
+            raise InvalidArgument(f"--{what}: invalid {what} mode", mode)
+    if a.network not in ("default", "bridge", "none", "host"):
+        raise InvalidArgument("network " + a.network, "not found")
+    env: list[str] = []
+    for path in a.env_file:
+        env += _env_file(path)
+    env += a.env
+    nano = 0
+    if a.cpus:
+        try:
+            nano = int(round(float(a.cpus) * 1e9))
+        except ValueError:
+            raise InvalidArgument(f'invalid argument "{a.cpus}" for "--cpus" flag',
+                                  "failed to parse") from None
+        if nano <= 0 or nano > os.cpu_count() * 1_000_000_000:
+            raise InvalidArgument("Range of CPUs is from 0.01 to "
+                                  f"{os.cpu_count()}.00, as there are only {os.cpu_count()} CPUs available")
+    memory = ram_in_bytes(a.memory) if a.memory else 0
+    if memory and memory < 6 * 1024 * 1024:
+        raise InvalidArgument("Minimum memory limit allowed is 6MB")
+    swap = 0
+    if a.memory_swap:
+        swap = -1 if a.memory_swap == "-1" else ram_in_bytes(a.memory_swap)
+        if swap > 0 and memory and swap < memory:
+            raise InvalidArgument("Minimum memoryswap limit should be larger than memory limit, "
+                                  "see usage")
+    labels = tuple(tuple(lb.split("=", 1)) if "=" in lb else (lb, "") for lb in a.label)
+    sysctls = []
+    for s in a.sysctl:
+        if "=" not in s:
+            raise InvalidArgument(f"sysctl '{s}' is not allowed")
+        sysctls.append(tuple(s.split("=", 1)))
+    attach = tuple(s.lower() for s in a.attach)
+    entry = None
+    if a.entrypoint is not None:
+        entry = (a.entrypoint,) if a.entrypoint else ()
+    return CreateOptions(
+        image="" if a.rootfs else a.image, cmd=tuple(a.command), entrypoint=entry, name=a.name,
+        env=tuple(parse_env_flags(env)), workdir=a.workdir, user=a.user, hostname=a.hostname,
+        tty=a.tty, stdin_open=a.interactive, attach=attach, binds=tuple(a.volume),
+        mounts=tuple(a.mount), tmpfs=tuple(a.tmpfs), read_only=a.read_only,
+        cap_add=tuple(a.cap_add), cap_drop=tuple(a.cap_drop), privileged=a.privileged,
+        security_opt=tuple(a.security_opt), network=a.network, pid=a.pid, ipc=a.ipc, uts=a.uts,
+        memory=memory, memory_swap=swap, nano_cpus=nano, cpu_shares=a.cpu_shares,
+        cpuset_cpus=a.cpuset_cpus, pids_limit=(None if a.pids_limit in (None, 0) else a.pids_limit),
+        blkio_weight=a.blkio_weight, shm_size=ram_in_bytes(a.shm_size) if a.shm_size else 0,
+        restart=a.restart, autoremove=a.rm, labels=labels, ulimits=tuple(a.ulimit),
+        extra_hosts=tuple(a.add_host), dns=tuple(a.dns), dns_search=tuple(a.dns_search),
+        dns_options=tuple(a.dns_option), group_add=tuple(a.group_add), init=a.init,
+        stop_signal=a.stop_signal, stop_timeout=a.stop_timeout, sysctls=tuple(sysctls),
+        rootfs=a.image if a.rootfs else None, expose=tuple(a.expose),
+        devices=tuple(a.device), device_read_bps=tuple(a.device_read_bps),
+        device_write_bps=tuple(a.device_write_bps))
+
+
+def _create(ctx: Context, svc, a) -> dict:
+    """Create, pulling the image first when it is missing (``--pull missing``)."""
+    from skiff.errors import ImageNotFound
+
+    o = _options(a)
+    try:
+        rec = svc.create(o)
+    except ImageNotFound as e:
+        if a.rootfs or a.pull == "never":
+            raise
+        try:
+            from skiff.registry import client  # only once the registry client is there
+        except ImportError:
+            raise e from None
+        sys.stderr.write(f"Unable to find image '{a.image}' locally\n")
+        client.pull(ctx.config, ctx.db, a.image)
+        rec = svc.create(o)
+    if a.cidfile:
+        with open(a.cidfile, "x") as f:
+            f.write(rec["Id"])
+    return rec
+
+
+def create(ctx: Context, argv: list[str]) -> int:
+    """``skiff create [OPTIONS] IMAGE [COMMAND] [ARG...]``: print the new container's ID."""
+    p = _run_parser(ctx, "skiff create", "Create a new container")
+    _add_create_flags(p)
+    a = p.parse_args(argv)
+    rec = _create(ctx, _service(ctx), a)
+    _out(ctx, rec["Id"] + "\n")
+    return 0
+
+
+def run(ctx: Context, argv: list[str]) -> int:
+    """``skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]``: create + start; attached unless -d
+    (exit code: the container's; 125/126/127 as Docker when it could not run)."""
+    p = _run_parser(ctx, "skiff run", "Create and run a new container from an image")
+    p.add_argument("-d", "--detach", action="store_true",
+                   help="Run container in background and print container ID")
+    p.add_argument("--sig-proxy", default="true", help="Proxy received signals to the process")
+    _add_create_flags(p)
+    a = p.parse_args(argv)
+    from skiff.errors import InvalidArgument
+
+    if a.detach and a.rm and a.restart not in ("no", ""):
+        raise InvalidArgument("Conflicting options", "--restart and --rm")
+    if not a.detach and not a.attach:
+        a.attach = ["stdout", "stderr"] + (["stdin"] if a.interactive else [])
+    svc = _service(ctx)
+    rec = _create(ctx, svc, a)
+    if a.detach:
+        svc.start(rec["Id"])
+        _out(ctx, rec["Id"] + "\n")
+        return 0
+    return _start_attached(ctx, svc, rec["Id"], rec["Config"],
+                           sig_proxy=a.sig_proxy.lower() != "false")
+
+
+def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: bool = True) -> int:
+    """Start with the command's stdio attached; return the container's exit code."""
+    import selectors
+    import signal
+
+    from skiff.runtime.monitor import Attach
+
+    want_in = bool(config.get("AttachStdin") or config.get("OpenStdin"))
+    tty = bool(config.get("Tty"))
+    fds: dict[int, object] = {}
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    fds[out_r] = ctx.out
+    fds[err_r] = sys.stderr
+    stdin_fd = -1
+    feeder = None
+    if want_in:
+        try:
+            stdin_fd = os.dup(sys.stdin.fileno())
+        except (AttributeError, OSError, ValueError):
+            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+            r, w = os.pipe()
+            stdin_fd = r
+            import threading
+
+            def feed() -> None:
+                try:
+                    os.write(w, data)
+                finally:
+                    os.close(w)
+            feeder = threading.Thread(target=feed, daemon=True)
+    attach = Attach(stdin=stdin_fd, stdout=out_w, stderr=err_w)
+    saved_tc = None
+    if tty and stdin_fd >= 0 and os.isatty(stdin_fd):
+        # -it on a terminal: raw mode here, the monitor copies it to the container's pty
+        import termios
+        import tty as tty_mod
+
+        saved_tc = termios.tcgetattr(stdin_fd)
+        tty_mod.setraw(stdin_fd)
+    try:
+        started = svc.start(cid, attach=attach)
+    except BaseException:
+        _restore_tc(stdin_fd, saved_tc)
+        raise
+    finally:
+        for fd in (attach.stdout, attach.stderr):
+            if fd >= 0:
+                os.close(fd)
+        if saved_tc is None and attach.stdin >= 0:
+            os.close(attach.stdin)
+    if started is None:
+        return 0
+    if feeder is not None:
+        feeder.start()
+    old = {}
+    if sig_proxy and not tty:
+        def proxy(signum, _frame):
+            try:
+                os.kill(started.runc_pid, signum)
+            except ProcessLookupError:
+                pass
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+                  signal.SIGUSR1, signal.SIGUSR2):
+            old[s] = signal.signal(s, proxy)
+    try:
+        sel = selectors.DefaultSelector()
+        for fd in fds:
+            sel.register(fd, selectors.EVENT_READ)
+        open_fds = len(fds)
+        while open_fds:
+            for key, _ in sel.select():
+                try:
+                    data = os.read(key.fd, 65536)
+                except InterruptedError:
+                    continue
+                if not data:
+                    sel.unregister(key.fd)
+                    os.close(key.fd)
+                    open_fds -= 1
+                    continue
+                _write_stream(fds[key.fd], data)
+        sel.close()
+        code = started.wait_exit()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if saved_tc is not None:
+            _restore_tc(stdin_fd, saved_tc)
+            os.close(stdin_fd)
+    if code is None:
+        rec = svc.get(cid) if _exists(svc, cid) else None
+        code = rec["State"]["ExitCode"] if rec else 125
+    return code
+
+
+def _restore_tc(fd: int, saved) -> None:
+    if saved is not None:
+        import termios
+
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _exists(svc, cid: str) -> bool:
+    from skiff.runtime import records
+
+    return records.get(svc.db, cid) is not None
+
+
+def _write_stream(stream, data: bytes) -> None:
+    buf = getattr(stream, "buffer", None)
+    if buf is not None:
+        buf.write(data)
+        buf.flush()
+    else:
+        stream.write(data.decode(errors="replace"))
+        stream.flush()
+
+
+# ------------------------------------------------------------------ start / stop / kill / rm
+def start(ctx: Context, argv: list[str]) -> int:
+    """``skiff start [-a] [-i] CONTAINER...``: print each name as given (or attach to one)."""
+    p = ctx.parser("skiff start", "Start one or more stopped containers")
+    p.add_argument("-a", "--attach", action="store_true", help="Attach STDOUT/STDERR and forward signals")
+    p.add_argument("-i", "--interactive", action="store_true", help="Attach container's STDIN")
+    p.add_argument("containers", nargs="+")
+    a = p.parse_args(argv)
+    svc = _service(ctx)
+    if a.attach or a.interactive:
+        from skiff.errors import InvalidArgument
+
+        if len(a.containers) > 1:
+            raise InvalidArgument("you cannot start and attach multiple containers at once")
+        rec = svc.get(a.containers[0])
+        cfg = dict(rec["Config"])
+        cfg["AttachStdin"] = a.interactive
+        return _start_attached(ctx, svc, rec["Id"], cfg)
+
+    def one(ref: str) -> str:
+        svc.start(ref)
+        return ref
+    return _each(ctx, a.containers, one)
+
+
+def stop(ctx: Context, argv: list[str]) -> int:
+    """``skiff stop [-t N] [-s SIG] CONTAINER...``."""
+    p = ctx.parser("skiff stop", "Stop one or more running containers")
+    p.add_argument("-t", "--time", "--timeout", type=int, dest="time",
+                   help="Seconds to wait before killing the container")
+    p.add_argument("-s", "--signal", help="Signal to send to the container")
+    p.add_argument("containers", nargs="+")
+    a = p.parse_args(argv)
+    svc = _service(ctx)
+
+    def one(ref: str) -> str:
+        svc.stop(ref, a.time, a.signal)
+        return ref
+    return _each(ctx, a.containers, one)
+
+
+def kill(ctx: Context, argv: list[str]) -> int:
+    """``skiff kill [-s SIG] CONTAINER...``."""
+    p = ctx.parser("skiff kill", "Kill one or more running containers")
+    p.add_argument("-s", "--signal", default="KILL", help="Signal to send to the container")
+    p.add_argument("containers", nargs="+")
+    a = p.parse_args(argv)
+    from skiff.runtime.containers import parse_signal
+
+    parse_signal(a.signal)  # a bad signal fails before any container is touched
+    svc = _service(ctx)
+
+    def one(ref: str) -> str:
+        svc.kill(ref, a.signal)
+        return ref
+    return _each(ctx, a.containers, one)
+
+
+def rm(ctx: Context, argv: list[str]) -> int:
+    """``skiff rm [-f] [-v] CONTAINER...``."""
+    p = ctx.parser("skiff rm", "Remove one or more containers")
+    p.add_argument("-f", "--force", action="store_true", help="Force the removal of a running container")
+    p.add_argument("-v", "--volumes", action="store_true", help="Remove anonymous volumes")
+    p.add_argument("-l", "--link", action="store_true", help="Remove the specified link")
+    p.add_argument("containers", nargs="+")
+    a = p.parse_args(argv)
+    svc = _service(ctx)
+
+    def one(ref: str) -> str:
+        svc.remove(ref, force=a.force, volumes=a.volumes)
+        return ref
+    return _each(ctx, a.containers, one)
+
+
+def restart(ctx: Context, argv: list[str]) -> int:
+    """``skiff restart [-t N] CONTAINER...``: stop then start."""
+    p = ctx.parser("skiff restart", "Restart one or more containers")
+    p.add_argument("-t", "--time", "--timeout", type=int, dest="time",
+                   help="Seconds to wait before killing the container")
+    p.add_argument("-s", "--signal", help="Signal to send to the container")
+    p.add_argument("containers", nargs="+")
+    a = p.parse_args(argv)
+    svc = _service(ctx)
+
+    def one(ref: str) -> str:
+        svc.stop(ref, a.time, a.signal)
+        svc.start(ref)
+        return ref
+    return _each(ctx, a.containers, one)
+
+
+def wait(ctx: Context, argv: list[str]) -> int:
+    """``skiff wait CONTAINER...``: print each exit code."""
+    p = ctx.parser("skiff wait", "Block until one or more containers stop, then print their exit codes")
+    p.add_argument("containers", nargs="+")
+    a = p.parse_args(argv)
+    svc = _service(ctx)
+    return _each(ctx, a.containers, lambda ref: str(svc.wait(ref)))
+
+
+def pause(ctx: Context, argv: list[str]) -> int:
+    """``skiff pause CONTAINER...``."""
+    p = ctx.parser("skiff pause", "Pause all processes within one or more containers")
+    p.add_argument("containers", nargs="+")
+    a = p.parse_args(argv)
+    svc = _service(ctx)
+
+    def one(ref: str) -> str:
+        svc.pause(ref)
+        return ref
+    return _each(ctx, a.containers, one)
+
+
+def unpause(ctx: Context, argv: list[str]) -> int:
+    """``skiff unpause CONTAINER...``."""
+    p = ctx.parser("skiff unpause", "Unpause all processes within one or more containers")
+    p.add_argument("containers", nargs="+")
+    a = p.parse_args(argv)
+    svc = _service(ctx)
+
+    def one(ref: str) -> str:
+        svc.unpause(ref)
+        return ref
+    return _each(ctx, a.containers, one)
+
+
+def rename(ctx: Context, argv: list[str]) -> int:
+    """``skiff rename CONTAINER NEW_NAME``."""
+    p = ctx.parser("skiff rename", "Rename a container")
+    p.add_argument("container")
+    p.add_argument("new_name")
+    a = p.parse_args(argv)
+    _service(ctx).rename(a.container, a.new_name)
+    return 0
+
+
+def prune(ctx: Context, argv: list[str]) -> int:
+    """``skiff container prune [-f]``: remove every stopped container."""
+    p = ctx.parser("skiff container prune", "Remove all stopped containers")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], help="Provide filter values")
+    a = p.parse_args(argv)
+    from skiff.cli.container_query import _match
+    from skiff.format.humanize import human_size
+    from skiff.runtime.records import ACTIVE
+    from skiff.snapshots import disk_usage
+
+    svc = _service(ctx)
+    filters = [tuple(f.split("=", 1)) for f in a.filter if "=" in f]
+    gone, size = [], 0
+    for rec in svc.list(all=True):
+        if rec["State"]["Status"] in ACTIVE or (filters and not _match(rec, filters)):
+            continue
+        sk = rec.get("Skiff") or {}
+        if sk.get("Snapshot"):
+            try:
+                upper = svc.snapshotter.upperdir(sk["Snapshot"])
+                # what the container wrote: the upper dir's contents, not the dir itself
+                size += disk_usage(upper).size - os.lstat(upper).st_blocks * 512
+            except Exception:  # noqa: BLE001 - the size is informative only
+                pass
+        svc.remove(rec["Id"])
+        gone.append(rec["Id"])
+    text = ("Deleted Containers:\n" + "".join(c + "\n" for c in gone) + "\n") if gone else ""
+    _out(ctx, text + f"Total reclaimed space: {human_size(size)}\n")
+    return 0

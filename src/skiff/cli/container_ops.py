@@ -1,0 +1,348 @@
+"""More container commands: exec, top, cp, diff, export, stats, port, attach.
+
+Split from cli/container.py (lifecycle); same conventions: docker/cli flags and output,
+library calls in skiff.runtime.ops.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from skiff.cli.container import _out, _service, _write_stream
+from skiff.cli.context import Context
+
+
+def exec_(ctx: Context, argv: list[str]) -> int:
+    """``skiff exec [-d] [-i] [-t] [-u U] [-w DIR] [-e K=V] CONTAINER COMMAND [ARG...]``:
+    exit code of the command (126/127 when it cannot be started)."""
+    import argparse
+
+    p = ctx.parser("skiff exec", "Execute a command in a running container")
+    p.add_argument("-d", "--detach", action="store_true", help="Detached mode: run command in the background")
+    p.add_argument("-i", "--interactive", action="store_true", help="Keep STDIN open even if not attached")
+    p.add_argument("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY")
+    p.add_argument("-u", "--user", help="Username or UID (format: <name|uid>[:<group|gid>])")
+    p.add_argument("-w", "--workdir", help="Working directory inside the container")
+    p.add_argument("-e", "--env", action="append", default=[], help="Set environment variables")
+    p.add_argument("--env-file", action="append", default=[], help="Read in a file of environment variables")
+    p.add_argument("--privileged", action="store_true", help="Give extended privileges to the command")
+    p.add_argument("container")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    a = p.parse_args(argv)
+    from skiff.cli.container import _env_file
+    from skiff.errors import InvalidArgument
+    from skiff.runtime import ops
+    from skiff.runtime.options import parse_env_flags
+
+    if not a.command:
+        raise InvalidArgument("exec", "no command specified")
+    env = []
+    for f in a.env_file:
+        env += _env_file(f)
+    env = parse_env_flags(env + a.env)
+    svc = _service(ctx)
+    real_tty = a.tty and a.interactive and os.isatty(0)
+    if a.tty and not real_tty and not a.detach:
+        raise InvalidArgument("the input device is not a TTY")
+    if a.detach or real_tty:
+        p_, log = ops.exec_process(svc, a.container, a.command, user=a.user, workdir=a.workdir,
+                                   env=env, tty=a.tty, detach=a.detach,
+                                   stdin=0 if real_tty else None, stdout=None, stderr=None)
+        code = p_.wait()
+    else:
+        import subprocess
+        import threading
+
+        stdin = None
+        data = None
+        if a.interactive:
+            try:
+                stdin = sys.stdin.fileno()
+            except (AttributeError, OSError, ValueError):
+                stdin = subprocess.PIPE
+                data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        p_, log = ops.exec_process(svc, a.container, a.command, user=a.user, workdir=a.workdir,
+                                   env=env, stdin=stdin, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+        if data is not None:
+            def feed() -> None:
+                try:
+                    p_.stdin.write(data)
+                finally:
+                    p_.stdin.close()
+            threading.Thread(target=feed, daemon=True).start()
+
+        from skiff.runtime.runc import HeldStderr
+
+        held = HeldStderr()
+
+        def pump(src, dst, hold=None) -> None:
+            for chunk in iter(lambda: src.read1(65536), b""):
+                if hold is not None:
+                    chunk = hold.feed(chunk)
+                if chunk:
+                    _write_stream(dst, chunk)
+        t = threading.Thread(target=pump, args=(p_.stderr, sys.stderr, held), daemon=True)
+        t.start()
+        pump(p_.stdout, ctx.out)
+        t.join()
+        code = p_.wait()
+        rest = held.finish(code != 0 and ops.exec_error(log) is not None)
+        if rest:
+            _write_stream(sys.stderr, rest)
+    try:
+        if code != 0:
+            err = ops.exec_error(log)
+            if err is not None:
+                raise err
+    finally:
+        ops.exec_cleanup(p_, log)
+    return code
+
+
+def top(ctx: Context, argv: list[str]) -> int:
+    """``skiff top CONTAINER [ps OPTIONS]``."""
+    import argparse
+
+    p = ctx.parser("skiff top", "Display the running processes of a container")
+    p.add_argument("container")
+    p.add_argument("ps_args", nargs=argparse.REMAINDER)
+    a = p.parse_args(argv)
+    from skiff.format.table import tabwrite
+    from skiff.runtime import ops
+
+    titles, rows = ops.top(_service(ctx), a.container, a.ps_args)
+    _out(ctx, tabwrite("\n".join("\t".join(r) for r in [titles, *rows]) + "\n", minwidth=20))
+    return 0
+
+
+def cp(ctx: Context, argv: list[str]) -> int:
+    """``skiff cp [-L] [-a] CONTAINER:SRC DEST`` / ``skiff cp SRC CONTAINER:DEST``
+    (``-`` streams a tar archive on stdin/stdout)."""
+    p = ctx.parser("skiff cp", "Copy files/folders between a container and the local filesystem")
+    p.add_argument("-L", "--follow-link", action="store_true", help="Always follow symbol link in SRC_PATH")
+    p.add_argument("-a", "--archive", action="store_true", help="Archive mode (copy all uid/gid information)")
+    p.add_argument("-q", "--quiet", action="store_true", help="Suppress progress output")
+    p.add_argument("src")
+    p.add_argument("dest")
+    a = p.parse_args(argv)
+    from skiff.errors import InvalidArgument
+    from skiff.runtime import ops
+
+    def split(s: str):
+        if ":" in s and not s.startswith(("/", ".")):
+            c, _, path = s.partition(":")
+            return c, path
+        return None, s
+    sc, sp = split(a.src)
+    dc, dp = split(a.dest)
+    if (sc is None) == (dc is None):
+        raise InvalidArgument("copying between containers is not supported" if sc else
+                              "must specify at least one container source")
+    svc = _service(ctx)
+    if sc is not None:
+        if not sp.startswith("/"):
+            sp = "/" + sp
+        if dp == "-":
+            return _cp_tar_out(ctx, svc, sc, sp)
+        ops.copy_from(svc, sc, sp, dp, follow=a.follow_link)
+    else:
+        if not dp.startswith("/"):
+            dp = "/" + dp
+        if sp == "-":
+            return _cp_tar_in(svc, dc, dp)
+        ops.copy_to(svc, dc, sp, dp, follow=a.follow_link)
+    return 0
+
+
+def _cp_tar_out(ctx: Context, svc, ref: str, cpath: str) -> int:
+    import subprocess
+
+    from skiff.errors import NotFound, SkiffError
+    from skiff.runtime import ops
+
+    rec = svc.get(ref)
+    with ops.rootfs(svc, rec) as root:
+        src = ops.resolve_path(root, rec, cpath)
+        if not os.path.lexists(src):
+            raise NotFound(f"Could not find the file {cpath} in container {ref}")
+        out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
+        r = subprocess.run(["tar", "--numeric-owner", "-C", str(src.parent), "-cf", "-", src.name],
+                           capture_output=True)
+        if r.returncode != 0:
+            raise SkiffError("cp", r.stderr.decode(errors="replace").strip())
+        if out is not None:
+            out.write(r.stdout)
+            out.flush()
+        else:
+            ctx.out.write(r.stdout.decode("latin-1"))
+    return 0
+
+
+def _cp_tar_in(svc, ref: str, cpath: str) -> int:
+    import subprocess
+
+    from skiff.errors import NotFound, SkiffError
+    from skiff.runtime import ops
+
+    rec = svc.get(ref)
+    data = sys.stdin.buffer.read()
+    with ops.rootfs(svc, rec) as root:
+        dest = ops.resolve_path(root, rec, cpath)
+        if not dest.is_dir():
+            raise NotFound(f"destination {cpath}", "no such directory")
+        r = subprocess.run(["tar", "--numeric-owner", "--no-overwrite-dir", "-C", str(dest),
+                            "-xf", "-"], input=data, capture_output=True)
+        if r.returncode != 0:
+            raise SkiffError("cp", r.stderr.decode(errors="replace").strip())
+    return 0
+
+
+def diff(ctx: Context, argv: list[str]) -> int:
+    """``skiff diff CONTAINER``: ``A``/``C``/``D`` lines."""
+    p = ctx.parser("skiff diff", "Inspect changes to files or directories on a container's filesystem")
+    p.add_argument("container")
+    a = p.parse_args(argv)
+    from skiff.runtime import ops
+
+    _out(ctx, "".join(f"{k} {path}\n" for k, path in ops.diff(_service(ctx), a.container)))
+    return 0
+
+
+def export(ctx: Context, argv: list[str]) -> int:
+    """``skiff export [-o FILE] CONTAINER``: the filesystem as a tar archive."""
+    p = ctx.parser("skiff export", "Export a container's filesystem as a tar archive")
+    p.add_argument("-o", "--output", help="Write to a file, instead of STDOUT")
+    p.add_argument("container")
+    a = p.parse_args(argv)
+    from skiff.errors import InvalidArgument
+    from skiff.runtime import ops
+
+    svc = _service(ctx)
+    if a.output:
+        tmp = a.output + ".skiff-tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            ops.export(svc, a.container, fd)
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            os.unlink(tmp)
+            raise
+        os.close(fd)
+        os.replace(tmp, a.output)
+        return 0
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = -1
+    if fd < 0 or os.isatty(fd):
+        raise InvalidArgument("cowardly refusing to save to a terminal",
+                              "use the -o flag or redirect")
+    sys.stdout.flush()
+    ops.export(svc, a.container, fd)
+    return 0
+
+
+def stats(ctx: Context, argv: list[str]) -> int:
+    """``skiff stats --no-stream [CONTAINER...]`` (one sample; streaming is not offered)."""
+    p = ctx.parser("skiff stats", "Display a live stream of container(s) resource usage statistics")
+    p.add_argument("-a", "--all", action="store_true", help="Show all containers (default shows just running)")
+    p.add_argument("--no-stream", action="store_true", help="Disable streaming stats and only pull the first result")
+    p.add_argument("--no-trunc", action="store_true", help="Do not truncate output")
+    p.add_argument("--format", help="Format output using a custom template")
+    p.add_argument("containers", nargs="*")
+    a = p.parse_args(argv)
+    from skiff.format.humanize import bytes_size, human_size
+    from skiff.runtime import ops
+
+    rows = ops.stats(_service(ctx), a.containers or None)
+    view = [{
+        "Container": r["Id"][:12] if not a.no_trunc else r["Id"],
+        "ID": r["Id"][:12] if not a.no_trunc else r["Id"],
+        "Name": r["Name"],
+        "CPUPerc": f"{r['CPUPerc']:.2f}%",
+        "MemUsage": f"{bytes_size(r['MemUsage'])} / {bytes_size(r['MemLimit'])}",
+        "MemPerc": f"{r['MemPerc']:.2f}%",
+        "NetIO": f"{human_size(r['NetIO'][0])} / {human_size(r['NetIO'][1])}",
+        "BlockIO": f"{human_size(r['BlockIO'][0])} / {human_size(r['BlockIO'][1])}",
+        "PIDs": str(r["PIDs"]),
+    } for r in rows]
+    if a.format:
+        from skiff.format.gotemplate import render_list
+
+        _out(ctx, render_list(a.format, view, headers={"ID": "CONTAINER ID", "Container": "CONTAINER"}))
+        return 0
+    from skiff.format.table import render
+
+    _out(ctx, render(view, [("CONTAINER ID", "ID"), ("NAME", "Name"), ("CPU %", "CPUPerc"),
+                            ("MEM USAGE / LIMIT", "MemUsage"), ("MEM %", "MemPerc"),
+                            ("NET I/O", "NetIO"), ("BLOCK I/O", "BlockIO"), ("PIDS", "PIDs")]))
+    return 0
+
+
+def port(ctx: Context, argv: list[str]) -> int:
+    """``skiff port CONTAINER [PORT]``: no port is ever published (no bridge networks yet)."""
+    p = ctx.parser("skiff port", "List port mappings or a specific mapping for the container")
+    p.add_argument("container")
+    p.add_argument("port", nargs="?")
+    a = p.parse_args(argv)
+    from skiff.errors import NotFound
+
+    rec = _service(ctx).get(a.container)
+    if a.port:
+        raise NotFound(f"no public port '{a.port}' published for {rec['Id'][:12]}")
+    return 0
+
+
+def attach(ctx: Context, argv: list[str]) -> int:
+    """``skiff attach CONTAINER``: stream the container's output until it exits (from its
+    log: stdin cannot be attached after the start) and exit with its code."""
+    p = ctx.parser("skiff attach", "Attach local standard input, output, and error streams to a running container")
+    p.add_argument("--no-stdin", action="store_true", help="Do not attach STDIN")
+    p.add_argument("--sig-proxy", default="true", help="Proxy all received signals to the process")
+    p.add_argument("container")
+    a = p.parse_args(argv)
+    from skiff.errors import Conflict
+    from skiff.runtime import jsonlog, records
+    from skiff.runtime.records import ACTIVE
+
+    svc = _service(ctx)
+    rec = svc.get(a.container)
+    if rec["State"]["Status"] not in ACTIVE:
+        raise Conflict("You cannot attach to a stopped container, start it first")
+    try:
+        offset = os.path.getsize(rec["LogPath"])
+    except OSError:
+        offset = 0
+
+    def stopped() -> bool:
+        cur = records.get(svc.db, rec["Id"])
+        return cur is None or svc._reconcile(cur)["State"]["Status"] not in ACTIVE
+    if os.path.exists(rec["LogPath"]):
+        for e in jsonlog.follow(rec["LogPath"], offset, stop=stopped):
+            _write_stream(ctx.out if e.stream == "stdout" else sys.stderr, e.text.encode())
+    cur = records.get(svc.db, rec["Id"])
+    return int(cur["State"]["ExitCode"]) if cur else 0
+
+
+def commit(ctx: Context, argv: list[str]) -> int:
+    """``skiff commit [-a A] [-m M] [-c CHANGE] [-p] CONTAINER [REPOSITORY[:TAG]]``: print
+    the new image's ID."""
+    p = ctx.parser("skiff commit", "Create a new image from a container's changes")
+    p.add_argument("-a", "--author", default="", help='Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+    p.add_argument("-m", "--message", default="", help="Commit message")
+    p.add_argument("-c", "--change", action="append", default=[], help="Apply Dockerfile instruction to the created image")
+    p.add_argument("-p", "--pause", default="true", nargs="?", const="true",
+                   help="Pause container during commit")
+    p.add_argument("container")
+    p.add_argument("repository", nargs="?")
+    a = p.parse_args(argv)
+    from skiff.runtime import ops
+
+    img = ops.commit(_service(ctx), a.container, tag=a.repository, author=a.author,
+                     message=a.message, changes=a.change,
+                     pause=str(a.pause).lower() not in ("false", "0"))
+    _out(ctx, img.id + "\n")
+    return 0

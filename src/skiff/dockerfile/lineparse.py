@@ -1,0 +1,414 @@
+"""Line parsers: an instruction line → its node (BuildKit's ``line_parsers.go``).
+
+One function per argument shape (JSON-or-shell, JSON-or-words, key=value pairs, words,
+a single string, HEALTHCHECK's type + command, ONBUILD's sub-instruction), chosen through
+:data:`DISPATCH`; builder flags (``--from=x``) are split off first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from skiff.dockerfile.nodes import HEREDOC_INSTRUCTIONS, NO_ATTRS, WS, Node, go_quote
+
+if TYPE_CHECKING:
+    from skiff.dockerfile.parser import _Directives
+
+__all__ = ["extract_builder_flags", "parse_words", "DISPATCH", "_node_from_line"]
+
+# ---------------------------------------------------------------------------------------
+# Line parsers (one per argument shape)
+
+_ParseFn = Callable[[str, "_Directives"], tuple["Node | None", dict[str, bool]]]
+
+
+_SIMPLE_FLAG = re.compile(r"--[^\s'\"\\]*")
+
+
+def _fast_flags(line: str) -> tuple[str, list[str]] | None:
+    """Flags without quotes or backslashes (the usual case); None to use the full loop."""
+    words: list[str] = []
+    pos = 0
+    n = len(line)
+    while True:
+        m = _SIMPLE_FLAG.match(line, pos)
+        if m is None:
+            return (line[pos:], words) if not line.startswith("-", pos) or \
+                not line.startswith("--", pos) else None
+        end = m.end()
+        if end < n and not line[end].isspace():
+            return None  # a quote or backslash inside the flag
+        w = m.group()
+        if w == "--":
+            return line[end:], words
+        words.append(w)
+        while end < n and line[end].isspace():
+            end += 1
+        pos = end
+        if pos >= n:
+            return "", words
+        if not line.startswith("--", pos):
+            return line[pos:], words
+
+
+def extract_builder_flags(line: str) -> tuple[str, list[str]]:
+    """Split leading ``--flag[=value]`` words off an instruction's arguments.
+
+    Returns (rest, flags). Quotes and backslashes inside flags are processed; ``--`` ends
+    the flags. BuildKit's ``extractBuilderFlags``.
+    """
+    stripped = line.lstrip()
+    if not stripped.startswith("--"):
+        return stripped, []
+    fast = _fast_flags(stripped)
+    if fast is not None:
+        return fast
+    return _extract_builder_flags_slow(line)
+
+
+def _extract_builder_flags_slow(line: str) -> tuple[str, list[str]]:
+    """The character loop of :func:`extract_builder_flags` (quotes, backslashes)."""
+    words: list[str] = []
+    word: list[str] = []
+    phase = 0  # 0 spaces, 1 word, 2 quote
+    quote = ""
+    blank_ok = False
+    n = len(line)
+    pos = 0
+    while pos <= n:
+        ch = line[pos] if pos < n else ""
+        if phase == 0:
+            if pos == n:
+                break
+            if ch.isspace():
+                pos += 1
+                continue
+            if ch != "-" or pos + 1 == n or line[pos + 1] != "-":
+                return line[pos:], words
+            phase = 1
+        if pos == n:
+            w = "".join(word)
+            if w != "--" and (blank_ok or w):
+                words.append(w)
+            break
+        if phase == 1:
+            if ch.isspace():
+                phase = 0
+                w = "".join(word)
+                if w == "--":
+                    return line[pos:], words
+                if blank_ok or w:
+                    words.append(w)
+                word = []
+                blank_ok = False
+                pos += 1
+                continue
+            if ch in ("'", '"'):
+                quote = ch
+                blank_ok = True
+                phase = 2
+                pos += 1
+                continue
+            if ch == "\\":
+                if pos + 1 == n:
+                    pos += 1
+                    continue
+                pos += 1
+                ch = line[pos]
+            word.append(ch)
+            pos += 1
+            continue
+        # phase 2: in quotes
+        if ch == quote:
+            phase = 1
+            pos += 1
+            continue
+        if ch == "\\":
+            if pos + 1 == n:
+                phase = 1
+                pos += 1
+                continue
+            pos += 1
+            ch = line[pos]
+        word.append(ch)
+        pos += 1
+    return "", words
+
+
+_WORD_RX: dict[str, re.Pattern[str]] = {}
+
+
+def _word_rx(escape: str) -> re.Pattern[str]:
+    rx = _WORD_RX.get(escape)
+    if rx is None:
+        e = re.escape(escape)
+        rx = re.compile(rf"""(?:{e}.|"(?:{e}.|[^"{e}])*(?:"|$)|'[^']*(?:'|$)|[^\s"'{e}])+""",
+                        re.S)
+        _WORD_RX[escape] = rx
+    return rx
+
+
+def parse_words(rest: str, escape: str = "\\") -> list[str]:
+    """Split on whitespace outside quotes, keeping quotes and escapes (BuildKit parseWords;
+    used for ENV/LABEL/ARG ``key=value`` lists)."""
+    if not rest.endswith(escape):
+        return _word_rx(escape).findall(rest)
+    return _parse_words_slow(rest, escape)
+
+
+def _parse_words_slow(rest: str, escape: str) -> list[str]:
+    """Character loop (handles an escape character at the very end, which is dropped)."""
+    words: list[str] = []
+    word: list[str] = []
+    phase = 0
+    quote = ""
+    blank_ok = False
+    n = len(rest)
+    pos = 0
+    while pos <= n:
+        ch = rest[pos] if pos < n else ""
+        if phase == 0:
+            if pos == n:
+                break
+            if ch.isspace():
+                pos += 1
+                continue
+            phase = 1
+        if pos == n:
+            if blank_ok or word:
+                words.append("".join(word))
+            break
+        if phase == 1:
+            if ch.isspace():
+                phase = 0
+                if blank_ok or word:
+                    words.append("".join(word))
+                word = []
+                blank_ok = False
+                pos += 1
+                continue
+            if ch in ("'", '"'):
+                quote = ch
+                blank_ok = True
+                phase = 2
+            if ch == escape:
+                if pos + 1 == n:
+                    pos += 1
+                    continue
+                word.append(ch)
+                pos += 1
+                ch = rest[pos]
+            word.append(ch)
+            pos += 1
+            continue
+        if ch == quote:
+            phase = 1
+        if ch == escape and quote != "'":
+            if pos + 1 == n:
+                phase = 1
+                pos += 1
+                continue
+            word.append(ch)
+            pos += 1
+            ch = rest[pos]
+        word.append(ch)
+        pos += 1
+    return words
+
+
+def _chain(values: list[str]) -> Node | None:
+    root: Node | None = None
+    prev: Node | None = None
+    for v in values:
+        node = Node(value=v)
+        if prev is None:
+            root = node
+        else:
+            prev.next = node
+        prev = node
+    return root
+
+
+def _kv(key: str, value: str, sep: str) -> Node:
+    return Node(value=key, next=Node(value=value, next=Node(value=sep)))
+
+
+def _parse_ignore(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+    return Node(), NO_ATTRS
+
+
+def _parse_sub_command(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+    if rest == "":
+        return None, NO_ATTRS
+    child = _node_from_line(rest, d, [])
+    return Node(children=[child]), NO_ATTRS
+
+
+def _parse_name_val(rest: str, key: str, d: _Directives) -> Node | None:
+    words = parse_words(rest, d.escape)
+    if not words:
+        return None
+    if "=" not in words[0]:
+        parts = WS.split(rest, maxsplit=1)
+        if len(parts) < 2:
+            raise ValueError(f"{key} must have two arguments")
+        return _kv(parts[0], parts[1], "")
+    root: Node | None = None
+    last: Node | None = None
+    for w in words:
+        if "=" not in w:
+            raise ValueError(f"Syntax error - can't find = in {go_quote(w)}. "
+                             "Must be of the form: name=value")
+        k, v = w.split("=", 1)
+        node = _kv(k, v, "=")
+        if root is None:
+            root = node
+        else:
+            assert last is not None
+            last.next = node
+        last = node.next.next  # type: ignore[union-attr]
+    return root
+
+
+def _parse_env(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+    return _parse_name_val(rest, "ENV", d), NO_ATTRS
+
+
+def _parse_label(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+    return _parse_name_val(rest, "LABEL", d), NO_ATTRS
+
+
+def _parse_name_or_name_val(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+    return _chain(parse_words(rest, d.escape)), NO_ATTRS
+
+
+def _parse_strings_ws(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+    if rest == "":
+        return None, NO_ATTRS
+    parts = WS.split(rest)
+    if parts and parts[-1] == "":
+        parts.pop()
+    return _chain(parts), NO_ATTRS
+
+
+def _parse_string(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+    if rest == "":
+        return None, NO_ATTRS
+    return Node(value=rest), NO_ATTRS
+
+
+class _NotStringArray(ValueError):
+    def __init__(self) -> None:
+        super().__init__("when using JSON array syntax, arrays must be comprised of strings only")
+
+
+_SIMPLE_JSON_ARRAY = re.compile(r'\[[ \t]*(?:"[^"\\\x00-\x1f]*"[ \t]*'
+                                r'(?:,[ \t]*"[^"\\\x00-\x1f]*"[ \t]*)*)?\][ \t]*')
+_JSON_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
+
+
+def _go_json_array(rest: str) -> list[object] | None:
+    """json.Unmarshal into []interface{}: None when it is not a JSON array."""
+    rest = rest.lstrip()
+    if not rest.startswith("["):
+        return None
+    if _SIMPLE_JSON_ARRAY.fullmatch(rest):  # strings without escapes: no decoder needed
+        return _JSON_STRING.findall(rest)
+    try:
+        val = json.loads(rest, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return None
+    return val if isinstance(val, list) else None
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(name)  # Go's JSON has no NaN/Infinity
+
+
+def _parse_json(rest: str) -> tuple[Node | None, dict[str, bool]] | None:
+    arr = _go_json_array(rest)
+    if arr is None:
+        return None
+    if not all(isinstance(x, str) for x in arr):
+        raise _NotStringArray()
+    return _chain(arr), {"json": True}  # type: ignore[arg-type]
+
+
+def _parse_maybe_json(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+    if rest == "":
+        return None, NO_ATTRS
+    r = _parse_json(rest)
+    if r is not None:
+        return r
+    return Node(value=rest), NO_ATTRS
+
+
+def _parse_maybe_json_to_list(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+    r = _parse_json(rest)
+    if r is not None:
+        return r
+    return _parse_strings_ws(rest, d)
+
+
+def _parse_health_config(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+    sep = 0
+    n = len(rest)
+    while sep < n and not rest[sep].isspace():
+        sep += 1
+    nxt = sep
+    while nxt < n and rest[nxt].isspace():
+        nxt += 1
+    if sep == 0:
+        return None, NO_ATTRS
+    cmd, attrs = _parse_maybe_json(rest[nxt:], d)
+    return Node(value=rest[:sep], next=cmd), attrs
+
+
+DISPATCH: dict[str, _ParseFn] = {
+    "add": _parse_maybe_json_to_list,
+    "arg": _parse_name_or_name_val,
+    "cmd": _parse_maybe_json,
+    "copy": _parse_maybe_json_to_list,
+    "entrypoint": _parse_maybe_json,
+    "env": _parse_env,
+    "expose": _parse_strings_ws,
+    "from": _parse_strings_ws,
+    "healthcheck": _parse_health_config,
+    "label": _parse_label,
+    "maintainer": _parse_string,
+    "onbuild": _parse_sub_command,
+    "run": _parse_maybe_json,
+    "shell": _parse_maybe_json,
+    "stopsignal": _parse_string,
+    "user": _parse_string,
+    "volume": _parse_maybe_json_to_list,
+    "workdir": _parse_string,
+}
+
+
+def _split_command(line: str) -> tuple[str, list[str], str]:
+    parts = WS.split(line.strip(), maxsplit=1)
+    flags: list[str] = []
+    args = ""
+    if len(parts) == 2:
+        args, flags = extract_builder_flags(parts[1])
+    return parts[0], flags, args.strip()
+
+
+def _node_from_line(line: str, d: _Directives, comments: list[str]) -> Node:
+    cmd, flags, args = _split_command(line)
+    fn = DISPATCH.get(cmd.lower(), _parse_ignore)
+    nxt, attrs = fn(args, d)
+    return Node(cmd, nxt, (), (), attrs, line, flags, 0, 0,
+                list(comments) if comments else ())
+
+
+def _can_contain_heredoc(node: Node) -> bool:
+    if node.value.lower() == "onbuild" and node.next is not None and node.next.children:
+        node = node.next.children[0]
+    return node.value.lower() in HEREDOC_INSTRUCTIONS and not node.attributes.get("json")
+
+

@@ -1,0 +1,179 @@
+"""cgroups around runc: a per-container parent group that survives the container.
+
+runc creates the container's cgroup (``/skiff/<id>/ctr``) with the limits from the spec
+and removes it when the container exits, taking its counters with it. To be able to say
+``OOMKilled`` afterwards, skiff puts the memory limit one level up, on ``/skiff/<id>``,
+which it creates before the start and removes after reading the OOM counter:
+
+- cgroup v1 (this machine: "hybrid", v1 controllers with a v2 mount beside):
+  ``memory/skiff/<id>/memory.limit_in_bytes`` (+ ``memory.memsw.limit_in_bytes``); the
+  kernel counts an OOM kill in the *task's* group (runc's, gone after the exit), so the
+  monitor registers an eventfd on the parent's ``memory.oom_control`` through
+  ``cgroup.event_control`` (what containerd does on v1): it fires when the parent's limit
+  drives an OOM.
+- cgroup v2 (``/sys/fs/cgroup/cgroup.controllers`` exists): ``memory.max`` /
+  ``memory.swap.max``; ``memory.events``'s ``oom_kill`` (hierarchical).
+
+Other limits (cpu, pids, blkio) are runc's, in the spec.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+PARENT = "skiff"
+
+
+def is_v2() -> bool:
+    """True on a unified (cgroup v2 only) host."""
+    return (ROOT / "cgroup.controllers").exists()
+
+
+def container_path(cid: str) -> str:
+    """The cgroupsPath runc gets for container ``cid``."""
+    return f"/{PARENT}/{cid}/ctr"
+
+
+def _group_dir(cid: str) -> Path:
+    if is_v2():
+        return ROOT / PARENT / cid
+    return ROOT / "memory" / PARENT / cid
+
+
+def _write(p: Path, value: str) -> None:
+    with open(p, "w") as f:
+        f.write(value)
+
+
+def prepare(cid: str, memory: int | None, memory_swap: int | None) -> None:
+    """Create ``/skiff/<id>`` with the memory limit (bytes; swap = memory+swap total, -1
+    unlimited). Without a limit nothing is created.
+
+    Raises:
+        OSError: the kernel refused (e.g. a limit below current usage).
+    """
+    if not memory:
+        return
+    d = _group_dir(cid)
+    if is_v2():
+        parent = ROOT / PARENT
+        parent.mkdir(exist_ok=True)
+        try:
+            _write(ROOT / "cgroup.subtree_control", "+memory +pids +cpu")
+        except OSError:
+            pass
+        try:
+            _write(parent / "cgroup.subtree_control", "+memory +pids +cpu")
+        except OSError:
+            pass
+        d.mkdir(exist_ok=True)
+        try:
+            _write(d / "cgroup.subtree_control", "+memory +pids +cpu")
+        except OSError:
+            pass
+        _write(d / "memory.max", str(memory))
+        if memory_swap is not None and (d / "memory.swap.max").exists():
+            _write(d / "memory.swap.max", "max" if memory_swap < 0 else str(max(memory_swap - memory, 0)))
+        return
+    d.mkdir(parents=True, exist_ok=True)
+    _write(d / "memory.limit_in_bytes", str(memory))
+    if memory_swap is not None and (d / "memory.memsw.limit_in_bytes").exists():
+        _write(d / "memory.memsw.limit_in_bytes", "-1" if memory_swap < 0 else str(memory_swap))
+
+
+def oom_watch(cid: str) -> int:
+    """An eventfd that becomes readable when the container's memory limit causes an OOM
+    (v1 only; -1 on v2, where :func:`oom_kills` reads the hierarchical counter, or when
+    there is no limit)."""
+    if is_v2():
+        return -1
+    d = _group_dir(cid)
+    if not (d / "memory.oom_control").exists():
+        return -1
+    efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+    try:
+        ofd = os.open(d / "memory.oom_control", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _write(d / "cgroup.event_control", f"{efd} {ofd}")
+        finally:
+            os.close(ofd)
+    except OSError:
+        os.close(efd)
+        return -1
+    return efd
+
+
+def oom_fired(efd: int) -> bool:
+    """True when the eventfd of :func:`oom_watch` has fired (consumes the count)."""
+    if efd < 0:
+        return False
+    try:
+        return os.eventfd_read(efd) > 0
+    except BlockingIOError:
+        return False
+
+
+def oom_kills(cid: str) -> int:
+    """How many processes the container's memory limit has OOM-killed (0 without limit)."""
+    d = _group_dir(cid)
+    name = "memory.events" if is_v2() else "memory.oom_control"
+    try:
+        text = (d / name).read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        k, _, v = line.partition(" ")
+        if k == "oom_kill":
+            return int(v)
+    return 0
+
+
+def remove(cid: str) -> None:
+    """Remove ``/skiff/<id>`` (after runc removed its child); absent is fine."""
+    d = _group_dir(cid)
+    for sub in (d / "ctr", d):
+        try:
+            os.rmdir(sub)
+        except OSError:
+            pass
+
+
+def usage(cid: str) -> dict:
+    """Current counters for ``stats``: memory usage/limit (bytes), pids, cpu time (ns).
+
+    Keys: ``mem``, ``mem_limit``, ``pids``, ``cpu_ns``; missing ones are 0.
+    """
+    out = {"mem": 0, "mem_limit": 0, "pids": 0, "cpu_ns": 0}
+    path = container_path(cid)
+    if is_v2():
+        base = ROOT / path.lstrip("/")
+        out["mem"] = _int(base / "memory.current")
+        out["mem_limit"] = _int(_group_dir(cid) / "memory.max") or _int(base / "memory.max")
+        out["pids"] = _int(base / "pids.current")
+        try:
+            for line in (base / "cpu.stat").read_text().splitlines():
+                if line.startswith("usage_usec "):
+                    out["cpu_ns"] = int(line.split()[1]) * 1000
+        except OSError:
+            pass
+        return out
+    rel = path.lstrip("/")
+    out["mem"] = _int(ROOT / "memory" / rel / "memory.usage_in_bytes")
+    lim = _int(_group_dir(cid) / "memory.limit_in_bytes")
+    out["mem_limit"] = lim if lim and lim < (1 << 62) else 0
+    out["pids"] = _int(ROOT / "pids" / rel / "pids.current")
+    out["cpu_ns"] = _int(ROOT / "cpuacct" / rel / "cpuacct.usage")
+    return out
+
+
+def _int(p: Path) -> int:
+    try:
+        v = p.read_text().strip()
+    except OSError:
+        return 0
+    try:
+        return int(v)
+    except ValueError:
+        return 0

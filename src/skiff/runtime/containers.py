@@ -1,0 +1,698 @@
+"""ContainerService: the container lifecycle (create, start, stop, kill, rm, wait, ps).
+
+States, as Docker names them (State.Status): ``created`` → ``running`` (⇄ ``paused``) →
+``exited`` → ``running`` again on start, or ``restarting`` between runs under a restart
+policy; ``rm`` drops the record. Who writes what:
+
+- create writes the record (skiff.runtime.records) and prepares the rw snapshot (key = the
+  container ID, parent = the image's chainID) or takes a ``--rootfs`` directory;
+- start mounts the rootfs, writes the bundle (``<root>/containers/<id>/config.json``,
+  hosts/hostname/resolv.conf) and forks the monitor (skiff.runtime.monitor), then records
+  ``running``; from then on the monitor reports exits and restarts in the bundle's
+  ``state.json``, which every read of an active record folds into the database
+  (:meth:`ContainerService._fold`);
+- stop/kill signal through runc; rm unmounts and releases the snapshot.
+
+A record that says the container is active while its monitor is gone (kill -9, reboot) is
+reconciled on the next read: the container is killed if runc still has it, the record says
+``exited`` (137 after that kill, 255 when the exit code is lost, as Docker after a crash).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from skiff.errors import Conflict, InvalidArgument, NotFound, SkiffError
+from skiff.runtime import cgroups, records
+from skiff.runtime.records import ACTIVE
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from skiff.config import Config
+    from skiff.runtime.monitor import Attach
+    from skiff.runtime.options import CreateOptions
+
+
+@dataclass(slots=True)
+class Started:
+    """A start in progress: the container's pid, runc's pid (signals sent to it reach the
+    container), and the monitor's remaining messages (``{"exit": code}`` when attached)."""
+
+    pid: int
+    runc_pid: int
+    messages: Any = None
+    autoremove: bool = False
+    service: Any = None
+    cid: str = ""
+
+    def wait_exit(self) -> int | None:
+        """Block until the monitor reports the exit code and finishes (for ``--rm``, then
+        remove the container); None if the monitor died without saying."""
+        code = None
+        for msg in self.messages or ():
+            if "exit" in msg:
+                code = int(msg["exit"])
+        svc = self.service
+        if svc is not None:
+            rec = records.get(svc.db, self.cid)
+            if rec is not None:
+                rec = svc._fold(rec)
+                if code is None and rec["State"]["Status"] not in ACTIVE:
+                    code = int(rec["State"]["ExitCode"])
+                if self.autoremove and rec["State"]["Status"] not in ACTIVE:
+                    svc._remove_files(rec)
+        return code
+
+
+SIGKILL = 9
+
+
+def _winsize() -> tuple[int, int]:
+    """(rows, cols) of the terminal on stdin/stdout, or (0, 0)."""
+    for fd in (0, 1):
+        try:
+            if os.isatty(fd):
+                sz = os.get_terminal_size(fd)
+                return (sz.lines, sz.columns)
+        except OSError:
+            continue
+    return (0, 0)
+
+
+def parse_signal(sig: str | int) -> int:
+    """``KILL``, ``SIGKILL``, ``9`` → 9.
+
+    Raises:
+        InvalidArgument: Docker's ``Invalid signal: X``.
+    """
+    if isinstance(sig, int):
+        return sig
+    s = str(sig).strip().upper()
+    if s.isdigit():
+        n = int(s)
+        if 0 < n < 65:
+            return n
+        raise InvalidArgument("Invalid signal", str(sig))
+    if not s.startswith("SIG"):
+        s = "SIG" + s
+    import signal as _signal
+
+    try:
+        return int(getattr(_signal, s))
+    except AttributeError:
+        raise InvalidArgument("Invalid signal", str(sig)) from None
+
+
+def _proc_start_time(pid: int) -> int | None:
+    from skiff.runtime.monitor import _proc_start_time as st
+
+    return st(pid)
+
+
+def monitor_alive(rec: dict) -> bool:
+    """True when the record's monitor process still runs (pid and start time match)."""
+    sk = rec.get("Skiff") or {}
+    pid = sk.get("MonitorPid")
+    if not pid:
+        return False
+    st = _proc_start_time(pid)
+    return st is not None and st == sk.get("MonitorStart")
+
+
+class ContainerService:
+    """The containers of one store.
+
+    Args:
+        config (Config): the store root and runtime.
+        db (sqlite3.Connection): the metadata database.
+        images: a skiff.images.ImageService (None: only ``--rootfs`` containers).
+        snapshotter: a skiff.snapshots.Snapshotter (None: only ``--rootfs`` containers).
+    """
+
+    def __init__(self, config: Config, db: sqlite3.Connection, images=None, snapshotter=None):
+        self.config = config
+        self.db = db
+        self._images = images
+        self._snapshotter = snapshotter
+        self._runc = None
+
+    # -- parts, made on first use ---------------------------------------------------------
+    @property
+    def images(self):
+        if self._images is None:
+            from skiff.images import ImageService
+
+            self._images = ImageService(self.config, self.db)
+        return self._images
+
+    @property
+    def snapshotter(self):
+        if self._snapshotter is None:
+            from skiff.snapshots import Snapshotter
+
+            self._snapshotter = Snapshotter(self.config, self.db)
+        return self._snapshotter
+
+    @property
+    def runc(self):
+        if self._runc is None:
+            from skiff.runtime.runc import Runc
+
+            self._runc = Runc.for_config(self.config)
+        return self._runc
+
+    def bundle(self, cid: str) -> Path:
+        """``<root>/containers/<id>``: config.json, log, pid files, etc files."""
+        return self.config.containers_dir / cid
+
+    # -- create ---------------------------------------------------------------------------
+    def create(self, o: CreateOptions) -> dict:
+        """Record a new container from ``o``; return its record (docker inspect shape).
+
+        Raises:
+            ImageNotFound: no such image. InvalidArgument: bad options, no command.
+            AlreadyExists: the name is in use (exit 125, Docker's Conflict message).
+        """
+        from skiff.runtime import options as opts_mod
+        from skiff.runtime import volumes
+
+        cid = os.urandom(32).hex()
+        name = records.validate_name(o.name) if o.name else None
+        hostname = o.hostname or cid[:12]
+        image_id, image_cfg, chain_id, image_name = "", {}, None, o.image
+        if o.rootfs:
+            rootfs = os.path.abspath(o.rootfs)
+            if not os.path.isdir(rootfs):
+                raise NotFound(f"rootfs {o.rootfs}", "no such directory")
+            image_name = o.image or ""
+        else:
+            img = self.images.get(o.image)
+            image_id = img.id
+            image_cfg = img.config.config
+            chain_id = img.chain_id
+        config = opts_mod.container_config(o, image_cfg, hostname, image_name)
+        host = opts_mod.host_config(o)
+        mounts = volumes.parse_mounts(self, o, config)
+        argv = (config["Entrypoint"] or []) + (config["Cmd"] or [])
+        rec = {
+            "Id": cid,
+            "Created": records.now_rfc3339(),
+            "Path": argv[0],
+            "Args": argv[1:],
+            "State": records.new_state(),
+            "Image": image_id,
+            "ResolvConfPath": str(self.bundle(cid) / "resolv.conf"),
+            "HostnamePath": str(self.bundle(cid) / "hostname"),
+            "HostsPath": str(self.bundle(cid) / "hosts"),
+            "LogPath": str(self.bundle(cid) / f"{cid}-json.log"),
+            "Name": "/" + (name or records.generate_name(self.db)),
+            "RestartCount": 0,
+            "Driver": "overlay",
+            "Platform": "linux",
+            "MountLabel": "",
+            "ProcessLabel": "",
+            "AppArmorProfile": "",
+            "ExecIDs": None,
+            "HostConfig": host,
+            "Mounts": mounts,
+            "Config": config,
+            "NetworkSettings": {"Networks": {}, "Ports": {}, "SandboxKey": "",
+                                "IPAddress": "", "Gateway": "", "MacAddress": ""},
+            "Skiff": {"Rootfs": rootfs if o.rootfs else None,
+                      "Snapshot": None if o.rootfs else cid,
+                      "ManualStop": False, "MonitorPid": 0, "MonitorStart": 0},
+        }
+        # validate what start will need now, so a bad flag leaves nothing behind
+        self._resources(rec)
+        bundle = self.bundle(cid)
+        bundle.mkdir(parents=True)
+        try:
+            if not o.rootfs:
+                if chain_id is not None:
+                    from skiff.snapshots import unpack
+
+                    unpack(self.snapshotter, self.images.content, img)
+                self.snapshotter.prepare(cid, chain_id)
+            try:
+                records.insert(self.db, rec)
+            except BaseException:
+                if not o.rootfs:
+                    self.snapshotter.remove(cid)
+                raise
+        except BaseException:
+            shutil.rmtree(bundle, ignore_errors=True)
+            raise
+        return rec
+
+    # -- reading --------------------------------------------------------------------------
+    def get(self, ref: str) -> dict:
+        """The (reconciled) record for a name, ID or ID prefix.
+
+        Raises:
+            ContainerNotFound: ``No such container: <ref>``.
+        """
+        rec = records.lookup(self.db, ref)
+        return self._reconcile(rec)
+
+    def list(self, all: bool = False) -> list[dict]:
+        """Records newest first; only active ones unless ``all`` (docker ps [-a])."""
+        out = []
+        for rec in records.all_records(self.db):
+            if rec["State"]["Status"] in ACTIVE:
+                rec = self._reconcile(rec)
+            if all or rec["State"]["Status"] in ACTIVE:
+                out.append(rec)
+        return out
+
+    def list_summaries(self, all: bool = False) -> list[dict]:
+        """Like :meth:`list` but trimmed records (records.summaries): what ``ps`` needs.
+        Active ones are reconciled (and so read whole)."""
+        out = []
+        for s in records.summaries(self.db):
+            if s["State"]["Status"] in ACTIVE:
+                full = records.get(self.db, s["Id"])
+                if full is None:
+                    continue
+                s = self._reconcile(full)
+            if all or s["State"]["Status"] in ACTIVE:
+                out.append(s)
+        return out
+
+    def _fold(self, rec: dict) -> dict:
+        """Apply the monitor's state.json to the record when it is newer (by Seq)."""
+        if rec["State"]["Status"] not in (*ACTIVE, "created"):
+            return rec
+        try:
+            with open(os.path.join(self.config.containers_dir, rec["Id"], "state.json")) as f:
+                st = json.load(f)
+        except (OSError, ValueError):
+            return rec
+        if int(st.get("Seq", 0)) <= int(rec["Skiff"].get("Seq", 0)):
+            return rec
+
+        def apply(r: dict) -> None:
+            if int(st.get("Seq", 0)) <= int(r["Skiff"].get("Seq", 0)):
+                return
+            s = r["State"]
+            status = st.get("Status", s["Status"])
+            if status == "running" and s["Status"] == "paused":
+                status = "paused"
+            s.update(Status=status, Running=status in ACTIVE, Paused=status == "paused",
+                     Restarting=status == "restarting")
+            for k in ("Pid", "ExitCode", "Error", "StartedAt", "FinishedAt", "OOMKilled"):
+                if k in st:
+                    s[k] = st[k]
+            if status not in ACTIVE:
+                s["Pid"] = 0
+            r["RestartCount"] = int(st.get("RestartCount", r.get("RestartCount", 0)))
+            r["Skiff"].update(Seq=int(st["Seq"]), MonitorPid=st.get("MonitorPid", 0),
+                              MonitorStart=st.get("MonitorStart", 0))
+        return records.update(self.db, rec["Id"], apply) or rec
+
+    def _reconcile(self, rec: dict) -> dict:
+        """Fold the monitor's news; make an active record whose monitor is gone say what
+        really happened."""
+        rec = self._fold(rec)
+        if rec["State"]["Status"] not in ACTIVE or monitor_alive(rec):
+            return rec
+        rec = self._fold(records.get(self.db, rec["Id"]) or rec)  # it may just have finished
+        if rec["State"]["Status"] not in ACTIVE:
+            return rec
+        cid = rec["Id"]
+        code = 255
+        try:
+            st = self.runc.state(cid)
+        except SkiffError:
+            st = None
+        if st is not None:
+            if st.status in ("running", "paused", "created"):
+                try:
+                    if st.status == "paused":
+                        self.runc.resume(cid)
+                    self.runc.kill(cid, "SIGKILL", all_processes=True)
+                except SkiffError:
+                    pass
+                code = 137
+                for _ in range(100):
+                    s2 = self.runc.state(cid)
+                    if s2 is None or s2.status == "stopped":
+                        break
+                    time.sleep(0.02)
+            self.runc.delete(cid, force=True)
+
+        def mark(r: dict) -> None:
+            s = r["State"]
+            if s["Status"] not in ACTIVE:
+                return
+            s.update(Status="exited", Running=False, Paused=False, Restarting=False, Pid=0,
+                     ExitCode=code, FinishedAt=records.now_rfc3339())
+        new = records.update(self.db, cid, mark) or rec
+        self._release_runtime(new)
+        if new["HostConfig"].get("AutoRemove"):
+            self._remove_files(new)
+        return new
+
+    # -- start ----------------------------------------------------------------------------
+    def start(self, ref: str, attach: Attach | None = None) -> Started | None:
+        """Start a created or exited container; None when it already runs.
+
+        With ``attach`` the monitor also writes the output to those descriptors and
+        reports the exit code (see :class:`Started`).
+
+        Raises:
+            CommandNotFound (127), CannotInvoke (126): runc could not exec the command.
+            Conflict: the container is paused.
+            SkiffError: mount, user or runtime failures (125).
+        """
+        from skiff.runtime import monitor
+        from skiff.runtime.runc import classify
+
+        rec = self.get(ref)
+        status = rec["State"]["Status"]
+        if status == "paused":
+            raise Conflict("cannot start a paused container", "try unpause instead")
+        if status in ("running", "restarting"):
+            return None
+        cid = rec["Id"]
+        bundle = self.bundle(cid)
+        rootfs = self._mount_rootfs(rec)
+        hc = rec["HostConfig"]
+        try:
+            spec = self._spec(rec, rootfs)
+            tmp = bundle / "config.json.tmp"
+            tmp.write_text(json.dumps(spec))
+            os.replace(tmp, bundle / "config.json")
+            cgroups.prepare(cid, hc.get("Memory") or None, hc.get("MemorySwap") or None)
+            try:
+                os.unlink(bundle / "manual-stop")
+            except FileNotFoundError:
+                pass
+            pid_file, runc_log = str(bundle / "init.pid"), str(bundle / "runc.log")
+            pol = hc.get("RestartPolicy") or {}
+            ms = monitor.MonitorSpec(
+                cid=cid, bundle=str(bundle), log_path=rec["LogPath"],
+                runc_argv=tuple(self.runc.run_argv(cid, str(bundle), pid_file=pid_file,
+                                                   log=runc_log)),
+                pid_file=pid_file, runc_log=runc_log,
+                restart=(pol.get("Name") or "no", int(pol.get("MaximumRetryCount") or 0)),
+                restart_count=int(rec.get("RestartCount") or 0),
+                autoremove=bool(hc.get("AutoRemove")),
+                rootfs_mount="" if rec["Skiff"].get("Rootfs") else str(bundle / "rootfs"),
+                tty=bool(rec["Config"].get("Tty")),
+                tty_argv=tuple(self.runc.run_argv(cid, str(bundle), pid_file=pid_file,
+                                                  log=runc_log, detach=True)),
+                delete_argv=(self.runc.binary, "--root", self.runc.root, "delete", "--force", cid),
+                winsize=_winsize(),
+                rm_argv=(sys.executable, "-m", "skiff", "--root", str(self.config.root),
+                         "--runtime", self.config.runtime, "rm", "-f", cid))
+            fd, _ = monitor.spawn(ms, attach or monitor.Attach())
+        except BaseException:
+            self._release_runtime(rec)
+            if hc.get("AutoRemove"):
+                self._remove_files(rec)
+            raise
+        msgs = monitor.read_messages(fd)
+        first = next(msgs, None)
+        if first is None or "error" in first:
+            for _ in msgs:
+                pass  # until the monitor has finished (unmounted)
+            rec = self._fold(records.get(self.db, cid) or rec)
+            if hc.get("AutoRemove"):
+                self._remove_files(rec)
+            if first is None:
+                raise SkiffError(f"container {cid[:12]}",
+                                 "the monitor exited before the container started")
+            raise classify(first["error"])
+
+        def running(r: dict) -> None:
+            if int(first.get("seq", 0)) <= int(r["Skiff"].get("Seq", 0)):
+                return
+            r["State"].update(Status="running", Running=True, Paused=False, Restarting=False,
+                              Pid=int(first["started"]), ExitCode=0, Error="",
+                              StartedAt=first["at"], OOMKilled=False)
+            r["Skiff"].update(MonitorPid=first["monitor"], MonitorStart=first["monitor_start"],
+                              ManualStop=False, Seq=int(first.get("seq", 0)))
+        records.update(self.db, cid, running)
+        return Started(pid=int(first["started"]), runc_pid=int(first["runc"]), messages=msgs,
+                       autoremove=bool(hc.get("AutoRemove")), service=self, cid=cid)
+
+    def _mount_rootfs(self, rec: dict) -> str:
+        sk = rec["Skiff"]
+        if sk.get("Rootfs"):
+            return sk["Rootfs"]
+        from skiff.runtime.mounts import mount_rootfs
+
+        mounts = self.snapshotter.mounts(sk["Snapshot"])
+        return mount_rootfs(mounts, str(self.bundle(rec["Id"]) / "rootfs"))
+
+    def _release_runtime(self, rec: dict) -> None:
+        """Unmount the rootfs and drop the cgroup parent (container not running)."""
+        sk = rec.get("Skiff") or {}
+        if sk.get("Snapshot"):
+            from skiff.runtime.mounts import unmount
+
+            unmount(str(self.bundle(rec["Id"]) / "rootfs"))
+        cgroups.remove(rec["Id"])
+
+    def _resources(self, rec: dict):
+        from skiff.runtime.spec import Resources
+
+        hc = rec["HostConfig"]
+        return Resources(memory=None, memory_swap=None,  # on the cgroup parent: see cgroups
+                         nano_cpus=hc.get("NanoCpus") or None,
+                         cpu_shares=hc.get("CpuShares") or None,
+                         cpuset_cpus=hc.get("CpusetCpus") or None,
+                         pids_limit=hc.get("PidsLimit"),
+                         blkio_weight=hc.get("BlkioWeight") or None)
+
+    def _spec(self, rec: dict, rootfs: str) -> dict:
+        """The OCI config for a start (user resolved in the rootfs, workdir created)."""
+        from skiff.runtime import etcfiles, options, users, volumes
+        from skiff.runtime import spec as S
+        from skiff.runtime.fsutil import secure_join
+
+        cfg, hc, cid = rec["Config"], rec["HostConfig"], rec["Id"]
+        eu = users.resolve(rootfs, cfg.get("User") or "", tuple(hc.get("GroupAdd") or ()))
+        cwd = cfg.get("WorkingDir") or "/"
+        if cwd != "/":
+            d = secure_join(rootfs, cwd)
+            if not d.exists():
+                d.mkdir(parents=True, mode=0o755)
+        net = hc.get("NetworkMode") or "default"
+        extra_hosts = tuple(tuple(h.split(":", 1)) for h in hc.get("ExtraHosts") or ())
+        mounts = etcfiles.write(self.bundle(cid), cfg["Hostname"], network=net,
+                                extra_hosts=tuple((n, a) for n, a in extra_hosts),
+                                dns=tuple(hc.get("Dns") or ()),
+                                dns_search=tuple(hc.get("DnsSearch") or ()),
+                                dns_options=tuple(hc.get("DnsOptions") or ()))
+        mounts += volumes.oci_mounts(self, rec, rootfs)
+        sec = dict(o.split("=", 1) if "=" in o else (o, "") for o in hc.get("SecurityOpt") or ())
+        seccomp = sec.get("seccomp", "default") or "default"
+        rlimits = tuple(S.Rlimit(u["Name"], u["Soft"], u["Hard"]) for u in hc.get("Ulimits") or ())
+        args = [rec["Path"], *rec["Args"]]
+        if hc.get("Init"):
+            # a static init: the image may have no libc (Debian's tini-static, as docker-init)
+            init = (shutil.which("docker-init") or shutil.which("tini-static")
+                    or shutil.which("catatonit"))
+            if init is None:
+                raise SkiffError("--init", "no static init binary (tini-static) installed")
+            mounts.append(S.bind_mount(init, "/sbin/docker-init", readonly=True))
+            args = ["/sbin/docker-init", "--", *args]
+        o = S.SpecOptions(
+            args=tuple(args), rootfs=rootfs, env=tuple(options.process_env(cfg)), cwd=cwd,
+            uid=eu.uid, gid=eu.gid, additional_gids=eu.additional_gids,
+            hostname=cfg["Hostname"], terminal=bool(cfg.get("Tty")),
+            readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
+            network=("host" if net == "host" else "private"),
+            pid_host=hc.get("PidMode") == "host", ipc_host=hc.get("IpcMode") == "host",
+            uts_host=hc.get("UTSMode") == "host",
+            cap_add=tuple(hc.get("CapAdd") or ()), cap_drop=tuple(hc.get("CapDrop") or ()),
+            privileged=bool(hc.get("Privileged")), seccomp=seccomp,
+            no_new_privileges="no-new-privileges" in sec or sec.get("no-new-privileges") == "true",
+            mounts=tuple(mounts), shm_size=hc.get("ShmSize") or S.DEFAULT_SHM_SIZE,
+            cgroups_path=cgroups.container_path(cid), resources=self._resources(rec),
+            rlimits=rlimits, sysctls=tuple((hc.get("Sysctls") or {}).items()),
+            devices=tuple(f"{d['PathOnHost']}:{d['PathInContainer']}:{d['CgroupPermissions']}"
+                          for d in hc.get("Devices") or ()),
+            device_read_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceReadBps") or ()),
+            device_write_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceWriteBps") or ()))
+        return S.build_spec(o)
+
+    # -- signals, stop, wait --------------------------------------------------------------
+    def _set_manual_stop(self, cid: str, value: bool = True) -> None:
+        """Record that the user stopped it: the DB flag and the monitor's marker file."""
+        def f(r: dict) -> None:
+            r["Skiff"]["ManualStop"] = value
+        records.update(self.db, cid, f)
+        marker = self.bundle(cid) / "manual-stop"
+        if value:
+            marker.touch()
+        else:
+            marker.unlink(missing_ok=True)
+
+    def kill(self, ref: str, sig: str | int = "SIGKILL") -> dict:
+        """Send ``sig`` to the container's process (docker kill).
+
+        Raises:
+            Conflict: not running (``cannot kill container: X: container Y is not running``).
+            InvalidArgument: an unknown signal.
+        """
+        num = parse_signal(sig)
+        rec = self.get(ref)
+        if rec["State"]["Status"] not in ACTIVE:
+            raise Conflict(f"cannot kill container: {ref}",
+                           f"container {rec['Id']} is not running")
+        self._set_manual_stop(rec["Id"])
+        try:
+            self.runc.kill(rec["Id"], num)
+        except NotFound:
+            pass
+        return rec
+
+    def stop(self, ref: str, timeout: int | None = None, sig: str | None = None) -> dict:
+        """Stop: the stop signal (image's STOPSIGNAL or SIGTERM), SIGKILL after
+        ``timeout`` seconds (default the container's StopTimeout or 10). A container that
+        is not running is left as it is."""
+        rec = self.get(ref)
+        if rec["State"]["Status"] not in ACTIVE:
+            return rec
+        cid = rec["Id"]
+        self._set_manual_stop(cid)
+        num = parse_signal(sig or rec["Config"].get("StopSignal") or "SIGTERM")
+        if timeout is None:
+            timeout = rec["Config"].get("StopTimeout")
+            timeout = 10 if timeout is None else timeout
+        if rec["State"]["Status"] == "paused":
+            try:
+                self.runc.resume(cid)
+            except SkiffError:
+                pass
+        try:
+            self.runc.kill(cid, num)
+        except SkiffError:
+            pass
+        if timeout < 0 or not self._wait_monitor(rec, timeout):
+            try:
+                self.runc.kill(cid, SIGKILL, all_processes=True)
+            except SkiffError:
+                pass
+            self._wait_monitor(rec, 30)
+        return self.get(cid)
+
+    def _wait_monitor(self, rec: dict, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the monitor to finish; True if it did."""
+        end = time.monotonic() + timeout
+        sk = rec.get("Skiff") or {}
+        fresh = records.get(self.db, rec["Id"])
+        if fresh is not None:
+            sk = fresh["Skiff"]
+        while True:
+            if not monitor_alive({"Skiff": sk}):
+                return True
+            if time.monotonic() >= end:
+                return False
+            time.sleep(0.01)
+
+    def wait(self, ref: str) -> int:
+        """Block until the container is not running; return its exit code (docker wait)."""
+        rec = self.get(ref)
+        cid = rec["Id"]
+        while rec["State"]["Status"] in ACTIVE:
+            time.sleep(0.02)
+            cur = records.get(self.db, cid)
+            if cur is None:
+                break
+            rec = self._reconcile(cur)
+        return int(rec["State"]["ExitCode"])
+
+    # -- remove ---------------------------------------------------------------------------
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> dict:
+        """Remove a container: its rootfs snapshot, bundle, log and record (docker rm).
+
+        Raises:
+            Conflict: it runs and ``force`` is False (Docker's message).
+        """
+        rec = self.get(ref)
+        if rec["State"]["Status"] in ACTIVE:
+            if not force:
+                raise Conflict(f'cannot remove container "{rec["Name"]}"',
+                               "container is running: stop the container before removing "
+                               "or force remove")
+            self._set_manual_stop(rec["Id"])
+            try:
+                if rec["State"]["Status"] == "paused":
+                    self.runc.resume(rec["Id"])
+                self.runc.kill(rec["Id"], SIGKILL, all_processes=True)
+            except SkiffError:
+                pass
+            self._wait_monitor(rec, 30)
+            rec = records.get(self.db, rec["Id"]) or rec
+        self._remove_files(rec, volumes=volumes)
+        return rec
+
+    def _remove_files(self, rec: dict, volumes: bool = False) -> None:
+        cid = rec["Id"]
+        self._release_runtime(rec)
+        sk = rec.get("Skiff") or {}
+        if sk.get("Snapshot"):
+            try:
+                self.snapshotter.remove(sk["Snapshot"])
+            except NotFound:
+                pass
+        records.delete(self.db, cid)
+        if volumes:
+            from skiff.runtime import volumes as vol
+
+            vol.remove_anonymous(self, rec)
+        shutil.rmtree(self.bundle(cid), ignore_errors=True)
+
+    # -- pause, rename --------------------------------------------------------------------
+    def pause(self, ref: str) -> dict:
+        """Freeze every process of the container (cgroup freezer, docker pause)."""
+        rec = self.get(ref)
+        if rec["State"]["Status"] != "running":
+            raise Conflict(f"container {rec['Id']} is not running")
+        self.runc.pause(rec["Id"])
+
+        def f(r: dict) -> None:
+            r["State"].update(Status="paused", Paused=True)
+        return records.update(self.db, rec["Id"], f) or rec
+
+    def unpause(self, ref: str) -> dict:
+        """Thaw a paused container (docker unpause)."""
+        rec = self.get(ref)
+        if rec["State"]["Status"] != "paused":
+            raise Conflict(f"container {rec['Id']} is not paused")
+        self.runc.resume(rec["Id"])
+
+        def f(r: dict) -> None:
+            if r["State"]["Status"] == "paused":
+                r["State"].update(Status="running", Paused=False)
+        return records.update(self.db, rec["Id"], f) or rec
+
+    def rename(self, ref: str, new_name: str) -> None:
+        """Give the container a new name (docker rename).
+
+        Raises:
+            AlreadyExists: the name is taken. InvalidArgument: a bad name.
+        """
+        rec = self.get(ref)
+        name = records.validate_name(new_name)
+        if rec["Name"] == "/" + name:
+            raise InvalidArgument("Error when allocating new name",
+                                  "Renaming a container with the same name as its current name")
+        other = self.db.execute("SELECT id FROM containers WHERE name = ?", (name,)).fetchone()
+        if other is not None:
+            raise records._name_conflict(name, other[0])
+
+        def f(r: dict) -> None:
+            r["Name"] = "/" + name
+        records.update(self.db, rec["Id"], f)

@@ -1,0 +1,605 @@
+"""The per-container monitor (conmon's / containerd-shim's role), forked, not exec'd.
+
+:func:`spawn` double-forks from the skiff command: the monitor is a session leader that
+outlives the command, with no terminal and none of the command's files open. It runs
+``runc run`` in the foreground (runc is then the container's parent and reaper and exits
+with its status: one runc exec per start, and runc tears the container down itself), holds
+the container's stdout/stderr pipes, writes them to the json-file log (and to the command's
+own stdout/stderr while it is attached), records start and exit in ``state.json`` in the
+bundle, and applies the restart policy.
+
+The monitor never opens the metadata database: SQLite state inherited through fork()
+is unusable in the child ("locking protocol"), and exec'ing a fresh Python would cost
+tens of milliseconds on every start. Instead it writes ``state.json`` (atomically, with a
+sequence number) and skiff.runtime.containers folds it into the record when it next reads
+an active container. The user's stop is a marker file (``manual-stop``) it checks before
+restarting. With ``--rm`` and nobody attached, it execs ``skiff rm -f`` when done (off any
+command's critical path).
+
+The command learns what happened through a pipe of JSON lines: ``{"started": pid, "runc":
+pid}`` or ``{"error": message}``, then, when attached, ``{"exit": code}``; end of file
+means the monitor has finished (including ``--rm`` removal).
+
+Detection of a start: runc writes ``--pid-file`` once the container's process has been
+let go; before that, anything on stderr may be runc's own failure message (it shares the
+stream) and is held back until we know.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import time
+from dataclasses import dataclass
+
+from skiff.runtime import jsonlog
+from skiff.runtime import runc as runc_mod
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSpec:
+    """What one monitor supervises.
+
+    Attributes:
+        cid: container ID (runc's container ID too).
+        bundle: the OCI bundle directory (config.json, pid file, runc's log, state.json).
+        log_path: the json-file log.
+        runc_argv: ``runc run`` argv (from :meth:`skiff.runtime.runc.Runc.run_argv`).
+        pid_file, runc_log: the paths named in runc_argv.
+        restart: (policy name, maximum retries) as in HostConfig.RestartPolicy.
+        restart_count: the record's RestartCount when started.
+        autoremove: ``--rm``.
+        rootfs_mount: the rootfs mount point to unmount when done ("" for none).
+        rm_argv: the command that removes the container (for ``--rm`` when detached).
+    """
+
+    cid: str
+    bundle: str
+    log_path: str
+    runc_argv: tuple[str, ...]
+    pid_file: str
+    runc_log: str
+    restart: tuple[str, int] = ("no", 0)
+    restart_count: int = 0
+    autoremove: bool = False
+    rootfs_mount: str = ""
+    rm_argv: tuple[str, ...] = ()
+    tty: bool = False
+    tty_argv: tuple[str, ...] = ()
+    delete_argv: tuple[str, ...] = ()
+    winsize: tuple[int, int] = (0, 0)
+
+    @property
+    def state_path(self) -> str:
+        return os.path.join(self.bundle, "state.json")
+
+    @property
+    def stop_marker(self) -> str:
+        return os.path.join(self.bundle, "manual-stop")
+
+
+@dataclass(frozen=True, slots=True)
+class Attach:
+    """The command's own descriptors the monitor writes to (and reads stdin from) while
+    attached; -1 for a stream that is not attached."""
+
+    stdin: int = -1
+    stdout: int = -1
+    stderr: int = -1
+
+    @property
+    def attached(self) -> bool:
+        return self.stdin >= 0 or self.stdout >= 0 or self.stderr >= 0
+
+
+def now_text() -> str:
+    from skiff.format.humanize import format_rfc3339_ns
+
+    return format_rfc3339_ns(time.time_ns())
+
+
+def _proc_start_time(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2:].split()
+    if fields[0] in (b"Z", b"X"):
+        return None
+    return int(fields[19])
+
+
+class _State:
+    """state.json: the container's State as the monitor sees it, with a sequence number.
+
+    Keys: Seq, Status, Pid, ExitCode, Error, StartedAt, FinishedAt, OOMKilled,
+    RestartCount, MonitorPid, MonitorStart.
+    """
+
+    def __init__(self, ms: MonitorSpec):
+        self.ms = ms
+        try:
+            with open(ms.state_path) as f:
+                self.d = json.load(f)
+        except (OSError, ValueError):
+            self.d = {"Seq": 0}
+        self.d.update(RestartCount=ms.restart_count, MonitorPid=os.getpid(),
+                      MonitorStart=_proc_start_time(os.getpid()))
+
+    def write(self, **kw) -> None:
+        self.d.update(kw)
+        self.d["Seq"] = int(self.d.get("Seq", 0)) + 1
+        tmp = self.ms.state_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.d, f)
+        os.replace(tmp, self.ms.state_path)
+
+
+class _Proc:
+    """A child started with posix_spawn (no ``subprocess`` import on the start path):
+    ``argv`` with the given stdin/stdout/stderr, nothing else inherited."""
+
+    def __init__(self, argv, stdin: int, stdout: int, stderr: int):
+        import shutil
+
+        exe = argv[0] if os.path.isabs(argv[0]) else (shutil.which(argv[0]) or argv[0])
+        self.pid = os.posix_spawn(exe, list(argv), os.environ, file_actions=[
+            (os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, stdout, 1),
+            (os.POSIX_SPAWN_DUP2, stderr, 2)])
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+
+@dataclass(slots=True)
+class _Once:
+    started: bool = False
+    error: str | None = None
+    code: int = 0
+
+
+def _write_all(fd: int, data: bytes) -> bool:
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        return True
+    except OSError:
+        return False
+
+
+def _send(sync_fd: int, msg: dict) -> None:
+    if sync_fd >= 0:
+        _write_all(sync_fd, (json.dumps(msg) + "\n").encode())
+
+
+def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_fd: int) -> _Once:
+    for p in (ms.pid_file, ms.runc_log):
+        try:
+            os.unlink(p)
+        except FileNotFoundError:
+            pass
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    null = -1
+    if attach.stdin >= 0:
+        stdin = attach.stdin
+    else:
+        stdin = null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        proc = _Proc(ms.runc_argv, stdin, out_w, err_w)
+    except OSError as e:
+        if null >= 0:
+            os.close(null)
+        os.close(out_w)
+        os.close(err_w)
+        os.close(out_r)
+        os.close(err_r)
+        return _Once(error=f"runc: {e.strerror}")
+    os.close(out_w)
+    os.close(err_w)
+    if null >= 0:
+        os.close(null)
+    splitters = {out_r: jsonlog.StreamSplitter("stdout"), err_r: jsonlog.StreamSplitter("stderr")}
+    targets = {out_r: attach.stdout, err_r: attach.stderr}
+    res = _Once()
+    held = runc_mod.HeldStderr()
+
+    def emit(fd: int, data: bytes) -> None:
+        entries = splitters[fd].feed(data)
+        if entries:
+            _write_all(log_fd, entries)
+        t = targets[fd]
+        if t >= 0 and not _write_all(t, data):
+            targets[fd] = -1  # the command went away: keep logging only
+
+    def check_started() -> None:
+        nonlocal held
+        try:
+            with open(ms.pid_file) as f:
+                text = f.read().strip()
+        except FileNotFoundError:
+            return
+        if not text:
+            return
+        res.started = True
+        pid = int(text)
+        started_at = now_text()
+        state.write(Status="running", Pid=pid, ExitCode=0, Error="", StartedAt=started_at,
+                    OOMKilled=False)
+        _send(sync_fd, {"started": pid, "runc": proc.pid, "at": started_at,
+                        "monitor": os.getpid(), "monitor_start": state.d["MonitorStart"],
+                        "seq": state.d["Seq"]})
+        rest = held.finish(False)
+        if rest:
+            emit(err_r, rest)
+
+    poller = select.poll()
+    poller.register(out_r, select.POLLIN)
+    poller.register(err_r, select.POLLIN)
+    open_fds = 2
+    while open_fds:
+        events = poller.poll(None if res.started else 2)
+        if not res.started:
+            check_started()
+            if not res.started and proc.poll() is not None and not events:
+                break
+        for fd, _ in events:
+            data = os.read(fd, 65536)
+            if not data:
+                poller.unregister(fd)
+                open_fds -= 1
+                continue
+            if fd == err_r and not res.started:
+                data = held.feed(data)
+                if not data:
+                    continue
+            emit(fd, data)
+    rc = proc.wait()
+    if not res.started:
+        err = runc_mod.read_log_error(ms.runc_log)
+        if err is None:
+            check_started()
+        if not res.started:
+            res.error = err or f"runc exited with status {rc} before the container started"
+    for fd in (out_r, err_r):
+        tail = splitters[fd].flush()
+        if tail:
+            _write_all(log_fd, tail)
+        os.close(fd)
+    res.code = rc if rc >= 0 else 128 - rc
+    return res
+
+
+def _restart_wanted(ms: MonitorSpec, code: int, count: int) -> bool:
+    name, limit = ms.restart
+    if os.path.exists(ms.stop_marker):
+        return False
+    if name in ("always", "unless-stopped"):
+        return True
+    return name == "on-failure" and code != 0 and (limit == 0 or count < limit)
+
+
+def _set_subreaper() -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach,
+                  log_fd: int) -> _Once:
+    """A container with a terminal: ``runc run --detach --console-socket``; the monitor
+    receives the pty master, is the container's subreaper, copies the master to the log
+    (as stdout, ``\r\n`` included, as Docker logs a tty) and the attached command, and
+    feeds the attached stdin into it. runc's state is deleted after the exit."""
+    import socket
+
+    res = _Once()
+    sock_path = f"/tmp/skiff-console-{ms.cid[:24]}-{os.getpid()}.sock"
+    try:
+        os.unlink(sock_path)
+    except FileNotFoundError:
+        pass
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(1)
+    null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    argv = [*ms.tty_argv[:-1], "--console-socket", sock_path, ms.tty_argv[-1]]
+    for p in (ms.pid_file, ms.runc_log):
+        try:
+            os.unlink(p)
+        except FileNotFoundError:
+            pass
+    err_r, err_w = os.pipe()
+    try:
+        proc = _Proc(argv, null, null, err_w)
+    finally:
+        os.close(err_w)
+        os.close(null)
+    master = -1
+    try:
+        srv.settimeout(0.05)
+        while master < 0:
+            try:
+                conn, _ = srv.accept()
+            except TimeoutError:
+                if proc.poll() is not None:
+                    break
+                continue
+            with conn:
+                _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+                master = fds[0] if fds else -1
+        rc = proc.wait()
+    finally:
+        srv.close()
+        try:
+            os.unlink(sock_path)
+        except FileNotFoundError:
+            pass
+        os.close(err_r)
+    err = runc_mod.read_log_error(ms.runc_log)
+    if rc != 0 or master < 0:
+        if master >= 0:
+            os.close(master)
+        res.error = err or f"runc exited with status {rc} before the container started"
+        return res
+    try:
+        with open(ms.pid_file) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        os.close(master)
+        res.error = "runc wrote no pid file"
+        return res
+    if ms.winsize != (0, 0):
+        import fcntl
+        import struct
+        import termios
+
+        try:
+            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", *ms.winsize, 0, 0))
+        except OSError:
+            pass
+    res.started = True
+    started_at = now_text()
+    state.write(Status="running", Pid=pid, ExitCode=0, Error="", StartedAt=started_at,
+                OOMKilled=False)
+    _send(sync_fd, {"started": pid, "runc": pid, "at": started_at, "monitor": os.getpid(),
+                    "monitor_start": state.d["MonitorStart"], "seq": state.d["Seq"]})
+    splitter = jsonlog.StreamSplitter("stdout")
+    out_fd = attach.stdout
+    poller = select.poll()
+    poller.register(master, select.POLLIN)
+    in_fd = attach.stdin
+    if in_fd >= 0:
+        poller.register(in_fd, select.POLLIN)
+    status = None
+    master_open = True
+
+    def from_master() -> bool:
+        nonlocal out_fd
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: every slave side is closed
+            data = b""
+        if not data:
+            return False
+        entries = splitter.feed(data)
+        if entries:
+            _write_all(log_fd, entries)
+        if out_fd >= 0 and not _write_all(out_fd, data):
+            out_fd = -1
+        return True
+
+    while status is None and master_open:
+        for fd, ev in poller.poll(200):
+            if fd == master:
+                if not from_master():
+                    poller.unregister(master)
+                    master_open = False
+            elif fd == in_fd:
+                data = os.read(in_fd, 65536) if ev & (select.POLLIN | select.POLLHUP) else b""
+                if not data:
+                    poller.unregister(in_fd)
+                    in_fd = -1
+                    try:
+                        _write_all(master, b"\x04")  # EOF for the terminal's reader
+                    except OSError:
+                        pass
+                else:
+                    _write_all(master, data)
+        # reap whatever was reparented to us; stop when the container's init is gone
+        while True:
+            try:
+                wpid, wst = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                wpid = 0
+            if not wpid:
+                break
+            if wpid == pid:
+                status = wst
+    if master_open:  # the init exited: take what is still in the pty
+        drain = select.poll()
+        drain.register(master, select.POLLIN)
+        while drain.poll(50) and from_master():
+            pass
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+    try:
+        os.close(master)
+    except OSError:
+        pass
+    tail = splitter.flush()
+    if tail:
+        _write_all(log_fd, tail)
+    code = os.waitstatus_to_exitcode(status)
+    res.code = code if code >= 0 else 128 - code
+    if ms.delete_argv:
+        dn = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            _Proc(ms.delete_argv, dn, dn, dn).wait()
+        except OSError:
+            pass
+        finally:
+            os.close(dn)
+    return res
+
+
+def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
+    """The monitor's main loop: run, record, restart per policy, finish (see module doc)."""
+    from skiff.runtime import cgroups
+
+    state = _State(ms)
+    if ms.tty:
+        _set_subreaper()
+    oom_fd = cgroups.oom_watch(ms.cid)
+    log_fd = os.open(ms.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    first = True
+    delay = 0.1
+    handed_over = False
+    try:
+        while True:
+            t0 = time.monotonic()
+            once = _run_once_tty if ms.tty else _run_once
+            res = once(ms, state, sync_fd if first else -1, attach, log_fd)
+            if res.error is not None:
+                from skiff.runtime.runc import classify
+
+                err = classify(res.error)
+                kw = {"Error": err.why or res.error, "ExitCode": err.exit_code, "Pid": 0}
+                if not first:
+                    kw.update(Status="exited", FinishedAt=now_text())
+                state.write(**kw)
+                if first:
+                    _send(sync_fd, {"error": res.error})
+                    handed_over = True  # the command reports (and removes for --rm)
+                break
+            first = False
+            oom = cgroups.oom_fired(oom_fd) or cgroups.oom_kills(ms.cid) > 0
+            count = int(state.d.get("RestartCount", 0))
+            again = _restart_wanted(ms, res.code, count)
+            state.write(Status="restarting" if again else "exited", Pid=0, ExitCode=res.code,
+                        FinishedAt=now_text(), OOMKilled=oom,
+                        RestartCount=count + 1 if again else count)
+            if not again:
+                if attach.attached and sync_fd >= 0:
+                    # the attached command takes over (it removes the container for --rm)
+                    handed_over = _send_ok(sync_fd, {"exit": res.code})
+                break
+            # Docker's backoff: 100 ms doubling, reset after 10 s of running.
+            delay = 0.1 if time.monotonic() - t0 > 10 else min(delay * 2, 60.0)
+            end = time.monotonic() + delay
+            while time.monotonic() < end and not os.path.exists(ms.stop_marker):
+                time.sleep(min(0.05, max(0.0, end - time.monotonic())))
+            if os.path.exists(ms.stop_marker):
+                state.write(Status="exited")
+                break
+    finally:
+        for fd in (attach.stdin, attach.stdout, attach.stderr):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        os.close(log_fd)
+        if oom_fd >= 0:
+            os.close(oom_fd)
+        if ms.rootfs_mount:
+            from skiff.runtime.mounts import unmount
+
+            unmount(ms.rootfs_mount)
+        cgroups.remove(ms.cid)
+        if ms.autoremove and not handed_over and ms.rm_argv:
+            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                _Proc(ms.rm_argv, null, null, null).wait()
+            except OSError:
+                pass
+            finally:
+                os.close(null)
+        if sync_fd >= 0:
+            os.close(sync_fd)
+
+
+def _send_ok(sync_fd: int, msg: dict) -> bool:
+    return _write_all(sync_fd, (json.dumps(msg) + "\n").encode())
+
+
+def spawn(ms: MonitorSpec, attach: Attach, keep_fds: tuple[int, ...] = ()) -> tuple[int, int]:
+    """Double-fork a monitor for ``ms``; return (read end of its message pipe, intermediate
+    pid already reaped). The monitor touches no database (see the module docstring)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # intermediate
+        code = 0
+        try:
+            os.close(r)
+            os.setsid()
+            if os.fork() != 0:
+                os._exit(0)
+            # the monitor: no terminal, nothing of the command's left open but what it needs
+            keep = {w, *(fd for fd in (attach.stdin, attach.stdout, attach.stderr) if fd >= 0),
+                    *keep_fds}
+            null = os.open(os.devnull, os.O_RDWR)
+            for std in (0, 1, 2):
+                if std not in keep:
+                    os.dup2(null, std)
+            os.close(null)
+            _close_other_fds(keep | {0, 1, 2})
+            os.chdir("/")
+            supervise(ms, w, attach)
+        except BaseException:
+            code = 1
+            try:
+                import traceback
+
+                with open(os.path.join(ms.bundle, "monitor.err"), "a") as f:
+                    traceback.print_exc(file=f)
+            except BaseException:
+                pass
+        finally:
+            os._exit(code)
+    os.close(w)
+    os.waitpid(pid, 0)
+    return r, pid
+
+
+def _close_other_fds(keep: set[int]) -> None:
+    prev = 3
+    for fd in sorted(k for k in keep if k >= 3):
+        if fd > prev:
+            os.closerange(prev, fd)
+        prev = fd + 1
+    os.closerange(prev, 65536)
+
+
+def read_messages(fd: int):
+    """Yield the monitor's messages (dicts) from the pipe until it closes."""
+    buf = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except InterruptedError:
+            continue
+        if not chunk:
+            break
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+    os.close(fd)

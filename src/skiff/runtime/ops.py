@@ -1,0 +1,470 @@
+"""Operations on one container besides its lifecycle: exec, top, cp, diff, export, stats.
+
+Each takes the :class:`~skiff.runtime.containers.ContainerService` and a container
+reference; none writes to the terminal (the CLI does).
+
+- exec: ``runc exec --process process.json`` with the container's own process settings
+  (capabilities, seccomp, no-new-privileges come from its namespaces and config), argv, env
+  (the container's plus ``-e``), cwd and user (resolved in its rootfs) replaced.
+- cp/diff/export work on the container's root filesystem: the mounted one while it runs,
+  else the snapshot mounted for the duration of the call. Paths inside it are resolved
+  with :func:`skiff.runtime.fsutil.secure_join` (symlinks cannot escape).
+- diff leaves out what Docker's init layer hides: /etc/hosts, /etc/hostname,
+  /etc/resolv.conf and the mount points runc creates (/dev, /proc, /sys...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from skiff.errors import Conflict, InvalidArgument, NotFound, SkiffError
+from skiff.runtime.records import ACTIVE
+
+_INIT_PATHS = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev", "/proc", "/sys",
+               "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys/fs", "/sys/fs/cgroup", "/.dockerenv"}
+
+
+# -- exec ----------------------------------------------------------------------------------
+
+def exec_process(svc, ref: str, cmd: list[str], *, user: str | None = None,
+                 workdir: str | None = None, env: list[str] = (), tty: bool = False,
+                 detach: bool = False, stdin=None, stdout=None, stderr=None
+                 ) -> tuple[subprocess.Popen, str]:
+    """Start ``cmd`` in the running container; return (runc exec process, its log path).
+
+    The Popen's exit status is the command's; call :func:`exec_error` with the log path
+    when it is not 0 to tell a failed start (126/127) from the command's own status.
+
+    Raises:
+        Conflict: the container is not running (Docker: ``container X is not running``)
+            or is paused.
+        SkiffError: a user that cannot be resolved.
+    """
+    from skiff.runtime import users
+    from skiff.runtime.options import replace_or_append_env
+
+    rec = svc.get(ref)
+    status = rec["State"]["Status"]
+    if status == "paused":
+        raise Conflict(f"container {rec['Id']} is paused", "unpause the container before exec")
+    if status != "running":
+        raise Conflict(f"container {rec['Id']} is not running")
+    if not cmd:
+        raise InvalidArgument("exec", "no command specified")
+    bundle = svc.bundle(rec["Id"])
+    spec = json.loads((bundle / "config.json").read_text())
+    proc = dict(spec["process"])
+    proc["args"] = list(cmd)
+    proc["terminal"] = bool(tty)
+    proc["env"] = replace_or_append_env(list(proc.get("env") or []), list(env))
+    if workdir:
+        if not workdir.startswith("/"):
+            raise InvalidArgument("exec", f"the working directory '{workdir}' is invalid")
+        proc["cwd"] = workdir
+    if user is not None:
+        eu = users.resolve(spec["root"]["path"], user)
+        proc["user"] = {"uid": eu.uid, "gid": eu.gid}
+        if eu.additional_gids:
+            proc["user"]["additionalGids"] = list(eu.additional_gids)
+    fd, pjson = tempfile.mkstemp(prefix="exec-", suffix=".json", dir=bundle)
+    with os.fdopen(fd, "w") as f:
+        json.dump(proc, f)
+    log = pjson[:-5] + ".log"
+    argv = svc.runc.exec_argv(rec["Id"], pjson, log=log, detach=detach)
+    p = subprocess.Popen(argv, stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                         stdout=stdout, stderr=stderr)
+    p.process_json = pjson  # type: ignore[attr-defined]
+    return p, log
+
+
+def exec_error(log: str) -> SkiffError | None:
+    """The start failure runc logged for an exec (None: the command ran)."""
+    from skiff.runtime.runc import classify, read_log_error
+
+    msg = read_log_error(log)
+    if msg is None:
+        return None
+    kind = type(classify(msg))
+    return kind("OCI runtime exec failed", f"{msg}: unknown")
+
+
+def exec_cleanup(p: subprocess.Popen, log: str) -> None:
+    """Remove the process.json and log of a finished exec."""
+    for path in (getattr(p, "process_json", None), log):
+        if path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+
+# -- top -----------------------------------------------------------------------------------
+
+def top(svc, ref: str, ps_args: list[str] = ()) -> tuple[list[str], list[list[str]]]:
+    """``docker top``: run the host's ``ps`` (default ``-ef``) and keep the container's
+    processes; returns (titles, rows).
+
+    Raises:
+        Conflict: not running.
+    """
+    rec = svc.get(ref)
+    if rec["State"]["Status"] not in ACTIVE or rec["State"]["Status"] == "restarting":
+        raise Conflict(f"container {rec['Id']} is not running")
+    pids = set(svc.runc.ps(rec["Id"]))
+    args = list(ps_args) or ["-ef"]
+    out = subprocess.run(["ps", *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SkiffError("ps", out.stderr.strip() or f"exit status {out.returncode}")
+    lines = out.stdout.splitlines()
+    titles = lines[0].split()
+    try:
+        pid_col = titles.index("PID")
+    except ValueError:
+        raise SkiffError("top", 'Couldn\'t find PID field in ps output') from None
+    rows = []
+    for line in lines[1:]:
+        fields = line.split(None, len(titles) - 1)
+        if len(fields) > pid_col and fields[pid_col].isdigit() and int(fields[pid_col]) in pids:
+            rows.append(fields)
+    return titles, rows
+
+
+# -- the root filesystem, running or not ---------------------------------------------------
+
+@contextlib.contextmanager
+def rootfs(svc, rec: dict) -> Iterator[str]:
+    """The container's root filesystem as a host path for the duration of the block."""
+    from skiff.runtime.mounts import mount_rootfs, unmount_rootfs
+
+    sk = rec["Skiff"]
+    if sk.get("Rootfs"):
+        yield sk["Rootfs"]
+        return
+    if rec["State"]["Status"] in ACTIVE:
+        yield str(svc.bundle(rec["Id"]) / "rootfs")
+        return
+    mounts = svc.snapshotter.mounts(sk["Snapshot"])
+    target = tempfile.mkdtemp(prefix="rootfs-", dir=svc.bundle(rec["Id"]))
+    path = mount_rootfs(mounts, target)
+    try:
+        yield path
+    finally:
+        unmount_rootfs(mounts, target)
+        with contextlib.suppress(OSError):
+            os.rmdir(target)
+
+
+def _volume_for(rec: dict, cpath: str) -> tuple[str, str] | None:
+    """(host source, path below it) when ``cpath`` lies in one of the container's mounts."""
+    best = None
+    for m in rec.get("Mounts") or []:
+        d = m["Destination"].rstrip("/") or "/"
+        if (cpath == d or cpath.startswith(d + "/")) and m.get("Source"):
+            if best is None or len(d) > len(best[0]):
+                best = (d, m["Source"])
+    if best is None:
+        return None
+    return best[1], cpath[len(best[0]):].lstrip("/")
+
+
+def resolve_path(root: str, rec: dict, cpath: str) -> Path:
+    """A container path → host path, through the container's volumes and bind mounts."""
+    from skiff.runtime.fsutil import secure_join
+
+    norm = os.path.normpath("/" + cpath)
+    vol = _volume_for(rec, norm)
+    if vol is not None:
+        return secure_join(vol[0], vol[1])
+    return secure_join(root, norm)
+
+
+# -- cp --------------------------------------------------------------------------------------
+
+def _copy(src: Path, dst: Path, *, follow: bool = False) -> None:
+    if src.is_dir() and not (src.is_symlink() and not follow):
+        shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True, copy_function=shutil.copy2)
+        _copy_owner_tree(src, dst)
+    else:
+        if dst.is_dir() and not dst.is_symlink():
+            raise InvalidArgument("cannot copy", f"cannot overwrite directory {dst} with non-directory")
+        shutil.copy2(src, dst, follow_symlinks=follow)
+        st = os.lstat(src) if not follow else os.stat(src)
+        os.lchown(dst, st.st_uid, st.st_gid)
+
+
+def _copy_owner_tree(src: Path, dst: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(src):
+        rel = os.path.relpath(dirpath, src)
+        for name in [".", *dirnames, *filenames]:
+            s = os.path.normpath(os.path.join(dirpath, name))
+            d = os.path.normpath(os.path.join(dst, rel, name))
+            st = os.lstat(s)
+            with contextlib.suppress(OSError):
+                os.lchown(d, st.st_uid, st.st_gid)
+
+
+def _target(src: Path, dest: Path, dest_spec: str) -> Path:
+    """Docker's cp destination rules: into an existing directory keeps the name; a path
+    ending in ``/`` must be a directory; ``SRC/.`` copies a directory's contents."""
+    if dest.is_dir():
+        return dest if str(src).endswith("/.") else dest / src.name
+    if dest_spec.endswith("/"):
+        if src.is_dir():
+            return dest
+        raise NotFound(f"destination {dest_spec}", "no such directory")
+    if not dest.parent.exists():
+        raise NotFound(f"destination {dest_spec}", "no such file or directory")
+    return dest
+
+
+def copy_from(svc, ref: str, cpath: str, host_dest: str, *, follow: bool = False) -> None:
+    """``docker cp CONTAINER:SRC DEST``.
+
+    Raises:
+        NotFound: ``Could not find the file SRC in container X``.
+    """
+    rec = svc.get(ref)
+    with rootfs(svc, rec) as root:
+        src = resolve_path(root, rec, cpath)
+        if cpath.rstrip("/").endswith("/.") or cpath == ".":
+            src = Path(str(src) + "/.")
+        if not os.path.lexists(str(src).removesuffix("/.")):
+            raise NotFound(f"Could not find the file {cpath} in container {ref}")
+        srcp = Path(str(src).removesuffix("/."))
+        dest = Path(host_dest)
+        tgt = _target(Path(str(src)) if str(src).endswith("/.") else srcp, dest, host_dest)
+        _copy(srcp, tgt, follow=follow)
+
+
+def copy_to(svc, ref: str, host_src: str, cpath: str, *, follow: bool = False) -> None:
+    """``docker cp SRC CONTAINER:DEST`` (the destination's symlinks resolve inside the
+    container's root).
+
+    Raises:
+        NotFound: the source is missing, or the destination's parent directory.
+    """
+    rec = svc.get(ref)
+    if not os.path.lexists(host_src.removesuffix("/.")):
+        raise NotFound(f"stat {host_src}", "no such file or directory")
+    with rootfs(svc, rec) as root:
+        dest = resolve_path(root, rec, cpath)
+        src = Path(host_src)
+        tgt = _target(src, dest, cpath)
+        _copy(Path(host_src.removesuffix("/.")), tgt, follow=follow)
+
+
+# -- diff, export ------------------------------------------------------------------------------
+
+def diff(svc, ref: str) -> list[tuple[str, str]]:
+    """``docker diff``: ('A'|'C'|'D', path) of the container's changes, sorted by path.
+
+    Raises:
+        InvalidArgument: a ``--rootfs`` container (no layers to compare with).
+    """
+    from skiff.layers.diff import changes
+
+    rec = svc.get(ref)
+    sk = rec["Skiff"]
+    if not sk.get("Snapshot"):
+        raise InvalidArgument(f"container {ref}", "runs on a plain directory: no changes to show")
+    sn = svc.snapshotter
+    upper = sn.upperdir(sk["Snapshot"])
+    lowers = sn.lowerdirs(sk["Snapshot"])
+    out = []
+    for kind, path in changes(upper, lowers):
+        if path in _INIT_PATHS:
+            continue
+        if kind == "C" and path == "/etc" and _only_init_below(upper, "etc"):
+            continue
+        out.append((kind, path))
+    return out
+
+
+def _only_init_below(upper: Path, rel: str) -> bool:
+    names = set(os.listdir(upper / rel)) if (upper / rel).is_dir() else set()
+    return names <= {"hosts", "hostname", "resolv.conf"}
+
+
+def export(svc, ref: str, out_fd: int) -> None:
+    """``docker export``: the container's filesystem as a tar stream written to ``out_fd``.
+
+    Raises:
+        SkiffError: tar failed.
+    """
+    rec = svc.get(ref)
+    with rootfs(svc, rec) as root:
+        r = subprocess.run(["tar", "--numeric-owner", "--xattrs", "-C", root,
+                            "-cf", "-", "."], stdout=out_fd, stderr=subprocess.PIPE)
+    if r.returncode == -13:
+        raise BrokenPipeError
+    if r.returncode not in (0, 1):  # 1: a file changed as we read it
+        raise SkiffError(f"export {ref}", r.stderr.decode(errors="replace").strip())
+
+
+# -- stats --------------------------------------------------------------------------------------
+
+def stats(svc, refs: list[str] | None = None, interval: float = 0.5) -> list[dict]:
+    """``docker stats --no-stream``: one sample per running container.
+
+    Keys per row: Id, Name, CPUPerc (float, % of one CPU × CPUs as Docker), MemUsage,
+    MemLimit (bytes), MemPerc, PIDs, NetIO and BlockIO as (rx, tx) byte pairs.
+    """
+    from skiff.runtime import cgroups
+
+    recs = [svc.get(r) for r in refs] if refs else svc.list()
+    recs = [r for r in recs if r["State"]["Status"] in ("running", "paused")]
+    first = {r["Id"]: (cgroups.usage(r["Id"])["cpu_ns"], time.monotonic_ns()) for r in recs}
+    if recs:
+        time.sleep(interval)
+    try:
+        total_mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        total_mem = 0
+    rows = []
+    for r in recs:
+        u = cgroups.usage(r["Id"])
+        c0, t0 = first[r["Id"]]
+        dt = max(time.monotonic_ns() - t0, 1)
+        cpu = (u["cpu_ns"] - c0) / dt * 100.0
+        limit = u["mem_limit"] or total_mem
+        rows.append({"Id": r["Id"], "Name": r["Name"].lstrip("/"), "CPUPerc": cpu,
+                     "MemUsage": u["mem"], "MemLimit": limit,
+                     "MemPerc": (u["mem"] / limit * 100.0) if limit else 0.0,
+                     "PIDs": u["pids"], "NetIO": _net_io(r), "BlockIO": (0, 0)})
+    return rows
+
+
+def _net_io(rec: dict) -> tuple[int, int]:
+    pid = rec["State"].get("Pid")
+    if not pid or rec["HostConfig"].get("NetworkMode") == "host":
+        return (0, 0)
+    rx = tx = 0
+    try:
+        with open(f"/proc/{pid}/net/dev") as f:
+            for line in f.readlines()[2:]:
+                name, _, rest = line.partition(":")
+                if name.strip() == "lo":
+                    continue
+                v = rest.split()
+                rx += int(v[0])
+                tx += int(v[8])
+    except OSError:
+        pass
+    return (rx, tx)
+
+
+# -- commit --------------------------------------------------------------------------------------
+
+def _stub_names(upper: Path, lowers: list[Path]) -> set[str]:
+    """Tar member names (``./etc/hosts``...) of the mount points runc left in ``upper``:
+    init paths that are empty and absent from every lower layer (Docker's init layer)."""
+    out = set()
+    for p in _INIT_PATHS:
+        rel = p.lstrip("/")
+        up = upper / rel
+        try:
+            st = os.lstat(up)
+        except OSError:
+            continue
+        if any(os.path.lexists(low / rel) for low in lowers):
+            continue
+        import stat as _stat
+
+        if (_stat.S_ISDIR(st.st_mode) and not os.listdir(up)) or \
+                (_stat.S_ISREG(st.st_mode) and st.st_size == 0):
+            out.add(rel)
+    return out
+
+
+def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: str = "",
+           changes: list[str] = (), pause: bool = True):
+    """``docker commit``: the container's changes as a new layer on its image; the image's
+    config with the container's Config (and ``changes``) applied. Returns the Image.
+
+    Raises:
+        InvalidArgument: a ``--rootfs`` container, or a bad change line.
+    """
+    import tarfile
+
+    from skiff.errors import AlreadyExists
+    from skiff.format.humanize import format_rfc3339_ns
+    from skiff.images import Layer
+    from skiff.images.changes import apply_changes
+    from skiff.layers.compression import compress_layer
+    from skiff.layers.diff import write_layer
+    from skiff.oci import mediatypes
+    from skiff.runtime import records
+
+    rec = svc.get(ref)
+    sk = rec["Skiff"]
+    if not sk.get("Snapshot") or not rec.get("Image"):
+        raise InvalidArgument(f"container {ref}", "runs on a plain directory: nothing to commit on")
+    base = svc.images.get(rec["Image"])
+    sn = svc.snapshotter
+    upper, lowers = sn.upperdir(sk["Snapshot"]), sn.lowerdirs(sk["Snapshot"])
+    paused_here = False
+    if pause and rec["State"]["Status"] == "running":
+        svc.pause(rec["Id"])
+        paused_here = True
+    try:
+        stubs = _stub_names(upper, lowers)
+        raw = tempfile.TemporaryFile(dir=svc.config.tmp_dir if svc.config.tmp_dir.exists() else None)
+        write_layer(upper, raw, lower=lowers)
+    finally:
+        if paused_here:
+            svc.unpause(rec["Id"])
+    raw.seek(0)
+    filtered = tempfile.TemporaryFile()
+    with tarfile.open(fileobj=raw, mode="r|") as src, \
+            tarfile.open(fileobj=filtered, mode="w|", format=tarfile.PAX_FORMAT) as dst:
+        for m in src:
+            name = m.name.removeprefix("./").rstrip("/")
+            if name in stubs:
+                continue
+            dst.addfile(m, src.extractfile(m) if m.isreg() else None)
+    raw.close()
+    filtered.seek(0)
+    w = svc.images.content.writer(f"commit-{rec['Id'][:12]}-{os.urandom(4).hex()}")
+    try:
+        cl = compress_layer(filtered, w, "gzip")
+        try:
+            w.commit(size=cl.size, digest=cl.digest)
+        except AlreadyExists:
+            pass
+    except BaseException:
+        with contextlib.suppress(Exception):
+            w.abort()
+        raise
+    finally:
+        filtered.close()
+    layer = Layer(digest=cl.digest, size=cl.size, media_type=mediatypes.layer_type("gzip"),
+                  diff_id=cl.diff_id, uncompressed_size=cl.uncompressed_size)
+    cfg = json.loads(json.dumps(base.config.raw))
+    section = dict(cfg.get("config") or {})
+    c = rec["Config"]
+    for k in ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "Labels", "ExposedPorts",
+              "Volumes", "StopSignal"):
+        if c.get(k) not in (None, "", [], {}):
+            section[k] = c[k]
+    section = apply_changes(section, list(changes))
+    now = format_rfc3339_ns(time.time_ns())
+    cfg["config"] = section
+    cfg["created"] = now
+    if author:
+        cfg["author"] = author
+    hist = list(cfg.get("history") or [])
+    entry = {"created": now, "created_by": records.command_text(rec)}
+    if author:
+        entry["author"] = author
+    if message:
+        entry["comment"] = message
+    hist.append(entry)
+    cfg["history"] = hist
+    return svc.images.create(cfg, [*base.layers, layer], tags=(tag,) if tag else (),
+                             parent=base.id)

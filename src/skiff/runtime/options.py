@@ -1,0 +1,289 @@
+"""``skiff create/run`` options → the container's Config and HostConfig (Docker's shapes).
+
+:class:`CreateOptions` is the library's input (the CLI fills it from flags);
+:func:`container_config` merges it with the image's config the way dockerd does
+(daemon/create.go, container/container.go CreateDaemonEnvironment): ``-e`` replaces or
+appends to the image's Env, ``--entrypoint`` drops the image's Cmd, arguments replace
+Cmd, and so on. :func:`process_env` is the environment the process finally gets.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from skiff.errors import InvalidArgument
+from skiff.runtime.spec import DEFAULT_PATH_ENV, DEFAULT_SHM_SIZE
+
+RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOptions:
+    """Everything ``docker create`` takes that skiff implements.
+
+    Sizes in bytes, ``nano_cpus`` in 1e-9 CPUs; ``entrypoint`` None keeps the image's,
+    ``()`` clears it (``--entrypoint ""``); ``rootfs`` runs a directory instead of an image
+    (Podman's ``--rootfs``); ``binds`` are ``-v`` specs, ``mounts`` ``--mount`` specs.
+    """
+
+    image: str = ""
+    cmd: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] | None = None
+    name: str | None = None
+    env: tuple[str, ...] = ()
+    workdir: str | None = None
+    user: str | None = None
+    hostname: str | None = None
+    tty: bool = False
+    stdin_open: bool = False
+    attach: tuple[str, ...] = ()
+    binds: tuple[str, ...] = ()
+    mounts: tuple[str, ...] = ()
+    tmpfs: tuple[str, ...] = ()
+    volumes_from: tuple[str, ...] = ()
+    read_only: bool = False
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    privileged: bool = False
+    security_opt: tuple[str, ...] = ()
+    network: str = "default"
+    pid: str = ""
+    ipc: str = ""
+    uts: str = ""
+    memory: int = 0
+    memory_swap: int = 0
+    nano_cpus: int = 0
+    cpu_shares: int = 0
+    cpuset_cpus: str = ""
+    pids_limit: int | None = None
+    blkio_weight: int = 0
+    shm_size: int = 0
+    restart: str = "no"
+    autoremove: bool = False
+    labels: tuple[tuple[str, str], ...] = ()
+    ulimits: tuple[str, ...] = ()
+    extra_hosts: tuple[str, ...] = ()
+    dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    dns_options: tuple[str, ...] = ()
+    group_add: tuple[str, ...] = ()
+    init: bool = False
+    stop_signal: str | None = None
+    stop_timeout: int | None = None
+    sysctls: tuple[tuple[str, str], ...] = ()
+    rootfs: str | None = None
+    expose: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
+    device_read_bps: tuple[str, ...] = ()
+    device_write_bps: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+
+def replace_or_append_env(base: list[str], overrides: list[str]) -> list[str]:
+    """Docker's ReplaceOrAppendEnvValues: ``K=V`` replaces K in place or appends; a bare
+    ``K`` (no ``=``) removes K."""
+    out = list(base)
+    for kv in overrides:
+        key = kv.split("=", 1)[0]
+        idx = next((i for i, e in enumerate(out) if e.split("=", 1)[0] == key), None)
+        if "=" not in kv:
+            if idx is not None:
+                out.pop(idx)
+            continue
+        if idx is None:
+            out.append(kv)
+        else:
+            out[idx] = kv
+    return out
+
+
+def parse_env_flags(values: list[str]) -> list[str]:
+    """``-e`` values: ``K=V`` as is, a bare ``K`` takes the caller's value (dropped if
+    unset), as docker/cli does."""
+    out = []
+    for v in values:
+        if "=" in v:
+            if v.startswith("="):
+                raise InvalidArgument(f"invalid environment variable: {v}")
+            out.append(v)
+        elif v in os.environ:
+            out.append(f"{v}={os.environ[v]}")
+    return out
+
+
+def parse_restart(s: str) -> tuple[str, int]:
+    """``no`` | ``always`` | ``unless-stopped`` | ``on-failure[:N]`` → (name, max retries).
+
+    Raises:
+        InvalidArgument: Docker's ``invalid restart policy: X`` /
+            ``maximum retry count cannot be used with restart policy 'always'``.
+    """
+    name, _, n = (s or "no").partition(":")
+    if name not in RESTART_POLICIES:
+        raise InvalidArgument("invalid restart policy", f"unknown policy '{name}'")
+    if n:
+        if name != "on-failure":
+            raise InvalidArgument("invalid restart policy",
+                                  f"maximum retry count cannot be used with restart policy '{name}'")
+        try:
+            count = int(n)
+        except ValueError:
+            raise InvalidArgument("invalid restart policy", f"invalid retry count: {n}") from None
+        if count < 0:
+            raise InvalidArgument("invalid restart policy",
+                                  "maximum retry count cannot be negative")
+        return name, count
+    return name, 0
+
+
+def container_config(o: CreateOptions, image_config: dict, hostname: str,
+                     image_name: str) -> dict:
+    """The container's ``Config`` (docker inspect field order).
+
+    Raises:
+        InvalidArgument: no command at all (Docker: ``No command specified``).
+    """
+    ic = image_config or {}
+    env = replace_or_append_env(list(ic.get("Env") or []), list(o.env))
+    if o.entrypoint is not None:
+        entrypoint = list(o.entrypoint) or None
+        cmd = list(o.cmd) or None
+    else:
+        entrypoint = ic.get("Entrypoint") or None
+        cmd = list(o.cmd) if o.cmd else (ic.get("Cmd") or None)
+    if not (entrypoint or cmd):
+        raise InvalidArgument("No command specified", None)
+    labels = dict(ic.get("Labels") or {})
+    labels.update(dict(o.labels))
+    exposed = dict(ic.get("ExposedPorts") or {})
+    for p in o.expose:
+        exposed[p if "/" in p else f"{p}/tcp"] = {}
+    cfg = {
+        "Hostname": hostname,
+        "Domainname": "",
+        "User": o.user if o.user is not None else (ic.get("User") or ""),
+        "AttachStdin": "stdin" in o.attach,
+        "AttachStdout": "stdout" in o.attach,
+        "AttachStderr": "stderr" in o.attach,
+        "Tty": o.tty,
+        "OpenStdin": o.stdin_open,
+        "StdinOnce": o.stdin_open and "stdin" in o.attach,
+        "Env": env,
+        "Cmd": cmd,
+        "Image": image_name,
+        "Volumes": ic.get("Volumes") or None,
+        "WorkingDir": o.workdir if o.workdir is not None else (ic.get("WorkingDir") or ""),
+        "Entrypoint": entrypoint,
+        "OnBuild": ic.get("OnBuild") or None,
+        "Labels": labels,
+    }
+    if exposed:
+        cfg["ExposedPorts"] = exposed
+    stop = o.stop_signal or ic.get("StopSignal")
+    if stop:
+        cfg["StopSignal"] = stop
+    if o.stop_timeout is not None:
+        cfg["StopTimeout"] = o.stop_timeout
+    return cfg
+
+
+def host_config(o: CreateOptions) -> dict:
+    """The container's ``HostConfig`` (the subset skiff honours, Docker's names)."""
+    policy, retries = parse_restart(o.restart)
+    if o.autoremove and policy != "no":
+        raise InvalidArgument("conflicting options",
+                              "cannot combine --restart and --rm")
+    network = o.network or "default"
+    return {
+        "Binds": list(o.binds) or None,
+        "ContainerIDFile": "",
+        "LogConfig": {"Type": "json-file", "Config": {}},
+        "NetworkMode": network,
+        "PortBindings": {},
+        "RestartPolicy": {"Name": policy, "MaximumRetryCount": retries},
+        "AutoRemove": o.autoremove,
+        "VolumeDriver": "",
+        "VolumesFrom": list(o.volumes_from) or None,
+        "CapAdd": list(o.cap_add) or None,
+        "CapDrop": list(o.cap_drop) or None,
+        "Dns": list(o.dns),
+        "DnsOptions": list(o.dns_options),
+        "DnsSearch": list(o.dns_search),
+        "ExtraHosts": list(o.extra_hosts) or None,
+        "GroupAdd": list(o.group_add) or None,
+        "IpcMode": o.ipc or "private",
+        "PidMode": o.pid,
+        "Privileged": o.privileged,
+        "ReadonlyRootfs": o.read_only,
+        "SecurityOpt": list(o.security_opt) or None,
+        "Tmpfs": dict(_tmpfs_pair(t) for t in o.tmpfs) or None,
+        "UTSMode": o.uts,
+        "ShmSize": o.shm_size or DEFAULT_SHM_SIZE,
+        "Sysctls": dict(o.sysctls) or None,
+        "Memory": o.memory,
+        "MemorySwap": o.memory_swap if o.memory_swap else (o.memory * 2 if o.memory else 0),
+        "NanoCpus": o.nano_cpus,
+        "CpuShares": o.cpu_shares,
+        "CpusetCpus": o.cpuset_cpus,
+        "BlkioWeight": o.blkio_weight,
+        "PidsLimit": o.pids_limit,
+        "Ulimits": [_ulimit_dict(u) for u in o.ulimits] or None,
+        "Init": o.init or None,
+        "Mounts": list(o.mounts) or None,
+        "Devices": [_device_mapping(d) for d in o.devices] or None,
+        "BlkioDeviceReadBps": [_rate(d) for d in o.device_read_bps] or None,
+        "BlkioDeviceWriteBps": [_rate(d) for d in o.device_write_bps] or None,
+    }
+
+
+def _device_mapping(spec: str) -> dict:
+    from skiff.runtime.spec import device
+
+    dev, rule = device(spec)  # validates now: a bad --device fails at create
+    return {"PathOnHost": spec.split(":")[0], "PathInContainer": dev["path"],
+            "CgroupPermissions": rule["access"]}
+
+
+def _rate(spec: str) -> dict:
+    from skiff.runtime.spec import throttle
+
+    t = throttle(spec)
+    return {"Path": spec.rpartition(":")[0], "Rate": t["rate"]}
+
+
+def _tmpfs_pair(spec: str) -> tuple[str, str]:
+    path, _, opts = spec.partition(":")
+    if not path.startswith("/"):
+        raise InvalidArgument(f"invalid tmpfs mount {spec!r}", "path must be absolute")
+    return path, opts
+
+
+def _ulimit_dict(spec: str) -> dict:
+    """``nofile=1024[:2048]`` → {"Name", "Soft", "Hard"}.
+
+    Raises:
+        InvalidArgument: Docker's ``invalid ulimit argument: X``.
+    """
+    name, eq, vals = spec.partition("=")
+    if not eq or not name:
+        raise InvalidArgument("invalid ulimit argument", spec)
+    soft, _, hard = vals.partition(":")
+    try:
+        s = int(soft)
+        h = int(hard) if hard else s
+    except ValueError:
+        raise InvalidArgument("invalid ulimit argument", spec) from None
+    if s > h:
+        raise InvalidArgument("invalid ulimit argument",
+                              f"ulimit soft limit must be less than or equal to hard limit: {s} > {h}")
+    return {"Name": name, "Hard": h, "Soft": s}
+
+
+def process_env(config: dict) -> list[str]:
+    """What the process gets: ``PATH`` (default), ``HOSTNAME``, ``TERM=xterm`` with a tty,
+    then the Config's Env replacing or appending (moby CreateDaemonEnvironment)."""
+    base = [f"PATH={DEFAULT_PATH_ENV}", f"HOSTNAME={config.get('Hostname', '')}"]
+    if config.get("Tty"):
+        base.append("TERM=xterm")
+    return replace_or_append_env(base, list(config.get("Env") or []))

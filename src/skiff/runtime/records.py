@@ -1,0 +1,223 @@
+"""Container records: the ``containers`` table and the JSON each row holds.
+
+A row is (id, name, image_id, created, data); ``data`` is the container as ``docker
+inspect`` shows it (Id, Created, Path, Args, State, Image, Name, HostConfig, Config,
+Mounts, LogPath, ...) plus skiff's own bookkeeping under ``"Skiff"`` (monitor pid and start
+time, snapshot key or ``--rootfs`` directory, whether the user stopped it). The record is
+the API's and the CLI's single source; the monitor updates ``State`` as the container runs.
+
+Names: Docker's rules (``[a-zA-Z0-9][a-zA-Z0-9_.-]+``, unique, shown without the leading
+``/`` in ``ps``); generated names are ``adjective_noun`` from our own word lists.
+Lookups: full ID, then exact name, then a unique ID prefix (Docker's order).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from skiff.errors import AlreadyExists, InvalidArgument, NotFound
+from skiff.metadata import transaction
+
+if TYPE_CHECKING:
+    import sqlite3
+
+NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+ACTIVE = ("running", "paused", "restarting")
+
+_ADJECTIVES = (
+    "amber", "brave", "calm", "daring", "eager", "fancy", "gentle", "happy", "icy", "jolly",
+    "keen", "lucid", "merry", "nimble", "odd", "proud", "quiet", "rapid", "sharp", "tidy",
+    "upbeat", "vivid", "witty", "young", "zesty", "bold", "clever", "dreamy", "frosty", "golden",
+)
+_NOUNS = (
+    "otter", "falcon", "maple", "harbor", "comet", "lynx", "cedar", "pebble", "heron", "tundra",
+    "meadow", "quartz", "willow", "beacon", "canyon", "delta", "ember", "fjord", "glacier",
+    "island", "juniper", "kestrel", "lagoon", "mesa", "nebula", "orchid", "prairie", "reef",
+    "summit", "voyager",
+)
+
+
+class ContainerNotFound(NotFound):
+    """No container matches the reference (``No such container: <ref>``)."""
+
+    def __init__(self, ref: str):
+        super().__init__("No such container", ref)
+
+
+def now_rfc3339() -> str:
+    """Now as Go's RFC3339Nano in UTC (Docker's Created/StartedAt/FinishedAt)."""
+    from skiff.format.humanize import format_rfc3339_ns
+
+    return format_rfc3339_ns(time.time_ns())
+
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def validate_name(name: str) -> str:
+    """A user-given name without its optional leading ``/``.
+
+    Raises:
+        InvalidArgument: Docker's ``Invalid container name (X), only [a-zA-Z0-9][a-zA-Z0-9_.-]
+            are allowed``.
+    """
+    n = name[1:] if name.startswith("/") else name
+    if not NAME_RE.match(n):
+        raise InvalidArgument(f"Invalid container name ({name})",
+                              "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+    return n
+
+
+def generate_name(db: sqlite3.Connection) -> str:
+    """A free ``adjective_noun`` name (a number appended after collisions, as Docker)."""
+    rnd = int.from_bytes(os.urandom(4), "big")
+    base = f"{_ADJECTIVES[rnd % len(_ADJECTIVES)]}_{_NOUNS[(rnd >> 8) % len(_NOUNS)]}"
+    name = base
+    i = 0
+    while db.execute("SELECT 1 FROM containers WHERE name = ?", (name,)).fetchone():
+        i += 1
+        name = f"{base}{rnd % 10 + i}"
+    return name
+
+
+def new_state() -> dict:
+    """A created container's State (Docker's field order)."""
+    return {"Status": "created", "Running": False, "Paused": False, "Restarting": False,
+            "OOMKilled": False, "Dead": False, "Pid": 0, "ExitCode": 0, "Error": "",
+            "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME}
+
+
+def insert(db: sqlite3.Connection, rec: dict) -> None:
+    """Record a new container.
+
+    Raises:
+        AlreadyExists: the name is taken (Docker's ``Conflict. The container name "/x" is
+            already in use by container "<id>". You have to remove (or rename) that
+            container to be able to reuse that name.``).
+    """
+    import sqlite3
+
+    name = rec["Name"].lstrip("/")
+    with transaction(db):
+        row = db.execute("SELECT id FROM containers WHERE name = ?", (name,)).fetchone()
+        if row is not None:
+            raise _name_conflict(name, row[0])
+        try:
+            db.execute("INSERT INTO containers (id, name, image_id, created, data) "
+                       "VALUES (?, ?, ?, ?, ?)",
+                       (rec["Id"], name, rec.get("Image") or None, time.time(), json.dumps(rec)))
+        except sqlite3.IntegrityError as e:
+            raise _name_conflict(name, "") from e
+
+
+def _name_conflict(name: str, cid: str) -> AlreadyExists:
+    e = AlreadyExists(
+        f'Conflict. The container name "/{name}" is already in use by container "{cid}"',
+        "You have to remove (or rename) that container to be able to reuse that name.")
+    e.exit_code = 125
+    return e
+
+
+def _row_to_rec(row) -> dict:
+    return json.loads(row["data"])
+
+
+def lookup(db: sqlite3.Connection, ref: str) -> dict:
+    """The record for a full ID, a name (with or without ``/``) or a unique ID prefix.
+
+    Raises:
+        ContainerNotFound: nothing matches.
+        InvalidArgument: an ID prefix matches several (``multiple IDs found with provided
+            prefix: X``).
+    """
+    if not ref:
+        raise ContainerNotFound(ref)
+    row = db.execute("SELECT data FROM containers WHERE id = ?", (ref,)).fetchone()
+    if row is None:
+        row = db.execute("SELECT data FROM containers WHERE name = ?",
+                         (ref[1:] if ref.startswith("/") else ref,)).fetchone()
+    if row is None and re.fullmatch(r"[0-9a-f]{1,63}", ref):
+        rows = db.execute("SELECT data FROM containers WHERE id >= ? AND id < ? LIMIT 2",
+                          (ref, ref + "g")).fetchall()
+        if len(rows) > 1:
+            raise InvalidArgument("multiple IDs found with provided prefix", ref)
+        row = rows[0] if rows else None
+    if row is None:
+        raise ContainerNotFound(ref)
+    return _row_to_rec(row)
+
+
+def get(db: sqlite3.Connection, cid: str) -> dict | None:
+    """The record with exactly this ID, or None."""
+    row = db.execute("SELECT data FROM containers WHERE id = ?", (cid,)).fetchone()
+    return _row_to_rec(row) if row else None
+
+
+def all_records(db: sqlite3.Connection) -> Iterator[dict]:
+    """Every record, newest first (``docker ps`` order)."""
+    for row in db.execute("SELECT data FROM containers ORDER BY created DESC, rowid DESC"):
+        yield _row_to_rec(row)
+
+
+_SUMMARY_PATHS = ("$.State", "$.Config.Image", "$.Image", "$.Path", "$.Args", "$.Created",
+                  "$.Config.Labels", "$.Mounts", "$.HostConfig.NetworkMode")
+
+
+def summaries(db: sqlite3.Connection) -> Iterator[dict]:
+    """What ``ps`` shows of every record, newest first, without decoding whole records
+    (SQLite extracts the fields: ~4x faster than json.loads of each record).
+
+    Keys: Id, Name ("/name"), State (dict), Config ({"Image", "Labels"}), Image, Path,
+    Args, Created, Mounts, HostConfig ({"NetworkMode"}) — a record's shape, trimmed.
+    """
+    paths = ",".join(f"'{p}'" for p in _SUMMARY_PATHS)
+    q = (f"SELECT id, name, json_extract(data, {paths}) FROM containers "
+         "ORDER BY created DESC, rowid DESC")
+    for cid, name, blob in db.execute(q):
+        st, img, image_id, path, args, created, labels, mounts, net = json.loads(blob)
+        yield {"Id": cid, "Name": "/" + name, "State": st,
+               "Config": {"Image": img, "Labels": labels}, "Image": image_id, "Path": path,
+               "Args": args, "Created": created, "Mounts": mounts,
+               "HostConfig": {"NetworkMode": net}}
+
+
+def update(db: sqlite3.Connection, cid: str, fn) -> dict | None:
+    """Read-modify-write one record in a transaction: ``fn(rec)`` edits it in place.
+
+    Returns the new record, or None when the container is gone (fn not called).
+    """
+    with transaction(db):
+        rec = get(db, cid)
+        if rec is None:
+            return None
+        fn(rec)
+        db.execute("UPDATE containers SET data = ?, name = ? WHERE id = ?",
+                   (json.dumps(rec), rec["Name"].lstrip("/"), cid))
+        return rec
+
+
+def delete(db: sqlite3.Connection, cid: str) -> None:
+    """Drop the record (no error when it is already gone)."""
+    with transaction(db):
+        db.execute("DELETE FROM containers WHERE id = ?", (cid,))
+
+
+def command_text(rec: dict) -> str:
+    """``docker ps``'s COMMAND before quoting: Path then Args, args with spaces in '…'."""
+    args = [f"'{a}'" if " " in a else a for a in rec.get("Args") or []]
+    return " ".join([rec.get("Path", ""), *args]) if args else rec.get("Path", "")
+
+
+def status_text(rec: dict, now: float | None = None) -> str:
+    """``docker ps`` STATUS (``Up 3 seconds``, ``Exited (0) 2 minutes ago``, ``Created``)."""
+    from skiff.format.humanize import status_text as st
+
+    s = rec["State"]
+    started = None if s["StartedAt"] == ZERO_TIME else s["StartedAt"]
+    finished = None if s["FinishedAt"] == ZERO_TIME else s["FinishedAt"]
+    return st(s["Status"], s.get("ExitCode", 0), started, finished, now=now)

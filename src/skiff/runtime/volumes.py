@@ -1,0 +1,326 @@
+"""Volumes and bind mounts: ``-v``, ``--mount``, ``--tmpfs``, the image's VOLUMEs.
+
+- ``-v /host:/ctr[:ro]`` bind-mounts a host path (created as a directory when missing, as
+  Docker does for ``-v``; ``--mount type=bind`` requires it to exist);
+- ``-v name:/ctr`` / ``--mount type=volume,source=name,target=/ctr`` uses the named volume
+  (created on first use), ``-v /ctr`` and each image VOLUME not otherwise covered an
+  anonymous one (a random 64-hex name), removed by ``rm -v``;
+- a volume is a directory ``<root>/volumes/<name>/_data`` recorded in the ``volumes``
+  table; when it is empty the first time a container mounts it, the image's content at
+  the mount point is copied in (Docker's copy-up; ``nocopy`` turns it off).
+
+Records: each container's ``Mounts`` (docker inspect shape) say what it mounts;
+:func:`oci_mounts` turns them into OCI mount dicts at start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from typing import TYPE_CHECKING
+
+from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from skiff.metadata import transaction
+from skiff.runtime.records import NAME_RE
+
+if TYPE_CHECKING:
+    from skiff.runtime.options import CreateOptions
+
+_PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
+
+
+def _bad_spec(spec: str, why: str | None = None) -> InvalidArgument:
+    return InvalidArgument(f"invalid volume specification: '{spec}'", why)
+
+
+def _split_v(spec: str) -> tuple[str, str, str]:
+    parts = spec.split(":")
+    if len(parts) == 1:
+        return "", parts[0], ""
+    if len(parts) == 2:
+        if parts[1].startswith("/"):
+            return parts[0], parts[1], ""
+        return "", parts[0], parts[1]
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    raise _bad_spec(spec)
+
+
+def _mount_entry(typ: str, source: str, dest: str, rw: bool, *, name: str = "",
+                 mode: str = "", propagation: str = "") -> dict:
+    d = {"Type": typ}
+    if typ == "volume":
+        d["Name"] = name
+    d.update({"Source": source, "Destination": dest})
+    if typ == "volume":
+        d["Driver"] = "local"
+    d.update({"Mode": mode, "RW": rw, "Propagation": propagation})
+    return d
+
+
+def parse_mounts(svc, o: CreateOptions, config: dict) -> list[dict]:
+    """The container's Mounts (docker inspect shape) from -v, --mount and image VOLUMEs.
+
+    Named volumes are created here (Docker creates them at container create).
+
+    Raises:
+        InvalidArgument: a malformed spec or a relative container path (Docker's text).
+    """
+    out: list[dict] = []
+    dests: set[str] = set()
+
+    def add(entry: dict) -> None:
+        if entry["Destination"] in dests:
+            raise InvalidArgument("Duplicate mount point", entry["Destination"])
+        dests.add(entry["Destination"])
+        out.append(entry)
+
+    for spec in o.binds:
+        src, dst, mode = _split_v(spec)
+        if not dst.startswith("/"):
+            raise _bad_spec(spec, f"invalid mount config for type \"bind\": invalid mount path: "
+                                  f"'{dst}' mount path must be absolute")
+        flags = [m for m in mode.split(",") if m]
+        for m in flags:
+            if m not in ("ro", "rw", "z", "Z", "nocopy", *_PROPAGATIONS):
+                raise _bad_spec(spec, f"invalid mode: {m}")
+        rw = "ro" not in flags
+        prop = next((m for m in flags if m in _PROPAGATIONS), "rprivate")
+        dst = os.path.normpath(dst)
+        if src.startswith("/"):
+            add(_mount_entry("bind", os.path.normpath(src), dst, rw, mode=mode,
+                             propagation=prop))
+        else:
+            name = src or os.urandom(32).hex()
+            vol = create(svc, name, exist_ok=True) if src else create(svc, name, anonymous=True)
+            e = _mount_entry("volume", vol["Mountpoint"], dst, rw, name=name,
+                             mode=mode or "z")
+            if "nocopy" in flags:
+                e["NoCopy"] = True
+            add(e)
+    for spec in o.mounts:
+        add(_parse_mount_flag(svc, spec))
+    for path in (config.get("Volumes") or {}):
+        path = os.path.normpath(path)
+        if path in dests:
+            continue
+        name = os.urandom(32).hex()
+        vol = create(svc, name, anonymous=True)
+        add(_mount_entry("volume", vol["Mountpoint"], path, True, name=name))
+    return out
+
+
+def _parse_mount_flag(svc, spec: str) -> dict:
+    kv: dict[str, str] = {}
+    for field in spec.split(","):
+        k, eq, v = field.partition("=")
+        kv[k.strip().lower()] = v if eq else "true"
+    typ = kv.get("type", "volume")
+    dst = kv.get("target") or kv.get("destination") or kv.get("dst")
+    if not dst:
+        raise InvalidArgument(f"invalid argument \"{spec}\" for \"--mount\" flag",
+                              "target is required")
+    if not dst.startswith("/"):
+        raise InvalidArgument(f"invalid mount path: '{dst}'", "mount path must be absolute")
+    ro = kv.get("readonly", kv.get("ro", "false")) in ("true", "1", "")
+    src = kv.get("source") or kv.get("src") or ""
+    if typ == "bind":
+        if not src.startswith("/") or not os.path.exists(src):
+            raise InvalidArgument("invalid mount config for type \"bind\"",
+                                  f"bind source path does not exist: {src}")
+        return _mount_entry("bind", src, dst, not ro,
+                            propagation=kv.get("bind-propagation", "rprivate"))
+    if typ == "volume":
+        name = src or os.urandom(32).hex()
+        vol = create(svc, name, exist_ok=True) if src else create(svc, name, anonymous=True)
+        e = _mount_entry("volume", vol["Mountpoint"], dst, not ro, name=name)
+        if kv.get("volume-nocopy") in ("true", "1"):
+            e["NoCopy"] = True
+        return e
+    if typ == "tmpfs":
+        e = _mount_entry("tmpfs", "", dst, not ro)
+        if "tmpfs-size" in kv:
+            e["TmpfsSize"] = kv["tmpfs-size"]
+        if "tmpfs-mode" in kv:
+            e["TmpfsMode"] = kv["tmpfs-mode"]
+        return e
+    raise InvalidArgument(f"invalid argument \"{spec}\" for \"--mount\" flag",
+                          f"invalid mount type: {typ!r}")
+
+
+def oci_mounts(svc, rec: dict, rootfs: str) -> list[dict]:
+    """OCI mount dicts for the record's Mounts and --tmpfs (volumes copied up first)."""
+    from skiff.runtime.spec import bind_mount
+
+    out = []
+    for m in rec.get("Mounts") or []:
+        if m["Type"] == "bind":
+            src = m["Source"]
+            if not os.path.exists(src):
+                os.makedirs(src, exist_ok=True)
+            out.append(bind_mount(src, m["Destination"], readonly=not m["RW"],
+                                  propagation=m.get("Propagation") or "rprivate"))
+        elif m["Type"] == "volume":
+            if not m.get("NoCopy"):
+                _copy_up(rootfs, m["Destination"], m["Source"])
+            out.append(bind_mount(m["Source"], m["Destination"], readonly=not m["RW"]))
+        elif m["Type"] == "tmpfs":
+            opts = ["nosuid", "nodev", "noexec"]
+            if m.get("TmpfsSize"):
+                opts.append(f"size={m['TmpfsSize']}")
+            if m.get("TmpfsMode"):
+                opts.append(f"mode={m['TmpfsMode']}")
+            if not m["RW"]:
+                opts.append("ro")
+            out.append({"destination": m["Destination"], "type": "tmpfs", "source": "tmpfs",
+                        "options": opts})
+    for path, opts in (rec["HostConfig"].get("Tmpfs") or {}).items():
+        o = ["noexec", "nosuid", "nodev"] + [x for x in opts.split(",") if x]
+        out.append({"destination": path, "type": "tmpfs", "source": "tmpfs", "options": o})
+    return out
+
+
+def _copy_up(rootfs: str, dest: str, data_dir: str) -> None:
+    from skiff.runtime.fsutil import secure_join
+
+    marker = os.path.join(os.path.dirname(data_dir), ".populated")
+    if os.path.exists(marker):
+        return
+    try:
+        empty = not os.listdir(data_dir)
+    except FileNotFoundError:
+        os.makedirs(data_dir, exist_ok=True)
+        empty = True
+    src = secure_join(rootfs, dest)
+    if empty and src.is_dir() and any(os.scandir(src)):
+        subprocess.run(["cp", "-a", f"{src}/.", data_dir], check=False, capture_output=True)
+    if empty and src.is_dir():
+        st = os.stat(src)
+        os.chown(data_dir, st.st_uid, st.st_gid)
+        os.chmod(data_dir, st.st_mode & 0o7777)
+    open(marker, "w").close()
+
+
+# -- the volume store --------------------------------------------------------------------
+
+def _info(svc, row) -> dict:
+    from skiff.format.humanize import format_rfc3339
+
+    name = row["name"]
+    labels = json.loads(row["labels"] or "{}")
+    return {"CreatedAt": format_rfc3339(int(row["created"])), "Driver": row["driver"],
+            "Labels": labels, "Mountpoint": str(svc.config.volumes_dir / name / "_data"),
+            "Name": name, "Options": json.loads(row["options"] or "{}") or None,
+            "Scope": "local"}
+
+
+def create(svc, name: str | None = None, *, labels: dict | None = None,
+           exist_ok: bool = False, anonymous: bool = False, driver: str = "local") -> dict:
+    """Create a volume (docker volume create); return its inspect dict.
+
+    Raises:
+        InvalidArgument: a bad name or a driver other than ``local``.
+        AlreadyExists: the name is taken and ``exist_ok`` is False.
+    """
+    if driver != "local":
+        raise InvalidArgument("error looking up volume plugin", f"{driver}: plugin not found")
+    name = name or os.urandom(32).hex()
+    if not NAME_RE.match(name):
+        raise InvalidArgument(f'create {name}',
+                              f'"{name}" includes invalid characters for a local volume name, '
+                              "only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended "
+                              "to pass a host directory, use absolute path")
+    labels = dict(labels or {})
+    if anonymous:
+        labels["com.docker.volume.anonymous"] = ""
+    db = svc.db
+    with transaction(db):
+        row = db.execute("SELECT * FROM volumes WHERE name = ?", (name,)).fetchone()
+        if row is not None:
+            if exist_ok:
+                return _info(svc, row)
+            raise AlreadyExists(f"volume {name}", "already exists")
+        (svc.config.volumes_dir / name / "_data").mkdir(parents=True, exist_ok=True)
+        db.execute("INSERT INTO volumes (name, driver, created, labels, options) "
+                   "VALUES (?, 'local', ?, ?, '{}')", (name, time.time(), json.dumps(labels)))
+        row = db.execute("SELECT * FROM volumes WHERE name = ?", (name,)).fetchone()
+    return _info(svc, row)
+
+
+def get(svc, name: str) -> dict:
+    """A volume's inspect dict.
+
+    Raises:
+        NotFound: ``get NAME: no such volume``.
+    """
+    row = svc.db.execute("SELECT * FROM volumes WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise NotFound(f"get {name}", "no such volume")
+    return _info(svc, row)
+
+
+def list_all(svc) -> list[dict]:
+    """Every volume, by name."""
+    return [_info(svc, r) for r in svc.db.execute("SELECT * FROM volumes ORDER BY name")]
+
+
+def users(svc, name: str) -> list[str]:
+    """IDs of the containers whose Mounts use volume ``name``."""
+    out = []
+    for cid, data in svc.db.execute("SELECT id, data FROM containers"):
+        rec = json.loads(data)
+        if any(m.get("Name") == name for m in rec.get("Mounts") or []):
+            out.append(cid)
+    return out
+
+
+def remove(svc, name: str, force: bool = False) -> None:
+    """Remove a volume and its data (docker volume rm).
+
+    Raises:
+        NotFound: no such volume. Conflict: a container uses it (Docker's ``volume is in
+            use - [ids]``).
+    """
+    get(svc, name)
+    used = users(svc, name)
+    if used and not force:
+        raise Conflict(f"remove {name}", f"volume is in use - [{', '.join(used)}]")
+    with transaction(svc.db):
+        svc.db.execute("DELETE FROM volumes WHERE name = ?", (name,))
+    shutil.rmtree(svc.config.volumes_dir / name, ignore_errors=True)
+
+
+def remove_anonymous(svc, rec: dict) -> None:
+    """``rm -v``: remove the container's anonymous volumes no other container uses."""
+    for m in rec.get("Mounts") or []:
+        if m["Type"] != "volume":
+            continue
+        try:
+            v = get(svc, m["Name"])
+        except NotFound:
+            continue
+        if "com.docker.volume.anonymous" in (v["Labels"] or {}) and not users(svc, m["Name"]):
+            remove(svc, m["Name"])
+
+
+def prune(svc, all: bool = False) -> tuple[list[str], int]:
+    """Remove unused volumes (anonymous only unless ``all``, as Docker 23+); returns
+    (names, bytes reclaimed)."""
+    from skiff.snapshots import disk_usage
+
+    gone, size = [], 0
+    for v in list_all(svc):
+        if users(svc, v["Name"]):
+            continue
+        if not all and "com.docker.volume.anonymous" not in (v["Labels"] or {}):
+            continue
+        try:
+            size += disk_usage(svc.config.volumes_dir / v["Name"]).size
+        except Exception:  # noqa: BLE001 - usage is best effort
+            pass
+        remove(svc, v["Name"])
+        gone.append(v["Name"])
+    return gone, size
