@@ -140,6 +140,23 @@ def test_same_as_go(oracle, tmpl: str) -> None:
     check(oracle, tmpl, DATA)
 
 
+SAME_MESSAGE = [
+    "{{.A", "{{foo}}", "{{if .A}}x", "{{end}}", "{{else}}", "{{$u}}", "{{break}}",
+    "{{continue}}", "{{/* x }}", '{{"abc}}', "{{| .A}}", "{{(.A}}", "{{.A)}}", "{{range}}{{end}}",
+    "{{if}}{{end}}", "{{with $x := 1, 2}}{{end}}", "{{'ab'}}", "{{1 2}}", "{{.A.B.C }",
+    "{{ # }}", "{{range $a, $b, $c := .}}{{end}}", "a\n{{if .A}}\n{{foo .A}}{{end}}",
+    "{{index .A 1}}", "{{len 3}}", "{{printf}}", "{{nil}}",
+]
+
+
+@pytest.mark.parametrize("tmpl", SAME_MESSAGE)
+def test_error_messages_same_as_go(oracle, tmpl: str) -> None:
+    _, err = oracle.ask(t=tmpl, d={"A": 1})
+    with pytest.raises(InvalidArgument) as ei:
+        render(tmpl, {"A": 1})
+    assert err and ei.value.why == err
+
+
 LIST_CASES = [
     "table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.Size}}",
     "table {{.ID}}\t{{.Repository | upper}}\t{{json .Tag}}",
