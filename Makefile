@@ -30,7 +30,7 @@ deps: $(STAMPS)/apt.stamp
 venv: $(BIN)/.installed
 
 test: compile
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	PATH=/usr/local/go/bin:$$PATH $(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not slow" tests/unit
