@@ -217,7 +217,11 @@ def test_restart_policy_on_failure(sk):
 
 
 def test_monitor_killed_is_reconciled(sk):
-    cid = sk("run", "-d", "bb:1", "sleep", "60").out.strip()
+    cid = sk("run", "-d", "bb:1", "sh", "-c", "echo before; exec sleep 60").out.strip()
+    for _ in range(100):
+        if sk("logs", cid).out:
+            break
+        time.sleep(0.02)
     rec = _inspect(sk, cid)
     # the monitor's pid is skiff's own bookkeeping: read it from the database
     from skiff import metadata
@@ -229,6 +233,7 @@ def test_monitor_killed_is_reconciled(sk):
     time.sleep(0.1)
     st = _inspect(sk, cid)["State"]
     assert (st["Status"], st["Running"], st["ExitCode"]) == ("exited", False, 137)
+    assert sk("logs", cid).out == "before\n"  # the log outlives its monitor
     assert not os.path.exists(f"/proc/{rec['State']['Pid']}") or \
         open(f"/proc/{rec['State']['Pid']}/stat").read().split()[2] in ("Z", "X")
     assert sk("rm", cid).code == 0
