@@ -123,8 +123,9 @@ def test_diff_id_mismatch_leaves_nothing(sn, images, skiff_root):
     assert sorted(os.listdir(skiff_root / "snapshots")) == ["locks"]
 
 
-def test_corrupt_layer_leaves_lower_levels_only(sn, images, skiff_root):
-    img = make_image(images, BASE, TOP)
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_corrupt_layer_leaves_lower_levels_only(sn, images, skiff_root, compression):
+    img = make_image(images, BASE, TOP, compression=compression)
     blob = images.content.path(img.layers[1].digest)
     data = blob.read_bytes()
     os.chmod(blob, 0o644)
@@ -176,6 +177,7 @@ def test_prune_removes_levels_no_image_needs(sn, images):
     assert [i.key for i in sn.list()] == [shared.chain_id]
     assert sn.prune(set()) == [shared.chain_id]
     assert sn.list() == []
+    assert os.listdir(sn.root / "locks") == []
 
 
 def test_prune_keeps_named_and_active_snapshots(sn):
