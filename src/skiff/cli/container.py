@@ -101,6 +101,7 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--sysctl", action="append", default=[], help="Sysctl options")
     a("--expose", action="append", default=[], help="Expose a port or a range of ports")
     a("-p", "--publish", action="append", default=[], help="Publish a container's port(s) to the host")
+    a("--userns", default="", help="User namespace to use (only 'host' here)")
     a("--device", action="append", default=[], help="Add a host device to the container")
     a("--device-read-bps", action="append", default=[], help="Limit read rate (bytes per second) from a device")
     a("--device-write-bps", action="append", default=[], help="Limit write rate (bytes per second) to a device")
@@ -137,6 +138,8 @@ def _options(a) -> object:
 
     if a.publish:
         raise InvalidArgument("--publish", "port publishing needs a bridge network, which skiff does not have yet")
+    if a.userns not in ("", "host"):
+        raise InvalidArgument(f"--userns {a.userns}", "user namespace remapping is not supported yet")
     for mode, what in ((a.pid, "pid"), (a.ipc, "ipc"), (a.uts, "uts")):
         if mode not in ("", "host", "private", "shareable"):
             raise InvalidArgument(f"--{what}: invalid {what} mode", mode)
