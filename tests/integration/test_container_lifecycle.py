@@ -309,3 +309,15 @@ def test_detached_rm_and_create_then_start_attached(sk):
     assert (res.code, res.out) == (5, "started\n")
     assert _inspect(sk, cid)["State"]["ExitCode"] == 5
     sk("rm", "later")
+
+
+def test_detached_run_releases_the_callers_pipes(skiff_exe, busybox_tar):
+    assert skiff_exe("import", str(busybox_tar), "bb:1").returncode == 0
+    t0 = time.monotonic()
+    r = skiff_exe("run", "-d", "bb:1", "sleep", "30", timeout=25)
+    assert r.returncode == 0, r.stderr
+    assert time.monotonic() - t0 < 20  # the monitor keeps none of our stdout/stderr open
+    cid = r.stdout.decode().strip()
+    st = json.loads(skiff_exe("inspect", cid).stdout)[0]["State"]
+    assert st["Running"] is True
+    assert skiff_exe("rm", "-f", cid).returncode == 0
