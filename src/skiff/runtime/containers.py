@@ -382,6 +382,9 @@ class ContainerService:
             raise Conflict("cannot start a paused container", "try unpause instead")
         if status in ("running", "restarting"):
             return None
+        if monitor_alive(rec):
+            # the last run's monitor is still unmounting: let it finish first
+            self._wait_monitor(rec, 10)
         cid = rec["Id"]
         bundle = self.bundle(cid)
         rootfs = self._mount_rootfs(rec)
