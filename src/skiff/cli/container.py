@@ -198,26 +198,43 @@ def _options(a) -> object:
 
 
 def _create(ctx: Context, svc, a) -> dict:
-    """Create, pulling the image first when it is missing (``--pull missing``)."""
-    from skiff.errors import ImageNotFound
+    """Create, pulling the image first as ``--pull`` says (missing: only when absent)."""
+    from skiff.errors import ImageNotFound, InvalidArgument
 
+    if a.pull not in ("missing", "always", "never"):
+        raise InvalidArgument(f'invalid pull option: "{a.pull}"',
+                              "must be one of: always, missing, never")
     o = _options(a)
+    if a.pull == "always" and not a.rootfs:
+        _pull(ctx, a.image, a.quiet)
     try:
         rec = svc.create(o)
     except ImageNotFound as e:
         if a.rootfs or a.pull == "never":
             raise
         try:
-            from skiff.registry import client  # only once the registry client is there
+            from skiff.registry import client  # noqa: F401 - only once the client is there
         except ImportError:
             raise e from None
         sys.stderr.write(f"Unable to find image '{a.image}' locally\n")
-        client.pull(ctx.config, ctx.db, a.image)
+        _pull(ctx, a.image, a.quiet)
         rec = svc.create(o)
     if a.cidfile:
         with open(a.cidfile, "x") as f:
             f.write(rec["Id"])
     return rec
+
+
+def _pull(ctx: Context, image: str, quiet: bool) -> None:
+    """Pull for create/run: a failure is the engine's (exit 125, as ``docker run``)."""
+    from skiff.errors import SkiffError
+    from skiff.registry import client
+
+    try:
+        client.pull(ctx.config, ctx.db, image)
+    except SkiffError as e:
+        e.exit_code = 125
+        raise
 
 
 def create(ctx: Context, argv: list[str]) -> int:
