@@ -101,6 +101,7 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--sysctl", action="append", default=[], help="Sysctl options")
     a("--expose", action="append", default=[], help="Expose a port or a range of ports")
     a("-p", "--publish", action="append", default=[], help="Publish a container's port(s) to the host")
+    a("--userns", default="", help="User namespace to use (only 'host' here)")
     a("--device", action="append", default=[], help="Add a host device to the container")
     a("--device-read-bps", action="append", default=[], help="Limit read rate (bytes per second) from a device")
     a("--device-write-bps", action="append", default=[], help="Limit write rate (bytes per second) to a device")
@@ -137,6 +138,8 @@ def _options(a) -> object:
 
     if a.publish:
         raise InvalidArgument("--publish", "port publishing needs a bridge network, which skiff does not have yet")
+    if a.userns not in ("", "host"):
+        raise InvalidArgument(f"--userns {a.userns}", "user namespace remapping is not supported yet")
     for mode, what in ((a.pid, "pid"), (a.ipc, "ipc"), (a.uts, "uts")):
         if mode not in ("", "host", "private", "shareable"):
             raise InvalidArgument(f"--{what}: invalid {what} mode", mode)
@@ -195,26 +198,43 @@ def _options(a) -> object:
 
 
 def _create(ctx: Context, svc, a) -> dict:
-    """Create, pulling the image first when it is missing (``--pull missing``)."""
-    from skiff.errors import ImageNotFound
+    """Create, pulling the image first as ``--pull`` says (missing: only when absent)."""
+    from skiff.errors import ImageNotFound, InvalidArgument
 
+    if a.pull not in ("missing", "always", "never"):
+        raise InvalidArgument(f'invalid pull option: "{a.pull}"',
+                              "must be one of: always, missing, never")
     o = _options(a)
+    if a.pull == "always" and not a.rootfs:
+        _pull(ctx, a.image, a.quiet)
     try:
         rec = svc.create(o)
     except ImageNotFound as e:
         if a.rootfs or a.pull == "never":
             raise
         try:
-            from skiff.registry import client  # only once the registry client is there
+            from skiff.registry import client  # noqa: F401 - only once the client is there
         except ImportError:
             raise e from None
         sys.stderr.write(f"Unable to find image '{a.image}' locally\n")
-        client.pull(ctx.config, ctx.db, a.image)
+        _pull(ctx, a.image, a.quiet)
         rec = svc.create(o)
     if a.cidfile:
         with open(a.cidfile, "x") as f:
             f.write(rec["Id"])
     return rec
+
+
+def _pull(ctx: Context, image: str, quiet: bool) -> None:
+    """Pull for create/run: a failure is the engine's (exit 125, as ``docker run``)."""
+    from skiff.errors import SkiffError
+    from skiff.registry import client
+
+    try:
+        client.pull(ctx.config, ctx.db, image)
+    except SkiffError as e:
+        e.exit_code = 125
+        raise
 
 
 def create(ctx: Context, argv: list[str]) -> int:

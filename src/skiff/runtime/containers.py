@@ -64,10 +64,11 @@ class Started:
         if svc is not None:
             rec = records.get(svc.db, self.cid)
             if rec is not None:
-                rec = svc._fold(rec)
-                if code is None and rec["State"]["Status"] not in ACTIVE:
-                    code = int(rec["State"]["ExitCode"])
-                if self.autoremove and rec["State"]["Status"] not in ACTIVE:
+                if code is None or not self.autoremove:  # --rm: the record goes anyway
+                    rec = svc._fold(rec)
+                    if code is None and rec["State"]["Status"] not in ACTIVE:
+                        code = int(rec["State"]["ExitCode"])
+                if self.autoremove and code is not None:
                     svc._remove_files(rec)
         return code
 
@@ -381,6 +382,9 @@ class ContainerService:
             raise Conflict("cannot start a paused container", "try unpause instead")
         if status in ("running", "restarting"):
             return None
+        if monitor_alive(rec):
+            # the last run's monitor is still unmounting: let it finish first
+            self._wait_monitor(rec, 10)
         cid = rec["Id"]
         bundle = self.bundle(cid)
         rootfs = self._mount_rootfs(rec)

@@ -542,9 +542,13 @@ def _send_ok(sync_fd: int, msg: dict) -> bool:
 def spawn(ms: MonitorSpec, attach: Attach, keep_fds: tuple[int, ...] = ()) -> tuple[int, int]:
     """Double-fork a monitor for ``ms``; return (read end of its message pipe, intermediate
     pid already reaped). The monitor touches no database (see the module docstring)."""
+    import gc
+
     r, w = os.pipe()
+    gc.freeze()  # keep the collector from touching (and so copying) every inherited page
     pid = os.fork()
     if pid == 0:  # intermediate
+        gc.disable()
         code = 0
         try:
             os.close(r)
@@ -573,6 +577,7 @@ def spawn(ms: MonitorSpec, attach: Attach, keep_fds: tuple[int, ...] = ()) -> tu
                 pass
         finally:
             os._exit(code)
+    gc.unfreeze()
     os.close(w)
     os.waitpid(pid, 0)
     return r, pid
