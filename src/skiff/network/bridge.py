@@ -1,0 +1,236 @@
+"""Netlink plumbing with pyroute2: bridges, veth pairs, network namespaces, routes.
+
+What dockerd's bridge driver does, without a daemon:
+
+* ``ensure_bridge``: a Linux bridge with the network's gateway address, up, with
+  ``route_localnet=1`` (so DNAT'ed 127.0.0.1 traffic may leave through it: the hairpin
+  for ``-p`` on loopback) and IPv4 forwarding on.
+* ``plug``: one veth pair per container and network: the host end (``host_veth``,
+  enslaved to the bridge) and the container end, moved into the container's network
+  namespace, renamed ``eth0`` (``eth1``... for further networks), given its MAC, address
+  and (unless the network is internal) the default route via the gateway.
+* ``unplug``: delete the host end (the kernel deletes its peer).
+
+Namespaces are files (``/run/netns/NAME`` or ``/proc/PID/ns/net``); a netlink socket is
+opened inside one by switching this thread's namespace for the socket's creation only.
+Errors are SkiffErrors naming the interface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import hashlib
+import os
+from collections.abc import Iterator
+from ipaddress import IPv4Network
+from pathlib import Path
+
+from skiff.errors import SkiffError
+
+CLONE_NEWNET = 0x40000000
+NETNS_DIR = Path("/run/netns")
+_libc = None
+
+
+def _setns(fd: int) -> None:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+def iproute(netns_path: str | os.PathLike[str] | None = None):
+    """An ``IPRoute`` talking to the namespace at ``netns_path`` (None: this one).
+
+    The socket is created with this thread switched into the namespace and the thread is
+    switched straight back, so nothing else runs there. Close it (``with``) when done.
+    """
+    from pyroute2 import IPRoute
+
+    if netns_path is None:
+        return IPRoute()
+    me = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _setns(fd)
+        finally:
+            os.close(fd)
+        try:
+            return IPRoute()
+        finally:
+            _setns(me)
+    finally:
+        os.close(me)
+
+
+@contextlib.contextmanager
+def netlink_errors(what: str) -> Iterator[None]:
+    """Turn pyroute2's NetlinkError/OSError into SkiffError(what, strerror)."""
+    try:
+        yield
+    except SkiffError:
+        raise
+    except Exception as e:
+        code = getattr(e, "code", None) or getattr(e, "errno", None)
+        if isinstance(code, int) and code > 0:
+            raise SkiffError(what, os.strerror(code)) from e
+        raise SkiffError(what, str(e)) from e
+
+
+def create_netns(name: str) -> Path:
+    """A new, empty network namespace pinned at ``/run/netns/NAME`` (as ``ip netns add``);
+    its loopback is brought up. Raises AlreadyExists-like SkiffError when the name is taken."""
+    from pyroute2 import netns
+
+    path = NETNS_DIR / name
+    if path.exists():
+        raise SkiffError(f"network namespace {name}", "already exists")
+    NETNS_DIR.mkdir(parents=True, exist_ok=True)
+    with netlink_errors(f"network namespace {name}"):
+        netns.create(name)
+    with iproute(path) as ipr, netlink_errors("lo"):
+        ipr.link("set", index=1, state="up")
+    return path
+
+
+def remove_netns(path: str | os.PathLike[str]) -> None:
+    """Unmount and delete a pinned namespace file (no-op when it is gone)."""
+    p = os.fsencode(path)
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    _libc.umount2(p, 2)  # MNT_DETACH; fails harmlessly when not a mount point
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(p)
+
+
+def link_index(ipr, name: str) -> int | None:
+    """Interface index of ``name`` in ``ipr``'s namespace, or None."""
+    r = ipr.link_lookup(ifname=name)
+    return r[0] if r else None
+
+
+def _sysctl(path: str, value: str) -> None:
+    with contextlib.suppress(OSError):
+        with open(path) as f:
+            if f.read().strip() == value:
+                return
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def ensure_bridge(name: str, gateway: str, subnet: IPv4Network, *, mtu: int = 1500) -> bool:
+    """Make sure bridge ``name`` exists, is up and holds ``gateway/prefix``; return True if
+    it was created now. Turns on ``net.ipv4.ip_forward`` and the bridge's route_localnet.
+    Raises SkiffError when ``name`` exists but is not a bridge."""
+    created = False
+    with iproute() as ipr, netlink_errors(f"bridge {name}"):
+        idx = link_index(ipr, name)
+        if idx is None:
+            ipr.link("add", ifname=name, kind="bridge", mtu=mtu)
+            idx = link_index(ipr, name)
+            created = True
+        else:
+            kind = ipr.get_links(idx)[0].get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND")
+            if kind != "bridge":
+                raise SkiffError(f"bridge {name}", f"interface exists and is a {kind or 'device'}")
+        have = {(a.get("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=idx, family=2)}
+        if (gateway, subnet.prefixlen) not in have:
+            ipr.addr("add", index=idx, address=gateway, prefixlen=subnet.prefixlen)
+        ipr.link("set", index=idx, state="up")
+    _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
+    _sysctl("/proc/sys/net/ipv4/ip_forward", "1")
+    return created
+
+
+def delete_link(name: str) -> bool:
+    """Delete interface ``name`` from the host namespace; False when it did not exist."""
+    with iproute() as ipr, netlink_errors(f"interface {name}"):
+        idx = link_index(ipr, name)
+        if idx is None:
+            return False
+        try:
+            ipr.link("del", index=idx)
+        except Exception as e:  # raced with the kernel removing a veth with its netns
+            if getattr(e, "code", None) == errno.ENODEV:
+                return False
+            raise
+    return True
+
+
+def veth_name(network_id: str, container_id: str) -> str:
+    """The host end's name: ``vsk`` + 9 hex of sha256(network/container) — deterministic, so
+    a crash between creating it and recording it still lets ``detach`` find it."""
+    return "vsk" + hashlib.sha256(f"{network_id}/{container_id}".encode()).hexdigest()[:9]
+
+
+def plug(*, bridge: str, netns_path: str | os.PathLike[str], host_veth: str, ifname: str,
+         address: str, prefix_len: int, gateway: str | None, mac: str,
+         mtu: int = 1500) -> None:
+    """Connect the namespace to ``bridge`` with a new veth pair (see the module docstring).
+
+    ``gateway`` None means no default route (``--internal``). On any failure the pair is
+    deleted again before the SkiffError propagates. Raises SkiffError when ``ifname``
+    already exists in the namespace or the bridge is missing.
+    """
+    peer = host_veth + "p"
+    with iproute() as ipr, netlink_errors(f"veth {host_veth}"):
+        br = link_index(ipr, bridge)
+        if br is None:
+            raise SkiffError(f"bridge {bridge}", "no such interface")
+        ipr.link("add", ifname=host_veth, kind="veth", peer=peer, mtu=mtu)
+        try:
+            hidx = link_index(ipr, host_veth)
+            pidx = link_index(ipr, peer)
+            ipr.link("set", index=hidx, master=br)
+            fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                ipr.link("set", index=pidx, net_ns_fd=fd)
+            finally:
+                os.close(fd)
+            with iproute(netns_path) as nr:
+                idx = link_index(nr, peer)
+                if link_index(nr, ifname) is not None:
+                    raise SkiffError(f"interface {ifname}", "already exists in the container")
+                nr.link("set", index=idx, ifname=ifname, address=mac, state="down")
+                nr.addr("add", index=idx, address=address, prefixlen=prefix_len)
+                nr.link("set", index=idx, state="up")
+                nr.link("set", index=1, state="up")
+                if gateway is not None:
+                    nr.route("add", dst="0.0.0.0/0", gateway=gateway)
+            ipr.link("set", index=hidx, state="up")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                ipr.link("del", ifname=host_veth)
+            raise
+
+
+def host_routes() -> list[IPv4Network]:
+    """The IPv4 destinations of the host's main routing table (the default route left
+    out): what a new network's subnet must not overlap."""
+    out = []
+    with iproute() as ipr:
+        for r in ipr.get_routes(family=2, table=254):
+            dst = r.get("RTA_DST")
+            if dst and r["dst_len"] > 0:
+                out.append(IPv4Network(f"{dst}/{r['dst_len']}", strict=False))
+    return out
+
+
+def links(netns_path: str | os.PathLike[str] | None = None) -> list[str]:
+    """Interface names in a namespace (tests compare them before and after)."""
+    with iproute(netns_path) as ipr:
+        return sorted(l.get("ifname") for l in ipr.get_links())
+
+
+def addresses(netns_path: str | os.PathLike[str] | None = None) -> list[str]:
+    """``"ifname address/prefix"`` for every IPv4 address in a namespace."""
+    with iproute(netns_path) as ipr:
+        names = {l["index"]: l.get("ifname") for l in ipr.get_links()}
+        return sorted(f"{names.get(a['index'])} {a.get('IFA_ADDRESS')}/{a['prefixlen']}"
+                      for a in ipr.get_addr(family=2))

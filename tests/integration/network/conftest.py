@@ -1,0 +1,47 @@
+"""Fixtures for network tests: unique names, a leak check of links/addresses/firewall."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+
+import pytest
+
+needs_net = [pytest.mark.requires_root]
+
+
+def host_state() -> tuple:
+    """Links, IPv4 addresses, named namespaces and the nftables ruleset of the host."""
+    from skiff.network import bridge
+
+    nft = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout \
+        if shutil.which("nft") else ""
+    ns = sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []
+    return bridge.links(), bridge.addresses(), ns, nft
+
+
+@pytest.fixture
+def no_leaks():
+    """Assert the host's links, addresses, netns files and firewall rules are unchanged."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    before = host_state()
+    yield before
+    after = host_state()
+    assert after[0] == before[0], "links leaked"
+    assert after[1] == before[1], "addresses leaked"
+    assert after[2] == before[2], "namespaces leaked"
+    assert after[3] == before[3], "firewall rules leaked"
+
+
+@pytest.fixture
+def uid() -> str:
+    return secrets.token_hex(4)
+
+
+def nsexec(netns: str, *args: str, timeout: float = 10, **kw) -> subprocess.CompletedProcess:
+    """Run a busybox applet inside a network namespace (only the net namespace is joined)."""
+    return subprocess.run(["nsenter", f"--net={netns}", "/bin/busybox", *args],
+                          capture_output=True, text=True, timeout=timeout, **kw)
