@@ -45,3 +45,16 @@ def nsexec(netns: str, *args: str, timeout: float = 10, **kw) -> subprocess.Comp
     """Run a busybox applet inside a network namespace (only the net namespace is joined)."""
     return subprocess.run(["nsenter", f"--net={netns}", "/bin/busybox", *args],
                           capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def tcp_reach(netns: str, ip: str, port: int, timeout: float = 1.0, send: bytes = b"") -> bool:
+    """True when a TCP connection from inside the namespace to ip:port succeeds in time
+    (``send`` is written on it before it is closed)."""
+    import sys
+
+    code = ("import socket,sys\n"
+            f"s = socket.create_connection(({ip!r}, {port}), timeout={timeout})\n"
+            f"s.sendall({send!r}); s.close()")
+    r = subprocess.run(["nsenter", f"--net={netns}", sys.executable, "-c", code],
+                       capture_output=True, timeout=timeout + 10)
+    return r.returncode == 0
