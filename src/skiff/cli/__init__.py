@@ -113,6 +113,15 @@ GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
         "rm": ("volume", "rm", "Remove one or more volumes"),
         "prune": ("volume", "prune", "Remove unused local volumes"),
     }),
+    "network": ("Manage networks", {
+        "create": ("network", "create", "Create a network"),
+        "ls": ("network", "ls", "List networks"),
+        "inspect": ("network", "inspect", "Display detailed information on one or more networks"),
+        "rm": ("network", "rm", "Remove one or more networks"),
+        "prune": ("network", "prune", "Remove all unused networks"),
+        "connect": ("network", "connect", "Connect a container to a network"),
+        "disconnect": ("network", "disconnect", "Disconnect a container from a network"),
+    }),
 }
 
 # Subcommand aliases accepted in every group, as Docker's CLI does.

@@ -91,9 +91,14 @@ def attach(config: Config, db: sqlite3.Connection, container_id: str,
     """
     svc = _service(config, db)
     out: list[Endpoint] = []
+    tried: list[str] = []
+    start = len(records.endpoints(db, container_id=container_id))
     try:
         for i, req in enumerate(networks):
-            out.append(_attach_one(svc, db, container_id, Path(netns_path), req, f"eth{i}"))
+            ref = "bridge" if req.network in ("default", "bridge") else req.network
+            tried.append(svc.get(ref).id)
+            out.append(_attach_one(svc, db, container_id, Path(netns_path), req,
+                                   f"eth{start + i}"))
         if publish:
             if not out:
                 raise InvalidArgument("--publish", "needs a bridge network")
@@ -103,8 +108,14 @@ def attach(config: Config, db: sqlite3.Connection, container_id: str,
                 firewall.PortRule(b.host_ip, b.host_port, b.proto, out[0].address,
                                   b.container_port) for b in bound])
     except BaseException:
-        with contextlib.suppress(Exception):
-            detach(config, db, container_id)
+        if publish:
+            with contextlib.suppress(Exception):
+                firewall.unpublish(container_id)
+            with contextlib.suppress(Exception), metadata.transaction(db):
+                ports.release(db, container_id)
+        for nid in tried:
+            with contextlib.suppress(Exception):
+                detach(config, db, container_id, nid)
         raise
     return out
 
