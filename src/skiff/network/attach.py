@@ -147,7 +147,7 @@ def _attach_one(svc, db, container_id: str, netns: Path, req: EndpointRequest,
                                 "name": req.name, "ifname": ifname, "netns": str(netns)}),
                     n.id, container_id))
     if bridge.ensure_bridge(n.bridge, n.gateway, subnet):
-        firewall.setup_network(n.id, n.bridge, n.subnet, internal=n.internal)
+        firewall.setup_network(n.bridge, n.subnet, internal=n.internal)
     bridge.plug(bridge=n.bridge, netns_path=netns, host_veth=host_veth, ifname=ifname,
                 address=str(addr), prefix_len=subnet.prefixlen,
                 gateway=None if n.internal else n.gateway, mac=mac)

@@ -2,7 +2,7 @@
 
 Every rule skiff makes lives in a table of its own, so clean-up is deleting the table:
 
-* ``ip skiff_n_<network id[:12]>`` per bridge network:
+* ``ip skiff_n_<bridge device>`` per bridge network:
   - ``forward`` (filter, priority 0): drop traffic from this bridge to another skiff bridge
     (interfaces named ``sk*``: Docker's DOCKER-ISOLATION stages); on ``--internal``
     networks drop everything that enters or leaves the bridge from/to elsewhere.
@@ -66,8 +66,10 @@ def _nft(script: str, what: str) -> None:
         raise SkiffError(what, "nft: " + (r.stderr.strip().splitlines() or ["failed"])[-1])
 
 
-def network_table(network_id: str) -> str:
-    return "skiff_n_" + network_id[:12]
+def network_table(bridge: str) -> str:
+    """A network's table, named after its bridge device (so every store root using the
+    shared default bridge uses one table, recreated in place, never one per root)."""
+    return "skiff_n_" + "".join(c if c.isalnum() else "_" for c in bridge)
 
 
 def ports_table(container_id: str) -> str:
@@ -84,9 +86,9 @@ def _recreate(table: str) -> str:
     return f"add table ip {table}\ndelete table ip {table}\nadd table ip {table}\n"
 
 
-def network_rules(network_id: str, bridge: str, subnet: str, *, internal: bool) -> str:
+def network_rules(bridge: str, subnet: str, *, internal: bool) -> str:
     """The nft script that (re)creates a network's table (see the module docstring)."""
-    t, br = network_table(network_id), _q(bridge)
+    t, br = network_table(bridge), _q(bridge)
     lines = [_recreate(t).rstrip("\n"),
              f"add chain ip {t} forward {{ type filter hook forward priority 0; policy accept; }}",
              f"add chain ip {t} postrouting {{ type nat hook postrouting priority 100; policy accept; }}"]
@@ -103,16 +105,15 @@ def network_rules(network_id: str, bridge: str, subnet: str, *, internal: bool) 
     return "\n".join(lines) + "\n"
 
 
-def setup_network(network_id: str, bridge: str, subnet: str, *, internal: bool) -> None:
-    """Install (or replace) a network's table. Raises SkiffError naming the network."""
-    _nft(network_rules(network_id, bridge, subnet, internal=internal),
-         "network " + network_id[:12])
+def setup_network(bridge: str, subnet: str, *, internal: bool) -> None:
+    """Install (or replace) a network's table. Raises SkiffError naming the bridge."""
+    _nft(network_rules(bridge, subnet, internal=internal), "bridge " + bridge)
 
 
-def teardown_network(network_id: str) -> None:
+def teardown_network(bridge: str) -> None:
     """Delete a network's table (no-op when absent)."""
-    t = network_table(network_id)
-    _nft(f"add table ip {t}\ndelete table ip {t}\n", "network " + network_id[:12])
+    t = network_table(bridge)
+    _nft(f"add table ip {t}\ndelete table ip {t}\n", "bridge " + bridge)
 
 
 def port_rules(container_id: str, rules: Iterable[PortRule]) -> str:

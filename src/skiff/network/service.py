@@ -119,7 +119,7 @@ class NetworkService:
             # Devices inside the transaction: a failure rolls the row back with them.
             try:
                 bridge.ensure_bridge(br, str(gw), net)
-                firewall.setup_network(nid, br, str(net), internal=internal)
+                firewall.setup_network(br, str(net), internal=internal)
             except BaseException:
                 _teardown(n)
                 raise
@@ -219,7 +219,7 @@ def _teardown(n: Network) -> None:
     from skiff.network import bridge, firewall
 
     errs = []
-    for step in (lambda: firewall.teardown_network(n.id),
+    for step in (lambda: firewall.teardown_network(n.bridge) if n.bridge else None,
                  lambda: bridge.delete_link(n.bridge) if n.bridge else None):
         try:
             step()

@@ -95,6 +95,7 @@ def test_rule_scripts():
     t = "skiff_p_cccccccccccc"
     assert f"add rule ip {t} prerouting fib daddr type local tcp dport 8080 dnat to 10.88.0.2:80" in s
     assert f"add rule ip {t} output ip daddr 127.0.0.1 fib daddr type local udp dport 53 dnat to 10.88.0.2:53" in s
-    n = firewall.network_rules("a" * 64, "sk-x", "10.89.0.0/24", internal=True)
+    n = firewall.network_rules("sk-x", "10.89.0.0/24", internal=True)
+    assert n.startswith("add table ip skiff_n_sk_x\n")
     assert "masquerade" not in n
     assert 'iifname "sk-x" oifname != "sk-x" drop' in n
