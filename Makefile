@@ -8,7 +8,7 @@ APT_PKGS := python3-venv python3-pip runc busybox-static skopeo umoci docker-reg
             golang-github-containers-common iproute2 nftables iptables debootstrap \
             xz-utils bzip2 zstd curl ca-certificates
 
-.PHONY: deps venv test test-fast demo bench lint clean
+.PHONY: deps venv compile test test-fast demo bench lint clean
 
 $(STAMPS)/apt.stamp:
 	mkdir -p $(STAMPS)
@@ -22,19 +22,23 @@ $(BIN)/.installed: pyproject.toml $(STAMPS)/apt.stamp
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+# Byte-compile skiff so start-up never pays for compiling (PYTHONDONTWRITEBYTECODE may be set).
+compile: venv
+	$(BIN)/python -m compileall -q src >/dev/null
+
 deps: $(STAMPS)/apt.stamp
 venv: $(BIN)/.installed
 
-test: venv
+test: compile
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not slow" tests/unit
 
-demo: venv
+demo: compile
 	PATH=$(CURDIR)/$(BIN):$$PATH bash examples/demo.sh
 
-bench: venv
+bench: compile
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m benchmarks
 
 lint: venv

@@ -296,7 +296,13 @@ def _pad(s: object, prefix: object, suffix: object) -> str:
 def _truncate(s: object, n: object) -> str:
     _want(s, str, "truncate")
     n = _as_int(n, True)
-    return s if len(s) < n else s[:n]  # type: ignore[arg-type,index,return-value]
+    if len(s) < n:  # type: ignore[arg-type,operator]
+        return s  # type: ignore[return-value]
+    if n < 0:  # type: ignore[operator]
+        # Docker's truncate slices source[:length]; Go panics on a negative bound, which
+        # text/template reports as an error calling the function.
+        raise _FuncError(f"runtime error: slice bounds out of range [:{n}]")
+    return s[:n]  # type: ignore[index,return-value]
 
 
 def _escaper_args(args: tuple[object, ...]) -> str:
