@@ -44,7 +44,7 @@ COMMANDS: dict[str, Entry] = {
     "diff": ("container_ops", "diff", "Inspect changes to files or directories on a container's filesystem"),
     "export": ("container_ops", "export", "Export a container's filesystem as a tar archive"),
     "stats": ("container_ops", "stats", "Display a live stream of container(s) resource usage statistics"),
-    "port": ("container_ops", "port", "List port mappings or a specific mapping for the container"),
+    "port": ("network", "port", "List port mappings or a specific mapping for the container"),
     "attach": ("container_ops", "attach", "Attach local standard input, output, and error streams to a running container"),
     "commit": ("container_ops", "commit", "Create a new image from a container's changes"),
     # build
@@ -102,7 +102,7 @@ GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
         "diff": ("container_ops", "diff", "Inspect changes to files or directories on a container's filesystem"),
         "export": ("container_ops", "export", "Export a container's filesystem as a tar archive"),
         "stats": ("container_ops", "stats", "Display a live stream of container(s) resource usage statistics"),
-        "port": ("container_ops", "port", "List port mappings or a specific mapping for the container"),
+        "port": ("network", "port", "List port mappings or a specific mapping for the container"),
         "attach": ("container_ops", "attach", "Attach local standard input, output, and error streams to a running container"),
     "commit": ("container_ops", "commit", "Create a new image from a container's changes"),
     }),

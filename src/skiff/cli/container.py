@@ -101,6 +101,10 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--sysctl", action="append", default=[], help="Sysctl options")
     a("--expose", action="append", default=[], help="Expose a port or a range of ports")
     a("-p", "--publish", action="append", default=[], help="Publish a container's port(s) to the host")
+    a("-P", "--publish-all", action="store_true", help="Publish all exposed ports to random ports")
+    a("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)")
+    a("--network-alias", action="append", default=[], help="Add network-scoped alias for the container")
+    a("--mac-address", default="", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)")
     a("--rootfs", action="store_true",
       help="The first argument is a root filesystem directory, not an image (as podman)")
     a("--pull", default="missing", help='Pull image before running ("always", "missing", "never")')
@@ -132,13 +136,12 @@ def _options(a) -> object:
     from skiff.format.humanize import ram_in_bytes
     from skiff.runtime.options import CreateOptions, parse_env_flags
 
-    if a.publish:
-        raise InvalidArgument("--publish", "port publishing needs a bridge network, which skiff does not have yet")
     for mode, what in ((a.pid, "pid"), (a.ipc, "ipc"), (a.uts, "uts")):
         if mode not in ("", "host", "private", "shareable"):
             raise InvalidArgument(f"--{what}: invalid {what} mode", mode)
-    if a.network not in ("default", "bridge", "none", "host"):
-        raise InvalidArgument("network " + a.network, "not found")
+    if a.network == "host" and (a.publish or a.publish_all):
+        sys.stderr.write("WARNING: Published ports are discarded when using host network mode\n")
+        a.publish, a.publish_all = [], False
     env: list[str] = []
     for path in a.env_file:
         env += _env_file(path)
@@ -186,7 +189,9 @@ def _options(a) -> object:
         extra_hosts=tuple(a.add_host), dns=tuple(a.dns), dns_search=tuple(a.dns_search),
         dns_options=tuple(a.dns_option), group_add=tuple(a.group_add), init=a.init,
         stop_signal=a.stop_signal, stop_timeout=a.stop_timeout, sysctls=tuple(sysctls),
-        rootfs=a.image if a.rootfs else None, expose=tuple(a.expose))
+        rootfs=a.image if a.rootfs else None, expose=tuple(a.expose),
+        publish=tuple(a.publish), publish_all=a.publish_all, ip=a.ip,
+        network_aliases=tuple(a.network_alias), mac_address=a.mac_address)
 
 
 def _create(ctx: Context, svc, a) -> dict:
@@ -611,13 +616,19 @@ def _status(rec: dict, trunc: bool, now: float) -> str:
     return records.status_text(rec, now)
 
 
+def _ports(rec: dict) -> str:
+    from skiff.network.glue import ps_ports
+
+    return ps_ports(rec.get("NetworkSettings"))
+
+
 _PS_FIELDS = {
     "ID": lambda r, t, n: r["Id"][:12] if t else r["Id"],
     "Image": _image,
     "Command": _command,
     "CreatedAt": _created_at,
     "RunningFor": _running_for,
-    "Ports": lambda r, t, n: "",
+    "Ports": lambda r, t, n: _ports(r),
     "State": lambda r, t, n: r["State"]["Status"],
     "Status": _status,
     "Size": lambda r, t, n: "",

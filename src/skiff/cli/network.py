@@ -230,3 +230,25 @@ def disconnect(ctx: Context, argv: list[str]) -> int:
         raise Conflict(f"container {cid[:12]} is not connected to network {a.network}")
     net.detach(ctx.config, ctx.db, cid, n.id)
     return 0
+
+
+def port(ctx: Context, argv: list[str]) -> int:
+    """``skiff port CONTAINER [PRIVATE_PORT[/PROTO]]``: the container's published ports
+    (``80/tcp -> 0.0.0.0:8080``), from its record (nothing while it is stopped)."""
+    p = ctx.parser("skiff port", "List port mappings or a specific mapping for the container")
+    p.add_argument("container")
+    p.add_argument("private", nargs="?")
+    a = p.parse_args(argv)
+    from skiff.network.ports import PortBinding, port_lines
+    from skiff.runtime.containers import ContainerService
+
+    rec = ContainerService(ctx.config, ctx.db).get(a.container)
+    bound = []
+    for key, binds in ((rec.get("NetworkSettings") or {}).get("Ports") or {}).items():
+        cport, _, proto = key.partition("/")
+        for b in binds or ():
+            ip = "" if b["HostIp"] == "0.0.0.0" else b["HostIp"]
+            bound.append(PortBinding(ip, int(b["HostPort"]), proto, int(cport)))
+    bound.sort(key=lambda b: (b.container_port, b.proto, b.host_ip))
+    _out(ctx, "".join(line + "\n" for line in port_lines(bound, a.private, rec["Id"][:12])))
+    return 0

@@ -167,7 +167,8 @@ def detach(config: Config, db: sqlite3.Connection, container_id: str,
     IDs of the networks it left. The first SkiffError is raised after every step ran."""
     errors: list[BaseException] = []
     only = records.find(db, network).id if network else None
-    if only is None:
+    if only is None and ports.bindings(db, container_id):
+        # Rows are written before the rules and dropped after them: no rows, no table.
         with contextlib.suppress(SkiffError):
             firewall.unpublish(container_id)
         with metadata.transaction(db):

@@ -209,7 +209,8 @@ def docker_ports(bound: list[PortBinding], exposed: list[str] = ()) -> dict:
     return out
 
 
-def port_lines(bound: list[PortBinding], private: str | None = None) -> list[str]:
+def port_lines(bound: list[PortBinding], private: str | None = None,
+               owner: str = "the container") -> list[str]:
     """``docker port`` lines: ``80/tcp -> 0.0.0.0:8080`` (or just ``0.0.0.0:8080`` when one
     PRIVATE_PORT[/PROTO] was asked for). Raises NotFound when that port is not published."""
     from skiff.errors import NotFound
@@ -221,5 +222,5 @@ def port_lines(bound: list[PortBinding], private: str | None = None) -> list[str
     hits = [f"{b.display_ip()}:{b.host_port}" for b in bound
             if str(b.container_port) == port and b.proto == proto]
     if not hits:
-        raise NotFound(f"No public port '{port}/{proto}' published for the container")
+        raise NotFound(f"No public port '{port}/{proto}' published for {owner}")
     return hits

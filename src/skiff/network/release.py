@@ -8,18 +8,18 @@ import sys
 
 
 def release(root: str, container_id: str) -> None:
-    """Idempotent: detach every endpoint, drop ports, remove the pinned netns."""
+    """Idempotent: detach every endpoint, drop ports, remove the pinned netns, clear the
+    addresses and ports from the container's record."""
     from skiff import metadata
     from skiff.config import Config
-    from skiff.network import attach
+    from skiff.network import glue
 
     config = Config.from_env(root=root)
     db = metadata.connect(config.metadata_path)
     try:
-        attach.detach(config, db, container_id)
+        glue.release(config, db, container_id)
     finally:
         db.close()
-        attach.remove_sandbox(container_id)
 
 
 if __name__ == "__main__":
