@@ -43,13 +43,52 @@ def _setns(fd: int) -> None:
         raise OSError(e, os.strerror(e))
 
 
+def _iproute_class():
+    """pyroute2's IPRoute without running ``pyroute2/__init__`` first: that eagerly imports
+    NDB, IPDB, conntrack, nftables... (about 60% of its import time, paid by every
+    ``skiff run``). The package module is a stand-in that loads the real ``__init__``
+    into itself on the first attribute anyone asks of it, so ``from pyroute2 import X``
+    elsewhere still works."""
+    import sys
+
+    if "pyroute2" not in sys.modules:
+        import importlib
+        import importlib.util
+        import types
+
+        spec = importlib.util.find_spec("pyroute2")
+        if spec is not None and spec.submodule_search_locations:
+            stub = types.ModuleType("pyroute2")
+            stub.__path__ = list(spec.submodule_search_locations)
+            stub.__spec__, stub.__file__, stub.__loader__ = spec, spec.origin, spec.loader
+
+            def _load_all(name: str):
+                if name.startswith("__"):
+                    raise AttributeError(name)
+                if importlib.util.find_spec(f"pyroute2.{name}") is not None:
+                    # "from pyroute2 import config" inside pyroute2: just the submodule
+                    return importlib.import_module(f"pyroute2.{name}")
+                del stub.__getattr__
+                spec.loader.exec_module(stub)
+                try:
+                    return stub.__dict__[name]
+                except KeyError:
+                    raise AttributeError(name) from None
+
+            stub.__getattr__ = _load_all
+            sys.modules["pyroute2"] = stub
+    from pyroute2.iproute.linux import IPRoute
+
+    return IPRoute
+
+
 def iproute(netns_path: str | os.PathLike[str] | None = None):
     """An ``IPRoute`` talking to the namespace at ``netns_path`` (None: this one).
 
     The socket is created with this thread switched into the namespace and the thread is
     switched straight back, so nothing else runs there. Close it (``with``) when done.
     """
-    from pyroute2 import IPRoute
+    IPRoute = _iproute_class()
 
     if netns_path is None:
         return IPRoute()

@@ -70,6 +70,8 @@ class Started:
                     code = int(rec["State"]["ExitCode"])
                 if self.autoremove and rec["State"]["Status"] not in ACTIVE:
                     svc._remove_files(rec)
+                elif rec["State"]["Status"] not in ACTIVE:
+                    svc._release_network(rec)  # the monitor left it to us (attached)
         return code
 
 
@@ -462,6 +464,10 @@ class ContainerService:
 
             unmount(str(self.bundle(rec["Id"]) / "rootfs"))
         cgroups.remove(rec["Id"])
+        self._release_network(rec)
+
+    def _release_network(self, rec: dict) -> None:
+        """Give back the container's addresses, veths and published ports (skiff.network)."""
         from skiff.network import glue as netglue
 
         if netglue.uses_bridge((rec.get("HostConfig") or {}).get("NetworkMode")):

@@ -518,7 +518,9 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
 
             unmount(ms.rootfs_mount)
         cgroups.remove(ms.cid)
-        if ms.net_release_argv:
+        if ms.net_release_argv and not (attach.attached and handed_over):
+            # (an attached command that took over releases them itself, in-process, when
+            # it removes or reconciles the container: it need not wait for this)
             null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
             try:
                 _Proc(ms.net_release_argv, null, null, null).wait()
