@@ -91,12 +91,9 @@ def attach(config: Config, db: sqlite3.Connection, container_id: str,
     """
     svc = _service(config, db)
     out: list[Endpoint] = []
-    tried: list[str] = []
     start = len(records.endpoints(db, container_id=container_id))
     try:
         for i, req in enumerate(networks):
-            ref = "bridge" if req.network in ("default", "bridge") else req.network
-            tried.append(svc.get(ref).id)
             out.append(_attach_one(svc, db, container_id, Path(netns_path), req,
                                    f"eth{start + i}"))
         if publish:
@@ -113,9 +110,9 @@ def attach(config: Config, db: sqlite3.Connection, container_id: str,
                 firewall.unpublish(container_id)
             with contextlib.suppress(Exception), metadata.transaction(db):
                 ports.release(db, container_id)
-        for nid in tried:
+        for e in out:  # only what this call added (connect keeps the others)
             with contextlib.suppress(Exception):
-                detach(config, db, container_id, nid)
+                detach(config, db, container_id, e.network_id)
         raise
     return out
 
@@ -146,15 +143,20 @@ def _attach_one(svc, db, container_id: str, netns: Path, req: EndpointRequest,
                    (json.dumps({"mac": mac, "aliases": list(aliases), "host_veth": host_veth,
                                 "name": req.name, "ifname": ifname, "netns": str(netns)}),
                     n.id, container_id))
-    if bridge.ensure_bridge(n.bridge, n.gateway, subnet):
-        firewall.setup_network(n.bridge, n.subnet, internal=n.internal)
-    bridge.plug(bridge=n.bridge, netns_path=netns, host_veth=host_veth, ifname=ifname,
-                address=str(addr), prefix_len=subnet.prefixlen,
-                gateway=None if n.internal else n.gateway, mac=mac)
-    if n.user_defined:
-        from skiff.network import dns
+    try:
+        if bridge.ensure_bridge(n.bridge, n.gateway, subnet):
+            firewall.setup_network(n.bridge, n.subnet, internal=n.internal)
+        bridge.plug(bridge=n.bridge, netns_path=netns, host_veth=host_veth, ifname=ifname,
+                    address=str(addr), prefix_len=subnet.prefixlen,
+                    gateway=None if n.internal else n.gateway, mac=mac)
+        if n.user_defined:
+            from skiff.network import dns
 
-        dns.ensure(svc.config, n)
+            dns.ensure(svc.config, n)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            detach(svc.config, db, container_id, n.id)
+        raise
     return Endpoint(network_id=n.id, network_name=n.name, container_id=container_id,
                     address=str(addr), prefix_len=subnet.prefixlen, gateway=n.gateway,
                     mac=mac, host_veth=host_veth, ifname=ifname, aliases=aliases)

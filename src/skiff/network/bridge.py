@@ -302,7 +302,9 @@ def plug(*, bridge: str, netns_path: str | os.PathLike[str], host_veth: str, ifn
                 nr.addr("add", index=idx, address=address, prefixlen=prefix_len)
                 nr.link("set", index=idx, state="up")
                 nr.link("set", index=1, state="up")
-                if gateway is not None:
+                # The first network with a gateway gives the default route (Docker: the
+                # gateway endpoint); later ones only their subnet.
+                if gateway is not None and not nr.get_default_routes(family=2):
                     nr.route("add", dst="0.0.0.0/0", gateway=gateway)
             ipr.link("set", index=hidx, state="up")
         except BaseException:

@@ -116,3 +116,25 @@ def test_published_port_and_none(sk, tmp_path):
     assert out.split() == ["lo"]
     out = _ok(sk("run", "--rm", "bb:1", "ls", "/sys/class/net"))
     assert out.split() == ["eth0", "lo"]
+
+
+def test_connect_disconnect_and_release_after_a_foreground_run(sk):
+    _ok(sk("network", "create", "extra"))
+    _ok(sk("run", "-d", "--name", "two", "bb:1", "sleep", "60"))
+    _ok(sk("network", "connect", "--alias", "deux", "extra", "two"))
+    assert _ok(sk("exec", "two", "ls", "/sys/class/net")).split() == ["eth0", "eth1", "lo"]
+    d = json.loads(_ok(sk("network", "inspect", "extra")))[0]
+    (c,) = d["Containers"].values()
+    assert c["Name"] == "two" and c["IPv4Address"].endswith("/24")
+    r = sk("network", "connect", "extra", "two")
+    assert r.code == 125 and "already exists in network" in r.err
+    _ok(sk("network", "disconnect", "extra", "two"))
+    assert _ok(sk("exec", "two", "ls", "/sys/class/net")).split() == ["eth0", "lo"]
+    _ok(sk("rm", "-f", "two"))
+    _ok(sk("network", "rm", "extra"))
+    # A foreground run without --rm gives its address back when it exits.
+    _ok(sk("run", "--name", "fg", "bb:1", "true"))
+    assert json.loads(_ok(sk("network", "inspect", "bridge")))[0]["Containers"] == {}
+    fg = json.loads(_ok(sk("inspect", "fg")))[0]
+    assert fg["NetworkSettings"]["Networks"]["bridge"]["IPAddress"] == ""
+    _ok(sk("rm", "fg"))
