@@ -30,11 +30,19 @@ def uses_bridge(mode: str | None) -> bool:
     return m not in BUILTIN and not m.startswith("container:")
 
 
-def check_mode(config: Config, db: sqlite3.Connection, mode: str) -> str:
-    """Validate ``--network`` at create: NotFound for an unknown network (Docker checks
-    at create too); InvalidArgument for ``container:`` (not supported). Returns the mode."""
+def check_mode(config: Config, db: sqlite3.Connection, mode: str, *, ip: str = "",
+               aliases: tuple[str, ...] = ()) -> str:
+    """Validate ``--network`` (and ``--ip``/``--network-alias``) at create, as dockerd
+    does: NotFound for an unknown network; InvalidArgument for ``container:`` (not
+    supported) and for --ip/aliases outside user-defined networks. Returns the mode."""
     if mode.startswith("container:"):
         raise InvalidArgument(f"network {mode}", "container network mode is not supported")
+    if ip and (mode in ("default", "bridge") or not uses_bridge(mode)):
+        raise InvalidArgument("user specified IP address is supported on user defined "
+                              "networks only")
+    if aliases and (mode in ("default", "bridge") or not uses_bridge(mode)):
+        raise InvalidArgument("network-scoped alias is supported only for containers in "
+                              "user defined networks")
     if uses_bridge(mode) and mode not in ("default", "bridge"):
         from skiff.network.service import NetworkService
 

@@ -200,7 +200,8 @@ class ContainerService:
         host = opts_mod.host_config(o)
         from skiff.network import glue as netglue
 
-        host["NetworkMode"] = netglue.check_mode(self.config, self.db, host["NetworkMode"])
+        host["NetworkMode"] = netglue.check_mode(self.config, self.db, host["NetworkMode"],
+                                                 ip=o.ip, aliases=o.network_aliases)
         mounts = volumes.parse_mounts(self, o, config)
         argv = (config["Entrypoint"] or []) + (config["Cmd"] or [])
         rec = {

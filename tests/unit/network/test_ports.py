@@ -99,3 +99,25 @@ def test_rule_scripts():
     assert n.startswith("add table ip skiff_n_sk_x\n")
     assert "masquerade" not in n
     assert 'iifname "sk-x" oifname != "sk-x" drop' in n
+
+
+def test_create_time_checks(tmp_path):
+    from skiff.config import Config
+    from skiff.errors import NotFound
+    from skiff.network import glue
+
+    config = Config(root=tmp_path)
+    db = metadata.connect(tmp_path / "m.db")
+    with pytest.raises(InvalidArgument, match="supported on user defined networks only"):
+        glue.check_mode(config, db, "default", ip="10.88.0.9")
+    with pytest.raises(InvalidArgument, match="alias is supported only"):
+        glue.check_mode(config, db, "bridge", aliases=("x",))
+    with pytest.raises(NotFound, match="network nope not found"):
+        glue.check_mode(config, db, "nope")
+    assert glue.check_mode(config, db, "none") == "none"
+    assert glue.port_bindings(["127.0.0.1:8080:80", "53/udp"]) == {
+        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
+        "53/udp": [{"HostIp": "", "HostPort": ""}]}
+    assert glue.ps_ports({"Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}],
+                                    "443/tcp": None}}) == "0.0.0.0:8080->80/tcp, 443/tcp"
+    db.close()
