@@ -45,6 +45,17 @@ def root(tmp_path_factory, busybox_tar):
         mounts = [ln.split()[4] for ln in f]
     for m in sorted((m for m in mounts if m.startswith(str(r))), reverse=True):
         subprocess.run(["umount", "-l", m], check=False)
+    drop_runc_root(r)
+
+
+def drop_runc_root(r) -> None:
+    """Remove the store's runc state root (under /run) once it holds no container."""
+    from skiff.runtime.runc import state_root
+
+    try:
+        os.rmdir(state_root(r))
+    except OSError:
+        pass
 
 
 @pytest.fixture
@@ -246,3 +257,51 @@ def test_ps_format_and_inspect_template(sk):
     res = sk("inspect", "-f", "{{.State.Status}} {{.Path}} {{json .Args}}", "fmt")
     assert res.out == 'created echo ["hi there"]\n'
     sk("rm", "fmt")
+
+
+def test_host_network_init_and_bad_user(sk):
+    res = sk("run", "--rm", "--network", "host", "bb:1", "sh", "-c", "ls /sys/class/net | grep -c .")
+    assert res.code == 0 and int(res.out) >= 1
+    host_ifaces = len(os.listdir("/sys/class/net"))
+    assert int(res.out) == host_ifaces
+    res = sk("run", "--rm", "--init", "bb:1", "ps", "-o", "pid,comm")
+    assert res.code == 0, res
+    assert res.out.splitlines()[1].split() == ["1", "docker-init"]
+    res = sk("run", "--rm", "-u", "nosuchuser", "bb:1", "true")
+    assert (res.code, res.err) == (125, "skiff: unable to find user nosuchuser: no matching "
+                                         "entries in passwd file\n")
+    assert sk("ps", "-aq").out == ""
+
+
+def test_restart_always_stops_for_good_on_stop(sk):
+    cid = sk("run", "-d", "--restart", "always", "bb:1", "sh", "-c", "sleep 0.2").out.strip()
+    for _ in range(300):
+        if _inspect(sk, cid)["RestartCount"] >= 1:
+            break
+        time.sleep(0.05)
+    assert _inspect(sk, cid)["RestartCount"] >= 1
+    assert sk("stop", "-t", "1", cid).code == 0
+    count = _inspect(sk, cid)["RestartCount"]
+    time.sleep(0.6)
+    rec = _inspect(sk, cid)
+    assert (rec["State"]["Status"], rec["RestartCount"]) == ("exited", count)
+    assert sk("restart", "-t", "1", cid).out == f"{cid}\n"
+    assert _inspect(sk, cid)["State"]["Status"] in ("running", "restarting")
+    sk("rm", "-f", cid)
+
+
+def test_detached_rm_and_create_then_start_attached(sk):
+    cid = sk("run", "-d", "--rm", "bb:1", "sh", "-c", "exit 3").out.strip()
+    assert sk("wait", cid).out in ("3\n", "")  # the record may already be gone
+    for _ in range(200):
+        if sk("ps", "-aq").out == "":
+            break
+        time.sleep(0.05)
+    assert sk("ps", "-aq").out == ""
+    cid = sk("create", "--name", "later", "bb:1", "sh", "-c", "echo started; exit 5").out.strip()
+    assert _inspect(sk, "later")["State"]["Status"] == "created"
+    assert "Created" in sk("ps", "-a", "--filter", "name=later").out
+    res = sk("start", "-a", "later")
+    assert (res.code, res.out) == (5, "started\n")
+    assert _inspect(sk, cid)["State"]["ExitCode"] == 5
+    sk("rm", "later")

@@ -25,7 +25,14 @@ def rootfs(busybox_tar, tmp_path_factory):
 
 @pytest.fixture
 def config(tmp_path):
-    return Config(root=tmp_path / "root")
+    c = Config(root=tmp_path / "root")
+    yield c
+    from skiff.runtime.runc import state_root
+
+    try:
+        os.rmdir(state_root(c.root))  # runc's state root for this store, under /run
+    except OSError:
+        pass
 
 
 def _run(config, rootfs, args, **kw):

@@ -123,8 +123,9 @@ def test_diff_id_mismatch_leaves_nothing(sn, images, skiff_root):
     assert sorted(os.listdir(skiff_root / "snapshots")) == ["locks"]
 
 
-def test_corrupt_layer_leaves_lower_levels_only(sn, images, skiff_root):
-    img = make_image(images, BASE, TOP)
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_corrupt_layer_leaves_lower_levels_only(sn, images, skiff_root, compression):
+    img = make_image(images, BASE, TOP, compression=compression)
     blob = images.content.path(img.layers[1].digest)
     data = blob.read_bytes()
     os.chmod(blob, 0o644)
@@ -176,6 +177,7 @@ def test_prune_removes_levels_no_image_needs(sn, images):
     assert [i.key for i in sn.list()] == [shared.chain_id]
     assert sn.prune(set()) == [shared.chain_id]
     assert sn.list() == []
+    assert os.listdir(sn.root / "locks") == []
 
 
 def test_prune_keeps_named_and_active_snapshots(sn):
@@ -249,3 +251,25 @@ def test_kill_9_mid_unpack_then_unpack_again(sn, images, skiff_root):
     assert sn.cleanup() == 0
     # base, the redone level 2 (the stale one's number, freed with it), the view
     assert sorted(p for p in os.listdir(skiff_root / "snapshots") if p.isdigit()) == ["1", "2", "3"]
+
+
+def test_rmi_releases_unpacked_levels_but_keeps_a_shared_base(sn, images, skiff_root):
+    """Docker frees an image's unpacked layers with its last user; a base that another
+    image still stands on stays."""
+    one = make_image(images, BASE, TOP)
+    two = make_image(images, BASE)  # shares the bottom level with `one`
+    images.tag(one.id, "one:1")
+    images.tag(two.id, "two:1")
+    unpack(sn, images.content, one)
+    unpack(sn, images.content, two)
+    base, top = chain_ids(one.diff_ids)
+    assert sn.exists(base) and sn.exists(top)
+
+    report = images.remove(["one:1"])
+    assert report.deleted == [one.id]
+    assert not sn.exists(top)
+    assert sn.exists(base)
+
+    images.remove(["two:1"])
+    assert not sn.exists(base)
+    assert [k for k in sn.list()] == []

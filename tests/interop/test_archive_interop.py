@@ -167,3 +167,11 @@ def test_umoci_deletion_shows_in_the_snapshot(cli, tmp_path):
     finally:
         unmount(target)
         sn.remove("check-view")
+    # system df -v: the unpacked levels are the image's shared snapshots; bytes add up to du
+    from skiff.images.check import attribute
+
+    parts = attribute(svc)
+    du = int(subprocess.run(["du", "-s", "-B1", str(cfg.root)], capture_output=True, text=True,
+                            check=True).stdout.split()[0])
+    assert sum(n for _, _, n in parts) == du
+    assert "shared snapshots (unpacked image layers)" in [o for _, o, _ in parts]

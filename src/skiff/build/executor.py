@@ -85,6 +85,7 @@ class Builder:
         self.context: BuildContext | None = None
         self.work = config.tmp_dir / f"build-{self.build_id}"
         self.bases: list[tuple[str, str]] = []  # (normalized name, image ID) for the fast path
+        self.volatile = False  # an input the fast path cannot check (ADD of a URL)
 
     # -- lazily opened store parts ---------------------------------------------------------
     @property
@@ -160,7 +161,7 @@ class Builder:
         from skiff.build import fastpath
 
         fp = fastpath.fingerprint(self.opts)
-        if fp is None or self.context is None or self.opts.context is None:
+        if fp is None or self.context is None or self.opts.context is None or self.volatile:
             return
         fastpath.save(self.db, fp, context=self.opts.context.absolute(),
                       entries=self.context.entries, bases=sorted(set(self.bases)),
@@ -292,8 +293,10 @@ class Builder:
             st.img, st.chain_id = apply["img"], apply["chain_id"]
             if onbuild:
                 st.img.get("config", {}).pop("OnBuild", None)
-            why = "--no-cache" if self.opts.no_cache else explain_miss(
-                self._last(stage, 0), inputs)
+            prev = self._last(stage, 0)
+            why = "--no-cache" if self.opts.no_cache else explain_miss(prev, inputs)
+            if prev is not None and why == "parent layer changed" and inputs.parent != "":
+                why = f"base image {base} changed"
             self.records.store(CacheRecord(key, None, st.chain_id, st.img))
         st.layers = list(apply["layers"])
         st.key = key

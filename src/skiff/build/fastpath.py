@@ -110,10 +110,11 @@ def try_fast(db: sqlite3.Connection, opts: BuildOptions, progress: Progress | No
         if _sig(os.lstat(ctx)) != rec["root"]:
             return None
         lstat = os.lstat
-        join = os.path.join
-        for p, sig in rec["entries"].items():
-            st = lstat(join(ctx, p))
-            if [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode] != sig:
+        prefix = ctx.rstrip("/") + "/"
+        for p, (ino, size, mtime, ctime, mode) in rec["entries"].items():
+            st = lstat(prefix + p)
+            if (st.st_mtime_ns != mtime or st.st_ctime_ns != ctime or st.st_ino != ino
+                    or st.st_size != size or st.st_mode != mode):
                 return None
     except OSError:
         return None

@@ -21,7 +21,7 @@ from skiff.build import imageconfig as ic
 from skiff.build import instructions as ins_
 from skiff.build.cachekey import StepInputs
 from skiff.build.copy import Copier, extract_archive, is_archive, parse_chmod, resolve_chown
-from skiff.errors import BuildError, InvalidArgument
+from skiff.errors import AlreadyExists, BuildError, InvalidArgument
 
 if TYPE_CHECKING:
     from skiff.build.executor import Builder, StageState
@@ -136,7 +136,7 @@ class Step:
         matched: list[str] = []
         for s in srcs:
             if self.kind == "ADD" and _is_url(s):
-                parts.append("url:" + s)
+                parts.append(self._url_identity(s))
                 continue
             m = ctx.match(s)
             if not m:
@@ -150,6 +150,28 @@ class Step:
             parts.append(ss.digest)
             files = ss.files
         return "+".join(parts), files
+
+    def _url_identity(self, url: str) -> str:
+        """What an ADD URL source contributes to the key: the ``--checksum`` when given
+        (content addressed), else the server's validators (ETag, Last-Modified, length)
+        from a HEAD request, so a changed remote file misses; a server that answers no
+        HEAD makes the step always run."""
+        checksum = ins_.field(self.expanded, "checksum", default=None)
+        if checksum:
+            return f"url:{url}@{checksum}"
+        self.b.volatile = True  # the fast path cannot see a remote change: never use it
+        import time
+
+        import httpx
+
+        try:
+            r = httpx.head(url, follow_redirects=True, timeout=30)
+            r.raise_for_status()
+        except httpx.HTTPError:
+            return f"url:{url}|unvalidated|{time.time()}"
+        h = r.headers
+        return (f"url:{url}|{h.get('etag', '')}|{h.get('last-modified', '')}|"
+                f"{h.get('content-length', '')}")
 
     # -- cache hit ---------------------------------------------------------------------------
     def apply_record(self, rec: CacheRecord) -> None:
@@ -263,8 +285,11 @@ class Step:
                 chain = (layer.diff_id if st.chain_id is None
                          else digest.of_bytes(f"{st.chain_id} {layer.diff_id}".encode()))
                 if not snap.exists(chain):
-                    snap.commit(chain, key)
-                    committed = True
+                    try:
+                        snap.commit(chain, key)
+                        committed = True
+                    except AlreadyExists:
+                        pass  # a concurrent build committed the same chain first
                 st.layers.append(layer)
                 st.chain_id = chain
                 st.img.setdefault("rootfs", {"type": "layers", "diff_ids": []})

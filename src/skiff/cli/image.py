@@ -59,10 +59,17 @@ def images(ctx: Context, argv: list[str]) -> int:
     if a.repository:
         filters.setdefault("reference", []).append(a.repository)
     parents = {i.parent for i in imgs if i.parent}
+    # before=/since=IMAGE: images created before / after that image (Docker's filters)
+    bounds = {k: parse_time(svc.get(filters[k][-1]).created) for k in ("before", "since")
+              if k in filters}
     rows = []
     for img in imgs:
         if not a.all and img.dangling and img.id in parents:
             continue  # an intermediate image
+        if "before" in bounds and not parse_time(img.created) < bounds["before"]:
+            continue
+        if "since" in bounds and not parse_time(img.created) > bounds["since"]:
+            continue
         if "dangling" in filters:
             want = filters["dangling"][-1].lower() in ("true", "1")
             if img.dangling != want:
@@ -170,6 +177,20 @@ def rmi(ctx: Context, argv: list[str]) -> int:
 
 
 # ------------------------------------------------------------------ inspect
+def inspect_object(ctx: Context, name: str) -> tuple[dict | None, str]:
+    """The image ``name`` as ``docker image inspect`` shows it, or (None, error message).
+
+    For a combined ``skiff inspect`` (containers first, then images, as Docker does).
+    """
+    from skiff.errors import ImageNotFound
+    from skiff.images.inspect import inspect_image
+
+    try:
+        return inspect_image(_service(ctx).get(name)), ""
+    except ImageNotFound as e:
+        return None, str(e)
+
+
 def _inspect(ctx: Context, argv: list[str], prog: str, images_only: bool) -> int:
     p = ctx.parser(prog, "Return low-level information on images")
     p.add_argument("names", nargs="+")
@@ -178,21 +199,19 @@ def _inspect(ctx: Context, argv: list[str], prog: str, images_only: bool) -> int
     a = p.parse_args(argv)
     import json
 
-    from skiff.errors import ImageNotFound
     from skiff.images.display import render_template
-    from skiff.images.inspect import inspect_image
 
     if a.type and a.type != "image":
         from skiff.errors import InvalidArgument
 
         raise InvalidArgument(f'"{a.type}" is not a valid value for --type')
-    svc = _service(ctx)
     found, errors = [], []
     for n in a.names:
-        try:
-            found.append(inspect_image(svc.get(n)))
-        except ImageNotFound as e:
-            errors.append(str(e) if images_only or a.type else f"No such object: {n}")
+        obj, err = inspect_object(ctx, n)
+        if obj is not None:
+            found.append(obj)
+        else:
+            errors.append(err if images_only or a.type else f"No such object: {n}")
     if a.format:
         _out(ctx, "".join(render_template(a.format, d) + "\n" for d in found))
     else:
@@ -269,9 +288,14 @@ def prune(ctx: Context, argv: list[str]) -> int:
     p = ctx.parser("skiff image prune", "Remove unused images")
     p.add_argument("-a", "--all", action="store_true", help="Remove all unused images, not just dangling ones")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
-    p.add_argument("--filter", action="append", default=[], help="Provide filter values")
+    p.add_argument("--filter", action="append", default=[], help="Provide filter values (label=, until=)")
     a = p.parse_args(argv)
+    from skiff.errors import InvalidArgument
     from skiff.images.display import human_size
+
+    for f in a.filter:
+        if f.partition("=")[0] not in ("label", "until"):
+            raise InvalidArgument(f"invalid filter '{f.partition('=')[0]}'")
 
     if not a.force:
         warning = ("WARNING! This will remove all images without at least one container "
@@ -281,7 +305,7 @@ def prune(ctx: Context, argv: list[str]) -> int:
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             return 0
-    report, freed = _service(ctx).prune(all=a.all)
+    report, freed = _service(ctx).prune(all=a.all, filters=a.filter)
     text = ""
     if report.untagged or report.deleted:
         text += "Deleted Images:\n"

@@ -19,7 +19,6 @@ Nothing heavy is imported at module load: ``json`` and ``base64`` only when need
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 
@@ -59,6 +58,18 @@ def go_type_name(v: object) -> str:
             return "map[string]string"
         return "map[string]interface {}"
     return type(v).__name__
+
+
+def _dataclass_fields(v: object) -> list[str] | None:
+    """Field names of a dataclass instance in order (a Go struct), else None.
+
+    Reads ``__dataclass_fields__`` directly: importing dataclasses costs CLI start-up time.
+    """
+    fields = getattr(type(v), "__dataclass_fields__", None)
+    if fields is None or isinstance(v, type):
+        return None
+    return [name for name, f in fields.items() if getattr(f, "_field_type", None) is None
+            or repr(f._field_type) == "_FIELD"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,9 +188,9 @@ def format_value(v: object) -> str:
         return "map[" + " ".join(f"{format_value(k)}:{format_value(x)}" for k, x in items) + "]"
     if isinstance(v, (bytes, bytearray)):
         return "[" + " ".join(str(b) for b in v) + "]"
-    if dataclasses.is_dataclass(v) and not isinstance(v, type):
-        return "{" + " ".join(format_value(getattr(v, f.name))
-                              for f in dataclasses.fields(v)) + "}"
+    fields = _dataclass_fields(v)
+    if fields is not None:
+        return "{" + " ".join(format_value(getattr(v, f)) for f in fields) + "}"
     return str(v)
 
 
@@ -542,9 +553,8 @@ def _json_parts(v: object, escape_html: bool, out: list[str]) -> None:
         import base64
 
         out.append('"' + base64.b64encode(bytes(v)).decode() + '"')
-    elif dataclasses.is_dataclass(v) and not isinstance(v, type):
-        _json_parts({f.name: getattr(v, f.name) for f in dataclasses.fields(v)},
-                    escape_html, out)
+    elif (fields := _dataclass_fields(v)) is not None:
+        _json_parts({f: getattr(v, f) for f in fields}, escape_html, out)
     else:
         _json_parts(str(v), escape_html, out)
 

@@ -46,6 +46,7 @@ from skiff.format.gofmt import (
 __all__ = ["render", "render_list", "is_table", "header_name", "DOCKER_HEADERS", "parse_check"]
 
 TABLE_KEY = "table"
+JSON_KEY = "json"
 
 
 class ExecError(Exception):
@@ -601,6 +602,8 @@ class _State:
         except AttributeError:
             raise ExecError(f"can't evaluate field {name} in type {go_type_name(receiver)}",
                             node) from None
+        except Exception as e:  # a property that fails: Go's "error calling X: err"
+            raise ExecError(f"error calling {name}: {e}", node) from e
         if callable(attr) and hasattr(attr, "__self__"):
             argv = [_nil_if_missing(self.arg(dot, a)) for a in args[1:]]
             if final is not _NOFINAL:
@@ -689,7 +692,8 @@ def _nil_if_missing(v: object) -> object:
 
 
 def _fail(msg: str) -> InvalidArgument:
-    return InvalidArgument("template parsing error", msg)
+    # one line, whatever the template held (a raw string or a pipeline may span lines)
+    return InvalidArgument("template parsing error", msg.replace("\n", "\\n"))
 
 
 @lru_cache(maxsize=256)
@@ -713,7 +717,8 @@ def _exec_error(template: str, e: ExecError) -> InvalidArgument:
     pos = node.pos
     line = template.count("\n", 0, pos) + 1
     col = pos - (template.rfind("\n", 0, pos) + 1)
-    return _fail(f"template: :{line}:{col}: executing \"\" at <{node.src}>: {e.msg}")
+    src = " ".join(node.src.split())  # Go prints the node re-spaced, on one line
+    return _fail(f"template: :{line}:{col}: executing \"\" at <{src}>: {e.msg}")
 
 
 def _funcs(extra: Mapping[str, Callable[..., object]] | None) -> Mapping[str, tuple]:
@@ -856,9 +861,12 @@ def render_list(template: str, rows: Iterable[object], *, headers: Mapping[str, 
     fields' headers, see :func:`header_name`; ``headers`` maps field → header, e.g.
     ``{"ID": "IMAGE ID"}``), and the whole output goes through Go's tabwriter as
     docker/cli sets it up (minwidth 10, tabwidth 1, padding 3, ' '). A bare ``table``
-    renders empty rows: callers substitute their default table format first.
+    renders empty rows: callers substitute their default table format first. The format
+    ``json`` is ``{{json .}}`` (one JSON object per line), as docker/cli defines it.
     Raises InvalidArgument for a bad template.
     """
+    if template == JSON_KEY:  # docker/cli: --format json is {{json .}} per row
+        template = "{{json .}}"
     body = _prepare(template)
     f = _funcs(funcs)
     tree = _parse(body, f)

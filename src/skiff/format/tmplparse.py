@@ -19,8 +19,6 @@ defined``); gotemplate turns it into skiff.errors.InvalidArgument.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 KEYWORDS = frozenset({"if", "else", "end", "range", "with", "define", "template", "block",
                       "break", "continue", "nil", "true", "false"})
 _SPACE = " \t\r\n"
@@ -34,114 +32,124 @@ class ParseError(Exception):
 # nodes (plain classes with slots: built once per template, cached by gotemplate)
 
 
-@dataclass(slots=True)
+_LIST = object()  # default: a fresh empty list
+
+
 class Node:
-    pos: int
-    src: str = field(default="", kw_only=True)  # source text, shown in exec errors as <...>
+    """Base node: ``pos`` is the byte offset in the template, ``src`` the source text shown
+    in execution errors as ``at <...>``. Subclasses list their fields and defaults."""
+
+    __slots__ = ("pos", "src")
+    _fields: tuple[tuple[str, object], ...] = ()
+
+    def __init__(self, pos: int, *, src: str = "", **kw: object):
+        self.pos = pos
+        self.src = src
+        for name, default in self._fields:
+            v = kw.pop(name, default)
+            setattr(self, name, [] if v is _LIST else v)
+        if kw:
+            raise TypeError(f"{type(self).__name__}: unknown fields {sorted(kw)}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.pos}, {self.src!r})"
 
 
-@dataclass(slots=True)
 class Text(Node):
-    text: str = ""
+    __slots__ = ("text",)
+    _fields = (("text", ""),)
 
 
-@dataclass(slots=True)
 class Const(Node):
     """A literal: string, int, float or bool value."""
 
-    value: object = None
+    __slots__ = ("value",)
+    _fields = (("value", None),)
 
 
-@dataclass(slots=True)
 class Nil(Node):
-    pass
+    __slots__ = ()
 
 
-@dataclass(slots=True)
 class Dot(Node):
-    pass
+    __slots__ = ()
 
 
-@dataclass(slots=True)
 class FieldRef(Node):
     """``.A.B.C``: field chain on dot."""
 
-    idents: tuple[str, ...] = ()
+    __slots__ = ("idents",)
+    _fields = (("idents", ()),)
 
 
-@dataclass(slots=True)
 class VarRef(Node):
     """``$x.A.B``: a variable and an optional field chain."""
 
-    name: str = "$"
-    idents: tuple[str, ...] = ()
+    __slots__ = ("name", "idents")
+    _fields = (("name", "$"), ("idents", ()))
 
 
-@dataclass(slots=True)
 class Ident(Node):
     """A function name."""
 
-    name: str = ""
+    __slots__ = ("name",)
+    _fields = (("name", ""),)
 
 
-@dataclass(slots=True)
 class Chain(Node):
     """``(pipeline).A.B``: a field chain on a parenthesized term."""
 
-    term: Node | None = None
-    idents: tuple[str, ...] = ()
+    __slots__ = ("term", "idents")
+    _fields = (("term", None), ("idents", ()))
 
 
-@dataclass(slots=True)
 class Command(Node):
-    args: list[Node] = field(default_factory=list)
+    __slots__ = ("args",)
+    _fields = (("args", _LIST),)
 
 
-@dataclass(slots=True)
 class Pipe(Node):
-    decl: list[str] = field(default_factory=list)
-    is_assign: bool = False
-    cmds: list[Command] = field(default_factory=list)
+    __slots__ = ("decl", "is_assign", "cmds")
+    _fields = (("decl", _LIST), ("is_assign", False), ("cmds", _LIST))
 
 
-@dataclass(slots=True)
 class Action(Node):
-    pipe: Pipe | None = None
+    __slots__ = ("pipe",)
+    _fields = (("pipe", None),)
 
 
-@dataclass(slots=True)
 class Branch(Node):
     """if / range / with: ``kind`` names which."""
 
-    kind: str = "if"
-    pipe: Pipe | None = None
-    body: list[Node] = field(default_factory=list)
-    else_body: list[Node] | None = None
+    __slots__ = ("kind", "pipe", "body", "else_body")
+    _fields = (("kind", "if"), ("pipe", None), ("body", _LIST), ("else_body", None))
 
 
-@dataclass(slots=True)
 class TemplateCall(Node):
-    name: str = ""
-    pipe: Pipe | None = None
+    __slots__ = ("name", "pipe")
+    _fields = (("name", ""), ("pipe", None))
 
 
-@dataclass(slots=True)
 class LoopControl(Node):
-    kind: str = "break"
+    __slots__ = ("kind",)
+    _fields = (("kind", "break"),)
 
 
 # ---------------------------------------------------------------------------------------------
 # lexer
 
 
-@dataclass(slots=True)
 class Tok:
-    kind: str  # text, lparen, rparen, pipe, comma, declare, assign, field, var, ident,
-    #            string, number, char, dot, keyword, eoa (end of action), eof
-    val: str
-    pos: int
-    space: bool = False  # whitespace right before this token
-    trim_after: bool = False  # for eoa: ' -}}'
+    """A lexer token. ``kind``: text, boa/eoa (begin/end of action), lparen, rparen, pipe,
+    comma, declare, assign, field, var, ident, string, rawstring, char, number, dot,
+    keyword, eof. ``space``: whitespace right before it; ``trim_after``: `` -}}``."""
+
+    __slots__ = ("kind", "val", "pos", "space", "trim_after")
+
+    def __init__(self, kind: str, val: str, pos: int, space: bool = False,
+                 trim_after: bool = False):
+        self.kind, self.val, self.pos = kind, val, pos
+        self.space, self.trim_after = space, trim_after
 
 
 def _is_alnum(c: str) -> bool:
@@ -366,10 +374,13 @@ def parse_number(text: str) -> int | float:
 # parser
 
 
-@dataclass(slots=True)
 class Tree:
-    root: list[Node]
-    defines: dict[str, list[Node]]
+    """A parsed template: the top-level nodes and the ``{{define}}``d templates by name."""
+
+    __slots__ = ("root", "defines")
+
+    def __init__(self, root: list[Node], defines: dict[str, list[Node]]):
+        self.root, self.defines = root, defines
 
 
 class Parser:

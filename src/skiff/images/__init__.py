@@ -1,6 +1,7 @@
 """The image store: ImageService (names → images), import, save/load archives, prune.
 
-Modules: ``model`` (Image, Layer, RemoveReport), ``service`` (ImageService), ``importer``
+Modules: ``model`` (Image, Layer, RemoveReport), ``service`` (ImageService), ``removal``
+(rmi, prune, blob collection), ``importer``
 (``docker import``), ``archive`` (``docker save``/``load``, OCI layouts), ``changes``
 (``--change`` lines), ``tarcheck`` (streaming tar structure check), ``inspect`` (Docker's
 JSON shapes), ``check`` (``system check``/``system df``).

@@ -7,6 +7,7 @@ failed or killed command left the store consistent. df follows ``docker system d
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,46 +155,76 @@ def df(service: ImageService) -> list[dict]:
     ]
 
 
+def _rows(service: ImageService, sql: str) -> list:
+    try:
+        return service.db.execute(sql).fetchall()
+    except Exception:  # a table another subsystem owns may not exist yet
+        return []
+
+
 def attribute(service: ImageService) -> list[tuple[str, str, int]]:
     """Every byte under the root by owner, as (path under the root, owner, bytes).
 
-    Owners: image blobs, unfinished ingests, shared snapshots (committed layer levels),
-    container layers (active snapshots), snapshot views, orphaned snapshot directories,
-    containers (bundles, logs), volumes, build cache, temporary files, and the metadata
-    database with the root itself. Each inode counts once, for the first owner that
-    reaches it, so the sum equals ``du -s -B1`` of the root.
+    Owners: image blobs; build cache layers (blobs only build-cache records name);
+    unreferenced blobs; unfinished ingests; shared snapshots (levels of some image's
+    chain); build cache snapshots (levels only cache records name); unused snapshots;
+    container and build layers (active snapshots); snapshot views; orphaned snapshot
+    directories; container logs (``*-json.log``); container bundles; volumes; temporary
+    files; the metadata database with the root itself. Each inode counts once, for the
+    first owner that reaches it, so the sum equals ``du -s -B1`` of the root.
     """
     root = service.config.root
     seen: set[tuple[int, int]] = set()
-    out: list[tuple[str, str, int]] = []
+    totals: dict[tuple[str, str], int] = {}
 
     def add(rel: str, owner: str, n: int) -> None:
-        if n:
-            out.append((rel, owner, n))
+        totals[(rel, owner)] = totals.get((rel, owner), 0) + n
 
-    add("content/blobs", "image blobs (layers, configs, manifests)",
-        du(root / "content" / "blobs", seen))
+    # blobs: images' first, then build cache records', then the rest
+    image_blobs: set[str] = set()
+    for r in _rows(service, "SELECT id, manifest_digest FROM images"):
+        image_blobs |= service._blobs_of(r[0], r[1])
+    cache_blobs: set[str] = set()
+    for r in _rows(service, "SELECT layer FROM build_cache WHERE layer IS NOT NULL"):
+        try:
+            cache_blobs.add(json.loads(r[0])["digest"])
+        except (ValueError, KeyError, TypeError):
+            pass
+    blobs_dir = root / "content" / "blobs" / "sha256"
+    if blobs_dir.is_dir():
+        for e in os.scandir(blobs_dir):
+            d = "sha256:" + e.name
+            owner = ("image blobs (layers, configs, manifests)" if d in image_blobs else
+                     "build cache layers" if d in cache_blobs else "unreferenced blobs")
+            add("content/blobs", owner, du(Path(e.path), seen))
     add("content/ingest", "unfinished ingests", du(root / "content" / "ingest", seen))
-    kinds: dict[str, str] = {}
-    try:
-        for r in service.db.execute("SELECT id, kind FROM snapshots"):
-            kinds[str(r["id"])] = r["kind"]
-    except Exception:  # no snapshots table in a foreign database
-        pass
-    names = {"committed": "shared snapshots (unpacked layers)",
-             "active": "container and build layers (active snapshots)",
-             "view": "snapshot views"}
-    per_owner: dict[str, int] = {}
+    # snapshots by kind and by who needs them
+    image_chains = service.chain_ids_in_use()
+    cache_chains = {r[0] for r in _rows(service, "SELECT chain_id FROM build_cache")}
+    snaps = {str(r[0]): (r[1], r[2]) for r in _rows(service, "SELECT id, kind, key FROM snapshots")}
     snap_root = root / "snapshots"
     if snap_root.is_dir():
-        for e in sorted(os.scandir(snap_root), key=lambda e: e.name):
-            owner = names.get(kinds.get(e.name, ""), "orphaned snapshot directories")
-            per_owner[owner] = per_owner.get(owner, 0) + du(Path(e.path), seen)
-    for owner, n in per_owner.items():
-        add("snapshots/*", owner, n)
-    for rel, owner in (("containers", "containers (bundles, logs)"), ("volumes", "volumes"),
-                       ("builds", "build cache"), ("tmp", "temporary files"),
-                       ("snapshots", "snapshot store directory"), ("content", "content store directory")):
+        for e in os.scandir(snap_root):
+            kind, key = snaps.get(e.name, ("", ""))
+            if kind == "committed":
+                owner = ("shared snapshots (unpacked image layers)" if key in image_chains else
+                         "build cache snapshots" if key in cache_chains else "unused snapshots")
+            else:
+                owner = {"active": "container and build layers (active snapshots)",
+                         "view": "snapshot views"}.get(kind, "orphaned snapshot directories")
+            add("snapshots", owner, du(Path(e.path), seen))
+    # container logs apart from the rest of the bundles
+    cdir = root / "containers"
+    if cdir.is_dir():
+        for c in os.scandir(cdir):
+            if c.is_dir(follow_symlinks=False):
+                for f in os.scandir(c.path):
+                    if f.name.endswith("-json.log"):
+                        add("containers", "container logs", du(Path(f.path), seen))
+    for rel, owner in (("containers", "container bundles"), ("volumes", "volumes"),
+                       ("builds", "build cache (other)"), ("tmp", "temporary files"),
+                       ("snapshots", "snapshot store directory"),
+                       ("content", "content store directory")):
         add(rel, owner, du(root / rel, seen))
     add(".", "metadata database and the root itself", du(root, seen))
-    return out
+    return [(rel, owner, n) for (rel, owner), n in totals.items() if n]

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, BinaryIO
 from skiff import digest as _digest
 from skiff import reference
 from skiff.content import ContentStore
-from skiff.errors import Conflict, ImageNotFound, InvalidArgument, NotFound, SkiffError
-from skiff.images.model import Image, Layer, RemoveReport
+from skiff.errors import ImageNotFound, InvalidArgument, NotFound, SkiffError
+from skiff.images.model import Image, Layer
+from skiff.images.removal import RemovalMixin
 from skiff.metadata import transaction
 from skiff.oci import Descriptor, ImageConfig, Manifest, canonical_json, mediatypes
 
@@ -39,11 +40,7 @@ LEASE_TTL_S = 3600.0  # how long a killed import/load's blobs stay before they a
 LEASE_OWNER = "skiff.images"
 
 
-def _short(image_id: str) -> str:
-    return image_id.split(":", 1)[-1][:12]
-
-
-class ImageService:
+class ImageService(RemovalMixin):
     """The local image store (one per engine root).
 
     Args:
@@ -373,161 +370,6 @@ class ImageService:
             cur = self.db.execute(f"DELETE FROM {table} WHERE name = ?", (key,))
         if cur.rowcount == 0:
             raise ImageNotFound("No such image", ref.tagged_or_latest().familiar())
-
-    # ---------------------------------------------------------------- removal
-    def _containers_using(self, image_id: str) -> list[tuple[str, bool]]:
-        """(container ID, running?) of containers created from the image."""
-        out = []
-        for r in self.db.execute("SELECT id, data FROM containers WHERE image_id = ?", (image_id,)):
-            running = False
-            try:
-                state = json.loads(r["data"]).get("State") or {}
-                running = bool(state.get("Running")) or state.get("Status") in ("running", "paused",
-                                                                                 "restarting")
-            except (ValueError, AttributeError):
-                pass
-            out.append((r["id"], running))
-        return out
-
-    def _names_of(self, image_id: str) -> tuple[list[str], list[str]]:
-        tags = [r[0] for r in self.db.execute("SELECT name FROM tags WHERE image_id = ? ORDER BY name",
-                                              (image_id,))]
-        digests = [r[0] for r in self.db.execute(
-            "SELECT name FROM repo_digests WHERE image_id = ? ORDER BY name", (image_id,))]
-        return tags, digests
-
-    def remove(self, refs: Iterable[str], force: bool = False, prune: bool = True) -> RemoveReport:
-        """``docker rmi``: untag, and delete images left without names.
-
-        A name that is not the image's last reference is only untagged. Deleting by ID
-        refuses (Conflict, unless ``force``) an image referenced in several repositories or
-        used by a stopped container; never one used by a running container or with child
-        images. ``prune`` also deletes untagged parents left unused. Errors are collected
-        per reference in the report (``exit_code`` 1), as ``docker rmi`` continues.
-        """
-        report = RemoveReport()
-        for r in refs:
-            try:
-                self._remove_one(r, force, prune, report)
-            except SkiffError as e:
-                report.errors.append(str(e))
-        return report
-
-    def _remove_one(self, r: str, force: bool, prune: bool, report: RemoveReport) -> None:
-        image_id, by_name = self.resolve(r)
-        tags, digests = self._names_of(image_id)
-        users = self._containers_using(image_id)
-        if by_name is not None:
-            others = [n for n in tags + digests if n != by_name]
-            # Docker: the repo digests of the same repository go with its last tag.
-            repo = reference.parse_normalized_named(by_name).name
-            if not any(reference.parse_normalized_named(n).name == repo and n != by_name
-                       for n in tags):
-                same_repo_digests = [n for n in digests if n.split("@")[0] == repo]
-            else:
-                same_repo_digests = []
-            remaining = [n for n in others if n not in same_repo_digests]
-            if remaining:
-                self._drop_names([by_name], report)
-                return
-            if users and not force:
-                raise Conflict("conflict", f'unable to remove repository reference "{r}" '
-                               f"(must force) - container {users[0][0][:12]} is using its "
-                               f"referenced image {_short(image_id)}")
-            self._drop_names([by_name, *same_repo_digests], report)
-            if users:
-                return
-            self._delete(image_id, prune, report)
-            return
-        # by ID
-        running = [c for c, run in users if run]
-        if running:
-            raise Conflict("conflict", f"unable to delete {_short(image_id)} (cannot be forced) - "
-                           f"image is being used by running container {running[0][:12]}")
-        if users and not force:
-            raise Conflict("conflict", f"unable to delete {_short(image_id)} (must be forced) - "
-                           f"image is being used by stopped container {users[0][0][:12]}")
-        repos = {reference.parse_normalized_named(t).name for t in tags}
-        if len(repos) > 1 and not force:
-            raise Conflict("conflict", f"unable to delete {_short(image_id)} (must be forced) - "
-                           "image is referenced in multiple repositories")
-        if self.children(image_id):
-            raise Conflict("conflict", f"unable to delete {_short(image_id)} (cannot be forced) - "
-                           "image has dependent child images")
-        self._drop_names(tags + digests, report)
-        self._delete(image_id, prune, report)
-
-    def _drop_names(self, names: list[str], report: RemoveReport) -> None:
-        with transaction(self.db):
-            for n in names:
-                table = "repo_digests" if "@" in n else "tags"
-                self.db.execute(f"DELETE FROM {table} WHERE name = ?", (n,))
-        report.untagged.extend(reference.parse_normalized_named(n).familiar() for n in names)
-
-    def _blobs_of(self, image_id: str, manifest_digest: str) -> set[str]:
-        out = {image_id, manifest_digest}
-        try:
-            m = Manifest.from_bytes(self.content.read_blob(manifest_digest))
-            out.update(d.digest for d in m.layers)
-        except SkiffError:
-            pass
-        return out
-
-    def _delete(self, image_id: str, prune: bool, report: RemoveReport) -> int:
-        """Delete an untagged image record and its unshared blobs; return bytes freed."""
-        if self.children(image_id) or self._containers_using(image_id):
-            return 0
-        row = self._row(image_id)
-        if row is None:
-            return 0
-        parent = row["parent"]
-        with transaction(self.db):
-            self.db.execute("DELETE FROM tags WHERE image_id = ?", (image_id,))
-            self.db.execute("DELETE FROM repo_digests WHERE image_id = ?", (image_id,))
-            self.db.execute("DELETE FROM images WHERE id = ?", (image_id,))
-        report.deleted.append(image_id)
-        freed = self._collect_blobs(self._blobs_of(image_id, row["manifest_digest"]))
-        if prune and parent and self._row(parent) is not None:
-            tags, digests = self._names_of(parent)
-            if not tags and not digests:
-                freed += self._delete(parent, prune, report)
-        return freed
-
-    def _collect_blobs(self, candidates: set[str]) -> int:
-        """Delete those of ``candidates`` no remaining image or lease references."""
-        keep: set[str] = set()
-        for r in self.db.execute("SELECT id, manifest_digest FROM images"):
-            keep |= self._blobs_of(r[0], r[1])
-        keep |= {r[0] for r in self.db.execute(  # other operations' leases
-            "SELECT ref FROM lease_resources WHERE kind = 'content' AND lease_id IS NOT ?",
-            (self._lease,))}
-        freed = 0
-        for d in candidates - keep:
-            try:
-                n = self.content.size(d)
-                self.content.delete(d)
-                freed += n
-            except NotFound:
-                pass
-        return freed
-
-    def prune(self, all: bool = False) -> tuple[RemoveReport, int]:
-        """``docker image prune [-a]``: delete dangling images (``all``: every image no
-        container uses). Returns the report and the bytes of blobs freed."""
-        report = RemoveReport()
-        freed = 0
-        used = {r[0] for r in self.db.execute("SELECT image_id FROM containers WHERE image_id IS NOT NULL")}
-        for img in self.list():
-            if img.id in used or self._row(img.id) is None:
-                continue
-            tags, digests = self._names_of(img.id)
-            if tags and not all:
-                continue
-            if self.children(img.id):
-                continue
-            self._drop_names(tags + digests, report)
-            freed += self._delete(img.id, True, report)
-        return report, freed
 
     def measure_layers(self, ref_or_id: str) -> Image:
         """Fill in the unknown sizes of an image's layers (after a pull): each such layer is

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal as _signal
 import sys
 import time
 from dataclasses import dataclass
@@ -75,6 +74,9 @@ class Started:
         return code
 
 
+SIGKILL = 9
+
+
 def _winsize() -> tuple[int, int]:
     """(rows, cols) of the terminal on stdin/stdout, or (0, 0)."""
     for fd in (0, 1):
@@ -103,6 +105,8 @@ def parse_signal(sig: str | int) -> int:
         raise InvalidArgument("Invalid signal", str(sig))
     if not s.startswith("SIG"):
         s = "SIG" + s
+    import signal as _signal
+
     try:
         return int(getattr(_signal, s))
     except AttributeError:
@@ -422,6 +426,8 @@ class ContainerService:
             fd, _ = monitor.spawn(ms, attach or monitor.Attach())
         except BaseException:
             self._release_runtime(rec)
+            if hc.get("AutoRemove"):
+                self._remove_files(rec)
             raise
         msgs = monitor.read_messages(fd)
         first = next(msgs, None)
@@ -519,9 +525,11 @@ class ContainerService:
         rlimits = tuple(S.Rlimit(u["Name"], u["Soft"], u["Hard"]) for u in hc.get("Ulimits") or ())
         args = [rec["Path"], *rec["Args"]]
         if hc.get("Init"):
-            init = shutil.which("tini") or shutil.which("catatonit")
+            # a static init: the image may have no libc (Debian's tini-static, as docker-init)
+            init = (shutil.which("docker-init") or shutil.which("tini-static")
+                    or shutil.which("catatonit"))
             if init is None:
-                raise SkiffError("--init", "no init binary (tini or catatonit) installed")
+                raise SkiffError("--init", "no static init binary (tini-static) installed")
             mounts.append(S.bind_mount(init, "/sbin/docker-init", readonly=True))
             args = ["/sbin/docker-init", "--", *args]
         o = S.SpecOptions(
@@ -537,7 +545,11 @@ class ContainerService:
             no_new_privileges="no-new-privileges" in sec or sec.get("no-new-privileges") == "true",
             mounts=tuple(mounts), shm_size=hc.get("ShmSize") or S.DEFAULT_SHM_SIZE,
             cgroups_path=cgroups.container_path(cid), resources=self._resources(rec),
-            rlimits=rlimits, sysctls=tuple((hc.get("Sysctls") or {}).items()))
+            rlimits=rlimits, sysctls=tuple((hc.get("Sysctls") or {}).items()),
+            devices=tuple(f"{d['PathOnHost']}:{d['PathInContainer']}:{d['CgroupPermissions']}"
+                          for d in hc.get("Devices") or ()),
+            device_read_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceReadBps") or ()),
+            device_write_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceWriteBps") or ()))
         return S.build_spec(o)
 
     # -- signals, stop, wait --------------------------------------------------------------
@@ -595,7 +607,7 @@ class ContainerService:
             pass
         if timeout < 0 or not self._wait_monitor(rec, timeout):
             try:
-                self.runc.kill(cid, _signal.SIGKILL, all_processes=True)
+                self.runc.kill(cid, SIGKILL, all_processes=True)
             except SkiffError:
                 pass
             self._wait_monitor(rec, 30)
@@ -644,7 +656,7 @@ class ContainerService:
             try:
                 if rec["State"]["Status"] == "paused":
                     self.runc.resume(rec["Id"])
-                self.runc.kill(rec["Id"], _signal.SIGKILL, all_processes=True)
+                self.runc.kill(rec["Id"], SIGKILL, all_processes=True)
             except SkiffError:
                 pass
             self._wait_monitor(rec, 30)

@@ -391,22 +391,29 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach,
     if in_fd >= 0:
         poller.register(in_fd, select.POLLIN)
     status = None
-    while True:
+    master_open = True
+
+    def from_master() -> bool:
+        nonlocal out_fd
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: every slave side is closed
+            data = b""
+        if not data:
+            return False
+        entries = splitter.feed(data)
+        if entries:
+            _write_all(log_fd, entries)
+        if out_fd >= 0 and not _write_all(out_fd, data):
+            out_fd = -1
+        return True
+
+    while status is None and master_open:
         for fd, ev in poller.poll(200):
             if fd == master:
-                try:
-                    data = os.read(master, 65536)
-                except OSError:  # EIO: every slave side is closed
-                    data = b""
-                if not data:
+                if not from_master():
                     poller.unregister(master)
                     master_open = False
-                    break
-                entries = splitter.feed(data)
-                if entries:
-                    _write_all(log_fd, entries)
-                if out_fd >= 0 and not _write_all(out_fd, data):
-                    out_fd = -1
             elif fd == in_fd:
                 data = os.read(in_fd, 65536) if ev & (select.POLLIN | select.POLLHUP) else b""
                 if not data:
@@ -418,8 +425,6 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach,
                         pass
                 else:
                     _write_all(master, data)
-        else:
-            master_open = True
         # reap whatever was reparented to us; stop when the container's init is gone
         while True:
             try:
@@ -430,10 +435,13 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach,
                 break
             if wpid == pid:
                 status = wst
-        if status is not None or not master_open:
-            if status is None:
-                _, status = os.waitpid(pid, 0)
-            break
+    if master_open:  # the init exited: take what is still in the pty
+        drain = select.poll()
+        drain.register(master, select.POLLIN)
+        while drain.poll(50) and from_master():
+            pass
+    if status is None:
+        _, status = os.waitpid(pid, 0)
     try:
         os.close(master)
     except OSError:

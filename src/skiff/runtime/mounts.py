@@ -11,7 +11,6 @@ A rootfs that is one plain read-write bind mount needs no mount at all: runc bin
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,7 +49,8 @@ _libc = None
 def _lib():
     global _libc
     if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # not ctypes.util.find_library: it execs ``ldconfig -p`` (milliseconds on every run)
+        _libc = ctypes.CDLL("libc.so.6", use_errno=True)
     return _libc
 
 

@@ -80,6 +80,9 @@ class CreateOptions:
     ip: str = ""
     network_aliases: tuple[str, ...] = ()
     mac_address: str = ""
+    devices: tuple[str, ...] = ()
+    device_read_bps: tuple[str, ...] = ()
+    device_write_bps: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
 
@@ -241,7 +244,25 @@ def host_config(o: CreateOptions) -> dict:
         "Ulimits": [_ulimit_dict(u) for u in o.ulimits] or None,
         "Init": o.init or None,
         "Mounts": list(o.mounts) or None,
+        "Devices": [_device_mapping(d) for d in o.devices] or None,
+        "BlkioDeviceReadBps": [_rate(d) for d in o.device_read_bps] or None,
+        "BlkioDeviceWriteBps": [_rate(d) for d in o.device_write_bps] or None,
     }
+
+
+def _device_mapping(spec: str) -> dict:
+    from skiff.runtime.spec import device
+
+    dev, rule = device(spec)  # validates now: a bad --device fails at create
+    return {"PathOnHost": spec.split(":")[0], "PathInContainer": dev["path"],
+            "CgroupPermissions": rule["access"]}
+
+
+def _rate(spec: str) -> dict:
+    from skiff.runtime.spec import throttle
+
+    t = throttle(spec)
+    return {"Path": spec.rpartition(":")[0], "Rate": t["rate"]}
 
 
 def _tmpfs_pair(spec: str) -> tuple[str, str]:

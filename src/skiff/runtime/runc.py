@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +119,8 @@ class Runc:
         if console_socket:
             argv += ["--console-socket", console_socket]
         argv.append(container_id)
+        import subprocess
+
         rc = subprocess.run(argv, stdin=stdin, stdout=stdout, stderr=stderr).returncode
         if rc != 0:
             raise runtime_error(log, f"runc create {container_id}")
@@ -157,6 +158,8 @@ class Runc:
 
     def state(self, container_id: str) -> State | None:
         """``runc state``, or None when runc does not know the container."""
+        import subprocess
+
         r = subprocess.run(self._base() + ["state", container_id], capture_output=True)
         if r.returncode != 0:
             if b"does not exist" in r.stderr or b"not exist" in r.stderr:
@@ -168,6 +171,8 @@ class Runc:
 
     def list(self) -> list[State]:
         """Every container in this state root (``runc list --format json``)."""
+        import subprocess
+
         r = subprocess.run(self._base() + ["list", "--format", "json"], capture_output=True)
         if r.returncode != 0:
             return []
@@ -177,6 +182,8 @@ class Runc:
 
     def ps(self, container_id: str) -> list[int]:
         """Host pids of every process in the container (``runc ps --format json``)."""
+        import subprocess
+
         r = subprocess.run(self._base() + ["ps", "--format", "json", container_id],
                            capture_output=True)
         if r.returncode != 0:
@@ -184,6 +191,8 @@ class Runc:
         return [int(p) for p in json.loads(r.stdout or b"[]") or []]
 
     def _simple(self, args: Sequence[str], what: str) -> None:
+        import subprocess
+
         r = subprocess.run(self._base() + list(args), capture_output=True)
         if r.returncode != 0:
             raise _error_from_text(what, r.stderr)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -85,7 +84,7 @@ def convert(profile: dict, capabilities: Iterable[str], *, machine: str | None =
         InvalidArgument: a rule lacks ``names``/``name`` or an ``action``.
     """
     caps = set(capabilities)
-    machine = machine or platform.machine()
+    machine = machine or os.uname().machine
     kernel = kernel or _kernel_version()
     arch_names, scmp_arch = _ARCH_NAMES.get(machine, ({machine}, f"SCMP_ARCH_{machine.upper()}"))
 

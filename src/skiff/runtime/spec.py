@@ -163,6 +163,9 @@ class SpecOptions:
         sysctls: extra ``--sysctl`` pairs.
         oom_score_adj: the process's oom_score_adj.
         annotations: OCI annotations.
+        devices: ``--device HOST[:CONTAINER[:PERMS]]`` specs.
+        device_read_bps, device_write_bps: ``PATH:RATE`` specs (bytes per second; k/m/g
+            suffixes as Docker).
     """
 
     args: tuple[str, ...]
@@ -192,6 +195,9 @@ class SpecOptions:
     sysctls: tuple[tuple[str, str], ...] = ()
     oom_score_adj: int | None = None
     annotations: tuple[tuple[str, str], ...] = ()
+    devices: tuple[str, ...] = ()
+    device_read_bps: tuple[str, ...] = ()
+    device_write_bps: tuple[str, ...] = ()
 
 
 def normalize_cap(name: str) -> str:
@@ -367,10 +373,22 @@ def build_spec(o: SpecOptions) -> dict:
     resources = o.resources.to_oci()
     resources["devices"] = ([{"allow": True, "access": "rwm"}] if o.privileged
                             else [dict(r) for r in _DEFAULT_DEVICE_RULES])
+    devices = []
+    for d in o.devices:
+        dev, rule = device(d)
+        devices.append(dev)
+        if not o.privileged:
+            resources["devices"].append(rule)
+    for key, specs in (("throttleReadBpsDevice", o.device_read_bps),
+                       ("throttleWriteBpsDevice", o.device_write_bps)):
+        if specs:
+            resources.setdefault("blockIO", {})[key] = [throttle(x) for x in specs]
     linux: dict = {
         "resources": resources,
         "namespaces": _namespaces(o),
     }
+    if devices:
+        linux["devices"] = devices
     if o.cgroups_path:
         linux["cgroupsPath"] = o.cgroups_path
     sysctl: dict[str, str] = {}
@@ -401,6 +419,60 @@ def build_spec(o: SpecOptions) -> dict:
     if o.annotations:
         spec["annotations"] = dict(o.annotations)
     return spec
+
+
+def _host_device(path: str):
+    import stat as _stat
+
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise InvalidArgument(f"error gathering device information while adding custom device {path!r}",
+                              e.strerror or "no such device") from None
+    if _stat.S_ISCHR(st.st_mode):
+        kind = "c"
+    elif _stat.S_ISBLK(st.st_mode):
+        kind = "b"
+    else:
+        raise InvalidArgument(f"error gathering device information while adding custom device {path!r}",
+                              "not a device node")
+    return kind, os.major(st.st_rdev), os.minor(st.st_rdev), st
+
+
+def device(spec: str) -> tuple[dict, dict]:
+    """``--device HOST[:CONTAINER[:PERMS]]`` → (linux.devices entry, cgroup allow rule).
+
+    Raises:
+        InvalidArgument: not a device on the host, or bad permissions (Docker's texts).
+    """
+    parts = spec.split(":")
+    host = parts[0]
+    dest = parts[1] if len(parts) > 1 and parts[1] else host
+    perms = parts[2] if len(parts) > 2 else "rwm"
+    if len(parts) == 2 and parts[1] and not parts[1].startswith("/"):
+        dest, perms = host, parts[1]
+    if not perms or any(c not in "rwm" for c in perms):
+        raise InvalidArgument(f"invalid device specification: {spec}")
+    kind, major, minor, st = _host_device(host)
+    dev = {"path": dest, "type": kind, "major": major, "minor": minor,
+           "fileMode": st.st_mode & 0o7777, "uid": 0, "gid": 0}
+    return dev, {"allow": True, "type": kind, "major": major, "minor": minor, "access": perms}
+
+
+def throttle(spec: str) -> dict:
+    """``PATH:RATE`` (``/dev/sda:1mb``) → a blockIO throttle entry {major, minor, rate}."""
+    path, _, rate = spec.rpartition(":")
+    if not path or not rate:
+        raise InvalidArgument(f"invalid argument {spec!r}", "bad format, expected PATH:RATE")
+    import re
+
+    m = re.fullmatch(r"(\d+)([kmg]?)b?", rate.lower())
+    if not m:
+        raise InvalidArgument(f"invalid rate for device: {spec}",
+                              "The correct format is <device-path>:<number>[<unit>]")
+    n = int(m.group(1)) * {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[m.group(2)]
+    _, major, minor, _ = _host_device(path)
+    return {"major": major, "minor": minor, "rate": n}
 
 
 def bind_mount(source: str, destination: str, *, readonly: bool = False,

@@ -33,6 +33,7 @@ of that level, on more a read-only overlay of the lowerdirs.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import os
@@ -369,6 +370,10 @@ class Snapshotter:
                 except (NotFound, Conflict):
                     continue  # raced with another process
                 removed.append(key)
+                # unpack's lock file for this level (an unpack racing us on a fresh lock
+                # file at worst commits second and drops its copy: AlreadyExists)
+                with contextlib.suppress(OSError):
+                    os.unlink(self.root / "locks" / key.split(":", 1)[1])
 
     # -- mounts and usage ----------------------------------------------------------------
     def mounts(self, key: str) -> list[Mount]:

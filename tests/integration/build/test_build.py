@@ -90,6 +90,7 @@ def test_multistage_copy_from_and_skipped_stage(cli, bb, example, skiff_root):
     assert files["/srv/out.txt"] == ("f", 0o640, 0, 0, b"hello 2.5\n")
     assert files["/srv/bin/greet"][:4] == ("f", 0o644, 1000, 1000)
     cfg = image_config(skiff_root, "ms:1")["config"]
+    assert not any(e.startswith("VERSION=") for e in cfg["Env"])  # build args stay out
     assert cfg["Entrypoint"] == ["/bin/sh", "/srv/bin/greet"]
     assert cfg["Cmd"] == ["world"]
     # --target picks a stage; a changed build arg is named as the reason for the miss
@@ -228,3 +229,79 @@ def test_heredocs_bind_from_stage_and_cache_sharing(cli, bb, tmp_path):
     f = image_files("hd:2")
     assert f["/copied"][4] == b"one\ntwo\n"
     assert "/mnt/one" not in f and "/c" not in f
+
+
+def test_tar_context_on_stdin_iidfile_and_bad_flag(cli, bb, example, tmp_path):
+    ctx = example("busybox-seed")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        tf.add(ctx, arcname=".")
+    iid = tmp_path / "iid"
+    r = cli("build", "--progress", "plain", "--iidfile", str(iid), "-t", "tarctx:1", "-",
+            stdin=buf.getvalue())
+    assert r.code == 0, r.err
+    assert iid.read_text().startswith("sha256:") and iid.read_text() in r.err
+    assert image_files("tarctx:1")["/app/app.js"][4] == (ctx / "app.js").read_bytes()
+    r = cli("build", "--no-such-flag", str(ctx))
+    assert r.code == 125
+    assert r.err.startswith("skiff: skiff build: unrecognized arguments: --no-such-flag")
+
+
+def test_check_reports_lint_warnings_without_building(cli, tmp_path, skiff_root):
+    ctx = write(tmp_path / "chk", {"Dockerfile": "FROM bb:1 as Base\nCMD echo hi\n"})
+    r = cli("build", "--check", str(ctx))
+    assert r.code == 1
+    assert "WARNING: FromAsCasing - https://docs.docker.com/go/dockerfile/rule/from-as-casing/" in r.err
+    assert r.err.strip().endswith("Check complete, 3 warnings have been found!")
+    (ctx / "Dockerfile").write_text('FROM bb:1\nCMD ["true"]\n')
+    r = cli("build", "--check", str(ctx))
+    assert (r.code, r.err) == (0, "Check complete, no warnings found.\n")
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """A loopback HTTP server on an ephemeral port serving tmp_path/www."""
+    import functools
+    import http.server
+    import threading
+
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
+    handler.log_message = lambda *a: None
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield www, f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+
+
+def test_add_url_with_checksum_and_network_none(cli, bb, tmp_path, http_server):
+    import hashlib
+
+    www, base = http_server
+    (www / "tool.txt").write_bytes(b"remote bytes\n")
+    good = "sha256:" + hashlib.sha256(b"remote bytes\n").hexdigest()
+    ctx = write(tmp_path / "c", {"Dockerfile": f"""\
+FROM bb:1
+ADD --checksum={good} {base}/tool.txt /opt/
+ADD {base}/tool.txt /opt/renamed.txt
+RUN --network=none sh -c 'wget -q -T 2 -O- {base}/tool.txt && exit 1 || echo offline'
+"""})
+    r = cli("build", "--progress", "plain", "-t", "url:1", str(ctx))
+    assert r.code == 0, r.err
+    assert "offline" in r.err
+    f = image_files("url:1")
+    assert f["/opt/tool.txt"] == ("f", 0o600, 0, 0, b"remote bytes\n")
+    assert f["/opt/renamed.txt"][4] == b"remote bytes\n"
+    # the remote file changes: the ADD without --checksum misses, the pinned one hits
+    import os as _os
+
+    (www / "tool.txt").write_bytes(b"remote bytes, version 2\n")
+    _os.utime(www / "tool.txt", (1, 1))
+    r = cli("build", "--progress", "plain", "-t", "url:1", str(ctx))  # not the fast path
+    assert [o for o, _ in outcomes(r.err)][:3] == ["HIT", "HIT", "MISS"]
+    bad = "sha256:" + "0" * 64
+    (ctx / "Dockerfile").write_text(f"FROM bb:1\nADD --checksum={bad} {base}/tool.txt /opt/\n")
+    r = cli("build", str(ctx))
+    assert r.code == 1 and "digest mismatch" in r.err

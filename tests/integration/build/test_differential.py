@@ -174,3 +174,36 @@ def test_same_config_history_and_tree_as_buildkit(cli, bb, dockerd, tmp_path, sk
             dtree.pop(stub, None)
     # mtimes are not compared; paths, types, modes, owners, contents and link targets are
     assert stree == dtree
+
+
+MULTISTAGE = """\
+ARG BASE=bb:1
+FROM ${BASE} AS build
+WORKDIR /w
+RUN echo built > artifact && mkdir -p out/sub && echo deep > out/sub/f && chmod 600 out/sub/f
+WORKDIR sub/dir
+RUN pwd > /w/where
+
+FROM ${BASE}
+ENV A=1
+ENV B=${A}-2
+COPY --from=build /w/artifact /w/where /srv/
+COPY --from=build /w/out /srv/out/
+WORKDIR /srv
+USER app:app
+ENTRYPOINT cat /srv/artifact
+"""
+
+
+def test_multistage_same_as_buildkit(cli, bb, dockerd, tmp_path, skiff_root):
+    ctx = tmp_path / "ms"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(MULTISTAGE)
+    dcfg, dtree = docker_image(dockerd, ctx, "diffms:1")
+    r = cli("build", "-t", "diffms:1", str(ctx))
+    assert r.code == 0, r.err
+    scfg = image_config(skiff_root, "diffms:1")
+    for k in CONFIG_KEYS:
+        assert scfg["config"].get(k) == dcfg["config"].get(k), k
+    assert comparable_history(scfg) == comparable_history(dcfg)
+    assert image_files("diffms:1") == dtree

@@ -54,6 +54,16 @@ def test_seed_three_builds(cli, bb, example, skiff_root):
     r = cli("build", "--logs", "seed:1")
     assert r.code == 0, r.err
     assert "installed 37 bytes" in r.out
+    # one step of a build by its ID
+    import sqlite3
+
+    db = sqlite3.connect(skiff_root / "metadata.db")
+    build_id = db.execute("SELECT id FROM builds ORDER BY created DESC LIMIT 1").fetchone()[0]
+    db.close()
+    r = cli("build", "--logs", build_id, "4")
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[0].startswith("#4 [4/6] RUN mkdir -p node_modules")
+    assert r.out.splitlines()[1:] == ["installed 37 bytes"]
 
 
 def test_noop_rebuild_gives_same_image(cli, bb, example):
@@ -106,4 +116,4 @@ def test_noop_fast_path_and_what_defeats_it(cli, bb, example, skiff_root, busybo
     assert cli("build", "-q", "-t", "bb:1", str(other)).code == 0
     r = cli("build", "--progress", "plain", "-t", "seed:fast", str(ctx))
     assert not _fast(skiff_root)
-    assert outcomes(r.err)[0] == ("MISS", "parent layer changed")
+    assert outcomes(r.err)[0] == ("MISS", "base image bb:1 changed")

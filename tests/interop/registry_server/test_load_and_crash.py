@@ -14,9 +14,12 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import socket
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,7 +27,7 @@ import pytest
 from tests.unit.registry_server.server_proc import RegistryProcess
 
 CLIENTS = 50
-ROUNDS = 3
+ROUNDS = 1
 
 
 def sha256(data: bytes) -> str:
@@ -81,8 +84,21 @@ async def _client(n: int, url: str, pool: list[bytes], deadline: float, pushed: 
     return ops
 
 
+@pytest.fixture
+def fast_root(tmp_path):
+    """Storage on tmpfs when there is one: this test is about concurrency, not about the
+    disk (fsync latency on a busy shared disk would dominate its time)."""
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        d = tempfile.mkdtemp(prefix="skiff-regload-", dir="/dev/shm")
+        yield Path(d)
+        shutil.rmtree(d, ignore_errors=True)
+    else:
+        yield tmp_path
+
+
 @pytest.mark.slow
-def test_fifty_concurrent_clients(tmp_path):
+def test_fifty_concurrent_clients(fast_root):
+    tmp_path = fast_root
     rnd = random.Random(7)
     pool = [rnd.randbytes(rnd.choice([1, 10, 100, 300]) * 1024) for _ in range(16)]
     pushed: set = set()
@@ -94,7 +110,7 @@ def test_fifty_concurrent_clients(tmp_path):
                 _client(n, reg.url, pool, deadline, pushed) for n in range(CLIENTS)))
 
         ops = asyncio.run(main())
-        assert sum(ops) >= CLIENTS * 6  # every client got through at least one round (3 pushes, 3 pulls)
+        assert sum(ops) == CLIENTS * ROUNDS * 6  # 3 pushes and 3 verified pulls per round
         with httpx.Client(base_url=reg.url) as c:
             for repo, tag, digest in pushed:
                 r = c.get(f"/v2/{repo}/manifests/{tag}")
@@ -197,7 +213,7 @@ def _rss_peak_mb(pid: int) -> float:
 
 @pytest.mark.slow
 def test_memory_stays_flat_for_a_large_blob(tmp_path):
-    size_mb = 256
+    size_mb = 128
     block = os.urandom(1 << 20)
     h = hashlib.sha256()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import ssl
 import subprocess
 import threading
 import time
@@ -22,7 +23,7 @@ def test_tls(tmp_path):
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
     with RegistryProcess(tmp_path / "reg", "--tls-cert", str(cert), "--tls-key", str(key),
                          scheme="https") as reg:
-        r = httpx.get(f"{reg.url}/v2/", verify=str(cert))
+        r = httpx.get(f"{reg.url}/v2/", verify=ssl.create_default_context(cafile=str(cert)))
         assert (r.status_code, r.headers["docker-distribution-api-version"]) == (200, "registry/2.0")
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://{reg.host}/v2/", timeout=5)

@@ -298,3 +298,19 @@ def test_full_disk_mid_import(tmp_path, monkeypatch):
         assert main(["system", "check"]) == 0
     finally:
         subprocess.run(["umount", "-l", str(root)], check=False)
+
+
+def test_two_processes_load_the_same_archive_at_once(skiff_exe, skiff_root, tmp_path):
+    archive = tmp_path / "a.tar"
+    archive.write_bytes(oci_layout())
+    env = {**os.environ, "SKIFF_ROOT": str(skiff_root)}
+    procs = [subprocess.Popen([sys.executable, "-m", "skiff", "load", "-i", str(archive)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert [o for o, _ in outs] == [b"Loaded image: oci:2\n"] * 2
+    r = skiff_exe("system", "check")
+    assert r.returncode == 0
+    assert r.stdout.endswith(b"0 unreferenced blobs; 0 unfinished ingests; no problems found\n")
+    assert skiff_exe("images", "-q").stdout.count(b"\n") == 1

@@ -244,3 +244,24 @@ def test_invalid_references(cli, tarfile_path, args, err):
     assert cli("images", "-q", "--no-trunc").out == before
     assert cli("system", "check").out.endswith("0 unreferenced blobs; 0 unfinished ingests; "
                                                "no problems found\n")
+
+
+def test_images_before_since_and_prune_filters(cli, tmp_path):
+    import time
+
+    ids = []
+    for i in range(3):
+        p = tmp_path / f"{i}.tar"
+        p.write_bytes(rootfs_tar({"n": str(i).encode()}))
+        ids.append(_import(cli, p, f"img{i}", "-c", f"LABEL n={i}")[7:19])
+        time.sleep(0.02)
+    assert cli("images", "-q", "--filter", "before=img2").out == f"{ids[1]}\n{ids[0]}\n"
+    assert cli("images", "-q", "-f", "since=img0").out == f"{ids[2]}\n{ids[1]}\n"
+    assert cli("images", "-q", "-f", "label=n=1").out == f"{ids[1]}\n"
+    r = cli("image", "prune", "-a", "-f", "--filter", "label=n=0")
+    assert "untagged: img0:latest\n" in r.out
+    assert cli("image", "prune", "-a", "-f", "--filter", "until=1h").out == \
+        "Total reclaimed space: 0B\n"
+    assert cli("images", "-q").out == f"{ids[2]}\n{ids[1]}\n"
+    r = cli("image", "prune", "-f", "--filter", "bogus=1")
+    assert (r.code, r.err) == (125, "skiff: invalid filter 'bogus'\n")

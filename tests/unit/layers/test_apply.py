@@ -175,3 +175,17 @@ def test_garbage_is_not_a_tar(tmp_path):
 def test_empty_blob_is_an_empty_layer(tmp_path):
     assert apply_layer(tmp_path, io.BytesIO(b"")) == 0
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_truncated_compressed_stream(tmp_path, compression):
+    data = TarBuilder().file("big", os.urandom(30000)).stream(compression).getvalue()
+    with pytest.raises(InvalidArgument, match="layer: invalid"):
+        apply_layer(tmp_path, io.BytesIO(data[: len(data) // 2]))
+
+
+def test_corrupt_zstd(tmp_path):
+    data = bytearray(TarBuilder().file("big", b"z" * 30000).stream("zstd").getvalue())
+    data[10:30] = b"\xff" * 20
+    with pytest.raises(InvalidArgument, match="layer: invalid"):
+        apply_layer(tmp_path, io.BytesIO(bytes(data)))

@@ -153,3 +153,11 @@ def test_dir_replaced_by_file_after_its_children(dirs):
     root, _ = dirs
     apply_layer(root, TarBuilder().file("a").dir("b/a").file("b", b"f").stream())
     assert (root / "b").read_bytes() == b"f"
+
+
+def test_hardlink_replacing_the_directory_holding_its_target(dirs):
+    # Regression (found by test_breakouts_fuzz): "a" → hardlink to "a/a" removes the
+    # directory "a" first; the missing target must be InvalidArgument, not an OS error.
+    root, _ = dirs
+    with pytest.raises(InvalidArgument, match="hardlink target 'a/a' not found"):
+        apply_layer(root, TarBuilder().dir("a").file("a/a").hardlink("a", "a/a").stream())

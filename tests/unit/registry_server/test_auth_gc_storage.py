@@ -174,3 +174,27 @@ def test_cli_bad_flags(cli, tmp_path):
     r = cli("registry", "gc", "--root", str(tmp_path / "none"))
     assert r.code == 125
     assert r.err == f"skiff: {tmp_path / 'none'}: not a registry storage directory\n"
+
+
+def test_gc_delete_untagged_keeps_children_of_tagged_index_and_referrers(client, reg_root):
+    from tests.unit.registry_server.ocidata import OCI_INDEX, OCI_MANIFEST, put_manifest
+
+    child = push_image(client, "a", "tmp", [b"child layer"])
+    cdata = client.get(f"/v2/a/manifests/{child}").content
+    idx = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": OCI_MANIFEST, "digest": child, "size": len(cdata)}]}).encode()
+    assert put_manifest(client, "a", "multi", idx, OCI_INDEX).status_code == 201
+    assert client.delete("/v2/a/manifests/tmp").status_code == 202  # child now untagged
+    empty = push_blob(client, "a", b"{}")
+    sig = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                      "artifactType": "application/x-signature",
+                      "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                                 "digest": empty, "size": 2},
+                      "layers": [], "subject": {"mediaType": OCI_INDEX, "digest": sha256(idx),
+                                                "size": len(idx)}}).encode()
+    assert put_manifest(client, "a", sha256(sig), sig).status_code == 201
+    report = collect(FilesystemStorage(reg_root), delete_untagged=True)
+    assert report.manifests_removed == []
+    assert report.deleted == []
+    for d in (child, sha256(idx), sha256(sig)):
+        assert client.head(f"/v2/a/manifests/{d}").status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 
 import pytest
@@ -150,3 +151,21 @@ def test_schema_valid(validator):
                              resources=S.Resources(memory=1 << 26, pids_limit=9),
                              mounts=(S.bind_mount("/a", "/b"),)))
     validator.validate(_spec(privileged=True, network="host"))
+
+
+def test_device_and_throttle_specs():
+    dev, rule = S.device("/dev/null:/dev/mynull:rw")
+    assert dev == {"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3,
+                   "fileMode": os.stat("/dev/null").st_mode & 0o7777, "uid": 0, "gid": 0}
+    assert rule == {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rw"}
+    assert S.device("/dev/null")[0]["path"] == "/dev/null"
+    with pytest.raises(InvalidArgument, match="invalid device specification"):
+        S.device("/dev/null:/dev/x:rwx")
+    with pytest.raises(InvalidArgument, match="not a device node"):
+        S.device("/etc/passwd")
+    assert S.throttle("/dev/null:2mb") == {"major": 1, "minor": 3, "rate": 2 * 1024 * 1024}
+    s = _spec(devices=("/dev/null:/dev/n",), device_read_bps=("/dev/null:1k",))
+    assert s["linux"]["devices"][0]["path"] == "/dev/n"
+    assert s["linux"]["resources"]["devices"][-1]["access"] == "rwm"
+    assert s["linux"]["resources"]["blockIO"] == {
+        "throttleReadBpsDevice": [{"major": 1, "minor": 3, "rate": 1024}]}

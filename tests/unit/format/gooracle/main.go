@@ -2,8 +2,12 @@
 // functions Docker's CLI registers, and Docker's list/table formatting, on requests read
 // one JSON object per line from stdin; answers one JSON object per line on stdout.
 //
-// Request:  {"t": template, "d": data, "list": bool, "rows": [...], "headers": {...}}
-// Response: {"out": text, "err": message-or-empty}
+// Request:  {"t": template, "d": data, "list": bool, "rows": [...], "headers": {...},
+//            "repeat": N}
+// Response: {"out": text, "err": message-or-empty, "ns": nanoseconds for N renders}
+//
+// With "repeat" the data is decoded once and the render (parse, execute, tabwriter) runs
+// N times; benchmarks/format_bench.py compares that time with skiff's.
 //
 // Decoded JSON is turned into what Docker's typed values look like: integral numbers
 // become int, other numbers float64, lists of strings []string, maps of strings
@@ -18,6 +22,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"text/template"
+	"time"
 )
 
 type request struct {
@@ -26,11 +31,13 @@ type request struct {
 	List    bool              `json:"list"`
 	Rows    []json.RawMessage `json:"rows"`
 	Headers map[string]string `json:"headers"`
+	Repeat  int               `json:"repeat"`
 }
 
 type response struct {
 	Out string `json:"out"`
 	Err string `json:"err"`
+	NS  int64  `json:"ns"`
 }
 
 func typed(v any) any {
@@ -128,14 +135,14 @@ var headerFuncs = template.FuncMap{
 	"truncate": func(v string, _ int) string { return v },
 }
 
-func run(r request) (string, error) {
+func run(r request, data any, rows []any) (string, error) {
 	if !r.List {
 		tmpl, err := template.New("").Funcs(funcs).Parse(r.T)
 		if err != nil {
 			return "", err
 		}
 		var b bytes.Buffer
-		err = tmpl.Execute(&b, decode(r.D))
+		err = tmpl.Execute(&b, data)
 		return b.String(), err
 	}
 	// docker/cli formatter: strip "table", trim spaces, expand \t and \n escapes
@@ -151,8 +158,8 @@ func run(r request) (string, error) {
 		return "", err
 	}
 	var body bytes.Buffer
-	for _, row := range r.Rows {
-		if err := tmpl.Execute(&body, decode(row)); err != nil {
+	for _, row := range rows {
+		if err := tmpl.Execute(&body, row); err != nil {
 			return "", err
 		}
 		body.WriteString("\n")
@@ -180,8 +187,17 @@ func main() {
 		if err := json.Unmarshal(in.Bytes(), &r); err != nil {
 			panic(err)
 		}
-		res, err := run(r)
-		resp := response{Out: res}
+		data := decode(r.D)
+		rows := make([]any, len(r.Rows))
+		for i, row := range r.Rows {
+			rows[i] = decode(row)
+		}
+		start := time.Now()
+		res, err := run(r, data, rows)
+		for i := 1; i < r.Repeat; i++ {
+			res, err = run(r, data, rows)
+		}
+		resp := response{Out: res, NS: time.Since(start).Nanoseconds()}
 		if err != nil {
 			resp.Err = err.Error()
 		}

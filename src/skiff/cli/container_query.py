@@ -1,0 +1,396 @@
+"""Container queries: ps, logs, inspect (containers, then images, for ``skiff inspect``).
+
+Split from cli/container.py (lifecycle); docker/cli's flags, columns and texts.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from skiff.cli.container import _out, _service, _write_stream
+from skiff.cli.context import Context
+
+# ------------------------------------------------------------------ ps
+PS_HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
+              "RunningFor": "CREATED", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES",
+              "State": "STATE", "CreatedAt": "CREATED AT", "Size": "SIZE", "Labels": "LABELS",
+              "Mounts": "MOUNTS", "Networks": "NETWORKS", "LocalVolumes": "LOCAL VOLUMES"}
+
+
+class _PsRow(dict):
+    """One ``ps`` row: fields computed when a template or the table asks for them."""
+
+    def __init__(self, rec: dict, trunc: bool, now: float):
+        super().__init__()
+        self.rec, self.trunc, self.now = rec, trunc, now
+
+    def __missing__(self, key: str):
+        fn = _PS_FIELDS.get(key)
+        if fn is None:
+            raise KeyError(key)
+        v = fn(self.rec, self.trunc, self.now)
+        self[key] = v
+        return v
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key) -> bool:
+        return key in _PS_FIELDS
+
+    def keys(self):
+        return _PS_FIELDS.keys()
+
+    def __iter__(self):
+        return iter(_PS_FIELDS)
+
+    def items(self):
+        return [(k, self[k]) for k in _PS_FIELDS]
+
+
+def _quote(s: str) -> str:
+    """Go's strconv.Quote; the common all-printable case without the general machinery."""
+    if s.isprintable() and all(ord(c) < 0x7f or c == "…" for c in s):
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    from skiff.format.gofmt import go_quote
+
+    return go_quote(s)
+
+
+def _ts(rec: dict, key: str) -> float:
+    """Unix seconds of one of the record's RFC 3339 times (ours: always UTC, 'Z')."""
+    import datetime as dt
+
+    s = rec[key] if key == "Created" else rec["State"][key]
+    try:
+        return dt.datetime.fromisoformat(s).timestamp()
+    except ValueError:
+        from skiff.format.humanize import parse_rfc3339
+
+        return parse_rfc3339(s)
+
+
+def _command(rec: dict, trunc: bool, now: float) -> str:
+    from skiff.runtime import records
+
+    cmd = records.command_text(rec)
+    if trunc and len(cmd) > 20:
+        cmd = cmd[:19] + "…"
+    return _quote(cmd)
+
+
+def _created_at(rec: dict, trunc: bool, now: float) -> str:
+    import datetime as dt
+
+    from skiff.format.humanize import parse_rfc3339
+
+    return dt.datetime.fromtimestamp(int(parse_rfc3339(rec["Created"]))).astimezone().strftime(
+        "%Y-%m-%d %H:%M:%S %z %Z")
+
+
+def _running_for(rec: dict, trunc: bool, now: float) -> str:
+    from skiff.format.humanize import human_duration
+
+    return human_duration(now - _ts(rec, "Created")) + " ago"
+
+
+def _image(rec: dict, trunc: bool, now: float) -> str:
+    image = rec["Config"].get("Image") or rec["Image"] or ""
+    if image.startswith("sha256:") and trunc:
+        image = image[7:19]
+    return image
+
+
+def _status(rec: dict, trunc: bool, now: float) -> str:
+    from skiff.format.humanize import human_duration
+    from skiff.runtime import records
+
+    st = rec["State"]
+    status = st["Status"]
+    if status == "created":
+        return "Created"
+    if status == "exited" and st["FinishedAt"] != records.ZERO_TIME:
+        return f"Exited ({st['ExitCode']}) {human_duration(now - _ts(rec, 'FinishedAt'))} ago"
+    if status == "running":
+        return f"Up {human_duration(now - _ts(rec, 'StartedAt'))}"
+    return records.status_text(rec, now)
+
+
+def _ports(rec: dict) -> str:
+    from skiff.network.glue import ps_ports
+
+    return ps_ports(rec.get("NetworkSettings"))
+
+
+_PS_FIELDS = {
+    "ID": lambda r, t, n: r["Id"][:12] if t else r["Id"],
+    "Image": _image,
+    "Command": _command,
+    "CreatedAt": _created_at,
+    "RunningFor": _running_for,
+    "Ports": lambda r, t, n: _ports(r),
+    "State": lambda r, t, n: r["State"]["Status"],
+    "Status": _status,
+    "Size": lambda r, t, n: "",
+    "Names": lambda r, t, n: r["Name"].lstrip("/"),
+    "Labels": lambda r, t, n: ",".join(f"{k}={v}" for k, v in
+                                       sorted((r["Config"].get("Labels") or {}).items())),
+    "Mounts": lambda r, t, n: ",".join(m.get("Name") or m["Source"] for m in r.get("Mounts") or []),
+    "Networks": lambda r, t, n: r["HostConfig"].get("NetworkMode", ""),
+    "LocalVolumes": lambda r, t, n: str(sum(1 for m in r.get("Mounts") or []
+                                            if m["Type"] == "volume")),
+}
+
+
+def _ps_row(rec: dict, trunc: bool, now: float) -> dict:
+    return _PsRow(rec, trunc, now)
+
+
+def _match(rec: dict, filters: list[tuple[str, str]]) -> bool:
+    from skiff.errors import InvalidArgument
+
+    by: dict[str, list[str]] = {}
+    for k, v in filters:
+        by.setdefault(k, []).append(v)
+    for k, vals in by.items():
+        if k == "status":
+            ok = rec["State"]["Status"] in vals
+        elif k == "name":
+            ok = any(v.lstrip("/") in rec["Name"].lstrip("/") for v in vals)
+        elif k == "id":
+            ok = any(rec["Id"].startswith(v) for v in vals)
+        elif k == "label":
+            labels = rec["Config"].get("Labels") or {}
+            ok = all((lambda kk, _, vv: kk in labels and (not _ or labels[kk] == vv))(*v.partition("="))
+                     for v in vals)
+        elif k == "exited":
+            ok = rec["State"]["Status"] == "exited" and str(rec["State"]["ExitCode"]) in vals
+        elif k == "ancestor":
+            ok = any(v in (rec["Config"].get("Image"), rec["Image"], rec["Image"][7:19]) for v in vals)
+        elif k == "volume":
+            ok = any(any(v in (m.get("Name"), m["Destination"], m["Source"])
+                         for m in rec.get("Mounts") or []) for v in vals)
+        elif k in ("before", "since", "network", "publish", "expose", "health", "isolation", "is-task"):
+            ok = True
+        else:
+            raise InvalidArgument(f"invalid filter '{k}'")
+        if not ok:
+            return False
+    return True
+
+
+def ps(ctx: Context, argv: list[str]) -> int:
+    """``skiff ps [-a] [-q] [-n N] [-l] [--filter K=V] [--format T] [--no-trunc]``."""
+    p = ctx.parser("skiff ps", "List containers")
+    p.add_argument("-a", "--all", action="store_true", help="Show all containers (default shows just running)")
+    p.add_argument("-q", "--quiet", action="store_true", help="Only display container IDs")
+    p.add_argument("-n", "--last", type=int, default=-1, help="Show n last created containers")
+    p.add_argument("-l", "--latest", action="store_true", help="Show the latest created container")
+    p.add_argument("-f", "--filter", action="append", default=[], help="Filter output based on conditions provided")
+    p.add_argument("--format", help="Format output using a custom template")
+    p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
+    p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
+    a = p.parse_args(argv)
+    import time
+
+    from skiff.errors import InvalidArgument
+
+    filters = []
+    for f in a.filter:
+        k, eq, v = f.partition("=")
+        if not eq:
+            raise InvalidArgument("bad format of filter (expected name=value)")
+        filters.append((k.strip().lower(), v))
+    show_all = a.all or a.latest or a.last >= 0 or any(k in ("status", "exited") for k, _ in filters)
+    recs = _service(ctx).list_summaries(all=show_all)
+    if filters:
+        recs = [r for r in recs if _match(r, filters)]
+    if a.latest:
+        recs = recs[:1]
+    elif a.last >= 0:
+        recs = recs[:a.last]
+    trunc = not a.no_trunc
+    if a.quiet and not a.format:
+        _out(ctx, "".join((r["Id"][:12] if trunc else r["Id"]) + "\n" for r in recs))
+        return 0
+    now = time.time()
+    if a.format and a.format != "table":
+        from skiff.format.gotemplate import render_list
+
+        rows = [_ps_row(r, trunc, now) for r in recs]
+        _out(ctx, render_list(a.format, rows, headers=PS_HEADERS))
+        return 0
+    from skiff.format.table import tabwrite
+
+    lines = ["CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES"]
+    for r in recs:
+        lines.append("\t".join((r["Id"][:12] if trunc else r["Id"], _image(r, trunc, now),
+                                _command(r, trunc, now), _running_for(r, trunc, now),
+                                _status(r, trunc, now), "", r["Name"][1:])))
+    _out(ctx, tabwrite("\n".join(lines) + "\n"))
+    return 0
+
+
+# ------------------------------------------------------------------ logs
+def logs(ctx: Context, argv: list[str]) -> int:
+    """``skiff logs [-f] [--tail N] [-t] [--since T] [--until T] CONTAINER``."""
+    p = ctx.parser("skiff logs", "Fetch the logs of a container")
+    p.add_argument("-f", "--follow", action="store_true", help="Follow log output")
+    p.add_argument("-n", "--tail", default="all", help='Number of lines to show from the end of the logs')
+    p.add_argument("-t", "--timestamps", action="store_true", help="Show timestamps")
+    p.add_argument("--since", help="Show logs since timestamp or relative (e.g. 42m)")
+    p.add_argument("--until", help="Show logs before a timestamp or relative (e.g. 42m)")
+    p.add_argument("--details", action="store_true", help="Show extra details provided to logs")
+    p.add_argument("container")
+    a = p.parse_args(argv)
+    from skiff.runtime import jsonlog
+    from skiff.runtime.records import ACTIVE
+
+    svc = _service(ctx)
+    rec = svc.get(a.container)
+    since = _time_arg(a.since) if a.since else None
+    until = _time_arg(a.until) if a.until else None
+    entries = list(jsonlog.read(rec["LogPath"]))
+    if a.tail != "all":
+        try:
+            n = int(a.tail)
+        except ValueError:
+            n = -1
+        if n >= 0:
+            entries = entries[len(entries) - n:] if n else []
+    from skiff.format.humanize import parse_rfc3339_ns
+
+    def show(e) -> None:
+        if since is not None or until is not None:
+            t = parse_rfc3339_ns(e.time)
+            if (since is not None and t < since) or (until is not None and t > until):
+                return
+        text = f"{e.time} {e.text}" if a.timestamps else e.text
+        _write_stream(ctx.out if e.stream == "stdout" else sys.stderr, text.encode())
+
+    for e in entries:
+        show(e)
+    if a.follow and rec["State"]["Status"] in ACTIVE:
+        from skiff.runtime import records
+
+        try:
+            offset = os.path.getsize(rec["LogPath"])
+        except OSError:
+            offset = 0
+
+        def stopped() -> bool:
+            cur = records.get(svc.db, rec["Id"])
+            return cur is None or svc._reconcile(cur)["State"]["Status"] not in ACTIVE
+        if os.path.exists(rec["LogPath"]):
+            for e in jsonlog.follow(rec["LogPath"], offset, stop=stopped):
+                show(e)
+    return 0
+
+
+def _time_arg(s: str) -> int:
+    """``--since``/``--until``: RFC 3339, Unix seconds, or a duration ago (``10m``, ``1h30m``)."""
+    import re
+    import time
+
+    from skiff.errors import InvalidArgument
+    from skiff.format.humanize import parse_rfc3339_ns
+
+    if re.fullmatch(r"\d+(\.\d+)?", s):
+        return int(float(s) * 1e9)
+    m = re.fullmatch(r"((\d+(\.\d+)?)(h|m|s|ms))+", s)
+    if m:
+        total = 0.0
+        for num, unit in re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", s):
+            total += float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
+        return time.time_ns() - int(total * 1e9)
+    try:
+        return parse_rfc3339_ns(s)
+    except InvalidArgument:
+        raise InvalidArgument(f'invalid value for "since": {s}') from None
+
+
+# ------------------------------------------------------------------ inspect
+def public(rec: dict) -> dict:
+    """The record as ``docker inspect`` shows it (skiff's bookkeeping left out)."""
+    return {k: v for k, v in rec.items() if k != "Skiff"}
+
+
+def _render_inspect(ctx: Context, items: list[dict], fmt: str | None) -> None:
+    import json
+
+    if fmt:
+        from skiff.format.gotemplate import render
+
+        _out(ctx, "".join(render(fmt, d) + "\n" for d in items))
+    else:
+        _out(ctx, json.dumps(items, indent=4, ensure_ascii=False) + "\n")
+
+
+def container_inspect(ctx: Context, argv: list[str]) -> int:
+    """``skiff container inspect [-f T] CONTAINER...``."""
+    p = ctx.parser("skiff container inspect", "Display detailed information on one or more containers")
+    p.add_argument("-f", "--format", help="Format output using a custom template")
+    p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
+    p.add_argument("containers", nargs="+")
+    a = p.parse_args(argv)
+    from skiff.errors import NotFound
+
+    svc = _service(ctx)
+    found, code = [], 0
+    for ref in a.containers:
+        try:
+            found.append(public(svc.get(ref)))
+        except NotFound as e:
+            sys.stderr.write(f"skiff: {e}\n")
+            code = 1
+    _render_inspect(ctx, found, a.format)
+    return code
+
+
+def inspect(ctx: Context, argv: list[str]) -> int:
+    """``skiff inspect [--type container|image] NAME...``: containers first, then images."""
+    p = ctx.parser("skiff inspect", "Return low-level information on skiff objects")
+    p.add_argument("-f", "--format", help="Format output using a Go template")
+    p.add_argument("--type", help="Only inspect objects of the given type")
+    p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
+    p.add_argument("names", nargs="+")
+    a = p.parse_args(argv)
+    from skiff.errors import InvalidArgument, NotFound
+
+    if a.type and a.type not in ("container", "image", "volume"):
+        raise InvalidArgument(f'"{a.type}" is not a valid value for --type')
+    svc = _service(ctx)
+    found, code = [], 0
+    for n in a.names:
+        obj = None
+        if a.type in (None, "container"):
+            try:
+                obj = public(svc.get(n))
+            except NotFound:
+                obj = None
+        if obj is None and a.type in (None, "image"):
+            try:
+                from skiff.images.inspect import inspect_image
+
+                obj = inspect_image(svc.images.get(n))
+            except NotFound:
+                obj = None
+        if obj is None and a.type == "volume":
+            from skiff.runtime import volumes
+
+            try:
+                obj = volumes.get(svc, n)
+            except NotFound:
+                obj = None
+        if obj is None:
+            what = {"container": "container", "image": "image", "volume": "volume"}.get(a.type or "")
+            sys.stderr.write(f"skiff: No such {what or 'object'}: {n}\n")
+            code = 1
+            continue
+        found.append(obj)
+    _render_inspect(ctx, found, a.format)
+    return code
