@@ -3,7 +3,7 @@ bridge network vs ``--network none``.
 
 1. Throughput: one TCP transfer of ``--mb`` MiB from a sender to a receiver on the host,
    the same Python programs on every path (sender: ``socket.sendall`` of 1 MiB buffers;
-   receiver: ``recv_into``), rounds interleaved, best of ``--rounds``:
+   receiver: ``recv_into``), rounds interleaved, best and median of ``--rounds``:
    - ``loopback``: sender on the host, receiver connects to 127.0.0.1 (the ceiling);
    - ``skiff -p (127.0.0.1)``: sender in a namespace attached to a skiff bridge network with
      its port published; the receiver connects to 127.0.0.1:HOST_PORT (DNAT + hairpin);
@@ -85,7 +85,7 @@ def _host_ip() -> str | None:
     return None
 
 
-def throughput(mb: int, rounds: int) -> dict[str, float]:
+def throughput(mb: int, rounds: int) -> dict[str, list[float]]:
     from skiff import metadata
     from skiff.config import Config
     from skiff.network import attach as net
@@ -114,11 +114,11 @@ def throughput(mb: int, rounds: int) -> dict[str, float]:
         hip = _host_ip()
         if hip:
             paths["skiff -p (host IP)"] = (hip, hp)
-        best = {k: 0.0 for k in paths}
+        samples: dict[str, list[float]] = {k: [] for k in paths}
         for _ in range(rounds):
             for k, (ip, port) in paths.items():
-                best[k] = max(best[k], _receive(ip, port))
-        return best
+                samples[k].append(_receive(ip, port))
+        return samples
     finally:
         for p in procs:
             p.kill()
@@ -178,10 +178,13 @@ def main(argv: list[str]) -> int:
         if not shutil.which(tool):
             print(f"{tool}: not installed, its bridge is not measured")
     tp = throughput(a.mb, a.rounds)
-    base = tp["loopback"]
-    print(f"TCP transfer of {a.mb} MiB, best of {a.rounds} (MiB/s, ratio to loopback):")
+    base = max(tp["loopback"])
+    med = statistics.median(tp["loopback"])
+    print(f"TCP transfer of {a.mb} MiB x {a.rounds} rounds (MiB/s best / median; "
+          "ratio to loopback's best / median):")
     for k, v in tp.items():
-        print(f"  {k:24s} {v:10.0f}  {v / base:5.2f}")
+        print(f"  {k:24s} {max(v):8.0f} {statistics.median(v):8.0f}   "
+              f"{max(v) / base:5.2f} {statistics.median(v) / med:5.2f}")
     st = starts(a.starts)
     none, br = st["--network none"], st["default bridge"]
     print(f"skiff run --rm bb:1 /bin/true, median of {a.starts}:")
