@@ -94,7 +94,7 @@ def throughput(mb: int, rounds: int) -> dict[str, list[float]]:
 
     uid = secrets.token_hex(3)
     os.environ["SKIFF_BRIDGE"] = "skbench" + uid[:4]
-    os.environ["SKIFF_BRIDGE_SUBNET"] = "10.94.%d.0/24" % (int(uid, 16) % 250)
+    os.environ["SKIFF_BRIDGE_SUBNET"] = f"10.94.{int(uid, 16) % 250}.0/24"
     work = Path(tempfile.mkdtemp(prefix="skiff-netbench-"))
     config = Config.from_env(root=str(work / "root"))
     config.root.mkdir(parents=True)

@@ -95,7 +95,7 @@ def ls(ctx: Context, argv: list[str]) -> int:
     nets = [n for n in svc.list() if all(_match(n, svc, f) for f in a.filter)]
     rows = [_row(n) for n in nets]
     if a.no_trunc:
-        for r, n in zip(rows, nets):
+        for r, n in zip(rows, nets, strict=True):
             r["ID"] = n.id
     if a.quiet:
         _out(ctx, "".join(r["ID"] + "\n" for r in rows))

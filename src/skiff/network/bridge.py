@@ -328,12 +328,12 @@ def host_routes() -> list[IPv4Network]:
 def links(netns_path: str | os.PathLike[str] | None = None) -> list[str]:
     """Interface names in a namespace (tests compare them before and after)."""
     with iproute(netns_path) as ipr:
-        return sorted(l.get("ifname") for l in ipr.get_links())
+        return sorted(link.get("ifname") for link in ipr.get_links())
 
 
 def addresses(netns_path: str | os.PathLike[str] | None = None) -> list[str]:
     """``"ifname address/prefix"`` for every IPv4 address in a namespace."""
     with iproute(netns_path) as ipr:
-        names = {l["index"]: l.get("ifname") for l in ipr.get_links()}
+        names = {link["index"]: link.get("ifname") for link in ipr.get_links()}
         return sorted(f"{names.get(a['index'])} {a.get('IFA_ADDRESS')}/{a['prefixlen']}"
                       for a in ipr.get_addr(family=2))

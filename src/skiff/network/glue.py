@@ -136,7 +136,7 @@ def start(config: Config, db: sqlite3.Connection, rec: dict) -> Started:
                 old = nets.get(e.network_name) or {}
                 d["IPAMConfig"] = old.get("IPAMConfig")
                 nets[e.network_name] = d
-            ns["Ports"] = ports.docker_ports(bound, sorted((cfg.get("ExposedPorts") or {})))
+            ns["Ports"] = ports.docker_ports(bound, sorted(cfg.get("ExposedPorts") or {}))
             ns["SandboxKey"] = str(path)
             if eps and eps[0].network_name == "bridge":
                 ns.update(IPAddress=eps[0].address, Gateway=eps[0].gateway,

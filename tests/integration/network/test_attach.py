@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.requires_root]
 def env(skiff_root, monkeypatch, no_leaks, uid):
     """A store with its own default bridge (device and subnet unique to this test)."""
     monkeypatch.setenv("SKIFF_BRIDGE", "skb" + uid)
-    monkeypatch.setenv("SKIFF_BRIDGE_SUBNET", "10.91.%d.0/24" % (int(uid, 16) % 250))
+    monkeypatch.setenv("SKIFF_BRIDGE_SUBNET", f"10.91.{int(uid, 16) % 250}.0/24")
     config = Config.from_env()
     db = metadata.connect(config.metadata_path)
     svc = NetworkService(config, db)
@@ -85,7 +85,7 @@ def test_user_network_names_and_isolation(env, tmp_path):
     e1 = net.attach(env.config, env.db, c1, ns1, [EndpointRequest(a.name, name="web")])
     e2 = net.attach(env.config, env.db, c2, ns2, [EndpointRequest(a.name, name="client",
                                                                   aliases=("cli",))])
-    e3 = net.attach(env.config, env.db, c3, ns3, [EndpointRequest(b.name, name="other")])
+    net.attach(env.config, env.db, c3, ns3, [EndpointRequest(b.name, name="other")])
     assert e1[0].address == str(__import__("ipaddress").IPv4Network(a.subnet).network_address + 2)
     assert bridge.links(ns1) == ["eth0", "lo"]
     # Same network: by address and by name (the network's resolver on its gateway).

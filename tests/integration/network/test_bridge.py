@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.requires_root]
 
 
 def test_two_namespaces_on_a_bridge_reach_each_other(no_leaks, uid):
-    subnet = IPv4Network("10.90.%d.0/24" % (int(uid, 16) % 250))
+    subnet = IPv4Network(f"10.90.{int(uid, 16) % 250}.0/24")
     br = "skt" + uid
     gw = str(subnet.network_address + 1)
     ns = []

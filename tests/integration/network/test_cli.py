@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.requires_root]
 def netenv(uid, no_leaks):
     saved = {k: os.environ.get(k) for k in ("SKIFF_BRIDGE", "SKIFF_BRIDGE_SUBNET")}
     os.environ["SKIFF_BRIDGE"] = "skb" + uid
-    os.environ["SKIFF_BRIDGE_SUBNET"] = "10.91.%d.0/24" % (int(uid, 16) % 250)
+    os.environ["SKIFF_BRIDGE_SUBNET"] = f"10.91.{int(uid, 16) % 250}.0/24"
     yield uid
     for k, v in saved.items():
         if v is None:
@@ -25,7 +25,7 @@ def netenv(uid, no_leaks):
 
 def test_create_ls_inspect_rm(cli, netenv):
     uid = netenv
-    r = cli("network", "create", "--subnet", "10.92.%d.0/24" % (int(uid, 16) % 250),
+    r = cli("network", "create", "--subnet", f"10.92.{int(uid, 16) % 250}.0/24",
             "--label", "team=a", "n" + uid)
     assert r.code == 0, r.err
     nid = r.out.strip()
@@ -44,8 +44,8 @@ def test_create_ls_inspect_rm(cli, netenv):
     d = json.loads(r.out)[0]
     assert (d["Name"], d["Id"], d["Driver"], d["Internal"], d["Labels"], d["Containers"]) == \
         ("n" + uid, nid, "bridge", False, {"team": "a"}, {})
-    assert d["IPAM"]["Config"] == [{"Subnet": "10.92.%d.0/24" % (int(uid, 16) % 250),
-                                    "Gateway": "10.92.%d.1" % (int(uid, 16) % 250)}]
+    assert d["IPAM"]["Config"] == [{"Subnet": f"10.92.{int(uid, 16) % 250}.0/24",
+                                    "Gateway": f"10.92.{int(uid, 16) % 250}.1"}]
     assert cli("network", "inspect", "-f", "{{.Scope}}", nid[:10]).out == "local\n"
     r = cli("network", "create", "n" + uid)
     assert (r.code, r.err) == (125, f"skiff: network with name n{uid} already exists\n")

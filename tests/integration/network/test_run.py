@@ -6,7 +6,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import time
 from contextlib import redirect_stderr, redirect_stdout
 
@@ -37,7 +36,7 @@ def sk(tmp_path_factory, busybox_tar):
     uid = secrets.token_hex(3)
     saved = {k: os.environ.get(k) for k in ("SKIFF_BRIDGE", "SKIFF_BRIDGE_SUBNET")}
     os.environ["SKIFF_BRIDGE"] = "skr" + uid
-    os.environ["SKIFF_BRIDGE_SUBNET"] = "10.93.%d.0/24" % (int(uid, 16) % 250)
+    os.environ["SKIFF_BRIDGE_SUBNET"] = f"10.93.{int(uid, 16) % 250}.0/24"
     before = host_state()
     root = tmp_path_factory.mktemp("net") / "root"
     assert _main(root, "import", str(busybox_tar), "bb:1").code == 0

@@ -9,8 +9,17 @@ import pytest
 from skiff import metadata
 from skiff.errors import Conflict, InvalidArgument, NotFound
 from skiff.network import firewall
-from skiff.network.ports import (PortBinding, PortSpec, allocate, bindings, docker_ports,
-                                 parse_exposed, parse_publish, port_lines, release)
+from skiff.network.ports import (
+    PortBinding,
+    PortSpec,
+    allocate,
+    bindings,
+    docker_ports,
+    parse_exposed,
+    parse_publish,
+    port_lines,
+    release,
+)
 
 
 def test_parse_publish_forms():
