@@ -76,3 +76,18 @@ def test_ensure_bridge_refuses_a_non_bridge(no_leaks, uid):
 def test_host_routes_lists_connected_subnets():
     routes = bridge.host_routes()
     assert all(r.prefixlen > 0 for r in routes)
+
+
+def test_the_leak_check_sees_a_leftover_link(uid):
+    from pyroute2 import IPRoute
+
+    from .conftest import host_state, leaked
+
+    before = host_state()
+    with IPRoute() as ipr:
+        ipr.link("add", ifname="skl" + uid, kind="veth", peer="skm" + uid)
+    try:
+        assert {("link", "skl" + uid), ("link", "skm" + uid)} <= leaked(before, timeout=0)
+    finally:
+        bridge.delete_link("skl" + uid)
+    assert leaked(before) == set()

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import CliResult
 
-from .conftest import host_state
+from .conftest import host_state, leaked
 
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
 
@@ -65,7 +65,7 @@ def sk(tmp_path_factory, busybox_tar):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-    assert host_state() == before
+    assert leaked(before) == set()
 
 
 def _ok(r: CliResult) -> str:
