@@ -91,7 +91,8 @@ def test_attached_output_pid1_hostname_and_isolation(sk):
     res = sk("run", "--rm", "--hostname", "box1", "bb:1", "sh", "-c",
              "echo out; echo err >&2; echo pid=$$; hostname; ps -o comm; ls /sys/class/net")
     assert res.code == 0, res
-    assert res.out == "out\npid=1\nbox1\nCOMMAND\nsh\nps\nlo\n"  # no host processes
+    # no host processes; the default bridge network gives eth0 (as Docker)
+    assert res.out == "out\npid=1\nbox1\nCOMMAND\nsh\nps\neth0\nlo\n"
     assert res.err == "err\n"
 
 

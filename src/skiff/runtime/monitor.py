@@ -52,6 +52,8 @@ class MonitorSpec:
         autoremove: ``--rm``.
         rootfs_mount: the rootfs mount point to unmount when done ("" for none).
         rm_argv: the command that removes the container (for ``--rm`` when detached).
+        net_release_argv: the command that releases its networks (skiff.network.release)
+            once it is done for good (no restart): veths, addresses, published ports.
     """
 
     cid: str
@@ -65,6 +67,7 @@ class MonitorSpec:
     autoremove: bool = False
     rootfs_mount: str = ""
     rm_argv: tuple[str, ...] = ()
+    net_release_argv: tuple[str, ...] = ()
     tty: bool = False
     tty_argv: tuple[str, ...] = ()
     delete_argv: tuple[str, ...] = ()
@@ -523,6 +526,16 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
 
             unmount(ms.rootfs_mount)
         cgroups.remove(ms.cid)
+        if ms.net_release_argv and not (attach.attached and handed_over):
+            # (an attached command that took over releases them itself, in-process, when
+            # it removes or reconciles the container: it need not wait for this)
+            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                _Proc(ms.net_release_argv, null, null, null).wait()
+            except OSError:
+                pass
+            finally:
+                os.close(null)
         if ms.autoremove and not handed_over and ms.rm_argv:
             null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
             try:
