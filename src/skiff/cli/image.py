@@ -419,6 +419,7 @@ def _load_run(ctx: Context, a) -> int:
     from skiff.errors import InvalidArgument, map_exceptions
 
     svc = _service(ctx)
+    before = {t: img.id for img in svc.list() for t in img.repo_tags}
     if a.input:
         with map_exceptions(f"open {a.input}"), open(a.input, "rb") as f:
             loaded = svc.load(f)
@@ -427,6 +428,11 @@ def _load_run(ctx: Context, a) -> int:
             raise InvalidArgument("requested load from stdin, but stdin is empty")
         loaded = svc.load(sys.stdin.buffer)
     if not a.quiet:
-        _out(ctx, "".join(f"Loaded image: {n}\n" if n else f"Loaded image ID: {i}\n"
-                          for i, n in loaded))
+        lines = []
+        for i, n in loaded:
+            if n and before.get(n, i) != i:  # Docker's wording (moby tarexport setLoadedTag)
+                lines.append(f"The image {n} already exists, renaming the old one with ID "
+                             f"{before[n]} to empty string\n")
+            lines.append(f"Loaded image: {n}\n" if n else f"Loaded image ID: {i}\n")
+        _out(ctx, "".join(lines))
     return 0
