@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMPS  := .cache
 APT_PKGS := python3-venv python3-pip runc busybox-static skopeo umoci docker-registry tini \
             golang-github-containers-common iproute2 nftables iptables debootstrap \
-            xz-utils bzip2 zstd curl ca-certificates procps docker.io
+            xz-utils bzip2 zstd curl ca-certificates procps docker.io podman apache2-utils openssl
 
 .PHONY: deps venv compile test test-fast demo bench lint clean
 
@@ -30,7 +30,7 @@ deps: $(STAMPS)/apt.stamp
 venv: $(BIN)/.installed
 
 test: compile
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	PATH=/usr/local/go/bin:$$PATH $(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -m "not slow" tests/unit

@@ -157,7 +157,9 @@ def test_rm_running_needs_force_and_unknown_names(sk):
     assert sk("rm", "-f", cid).out == f"{cid}\n"
     res = sk("stop", "nosuchthing")
     assert (res.code, res.err) == (1, "skiff: No such container: nosuchthing\n")
-    res = sk("run", "--rm", "nosuch:image", "true")
+    # With pulling switched off the missing image is Docker's "No such image" (exit 125);
+    # the default policy would try the registry first, as `docker run` does.
+    res = sk("run", "--rm", "--pull", "never", "nosuch:image", "true")
     assert res.code == 125 and "No such image" in res.err
     res = sk("kill", "-s", "NOPE", "x")
     assert (res.code, res.err) == (125, "skiff: Invalid signal: NOPE\n")

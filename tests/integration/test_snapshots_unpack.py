@@ -251,3 +251,25 @@ def test_kill_9_mid_unpack_then_unpack_again(sn, images, skiff_root):
     assert sn.cleanup() == 0
     # base, the redone level 2 (the stale one's number, freed with it), the view
     assert sorted(p for p in os.listdir(skiff_root / "snapshots") if p.isdigit()) == ["1", "2", "3"]
+
+
+def test_rmi_releases_unpacked_levels_but_keeps_a_shared_base(sn, images, skiff_root):
+    """Docker frees an image's unpacked layers with its last user; a base that another
+    image still stands on stays."""
+    one = make_image(images, BASE, TOP)
+    two = make_image(images, BASE)  # shares the bottom level with `one`
+    images.tag(one.id, "one:1")
+    images.tag(two.id, "two:1")
+    unpack(sn, images.content, one)
+    unpack(sn, images.content, two)
+    base, top = chain_ids(one.diff_ids)
+    assert sn.exists(base) and sn.exists(top)
+
+    report = images.remove(["one:1"])
+    assert report.deleted == [one.id]
+    assert not sn.exists(top)
+    assert sn.exists(base)
+
+    images.remove(["two:1"])
+    assert not sn.exists(base)
+    assert [k for k in sn.list()] == []

@@ -24,6 +24,11 @@ COMMANDS: dict[str, Entry] = {
     "history": ("image", "history", "Show the history of an image"),
     "save": ("image", "save", "Save one or more images to a tar archive"),
     "load": ("image", "load", "Load an image from a tar archive or STDIN"),
+    # registry client
+    "pull": ("registry_client", "pull", "Download an image from a registry"),
+    "push": ("registry_client", "push", "Upload an image to a registry"),
+    "login": ("registry_client", "login", "Log in to a registry"),
+    "logout": ("registry_client", "logout", "Log out from a registry"),
     # runtime: containers
     "create": ("container", "create", "Create a new container"),
     "run": ("container", "run", "Create and run a new container from an image"),
@@ -66,6 +71,8 @@ GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
         "prune": ("image", "prune", "Remove unused images"),
         "save": ("image", "save", "Save one or more images to a tar archive"),
         "load": ("image", "load", "Load an image from a tar archive or STDIN"),
+        "pull": ("registry_client", "pull", "Download an image from a registry"),
+        "push": ("registry_client", "push", "Upload an image to a registry"),
         "build": ("build", "build", "Build an image from a Dockerfile"),
     }),
     "builder": ("Manage builds", {

@@ -7,6 +7,8 @@
 - :mod:`skiff.format.table`: ``render(rows, columns)`` (Docker's column layout),
   ``tabwrite`` (Go's tabwriter with docker/cli's settings).
 - :mod:`skiff.format.gofmt`: Go's ``fmt`` (``%v``, printf) and ``encoding/json`` output.
+- :mod:`skiff.format.tmplparse` (lexer, parser) and :mod:`skiff.format.tmplfuncs` (the
+  template functions) are gotemplate's parts.
 
 Import the submodule you need; this package imports nothing (CLI start-up time).
 """

@@ -279,8 +279,10 @@ class _Lexer:
                 while i < n and _is_alnum(src[i]):
                     i += 1
                 kind = "keyword" if src[st:i] in KEYWORDS else "ident"
+            elif c == "}":
+                raise self.fail(i, 'unexpected "}" in operand')
             else:
-                raise self.fail(i, f"unexpected {c!r} in command")
+                raise self.fail(i, f'unexpected "{c}" in command')
             self.toks.append(Tok(kind, src[st:i], st, space))
             space = False
 
@@ -563,6 +565,8 @@ class Parser:
                     self.i += 4
                     decl = [t.val, n2.val]
                     is_assign = n3.kind == "assign"
+                elif n2.kind == "var" and n3.kind == "comma":
+                    raise self.fail(t.pos, f"too many declarations in {ctx}")
                 else:
                     raise self.fail(t.pos, "range can only initialize variables")
             elif n1.kind == "comma":
@@ -600,12 +604,12 @@ class Parser:
             if t.kind in ("eoa", "pipe", "rparen"):
                 break
             if args and not t.space:
-                raise self.fail(t.pos, f"missing space? unexpected {self.desc(t)} in operand")
+                raise self.fail(t.pos, f"unexpected {self.desc(t)} in operand")
             args.append(self.operand())
         if not args:
             t = self.peek()
             raise self.fail(t.pos, f"missing value for {ctx}" if t.kind != "pipe"
-                            else "missing command")
+                            else 'unexpected "|" in command')
         end = self.peek().pos
         return Command(start, args=args, src=self.src[start:end].strip())
 

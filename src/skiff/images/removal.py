@@ -91,7 +91,23 @@ class RemovalMixin:
                 self._remove_one(r, force, prune, report)
             except SkiffError as e:
                 report.errors.append(str(e))
+        if report.deleted:
+            self.release_snapshots()
         return report
+
+    def release_snapshots(self) -> list[str]:
+        """Remove unpacked layer levels (snapshots named by chainID) that no image and no
+        build-cache record needs any more, so an image's layers leave the disk with its last
+        user, as Docker's rmi frees them. Returns the snapshot keys removed."""
+        from skiff.snapshots import Snapshotter
+
+        keep = self.chain_ids_in_use()
+        has_cache = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'build_cache'").fetchone()
+        if has_cache:
+            keep |= {r[0] for r in self.db.execute(
+                "SELECT chain_id FROM build_cache WHERE chain_id IS NOT NULL")}
+        return Snapshotter(self.config, self.db).prune(keep)
 
     def _remove_one(self, r: str, force: bool, prune: bool, report: RemoveReport) -> None:
         image_id, by_name = self.resolve(r)
@@ -226,6 +242,8 @@ class RemovalMixin:
                 continue
             self._drop_names(tags + digests, report)
             freed += self._delete(img.id, True, report)
+        if report.deleted:
+            self.release_snapshots()
         return report, freed
 
 

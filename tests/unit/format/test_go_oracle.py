@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -25,6 +27,21 @@ from skiff.format.gotemplate import render, render_list
 pytestmark = pytest.mark.requires_peer("go")
 
 HERE = Path(__file__).resolve().parent
+
+
+def _go_minor() -> int:
+    """Minor version of the Go toolchain on PATH (Debian 12's golang-go is 1.19), 0 if none."""
+    if not shutil.which("go"):
+        return 0
+    out = subprocess.run(["go", "version"], capture_output=True, text=True).stdout
+    m = re.search(r"go1\.(\d+)", out)
+    return int(m.group(1)) if m else 0
+
+
+GO_MINOR = _go_minor()
+# Go 1.22 added range over an integer; skiff follows current Go (docker/cli is built with it)
+RANGE_INT = GO_MINOR >= 22
+needs_range_int = pytest.mark.skipif(not RANGE_INT, reason="Go >= 1.22 ranges over integers")
 # SKIFF_FMT_EXAMPLES=5000 for a long exploratory run; the default keeps `make test` quick.
 EXAMPLES = int(os.environ.get("SKIFF_FMT_EXAMPLES", "150"))
 
@@ -109,7 +126,7 @@ CASES = [
     "{{.N.S | printf \"%s-%s\" .S}}",
     "{{0x10}} {{0o17}} {{1_000}} {{'x'}} {{-3}} {{+4}} {{1.50}} {{1e3}} {{017}}",
     '{{"esc\\t\\u00e9\\x41"}} {{`raw\\t`}}',
-    "{{range 3}}{{.}}{{end}}",
+    pytest.param("{{range 3}}{{.}}{{end}}", marks=needs_range_int),
     # errors: both sides must fail
     "{{.S.Foo}}", "{{index .L 9}}", "{{eq .I 1.5}}", "{{lt .B true}}", "{{len .I}}",
     "{{upper .I}}", "{{join .LI \",\"}}", "{{range .S}}{{end}}", "{{nofunc}}", "{{.S",
@@ -121,6 +138,23 @@ CASES = [
 @pytest.mark.parametrize("tmpl", CASES)
 def test_same_as_go(oracle, tmpl: str) -> None:
     check(oracle, tmpl, DATA)
+
+
+SAME_MESSAGE = [
+    "{{.A", "{{foo}}", "{{if .A}}x", "{{end}}", "{{else}}", "{{$u}}", "{{break}}",
+    "{{continue}}", "{{/* x }}", '{{"abc}}', "{{| .A}}", "{{(.A}}", "{{.A)}}", "{{range}}{{end}}",
+    "{{if}}{{end}}", "{{with $x := 1, 2}}{{end}}", "{{'ab'}}", "{{1 2}}", "{{.A.B.C }",
+    "{{ # }}", "{{range $a, $b, $c := .}}{{end}}", "a\n{{if .A}}\n{{foo .A}}{{end}}",
+    "{{index .A 1}}", "{{len 3}}", "{{printf}}", "{{nil}}",
+]
+
+
+@pytest.mark.parametrize("tmpl", SAME_MESSAGE)
+def test_error_messages_same_as_go(oracle, tmpl: str) -> None:
+    _, err = oracle.ask(t=tmpl, d={"A": 1})
+    with pytest.raises(InvalidArgument) as ei:
+        render(tmpl, {"A": 1})
+    assert err and ei.value.why == err
 
 
 LIST_CASES = [
@@ -163,7 +197,8 @@ text = st.text(ALPHABET, max_size=8)
 leaf_str = st.text(st.sampled_from(list("abAB z-_.<>&é,")), max_size=6)
 
 FIELDS = [".S", ".I", ".F", ".B", ".L", ".LI", ".M", ".N", ".E", ".Z", ".ZS", ".N.S", ".N.I",
-          ".N.L", ".N.F", ".Missing", ".N.Missing", "$.S", "$.I", "."]
+          ".N.L", ".N.F", ".Missing", ".N.Missing", "$.S", "$.I", ".", "$", "$.N.L", "(.N).S",
+          "(index .L 0)", "(index .N.L 0)", ".M.k", "nil"]
 
 
 def _lit() -> st.SearchStrategy[str]:
@@ -216,7 +251,7 @@ def expr(draw, depth: int = 0) -> str:
 def template(draw, depth: int = 0) -> str:
     parts = []
     for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.integers(0, 5 if depth < 2 else 1))
+        kind = draw(st.integers(0, 6 if depth < 2 else 1))
         if kind == 0:
             parts.append(draw(text).replace("{{", "{ {"))
         elif kind == 1:
@@ -235,8 +270,14 @@ def template(draw, depth: int = 0) -> str:
             parts.append(f"{{{{range {decl}{coll}}}}}{body}{extra}{{{{else}}}}E{{{{end}}}}")
         elif kind == 4:
             parts.append(f"{{{{$x := {draw(expr())}}}}}{draw(template(depth + 1))}{{{{$x}}}}")
-        else:
+        elif kind == 5:
             parts.append(f"{{{{/* {draw(text).replace('*/', '')} */}}}}")
+        else:
+            coll = draw(st.sampled_from([".L", ".LI", ".M"] + (["3"] if RANGE_INT else [])))
+            ctl = draw(st.sampled_from(["break", "continue"]))
+            cond = draw(expr())
+            parts.append(f"{{{{range $i, $v := {coll}}}}}{{{{if {cond}}}}}{{{{{ctl}}}}}"
+                         f"{{{{end}}}}{{{{$i}}}}{{{{end}}}}")
     return "".join(parts)
 
 

@@ -99,7 +99,9 @@ class UploadWriter(Protocol):
 
 
 class Storage(Protocol):
-    """What the HTTP layer needs from a backend (all calls blocking; run them in a thread).
+    """What the HTTP layer needs from a backend (all calls blocking: the HTTP layer runs the
+    ones that move data or fsync in worker threads, and calls the small metadata lookups,
+    such as ``blob_size`` or ``resolve_tag``, directly).
 
     Blobs are global and content addressed; a repository sees a blob only once it is linked
     to it (pushed there, mounted, or referenced by a manifest pushed there). Errors:

@@ -1,0 +1,131 @@
+"""Pulling one image from a repository into a blob sink (no image store involved).
+
+Order (so an interrupted pull never leaves a manifest without its blobs): resolve the
+reference to a manifest (through an index by platform), fetch the config, download the
+layers ``max_concurrent`` at a time (default 3, Docker's ``max-concurrent-downloads``),
+each verified before it is committed, then store config, manifest and index last.
+Blobs the sink has already are not downloaded.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from skiff.errors import AlreadyExists, InvalidArgument
+from skiff.registry.client.manifests import (
+    INDEXES,
+    Fetched,
+    Platform,
+    fetch_manifest,
+    host_platform,
+    select_platform,
+)
+from skiff.registry.client.progress import NullProgress, short_id
+from skiff.registry.client.sinks import BlobSink
+from skiff.registry.client.transfer import Blob, download_blob, fetch_small
+from skiff.registry.client.transport import Registry
+
+MAX_CONCURRENT = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PulledImage:
+    """What a pull stored.
+
+    Attributes:
+        manifest: the image manifest (exact bytes, media type, digest).
+        index: the index it was selected from, or None for a plain manifest reference.
+        config: the image config's bytes (already in the sink).
+        config_digest: its digest (the image ID).
+        layers: the layer blobs in order (all in the sink).
+        downloaded: digests fetched by this pull (the others were present).
+    """
+
+    manifest: Fetched
+    index: Fetched | None
+    config: bytes
+    config_digest: str
+    layers: tuple[Blob, ...]
+    downloaded: tuple[str, ...]
+
+    @property
+    def digest(self) -> str:
+        """The digest a user pulls by: the index's when there was one (as Docker shows)."""
+        return (self.index or self.manifest).digest
+
+
+def _blob(d: dict, what: str) -> Blob:
+    try:
+        return Blob(d["digest"], int(d["size"]), d.get("mediaType") or "")
+    except (KeyError, TypeError, ValueError) as e:
+        raise InvalidArgument(f"manifest for {what}", f"bad descriptor {d!r}") from e
+
+
+def _store(sink: BlobSink, data: bytes, digest: str) -> None:
+    if sink.exists(digest):
+        return
+    try:
+        with sink.writer("pull-" + digest.replace(":", "-"), expected_digest=digest,
+                         expected_size=len(data)) as w:
+            if w.offset:
+                w.abort()
+                return _store(sink, data, digest)
+            w.write(data)
+            w.commit(len(data), digest)
+    except AlreadyExists:
+        pass
+
+
+def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
+               what: str | None = None, platform: Platform | None = None,
+               progress: NullProgress | None = None,
+               max_concurrent: int = MAX_CONCURRENT) -> PulledImage:
+    """Pull ``repo:reference`` (a tag or ``sha256:`` digest) into ``sink``.
+
+    ``platform`` picks the manifest from an index (default: the host's). Raises NotFound
+    (unknown manifest / no platform match), Unauthorized, DigestMismatch (nothing of that
+    blob stored), Unavailable, InvalidArgument (malformed manifest).
+    """
+    progress = progress or NullProgress()
+    what = what or f"{repo}:{reference}"
+    top = fetch_manifest(reg, repo, reference, what=what)
+    index = None
+    manifest = top
+    if top.media_type in INDEXES:
+        index = top
+        desc = select_platform(top.json(), platform or host_platform(), what)
+        manifest = fetch_manifest(reg, repo, desc["digest"], what=what)
+        if manifest.media_type in INDEXES:
+            raise InvalidArgument(f"manifest for {what}", "nested index is not supported")
+    doc = manifest.json()
+    if not isinstance(doc.get("config"), dict) or not isinstance(doc.get("layers"), list):
+        raise InvalidArgument(f"manifest for {what}", "missing config or layers")
+    cfg = _blob(doc["config"], what)
+    layers = tuple(_blob(ld, what) for ld in doc["layers"])
+    for b in layers:
+        if not sink.exists(b.digest):
+            progress.status(short_id(b.digest), "Pulling fs layer")
+    config = sink.read_blob(cfg.digest) if sink.exists(cfg.digest) else fetch_small(
+        reg, repo, cfg)
+
+    downloaded: list[str] = []
+    with ThreadPoolExecutor(max_workers=max(1, max_concurrent)) as pool:
+        futs = {pool.submit(download_blob, reg, repo, b, sink, progress): b for b in layers}
+        done, _ = wait(futs, return_when=FIRST_EXCEPTION)
+        for f in done:
+            if f.exception() is not None:
+                for other in futs:
+                    other.cancel()
+                raise f.exception()
+        for f, b in futs.items():
+            if f.result():
+                downloaded.append(b.digest)
+    for b in layers:
+        if b.digest in downloaded:
+            progress.status(short_id(b.digest), "Pull complete")
+    _store(sink, config, cfg.digest)
+    _store(sink, manifest.data, manifest.digest)
+    if index is not None:
+        _store(sink, index.data, index.digest)
+    return PulledImage(manifest, index, config, cfg.digest, layers, tuple(downloaded))

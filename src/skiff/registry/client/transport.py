@@ -1,0 +1,263 @@
+"""One registry host over HTTP: scheme choice, TLS, auth retries, backoff, error decoding.
+
+``http://`` is used for ``localhost``, ``127.0.0.0/8``, ``::1`` and the hosts in
+``Config.insecure_registries`` (Docker's ``insecure-registries``); every other registry is
+reached over TLS with the system CAs plus the per-registry files Docker reads from
+``/etc/docker/certs.d/<host>/`` (``*.crt`` CAs, ``*.cert``/``*.key`` client pairs) and the
+same layout under ``<root>/certs.d/``.
+
+Errors follow distribution-spec "Error Codes": a JSON body ``{"errors": [{"code",
+"message", "detail"}]}`` becomes one line ``<code lower-cased>: <message>`` (Docker prints
+``manifest unknown: manifest unknown``); registry errors exit 1 as ``docker pull`` does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import ssl
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from skiff.config import Config
+from skiff.errors import NotFound, SkiffError, Unauthorized, Unavailable
+from skiff.registry.client.auth import Authenticator
+from skiff.registry.client.credentials import Credentials, CredentialStore
+
+USER_AGENT = "skiff/0.1"
+RETRIES = 4            # attempts after the first for idempotent requests
+BACKOFF_S = 0.25       # first retry delay; doubles each time (with jitter)
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+RETRY_STATUS = (408, 429, 500, 502, 503, 504)
+
+
+def is_insecure(host: str, config: Config | None = None) -> bool:
+    """True when ``host`` (``name[:port]``) is reached over plain http."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        if ipaddress.ip_address(name).is_loopback:
+            return True
+    except ValueError:
+        pass
+    insecure = config.insecure_registries if config is not None else ()
+    return host in insecure or name in insecure
+
+
+def _ssl_context(host: str, config: Config | None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    dirs = [Path("/etc/docker/certs.d") / host]
+    if config is not None:
+        dirs.append(config.root / "certs.d" / host)
+    for d in dirs:
+        if not d.is_dir():
+            continue
+        for f in sorted(d.glob("*.crt")):
+            ctx.load_verify_locations(cafile=str(f))
+        for cert in sorted(d.glob("*.cert")):
+            key = cert.with_suffix(".key")
+            if key.exists():
+                ctx.load_cert_chain(str(cert), str(key))
+    return ctx
+
+
+class RegistryError(SkiffError):
+    """An error answered by a registry (distribution-spec error body); exits 1.
+
+    ``status`` is the HTTP status, ``codes`` the spec's error codes (``MANIFEST_UNKNOWN``…).
+    """
+
+    exit_code = 1
+
+    def __init__(self, what: str, why: str, status: int = 0, codes: tuple[str, ...] = ()):
+        self.status = status
+        self.codes = codes
+        super().__init__(what, why)
+
+
+def decode_error(r: httpx.Response) -> tuple[str, tuple[str, ...]]:
+    """(one-line reason, error codes) of a registry error response."""
+    codes: list[str] = []
+    parts: list[str] = []
+    try:
+        body = r.json()
+        for e in body.get("errors") or []:
+            code = str(e.get("code", "UNKNOWN"))
+            codes.append(code)
+            msg = str(e.get("message", "")) or code.lower().replace("_", " ")
+            parts.append(f"{code.lower().replace('_', ' ')}: {msg}")
+    except (ValueError, AttributeError, TypeError):
+        pass
+    if parts:
+        return "; ".join(parts), tuple(codes)
+    return f"unexpected HTTP status: {r.status_code} {r.reason_phrase}", ()
+
+
+def raise_for(r: httpx.Response, what: str) -> None:
+    """Raise the SkiffError for a failed response (call only when it failed)."""
+    why, codes = decode_error(r)
+    if r.status_code == 401 or "UNAUTHORIZED" in codes or "DENIED" in codes:
+        raise Unauthorized(what, why)
+    if r.status_code == 404 or {"MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN"} & set(codes):
+        raise NotFound(what, why, exit_code=1)
+    raise RegistryError(what, why, r.status_code, codes)
+
+
+class Registry:
+    """An HTTP session with one registry host (thread safe; close() or use as a context).
+
+    Args:
+        host: ``localhost:5000``, ``registry.example.com``; ``docker.io`` is reached at
+            ``registry-1.docker.io``.
+        config: for insecure registries and per-registry certificates.
+        credentials: explicit credentials; default: looked up in Docker's config.json.
+    """
+
+    def __init__(self, host: str, config: Config | None = None,
+                 credentials: Credentials | None = None, *, anonymous: bool = False):
+        self.host = host
+        endpoint = "registry-1.docker.io" if host == "docker.io" else host
+        self.scheme = "http" if is_insecure(host, config) else "https"
+        self.base = f"{self.scheme}://{endpoint}"
+        verify: ssl.SSLContext | bool = True if self.scheme == "http" else _ssl_context(
+            host, config)
+        self.http = httpx.Client(timeout=TIMEOUT, verify=verify, follow_redirects=False,
+                                 headers={"User-Agent": USER_AGENT},
+                                 limits=httpx.Limits(max_connections=16,
+                                                     max_keepalive_connections=8))
+        if credentials is None and not anonymous:
+            credentials = CredentialStore().get(host)
+        self.auth = Authenticator(host, self.http, credentials)
+        self._pinged = False
+        self._ping_lock = threading.Lock()
+        self.stats: dict[str, int] = {}
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def url(self, path: str) -> str:
+        """Absolute URL of ``path`` (``/v2/...``) or a Location the registry gave."""
+        if path.startswith(("http://", "https://")):
+            return path
+        if not path.startswith("/"):
+            path = "/" + path
+        return self.base + path
+
+    def ping(self) -> None:
+        """``GET /v2/`` (distribution-spec end-1); learns the auth challenge.
+
+        Raises Unavailable (registry down, not a registry), Unauthorized (Basic auth refused).
+        """
+        with self._ping_lock:
+            if self._pinged:
+                return
+            r = self._send_retrying("GET", "/v2/", (), {}, None, stream=False, what="ping",
+                                    auth_retry=False)
+            r.close()
+            if r.status_code == 401:
+                self.auth.learn(r.headers.get("WWW-Authenticate", ""))
+            elif r.status_code != 200:
+                if r.status_code == 404:
+                    raise Unavailable(f"registry {self.host}",
+                                      "not a registry (GET /v2/ answered 404)", exit_code=1)
+                raise_for(r, f"registry {self.host}")
+            self._pinged = True
+
+    def request(self, method: str, path: str, *, scopes: tuple[str, ...] = (),
+                headers: dict[str, str] | None = None, content=None, stream: bool = False,
+                follow_redirects: bool = False, what: str = "", retry: bool | None = None
+                ) -> httpx.Response:
+        """Send a request with auth, retrying 401s (new token) and, for idempotent methods,
+        connection errors and 5xx/429 with exponential backoff.
+
+        ``content`` may be bytes or a zero-argument callable returning a fresh body (so
+        retries can resend it). The response is returned whatever its status (streamed when
+        ``stream``: the caller closes it). Raises Unavailable when the registry cannot be
+        reached after the retries.
+        """
+        self.ping()
+        if retry is None:
+            retry = method in ("GET", "HEAD")
+        return self._send_retrying(method, path, scopes, headers or {}, content, stream=stream,
+                                   what=what or f"{method} {path}", retry=retry,
+                                   follow_redirects=follow_redirects)
+
+    def _send_retrying(self, method, path, scopes, headers, content, *, stream, what,
+                       retry=True, follow_redirects=False, auth_retry=True) -> httpx.Response:
+        attempt = 0
+        auth_tries = 0
+        while True:
+            sent = {**headers, **self.auth.headers(scopes)}
+            body = content() if callable(content) else content
+            req = self.http.build_request(method, self.url(path), headers=sent, content=body)
+            self.stats[method] = self.stats.get(method, 0) + 1
+            try:
+                r = self.http.send(req, stream=stream, follow_redirects=follow_redirects)
+            except httpx.TransportError as e:
+                if retry and attempt < _retries_for(e):
+                    attempt += 1
+                    _sleep(attempt)
+                    continue
+                raise Unavailable(f"registry {self.host}",
+                                  _transport_reason(e), exit_code=1) from e
+            except httpx.TooManyRedirects as e:
+                raise Unavailable(f"registry {self.host}", "too many redirects",
+                                  exit_code=1) from e
+            if r.status_code == 401 and auth_retry and auth_tries < 2:
+                wa = r.headers.get("WWW-Authenticate", "")
+                if wa and self.auth.on_unauthorized(wa, scopes, sent):
+                    r.close()
+                    auth_tries += 1
+                    continue
+            if retry and r.status_code in RETRY_STATUS and attempt < RETRIES:
+                r.close()
+                attempt += 1
+                delay = _retry_after(r)
+                _sleep(attempt, delay)
+                continue
+            return r
+
+
+def _retries_for(e: Exception) -> int:
+    """How many retries a transport error deserves: none for TLS failures (a bad
+    certificate does not heal), two for a refused connection, RETRIES for broken ones."""
+    if "CERTIFICATE_VERIFY_FAILED" in str(e) or "SSL" in str(e):
+        return 0
+    if isinstance(e, httpx.ConnectError):
+        return 2
+    return RETRIES
+
+
+def _retry_after(r: httpx.Response) -> float | None:
+    v = r.headers.get("Retry-After")
+    try:
+        return min(float(v), 10.0) if v else None
+    except ValueError:
+        return None
+
+
+def _sleep(attempt: int, fixed: float | None = None) -> None:
+    d = fixed if fixed is not None else BACKOFF_S * (2 ** (attempt - 1))
+    time.sleep(d * (0.75 + random.random() / 2))
+
+
+def _transport_reason(e: Exception) -> str:
+    s = str(e)
+    if isinstance(e, httpx.ConnectError):
+        return f"cannot connect: {s or 'connection refused'}"
+    if isinstance(e, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(e, httpx.RemoteProtocolError):
+        return f"bad answer: {s}"
+    return s or type(e).__name__
