@@ -290,26 +290,21 @@ def plug(*, bridge: str, netns_path: str | os.PathLike[str], host_veth: str, ifn
     deleted again before the SkiffError propagates. Raises SkiffError when ``ifname``
     already exists in the namespace or the bridge is missing.
     """
-    peer = host_veth + "p"
     with rtnl() as nl, netlink_errors(f"veth {host_veth}"):
         br = nl.link_index(bridge)
         if br is None:
             raise SkiffError(f"bridge {bridge}", "no such interface")
-        nl.add_veth(host_veth, peer, mtu)
-        try:
-            hidx = nl.link_index(host_veth)
-            pidx = nl.link_index(peer)
-            nl.set_link(hidx, master=br)
+        with rtnl(netns_path) as nr:
+            if nr.link_index(ifname) is not None:
+                raise SkiffError(f"interface {ifname}", "already exists in the container")
+            # The container end is made in the namespace, named and addressed already.
             fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
             try:
-                nl.set_link(pidx, netns_fd=fd)
+                nl.add_veth(host_veth, ifname, mtu, peer_netns_fd=fd, peer_mac=mac, master=br)
             finally:
                 os.close(fd)
-            with rtnl(netns_path) as nr:
-                idx = nr.link_index(peer)
-                if nr.link_index(ifname) is not None:
-                    raise SkiffError(f"interface {ifname}", "already exists in the container")
-                nr.set_link(idx, ifname=ifname, mac=mac, up=False)
+            try:
+                idx = nr.link_index(ifname)
                 nr.add_addr(idx, address, prefix_len)
                 nr.set_link(idx, up=True)
                 nr.set_link(1, up=True)
@@ -317,13 +312,13 @@ def plug(*, bridge: str, netns_path: str | os.PathLike[str], host_veth: str, ifn
                 # gateway endpoint); later ones only their subnet.
                 if gateway is not None and not nr.has_default_route():
                     nr.add_default_route(gateway)
-            nl.set_link(hidx, up=True)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                idx = nl.link_index(host_veth)
-                if idx is not None:
-                    nl.del_link(idx)
-            raise
+                nl.set_link(nl.link_index(host_veth), up=True)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    hidx = nl.link_index(host_veth)
+                    if hidx is not None:
+                        nl.del_link(hidx)
+                raise
 
 
 def host_routes() -> list[IPv4Network]:

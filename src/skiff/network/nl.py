@@ -141,13 +141,22 @@ class RtNetlink:
                      + attr(IFLA_MTU, struct.pack("=I", mtu))
                      + attr(IFLA_LINKINFO | NLA_F_NESTED, li), NLM_F_CREATE | NLM_F_EXCL)
 
-    def add_veth(self, name: str, peer: str, mtu: int) -> None:
+    def add_veth(self, name: str, peer: str, mtu: int, *, peer_netns_fd: int | None = None,
+                 peer_mac: str | None = None, master: int | None = None) -> None:
+        """``ip link add NAME type veth peer name PEER [netns FD] [address MAC]``; the host
+        end enslaved to ``master`` when given. Making the peer inside its namespace saves
+        moving it there afterwards (dev_change_net_namespace: 20-40 ms of RCU waits)."""
         peer_msg = (_IFI.pack(0, 0, 0, 0, 0) + attr(IFLA_IFNAME, _name(peer))
                     + attr(IFLA_MTU, struct.pack("=I", mtu)))
+        if peer_netns_fd is not None:
+            peer_msg += attr(IFLA_NET_NS_FD, struct.pack("=I", peer_netns_fd))
+        if peer_mac is not None:
+            peer_msg += attr(IFLA_ADDRESS, bytes.fromhex(peer_mac.replace(":", "")))
         li = attr(IFLA_INFO_KIND, b"veth") + attr(
             IFLA_INFO_DATA | NLA_F_NESTED, attr(VETH_INFO_PEER | NLA_F_NESTED, peer_msg))
+        extra = attr(IFLA_MASTER, struct.pack("=I", master)) if master is not None else b""
         self.request(RTM_NEWLINK, _IFI.pack(0, 0, 0, 0, 0) + attr(IFLA_IFNAME, _name(name))
-                     + attr(IFLA_MTU, struct.pack("=I", mtu))
+                     + attr(IFLA_MTU, struct.pack("=I", mtu)) + extra
                      + attr(IFLA_LINKINFO | NLA_F_NESTED, li), NLM_F_CREATE | NLM_F_EXCL)
 
     def set_link(self, index: int, *, up: bool | None = None, master: int | None = None,
