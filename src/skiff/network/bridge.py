@@ -275,6 +275,36 @@ def delete_link(name: str) -> bool:
     return True
 
 
+def delete_links_later(names: list[str]) -> None:
+    """Delete the host interfaces ``names`` from a detached child process and return at
+    once. Deleting a veth waits for RCU grace periods (15-50 ms here), which a container
+    whose namespace is being removed anyway need not sit through (``skiff run --rm``).
+    The grandchild holds no descriptor of ours (a caller reading our stdout/stderr does not
+    wait for it) and never touches the database. Errors are ignored: a link that is gone
+    is the goal, and :func:`plug` replaces a leftover of the same name."""
+    if not names:
+        return
+    from skiff.network.nl import RtNetlink  # loaded before fork: the child imports nothing
+
+    pid = os.fork()
+    if pid == 0:
+        try:
+            if os.fork() == 0:
+                null = os.open(os.devnull, os.O_RDWR)
+                for std in (0, 1, 2):
+                    os.dup2(null, std)
+                os.closerange(3, 65536)
+                with RtNetlink() as nl:
+                    for name in names:
+                        with contextlib.suppress(Exception):
+                            idx = nl.link_index(name)
+                            if idx is not None:
+                                nl.del_link(idx)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
 def veth_name(network_id: str, container_id: str) -> str:
     """The host end's name: ``vsk`` + 9 hex of sha256(network/container) — deterministic, so
     a crash between creating it and recording it still lets ``detach`` find it."""
@@ -300,7 +330,17 @@ def plug(*, bridge: str, netns_path: str | os.PathLike[str], host_veth: str, ifn
             # The container end is made in the namespace, named and addressed already.
             fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
             try:
-                nl.add_veth(host_veth, ifname, mtu, peer_netns_fd=fd, peer_mac=mac, master=br)
+                try:
+                    nl.add_veth(host_veth, ifname, mtu, peer_netns_fd=fd, peer_mac=mac,
+                                master=br)
+                except OSError as e:
+                    # this container's last veth, still being deleted (delete_links_later)
+                    old = nl.link_index(host_veth) if e.errno == errno.EEXIST else None
+                    if old is None:
+                        raise
+                    nl.del_link(old)
+                    nl.add_veth(host_veth, ifname, mtu, peer_netns_fd=fd, peer_mac=mac,
+                                master=br)
             finally:
                 os.close(fd)
             try:
