@@ -86,38 +86,11 @@ def check(service: ImageService) -> CheckReport:
 
 def du(path: Path, seen: set[tuple[int, int]] | None = None) -> int:
     """Bytes allocated under ``path`` (st_blocks * 512), like ``du -s -B1``: each inode once,
-    also across calls sharing ``seen``; other filesystems' mounts are not entered."""
-    seen = set() if seen is None else seen
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return 0
-    if (st.st_dev, st.st_ino) in seen:
-        return 0
-    seen.add((st.st_dev, st.st_ino))
-    total = st.st_blocks * 512
-    dev = st.st_dev
-    stack = [str(path)] if os.path.isdir(path) and not os.path.islink(path) else []
-    while stack:
-        d = stack.pop()
-        try:
-            it = os.scandir(d)
-        except (NotADirectoryError, PermissionError, FileNotFoundError):
-            continue
-        with it:
-            for e in it:
-                try:
-                    s = e.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                key = (s.st_dev, s.st_ino)
-                if key in seen:
-                    continue
-                seen.add(key)
-                total += s.st_blocks * 512
-                if e.is_dir(follow_symlinks=False) and s.st_dev == dev:
-                    stack.append(e.path)
-    return total
+    also across calls sharing ``seen``; other filesystems' mounts are not entered
+    (skiff.snapshots.disk_usage does the walk)."""
+    from skiff.snapshots.usage import disk_usage
+
+    return disk_usage(path, seen).size
 
 
 def df(service: ImageService) -> list[dict]:
