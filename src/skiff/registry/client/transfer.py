@@ -13,8 +13,10 @@ is how an upload broken mid-way resumes from what the registry already has.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 
@@ -33,6 +35,7 @@ from skiff.registry.client.transport import Registry, RegistryError, raise_for
 
 CHUNK = 1 << 20                 # bytes per read/write while streaming
 CHUNK_UPLOAD = 128 << 20        # blobs above this go up in PATCH chunks of this size
+T = TypeVar("T")
 RESUMES = 5                     # broken transfers resumed in a row without progress
 
 
@@ -43,6 +46,25 @@ class Blob:
     digest: str
     size: int
     media_type: str = "application/octet-stream"
+
+
+def for_each_blob(blobs: Sequence[Blob], work: Callable[[Blob], T],
+                  max_concurrent: int) -> list[T]:
+    """``[work(b) for b in blobs]`` on up to ``max_concurrent`` threads (at least one).
+
+    Results come in the order of ``blobs``. The first exception cancels the transfers not
+    yet started and is raised once the running ones end (the pool is shut down waiting).
+    Serves both pull (layer downloads) and push (layer uploads).
+    """
+    with ThreadPoolExecutor(max_workers=max(1, max_concurrent)) as pool:
+        futs = [pool.submit(work, b) for b in blobs]
+        done, _ = wait(futs, return_when=FIRST_EXCEPTION)
+        for f in done:
+            if f.exception() is not None:
+                for other in futs:
+                    other.cancel()
+                raise f.exception()
+        return [f.result() for f in futs]
 
 
 def _backoff(n: int) -> None:
