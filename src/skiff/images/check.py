@@ -6,13 +6,13 @@ failed or killed command left the store consistent. df follows ``docker system d
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from skiff import digest
 from skiff.errors import SkiffError
 from skiff.oci import ImageConfig, Manifest
 
@@ -41,11 +41,8 @@ def check(service: ImageService) -> CheckReport:
     for d, _ in service.content.walk():
         nblobs += 1
         all_blobs.add(d)
-        h = hashlib.sha256()
         with service.content.open(d) as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-        actual = "sha256:" + h.hexdigest()
+            actual, _ = digest.of_stream(f)
         if actual != d:
             problems.append(f"blob {d}: digest mismatch: content hashes to {actual}")
     rows = service.db.execute("SELECT id, manifest_digest, manifest_media_type FROM images").fetchall()
