@@ -291,7 +291,7 @@ def prune(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--filter", action="append", default=[], help="Provide filter values (label=, until=)")
     a = p.parse_args(argv)
     from skiff.errors import InvalidArgument
-    from skiff.images.display import human_size
+    from skiff.format.humanize import prune_report
 
     for f in a.filter:
         if f.partition("=")[0] not in ("label", "until"):
@@ -306,14 +306,8 @@ def prune(ctx: Context, argv: list[str]) -> int:
         if answer not in ("y", "yes"):
             return 0
     report, freed = _service(ctx).prune(all=a.all, filters=a.filter)
-    text = ""
-    if report.untagged or report.deleted:
-        text += "Deleted Images:\n"
-        text += "".join(f"untagged: {n}\n" for n in report.untagged)
-        text += "".join(f"deleted: {d}\n" for d in report.deleted)
-        text += "\n"
-    text += f"Total reclaimed space: {human_size(freed)}\n"
-    _out(ctx, text)
+    _out(ctx, prune_report("Deleted Images:", [f"untagged: {n}" for n in report.untagged]
+                           + [f"deleted: {d}" for d in report.deleted], freed))
     return 0
 
 
