@@ -308,6 +308,20 @@ def _cancel(reg: Registry, repo: str, location: str) -> None:
         pass
 
 
+def _put_final(reg: Registry, location: str, blob: Blob, scopes: tuple[str, ...],
+               headers: dict[str, str], content=None) -> None:
+    """``PUT <location>?digest=…`` (end-6: a monolithic upload, or the close of a chunked one):
+    returns on 201 Created, raises the registry's error (raise_for) otherwise."""
+    r = reg.request("PUT", _with_digest(location, blob.digest), scopes=scopes,
+                    headers=headers, content=content,
+                    what=f"uploading blob {blob.digest}", retry=False)
+    r.close()
+    if r.status_code == 201:
+        return
+    r.read()
+    raise_for(r, f"uploading blob {blob.digest}")
+
+
 def _send(reg: Registry, repo: str, blob: Blob, source: BlobSource, location: str,
           progress, key: str, chunk_size: int) -> None:
     scopes = (push_scope(repo),)
@@ -318,17 +332,11 @@ def _send(reg: Registry, repo: str, blob: Blob, source: BlobSource, location: st
         start = offset
         try:
             if offset == 0 and blob.size <= chunk_size:
-                r = reg.request(
-                    "PUT", _with_digest(location, blob.digest), scopes=scopes,
-                    headers={"Content-Type": "application/octet-stream",
-                             "Content-Length": str(blob.size)},
-                    content=lambda: _body(source, blob.digest, 0, blob.size, progress, key),
-                    what=f"uploading blob {blob.digest}", retry=False)
-                r.close()
-                if r.status_code == 201:
-                    return
-                r.read()
-                raise_for(r, f"uploading blob {blob.digest}")
+                _put_final(reg, location, blob, scopes,
+                           {"Content-Type": "application/octet-stream",
+                            "Content-Length": str(blob.size)},
+                           lambda: _body(source, blob.digest, 0, blob.size, progress, key))
+                return
             while offset < blob.size:
                 end = min(offset + chunk_size, blob.size)
                 lo = offset
@@ -346,14 +354,8 @@ def _send(reg: Registry, repo: str, blob: Blob, source: BlobSource, location: st
                     raise_for(r, f"uploading blob {blob.digest}")
                 location = r.headers.get("Location") or location
                 offset = end
-            r = reg.request("PUT", _with_digest(location, blob.digest), scopes=scopes,
-                            headers={"Content-Length": "0"},
-                            what=f"uploading blob {blob.digest}", retry=False)
-            r.close()
-            if r.status_code == 201:
-                return
-            r.read()
-            raise_for(r, f"uploading blob {blob.digest}")
+            _put_final(reg, location, blob, scopes, {"Content-Length": "0"})
+            return
         except Unavailable as e:
             # The connection broke (the transport gives up at once for non-idempotent
             # requests): ask the registry what it has and send only the rest.
