@@ -23,8 +23,8 @@ from typing import BinaryIO
 from skiff import digest as dg
 from skiff.content.store import fsync_dir
 from skiff.errors import AlreadyExists, DigestMismatch, InvalidArgument, NotFound
+from skiff.oci.mediatypes import OCI_INDEX
 
-INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 REF_NAME = "org.opencontainers.image.ref.name"
 
 
@@ -125,7 +125,7 @@ class OCILayout:
         if not marker.exists():
             marker.write_text('{"imageLayoutVersion":"1.0.0"}')
         if not (self.root / "index.json").exists():
-            self._write_index({"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE,
+            self._write_index({"schemaVersion": 2, "mediaType": OCI_INDEX,
                                "manifests": []})
 
     def blob_path(self, digest: str) -> Path:
