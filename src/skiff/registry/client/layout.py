@@ -23,9 +23,8 @@ from typing import BinaryIO
 from skiff import digest as dg
 from skiff.content.store import fsync_dir
 from skiff.errors import AlreadyExists, DigestMismatch, InvalidArgument, NotFound
+from skiff.oci.mediatypes import ANNOTATION_REF_NAME as REF_NAME
 from skiff.oci.mediatypes import OCI_INDEX
-
-REF_NAME = "org.opencontainers.image.ref.name"
 
 
 class LayoutWriter:
