@@ -11,6 +11,8 @@ have run. Each subsystem owns its tables:
     leases, lease_resources         GC roots for builds and pulls in flight
     volumes                         skiff.runtime.volumes
     build_cache                     skiff.build
+    networks, network_endpoints,    skiff.network (bridges, IP allocations, published ports)
+    port_bindings
 
 Adding a table or column means appending a migration (never editing a shipped one) and a
 test that starts from a database at the previous version (tests/unit/test_metadata.py).
@@ -164,12 +166,55 @@ def _m4_build_cache(db: sqlite3.Connection) -> None:
     )
 
 
+def _m5_networks(db: sqlite3.Connection) -> None:
+    """skiff.network: networks, endpoints (one IP per container per network, never two
+    holders) and published ports (columns documented in skiff/network/store.py)."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE networks (
+            id         TEXT PRIMARY KEY,            -- 64 hex characters
+            name       TEXT NOT NULL UNIQUE,
+            driver     TEXT NOT NULL,               -- 'bridge' | 'host' | 'null'
+            created    REAL NOT NULL,
+            subnet     TEXT,                        -- CIDR, NULL for host/none
+            gateway    TEXT,
+            bridge     TEXT,                        -- Linux bridge name
+            internal   INTEGER NOT NULL DEFAULT 0,
+            last_ip    TEXT,                        -- last address handed out (round robin)
+            data       TEXT NOT NULL DEFAULT '{}'   -- JSON: labels, options
+        );
+        CREATE TABLE network_endpoints (
+            network_id   TEXT NOT NULL REFERENCES networks(id),
+            container_id TEXT NOT NULL,
+            address      TEXT NOT NULL,             -- IPv4 without prefix length
+            created      REAL NOT NULL,
+            data         TEXT NOT NULL DEFAULT '{}',-- JSON: mac, aliases, host_veth, name
+            PRIMARY KEY (network_id, container_id),
+            UNIQUE (network_id, address)
+        );
+        CREATE INDEX network_endpoints_container ON network_endpoints(container_id);
+        CREATE TABLE port_bindings (
+            host_ip        TEXT NOT NULL,           -- '' = every host address
+            host_port      INTEGER NOT NULL,
+            proto          TEXT NOT NULL,           -- 'tcp' | 'udp'
+            container_id   TEXT NOT NULL,
+            container_port INTEGER NOT NULL,
+            network_id     TEXT NOT NULL,
+            PRIMARY KEY (host_ip, host_port, proto)
+        );
+        CREATE INDEX port_bindings_container ON port_bindings(container_id)
+        """
+    )
+
+
 # Ordered; index i holds the migration that takes user_version i to i+1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
     _m2_layer_sizes,
     _m3_layer_unpacked_size,
     _m4_build_cache,
+    _m5_networks,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

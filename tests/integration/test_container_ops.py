@@ -170,10 +170,11 @@ def test_commit_makes_an_image_without_runc_stubs(sk, root):
 
 
 def test_logs_tail_timestamps_follow_and_stats(sk, running):
-    cid = sk("run", "-d", "bb:1", "sh", "-c", "for i in 1 2 3; do echo line$i; done; echo e >&2; sleep 0.5; echo last").out.strip()
+    cid = sk("run", "-d", "bb:1", "sh", "-c", "for i in 1 2 3; do echo line$i; done; sleep 0.3; echo e >&2; sleep 0.3; echo last").out.strip()
     res = sk("logs", "-f", cid)  # follows until the container exits
     assert (res.out, res.err) == ("line1\nline2\nline3\nlast\n", "e\n")
-    res = sk("logs", "--tail", "3", cid)  # the last 3 entries of both streams
+    # the last 3 entries of both streams (the sleeps order them across the two pipes)
+    res = sk("logs", "--tail", "3", cid)
     assert (res.out, res.err) == ("line3\nlast\n", "e\n")
     ts, text = sk("logs", "-t", "--tail", "1", cid).out.split(" ", 1)
     assert text == "last\n" and ts.endswith("Z") and ts[4] == "-"
@@ -199,6 +200,6 @@ def test_container_prune_removes_stopped_only(sk, running):
     stopped = sk("create", "bb:1", "true").out.strip()
     res = sk("container", "prune", "-f")
     assert res.out.startswith("Deleted Containers:\n") and f"{stopped}\n" in res.out
-    assert res.out.endswith("Total reclaimed space: 0B\n")
+    assert res.out.splitlines()[-1].startswith("Total reclaimed space: ")
     assert sk("inspect", running).code == 0
     assert sk("inspect", stopped).code == 1

@@ -247,8 +247,32 @@ class BuildContext:
             body = ""
         return f"{mode:o}:{body}"
 
-    def sources_checksum(self, rels: list[str], *, follow_top_symlinks: bool = True) -> SourceSet:
-        """Checksum the entries under ``rels`` (each with all its descendants).
+    def excluded(self, tops: list[str], patterns: list[str]) -> set[str]:
+        """Entries under ``tops`` that ``COPY --exclude`` patterns remove; a pattern is
+        matched against the path relative to the source it was found under (.dockerignore
+        syntax). An excluded directory takes everything below it."""
+        if not patterns:
+            return set()
+        from skiff.dockerfile.ignore import PatternMatcher
+
+        pm = PatternMatcher(patterns)
+        out: set[str] = set()
+        for top in tops:
+            for rel in self.descendants(top):
+                parent = rel.rpartition("/")[0]
+                if parent in out:
+                    out.add(rel)
+                    continue
+                sub = rel[len(top) + 1:] if top and rel != top else (
+                    rel if not top else rel.rpartition("/")[2])
+                if pm.matches(sub):
+                    out.add(rel)
+        return out
+
+    def sources_checksum(self, rels: list[str], *, follow_top_symlinks: bool = True,
+                         skip: set[str] | frozenset[str] = frozenset()) -> SourceSet:
+        """Checksum the entries under ``rels`` (each with all its descendants), leaving out
+        ``skip`` (``--exclude``d entries).
 
         ``follow_top_symlinks``: a named source that is a symlink is copied as its target (as
         BuildKit follows the source path itself), so its target's content is hashed.
@@ -256,7 +280,7 @@ class BuildContext:
         files: dict[str, str] = {}
         for top in rels:
             for rel in self.descendants(top):
-                if rel in files:
+                if rel in files or rel in skip:
                     continue
                 if (rel == top and follow_top_symlinks and rel
                         and stmod.S_ISLNK(self.entries[rel].st_mode)):

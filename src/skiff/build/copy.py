@@ -157,17 +157,22 @@ class Copier:
             src = self._src_path(rel)
             st = os.stat(src)  # a named source symlink is followed
             if stmod.S_ISDIR(st.st_mode):
-                target = _mkdir_parents(self.dest_root, abs_dest, self.owner)
+                target = self._dest_dir(abs_dest)
                 self._copy_children(src, rel, target)
             else:
                 if dest_is_dir or self.dest_root.is_dir(abs_dest):
-                    parent = _mkdir_parents(self.dest_root, abs_dest, self.owner)
+                    parent = self._dest_dir(abs_dest)
                     target = parent / posixpath.basename(rel)
                 else:
-                    parent = _mkdir_parents(self.dest_root, posixpath.dirname(abs_dest),
-                                            self.owner)
+                    parent = self._dest_dir(posixpath.dirname(abs_dest))
                     target = parent / posixpath.basename(abs_dest)
                 self._copy_entry(src, target, followed=True)
+
+    def _dest_dir(self, abspath: str) -> Path:
+        """The destination directory, created with its missing parents as BuildKit does:
+        owned by the ``--chown`` owner, with the ``--chmod`` mode when given, else 0755."""
+        return self.dest_root.ensure_dir(abspath, self.owner.uid, self.owner.gid,
+                                         self.chmod if self.chmod is not None else 0o755)
 
     def _src_path(self, rel: str) -> Path:
         p = self.src_root / rel if rel else self.src_root

@@ -210,30 +210,30 @@ def normalize_port(spec: str) -> str:
 
 
 def expand_ports(specs: list[str]) -> list[str]:
-    """EXPOSE arguments → sorted unique ``port/proto`` keys (ranges expanded as Docker does)."""
-    out: set[str] = set()
+    """EXPOSE arguments → ``port/proto`` keys in the order given (ranges expanded,
+    duplicates dropped), as BuildKit lists them."""
+    out: list[str] = []
     for s in specs:
         norm = normalize_port(s)
         port, _, proto = norm.partition("/")
         lo, _, hi = port.partition("-")
-        if hi:
-            for p in range(int(lo), int(hi) + 1):
-                out.add(f"{p}/{proto}")
-        else:
-            out.add(f"{int(lo)}/{proto}")
-    return sorted(out, key=lambda k: (int(k.split("/")[0]), k))
+        for p in range(int(lo), int(hi or lo) + 1):
+            k = f"{p}/{proto}"
+            if k not in out:
+                out.append(k)
+    return out
 
 
 def set_expose(img: dict[str, Any], specs: list[str], created: str) -> None:
-    """EXPOSE: ExposedPorts map ``{"3000/tcp": {}}``; history ``EXPOSE map[3000/tcp:{}]``."""
+    """EXPOSE: ExposedPorts map ``{"3000/tcp": {}}``; history ``EXPOSE [3000/tcp]`` (today's
+    BuildKit; Docker 20.10's printed the map, ``EXPOSE map[3000/tcp:{}]``)."""
     cfg = img.setdefault("config", {})
     ports = dict(cfg.get("ExposedPorts") or {})
     keys = expand_ports(specs)
     for k in keys:
         ports[k] = {}
     cfg["ExposedPorts"] = ports
-    add_history(img, "EXPOSE map[" + " ".join(f"{k}:{{}}" for k in sorted(keys)) + "]",
-                empty_layer=True, created=created)
+    add_history(img, "EXPOSE " + go_v_list(keys), empty_layer=True, created=created)
 
 
 def set_volumes(img: dict[str, Any], paths: list[str], created: str) -> None:

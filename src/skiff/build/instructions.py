@@ -30,7 +30,17 @@ def field(ins: Any, *names: str, default: Any = None) -> Any:
 
 def one_line(ins: Any) -> str:
     """The instruction's source text on one line (continuations joined, spaces squeezed),
-    keyword upper-cased: what BuildKit shows as a step's name."""
+    keyword upper-cased: what BuildKit shows as a step's name. A RUN heredoc gets BuildKit's
+    summary of its body: ``RUN <<EOF (echo one...)``."""
+    text = _one_line(ins)
+    docs = heredocs(ins) if kind(ins) == "RUN" else []
+    if docs:
+        body = heredoc_content(docs[0]).strip().replace("\r\n", "\n").split("\n")
+        text += f" ({body[0]}{'...' if len(body) > 1 else ''})"
+    return text
+
+
+def _one_line(ins: Any) -> str:
     text = field(ins, "original", default="") or ""
     text = text.replace("\\\n", " ")
     first_line = text.split("\n", 1)[0] if "<<" in text else text

@@ -51,6 +51,7 @@ class Step:
         self.env = {**st.args, **ic.env_dict(st.img)}
         self.expanded = self._expand()
         self.matched: list[str] = []
+        self.skip: set[str] = set()  # entries COPY --exclude removes
         self.previous: StepInputs | None = None  # the last build's inputs of this step
         self.current: StepInputs | None = None
 
@@ -145,8 +146,12 @@ class Step:
                     f"\"/{s.lstrip('/')}\"", "not found")
             matched.extend(x for x in m if x not in matched)
         self.matched = matched
+        self.skip = ctx.excluded(matched, list(ins_.field(self.expanded, "exclude",
+                                                           default=None) or []))
+        if self.skip:
+            parts.append("exclude:" + ",".join(sorted(ins_.field(self.expanded, "exclude"))))
         if matched:
-            ss = ctx.sources_checksum(matched)
+            ss = ctx.sources_checksum(matched, skip=self.skip)
             parts.append(ss.digest)
             files = ss.files
         return "+".join(parts), files
@@ -346,14 +351,18 @@ class Step:
                 if add and _is_url(s):
                     self._add_url(s, rootfs, dest, workdir, owner, mode)
             for rel in self.matched:
+                if rel in self.skip:
+                    continue
                 if add and rel and not ctx.is_dir(rel) and is_archive(ctx.root / rel):
                     extract_archive(ctx.root / rel, rootfs, dest if dest.endswith("/") else
                                     dest + "/", workdir=workdir, owner=owner, chmod=mode)
                 else:
                     plain.append(rel)
             if plain:
+                skip = self.skip
                 c = Copier(ctx.root, rootfs, owner=owner, chmod=mode,
-                           allowed=ctx.entries.__contains__)
+                           allowed=(lambda r: r in ctx.entries and r not in skip) if skip
+                           else ctx.entries.__contains__)
                 c.reuse = self._reusable()
                 c.copy(plain, dest, workdir=workdir, multi=multi)
 
@@ -546,8 +555,23 @@ class Step:
             if code != 0:
                 raise BuildError(f'process "{" ".join(argv)}" did not complete successfully',
                                  f"exit code: {code}")
+            self._keep_runtime_dirs()
 
         return self._fs(go, created_by=created_by, mount=False)
+
+    def _keep_runtime_dirs(self) -> None:
+        """BuildKit's RUN layer keeps the /dev, /proc and /sys mount points runc made when
+        the image had none (its stub cleaner only removes the extra mounts' stubs); the
+        runtime removes them, so put them back as BuildKit leaves them: empty, 0755 root."""
+        snap = self.b.snapshotter
+        key = f"build-{self.b.build_id}-{self.number}"
+        upper = snap.upperdir(key)
+        lowers = snap.lowerdirs(key)
+        for d in ("dev", "proc", "sys"):
+            if os.path.lexists(upper / d) or any(os.path.lexists(lo / d) for lo in lowers):
+                continue
+            os.mkdir(upper / d, 0o755)
+            os.chmod(upper / d, 0o755)
 
     def _run_mounts(self, e: Any, stack: contextlib.ExitStack) -> list[dict[str, Any]]:
         """``RUN --mount`` and heredoc scripts as OCI mount entries; views of other stages

@@ -49,7 +49,7 @@ COMMANDS: dict[str, Entry] = {
     "diff": ("container_ops", "diff", "Inspect changes to files or directories on a container's filesystem"),
     "export": ("container_ops", "export", "Export a container's filesystem as a tar archive"),
     "stats": ("container_ops", "stats", "Display a live stream of container(s) resource usage statistics"),
-    "port": ("container_ops", "port", "List port mappings or a specific mapping for the container"),
+    "port": ("network", "port", "List port mappings or a specific mapping for the container"),
     "attach": ("container_ops", "attach", "Attach local standard input, output, and error streams to a running container"),
     "commit": ("container_ops", "commit", "Create a new image from a container's changes"),
     # build
@@ -109,7 +109,7 @@ GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
         "diff": ("container_ops", "diff", "Inspect changes to files or directories on a container's filesystem"),
         "export": ("container_ops", "export", "Export a container's filesystem as a tar archive"),
         "stats": ("container_ops", "stats", "Display a live stream of container(s) resource usage statistics"),
-        "port": ("container_ops", "port", "List port mappings or a specific mapping for the container"),
+        "port": ("network", "port", "List port mappings or a specific mapping for the container"),
         "attach": ("container_ops", "attach", "Attach local standard input, output, and error streams to a running container"),
         "commit": ("container_ops", "commit", "Create a new image from a container's changes"),
         "prune": ("container", "prune", "Remove all stopped containers"),
@@ -120,6 +120,15 @@ GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
         "inspect": ("volume", "inspect", "Display detailed information on one or more volumes"),
         "rm": ("volume", "rm", "Remove one or more volumes"),
         "prune": ("volume", "prune", "Remove unused local volumes"),
+    }),
+    "network": ("Manage networks", {
+        "create": ("network", "create", "Create a network"),
+        "ls": ("network", "ls", "List networks"),
+        "inspect": ("network", "inspect", "Display detailed information on one or more networks"),
+        "rm": ("network", "rm", "Remove one or more networks"),
+        "prune": ("network", "prune", "Remove all unused networks"),
+        "connect": ("network", "connect", "Connect a container to a network"),
+        "disconnect": ("network", "disconnect", "Disconnect a container from a network"),
     }),
 }
 

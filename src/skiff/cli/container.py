@@ -101,6 +101,11 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--sysctl", action="append", default=[], help="Sysctl options")
     a("--expose", action="append", default=[], help="Expose a port or a range of ports")
     a("-p", "--publish", action="append", default=[], help="Publish a container's port(s) to the host")
+    a("--userns", default="", help="User namespace to use (only 'host' here)")
+    a("-P", "--publish-all", action="store_true", help="Publish all exposed ports to random ports")
+    a("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)")
+    a("--network-alias", action="append", default=[], help="Add network-scoped alias for the container")
+    a("--mac-address", default="", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)")
     a("--device", action="append", default=[], help="Add a host device to the container")
     a("--device-read-bps", action="append", default=[], help="Limit read rate (bytes per second) from a device")
     a("--device-write-bps", action="append", default=[], help="Limit write rate (bytes per second) to a device")
@@ -135,13 +140,14 @@ def _options(a) -> object:
     from skiff.format.humanize import ram_in_bytes
     from skiff.runtime.options import CreateOptions, parse_env_flags
 
-    if a.publish:
-        raise InvalidArgument("--publish", "port publishing needs a bridge network, which skiff does not have yet")
+    if a.userns not in ("", "host"):
+        raise InvalidArgument(f"--userns {a.userns}", "user namespace remapping is not supported yet")
     for mode, what in ((a.pid, "pid"), (a.ipc, "ipc"), (a.uts, "uts")):
         if mode not in ("", "host", "private", "shareable"):
             raise InvalidArgument(f"--{what}: invalid {what} mode", mode)
-    if a.network not in ("default", "bridge", "none", "host"):
-        raise InvalidArgument("network " + a.network, "not found")
+    if a.network == "host" and (a.publish or a.publish_all):
+        sys.stderr.write("WARNING: Published ports are discarded when using host network mode\n")
+        a.publish, a.publish_all = [], False
     env: list[str] = []
     for path in a.env_file:
         env += _env_file(path)
@@ -190,31 +196,50 @@ def _options(a) -> object:
         dns_options=tuple(a.dns_option), group_add=tuple(a.group_add), init=a.init,
         stop_signal=a.stop_signal, stop_timeout=a.stop_timeout, sysctls=tuple(sysctls),
         rootfs=a.image if a.rootfs else None, expose=tuple(a.expose),
+        publish=tuple(a.publish), publish_all=a.publish_all, ip=a.ip,
+        network_aliases=tuple(a.network_alias), mac_address=a.mac_address,
         devices=tuple(a.device), device_read_bps=tuple(a.device_read_bps),
         device_write_bps=tuple(a.device_write_bps))
 
 
 def _create(ctx: Context, svc, a) -> dict:
-    """Create, pulling the image first when it is missing (``--pull missing``)."""
-    from skiff.errors import ImageNotFound
+    """Create, pulling the image first as ``--pull`` says (missing: only when absent)."""
+    from skiff.errors import ImageNotFound, InvalidArgument
 
+    if a.pull not in ("missing", "always", "never"):
+        raise InvalidArgument(f'invalid pull option: "{a.pull}"',
+                              "must be one of: always, missing, never")
     o = _options(a)
+    if a.pull == "always" and not a.rootfs:
+        _pull(ctx, a.image, a.quiet)
     try:
         rec = svc.create(o)
     except ImageNotFound as e:
         if a.rootfs or a.pull == "never":
             raise
         try:
-            from skiff.registry import client  # only once the registry client is there
+            from skiff.registry import client  # noqa: F401 - only once the client is there
         except ImportError:
             raise e from None
         sys.stderr.write(f"Unable to find image '{a.image}' locally\n")
-        client.pull(ctx.config, ctx.db, a.image)
+        _pull(ctx, a.image, a.quiet)
         rec = svc.create(o)
     if a.cidfile:
         with open(a.cidfile, "x") as f:
             f.write(rec["Id"])
     return rec
+
+
+def _pull(ctx: Context, image: str, quiet: bool) -> None:
+    """Pull for create/run: a failure is the engine's (exit 125, as ``docker run``)."""
+    from skiff.errors import SkiffError
+    from skiff.registry import client
+
+    try:
+        client.pull(ctx.config, ctx.db, image)
+    except SkiffError as e:
+        e.exit_code = 125
+        raise
 
 
 def create(ctx: Context, argv: list[str]) -> int:

@@ -120,13 +120,19 @@ def _status(rec: dict, trunc: bool, now: float) -> str:
     return records.status_text(rec, now)
 
 
+def _ports(rec: dict) -> str:
+    from skiff.network.glue import ps_ports
+
+    return ps_ports(rec.get("NetworkSettings"))
+
+
 _PS_FIELDS = {
     "ID": lambda r, t, n: r["Id"][:12] if t else r["Id"],
     "Image": _image,
     "Command": _command,
     "CreatedAt": _created_at,
     "RunningFor": _running_for,
-    "Ports": lambda r, t, n: "",
+    "Ports": lambda r, t, n: _ports(r),
     "State": lambda r, t, n: r["State"]["Status"],
     "Status": _status,
     "Size": lambda r, t, n: "",
@@ -224,7 +230,7 @@ def ps(ctx: Context, argv: list[str]) -> int:
     for r in recs:
         lines.append("\t".join((r["Id"][:12] if trunc else r["Id"], _image(r, trunc, now),
                                 _command(r, trunc, now), _running_for(r, trunc, now),
-                                _status(r, trunc, now), "", r["Name"][1:])))
+                                _status(r, trunc, now), _ports(r), r["Name"][1:])))
     _out(ctx, tabwrite("\n".join(lines) + "\n"))
     return 0
 

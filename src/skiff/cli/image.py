@@ -3,7 +3,9 @@ image prune, save, load. Flags, columns and messages as Docker's CLI."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,6 +22,20 @@ def _service(ctx: Context) -> ImageService:
 def _out(ctx: Context, text: str) -> None:
     ctx.out.write(text)
     ctx.out.flush()
+
+
+@contextlib.contextmanager
+def _daemon_errors() -> Iterator[None]:
+    """Make an engine error exit 1, as Docker's CLI does for every error the daemon reports
+    ("Error response from daemon: ..."); 125 stays for usage errors, raised before this."""
+    from skiff.errors import EXIT_ENGINE, SkiffError
+
+    try:
+        yield
+    except SkiffError as e:
+        if e.exit_code == EXIT_ENGINE:
+            e.exit_code = 1
+        raise
 
 
 # ------------------------------------------------------------------ images / image ls
@@ -40,6 +56,11 @@ def images(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--filter", action="append", default=[], help="Filter output (dangling=, reference=, label=)")
     p.add_argument("--format", help="Format output using a Go template")
     a = p.parse_args(argv)
+    with _daemon_errors():
+        return _images_run(ctx, a)
+
+
+def _images_run(ctx: Context, a) -> int:
 
     import datetime as dt
 
@@ -136,6 +157,11 @@ def import_(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-m", "--message", help="Set commit message for imported image")
     p.add_argument("--platform", help="Set platform if server is multi-platform capable")
     a = p.parse_args(argv)
+    with _daemon_errors():
+        return _import_run(ctx, a)
+
+
+def _import_run(ctx: Context, a) -> int:
     from skiff.errors import map_exceptions
 
     svc = _service(ctx)
@@ -156,6 +182,11 @@ def tag(ctx: Context, argv: list[str]) -> int:
     p.add_argument("source")
     p.add_argument("target")
     a = p.parse_args(argv)
+    with _daemon_errors():
+        return _tag_run(ctx, a)
+
+
+def _tag_run(ctx: Context, a) -> int:
     _service(ctx).tag(a.source, a.target)
     return 0
 
@@ -246,6 +277,11 @@ def history(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-q", "--quiet", action="store_true", help="Only show image IDs")
     p.add_argument("--format", help="Format output using a Go template")
     a = p.parse_args(argv)
+    with _daemon_errors():
+        return _history_run(ctx, a)
+
+
+def _history_run(ctx: Context, a) -> int:
     import datetime as dt
 
     from skiff.images.display import format_rows, human_size, table, time_ago
@@ -290,6 +326,11 @@ def prune(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--filter", action="append", default=[], help="Provide filter values (label=, until=)")
     a = p.parse_args(argv)
+    with _daemon_errors():
+        return _prune_run(ctx, a)
+
+
+def _prune_run(ctx: Context, a) -> int:
     from skiff.errors import InvalidArgument
     from skiff.format.humanize import prune_report
 
@@ -319,6 +360,11 @@ def save(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-o", "--output", help="Write to a file, instead of STDOUT")
     p.add_argument("--platform", action="append", default=[], help="Save only the given platform(s)")
     a = p.parse_args(argv)
+    with _daemon_errors():
+        return _save_run(ctx, a)
+
+
+def _save_run(ctx: Context, a) -> int:
     import os
     import tempfile
 
@@ -359,9 +405,15 @@ def load(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-q", "--quiet", action="store_true", help="Suppress the load output")
     p.add_argument("--platform", action="append", default=[], help="Load only the given platform(s)")
     a = p.parse_args(argv)
+    with _daemon_errors():
+        return _load_run(ctx, a)
+
+
+def _load_run(ctx: Context, a) -> int:
     from skiff.errors import InvalidArgument, map_exceptions
 
     svc = _service(ctx)
+    before = {t: img.id for img in svc.list() for t in img.repo_tags}
     if a.input:
         with map_exceptions(f"open {a.input}"), open(a.input, "rb") as f:
             loaded = svc.load(f)
@@ -370,6 +422,11 @@ def load(ctx: Context, argv: list[str]) -> int:
             raise InvalidArgument("requested load from stdin, but stdin is empty")
         loaded = svc.load(sys.stdin.buffer)
     if not a.quiet:
-        _out(ctx, "".join(f"Loaded image: {n}\n" if n else f"Loaded image ID: {i}\n"
-                          for i, n in loaded))
+        lines = []
+        for i, n in loaded:
+            if n and before.get(n, i) != i:  # Docker's wording (moby tarexport setLoadedTag)
+                lines.append(f"The image {n} already exists, renaming the old one with ID "
+                             f"{before[n]} to empty string\n")
+            lines.append(f"Loaded image: {n}\n" if n else f"Loaded image ID: {i}\n")
+        _out(ctx, "".join(lines))
     return 0

@@ -135,21 +135,21 @@ class RemovalMixin:
                 return
             self._delete(image_id, prune, report)
             return
-        # by ID
+        # by ID: Docker's conflict order (children, running; then, unless forced, names
+        # when they are not a single reference, stopped containers).
+        if self.children(image_id):
+            raise Conflict("conflict", f"unable to delete {_short(image_id)} (cannot be forced) - "
+                           "image has dependent child images")
         running = [c for c, run in users if run]
         if running:
             raise Conflict("conflict", f"unable to delete {_short(image_id)} (cannot be forced) - "
                            f"image is being used by running container {running[0][:12]}")
+        if not force and (tags or digests) and not _single_reference(tags, digests):
+            raise Conflict("conflict", f"unable to delete {_short(image_id)} (must be forced) - "
+                           "image is referenced in multiple repositories")
         if users and not force:
             raise Conflict("conflict", f"unable to delete {_short(image_id)} (must be forced) - "
                            f"image is being used by stopped container {users[0][0][:12]}")
-        repos = {reference.parse_normalized_named(t).name for t in tags}
-        if len(repos) > 1 and not force:
-            raise Conflict("conflict", f"unable to delete {_short(image_id)} (must be forced) - "
-                           "image is referenced in multiple repositories")
-        if self.children(image_id):
-            raise Conflict("conflict", f"unable to delete {_short(image_id)} (cannot be forced) - "
-                           "image has dependent child images")
         self._drop_names(tags + digests, report)
         self._delete(image_id, prune, report)
 
@@ -245,3 +245,15 @@ class RemovalMixin:
         if report.deleted:
             self.release_snapshots()
         return report, freed
+
+
+def _single_reference(tags: list[str], digests: list[str]) -> bool:
+    """Moby's isSingleReference: at most one tag, and every name in one repository
+    (the tag's digest references count as the same repository). False when empty."""
+    if len(tags) + len(digests) <= 1:
+        return len(tags) + len(digests) == 1
+    if len(tags) > 1:
+        return False
+    repos = {d.split("@")[0] for d in digests}
+    single = reference.parse_normalized_named(tags[0]).name if tags else next(iter(repos))
+    return len(repos) == 1 and single in repos

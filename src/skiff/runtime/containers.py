@@ -64,11 +64,14 @@ class Started:
         if svc is not None:
             rec = records.get(svc.db, self.cid)
             if rec is not None:
-                rec = svc._fold(rec)
-                if code is None and rec["State"]["Status"] not in ACTIVE:
-                    code = int(rec["State"]["ExitCode"])
-                if self.autoremove and rec["State"]["Status"] not in ACTIVE:
+                if code is None or not self.autoremove:  # --rm: the record goes anyway
+                    rec = svc._fold(rec)
+                    if code is None and rec["State"]["Status"] not in ACTIVE:
+                        code = int(rec["State"]["ExitCode"])
+                if self.autoremove and code is not None:
                     svc._remove_files(rec)
+                elif rec["State"]["Status"] not in ACTIVE:
+                    svc._release_network(rec)  # the monitor left it to us (attached)
         return code
 
 
@@ -200,6 +203,10 @@ class ContainerService:
             chain_id = img.chain_id
         config = opts_mod.container_config(o, image_cfg, hostname, image_name)
         host = opts_mod.host_config(o)
+        from skiff.network import glue as netglue
+
+        host["NetworkMode"] = netglue.check_mode(self.config, self.db, host["NetworkMode"],
+                                                 ip=o.ip, aliases=o.network_aliases)
         mounts = volumes.parse_mounts(self, o, config)
         argv = (config["Entrypoint"] or []) + (config["Cmd"] or [])
         rec = {
@@ -224,8 +231,8 @@ class ContainerService:
             "HostConfig": host,
             "Mounts": mounts,
             "Config": config,
-            "NetworkSettings": {"Networks": {}, "Ports": {}, "SandboxKey": "",
-                                "IPAddress": "", "Gateway": "", "MacAddress": ""},
+            "NetworkSettings": netglue.create_settings(
+                host["NetworkMode"], ip=o.ip, aliases=o.network_aliases, mac=o.mac_address),
             "Skiff": {"Rootfs": rootfs if o.rootfs else None,
                       "Snapshot": None if o.rootfs else cid,
                       "ManualStop": False, "MonitorPid": 0, "MonitorStart": 0},
@@ -381,10 +388,15 @@ class ContainerService:
             raise Conflict("cannot start a paused container", "try unpause instead")
         if status in ("running", "restarting"):
             return None
+        if monitor_alive(rec):
+            # the last run's monitor is still unmounting: let it finish first
+            self._wait_monitor(rec, 10)
         cid = rec["Id"]
         bundle = self.bundle(cid)
         rootfs = self._mount_rootfs(rec)
         hc = rec["HostConfig"]
+        from skiff.network import glue as netglue
+
         try:
             spec = self._spec(rec, rootfs)
             tmp = bundle / "config.json.tmp"
@@ -412,7 +424,9 @@ class ContainerService:
                 delete_argv=(self.runc.binary, "--root", self.runc.root, "delete", "--force", cid),
                 winsize=_winsize(),
                 rm_argv=(sys.executable, "-m", "skiff", "--root", str(self.config.root),
-                         "--runtime", self.config.runtime, "rm", "-f", cid))
+                         "--runtime", self.config.runtime, "rm", "-f", cid),
+                net_release_argv=(netglue.release_argv(self.config, cid)
+                                  if netglue.uses_bridge(hc.get("NetworkMode")) else ()))
             fd, _ = monitor.spawn(ms, attach or monitor.Attach())
         except BaseException:
             self._release_runtime(rec)
@@ -461,6 +475,17 @@ class ContainerService:
 
             unmount(str(self.bundle(rec["Id"]) / "rootfs"))
         cgroups.remove(rec["Id"])
+        self._release_network(rec)
+
+    def _release_network(self, rec: dict) -> None:
+        """Give back the container's addresses, veths and published ports (skiff.network)."""
+        from skiff.network import glue as netglue
+
+        if netglue.uses_bridge((rec.get("HostConfig") or {}).get("NetworkMode")):
+            try:
+                netglue.release(self.config, self.db, rec["Id"])
+            except SkiffError:
+                pass  # idempotent: the next start or rm tries again
 
     def _resources(self, rec: dict):
         from skiff.runtime.spec import Resources
@@ -488,9 +513,14 @@ class ContainerService:
                 d.mkdir(parents=True, mode=0o755)
         net = hc.get("NetworkMode") or "default"
         extra_hosts = tuple(tuple(h.split(":", 1)) for h in hc.get("ExtraHosts") or ())
+        from skiff.network import glue as netglue
+
+        netinfo = netglue.start(self.config, self.db, rec) if netglue.uses_bridge(net) else None
         mounts = etcfiles.write(self.bundle(cid), cfg["Hostname"], network=net,
                                 extra_hosts=tuple((n, a) for n, a in extra_hosts),
-                                dns=tuple(hc.get("Dns") or ()),
+                                ip=netinfo.ip if netinfo else None,
+                                dns=tuple(hc.get("Dns") or ()) or
+                                (netinfo.nameservers if netinfo else ()),
                                 dns_search=tuple(hc.get("DnsSearch") or ()),
                                 dns_options=tuple(hc.get("DnsOptions") or ()))
         mounts += volumes.oci_mounts(self, rec, rootfs)
@@ -511,7 +541,7 @@ class ContainerService:
             uid=eu.uid, gid=eu.gid, additional_gids=eu.additional_gids,
             hostname=cfg["Hostname"], terminal=bool(cfg.get("Tty")),
             readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
-            network=("host" if net == "host" else "private"),
+            network=("host" if net == "host" else netinfo.netns if netinfo else "private"),
             pid_host=hc.get("PidMode") == "host", ipc_host=hc.get("IpcMode") == "host",
             uts_host=hc.get("UTSMode") == "host",
             cap_add=tuple(hc.get("CapAdd") or ()), cap_drop=tuple(hc.get("CapDrop") or ()),

@@ -84,15 +84,17 @@ def resolv_text(*, network: str, dns: tuple[str, ...] = (), dns_search: tuple[st
 
 def write(directory: Path, hostname: str, *, network: str,
           extra_hosts: tuple[tuple[str, str], ...] = (), dns: tuple[str, ...] = (),
-          dns_search: tuple[str, ...] = (), dns_options: tuple[str, ...] = ()) -> list[dict]:
+          dns_search: tuple[str, ...] = (), dns_options: tuple[str, ...] = (),
+          ip: str | None = None) -> list[dict]:
     """Write hosts, hostname and resolv.conf into ``directory``; return their OCI bind
-    mounts (rbind, rprivate), in dockerd's order: resolv.conf, hostname, hosts."""
+    mounts (rbind, rprivate), in dockerd's order: resolv.conf, hostname, hosts.
+    ``ip``: the container's address on its network (the hosts line for its hostname)."""
     directory.mkdir(parents=True, exist_ok=True)
     files = {
         "resolv.conf": resolv_text(network=network, dns=dns, dns_search=dns_search,
                                    dns_options=dns_options),
         "hostname": hostname + "\n",
-        "hosts": hosts_text(hostname, network=network, extra_hosts=extra_hosts),
+        "hosts": hosts_text(hostname, network=network, extra_hosts=extra_hosts, ip=ip),
     }
     mounts = []
     for name, text in files.items():

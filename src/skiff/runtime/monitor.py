@@ -52,6 +52,8 @@ class MonitorSpec:
         autoremove: ``--rm``.
         rootfs_mount: the rootfs mount point to unmount when done ("" for none).
         rm_argv: the command that removes the container (for ``--rm`` when detached).
+        net_release_argv: the command that releases its networks (skiff.network.release)
+            once it is done for good (no restart): veths, addresses, published ports.
     """
 
     cid: str
@@ -65,6 +67,7 @@ class MonitorSpec:
     autoremove: bool = False
     rootfs_mount: str = ""
     rm_argv: tuple[str, ...] = ()
+    net_release_argv: tuple[str, ...] = ()
     tty: bool = False
     tty_argv: tuple[str, ...] = ()
     delete_argv: tuple[str, ...] = ()
@@ -523,6 +526,16 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
 
             unmount(ms.rootfs_mount)
         cgroups.remove(ms.cid)
+        if ms.net_release_argv and not (attach.attached and handed_over):
+            # (an attached command that took over releases them itself, in-process, when
+            # it removes or reconciles the container: it need not wait for this)
+            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                _Proc(ms.net_release_argv, null, null, null).wait()
+            except OSError:
+                pass
+            finally:
+                os.close(null)
         if ms.autoremove and not handed_over and ms.rm_argv:
             null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
             try:
@@ -542,9 +555,13 @@ def _send_ok(sync_fd: int, msg: dict) -> bool:
 def spawn(ms: MonitorSpec, attach: Attach, keep_fds: tuple[int, ...] = ()) -> tuple[int, int]:
     """Double-fork a monitor for ``ms``; return (read end of its message pipe, intermediate
     pid already reaped). The monitor touches no database (see the module docstring)."""
+    import gc
+
     r, w = os.pipe()
+    gc.freeze()  # keep the collector from touching (and so copying) every inherited page
     pid = os.fork()
     if pid == 0:  # intermediate
+        gc.disable()
         code = 0
         try:
             os.close(r)
@@ -573,6 +590,7 @@ def spawn(ms: MonitorSpec, attach: Attach, keep_fds: tuple[int, ...] = ()) -> tu
                 pass
         finally:
             os._exit(code)
+    gc.unfreeze()
     os.close(w)
     os.waitpid(pid, 0)
     return r, pid

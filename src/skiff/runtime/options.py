@@ -74,6 +74,12 @@ class CreateOptions:
     sysctls: tuple[tuple[str, str], ...] = ()
     rootfs: str | None = None
     expose: tuple[str, ...] = ()
+    # skiff.network (issue 8): -p, -P, --ip, --network-alias, --mac-address
+    publish: tuple[str, ...] = ()
+    publish_all: bool = False
+    ip: str = ""
+    network_aliases: tuple[str, ...] = ()
+    mac_address: str = ""
     devices: tuple[str, ...] = ()
     device_read_bps: tuple[str, ...] = ()
     device_write_bps: tuple[str, ...] = ()
@@ -188,6 +194,12 @@ def container_config(o: CreateOptions, image_config: dict, hostname: str,
     return cfg
 
 
+def _port_bindings(publish: tuple[str, ...]) -> dict:
+    from skiff.network.glue import port_bindings
+
+    return port_bindings(publish) if publish else {}
+
+
 def host_config(o: CreateOptions) -> dict:
     """The container's ``HostConfig`` (the subset skiff honours, Docker's names)."""
     policy, retries = parse_restart(o.restart)
@@ -200,7 +212,8 @@ def host_config(o: CreateOptions) -> dict:
         "ContainerIDFile": "",
         "LogConfig": {"Type": "json-file", "Config": {}},
         "NetworkMode": network,
-        "PortBindings": {},
+        "PortBindings": _port_bindings(o.publish),
+        "PublishAllPorts": o.publish_all,
         "RestartPolicy": {"Name": policy, "MaximumRetryCount": retries},
         "AutoRemove": o.autoremove,
         "VolumeDriver": "",

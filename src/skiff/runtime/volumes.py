@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 from typing import TYPE_CHECKING
 
@@ -196,6 +195,8 @@ def _copy_up(rootfs: str, dest: str, data_dir: str) -> None:
         empty = True
     src = secure_join(rootfs, dest)
     if empty and src.is_dir() and any(os.scandir(src)):
+        import subprocess
+
         subprocess.run(["cp", "-a", f"{src}/.", data_dir], check=False, capture_output=True)
     if empty and src.is_dir():
         st = os.stat(src)

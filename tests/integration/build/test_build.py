@@ -60,7 +60,7 @@ ENTRYPOINT echo hi
         ("LABEL a=1 b c=d e", True),
         ("ENV A=1 B=two words", True),
         ("ENV A=3", True),
-        ("EXPOSE map[3000/tcp:{} 53/udp:{}]", True),
+        ("EXPOSE [3000/tcp 53/udp]", True),
         ("VOLUME [/data]", True),
         ("USER app", True),
         ("STOPSIGNAL SIGQUIT", True),
@@ -217,7 +217,7 @@ def test_heredocs_bind_from_stage_and_cache_sharing(cli, bb, tmp_path):
         "RUN --mount=type=cache,target=/c,sharing=locked echo hi >> /c/x && wc -l < /c/x\n")
     r = cli("build", "--progress", "plain", "--target", "base", "-t", "hd:1", str(ctx))
     assert r.code == 0, r.err
-    assert "#2 [base 2/4] RUN <<EOF" in r.err
+    assert "#2 [base 2/4] RUN <<EOF (echo one > /one...)\n" in r.err
     f = image_files("hd:1")
     assert f["/one"][4] == b"one\ntwo\n"
     assert f["/script.txt"][4] == b"script /dev/pipes/EOT\n"
@@ -305,3 +305,14 @@ RUN --network=none sh -c 'wget -q -T 2 -O- {base}/tool.txt && exit 1 || echo off
     (ctx / "Dockerfile").write_text(f"FROM bb:1\nADD --checksum={bad} {base}/tool.txt /opt/\n")
     r = cli("build", str(ctx))
     assert r.code == 1 and "digest mismatch" in r.err
+
+
+def test_copy_exclude(cli, bb, tmp_path):
+    ctx = write(tmp_path / "ex", {
+        "Dockerfile": "FROM bb:1\nCOPY --exclude=*.md --exclude=tmp src/ /dst/\n",
+        "src/a.txt": "a", "src/README.md": "r", "src/tmp/x": "x", "src/sub/b.md": "b",
+        "src/sub/c.txt": "c"})
+    r = cli("build", "-t", "ex:1", str(ctx))
+    assert r.code == 0, r.err
+    got = sorted(k for k in image_files("ex:1") if k.startswith("/dst/"))
+    assert got == ["/dst/a.txt", "/dst/sub", "/dst/sub/b.md", "/dst/sub/c.txt"]

@@ -117,3 +117,24 @@ def test_noop_fast_path_and_what_defeats_it(cli, bb, example, skiff_root, busybo
     r = cli("build", "--progress", "plain", "-t", "seed:fast", str(ctx))
     assert not _fast(skiff_root)
     assert outcomes(r.err)[0] == ("MISS", "base image bb:1 changed")
+
+
+def test_concurrent_builds_share_the_cache(bb, example, skiff_root):
+    """Two skiff processes building the same steps at once: both succeed (records and
+    snapshots committed by the other are taken, not fought over)."""
+    import os
+    import subprocess
+    import sys
+
+    ctxs = [example("busybox-seed"), None]
+    ctxs[1] = ctxs[0].parent / "seed-copy"
+    import shutil
+
+    shutil.copytree(ctxs[0], ctxs[1], symlinks=True)
+    env = {**os.environ, "SKIFF_ROOT": str(skiff_root)}
+    procs = [subprocess.Popen([sys.executable, "-m", "skiff", "build", "-q", "-t", f"c:{i}",
+                               str(c)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for i, c in enumerate(ctxs)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert all(o[0].startswith(b"sha256:") and len(o[0].strip()) == 71 for o in outs)

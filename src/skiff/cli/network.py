@@ -1,0 +1,254 @@
+"""``skiff network create|ls|inspect|rm|prune|connect|disconnect`` (docker network's flags
+and output)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from skiff.cli.context import Context
+
+
+def _svc(ctx: Context):
+    from skiff.network.service import NetworkService
+
+    return NetworkService(ctx.config, ctx.db)
+
+
+def _out(ctx: Context, text: str) -> None:
+    ctx.out.write(text)
+    ctx.out.flush()
+
+
+def _kv(items: list[str]) -> dict:
+    return dict(i.split("=", 1) if "=" in i else (i, "") for i in items)
+
+
+def create(ctx: Context, argv: list[str]) -> int:
+    """``skiff network create [-d bridge] [--subnet CIDR] [--gateway IP] [--internal]
+    [--label K=V] [-o K=V] NAME``: print the new network's ID."""
+    p = ctx.parser("skiff network create", "Create a network")
+    p.add_argument("-d", "--driver", default="bridge", help="Driver to manage the Network")
+    p.add_argument("--subnet", action="append", default=[], help="Subnet in CIDR format")
+    p.add_argument("--gateway", action="append", default=[], help="IPv4 Gateway for the subnet")
+    p.add_argument("--internal", action="store_true", help="Restrict external access to the network")
+    p.add_argument("--label", action="append", default=[], help="Set metadata on a network")
+    p.add_argument("-o", "--opt", action="append", default=[], help="Set driver specific options")
+    p.add_argument("--attachable", action="store_true", help="Enable manual container attachment")
+    p.add_argument("--ipv6", action="store_true", help="Enable IPv6 networking")
+    p.add_argument("name")
+    a = p.parse_args(argv)
+    from skiff.errors import InvalidArgument
+
+    if a.ipv6:
+        raise InvalidArgument("--ipv6", "IPv6 networks are not supported")
+    if len(a.subnet) > 1 or len(a.gateway) > 1:
+        raise InvalidArgument("--subnet", "one IPv4 subnet per network")
+    n = _svc(ctx).create(a.name, driver=a.driver, subnet=(a.subnet or [None])[0],
+                         gateway=(a.gateway or [None])[0], internal=a.internal,
+                         labels=_kv(a.label), options=_kv(a.opt))
+    _out(ctx, n.id + "\n")
+    return 0
+
+
+def _row(n) -> dict:
+    return {"ID": n.id[:12], "Name": n.name, "Driver": n.driver, "Scope": "local",
+            "IPv6": "false", "Internal": str(n.internal).lower(),
+            "Labels": ",".join(f"{k}={v}" for k, v in n.labels.items()),
+            "CreatedAt": n.created}
+
+
+def _match(n, svc, f: str) -> bool:
+    k, _, v = f.partition("=")
+    if k == "driver":
+        return n.driver == v
+    if k == "name":
+        return v in n.name
+    if k == "id":
+        return n.id.startswith(v)
+    if k == "label":
+        lk, _, lv = v.partition("=")
+        return lk in n.labels and (not lv or n.labels[lk] == lv)
+    if k == "scope":
+        return v == "local"
+    if k == "type":
+        return (v == "custom") == n.user_defined
+    if k == "dangling":
+        from skiff.network import records
+
+        unused = n.user_defined and not records.endpoints(svc.db, network_id=n.id)
+        return unused == (v.lower() in ("true", "1"))
+    from skiff.errors import InvalidArgument
+
+    raise InvalidArgument(f"invalid filter '{k}'")
+
+
+def ls(ctx: Context, argv: list[str]) -> int:
+    """``skiff network ls [-q] [--no-trunc] [--format T] [-f K=V]``."""
+    p = ctx.parser("skiff network ls", "List networks")
+    p.add_argument("-q", "--quiet", action="store_true", help="Only display network IDs")
+    p.add_argument("--no-trunc", action="store_true", help="Do not truncate the output")
+    p.add_argument("-f", "--filter", action="append", default=[], help="Provide filter values")
+    p.add_argument("--format", help="Format output using a custom template")
+    a = p.parse_args(argv)
+    svc = _svc(ctx)
+    nets = [n for n in svc.list() if all(_match(n, svc, f) for f in a.filter)]
+    rows = [_row(n) for n in nets]
+    if a.no_trunc:
+        for r, n in zip(rows, nets, strict=True):
+            r["ID"] = n.id
+    if a.quiet:
+        _out(ctx, "".join(r["ID"] + "\n" for r in rows))
+        return 0
+    if a.format:
+        from skiff.format.gotemplate import render_list
+
+        _out(ctx, render_list(a.format, rows, headers={"ID": "NETWORK ID"}))
+        return 0
+    from skiff.format.table import render
+
+    _out(ctx, render(rows, [("NETWORK ID", "ID"), ("NAME", "Name"), ("DRIVER", "Driver"),
+                            ("SCOPE", "Scope")]))
+    return 0
+
+
+def inspect(ctx: Context, argv: list[str]) -> int:
+    """``skiff network inspect [-f T] NETWORK...``: Docker's JSON array, or the template
+    per network; unknown names → stderr, exit 1."""
+    p = ctx.parser("skiff network inspect", "Display detailed information on one or more networks")
+    p.add_argument("-f", "--format", help="Format output using a custom template")
+    p.add_argument("-v", "--verbose", action="store_true", help="Verbose output for diagnostics")
+    p.add_argument("networks", nargs="+")
+    a = p.parse_args(argv)
+    from skiff.errors import NotFound
+
+    svc = _svc(ctx)
+    found, code = [], 0
+    for ref in a.networks:
+        try:
+            found.append(svc.inspect(ref))
+        except NotFound as e:
+            sys.stderr.write(f"skiff: {e}\n")
+            code = 1
+    if a.format:
+        from skiff.format.gotemplate import render
+
+        _out(ctx, "".join(render(a.format, n) + "\n" for n in found))
+    else:
+        _out(ctx, json.dumps(found, indent=4) + "\n")
+    return code
+
+
+def rm(ctx: Context, argv: list[str]) -> int:
+    """``skiff network rm [-f] NETWORK...``: print each name removed; errors → exit 1."""
+    p = ctx.parser("skiff network rm", "Remove one or more networks")
+    p.add_argument("-f", "--force", action="store_true", help="Do not error if the network does not exist")
+    p.add_argument("networks", nargs="+")
+    a = p.parse_args(argv)
+    from skiff.errors import NotFound, SkiffError
+
+    svc = _svc(ctx)
+    code = 0
+    for ref in a.networks:
+        try:
+            svc.remove(ref)
+        except NotFound:
+            if a.force:
+                continue
+            sys.stderr.write(f"skiff: network {ref} not found\n")
+            code = 1
+            continue
+        except SkiffError as e:
+            sys.stderr.write(f"skiff: {e}\n")
+            code = 1
+            continue
+        _out(ctx, ref + "\n")
+    return code
+
+
+def prune(ctx: Context, argv: list[str]) -> int:
+    """``skiff network prune [-f]``: remove unused user-defined networks."""
+    p = ctx.parser("skiff network prune", "Remove all unused networks")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], help="Provide filter values")
+    a = p.parse_args(argv)
+    if not a.force:
+        sys.stderr.write("WARNING! This will remove all custom networks not used by at least "
+                         "one container.\nAre you sure you want to continue? [y/N] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    gone = _svc(ctx).prune()
+    if gone:
+        _out(ctx, "Deleted Networks:\n" + "".join(n + "\n" for n in gone))
+    return 0
+
+
+def _container(ctx: Context, ref: str) -> tuple[str, str]:
+    """(ID, name) of a container by name, ID or ID prefix (skiff.runtime's lookup)."""
+    from skiff.runtime import records as crec
+
+    rec = crec.lookup(ctx.db, ref)
+    return rec["Id"], rec.get("Name", "").lstrip("/")
+
+
+def connect(ctx: Context, argv: list[str]) -> int:
+    """``skiff network connect [--ip IP] [--alias A] NETWORK CONTAINER``: plug a running
+    container into one more network (the next ethN)."""
+    p = ctx.parser("skiff network connect", "Connect a container to a network")
+    p.add_argument("--ip", help="IPv4 address (e.g., 172.30.100.104)")
+    p.add_argument("--alias", action="append", default=[], help="Add network-scoped alias for the container")
+    p.add_argument("network")
+    p.add_argument("container")
+    a = p.parse_args(argv)
+    from skiff.errors import Conflict
+    from skiff.network import attach as net
+
+    cid, name = _container(ctx, a.container)
+    path = net.sandbox_path(cid)
+    if not path.exists():
+        raise Conflict(f"container {a.container}", "is not running")
+    net.attach(ctx.config, ctx.db, cid, path,
+               [net.EndpointRequest(a.network, ip=a.ip, aliases=tuple(a.alias), name=name)])
+    return 0
+
+
+def disconnect(ctx: Context, argv: list[str]) -> int:
+    """``skiff network disconnect [-f] NETWORK CONTAINER``."""
+    p = ctx.parser("skiff network disconnect", "Disconnect a container from a network")
+    p.add_argument("-f", "--force", action="store_true", help="Force the container to disconnect from a network")
+    p.add_argument("network")
+    p.add_argument("container")
+    a = p.parse_args(argv)
+    from skiff.errors import Conflict
+    from skiff.network import attach as net
+    from skiff.network import records
+
+    cid, _ = _container(ctx, a.container)
+    n = _svc(ctx).get(a.network)
+    if not records.endpoints(ctx.db, network_id=n.id, container_id=cid):
+        raise Conflict(f"container {cid[:12]} is not connected to network {a.network}")
+    net.detach(ctx.config, ctx.db, cid, n.id)
+    return 0
+
+
+def port(ctx: Context, argv: list[str]) -> int:
+    """``skiff port CONTAINER [PRIVATE_PORT[/PROTO]]``: the container's published ports
+    (``80/tcp -> 0.0.0.0:8080``), from its record (nothing while it is stopped)."""
+    p = ctx.parser("skiff port", "List port mappings or a specific mapping for the container")
+    p.add_argument("container")
+    p.add_argument("private", nargs="?")
+    a = p.parse_args(argv)
+    from skiff.network.ports import PortBinding, port_lines
+    from skiff.runtime.containers import ContainerService
+
+    rec = ContainerService(ctx.config, ctx.db).get(a.container)
+    bound = []
+    for key, binds in ((rec.get("NetworkSettings") or {}).get("Ports") or {}).items():
+        cport, _, proto = key.partition("/")
+        for b in binds or ():
+            ip = "" if b["HostIp"] == "0.0.0.0" else b["HostIp"]
+            bound.append(PortBinding(ip, int(b["HostPort"]), proto, int(cport)))
+    bound.sort(key=lambda b: (b.container_port, b.proto, b.host_ip))
+    _out(ctx, "".join(line + "\n" for line in port_lines(bound, a.private, rec["Id"][:12])))
+    return 0

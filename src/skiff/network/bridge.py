@@ -1,0 +1,339 @@
+"""Netlink plumbing with pyroute2: bridges, veth pairs, network namespaces, routes.
+
+What dockerd's bridge driver does, without a daemon:
+
+* ``ensure_bridge``: a Linux bridge with the network's gateway address, up, with
+  ``route_localnet=1`` (so DNAT'ed 127.0.0.1 traffic may leave through it: the hairpin
+  for ``-p`` on loopback) and IPv4 forwarding on.
+* ``plug``: one veth pair per container and network: the host end (``host_veth``,
+  enslaved to the bridge) and the container end, moved into the container's network
+  namespace, renamed ``eth0`` (``eth1``... for further networks), given its MAC, address
+  and (unless the network is internal) the default route via the gateway.
+* ``unplug``: delete the host end (the kernel deletes its peer).
+
+Namespaces are files (``/run/netns/NAME`` or ``/proc/PID/ns/net``); a netlink socket is
+opened inside one by switching this thread's namespace for the socket's creation only.
+Errors are SkiffErrors naming the interface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import hashlib
+import os
+from collections.abc import Iterator
+from ipaddress import IPv4Network
+from pathlib import Path
+
+from skiff.errors import SkiffError
+
+CLONE_NEWNET = 0x40000000
+NETNS_DIR = Path("/run/netns")
+_libc = None
+
+
+def _setns(fd: int) -> None:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+def _iproute_class():
+    """pyroute2's IPRoute without running ``pyroute2/__init__`` first: that eagerly imports
+    NDB, IPDB, conntrack, nftables... (about 60% of its import time, paid by every
+    ``skiff run``). The package module is a stand-in that loads the real ``__init__``
+    into itself on the first attribute anyone asks of it, so ``from pyroute2 import X``
+    elsewhere still works."""
+    import sys
+
+    if "pyroute2" not in sys.modules:
+        import importlib
+        import importlib.util
+        import types
+
+        spec = importlib.util.find_spec("pyroute2")
+        if spec is not None and spec.submodule_search_locations:
+            stub = types.ModuleType("pyroute2")
+            stub.__path__ = list(spec.submodule_search_locations)
+            stub.__spec__, stub.__file__, stub.__loader__ = spec, spec.origin, spec.loader
+
+            def _load_all(name: str):
+                if name.startswith("__"):
+                    raise AttributeError(name)
+                if importlib.util.find_spec(f"pyroute2.{name}") is not None:
+                    # "from pyroute2 import config" inside pyroute2: just the submodule
+                    return importlib.import_module(f"pyroute2.{name}")
+                del stub.__getattr__
+                spec.loader.exec_module(stub)
+                try:
+                    return stub.__dict__[name]
+                except KeyError:
+                    raise AttributeError(name) from None
+
+            stub.__getattr__ = _load_all
+            sys.modules["pyroute2"] = stub
+    from pyroute2.iproute.linux import IPRoute
+
+    return IPRoute
+
+
+def iproute(netns_path: str | os.PathLike[str] | None = None):
+    """An ``IPRoute`` talking to the namespace at ``netns_path`` (None: this one).
+
+    The socket is created with this thread switched into the namespace and the thread is
+    switched straight back, so nothing else runs there. Close it (``with``) when done.
+    """
+    IPRoute = _iproute_class()
+
+    if netns_path is None:
+        return IPRoute()
+    me = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _setns(fd)
+        finally:
+            os.close(fd)
+        try:
+            return IPRoute()
+        finally:
+            _setns(me)
+    finally:
+        os.close(me)
+
+
+@contextlib.contextmanager
+def netlink_errors(what: str) -> Iterator[None]:
+    """Turn pyroute2's NetlinkError/OSError into SkiffError(what, strerror)."""
+    try:
+        yield
+    except SkiffError:
+        raise
+    except Exception as e:
+        code = getattr(e, "code", None) or getattr(e, "errno", None)
+        if isinstance(code, int) and code > 0:
+            raise SkiffError(what, os.strerror(code)) from e
+        raise SkiffError(what, str(e)) from e
+
+
+def create_netns(name: str) -> Path:
+    """A new, empty network namespace pinned at ``/run/netns/NAME`` (as ``ip netns add``);
+    its loopback is brought up. Raises SkiffError when the name is taken.
+
+    A short-lived thread unshares its own network namespace and bind-mounts it onto the
+    file (no fork: about a millisecond); the process's other threads are untouched.
+    """
+    import threading
+
+    path = NETNS_DIR / name
+    NETNS_DIR.mkdir(parents=True, exist_ok=True)
+    _ensure_shared_mount()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+    except FileExistsError:
+        raise SkiffError(f"network namespace {name}", "already exists") from None
+    os.close(fd)
+    err: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            libc = _get_libc()
+            if libc.unshare(CLONE_NEWNET) != 0:
+                e = ctypes.get_errno()
+                raise OSError(e, "unshare: " + os.strerror(e))
+            src = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
+            if libc.mount(src, os.fsencode(path), b"none", 4096, None) != 0:  # MS_BIND
+                e = ctypes.get_errno()
+                raise OSError(e, "bind mount: " + os.strerror(e))
+        except BaseException as e:
+            err.append(e)
+
+    t = threading.Thread(target=make, name="skiff-netns")
+    t.start()
+    t.join()
+    if err:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise SkiffError(f"network namespace {name}", str(err[0]))
+    with iproute(path) as ipr, netlink_errors("lo"):
+        ipr.link("set", index=1, state="up")
+    return path
+
+
+_shared_checked = False
+
+
+def _ensure_shared_mount() -> None:
+    """Make /run/netns a shared mount point of its own, as ``ip netns`` does, so the pins
+    show up in other mount namespaces (runc's, the monitor's)."""
+    global _shared_checked
+    if _shared_checked:
+        return
+    target = str(NETNS_DIR)
+    with open("/proc/self/mountinfo") as f:
+        mounted = any(ln.split()[4] == target for ln in f)
+    libc = _get_libc()
+    if not mounted:
+        libc.mount(os.fsencode(target), os.fsencode(target), b"none", 4096 | 16384, None)  # MS_BIND|MS_REC
+    libc.mount(b"none", os.fsencode(target), None, 1 << 20 | 16384, None)  # MS_SHARED|MS_REC
+    _shared_checked = True
+
+
+def _get_libc():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def remove_netns(path: str | os.PathLike[str]) -> None:
+    """Unmount and delete a pinned namespace file (no-op when it is gone)."""
+    p = os.fsencode(path)
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    _libc.umount2(p, 2)  # MNT_DETACH; fails harmlessly when not a mount point
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(p)
+
+
+def link_index(ipr, name: str) -> int | None:
+    """Interface index of ``name`` in ``ipr``'s namespace, or None."""
+    r = ipr.link_lookup(ifname=name)
+    return r[0] if r else None
+
+
+def _sysctl(path: str, value: str) -> None:
+    with contextlib.suppress(OSError):
+        with open(path) as f:
+            if f.read().strip() == value:
+                return
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def ensure_bridge(name: str, gateway: str, subnet: IPv4Network, *, mtu: int = 1500) -> bool:
+    """Make sure bridge ``name`` exists, is up and holds ``gateway/prefix``; return True if
+    it was created now. Turns on ``net.ipv4.ip_forward`` and the bridge's route_localnet.
+    Raises SkiffError when ``name`` exists but is not a bridge."""
+    created = False
+    with iproute() as ipr, netlink_errors(f"bridge {name}"):
+        idx = link_index(ipr, name)
+        if idx is None:
+            try:
+                ipr.link("add", ifname=name, kind="bridge", mtu=mtu)
+                created = True
+            except Exception as e:  # another skiff process made it just now
+                if getattr(e, "code", None) != errno.EEXIST:
+                    raise
+            idx = link_index(ipr, name)
+        else:
+            kind = ipr.get_links(idx)[0].get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND")
+            if kind != "bridge":
+                raise SkiffError(f"bridge {name}", f"interface exists and is a {kind or 'device'}")
+        have = {(a.get("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=idx, family=2)}
+        if (gateway, subnet.prefixlen) not in have:
+            try:
+                ipr.addr("add", index=idx, address=gateway, prefixlen=subnet.prefixlen)
+            except Exception as e:
+                if getattr(e, "code", None) != errno.EEXIST:
+                    raise
+        ipr.link("set", index=idx, state="up")
+    _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
+    _sysctl("/proc/sys/net/ipv4/ip_forward", "1")
+    return created
+
+
+def delete_link(name: str) -> bool:
+    """Delete interface ``name`` from the host namespace; False when it did not exist."""
+    with iproute() as ipr, netlink_errors(f"interface {name}"):
+        idx = link_index(ipr, name)
+        if idx is None:
+            return False
+        try:
+            ipr.link("del", index=idx)
+        except Exception as e:  # raced with the kernel removing a veth with its netns
+            if getattr(e, "code", None) == errno.ENODEV:
+                return False
+            raise
+    return True
+
+
+def veth_name(network_id: str, container_id: str) -> str:
+    """The host end's name: ``vsk`` + 9 hex of sha256(network/container) — deterministic, so
+    a crash between creating it and recording it still lets ``detach`` find it."""
+    return "vsk" + hashlib.sha256(f"{network_id}/{container_id}".encode()).hexdigest()[:9]
+
+
+def plug(*, bridge: str, netns_path: str | os.PathLike[str], host_veth: str, ifname: str,
+         address: str, prefix_len: int, gateway: str | None, mac: str,
+         mtu: int = 1500) -> None:
+    """Connect the namespace to ``bridge`` with a new veth pair (see the module docstring).
+
+    ``gateway`` None means no default route (``--internal``). On any failure the pair is
+    deleted again before the SkiffError propagates. Raises SkiffError when ``ifname``
+    already exists in the namespace or the bridge is missing.
+    """
+    peer = host_veth + "p"
+    with iproute() as ipr, netlink_errors(f"veth {host_veth}"):
+        br = link_index(ipr, bridge)
+        if br is None:
+            raise SkiffError(f"bridge {bridge}", "no such interface")
+        ipr.link("add", ifname=host_veth, kind="veth", peer=peer, mtu=mtu)
+        try:
+            hidx = link_index(ipr, host_veth)
+            pidx = link_index(ipr, peer)
+            ipr.link("set", index=hidx, master=br)
+            fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                ipr.link("set", index=pidx, net_ns_fd=fd)
+            finally:
+                os.close(fd)
+            with iproute(netns_path) as nr:
+                idx = link_index(nr, peer)
+                if link_index(nr, ifname) is not None:
+                    raise SkiffError(f"interface {ifname}", "already exists in the container")
+                nr.link("set", index=idx, ifname=ifname, address=mac, state="down")
+                nr.addr("add", index=idx, address=address, prefixlen=prefix_len)
+                nr.link("set", index=idx, state="up")
+                nr.link("set", index=1, state="up")
+                # The first network with a gateway gives the default route (Docker: the
+                # gateway endpoint); later ones only their subnet.
+                if gateway is not None and not nr.get_default_routes(family=2):
+                    nr.route("add", dst="0.0.0.0/0", gateway=gateway)
+            ipr.link("set", index=hidx, state="up")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                ipr.link("del", ifname=host_veth)
+            raise
+
+
+def host_routes() -> list[IPv4Network]:
+    """The IPv4 destinations of the host's main routing table (the default route left
+    out): what a new network's subnet must not overlap."""
+    out = []
+    with iproute() as ipr:
+        for r in ipr.get_routes(family=2, table=254):
+            dst = r.get("RTA_DST")
+            if dst and r["dst_len"] > 0:
+                out.append(IPv4Network(f"{dst}/{r['dst_len']}", strict=False))
+    return out
+
+
+def links(netns_path: str | os.PathLike[str] | None = None) -> list[str]:
+    """Interface names in a namespace (tests compare them before and after)."""
+    with iproute(netns_path) as ipr:
+        return sorted(link.get("ifname") for link in ipr.get_links())
+
+
+def addresses(netns_path: str | os.PathLike[str] | None = None) -> list[str]:
+    """``"ifname address/prefix"`` for every IPv4 address in a namespace."""
+    with iproute(netns_path) as ipr:
+        names = {link["index"]: link.get("ifname") for link in ipr.get_links()}
+        return sorted(f"{names.get(a['index'])} {a.get('IFA_ADDRESS')}/{a['prefixlen']}"
+                      for a in ipr.get_addr(family=2))

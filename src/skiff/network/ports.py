@@ -1,0 +1,226 @@
+"""Published ports: ``-p``/``-P`` parsing, host port allocation, Docker's displays.
+
+``-p [IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]`` (docker/go-connections nat.ParsePortSpec):
+ranges (``8000-8001:80-81``) expand to one binding per port; a missing or empty host port
+is a random one (the kernel's ephemeral range, as Docker ≥ 25 picks). ``-P`` publishes
+every ``ExposedPorts`` entry of the image/container config on a random port.
+
+Bindings are recorded in ``port_bindings`` (primary key host_ip, host_port, proto). A
+host port is refused ("port is already allocated", Docker's text) when another skiff
+container holds it on an overlapping address, or when a host socket is bound to it.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import sqlite3
+from dataclasses import dataclass
+
+from skiff.errors import Conflict, InvalidArgument
+
+PROTOS = ("tcp", "udp")
+
+
+@dataclass(frozen=True, slots=True)
+class PortSpec:
+    """A requested binding; ``host_port`` 0 = pick one; ``host_ip`` "" = every address."""
+
+    container_port: int
+    proto: str = "tcp"
+    host_ip: str = ""
+    host_port: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PortBinding:
+    """A binding in force (host_port is never 0 here)."""
+
+    host_ip: str
+    host_port: int
+    proto: str
+    container_port: int
+
+    def display_ip(self) -> str:
+        return self.host_ip or "0.0.0.0"
+
+    def ps_text(self) -> str:
+        """``0.0.0.0:8080->80/tcp`` (a PORTS entry of ``docker ps``)."""
+        return f"{self.display_ip()}:{self.host_port}->{self.container_port}/{self.proto}"
+
+
+def _port(text: str, what: str) -> tuple[int, int]:
+    lo, sep, hi = text.partition("-")
+    try:
+        a = int(lo)
+        b = int(hi) if sep else a
+    except ValueError:
+        raise InvalidArgument(f"invalid {what}: {text}") from None
+    if not (0 < a <= 65535 and 0 < b <= 65535) or b < a:
+        raise InvalidArgument(f"invalid {what}: {text}")
+    return a, b
+
+
+def parse_publish(spec: str) -> list[PortSpec]:
+    """One ``-p`` value → its bindings. Raises InvalidArgument with Docker's wording
+    (``invalid containerPort: x``, ``invalid hostPort: x``, ``invalid IP address: x``,
+    ``invalid proto: x``)."""
+    import ipaddress
+
+    rest, _, proto = spec.partition("/")
+    proto = (proto or "tcp").lower()
+    if proto not in PROTOS:
+        raise InvalidArgument(f"invalid proto: {proto}")
+    ip, host = "", ""
+    if rest.startswith("["):
+        raise InvalidArgument(f"invalid IP address: {rest}", "IPv6 publishing is not supported")
+    parts = rest.split(":")
+    if len(parts) == 1:
+        ctr = parts[0]
+    elif len(parts) == 2:
+        host, ctr = parts
+    elif len(parts) == 3:
+        ip, host, ctr = parts
+    else:
+        raise InvalidArgument(f"invalid port format for --publish: {spec}")
+    if ip:
+        try:
+            ipaddress.IPv4Address(ip)
+        except ValueError:
+            raise InvalidArgument(f"invalid IP address: {ip}") from None
+        if ip == "0.0.0.0":
+            ip = ""
+    if not ctr:
+        raise InvalidArgument(f"no port specified: {spec}<empty>")
+    c0, c1 = _port(ctr, "containerPort")
+    if host:
+        h0, h1 = _port(host, "hostPort")
+        if h1 - h0 != c1 - c0:
+            if c0 != c1:
+                raise InvalidArgument(f"invalid ranges specified for container and host Ports: "
+                                      f"{ctr} and {host}")
+            # Docker: one container port on a range of host ports = the first free of them;
+            # skiff takes the first.
+            h1 = h0
+    else:
+        h0 = h1 = 0
+    out = []
+    for i in range(c1 - c0 + 1):
+        out.append(PortSpec(c0 + i, proto, ip, (h0 + i) if h0 else 0))
+    return out
+
+
+def parse_exposed(exposed: dict | list | None) -> list[PortSpec]:
+    """``-P``: every ``"80/tcp"`` key of ExposedPorts on a random host port."""
+    out = []
+    for key in sorted(exposed or {}):
+        port, _, proto = str(key).partition("/")
+        c0, c1 = _port(port, "containerPort")
+        for p in range(c0, c1 + 1):
+            out.append(PortSpec(p, (proto or "tcp").lower()))
+    return out
+
+
+def _host_port_free(ip: str, port: int, proto: str) -> bool:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((ip or "0.0.0.0", port))
+    except OSError as e:
+        if e.errno in (errno.EADDRINUSE, errno.EACCES):
+            return False
+        if e.errno == errno.EADDRNOTAVAIL:
+            raise InvalidArgument(f"invalid host IP {ip}", "not an address of this host") from e
+        raise
+    finally:
+        s.close()
+    return True
+
+
+def _ephemeral(ip: str, proto: str) -> int:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    try:
+        s.bind((ip or "0.0.0.0", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def _taken(db: sqlite3.Connection, ip: str, port: int, proto: str) -> bool:
+    q = ("SELECT 1 FROM port_bindings WHERE host_port = ? AND proto = ? AND "
+         "(host_ip = ? OR host_ip = '' OR ? = '')")
+    return db.execute(q, (port, proto, ip, ip)).fetchone() is not None
+
+
+def allocate(db: sqlite3.Connection, container_id: str, network_id: str,
+             specs: list[PortSpec]) -> list[PortBinding]:
+    """Reserve host ports for ``specs`` and record them (call inside a transaction: all or
+    none). Raises Conflict ``Bind for IP:PORT failed: port is already allocated``."""
+    out: list[PortBinding] = []
+    for s in specs:
+        if s.host_port:
+            port = s.host_port
+            dup = any(b.host_port == port and b.proto == s.proto and
+                      (not b.host_ip or not s.host_ip or b.host_ip == s.host_ip) for b in out)
+            if dup or _taken(db, s.host_ip, port, s.proto) or \
+                    not _host_port_free(s.host_ip, port, s.proto):
+                raise Conflict("driver failed programming external connectivity on endpoint "
+                               + container_id[:12],
+                               f"Bind for {s.host_ip or '0.0.0.0'}:{port} failed: "
+                               "port is already allocated")
+        else:
+            for _ in range(64):
+                port = _ephemeral(s.host_ip, s.proto)
+                if not _taken(db, s.host_ip, port, s.proto) and \
+                        all(b.host_port != port for b in out):
+                    break
+            else:
+                raise Conflict("port allocation", "no free host port in the ephemeral range")
+        b = PortBinding(s.host_ip, port, s.proto, s.container_port)
+        db.execute("INSERT INTO port_bindings (host_ip, host_port, proto, container_id, "
+                   "container_port, network_id) VALUES (?, ?, ?, ?, ?, ?)",
+                   (b.host_ip, b.host_port, b.proto, container_id, b.container_port, network_id))
+        out.append(b)
+    return out
+
+
+def bindings(db: sqlite3.Connection, container_id: str) -> list[PortBinding]:
+    """The container's bindings in force, by container port."""
+    rows = db.execute("SELECT * FROM port_bindings WHERE container_id = ? "
+                      "ORDER BY container_port, proto, host_ip", (container_id,)).fetchall()
+    return [PortBinding(r["host_ip"], r["host_port"], r["proto"], r["container_port"])
+            for r in rows]
+
+
+def release(db: sqlite3.Connection, container_id: str) -> int:
+    """Forget the container's bindings; return how many there were."""
+    return db.execute("DELETE FROM port_bindings WHERE container_id = ?",
+                      (container_id,)).rowcount
+
+
+def docker_ports(bound: list[PortBinding], exposed: list[str] = ()) -> dict:
+    """``NetworkSettings.Ports``: ``{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}],
+    "443/tcp": None}`` (exposed but unpublished ports map to None)."""
+    out: dict = {k: None for k in exposed}
+    for b in bound:
+        out.setdefault(f"{b.container_port}/{b.proto}", None)
+        key = f"{b.container_port}/{b.proto}"
+        out[key] = (out[key] or []) + [{"HostIp": b.display_ip(), "HostPort": str(b.host_port)}]
+    return out
+
+
+def port_lines(bound: list[PortBinding], private: str | None = None,
+               owner: str = "the container") -> list[str]:
+    """``docker port`` lines: ``80/tcp -> 0.0.0.0:8080`` (or just ``0.0.0.0:8080`` when one
+    PRIVATE_PORT[/PROTO] was asked for). Raises NotFound when that port is not published."""
+    from skiff.errors import NotFound
+
+    if private is None:
+        return [f"{b.container_port}/{b.proto} -> {b.display_ip()}:{b.host_port}" for b in bound]
+    port, _, proto = private.partition("/")
+    proto = proto or "tcp"
+    hits = [f"{b.display_ip()}:{b.host_port}" for b in bound
+            if str(b.container_port) == port and b.proto == proto]
+    if not hits:
+        raise NotFound(f"No public port '{port}/{proto}' published for {owner}")
+    return hits
