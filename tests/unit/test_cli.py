@@ -47,3 +47,11 @@ def test_help_imports_no_heavy_modules():
             "print(','.join(bad))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == ""
+
+
+def test_closed_stdout_pipe_is_quiet():
+    """`skiff ... | head -c1`: a closed pipe is no error (no traceback, no message)."""
+    r = subprocess.run(f"'{sys.executable}' -m skiff --help | head -c1", shell=True,
+                       capture_output=True, text=True)
+    assert r.stdout == "U"
+    assert r.stderr == ""
