@@ -456,8 +456,14 @@ def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: 
     now = format_rfc3339_ns(time.time_ns())
     cfg["config"] = section
     cfg["created"] = now
+    # Docker's NewChildImage: Author and Comment come from the commit (-a, -m), never
+    # from the base image (an imported base's "Imported from -" must not carry over).
+    cfg.pop("author", None)
+    cfg.pop("comment", None)
     if author:
         cfg["author"] = author
+    if message:
+        cfg["comment"] = message
     hist = list(cfg.get("history") or [])
     entry = {"created": now, "created_by": records.command_text(rec)}
     if author:
