@@ -41,3 +41,14 @@ def test_build_killed_during_run_leaves_no_mount(cli, skiff_root, busybox_tar, t
     leftovers = [m for m in _mounts_under(skiff_root) if "oneshot" in m]
     # Either nothing is left mounted, or check says the store is not clean.
     assert leftovers == [] or check.code == 1, (leftovers, check)
+    # the killed build's own snapshots, mounts and work dir are gone too
+    from skiff import metadata
+    from skiff.config import Config
+
+    config = Config.from_env()
+    db = metadata.connect(config.metadata_path)
+    try:
+        kinds = [r[0] for r in db.execute("SELECT kind FROM snapshots WHERE key LIKE 'build-%'")]
+    finally:
+        db.close()
+    assert (kinds, _mounts_under(skiff_root), sorted(os.listdir(config.tmp_dir))) == ([], [], [])
