@@ -51,6 +51,26 @@ def pytest_collection_modifyitems(config, items):
                     item.add_marker(pytest.mark.skip(reason=f"peer tool {name!r} not installed"))
 
 
+RUNC_STATE = Path("/run/skiff-runc")  # skiff.runtime.runc.state_root's parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _runc_state_cleanup():
+    """Remove the runc state directories this session's temporary stores left behind
+    (one per store root, under /run/skiff-runc), keeping any runc still has a container in."""
+    before = set(os.listdir(RUNC_STATE)) if RUNC_STATE.is_dir() else set()
+    yield
+    if not RUNC_STATE.is_dir():
+        return
+    for name in set(os.listdir(RUNC_STATE)) - before:
+        d = RUNC_STATE / name
+        try:
+            if not any(p.is_dir() for p in d.iterdir()):
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
+
+
 @pytest.fixture
 def skiff_root(tmp_path: Path, monkeypatch) -> Path:
     """A fresh store root for this test; SKIFF_ROOT points at it."""

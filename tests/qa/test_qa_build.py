@@ -18,9 +18,6 @@ def _steps(err: str) -> list[tuple[str, str]]:
     return [(names[n], how) for n, how in OUTCOME.findall(err)]
 
 
-@pytest.mark.xfail(reason="build/ owner: a changed --build-arg invalidates every step after "
-                          "the ARG (WORKDIR, COPY), not only the first RUN that uses it",
-                   strict=True)
 def test_changed_build_arg_misses_only_from_first_run(cli, busybox_tar, tmp_path):
     # Docker docs (Dockerfile reference, "Impact on build caching"): a changed ARG value
     # causes a cache miss "upon its first usage, not its definition"; BuildKit's WORKDIR

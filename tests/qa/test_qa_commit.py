@@ -7,9 +7,6 @@ import pytest
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
 
 
-@pytest.mark.xfail(reason="runtime/ops.commit owner: the new image keeps the base image's "
-                          "top-level comment ('Imported from -'); -m goes only to history",
-                   strict=True)
 def test_commit_message_is_the_image_comment(cli, busybox_tar):
     # docker commit -m MSG: `docker inspect -f '{{.Comment}}'` prints MSG; without -m it is
     # empty (the base image's comment is not inherited).

@@ -22,9 +22,6 @@ def ctr(cli, busybox_tar):
     cli("rm", "-f", "qa-cp")
 
 
-@pytest.mark.xfail(reason="cli/container_ops owner: cp out of a container reads the empty "
-                          "mount-point file under the bind-mounted /etc/hostname (0 bytes, "
-                          "mode 0755) instead of what the container sees", strict=True)
 def test_cp_out_hostname_is_what_the_container_sees(cli, ctr, tmp_path):
     # docker cp copies /etc/hostname, /etc/hosts, /etc/resolv.conf as the container sees them.
     inside = cli("exec", ctr, "cat", "/etc/hostname").out
@@ -34,9 +31,6 @@ def test_cp_out_hostname_is_what_the_container_sees(cli, ctr, tmp_path):
     assert ((tmp_path / "hn").read_text(), oct(st.st_mode & 0o777)) == (inside, "0o644")
 
 
-@pytest.mark.xfail(reason="cli/container_ops owner: cp of a symlink whose target does not "
-                          "exist fails with 'Could not find the file' instead of copying "
-                          "the link", strict=True)
 def test_cp_out_copies_a_dangling_symlink_as_a_symlink(cli, ctr, tmp_path):
     # docker cp without -L copies a symlink itself, whether or not its target exists.
     r = cli("cp", f"{ctr}:/tmp/dangling", str(tmp_path / "link"))

@@ -24,10 +24,6 @@ def _ppid(pid: int) -> int:
         return int(f.read().rsplit(")", 1)[1].split()[1])
 
 
-@pytest.mark.xfail(reason="runtime/ owner: after `runc run` is killed -9 the monitor records "
-                          "Exited (137) but the container's process keeps running, and "
-                          "`rm -f` removes the record while the process (and its cgroup) "
-                          "live on", strict=True)
 def test_rm_force_kills_container_after_runc_killed(cli, busybox_tar):
     # Docker: `docker rm -f` never leaves a container process behind, whatever happened to
     # the shim/runtime process; a process that is still running is not reported as exited.

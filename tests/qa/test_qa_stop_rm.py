@@ -7,8 +7,6 @@ import pytest
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
 
 
-@pytest.mark.xfail(reason="runtime/cli container owner: stop races the --rm auto-removal and "
-                          "fails with 'No such container: <full id>' (exit 1)", strict=True)
 def test_stop_of_autoremove_container_succeeds(cli, busybox_tar):
     # docker run --rm -d --name x busybox sleep 100; docker stop -t 1 x  -> prints "x", exit 0,
     # and the container is gone afterwards.

@@ -47,3 +47,16 @@ def test_help_imports_no_heavy_modules():
             "print(','.join(bad))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == ""
+
+
+def test_closed_stdout_pipe_is_quiet(tmp_path):
+    """`skiff ... | head -c1`: a closed pipe is no error (no traceback, no message).
+
+    The output must outgrow the pipe buffer (64 KiB) for the write to hit EPIPE.
+    """
+    df = tmp_path / "Dockerfile"
+    df.write_text("FROM busybox\n" + "".join(f"RUN echo {i}\n" for i in range(5000)))
+    r = subprocess.run(f"'{sys.executable}' -m skiff dockerfile parse --format json -f '{df}'"
+                       " | head -c1", shell=True, capture_output=True, text=True)
+    assert r.stdout == "{" or r.stdout == "["
+    assert r.stderr == ""

@@ -45,6 +45,17 @@ LAYER_MEDIA_TYPES = {
 _ARG_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
+def _start_time(pid: int) -> int | None:
+    """A process's start time (/proc/PID/stat field 22), None when gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2:].split()
+    return None if fields[0] in (b"Z", b"X") else int(fields[19])
+
+
 def _now_rfc3339() -> str:
     return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -139,7 +150,9 @@ class Builder:
         self.meta_args = self._meta_args(df)
         target = self._target_index(df)
         order = self._needed_stages(df, target)
+        self._sweep_dead_builds()
         self.work.mkdir(parents=True, exist_ok=True)
+        (self.work / "owner").write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
         try:
             for i in order:
                 self.results[i] = self._run_stage(df.stages[i])
@@ -155,6 +168,46 @@ class Builder:
         self.records.save_build(self.build_id, image.id, list(opts.tags), {"steps": steps})
         self._save_fast(image.id, steps)
         return report
+
+    def _sweep_dead_builds(self) -> None:
+        """Undo what a build killed -9 left: its RUN containers and mounts, the mounts
+        under its work dir (``FROM`` views), its active/view snapshots
+        (``build-<id>-*``) and the work dir. Builds whose process still runs are left
+        alone (their work dir's ``owner`` names pid and start time)."""
+        tmp = self.config.tmp_dir
+        try:
+            names = [n for n in os.listdir(tmp) if n.startswith("build-")]
+        except FileNotFoundError:
+            return
+        dead = []
+        for name in names:
+            try:
+                pid_s, start_s = (tmp / name / "owner").read_text().split()
+            except (OSError, ValueError):
+                continue
+            if str(_start_time(int(pid_s))) != start_s:
+                dead.append(name)
+        if not dead:
+            return
+        from skiff.runtime import oneshot
+        from skiff.runtime.mounts import unmount
+
+        oneshot.sweep_stale(self.config)
+        for name in dead:
+            work = tmp / name
+            prefix = str(work) + "/"
+            with open("/proc/self/mountinfo") as f:
+                points = [ln.split()[4] for ln in f if ln.split()[4].startswith(prefix)]
+            try:
+                for point in sorted(points, key=len, reverse=True):
+                    unmount(point)
+            except SkiffError:
+                continue  # never rmtree through a mount
+            for info in self.snapshotter.list():
+                if info.key.startswith(name + "-") and info.kind in ("active", "view"):
+                    with contextlib.suppress(SkiffError):
+                        self.snapshotter.remove(info.key)
+            shutil.rmtree(work, ignore_errors=True)
 
     def _save_fast(self, image_id: str, steps: list[dict[str, Any]]) -> None:
         """Leave the result record the no-op fast path checks (fastpath.py)."""

@@ -78,9 +78,11 @@ class Step:
         st = self.st
         text = ins_.canonical(self.expanded)
         if self.kind == "ARG":
-            declared = self._declare_args()
-            return StepInputs(parent=st.key, instruction=text,
-                              args={k: v for k, v in declared if v is not None})
+            # A changed value misses "upon its first usage, not its definition" (Dockerfile
+            # reference, "Impact on build caching"): the values are not in the ARG's key
+            # (so not in the chain below); the steps that use them carry them instead.
+            self._declare_args()
+            return StepInputs(parent=st.key, instruction=text)
         if self.kind == "RUN":
             return StepInputs(parent=st.key, instruction=text, args=dict(st.args),
                               extra=self._run_extra())
@@ -184,7 +186,15 @@ class Step:
         from skiff.images import Layer
 
         st = self.st
-        st.img = rec.config
+        if self.kind == "ARG":
+            # The record may come from a build with other values: redo the history entry.
+            ic.add_arg_history(st.img, self.declared, self.b.created)
+            return
+        # The chain below may differ from the record's in ARG history values only (the
+        # keys ignore them): keep this build's history and take the step's own entries.
+        history = list(st.img.get("history") or [])
+        st.img = dict(rec.config)
+        st.img["history"] = history + list(rec.config.get("history") or [])[len(history):]
         if rec.layer:
             st.layers.append(Layer(**rec.layer))
         st.chain_id = rec.chain_id

@@ -164,7 +164,7 @@ def _cp_tar_out(ctx: Context, svc, ref: str, cpath: str) -> int:
 
     rec = svc.get(ref)
     with ops.rootfs(svc, rec) as root:
-        src = ops.resolve_path(root, rec, cpath)
+        src = ops.resolve_path(root, rec, cpath, bundle=svc.bundle(rec["Id"]), follow=False)
         if not os.path.lexists(src):
             raise NotFound(f"Could not find the file {cpath} in container {ref}")
         out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None

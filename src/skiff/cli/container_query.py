@@ -230,7 +230,7 @@ def ps(ctx: Context, argv: list[str]) -> int:
     for r in recs:
         lines.append("\t".join((r["Id"][:12] if trunc else r["Id"], _image(r, trunc, now),
                                 _command(r, trunc, now), _running_for(r, trunc, now),
-                                _status(r, trunc, now), "", r["Name"][1:])))
+                                _status(r, trunc, now), _ports(r), r["Name"][1:])))
     _out(ctx, tabwrite("\n".join(lines) + "\n"))
     return 0
 

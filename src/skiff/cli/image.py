@@ -332,7 +332,7 @@ def prune(ctx: Context, argv: list[str]) -> int:
 
 def _prune_run(ctx: Context, a) -> int:
     from skiff.errors import InvalidArgument
-    from skiff.images.display import human_size
+    from skiff.format.humanize import prune_report
 
     for f in a.filter:
         if f.partition("=")[0] not in ("label", "until"):
@@ -347,14 +347,8 @@ def _prune_run(ctx: Context, a) -> int:
         if answer not in ("y", "yes"):
             return 0
     report, freed = _service(ctx).prune(all=a.all, filters=a.filter)
-    text = ""
-    if report.untagged or report.deleted:
-        text += "Deleted Images:\n"
-        text += "".join(f"untagged: {n}\n" for n in report.untagged)
-        text += "".join(f"deleted: {d}\n" for d in report.deleted)
-        text += "\n"
-    text += f"Total reclaimed space: {human_size(freed)}\n"
-    _out(ctx, text)
+    _out(ctx, prune_report("Deleted Images:", [f"untagged: {n}" for n in report.untagged]
+                           + [f"deleted: {d}" for d in report.deleted], freed))
     return 0
 
 

@@ -135,10 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # Output went to a closed pipe (`skiff images | head`): not an error worth a message.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
         try:
-            sys.stdout = None  # type: ignore[assignment]
-        finally:
-            return 0
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 0
     except SystemExit as e:  # argparse --help
         return e.code if isinstance(e.code, int) else 0
     except Exception as e:  # a bug: one line, traceback only in debug mode

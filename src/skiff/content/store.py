@@ -36,7 +36,11 @@ from skiff.errors import AlreadyExists, DigestMismatch, InvalidArgument, NotFoun
 CHUNK = 1 << 20
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """fsync the directory ``path`` so a rename or create inside it is durable.
+
+    Raises OSError (FileNotFoundError, NotADirectoryError) as os.open does.
+    """
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -126,7 +130,7 @@ class Writer:
             raise
         # After the rename nothing can be rolled back: failures below are not reported.
         with contextlib.suppress(OSError):
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
         self._remove()
         return actual
 

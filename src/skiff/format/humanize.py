@@ -17,6 +17,7 @@ Timestamps are Unix seconds (``int``/``float``) or nanoseconds where the name sa
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 _DECIMAL = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 _BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
@@ -104,6 +105,15 @@ def _int64(size: float, s: str) -> int:
 
         raise InvalidArgument(f"invalid size: '{s}'", "too large")
     return int(size)
+
+
+def prune_report(heading: str, lines: Sequence[str], freed: float) -> str:
+    """The text every ``docker * prune`` prints: ``heading`` (``Deleted Images:``), one line
+    per item and a blank line when anything went, then ``Total reclaimed space: 1.2MB``
+    (``freed`` in bytes, :func:`human_size`). Each line of the result ends with ``\n``.
+    """
+    head = (heading + "\n" + "".join(x + "\n" for x in lines) + "\n") if lines else ""
+    return head + f"Total reclaimed space: {human_size(freed)}\n"
 
 
 def parse_size(s: str) -> int:

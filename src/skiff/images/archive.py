@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 CHUNK = 1 << 20
 ANN_IMAGE_NAME = "io.containerd.image.name"
-ANN_REF_NAME = "org.opencontainers.image.ref.name"
+ANN_REF_NAME = mediatypes.ANNOTATION_REF_NAME
 _BLOB_PATH = re.compile(r"^blobs/sha256/([a-f0-9]{64})$")
 _LEGACY_CONFIG = re.compile(r"^([a-f0-9]{64})\.json$")
 

@@ -6,13 +6,13 @@ failed or killed command left the store consistent. df follows ``docker system d
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from skiff import digest
 from skiff.errors import SkiffError
 from skiff.oci import ImageConfig, Manifest
 
@@ -41,11 +41,8 @@ def check(service: ImageService) -> CheckReport:
     for d, _ in service.content.walk():
         nblobs += 1
         all_blobs.add(d)
-        h = hashlib.sha256()
         with service.content.open(d) as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-        actual = "sha256:" + h.hexdigest()
+            actual, _ = digest.of_stream(f)
         if actual != d:
             problems.append(f"blob {d}: digest mismatch: content hashes to {actual}")
     rows = service.db.execute("SELECT id, manifest_digest, manifest_media_type FROM images").fetchall()
@@ -86,38 +83,11 @@ def check(service: ImageService) -> CheckReport:
 
 def du(path: Path, seen: set[tuple[int, int]] | None = None) -> int:
     """Bytes allocated under ``path`` (st_blocks * 512), like ``du -s -B1``: each inode once,
-    also across calls sharing ``seen``; other filesystems' mounts are not entered."""
-    seen = set() if seen is None else seen
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return 0
-    if (st.st_dev, st.st_ino) in seen:
-        return 0
-    seen.add((st.st_dev, st.st_ino))
-    total = st.st_blocks * 512
-    dev = st.st_dev
-    stack = [str(path)] if os.path.isdir(path) and not os.path.islink(path) else []
-    while stack:
-        d = stack.pop()
-        try:
-            it = os.scandir(d)
-        except (NotADirectoryError, PermissionError, FileNotFoundError):
-            continue
-        with it:
-            for e in it:
-                try:
-                    s = e.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                key = (s.st_dev, s.st_ino)
-                if key in seen:
-                    continue
-                seen.add(key)
-                total += s.st_blocks * 512
-                if e.is_dir(follow_symlinks=False) and s.st_dev == dev:
-                    stack.append(e.path)
-    return total
+    also across calls sharing ``seen``; other filesystems' mounts are not entered
+    (skiff.snapshots.disk_usage does the walk)."""
+    from skiff.snapshots.usage import disk_usage
+
+    return disk_usage(path, seen).size
 
 
 def df(service: ImageService) -> list[dict]:

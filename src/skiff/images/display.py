@@ -1,7 +1,7 @@
 """Rendering helpers for the image commands: Docker's sizes, durations, tables, --format.
 
-Uses skiff.format (owned by the format engineer) when it is installed; until then the
-small fallbacks below give the same text for the plain forms (no Go templates).
+Sizes, durations and Go templates come from skiff.format; this module adds the image
+commands' own forms (``N/A`` for an unknown time, ``--format json``/``table``).
 """
 
 from __future__ import annotations
@@ -9,66 +9,18 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from skiff.errors import InvalidArgument
+from skiff.format.humanize import human_duration, human_size
+from skiff.format.humanize import time_ago as _time_ago
 
-_UNITS = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
-
-
-def human_size(n: float, precision: int = 3) -> str:
-    """Docker's ``units.HumanSizeWithPrecision(n, precision)``: decimal units (``4.26MB``)."""
-    try:
-        from skiff.format.humanize import human_size as hs
-
-        return hs(n, precision)
-    except ImportError:
-        pass
-    i = 0
-    n = float(n)
-    while n >= 1000.0 and i < len(_UNITS) - 1:
-        n /= 1000.0
-        i += 1
-    return f"{n:.{precision}g}{_UNITS[i]}"
-
-
-def human_duration(seconds: float) -> str:
-    """Docker's ``units.HumanDuration``: ``Less than a second``, ``About a minute``, ``3 days``."""
-    try:
-        from skiff.format.humanize import human_duration as hd
-
-        return hd(seconds)
-    except ImportError:
-        pass
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(seconds / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600 / 24 / 365)} years"
+# Sizes and durations are skiff.format.humanize's (go-units); re-exported for the image CLI.
+__all__ = ["human_size", "human_duration", "time_ago", "table", "render_template", "format_rows"]
 
 
 def time_ago(ts: float, now: float | None = None) -> str:
     """``2 hours ago`` for a unix time (``N/A`` for 0, as Docker shows an unknown time)."""
     if not ts:
         return "N/A"
-    return human_duration((now or time.time()) - ts) + " ago"
+    return _time_ago(ts, now or time.time())
 
 
 def table(rows: Sequence[Sequence[str]]) -> str:
@@ -89,10 +41,8 @@ def table(rows: Sequence[Sequence[str]]) -> str:
 
 def render_template(template: str, data: object) -> str:
     """Render a Docker ``--format`` Go template on one object (skiff.format.gotemplate)."""
-    try:
-        from skiff.format.gotemplate import render
-    except ImportError:
-        raise InvalidArgument("--format", "Go templates need skiff.format (not installed)") from None
+    from skiff.format.gotemplate import render
+
     return render(template, data)
 
 
@@ -107,8 +57,6 @@ def format_rows(template: str, rows: list[dict], headers: dict[str, str],
         return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows)
     if template.strip() == "table":
         template = "table " + (default or "\t".join(f"{{{{.{k}}}}}" for k in headers))
-    try:
-        from skiff.format.gotemplate import render_list
-    except ImportError:
-        raise InvalidArgument("--format", "Go templates need skiff.format (not installed)") from None
+    from skiff.format.gotemplate import render_list
+
     return render_list(template, rows, headers=headers)

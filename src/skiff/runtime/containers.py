@@ -568,7 +568,8 @@ class ContainerService:
         """Record that the user stopped it: the DB flag and the monitor's marker file."""
         def f(r: dict) -> None:
             r["Skiff"]["ManualStop"] = value
-        records.update(self.db, cid, f)
+        if records.update(self.db, cid, f) is None:
+            return  # already removed (run --rm)
         marker = self.bundle(cid) / "manual-stop"
         if value:
             marker.touch()
@@ -622,7 +623,10 @@ class ContainerService:
             except SkiffError:
                 pass
             self._wait_monitor(rec, 30)
-        return self.get(cid)
+        try:
+            return self.get(cid)
+        except NotFound:
+            return rec  # run --rm removed it on exit: docker stop still succeeds
 
     def _wait_monitor(self, rec: dict, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for the monitor to finish; True if it did."""

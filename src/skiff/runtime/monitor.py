@@ -172,6 +172,26 @@ class _Once:
     started: bool = False
     error: str | None = None
     code: int = 0
+    pid: int = 0  # the container's init (from runc's pid file)
+    pid_start: int | None = None  # its start time, against pid reuse
+
+
+def _kill_orphan(res: _Once, timeout: float = 10.0) -> None:
+    """Kill the container's init if it outlived ``runc run`` (runc killed -9 lets it go,
+    reparented to the host's init) and wait until it is gone: an exited container has
+    no process left (Docker never reports one running as exited). Killing the PID
+    namespace's init takes every process of the container with it."""
+    import signal
+
+    if not res.pid or res.pid_start is None or _proc_start_time(res.pid) != res.pid_start:
+        return
+    try:
+        os.kill(res.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    end = time.monotonic() + timeout
+    while _proc_start_time(res.pid) == res.pid_start and time.monotonic() < end:
+        time.sleep(0.01)
 
 
 def _write_all(fd: int, data: bytes) -> bool:
@@ -241,6 +261,7 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_
             return
         res.started = True
         pid = int(text)
+        res.pid, res.pid_start = pid, _proc_start_time(pid)
         started_at = now_text()
         state.write(Status="running", Pid=pid, ExitCode=0, Error="", StartedAt=started_at,
                     OOMKilled=False)
@@ -273,6 +294,8 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_
                     continue
             emit(fd, data)
     rc = proc.wait()
+    if res.started:
+        _kill_orphan(res)
     if not res.started:
         err = runc_mod.read_log_error(ms.runc_log)
         if err is None:

@@ -172,10 +172,12 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
     if network not in ("host", "none"):
         raise SkiffError(f"network mode {network!r}", "only host and none are supported")
     driver = runc_mod.Runc.for_config(config)
+    sweep_stale(config, driver)
     cid = os.urandom(32).hex()
     hostname = hostname or cid[:12]
     work = Path(config.tmp_dir) / f"oneshot-{cid[:16]}"
     work.mkdir(parents=True, exist_ok=False)
+    (work / OWNER).write_text(f"{os.getpid()} {_start_time(os.getpid())} {cid}\n")
     rootfs_target = str(work / "rootfs")
     rootfs = None
     stubs: list[str] = []
@@ -209,6 +211,60 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
             rmounts.unmount_rootfs(mounts, rootfs_target)
             prune_copied_up_dirs(mounts, parents)
         shutil.rmtree(work, ignore_errors=True)
+
+
+OWNER = "owner"  # in a work dir: "<pid> <start time> <container id>" of the process using it
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time (clock ticks since boot; /proc/PID/stat field 22), or None
+    when it is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2:].split()
+    return None if fields[0] in (b"Z", b"X") else int(fields[19])
+
+
+def sweep_stale(config, driver: runc_mod.Runc | None = None) -> list[str]:
+    """Clean up after one-shot runs whose process died (a build killed -9 mid-RUN): kill
+    and delete their runc container, unmount their rootfs, remove their work dir.
+
+    Work dirs without an owner file, or whose owner still runs, are left alone.
+    Returns the work dirs removed.
+    """
+    tmp = Path(config.tmp_dir)
+    try:
+        names = [n for n in os.listdir(tmp) if n.startswith("oneshot-")]
+    except FileNotFoundError:
+        return []
+    done = []
+    for name in names:
+        work = tmp / name
+        try:
+            pid_s, start_s, cid = (work / OWNER).read_text().split()
+        except (OSError, ValueError):
+            continue
+        if str(_start_time(int(pid_s))) == start_s:
+            continue  # its owner still runs
+        driver = driver or runc_mod.Runc.for_config(config)
+        try:
+            driver.kill(cid, "SIGKILL", all_processes=True)
+        except SkiffError:
+            pass
+        try:
+            driver.delete(cid, force=True)
+        except SkiffError:
+            pass
+        try:
+            rmounts.unmount(str(work / "rootfs"))
+        except SkiffError:
+            continue  # still mounted: never rmtree through a mount into a snapshot
+        shutil.rmtree(work, ignore_errors=True)
+        done.append(str(work))
+    return done
 
 
 def _feed(fd: int, data: bytes) -> None:

@@ -173,15 +173,33 @@ def _volume_for(rec: dict, cpath: str) -> tuple[str, str] | None:
     return best[1], cpath[len(best[0]):].lstrip("/")
 
 
-def resolve_path(root: str, rec: dict, cpath: str) -> Path:
-    """A container path → host path, through the container's volumes and bind mounts."""
+ETC_FILES = ("/etc/hostname", "/etc/hosts", "/etc/resolv.conf")
+
+
+def resolve_path(root: str, rec: dict, cpath: str, *, bundle: Path | None = None,
+                 follow: bool = True) -> Path:
+    """A container path → host path, through the container's volumes and bind mounts.
+
+    ``bundle``: the container's directory; given, /etc/hostname, /etc/hosts and
+    /etc/resolv.conf resolve to the files skiff bind-mounts there (what the container
+    sees, as docker cp copies them; the rootfs holds only empty mount points).
+    ``follow=False``: a symlink as the last component is not followed (docker cp without
+    -L copies the link itself, dangling or not).
+    """
     from skiff.runtime.fsutil import secure_join
 
-    norm = os.path.normpath("/" + cpath)
+    norm = os.path.normpath("/" + cpath.lstrip("/"))  # POSIX keeps a leading "//"
     vol = _volume_for(rec, norm)
     if vol is not None:
-        return secure_join(vol[0], vol[1])
-    return secure_join(root, norm)
+        base, rel = vol
+    elif bundle is not None and norm in ETC_FILES and (bundle / norm[5:]).exists():
+        return bundle / norm[5:]
+    else:
+        base, rel = root, norm
+    if not follow and rel.strip("/"):
+        parent, name = os.path.split(rel.rstrip("/"))
+        return secure_join(base, parent) / name
+    return secure_join(base, rel)
 
 
 # -- cp --------------------------------------------------------------------------------------
@@ -231,7 +249,7 @@ def copy_from(svc, ref: str, cpath: str, host_dest: str, *, follow: bool = False
     """
     rec = svc.get(ref)
     with rootfs(svc, rec) as root:
-        src = resolve_path(root, rec, cpath)
+        src = resolve_path(root, rec, cpath, bundle=svc.bundle(rec["Id"]), follow=follow)
         if cpath.rstrip("/").endswith("/.") or cpath == ".":
             src = Path(str(src) + "/.")
         if not os.path.lexists(str(src).removesuffix("/.")):
@@ -456,8 +474,14 @@ def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: 
     now = format_rfc3339_ns(time.time_ns())
     cfg["config"] = section
     cfg["created"] = now
+    # Docker's NewChildImage: Author and Comment come from the commit (-a, -m), never
+    # from the base image (an imported base's "Imported from -" must not carry over).
+    cfg.pop("author", None)
+    cfg.pop("comment", None)
     if author:
         cfg["author"] = author
+    if message:
+        cfg["comment"] = message
     hist = list(cfg.get("history") or [])
     entry = {"created": now, "created_by": records.command_text(rec)}
     if author:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 
 
@@ -15,27 +16,33 @@ class Usage:
     inodes: int
 
 
-def disk_usage(root: str | os.PathLike[str]) -> Usage:
+def disk_usage(root: str | os.PathLike[str],
+               seen: set[tuple[int, int]] | None = None) -> Usage:
     """Walk ``root`` without following symlinks or crossing into other filesystems'
     mounts, counting each (dev, inode) once (hardlinks) — the figure ``du -s`` prints × 1024.
 
-    A missing ``root`` counts as zero.
+    ``seen`` (optional, updated in place) shares the once-per-inode rule across calls, as
+    one ``du`` over several paths does: an inode seen before counts nothing and is not
+    entered again. ``inodes`` is the number of inodes this call counted. A missing
+    ``root`` counts as zero; unreadable directories are skipped.
     """
-    seen: set[tuple[int, int]] = set()
-    size = 0
+    seen = set() if seen is None else seen
     try:
         st = os.lstat(root)
     except FileNotFoundError:
         return Usage(0, 0)
+    if (st.st_dev, st.st_ino) in seen:
+        return Usage(0, 0)
+    before = len(seen)
     dev = st.st_dev
     seen.add((st.st_dev, st.st_ino))
-    size += st.st_blocks * 512
-    stack = [os.fspath(root)]
+    size = st.st_blocks * 512
+    stack = [os.fspath(root)] if stat.S_ISDIR(st.st_mode) else []
     while stack:
         d = stack.pop()
         try:
             it = os.scandir(d)
-        except (FileNotFoundError, NotADirectoryError):
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
             continue
         with it:
             for e in it:
@@ -50,4 +57,4 @@ def disk_usage(root: str | os.PathLike[str]) -> Usage:
                 size += s.st_blocks * 512
                 if e.is_dir(follow_symlinks=False) and s.st_dev == dev:
                     stack.append(e.path)
-    return Usage(size=size, inodes=len(seen))
+    return Usage(size=size, inodes=len(seen) - before)

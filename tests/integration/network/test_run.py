@@ -103,6 +103,11 @@ def test_published_port_and_none(sk, tmp_path):
     assert _ok(sk("port", cid, "80")) == f"127.0.0.1:{hp}\n"
     ps = _ok(sk("ps", "--format", "{{.Ports}}", "-f", f"id={cid}"))
     assert ps == f"127.0.0.1:{hp}->80/tcp\n"
+    # The default table shows the same PORTS cell as --format does.
+    table = _ok(sk("ps", "-f", f"id={cid}")).splitlines()
+    assert table[0].split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
+                                "PORTS", "NAMES"]
+    assert f"127.0.0.1:{hp}->80/tcp" in table[1].split()
     r = subprocess.run(["/bin/busybox", "wget", "-q", "-O-", f"http://127.0.0.1:{hp}/hostname"],
                        capture_output=True, text=True, timeout=20)
     assert r.stdout == cid[:12] + "\n", r.stderr

@@ -16,6 +16,7 @@ from skiff.format.humanize import (
     parse_rfc3339,
     parse_rfc3339_ns,
     parse_size,
+    prune_report,
     ram_in_bytes,
     status_text,
     time_ago,
@@ -117,3 +118,9 @@ def test_rfc3339_ns_round_trip_any_instant(ns: int) -> None:
     assert parse_rfc3339_ns(s) == ns
     assert s.endswith("Z") and len(s) <= len("0001-01-01T00:00:00.123456789Z")
 
+
+
+def test_prune_report_as_docker_prints_it() -> None:
+    assert prune_report("Deleted Volumes:", [], 0) == "Total reclaimed space: 0B\n"
+    assert prune_report("Deleted Images:", ["untagged: a:1", "deleted: sha256:ab"], 4_260_000) == (
+        "Deleted Images:\nuntagged: a:1\ndeleted: sha256:ab\n\nTotal reclaimed space: 4.26MB\n")

@@ -26,15 +26,6 @@ BASE = rootfs_tar({"etc/os-release": b"ID=skiff\n"})
 TOP = rootfs_tar({"app": b"#!/bin/sh\n"}, dirs=())
 
 
-@pytest.fixture
-def svc(tmp_path):
-    cfg = Config(root=tmp_path / "root")
-    cfg.root.mkdir()
-    db = metadata.connect(cfg.metadata_path)
-    yield ImageService(cfg, db)
-    db.close()
-
-
 def _tar(entries: list[tuple[str, bytes | str]]) -> bytes:
     """entries: (name, bytes) for files, (name, '->target') for symlinks."""
     buf = io.BytesIO()

@@ -10,7 +10,6 @@ import time
 import pytest
 
 from skiff import digest, metadata
-from skiff.config import Config
 from skiff.errors import ImageNotFound, InvalidArgument
 from skiff.images import ImageService, Layer
 from skiff.images.check import check
@@ -18,15 +17,6 @@ from skiff.oci import mediatypes
 from tests.unit.images.helpers import rootfs_tar
 
 TAR = rootfs_tar({"etc/hostname": b"skiff\n", "hello": b"world\n"})
-
-
-@pytest.fixture
-def svc(tmp_path):
-    cfg = Config(root=tmp_path / "root")
-    cfg.root.mkdir()
-    db = metadata.connect(cfg.metadata_path)
-    yield ImageService(cfg, db)
-    db.close()
 
 
 def _blob_files(svc):

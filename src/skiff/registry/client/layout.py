@@ -21,18 +21,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from skiff import digest as dg
+from skiff.content.store import fsync_dir
 from skiff.errors import AlreadyExists, DigestMismatch, InvalidArgument, NotFound
-
-INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
-REF_NAME = "org.opencontainers.image.ref.name"
-
-
-def _fsync_dir(d: Path) -> None:
-    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from skiff.oci.mediatypes import ANNOTATION_REF_NAME as REF_NAME
+from skiff.oci.mediatypes import OCI_INDEX
 
 
 class LayoutWriter:
@@ -90,7 +82,7 @@ class LayoutWriter:
             self.path.unlink(missing_ok=True)
             raise AlreadyExists(f"blob {actual}", "already exists")
         os.replace(self.path, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         return actual
 
     def abort(self) -> None:
@@ -132,7 +124,7 @@ class OCILayout:
         if not marker.exists():
             marker.write_text('{"imageLayoutVersion":"1.0.0"}')
         if not (self.root / "index.json").exists():
-            self._write_index({"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE,
+            self._write_index({"schemaVersion": 2, "mediaType": OCI_INDEX,
                                "manifests": []})
 
     def blob_path(self, digest: str) -> Path:

@@ -17,13 +17,11 @@ from dataclasses import dataclass
 
 from skiff import digest as dg
 from skiff.errors import DigestMismatch, InvalidArgument, NotFound, SkiffError
+from skiff.oci.mediatypes import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST
 from skiff.registry.client.auth import pull_scope
 from skiff.registry.client.transport import Registry, raise_for
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_LIST = DOCKER_MANIFEST_LIST
 SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json",
            "application/vnd.docker.distribution.manifest.v1+prettyjws")
 MANIFESTS = (OCI_MANIFEST, DOCKER_MANIFEST)

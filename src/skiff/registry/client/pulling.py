@@ -9,7 +9,6 @@ Blobs the sink has already are not downloaded.
 
 from __future__ import annotations
 
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from skiff.errors import AlreadyExists, InvalidArgument
@@ -23,7 +22,7 @@ from skiff.registry.client.manifests import (
 )
 from skiff.registry.client.progress import NullProgress, short_id
 from skiff.registry.client.sinks import BlobSink
-from skiff.registry.client.transfer import Blob, download_blob, fetch_small
+from skiff.registry.client.transfer import Blob, download_blob, fetch_small, for_each_blob
 from skiff.registry.client.transport import Registry
 
 MAX_CONCURRENT = 3
@@ -109,18 +108,9 @@ def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
     config = sink.read_blob(cfg.digest) if sink.exists(cfg.digest) else fetch_small(
         reg, repo, cfg)
 
-    downloaded: list[str] = []
-    with ThreadPoolExecutor(max_workers=max(1, max_concurrent)) as pool:
-        futs = {pool.submit(download_blob, reg, repo, b, sink, progress): b for b in layers}
-        done, _ = wait(futs, return_when=FIRST_EXCEPTION)
-        for f in done:
-            if f.exception() is not None:
-                for other in futs:
-                    other.cancel()
-                raise f.exception()
-        for f, b in futs.items():
-            if f.result():
-                downloaded.append(b.digest)
+    got = for_each_blob(layers, lambda b: download_blob(reg, repo, b, sink, progress),
+                        max_concurrent)
+    downloaded = [b.digest for b, fetched in zip(layers, got, strict=True) if fetched]
     for b in layers:
         if b.digest in downloaded:
             progress.status(short_id(b.digest), "Pull complete")

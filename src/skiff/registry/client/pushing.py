@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from skiff import digest as dg
@@ -21,7 +20,7 @@ from skiff.registry.client.auth import push_scope
 from skiff.registry.client.manifests import INDEXES, MANIFESTS, media_type_of
 from skiff.registry.client.progress import NullProgress, short_id
 from skiff.registry.client.sinks import BlobSource
-from skiff.registry.client.transfer import CHUNK_UPLOAD, Blob, upload_blob
+from skiff.registry.client.transfer import CHUNK_UPLOAD, Blob, for_each_blob, upload_blob
 from skiff.registry.client.transport import Registry, raise_for
 
 MAX_CONCURRENT_UPLOADS = 5  # Docker's max-concurrent-uploads default
@@ -92,19 +91,10 @@ def push_image(reg: Registry, repo: str, reference: str, manifest_digest: str,
             progress.status(short_id(b.digest), "Preparing")
         seen: set[str] = set()
         todo = [b for b in layers if not (b.digest in seen or seen.add(b.digest))]
-        with ThreadPoolExecutor(max_workers=max(1, max_concurrent)) as pool:
-            futs = {pool.submit(upload_blob, reg, repo, b, source, progress,
-                                mount_from=_mounts(mount_from, b.digest),
-                                chunk_size=chunk_size): b
-                    for b in todo}
-            done, _ = wait(futs, return_when=FIRST_EXCEPTION)
-            for f in done:
-                if f.exception() is not None:
-                    for other in futs:
-                        other.cancel()
-                    raise f.exception()
-            for f, b in futs.items():
-                outcome[b.digest] = f.result()
+        sent = for_each_blob(todo, lambda b: upload_blob(
+            reg, repo, b, source, progress, mount_from=_mounts(mount_from, b.digest),
+            chunk_size=chunk_size), max_concurrent)
+        outcome.update((b.digest, r) for b, r in zip(todo, sent, strict=True))
         outcome[cfg.digest] = upload_blob(reg, repo, cfg, source, NullProgress(),
                                           mount_from=_mounts(mount_from, cfg.digest),
                                           chunk_size=chunk_size)

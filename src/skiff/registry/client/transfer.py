@@ -13,8 +13,10 @@ is how an upload broken mid-way resumes from what the registry already has.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 
@@ -33,6 +35,7 @@ from skiff.registry.client.transport import Registry, RegistryError, raise_for
 
 CHUNK = 1 << 20                 # bytes per read/write while streaming
 CHUNK_UPLOAD = 128 << 20        # blobs above this go up in PATCH chunks of this size
+T = TypeVar("T")
 RESUMES = 5                     # broken transfers resumed in a row without progress
 
 
@@ -43,6 +46,25 @@ class Blob:
     digest: str
     size: int
     media_type: str = "application/octet-stream"
+
+
+def for_each_blob(blobs: Sequence[Blob], work: Callable[[Blob], T],
+                  max_concurrent: int) -> list[T]:
+    """``[work(b) for b in blobs]`` on up to ``max_concurrent`` threads (at least one).
+
+    Results come in the order of ``blobs``. The first exception cancels the transfers not
+    yet started and is raised once the running ones end (the pool is shut down waiting).
+    Serves both pull (layer downloads) and push (layer uploads).
+    """
+    with ThreadPoolExecutor(max_workers=max(1, max_concurrent)) as pool:
+        futs = [pool.submit(work, b) for b in blobs]
+        done, _ = wait(futs, return_when=FIRST_EXCEPTION)
+        for f in done:
+            if f.exception() is not None:
+                for other in futs:
+                    other.cancel()
+                raise f.exception()
+        return [f.result() for f in futs]
 
 
 def _backoff(n: int) -> None:
@@ -286,6 +308,20 @@ def _cancel(reg: Registry, repo: str, location: str) -> None:
         pass
 
 
+def _put_final(reg: Registry, location: str, blob: Blob, scopes: tuple[str, ...],
+               headers: dict[str, str], content=None) -> None:
+    """``PUT <location>?digest=…`` (end-6: a monolithic upload, or the close of a chunked one):
+    returns on 201 Created, raises the registry's error (raise_for) otherwise."""
+    r = reg.request("PUT", _with_digest(location, blob.digest), scopes=scopes,
+                    headers=headers, content=content,
+                    what=f"uploading blob {blob.digest}", retry=False)
+    r.close()
+    if r.status_code == 201:
+        return
+    r.read()
+    raise_for(r, f"uploading blob {blob.digest}")
+
+
 def _send(reg: Registry, repo: str, blob: Blob, source: BlobSource, location: str,
           progress, key: str, chunk_size: int) -> None:
     scopes = (push_scope(repo),)
@@ -296,17 +332,11 @@ def _send(reg: Registry, repo: str, blob: Blob, source: BlobSource, location: st
         start = offset
         try:
             if offset == 0 and blob.size <= chunk_size:
-                r = reg.request(
-                    "PUT", _with_digest(location, blob.digest), scopes=scopes,
-                    headers={"Content-Type": "application/octet-stream",
-                             "Content-Length": str(blob.size)},
-                    content=lambda: _body(source, blob.digest, 0, blob.size, progress, key),
-                    what=f"uploading blob {blob.digest}", retry=False)
-                r.close()
-                if r.status_code == 201:
-                    return
-                r.read()
-                raise_for(r, f"uploading blob {blob.digest}")
+                _put_final(reg, location, blob, scopes,
+                           {"Content-Type": "application/octet-stream",
+                            "Content-Length": str(blob.size)},
+                           lambda: _body(source, blob.digest, 0, blob.size, progress, key))
+                return
             while offset < blob.size:
                 end = min(offset + chunk_size, blob.size)
                 lo = offset
@@ -324,14 +354,8 @@ def _send(reg: Registry, repo: str, blob: Blob, source: BlobSource, location: st
                     raise_for(r, f"uploading blob {blob.digest}")
                 location = r.headers.get("Location") or location
                 offset = end
-            r = reg.request("PUT", _with_digest(location, blob.digest), scopes=scopes,
-                            headers={"Content-Length": "0"},
-                            what=f"uploading blob {blob.digest}", retry=False)
-            r.close()
-            if r.status_code == 201:
-                return
-            r.read()
-            raise_for(r, f"uploading blob {blob.digest}")
+            _put_final(reg, location, blob, scopes, {"Content-Length": "0"})
+            return
         except Unavailable as e:
             # The connection broke (the transport gives up at once for non-idempotent
             # requests): ask the registry what it has and send only the rest.

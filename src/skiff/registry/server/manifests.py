@@ -18,16 +18,16 @@ from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from skiff.oci.mediatypes import (
+    INDEXES,
+    MANIFESTS,
+    OCI_INDEX,
+    OCI_MANIFEST,
+)
 from skiff.registry.server.blobs import check_digest
 from skiff.registry.server.errors import RegistryError
 from skiff.registry.storage import ALGORITHMS, Storage, digest_of, valid_digest, valid_tag
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
-INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 DEFAULT_MAX_MANIFEST = 4 << 20  # bytes; distribution's default limit
 
 
@@ -55,13 +55,13 @@ def _media_type(request: Request, doc: dict) -> str:
     body = doc.get("mediaType")
     if body is not None and not isinstance(body, str):
         raise RegistryError("MANIFEST_INVALID", {"field": "mediaType"})
-    if header in MANIFEST_TYPES | INDEX_TYPES:
+    if header in MANIFESTS | INDEXES:
         if body is not None and body != header:
             raise RegistryError("MANIFEST_INVALID", {
                 "reason": "mediaType does not match Content-Type",
                 "mediaType": body, "Content-Type": header})
         return header
-    if body in MANIFEST_TYPES | INDEX_TYPES:
+    if body in MANIFESTS | INDEXES:
         return body
     if not header or header in ("application/json", "application/octet-stream"):
         if "manifests" in doc:
@@ -76,7 +76,7 @@ def _validate(store: Storage, name: str, doc: dict, media_type: str) -> None:
     if doc.get("schemaVersion") != 2:
         raise RegistryError("MANIFEST_INVALID", {"field": "schemaVersion", "reason": "must be 2"})
     missing = []
-    if media_type in MANIFEST_TYPES:
+    if media_type in MANIFESTS:
         config = _descriptor(doc.get("config"), "config")
         layers = doc.get("layers", [])
         if not isinstance(layers, list):
@@ -104,7 +104,7 @@ def _referrer_descriptor(doc: dict, media_type: str, digest: str, size: int) -> 
     """The descriptor listed by the referrers API (artifactType falls back to config's)."""
     desc: dict = {"mediaType": media_type, "digest": digest, "size": size}
     artifact_type = doc.get("artifactType")
-    if artifact_type is None and media_type in MANIFEST_TYPES:
+    if artifact_type is None and media_type in MANIFESTS:
         artifact_type = (doc.get("config") or {}).get("mediaType")
     if artifact_type:
         desc["artifactType"] = artifact_type

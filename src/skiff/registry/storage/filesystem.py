@@ -19,6 +19,7 @@ import uuid as uuidlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from skiff.content.store import fsync_dir
 from skiff.errors import DigestMismatch, InvalidArgument, NotFound
 from skiff.registry.storage import (
     ALGORITHMS,
@@ -58,14 +59,6 @@ _SYNC_FILE_RANGE_WRITE = 2
 WRITEBACK_EVERY = 8 << 20  # bytes of upload data after which writeback is started
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
     """Write ``data`` to ``path`` via a temp file in the same directory and rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +74,7 @@ def _atomic_write(path: Path, data: bytes, *, sync: bool = True) -> None:
         tmp.unlink(missing_ok=True)
         raise
     if sync:
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
 class _FsUploadWriter:
@@ -285,7 +278,7 @@ class FilesystemStorage:
             target = self._blob_path(digest)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(data, target)
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
             self._drop_upload(upload_id)
             return state.offset
 
