@@ -45,6 +45,9 @@ def timed(cmd: list[str], env: dict | None = None) -> float:
     return dt
 
 
+NET_ARGS: list[str] = []  # skiff run's --network (main's --network)
+
+
 class Skiff:
     name = "skiff"
 
@@ -55,13 +58,31 @@ class Skiff:
                        check=True, stdout=subprocess.DEVNULL)
         subprocess.run([sys.executable, "-m", "skiff", "import", str(tar), "bb:1"], check=True,
                        env=self.env, stdout=subprocess.DEVNULL)
-        self.cmd = [sys.executable, "-m", "skiff", "run", "--rm", "bb:1", "/bin/true"]
+        self.cmd = [sys.executable, "-m", "skiff", "run", "--rm", *NET_ARGS, "bb:1", "/bin/true"]
 
     def once(self) -> float:
         return timed(self.cmd, self.env)
 
     def close(self) -> None:
         pass
+
+
+class SkiffBaseline(Skiff):
+    """Another checkout of skiff (``--baseline DIR``: its ``src`` first on PYTHONPATH, its
+    own store root), timed in the same interleaved rounds: before/after figures."""
+
+    name = "skiff-baseline"
+    src: Path | None = None
+
+    def __init__(self, work: Path, tar: Path):
+        src = self.src
+        self.root = work / "skiff-baseline-root"
+        self.env = {**os.environ, "SKIFF_ROOT": str(self.root), "PYTHONPATH": str(src)}
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(src / "skiff")],
+                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-m", "skiff", "import", str(tar), "bb:1"], check=True,
+                       env=self.env, stdout=subprocess.DEVNULL)
+        self.cmd = [sys.executable, "-m", "skiff", "run", "--rm", *NET_ARGS, "bb:1", "/bin/true"]
 
 
 class Runc:
@@ -145,7 +166,7 @@ class Docker:
             self.proc.kill()
 
 
-TOOLS = {"skiff": (Skiff, None), "runc": (Runc, "runc"), "podman": (Podman, "podman"),
+TOOLS = {"skiff": (Skiff, None), "skiff-baseline": (SkiffBaseline, None), "runc": (Runc, "runc"), "podman": (Podman, "podman"),
          "docker": (Docker, "dockerd")}
 
 
@@ -183,7 +204,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="skiff,runc,podman,docker")
     ap.add_argument("--containers", type=int, default=1000)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--baseline", type=Path, metavar="DIR",
+                    help="also time the skiff checkout at DIR (e.g. `git archive` of an older "
+                         "commit) in the same rounds, as skiff-baseline")
+    ap.add_argument("--network", default="",
+                    help="skiff's --network for the run (default: Docker's default bridge)")
     a = ap.parse_args(argv)
+    if a.network:
+        NET_ARGS[:] = ["--network", a.network]
+    if a.baseline:
+        SkiffBaseline.src = a.baseline.resolve() / "src"
+        if "skiff-baseline" not in a.only.split(","):
+            a.only = a.only.replace("skiff", "skiff,skiff-baseline", 1)
     if os.geteuid() != 0:
         print("run_bench: needs root (runc, overlayfs)")
         return 0
@@ -210,9 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         med = {k: statistics.median(v) for k, v in times.items()}
         print(f"run --rm bb:1 /bin/true, median of {a.rounds} interleaved rounds:")
         for k, v in med.items():
-            print(f"  {k:<7} {v * 1000:8.1f} ms   (min {min(times[k]) * 1000:.1f} ms)")
+            print(f"  {k:<14} {v * 1000:8.1f} ms   (min {min(times[k]) * 1000:.1f} ms)")
         if "skiff" in med:
-            for k in ("runc", "podman", "docker"):
+            for k in ("skiff-baseline", "runc", "podman", "docker"):
                 if k in med:
                     print(f"  skiff / {k:<6} = {med['skiff'] / med[k]:.2f}x")
         if a.containers and "skiff" in [t.name for t in tools]:

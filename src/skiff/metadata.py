@@ -21,6 +21,7 @@ test that starts from a database at the previous version (tests/unit/test_metada
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -238,9 +239,57 @@ def connect(path: str | Path, *, migrate: bool = True) -> sqlite3.Connection:
     mode = db.execute("PRAGMA journal_mode").fetchone()[0]
     if mode != "wal":
         db.execute("PRAGMA journal_mode = WAL")
+    _no_checkpoint_on_close(db, str(path))
     if migrate:
         upgrade(db)
     return db
+
+
+SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE = 1006
+_sqlite_lib = None
+
+
+def _no_checkpoint_on_close(db: sqlite3.Connection, path: str) -> None:
+    """Keep the WAL when this connection closes instead of checkpointing it into the
+    database (``SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE``).
+
+    Every skiff command is a short process; the last close of a WAL database checkpoints,
+    fsyncs and deletes the WAL, and the next writer recreates it: 10-50 ms per command
+    (``skiff run``, ``ps``). Leaving the WAL is exactly the state a killed process leaves,
+    which SQLite recovers by design; commits still checkpoint once the WAL passes
+    ``wal_autocheckpoint`` pages, so it stays bounded. Python 3.12 has
+    ``Connection.setconfig``; on 3.11 the option is set through ctypes on the connection's
+    ``sqlite3*`` (the first field after the object header), checked against
+    ``sqlite3_db_filename`` first, and silently skipped if anything does not match.
+    """
+    setconfig = getattr(db, "setconfig", None)
+    if setconfig is not None:  # Python >= 3.12
+        setconfig(SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, True)
+        return
+    global _sqlite_lib
+    try:
+        import ctypes
+
+        if _sqlite_lib is None:
+            import _sqlite3
+
+            lib = ctypes.CDLL(_sqlite3.__file__)
+            lib.sqlite3_db_filename.restype = ctypes.c_char_p
+            lib.sqlite3_db_filename.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+            lib.sqlite3_db_config.restype = ctypes.c_int
+            _sqlite_lib = lib
+        lib = _sqlite_lib
+        handle = ctypes.c_void_p.from_address(id(db) + object.__basicsize__).value
+        if not handle:
+            return
+        name = lib.sqlite3_db_filename(handle, b"main")
+        if not name or os.path.realpath(os.fsdecode(name)) != os.path.realpath(path):
+            return
+        out = ctypes.c_int(-1)
+        lib.sqlite3_db_config(ctypes.c_void_p(handle), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                              ctypes.c_int(1), ctypes.byref(out))
+    except (ImportError, OSError, AttributeError, ValueError):
+        return
 
 
 def upgrade(db: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:

@@ -27,7 +27,7 @@ from pathlib import Path
 from skiff import metadata
 from skiff.config import Config
 from skiff.errors import InvalidArgument, SkiffError
-from skiff.network import bridge, firewall, ipam, ports, records
+from skiff.network import bridge, ipam, ports, records
 from skiff.network.records import Endpoint
 
 
@@ -97,6 +97,8 @@ def attach(config: Config, db: sqlite3.Connection, container_id: str,
             out.append(_attach_one(svc, db, container_id, Path(netns_path), req,
                                    f"eth{start + i}"))
         if publish:
+            from skiff.network import firewall  # subprocess (nft): only when publishing
+
             if not out:
                 raise InvalidArgument("--publish", "needs a bridge network")
             with metadata.transaction(db):
@@ -106,6 +108,8 @@ def attach(config: Config, db: sqlite3.Connection, container_id: str,
                                   b.container_port) for b in bound])
     except BaseException:
         if publish:
+            from skiff.network import firewall
+
             with contextlib.suppress(Exception):
                 firewall.unpublish(container_id)
             with contextlib.suppress(Exception), metadata.transaction(db):
@@ -145,6 +149,8 @@ def _attach_one(svc, db, container_id: str, netns: Path, req: EndpointRequest,
                     n.id, container_id))
     try:
         if bridge.ensure_bridge(n.bridge, n.gateway, subnet):
+            from skiff.network import firewall
+
             firewall.setup_network(n.bridge, n.subnet, internal=n.internal)
         bridge.plug(bridge=n.bridge, netns_path=netns, host_veth=host_veth, ifname=ifname,
                     address=str(addr), prefix_len=subnet.prefixlen,
@@ -163,14 +169,21 @@ def _attach_one(svc, db, container_id: str, netns: Path, req: EndpointRequest,
 
 
 def detach(config: Config, db: sqlite3.Connection, container_id: str,
-           network: str | None = None) -> list[str]:
+           network: str | None = None, *, background: bool = False) -> list[str]:
     """Undo attach for the container (or only its endpoint on ``network``): delete the
     host veth ends, the DNAT table, the port and address records. Idempotent; returns the
-    IDs of the networks it left. The first SkiffError is raised after every step ran."""
+    IDs of the networks it left. The first SkiffError is raised after every step ran.
+
+    ``background``: the container's namespace is being removed too (its process is gone):
+    the veth ends are deleted by a detached child (bridge.delete_links_later) instead of
+    before returning — the records and rules are released at once either way."""
     errors: list[BaseException] = []
+    later: list[str] = []
     only = records.find(db, network).id if network else None
     if only is None and ports.bindings(db, container_id):
         # Rows are written before the rules and dropped after them: no rows, no table.
+        from skiff.network import firewall
+
         with contextlib.suppress(SkiffError):
             firewall.unpublish(container_id)
         with metadata.transaction(db):
@@ -179,10 +192,13 @@ def detach(config: Config, db: sqlite3.Connection, container_id: str,
     for r in records.endpoints(db, container_id=container_id, network_id=only):
         d = json.loads(r["data"] or "{}")
         veth = d.get("host_veth") or bridge.veth_name(r["network_id"], container_id)
-        try:
-            bridge.delete_link(veth)
-        except SkiffError as e:
-            errors.append(e)
+        if background:
+            later.append(veth)
+        else:
+            try:
+                bridge.delete_link(veth)
+            except SkiffError as e:
+                errors.append(e)
         with metadata.transaction(db):
             ipam.release(db, r["network_id"], container_id)
         left.append(r["network_id"])
@@ -194,6 +210,7 @@ def detach(config: Config, db: sqlite3.Connection, container_id: str,
                 dns.refresh(config, n, db)
         except SkiffError as e:
             errors.append(e)
+    bridge.delete_links_later(later)
     if errors:
         raise errors[0]
     return left

@@ -82,16 +82,19 @@ def _iproute_class():
     return IPRoute
 
 
-def iproute(netns_path: str | os.PathLike[str] | None = None):
-    """An ``IPRoute`` talking to the namespace at ``netns_path`` (None: this one).
+def rtnl(netns_path: str | os.PathLike[str] | None = None):
+    """A skiff.network.nl.RtNetlink socket in the namespace at ``netns_path`` (None: this
+    one): the start path's netlink client (no pyroute2 import). Close it (``with``)."""
+    from skiff.network.nl import RtNetlink
 
-    The socket is created with this thread switched into the namespace and the thread is
-    switched straight back, so nothing else runs there. Close it (``with``) when done.
-    """
-    IPRoute = _iproute_class()
+    return _in_netns(netns_path, RtNetlink)
 
+
+def _in_netns(netns_path, factory):
+    """``factory()`` called with this thread switched into the namespace at ``netns_path``
+    (None: no switch), switched straight back after."""
     if netns_path is None:
-        return IPRoute()
+        return factory()
     me = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
         fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
@@ -100,11 +103,20 @@ def iproute(netns_path: str | os.PathLike[str] | None = None):
         finally:
             os.close(fd)
         try:
-            return IPRoute()
+            return factory()
         finally:
             _setns(me)
     finally:
         os.close(me)
+
+
+def iproute(netns_path: str | os.PathLike[str] | None = None):
+    """An ``IPRoute`` talking to the namespace at ``netns_path`` (None: this one).
+
+    The socket is created with this thread switched into the namespace and the thread is
+    switched straight back, so nothing else runs there. Close it (``with``) when done.
+    """
+    return _in_netns(netns_path, _iproute_class())
 
 
 @contextlib.contextmanager
@@ -160,8 +172,8 @@ def create_netns(name: str) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(path)
         raise SkiffError(f"network namespace {name}", str(err[0]))
-    with iproute(path) as ipr, netlink_errors("lo"):
-        ipr.link("set", index=1, state="up")
+    with rtnl(path) as nl, netlink_errors("lo"):
+        nl.set_link(1, up=True)
     return path
 
 
@@ -222,28 +234,27 @@ def ensure_bridge(name: str, gateway: str, subnet: IPv4Network, *, mtu: int = 15
     it was created now. Turns on ``net.ipv4.ip_forward`` and the bridge's route_localnet.
     Raises SkiffError when ``name`` exists but is not a bridge."""
     created = False
-    with iproute() as ipr, netlink_errors(f"bridge {name}"):
-        idx = link_index(ipr, name)
-        if idx is None:
+    with rtnl() as nl, netlink_errors(f"bridge {name}"):
+        info = nl.link_info(name)
+        if info is None:
             try:
-                ipr.link("add", ifname=name, kind="bridge", mtu=mtu)
+                nl.add_bridge(name, mtu)
                 created = True
-            except Exception as e:  # another skiff process made it just now
-                if getattr(e, "code", None) != errno.EEXIST:
+            except OSError as e:  # another skiff process made it just now
+                if e.errno != errno.EEXIST:
                     raise
-            idx = link_index(ipr, name)
+            idx = nl.link_index(name)
         else:
-            kind = ipr.get_links(idx)[0].get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND")
+            idx, kind = info
             if kind != "bridge":
                 raise SkiffError(f"bridge {name}", f"interface exists and is a {kind or 'device'}")
-        have = {(a.get("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=idx, family=2)}
-        if (gateway, subnet.prefixlen) not in have:
+        if (gateway, subnet.prefixlen) not in nl.addrs(idx):
             try:
-                ipr.addr("add", index=idx, address=gateway, prefixlen=subnet.prefixlen)
-            except Exception as e:
-                if getattr(e, "code", None) != errno.EEXIST:
+                nl.add_addr(idx, gateway, subnet.prefixlen)
+            except OSError as e:
+                if e.errno != errno.EEXIST:
                     raise
-        ipr.link("set", index=idx, state="up")
+        nl.set_link(idx, up=True)
     _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
     _sysctl("/proc/sys/net/ipv4/ip_forward", "1")
     return created
@@ -251,17 +262,47 @@ def ensure_bridge(name: str, gateway: str, subnet: IPv4Network, *, mtu: int = 15
 
 def delete_link(name: str) -> bool:
     """Delete interface ``name`` from the host namespace; False when it did not exist."""
-    with iproute() as ipr, netlink_errors(f"interface {name}"):
-        idx = link_index(ipr, name)
+    with rtnl() as nl, netlink_errors(f"interface {name}"):
+        idx = nl.link_index(name)
         if idx is None:
             return False
         try:
-            ipr.link("del", index=idx)
-        except Exception as e:  # raced with the kernel removing a veth with its netns
-            if getattr(e, "code", None) == errno.ENODEV:
+            nl.del_link(idx)
+        except OSError as e:  # raced with the kernel removing a veth with its netns
+            if e.errno == errno.ENODEV:
                 return False
             raise
     return True
+
+
+def delete_links_later(names: list[str]) -> None:
+    """Delete the host interfaces ``names`` from a detached child process and return at
+    once. Deleting a veth waits for RCU grace periods (15-50 ms here), which a container
+    whose namespace is being removed anyway need not sit through (``skiff run --rm``).
+    The grandchild holds no descriptor of ours (a caller reading our stdout/stderr does not
+    wait for it) and never touches the database. Errors are ignored: a link that is gone
+    is the goal, and :func:`plug` replaces a leftover of the same name."""
+    if not names:
+        return
+    from skiff.network.nl import RtNetlink  # loaded before fork: the child imports nothing
+
+    pid = os.fork()
+    if pid == 0:
+        try:
+            if os.fork() == 0:
+                null = os.open(os.devnull, os.O_RDWR)
+                for std in (0, 1, 2):
+                    os.dup2(null, std)
+                os.closerange(3, 65536)
+                with RtNetlink() as nl:
+                    for name in names:
+                        with contextlib.suppress(Exception):
+                            idx = nl.link_index(name)
+                            if idx is not None:
+                                nl.del_link(idx)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def veth_name(network_id: str, container_id: str) -> str:
@@ -279,38 +320,45 @@ def plug(*, bridge: str, netns_path: str | os.PathLike[str], host_veth: str, ifn
     deleted again before the SkiffError propagates. Raises SkiffError when ``ifname``
     already exists in the namespace or the bridge is missing.
     """
-    peer = host_veth + "p"
-    with iproute() as ipr, netlink_errors(f"veth {host_veth}"):
-        br = link_index(ipr, bridge)
+    with rtnl() as nl, netlink_errors(f"veth {host_veth}"):
+        br = nl.link_index(bridge)
         if br is None:
             raise SkiffError(f"bridge {bridge}", "no such interface")
-        ipr.link("add", ifname=host_veth, kind="veth", peer=peer, mtu=mtu)
-        try:
-            hidx = link_index(ipr, host_veth)
-            pidx = link_index(ipr, peer)
-            ipr.link("set", index=hidx, master=br)
+        with rtnl(netns_path) as nr:
+            if nr.link_index(ifname) is not None:
+                raise SkiffError(f"interface {ifname}", "already exists in the container")
+            # The container end is made in the namespace, named and addressed already.
             fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
             try:
-                ipr.link("set", index=pidx, net_ns_fd=fd)
+                try:
+                    nl.add_veth(host_veth, ifname, mtu, peer_netns_fd=fd, peer_mac=mac,
+                                master=br)
+                except OSError as e:
+                    # this container's last veth, still being deleted (delete_links_later)
+                    old = nl.link_index(host_veth) if e.errno == errno.EEXIST else None
+                    if old is None:
+                        raise
+                    nl.del_link(old)
+                    nl.add_veth(host_veth, ifname, mtu, peer_netns_fd=fd, peer_mac=mac,
+                                master=br)
             finally:
                 os.close(fd)
-            with iproute(netns_path) as nr:
-                idx = link_index(nr, peer)
-                if link_index(nr, ifname) is not None:
-                    raise SkiffError(f"interface {ifname}", "already exists in the container")
-                nr.link("set", index=idx, ifname=ifname, address=mac, state="down")
-                nr.addr("add", index=idx, address=address, prefixlen=prefix_len)
-                nr.link("set", index=idx, state="up")
-                nr.link("set", index=1, state="up")
+            try:
+                idx = nr.link_index(ifname)
+                nr.add_addr(idx, address, prefix_len)
+                nr.set_link(idx, up=True)
+                nr.set_link(1, up=True)
                 # The first network with a gateway gives the default route (Docker: the
                 # gateway endpoint); later ones only their subnet.
-                if gateway is not None and not nr.get_default_routes(family=2):
-                    nr.route("add", dst="0.0.0.0/0", gateway=gateway)
-            ipr.link("set", index=hidx, state="up")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                ipr.link("del", ifname=host_veth)
-            raise
+                if gateway is not None and not nr.has_default_route():
+                    nr.add_default_route(gateway)
+                nl.set_link(nl.link_index(host_veth), up=True)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    hidx = nl.link_index(host_veth)
+                    if hidx is not None:
+                        nl.del_link(hidx)
+                raise
 
 
 def host_routes() -> list[IPv4Network]:

@@ -155,7 +155,8 @@ def release(config: Config, db: sqlite3.Connection, cid: str) -> None:
 
     had = bool(records.endpoints(db, container_id=cid)) or net.sandbox_path(cid).exists()
     try:
-        net.detach(config, db, cid)
+        # the namespace goes too: its veths are deleted after we return (see detach)
+        net.detach(config, db, cid, background=True)
     finally:
         net.remove_sandbox(cid)
     if not had:

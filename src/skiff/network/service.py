@@ -11,7 +11,6 @@ Connecting containers is skiff.network.attach's job (it needs the container's ne
 from __future__ import annotations
 
 import os
-import secrets
 import sqlite3
 import time
 from ipaddress import IPv4Network
@@ -58,17 +57,17 @@ class NetworkService:
             if "bridge" not in have:
                 subnet = ipam.parse_subnet(os.environ.get("SKIFF_BRIDGE_SUBNET") or DEFAULT_SUBNET)
                 records.insert(self.db, Network(
-                    id=secrets.token_hex(32), name="bridge", driver="bridge", created=now,
+                    id=os.urandom(32).hex(), name="bridge", driver="bridge", created=now,
                     subnet=str(subnet), gateway=str(ipam.gateway_for(subnet)),
                     bridge=os.environ.get("SKIFF_BRIDGE") or DEFAULT_BRIDGE,
                     options={"com.docker.network.bridge.default_bridge": "true",
                              "com.docker.network.bridge.name":
                                  os.environ.get("SKIFF_BRIDGE") or DEFAULT_BRIDGE}))
             if "host" not in have:
-                records.insert(self.db, Network(id=secrets.token_hex(32), name="host",
+                records.insert(self.db, Network(id=os.urandom(32).hex(), name="host",
                                                 driver="host", created=now))
             if "none" not in have:
-                records.insert(self.db, Network(id=secrets.token_hex(32), name="none",
+                records.insert(self.db, Network(id=os.urandom(32).hex(), name="none",
                                                 driver="null", created=now))
 
     # ----------------------------------------------------------------------------- verbs
@@ -98,7 +97,7 @@ class NetworkService:
             raise NotFound(f"plugin \"{driver}\" not found")
         if gateway and not subnet:
             raise InvalidArgument("invalid gateway", "a gateway needs --subnet")
-        nid = secrets.token_hex(32)
+        nid = os.urandom(32).hex()
         br = bridge_name(nid)
         with metadata.transaction(self.db):
             if self.db.execute("SELECT 1 FROM networks WHERE name = ?", (name,)).fetchone():

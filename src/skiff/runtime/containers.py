@@ -57,10 +57,17 @@ class Started:
         """Block until the monitor reports the exit code and finishes (for ``--rm``, then
         remove the container); None if the monitor died without saying."""
         code = None
+        svc = self.service
         for msg in self.messages or ():
             if "exit" in msg:
                 code = int(msg["exit"])
-        svc = self.service
+                # runc has returned (the container is gone): give back the network now,
+                # while the monitor still unmounts the rootfs and drops the cgroups,
+                # instead of after it (saves the veth delete, ~15-30 ms, from --rm runs).
+                if svc is not None:
+                    rec = records.get(svc.db, self.cid)
+                    if rec is not None:
+                        svc._release_network(rec)
         if svc is not None:
             rec = records.get(svc.db, self.cid)
             if rec is not None:

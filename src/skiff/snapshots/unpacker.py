@@ -22,7 +22,6 @@ from typing import Any
 
 from skiff.digest import chain_ids, encoded
 from skiff.errors import AlreadyExists, DigestMismatch, InvalidArgument
-from skiff.layers.apply import apply_tar
 from skiff.snapshots.overlay import Kind, Snapshotter
 
 UNPACK_PREFIX = "unpack-"
@@ -87,6 +86,10 @@ def _committed(sn: Snapshotter, key: str) -> bool:
 def _unpack_level(sn: Snapshotter, content: Any, digest: str, diff_id: str, chain_id: str,
                   parent: str | None) -> None:
     """Extract one layer as the committed snapshot ``chain_id`` (caller holds its lock)."""
+    # Imported here: tarfile, lzma and the layer code cost ~35 ms and ``skiff run`` of an
+    # image that is already unpacked (the common case) never extracts anything.
+    from skiff.layers.apply import apply_tar
+
     stale_prefix = f"{UNPACK_PREFIX}{encoded(chain_id)}-"
     for info in sn.list():  # a killed unpack of this level: its owner would hold our lock
         if info.kind == Kind.ACTIVE and info.key.startswith(stale_prefix):
