@@ -308,18 +308,29 @@ def _reject_constant(name: str) -> object:
     raise ValueError(name)  # Go's JSON has no NaN/Infinity
 
 
+JSON_ATTRS: dict[str, bool] = {"json": True}  # shared, like NO_ATTRS: never mutated
+
+
 def _parse_json(rest: str) -> tuple[_Args, dict[str, bool]] | None:
-    arr = _go_json_array(rest)
+    r = rest.lstrip()
+    if not r.startswith("["):
+        return None
+    if _SIMPLE_JSON_ARRAY.fullmatch(r):  # the usual exec form: strings without escapes
+        return tuple(_JSON_STRING.findall(r)), JSON_ATTRS
+    arr = _go_json_array(r)
     if arr is None:
         return None
     if not all(isinstance(x, str) for x in arr):
         raise _NotStringArray()
-    return tuple(arr), {"json": True}  # type: ignore[return-value]
+    return tuple(arr), JSON_ATTRS  # type: ignore[return-value]
 
 
 def _parse_maybe_json(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]]:
     if rest == "":
         return None, NO_ATTRS
+    c = rest[0]
+    if c != "[" and not c.isspace():  # shell form: no JSON array starts here
+        return (rest,), NO_ATTRS
     r = _parse_json(rest)
     if r is not None:
         return r
@@ -327,7 +338,8 @@ def _parse_maybe_json(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]
 
 
 def _parse_maybe_json_to_list(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]]:
-    r = _parse_json(rest)
+    c = rest[:1]
+    r = _parse_json(rest) if c == "[" or c.isspace() else None
     if r is not None:
         return r
     return _parse_strings_ws(rest, d)
@@ -369,17 +381,37 @@ DISPATCH: dict[str, _ParseFn] = {
 }
 
 
+_CMD_ARGS = re.compile(r"([^\t\v\f\r ]+)[\t\v\f\r ]+(.+)", re.S)
+
+
 def _split_command(line: str) -> tuple[str, list[str], str]:
-    parts = WS.split(line.strip(), maxsplit=1)
-    flags: list[str] = []
-    args = ""
-    if len(parts) == 2:
-        args, flags = extract_builder_flags(parts[1])
-    return parts[0], flags, args.strip()
+    """(instruction word, builder flags, arguments) of one joined line (BuildKit's
+    splitCommand: the word ends at the first reWhitespace run)."""
+    stripped = line.strip()
+    m = _CMD_ARGS.match(stripped)
+    if m is None:
+        return stripped, [], ""
+    cmd, rest = m.groups()
+    # ``rest`` starts after a whitespace run and ``stripped`` has no trailing whitespace, so
+    # without flags and leading Unicode spaces it is already the stripped argument text.
+    if rest[0] == "-" or rest[0].isspace():
+        rest, flags = extract_builder_flags(rest)
+        return cmd, flags, rest.strip()
+    return cmd, [], rest
 
 
 def _node_from_line(line: str, d: _Directives, comments: list[str]) -> Node:
-    cmd, flags, args = _split_command(line)
+    stripped = line.strip()
+    m = _CMD_ARGS.match(stripped)
+    if m is None:
+        cmd, flags, args = stripped, [], ""
+    else:  # _split_command, inlined: this runs once per instruction
+        cmd, args = m.groups()
+        if args[0] == "-" or args[0].isspace():
+            args, flags = extract_builder_flags(args)
+            args = args.strip()
+        else:
+            flags = []
     fn = DISPATCH.get(cmd.lower(), _parse_ignore)
     nxt, attrs = fn(args, d)
     if nxt.__class__ is tuple:

@@ -381,7 +381,7 @@ def parse_ast(text: str, *, filename: str = "Dockerfile") -> ParseResult:
 
     def build(line: str, d: _Directives, comments: list[str]):
         child = _node_from_line(line, d, comments)
-        return child, _can_contain_heredoc(child)
+        return child, "<<" in line and _can_contain_heredoc(child)
 
     def add(child: Node, start: int, end: int, heredocs: list[Heredoc]) -> None:
         child.start_line, child.end_line = start, end
