@@ -149,7 +149,9 @@ def _word_rx(escape: str) -> re.Pattern[str]:
     rx = _WORD_RX.get(escape)
     if rx is None:
         e = re.escape(escape)
-        rx = re.compile(rf"""(?:{e}.|"(?:{e}.|[^"{e}])*(?:"|$)|'[^']*(?:'|$)|[^\s"'{e}])+""",
+        # runs of plain characters match in one step, not one per character; the atomic
+        # group keeps a failing quote (only possible before a trailing escape) linear
+        rx = re.compile(rf"""(?:[^\s"'{e}]+|{e}.|"(?>(?:[^"{e}]+|{e}.)*)(?:"|$)|'[^']*(?:'|$))+""",
                         re.S)
         _WORD_RX[escape] = rx
     return rx
