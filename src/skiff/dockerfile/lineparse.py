@@ -405,15 +405,16 @@ def _split_command(line: str) -> tuple[str, list[str], str]:
 def _node_from_line(line: str, d: _Directives, comments: list[str]) -> Node:
     stripped = line.strip()
     m = _CMD_ARGS.match(stripped)
+    flags: list[str] | tuple[()] = ()  # Node's shared empty default when none are written
     if m is None:
-        cmd, flags, args = stripped, [], ""
+        cmd, args = stripped, ""
     else:  # _split_command, inlined: this runs once per instruction
         cmd, args = m.groups()
         if args[0] == "-" or args[0].isspace():
             args, flags = extract_builder_flags(args)
             args = args.strip()
-        else:
-            flags = []
+            if not flags:
+                flags = ()
     fn = DISPATCH.get(cmd.lower(), _parse_ignore)
     nxt, attrs = fn(args, d)
     if nxt.__class__ is tuple:
