@@ -170,12 +170,16 @@ def _parse(text: str, filename: str, require_stage: bool,
     meta: list[Arg] = []
     stages: list[Stage] = []
     names: set[str] = set()
+    body: list[Instruction] | None = None  # the current stage's instructions
     for node in result.ast.children:
         try:
             inst = from_node(node)
         except InstructionError as e:
             raise DockerfileError(str(e), line=node.start_line, end_line=node.end_line,
                                   filename=filename) from None
+        if body is not None and inst.__class__ is not From:
+            body.append(inst)
+            continue
         if isinstance(inst, From):
             if inst.stage_name is not None:
                 if inst.stage_name in names and not allow_duplicate_stages:
@@ -183,8 +187,9 @@ def _parse(text: str, filename: str, require_stage: bool,
                                           line=inst.line, end_line=inst.end_line,
                                           filename=filename)
                 names.add(inst.stage_name)
+            body = []
             stages.append(Stage(name=inst.stage_name, index=len(stages), base=inst.base,
-                                platform=inst.platform, instructions=[], line=inst.line,
+                                platform=inst.platform, instructions=body, line=inst.line,
                                 from_=inst))
         elif not stages:
             if isinstance(inst, Arg):

@@ -18,6 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from skiff.dockerfile.gotext import (  # _levenshtein: re-exported for checks
+    InstructionError,
+    _levenshtein,  # noqa: F401
+    _suggest,
+    parse_go_duration,
+)
 from skiff.dockerfile.parser import Node, chomp_heredoc_content, parse_heredoc
 
 Expander = Callable[[str], str]
@@ -30,10 +36,6 @@ __all__ = ["Instruction", "From", "Run", "Cmd", "Entrypoint", "Env", "Label", "E
 INSTRUCTION_NAMES = ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM",
                      "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL",
                      "STOPSIGNAL", "USER", "VOLUME", "WORKDIR")
-
-
-class InstructionError(ValueError):
-    """An instruction with bad arguments or flags (the parse layer adds the line)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,50 +382,6 @@ class _Flags:
 
 
 # ---------------------------------------------------------------------------------------
-# Go durations (time.ParseDuration), for HEALTHCHECK
-
-_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000,
-          "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
-_DUR_PART = re.compile(r"(\d*)(?:\.(\d*))?([a-zµμ]*)")
-
-
-def parse_go_duration(s: str) -> int:
-    """Go's ``time.ParseDuration`` → nanoseconds (``1m30s``, ``1.5h``, ``300ms``, ``0``).
-
-    Raises InstructionError with Go's text: ``time: invalid duration "x"``,
-    ``time: missing unit in duration "5"``, ``time: unknown unit "d" in duration "1d"``.
-    """
-    from skiff.dockerfile.parser import go_quote
-
-    orig = s
-    q = go_quote(orig)
-    neg = False
-    if s and s[0] in "+-":
-        neg = s[0] == "-"
-        s = s[1:]
-    if s == "0":
-        return 0
-    if s == "":
-        raise InstructionError(f"time: invalid duration {q}")
-    total = 0.0
-    while s:
-        m = _DUR_PART.match(s)
-        whole, frac, unit = m.group(1), m.group(2), m.group(3)  # type: ignore[union-attr]
-        if not whole and not frac:
-            raise InstructionError(f"time: invalid duration {q}")
-        if not unit:
-            raise InstructionError(f"time: missing unit in duration {q}")
-        if unit not in _UNITS:
-            raise InstructionError(f"time: unknown unit {go_quote(unit)} in duration {q}")
-        num = float((whole or "0") + "." + (frac or "0"))
-        total += num * _UNITS[unit]
-        s = s[m.end():]  # type: ignore[union-attr]
-    if total > 2**63 - 1:
-        raise InstructionError(f"time: invalid duration {q}")
-    return -int(total) if neg else int(total)
-
-
-# ---------------------------------------------------------------------------------------
 # Conversion
 
 def _err_at_least_one(cmd: str) -> InstructionError:
@@ -491,6 +449,250 @@ def _maybe_heredoc(word: str):
 _VALID_STAGE = re.compile(r"^[a-z][a-z0-9-_.]*$")
 
 
+def _no_flags(node: Node) -> None:
+    """An instruction without flags of its own: any written flag is an error."""
+    if node.flags:
+        _Flags(node.flags).parse()
+
+
+def _flag_values(node: Node, spec: tuple[tuple[str, str, Any], ...]) -> dict[str, Any]:
+    """The values of the declared flags ``(name, kind, default)`` (node.flags non-empty)."""
+    fl = _Flags(node.flags)
+    for name, kind, default in spec:
+        fl.add(name, kind, default)
+    fl.parse()
+    return fl.values
+
+
+_RUN_FLAGS = (("mount", "strings", None), ("network", "string", None),
+              ("security", "string", None), ("device", "strings", None))
+_COPY_FLAGS = (("chown", "string", None), ("chmod", "string", None), ("link", "bool", False),
+               ("exclude", "strings", None), ("from", "string", None),
+               ("parents", "bool", False))
+_ADD_FLAGS = (("chown", "string", None), ("chmod", "string", None), ("link", "bool", False),
+              ("exclude", "strings", None), ("keep-git-dir", "bool", False),
+              ("checksum", "string", None), ("unpack", "bool", None))
+
+
+def _from(node: Node, args: list[str]) -> Instruction:
+    if len(args) == 3 and args[1].lower() == "as":
+        name = args[2].lower()
+        if not _VALID_STAGE.match(name):
+            raise InstructionError(
+                f"invalid name for build stage: {_q(args[2])}, name can't start with a "
+                "number or contain symbols")
+    elif len(args) != 1:
+        raise InstructionError("FROM requires either one or three arguments")
+    else:
+        name = None
+    platform = _flag_values(node, (("platform", "string", None),))["platform"] \
+        if node.flags else None
+    return From(base=args[0], stage_name=name, platform=platform or None,
+                line=node.start_line, end_line=node.end_line, original=node.original)
+
+
+def _run(node: Node, args: list[str]) -> Instruction:
+    if node.flags:
+        f = _flag_values(node, _RUN_FLAGS)
+        mounts, network, security, devices = f["mount"], f["network"], f["security"], \
+            f["device"]
+    else:
+        mounts, network, security, devices = [], None, None, []
+    if node.attributes.get("json"):
+        cmd: list[str] | str = args
+        shell = False
+    else:
+        cmd = " ".join(args)
+        shell = True
+    if network is not None and network not in ("default", "none", "host"):
+        raise InstructionError(f"unsupported network mode {_q(network)}")
+    if security is not None and security not in ("sandbox", "insecure"):
+        raise InstructionError(f"unsupported security mode {_q(security)}")
+    return Run(cmd=cmd, prepend_shell=shell, mounts=mounts, network=network,
+               security=security, devices=devices,
+               heredocs=_heredocs(node) if node.heredocs else [],
+               line=node.start_line, end_line=node.end_line, original=node.original)
+
+
+def _cmd(node: Node, args: list[str]) -> Instruction:
+    _no_flags(node)
+    if node.attributes.get("json"):
+        return Cmd(cmd=args, prepend_shell=False, line=node.start_line,
+                   end_line=node.end_line, original=node.original)
+    return Cmd(cmd=" ".join(args), prepend_shell=True, line=node.start_line,
+               end_line=node.end_line, original=node.original)
+
+
+def _entrypoint(node: Node, args: list[str]) -> Instruction:
+    _no_flags(node)
+    cmd, shell = _cmdline(node, args)
+    return Entrypoint(cmd=None if (not shell and not cmd) else cmd, prepend_shell=shell,
+                      line=node.start_line, end_line=node.end_line, original=node.original)
+
+
+def _shell(node: Node, args: list[str]) -> Instruction:
+    _no_flags(node)
+    if not args:
+        raise _err_at_least_one("SHELL")
+    if not node.attributes.get("json"):
+        raise InstructionError("SHELL requires the arguments to be in JSON form")
+    return Shell(shell=args, line=node.start_line, end_line=node.end_line,
+                 original=node.original)
+
+
+def _env(node: Node, args: list[str]) -> Instruction:
+    _no_flags(node)
+    return Env(pairs=_kvps(args, "ENV"), legacy=bool(args) and args[2] == "",
+               line=node.start_line, end_line=node.end_line, original=node.original)
+
+
+def _label(node: Node, args: list[str]) -> Instruction:
+    _no_flags(node)
+    return Label(pairs=_kvps(args, "LABEL"), legacy=bool(args) and args[2] == "",
+                 line=node.start_line, end_line=node.end_line, original=node.original)
+
+
+def _maintainer(node: Node, args: list[str]) -> Instruction:
+    if len(args) != 1:
+        raise _err_exactly_one("MAINTAINER")
+    _no_flags(node)
+    return Maintainer(maintainer=args[0], line=node.start_line, end_line=node.end_line,
+                      original=node.original)
+
+
+def _too_few_sources(kw: str) -> InstructionError:
+    return InstructionError(
+        f"{kw} requires at least two arguments, but only one was provided. "
+        "Destination could not be determined")
+
+
+def _simple_sources(node: Node, args: list[str]) -> bool:
+    """No heredoc anywhere: sources are the arguments but the last, as written."""
+    return not node.heredocs and not any("<<" in a for a in args)
+
+
+def _copy(node: Node, args: list[str]) -> Instruction:
+    if len(args) < 2:
+        raise _too_few_sources("COPY")
+    if node.flags:
+        f = _flag_values(node, _COPY_FLAGS)
+        chown, chmod, link, exclude, from_, parents = (
+            f["chown"], f["chmod"], f["link"], f["exclude"], f["from"], f["parents"])
+    else:
+        chown = chmod = from_ = None
+        link = parents = False
+        exclude = []
+    if _simple_sources(node, args):
+        return Copy(sources=args[:-1], dest=args[-1], heredocs=[],
+                    json=bool(node.attributes.get("json")), chown=chown, chmod=chmod,
+                    link=link, exclude=exclude, from_=from_, parents=parents,
+                    line=node.start_line, end_line=node.end_line, original=node.original)
+    return Copy(chown=chown, chmod=chmod, link=link, exclude=exclude, from_=from_,
+                parents=parents, **_sources_dest(node, args, "COPY"), **_base(node))
+
+
+def _add(node: Node, args: list[str]) -> Instruction:
+    if len(args) < 2:
+        raise _too_few_sources("ADD")
+    if node.flags:
+        f = _flag_values(node, _ADD_FLAGS)
+    else:
+        f = {"chown": None, "chmod": None, "link": False, "exclude": [],
+             "keep-git-dir": False, "checksum": None, "unpack": None}
+    return Add(chown=f["chown"], chmod=f["chmod"], link=f["link"], exclude=f["exclude"],
+               keep_git_dir=f["keep-git-dir"], checksum=f["checksum"], unpack=f["unpack"],
+               **_sources_dest(node, args, "ADD"), **_base(node))
+
+
+def _onbuild(node: Node, args: list[str]) -> Instruction:
+    if not args:
+        raise _err_at_least_one("ONBUILD")
+    _no_flags(node)
+    trigger = args[0].strip().upper()
+    if trigger == "ONBUILD":
+        raise InstructionError("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
+    if trigger in ("MAINTAINER", "FROM"):
+        raise InstructionError(f"{trigger} isn't allowed as an ONBUILD trigger")
+    expr = re.sub(r"(?i)^\s*ONBUILD\s*", "", node.original, count=1)
+    sub = node.next.children[0] if node.next and node.next.children else node
+    for h in sub.heredocs or node.heredocs:
+        expr += "\n" + h.content + h.name
+    return Onbuild(expression=expr, trigger=trigger, **_base(node))
+
+
+def _workdir(node: Node, args: list[str]) -> Instruction:
+    if len(args) != 1:
+        raise _err_exactly_one("WORKDIR")
+    _no_flags(node)
+    return Workdir(path=args[0], line=node.start_line, end_line=node.end_line,
+                   original=node.original)
+
+
+def _healthcheck_node(node: Node, args: list[str]) -> Instruction:
+    return _healthcheck(node, args, _Flags(node.flags), _base(node))
+
+
+def _expose(node: Node, args: list[str]) -> Instruction:
+    if not args:
+        raise _err_at_least_one("EXPOSE")
+    _no_flags(node)
+    args.sort()
+    return Expose(ports=args, **_base(node))
+
+
+def _user(node: Node, args: list[str]) -> Instruction:
+    if len(args) != 1:
+        raise _err_exactly_one("USER")
+    _no_flags(node)
+    return User(user=args[0], **_base(node))
+
+
+def _volume(node: Node, args: list[str]) -> Instruction:
+    if not args:
+        raise _err_at_least_one("VOLUME")
+    _no_flags(node)
+    vols = []
+    for v in args:
+        v = v.strip()
+        if not v:
+            raise InstructionError("VOLUME specified can not be an empty string")
+        vols.append(v)
+    return Volume(paths=vols, **_base(node))
+
+
+def _stopsignal(node: Node, args: list[str]) -> Instruction:
+    if len(args) != 1:
+        raise _err_exactly_one("STOPSIGNAL")
+    _no_flags(node)
+    return Stopsignal(signal=args[0], **_base(node))
+
+
+def _arg(node: Node, args: list[str]) -> Instruction:
+    if not args:
+        raise _err_at_least_one("ARG")
+    _no_flags(node)
+    pairs: list[tuple[str, str | None]] = []
+    for a in args:
+        k, eq, v = a.partition("=")
+        if eq:
+            if not k:
+                raise InstructionError("ARG names can not be blank")
+            pairs.append((k, v))
+        else:
+            pairs.append((a, None))
+    return Arg(pairs=pairs, line=node.start_line, end_line=node.end_line,
+               original=node.original)
+
+
+_CONVERT: dict[str, Callable[[Node, list[str]], Instruction]] = {
+    "from": _from, "run": _run, "cmd": _cmd, "entrypoint": _entrypoint, "shell": _shell,
+    "env": _env, "label": _label, "maintainer": _maintainer, "add": _add, "copy": _copy,
+    "onbuild": _onbuild, "workdir": _workdir, "healthcheck": _healthcheck_node,
+    "expose": _expose, "user": _user, "volume": _volume, "stopsignal": _stopsignal,
+    "arg": _arg,
+}
+
+
 def from_node(node: Node) -> Instruction:
     """Convert one parsed instruction node to its typed instruction.
 
@@ -498,149 +700,10 @@ def from_node(node: Node) -> Instruction:
     ``COPY requires at least two arguments, but only one was provided. Destination could not
     be determined``, ``unknown flag: x``, ...); the caller adds the line.
     """
-    kw = node.value.lower()
-    args = node.args()
-    fl = _Flags(node.flags)
-    b = _base(node)
-    if kw == "from":
-        if len(args) == 3 and args[1].lower() == "as":
-            name = args[2].lower()
-            if not _VALID_STAGE.match(name):
-                raise InstructionError(
-                    f"invalid name for build stage: {_q(args[2])}, name can't start with a "
-                    "number or contain symbols")
-        elif len(args) != 1:
-            raise InstructionError("FROM requires either one or three arguments")
-        else:
-            name = None
-        fl.add("platform", "string")
-        fl.parse()
-        return From(base=args[0], stage_name=name, platform=fl["platform"] or None, **b)
-    if kw == "run":
-        fl.add("mount", "strings")
-        fl.add("network", "string")
-        fl.add("security", "string")
-        fl.add("device", "strings")
-        fl.parse()
-        cmd, shell = _cmdline(node, args)
-        if fl["network"] is not None and fl["network"] not in ("default", "none", "host"):
-            raise InstructionError(f"unsupported network mode {_q(fl['network'])}")
-        if fl["security"] is not None and fl["security"] not in ("sandbox", "insecure"):
-            raise InstructionError(
-                f"unsupported security mode {_q(fl['security'])}")
-        return Run(cmd=cmd, prepend_shell=shell, mounts=fl["mount"], network=fl["network"],
-                   security=fl["security"], devices=fl["device"], heredocs=_heredocs(node), **b)
-    if kw in ("cmd", "entrypoint"):
-        fl.parse()
-        cmd, shell = _cmdline(node, args)
-        if kw == "cmd":
-            return Cmd(cmd=cmd, prepend_shell=shell, **b)
-        return Entrypoint(cmd=None if (not shell and not cmd) else cmd, prepend_shell=shell,
-                          **b)
-    if kw == "shell":
-        fl.parse()
-        if not args:
-            raise _err_at_least_one("SHELL")
-        if not node.attributes.get("json"):
-            raise InstructionError(
-                "SHELL requires the arguments to be in JSON form")
-        return Shell(shell=list(args), **b)
-    if kw in ("env", "label"):
-        fl.parse()
-        pairs = _kvps(args, kw.upper())
-        legacy = bool(args) and args[2] == ""
-        return (Env if kw == "env" else Label)(pairs=pairs, legacy=legacy, **b)
-    if kw == "maintainer":
-        if len(args) != 1:
-            raise _err_exactly_one("MAINTAINER")
-        fl.parse()
-        return Maintainer(maintainer=args[0], **b)
-    if kw in ("add", "copy"):
-        if len(args) < 2:
-            raise InstructionError(
-                f"{kw.upper()} requires at least two arguments, but only one was provided. "
-                "Destination could not be determined")
-        fl.add("chown", "string")
-        fl.add("chmod", "string")
-        fl.add("link", "bool", False)
-        fl.add("exclude", "strings")
-        if kw == "add":
-            fl.add("keep-git-dir", "bool", False)
-            fl.add("checksum", "string")
-            fl.add("unpack", "bool", None)
-        else:
-            fl.add("from", "string")
-            fl.add("parents", "bool", False)
-        fl.parse()
-        sd = _sources_dest(node, args, kw.upper())
-        common = dict(chown=fl["chown"], chmod=fl["chmod"], link=fl["link"],
-                      exclude=fl["exclude"], **sd, **b)
-        if kw == "add":
-            return Add(keep_git_dir=fl["keep-git-dir"], checksum=fl["checksum"],
-                       unpack=fl["unpack"], **common)
-        return Copy(from_=fl["from"], parents=fl["parents"], **common)
-    if kw == "onbuild":
-        if not args:
-            raise _err_at_least_one("ONBUILD")
-        fl.parse()
-        trigger = args[0].strip().upper()
-        if trigger == "ONBUILD":
-            raise InstructionError("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
-        if trigger in ("MAINTAINER", "FROM"):
-            raise InstructionError(f"{trigger} isn't allowed as an ONBUILD trigger")
-        expr = re.sub(r"(?i)^\s*ONBUILD\s*", "", node.original, count=1)
-        sub = node.next.children[0] if node.next and node.next.children else node
-        for h in sub.heredocs or node.heredocs:
-            expr += "\n" + h.content + h.name
-        return Onbuild(expression=expr, trigger=trigger, **b)
-    if kw == "workdir":
-        if len(args) != 1:
-            raise _err_exactly_one("WORKDIR")
-        fl.parse()
-        return Workdir(path=args[0], **b)
-    if kw == "healthcheck":
-        return _healthcheck(node, args, fl, b)
-    if kw == "expose":
-        if not args:
-            raise _err_at_least_one("EXPOSE")
-        fl.parse()
-        return Expose(ports=sorted(args), **b)
-    if kw == "user":
-        if len(args) != 1:
-            raise _err_exactly_one("USER")
-        fl.parse()
-        return User(user=args[0], **b)
-    if kw == "volume":
-        if not args:
-            raise _err_at_least_one("VOLUME")
-        fl.parse()
-        vols = []
-        for v in args:
-            v = v.strip()
-            if not v:
-                raise InstructionError("VOLUME specified can not be an empty string")
-            vols.append(v)
-        return Volume(paths=vols, **b)
-    if kw == "stopsignal":
-        if len(args) != 1:
-            raise _err_exactly_one("STOPSIGNAL")
-        fl.parse()
-        return Stopsignal(signal=args[0], **b)
-    if kw == "arg":
-        if not args:
-            raise _err_at_least_one("ARG")
-        fl.parse()
-        pairs: list[tuple[str, str | None]] = []
-        for a in args:
-            if "=" in a:
-                k, v = a.split("=", 1)
-                if not k:
-                    raise InstructionError("ARG names can not be blank")
-                pairs.append((k, v))
-            else:
-                pairs.append((a, None))
-        return Arg(pairs=pairs, **b)
-    raise InstructionError(_unknown(node.value))
+    fn = _CONVERT.get(node.value.lower())
+    if fn is None:
+        raise InstructionError(_unknown(node.value))
+    return fn(node, node.args())
 
 
 def _q(s: str) -> str:
@@ -698,26 +761,3 @@ def _unknown(word: str) -> str:
     """``unknown instruction: COPPY (did you mean copy?)`` as BuildKit's suggest package."""
     return _suggest(f"unknown instruction: {word}", word.lower(),
                     [n.lower() for n in INSTRUCTION_NAMES])
-
-
-def _suggest(msg: str, word: str, candidates) -> str:
-    """Append `` (did you mean X?)`` when one candidate is within a third of the word's
-    length in edit distance."""
-    best, best_d = None, None
-    for cand in sorted(candidates):
-        d = _levenshtein(word, cand)
-        if best_d is None or d < best_d:
-            best, best_d = cand, d
-    if best is not None and best_d is not None and 0 < best_d <= max(1, len(word) // 3):
-        msg += f" (did you mean {best}?)"
-    return msg
-
-
-def _levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]

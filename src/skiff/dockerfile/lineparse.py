@@ -22,7 +22,11 @@ __all__ = ["extract_builder_flags", "parse_words", "DISPATCH", "_node_from_line"
 # ---------------------------------------------------------------------------------------
 # Line parsers (one per argument shape)
 
-_ParseFn = Callable[[str, "_Directives"], tuple["Node | None", dict[str, bool]]]
+# A line parser gives (arguments, attributes): the arguments are a tuple of strings (the
+# plain chain BuildKit builds as Next nodes; Node builds those on demand), a Node (ONBUILD's
+# sub-instruction) or None.
+_Args = "tuple[str, ...] | Node | None"
+_ParseFn = Callable[[str, "_Directives"], tuple[_Args, dict[str, bool]]]
 
 
 _SIMPLE_FLAG = re.compile(r"--[^\s'\"\\]*")
@@ -145,7 +149,9 @@ def _word_rx(escape: str) -> re.Pattern[str]:
     rx = _WORD_RX.get(escape)
     if rx is None:
         e = re.escape(escape)
-        rx = re.compile(rf"""(?:{e}.|"(?:{e}.|[^"{e}])*(?:"|$)|'[^']*(?:'|$)|[^\s"'{e}])+""",
+        # runs of plain characters match in one step, not one per character; the atomic
+        # group keeps a failing quote (only possible before a trailing escape) linear
+        rx = re.compile(rf"""(?:[^\s"'{e}]+|{e}.|"(?>(?:[^"{e}]+|{e}.)*)(?:"|$)|'[^']*(?:'|$))+""",
                         re.S)
         _WORD_RX[escape] = rx
     return rx
@@ -219,35 +225,18 @@ def _parse_words_slow(rest: str, escape: str) -> list[str]:
     return words
 
 
-def _chain(values: list[str]) -> Node | None:
-    root: Node | None = None
-    prev: Node | None = None
-    for v in values:
-        node = Node(value=v)
-        if prev is None:
-            root = node
-        else:
-            prev.next = node
-        prev = node
-    return root
+def _parse_ignore(rest: str, d: _Directives) -> tuple[tuple[str, ...], dict[str, bool]]:
+    return ("",), NO_ATTRS
 
 
-def _kv(key: str, value: str, sep: str) -> Node:
-    return Node(value=key, next=Node(value=value, next=Node(value=sep)))
-
-
-def _parse_ignore(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
-    return Node(), NO_ATTRS
-
-
-def _parse_sub_command(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+def _parse_sub_command(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]]:
     if rest == "":
         return None, NO_ATTRS
     child = _node_from_line(rest, d, [])
     return Node(children=[child]), NO_ATTRS
 
 
-def _parse_name_val(rest: str, key: str, d: _Directives) -> Node | None:
+def _parse_name_val(rest: str, key: str, d: _Directives) -> tuple[str, ...] | None:
     words = parse_words(rest, d.escape)
     if not words:
         return None
@@ -255,49 +244,42 @@ def _parse_name_val(rest: str, key: str, d: _Directives) -> Node | None:
         parts = WS.split(rest, maxsplit=1)
         if len(parts) < 2:
             raise ValueError(f"{key} must have two arguments")
-        return _kv(parts[0], parts[1], "")
-    root: Node | None = None
-    last: Node | None = None
+        return (parts[0], parts[1], "")
+    out: list[str] = []
     for w in words:
-        if "=" not in w:
+        k, eq, v = w.partition("=")
+        if not eq:
             raise ValueError(f"Syntax error - can't find = in {go_quote(w)}. "
                              "Must be of the form: name=value")
-        k, v = w.split("=", 1)
-        node = _kv(k, v, "=")
-        if root is None:
-            root = node
-        else:
-            assert last is not None
-            last.next = node
-        last = node.next.next  # type: ignore[union-attr]
-    return root
+        out += (k, v, "=")
+    return tuple(out)
 
 
-def _parse_env(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+def _parse_env(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]]:
     return _parse_name_val(rest, "ENV", d), NO_ATTRS
 
 
-def _parse_label(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+def _parse_label(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]]:
     return _parse_name_val(rest, "LABEL", d), NO_ATTRS
 
 
-def _parse_name_or_name_val(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
-    return _chain(parse_words(rest, d.escape)), NO_ATTRS
+def _parse_name_or_name_val(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]]:
+    return tuple(parse_words(rest, d.escape)), NO_ATTRS
 
 
-def _parse_strings_ws(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+def _parse_strings_ws(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]]:
     if rest == "":
         return None, NO_ATTRS
     parts = WS.split(rest)
     if parts and parts[-1] == "":
         parts.pop()
-    return _chain(parts), NO_ATTRS
+    return tuple(parts), NO_ATTRS
 
 
-def _parse_string(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+def _parse_string(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]]:
     if rest == "":
         return None, NO_ATTRS
-    return Node(value=rest), NO_ATTRS
+    return (rest,), NO_ATTRS
 
 
 class _NotStringArray(ValueError):
@@ -328,32 +310,44 @@ def _reject_constant(name: str) -> object:
     raise ValueError(name)  # Go's JSON has no NaN/Infinity
 
 
-def _parse_json(rest: str) -> tuple[Node | None, dict[str, bool]] | None:
-    arr = _go_json_array(rest)
+JSON_ATTRS: dict[str, bool] = {"json": True}  # shared, like NO_ATTRS: never mutated
+
+
+def _parse_json(rest: str) -> tuple[_Args, dict[str, bool]] | None:
+    r = rest.lstrip()
+    if not r.startswith("["):
+        return None
+    if _SIMPLE_JSON_ARRAY.fullmatch(r):  # the usual exec form: strings without escapes
+        return tuple(_JSON_STRING.findall(r)), JSON_ATTRS
+    arr = _go_json_array(r)
     if arr is None:
         return None
     if not all(isinstance(x, str) for x in arr):
         raise _NotStringArray()
-    return _chain(arr), {"json": True}  # type: ignore[arg-type]
+    return tuple(arr), JSON_ATTRS  # type: ignore[return-value]
 
 
-def _parse_maybe_json(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+def _parse_maybe_json(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]]:
     if rest == "":
         return None, NO_ATTRS
+    c = rest[0]
+    if c != "[" and not c.isspace():  # shell form: no JSON array starts here
+        return (rest,), NO_ATTRS
     r = _parse_json(rest)
     if r is not None:
         return r
-    return Node(value=rest), NO_ATTRS
+    return (rest,), NO_ATTRS
 
 
-def _parse_maybe_json_to_list(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
-    r = _parse_json(rest)
+def _parse_maybe_json_to_list(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]]:
+    c = rest[:1]
+    r = _parse_json(rest) if c == "[" or c.isspace() else None
     if r is not None:
         return r
     return _parse_strings_ws(rest, d)
 
 
-def _parse_health_config(rest: str, d: _Directives) -> tuple[Node | None, dict[str, bool]]:
+def _parse_health_config(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]]:
     sep = 0
     n = len(rest)
     while sep < n and not rest[sep].isspace():
@@ -364,7 +358,7 @@ def _parse_health_config(rest: str, d: _Directives) -> tuple[Node | None, dict[s
     if sep == 0:
         return None, NO_ATTRS
     cmd, attrs = _parse_maybe_json(rest[nxt:], d)
-    return Node(value=rest[:sep], next=cmd), attrs
+    return (rest[:sep],) + (cmd or ()), attrs  # type: ignore[operator]
 
 
 DISPATCH: dict[str, _ParseFn] = {
@@ -389,19 +383,43 @@ DISPATCH: dict[str, _ParseFn] = {
 }
 
 
+_CMD_ARGS = re.compile(r"([^\t\v\f\r ]+)[\t\v\f\r ]+(.+)", re.S)
+
+
 def _split_command(line: str) -> tuple[str, list[str], str]:
-    parts = WS.split(line.strip(), maxsplit=1)
-    flags: list[str] = []
-    args = ""
-    if len(parts) == 2:
-        args, flags = extract_builder_flags(parts[1])
-    return parts[0], flags, args.strip()
+    """(instruction word, builder flags, arguments) of one joined line (BuildKit's
+    splitCommand: the word ends at the first reWhitespace run)."""
+    stripped = line.strip()
+    m = _CMD_ARGS.match(stripped)
+    if m is None:
+        return stripped, [], ""
+    cmd, rest = m.groups()
+    # ``rest`` starts after a whitespace run and ``stripped`` has no trailing whitespace, so
+    # without flags and leading Unicode spaces it is already the stripped argument text.
+    if rest[0] == "-" or rest[0].isspace():
+        rest, flags = extract_builder_flags(rest)
+        return cmd, flags, rest.strip()
+    return cmd, [], rest
 
 
 def _node_from_line(line: str, d: _Directives, comments: list[str]) -> Node:
-    cmd, flags, args = _split_command(line)
+    stripped = line.strip()
+    m = _CMD_ARGS.match(stripped)
+    flags: list[str] | tuple[()] = ()  # Node's shared empty default when none are written
+    if m is None:
+        cmd, args = stripped, ""
+    else:  # _split_command, inlined: this runs once per instruction
+        cmd, args = m.groups()
+        if args[0] == "-" or args[0].isspace():
+            args, flags = extract_builder_flags(args)
+            args = args.strip()
+            if not flags:
+                flags = ()
     fn = DISPATCH.get(cmd.lower(), _parse_ignore)
     nxt, attrs = fn(args, d)
+    if nxt.__class__ is tuple:
+        return Node(cmd, None, (), (), attrs, line, flags, 0, 0,
+                    list(comments) if comments else (), nxt)
     return Node(cmd, nxt, (), (), attrs, line, flags, 0, 0,
                 list(comments) if comments else ())
 

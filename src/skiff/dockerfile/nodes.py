@@ -32,19 +32,23 @@ class Node:
     """A node of BuildKit's parse tree (see the module docstring).
 
     Sequence fields default to shared empty tuples (a node is built once by the parser);
-    the root's ``children`` is a list.
+    the root's ``children`` is a list. The parser stores a plain argument chain (every
+    instruction but ONBUILD) as a tuple of strings (``vals``) and builds the ``next`` nodes
+    only when something reads ``next``: most users only need :meth:`args`.
     """
 
-    __slots__ = ("value", "next", "children", "heredocs", "attributes", "original", "flags",
-                 "start_line", "end_line", "prev_comment")
+    __slots__ = ("value", "_next", "_vals", "children", "heredocs", "attributes", "original",
+                 "flags", "start_line", "end_line", "prev_comment")
 
     def __init__(self, value: str = "", next: Node | None = None,
                  children: list[Node] | tuple[()] = (), heredocs: list[Heredoc] | tuple[()] = (),
                  attributes: dict[str, bool] | None = None, original: str = "",
                  flags: list[str] | tuple[()] = (), start_line: int = 0, end_line: int = 0,
-                 prev_comment: list[str] | tuple[()] = ()):
+                 prev_comment: list[str] | tuple[()] = (),
+                 vals: tuple[str, ...] | None = None):
         self.value = value
-        self.next = next
+        self._next = next
+        self._vals = vals if next is None else None
         self.children = children
         self.heredocs = heredocs
         self.attributes = attributes if attributes is not None else NO_ATTRS
@@ -54,14 +58,37 @@ class Node:
         self.end_line = end_line
         self.prev_comment = prev_comment
 
+    @property
+    def next(self) -> Node | None:
+        """The first argument node (BuildKit's ``Next``); built on first access from the
+        stored argument values."""
+        n = self._next
+        if n is None and self._vals:
+            vals = self._vals
+            n = last = Node(vals[0])
+            for v in vals[1:]:
+                nxt = Node(v)
+                last._next = nxt
+                last = nxt
+            self._next = n
+            self._vals = None  # the chain is now the only copy (it may be edited)
+        return n
+
+    @next.setter
+    def next(self, node: Node | None) -> None:
+        self._next = node
+        self._vals = None
+
     def __repr__(self) -> str:
         return f"Node({self.dump()!r}, lines {self.start_line}-{self.end_line})"
 
     def args(self) -> list[str]:
         """The argument values after the instruction word (ONBUILD: the trigger's word and
         its arguments), as BuildKit's ``nodeArgs``."""
+        if self._vals is not None:
+            return list(self._vals)
         out: list[str] = []
-        n = self.next
+        n = self._next
         while n is not None:
             if not n.children:
                 out.append(n.value)
@@ -79,7 +106,11 @@ class Node:
             parts.append(" [" + " ".join(go_quote(f) for f in self.flags) + "]")
         for c in self.children:
             parts.append("(" + c.dump() + ")\n")
-        n = self.next
+        if self._vals is not None:
+            for v in self._vals:
+                parts.append(" " + go_quote(v))
+            return "".join(parts).strip()
+        n = self._next
         while n is not None:
             if n.children:
                 parts.append(" " + n.dump())

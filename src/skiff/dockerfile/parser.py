@@ -181,36 +181,33 @@ def scan(text: str, *, filename: str = "Dockerfile") -> list[ScannedInstruction]
     """
     out: list[ScannedInstruction] = []
 
-    def build(line: str, d: _Directives, comments: list[str]):
-        if "<<" not in line:
-            return line.split(None, 1)[0], False
+    def capable(obj, line: str) -> bool:
         word = line.split(None, 1)
         kw = word[0] if word else ""
         low = kw.lower()
-        capable = False
+        ok = False
         if low in HEREDOC_INSTRUCTIONS or low == "onbuild":
             rest = word[1] if len(word) > 1 else ""
             if low == "onbuild":
                 sub = rest.split(None, 1)
-                capable = bool(sub) and sub[0].lower() in HEREDOC_INSTRUCTIONS
+                ok = bool(sub) and sub[0].lower() in HEREDOC_INSTRUCTIONS
                 rest = sub[1] if len(sub) > 1 else ""
             else:
-                capable = True
-            if capable:
+                ok = True
+            if ok:
                 rest, _ = extract_builder_flags(rest)
-                capable = _parse_json_quiet(rest.strip()) is None
-        return kw, capable
+                ok = _parse_json_quiet(rest.strip()) is None
+        return ok
 
     append = out.append
 
     def add(obj, start: int, end: int, heredocs: list[Heredoc]) -> None:
         append(ScannedInstruction(obj[0], obj[1], start, end, tuple(heredocs)))
 
-    def build_pair(line, d, comments):
-        kw, capable = build(line, d, comments)
-        return (kw, line), capable
+    def build(line, d, comments):
+        return line.split(None, 1)[0], line
 
-    _run(text, filename, build_pair, add)
+    _run(text, filename, build, capable, add)
     return out
 
 
@@ -221,23 +218,25 @@ def _parse_json_quiet(rest: str):
         return None
 
 
-def _run(text: str, filename: str, build, add) -> tuple[_Directives, list[ParseWarning], int]:
+def _run(text: str, filename: str, build, capable, add
+         ) -> tuple[_Directives, list[ParseWarning], int]:
     """The line loop shared by :func:`scan` and :func:`parse_ast` (BuildKit's Parse).
 
-    ``build(line, directives, comments) -> (obj, may_have_heredocs)`` makes the
-    instruction; ``add(obj, start, end, heredocs)`` receives it with its line range.
+    ``build(line, directives, comments) -> obj`` makes the instruction,
+    ``capable(obj, line) -> bool`` tells whether it may open heredocs (asked only when the
+    line has ``<<``); ``add(obj, start, end, heredocs)`` receives it with its line range.
     Returns (directives, warnings, number of instructions).
     """
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the tree is acyclic; collections during a big parse only cost time
     try:
-        return _run_lines(text, filename, build, add)
+        return _run_lines(text, filename, build, capable, add)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _run_lines(text: str, filename: str, build, add
+def _run_lines(text: str, filename: str, build, capable, add
                ) -> tuple[_Directives, list[ParseWarning], int]:
     d = _Directives()
     lines = text.split("\n")
@@ -249,6 +248,9 @@ def _run_lines(text: str, filename: str, build, add
     n = len(lines)
     if n and lines[0].startswith("\ufeff"):
         lines[0] = lines[0][1:]
+    # Checked per line only when some line could be too long; CRs stripped only if present.
+    max_len = MAX_LINE if n and max(map(len, lines)) >= MAX_LINE else 1 << 62
+    has_cr = "\r" in text
     warnings: list[ParseWarning] = []
     comments: list[str] = []
     count = 0
@@ -272,9 +274,9 @@ def _run_lines(text: str, filename: str, build, add
     while i < n:
         raw = lines[i]
         i += 1
-        if len(raw) >= MAX_LINE:
+        if len(raw) >= max_len:
             check_len(raw, cur + 1)
-        tok = raw.rstrip("\r").lstrip()
+        tok = raw.rstrip("\r").lstrip() if has_cr else raw.lstrip()
         is_comment = tok[:1] == "#"
         if not d.done:
             if is_comment:
@@ -311,10 +313,10 @@ def _run_lines(text: str, filename: str, build, add
             while i < n:
                 raw = lines[i]
                 i += 1
-                if len(raw) >= MAX_LINE:
+                if len(raw) >= max_len:
                     check_len(raw, cur + 1)
                 cur += 1
-                t = raw.rstrip("\r")
+                t = raw.rstrip("\r") if has_cr else raw
                 stripped = t.lstrip()
                 if stripped[:1] == "#":
                     continue
@@ -335,11 +337,11 @@ def _run_lines(text: str, filename: str, build, add
                     url="https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
                     line=cur))
         try:
-            obj, capable = build(line, d, comments)
+            obj = build(line, d, comments)
         except ValueError as e:
             raise fail(str(e), start, cur) from None
         docs: list[Heredoc] = []
-        if capable and "<<" in line:
+        if "<<" in line and capable(obj, line):
             try:
                 docs = heredocs_from_line(line)
             except ValueError as e:
@@ -379,9 +381,8 @@ def parse_ast(text: str, *, filename: str = "Dockerfile") -> ParseResult:
     children: list[Node] = []
     root = Node(children=children, start_line=-1)
 
-    def build(line: str, d: _Directives, comments: list[str]):
-        child = _node_from_line(line, d, comments)
-        return child, _can_contain_heredoc(child)
+    def capable(child: Node, line: str) -> bool:
+        return _can_contain_heredoc(child)
 
     def add(child: Node, start: int, end: int, heredocs: list[Heredoc]) -> None:
         child.start_line, child.end_line = start, end
@@ -389,7 +390,7 @@ def parse_ast(text: str, *, filename: str = "Dockerfile") -> ParseResult:
             child.heredocs = heredocs
         children.append(child)
 
-    d, warnings, _ = _run(text, filename, build, add)
+    d, warnings, _ = _run(text, filename, _node_from_line, capable, add)
     root.start_line = children[0].start_line
     root.end_line = children[-1].end_line
     directives = {k: directive_value(v) if k != "escape" else v
