@@ -327,6 +327,11 @@ class _State:
             if final is not _NOFINAL:
                 v = final
             return v
+        if builtin and name == "len" and any(type(a) is P.Nil for a in argn):
+            # Go's len takes reflect.Value: the untyped literal nil is a zero Value (a nil
+            # *value* from the data is Docker's empty slice, len 0, handled in _len).
+            raise ExecError("error calling len: reflect: call of reflect.Value.Type on zero "
+                            "Value", node)
         argv = [self.arg(dot, a) for a in argn]
         if final is not _NOFINAL:
             argv.append(final)

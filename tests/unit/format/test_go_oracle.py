@@ -145,7 +145,7 @@ SAME_MESSAGE = [
     "{{continue}}", "{{/* x }}", '{{"abc}}', "{{| .A}}", "{{(.A}}", "{{.A)}}", "{{range}}{{end}}",
     "{{if}}{{end}}", "{{with $x := 1, 2}}{{end}}", "{{'ab'}}", "{{1 2}}", "{{.A.B.C }",
     "{{ # }}", "{{range $a, $b, $c := .}}{{end}}", "a\n{{if .A}}\n{{foo .A}}{{end}}",
-    "{{index .A 1}}", "{{len 3}}", "{{printf}}", "{{nil}}",
+    "{{index .A 1}}", "{{len 3}}", "{{printf}}", "{{nil}}", "{{len nil}}",
 ]
 
 
