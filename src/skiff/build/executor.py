@@ -30,6 +30,7 @@ from skiff.build.cachekey import StepInputs, explain_miss
 from skiff.build.records import BuildRecords, CacheRecord
 from skiff.build.types import BuildOptions, BuildReport, Progress, StepReport
 from skiff.errors import BuildError, DockerfileError, ImageNotFound, SkiffError
+from skiff.services import StoreParts
 
 if TYPE_CHECKING:
     import sqlite3
@@ -75,7 +76,7 @@ class StageState:
     cmd_set: bool = False
 
 
-class Builder:
+class Builder(StoreParts):
     """Runs one build (see :func:`skiff.build.build`)."""
 
     def __init__(self, config: Config, db: sqlite3.Connection, opts: BuildOptions,
@@ -90,7 +91,6 @@ class Builder:
         self.steps: list[StepReport] = []
         self.step_inputs: list[tuple[str, dict[str, Any]]] = []
         self.touched: list[str] = []
-        self._images = self._snap = self._content = None
         self.results: dict[int, StageState] = {}
         self.filename = "Dockerfile"
         self.context: BuildContext | None = None
@@ -98,30 +98,6 @@ class Builder:
         self.bases: list[tuple[str, str]] = []  # (normalized name, image ID) for the fast path
         self.volatile = False  # an input the fast path cannot check (ADD of a URL)
 
-    # -- lazily opened store parts ---------------------------------------------------------
-    @property
-    def images(self):
-        if self._images is None:
-            from skiff.images import ImageService
-
-            self._images = ImageService(self.config, self.db)
-        return self._images
-
-    @property
-    def snapshotter(self):
-        if self._snap is None:
-            from skiff.snapshots import Snapshotter
-
-            self._snap = Snapshotter(self.config, self.db)
-        return self._snap
-
-    @property
-    def content(self):
-        if self._content is None:
-            from skiff.content import ContentStore
-
-            self._content = ContentStore(self.config.content_dir)
-        return self._content
 
     # -- the build ---------------------------------------------------------------------------
     def run(self) -> BuildReport:

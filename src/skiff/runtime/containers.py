@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from skiff.errors import Conflict, InvalidArgument, NotFound, SkiffError
 from skiff.runtime import cgroups, records
 from skiff.runtime.records import ACTIVE
+from skiff.services import StoreParts
 
 if TYPE_CHECKING:
     import sqlite3
@@ -137,7 +138,7 @@ def monitor_alive(rec: dict) -> bool:
     return st is not None and st == sk.get("MonitorStart")
 
 
-class ContainerService:
+class ContainerService(StoreParts):
     """The containers of one store.
 
     Args:
@@ -154,22 +155,7 @@ class ContainerService:
         self._snapshotter = snapshotter
         self._runc = None
 
-    # -- parts, made on first use ---------------------------------------------------------
-    @property
-    def images(self):
-        if self._images is None:
-            from skiff.images import ImageService
-
-            self._images = ImageService(self.config, self.db)
-        return self._images
-
-    @property
-    def snapshotter(self):
-        if self._snapshotter is None:
-            from skiff.snapshots import Snapshotter
-
-            self._snapshotter = Snapshotter(self.config, self.db)
-        return self._snapshotter
+    # -- parts, made on first use (images, snapshotter, content: skiff.services) -------
 
     @property
     def runc(self):
