@@ -124,6 +124,7 @@ class LayerMeter:
         self._tar = TarChecker()
         self._dec: _Gunzip | _Unzstd | _Plain | None = None
         self._head = b""
+        self.unsupported = False  # bzip2/xz seen: close() returns None
 
     def _out(self, chunk: bytes) -> None:
         self._h.update(chunk)
@@ -138,8 +139,9 @@ class LayerMeter:
             self._dec = _Unzstd(self._out)
         elif kind == "none":
             self._dec = _Plain(self._out)
-        else:  # bzip2/xz: not layer media types; measured from the store later
-            raise InvalidArgument(f"layer {self.what}", f"unsupported compression {kind}")
+        else:  # bzip2/xz: no layer media type; left to a reader-based measure
+            self.unsupported = True
+            self._dec = _Plain(lambda b: None)
 
     def feed(self, data: bytes) -> None:
         """The next bytes of the blob (any length, in order)."""
@@ -158,8 +160,9 @@ class LayerMeter:
                 raise InvalidArgument(f"layer {self.what}", f"decompressing: {e}") from None
             raise
 
-    def close(self) -> LayerMeasure:
-        """The blob has ended: check it ended cleanly; return the measure."""
+    def close(self) -> LayerMeasure | None:
+        """The blob has ended: check it ended cleanly; return the measure (None when the
+        compression is one a layer cannot have: bzip2, xz)."""
         try:
             if self._dec is None:
                 head, self._head = self._head, b""
@@ -172,5 +175,7 @@ class LayerMeter:
             if type(e).__name__ == "ZstdError":
                 raise InvalidArgument(f"layer {self.what}", f"decompressing: {e}") from None
             raise
+        if self.unsupported:
+            return None
         self._tar.close()
         return LayerMeasure("sha256:" + self._h.hexdigest(), self._n, self._tar.content_size)
