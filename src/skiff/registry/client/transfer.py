@@ -181,17 +181,32 @@ def _fill(reg: Registry, repo: str, blob: Blob, w, path: str, progress, key: str
                     raise Unavailable(f"fetching blob {blob.digest}",
                                       f"registry answered range {cr!r} for bytes={start}-",
                                       exit_code=1)
-            for chunk in r.iter_raw():  # unbuffered: a break keeps what came
-                if skip:
-                    if len(chunk) <= skip:
-                        skip -= len(chunk)
-                        continue
-                    chunk, skip = chunk[skip:], 0
-                if w.offset + len(chunk) > blob.size:
-                    raise InvalidArgument(f"blob {blob.digest}",
-                                          f"registry sent more than {blob.size} bytes")
-                w.write(chunk)
-                progress.advance(key, len(chunk))
+            # Network reads come 64 KiB at a time; they go to the writer (file write,
+            # sha256, the meter's decompressor: C calls that release the GIL) gathered
+            # into 1 MiB pieces, so the download threads do not convoy on the GIL.
+            pending: list[bytes] = []
+            npending = 0
+            try:
+                for chunk in r.iter_raw():  # unbuffered: a break keeps what came
+                    if skip:
+                        if len(chunk) <= skip:
+                            skip -= len(chunk)
+                            continue
+                        chunk, skip = chunk[skip:], 0
+                    if w.offset + npending + len(chunk) > blob.size:
+                        raise InvalidArgument(f"blob {blob.digest}",
+                                              f"registry sent more than {blob.size} bytes")
+                    pending.append(chunk)
+                    npending += len(chunk)
+                    if npending >= CHUNK:
+                        data, n, pending, npending = b"".join(pending), npending, [], 0
+                        w.write(data)
+                        progress.advance(key, n)
+            finally:
+                if npending:  # what came before a break is kept for the resume
+                    data, n, pending, npending = b"".join(pending), npending, [], 0
+                    w.write(data)
+                    progress.advance(key, n)
         except (httpx.TransportError, httpx.StreamError) as e:
             failures = failures + 1 if w.offset == start else 1
             if failures > RESUMES:
