@@ -34,6 +34,26 @@ from skiff import digest as _digest
 from skiff.errors import AlreadyExists, DigestMismatch, InvalidArgument, NotFound, Unavailable
 
 CHUNK = 1 << 20
+WRITEBACK = 8 << 20  # start writing back an ingest's data every this many bytes
+
+
+def _writeback_fn():
+    """libc ``sync_file_range`` (Linux), or None where it is not available."""
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.sync_file_range
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_sync_file_range = _writeback_fn()
+_SYNC_FILE_RANGE_WRITE = 2  # start writeback of dirty pages in the range, do not wait
 
 
 def fsync_dir(path: Path) -> None:
@@ -71,6 +91,7 @@ class Writer:
         while chunk := self._f.read(CHUNK):  # resume: re-hash what is there
             self._h.update(chunk)
         self.offset = self._f.tell()
+        self._kicked = self.offset  # data up to here has had its writeback started
         self._closed = False
 
     def write(self, b: bytes | bytearray | memoryview) -> int:
@@ -81,6 +102,13 @@ class Writer:
             self._f.write(b)
         self._h.update(b)
         self.offset += len(b)
+        if self.offset - self._kicked >= WRITEBACK and _sync_file_range is not None:
+            # Start writing the data back now, while more arrives, so commit's fsync
+            # has little left to wait for (durability still comes from that fsync).
+            self._f.flush()
+            _sync_file_range(self._f.fileno(), self._kicked, self.offset - self._kicked,
+                             _SYNC_FILE_RANGE_WRITE)
+            self._kicked = self.offset
         return len(b)
 
     def flush(self) -> None:

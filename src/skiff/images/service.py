@@ -380,8 +380,7 @@ class ImageService(RemovalMixin):
         InvalidArgument for a corrupt layer.
         """
         from skiff.errors import DigestMismatch
-        from skiff.images.tarcheck import TarChecker
-        from skiff.layers.compression import decompressed
+        from skiff.images.layermeter import LayerMeter
 
         img = self.get(ref_or_id)
         tar_sizes: dict[str, int] = {}
@@ -389,21 +388,17 @@ class ImageService(RemovalMixin):
         for lay in img.layers:
             if lay.unpacked_size is not None and lay.uncompressed_size is not None:
                 continue
-            h, n, chk = hashlib.sha256(), 0, TarChecker()
+            meter = LayerMeter(lay.digest)
             with self.content.open(lay.digest) as f:
-                src = decompressed(f)
-                try:
-                    while chunk := src.read(1 << 20):
-                        h.update(chunk)
-                        chk.feed(chunk)
-                        n += len(chunk)
-                except (OSError, EOFError) as e:
-                    raise InvalidArgument(f"layer {lay.digest}", f"decompressing: {e}") from None
-            chk.close()
-            if "sha256:" + h.hexdigest() != lay.diff_id:
-                raise DigestMismatch(f"layer {lay.digest}", lay.diff_id, "sha256:" + h.hexdigest())
-            tar_sizes[lay.diff_id] = n
-            unpacked[lay.diff_id] = chk.content_size
+                while chunk := f.read(1 << 20):
+                    meter.feed(chunk)
+            m = meter.close()
+            if m is None:  # bzip2/xz: the general reader
+                m = _measure_reader(self.content, lay.digest)
+            if m.diff_id != lay.diff_id:
+                raise DigestMismatch(f"layer {lay.digest}", lay.diff_id, m.diff_id)
+            tar_sizes[lay.diff_id] = m.tar_size
+            unpacked[lay.diff_id] = m.unpacked_size
         if unpacked:
             with transaction(self.db):
                 for d, size in unpacked.items():
@@ -432,3 +427,23 @@ class ImageService(RemovalMixin):
         from skiff.images.archive import load
 
         return load(self, stream)
+
+
+def _measure_reader(content, digest: str):
+    """LayerMeasure of a blob in any compression ``skiff.layers.compression`` reads."""
+    from skiff.images.layermeter import LayerMeasure
+    from skiff.images.tarcheck import TarChecker
+    from skiff.layers.compression import decompressed
+
+    h, n, chk = hashlib.sha256(), 0, TarChecker()
+    with content.open(digest) as f:
+        src = decompressed(f)
+        try:
+            while chunk := src.read(1 << 20):
+                h.update(chunk)
+                chk.feed(chunk)
+                n += len(chunk)
+        except (OSError, EOFError) as e:
+            raise InvalidArgument(f"layer {digest}", f"decompressing: {e}") from None
+    chk.close()
+    return LayerMeasure("sha256:" + h.hexdigest(), n, chk.content_size)

@@ -73,8 +73,13 @@ def _record(config: Config, db, r, pulled) -> bool:
     else:
         changed = db.execute("SELECT 1 FROM images WHERE id = ?",
                              (pulled.config_digest,)).fetchone() is None
+    # Layers measured (and diffID-checked) in the download threads bring their sizes;
+    # measure_layers below then reads back only the others (present before, resumed).
+    by_diff = {m.diff_id: m for m in pulled.measured.values()}
     images.record(pulled.manifest.digest, tags=[str(r)] if by_tag else [],
-                  repo_digests=[f"{r.repository}@{pulled.digest}"])
+                  repo_digests=[f"{r.repository}@{pulled.digest}"],
+                  layer_sizes={d: m.tar_size for d, m in by_diff.items()},
+                  unpacked_sizes={d: m.unpacked_size for d, m in by_diff.items()})
     if hasattr(images, "measure_layers"):
         # Docker's sizes for the new layers, and each layer checked against its diffID; an
         # image whose layers do not match its config is not kept.
@@ -108,7 +113,8 @@ def pull_report(config: Config, db, ref: str, *, platform: str | None = None,
     progress.message(f"{r.digest or r.tag}: Pulling from {_familiar_repo(r)}")
     with Registry(r.domain, config) as reg:
         pulled = pull_image(reg, r.path, r.digest or r.tag, store, what=r.familiar(),
-                            platform=plat, progress=progress, max_concurrent=max_concurrent)
+                            platform=plat, progress=progress, max_concurrent=max_concurrent,
+                            measure=True)
     changed = _record(config, db, r, pulled)
     sources = BlobSources(config.root)
     try:

@@ -9,9 +9,9 @@ Blobs the sink has already are not downloaded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from skiff.errors import AlreadyExists, InvalidArgument
+from skiff.errors import AlreadyExists, DigestMismatch, InvalidArgument
 from skiff.registry.client.manifests import (
     INDEXES,
     Fetched,
@@ -39,6 +39,9 @@ class PulledImage:
         config_digest: its digest (the image ID).
         layers: the layer blobs in order (all in the sink).
         downloaded: digests fetched by this pull (the others were present).
+        measured: for layers measured while downloading (``pull_image(measure=True)``),
+            layer digest → ``skiff.images.layermeter.LayerMeasure`` (diffID already
+            checked against the config); the other layers are left to measure later.
     """
 
     manifest: Fetched
@@ -47,6 +50,7 @@ class PulledImage:
     config_digest: str
     layers: tuple[Blob, ...]
     downloaded: tuple[str, ...]
+    measured: dict = field(default_factory=dict)
 
     @property
     def digest(self) -> str:
@@ -76,11 +80,50 @@ def _store(sink: BlobSink, data: bytes, digest: str) -> None:
         pass
 
 
+class _DiffIDMeter:
+    """Measures a layer in its download thread and refuses it (before commit) when it does
+    not decompress to the config's diffID for it."""
+
+    def __init__(self, blob: Blob, diff_id: str):
+        from skiff.images.layermeter import LayerMeter
+
+        self.blob = blob
+        self.diff_id = diff_id
+        self._m = LayerMeter(blob.digest)
+        self.feed = self._m.feed
+        self.skipped = False
+        self.result = None
+
+    def finish(self) -> None:
+        r = self._m.close()
+        if r is None:
+            return
+        if r.diff_id != self.diff_id:
+            raise DigestMismatch(f"layer {self.blob.digest}", self.diff_id, r.diff_id)
+        self.result = r
+
+
+def _diff_ids(config: bytes, n: int) -> list[str] | None:
+    import json
+
+    try:
+        ids = json.loads(config)["rootfs"]["diff_ids"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(ids, list) or len(ids) != n or not all(isinstance(d, str) for d in ids):
+        return None
+    return ids
+
+
 def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
                what: str | None = None, platform: Platform | None = None,
                progress: NullProgress | None = None,
-               max_concurrent: int = MAX_CONCURRENT) -> PulledImage:
+               max_concurrent: int = MAX_CONCURRENT, measure: bool = False) -> PulledImage:
     """Pull ``repo:reference`` (a tag or ``sha256:`` digest) into ``sink``.
+
+    ``measure``: decompress each downloaded layer in its download thread as it arrives,
+    check it against the config's diffID before committing it (DigestMismatch, nothing of
+    it stored) and return its sizes in ``PulledImage.measured``.
 
     ``platform`` picks the manifest from an index (default: the host's). Raises NotFound
     (unknown manifest / no platform match), Unauthorized, DigestMismatch (nothing of that
@@ -108,7 +151,16 @@ def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
     config = sink.read_blob(cfg.digest) if sink.exists(cfg.digest) else fetch_small(
         reg, repo, cfg)
 
-    got = for_each_blob(layers, lambda b: download_blob(reg, repo, b, sink, progress),
+    meters: dict[str, _DiffIDMeter] = {}
+    ids = _diff_ids(config, len(layers)) if measure else None
+    if ids is not None:
+        for b, d in zip(layers, ids, strict=True):
+            meters.setdefault(b.digest, _DiffIDMeter(b, d))
+    measured = dict(meters)
+    # Each blob's meter goes to exactly one download (dict.pop is atomic): a layer listed
+    # twice is measured once.
+    got = for_each_blob(layers, lambda b: download_blob(reg, repo, b, sink, progress,
+                                                        meter=meters.pop(b.digest, None)),
                         max_concurrent)
     downloaded = [b.digest for b, fetched in zip(layers, got, strict=True) if fetched]
     for b in layers:
@@ -118,4 +170,5 @@ def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
     _store(sink, manifest.data, manifest.digest)
     if index is not None:
         _store(sink, index.data, index.digest)
-    return PulledImage(manifest, index, config, cfg.digest, layers, tuple(downloaded))
+    return PulledImage(manifest, index, config, cfg.digest, layers, tuple(downloaded),
+                       {dg: m.result for dg, m in measured.items() if m.result is not None})

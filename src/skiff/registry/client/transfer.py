@@ -71,14 +71,57 @@ def _backoff(n: int) -> None:
     time.sleep(min(0.2 * (2 ** n), 3.0))
 
 
+class _Tee:
+    """A writer that also shows every byte written to ``meter.feed`` (in order). A meter
+    error is kept for :meth:`finish`, after the whole blob came: bytes that do not match
+    the blob's digest must be reported as that (DigestMismatch), not as a bad layer."""
+
+    def __init__(self, w, meter):
+        self._w = w
+        self._meter = meter
+        self.error: SkiffError | None = None
+
+    @property
+    def offset(self) -> int:
+        return self._w.offset
+
+    def write(self, b) -> int:
+        n = self._w.write(b)
+        if self.error is None:
+            try:
+                self._meter.feed(b)
+            except SkiffError as e:
+                self.error = e
+        return n
+
+    def finish(self, blob: Blob) -> None:
+        try:
+            if self.error is not None:
+                raise self.error
+            self._meter.finish()
+        except SkiffError:
+            digest = getattr(self._w, "digest", None)
+            if callable(digest) and self._w.offset == blob.size and digest() != blob.digest:
+                raise DigestMismatch(f"blob {getattr(self._w, 'ref', blob.digest)}",
+                                     blob.digest, digest()) from None
+            raise
+
+
 def download_blob(reg: Registry, repo: str, blob: Blob, sink: BlobSink,
-                  progress: NullProgress | None = None, *, key: str | None = None) -> bool:
+                  progress: NullProgress | None = None, *, key: str | None = None,
+                  meter=None) -> bool:
     """Fetch ``blob`` from ``repo`` into ``sink``; False when the sink already had it.
 
     Streams in 1 MiB chunks (memory stays flat), follows redirects, and after a broken
     connection asks for the rest with ``Range: bytes=<offset>-`` (a server answering 200
     instead of 206 is handled by skipping what we have). The sink verifies size and digest
-    before the blob becomes visible. Raises DigestMismatch (nothing stored),
+    before the blob becomes visible.
+
+    ``meter`` (optional; ``feed(bytes)``, ``finish()``) sees the blob's bytes as they
+    arrive, in the download thread; ``finish()`` runs before the commit and may raise to
+    refuse the blob (a pull measures a layer and checks its diffID that way). A download
+    resumed from an earlier ingest does not start at byte 0: then the meter is not used and
+    ``meter.skipped`` is set True. Raises DigestMismatch (nothing stored),
     NotFound / RegistryError (the registry's error), Unavailable (gave up resuming).
     """
     progress = progress or NullProgress()
@@ -93,8 +136,15 @@ def download_blob(reg: Registry, repo: str, blob: Blob, sink: BlobSink,
         progress.status(key, "Already exists")
         return False
     with w:
+        target = w
+        if meter is not None:
+            if w.offset:
+                meter.skipped = True
+                meter = None
+            else:
+                target = _Tee(w, meter)
         try:
-            _fill(reg, repo, blob, w, path, progress, key)
+            _fill(reg, repo, blob, target, path, progress, key)
         except (Unavailable, KeyboardInterrupt):
             # Keep the bytes that arrived: a rerun's writer for the same ref resumes there.
             if hasattr(w, "close"):
@@ -102,6 +152,8 @@ def download_blob(reg: Registry, repo: str, blob: Blob, sink: BlobSink,
             raise
         progress.status(key, "Verifying Checksum")
         try:
+            if isinstance(target, _Tee):
+                target.finish(blob)  # may raise: the context manager aborts the ingest
             w.commit(blob.size, blob.digest)
         except AlreadyExists:
             pass
@@ -151,17 +203,32 @@ def _fill(reg: Registry, repo: str, blob: Blob, w, path: str, progress, key: str
                     raise Unavailable(f"fetching blob {blob.digest}",
                                       f"registry answered range {cr!r} for bytes={start}-",
                                       exit_code=1)
-            for chunk in r.iter_raw():  # unbuffered: a break keeps what came
-                if skip:
-                    if len(chunk) <= skip:
-                        skip -= len(chunk)
-                        continue
-                    chunk, skip = chunk[skip:], 0
-                if w.offset + len(chunk) > blob.size:
-                    raise InvalidArgument(f"blob {blob.digest}",
-                                          f"registry sent more than {blob.size} bytes")
-                w.write(chunk)
-                progress.advance(key, len(chunk))
+            # Network reads come 64 KiB at a time; they go to the writer (file write,
+            # sha256, the meter's decompressor: C calls that release the GIL) gathered
+            # into 1 MiB pieces, so the download threads do not convoy on the GIL.
+            pending: list[bytes] = []
+            npending = 0
+            try:
+                for chunk in r.iter_raw():  # unbuffered: a break keeps what came
+                    if skip:
+                        if len(chunk) <= skip:
+                            skip -= len(chunk)
+                            continue
+                        chunk, skip = chunk[skip:], 0
+                    if w.offset + npending + len(chunk) > blob.size:
+                        raise InvalidArgument(f"blob {blob.digest}",
+                                              f"registry sent more than {blob.size} bytes")
+                    pending.append(chunk)
+                    npending += len(chunk)
+                    if npending >= CHUNK:
+                        data, n, pending, npending = b"".join(pending), npending, [], 0
+                        w.write(data)
+                        progress.advance(key, n)
+            finally:
+                if npending:  # what came before a break is kept for the resume
+                    data, n, pending, npending = b"".join(pending), npending, [], 0
+                    w.write(data)
+                    progress.advance(key, n)
         except (httpx.TransportError, httpx.StreamError) as e:
             failures = failures + 1 if w.offset == start else 1
             if failures > RESUMES:
