@@ -200,7 +200,7 @@ class RtNetlink:
 
     def has_default_route(self) -> bool:
         """Whether the main table holds an IPv4 default route."""
-        for t, p in self.request(RTM_GETROUTE, _RTM.pack(socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0),
+        for _t, p in self.request(RTM_GETROUTE, _RTM.pack(socket.AF_INET, 0, 0, 0, 0, 0, 0, 0, 0),
                                  NLM_F_DUMP):
             fields = _RTM.unpack_from(p)
             a = parse_attrs(p[_RTM.size:])
