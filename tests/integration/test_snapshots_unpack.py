@@ -273,3 +273,23 @@ def test_rmi_releases_unpacked_levels_but_keeps_a_shared_base(sn, images, skiff_
     images.remove(["two:1"])
     assert not sn.exists(base)
     assert [k for k in sn.list()] == []
+
+
+@pytest.mark.requires_runc
+def test_a_128_layer_image_runs(sn, images, skiff_root, busybox_tar):
+    """A deep chain's overlay options outgrow a page; the container still starts (the
+    runtime mounts its rootfs with the snapshotter's mount code)."""
+    from skiff.runtime import oneshot
+
+    tars = [busybox_tar.read_bytes()] + [
+        TarBuilder().dir("layers").file(f"layers/{i}", str(i).encode()).bytes()
+        for i in range(127)]
+    img = make_image(images, *tars)
+    top = unpack(sn, images.content, img)
+    mounts = sn.prepare("deep-run", top)
+    assert len(",".join(mounts[0].options)) > 4096
+    out: list[bytes] = []
+    rc = oneshot.run(sn.config, mounts=mounts, args=["/bin/sh", "-c", "ls /layers | wc -l"],
+                     env=["PATH=/bin"], hostname="deep", network="none", output=out.append)
+    assert (rc, b"".join(out)) == (0, b"127\n")
+    sn.remove("deep-run")

@@ -115,16 +115,12 @@ def mount_rootfs(mounts: Sequence, target: str) -> str:
         raise SkiffError("mount rootfs", "no mounts given")
     if is_plain_bind(mounts):
         return mounts[0].source
+    # The snapshotter's own mount code: it also mounts overlays whose lowerdir list is
+    # longer than a page (deep chains, e.g. 128 layers), and undoes partial mounts.
+    from skiff.snapshots.mount import mount_all
+
     os.makedirs(target, exist_ok=True)
-    done = 0
-    try:
-        for m in mounts:
-            mount(m, target)
-            done += 1
-    except BaseException:
-        for _ in range(done):
-            unmount(target)
-        raise
+    mount_all(mounts, target)
     return target
 
 
