@@ -238,7 +238,7 @@ def connect(path: str | Path, *, migrate: bool = True) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous = NORMAL")
     mode = db.execute("PRAGMA journal_mode").fetchone()[0]
     if mode != "wal":
-        db.execute("PRAGMA journal_mode = WAL")
+        _switch_to_wal(db)
     _no_checkpoint_on_close(db, str(path))
     if migrate:
         upgrade(db)
@@ -290,6 +290,23 @@ def _no_checkpoint_on_close(db: sqlite3.Connection, path: str) -> None:
                               ctypes.c_int(1), ctypes.byref(out))
     except (ImportError, OSError, AttributeError, ValueError):
         return
+
+
+def _switch_to_wal(db: sqlite3.Connection) -> None:
+    """Put a new database in WAL mode. Two processes opening a fresh store at once race on
+    this switch, and SQLite answers "database is locked" at once instead of waiting on the
+    busy timeout, so retry (every 10 ms) until the timeout runs out."""
+    import time
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def upgrade(db: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:

@@ -342,13 +342,18 @@ class ContentStore:
         n = 0
         for d in self.ingests.iterdir():
             try:
-                started = float((d / "started").read_text())
-            except (OSError, ValueError):
-                started = d.stat().st_mtime
+                try:
+                    started = float((d / "started").read_text())
+                except (OSError, ValueError):
+                    started = d.stat().st_mtime
+            except FileNotFoundError:
+                continue  # committed or aborted by another process while we looked
             if now - started < older_than_s:
                 continue
             try:
                 fd = os.open(d / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+            except FileNotFoundError:
+                continue  # gone meanwhile: nothing to clean
             except OSError:
                 shutil.rmtree(d, ignore_errors=True)
                 n += 1
