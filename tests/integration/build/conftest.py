@@ -66,6 +66,35 @@ def image_config(skiff_root: Path, ref: str) -> dict:
         db.close()
 
 
+def apply_layer_to_tree(tree: dict[str, tuple], tf) -> None:
+    """Apply one layer (an open tarfile, streamed or not) to ``tree`` in place, OCI
+    whiteouts included (``.wh..wh..opq`` empties its directory, ``.wh.NAME`` removes NAME):
+    path → (type, mode, uid, gid, content bytes | link target). Serves skiff's images and
+    the peers' (Docker, BuildKit) alike, so the trees compare like for like."""
+    for m in tf:
+        name = "/" + m.name.lstrip("./").rstrip("/")
+        base = name.rsplit("/", 1)[1]
+        if base == ".wh..wh..opq":
+            d = name.rsplit("/", 1)[0]
+            for k in [k for k in tree if k.startswith(d + "/")]:
+                del tree[k]
+            continue
+        if base.startswith(".wh."):
+            gone = name.rsplit("/", 1)[0] + "/" + base[4:]
+            for k in [k for k in tree if k == gone or k.startswith(gone + "/")]:
+                del tree[k]
+            continue
+        mode = m.mode & 0o7777  # Docker's tars carry the type bits in mode too
+        if m.isfile():
+            tree[name] = ("f", mode, m.uid, m.gid, tf.extractfile(m).read())
+        elif m.isdir():
+            tree[name] = ("d", mode, m.uid, m.gid, None)
+        elif m.issym():
+            tree[name] = ("l", mode, m.uid, m.gid, m.linkname)
+        elif m.islnk():
+            tree[name] = ("h", mode, m.uid, m.gid, m.linkname)
+
+
 def image_files(ref: str) -> dict[str, tuple]:
     """The image's file tree from its layer tars, bottom up (whiteouts applied):
     path → (type, mode, uid, gid, content bytes | link target)."""
@@ -86,29 +115,7 @@ def image_files(ref: str) -> dict[str, tuple]:
         for layer in image.layers:
             with content.open(layer.digest) as raw, \
                     tarfile.open(fileobj=decompressed(raw), mode="r|") as tf:
-                for m in tf:
-                    name = "/" + m.name.lstrip("./").rstrip("/")
-                    base = name.rsplit("/", 1)[1]
-                    if base == ".wh..wh..opq":
-                        d = name.rsplit("/", 1)[0]
-                        for k in [k for k in tree if k.startswith(d + "/")]:
-                            del tree[k]
-                        continue
-                    if base.startswith(".wh."):
-                        gone = name.rsplit("/", 1)[0] + "/" + base[4:]
-                        for k in [k for k in tree if k == gone or k.startswith(gone + "/")]:
-                            del tree[k]
-                        continue
-                    mode = m.mode & 0o7777
-                    if m.isfile():
-                        data = tf.extractfile(m).read()
-                        tree[name] = ("f", mode, m.uid, m.gid, data)
-                    elif m.isdir():
-                        tree[name] = ("d", mode, m.uid, m.gid, None)
-                    elif m.issym():
-                        tree[name] = ("l", mode, m.uid, m.gid, m.linkname)
-                    elif m.islnk():
-                        tree[name] = ("h", mode, m.uid, m.gid, m.linkname)
+                apply_layer_to_tree(tree, tf)
         return tree
     finally:
         db.close()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.build.conftest import image_config, image_files
+from tests.integration.build.conftest import apply_layer_to_tree, image_config, image_files
 from tests.integration.build.test_differential import CONFIG_KEYS, make_context
 
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay,
@@ -115,23 +115,7 @@ def buildkit_image(buildkit, ctx: Path, layout: Path, *args: str) -> tuple[dict,
     tree: dict[str, tuple] = {}
     for layer in manifest["layers"]:
         inner = tarfile.open(fileobj=io.BytesIO(blob(layer["digest"])))
-        for m in inner:
-            name = "/" + m.name.lstrip("./").rstrip("/")
-            base = name.rsplit("/", 1)[1]
-            if base.startswith(".wh."):
-                gone = name.rsplit("/", 1)[0] + "/" + base[4:]
-                for k in [k for k in tree if k == gone or k.startswith(gone + "/")]:
-                    del tree[k]
-                continue
-            mode = m.mode & 0o7777
-            if m.isfile():
-                tree[name] = ("f", mode, m.uid, m.gid, inner.extractfile(m).read())
-            elif m.isdir():
-                tree[name] = ("d", mode, m.uid, m.gid, None)
-            elif m.issym():
-                tree[name] = ("l", mode, m.uid, m.gid, m.linkname)
-            elif m.islnk():
-                tree[name] = ("h", mode, m.uid, m.gid, m.linkname)
+        apply_layer_to_tree(tree, inner)
     return config, tree
 
 

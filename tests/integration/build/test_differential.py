@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.build.conftest import image_config, image_files
+from tests.integration.build.conftest import apply_layer_to_tree, image_config, image_files
 
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay,
               pytest.mark.requires_peer("dockerd"), pytest.mark.slow]
@@ -74,23 +74,7 @@ def docker_image(env: dict, ctx: Path, tag: str, *args: str) -> tuple[dict, dict
     tree: dict[str, tuple] = {}
     for layer in manifest["Layers"]:
         inner = tarfile.open(fileobj=outer.extractfile(layer))
-        for m in inner:
-            name = "/" + m.name.lstrip("./").rstrip("/")
-            base = name.rsplit("/", 1)[1]
-            if base.startswith(".wh."):
-                gone = name.rsplit("/", 1)[0] + "/" + base[4:]
-                for k in [k for k in tree if k == gone or k.startswith(gone + "/")]:
-                    del tree[k]
-                continue
-            mode = m.mode & 0o7777  # Docker's tars carry the type bits in mode too
-            if m.isfile():
-                tree[name] = ("f", mode, m.uid, m.gid, inner.extractfile(m).read())
-            elif m.isdir():
-                tree[name] = ("d", mode, m.uid, m.gid, None)
-            elif m.issym():
-                tree[name] = ("l", mode, m.uid, m.gid, m.linkname)
-            elif m.islnk():
-                tree[name] = ("h", mode, m.uid, m.gid, m.linkname)
+        apply_layer_to_tree(tree, inner)
     return config, tree
 
 
