@@ -38,6 +38,8 @@ from skiff.dockerfile import (
     User,
     Workdir,
 )
+from skiff.dockerfile import checks_context as _context_rules
+from skiff.dockerfile import checks_pinning as _pinning_rules
 
 __all__ = ["Warning", "CheckWarning", "Rule", "RULES", "CheckConfig", "check_config",
            "run_checks", "render_text", "PREDEFINED_ARGS"]
@@ -149,6 +151,8 @@ _RULES = [
     Rule("UseAptGet", "apt is meant for interactive use", _HL + "DL3027",
          "use apt-get or apt-cache"),
 ]
+_RULES += [Rule(name, *text) for name, text in {**_context_rules.RULE_TEXT,
+                                                 **_pinning_rules.RULE_TEXT}.items()]
 RULES: dict[str, Rule] = {r.name: r for r in _RULES}
 
 # ARGs Docker defines without a declaration (proxy settings and the platform ARGs).
@@ -201,19 +205,40 @@ class _Report:
 
 def run_checks(dockerfile: Dockerfile, context: Path | None = None, *,
                dockerfile_path: Path | None = None,
-               base_env: Callable[[str], Iterable[str] | None] | None = None
+               base_env: Callable[[str], Iterable[str] | None] | None = None,
+               base_platform: Callable[[str], str | None] | None = None,
+               platform: str | None = None,
                ) -> list[CheckWarning]:
     """Run every rule not skipped by ``# check=``; warnings sorted by line.
 
     ``context`` (optional) enables the rules that look at the build context (.git and
-    node_modules without a .dockerignore entry). ``base_env(image_ref)`` may return the
-    variable names a base image defines (e.g. from its config) so UndefinedVar does not flag
-    them; by default only common ones (PATH, HOME, ...) are assumed.
+    node_modules without a .dockerignore entry; CopyIgnoredFile, with the ignore file that
+    applies to ``dockerfile_path``). ``base_env(image_ref)`` may return the variable names a
+    base image defines (e.g. from its config) so UndefinedVar does not flag them; by default
+    only common ones (PATH, HOME, ...) are assumed. ``base_platform(image_ref)`` may return
+    the ``os/arch[/variant]`` of that image in the local store (None when it is not local):
+    it enables InvalidBaseImagePlatform against ``platform`` (the target platform, default
+    the host's, e.g. ``linux/amd64``).
     """
+    from skiff.oci.types import host_platform
+
     cfg = check_config(dockerfile)
     if cfg.skip_all:
         return []
     rep = _Report()
+    host = str(host_platform())
+    target = platform or host
+    defaults = _context_rules.meta_arg_defaults(
+        dockerfile, _context_rules.platform_args(target, host))
+    _context_rules.invalid_default_arg(dockerfile, defaults, rep.add)
+    if base_platform is not None:
+        _context_rules.base_platform(dockerfile, defaults, target, base_platform, rep.add)
+    posix_at_end: dict[str, bool] = {}
+    for stage in dockerfile.stages:
+        end = _pinning_rules.pinning(stage.instructions, rep.add,
+                                     posix=posix_at_end.get(stage.base.lower(), True))
+        if stage.name:
+            posix_at_end[stage.name] = end
     _casing(dockerfile, rep)
     _stages(dockerfile, rep)
     _from_lines(dockerfile, rep)
@@ -223,6 +248,7 @@ def run_checks(dockerfile: Dockerfile, context: Path | None = None, *,
     _packages(dockerfile, rep)
     if context is not None:
         _context(dockerfile, Path(context), dockerfile_path, rep)
+        _context_rules.copy_ignored(dockerfile, Path(context), dockerfile_path, rep.add)
     for w in dockerfile.warnings:
         rep.add("NoEmptyContinuation", w.line, "Empty continuation line")
     out = [w for w in rep.items if w.rule not in cfg.skip]
