@@ -65,6 +65,9 @@ Add = Callable[[str, int, str], None]
 # A small POSIX shell word splitter: enough to find simple commands and their words.
 
 _OPS = ("&&", "||", ";;", "|&", ";", "&", "|", "(", ")", "\n")
+# A redirection operator, with the fd it duplicates when one is glued to ``>&``/``<&``
+# (``>&2``, ``2>&-``: then no target word follows).
+_REDIR = re.compile(r"(&>>?|<<<|<<-?|<>|>>|>&|<&|>\||>|<)((?<=&)(?:\d+|-))?")
 _KEYWORDS = frozenset({"then", "do", "else", "elif", "if", "while", "until", "{", "}", "!",
                        "time"})
 _WRAPPERS = frozenset({"sudo", "command", "exec", "nice", "nohup", "eatmydata", "chroot"})
@@ -121,6 +124,15 @@ def _tokens(script: str) -> Iterator[tuple[str, bool]]:
             j = script.find("\n", i)
             i = n if j < 0 else j
             continue
+        m = _REDIR.match(script, i) if c in "<>&" else None
+        if m is not None:
+            w = "".join(word)
+            if in_word and not w.isdigit():  # "2>" names an fd: not a word of its own
+                yield w, False
+            word, in_word = [], False
+            yield ("redir-closed" if m.group(2) else "redir"), True
+            i = m.end()
+            continue
         op = next((o for o in _OPS if script.startswith(o, i)), None)
         if op is not None:
             if in_word:
@@ -141,11 +153,19 @@ def simple_commands(script: str) -> list[list[str]]:
     ``then``/``do``/``sudo``/``env``/``VAR=x`` prefixes are dropped)."""
     out: list[list[str]] = []
     cur: list[str] = []
+    skip_target = False
     for w, is_op in _tokens(script):
+        if is_op and w.startswith("redir"):
+            skip_target = w == "redir"
+            continue
         if is_op:
             if cur:
                 out.append(cur)
             cur = []
+            skip_target = False
+            continue
+        if skip_target:
+            skip_target = False
             continue
         cur.append(w)
     if cur:

@@ -115,3 +115,12 @@ def test_skip_directive():
 ])
 def test_simple_commands(script, commands):
     assert simple_commands(script) == commands
+
+
+@pytest.mark.parametrize("script,commands", [
+    ("apt-get install -y a > /dev/null 2>&1 b", [["apt-get", "install", "-y", "a", "b"]]),
+    ("x 2> err.log y >>out z <in w &>/dev/null v", [["x", "y", "z", "w", "v"]]),
+    ("echo a >&2; a>b c", [["echo", "a"], ["a", "c"]]),
+])
+def test_redirections_are_not_words(script, commands):
+    assert simple_commands(script) == commands
