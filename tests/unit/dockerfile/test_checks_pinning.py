@@ -64,7 +64,7 @@ GEM = "GemVersionNotPinned"
      [(NPM, 2, "Pin versions in npm install: @scope/tool (use <package>@<version>)")]),
     # apk (DL3018)
     ("FROM a:1\nRUN apk add --no-cache --virtual .build-deps gcc musl-dev=1.2.4-r2 "
-     "'python3~3.11' openssl>3\n",
+     "'python3~3.11' 'openssl>3'\n",
      [(APK, 2, "Pin versions in apk add: gcc (use <package>=<version>)")]),
     ("FROM a:1\nRUN apk add --no-cache -X https://dl-cdn/edge/testing ./x.apk\n", []),
     ("FROM a:1\nRUN apk update && apk del curl && apk info\n", []),
