@@ -39,6 +39,7 @@ from skiff.dockerfile import (
     Workdir,
 )
 from skiff.dockerfile import checks_context as _context_rules
+from skiff.dockerfile import checks_hadolint as _hadolint_rules
 from skiff.dockerfile import checks_pinning as _pinning_rules
 
 __all__ = ["Warning", "CheckWarning", "Rule", "RULES", "CheckConfig", "check_config",
@@ -152,7 +153,8 @@ _RULES = [
          "use apt-get or apt-cache"),
 ]
 _RULES += [Rule(name, *text) for name, text in {**_context_rules.RULE_TEXT,
-                                                 **_pinning_rules.RULE_TEXT}.items()]
+                                                 **_pinning_rules.RULE_TEXT,
+                                                 **_hadolint_rules.RULE_TEXT}.items()]
 RULES: dict[str, Rule] = {r.name: r for r in _RULES}
 
 # ARGs Docker defines without a declaration (proxy settings and the platform ARGs).
@@ -235,10 +237,13 @@ def run_checks(dockerfile: Dockerfile, context: Path | None = None, *,
         _context_rules.base_platform(dockerfile, defaults, target, base_platform, rep.add)
     posix_at_end: dict[str, bool] = {}
     for stage in dockerfile.stages:
-        end = _pinning_rules.pinning(stage.instructions, rep.add,
-                                     posix=posix_at_end.get(stage.base.lower(), True))
+        start = posix_at_end.get(stage.base.lower(), True)
+        end = _pinning_rules.pinning(stage.instructions, rep.add, posix=start)
+        _hadolint_rules.apt_recommends(stage.instructions, rep.add, posix=start)
+        _hadolint_rules.env_same_statement(stage.instructions, dockerfile.escape, rep.add)
         if stage.name:
             posix_at_end[stage.name] = end
+    _hadolint_rules.copy_relative_dest(dockerfile, rep.add)
     _casing(dockerfile, rep)
     _stages(dockerfile, rep)
     _from_lines(dockerfile, rep)
@@ -501,6 +506,7 @@ def _stage_rules(df: Dockerfile, st: Stage, rep: _Report) -> None:
                     f"\"{inst.name} key value\" format")
         if isinstance(inst, Expose):
             _expose(inst, rep)
+            _hadolint_rules.expose_range(inst, rep.add)
         if isinstance(inst, Add):
             _add(inst, rep)
         if isinstance(inst, (Copy, Add)) and copied_all is None and not \

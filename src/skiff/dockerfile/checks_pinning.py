@@ -265,13 +265,28 @@ _PIP_OPS = ("===", "==", ">=", "<=", "!=", "~=", ">", "<")
 _VCS = re.compile(r"^(git|hg|svn|bzr)(\+[a-z-]+)?:")
 
 
-def _apt(cmd: list[str]) -> list[str] | None:
+_APT_NO_ACT = frozenset({"-s", "--simulate", "--just-print", "--dry-run", "--recon",
+                         "--no-act", "-d", "--download-only", "--print-uris"})
+
+
+def apt_get_install(cmd: list[str]) -> list[str] | None:
+    """The package words of an ``apt-get install`` that installs (not ``-s``/``-d``...),
+    else None."""
     if cmd[0].rsplit("/", 1)[-1] != "apt-get":
+        return None
+    if any(w in _APT_NO_ACT or re.fullmatch(r"-[yqsdfmu]*[sd][yqsdfmu]*", w) for w in cmd[1:]):
         return None
     ops = _operands(cmd[1:], _APT_VALUE)
     if not ops or ops[0] != "install":
         return None
-    return [p for p in ops[1:] if not ("=" in p or "/" in p or p.endswith(".deb"))]
+    return ops[1:]
+
+
+def _apt(cmd: list[str]) -> list[str] | None:
+    ops = apt_get_install(cmd)
+    if ops is None:
+        return None
+    return [p for p in ops if not ("=" in p or "/" in p or p.endswith(".deb"))]
 
 
 def _apk(cmd: list[str]) -> list[str] | None:

@@ -9,12 +9,14 @@ import pytest
 
 from skiff.dockerfile import parse
 from skiff.dockerfile.checks import RULES, check_config, run_checks
+from skiff.dockerfile.checks_hadolint import RULE_TEXT as HADOLINT_TEXT
 from skiff.dockerfile.checks_pinning import RULE_TEXT
 from tests.conftest import REPO
 
-# The version pinning rules fire on most installs; tests/unit/dockerfile/test_checks_pinning.py
-# covers them, the cases here install by name to exercise the other rules.
-PINNING = frozenset(RULE_TEXT)
+# The version pinning rules and hadolint's --no-install-recommends / relative COPY
+# destination rules fire on most short examples; test_checks_pinning.py and
+# test_checks_hadolint.py cover them, the cases here exercise the other rules.
+PINNING = frozenset(RULE_TEXT) | frozenset(HADOLINT_TEXT)
 
 
 def found(text, context=None, **kw):

@@ -1,0 +1,143 @@
+"""hadolint's rules on the themes of skiff's checks that BuildKit has no check for.
+
+- EnvSameStatementReference (DL3044): ``ENV A=/opt B=$A/bin`` — every value of one ENV is
+  expanded with the variables from *before* the instruction (Docker's documented rule), so
+  ``B`` does not see the ``A`` set beside it.
+- ExposePortOutOfRange (DL3011): an EXPOSE port outside 0-65535 (or not a number): the
+  build fails on it (``invalid containerPort``); said at check time with the line.
+- CopyRelativeDestination (DL3045): COPY/ADD to a relative destination while the stage (and
+  the stages it is built on) never set WORKDIR: the files land wherever the base image's
+  WORKDIR is, which changes with the base image (BuildKit's WorkdirRelativePath, for COPY).
+- AptGetNoInstallRecommends (DL3015): ``apt-get install`` without
+  ``--no-install-recommends`` (or ``APT::Install-Recommends=false``) pulls in the
+  recommended packages too: a bigger image.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from skiff.dockerfile.instructions import Add, Copy, Env, Expose, Run, Workdir
+
+__all__ = ["RULE_TEXT", "env_same_statement", "expose_range", "copy_relative_dest",
+           "apt_recommends"]
+
+_HL = "https://github.com/hadolint/hadolint/wiki/"
+
+RULE_TEXT: dict[str, tuple[str, str, str]] = {
+    "EnvSameStatementReference": (
+        "A variable is used in the same ENV instruction that sets it", _HL + "DL3044",
+        "set the variable in an ENV of its own, before the one that uses it"),
+    "ExposePortOutOfRange": (
+        "EXPOSE port outside the range 0-65535", _HL + "DL3011",
+        "expose a port between 0 and 65535"),
+    "CopyRelativeDestination": (
+        "COPY or ADD to a relative destination without a WORKDIR set in the build",
+        _HL + "DL3045", "set WORKDIR /absolute/path first, or copy to an absolute path"),
+    "AptGetNoInstallRecommends": (
+        "apt-get install without --no-install-recommends", _HL + "DL3015",
+        "add --no-install-recommends to apt-get install"),
+}
+
+Add_ = Callable[[str, int, str], None]
+
+
+def env_same_statement(instructions: list, escape: str, add: Add_) -> None:
+    """EnvSameStatementReference: for each ENV with several pairs, a value that uses a
+    variable set by an earlier pair of the same ENV (found with Docker's lexer, so
+    ``\\$A`` and ``'$A'`` are not uses)."""
+    from skiff.dockerfile.shell import Lexer, ShellError
+
+    lex = Lexer(escape)
+    for inst in instructions:
+        if not isinstance(inst, Env) or len(inst.pairs) < 2:
+            continue
+        before: dict[str, str] = {}
+        reported: set[str] = set()
+        for k, v in inst.pairs:
+            if before and "$" in v:
+                try:
+                    _, matched, _ = lex.process_word_with_matches(v, before)
+                except ShellError:
+                    matched = set()
+                for name in sorted(set(matched) & before.keys() - reported):
+                    reported.add(name)
+                    add("EnvSameStatementReference", inst.line,
+                        f"'{k}' uses '${name}' set in the same ENV instruction: it gets the "
+                        f"value from before this ENV")
+            before[k] = ""
+
+
+def _port_ok(spec: str) -> bool:
+    port = spec.split("/", 1)[0]
+    lo, _, hi = port.partition("-")
+    return all(p.isdigit() and int(p) <= 65535 for p in ((lo, hi) if hi else (lo,)))
+
+
+def expose_range(inst: Expose, add: Add_) -> None:
+    """ExposePortOutOfRange: each EXPOSE word without variables or a host mapping (those are
+    ExposeInvalidFormat's) whose port (or range end) is not a number 0-65535."""
+    for p in inst.ports:
+        if "$" in p or ":" in p:
+            continue
+        if not _port_ok(p):
+            add("ExposePortOutOfRange", inst.line,
+                f"Valid UNIX ports range from 0 to 65535, found '{p}'")
+
+
+def _absolute(p: str) -> bool:
+    p = p.strip("\"'")
+    return p.startswith(("/", "$", "\\")) or bool(re.match(r"^[A-Za-z]:[\\/]", p))
+
+
+def copy_relative_dest(df, add: Add_) -> None:
+    """CopyRelativeDestination: COPY/ADD (not heredoc-only JSON forms excepted) with a
+    relative destination in a stage where no WORKDIR was set yet, counting the WORKDIRs of
+    the stages it is built on."""
+    workdir_at_end: dict[str, bool] = {}
+    for st in df.stages:
+        has = workdir_at_end.get(st.base.lower(), False)
+        for inst in st.instructions:
+            if isinstance(inst, Workdir):
+                has = True
+            elif isinstance(inst, (Copy, Add)) and not has and inst.dest and \
+                    not _absolute(inst.dest):
+                add("CopyRelativeDestination", inst.line,
+                    f"{inst.name} to the relative destination '{inst.dest}' without a "
+                    "WORKDIR set")
+        if st.name:
+            workdir_at_end[st.name] = has
+
+
+def apt_recommends(instructions: list, add: Add_, posix: bool = True) -> None:
+    """AptGetNoInstallRecommends: a RUN with an ``apt-get install`` of packages that neither
+    passes ``--no-install-recommends`` nor sets ``APT::Install-Recommends`` (``-o ...=false``
+    or ``=0``)."""
+    from skiff.dockerfile.checks_pinning import posix_shell, run_scripts, simple_commands
+    from skiff.dockerfile.instructions import Shell
+
+    configured = False  # an earlier RUN wrote APT::Install-Recommends into apt's config
+    for inst in instructions:
+        if isinstance(inst, Shell):
+            posix = posix_shell(inst.shell)
+        if not isinstance(inst, Run) or not posix or configured:
+            continue
+        scripts = run_scripts(inst)
+        if any("Install-Recommends" in x for x in scripts):
+            configured = True  # set here (-o flag or apt.conf.d): this RUN and later ones
+            continue
+        for script in scripts:
+            if any(_installs_recommends(c) for c in simple_commands(script)):
+                add("AptGetNoInstallRecommends", inst.line,
+                    "Avoid additional packages by specifying --no-install-recommends")
+                break
+
+
+def _installs_recommends(cmd: list[str]) -> bool:
+    from skiff.dockerfile.checks_pinning import apt_get_install
+
+    pkgs = apt_get_install(cmd)
+    if not pkgs or "--no-install-recommends" in cmd:
+        return False
+    return not re.search(r"APT::Install-Recommends=(?:false|0|no)\b", " ".join(cmd), re.I)

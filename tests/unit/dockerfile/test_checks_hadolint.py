@@ -1,0 +1,79 @@
+"""hadolint's on-theme rules without a BuildKit twin: DL3044 (EnvSameStatementReference),
+DL3011 (ExposePortOutOfRange), DL3045 (CopyRelativeDestination), DL3015
+(AptGetNoInstallRecommends). Exact lines and messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from skiff.dockerfile import parse
+from skiff.dockerfile.checks import RULES, run_checks
+from skiff.dockerfile.checks_hadolint import RULE_TEXT
+
+
+def warn(text):
+    return [(w.rule, w.line, w.message) for w in run_checks(parse(text))
+            if w.rule in RULE_TEXT]
+
+
+ENV = "EnvSameStatementReference"
+PORT = "ExposePortOutOfRange"
+DEST = "CopyRelativeDestination"
+REC = "AptGetNoInstallRecommends"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("FROM a:1\nENV A=/opt B=$A/bin C=\"${A}\" D=\\$A E='$A'\n",
+     [(ENV, 2, "'B' uses '$A' set in the same ENV instruction: it gets the value from "
+               "before this ENV")]),
+    ("FROM a:1\nENV PATH=/x:$PATH\nENV A=1\nENV B=$A\n", []),
+    ("FROM a:1\nENV A=1 A=$A:2\n",
+     [(ENV, 2, "'A' uses '$A' set in the same ENV instruction: it gets the value from "
+               "before this ENV")]),
+    ("FROM a:1\nENV B=$A A=1\nENV PATH=$PATH:$GOPATH/bin GOPATH=/go\n", []),
+])
+def test_env_same_statement(text, expected):
+    assert warn(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("FROM a:1\nEXPOSE 80 443/tcp 65535/udp 8000-8010 0\n", []),
+    ("FROM a:1\nEXPOSE 65536 80-70000/tcp http $PORT 8080:80\n",
+     [(PORT, 2, "Valid UNIX ports range from 0 to 65535, found '65536'"),
+      (PORT, 2, "Valid UNIX ports range from 0 to 65535, found '80-70000/tcp'"),
+      (PORT, 2, "Valid UNIX ports range from 0 to 65535, found 'http'")]),
+])
+def test_expose_range(text, expected):
+    assert warn(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("FROM a:1\nCOPY app.py app/\nADD x.tar.gz .\nCOPY y /abs/\nCOPY z $HOME/\n",
+     [(DEST, 2, "COPY to the relative destination 'app/' without a WORKDIR set"),
+      (DEST, 3, "ADD to the relative destination '.' without a WORKDIR set")]),
+    ("FROM a:1\nWORKDIR /app\nCOPY . .\n", []),
+    ("FROM a:1 AS base\nWORKDIR /src\nFROM base\nCOPY . .\nFROM a:1\nCOPY --from=1 x y\n",
+     [(DEST, 6, "COPY to the relative destination 'y' without a WORKDIR set")]),
+    ("FROM a:1\nCOPY [\"a\", \"C:\\\\dir\\\\\"]\n", []),
+])
+def test_copy_relative_dest(text, expected):
+    assert warn(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("FROM a:1\nRUN apt-get update && apt-get install -y curl=1 \\\n"
+     " && apt-get install -y --no-install-recommends wget=2\n",
+     [(REC, 2, "Avoid additional packages by specifying --no-install-recommends")]),
+    ("FROM a:1\nRUN apt-get install -y -o APT::Install-Recommends=false x=1\n", []),
+    ("FROM a:1\nRUN echo 'APT::Install-Recommends \"0\";' > /etc/apt/apt.conf.d/norec\n"
+     "RUN apt-get install -y x=1\n", []),
+    ("FROM a:1\nRUN apt-get install -s x=1 && apt-get install -y -f && apt-get install\n", []),
+    ("FROM a:1\nSHELL [\"powershell\"]\nRUN apt-get install -y x=1\n", []),
+])
+def test_apt_recommends(text, expected):
+    assert warn(text) == expected
+
+
+def test_rule_urls():
+    assert {k: RULES[k].url.rsplit("/", 1)[1] for k in RULE_TEXT} == {
+        ENV: "DL3044", PORT: "DL3011", DEST: "DL3045", REC: "DL3015"}
