@@ -636,11 +636,13 @@ def _final_stages(df: Dockerfile) -> set[int]:
 
 def _packages(df: Dockerfile, rep: _Report) -> None:
     final = _final_stages(df)
+    pip_env_at_end: dict[str, bool] = {}
     for st in df.stages:
-        if st.index not in final:
-            continue
+        pip_env = pip_env_at_end.get(st.base.lower(), False)  # ENV PIP_NO_CACHE_DIR seen
         for inst in st.instructions:
-            if not isinstance(inst, Run):
+            if isinstance(inst, Env) and any(k == "PIP_NO_CACHE_DIR" for k, _ in inst.pairs):
+                pip_env = True
+            if st.index not in final or not isinstance(inst, Run):
                 continue
             text = _run_text(inst)
             cached = any("type=cache" in m for m in inst.mounts)
@@ -660,6 +662,30 @@ def _packages(df: Dockerfile, rep: _Report) -> None:
                         not re.search(r"/var/cache/(yum|dnf)", text):
                     rep.add("PackageCacheNotCleaned", inst.line,
                             f"{pm} install without '{pm} clean all' in the same RUN")
+            _language_caches(inst, text, pip_env, rep)
+        if st.name:
+            pip_env_at_end[st.name] = pip_env
+
+
+def _language_caches(inst: Run, text: str, pip_env: bool, rep: _Report) -> None:
+    """pip (hadolint DL3042), yarn (DL3060) and zypper (DL3036) caches left in the layer."""
+    cmds = [c for sc in _pinning_rules.run_scripts(inst)
+            for c in _pinning_rules.simple_commands(sc)]
+    if any(_pinning_rules.is_pip_install(c) for c in cmds) and not pip_env and \
+            "--no-cache-dir" not in text and "PIP_NO_CACHE_DIR" not in text and \
+            not re.search(r"\bpip3?\s+cache\s+(purge|remove)|\.cache/pip|/root/\.cache\b",
+                          text):
+        rep.add("PackageCacheNotCleaned", inst.line,
+                "pip install without --no-cache-dir (its cache stays in /root/.cache/pip)")
+    if any(c[0] == "yarn" and (len(c) == 1 or c[1] in ("install", "add") or
+                               c[1:3] == ["global", "add"] or c[1].startswith("--"))
+           for c in cmds) and not re.search(r"\byarn\s+cache\s+clean\b", text):
+        rep.add("PackageCacheNotCleaned", inst.line,
+                "yarn install without 'yarn cache clean' in the same RUN")
+    if any(c[0] == "zypper" and any(w in ("install", "in") for w in c[1:3]) for c in cmds) \
+            and not re.search(r"\bzypper\s+(?:-\S+\s+)*(clean|cc)\b", text):
+        rep.add("PackageCacheNotCleaned", inst.line,
+                "zypper install without 'zypper clean' in the same RUN")
 
 
 # ---------------------------------------------------------------------------------------

@@ -312,6 +312,15 @@ def _pip_words(cmd: list[str]) -> list[str] | None:
     return None
 
 
+def is_pip_install(cmd: list[str]) -> bool:
+    """Is this simple command a ``pip install`` (pip, pip3, python -m pip ...)?"""
+    words = _pip_words(cmd)
+    if words is None:
+        return False
+    ops = _operands(words, _PIP_VALUE)
+    return bool(ops) and ops[0] == "install"
+
+
 def _pip(cmd: list[str]) -> list[str] | None:
     words = _pip_words(cmd)
     if words is None:

@@ -50,7 +50,7 @@ def found(text, context=None, **kw):
      [("CopyBeforeDependencyInstall", 3)]),
     ("FROM node:20\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci\nCOPY . .\n", []),
     ("FROM python:3\nCOPY . /src\nRUN pip install -r /src/requirements.txt\n",
-     [("CopyBeforeDependencyInstall", 2)]),
+     [("CopyBeforeDependencyInstall", 2), ("PackageCacheNotCleaned", 3)]),
     ("FROM a:1\nADD app.py /app/\n", [("AddInsteadOfCopy", 2)]),
     ("FROM a:1\nADD https://x/y.tar.gz /\nADD rootfs.tar.xz /\nADD --checksum=sha256:0 f /\n",
      []),

@@ -77,3 +77,40 @@ def test_apt_recommends(text, expected):
 def test_rule_urls():
     assert {k: RULES[k].url.rsplit("/", 1)[1] for k in RULE_TEXT} == {
         ENV: "DL3044", PORT: "DL3011", DEST: "DL3045", REC: "DL3015"}
+
+
+def caches(text):
+    return [(w.line, w.message) for w in run_checks(parse(text))
+            if w.rule == "PackageCacheNotCleaned"]
+
+
+PIP_MSG = "pip install without --no-cache-dir (its cache stays in /root/.cache/pip)"
+
+
+@pytest.mark.parametrize("text,expected", [
+    # pip (DL3042)
+    ("FROM a:1\nRUN pip install flask==3.0\n", [(2, PIP_MSG)]),
+    ("FROM a:1\nRUN python3 -m pip install -r r.txt\n", [(2, PIP_MSG)]),
+    ("FROM a:1\nRUN pip install --no-cache-dir flask==3.0\n", []),
+    ("FROM a:1\nRUN PIP_NO_CACHE_DIR=1 pip install x==1\n", []),
+    ("FROM a:1\nENV PIP_NO_CACHE_DIR=1\nRUN pip install x==1\n", []),
+    ("FROM a:1 AS base\nENV PIP_NO_CACHE_DIR=off\nFROM base\nRUN pip install x==1\n", []),
+    ("FROM a:1\nRUN pip install x==1 && pip cache purge\n", []),
+    ("FROM a:1\nRUN --mount=type=cache,target=/root/.cache/pip pip install x==1\n", []),
+    ("FROM a:1 AS build\nRUN pip wheel -w /w x==1 && pip install x==1\nFROM a:1\n"
+     "COPY --from=build /w /w\n", []),                  # not the final stage
+    ("FROM a:1\nRUN pip download x==1 && pip list\n", []),
+    # yarn (DL3060)
+    ("FROM a:1\nRUN yarn install --frozen-lockfile\n",
+     [(2, "yarn install without 'yarn cache clean' in the same RUN")]),
+    ("FROM a:1\nRUN yarn global add x@1 && yarn && yarn build\n",
+     [(2, "yarn install without 'yarn cache clean' in the same RUN")]),
+    ("FROM a:1\nRUN yarn install && yarn cache clean\n", []),
+    ("FROM a:1\nRUN yarn build && yarn test\n", []),
+    # zypper (DL3036)
+    ("FROM a:1\nRUN zypper -n install curl\n",
+     [(2, "zypper install without 'zypper clean' in the same RUN")]),
+    ("FROM a:1\nRUN zypper in -y curl && zypper clean -a\n", []),
+])
+def test_language_caches(text, expected):
+    assert caches(text) == expected
