@@ -170,19 +170,37 @@ _COMMON_IMAGE_ENV = frozenset({"PATH", "HOME", "HOSTNAME", "TERM", "LANG", "LC_A
 
 @dataclass(frozen=True, slots=True)
 class CheckConfig:
-    """The ``# check=`` directive: rules to skip (``all`` skips every rule) and whether a
-    warning fails the build (``error=true``)."""
+    """The ``# check=`` directive: rules to skip (``all`` skips every rule), whether a
+    warning fails the build (``error=true``), and the experimental rules turned on
+    (``experimental=Rule,...`` or ``all``; as BuildKit, a rule named there runs even under
+    ``skip=all``)."""
 
     skip: frozenset[str] = frozenset()
     skip_all: bool = False
     error: bool = False
+    experimental: frozenset[str] = frozenset()
+    experimental_all: bool = False
+
+    def enabled(self, rule: str) -> bool:
+        """Does this rule report under this configuration?"""
+        if rule in self.experimental or (self.experimental_all and rule in EXPERIMENTAL):
+            return True
+        if rule in EXPERIMENTAL or self.skip_all:
+            return False
+        return rule not in self.skip
+
+
+# Off unless ``# check=experimental=...`` names them (BuildKit's experimental rules;
+# CopyIgnoredFile is experimental in BuildKit but on by default here).
+EXPERIMENTAL = frozenset({"InvalidDefinitionDescription"})
 
 
 def check_config(df: Dockerfile) -> CheckConfig:
     """Read ``# check=skip=A,B;error=true`` from the Dockerfile's directives."""
     raw = df.directives.get("check", "")
     skip: set[str] = set()
-    skip_all = error = False
+    experimental: set[str] = set()
+    skip_all = error = experimental_all = False
     for part in raw.split(";"):
         k, _, v = part.strip().partition("=")
         k = k.strip().lower()
@@ -193,7 +211,13 @@ def check_config(df: Dockerfile) -> CheckConfig:
             skip |= names
         elif k == "error":
             error = v.strip().lower() in ("true", "1")
-    return CheckConfig(frozenset(skip), skip_all, error)
+        elif k == "experimental":
+            names = {x.strip() for x in v.split(",") if x.strip()}
+            if "all" in {n.lower() for n in names}:
+                experimental_all = True
+            experimental |= names
+    return CheckConfig(frozenset(skip), skip_all, error, frozenset(experimental),
+                       experimental_all)
 
 
 class _Report:
@@ -225,7 +249,7 @@ def run_checks(dockerfile: Dockerfile, context: Path | None = None, *,
     from skiff.oci.types import host_platform
 
     cfg = check_config(dockerfile)
-    if cfg.skip_all:
+    if cfg.skip_all and not (cfg.experimental or cfg.experimental_all):
         return []
     rep = _Report()
     host = str(host_platform())
@@ -256,7 +280,9 @@ def run_checks(dockerfile: Dockerfile, context: Path | None = None, *,
         _context_rules.copy_ignored(dockerfile, Path(context), dockerfile_path, rep.add)
     for w in dockerfile.warnings:
         rep.add("NoEmptyContinuation", w.line, "Empty continuation line")
-    out = [w for w in rep.items if w.rule not in cfg.skip]
+    if cfg.enabled("InvalidDefinitionDescription"):
+        _context_rules.definition_descriptions(dockerfile, rep.add)
+    out = [w for w in rep.items if cfg.enabled(w.rule)]
     out.sort(key=lambda w: (w.line, w.rule))
     return out
 

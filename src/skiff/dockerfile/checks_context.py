@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from skiff.dockerfile.instructions import Add, Copy
+from skiff.dockerfile.instructions import Add, Arg, Copy
 
 __all__ = ["RULE_TEXT", "copy_ignored", "base_platform", "invalid_default_arg",
            "normalize_platform", "meta_arg_defaults"]
@@ -45,6 +45,12 @@ RULE_TEXT: dict[str, tuple[str, str, str]] = {
         "Default value for global ARG results in an empty or invalid base image name",
         _BK + "invalid-default-arg-in-from/",
         "give the ARG a default that makes a valid image name"),
+    "InvalidDefinitionDescription": (
+        "Comment for build stage or argument should follow the format: `# <arg/stage name> "
+        "<description>`. If this is not intended to be a description comment, add an empty "
+        "line or comment between the instruction and the comment",
+        _BK + "invalid-definition-description/",
+        "start the comment with the name it describes, or separate it with an empty '#' line"),
 }
 
 Add_ = Callable[[str, int, str], None]
@@ -143,6 +149,35 @@ def invalid_default_arg(df, env: dict[str, str] | None, add: Add_) -> None:
         except InvalidArgument:
             add("InvalidDefaultArgInFrom", st.from_.line,
                 f"Default value for ARG {st.base} results in empty or invalid base image name")
+
+
+def definition_descriptions(df, add: Add_) -> None:
+    """InvalidDefinitionDescription (experimental in BuildKit, here too): the comment lines
+    right above ``FROM ... AS name`` or an ARG (the parser's ``prev_comment``, as
+    BuildKit's ``PrevComment``: an empty ``#`` line resets it) describe it only when the
+    last one starts with the name (one of the ARG's keys)."""
+    if df.ast is None:
+        return
+    nodes = {n.start_line: n for n in df.ast.children}
+    insts = list(df.meta_args) + [i for st in df.stages for i in
+                                  ([st.from_] if st.from_ else []) + st.instructions]
+    names: dict[int, tuple[str, list[str]]] = {}
+    for st in df.stages:
+        if st.from_ is not None and st.name:
+            names[st.from_.line] = ("FROM", [st.name])
+    for inst in insts:
+        if isinstance(inst, Arg):
+            names[inst.line] = ("ARG", [k for k, _ in inst.pairs])
+    for line in sorted(names):
+        kind, keys = names[line]
+        node = nodes.get(line)
+        if node is None or not node.prev_comment or not keys:
+            continue
+        if node.prev_comment[-1].split(" ")[0] in keys:
+            continue
+        example = keys[0] if len(keys) == 1 else "<arg_key>"
+        add("InvalidDefinitionDescription", line,
+            f"Comment for {kind} should follow the format: `# {example} <description>`")
 
 
 # ---------------------------------------------------------------------------------------

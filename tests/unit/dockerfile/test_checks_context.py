@@ -11,7 +11,7 @@ import pytest
 from skiff import metadata
 from skiff.config import Config
 from skiff.dockerfile import parse
-from skiff.dockerfile.checks import RULES, run_checks
+from skiff.dockerfile.checks import RULES, check_config, run_checks
 from skiff.dockerfile.checks_context import normalize_platform
 from skiff.images import ImageService
 
@@ -230,3 +230,43 @@ def test_cli_build_check(cli, skiff_root, tmp_path):
         'Attempting to Copy file "secret.txt" that is excluded by .dockerignore '
         "(Dockerfile:2)\n"
         "Check complete, 1 warning has been found!\n")
+
+
+# -- InvalidDefinitionDescription (experimental) ------------------------------------------
+
+DESC = """# check=experimental=InvalidDefinitionDescription
+# bar this is the bar
+ARG foo=bar
+# BasE this is the BasE image
+FROM scratch AS base
+# definitely a bad comment
+ARG version=latest
+# version a good comment
+ARG other=1 version=2
+# a comment about something else, then an empty comment line
+#
+FROM base AS two
+FROM base
+"""
+
+
+def test_definition_description():
+    got = [(w.rule, w.line, w.message) for w in run_checks(parse(DESC))]
+    assert got == [
+        ("InvalidDefinitionDescription", 3,
+         "Comment for ARG should follow the format: `# foo <description>`"),
+        ("InvalidDefinitionDescription", 5,
+         "Comment for FROM should follow the format: `# base <description>`"),
+        ("InvalidDefinitionDescription", 7,
+         "Comment for ARG should follow the format: `# version <description>`")]
+
+
+def test_experimental_rules_are_opt_in():
+    text = DESC.split("\n", 1)[1]
+    assert [w for w in run_checks(parse(text))
+            if w.rule == "InvalidDefinitionDescription"] == []
+    both = "# check=skip=all;experimental=all\n" + text + "MAINTAINER x\n"
+    assert [w.rule for w in run_checks(parse(both))] == ["InvalidDefinitionDescription"] * 3
+    ci = ("# check=skip=all;experimental=CopyIgnoredFile\nFROM scratch\nCOPY Dockerfile .\n")
+    assert check_config(parse(ci)).enabled("CopyIgnoredFile")
+    assert not check_config(parse(ci)).enabled("MaintainerDeprecated")
