@@ -265,6 +265,7 @@ def run_checks(dockerfile: Dockerfile, context: Path | None = None, *,
         end = _pinning_rules.pinning(stage.instructions, rep.add, posix=start)
         _hadolint_rules.apt_recommends(stage.instructions, rep.add, posix=start)
         _hadolint_rules.env_same_statement(stage.instructions, dockerfile.escape, rep.add)
+        _hadolint_rules.archive_extracted(stage.instructions, rep.add)
         if stage.name:
             posix_at_end[stage.name] = end
     _hadolint_rules.copy_relative_dest(dockerfile, rep.add)

@@ -8,6 +8,10 @@
 - CopyRelativeDestination (DL3045): COPY/ADD to a relative destination while the stage (and
   the stages it is built on) never set WORKDIR: the files land wherever the base image's
   WORKDIR is, which changes with the base image (BuildKit's WorkdirRelativePath, for COPY).
+- ArchiveCopiedThenExtracted (DL3010): a tar archive COPY'd from the context and unpacked
+  by a later RUN of the stage (``tar -x``): the archive stays in the COPY's layer, while
+  ``ADD archive.tar.gz /dest/`` unpacks it without keeping it. Only tar archives (plain,
+  gzip, bzip2, xz): those are what ADD unpacks (not zip).
 - AptGetNoInstallRecommends (DL3015): ``apt-get install`` without
   ``--no-install-recommends`` (or ``APT::Install-Recommends=false``) pulls in the
   recommended packages too: a bigger image.
@@ -21,7 +25,7 @@ from collections.abc import Callable
 from skiff.dockerfile.instructions import Add, Copy, Env, Expose, Run, Workdir
 
 __all__ = ["RULE_TEXT", "env_same_statement", "expose_range", "copy_relative_dest",
-           "apt_recommends"]
+           "apt_recommends", "archive_extracted"]
 
 _HL = "https://github.com/hadolint/hadolint/wiki/"
 
@@ -35,6 +39,9 @@ RULE_TEXT: dict[str, tuple[str, str, str]] = {
     "CopyRelativeDestination": (
         "COPY or ADD to a relative destination without a WORKDIR set in the build",
         _HL + "DL3045", "set WORKDIR /absolute/path first, or copy to an absolute path"),
+    "ArchiveCopiedThenExtracted": (
+        "A tar archive is copied in and then extracted by a RUN", _HL + "DL3010",
+        "ADD the archive (ADD unpacks local tar archives) instead of COPY + tar -x"),
     "AptGetNoInstallRecommends": (
         "apt-get install without --no-install-recommends", _HL + "DL3015",
         "add --no-install-recommends to apt-get install"),
@@ -141,3 +148,51 @@ def _installs_recommends(cmd: list[str]) -> bool:
     if not pkgs or "--no-install-recommends" in cmd:
         return False
     return not re.search(r"APT::Install-Recommends=(?:false|0|no)\b", " ".join(cmd), re.I)
+
+
+_TAR = re.compile(r"\.(tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz)$", re.I)
+
+
+def _basename(p: str) -> str:
+    return re.split(r"[/\\]", p.strip("\"'"))[-1]
+
+
+def _tar_extracts(cmd: list[str]) -> list[str]:
+    """The archive words of a ``tar`` command that extracts (``-x``, ``xzf``, ``--extract``,
+    ``--get``), else []."""
+    if cmd[0].rsplit("/", 1)[-1] not in ("tar", "bsdtar", "gtar") or len(cmd) < 2:
+        return []
+    first = cmd[1]
+    extract = any(w in ("--extract", "--get") or
+                  (w.startswith("-") and not w.startswith("--") and "x" in w) for w in cmd[1:]) \
+        or (re.fullmatch(r"[A-Za-z]+", first) is not None and "x" in first)
+    return [w for w in cmd[1:] if not w.startswith("-")] if extract else []
+
+
+def archive_extracted(instructions: list, add: Add_) -> None:
+    """ArchiveCopiedThenExtracted: remember the tar archives a stage COPYs from the context
+    (by file name: the destination's when it names an archive, else each source's); report
+    the COPY when a later RUN of the stage extracts one of them with tar."""
+    from skiff.dockerfile.checks_pinning import run_scripts, simple_commands
+
+    copied: dict[str, Copy] = {}
+    reported: set[int] = set()
+    for inst in instructions:
+        if isinstance(inst, Copy) and not inst.from_ and not inst.heredocs:
+            if _TAR.search(inst.dest.strip("\"'")):
+                copied[_basename(inst.dest)] = inst
+            else:
+                for src in inst.sources:
+                    if _TAR.search(src.strip("\"'")) and "$" not in src:
+                        copied[_basename(src)] = inst
+        elif isinstance(inst, Run) and copied:
+            for script in run_scripts(inst):
+                for cmd in simple_commands(script):
+                    for word in _tar_extracts(cmd):
+                        c = copied.get(_basename(word))
+                        if c is not None and c.line not in reported:
+                            reported.add(c.line)
+                            add("ArchiveCopiedThenExtracted", c.line,
+                                f"'{_basename(word)}' is copied, then extracted on line "
+                                f"{inst.line}: ADD unpacks it without keeping the archive "
+                                "in a layer")

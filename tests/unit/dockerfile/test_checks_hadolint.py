@@ -1,6 +1,7 @@
 """hadolint's on-theme rules without a BuildKit twin: DL3044 (EnvSameStatementReference),
 DL3011 (ExposePortOutOfRange), DL3045 (CopyRelativeDestination), DL3015
-(AptGetNoInstallRecommends). Exact lines and messages."""
+(AptGetNoInstallRecommends), DL3010 (ArchiveCopiedThenExtracted); PackageCacheNotCleaned's
+pip/yarn/zypper cases (DL3042, DL3060, DL3036). Exact lines and messages."""
 
 from __future__ import annotations
 
@@ -76,7 +77,8 @@ def test_apt_recommends(text, expected):
 
 def test_rule_urls():
     assert {k: RULES[k].url.rsplit("/", 1)[1] for k in RULE_TEXT} == {
-        ENV: "DL3044", PORT: "DL3011", DEST: "DL3045", REC: "DL3015"}
+        ENV: "DL3044", PORT: "DL3011", DEST: "DL3045", REC: "DL3015",
+        "ArchiveCopiedThenExtracted": "DL3010"}
 
 
 def caches(text):
@@ -114,3 +116,22 @@ PIP_MSG = "pip install without --no-cache-dir (its cache stays in /root/.cache/p
 ])
 def test_language_caches(text, expected):
     assert caches(text) == expected
+
+
+ARCH = "ArchiveCopiedThenExtracted"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("FROM a:1\nCOPY app.tar.gz /tmp/\nCOPY other.tgz /tmp/x.tgz\nCOPY docs.zip /tmp/\n"
+     "RUN tar -xzf /tmp/app.tar.gz -C /opt && tar xf /tmp/x.tgz && unzip /tmp/docs.zip\n",
+     [(ARCH, 2, "'app.tar.gz' is copied, then extracted on line 5: ADD unpacks it without "
+                "keeping the archive in a layer"),
+      (ARCH, 3, "'x.tgz' is copied, then extracted on line 5: ADD unpacks it without "
+                "keeping the archive in a layer")]),
+    ("FROM a:1\nCOPY a.tar /a.tar\nRUN tar -tf /a.tar && tar -cf b.tar /etc\n", []),
+    ("FROM a:1 AS b\nRUN tar -czf /out.tgz /src\nFROM a:1\nCOPY --from=b /out.tgz /\n"
+     "RUN tar -xzf /out.tgz\n", []),
+    ("FROM a:1\nCOPY x.tar.xz /\nFROM a:1\nRUN tar -xJf /x.tar.xz\n", []),
+])
+def test_archive_extracted(text, expected):
+    assert warn(text) == expected
