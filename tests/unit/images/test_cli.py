@@ -171,6 +171,7 @@ def test_system_check_finds_corruption(cli, tarfile_path, skiff_root):
     assert r.code == 1
     assert r.out.splitlines()[0] == (f"blob {image_id}: digest mismatch: content hashes to "
                                      f"{digest.of_bytes(b'{}')}")
+    assert r.out.splitlines()[-1].endswith("; 2 problems found")
 
 
 def test_system_df(cli, tarfile_path):
