@@ -145,7 +145,10 @@ def _installs_recommends(cmd: list[str]) -> bool:
     from skiff.dockerfile.checks_pinning import apt_get_install
 
     pkgs = apt_get_install(cmd)
-    if not pkgs or "--no-install-recommends" in cmd:
+    if pkgs is None or "--no-install-recommends" in cmd:
+        return False
+    fix = any(w == "--fix-broken" or re.fullmatch(r"-[a-zA-Z]*f[a-zA-Z]*", w) for w in cmd)
+    if not pkgs and not fix:  # a bare apt-get install does nothing
         return False
     return not re.search(r"APT::Install-Recommends=(?:false|0|no)\b", " ".join(cmd), re.I)
 

@@ -148,9 +148,14 @@ def _tokens(script: str) -> Iterator[tuple[str, bool]]:
         yield "".join(word), False
 
 
-def simple_commands(script: str) -> list[list[str]]:
+def simple_commands(script: str, variables: dict[str, str] | None = None) -> list[list[str]]:
     """The simple commands of a shell script, each as its words (operators split them;
-    ``then``/``do``/``sudo``/``env``/``VAR=x`` prefixes are dropped)."""
+    ``then``/``do``/``sudo``/``env``/``VAR=x`` prefixes are dropped).
+
+    With ``variables`` (a dict, filled as the script goes), shell variables the script
+    itself sets (``deps='a b'``, ``export deps=...``, as a prefix or a command of its own)
+    are substituted in later words: ``$deps``/``${deps}`` as a word becomes the value's
+    words, inside a word its text. Unknown variables are left as written."""
     out: list[list[str]] = []
     cur: list[str] = []
     skip_target = False
@@ -170,7 +175,50 @@ def simple_commands(script: str) -> list[list[str]]:
         cur.append(w)
     if cur:
         out.append(cur)
-    return [c for c in (_strip_prefix(c) for c in out) if c]
+    result = []
+    for c in out:
+        if variables is not None:
+            c = _substitute(c, variables)
+            _record(c, variables)
+        c = _strip_prefix(c)
+        if c:
+            result.append(c)
+    return result
+
+
+_VAR_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def _substitute(words: list[str], variables: dict[str, str]) -> list[str]:
+    out: list[str] = []
+    for w in words:
+        m = _VAR_REF.fullmatch(w)
+        if m and (m.group(1) or m.group(2)) in variables:
+            out.extend(variables[m.group(1) or m.group(2)].split())
+        elif "$" in w:
+            out.append(_VAR_REF.sub(lambda m: variables.get(m.group(1) or m.group(2),
+                                                            m.group(0)), w))
+        else:
+            out.append(w)
+    return out
+
+
+def _record(words: list[str], variables: dict[str, str]) -> None:
+    """Remember the assignments of a command (its prefix, or ``export``/``local``/
+    ``readonly`` arguments)."""
+    i = 0
+    if words and words[0] in ("export", "local", "readonly", "declare", "typeset"):
+        i = 1
+    for w in words[i:]:
+        if not _ASSIGN.match(w):
+            if i:
+                continue
+            break
+        name, _, value = w.partition("=")
+        if "$" in value or "`" in value:
+            variables.pop(name, None)  # a command substitution or an unknown: not known
+        else:
+            variables[name] = value
 
 
 def _strip_prefix(words: list[str]) -> list[str]:
@@ -398,9 +446,10 @@ _MANAGERS: tuple[tuple[str, Callable[[list[str]], list[str] | None], str, str], 
 
 def unpinned(script: str) -> dict[str, list[str]]:
     """rule name → the packages a script installs without a version (in order, no
-    duplicates; words holding ``$`` are left out)."""
+    duplicates). Variables the script sets itself are substituted (``deps='a b'; apt-get
+    install $deps``); words still holding ``$`` are left out."""
     found: dict[str, list[str]] = {}
-    for cmd in simple_commands(script):
+    for cmd in simple_commands(script, {}):
         for rule, fn, _, _ in _MANAGERS:
             pkgs = fn(cmd)
             if pkgs:

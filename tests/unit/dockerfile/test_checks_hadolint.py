@@ -68,7 +68,11 @@ def test_copy_relative_dest(text, expected):
     ("FROM a:1\nRUN apt-get install -y -o APT::Install-Recommends=false x=1\n", []),
     ("FROM a:1\nRUN echo 'APT::Install-Recommends \"0\";' > /etc/apt/apt.conf.d/norec\n"
      "RUN apt-get install -y x=1\n", []),
-    ("FROM a:1\nRUN apt-get install -s x=1 && apt-get install -y -f && apt-get install\n", []),
+    ("FROM a:1\nRUN apt-get install -s x=1 && apt-get install -d y=1 && apt-get install\n", []),
+    ("FROM a:1\nRUN dpkg -i /tmp/x.deb || apt-get -yf install\n",   # installs x's dependencies
+     [(REC, 2, "Avoid additional packages by specifying --no-install-recommends")]),
+    ("FROM a:1\nRUN deps='gcc=4 make=4' && apt-get install -y $deps\n",
+     [(REC, 2, "Avoid additional packages by specifying --no-install-recommends")]),
     ("FROM a:1\nSHELL [\"powershell\"]\nRUN apt-get install -y x=1\n", []),
 ])
 def test_apt_recommends(text, expected):

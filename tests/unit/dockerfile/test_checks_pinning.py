@@ -34,6 +34,13 @@ GEM = "GemVersionNotPinned"
     ("FROM a:1\nRUN apt-get -o Dpkg::Options::=--force-confold -t bookworm-backports install "
      "-y vim/bookworm-backports\n", []),
     ("FROM a:1\nRUN apt-get install -y \"postgresql-$PG_MAJOR=$PG_VERSION\" $fetchDeps\n", []),
+    # variables the RUN sets itself are known (jessfraz's buildDeps pattern); others not
+    ("FROM a:1\nRUN buildDeps=' \\\n    ca-certificates \\\n    git=1:2.39 \\\n  ' \\\n"
+     "  set -x && apt-get install -y $buildDeps --no-install-recommends\n",
+     [(APT, 2, "Pin versions in apt-get install: ca-certificates (use <package>=<version>)")]),
+    ("FROM a:1\nRUN export V=3.1; runDeps=\"$(scanelf --needed /x | awk '{print $1}')\"; "
+     "apk add ruby=$V $runDeps \"lib${V}\"\n",
+     [(APK, 2, "Pin versions in apk add: lib3.1 (use <package>=<version>)")]),
     ("FROM a:1\nRUN apt-get install -y -f\n", []),
     ("FROM a:1\nRUN apt-get update && apt-get upgrade -y && apt-get purge -y curl\n", []),
     ("FROM a:1\nRUN if [ -n \"$X\" ]; then sudo -E apt-get install -y jq; fi\n",
