@@ -554,7 +554,8 @@ def _stage_rules(df: Dockerfile, st: Stage, rep: _Report) -> None:
                         f"install on line {inst.line}: any source change invalidates it")
                 copied_all = _DONE
             if prev_run is not None and not inst.mounts and not prev_run.mounts and \
-                    inst.network == prev_run.network and inst.security == prev_run.security:
+                    inst.network == prev_run.network and inst.security == prev_run.security \
+                    and _short_run(inst) and _short_run(prev_run):
                 if group_start is None:
                     group_start = prev_run.line
                     rep.add("ConsecutiveRun", inst.line,
@@ -575,6 +576,17 @@ def _stage_rules(df: Dockerfile, st: Stage, rep: _Report) -> None:
         users = [i for i in st.instructions if isinstance(i, User)]
         if users and users[-1].user.split(":")[0] in ("root", "0"):
             rep.add("UserRoot", users[-1].line, "Last USER should not be root")
+
+
+def _short_run(r: Run) -> bool:
+    """At most 2 shell commands: a RUN with more is taken as a deliberate layer of its own
+    (hadolint DL3059's exemption), so it neither joins nor starts a ConsecutiveRun group."""
+    n = 0
+    for script in _pinning_rules.run_scripts(r):
+        n += len(_pinning_rules.simple_commands(script))
+        if n > 2:
+            return False
+    return True
 
 
 def _unquote(word: str, escape: str) -> str:

@@ -3,30 +3,24 @@
 A ``RUN`` that installs packages by name alone gets whatever version the mirror serves that
 day, so two builds of the same Dockerfile differ (and the layer cache hides it until the cache
 is dropped). Each rule looks at the simple commands of a RUN (shell form, ``sh -c`` exec form
-and heredoc bodies), finds one package manager's install command and lists the packages that
-name no version:
+and heredoc bodies; not under a powershell/cmd SHELL), finds one package manager's install
+command and lists the packages that name no version:
 
-=====================  =======================================  ============================
-rule                   command                                  pinned when the word
-=====================  =======================================  ============================
-AptVersionNotPinned    ``apt-get install``                      has ``=``, a ``/`` (release
-                                                                or path) or ends ``.deb``
-PipVersionNotPinned    ``pip install`` (pip3, ``python -m pip``)  has ``==``, ``>=``, ... ``~=``,
-                                                                is a path/URL, a VCS URL with
-                                                                ``@``, a ``.whl``/``.tar.gz``
-NpmVersionNotPinned    ``npm install``/``i``/``add`` with names  has ``@version`` (after the
-                                                                scope), is a path, a tarball,
-                                                                a git URL with ``#``
-ApkVersionNotPinned    ``apk add``                              has ``=``, ``~``, ``<``, ``>``
-                                                                or ends ``.apk``
-GemVersionNotPinned    ``gem install``/``gem i``                has ``:version`` (or the
-                                                                command gives ``-v``)
-=====================  =======================================  ============================
+- AptVersionNotPinned, ``apt-get install``: pinned with ``=``, a ``/`` (target release or a
+  path) or a ``.deb`` file;
+- PipVersionNotPinned, ``pip install`` (pip3, pip3.12, ``python -m pip``): a version
+  specifier (``==``, ``>=``, ... ``~=``), a path or URL, a VCS URL with ``@ref``, a
+  ``.whl``/``.tar.gz``/``.zip``; ``-r``/``-c`` files and ``.`` are fine;
+- NpmVersionNotPinned, ``npm install``/``i``/``add`` with names: ``name@version`` (after
+  the scope), a path, a tarball, a git URL with ``#ref``; a bare ``npm install`` is fine;
+- ApkVersionNotPinned, ``apk add``: ``=``, ``~``, ``<``, ``>`` or an ``.apk`` file;
+- GemVersionNotPinned, ``gem install``/``gem i``: ``gem:version`` or ``-v`` on the command.
 
-Words holding a variable (``$PKGS``, ``"pg-$PG_MAJOR"``) are not judged: their value is not
-known here. Values of flags that take one (``apt-get -o X``, ``apk add --virtual .deps``,
-``pip install -i URL``, ...) are not packages. ``pip install -r FILE``/``-c FILE``/``.`` and a
-bare ``npm install`` (the lock file pins) are fine. Messages name the unpinned packages.
+Variables the script sets itself are substituted (``deps='a b'; apt-get install $deps``);
+words still holding a variable are not judged (their value is not known here). Values of
+flags that take one (``apt-get -o X``, ``apk add --virtual .deps``, ``pip -i URL``) and
+redirections are not packages; ``apt-get install -s`` (simulate) installs nothing. On the
+338-file real-world corpus the findings are those of hadolint 2.15.1, line for line.
 """
 
 from __future__ import annotations
