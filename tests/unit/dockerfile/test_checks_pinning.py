@@ -4,10 +4,12 @@ unpinned, with the exact line and message; what counts as pinned; what is not ju
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skiff.dockerfile import parse
 from skiff.dockerfile.checks import RULES, run_checks
-from skiff.dockerfile.checks_pinning import RULE_TEXT, simple_commands
+from skiff.dockerfile.checks_pinning import RULE_TEXT, simple_commands, unpinned
 
 
 def pins(text):
@@ -131,3 +133,14 @@ def test_simple_commands(script, commands):
 ])
 def test_redirections_are_not_words(script, commands):
     assert simple_commands(script) == commands
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(list("ab $'\"\\\n;&|()<>=#{}-x/.") + [
+    "apt-get install ", "pip install ", "apk add ", "npm i ", "gem i ", "2>&1", "${X}",
+    "$(", "`", "x=1 ", "-o ", "--virtual "]), max_size=30).map("".join))
+def test_any_script_gives_package_words(script):
+    """Whatever the shell text, the pinning pass does not fail and reports only
+    non-empty words without whitespace or unresolved variables."""
+    for pkgs in unpinned(script).values():
+        assert all(p and "$" not in p and not any(c.isspace() for c in p) for p in pkgs)
