@@ -269,6 +269,7 @@ def run_checks(dockerfile: Dockerfile, context: Path | None = None, *,
         if stage.name:
             posix_at_end[stage.name] = end
     _hadolint_rules.copy_relative_dest(dockerfile, rep.add)
+    _hadolint_rules.copy_from_stage(dockerfile, rep.add)
     _casing(dockerfile, rep)
     _stages(dockerfile, rep)
     _from_lines(dockerfile, rep)

@@ -12,6 +12,11 @@
   by a later RUN of the stage (``tar -x``): the archive stays in the COPY's layer, while
   ``ADD archive.tar.gz /dest/`` unpacks it without keeping it. Only tar archives (plain,
   gzip, bzip2, xz): those are what ADD unpacks (not zip).
+- CopyFromUndefinedStage (DL3022, DL3023): ``COPY --from=NAME`` (or ``RUN
+  --mount=from=NAME``) where NAME is the stage itself (the build fails: circular
+  dependency), a stage defined later (the build fails: it must be defined before), or no
+  stage but one letter or two away from one (``buidler``): BuildKit then pulls NAME as an
+  image. Image references (with ``/``, ``:``, ``@``, ``.``) and variables are not judged.
 - AptGetNoInstallRecommends (DL3015): ``apt-get install`` without
   ``--no-install-recommends`` (or ``APT::Install-Recommends=false``) pulls in the
   recommended packages too: a bigger image.
@@ -25,7 +30,7 @@ from collections.abc import Callable
 from skiff.dockerfile.instructions import Add, Copy, Env, Expose, Run, Workdir
 
 __all__ = ["RULE_TEXT", "env_same_statement", "expose_range", "copy_relative_dest",
-           "apt_recommends", "archive_extracted"]
+           "apt_recommends", "archive_extracted", "copy_from_stage"]
 
 _HL = "https://github.com/hadolint/hadolint/wiki/"
 
@@ -42,6 +47,9 @@ RULE_TEXT: dict[str, tuple[str, str, str]] = {
     "ArchiveCopiedThenExtracted": (
         "A tar archive is copied in and then extracted by a RUN", _HL + "DL3010",
         "ADD the archive (ADD unpacks local tar archives) instead of COPY + tar -x"),
+    "CopyFromUndefinedStage": (
+        "COPY --from names its own stage, a later stage, or a misspelt stage",
+        _HL + "DL3022", "name a stage defined before this one"),
     "AptGetNoInstallRecommends": (
         "apt-get install without --no-install-recommends", _HL + "DL3015",
         "add --no-install-recommends to apt-get install"),
@@ -199,3 +207,47 @@ def archive_extracted(instructions: list, add: Add_) -> None:
                                 f"'{_basename(word)}' is copied, then extracted on line "
                                 f"{inst.line}: ADD unpacks it without keeping the archive "
                                 "in a layer")
+
+
+def _from_refs(inst) -> list[str]:
+    if isinstance(inst, Copy) and inst.from_:
+        return [inst.from_]
+    if isinstance(inst, Run):
+        out = []
+        for m in inst.mounts:
+            for part in m.split(","):
+                k, _, v = part.partition("=")
+                if k.strip().lower() == "from" and v:
+                    out.append(v.strip())
+        return out
+    return []
+
+
+def copy_from_stage(df, add: Add_) -> None:
+    """CopyFromUndefinedStage for each ``--from`` of COPY and RUN --mount."""
+    from skiff.dockerfile.instructions import _levenshtein
+
+    where = {st.name: st for st in df.stages if st.name}
+    for st in df.stages:
+        earlier = [s.name for s in df.stages[:st.index] if s.name]
+        for inst in st.instructions:
+            for ref in _from_refs(inst):
+                low = ref.lower()
+                flag = "--from" if isinstance(inst, Copy) else "--mount from"
+                if any(c in ref for c in "/:@.$") or low.isdigit() or low == "scratch":
+                    continue
+                target = where.get(low)
+                if target is st:
+                    add("CopyFromUndefinedStage", inst.line,
+                        f"{inst.name} {flag}={ref} refers to its own stage: a circular "
+                        "dependency")
+                elif target is not None and target.index > st.index:
+                    add("CopyFromUndefinedStage", inst.line,
+                        f"{inst.name} {flag}={ref} refers to a stage defined later (line "
+                        f"{target.line}): it must be defined before")
+                elif target is None:
+                    close = sorted((_levenshtein(low, n), n) for n in earlier)
+                    if close and close[0][0] <= min(2, max(1, len(low) // 3)):
+                        add("CopyFromUndefinedStage", inst.line,
+                            f"{inst.name} {flag}={ref} is no stage, so it is pulled as an "
+                            f"image (did you mean {close[0][1]}?)")

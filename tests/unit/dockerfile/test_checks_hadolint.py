@@ -82,7 +82,7 @@ def test_apt_recommends(text, expected):
 def test_rule_urls():
     assert {k: RULES[k].url.rsplit("/", 1)[1] for k in RULE_TEXT} == {
         ENV: "DL3044", PORT: "DL3011", DEST: "DL3045", REC: "DL3015",
-        "ArchiveCopiedThenExtracted": "DL3010"}
+        "ArchiveCopiedThenExtracted": "DL3010", "CopyFromUndefinedStage": "DL3022"}
 
 
 def caches(text):
@@ -139,3 +139,27 @@ ARCH = "ArchiveCopiedThenExtracted"
 ])
 def test_archive_extracted(text, expected):
     assert warn(text) == expected
+
+
+STAGE = "CopyFromUndefinedStage"
+
+
+def test_copy_from_stage():
+    text = ("FROM golang:1.22 AS builder\n"
+            "COPY --from=builder /x /y\n"                           # its own stage
+            "COPY --from=test /x /y\n"                              # a later stage
+            "FROM alpine:3.20 AS test\n"
+            "COPY --from=buidler /app /app\n"                       # a typo
+            "COPY --from=nginx:1.27 /etc/nginx /etc/nginx\n"        # an image
+            "COPY --from=0 /app /app2\n"                            # by index
+            "RUN --mount=type=bind,from=bulder,target=/b true\n"
+            "COPY --from=node /x /y\n"                              # an image, not close
+            "COPY --from=$BASE /x /y\n")
+    assert [(r, ln, m) for r, ln, m in warn(text) if r == STAGE] == [
+        (STAGE, 2, "COPY --from=builder refers to its own stage: a circular dependency"),
+        (STAGE, 3, "COPY --from=test refers to a stage defined later (line 4): it must be "
+                   "defined before"),
+        (STAGE, 5, "COPY --from=buidler is no stage, so it is pulled as an image (did you "
+                   "mean builder?)"),
+        (STAGE, 8, "RUN --mount from=bulder is no stage, so it is pulled as an image (did "
+                   "you mean builder?)")]
