@@ -8,8 +8,17 @@ caches, DL3020 ADD vs COPY, DL3059 consecutive RUNs, DL3002 root user, DL3027 ``
 skiff's own cache rules (``apt-get update`` alone, ``COPY . .`` before the dependency install,
 a context that ships ``.git``/``node_modules``). Each rule's page is docs/checks/<Rule>.md.
 
-Directives: ``# check=skip=Rule1,Rule2`` (or ``skip=all``) and ``# check=error=true`` (the
-CLI then exits 1 when a warning is reported), as BuildKit reads them.
+More rules live beside this module, each exporting ``RULE_TEXT`` (name → description, URL,
+fix) and functions that report through ``add(rule, line, message)``:
+:mod:`.checks_context` (the build context, the local store and the global ARGs:
+CopyIgnoredFile, InvalidBaseImagePlatform, InvalidDefaultArgInFrom,
+InvalidDefinitionDescription), :mod:`.checks_pinning` (hadolint's version pinning rules)
+and :mod:`.checks_hadolint` (hadolint's other on-theme rules). docs/checks/README.md has the
+coverage tables against BuildKit and hadolint.
+
+Directives: ``# check=skip=Rule1,Rule2`` (or ``skip=all``), ``# check=error=true`` (the
+CLI then exits 1 when a warning is reported) and ``# check=experimental=Rule,...`` (or
+``all``), as BuildKit reads them.
 """
 
 from __future__ import annotations

@@ -14,6 +14,11 @@
   lint).
 - InvalidDefaultArgInFrom (BuildKit): with only the global ARGs' default values, a FROM
   gives an empty or invalid image reference (``ARG TAG`` + ``FROM alpine:$TAG``).
+- InvalidDefinitionDescription (BuildKit, experimental: opt-in): the comment right above
+  ``FROM ... AS name`` or an ARG should start with that name.
+
+Each function takes ``add(rule, line, message)``; checks.py owns the Rule records (built
+from :data:`RULE_TEXT`) and the ``# check=`` directive.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from pathlib import Path
 from skiff.dockerfile.instructions import Add, Arg, Copy
 
 __all__ = ["RULE_TEXT", "copy_ignored", "base_platform", "invalid_default_arg",
-           "normalize_platform", "meta_arg_defaults"]
+           "definition_descriptions", "normalize_platform", "platform_args",
+           "meta_arg_defaults"]
 
 _BK = "https://docs.docker.com/go/dockerfile/rule/"
 _SK = "docs/checks/"

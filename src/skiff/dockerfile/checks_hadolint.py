@@ -107,9 +107,9 @@ def _absolute(p: str) -> bool:
 
 
 def copy_relative_dest(df, add: Add_) -> None:
-    """CopyRelativeDestination: COPY/ADD (not heredoc-only JSON forms excepted) with a
-    relative destination in a stage where no WORKDIR was set yet, counting the WORKDIRs of
-    the stages it is built on."""
+    """CopyRelativeDestination: COPY/ADD with a relative destination in a stage where no
+    WORKDIR was set yet, counting the WORKDIRs of the stages it is built on (``FROM
+    stage``). ``/``, ``$VAR`` and Windows drive destinations are absolute."""
     workdir_at_end: dict[str, bool] = {}
     for st in df.stages:
         has = workdir_at_end.get(st.base.lower(), False)
