@@ -29,7 +29,7 @@ SAME = {"DL3008": "AptVersionNotPinned", "DL3018": "ApkVersionNotPinned",
         "DL3007": "BaseImageLatestTag", "DL4000": "MaintainerDeprecated",
         "DL3027": "UseAptGet", "DL3000": "WorkdirRelativePath"}
 EXPLAINED = {"DL3015": "AptGetNoInstallRecommends", "DL3009": "PackageCacheNotCleaned/apt",
-             "DL3042": "PackageCacheNotCleaned/pip"}
+             "DL3042": "PackageCacheNotCleaned/pip", "DL3062": "GoVersionNotPinned"}
 
 
 def _hadolint() -> str | None:
@@ -99,5 +99,7 @@ def test_differences_have_their_documented_reasons(findings):
                 continue  # apt 2.7.8's dist-clean removes the lists
             if rule == "PackageCacheNotCleaned/pip" and not in_final:
                 continue  # a build stage: its cache does not reach the image
+            if rule == "GoVersionNotPinned" and "go run " in text:
+                continue  # hadolint takes `go run make.go` (a local file) for a module
             unexplained.append((rule, *where))
     assert unexplained == []

@@ -14,7 +14,9 @@ command and lists the packages that name no version:
 - NpmVersionNotPinned, ``npm install``/``i``/``add`` with names: ``name@version`` (after
   the scope), a path, a tarball, a git URL with ``#ref``; a bare ``npm install`` is fine;
 - ApkVersionNotPinned, ``apk add``: ``=``, ``~``, ``<``, ``>`` or an ``.apk`` file;
-- GemVersionNotPinned, ``gem install``/``gem i``: ``gem:version`` or ``-v`` on the command.
+- GemVersionNotPinned, ``gem install``/``gem i``: ``gem:version`` or ``-v`` on the command;
+- GoVersionNotPinned, ``go install``/``go get`` of a module path: ``path@version`` (not
+  ``@latest``); local packages (``./cmd/x``, ``.``) are fine.
 
 Variables the script sets itself are substituted (``deps='a b'; apt-get install $deps``);
 words still holding a variable are not judged (their value is not known here). Values of
@@ -48,6 +50,9 @@ RULE_TEXT: dict[str, tuple[str, str, str]] = {
     "ApkVersionNotPinned": (
         "apk add without package versions", _HL + "DL3018",
         "apk add <package>=<version> (or ~<major.minor>)"),
+    "GoVersionNotPinned": (
+        "go install/go get of a module without a version", _HL + "DL3062",
+        "go install <module/path>@<version>"),
     "GemVersionNotPinned": (
         "gem install without gem versions", _HL + "DL3028",
         "gem install <gem>:<version> (or -v <version>)"),
@@ -429,12 +434,35 @@ def _gem(cmd: list[str]) -> list[str] | None:
     return [p for p in ops[1:] if ":" not in p and not p.endswith(".gem")]
 
 
+_GO_VALUE = frozenset({"-ldflags", "-gcflags", "-asmflags", "-gccgoflags", "-tags", "-o",
+                       "-mod", "-modfile", "-p", "-C", "-exec", "-buildmode", "-pkgdir",
+                       "-toolexec", "-overlay", "-pgo", "-compiler", "-installsuffix",
+                       "-buildvcs", "-covermode", "-coverpkg"})
+
+
+def _go(cmd: list[str]) -> list[str] | None:
+    if cmd[0].rsplit("/", 1)[-1] != "go":
+        return None
+    ops = _operands(cmd[1:], _GO_VALUE)
+    if not ops or ops[0] not in ("install", "get"):
+        return None
+    out = []
+    for p in ops[1:]:
+        if p.startswith((".", "/")) or p in ("all", "std", "cmd"):
+            continue  # the module in the context, a path, a meta-package
+        name, _, version = p.partition("@")
+        if not version or version in ("latest", "upgrade", "patch"):
+            out.append(p)
+    return out
+
+
 _MANAGERS: tuple[tuple[str, Callable[[list[str]], list[str] | None], str, str], ...] = (
     ("AptVersionNotPinned", _apt, "apt-get install", "<package>=<version>"),
     ("PipVersionNotPinned", _pip, "pip install", "<package>==<version>"),
     ("NpmVersionNotPinned", _npm, "npm install", "<package>@<version>"),
     ("ApkVersionNotPinned", _apk, "apk add", "<package>=<version>"),
     ("GemVersionNotPinned", _gem, "gem install", "<gem>:<version>"),
+    ("GoVersionNotPinned", _go, "go install/go get", "<module/path>@<version>"),
 )
 
 

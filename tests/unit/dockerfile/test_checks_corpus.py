@@ -19,7 +19,8 @@ FILES = sorted(p for c in CORPORA for p in (PEER / c).rglob("Dockerfile*") if p.
 # A package word as the corpus writes them: names, arch qualifiers, globs, scopes.
 PACKAGE = re.compile(r"^[A-Za-z0-9@][A-Za-z0-9@/._+:*-]*$")
 MESSAGE = re.compile(r"^Pin versions in (apt-get install|pip install|npm install|apk add|"
-                     r"gem install): (.+) \(use <(package|gem)>[=@:]+<version>\)$")
+                     r"gem install|go install/go get): (.+) "
+                     r"\(use <(package|gem|module/path)>[=@:]+<version>\)$")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,8 @@ def test_docker_library_pins_language_packages(results):
     the language pinning rules must not fire there."""
     fired = [(str(p), w.line, w.rule) for p, w, _ in results
              if "docker-library" in str(p) and w.rule in
-             ("PipVersionNotPinned", "NpmVersionNotPinned", "GemVersionNotPinned")]
+             ("PipVersionNotPinned", "NpmVersionNotPinned", "GemVersionNotPinned",
+              "GoVersionNotPinned")]
     assert fired == []
 
 

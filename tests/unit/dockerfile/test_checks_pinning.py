@@ -22,6 +22,7 @@ PIP = "PipVersionNotPinned"
 NPM = "NpmVersionNotPinned"
 APK = "ApkVersionNotPinned"
 GEM = "GemVersionNotPinned"
+GO = "GoVersionNotPinned"
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -81,6 +82,12 @@ GEM = "GemVersionNotPinned"
     ("FROM a:1\nRUN gem install rails:7.1 sass --no-document && gem install bundler -v 2.4\n",
      [(GEM, 2, "Pin versions in gem install: sass (use <gem>:<version>)")]),
     ("FROM a:1\nRUN gem i --version=1.0 foo && gem install --install-dir /g pkg.gem\n", []),
+    # go (DL3062)
+    ("FROM a:1\nRUN go get -d . && go install ./cmd/x && go get github.com/a/b/... "
+     "golang.org/x/lint/golint@v0.1 && go install -ldflags '-s -w' example.com/t@latest\n",
+     [(GO, 2, "Pin versions in go install/go get: github.com/a/b/..., example.com/t@latest "
+              "(use <module/path>@<version>)")]),
+    ("FROM a:1\nRUN go run make.go && go build ./... && go mod download\n", []),
     # several managers in one RUN: one warning each, in the order of the table
     ("FROM a:1\nRUN apk add curl && pip install requests && apt-get install -y git\n",
      [(APT, 2, "Pin versions in apt-get install: git (use <package>=<version>)"),
@@ -104,7 +111,8 @@ def test_rule_records():
     assert (r.description, r.url) == ("apt-get install without package versions",
                                       "https://github.com/hadolint/hadolint/wiki/DL3008")
     assert {k: RULES[k].url.rsplit("/", 1)[1] for k in RULE_TEXT} == {
-        APT: "DL3008", PIP: "DL3013", NPM: "DL3016", APK: "DL3018", GEM: "DL3028"}
+        APT: "DL3008", PIP: "DL3013", NPM: "DL3016", APK: "DL3018", GEM: "DL3028",
+        GO: "DL3062"}
 
 
 def test_skip_directive():
