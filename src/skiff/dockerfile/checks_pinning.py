@@ -475,7 +475,8 @@ def unpinned(script: str) -> dict[str, list[str]]:
         for rule, fn, _, _ in _MANAGERS:
             pkgs = fn(cmd)
             if pkgs:
-                keep = [p for p in pkgs if "$" not in p and "`" not in p and p]
+                keep = [p for p in pkgs if p and "$" not in p and "`" not in p
+                        and not any(c.isspace() for c in p)]
                 if keep:
                     lst = found.setdefault(rule, [])
                     lst.extend(p for p in keep if p not in lst)
