@@ -34,6 +34,11 @@ def test_copy_ignored_buildkit_case(tmp_path):
          'Attempting to Copy file "Dockerfile" that is excluded by .dockerignore'),
         ("CopyIgnoredFile", 4,
          'Attempting to Add file "Dockerfile" that is excluded by .dockerignore')]
+    # BuildKit's second case: what a stage copies --from another is not the context's
+    (tmp_path / ".dockerignore").write_text("\nfoobar\n")
+    text = ("\nFROM scratch AS base\nCOPY Dockerfile /foobar\nADD Dockerfile /windy\n\n"
+            "FROM base\nCOPY --from=base /foobar /Dockerfile\n")
+    assert warn(text, tmp_path) == []
 
 
 def test_copy_ignored_paths(tmp_path):
