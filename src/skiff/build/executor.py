@@ -150,6 +150,9 @@ class Builder(StoreParts):
         under its work dir (``FROM`` views), its active/view snapshots
         (``build-<id>-*``) and the work dir. Builds whose process still runs are left
         alone (their work dir's ``owner`` names pid and start time)."""
+        from skiff.network import sandbox
+
+        sandbox.sweep(self.config, self.db)  # RUN steps' netns/veth (network wiring)
         tmp = self.config.tmp_dir
         try:
             names = [n for n in os.listdir(tmp) if n.startswith("build-")]

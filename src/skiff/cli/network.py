@@ -10,8 +10,10 @@ from skiff.cli.context import Context
 
 
 def _svc(ctx: Context):
+    from skiff.network import sandbox
     from skiff.network.service import NetworkService
 
+    sandbox.sweep(ctx.config, ctx.db)  # what a build killed -9 left attached
     return NetworkService(ctx.config, ctx.db)
 
 

@@ -119,7 +119,11 @@ def start(config: Config, db: sqlite3.Connection, rec: dict) -> Started:
         have = {(p.container_port, p.proto) for p in publish}
         publish += [p for p in ports.parse_exposed(cfg.get("ExposedPorts"))
                     if (p.container_port, p.proto) not in have]
-    # Leftovers of a run that crashed (a monitor killed before its release) go first.
+    # Leftovers of a run that crashed (a monitor killed before its release) go first,
+    # and build steps' sandboxes whose build was killed.
+    from skiff.network import sandbox
+
+    sandbox.sweep(config, db)
     net.detach(config, db, cid)
     net.remove_sandbox(cid)
     path = net.create_sandbox(cid)

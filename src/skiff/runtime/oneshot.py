@@ -153,7 +153,8 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
         cwd: working directory (created if missing, as Docker does for WORKDIR).
         user: ``""`` (root), ``name``, ``uid``, ``user:group`` — resolved in the rootfs.
         hostname: UTS hostname (default: the first 12 hex digits of a random ID).
-        network: ``"host"`` or ``"none"`` (loopback only).
+        network: ``"host"``, ``"none"`` (loopback only), or the path of a network
+            namespace to join (a build step's sandbox on a bridge: skiff.network.sandbox).
         extra_mounts: OCI mount dicts, or objects with destination/type/source/options.
         stdin: bytes to feed, a binary file, or None for /dev/null.
         output: called with each chunk of the combined stdout+stderr (bytes).
@@ -169,8 +170,9 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
         CannotInvoke: it exists but cannot be executed (exit 126).
         SkiffError: runc or a mount failed.
     """
-    if network not in ("host", "none"):
-        raise SkiffError(f"network mode {network!r}", "only host and none are supported")
+    if network not in ("host", "none") and not network.startswith("/"):
+        raise SkiffError(f"network mode {network!r}",
+                         "only host, none or a network namespace path are supported")
     driver = runc_mod.Runc.for_config(config)
     sweep_stale(config, driver)
     cid = os.urandom(32).hex()

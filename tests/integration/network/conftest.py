@@ -78,3 +78,63 @@ def tcp_reach(netns: str, ip: str, port: int, timeout: float = 1.0, send: bytes 
     r = subprocess.run(["nsenter", f"--net={netns}", sys.executable, "-c", code],
                        capture_output=True, timeout=timeout + 10)
     return r.returncode == 0
+
+
+def skiff_main(root, *args: str):
+    """``skiff --root ROOT ARGS`` in-process → CliResult(code, out, err)."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from skiff.cli.main import main
+    from tests.conftest import CliResult
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["--root", str(root), *args])
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+class Store:
+    """A test store: ``sk("run", ...)`` runs skiff in-process against it; ``sk.root``."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def __call__(self, *args: str):
+        return skiff_main(self.root, *args)
+
+
+@pytest.fixture(scope="module")
+def sk(tmp_path_factory, busybox_tar):
+    """A store with busybox imported and its own default bridge; on teardown every
+    container, network, bridge and table is gone (compared with the state before)."""
+    uid = secrets.token_hex(3)
+    saved = {k: os.environ.get(k) for k in ("SKIFF_BRIDGE", "SKIFF_BRIDGE_SUBNET")}
+    os.environ["SKIFF_BRIDGE"] = "skr" + uid
+    os.environ["SKIFF_BRIDGE_SUBNET"] = f"10.93.{int(uid, 16) % 250}.0/24"
+    before = host_state()
+    root = tmp_path_factory.mktemp("net") / "root"
+    assert skiff_main(root, "import", str(busybox_tar), "bb:1").code == 0
+    run = Store(root)
+    yield run
+    ids = run("ps", "-aq", "--no-trunc").out.split()
+    if ids:
+        run("rm", "-f", *ids)
+    from skiff import metadata
+    from skiff.config import Config
+    from skiff.network.service import NetworkService
+
+    config = Config.from_env(root=str(root))
+    db = metadata.connect(config.metadata_path)
+    NetworkService(config, db).reset()
+    db.close()
+    with open("/proc/self/mountinfo") as f:
+        mounts = [ln.split()[4] for ln in f]
+    for m in sorted((m for m in mounts if m.startswith(str(root))), reverse=True):
+        subprocess.run(["umount", "-l", m], check=False)
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    assert leaked(before) == set()

@@ -2,70 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import subprocess
 import time
-from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
 
 from tests.conftest import CliResult
 
-from .conftest import host_state, leaked
-
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
-
-
-def _main(root, *args: str) -> CliResult:
-    from skiff.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(["--root", str(root), *args])
-    return CliResult(code, out.getvalue(), err.getvalue())
-
-
-@pytest.fixture(scope="module")
-def sk(tmp_path_factory, busybox_tar):
-    """A store with busybox imported and its own default bridge; on teardown every
-    container, network, bridge and table is gone (compared with the state before)."""
-    import secrets
-
-    uid = secrets.token_hex(3)
-    saved = {k: os.environ.get(k) for k in ("SKIFF_BRIDGE", "SKIFF_BRIDGE_SUBNET")}
-    os.environ["SKIFF_BRIDGE"] = "skr" + uid
-    os.environ["SKIFF_BRIDGE_SUBNET"] = f"10.93.{int(uid, 16) % 250}.0/24"
-    before = host_state()
-    root = tmp_path_factory.mktemp("net") / "root"
-    assert _main(root, "import", str(busybox_tar), "bb:1").code == 0
-
-    def run(*args: str) -> CliResult:
-        return _main(root, *args)
-
-    yield run
-    ids = run("ps", "-aq", "--no-trunc").out.split()
-    if ids:
-        run("rm", "-f", *ids)
-    from skiff import metadata
-    from skiff.config import Config
-    from skiff.network.service import NetworkService
-
-    config = Config.from_env(root=str(root))
-    db = metadata.connect(config.metadata_path)
-    NetworkService(config, db).reset()
-    db.close()
-    with open("/proc/self/mountinfo") as f:
-        mounts = [ln.split()[4] for ln in f]
-    for m in sorted((m for m in mounts if m.startswith(str(root))), reverse=True):
-        subprocess.run(["umount", "-l", m], check=False)
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    assert leaked(before) == set()
 
 
 def _ok(r: CliResult) -> str:
