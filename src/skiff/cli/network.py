@@ -186,32 +186,20 @@ def prune(ctx: Context, argv: list[str]) -> int:
     return 0
 
 
-def _container(ctx: Context, ref: str) -> tuple[str, str]:
-    """(ID, name) of a container by name, ID or ID prefix (skiff.runtime's lookup)."""
-    from skiff.runtime import records as crec
-
-    rec = crec.lookup(ctx.db, ref)
-    return rec["Id"], rec.get("Name", "").lstrip("/")
-
-
 def connect(ctx: Context, argv: list[str]) -> int:
     """``skiff network connect [--ip IP] [--alias A] NETWORK CONTAINER``: plug a running
-    container into one more network (the next ethN)."""
+    container into one more network (the next ethN); a stopped one is attached at start."""
     p = ctx.parser("skiff network connect", "Connect a container to a network")
     p.add_argument("--ip", help="IPv4 address (e.g., 172.30.100.104)")
     p.add_argument("--alias", action="append", default=[], help="Add network-scoped alias for the container")
     p.add_argument("network")
     p.add_argument("container")
     a = p.parse_args(argv)
-    from skiff.errors import Conflict
-    from skiff.network import attach as net
+    from skiff.network import glue
 
-    cid, name = _container(ctx, a.container)
-    path = net.sandbox_path(cid)
-    if not path.exists():
-        raise Conflict(f"container {a.container}", "is not running")
-    net.attach(ctx.config, ctx.db, cid, path,
-               [net.EndpointRequest(a.network, ip=a.ip, aliases=tuple(a.alias), name=name)])
+    _svc(ctx)  # sweeps
+    glue.connect(ctx.config, ctx.db, a.container, a.network, ip=a.ip or "",
+                 aliases=tuple(a.alias))
     return 0
 
 
@@ -222,15 +210,10 @@ def disconnect(ctx: Context, argv: list[str]) -> int:
     p.add_argument("network")
     p.add_argument("container")
     a = p.parse_args(argv)
-    from skiff.errors import Conflict
-    from skiff.network import attach as net
-    from skiff.network import records
+    from skiff.network import glue
 
-    cid, _ = _container(ctx, a.container)
-    n = _svc(ctx).get(a.network)
-    if not records.endpoints(ctx.db, network_id=n.id, container_id=cid):
-        raise Conflict(f"container {cid[:12]} is not connected to network {a.network}")
-    net.detach(ctx.config, ctx.db, cid, n.id)
+    _svc(ctx)
+    glue.disconnect(ctx.config, ctx.db, a.container, a.network)
     return 0
 
 

@@ -57,6 +57,21 @@ def env(skiff_root, monkeypatch, no_leaks, uid):
     db.close()
 
 
+def _links_of(env, *cids: str) -> list[str]:
+    """The host links this test's store could have made for ``cids``: its bridges and
+    their veths (other engineers' containers come and go on this shared host)."""
+    nets = env.svc.list()
+    mine = {n.bridge for n in nets if n.bridge}
+    mine |= {bridge.veth_name(n.id, c) for n in nets for c in cids}
+    return sorted(x for x in bridge.links() if x in mine)
+
+
+def _tables_of(env, *cids: str) -> list[str]:
+    mine = {firewall.network_table(n.bridge) for n in env.svc.list() if n.bridge}
+    mine |= {firewall.ports_table(c) for c in cids}
+    return [t for t in firewall.tables() if t in mine]
+
+
 def _host_ip() -> str:
     """An address of this host that is not loopback (eth0's)."""
     with bridge.iproute() as ipr:
@@ -174,11 +189,11 @@ def test_published_port_outbound_and_hairpin(env, tmp_path):
         srv.close()
     # A second container asking for the same host port is refused, leaving nothing behind.
     c2, ns2 = env.sandbox()
-    before = (bridge.links(), firewall.tables())
+    before = (_links_of(env, cid, c2), _tables_of(env, cid, c2))
     with pytest.raises(Conflict, match=f"Bind for 0.0.0.0:{hp} failed: port is already allocated"):
         net.attach(env.config, env.db, c2, ns2, [EndpointRequest("bridge")],
                    publish=[ports.PortSpec(80, "tcp", "", hp)])
-    assert (bridge.links(), firewall.tables()) == before
+    assert (_links_of(env, cid, c2), _tables_of(env, cid, c2)) == before
     assert bridge.links(ns2) == ["lo"]
     # Detach releases everything.
     net.detach(env.config, env.db, cid)
@@ -209,7 +224,7 @@ def test_network_none_has_only_loopback(env):
 
 def test_bad_requests_leave_nothing(env):
     cid, ns = env.sandbox()
-    before = (bridge.links(), firewall.tables())
+    before = (_links_of(env, cid), _tables_of(env, cid))
     with pytest.raises(NotFound, match="network nope not found"):
         net.attach(env.config, env.db, cid, ns, [EndpointRequest("bridge"), EndpointRequest("nope")])
     with pytest.raises(InvalidArgument, match="user defined networks only"):
@@ -217,7 +232,8 @@ def test_bad_requests_leave_nothing(env):
     # The default bridge was brought up by the first request and stays (as docker0 does).
     assert bridge.links(ns) == ["lo"]
     assert env.db.execute("SELECT count(*) FROM network_endpoints").fetchone()[0] == 0
-    assert set(bridge.links()) - set(before[0]) <= {"skb" + env.uid}
+    assert set(_links_of(env, cid)) - set(before[0]) <= {"skb" + env.uid}
+    assert set(_tables_of(env, cid)) - set(before[1]) <= {firewall.network_table("skb" + env.uid)}
 
 
 def test_overlapping_subnet_is_refused(env):
