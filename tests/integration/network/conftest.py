@@ -12,23 +12,36 @@ import pytest
 needs_net = [pytest.mark.requires_root]
 
 
+# The tables iptables-nft keeps its built-in chains in (never skiff's, which are
+# skiff_*): made on first use by the iptables backend's tests and left, as iptables does.
+IPTABLES_NFT_TABLES = ("table ip nat {", "table ip filter {")
+
+
 def host_state() -> tuple:
-    """Links, IPv4 addresses, named namespaces and the nftables ruleset of the host."""
+    """Links, IPv4 addresses, named namespaces, the nftables ruleset of the host and
+    iptables-legacy's skiff chains and rules."""
     from skiff.network import bridge
 
     nft = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout \
         if shutil.which("nft") else ""
     ns = sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []
-    return bridge.links(), bridge.addresses(), ns, nft
+    legacy = ""
+    if shutil.which("iptables-legacy-save"):
+        legacy = subprocess.run(["iptables-legacy-save"], capture_output=True,
+                                text=True).stdout
+    return bridge.links(), bridge.addresses(), ns, nft, legacy
 
 
 def _items(state: tuple) -> set:
-    links, addrs, ns, nft = state
-    tables = {ln for ln in nft.splitlines() if ln.startswith("table ")}
-    rules = {ln.strip() for ln in nft.splitlines() if ln.startswith("\t\t")}
+    links, addrs, ns, nft, legacy = state
+    tables = {ln for ln in nft.splitlines() if ln.startswith("table ")
+              and ln not in IPTABLES_NFT_TABLES}
+    rules = {ln.strip() for ln in nft.splitlines() if ln.startswith("\t\t")
+             and not ln.strip().startswith("type ")}
+    ipt = {ln for ln in legacy.splitlines() if "SKIFF-" in ln}
     return ({("link", x) for x in links} | {("addr", x) for x in addrs} |
             {("netns", x) for x in ns} | {("table", x) for x in tables} |
-            {("rule", x) for x in rules})
+            {("rule", x) for x in rules} | {("iptables-legacy", x) for x in ipt})
 
 
 def leaked(before: tuple, timeout: float = 5.0) -> set:

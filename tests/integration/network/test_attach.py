@@ -272,3 +272,61 @@ def test_a_crash_after_the_veth_is_made_is_repaired_by_detach(env):
     net.detach(env.config, env.db, cid)
     assert veth not in bridge.links()
     assert env.db.execute("SELECT count(*) FROM network_endpoints").fetchone()[0] == 0
+
+
+def _backends() -> list:
+    """nftables, and iptables through each of Debian's two binaries the host has."""
+    import shutil
+
+    out = [pytest.param(("nftables", ""), id="nftables")]
+    for exe in ("iptables-legacy", "iptables-nft"):
+        out.append(pytest.param(("iptables", exe), id=exe, marks=pytest.mark.skipif(
+            shutil.which(exe) is None, reason=f"{exe} not installed")))
+    return out
+
+
+@pytest.mark.parametrize("fw", _backends())
+def test_firewall_backends_nat_ports_isolation_and_cleanup(fw, monkeypatch, request, tmp_path):
+    kind, exe = fw
+    monkeypatch.setenv("SKIFF_FIREWALL", kind)
+    if exe:
+        monkeypatch.setenv("SKIFF_IPTABLES", exe)
+    env = request.getfixturevalue("env")
+    assert firewall.backend() == kind
+    other = env.svc.create("o" + env.uid)
+    cid, ns = env.sandbox()
+    c2, ns2 = env.sandbox()
+    eps = net.attach(env.config, env.db, cid, ns, [EndpointRequest("bridge")],
+                     publish=[ports.PortSpec(80, "tcp", "", 0)])
+    net.attach(env.config, env.db, c2, ns2, [EndpointRequest(other.name)])
+    hp = ports.bindings(env.db, cid)[0].host_port
+    assert {firewall.network_table("skb" + env.uid), firewall.network_table(other.bridge),
+            firewall.ports_table(cid)} <= set(firewall.tables())
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "index.html").write_text("via " + kind + "\n")
+    httpd = subprocess.Popen(["nsenter", f"--net={ns}", "/bin/busybox", "httpd", "-f",
+                              "-p", "80", "-h", str(www)])
+    host_ip = _host_ip()
+    srv = socket.socket()
+    srv.bind(("0.0.0.0", 0))
+    srv.listen()
+    try:
+        time.sleep(0.2)
+        for addr in ("127.0.0.1", host_ip):  # DNAT from the host, hairpin on loopback
+            r = subprocess.run(["/bin/busybox", "wget", "-q", "-O-", f"http://{addr}:{hp}/"],
+                               capture_output=True, text=True, timeout=20)
+            assert r.stdout == f"via {kind}\n", (addr, r.stderr)
+        # outbound to the host, and no way across to the other network
+        assert tcp_reach(ns, host_ip, srv.getsockname()[1])
+        assert tcp_reach(ns2, host_ip, srv.getsockname()[1])
+        assert not tcp_reach(ns2, eps[0].address, 80)
+    finally:
+        httpd.kill()
+        httpd.wait()
+        srv.close()
+    net.detach(env.config, env.db, cid)
+    assert firewall.ports_table(cid) not in firewall.tables()
+    net.detach(env.config, env.db, c2)
+    env.svc.reset()
+    assert not [t for t in firewall.tables() if env.uid in t]
