@@ -97,6 +97,8 @@ class Builder(StoreParts):
         self.work = config.tmp_dir / f"build-{self.build_id}"
         self.bases: list[tuple[str, str]] = []  # (normalized name, image ID) for the fast path
         self.volatile = False  # an input the fast path cannot check (ADD of a URL)
+        self._netns: dict[str, str] = {}  # network → the RUN steps' netns (run_netns)
+        self._net_stack = contextlib.ExitStack()
 
 
     # -- the build ---------------------------------------------------------------------------
@@ -135,15 +137,32 @@ class Builder(StoreParts):
             final = self.results[target]
             image = self._export(final)
         finally:
-            self._save_history()
-            self.context.checksums.flush()
-            shutil.rmtree(self.work, ignore_errors=True)
+            try:
+                self._net_stack.close()  # the RUN steps' network namespaces
+            finally:
+                self._save_history()
+                self.context.checksums.flush()
+                shutil.rmtree(self.work, ignore_errors=True)
         report = BuildReport(self.build_id, image.id, tuple(opts.tags), tuple(self.steps),
                              time.monotonic() - t0)
         steps = [s.to_dict() for s in self.steps]
         self.records.save_build(self.build_id, image.id, list(opts.tags), {"steps": steps})
         self._save_fast(image.id, steps)
         return report
+
+    def run_netns(self, network: str) -> str:
+        """The network namespace RUN steps on bridge ``network`` join (``bridge`` or a
+        user-defined network): one per network per build, made and attached at the first
+        such step and released when the build ends, on every path (skiff.network.sandbox;
+        a killed build's is swept by the next command). Reusing it spares each step the
+        veth set-up and teardown, as BuildKit reuses namespaces from a pool; the step's
+        processes are gone with its container before the next step starts."""
+        if network not in self._netns:
+            from skiff.network import sandbox
+
+            sb = self._net_stack.enter_context(sandbox.bridged(self.config, self.db, network))
+            self._netns[network] = sb.netns
+        return self._netns[network]
 
     def _sweep_dead_builds(self) -> None:
         """Undo what a build killed -9 left: its RUN containers and mounts, the mounts

@@ -564,19 +564,21 @@ class Step:
             with contextlib.ExitStack() as stack:
                 extra = self._run_mounts(e, stack)
                 netns = network
+                security = ins_.field(e, "security", default=None) or "sandbox"
                 if network not in ("host", "none"):
-                    # a netns on the bridge, released on every exit path (network wiring)
-                    from skiff.network import sandbox
+                    br = "bridge" if network == "default" else network
+                    if security == "insecure":  # may change the netns: one of its own
+                        from skiff.network import sandbox
 
-                    netns = stack.enter_context(sandbox.bridged(
-                        self.b.config, self.b.db,
-                        "bridge" if network == "default" else network)).netns
+                        netns = stack.enter_context(
+                            sandbox.bridged(self.b.config, self.b.db, br)).netns
+                    else:  # the build's netns on that bridge
+                        netns = self.b.run_netns(br)
                 code = oneshot.run(self.b.config, mounts=mounts, args=argv, env=env,
                                cwd=cfg.get("WorkingDir") or "/", user=cfg.get("User") or "",
                                    hostname="buildkitsandbox", network=netns,
                                    extra_mounts=extra, output=out,
-                                   security=ins_.field(e, "security", default=None)
-                                   or "sandbox")
+                                   security=security)
             if code != 0:
                 raise BuildError(f'process "{" ".join(argv)}" did not complete successfully',
                                  f"exit code: {code}")

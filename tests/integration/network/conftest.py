@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -15,6 +16,9 @@ needs_net = [pytest.mark.requires_root]
 # The tables iptables-nft keeps its built-in chains in (never skiff's, which are
 # skiff_*): made on first use by the iptables backend's tests and left, as iptables does.
 IPTABLES_NFT_TABLES = ("table ip nat {", "table ip filter {")
+
+
+_COUNTER = re.compile(r"counter packets \d+ bytes \d+ ?")  # other tools' rules count
 
 
 def host_state() -> tuple:
@@ -36,7 +40,7 @@ def _items(state: tuple) -> set:
     links, addrs, ns, nft, legacy = state
     tables = {ln for ln in nft.splitlines() if ln.startswith("table ")
               and ln not in IPTABLES_NFT_TABLES}
-    rules = {ln.strip() for ln in nft.splitlines() if ln.startswith("\t\t")
+    rules = {_COUNTER.sub("", ln.strip()) for ln in nft.splitlines() if ln.startswith("\t\t")
              and not ln.strip().startswith("type ")}
     ipt = {ln for ln in legacy.splitlines() if "SKIFF-" in ln}
     return ({("link", x) for x in links} | {("addr", x) for x in addrs} |
@@ -53,9 +57,48 @@ def leaked(before: tuple, timeout: float = 5.0) -> set:
     end = time.monotonic() + timeout
     while True:
         extra = _items(host_state()) - _items(before)
+        extra = {x for x in extra if not _foreign(x)}
         if not extra or time.monotonic() > end:
             return extra
         time.sleep(0.2)
+
+
+def _master(link: str) -> str | None:
+    try:
+        return os.path.basename(os.readlink(f"/sys/class/net/{link}/master"))
+    except OSError:
+        return None
+
+
+def _foreign(item: tuple) -> bool:
+    """A veth (or a namespace holding one) plugged into the shared default bridge
+    (skiff0): another user's container on this host; the tests here all use bridges of
+    their own (SKIFF_BRIDGE), so it is not something they left."""
+    from skiff.network.service import DEFAULT_BRIDGE
+
+    kind, what = item
+    if kind == "link":
+        return _master(what) == DEFAULT_BRIDGE
+    if kind == "netns":
+        from skiff.network import bridge
+
+        try:
+            with bridge.iproute(f"/run/netns/{what}") as ipr:
+                peers = [ln.get_attr("IFLA_LINK") for ln in ipr.get_links()
+                         if ln.get_attr("IFLA_LINK")]
+        except Exception:
+            return False
+        for idx in peers:
+            for name in os.listdir("/sys/class/net"):
+                try:
+                    with open(f"/sys/class/net/{name}/ifindex") as f:
+                        if int(f.read()) != idx:
+                            continue
+                except OSError:
+                    continue
+                if _master(name) == DEFAULT_BRIDGE:
+                    return True
+    return False
 
 
 @pytest.fixture
@@ -139,12 +182,17 @@ def sk(tmp_path_factory, busybox_tar):
 
     config = Config.from_env(root=str(root))
     db = metadata.connect(config.metadata_path)
-    NetworkService(config, db).reset()
-    db.close()
-    with open("/proc/self/mountinfo") as f:
-        mounts = [ln.split()[4] for ln in f]
-    for m in sorted((m for m in mounts if m.startswith(str(root))), reverse=True):
-        subprocess.run(["umount", "-l", m], check=False)
+    try:
+        from skiff.network import sandbox
+
+        sandbox.sweep(config, db)
+        NetworkService(config, db).reset()
+    finally:
+        db.close()
+        with open("/proc/self/mountinfo") as f:
+            mounts = [ln.split()[4] for ln in f]
+        for m in sorted((m for m in mounts if m.startswith(str(root))), reverse=True):
+            subprocess.run(["umount", "-l", m], check=False)
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)

@@ -114,11 +114,13 @@ def test_build_killed_mid_run_is_reconciled_by_the_next_command(sk, tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    # the next command (any `skiff network` one) finds the owner dead and releases it all
-    assert _bridge(sk)["Containers"] == {}
+    try:
+        # the next command (any `skiff network` one) finds the owner dead, releases it all
+        assert _bridge(sk)["Containers"] == {}
+        assert leaked(before) == set()
+        assert ep["IPv4Address"]  # it had an address, now free again
+    finally:
+        # the next build also cleans up the killed build's RUN container and mounts
+        (ctx / "Dockerfile").write_text("FROM bb:1\nRUN true\n")
+        _ok(sk("build", "-q", str(ctx)))
     assert leaked(before) == set()
-    # the next build also cleans up the killed build's RUN container and mounts
-    (ctx / "Dockerfile").write_text("FROM bb:1\nRUN true\n")
-    _ok(sk("build", "-q", str(ctx)))
-    assert leaked(before) == set()
-    assert ep["IPv4Address"]  # it had an address, now free again
