@@ -41,21 +41,29 @@ def create(ctx: Context, argv: list[str]) -> int:
     p.add_argument("name")
     a = p.parse_args(argv)
     from skiff.errors import InvalidArgument
+    from skiff.network.ipv6 import is_ipv6
 
-    if a.ipv6:
-        raise InvalidArgument("--ipv6", "IPv6 networks are not supported")
-    if len(a.subnet) > 1 or len(a.gateway) > 1:
-        raise InvalidArgument("--subnet", "one IPv4 subnet per network")
-    n = _svc(ctx).create(a.name, driver=a.driver, subnet=(a.subnet or [None])[0],
-                         gateway=(a.gateway or [None])[0], internal=a.internal,
-                         labels=_kv(a.label), options=_kv(a.opt))
+    v4 = [s for s in a.subnet if not is_ipv6(s)]
+    v6 = [s for s in a.subnet if is_ipv6(s)]
+    gw4 = [g for g in a.gateway if not is_ipv6(g)]
+    gw6 = [g for g in a.gateway if is_ipv6(g)]
+    if v6 and not a.ipv6:
+        raise InvalidArgument(f"invalid subnet {v6[0]}", "an IPv6 subnet needs --ipv6")
+    if len(v4) > 1 or len(v6) > 1 or len(gw4) > 1 or len(gw6) > 1:
+        raise InvalidArgument("--subnet", "one IPv4 and one IPv6 subnet per network")
+    if gw6 and not v6:
+        raise InvalidArgument("invalid gateway", "an IPv6 gateway needs an IPv6 --subnet")
+    n = _svc(ctx).create(a.name, driver=a.driver, subnet=(v4 or [None])[0],
+                         gateway=(gw4 or [None])[0], internal=a.internal,
+                         labels=_kv(a.label), options=_kv(a.opt), ipv6=a.ipv6,
+                         subnet6=(v6 or [None])[0], gateway6=(gw6 or [None])[0])
     _out(ctx, n.id + "\n")
     return 0
 
 
 def _row(n) -> dict:
     return {"ID": n.id[:12], "Name": n.name, "Driver": n.driver, "Scope": "local",
-            "IPv6": "false", "Internal": str(n.internal).lower(),
+            "IPv6": str(bool(n.subnet6)).lower(), "Internal": str(n.internal).lower(),
             "Labels": ",".join(f"{k}={v}" for k, v in n.labels.items()),
             "CreatedAt": n.created}
 

@@ -330,3 +330,51 @@ def test_firewall_backends_nat_ports_isolation_and_cleanup(fw, monkeypatch, requ
     net.detach(env.config, env.db, c2)
     env.svc.reset()
     assert not [t for t in firewall.tables() if env.uid in t]
+
+
+def test_ipv6_dual_stack_network(env):
+    from ipaddress import IPv4Network, IPv6Network
+
+    from skiff.network import ipv6
+
+    sub6 = str(IPv6Network(f"fd00:5c1f:{env.uid[:4]}::/64"))
+    base = IPv6Network(sub6).network_address
+    n = env.svc.create("six" + env.uid, ipv6=True, subnet6=sub6)
+    assert (n.subnet6, n.gateway6) == (sub6, str(base + 1))
+    c1, ns1 = env.sandbox()
+    c2, ns2 = env.sandbox()
+    (e1,) = net.attach(env.config, env.db, c1, ns1, [EndpointRequest(n.name)])
+    (e2,) = net.attach(env.config, env.db, c2, ns2, [EndpointRequest(n.name)])
+    # IPv6 address at the IPv4 address's offset; Docker's inspect fields
+    assert (e1.address, e1.address6) == (str(IPv4Network(n.subnet).network_address + 2),
+                                         str(base + 2))
+    d = e2.to_docker()
+    assert (d["GlobalIPv6Address"], d["GlobalIPv6PrefixLen"], d["IPv6Gateway"]) == (
+        str(base + 3), 64, n.gateway6)
+    insp = env.svc.inspect(n.name)
+    assert insp["EnableIPv6"] is True
+    assert insp["IPAM"]["Config"] == [{"Subnet": n.subnet, "Gateway": n.gateway},
+                                      {"Subnet": sub6, "Gateway": n.gateway6}]
+    assert insp["Containers"][c1]["IPv6Address"] == e1.address6 + "/64"
+    # container to container and to the gateway over IPv6; default route via the gateway
+    for ns, dst in ((ns2, e1.address6), (ns1, n.gateway6)):
+        r = nsexec(ns, "ping6", "-c1", "-W2", dst)
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert f"default via {n.gateway6} dev eth0" in nsexec(ns1, "ip", "-6", "route").stdout
+    assert firewall.network_table(n.bridge) in subprocess.run(
+        ["nft", "list", "tables", "ip6"], capture_output=True, text=True).stdout
+    # bad input: overlap with this network's IPv6 subnet, a subnet too small for the
+    # IPv4 one; a ULA /64 when none is given
+    with pytest.raises(Conflict, match="Pool overlaps"):
+        env.svc.create("dup" + env.uid, ipv6=True, subnet6=sub6)
+    with pytest.raises(InvalidArgument, match="smaller than the IPv4 subnet"):
+        env.svc.create("small" + env.uid, ipv6=True, subnet6="fd00:5c1f:ffff::/121")
+    auto = env.svc.create("ula" + env.uid, ipv6=True)
+    assert IPv6Network(auto.subnet6).prefixlen == 64 and auto.subnet6.startswith("fd")
+    assert auto.subnet6 == str(ipv6.ula_subnet(auto.id))
+    net.detach(env.config, env.db, c1)
+    net.detach(env.config, env.db, c2)
+    env.svc.remove(n.name)
+    env.svc.remove(auto.name)
+    assert firewall.network_table(n.bridge) not in subprocess.run(
+        ["nft", "list", "tables", "ip6"], capture_output=True, text=True).stdout
