@@ -218,9 +218,14 @@ def start(config: Config, db: sqlite3.Connection, rec: dict) -> Started:
                     if (p.container_port, p.proto) not in have]
     # Leftovers of a run that crashed (a monitor killed before its release) go first,
     # and build steps' sandboxes whose build was killed.
-    from skiff.network import sandbox
+    try:
+        stale = any(n.startswith("netsandbox-") for n in os.listdir(config.tmp_dir))
+    except FileNotFoundError:
+        stale = False
+    if stale:  # (the module is not imported on the start path otherwise)
+        from skiff.network import sandbox
 
-    sandbox.sweep(config, db)
+        sandbox.sweep(config, db)
     net.detach(config, db, cid)
     net.remove_sandbox(cid)
     path = net.create_sandbox(cid)

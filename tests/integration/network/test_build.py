@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import ipaddress
 import json
 import os
 import signal
@@ -64,8 +65,6 @@ RUN --network=default ls /sys/class/net > /default
     assert lines[:4] == [token, "lo", "eth0", "lo"]
     # eth0's address is in the bridge's subnet (a /16 or /24 of the fixture's bridge)
     addr = lines[4].split()[3]
-    import ipaddress
-
     assert ipaddress.ip_interface(addr).network == ipaddress.ip_network(subnet)
     # the step's endpoint is gone once the build is done
     assert _bridge(sk)["Containers"] == {}
@@ -77,6 +76,14 @@ RUN ls /sys/class/net > /none && (wget -q -T 2 -O- http://{gw}:{port}/token.txt 
     _ok(sk("build", "-q", "--network", "none", "-t", "nb:2", str(ctx)))
     out = _ok(sk("run", "--rm", "--network", "none", "nb:2", "cat", "/none", "/w"))
     assert out.split() == ["lo", "offline"]
+    # a user-defined network: the RUN steps get an address on its subnet
+    _ok(sk("network", "create", "buildnet"))
+    sub = json.loads(_ok(sk("network", "inspect", "buildnet")))[0]["IPAM"]["Config"][0]["Subnet"]
+    (ctx / "Dockerfile").write_text("FROM bb:1\nRUN ip -4 -o addr show eth0 > /addr\n")
+    _ok(sk("build", "-q", "--network", "buildnet", "-t", "nb:3", str(ctx)))
+    out = _ok(sk("run", "--rm", "--network", "none", "nb:3", "cat", "/addr"))
+    assert ipaddress.ip_interface(out.split()[3]).network == ipaddress.ip_network(sub)
+    _ok(sk("network", "rm", "buildnet"))
     # an unknown network: Docker's classic builder's error, at the RUN step
     r = sk("build", "-q", "--network", "nonesuch", "--no-cache", str(ctx))
     assert r.code == 1 and r.err.endswith(": network nonesuch not found\n"), r
