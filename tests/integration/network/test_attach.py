@@ -343,7 +343,7 @@ def test_ipv6_dual_stack_network(env):
     assert (n.subnet6, n.gateway6) == (sub6, str(base + 1))
     c1, ns1 = env.sandbox()
     c2, ns2 = env.sandbox()
-    (e1,) = net.attach(env.config, env.db, c1, ns1, [EndpointRequest(n.name)])
+    (e1,) = net.attach(env.config, env.db, c1, ns1, [EndpointRequest(n.name, name="web6")])
     (e2,) = net.attach(env.config, env.db, c2, ns2, [EndpointRequest(n.name)])
     # IPv6 address at the IPv4 address's offset; Docker's inspect fields
     assert (e1.address, e1.address6) == (str(IPv4Network(n.subnet).network_address + 2),
@@ -361,6 +361,11 @@ def test_ipv6_dual_stack_network(env):
         r = nsexec(ns, "ping6", "-c1", "-W2", dst)
         assert r.returncode == 0, r.stdout + r.stderr
     assert f"default via {n.gateway6} dev eth0" in nsexec(ns1, "ip", "-6", "route").stdout
+    # the network's resolver answers AAAA with the IPv6 twin, A with the IPv4 address
+    r = nsexec(ns2, "nslookup", "-type=AAAA", "web6", n.gateway)
+    assert f"Address: {e1.address6}" in r.stdout, r.stdout + r.stderr
+    r = nsexec(ns2, "nslookup", "-type=A", "web6", n.gateway)
+    assert f"Address: {e1.address}" in r.stdout and e1.address6 not in r.stdout
     assert firewall.network_table(n.bridge) in subprocess.run(
         ["nft", "list", "tables", "ip6"], capture_output=True, text=True).stdout
     # bad input: overlap with this network's IPv6 subnet, a subnet too small for the

@@ -158,3 +158,20 @@ def test_sandbox_sweep_releases_only_dead_owners(tmp_path, monkeypatch):
     (config.tmp_dir / "netsandbox-half.tmp").write_text("")  # being written
     assert sandbox.sweep(config, None) == ["dead"]
     assert released == ["dead"]
+
+
+def test_dns_aaaa_records():
+    import socket
+    import struct
+
+    from skiff.network import dns
+
+    assert dns.records_for(1, ["10.89.3.5"], "10.89.3.0/24", "fd00:1::/64") == ["10.89.3.5"]
+    assert dns.records_for(28, ["10.89.3.5"], "10.89.3.0/24", "fd00:1::/64") == ["fd00:1::5"]
+    assert dns.records_for(28, ["10.89.3.5"], "10.89.3.0/24", None) == []
+    assert dns.records_for(15, ["10.89.3.5"], "10.89.3.0/24", "fd00:1::/64") == []
+    q = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\x03web\x00" + struct.pack("!HH", 28, 1)
+    r = dns.answer(q, ["fd00:1::5"])
+    assert struct.unpack("!HHHHHH", r[:12]) == (7, 0x8580, 1, 1, 0, 0)
+    assert r[len(q):] == (b"\xc0\x0c" + struct.pack("!HHIH", 28, 1, dns.TTL, 16)
+                          + socket.inet_pton(socket.AF_INET6, "fd00:1::5"))
