@@ -13,8 +13,8 @@ IPv4's IPAM (persisted, never handed out twice) gives the IPv6 one too, with no 
 allocator. Without ``--subnet`` for IPv6, a ULA /64 is derived from the network's ID
 (fdXX:XXXX:XXXX::/64, RFC 4193's random global ID), as dockerd picks from its ULA pool.
 
-Published ports (-p) and the name resolver stay IPv4 (A records); the iptables backend
-has no IPv6 rules (IPv6 networks need nftables).
+Published ports (-p) stay IPv4; the resolver answers AAAA; on the iptables backend the
+same rules go into ip6tables.
 """
 
 from __future__ import annotations
@@ -164,22 +164,23 @@ def rules(bridge: str, subnet: str, *, internal: bool) -> str:
 
 
 def setup_firewall(bridge: str, subnet: str, *, internal: bool) -> None:
-    """Install the network's ``ip6`` table. Unavailable on the iptables backend."""
-    from skiff.errors import Unavailable
+    """Install the network's ``ip6`` table (nftables backend) or ip6tables chains."""
     from skiff.network import firewall
 
-    if firewall.backend() != "nftables":
-        raise Unavailable("IPv6 networks", "need the nftables firewall backend")
+    if firewall.backend() == "iptables":
+        from skiff.network import iptables
+
+        return iptables.setup_network(bridge, subnet, internal=internal, family=6)
     firewall._nft(rules(bridge, subnet, internal=internal), "bridge " + bridge)
 
 
 def teardown_firewall(bridge: str) -> None:
-    """Delete the network's ``ip6`` table (no-op when absent or without nft)."""
-    import shutil
-
+    """Delete the network's ``ip6`` table or ip6tables chains (no-op when absent)."""
     from skiff.network import firewall
 
-    if shutil.which("nft") is None:
-        return
+    if firewall.backend() == "iptables":
+        from skiff.network import iptables
+
+        return iptables.teardown_network(bridge, family=6)
     t = firewall.network_table(bridge)
     firewall._nft(f"add table ip6 {t}\ndelete table ip6 {t}\n", "bridge " + bridge)

@@ -15,7 +15,8 @@ needs_net = [pytest.mark.requires_root]
 
 # The tables iptables-nft keeps its built-in chains in (never skiff's, which are
 # skiff_*): made on first use by the iptables backend's tests and left, as iptables does.
-IPTABLES_NFT_TABLES = ("table ip nat {", "table ip filter {")
+IPTABLES_NFT_TABLES = ("table ip nat {", "table ip filter {", "table ip6 nat {",
+                       "table ip6 filter {")
 
 
 _COUNTER = re.compile(r"counter packets \d+ bytes \d+ ?")  # other tools' rules count
@@ -30,9 +31,9 @@ def host_state() -> tuple:
         if shutil.which("nft") else ""
     ns = sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []
     legacy = ""
-    if shutil.which("iptables-legacy-save"):
-        legacy = subprocess.run(["iptables-legacy-save"], capture_output=True,
-                                text=True).stdout
+    for save in ("iptables-legacy-save", "ip6tables-legacy-save"):
+        if shutil.which(save):
+            legacy += subprocess.run([save], capture_output=True, text=True).stdout
     return bridge.links(), bridge.addresses(), ns, nft, legacy
 
 

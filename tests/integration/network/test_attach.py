@@ -293,7 +293,10 @@ def test_firewall_backends_nat_ports_isolation_and_cleanup(fw, monkeypatch, requ
         monkeypatch.setenv("SKIFF_IPTABLES", exe)
     env = request.getfixturevalue("env")
     assert firewall.backend() == kind
-    other = env.svc.create("o" + env.uid)
+    from ipaddress import IPv6Network
+
+    sub6 = str(IPv6Network(f"fd00:5c1e:{env.uid[:4]}::/64"))
+    other = env.svc.create("o" + env.uid, ipv6=True, subnet6=sub6)
     cid, ns = env.sandbox()
     c2, ns2 = env.sandbox()
     eps = net.attach(env.config, env.db, cid, ns, [EndpointRequest("bridge")],
@@ -321,6 +324,10 @@ def test_firewall_backends_nat_ports_isolation_and_cleanup(fw, monkeypatch, requ
         assert tcp_reach(ns, host_ip, srv.getsockname()[1])
         assert tcp_reach(ns2, host_ip, srv.getsockname()[1])
         assert not tcp_reach(ns2, eps[0].address, 80)
+        # the dual-stack network's IPv6 side: its rules live in the same backend
+        r = nsexec(ns2, "ping6", "-c1", "-W2", other.gateway6)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert _v6_rules(kind, other.bridge)
     finally:
         httpd.kill()
         httpd.wait()
@@ -330,6 +337,18 @@ def test_firewall_backends_nat_ports_isolation_and_cleanup(fw, monkeypatch, requ
     net.detach(env.config, env.db, c2)
     env.svc.reset()
     assert not [t for t in firewall.tables() if env.uid in t]
+    assert not _v6_rules(kind, other.bridge)
+
+
+def _v6_rules(kind: str, bridge_name: str) -> bool:
+    """Whether the backend holds IPv6 rules for the bridge (nft ip6 table / ip6tables)."""
+    if kind == "nftables":
+        out = subprocess.run(["nft", "list", "tables", "ip6"], capture_output=True,
+                             text=True).stdout
+        return firewall.network_table(bridge_name) in out
+    from skiff.network import iptables
+
+    return f"filter:{iptables.network_chain(bridge_name)}" in iptables.chains(6)
 
 
 def test_ipv6_dual_stack_network(env):

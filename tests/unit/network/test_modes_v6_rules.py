@@ -91,8 +91,8 @@ def test_iptables_rules(monkeypatch):
     from skiff.network.firewall import PortRule
 
     scripts = []
-    monkeypatch.setattr(iptables, "_restore", lambda s, what: scripts.append(s))
-    monkeypatch.setattr(iptables, "_run", lambda args, what, check=True:
+    monkeypatch.setattr(iptables, "_restore", lambda s, what, family=4: scripts.append(s))
+    monkeypatch.setattr(iptables, "_run", lambda args, what, check=True, family=4:
                         type("R", (), {"returncode": 1, "stdout": ""})())
     iptables.setup_network("sk-abc", "10.89.3.0/24", internal=False)
     iptables.publish("f" * 64, [PortRule("127.0.0.1", 8080, "tcp", "10.89.3.2", 80),
