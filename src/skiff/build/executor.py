@@ -97,7 +97,7 @@ class Builder(StoreParts):
         self.work = config.tmp_dir / f"build-{self.build_id}"
         self.bases: list[tuple[str, str]] = []  # (normalized name, image ID) for the fast path
         self.volatile = False  # an input the fast path cannot check (ADD of a URL)
-        self._netns: dict[str, str] = {}  # network → the RUN steps' netns (run_netns)
+        self._netns: dict[str, Any] = {}  # network → the RUN steps' Sandbox (run_netns)
         self._net_stack = contextlib.ExitStack()
 
 
@@ -150,8 +150,9 @@ class Builder(StoreParts):
         self._save_fast(image.id, steps)
         return report
 
-    def run_netns(self, network: str) -> str:
-        """The network namespace RUN steps on bridge ``network`` join (``bridge`` or a
+    def run_netns(self, network: str) -> Any:
+        """The sandbox (skiff.network.sandbox.Sandbox: ``.netns`` path, ``.nameservers``)
+        RUN steps on bridge ``network`` join (``bridge`` or a
         user-defined network): one per network per build, made and attached at the first
         such step and released when the build ends, on every path (skiff.network.sandbox;
         a killed build's is swept by the next command). Reusing it spares each step the
@@ -160,8 +161,8 @@ class Builder(StoreParts):
         if network not in self._netns:
             from skiff.network import sandbox
 
-            sb = self._net_stack.enter_context(sandbox.bridged(self.config, self.db, network))
-            self._netns[network] = sb.netns
+            self._netns[network] = self._net_stack.enter_context(
+                sandbox.bridged(self.config, self.db, network))
         return self._netns[network]
 
     def _sweep_dead_builds(self) -> None:

@@ -563,22 +563,23 @@ class Step:
         def go(mounts: list[Any]) -> None:
             with contextlib.ExitStack() as stack:
                 extra = self._run_mounts(e, stack)
-                netns = network
+                netns, dns = network, ()
                 security = ins_.field(e, "security", default=None) or "sandbox"
                 if network not in ("host", "none"):
                     br = "bridge" if network == "default" else network
                     if security == "insecure":  # may change the netns: one of its own
                         from skiff.network import sandbox
 
-                        netns = stack.enter_context(
-                            sandbox.bridged(self.b.config, self.b.db, br)).netns
+                        sb = stack.enter_context(sandbox.bridged(self.b.config, self.b.db, br))
                     else:  # the build's netns on that bridge
-                        netns = self.b.run_netns(br)
+                        sb = self.b.run_netns(br)
+                    # a user-defined network's resolver: names of its containers resolve
+                    netns, dns = sb.netns, sb.nameservers
                 code = oneshot.run(self.b.config, mounts=mounts, args=argv, env=env,
                                cwd=cfg.get("WorkingDir") or "/", user=cfg.get("User") or "",
                                    hostname="buildkitsandbox", network=netns,
                                    extra_mounts=extra, output=out,
-                                   security=security)
+                                   security=security, dns=dns)
             if code != 0:
                 raise BuildError(f'process "{" ".join(argv)}" did not complete successfully',
                                  f"exit code: {code}")

@@ -33,12 +33,14 @@ PREFIX = "netsandbox-"
 class Sandbox:
     """An attached namespace: ``netns`` (the pinned file's path, what the OCI spec joins),
     ``address`` (the IPv4 address on ``network``), ``id`` (the endpoint's container ID
-    in ``network_endpoints``: 64 hex, no container record)."""
+    in ``network_endpoints``: 64 hex, no container record), ``nameservers`` for
+    /etc/resolv.conf (a user-defined network's resolver; () = the host's)."""
 
     id: str
     netns: str
     address: str
     network: str
+    nameservers: tuple[str, ...] = ()
 
 
 def _start_time(pid: int) -> str | None:
@@ -119,6 +121,7 @@ def bridged(config: Config, db: sqlite3.Connection, network: str = "bridge") -> 
     try:
         path = attach.create_sandbox(sid)
         eps = attach.attach(config, db, sid, path, [attach.EndpointRequest(network)])
-        yield Sandbox(sid, str(path), eps[0].address, eps[0].network_name)
+        yield Sandbox(sid, str(path), eps[0].address, eps[0].network_name,
+                      attach.etc_settings(db, eps).nameservers)
     finally:
         release(config, db, sid)

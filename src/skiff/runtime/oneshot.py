@@ -142,7 +142,8 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
         cwd: str = "/", user: str = "", hostname: str = "", network: str = "host",
         extra_mounts: Sequence = (), stdin: bytes | IO[bytes] | None = None,
         output: Callable[[bytes], None] | None = None, cap_add: Sequence[str] = (),
-        security: str = "sandbox", extra_hosts: Sequence[tuple[str, str]] = ()) -> int:
+        security: str = "sandbox", extra_hosts: Sequence[tuple[str, str]] = (),
+        dns: Sequence[str] = ()) -> int:
     """Run ``args`` in a new container on the rootfs ``mounts``; return its exit code.
 
     Args:
@@ -161,6 +162,7 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
         cap_add: extra capabilities; ``security="insecure"`` runs privileged (BuildKit's
             ``RUN --security=insecure``).
         extra_hosts: (name, address) pairs appended to /etc/hosts.
+        dns: nameservers for /etc/resolv.conf (default: the host's, as ``skiff run``).
 
     Returns:
         int: the exit code (128+N when killed by signal N, as runc reports).
@@ -196,7 +198,7 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
                 d.mkdir(parents=True)
                 os.chown(d, eu.uid, eu.gid)
         extra = etcfiles.write(work / "etc", hostname, network=network,
-                               extra_hosts=tuple(extra_hosts))
+                               extra_hosts=tuple(extra_hosts), dns=tuple(dns))
         extra += [_mount_dict(m) for m in extra_mounts]
         opts = spec_mod.SpecOptions(
             args=tuple(args), rootfs=rootfs, env=tuple(env), cwd=cwd, uid=eu.uid, gid=eu.gid,

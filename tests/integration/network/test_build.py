@@ -79,10 +79,17 @@ RUN ls /sys/class/net > /none && (wget -q -T 2 -O- http://{gw}:{port}/token.txt 
     # a user-defined network: the RUN steps get an address on its subnet
     _ok(sk("network", "create", "buildnet"))
     sub = json.loads(_ok(sk("network", "inspect", "buildnet")))[0]["IPAM"]["Config"][0]["Subnet"]
-    (ctx / "Dockerfile").write_text("FROM bb:1\nRUN ip -4 -o addr show eth0 > /addr\n")
+    _ok(sk("run", "-d", "--name", "peer", "--network", "buildnet", "bb:1", "sleep", "60"))
+    peer_ip = json.loads(_ok(sk("inspect", "peer")))[0]["NetworkSettings"]["Networks"][
+        "buildnet"]["IPAddress"]
+    # ... and resolve the network's containers by name (its resolver), as the classic builder
+    (ctx / "Dockerfile").write_text("FROM bb:1\nRUN ip -4 -o addr show eth0 > /addr && "
+                                    "nslookup peer > /peer\n")
     _ok(sk("build", "-q", "--network", "buildnet", "-t", "nb:3", str(ctx)))
-    out = _ok(sk("run", "--rm", "--network", "none", "nb:3", "cat", "/addr"))
+    out = _ok(sk("run", "--rm", "--network", "none", "nb:3", "cat", "/addr", "/peer"))
     assert ipaddress.ip_interface(out.split()[3]).network == ipaddress.ip_network(sub)
+    assert f"Address: {peer_ip}" in out
+    _ok(sk("rm", "-f", "peer"))
     _ok(sk("network", "rm", "buildnet"))
     # an unknown network: Docker's classic builder's error, at the RUN step
     r = sk("build", "-q", "--network", "nonesuch", "--no-cache", str(ctx))
