@@ -191,7 +191,7 @@ def build(ctx, argv: list[str]) -> int:
     p.add_argument("--no-cache", action="store_true")
     p.add_argument("--pull", action="store_true")
     p.add_argument("--label", action="append")
-    p.add_argument("--network", default="host", choices=["host", "none", "default"])
+    p.add_argument("--network", default="default")
     p.add_argument("--progress", default="auto", choices=["auto", "plain", "tty", "quiet"])
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("--iidfile")
@@ -251,7 +251,7 @@ def _build(ctx, a) -> int:
         opts = BuildOptions(context=context, dockerfile=dockerfile,
                             dockerfile_text=dockerfile_text, tags=tuple(a.tag),
                             build_args=build_args, target=a.target, no_cache=a.no_cache,
-                            labels=labels, network="host" if a.network == "default" else a.network,
+                            labels=labels, network=a.network,
                             platform=a.platform, secrets=_secrets(a.secret), pull=a.pull,
                             compression=os.environ.get("SKIFF_BUILD_COMPRESSION", "none"))
         mode = a.progress
