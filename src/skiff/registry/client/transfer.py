@@ -31,7 +31,7 @@ from skiff.errors import (
 from skiff.registry.client.auth import pull_scope, push_scope
 from skiff.registry.client.progress import NullProgress, short_id
 from skiff.registry.client.sinks import BlobSink, BlobSource
-from skiff.registry.client.transport import Registry, RegistryError, raise_for
+from skiff.registry.client.transport import STREAM_ERRORS, Registry, RegistryError, raise_for
 
 CHUNK = 1 << 20                 # bytes per read/write while streaming
 CHUNK_UPLOAD = 128 << 20        # blobs above this go up in PATCH chunks of this size
@@ -190,12 +190,11 @@ def _fill(reg: Registry, repo: str, blob: Blob, w, path: str, progress, key: str
     while w.offset < blob.size or blob.size == 0:
         start = w.offset
         headers = {"Range": f"bytes={start}-"} if start else {}
-        r = reg.request("GET", path, scopes=(pull_scope(repo),), headers=headers,
-                        stream=True, follow_redirects=True, what=f"blob {blob.digest}")
+        r = reg.stream_get(path, scopes=(pull_scope(repo),), headers=headers,
+                           what=f"blob {blob.digest}")
         try:
             if r.status_code not in (200, 206):
-                r.read()
-                raise_for(r, f"fetching blob {blob.digest}")
+                raise_for(r.as_httpx(), f"fetching blob {blob.digest}")
             skip = start if r.status_code == 200 else 0
             if r.status_code == 206:
                 cr = r.headers.get("Content-Range", "")
@@ -203,33 +202,24 @@ def _fill(reg: Registry, repo: str, blob: Blob, w, path: str, progress, key: str
                     raise Unavailable(f"fetching blob {blob.digest}",
                                       f"registry answered range {cr!r} for bytes={start}-",
                                       exit_code=1)
-            # Network reads come 64 KiB at a time; they go to the writer (file write,
-            # sha256, the meter's decompressor: C calls that release the GIL) gathered
-            # into 1 MiB pieces, so the download threads do not convoy on the GIL.
-            pending: list[bytes] = []
-            npending = 0
-            try:
-                for chunk in r.iter_raw():  # unbuffered: a break keeps what came
-                    if skip:
-                        if len(chunk) <= skip:
-                            skip -= len(chunk)
-                            continue
-                        chunk, skip = chunk[skip:], 0
-                    if w.offset + npending + len(chunk) > blob.size:
-                        raise InvalidArgument(f"blob {blob.digest}",
-                                              f"registry sent more than {blob.size} bytes")
-                    pending.append(chunk)
-                    npending += len(chunk)
-                    if npending >= CHUNK:
-                        data, n, pending, npending = b"".join(pending), npending, [], 0
-                        w.write(data)
-                        progress.advance(key, n)
-            finally:
-                if npending:  # what came before a break is kept for the resume
-                    data, n, pending, npending = b"".join(pending), npending, [], 0
-                    w.write(data)
-                    progress.advance(key, n)
-        except (httpx.TransportError, httpx.StreamError) as e:
+            # Read CHUNK bytes at a time straight from the socket (one bytes object each,
+            # no Python-level parsing): the writer's file write and sha256 and the meter's
+            # decompressor then run as few, large C calls that release the GIL.
+            while True:
+                data = r.read(CHUNK)
+                if not data:
+                    break
+                if skip:
+                    if len(data) <= skip:
+                        skip -= len(data)
+                        continue
+                    data, skip = data[skip:], 0
+                if w.offset + len(data) > blob.size:
+                    raise InvalidArgument(f"blob {blob.digest}",
+                                          f"registry sent more than {blob.size} bytes")
+                w.write(data)
+                progress.advance(key, len(data))
+        except STREAM_ERRORS as e:
             failures = failures + 1 if w.offset == start else 1
             if failures > RESUMES:
                 raise Unavailable(f"fetching blob {blob.digest}",

@@ -13,6 +13,7 @@ Errors follow distribution-spec "Error Codes": a JSON body ``{"errors": [{"code"
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import random
 import ssl
@@ -124,8 +125,10 @@ class Registry:
         endpoint = "registry-1.docker.io" if host == "docker.io" else host
         self.scheme = "http" if is_insecure(host, config) else "https"
         self.base = f"{self.scheme}://{endpoint}"
+        self._config = config
         verify: ssl.SSLContext | bool = True if self.scheme == "http" else _ssl_context(
             host, config)
+        self._verify = verify
         self.http = httpx.Client(timeout=TIMEOUT, verify=verify, follow_redirects=False,
                                  headers={"User-Agent": USER_AGENT},
                                  limits=httpx.Limits(max_connections=16,
@@ -136,6 +139,7 @@ class Registry:
         self._pinged = False
         self._ping_lock = threading.Lock()
         self.stats: dict[str, int] = {}
+        self._raw = None  # rawhttp.RawPool, made on the first blob download
 
     def __enter__(self) -> Registry:
         return self
@@ -145,6 +149,8 @@ class Registry:
 
     def close(self) -> None:
         self.http.close()
+        if self._raw is not None:
+            self._raw.close()
 
     def url(self, path: str) -> str:
         """Absolute URL of ``path`` (``/v2/...``) or a Location the registry gave."""
@@ -227,6 +233,143 @@ class Registry:
                 _sleep(attempt, delay)
                 continue
             return r
+
+
+    # -- bulk downloads ----------------------------------------------------------------
+    def stream_get(self, path: str, *, scopes: tuple[str, ...] = (),
+                   headers: dict[str, str] | None = None, what: str = ""):
+        """``GET path`` for a blob body: auth, 401 retries, redirects (to blob storage:
+        the Authorization header is not sent to another host, as Go's client does) and
+        5xx/429/connect retries as :meth:`request`, the body read through
+        :mod:`skiff.registry.client.rawhttp` (``read(n)``, ``close()``, ``status_code``,
+        ``headers``, ``as_httpx()``). Through an HTTP proxy from the environment it falls
+        back to httpx (same interface). Body read errors are one of
+        :data:`STREAM_ERRORS`. Raises Unavailable when the registry cannot be reached.
+        """
+        self.ping()
+        headers = headers or {}
+        if _env_proxy(self.base):
+            r = self.request("GET", path, scopes=scopes, headers=headers, stream=True,
+                             follow_redirects=True, what=what)
+            return _HttpxBody(r)
+        from skiff.registry.client import rawhttp
+
+        if self._raw is None:
+            with self._ping_lock:
+                if self._raw is None:
+                    self._raw = rawhttp.RawPool(timeout=TIMEOUT.read or 30.0,
+                                                ssl_for=self._ssl_for, user_agent=USER_AGENT)
+        url = self.url(path)
+        own = httpx.URL(self.base).netloc
+        attempt = auth_tries = redirects = 0
+        while True:
+            home = httpx.URL(url).netloc == own
+            sent = {**headers, **self.auth.headers(scopes)} if home else dict(headers)
+            self.stats["GET"] = self.stats.get("GET", 0) + 1
+            try:
+                r = self._raw.get(url, sent)
+            except rawhttp.BROKEN as e:
+                if attempt < _raw_retries_for(e):
+                    attempt += 1
+                    _sleep(attempt)
+                    continue
+                raise Unavailable(f"registry {self.host}", _raw_reason(e),
+                                  exit_code=1) from e
+            if r.status_code in (301, 302, 303, 307, 308) and r.headers.get("Location"):
+                r.close()
+                redirects += 1
+                if redirects > 10:
+                    raise Unavailable(f"registry {self.host}", "too many redirects",
+                                      exit_code=1)
+                url = str(httpx.URL(url).join(r.headers["Location"]))
+                continue
+            if r.status_code == 401 and home and auth_tries < 2:
+                wa = r.headers.get("WWW-Authenticate", "")
+                if wa and self.auth.on_unauthorized(wa, scopes, sent):
+                    r.close()
+                    auth_tries += 1
+                    continue
+            if r.status_code in RETRY_STATUS and attempt < RETRIES:
+                delay = _retry_after(r)
+                r.close()
+                attempt += 1
+                _sleep(attempt, delay)
+                continue
+            return r
+
+    def _ssl_for(self, netloc: str) -> ssl.SSLContext:
+        """The TLS context for ``netloc``: the registry's own, or (blob storage a redirect
+        led to) the system CAs plus that host's certs.d files."""
+        if netloc == httpx.URL(self.base).netloc and isinstance(self._verify, ssl.SSLContext):
+            return self._verify
+        return _ssl_context(netloc, self._config)
+
+
+class _HttpxBody:
+    """An httpx streamed response with :class:`rawhttp.RawResponse`'s interface."""
+
+    def __init__(self, r: httpx.Response):
+        self._r = r
+        self._it = r.iter_raw()
+        self._left = b""
+        self.status_code = r.status_code
+        self.headers = r.headers
+
+    def read(self, n: int) -> bytes:
+        parts, got = [], 0
+        if self._left:
+            parts.append(self._left)
+            got, self._left = len(self._left), b""
+        while got < n:
+            b = next(self._it, b"")
+            if not b:
+                break
+            parts.append(b)
+            got += len(b)
+        data = b"".join(parts)
+        data, self._left = data[:n], data[n:]
+        return data
+
+    def as_httpx(self) -> httpx.Response:
+        self._r.read()
+        self._r.close()
+        return self._r
+
+    def close(self) -> None:
+        self._r.close()
+
+
+STREAM_ERRORS = (httpx.TransportError, httpx.StreamError, OSError,
+                 http.client.HTTPException)
+"""What reading a :meth:`Registry.stream_get` body raises when the connection breaks."""
+
+
+def _env_proxy(url: str) -> bool:
+    """True when the environment names an HTTP proxy for ``url`` (httpx would use it)."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies()
+    if not proxies:
+        return False
+    host = httpx.URL(url).host
+    return not urllib.request.proxy_bypass(host) and (
+        httpx.URL(url).scheme in proxies or "all" in proxies)
+
+
+def _raw_retries_for(e: Exception) -> int:
+    if isinstance(e, ssl.SSLError):
+        return 0
+    if isinstance(e, ConnectionRefusedError):
+        return 2
+    return RETRIES
+
+
+def _raw_reason(e: Exception) -> str:
+    if isinstance(e, ConnectionRefusedError):
+        return "cannot connect: connection refused"
+    if isinstance(e, TimeoutError):
+        return "timed out"
+    return str(e) or type(e).__name__
 
 
 def _retries_for(e: Exception) -> int:
