@@ -67,6 +67,35 @@ def for_each_blob(blobs: Sequence[Blob], work: Callable[[Blob], T],
         return [f.result() for f in futs]
 
 
+_MALLOC_TUNED = False
+
+
+def keep_freed_buffers() -> None:
+    """Stop glibc returning freed download buffers to the kernel after every chunk.
+
+    A download allocates ~1 MiB objects in turn (the network read, the decompressed
+    output); freed together they leave a free top chunk above glibc's dynamic trim
+    threshold (2 × the mmap threshold, ~2 MiB), which is then handed back and faulted in
+    again on the next chunk: ~51 000 page faults for a 200 MB pull (0.45 s of system
+    time; ~9 000 and 0.30 s with this). Fixed thresholds (mmap above 4 MiB, trim above
+    32 MiB) keep the pages; peak RSS is unchanged. Once per process; a no-op where the C
+    library has no ``mallopt`` (not glibc).
+    """
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED:
+        return
+    _MALLOC_TUNED = True
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    mallopt(m_mmap_threshold, 4 << 20)
+    mallopt(m_trim_threshold, 32 << 20)
+
+
 def _backoff(n: int) -> None:
     time.sleep(min(0.2 * (2 ** n), 3.0))
 
@@ -129,6 +158,7 @@ def download_blob(reg: Registry, repo: str, blob: Blob, sink: BlobSink,
     if sink.exists(blob.digest):
         progress.status(key, "Already exists")
         return False
+    keep_freed_buffers()
     path = f"/v2/{repo}/blobs/{blob.digest}"
     ref = "pull-" + blob.digest.replace(":", "-")
     w = _open_writer(sink, ref, blob)
