@@ -128,6 +128,8 @@ class Faults:
     cut_upload_times: int = 1             # blob upload body (PUT/PATCH), then drop it
     unavailable_times: int = 0            # answer the next N GETs/HEADs 503 (Retry-After: 0)
     redirect_blobs: bool = False          # blob GETs answer 307 to /_storage/... (as S3)
+    delay_s: float = 0.0                  # hold blob GETs (of ``only``) this long first;
+    delayed: threading.Event = field(default_factory=threading.Event)  # set when one came
 
 
 @dataclass
@@ -254,6 +256,9 @@ class Proxy:
                            and r.status in (200, 206))
                 if is_blob and f.only and f.only not in self.path:
                     is_blob = False
+                if is_blob and f.delay_s:
+                    f.delayed.set()
+                    time.sleep(f.delay_s)
                 if is_blob and f.flip_at is not None and f.flip_at < len(data):
                     i = f.flip_at
                     data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
