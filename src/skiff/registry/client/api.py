@@ -110,7 +110,6 @@ def pull_report(config: Config, db, ref: str, *, platform: str | None = None,
     plat = Platform.parse(platform) if platform else None
     store = ContentStore(config.content_dir)
     images = ImageService(config, db, store)
-    progress.message(f"{r.digest or r.tag}: Pulling from {_familiar_repo(r)}")
     # A lease holds every blob of the image, present or downloaded, from the moment the
     # manifest is known until the image is recorded: a concurrent prune or rmi leaves
     # them alone. Released at the end; on failure the blobs it alone kept are removed.
@@ -122,7 +121,9 @@ def pull_report(config: Config, db, ref: str, *, platform: str | None = None,
         with Registry(r.domain, config) as reg:
             pulled = pull_image(reg, r.path, r.digest or r.tag, store, what=r.familiar(),
                                 platform=plat, progress=progress,
-                                max_concurrent=max_concurrent, measure=True, hold=hold)
+                                max_concurrent=max_concurrent, measure=True, hold=hold,
+                                announce=f"{r.digest or r.tag}: Pulling from "
+                                         f"{_familiar_repo(r)}")
         changed = _record(config, db, r, pulled, images)
     sources = BlobSources(config.root)
     try:

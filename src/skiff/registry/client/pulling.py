@@ -120,7 +120,8 @@ def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
                what: str | None = None, platform: Platform | None = None,
                progress: NullProgress | None = None,
                max_concurrent: int = MAX_CONCURRENT, measure: bool = False,
-               hold: Callable[[list[str]], None] | None = None) -> PulledImage:
+               hold: Callable[[list[str]], None] | None = None,
+               announce: str | None = None) -> PulledImage:
     """Pull ``repo:reference`` (a tag or ``sha256:`` digest) into ``sink``.
 
     ``measure``: decompress each downloaded layer in its download thread as it arrives,
@@ -132,6 +133,10 @@ def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
     for or written: a store puts them under a GC lease there, so a concurrent prune cannot
     delete a blob (present or just written) before the image is recorded.
 
+    ``announce`` (e.g. ``1: Pulling from library/busybox``) goes to ``progress.message``
+    once the reference's manifest (or index) was found, as Docker prints it: a pull of a
+    missing tag shows only its error.
+
     ``platform`` picks the manifest from an index (default: the host's). Raises NotFound
     (unknown manifest / no platform match), Unauthorized, DigestMismatch (nothing of that
     blob stored), Unavailable, InvalidArgument (malformed manifest).
@@ -139,6 +144,8 @@ def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
     progress = progress or NullProgress()
     what = what or f"{repo}:{reference}"
     top = fetch_manifest(reg, repo, reference, what=what)
+    if announce:
+        progress.message(announce)
     index = None
     manifest = top
     if top.media_type in INDEXES:
