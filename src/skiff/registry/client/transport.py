@@ -35,19 +35,66 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 
 
-def is_insecure(host: str, config: Config | None = None) -> bool:
-    """True when ``host`` (``name[:port]``) is reached over plain http."""
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    name = name.strip("[]")
+def _split(host: str) -> str:
+    """``name[:port]`` / ``[v6]:port`` → the name or address alone."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") and host.count(":") == 1 else host
+    if host.startswith("["):
+        name = host[1:].split("]", 1)[0]
+    return name
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, ``*.localhost``, 127.0.0.0/8 and ``::1``: reached over plain http."""
+    name = _split(host)
     if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
-        if ipaddress.ip_address(name).is_loopback:
-            return True
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
-        pass
-    insecure = config.insecure_registries if config is not None else ()
-    return host in insecure or name in insecure
+        return False
+
+
+def is_listed_insecure(host: str, config: Config | None) -> bool:
+    """True when ``config.insecure_registries`` lists ``host``: by ``name[:port]``, by
+    name alone, or by a CIDR (``10.0.0.0/8``) holding its address (a name is resolved
+    only when a CIDR is listed), as Docker's ``insecure-registries``."""
+    listed = config.insecure_registries if config is not None else ()
+    name = _split(host)
+    if host in listed or name in listed:
+        return True
+    nets = []
+    for entry in listed:
+        if "/" in entry:
+            try:
+                nets.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                continue
+    if not nets:
+        return False
+    try:
+        addrs = {ipaddress.ip_address(name)}
+    except ValueError:
+        import socket
+
+        try:
+            addrs = {ipaddress.ip_address(ai[4][0].split("%")[0])
+                     for ai in socket.getaddrinfo(name, None)}
+        except (OSError, ValueError):
+            return False
+    return any(a in n for a in addrs for n in nets if a.version == n.version)
+
+
+def is_insecure(host: str, config: Config | None = None) -> bool:
+    """True when ``host`` (``name[:port]``) may be reached over plain http: loopback, or
+    listed as insecure (see :class:`Registry` for the order of attempts)."""
+    return is_loopback(host) or is_listed_insecure(host, config)
+
+
+def _unverified(ctx: ssl.SSLContext) -> ssl.SSLContext:
+    """``ctx`` with certificate and hostname checks off (an insecure registry's own TLS)."""
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 def system_ca_context() -> ssl.SSLContext:
@@ -159,16 +206,30 @@ class Registry:
                  credentials: Credentials | None = None, *, anonymous: bool = False):
         self.host = host
         endpoint = "registry-1.docker.io" if host == "docker.io" else host
-        self.scheme = "http" if is_insecure(host, config) else "https"
-        self.base = f"{self.scheme}://{endpoint}"
+        self._endpoint = endpoint
+        # Docker's order: https first; for a registry listed as insecure with certificate
+        # errors ignored (for that host only), then plain http. Loopback is plain http.
+        if is_loopback(host):
+            self.schemes: tuple[str, ...] = ("http",)
+        elif is_listed_insecure(host, config):
+            self.schemes = ("https", "http")
+        else:
+            self.schemes = ("https",)
         self._config = config
-        # http registries get the system CAs too: a redirect may lead to https storage.
-        verify = system_ca_context() if self.scheme == "http" else _ssl_context(host, config)
-        self._verify = verify
-        self.http = httpx.Client(timeout=TIMEOUT, verify=verify, follow_redirects=False,
-                                 headers={"User-Agent": USER_AGENT},
+        own = _ssl_context(host, config)
+        if len(self.schemes) == 2:
+            own = _unverified(own)
+        # Other hosts (blob storage a redirect leads to) are always verified against the
+        # system CAs; the registry's own context (its certs.d files) applies to it only.
+        self._verify = own
+        self.http = httpx.Client(timeout=TIMEOUT, verify=system_ca_context(),
+                                 follow_redirects=False, headers={"User-Agent": USER_AGENT},
                                  limits=httpx.Limits(max_connections=16,
-                                                     max_keepalive_connections=8))
+                                                     max_keepalive_connections=8),
+                                 mounts={f"https://{endpoint}": httpx.HTTPTransport(
+                                     verify=own, limits=httpx.Limits(
+                                         max_connections=16, max_keepalive_connections=8))})
+        self._use(self.schemes[0])
         if credentials is None and not anonymous:
             credentials = CredentialStore().get(host)
         self.auth = Authenticator(host, self.http, credentials)
@@ -176,6 +237,10 @@ class Registry:
         self._ping_lock = threading.Lock()
         self.stats: dict[str, int] = {}
         self._raw = None  # rawhttp.RawPool, made on the first blob download
+
+    def _use(self, scheme: str) -> None:
+        self.scheme = scheme
+        self.base = f"{scheme}://{self._endpoint}"
 
     def __enter__(self) -> Registry:
         return self
@@ -204,8 +269,18 @@ class Registry:
         with self._ping_lock:
             if self._pinged:
                 return
-            r = self._send_retrying("GET", "/v2/", (), {}, None, stream=False, what="ping",
-                                    auth_retry=False)
+            for i, scheme in enumerate(self.schemes):
+                self._use(scheme)
+                last = i == len(self.schemes) - 1
+                try:
+                    # the https attempt of an insecure registry is not retried: a plain
+                    # http server answers the TLS handshake with an error at once
+                    r = self._send_retrying("GET", "/v2/", (), {}, None, stream=False,
+                                            what="ping", auth_retry=False, retry=last)
+                    break
+                except Unavailable:
+                    if last:
+                        raise
             r.close()
             if r.status_code == 401:
                 self.auth.learn(r.headers.get("WWW-Authenticate", ""))
@@ -296,10 +371,11 @@ class Registry:
                     self._raw = rawhttp.RawPool(timeout=TIMEOUT.read or 30.0,
                                                 ssl_for=self._ssl_for, user_agent=USER_AGENT)
         url = self.url(path)
-        own = httpx.URL(self.base).netloc
+        from urllib.parse import urlsplit
+
         attempt = auth_tries = redirects = 0
         while True:
-            home = httpx.URL(url).netloc == own
+            home = urlsplit(url).netloc == self._endpoint
             sent = {**headers, **self.auth.headers(scopes)} if home else dict(headers)
             self.stats["GET"] = self.stats.get("GET", 0) + 1
             try:
@@ -336,7 +412,7 @@ class Registry:
     def _ssl_for(self, netloc: str) -> ssl.SSLContext:
         """The TLS context for ``netloc``: the registry's own, or (blob storage a redirect
         led to) the system CAs plus that host's certs.d files."""
-        if netloc == httpx.URL(self.base).netloc:
+        if netloc == self._endpoint:
             return self._verify
         return _ssl_context(netloc, self._config)
 
