@@ -41,9 +41,11 @@ class RegistryProc:
 
 def start_registry(workdir: Path, *, user: str | None = None,
                    password: str | None = None, tls: tuple[Path, Path] | None = None,
-                   addr: str = "127.0.0.1") -> RegistryProc:
+                   addr: str = "127.0.0.1",
+                   token: tuple[str, str, str, Path] | None = None) -> RegistryProc:
     """Start ``docker-registry serve`` with a temp config; wait until /v2/ answers.
-    ``tls``: (certificate, key) to serve https on ``addr``."""
+    ``tls``: (certificate, key) to serve https on ``addr``. ``token``: (realm, service,
+    issuer, rootcertbundle) for distribution's ``auth: token:``."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     storage = workdir / "storage"
@@ -54,6 +56,10 @@ def start_registry(workdir: Path, *, user: str | None = None,
         subprocess.run(["htpasswd", "-Bbc", str(htpasswd), user, password], check=True,
                        capture_output=True)
         auth = f"auth:\n  htpasswd:\n    realm: basic-realm\n    path: {htpasswd}\n"
+    if token:
+        realm, service, issuer, bundle = token
+        auth = (f"auth:\n  token:\n    realm: {realm}\n    service: {service}\n"
+                f"    issuer: {issuer}\n    rootcertbundle: {bundle}\n")
     cfg = workdir / "config.yml"
     cfg.write_text(
         "version: 0.1\n"
