@@ -15,15 +15,6 @@ source), ``layout`` (an OCI layout directory as sink/source), ``progress``, ``ap
 
 from __future__ import annotations
 
-import sys
-
-# httpx's package imports its command-line tool (httpx._main: click, rich.console,
-# pygments; 70-100 ms of every registry command's start-up) whenever those are installed.
-# skiff never runs it: mark it absent before httpx is first imported, and httpx's own
-# fallback (a stub ``httpx.main``) is used instead.
-if "httpx" not in sys.modules:
-    sys.modules.setdefault("httpx._main", None)
-
 _API = ("pull", "push", "ensure_image", "pull_report", "push_report", "list_tags")
 
 

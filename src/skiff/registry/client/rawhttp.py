@@ -1,62 +1,77 @@
-"""Blob bodies over the standard library's ``http.client``: the bulk path of a pull.
+"""HTTP/1.1 for the registry client over the standard library's ``http.client``.
 
-httpx parses a body through h11 64 KiB at a time in Python (a bytearray appended to and
-sliced for every read); for a layer that is most of a pull's CPU time. ``http.client``
-reads a ``Content-Length`` body straight from the socket's buffered reader into one
-``bytes`` of the size asked for, the GIL released while it waits: measured on a 200 MB
-3-layer pull from a local docker-registry, 0.25 CPU-seconds instead of 0.67 for the
-download alone. Everything else (pings, tokens, manifests, uploads) stays on httpx.
+Why not httpx: a layer's body went through h11 64 KiB at a time in Python (a bytearray
+appended to and sliced for every read), most of a pull's CPU time; ``http.client`` reads
+a ``Content-Length`` body straight from the socket's buffered reader into one ``bytes``
+of the size asked for, the GIL released meanwhile (200 MB 3-layer pull from a local
+docker-registry: 0.25 CPU-seconds instead of 0.67 for the download alone). And httpx with
+httpcore, h11 and anyio took ~0.15 CPU-s to import, paid by every registry command.
 
-:class:`RawPool` keeps idle keep-alive connections per ``(scheme, host:port)``;
-:class:`RawResponse` is one answer: ``status_code``, ``headers`` (``httpx.Headers``),
-``read(n)`` (b"" at the end of the body; a body cut short by the server ends early, as
-``http.client`` reports it, and the caller resumes with ``Range``), ``close()``, and
-``as_httpx()`` (the answer with its small body read, for error decoding). Network failures
-are raised as ``OSError`` or ``http.client.HTTPException`` (see :data:`BROKEN`).
+:class:`Pool` keeps idle keep-alive connections per ``(scheme, host:port)`` (a connection
+the server closed while idle is noticed before reuse) and goes through the HTTP(S) proxy
+the environment names (``https_proxy``/``http_proxy``/``no_proxy``, as Docker and httpx
+do: CONNECT tunnels for https). :class:`Response` is one answer: ``status_code``,
+``reason_phrase``, ``headers`` (case-insensitive ``get``), ``read(n)`` (b"" at the end of
+the body; a body the server cut short ends early, as ``http.client`` reports it, and the
+caller resumes with ``Range``), ``read()``/``content``/``text``/``json()`` and ``close()``.
+Network failures are raised as ``OSError`` or ``http.client.HTTPException`` (:data:`BROKEN`).
 """
 
 from __future__ import annotations
 
 import http.client
+import json as _json
+import select
 import ssl
 import threading
+import urllib.request
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
-import httpx
-
 BROKEN = (OSError, http.client.HTTPException)
-"""What a broken connection raises on this path (timeouts are OSError)."""
+"""What a broken connection raises on this path (timeouts and TLS errors are OSError)."""
 
 MAX_IDLE = 8  # idle connections kept per (scheme, host)
 
 
-class RawResponse:
-    """One response being read (see the module docstring); close it when done."""
+class Response:
+    """One response (see the module docstring); close it, or read it whole, when done."""
 
-    def __init__(self, pool: RawPool, key: tuple[str, str], conn, resp, url: str):
+    def __init__(self, pool: Pool | None, key: tuple[str, str], conn, resp, method: str,
+                 url: str):
         self._pool = pool
         self._key = key
         self._conn = conn
         self._resp = resp
+        self._body: bytes | None = None
+        self.method = method
         self.url = url
         self.status_code: int = resp.status
         self.reason_phrase: str = resp.reason
-        self.headers = httpx.Headers(resp.getheaders())
+        self.headers = resp.msg  # email.message.Message: case-insensitive get()
 
-    def read(self, n: int) -> bytes:
-        """Up to ``n`` body bytes; b"" at the end (or when the server cut the body)."""
+    def read(self, n: int | None = None) -> bytes:
+        """Up to ``n`` body bytes, b"" at the end; with no ``n`` the whole body (as
+        :attr:`content`, and the connection goes back to the pool)."""
+        if n is None:
+            return self.content
         return self._resp.read(n)
 
-    def as_httpx(self, limit: int = 1 << 20) -> httpx.Response:
-        """The answer as an ``httpx.Response`` with (up to ``limit`` bytes of) its body,
-        for :func:`skiff.registry.client.transport.raise_for`; closes this response."""
-        try:
-            body = self._resp.read(limit)
-        except BROKEN:
-            body = b""
-        self.close()
-        return httpx.Response(self.status_code, headers=self.headers, content=body,
-                              request=httpx.Request("GET", self.url))
+    @property
+    def content(self) -> bytes:
+        """The whole body (read once; the connection then goes back to the pool)."""
+        if self._body is None:
+            self._body = self._resp.read()
+            self.close()
+        return self._body
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        """The body parsed as JSON (ValueError when it is not)."""
+        return _json.loads(self.content)
 
     def close(self) -> None:
         """Give the connection back for reuse when the body was read whole, else drop it."""
@@ -64,15 +79,21 @@ class RawResponse:
         if conn is None:
             return
         resp = self._resp
-        if resp.isclosed() and not resp.will_close and not resp.length:
-            # read whole (a body the server cut short leaves length > 0: socket dropped)
+        if not resp.isclosed() and resp.length is not None and resp.length <= 65536:
+            try:  # a small unread body (an error, a HEAD's none): drain it, keep the socket
+                resp.read()
+            except BROKEN:
+                pass
+        # read whole: http.client closed it at the end of the body (a body the server cut
+        # short keeps length > 0: that socket is dropped)
+        if resp.isclosed() and not resp.will_close and not resp.length and self._pool:
             self._pool.release(self._key, conn)
         else:
             resp.close()
             conn.close()
 
 
-class RawPool:
+class Pool:
     """Keep-alive ``http.client`` connections for one registry session (thread safe).
 
     Args:
@@ -81,50 +102,82 @@ class RawPool:
         user_agent: the ``User-Agent`` header sent.
     """
 
-    def __init__(self, *, timeout: float, ssl_for, user_agent: str):
+    def __init__(self, *, timeout: float, ssl_for: Callable[[str], ssl.SSLContext],
+                 user_agent: str):
         self._timeout = timeout
         self._ssl_for = ssl_for
         self._ua = user_agent
         self._idle: dict[tuple[str, str], list] = {}
         self._lock = threading.Lock()
+        self._proxies = urllib.request.getproxies()
 
-    def get(self, url: str, headers: dict[str, str]) -> RawResponse:
-        """Send ``GET url`` with ``headers``; the answer with its headers read.
+    def request(self, method: str, url: str, headers: dict[str, str],
+                body: bytes | Iterable[bytes] | None = None) -> Response:
+        """Send ``method url``; the answer with its headers read (the body is not).
 
-        A reused connection the server closed meanwhile is replaced once, silently.
-        Raises what :data:`BROKEN` names.
+        ``body``: bytes, or an iterable of bytes sent as it comes (give Content-Length in
+        ``headers``, else it goes chunked). A reused connection found dead while sending
+        a replayable request (no body or bytes) is replaced once, silently. Raises what
+        :data:`BROKEN` names.
         """
         u = urlsplit(url)
         key = (u.scheme, u.netloc)
-        target = u.path + ("?" + u.query if u.query else "")
+        target = u.path or "/"
+        if u.query:
+            target += "?" + u.query
         sent = {"User-Agent": self._ua, "Accept-Encoding": "identity", **headers}
+        replayable = body is None or isinstance(body, bytes | bytearray)
         for attempt in (0, 1):
-            conn, reused = self._take(key)
+            conn, reused, absolute = self._take(key)
             try:
-                conn.request("GET", target, headers=sent)
+                conn.request(method, url if absolute else target, body=body, headers=sent)
                 resp = conn.getresponse()
             except BROKEN:
                 conn.close()
-                if reused and attempt == 0:
-                    continue  # a stale keep-alive connection: try a fresh one
+                if reused and replayable and attempt == 0:
+                    continue
                 raise
-            return RawResponse(self, key, conn, resp, url)
+            return Response(self, key, conn, resp, method, url)
         raise AssertionError("unreachable")
 
+    def _proxy_for(self, scheme: str, host: str) -> str | None:
+        if not self._proxies or urllib.request.proxy_bypass(host):
+            return None
+        return self._proxies.get(scheme) or self._proxies.get("all")
+
     def _take(self, key: tuple[str, str]):
-        with self._lock:
-            idle = self._idle.get(key)
-            if idle:
-                return idle.pop(), True
+        """(connection, reused?, send an absolute URL?) for ``key``."""
+        while True:
+            with self._lock:
+                idle = self._idle.get(key)
+                conn = idle.pop() if idle else None
+            if conn is None:
+                break
+            if _alive(conn):
+                return conn, True, getattr(conn, "_skiff_absolute", False)
+            conn.close()
         scheme, netloc = key
         u = urlsplit(f"{scheme}://{netloc}")
-        if scheme == "https":
-            ctx: ssl.SSLContext = self._ssl_for(netloc)
+        proxy = self._proxy_for(scheme, u.hostname or "")
+        absolute = False
+        if proxy is not None:
+            p = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+            if scheme == "https":
+                conn = http.client.HTTPSConnection(p.hostname, p.port or 80,
+                                                   timeout=self._timeout,
+                                                   context=self._ssl_for(netloc))
+                conn.set_tunnel(u.hostname, u.port or 443)
+            else:
+                conn = http.client.HTTPConnection(p.hostname, p.port or 80,
+                                                  timeout=self._timeout)
+                absolute = True
+        elif scheme == "https":
             conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=self._timeout,
-                                               context=ctx)
+                                               context=self._ssl_for(netloc))
         else:
             conn = http.client.HTTPConnection(u.hostname, u.port, timeout=self._timeout)
-        return conn, False
+        conn._skiff_absolute = absolute
+        return conn, False, absolute
 
     def release(self, key: tuple[str, str], conn) -> None:
         with self._lock:
@@ -141,3 +194,15 @@ class RawPool:
             self._idle.clear()
         for c in conns:
             c.close()
+
+
+def _alive(conn) -> bool:
+    """False when the server closed an idle connection (it reads as ready: EOF)."""
+    sock = conn.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return not readable

@@ -18,8 +18,6 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TypeVar
 
-import httpx
-
 from skiff.errors import (
     AlreadyExists,
     DigestMismatch,
@@ -224,7 +222,8 @@ def _fill(reg: Registry, repo: str, blob: Blob, w, path: str, progress, key: str
                            what=f"blob {blob.digest}")
         try:
             if r.status_code not in (200, 206):
-                raise_for(r.as_httpx(), f"fetching blob {blob.digest}")
+                r.read()
+                raise_for(r, f"fetching blob {blob.digest}")
             skip = start if r.status_code == 200 else 0
             if r.status_code == 206:
                 cr = r.headers.get("Content-Range", "")
@@ -289,7 +288,12 @@ def fetch_small(reg: Registry, repo: str, blob: Blob, limit: int = 16 << 20) -> 
 # -- upload ------------------------------------------------------------------------------
 
 def _with_digest(location: str, digest: str) -> str:
-    return str(httpx.URL(location).copy_merge_params({"digest": digest}))
+    """``location`` with ``digest=<digest>`` added to (or replacing it in) its query."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    u = urlsplit(location)
+    q = [(k, v) for k, v in parse_qsl(u.query, keep_blank_values=True) if k != "digest"]
+    return urlunsplit(u._replace(query=urlencode([*q, ("digest", digest)])))
 
 
 def _body(source: BlobSource, digest: str, start: int, end: int, progress, key

@@ -20,18 +20,18 @@ import ssl
 import threading
 import time
 from pathlib import Path
-
-import httpx
+from urllib.parse import urljoin, urlsplit
 
 from skiff.config import Config
 from skiff.errors import NotFound, SkiffError, Unauthorized, Unavailable
+from skiff.registry.client import rawhttp
 from skiff.registry.client.auth import Authenticator
 from skiff.registry.client.credentials import Credentials, CredentialStore
 
 USER_AGENT = "skiff/0.1"
 RETRIES = 4            # attempts after the first for idempotent requests
 BACKOFF_S = 0.25       # first retry delay; doubles each time (with jitter)
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+TIMEOUT_S = 30.0      # socket timeout: connect and every read
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 
 
@@ -164,7 +164,7 @@ class RegistryError(SkiffError):
         super().__init__(what, why)
 
 
-def decode_error(r: httpx.Response) -> tuple[str, tuple[str, ...]]:
+def decode_error(r) -> tuple[str, tuple[str, ...]]:
     """(one-line reason, error codes) of a registry error response."""
     codes: list[str] = []
     parts: list[str] = []
@@ -182,8 +182,9 @@ def decode_error(r: httpx.Response) -> tuple[str, tuple[str, ...]]:
     return f"unexpected HTTP status: {r.status_code} {r.reason_phrase}", ()
 
 
-def raise_for(r: httpx.Response, what: str) -> None:
-    """Raise the SkiffError for a failed response (call only when it failed)."""
+def raise_for(r, what: str) -> None:
+    """Raise the SkiffError for a failed response (call only when it failed; ``r`` has
+    ``status_code``, ``reason_phrase`` and ``json()``)."""
     why, codes = decode_error(r)
     if r.status_code == 401 or "UNAUTHORIZED" in codes or "DENIED" in codes:
         raise Unauthorized(what, why)
@@ -222,21 +223,16 @@ class Registry:
         # Other hosts (blob storage a redirect leads to) are always verified against the
         # system CAs; the registry's own context (its certs.d files) applies to it only.
         self._verify = own
-        self.http = httpx.Client(timeout=TIMEOUT, verify=system_ca_context(),
-                                 follow_redirects=False, headers={"User-Agent": USER_AGENT},
-                                 limits=httpx.Limits(max_connections=16,
-                                                     max_keepalive_connections=8),
-                                 mounts={f"https://{endpoint}": httpx.HTTPTransport(
-                                     verify=own, limits=httpx.Limits(
-                                         max_connections=16, max_keepalive_connections=8))})
+        self._others: dict[str, ssl.SSLContext] = {}
+        self.pool = rawhttp.Pool(timeout=TIMEOUT_S, ssl_for=self._ssl_for,
+                                 user_agent=USER_AGENT)
         self._use(self.schemes[0])
         if credentials is None and not anonymous:
             credentials = CredentialStore().get(host)
-        self.auth = Authenticator(host, self.http, credentials)
+        self.auth = Authenticator(host, self._plain, credentials)
         self._pinged = False
         self._ping_lock = threading.Lock()
         self.stats: dict[str, int] = {}
-        self._raw = None  # rawhttp.RawPool, made on the first blob download
 
     def _use(self, scheme: str) -> None:
         self.scheme = scheme
@@ -249,9 +245,7 @@ class Registry:
         self.close()
 
     def close(self) -> None:
-        self.http.close()
-        if self._raw is not None:
-            self._raw.close()
+        self.pool.close()
 
     def url(self, path: str) -> str:
         """Absolute URL of ``path`` (``/v2/...``) or a Location the registry gave."""
@@ -294,14 +288,17 @@ class Registry:
     def request(self, method: str, path: str, *, scopes: tuple[str, ...] = (),
                 headers: dict[str, str] | None = None, content=None, stream: bool = False,
                 follow_redirects: bool = False, what: str = "", retry: bool | None = None
-                ) -> httpx.Response:
+                ) -> rawhttp.Response:
         """Send a request with auth, retrying 401s (new token) and, for idempotent methods,
         connection errors and 5xx/429 with exponential backoff.
 
-        ``content`` may be bytes or a zero-argument callable returning a fresh body (so
-        retries can resend it). The response is returned whatever its status (streamed when
-        ``stream``: the caller closes it). Raises Unavailable when the registry cannot be
-        reached after the retries.
+        ``content`` may be bytes or a zero-argument callable returning a fresh body (bytes
+        or an iterable of bytes; give Content-Length) so retries can resend it. Redirects
+        (to blob storage) are followed when asked, without the Authorization header when
+        they lead to another host, as Go's client does. The response is returned whatever
+        its status, its body read unless ``stream`` (then the caller reads ``read(n)`` and
+        closes it; a broken body raises one of :data:`STREAM_ERRORS`). Raises Unavailable
+        when the registry cannot be reached after the retries.
         """
         self.ping()
         if retry is None:
@@ -310,191 +307,105 @@ class Registry:
                                    what=what or f"{method} {path}", retry=retry,
                                    follow_redirects=follow_redirects)
 
+    def stream_get(self, path: str, *, scopes: tuple[str, ...] = (),
+                   headers: dict[str, str] | None = None, what: str = ""
+                   ) -> rawhttp.Response:
+        """``GET path`` for a blob body, redirects followed; see :meth:`request`."""
+        return self.request("GET", path, scopes=scopes, headers=headers, stream=True,
+                            follow_redirects=True, what=what)
+
+    def _plain(self, method: str, url: str, headers: dict[str, str],
+               body: bytes | None = None) -> rawhttp.Response:
+        """One request without the registry's auth (token requests); body read."""
+        r = self.pool.request(method, url, headers, body)
+        r.content  # noqa: B018 - read it whole, the connection goes back to the pool
+        return r
+
     def _send_retrying(self, method, path, scopes, headers, content, *, stream, what,
-                       retry=True, follow_redirects=False, auth_retry=True) -> httpx.Response:
-        attempt = 0
-        auth_tries = 0
+                       retry=True, follow_redirects=False, auth_retry=True
+                       ) -> rawhttp.Response:
+        attempt = auth_tries = redirects = 0
+        url = self.url(path)
         while True:
-            sent = {**headers, **self.auth.headers(scopes)}
+            home = urlsplit(url).netloc == self._endpoint
+            sent = {**headers, **self.auth.headers(scopes)} if home else dict(headers)
             body = content() if callable(content) else content
-            req = self.http.build_request(method, self.url(path), headers=sent, content=body)
+            if body is not None and not isinstance(body, bytes | bytearray) \
+                    and not any(k.lower() == "content-length" for k in sent):
+                body = b"".join(body)  # no length given: send it whole
             self.stats[method] = self.stats.get(method, 0) + 1
             try:
-                r = self.http.send(req, stream=stream, follow_redirects=follow_redirects)
-            except httpx.TransportError as e:
+                r = self.pool.request(method, url, sent, body)
+            except rawhttp.BROKEN as e:
                 if retry and attempt < _retries_for(e):
                     attempt += 1
                     _sleep(attempt)
                     continue
-                raise Unavailable(f"registry {self.host}",
-                                  _transport_reason(e), exit_code=1) from e
-            except httpx.TooManyRedirects as e:
-                raise Unavailable(f"registry {self.host}", "too many redirects",
+                raise Unavailable(f"registry {self.host}", _transport_reason(e),
                                   exit_code=1) from e
-            if r.status_code == 401 and auth_retry and auth_tries < 2:
+            if follow_redirects and r.status_code in (301, 302, 303, 307, 308) \
+                    and r.headers.get("Location"):
+                r.close()
+                redirects += 1
+                if redirects > 10:
+                    raise Unavailable(f"registry {self.host}", "too many redirects",
+                                      exit_code=1)
+                url = urljoin(url, r.headers["Location"])
+                if r.status_code == 303:
+                    method, content = "GET", None
+                continue
+            if r.status_code == 401 and auth_retry and home and auth_tries < 2:
                 wa = r.headers.get("WWW-Authenticate", "")
                 if wa and self.auth.on_unauthorized(wa, scopes, sent):
                     r.close()
                     auth_tries += 1
                     continue
             if retry and r.status_code in RETRY_STATUS and attempt < RETRIES:
+                delay = _retry_after(r)
                 r.close()
                 attempt += 1
-                delay = _retry_after(r)
                 _sleep(attempt, delay)
                 continue
-            return r
-
-
-    # -- bulk downloads ----------------------------------------------------------------
-    def stream_get(self, path: str, *, scopes: tuple[str, ...] = (),
-                   headers: dict[str, str] | None = None, what: str = ""):
-        """``GET path`` for a blob body: auth, 401 retries, redirects (to blob storage:
-        the Authorization header is not sent to another host, as Go's client does) and
-        5xx/429/connect retries as :meth:`request`, the body read through
-        :mod:`skiff.registry.client.rawhttp` (``read(n)``, ``close()``, ``status_code``,
-        ``headers``, ``as_httpx()``). Through an HTTP proxy from the environment it falls
-        back to httpx (same interface). Body read errors are one of
-        :data:`STREAM_ERRORS`. Raises Unavailable when the registry cannot be reached.
-        """
-        self.ping()
-        headers = headers or {}
-        if _env_proxy(self.base):
-            r = self.request("GET", path, scopes=scopes, headers=headers, stream=True,
-                             follow_redirects=True, what=what)
-            return _HttpxBody(r)
-        from skiff.registry.client import rawhttp
-
-        if self._raw is None:
-            with self._ping_lock:
-                if self._raw is None:
-                    self._raw = rawhttp.RawPool(timeout=TIMEOUT.read or 30.0,
-                                                ssl_for=self._ssl_for, user_agent=USER_AGENT)
-        url = self.url(path)
-        from urllib.parse import urlsplit
-
-        attempt = auth_tries = redirects = 0
-        while True:
-            home = urlsplit(url).netloc == self._endpoint
-            sent = {**headers, **self.auth.headers(scopes)} if home else dict(headers)
-            self.stats["GET"] = self.stats.get("GET", 0) + 1
-            try:
-                r = self._raw.get(url, sent)
-            except rawhttp.BROKEN as e:
-                if attempt < _raw_retries_for(e):
-                    attempt += 1
-                    _sleep(attempt)
-                    continue
-                raise Unavailable(f"registry {self.host}", _raw_reason(e),
-                                  exit_code=1) from e
-            if r.status_code in (301, 302, 303, 307, 308) and r.headers.get("Location"):
-                r.close()
-                redirects += 1
-                if redirects > 10:
-                    raise Unavailable(f"registry {self.host}", "too many redirects",
-                                      exit_code=1)
-                url = str(httpx.URL(url).join(r.headers["Location"]))
-                continue
-            if r.status_code == 401 and home and auth_tries < 2:
-                wa = r.headers.get("WWW-Authenticate", "")
-                if wa and self.auth.on_unauthorized(wa, scopes, sent):
+            if not stream:
+                try:
+                    r.content  # noqa: B018 - read it whole now
+                except rawhttp.BROKEN as e:
                     r.close()
-                    auth_tries += 1
-                    continue
-            if r.status_code in RETRY_STATUS and attempt < RETRIES:
-                delay = _retry_after(r)
-                r.close()
-                attempt += 1
-                _sleep(attempt, delay)
-                continue
+                    if retry and attempt < RETRIES:
+                        attempt += 1
+                        _sleep(attempt)
+                        continue
+                    raise Unavailable(f"registry {self.host}", _transport_reason(e),
+                                      exit_code=1) from e
             return r
 
     def _ssl_for(self, netloc: str) -> ssl.SSLContext:
-        """The TLS context for ``netloc``: the registry's own, or (blob storage a redirect
-        led to) the system CAs plus that host's certs.d files."""
+        """The TLS context for ``netloc``: the registry's own (its certs.d files; unchecked
+        for an insecure registry), or for another host (blob storage a redirect led to)
+        the system CAs plus that host's certs.d files, always verified."""
         if netloc == self._endpoint:
             return self._verify
-        return _ssl_context(netloc, self._config)
+        ctx = self._others.get(netloc)
+        if ctx is None:
+            ctx = self._others[netloc] = _ssl_context(netloc, self._config)
+        return ctx
 
 
-class _HttpxBody:
-    """An httpx streamed response with :class:`rawhttp.RawResponse`'s interface."""
-
-    def __init__(self, r: httpx.Response):
-        self._r = r
-        self._it = r.iter_raw()
-        self._left = b""
-        self.status_code = r.status_code
-        self.headers = r.headers
-
-    def read(self, n: int) -> bytes:
-        parts, got = [], 0
-        if self._left:
-            parts.append(self._left)
-            got, self._left = len(self._left), b""
-        while got < n:
-            b = next(self._it, b"")
-            if not b:
-                break
-            parts.append(b)
-            got += len(b)
-        data = b"".join(parts)
-        data, self._left = data[:n], data[n:]
-        return data
-
-    def as_httpx(self) -> httpx.Response:
-        self._r.read()
-        self._r.close()
-        return self._r
-
-    def close(self) -> None:
-        self._r.close()
-
-
-STREAM_ERRORS = (httpx.TransportError, httpx.StreamError, OSError,
-                 http.client.HTTPException)
-"""What reading a :meth:`Registry.stream_get` body raises when the connection breaks."""
-
-
-def _env_proxy(url: str) -> bool:
-    """True when the environment names an HTTP proxy for ``url`` (httpx would use it)."""
-    import urllib.request
-
-    proxies = urllib.request.getproxies()
-    if not proxies:
-        return False
-    host = httpx.URL(url).host
-    return not urllib.request.proxy_bypass(host) and (
-        httpx.URL(url).scheme in proxies or "all" in proxies)
-
-
-def _raw_retries_for(e: Exception) -> int:
-    if isinstance(e, ssl.SSLError):
-        return 0
-    if isinstance(e, ConnectionRefusedError):
-        return 2
-    return RETRIES
-
-
-def _raw_reason(e: Exception) -> str:
-    if isinstance(e, ConnectionRefusedError):
-        return "cannot connect: connection refused"
-    if isinstance(e, TimeoutError):
-        return "timed out"
-    return str(e) or type(e).__name__
+STREAM_ERRORS = rawhttp.BROKEN
+"""What reading a streamed body raises when the connection breaks."""
 
 
 def _retries_for(e: Exception) -> int:
     """How many retries a transport error deserves: none for TLS failures (a bad
     certificate does not heal), two for a refused connection, RETRIES for broken ones."""
-    if "CERTIFICATE_VERIFY_FAILED" in str(e) or "SSL" in str(e):
+    if isinstance(e, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(e):
         return 0
-    if isinstance(e, httpx.ConnectError):
+    if isinstance(e, ConnectionRefusedError):
         return 2
     return RETRIES
 
 
-def _retry_after(r: httpx.Response) -> float | None:
+def _retry_after(r) -> float | None:
     v = r.headers.get("Retry-After")
     try:
         return min(float(v), 10.0) if v else None
@@ -509,10 +420,13 @@ def _sleep(attempt: int, fixed: float | None = None) -> None:
 
 def _transport_reason(e: Exception) -> str:
     s = str(e)
-    if isinstance(e, httpx.ConnectError):
-        return f"cannot connect: {s or 'connection refused'}"
-    if isinstance(e, httpx.TimeoutException):
+    if isinstance(e, ConnectionRefusedError):
+        return "cannot connect: connection refused"
+    if isinstance(e, ConnectionError | OSError) and not isinstance(e, ssl.SSLError) \
+            and getattr(e, "errno", None) is not None and not isinstance(e, TimeoutError):
+        return f"cannot connect: {e.strerror or s}"
+    if isinstance(e, TimeoutError):
         return "timed out"
-    if isinstance(e, httpx.RemoteProtocolError):
-        return f"bad answer: {s}"
+    if isinstance(e, http.client.HTTPException):
+        return f"bad answer: {s or type(e).__name__}"
     return s or type(e).__name__
