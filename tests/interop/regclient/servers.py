@@ -367,3 +367,60 @@ def docker_config(tmp: Path, monkeypatch) -> Path:
     return d
 
 
+
+
+class ConnectProxy:
+    """A forward proxy that answers only ``CONNECT host:port`` (what clients use for https
+    through a proxy) and relays bytes both ways; ``tunnels`` lists the targets asked for."""
+
+    def __init__(self):
+        import socketserver
+
+        proxy = self
+        self.tunnels: list[str] = []
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                line = self.rfile.readline().decode("latin-1").split()
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                if len(line) < 2 or line[0] != "CONNECT":
+                    self.wfile.write(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                    return
+                proxy.tunnels.append(line[1])
+                host, port = line[1].rsplit(":", 1)
+                up = socket.create_connection((host.strip("[]"), int(port)), timeout=30)
+                self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                self.wfile.flush()
+                down = self.connection
+
+                def pump(a, b):
+                    try:
+                        while data := a.recv(65536):
+                            b.sendall(data)
+                    except OSError:
+                        pass
+                    finally:
+                        for s in (a, b):
+                            try:
+                                s.shutdown(socket.SHUT_RDWR)
+                            except OSError:
+                                pass
+
+                t = threading.Thread(target=pump, args=(up, down), daemon=True)
+                t.start()
+                pump(down, up)
+                t.join(30)
+                up.close()
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -134,3 +134,26 @@ def test_loopback_is_plain_http_only():
     with Registry("registry.example.com", Config(insecure_registries=("registry.example.com",))
                   ) as reg:
         assert reg.schemes == ("https", "http")
+
+
+def test_https_through_a_connect_proxy(tls_skiff_registry, bb_layout, repo_name, tmp_path,
+                                       monkeypatch):
+    """``https_proxy``: the TLS session to the registry runs inside a CONNECT tunnel."""
+    from tests.interop.regclient.servers import ConnectProxy
+
+    host = tls_skiff_registry.host
+    digest, data = layout_manifest(bb_layout, "bb")
+    with Registry(host, _cfg(tmp_path, host)) as reg:
+        push_image(reg, repo_name, "1", digest, OCILayout(bb_layout))
+    proxy = ConnectProxy()
+    try:
+        monkeypatch.setenv("https_proxy", f"http://{proxy.host}")
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        with Registry(host, _cfg(tmp_path, host)) as reg:
+            got = pull_image(reg, repo_name, "1", OCILayout(tmp_path / "out"))
+            assert reg.base == f"https://{host}"
+    finally:
+        proxy.close()
+    assert got.manifest.data == data
+    assert proxy.tunnels and set(proxy.tunnels) == {host}
