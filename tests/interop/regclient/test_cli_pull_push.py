@@ -271,8 +271,8 @@ def test_run_pulls_a_missing_image(skiff_exe, skiff_root, tmp_path, registry, bu
     assert r.stderr.decode().startswith(f"Unable to find image '{name}' locally\n")
 
 
-def test_layer_not_matching_its_diff_id_is_not_kept(cli, registry, repo_name, tmp_path,
-                                                    busybox_tar):
+def test_layer_not_matching_its_diff_id_is_not_kept(cli, skiff_root, registry, repo_name,
+                                                    tmp_path, busybox_tar):
     import gzip
 
     from skiff.registry.client.layout import OCILayout
@@ -298,3 +298,7 @@ def test_layer_not_matching_its_diff_id_is_not_kept(cli, registry, repo_name, tm
     assert r.code == 1
     assert r.err.startswith(f"skiff: layer {layer}: digest mismatch: expected {wrong}, got ")
     assert cli("images", "-q").out == ""
+    # the pull's lease is gone, and with it every blob it alone held
+    _, db, images = _store(skiff_root)
+    assert db.execute("SELECT COUNT(*) FROM leases").fetchone()[0] == 0
+    assert sorted(d for d, _ in images.content.walk()) == []
