@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import http.client
 import json as _json
+import os
 import select
 import ssl
 import threading
-import urllib.request
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -109,7 +109,11 @@ class Pool:
         self._ua = user_agent
         self._idle: dict[tuple[str, str], list] = {}
         self._lock = threading.Lock()
-        self._proxies = urllib.request.getproxies()
+        self._proxies: dict[str, str] = {}
+        if any(k.lower().endswith("_proxy") and v for k, v in os.environ.items()):
+            import urllib.request  # only then: its import costs every command ~10 ms
+
+            self._proxies = urllib.request.getproxies()
 
     def request(self, method: str, url: str, headers: dict[str, str],
                 body: bytes | Iterable[bytes] | None = None) -> Response:
@@ -141,7 +145,11 @@ class Pool:
         raise AssertionError("unreachable")
 
     def _proxy_for(self, scheme: str, host: str) -> str | None:
-        if not self._proxies or urllib.request.proxy_bypass(host):
+        if not self._proxies:
+            return None
+        import urllib.request
+
+        if urllib.request.proxy_bypass(host):
             return None
         return self._proxies.get(scheme) or self._proxies.get("all")
 
