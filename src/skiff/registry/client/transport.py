@@ -1,10 +1,12 @@
 """One registry host over HTTP: scheme choice, TLS, auth retries, backoff, error decoding.
 
-``http://`` is used for ``localhost``, ``127.0.0.0/8``, ``::1`` and the hosts in
-``Config.insecure_registries`` (Docker's ``insecure-registries``); every other registry is
-reached over TLS with the system CAs plus the per-registry files Docker reads from
-``/etc/docker/certs.d/<host>/`` (``*.crt`` CAs, ``*.cert``/``*.key`` client pairs) and the
-same layout under ``<root>/certs.d/``.
+``http://`` is used for ``localhost``, ``127.0.0.0/8`` and ``::1``; a host listed in
+``Config.insecure_registries`` (Docker's ``insecure-registries``: host, name or CIDR) is
+tried over https with its certificate unchecked, then over http (Docker's
+lookupV2Endpoints order); every other registry is reached over TLS with the system CAs
+plus the per-registry files Docker reads from ``/etc/docker/certs.d/<host>/`` (``*.crt``
+CAs, ``*.cert``/``*.key`` client pairs) and the same layout under ``<root>/certs.d/``.
+HTTP itself is :mod:`skiff.registry.client.rawhttp` (``http.client``).
 
 Errors follow distribution-spec "Error Codes": a JSON body ``{"errors": [{"code",
 "message", "detail"}]}`` becomes one line ``<code lower-cased>: <message>`` (Docker prints
@@ -217,13 +219,12 @@ class Registry:
         else:
             self.schemes = ("https",)
         self._config = config
-        own = _ssl_context(host, config)
-        if len(self.schemes) == 2:
-            own = _unverified(own)
         # Other hosts (blob storage a redirect leads to) are always verified against the
         # system CAs; the registry's own context (its certs.d files) applies to it only.
-        self._verify = own
+        # Made on the first TLS connection (a loopback registry never needs one).
+        self._verify: ssl.SSLContext | None = None
         self._others: dict[str, ssl.SSLContext] = {}
+        self._ctx_lock = threading.Lock()
         self.pool = rawhttp.Pool(timeout=TIMEOUT_S, ssl_for=self._ssl_for,
                                  user_agent=USER_AGENT)
         self._use(self.schemes[0])
@@ -383,12 +384,16 @@ class Registry:
         """The TLS context for ``netloc``: the registry's own (its certs.d files; unchecked
         for an insecure registry), or for another host (blob storage a redirect led to)
         the system CAs plus that host's certs.d files, always verified."""
-        if netloc == self._endpoint:
-            return self._verify
-        ctx = self._others.get(netloc)
-        if ctx is None:
-            ctx = self._others[netloc] = _ssl_context(netloc, self._config)
-        return ctx
+        with self._ctx_lock:
+            if netloc == self._endpoint:
+                if self._verify is None:
+                    own = _ssl_context(self.host, self._config)
+                    self._verify = _unverified(own) if len(self.schemes) == 2 else own
+                return self._verify
+            ctx = self._others.get(netloc)
+            if ctx is None:
+                ctx = self._others[netloc] = _ssl_context(netloc, self._config)
+            return ctx
 
 
 STREAM_ERRORS = rawhttp.BROKEN
