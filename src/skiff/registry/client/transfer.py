@@ -83,11 +83,11 @@ def keep_freed_buffers() -> None:
     if _MALLOC_TUNED:
         return
     _MALLOC_TUNED = True
-    try:
-        import ctypes
+    from skiff.libc import libc
 
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    try:
+        mallopt = libc().mallopt
+    except AttributeError:
         return
     m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
     mallopt(m_mmap_threshold, 4 << 20)
