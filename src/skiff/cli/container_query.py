@@ -303,7 +303,7 @@ def _columns(lines: list[tuple[str, ...]]) -> str:
     its widest cell plus 3 and at least 10; the last cell is not padded."""
     n = len(lines[0]) - 1
     widths = [max(10, max(len(ln[i]) for ln in lines) + 3) for i in range(n)]
-    return "".join("".join(c.ljust(w) for c, w in zip(ln, widths)) + ln[n] + "\n"
+    return "".join("".join(c.ljust(w) for c, w in zip(ln[:n], widths, strict=True)) + ln[n] + "\n"
                    for ln in lines)
 
 
