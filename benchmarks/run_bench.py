@@ -45,7 +45,10 @@ def timed(cmd: list[str], env: dict | None = None) -> float:
     return dt
 
 
-NET_ARGS: list[str] = []  # skiff run's --network (main's --network)
+# skiff run's --network (main's --network). Like for like: the peers run with
+# ``--network none`` (dockerd has --bridge=none here; podman is given none), so skiff does
+# too unless told otherwise (``--network default``: skiff's bridge, Docker's default).
+NET_ARGS: list[str] = ["--network", "none"]
 
 
 class Skiff:
@@ -207,11 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", type=Path, metavar="DIR",
                     help="also time the skiff checkout at DIR (e.g. `git archive` of an older "
                          "commit) in the same rounds, as skiff-baseline")
-    ap.add_argument("--network", default="",
-                    help="skiff's --network for the run (default: Docker's default bridge)")
+    ap.add_argument("--network", default="none",
+                    help="skiff's --network for the run (default none, as the peers here; "
+                         "'default' is skiff's bridge, Docker's default)")
     a = ap.parse_args(argv)
-    if a.network:
-        NET_ARGS[:] = ["--network", a.network]
+    NET_ARGS[:] = ["--network", a.network]
     if a.baseline:
         SkiffBaseline.src = a.baseline.resolve() / "src"
         if "skiff-baseline" not in a.only.split(","):
@@ -240,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
             for t in tools:
                 times[t.name].append(t.once())
         med = {k: statistics.median(v) for k, v in times.items()}
-        print(f"run --rm bb:1 /bin/true, median of {a.rounds} interleaved rounds:")
+        print(f"run --rm bb:1 /bin/true, median of {a.rounds} interleaved rounds "
+              f"(networks: skiff {a.network}, podman none, docker none, runc none):")
         for k, v in med.items():
             print(f"  {k:<14} {v * 1000:8.1f} ms   (min {min(times[k]) * 1000:.1f} ms)")
         if "skiff" in med:

@@ -190,10 +190,18 @@ class ContainerService(StoreParts):
                 raise NotFound(f"rootfs {o.rootfs}", "no such directory")
             image_name = o.image or ""
         else:
-            img = self.images.get(o.image)
-            image_id = img.id
-            image_cfg = img.config.config
-            chain_id = img.chain_id
+            from skiff.runtime.imageref import quick_resolve
+
+            quick = None if self._images is not None else quick_resolve(
+                self.db, self.config.content_dir, o.image)
+            if quick is not None:  # a tagged, unpacked image: no ImageService import
+                img = None
+                image_id, image_cfg, chain_id = quick
+            else:
+                img = self.images.get(o.image)
+                image_id = img.id
+                image_cfg = img.config.config
+                chain_id = img.chain_id
         config = opts_mod.container_config(o, image_cfg, hostname, image_name)
         host = opts_mod.host_config(o)
         from skiff.network import glue as netglue
@@ -236,7 +244,7 @@ class ContainerService(StoreParts):
         bundle.mkdir(parents=True)
         try:
             if not o.rootfs:
-                if chain_id is not None:
+                if chain_id is not None and img is not None:
                     from skiff.snapshots import unpack
 
                     unpack(self.snapshotter, self.images.content, img)
