@@ -124,6 +124,17 @@ def mount_rootfs(mounts: Sequence, target: str) -> str:
     return target
 
 
+def volatile(mounts: Sequence) -> list:
+    """``mounts`` with overlayfs's ``volatile`` option added to the overlay ones (Linux
+    5.10): no sync of the upper directory on unmount or syncfs. Only for a rw layer that
+    is thrown away afterwards (``run --rm``): after a crash its contents are undefined and
+    the kernel refuses to mount its workdir as volatile again."""
+    from dataclasses import replace
+
+    return [replace(m, options=(*m.options, "volatile"))
+            if m.type == "overlay" and "volatile" not in m.options else m for m in mounts]
+
+
 def unmount_rootfs(mounts: Sequence, target: str) -> None:
     """Undo :func:`mount_rootfs` (a no-op for a plain bind)."""
     if mounts and not is_plain_bind(mounts):
