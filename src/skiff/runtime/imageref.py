@@ -20,6 +20,27 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import sqlite3
 
+_ONE_COMPONENT = None  # compiled on first use
+
+
+def _official_name(s: str) -> str | None:
+    """``NAME[:TAG]`` with a one-component lower-case NAME (``bb:1``, ``busybox``) →
+    ``docker.io/library/NAME:TAG`` (``latest`` when untagged), as distribution/reference's
+    ParseNormalizedNamed + TagNameOnly give it, without loading skiff.reference's
+    grammar; None for anything else (a domain, a path, a digest, a 64-hex ID, bad input)."""
+    global _ONE_COMPONENT
+    if len(s) > 128:
+        return None
+    if _ONE_COMPONENT is None:
+        import re
+
+        _ONE_COMPONENT = re.compile(r"([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)(?::(\w[\w.-]{0,127}))?",
+                                    re.ASCII)
+    m = _ONE_COMPONENT.fullmatch(s)
+    if m is None or (len(s) == 64 and m.group(2) is None and all(c in "0123456789abcdef" for c in s)):
+        return None
+    return f"docker.io/library/{m.group(1)}:{m.group(2) or 'latest'}"
+
 
 def quick_resolve(db: sqlite3.Connection, content_dir: str | os.PathLike[str],
                   ref: str) -> tuple[str, dict, str | None] | None:
@@ -31,15 +52,16 @@ def quick_resolve(db: sqlite3.Connection, content_dir: str | os.PathLike[str],
     s = ref.strip()
     if not s or s.startswith("sha256:") or "@" in s:
         return None
-    from skiff import reference
-    from skiff.errors import InvalidArgument
+    name = _official_name(s)
+    if name is None:
+        from skiff import reference
+        from skiff.errors import InvalidArgument
 
-    try:
-        named = reference.parse_normalized_named(s)
-    except InvalidArgument:
-        return None
-    row = db.execute("SELECT image_id FROM tags WHERE name = ?",
-                     (str(named.tagged_or_latest()),)).fetchone()
+        try:
+            name = str(reference.parse_normalized_named(s).tagged_or_latest())
+        except InvalidArgument:
+            return None
+    row = db.execute("SELECT image_id FROM tags WHERE name = ?", (name,)).fetchone()
     if row is None or not str(row[0]).startswith("sha256:"):
         return None
     image_id = row[0]
@@ -54,9 +76,12 @@ def quick_resolve(db: sqlite3.Connection, content_dir: str | os.PathLike[str],
         return None
     if not diff_ids:
         return image_id, cfg, None
-    from skiff.digest import chain_ids
+    if len(diff_ids) == 1:
+        top = str(diff_ids[0])  # ChainID(L0) = DiffID(L0): no hashing (nor hashlib import)
+    else:
+        from skiff.digest import chain_ids
 
-    top = chain_ids([str(d) for d in diff_ids])[-1]
+        top = chain_ids([str(d) for d in diff_ids])[-1]
     # a committed level's parents are committed (snapshots.parent references them)
     kind = db.execute("SELECT kind FROM snapshots WHERE key = ?", (top,)).fetchone()
     if kind is None or kind[0] != "committed":

@@ -29,3 +29,16 @@ def test_quick_resolve_matches_the_image_service(cli, skiff_root, busybox_tar):
                 "UPPER:case", "bb:1:2"):
         assert quick_resolve(db, cfg.content_dir, ref) is None, ref
     db.close()
+
+
+def test_one_component_names_normalize_as_the_reference_grammar():
+    from skiff import reference
+    from skiff.runtime.imageref import _official_name
+
+    for s in ("bb", "bb:1", "busybox:latest", "a.b_c__d-e--f:T_1.x-y", "localhost:5000",
+              "x" * 100 + ":" + "t" * 20, "9" * 63, "a" * 64 + ":v1"):
+        assert _official_name(s) == str(reference.parse_normalized_named(s).tagged_or_latest()), s
+    # left to skiff.reference: paths, domains, digests, IDs, upper case, bad tags
+    for s in ("library/bb", "example.org/bb", "bb@sha256:" + "a" * 64, "a" * 64, "Bb", "bb:",
+              "bb:-x", ":1", "bb..c", "-bb", "bb:" + "t" * 129, "x" * 129):
+        assert _official_name(s) is None, s
