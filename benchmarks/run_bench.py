@@ -35,6 +35,14 @@ REPO = HERE.parent
 BENCH = REPO.parent / "shared" / "bench"
 
 
+def skiff_argv() -> list[str]:
+    """How a user runs skiff: the installed ``skiff`` console script next to this
+    interpreter (as podman and docker are their installed binaries), else ``python -m
+    skiff``."""
+    exe = Path(sys.executable).with_name("skiff")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "skiff"]
+
+
 def timed(cmd: list[str], env: dict | None = None) -> float:
     t0 = time.perf_counter()
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -61,7 +69,7 @@ class Skiff:
                        check=True, stdout=subprocess.DEVNULL)
         subprocess.run([sys.executable, "-m", "skiff", "import", str(tar), "bb:1"], check=True,
                        env=self.env, stdout=subprocess.DEVNULL)
-        self.cmd = [sys.executable, "-m", "skiff", "run", "--rm", *NET_ARGS, "bb:1", "/bin/true"]
+        self.cmd = [*skiff_argv(), "run", "--rm", *NET_ARGS, "bb:1", "/bin/true"]
 
     def once(self) -> float:
         return timed(self.cmd, self.env)
@@ -85,7 +93,7 @@ class SkiffBaseline(Skiff):
                        check=True, stdout=subprocess.DEVNULL)
         subprocess.run([sys.executable, "-m", "skiff", "import", str(tar), "bb:1"], check=True,
                        env=self.env, stdout=subprocess.DEVNULL)
-        self.cmd = [sys.executable, "-m", "skiff", "run", "--rm", *NET_ARGS, "bb:1", "/bin/true"]
+        self.cmd = [*skiff_argv(), "run", "--rm", *NET_ARGS, "bb:1", "/bin/true"]
 
 
 class Runc:
@@ -190,10 +198,10 @@ def bench_ps(work: Path, n: int, rounds: int = 7) -> tuple[float, float]:
         f"for i in range({n}):\n"
         f"    svc.create(CreateOptions(rootfs={str(rootfs)!r}, cmd=('sh', '-c', f'echo {{i}}')))\n")
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
-    cmd = [sys.executable, "-m", "skiff", "ps", "-a"]
+    cmd = [*skiff_argv(), "ps", "-a"]
     out = subprocess.run(cmd, env=env, capture_output=True, check=True).stdout
     assert out.count(b"\n") == n + 1, "ps -a must list every container"
-    base = [sys.executable, "-m", "skiff", "version"]
+    base = [*skiff_argv(), "version"]
     ps, ver = [], []
     for _ in range(rounds):
         ps.append(timed(cmd, env))
