@@ -215,12 +215,17 @@ def _m6_container_ps(db: sqlite3.Connection) -> None:
     record, so listing 1,000 containers parses no JSON: ps_status (State.Status), ps_exit
     (State.ExitCode), ps_created / ps_started / ps_finished (unix seconds; NULL for Go's
     zero time), ps_image (Config.Image or the image ID), ps_command (COMMAND before
-    quoting), ps_ports (PORTS). See skiff/runtime/records.py ``ps_values``. Rows written
-    before stay NULL there and are listed from their JSON until their next write.
+    quoting), ps_ports (PORTS), and the covering index ``containers_ps`` over them. See
+    skiff/runtime/records.py ``ps_values``. Rows written before stay NULL there and are
+    listed from their JSON until their next write.
     (No SQL comments here: ADD COLUMN copies the text into the table's CREATE statement.)"""
     for col in ("ps_status TEXT", "ps_exit INTEGER", "ps_created REAL", "ps_started REAL",
                 "ps_finished REAL", "ps_image TEXT", "ps_command TEXT", "ps_ports TEXT"):
         db.execute(f"ALTER TABLE containers ADD COLUMN {col}")
+    # Added columns sit after the large JSON record (overflow pages): a covering index
+    # lets the ps query read them without touching the records (halves its time).
+    db.execute("CREATE INDEX containers_ps ON containers(created, name, ps_status, ps_exit, "
+               "ps_created, ps_started, ps_finished, ps_image, ps_command, ps_ports, id)")
 
 
 # Ordered; index i holds the migration that takes user_version i to i+1.

@@ -54,7 +54,7 @@ class _PsRow(dict):
 
 def _quote(s: str) -> str:
     """Go's strconv.Quote; the common all-printable case without the general machinery."""
-    if s.isprintable() and all(ord(c) < 0x7f or c == "…" for c in s):
+    if s.isprintable() and (s.isascii() or s.replace("…", "").isascii()):  # (no DEL: not printable)
         return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
     from skiff.format.gofmt import go_quote
 
@@ -302,9 +302,9 @@ def _columns(lines: list[tuple[str, ...]]) -> str:
     that all have the same number of cells: then every column is one block, as wide as
     its widest cell plus 3 and at least 10; the last cell is not padded."""
     n = len(lines[0]) - 1
-    widths = [max(10, max(len(ln[i]) for ln in lines) + 3) for i in range(n)]
-    return "".join("".join(c.ljust(w) for c, w in zip(ln[:n], widths, strict=True)) + ln[n] + "\n"
-                   for ln in lines)
+    widths = [max(10, max(map(len, col)) + 3) for col in list(zip(*lines, strict=True))[:n]]
+    pad = list(enumerate(widths))
+    return "".join(["".join([ln[i].ljust(w) for i, w in pad]) + ln[n] + "\n" for ln in lines])
 
 
 # ------------------------------------------------------------------ logs

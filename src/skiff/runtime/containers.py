@@ -469,8 +469,8 @@ class ContainerService(StoreParts):
         target = str(self.bundle(rec["Id"]) / "rootfs")
         if rec["HostConfig"].get("AutoRemove"):
             # --rm: the rw layer is thrown away after the run, so the overlay need not
-            # sync it when unmounted (``volatile``, as podman mounts --rm containers):
-            # saves a syncfs of the whole upper filesystem (~10-15 ms) after each run.
+            # sync it when unmounted (overlayfs ``volatile``): saves a syncfs of the whole
+            # upper filesystem (~10-15 ms here) at the end of each run.
             try:
                 return mount_rootfs(volatile(mounts), target)
             except SkiffError:
