@@ -23,9 +23,15 @@ def root(tmp_path_factory, busybox_tar):
     drop_runc_root(r)
 
 
-def test_rm_run_mounts_volatile_and_leaves_nothing(root):
-    res = _main(root, "run", "--rm", "--network", "none", "bb:1", "sh", "-c", ROOT_OPTS)
+def test_rm_run_mounts_volatile_and_leaves_nothing(root, tmp_path):
+    cidfile = tmp_path / "cid"
+    res = _main(root, "run", "--rm", "--cidfile", str(cidfile), "--network", "none", "bb:1",
+                "sh", "-c", ROOT_OPTS)
     assert res.code == 0, res
+    cid = cidfile.read_text()
+    # runc makes /skiff/<id>/ctr in every v1 hierarchy and removes only ctr
+    assert [d for d in os.listdir("/sys/fs/cgroup")
+            if os.path.exists(f"/sys/fs/cgroup/{d}/skiff/{cid}")] == []
     opts = res.out.strip().split(",")
     assert "volatile" in opts or "fsync=volatile" in opts  # (newer kernels show the latter)
     assert _main(root, "ps", "-aq").out == ""
