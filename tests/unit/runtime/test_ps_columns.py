@@ -114,3 +114,21 @@ def test_migration_adds_the_columns_to_a_version_5_store(tmp_path):
     row = conn.execute(f"SELECT name, {records.PS_COLUMNS} FROM containers").fetchone()
     assert tuple(row) == ("old",) + (None,) * 8
     conn.close()
+
+
+def test_time_columns_read_as_humanize_does():
+    import random
+
+    from skiff.format.humanize import format_rfc3339_ns, parse_rfc3339
+
+    rnd = random.Random(4)
+    for i in range(3000):
+        ns = rnd.randrange(0, 4_000_000_000 * 10**9)
+        if i % 3 == 0:
+            ns -= ns % 10**9  # whole seconds: no fraction at all
+        text = format_rfc3339_ns(ns)
+        assert records._unix(text) == parse_rfc3339(text), text
+    assert records._unix("2020-01-01T00:00:00.5+01:00") == 1577833200.5
+    assert records._unix(records.ZERO_TIME) is None
+    assert records._unix("2020-13-01T00:00:00Z") is None
+    assert records._unix("not a time") is None
