@@ -42,3 +42,4 @@ def test_one_component_names_normalize_as_the_reference_grammar():
     for s in ("library/bb", "example.org/bb", "bb@sha256:" + "a" * 64, "a" * 64, "Bb", "bb:",
               "bb:-x", ":1", "bb..c", "-bb", "bb:" + "t" * 129, "x" * 129):
         assert _official_name(s) is None, s
+
