@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                 if k in med:
                     print(f"  skiff / {k:<6} = {med['skiff'] / med[k]:.2f}x")
         if a.containers and "skiff" in [t.name for t in tools]:
-            ps, ver = bench_ps(work, a.containers)
+            ps, ver = bench_ps(work, a.containers, rounds=a.rounds)
             print(f"skiff ps -a with {a.containers} containers: {ps * 1000:.1f} ms (target < 150 ms); "
                   f"skiff version in the same rounds: {ver * 1000:.1f} ms")
     finally:
