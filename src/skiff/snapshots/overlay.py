@@ -40,7 +40,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from skiff.config import Config
 from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, map_exceptions
@@ -48,6 +47,7 @@ from skiff.metadata import transaction
 from skiff.snapshots.mount import Mount
 from skiff.snapshots.usage import Usage, disk_usage
 
+TYPE_CHECKING = False  # (not typing's: `run` starts faster without importing typing)
 if TYPE_CHECKING:
     import sqlite3
 
