@@ -64,3 +64,29 @@ def test_kept_container_is_not_volatile(root):
     res = _main(root, "start", "-a", "kept")
     assert res.code == 0, res
     assert _main(root, "rm", "kept").code == 0
+
+
+def test_rm_container_layer_mounts_again(root):
+    """A --rm container started a second time (its first mount was volatile, which the
+    kernel marks) still mounts."""
+    from skiff import metadata
+    from skiff.config import Config
+    from skiff.runtime.containers import ContainerService
+    from skiff.runtime.mounts import unmount
+    from skiff.runtime.options import CreateOptions
+
+    cfg = Config.from_env(root)
+    db = metadata.connect(cfg.metadata_path)
+    svc = ContainerService(cfg, db)
+    rec = svc.create(CreateOptions(image="bb:1", cmd=("true",), autoremove=True,
+                                   network="none"))
+    try:
+        for _ in range(2):
+            target = svc._mount_rootfs(rec)
+            with open("/proc/self/mountinfo") as f:
+                opts = [ln.split(" - ")[1] for ln in f if ln.split()[4] == target]
+            assert len(opts) == 1 and "volatile" in opts[0]
+            unmount(target)
+    finally:
+        svc.remove(rec["Id"], force=True)
+        db.close()
