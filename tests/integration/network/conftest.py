@@ -81,7 +81,7 @@ OWN_BRIDGES: set[str] = set()
 def own(uid: str) -> None:
     """Register a test's uid: its bridges/veths/namespaces carry it."""
     OWN_PREFIXES.update({f"skr{uid}", f"skb{uid}", f"skt{uid}", f"vskt{uid}",
-                         f"sktest-{uid}"})
+                         f"sktest-{uid}", f"skl{uid}", f"skm{uid}"})
 
 
 @pytest.fixture(scope="session", autouse=True)
