@@ -207,7 +207,7 @@ def build(ctx, argv: list[str]) -> int:
         return _logs(ctx, a.logs)
     if a.context is None:
         raise InvalidArgument("skiff build", '"skiff build" requires exactly 1 argument')
-    if a.platform and a.platform not in ("linux/amd64", "linux/x86_64"):
+    if a.platform and a.platform not in ("linux/amd64", "linux/x86_64") and not a.check:
         raise InvalidArgument(f"platform {a.platform}", "only linux/amd64 is supported")
     return _build(ctx, a)
 
@@ -245,7 +245,7 @@ def _build(ctx, a) -> int:
             if not dockerfile.exists() and context is not None and not Path(a.file).is_absolute():
                 dockerfile = context / a.file
         if a.check:
-            return _check(ctx, context, dockerfile, dockerfile_text)
+            return _check(ctx, context, dockerfile, dockerfile_text, a.platform)
         build_args = _kv(a.build_arg, "--build-arg")
         labels = {k: v or "" for k, v in _kv(a.label, "--label").items()}
         opts = BuildOptions(context=context, dockerfile=dockerfile,
@@ -293,9 +293,11 @@ def _build(ctx, a) -> int:
     return 0
 
 
-def _check(ctx, context, dockerfile, text) -> int:
+def _check(ctx, context, dockerfile, text, platform=None) -> int:
+    from skiff.cli.dockerfile import local_platforms
     from skiff.dockerfile import checks, parse
 
+    path = None
     if text is None:
         path = dockerfile or (context / "Dockerfile")
         text = path.read_text()
@@ -303,7 +305,8 @@ def _check(ctx, context, dockerfile, text) -> int:
     else:
         name = "Dockerfile"
     df = parse(text, filename=name)
-    warnings = checks.run_checks(df, context)
+    warnings = checks.run_checks(df, context, dockerfile_path=path,
+                                 base_platform=local_platforms(ctx), platform=platform)
     for w in warnings:
         ctx.err.write(f"WARNING: {w.rule} - {w.url}\n{w.message} ({name}:{w.line})\n")
     if warnings:
