@@ -484,7 +484,10 @@ class ContainerService(StoreParts):
         from skiff.runtime.spec import Resources
 
         hc = rec["HostConfig"]
-        return Resources(memory=None, memory_swap=None,  # on the cgroup parent: see cgroups
+        # the limit is on the container's group (what it sees) and, one page lower, on
+        # the cgroup parent (what detects its OOM kills): see skiff.runtime.cgroups
+        return Resources(memory=hc.get("Memory") or None,
+                         memory_swap=(hc.get("MemorySwap") or None) if hc.get("Memory") else None,
                          nano_cpus=hc.get("NanoCpus") or None,
                          cpu_shares=hc.get("CpuShares") or None,
                          cpuset_cpus=hc.get("CpusetCpus") or None,
