@@ -31,6 +31,21 @@ def _run_parser(ctx: Context, prog: str, summary: str) -> argparse.ArgumentParse
     return p
 
 
+class cli_error_exit_1:
+    """``with cli_error_exit_1():`` engine errors (125) raised inside exit 1 instead, as
+    docker/cli exits for a daemon error outside run/create (cp, kill, rename, exec)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        from skiff.errors import EXIT_ENGINE, SkiffError
+
+        if isinstance(exc, SkiffError) and exc.exit_code == EXIT_ENGINE:
+            exc.exit_code = 1
+        return False
+
+
 def _out(ctx: Context, text: str) -> None:
     ctx.out.write(text)
     ctx.out.flush()
@@ -445,7 +460,8 @@ def kill(ctx: Context, argv: list[str]) -> int:
     a = p.parse_args(argv)
     from skiff.runtime.containers import parse_signal
 
-    parse_signal(a.signal)  # a bad signal fails before any container is touched
+    with cli_error_exit_1():
+        parse_signal(a.signal)  # a bad signal fails before any container is touched
     svc = _service(ctx)
 
     def one(ref: str) -> str:
@@ -528,7 +544,13 @@ def rename(ctx: Context, argv: list[str]) -> int:
     p.add_argument("container")
     p.add_argument("new_name")
     a = p.parse_args(argv)
-    _service(ctx).rename(a.container, a.new_name)
+    from skiff.errors import SkiffError
+
+    try:
+        _service(ctx).rename(a.container, a.new_name)
+    except SkiffError as e:  # docker/cli: the daemon's error, then its own line; exit 1
+        sys.stderr.write(f"skiff: {e}\nskiff: failed to rename container named {a.container}\n")
+        return 1
     return 0
 
 

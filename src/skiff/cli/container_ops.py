@@ -32,7 +32,6 @@ def exec_(ctx: Context, argv: list[str]) -> int:
     a = p.parse_args(argv)
     from skiff.cli.container import _env_file
     from skiff.errors import InvalidArgument
-    from skiff.runtime import ops
     from skiff.runtime.options import parse_env_flags
 
     if not a.command:
@@ -41,6 +40,16 @@ def exec_(ctx: Context, argv: list[str]) -> int:
     for f in a.env_file:
         env += _env_file(f)
     env = parse_env_flags(env + a.env)
+    from skiff.cli.container import cli_error_exit_1
+
+    with cli_error_exit_1():  # docker/cli: the daemon's errors exit 1 (126/127 stay)
+        return _exec(ctx, a, env)
+
+
+def _exec(ctx: Context, a, env) -> int:
+    from skiff.errors import InvalidArgument
+    from skiff.runtime import ops
+
     svc = _service(ctx)
     real_tty = a.tty and a.interactive and os.isatty(0)
     if a.tty and not real_tty and not a.detach:
@@ -128,7 +137,6 @@ def cp(ctx: Context, argv: list[str]) -> int:
     p.add_argument("dest")
     a = p.parse_args(argv)
     from skiff.errors import InvalidArgument
-    from skiff.runtime import ops
 
     def split(s: str):
         if ":" in s and not s.startswith(("/", ".")):
@@ -140,6 +148,15 @@ def cp(ctx: Context, argv: list[str]) -> int:
     if (sc is None) == (dc is None):
         raise InvalidArgument("copying between containers is not supported" if sc else
                               "must specify at least one container source")
+    from skiff.cli.container import cli_error_exit_1
+
+    with cli_error_exit_1():  # docker/cli: cp's errors exit 1
+        return _cp(ctx, a, sc, sp, dc, dp)
+
+
+def _cp(ctx: Context, a, sc, sp, dc, dp) -> int:
+    from skiff.runtime import ops
+
     svc = _service(ctx)
     if sc is not None:
         if not sp.startswith("/"):
@@ -188,6 +205,8 @@ def _cp_tar_in(svc, ref: str, cpath: str) -> int:
 
     rec = svc.get(ref)
     data = sys.stdin.buffer.read()
+    if not data:
+        return 0  # docker cp - C:DIR with nothing on stdin copies nothing and succeeds
     with ops.rootfs(svc, rec) as root:
         dest = ops.resolve_path(root, rec, cpath)
         if not dest.is_dir():

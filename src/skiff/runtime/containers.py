@@ -717,11 +717,13 @@ class ContainerService(StoreParts):
         rec = self.get(ref)
         name = records.validate_name(new_name)
         if rec["Name"] == "/" + name:
-            raise InvalidArgument("Error when allocating new name",
-                                  "Renaming a container with the same name as its current name")
+            raise InvalidArgument("Renaming a container with the same name as its current name")
         other = self.db.execute("SELECT id FROM containers WHERE name = ?", (name,)).fetchone()
         if other is not None:
-            raise records._name_conflict(name, other[0])
+            raise Conflict("Error when allocating new name",
+                           f'Conflict. The container name "/{name}" is already in use by '
+                           f'container "{other[0]}". You have to remove (or rename) that '
+                           "container to be able to reuse that name.")
 
         def f(r: dict) -> None:
             r["Name"] = "/" + name

@@ -54,9 +54,9 @@ def exec_process(svc, ref: str, cmd: list[str], *, user: str | None = None,
     rec = svc.get(ref)
     status = rec["State"]["Status"]
     if status == "paused":
-        raise Conflict(f"container {rec['Id']} is paused", "unpause the container before exec")
+        raise Conflict(f"Container {ref} is paused, unpause the container before exec")
     if status != "running":
-        raise Conflict(f"container {rec['Id']} is not running")
+        raise Conflict(f"Container {rec['Id']} is not running")
     if not cmd:
         raise InvalidArgument("exec", "no command specified")
     bundle = svc.bundle(rec["Id"])
@@ -70,7 +70,11 @@ def exec_process(svc, ref: str, cmd: list[str], *, user: str | None = None,
             raise InvalidArgument("exec", f"the working directory '{workdir}' is invalid")
         proc["cwd"] = workdir
     if user is not None:
-        eu = users.resolve(spec["root"]["path"], user)
+        try:
+            eu = users.resolve(spec["root"]["path"], user)
+        except SkiffError as e:
+            e.exit_code = 126  # docker exec -u nouser: 126, as a failed start
+            raise
         proc["user"] = {"uid": eu.uid, "gid": eu.gid}
         if eu.additional_gids:
             proc["user"]["additionalGids"] = list(eu.additional_gids)
@@ -245,9 +249,14 @@ def copy_from(svc, ref: str, cpath: str, host_dest: str, *, follow: bool = False
     """``docker cp CONTAINER:SRC DEST``.
 
     Raises:
-        NotFound: ``Could not find the file SRC in container X``.
+        NotFound: ``Could not find the file SRC in container X``; a destination whose
+            parent directory is missing (docker/cli's ``invalid output path``).
     """
     rec = svc.get(ref)
+    if host_dest != "-" and not os.path.lexists(host_dest):
+        parent = os.path.dirname(os.path.abspath(host_dest))
+        if not os.path.isdir(parent):
+            raise NotFound("invalid output path", f'directory "{parent}" does not exist')
     with rootfs(svc, rec) as root:
         src = resolve_path(root, rec, cpath, bundle=svc.bundle(rec["Id"]), follow=follow)
         if cpath.rstrip("/").endswith("/.") or cpath == ".":
@@ -269,7 +278,7 @@ def copy_to(svc, ref: str, host_src: str, cpath: str, *, follow: bool = False) -
     """
     rec = svc.get(ref)
     if not os.path.lexists(host_src.removesuffix("/.")):
-        raise NotFound(f"stat {host_src}", "no such file or directory")
+        raise NotFound(f"lstat {host_src}", "no such file or directory")
     with rootfs(svc, rec) as root:
         dest = resolve_path(root, rec, cpath)
         src = Path(host_src)
