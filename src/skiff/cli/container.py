@@ -116,7 +116,7 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--sysctl", action="append", default=[], help="Sysctl options")
     a("--expose", action="append", default=[], help="Expose a port or a range of ports")
     a("-p", "--publish", action="append", default=[], help="Publish a container's port(s) to the host")
-    a("--userns", default="", help="User namespace to use (only 'host' here)")
+    a("--userns", default="", help="User namespace to use (host, or auto as podman)")
     a("-P", "--publish-all", action="store_true", help="Publish all exposed ports to random ports")
     a("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)")
     a("--network-alias", action="append", default=[], help="Add network-scoped alias for the container")
@@ -155,8 +155,8 @@ def _options(a) -> object:
     from skiff.format.humanize import ram_in_bytes
     from skiff.runtime.options import CreateOptions, parse_env_flags
 
-    if a.userns not in ("", "host"):
-        raise InvalidArgument(f"--userns {a.userns}", "user namespace remapping is not supported yet")
+    if a.userns not in ("", "host", "auto"):
+        raise InvalidArgument("--userns", "invalid USER mode")
     for mode, what in ((a.pid, "pid"), (a.ipc, "ipc"), (a.uts, "uts")):
         if mode not in ("", "host", "private", "shareable"):
             raise InvalidArgument(f"--{what}: invalid {what} mode", mode)
@@ -214,7 +214,7 @@ def _options(a) -> object:
         publish=tuple(a.publish), publish_all=a.publish_all, ip=a.ip,
         network_aliases=tuple(a.network_alias), mac_address=a.mac_address,
         devices=tuple(a.device), device_read_bps=tuple(a.device_read_bps),
-        device_write_bps=tuple(a.device_write_bps))
+        device_write_bps=tuple(a.device_write_bps), userns=a.userns)
 
 
 def _create(ctx: Context, svc, a) -> dict:
@@ -348,6 +348,11 @@ def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: boo
     if feeder is not None:
         feeder.start()
     old = {}
+    if tty and saved_tc is not None and started.monitor_pid:
+        # the terminal's resizes reach the container's pty through its monitor
+        from skiff.runtime.attachio import forward_winch
+
+        old[signal.SIGWINCH] = forward_winch(started.monitor_pid)
     if sig_proxy and not tty:
         def proxy(signum, _frame):
             try:
@@ -376,6 +381,8 @@ def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: boo
                 _write_stream(fds[key.fd], data)
         sel.close()
         code = started.wait_exit()
+        if started.detached:
+            return 0  # ctrl-p ctrl-q: docker run leaves the container running, exit 0
     finally:
         for s, h in old.items():
             signal.signal(s, h)

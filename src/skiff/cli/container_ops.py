@@ -316,21 +316,47 @@ def port(ctx: Context, argv: list[str]) -> int:
 
 
 def attach(ctx: Context, argv: list[str]) -> int:
-    """``skiff attach CONTAINER``: stream the container's output until it exits (from its
-    log: stdin cannot be attached after the start) and exit with its code."""
+    """``skiff attach CONTAINER``: join a running container's stdio until it exits (its
+    exit code) or the user detaches (ctrl-p ctrl-q with a terminal: exit 1, as docker's
+    ``read escape sequence``). A container with a terminal or an open stdin (``-t``,
+    ``-i``) is joined through its monitor (skiff.runtime.attachio): stdin included,
+    terminal resizes followed; any other streams its output from the log."""
     p = ctx.parser("skiff attach", "Attach local standard input, output, and error streams to a running container")
     p.add_argument("--no-stdin", action="store_true", help="Do not attach STDIN")
     p.add_argument("--sig-proxy", default="true", help="Proxy all received signals to the process")
+    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q",
+                   help="Override the key sequence for detaching a container")
     p.add_argument("container")
     a = p.parse_args(argv)
-    from skiff.errors import Conflict
+    from skiff.cli.container import cli_error_exit_1
+
+    with cli_error_exit_1():  # docker attach: the daemon's refusals exit 1
+        return _attach(ctx, a)
+
+
+def _attach(ctx: Context, a) -> int:
+    from skiff.errors import Conflict, InvalidArgument
     from skiff.runtime import jsonlog, records
     from skiff.runtime.records import ACTIVE
 
+    if a.detach_keys != "ctrl-p,ctrl-q":
+        raise InvalidArgument("--detach-keys", "only ctrl-p,ctrl-q is supported")
     svc = _service(ctx)
     rec = svc.get(a.container)
-    if rec["State"]["Status"] not in ACTIVE:
+    status = rec["State"]["Status"]
+    if status == "paused":
+        raise Conflict("You cannot attach to a paused container, unpause it first")
+    if status not in ACTIVE:
         raise Conflict("You cannot attach to a stopped container, start it first")
+    cfg = rec["Config"]
+    tty = bool(cfg.get("Tty"))
+    if cfg.get("OpenStdin") or tty:
+        want_in = bool(cfg.get("OpenStdin")) and not a.no_stdin
+        if tty and want_in and not _isatty(0):
+            raise InvalidArgument("the input device is not a TTY")
+        code = _attach_monitor(ctx, svc, rec, want_in, tty, a.sig_proxy.lower() != "false")
+        if code is not None:
+            return code
     try:
         offset = os.path.getsize(rec["LogPath"])
     except OSError:
@@ -344,6 +370,118 @@ def attach(ctx: Context, argv: list[str]) -> int:
             _write_stream(ctx.out if e.stream == "stdout" else sys.stderr, e.text.encode())
     cur = records.get(svc.db, rec["Id"])
     return int(cur["State"]["ExitCode"]) if cur else 0
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def _attach_monitor(ctx: Context, svc, rec: dict, want_in: bool, tty: bool,
+                    sig_proxy: bool) -> int | None:
+    """Attach through the monitor's socket; None when it does not listen (then the
+    caller streams the log)."""
+    import selectors
+    import signal
+
+    from skiff.errors import SkiffError
+    from skiff.runtime import attachio, records
+
+    stdin_fd = -1
+    feeder = None
+    if want_in:
+        try:
+            stdin_fd = os.dup(sys.stdin.fileno())
+        except (AttributeError, OSError, ValueError):  # not a real file (in-process tests)
+            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+            r, w = os.pipe()
+            stdin_fd = r
+
+            def feed() -> None:
+                try:
+                    os.write(w, data)
+                finally:
+                    os.close(w)
+            import threading
+
+            feeder = threading.Thread(target=feed, daemon=True)
+    out_r, out_w = os.pipe()
+    err_r, err_w = (-1, -1) if tty else os.pipe()
+    saved_tc = None
+    if tty and stdin_fd >= 0 and os.isatty(stdin_fd):
+        # raw before the monitor reads it (and without flushing what was typed ahead)
+        import termios
+        import tty as tty_mod
+
+        saved_tc = termios.tcgetattr(stdin_fd)
+        tty_mod.setraw(stdin_fd, termios.TCSANOW)
+    try:
+        conn = attachio.connect(rec["Id"], stdin_fd, out_w, err_w)
+    except OSError:
+        if saved_tc is not None:
+            termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved_tc)
+        for fd in (stdin_fd, out_r, out_w, err_r, err_w):
+            if fd >= 0:
+                os.close(fd)
+        return None
+    finally:
+        for fd in (out_w, err_w):
+            if fd >= 0:
+                os.close(fd)
+    if feeder is not None:
+        feeder.start()
+    mon = int((rec.get("Skiff") or {}).get("MonitorPid") or 0)
+    old = {}
+    if tty and mon:
+        old[signal.SIGWINCH] = attachio.forward_winch(mon)
+    if sig_proxy and not tty and rec["State"].get("Pid"):
+        def proxy(signum, _frame):
+            try:
+                os.kill(int(rec["State"]["Pid"]), signum)
+            except ProcessLookupError:
+                pass
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+            old[s] = signal.signal(s, proxy)
+    try:
+        streams = {out_r: ctx.out}
+        if err_r >= 0:
+            streams[err_r] = sys.stderr
+        sel = selectors.DefaultSelector()
+        for fd in streams:
+            sel.register(fd, selectors.EVENT_READ)
+        while streams:
+            for key, _ in sel.select():
+                try:
+                    data = os.read(key.fd, 65536)
+                except InterruptedError:
+                    continue
+                if not data:
+                    sel.unregister(key.fd)
+                    os.close(key.fd)
+                    del streams[key.fd]
+                    continue
+                _write_stream(streams[key.fd], data)
+        sel.close()
+        end = attachio.outcome(conn)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if saved_tc is not None:
+            import termios
+
+            termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved_tc)
+        if stdin_fd >= 0:
+            os.close(stdin_fd)
+    if end.get("detached"):
+        raise SkiffError("read escape sequence", exit_code=1)
+    if "exit" in end:
+        return int(end["exit"])
+    cur = records.get(svc.db, rec["Id"])
+    if cur is None:
+        return 0
+    return svc.wait(rec["Id"])
 
 
 def commit(ctx: Context, argv: list[str]) -> int:
