@@ -163,3 +163,20 @@ def test_refusals(sk):
     assert (res.code, res.err) == (125, "skiff: --userns: invalid USER mode\n")
     res = sk("run", "--rm", "--userns", "host", "--network", "host", "bb:1", "cat", "/proc/self/uid_map")
     assert (res.code, res.out) == (0, f"{0:>10} {0:>10} {4294967295:>10}\n")
+
+
+def test_cp_in_and_commit_keep_the_containers_ids(sk, tmp_path):
+    (tmp_path / "hostfile").write_text("from host\n")
+    assert sk("run", "-d", "--name", "un-cp", "bb:1", "sleep", "300").code == 0
+    assert sk("cp", str(tmp_path / "hostfile"), "un-cp:/tmp/").code == 0
+    assert sk("exec", "un-cp", "sh", "-c", "echo x > /made-inside").code == 0
+    res = sk("exec", "un-cp", "stat", "-c", "%u:%g %n", "/tmp/hostfile", "/made-inside")
+    assert (res.code, res.out) == (0, "0:0 /tmp/hostfile\n0:0 /made-inside\n"), res
+    res = sk("commit", "un-cp", "un-committed:1")
+    assert res.code == 0, res
+    # the new layer carries the container's ids (0), not the host's (the mapped range)
+    res = sk("run", "--rm", "--userns", "host", "un-committed:1", "stat", "-c", "%u:%g %n",
+             "/tmp/hostfile", "/made-inside")
+    assert (res.code, res.out) == (0, "0:0 /tmp/hostfile\n0:0 /made-inside\n"), res
+    assert sk("rm", "-f", "un-cp").code == 0
+    assert sk("rmi", "un-committed:1").code == 0

@@ -284,6 +284,12 @@ def copy_to(svc, ref: str, host_src: str, cpath: str, *, follow: bool = False) -
         src = Path(host_src)
         tgt = _target(src, dest, cpath)
         _copy(Path(host_src.removesuffix("/.")), tgt, follow=follow)
+        if sk_map := (rec.get("Skiff") or {}).get("IdMap"):
+            # into a user-namespaced container: owners as the container's ids, as dockerd
+            # extracts with the container's root identity
+            from skiff.runtime.userns import IdMapping, shift_tree
+
+            shift_tree(str(tgt), IdMapping.from_json(sk_map))
 
 
 # -- diff, export ------------------------------------------------------------------------------
@@ -448,12 +454,18 @@ def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: 
             svc.unpause(rec["Id"])
     raw.seek(0)
     filtered = tempfile.TemporaryFile()
+    from skiff.runtime.userns import IdMapping
+
+    idmap = IdMapping.from_json(sk.get("IdMap"))
     with tarfile.open(fileobj=raw, mode="r|") as src, \
             tarfile.open(fileobj=filtered, mode="w|", format=tarfile.PAX_FORMAT) as dst:
         for m in src:
             name = m.name.removeprefix("./").rstrip("/")
             if name in stubs:
                 continue
+            if idmap is not None:  # a user-namespaced container wrote host ids: the
+                # image gets the container's own (dockerd's remapped commit does the same)
+                m.uid, m.gid = idmap.container_uid(m.uid), idmap.container_gid(m.gid)
             dst.addfile(m, src.extractfile(m) if m.isreg() else None)
     raw.close()
     filtered.seek(0)

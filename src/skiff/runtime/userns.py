@@ -78,6 +78,13 @@ class IdMapping:
     def host_gid(self, cid: int) -> int:
         return _map(self.gids, cid)
 
+    def container_uid(self, host: int) -> int:
+        """The container uid for host uid ``host`` (65534 when outside the mapping)."""
+        return _map(((h, c, n) for c, h, n in self.uids), host)
+
+    def container_gid(self, host: int) -> int:
+        return _map(((h, c, n) for c, h, n in self.gids), host)
+
 
 def _map(table: Iterable[tuple[int, int, int]], i: int) -> int:
     for c, h, n in table:
@@ -291,9 +298,15 @@ def store_lock(root: str):
 
 def shift_tree(path: str, m: IdMapping) -> None:
     """lchown everything under ``path`` (itself included) from container ids to the host
-    ids of ``m`` (a named volume populated for a user-namespaced container)."""
+    ids of ``m`` (what ``cp`` put into a user-namespaced container); ids already in the
+    mapping's host ranges are left as they are."""
+    def shifted(table, i: int) -> bool:
+        return any(h <= i < h + n for _, h, n in table)
+
     def one(p: str) -> None:
         st = os.lstat(p)
+        if shifted(m.uids, st.st_uid) and shifted(m.gids, st.st_gid):
+            return
         os.lchown(p, m.host_uid(st.st_uid), m.host_gid(st.st_gid))
         if not os.path.islink(p):
             os.chmod(p, st.st_mode & 0o7777)  # chown drops setuid/setgid bits

@@ -3,6 +3,8 @@ and allocation, and the OCI config a mapping gives (runtime-spec config-linux.md
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from skiff.config import Config
@@ -109,3 +111,23 @@ def test_config_userns_remap_from_env_then_daemon_json(monkeypatch, tmp_path):
     (tmp_path / "daemon.json").write_text("[1]")
     with pytest.raises(InvalidArgument, match="not a JSON object"):
         Config.from_env(tmp_path)
+
+
+def test_inverse_mapping_and_shift_tree(tmp_path):
+    m = IdMapping(((0, 100000, 65536),), ((0, 200000, 65536),))
+    assert (m.container_uid(100005), m.container_gid(200007)) == (5, 7)
+    assert m.container_uid(5) == 65534  # a host id outside the range
+    if os.geteuid() != 0:
+        pytest.skip("chown needs root")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_text("x")
+    os.lchown(tmp_path / "d" / "f", 3, 4)
+    (tmp_path / "d" / "done").write_text("y")
+    os.lchown(tmp_path / "d" / "done", 100001, 200001)  # already shifted: left alone
+    os.chmod(tmp_path / "d" / "f", 0o4755)
+    userns.shift_tree(str(tmp_path / "d"), m)
+    owners = {n: (os.lstat(tmp_path / "d" / n).st_uid, os.lstat(tmp_path / "d" / n).st_gid)
+              for n in ("f", "done")}
+    assert owners == {"f": (100003, 200004), "done": (100001, 200001)}
+    assert os.stat(tmp_path / "d").st_uid == 100000
+    assert os.stat(tmp_path / "d" / "f").st_mode & 0o7777 == 0o4755
