@@ -179,3 +179,20 @@ def test_cp_in_and_commit_keep_the_containers_ids(sk, tmp_path):
     assert (res.code, res.out) == (0, "0:0 /tmp/hostfile\n0:0 /made-inside\n"), res
     assert sk("rm", "-f", "un-cp").code == 0
     assert sk("rmi", "un-committed:1").code == 0
+
+
+def test_export_shows_the_containers_ids(sk, root, tmp_path):
+    import tarfile
+
+    assert sk("run", "-d", "--name", "un-exp", "bb:1", "sh", "-c",
+              "echo x > /mine; sleep 300").code == 0
+    out = tmp_path / "exp.tar"
+    for state in ("running", "stopped"):
+        if state == "stopped":
+            assert sk("stop", "-t", "0", "un-exp").code == 0
+        assert sk("export", "-o", str(out), "un-exp").code == 0
+        with tarfile.open(out) as t:
+            owners = {m.name: (m.uid, m.gid) for m in t.getmembers()}
+        assert owners["./mine"] == (0, 0), state
+        assert owners["./bin/busybox"] == (0, 0), state
+    assert sk("rm", "-f", "un-exp").code == 0

@@ -331,13 +331,49 @@ def export(svc, ref: str, out_fd: int) -> None:
         SkiffError: tar failed.
     """
     rec = svc.get(ref)
+    idmap = (rec.get("Skiff") or {}).get("IdMap")
     with rootfs(svc, rec) as root:
-        r = subprocess.run(["tar", "--numeric-owner", "--xattrs", "-C", root,
-                            "-cf", "-", "."], stdout=out_fd, stderr=subprocess.PIPE)
+        argv = ["tar", "--numeric-owner", "--xattrs", "-C", root, "-cf", "-", "."]
+        if idmap:
+            r = _export_unshifted(argv, out_fd, idmap)
+        else:
+            r = subprocess.run(argv, stdout=out_fd, stderr=subprocess.PIPE)
     if r.returncode == -13:
         raise BrokenPipeError
     if r.returncode not in (0, 1):  # 1: a file changed as we read it
         raise SkiffError(f"export {ref}", r.stderr.decode(errors="replace").strip())
+
+
+def _export_unshifted(argv: list[str], out_fd: int, idmap: dict) -> subprocess.CompletedProcess:
+    """Run the export's ``tar`` and rewrite its stream so that owners in a user-namespaced
+    container's host range read as the container's own ids (``docker export`` of a
+    remapped container shows root as 0); other owners are kept."""
+    import tarfile
+
+    from skiff.runtime.userns import IdMapping
+
+    m = IdMapping.from_json(idmap)
+
+    def back(table, i: int) -> int:
+        for c, h, n in table:
+            if h <= i < h + n:
+                return c + i - h
+        return i
+
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with os.fdopen(os.dup(out_fd), "wb") as out, \
+                tarfile.open(fileobj=p.stdout, mode="r|") as src, \
+                tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as dst:
+            for t in src:
+                t.uid, t.gid = back(m.uids, t.uid), back(m.gids, t.gid)
+                dst.addfile(t, src.extractfile(t) if t.isreg() else None)
+    except BrokenPipeError:
+        p.kill()
+        p.wait()
+        return subprocess.CompletedProcess(argv, -13)
+    err = p.stderr.read()
+    return subprocess.CompletedProcess(argv, p.wait(), b"", err)
 
 
 # -- stats --------------------------------------------------------------------------------------
