@@ -196,3 +196,31 @@ def test_export_shows_the_containers_ids(sk, root, tmp_path):
         assert owners["./mine"] == (0, 0), state
         assert owners["./bin/busybox"] == (0, 0), state
     assert sk("rm", "-f", "un-exp").code == 0
+
+
+def test_chowned_copy_fallback_shared_and_released_with_the_image(sk, root, monkeypatch):
+    """Without idmapped mounts (forced here), each level gets one chowned copy per
+    mapping, shared by that mapping's containers and deleted with the level."""
+    monkeypatch.setenv("SKIFF_USERNS_SHIFT", "copy")
+    base_uid, _ = _skiff_base()
+    assert sk("run", "--name", "un-mk", "--userns", "host", "bb:1", "sh", "-c",
+              "echo layer > /added").code == 0
+    assert sk("commit", "un-mk", "un-shift:1").code == 0
+    assert sk("rm", "un-mk").code == 0
+    levels = root / "snapshots"
+    before = _du(levels)
+    for name in ("un-copy1", "un-copy2"):
+        res = sk("run", "-d", "--name", name, "un-shift:1", "sleep", "300")
+        assert res.code == 0, res
+        res = sk("exec", name, "stat", "-c", "%u:%g %n", "/bin/busybox", "/added")
+        assert (res.code, res.out) == (0, "0:0 /bin/busybox\n0:0 /added\n"), res
+    copies = sorted(levels.glob("*/shifted/*/fs"))
+    assert len(copies) == 2  # the busybox level and the committed one: once each
+    assert os.stat(next(c for c in copies if (c / "added").exists()) / "added").st_uid == base_uid
+    # one copy of the 2 MB layer for both containers, not one each
+    grown = _du(levels) - before
+    assert 1_500_000 < grown < 3_500_000, grown
+    assert sk("rm", "-f", "un-copy1", "un-copy2").code == 0
+    assert sk("rmi", "un-shift:1").code == 0
+    left = sorted(levels.glob("*/shifted/*/fs"))
+    assert len(left) == 1 and not (left[0] / "added").exists()  # bb:1's level remains

@@ -533,6 +533,11 @@ class ContainerService(StoreParts):
             if os.stat(upper).st_uid != m.root[0]:
                 os.chown(upper, *m.root)
             os.makedirs(target, exist_ok=True)
+            from skiff.snapshots import idmap, shifted
+
+            if shifted.forced() or not idmap.supported():
+                # no idmapped mounts: chowned copies of the layers, once per mapping
+                return mount_rootfs(shifted.shifted_mounts(mounts, m.uids, m.gids), target)
             mount_idmapped(mounts, target, str(self.bundle(rec["Id"]) / "idmap"),
                            m.uids, m.gids)
             return target
