@@ -172,6 +172,13 @@ def test_detach_keys_then_attach_again(root, sk):
     assert a.wait() == 1
     assert b"read escape sequence" in a.buf
     assert _state(sk, "at-tty")["Running"] is True
+    c = Pty(root, ["attach", "--detach-keys", "ctrl-a,x", "at-tty"])
+    # ctrl-p ctrl-q are plain keys here (ash: history, XON; ctrl-c clears the line)
+    c.send(b"\x10\x11\x03echo still-$((1+1))\r")
+    c.expect(b"still-2")
+    c.send(b"\x01x")
+    assert c.wait() == 1
+    assert _state(sk, "at-tty")["Running"] is True
     b = Pty(root, ["attach", "at-tty"])
     b.send(b"exit 7\r")
     assert b.wait() == 7

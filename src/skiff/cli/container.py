@@ -274,9 +274,14 @@ def run(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-d", "--detach", action="store_true",
                    help="Run container in background and print container ID")
     p.add_argument("--sig-proxy", default="true", help="Proxy received signals to the process")
+    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q",
+                   help="Override the key sequence for detaching a container")
     _add_create_flags(p)
     a = p.parse_args(argv)
     from skiff.errors import InvalidArgument
+    from skiff.runtime.attachio import parse_detach_keys
+
+    keys = parse_detach_keys(a.detach_keys)  # before anything is created
 
     if a.detach and a.rm and a.restart not in ("no", ""):
         raise InvalidArgument("Conflicting options", "--restart and --rm")
@@ -289,10 +294,11 @@ def run(ctx: Context, argv: list[str]) -> int:
         _out(ctx, rec["Id"] + "\n")
         return 0
     return _start_attached(ctx, svc, rec["Id"], rec["Config"],
-                           sig_proxy=a.sig_proxy.lower() != "false")
+                           sig_proxy=a.sig_proxy.lower() != "false", detach_keys=keys)
 
 
-def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: bool = True) -> int:
+def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: bool = True,
+                    detach_keys: bytes | None = None) -> int:
     """Start with the command's stdio attached; return the container's exit code."""
     import selectors
     import signal
@@ -333,7 +339,7 @@ def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: boo
         saved_tc = termios.tcgetattr(stdin_fd)
         tty_mod.setraw(stdin_fd)
     try:
-        started = svc.start(cid, attach=attach)
+        started = svc.start(cid, attach=attach, detach_keys=detach_keys)
     except BaseException:
         _restore_tc(stdin_fd, saved_tc)
         raise
@@ -424,18 +430,23 @@ def start(ctx: Context, argv: list[str]) -> int:
     p = ctx.parser("skiff start", "Start one or more stopped containers")
     p.add_argument("-a", "--attach", action="store_true", help="Attach STDOUT/STDERR and forward signals")
     p.add_argument("-i", "--interactive", action="store_true", help="Attach container's STDIN")
+    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q",
+                   help="Override the key sequence for detaching a container")
     p.add_argument("containers", nargs="+")
     a = p.parse_args(argv)
     svc = _service(ctx)
     if a.attach or a.interactive:
         from skiff.errors import InvalidArgument
+        from skiff.runtime.attachio import parse_detach_keys
+
+        keys = parse_detach_keys(a.detach_keys)
 
         if len(a.containers) > 1:
             raise InvalidArgument("you cannot start and attach multiple containers at once")
         rec = svc.get(a.containers[0])
         cfg = dict(rec["Config"])
         cfg["AttachStdin"] = a.interactive
-        return _start_attached(ctx, svc, rec["Id"], cfg)
+        return _start_attached(ctx, svc, rec["Id"], cfg, detach_keys=keys)
 
     def one(ref: str) -> str:
         svc.start(ref)

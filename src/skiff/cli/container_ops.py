@@ -337,10 +337,10 @@ def attach(ctx: Context, argv: list[str]) -> int:
 def _attach(ctx: Context, a) -> int:
     from skiff.errors import Conflict, InvalidArgument
     from skiff.runtime import jsonlog, records
+    from skiff.runtime.attachio import parse_detach_keys
     from skiff.runtime.records import ACTIVE
 
-    if a.detach_keys != "ctrl-p,ctrl-q":
-        raise InvalidArgument("--detach-keys", "only ctrl-p,ctrl-q is supported")
+    keys = parse_detach_keys(a.detach_keys)
     svc = _service(ctx)
     rec = svc.get(a.container)
     status = rec["State"]["Status"]
@@ -354,7 +354,8 @@ def _attach(ctx: Context, a) -> int:
         want_in = bool(cfg.get("OpenStdin")) and not a.no_stdin
         if tty and want_in and not _isatty(0):
             raise InvalidArgument("the input device is not a TTY")
-        code = _attach_monitor(ctx, svc, rec, want_in, tty, a.sig_proxy.lower() != "false")
+        code = _attach_monitor(ctx, svc, rec, want_in, tty, a.sig_proxy.lower() != "false",
+                               keys)
         if code is not None:
             return code
     try:
@@ -380,7 +381,7 @@ def _isatty(fd: int) -> bool:
 
 
 def _attach_monitor(ctx: Context, svc, rec: dict, want_in: bool, tty: bool,
-                    sig_proxy: bool) -> int | None:
+                    sig_proxy: bool, keys: bytes) -> int | None:
     """Attach through the monitor's socket; None when it does not listen (then the
     caller streams the log)."""
     import selectors
@@ -418,7 +419,7 @@ def _attach_monitor(ctx: Context, svc, rec: dict, want_in: bool, tty: bool,
         saved_tc = termios.tcgetattr(stdin_fd)
         tty_mod.setraw(stdin_fd, termios.TCSANOW)
     try:
-        conn = attachio.connect(rec["Id"], stdin_fd, out_w, err_w)
+        conn = attachio.connect(rec["Id"], stdin_fd, out_w, err_w, keys)
     except OSError:
         if saved_tc is not None:
             termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved_tc)

@@ -30,6 +30,33 @@ DETACH_KEYS = b"\x10\x11"  # ctrl-p ctrl-q
 _DIR = "/run/skiff-attach"
 
 
+_CTRL_SPECIAL = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
+
+
+def parse_detach_keys(spec: str) -> bytes:
+    """Docker's ``--detach-keys`` (``ctrl-p,ctrl-q``; ``ctrl-<a-z@[\\]^_>`` or a single
+    character per comma-separated key) as the byte sequence to watch for.
+
+    Raises:
+        InvalidArgument: ``Invalid detach keys (SPEC) provided`` (dockerd's words).
+    """
+    from skiff.errors import InvalidArgument
+
+    out = bytearray()
+    for key in spec.split(","):
+        k = key.lower() if key.lower().startswith("ctrl-") else key
+        if len(k) == 1 and ord(k) < 128:
+            out.append(ord(k))
+        elif k.startswith("ctrl-") and len(k) == 6 and "a" <= k[5] <= "z":
+            out.append(ord(k[5]) - ord("a") + 1)
+        elif k.startswith("ctrl-") and len(k) == 6 and k[5] in _CTRL_SPECIAL:
+            out.append(_CTRL_SPECIAL[k[5]])
+        else:
+            raise InvalidArgument(f"Invalid detach keys ({spec}) provided",
+                                  f"Unknown character: '{key}'")
+    return bytes(out)
+
+
 def socket_path(cid: str) -> str:
     """The attach socket of container ``cid`` (short enough for sun_path)."""
     return os.path.join(_DIR, cid[:32] + ".sock")
@@ -84,7 +111,11 @@ def accept(s: socket.socket):
         out.append(next(got, -1) if head.get(name) else -1)
     for extra in got:
         os.close(extra)
-    return conn, out[0], out[1], out[2]
+    try:
+        keys = bytes.fromhex(head.get("detach_keys") or DETACH_KEYS.hex())
+    except ValueError:
+        keys = DETACH_KEYS
+    return conn, out[0], out[1], out[2], keys
 
 
 def tell(conn: socket.socket | None, msg: dict) -> None:
@@ -98,9 +129,11 @@ def tell(conn: socket.socket | None, msg: dict) -> None:
     conn.close()
 
 
-def connect(cid: str, stdin: int, stdout: int, stderr: int) -> socket.socket:
+def connect(cid: str, stdin: int, stdout: int, stderr: int,
+            detach_keys: bytes = DETACH_KEYS) -> socket.socket:
     """The client side: connect to container ``cid``'s monitor and hand it these
-    descriptors (-1: not attached). Returns the connection to read the outcome from.
+    descriptors (-1: not attached) and its detach keys. Returns the connection to read
+    the outcome from.
 
     Raises:
         OSError: no monitor listens (the container has no terminal nor open stdin).
@@ -108,7 +141,8 @@ def connect(cid: str, stdin: int, stdout: int, stderr: int) -> socket.socket:
     c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
         c.connect(socket_path(cid))
-        head = {"stdin": stdin >= 0, "stdout": stdout >= 0, "stderr": stderr >= 0}
+        head = {"stdin": stdin >= 0, "stdout": stdout >= 0, "stderr": stderr >= 0,
+                "detach_keys": detach_keys.hex()}
         socket.send_fds(c, [json.dumps(head).encode()], [fd for fd in (stdin, stdout, stderr)
                                                          if fd >= 0])
     except OSError:
@@ -206,9 +240,10 @@ class Client:
 
     __slots__ = ("stdin", "stdout", "stderr", "conn", "scanner")
 
-    def __init__(self, stdin: int, stdout: int, stderr: int, conn=None):
+    def __init__(self, stdin: int, stdout: int, stderr: int, conn=None,
+                 keys: bytes = DETACH_KEYS):
         self.stdin, self.stdout, self.stderr, self.conn = stdin, stdout, stderr, conn
-        self.scanner = DetachScanner()
+        self.scanner = DetachScanner(keys)
 
     def close(self) -> None:
         for fd in {self.stdin, self.stdout, self.stderr} - {-1}:
@@ -226,20 +261,20 @@ class Clients:
     ``start`` is the starting command's :class:`~skiff.runtime.monitor.Attach` (answered
     on ``sync_fd``); later ones arrive through :meth:`accept`."""
 
-    def __init__(self, start, sync_fd: int):
+    def __init__(self, start, sync_fd: int, keys: bytes = DETACH_KEYS):
         self.items: list[Client] = []
         self.start: Client | None = None
         self.sync_fd = sync_fd
         self.start_detached = False
         if start.attached:
-            self.start = Client(start.stdin, start.stdout, start.stderr)
+            self.start = Client(start.stdin, start.stdout, start.stderr, keys=keys)
             self.items.append(self.start)
 
     def accept(self, listener) -> Client | None:
         got = accept(listener)
         if got is None:
             return None
-        c = Client(got[1], got[2], got[3], conn=got[0])
+        c = Client(got[1], got[2], got[3], conn=got[0], keys=got[4])
         self.items.append(c)
         return c
 

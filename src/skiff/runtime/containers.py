@@ -418,11 +418,13 @@ class ContainerService(StoreParts):
         return new
 
     # -- start ----------------------------------------------------------------------------
-    def start(self, ref: str, attach: Attach | None = None) -> Started | None:
+    def start(self, ref: str, attach: Attach | None = None,
+              detach_keys: bytes | None = None) -> Started | None:
         """Start a created or exited container; None when it already runs.
 
         With ``attach`` the monitor also writes the output to those descriptors and
-        reports the exit code (see :class:`Started`).
+        reports the exit code (see :class:`Started`); with a terminal, ``detach_keys``
+        (default ctrl-p ctrl-q) typed there detach it (``Started.detached``).
 
         Raises:
             CommandNotFound (127), CannotInvoke (126): runc could not exec the command.
@@ -476,6 +478,7 @@ class ContainerService(StoreParts):
                 open_stdin=bool(rec["Config"].get("OpenStdin")),
                 stdin_once=bool(rec["Config"].get("StdinOnce")),
                 attach_socket=bool(rec["Config"].get("OpenStdin") or rec["Config"].get("Tty")),
+                detach_keys=detach_keys or b"\x10\x11",
                 rm_argv=(sys.executable, "-m", "skiff", "--root", str(self.config.root),
                          "--runtime", self.config.runtime, "rm", "-f", cid),
                 net_release_argv=(netglue.release_argv(self.config, cid)

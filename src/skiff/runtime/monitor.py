@@ -80,6 +80,7 @@ class MonitorSpec:
     open_stdin: bool = False  # Config.OpenStdin (-i)
     stdin_once: bool = False  # Config.StdinOnce: the attached start's EOF ends stdin
     attach_socket: bool = False  # listen for ``skiff attach`` (skiff.runtime.attachio)
+    detach_keys: bytes = b"\x10\x11"  # the starting command's (--detach-keys)
 
     @property
     def state_path(self) -> str:
@@ -456,6 +457,10 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, clients,
             with conn:
                 _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
                 master = fds[0] if fds else -1
+            if master >= 0 and ms.winsize != (0, 0):
+                # now, while runc still holds the process before its exec: the command
+                # starts with the client's size (Docker sets it at start)
+                _set_winsize(master, ms.winsize)
         rc = proc.wait()
     finally:
         srv.close()
@@ -477,15 +482,6 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, clients,
         os.close(master)
         res.error = "runc wrote no pid file"
         return res
-    if ms.winsize != (0, 0):
-        import fcntl
-        import struct
-        import termios
-
-        try:
-            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", *ms.winsize, 0, 0))
-        except OSError:
-            pass
     res.started = True
     started_at = now_text()
     state.write(Status="running", Pid=pid, ExitCode=0, Error="", StartedAt=started_at,
@@ -587,12 +583,23 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, clients,
     return res
 
 
+def _set_winsize(master: int, size: tuple[int, int]) -> None:
+    import fcntl
+    import struct
+    import termios
+
+    try:
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
+    except OSError:
+        pass
+
+
 def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
     """The monitor's main loop: run, record, restart per policy, finish (see module doc)."""
     from skiff.runtime import cgroups
 
     state = _State(ms)
-    clients = attachio.Clients(attach, sync_fd)
+    clients = attachio.Clients(attach, sync_fd, ms.detach_keys)
     listener = None
     if ms.attach_socket:
         try:

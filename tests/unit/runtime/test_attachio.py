@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from skiff.runtime import attachio
 from skiff.runtime.attachio import DetachScanner
 
@@ -33,8 +35,8 @@ def test_descriptors_handed_over(monkeypatch, tmp_path):
         conn = attachio.connect("c" * 64, r, out_w, -1)
         got = attachio.accept(listener)
         assert got is not None
-        server, stdin, stdout, stderr = got
-        assert stderr == -1
+        server, stdin, stdout, stderr, keys = got
+        assert (stderr, keys) == (-1, b"\x10\x11")
         os.write(w, b"typed")
         assert os.read(stdin, 5) == b"typed"  # the client's stdin, now the monitor's
         os.write(stdout, b"shown")
@@ -48,3 +50,17 @@ def test_descriptors_handed_over(monkeypatch, tmp_path):
             os.close(fd)
         attachio.close_listener(listener, "c" * 64)
     assert os.listdir(tmp_path) == []
+
+
+def test_parse_detach_keys_as_docker():
+    from skiff.errors import InvalidArgument
+
+    assert attachio.parse_detach_keys("ctrl-p,ctrl-q") == b"\x10\x11"
+    assert attachio.parse_detach_keys("ctrl-a,x") == b"\x01x"
+    assert attachio.parse_detach_keys("ctrl-@,ctrl-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_") == \
+        bytes([0, 27, 28, 29, 30, 31])
+    with pytest.raises(InvalidArgument) as e:
+        attachio.parse_detach_keys("ctrl-1")
+    assert str(e.value) == "Invalid detach keys (ctrl-1) provided: Unknown character: 'ctrl-1'"
+    with pytest.raises(InvalidArgument):
+        attachio.parse_detach_keys("zz")
