@@ -538,11 +538,16 @@ class ContainerService(StoreParts):
             os.makedirs(target, exist_ok=True)
             from skiff.snapshots import idmap, shifted
 
+            # the container's user namespace, made (and pinned) here: the layers' idmaps,
+            # its network namespace and runc all use this one (runc joins it)
+            pinned = userns.pin_path(rec["Id"])
+            userns.unpin(pinned)
+            userns.pin(m, pinned)
             if shifted.forced() or not idmap.supported():
                 # no idmapped mounts: chowned copies of the layers, once per mapping
                 return mount_rootfs(shifted.shifted_mounts(mounts, m.uids, m.gids), target)
             mount_idmapped(mounts, target, str(self.bundle(rec["Id"]) / "idmap"),
-                           m.uids, m.gids)
+                           m.uids, m.gids, userns=pinned)
             return target
         return mount_rootfs(mounts, target)
 
@@ -608,13 +613,10 @@ class ContainerService(StoreParts):
         extra_hosts = tuple(tuple(h.split(":", 1)) for h in hc.get("ExtraHosts") or ())
         from skiff.network import glue as netglue
 
-        pinned = None
-        if idmap is not None and netglue.uses_bridge(net):
+        pinned = userns.pin_path(cid) if idmap is not None else None  # (_mount_rootfs)
+        if pinned is not None and netglue.uses_bridge(net):
             # the netns is made before runc runs: it must belong to the container's user
-            # namespace, so that one is made (and pinned) first and runc joins it
-            pinned = userns.pin_path(cid)
-            userns.unpin(pinned)
-            userns.pin(idmap, pinned)
+            # namespace (the pinned one runc joins)
             netinfo = netglue.start(self.config, self.db, rec, userns=pinned)
         else:
             netinfo = (netglue.start(self.config, self.db, rec) if netglue.uses_bridge(net)

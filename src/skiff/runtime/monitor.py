@@ -531,7 +531,7 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, clients,
                         attachio.copy_winsize(c.stdin, master)  # Docker resizes on attach
             else:
                 c, data = inputs.read(fd)
-                if c is None or c.stdin < 0 and data:
+                if c is None:
                     continue
                 if not data:
                     if c is clients.start and c.stdin < 0:

@@ -394,44 +394,43 @@ def _mount(src: str, target: str, flags: int) -> None:
 
 def unshare_netns_in(userns: str, path: str) -> None:
     """Make a new network namespace owned by the pinned user namespace ``userns`` and pin
-    it on the existing file ``path``: a forked child joins the user namespace (a child is
-    single-threaded, as setns(CLONE_NEWUSER) requires) and unshares its netns; this
-    process bind-mounts the child's.
+    it on the existing file ``path``: ``nsenter --user=USERNS unshare --net sleep``
+    (posix_spawn: no fork of this process) makes it; this process bind-mounts it.
 
     Raises:
         SkiffError: joining, unsharing or the bind mount failed.
     """
-    import ctypes
+    import shutil
+    import time
 
     from skiff.snapshots.mount import MS_BIND
 
-    go_r, go_w = os.pipe()
-    done_r, done_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(go_r)
-            os.close(done_w)
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            fd = os.open(userns, os.O_RDONLY)
-            ok = libc.setns(fd, 0x10000000) == 0 and libc.unshare(0x40000000) == 0
-            msg = b"" if ok else os.strerror(ctypes.get_errno()).encode()
-            os.write(go_w, b"1" if ok else b"0" + msg)
-            os.read(done_r, 1)
-        finally:
-            os._exit(0)
-    os.close(go_w)
-    os.close(done_r)
+    own = os.readlink("/proc/self/ns/net")
+    argv = [shutil.which("nsenter") or "/usr/bin/nsenter", f"--user={userns}", "--",
+            shutil.which("unshare") or "/usr/bin/unshare", "--net",
+            shutil.which("sleep") or "/bin/sleep", "60"]
     try:
-        answer = os.read(go_r, 4096)
-        if not answer.startswith(b"1"):
-            raise SkiffError("network namespace in user namespace",
-                             answer[1:].decode(errors="replace") or "the child failed")
+        pid = os.posix_spawn(argv[0], argv, {})
+    except OSError as e:
+        raise SkiffError("network namespace in user namespace", e.strerror or str(e)) from None
+    try:
+        end = time.monotonic() + 5
+        while True:
+            try:
+                if os.readlink(f"/proc/{pid}/ns/net") != own:
+                    break
+            except OSError:
+                pass
+            if os.waitpid(pid, os.WNOHANG)[0] or time.monotonic() > end:
+                pid = 0
+                raise SkiffError("network namespace in user namespace",
+                                 "nsenter/unshare failed")
+            time.sleep(0.0002)
         _mount(f"/proc/{pid}/ns/net", path, MS_BIND)
     finally:
-        os.close(go_r)
-        os.close(done_w)
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+        if pid:
+            try:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
