@@ -204,8 +204,10 @@ class ContainerService(StoreParts):
         host = opts_mod.host_config(o)
         from skiff.network import glue as netglue
 
-        host["NetworkMode"] = netglue.check_mode(self.config, self.db, host["NetworkMode"],
-                                                 ip=o.ip, aliases=o.network_aliases)
+        host["NetworkMode"] = netglue.check_mode(
+            self.config, self.db, host["NetworkMode"], ip=o.ip, aliases=o.network_aliases,
+            hostname=o.hostname, dns=o.dns, extra_hosts=o.extra_hosts,
+            publish=bool(o.publish or o.publish_all), expose=o.expose, mac=o.mac_address)
         mounts = volumes.parse_mounts(self, o, config)
         remap = self._remap(o, host)
         argv = (config["Entrypoint"] or []) + (config["Cmd"] or [])
@@ -614,14 +616,16 @@ class ContainerService(StoreParts):
         from skiff.network import glue as netglue
 
         pinned = userns.pin_path(cid) if idmap is not None else None  # (_mount_rootfs)
-        if pinned is not None and netglue.uses_bridge(net):
+        if not netglue.uses_netns(net):
+            netinfo = None
+        elif pinned is not None:
             # the netns is made before runc runs: it must belong to the container's user
             # namespace (the pinned one runc joins)
             netinfo = netglue.start(self.config, self.db, rec, userns=pinned)
         else:
-            netinfo = (netglue.start(self.config, self.db, rec) if netglue.uses_bridge(net)
-                       else None)
-        mounts = etcfiles.write(self.bundle(cid), cfg["Hostname"], network=net,
+            netinfo = netglue.start(self.config, self.db, rec)
+        hostname = (netinfo.hostname if netinfo else "") or cfg["Hostname"]
+        mounts = etcfiles.write(self.bundle(cid), hostname, network=net,
                                 extra_hosts=tuple((n, a) for n, a in extra_hosts),
                                 ip=netinfo.ip if netinfo else None,
                                 dns=tuple(hc.get("Dns") or ()) or
@@ -632,6 +636,8 @@ class ContainerService(StoreParts):
             for m in mounts:
                 if m["source"].startswith(str(self.bundle(cid))):
                     os.chown(m["source"], *idmap.root)
+        if netinfo is not None and netinfo.etc:  # --network container:X shares X's files
+            mounts = netinfo.etc_mounts(mounts)
         mounts += volumes.oci_mounts(self, rec, rootfs)
         sec = dict(o.split("=", 1) if "=" in o else (o, "") for o in hc.get("SecurityOpt") or ())
         seccomp = sec.get("seccomp", "default") or "default"
@@ -648,7 +654,7 @@ class ContainerService(StoreParts):
         o = S.SpecOptions(
             args=tuple(args), rootfs=rootfs, env=tuple(options.process_env(cfg)), cwd=cwd,
             uid=eu.uid, gid=eu.gid, additional_gids=eu.additional_gids,
-            hostname=cfg["Hostname"], terminal=bool(cfg.get("Tty")),
+            hostname=hostname, terminal=bool(cfg.get("Tty")),
             readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
             network=("host" if net == "host" else netinfo.netns if netinfo else "private"),
             pid_host=hc.get("PidMode") == "host", ipc_host=hc.get("IpcMode") == "host",

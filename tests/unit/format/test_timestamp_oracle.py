@@ -8,10 +8,7 @@ skip otherwise.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
@@ -19,37 +16,17 @@ from hypothesis import strategies as st
 
 from skiff.errors import InvalidArgument
 from skiff.format.humanize import parse_timestamp_ns
+from tests.unit.format.goproc import go_oracle
 
 pytestmark = pytest.mark.requires_peer("go")
 
-HERE = Path(__file__).resolve().parent
 NOW = 1_700_000_123_456_789_000
 EXAMPLES = int(os.environ.get("SKIFF_FMT_EXAMPLES", "150"))
 
 
 @pytest.fixture(scope="module")
 def get_timestamp(tmp_path_factory):
-    exe = tmp_path_factory.mktemp("timeoracle") / "timeoracle"
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
-    try:
-        r = subprocess.run(["go", "build", "-o", str(exe), "."], cwd=HERE / "timeoracle",
-                           env=env, capture_output=True, text=True, timeout=300)
-    except subprocess.TimeoutExpired:
-        pytest.skip("building the GetTimestamp oracle timed out (no module proxy?)")
-    if r.returncode != 0:
-        pytest.skip(f"cannot build the GetTimestamp oracle: {r.stderr.strip()[:200]}")
-    proc = subprocess.Popen([str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-
-    def ask(value: str) -> dict:
-        assert proc.stdin and proc.stdout
-        proc.stdin.write(json.dumps({"s": value, "now": NOW}) + "\n")
-        proc.stdin.flush()
-        return json.loads(proc.stdout.readline())
-
-    yield ask
-    assert proc.stdin
-    proc.stdin.close()
-    proc.wait(timeout=10)
+    yield from go_oracle(tmp_path_factory, "timeoracle", "GetTimestamp")
 
 
 def _ns(out: str) -> int:
@@ -59,7 +36,7 @@ def _ns(out: str) -> int:
 
 
 def _same(get_timestamp, value: str) -> None:
-    want = get_timestamp(value)
+    want = get_timestamp(s=value, now=NOW)
     try:
         got = parse_timestamp_ns(value, NOW)
     except InvalidArgument as e:
