@@ -173,6 +173,8 @@ def test_detach_keys_then_attach_again(root, sk):
     assert b"read escape sequence" in a.buf
     assert _state(sk, "at-tty")["Running"] is True
     c = Pty(root, ["attach", "--detach-keys", "ctrl-a,x", "at-tty"])
+    c.send(b"echo ready-$((2+3))\r")
+    c.expect(b"ready-5")  # attached (and the terminal raw): control keys go through now
     # ctrl-p ctrl-q are plain keys here (ash: history, XON; ctrl-c clears the line)
     c.send(b"\x10\x11\x03echo still-$((1+1))\r")
     c.expect(b"still-2")
@@ -185,3 +187,28 @@ def test_detach_keys_then_attach_again(root, sk):
     st = _state(sk, "at-tty")
     assert (st["Status"], st["ExitCode"]) == ("exited", 7)
     assert sk("rm", "at-tty").code == 0
+
+
+def test_attach_streams_more_than_the_pipes_hold(root, sk, tmp_path):
+    """The container writes 2 MiB before it reads stdin, while 3 MiB are attached to it:
+    the monitor must keep reading its output while its stdin is full (a blocking feed
+    would deadlock), then the 3 MiB come back through ``cat``."""
+    assert sk("run", "-d", "-i", "--name", "at-big", "bb:1", "sh", "-c",
+              "sleep 1; dd if=/dev/zero bs=65536 count=32 2>/dev/null; cat").code == 0
+    data = bytes(2 << 20) + os.urandom(3 << 20)
+    out, inp = tmp_path / "out", tmp_path / "in"
+    inp.write_bytes(data[2 << 20:])  # a file, not a pipe we write: a hang cannot hang us
+    with open(out, "wb") as f, open(inp, "rb") as i:
+        p = subprocess.Popen([sys.executable, "-m", "skiff", "--root", str(root), "attach",
+                              "at-big"], stdin=i, stdout=f)
+        try:
+            end = time.monotonic() + 60
+            while out.stat().st_size < len(data) and time.monotonic() < end:
+                time.sleep(0.1)
+            assert out.read_bytes() == data
+            assert sk("kill", "at-big").code == 0
+            assert p.wait(timeout=20) == 137
+        finally:
+            if p.poll() is None:
+                p.kill()
+    assert sk("rm", "-f", "at-big").code == 0

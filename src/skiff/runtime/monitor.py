@@ -289,6 +289,39 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
     inputs = _Inputs(poller, clients, stdin=pump)
     if listener is not None:
         poller.register(listener.fileno(), select.POLLIN)
+    # stdin is fed without blocking (a container that does not read must not stop the
+    # output from being read: that would deadlock); past 1 MiB queued, attached stdins
+    # are not read until the container has taken some
+    pending = bytearray()
+    if in_w >= 0:
+        os.set_blocking(in_w, False)
+
+    def feed(data: bytes = b"") -> None:
+        nonlocal in_w
+        pending.extend(data)
+        while pending and in_w >= 0:
+            try:
+                n = os.write(in_w, pending)
+            except BlockingIOError:
+                break
+            except OSError:  # the container closed its stdin
+                if was_waiting[0]:
+                    poller.unregister(in_w)
+                    was_waiting[0] = False
+                os.close(in_w)
+                in_w = -1
+                pending.clear()
+                break
+            del pending[:n]
+        waiting = bool(pending) and in_w >= 0
+        if waiting != was_waiting[0]:
+            if waiting:
+                poller.register(in_w, select.POLLOUT)
+            else:
+                poller.unregister(in_w)
+            was_waiting[0] = waiting
+        inputs.pause(len(pending) > 1 << 20)
+    was_waiting = [False]
     open_fds = 2
     while open_fds:
         events = poller.poll(None if res.started else 2)
@@ -311,12 +344,15 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
             elif listener is not None and fd == listener.fileno():
                 clients.accept(listener)
                 inputs.watch()
+            elif fd == in_w:
+                feed()
             else:
                 c, data = inputs.read(fd)
-                if data and in_w >= 0 and not _write_all(in_w, data):
-                    os.close(in_w)
-                    in_w = -1
+                if data and in_w >= 0:
+                    feed(data)
     inputs.clear()
+    if was_waiting[0]:
+        poller.unregister(in_w)
     if listener is not None:
         poller.unregister(listener.fileno())
     if in_w >= 0:
@@ -347,14 +383,25 @@ class _Inputs:
     def __init__(self, poller, clients, *, stdin: bool):
         self.poller, self.clients, self.stdin = poller, clients, stdin
         self.fds: set[int] = set()
+        self.paused = False
         self.watch()
+
+    def pause(self, paused: bool) -> None:
+        """Stop (or resume) reading the attached stdins (back-pressure)."""
+        if paused == self.paused:
+            return
+        self.paused = paused
+        for c in self.clients.items:
+            if c.stdin in self.fds:
+                self.poller.modify(c.stdin, 0 if paused else select.POLLIN)
 
     def watch(self) -> None:
         for c in self.clients.items:
             for fd in ((c.stdin if self.stdin else -1),
                        (c.conn.fileno() if c.conn is not None else -1)):
                 if fd >= 0 and fd not in self.fds:
-                    self.poller.register(fd, select.POLLIN)
+                    paused = self.paused and fd == c.stdin
+                    self.poller.register(fd, 0 if paused else select.POLLIN)
                     self.fds.add(fd)
 
     def _forget(self, fd: int) -> None:
