@@ -375,9 +375,9 @@ def pin(m: IdMapping, path: str) -> str:
 
 def unpin(path: str) -> None:
     """Undo :func:`pin` (absent is fine)."""
-    import ctypes
+    from skiff.libc import libc
 
-    ctypes.CDLL("libc.so.6", use_errno=True).umount2(path.encode(), 2)  # MNT_DETACH
+    libc().umount2(path.encode(), 2)  # MNT_DETACH
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -387,7 +387,9 @@ def unpin(path: str) -> None:
 def _mount(src: str, target: str, flags: int) -> None:
     import ctypes
 
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    from skiff.libc import libc as _libc
+
+    libc = _libc()
     if libc.mount(src.encode(), target.encode(), None, ctypes.c_ulong(flags), None) != 0:
         raise SkiffError(f"mount {src} on {target}", os.strerror(ctypes.get_errno()))
 

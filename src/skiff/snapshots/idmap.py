@@ -46,14 +46,10 @@ class _MountAttr(ctypes.Structure):
                 ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
 
 
-_libc = None
+def _lib() -> ctypes.CDLL:
+    from skiff.libc import libc
 
-
-def _lib():
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    return _libc
+    return libc()
 
 
 def _fail(what: str) -> SkiffError:
