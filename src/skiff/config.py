@@ -22,7 +22,10 @@ class Config:
     Attributes:
         root (Path): the store's root directory (DESIGN.md "On disk"), default /var/lib/skiff.
         runtime (str): the OCI runtime binary (name on PATH or absolute path), default runc.
-        insecure_registries (tuple[str, ...]): hosts reached over plain http besides loopback.
+        insecure_registries (tuple[str, ...]): registries (host[:port], name or CIDR) tried
+            over https without certificate checks, then plain http, besides loopback:
+            ``$SKIFF_INSECURE_REGISTRIES`` (comma-separated), else the
+            ``"insecure-registries"`` list of ``<root>/daemon.json`` (dockerd's key).
         userns_remap (str): dockerd's ``userns-remap``: ``""`` (off), ``default`` (the
             ``skiff`` user's subordinate ranges, created on first use) or ``USER[:GROUP]``;
             see skiff.runtime.userns. From ``$SKIFF_USERNS_REMAP``, else the
@@ -40,11 +43,22 @@ class Config:
         """Build a Config from explicit values, then $SKIFF_ROOT / $SKIFF_RUNTIME, then defaults."""
         r = root or os.environ.get("SKIFF_ROOT") or DEFAULT_ROOT
         rt = runtime or os.environ.get("SKIFF_RUNTIME") or DEFAULT_RUNTIME
-        insecure = tuple(h for h in os.environ.get("SKIFF_INSECURE_REGISTRIES", "").split(",") if h)
         root_path = Path(r).absolute()
+        env_insecure = os.environ.get("SKIFF_INSECURE_REGISTRIES")
         remap = os.environ.get("SKIFF_USERNS_REMAP")
+        daemon = _daemon_json(root_path) if env_insecure is None or remap is None else {}
+        if env_insecure is not None:
+            insecure = tuple(h for h in env_insecure.split(",") if h)
+        else:
+            listed = daemon.get("insecure-registries", [])
+            if not isinstance(listed, list) or not all(isinstance(h, str) for h in listed):
+                from skiff.errors import InvalidArgument
+
+                raise InvalidArgument(f"{root_path / 'daemon.json'}",
+                                      '"insecure-registries" must be a list of strings')
+            insecure = tuple(listed)
         if remap is None:
-            remap = _daemon_json(root_path).get("userns-remap", "")
+            remap = daemon.get("userns-remap", "")
         return cls(root=root_path, runtime=rt, insecure_registries=insecure,
                    userns_remap=str(remap or ""))
 
