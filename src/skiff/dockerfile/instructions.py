@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from skiff.dockerfile.fastinit import fast_constructor
 from skiff.dockerfile.gotext import (  # _levenshtein: re-exported for checks
     InstructionError,
     _levenshtein,  # noqa: F401
@@ -342,43 +343,49 @@ class _Flags:
         self.values[name] = [] if kind == "strings" else default
 
     def parse(self) -> None:
-        if not self.written:
-            return
-        for arg in self.written:
-            if not arg.startswith("--"):
-                raise InstructionError(f"arg should start with -- : {arg}")
-            if arg == "--":
-                return
-            body = arg[2:]
-            name, eq, value = body.partition("=")
-            kind = self.kinds.get(name)
-            if kind is None:
-                raise InstructionError(_suggest(f"unknown flag: {name}", name, self.kinds))
-            if name in self.used and kind != "strings":
-                raise InstructionError(f"duplicate flag specified: {name}")
-            self.used.add(name)
-            if kind == "bool":
-                if eq and value == "":
-                    raise InstructionError(f"missing a value on flag: {name}")
-                low = value.lower()
-                if low == "":
-                    self.values[name] = True
-                elif low in ("true", "false"):
-                    self.values[name] = low == "true"
-                else:
-                    raise InstructionError(
-                        f"expecting boolean value for flag {name}, not: {value}")
-            elif kind == "string":
-                if not eq:
-                    raise InstructionError(f"missing a value on flag: {name}")
-                self.values[name] = value
-            else:
-                if not eq:
-                    raise InstructionError(f"missing a value on flag: {name}")
-                self.values[name].append(value)
+        if self.written:
+            _parse_flags(self.written, self.kinds, self.values)
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
+
+
+def _parse_flags(written: list[str], kinds: dict[str, str], values: dict[str, Any]) -> None:
+    """BuildKit's BFlags.Parse: check the written ``--name[=value]`` words against the
+    declared ``kinds`` (name → "bool" | "string" | "strings") and store their values in
+    ``values`` (which holds the defaults, a fresh list per "strings" flag)."""
+    used: set[str] = set()
+    for arg in written:
+        if not arg.startswith("--"):
+            raise InstructionError(f"arg should start with -- : {arg}")
+        if arg == "--":
+            return
+        name, eq, value = arg[2:].partition("=")
+        kind = kinds.get(name)
+        if kind is None:
+            raise InstructionError(_suggest(f"unknown flag: {name}", name, kinds))
+        if name in used and kind != "strings":
+            raise InstructionError(f"duplicate flag specified: {name}")
+        used.add(name)
+        if kind == "string":
+            if not eq:
+                raise InstructionError(f"missing a value on flag: {name}")
+            values[name] = value
+        elif kind == "bool":
+            if eq and value == "":
+                raise InstructionError(f"missing a value on flag: {name}")
+            low = value.lower()
+            if low == "":
+                values[name] = True
+            elif low in ("true", "false"):
+                values[name] = low == "true"
+            else:
+                raise InstructionError(
+                    f"expecting boolean value for flag {name}, not: {value}")
+        else:
+            if not eq:
+                raise InstructionError(f"missing a value on flag: {name}")
+            values[name].append(value)
 
 
 # ---------------------------------------------------------------------------------------
@@ -420,7 +427,9 @@ def _heredocs(node: Node) -> list[Heredoc]:
                     h.expand, h.chomp, h.file_descriptor) for h in node.heredocs]
 
 
-def _sources_dest(node: Node, args: list[str], cmd: str) -> dict[str, Any]:
+def _sources_dest(node: Node, args: list[str], cmd: str
+                  ) -> tuple[list[str], str, list[Heredoc]]:
+    """(source paths, destination, heredoc sources) of COPY/ADD arguments."""
     dest = args[-1]
     if _maybe_heredoc(dest) is not None:
         raise InstructionError(f"{cmd} cannot accept a heredoc as a destination")
@@ -435,8 +444,7 @@ def _sources_dest(node: Node, args: list[str], cmd: str) -> dict[str, Any]:
             docs.append(Heredoc(h.name, "", h.expand, h.chomp, h.file_descriptor))
         else:
             paths.append(src)
-    return {"sources": paths, "dest": dest, "heredocs": docs,
-            "json": bool(node.attributes.get("json"))}
+    return paths, dest, docs
 
 
 def _maybe_heredoc(word: str):
@@ -448,6 +456,27 @@ def _maybe_heredoc(word: str):
 
 _VALID_STAGE = re.compile(r"^[a-z][a-z0-9-_.]*$")
 
+# Constructors that skip the frozen __init__'s per-field object.__setattr__ (fastinit): every
+# field is passed, so each call below spells out the defaults too.
+_From = fast_constructor(From)
+_Run = fast_constructor(Run)
+_Cmd = fast_constructor(Cmd)
+_Entrypoint = fast_constructor(Entrypoint)
+_Shell = fast_constructor(Shell)
+_Env = fast_constructor(Env)
+_Label = fast_constructor(Label)
+_Maintainer = fast_constructor(Maintainer)
+_Copy = fast_constructor(Copy)
+_Add = fast_constructor(Add)
+_Onbuild = fast_constructor(Onbuild)
+_Workdir = fast_constructor(Workdir)
+_Expose = fast_constructor(Expose)
+_User = fast_constructor(User)
+_Volume = fast_constructor(Volume)
+_Stopsignal = fast_constructor(Stopsignal)
+_Arg = fast_constructor(Arg)
+_Healthcheck = fast_constructor(Healthcheck)
+
 
 def _no_flags(node: Node) -> None:
     """An instruction without flags of its own: any written flag is an error."""
@@ -455,23 +484,36 @@ def _no_flags(node: Node) -> None:
         _Flags(node.flags).parse()
 
 
-def _flag_values(node: Node, spec: tuple[tuple[str, str, Any], ...]) -> dict[str, Any]:
-    """The values of the declared flags ``(name, kind, default)`` (node.flags non-empty)."""
-    fl = _Flags(node.flags)
-    for name, kind, default in spec:
-        fl.add(name, kind, default)
-    fl.parse()
-    return fl.values
+_FlagSpec = tuple[dict[str, str], dict[str, Any], tuple[str, ...]]
 
 
-_RUN_FLAGS = (("mount", "strings", None), ("network", "string", None),
-              ("security", "string", None), ("device", "strings", None))
-_COPY_FLAGS = (("chown", "string", None), ("chmod", "string", None), ("link", "bool", False),
-               ("exclude", "strings", None), ("from", "string", None),
-               ("parents", "bool", False))
-_ADD_FLAGS = (("chown", "string", None), ("chmod", "string", None), ("link", "bool", False),
-              ("exclude", "strings", None), ("keep-git-dir", "bool", False),
-              ("checksum", "string", None), ("unpack", "bool", None))
+def _flag_spec(*spec: tuple[str, str, Any]) -> _FlagSpec:
+    """(kinds, defaults, names of "strings" flags) for :func:`_flag_values`."""
+    return ({name: kind for name, kind, _ in spec},
+            {name: default for name, kind, default in spec if kind != "strings"},
+            tuple(name for name, kind, _ in spec if kind == "strings"))
+
+
+def _flag_values(node: Node, spec: _FlagSpec) -> dict[str, Any]:
+    """The values of the declared flags (node.flags non-empty), defaults for the others."""
+    kinds, defaults, multi = spec
+    values = defaults.copy()
+    for name in multi:
+        values[name] = []
+    _parse_flags(node.flags, kinds, values)
+    return values
+
+
+_RUN_FLAGS = _flag_spec(("mount", "strings", None), ("network", "string", None),
+                        ("security", "string", None), ("device", "strings", None))
+_COPY_FLAGS = _flag_spec(("chown", "string", None), ("chmod", "string", None),
+                         ("link", "bool", False), ("exclude", "strings", None),
+                         ("from", "string", None), ("parents", "bool", False))
+_ADD_FLAGS = _flag_spec(("chown", "string", None), ("chmod", "string", None),
+                        ("link", "bool", False), ("exclude", "strings", None),
+                        ("keep-git-dir", "bool", False), ("checksum", "string", None),
+                        ("unpack", "bool", None))
+_FROM_FLAGS = _flag_spec(("platform", "string", None))
 
 
 def _from(node: Node, args: list[str]) -> Instruction:
@@ -485,10 +527,9 @@ def _from(node: Node, args: list[str]) -> Instruction:
         raise InstructionError("FROM requires either one or three arguments")
     else:
         name = None
-    platform = _flag_values(node, (("platform", "string", None),))["platform"] \
-        if node.flags else None
-    return From(base=args[0], stage_name=name, platform=platform or None,
-                line=node.start_line, end_line=node.end_line, original=node.original)
+    platform = _flag_values(node, _FROM_FLAGS)["platform"] if node.flags else None
+    return _From(base=args[0], stage_name=name, platform=platform or None,
+                 line=node.start_line, end_line=node.end_line, original=node.original)
 
 
 def _run(node: Node, args: list[str]) -> Instruction:
@@ -496,6 +537,10 @@ def _run(node: Node, args: list[str]) -> Instruction:
         f = _flag_values(node, _RUN_FLAGS)
         mounts, network, security, devices = f["mount"], f["network"], f["security"], \
             f["device"]
+        if network is not None and network not in ("default", "none", "host"):
+            raise InstructionError(f"unsupported network mode {_q(network)}")
+        if security is not None and security not in ("sandbox", "insecure"):
+            raise InstructionError(f"unsupported security mode {_q(security)}")
     else:
         mounts, network, security, devices = [], None, None, []
     if node.attributes.get("json"):
@@ -504,30 +549,27 @@ def _run(node: Node, args: list[str]) -> Instruction:
     else:
         cmd = " ".join(args)
         shell = True
-    if network is not None and network not in ("default", "none", "host"):
-        raise InstructionError(f"unsupported network mode {_q(network)}")
-    if security is not None and security not in ("sandbox", "insecure"):
-        raise InstructionError(f"unsupported security mode {_q(security)}")
-    return Run(cmd=cmd, prepend_shell=shell, mounts=mounts, network=network,
-               security=security, devices=devices,
-               heredocs=_heredocs(node) if node.heredocs else [],
-               line=node.start_line, end_line=node.end_line, original=node.original)
+    return _Run(cmd=cmd, prepend_shell=shell, mounts=mounts, network=network,
+                security=security, devices=devices,
+                heredocs=_heredocs(node) if node.heredocs else [],
+                line=node.start_line, end_line=node.end_line, original=node.original)
 
 
 def _cmd(node: Node, args: list[str]) -> Instruction:
-    _no_flags(node)
+    if node.flags:
+        _no_flags(node)
     if node.attributes.get("json"):
-        return Cmd(cmd=args, prepend_shell=False, line=node.start_line,
-                   end_line=node.end_line, original=node.original)
-    return Cmd(cmd=" ".join(args), prepend_shell=True, line=node.start_line,
-               end_line=node.end_line, original=node.original)
+        return _Cmd(cmd=args, prepend_shell=False, line=node.start_line,
+                    end_line=node.end_line, original=node.original)
+    return _Cmd(cmd=" ".join(args), prepend_shell=True, line=node.start_line,
+                end_line=node.end_line, original=node.original)
 
 
 def _entrypoint(node: Node, args: list[str]) -> Instruction:
     _no_flags(node)
     cmd, shell = _cmdline(node, args)
-    return Entrypoint(cmd=None if (not shell and not cmd) else cmd, prepend_shell=shell,
-                      line=node.start_line, end_line=node.end_line, original=node.original)
+    return _Entrypoint(cmd=None if (not shell and not cmd) else cmd, prepend_shell=shell,
+                       line=node.start_line, end_line=node.end_line, original=node.original)
 
 
 def _shell(node: Node, args: list[str]) -> Instruction:
@@ -536,28 +578,30 @@ def _shell(node: Node, args: list[str]) -> Instruction:
         raise _err_at_least_one("SHELL")
     if not node.attributes.get("json"):
         raise InstructionError("SHELL requires the arguments to be in JSON form")
-    return Shell(shell=args, line=node.start_line, end_line=node.end_line,
-                 original=node.original)
+    return _Shell(shell=args, line=node.start_line, end_line=node.end_line,
+                  original=node.original)
 
 
 def _env(node: Node, args: list[str]) -> Instruction:
-    _no_flags(node)
-    return Env(pairs=_kvps(args, "ENV"), legacy=bool(args) and args[2] == "",
-               line=node.start_line, end_line=node.end_line, original=node.original)
+    if node.flags:
+        _no_flags(node)
+    return _Env(pairs=_kvps(args, "ENV"), legacy=bool(args) and args[2] == "",
+                line=node.start_line, end_line=node.end_line, original=node.original)
 
 
 def _label(node: Node, args: list[str]) -> Instruction:
-    _no_flags(node)
-    return Label(pairs=_kvps(args, "LABEL"), legacy=bool(args) and args[2] == "",
-                 line=node.start_line, end_line=node.end_line, original=node.original)
+    if node.flags:
+        _no_flags(node)
+    return _Label(pairs=_kvps(args, "LABEL"), legacy=bool(args) and args[2] == "",
+                  line=node.start_line, end_line=node.end_line, original=node.original)
 
 
 def _maintainer(node: Node, args: list[str]) -> Instruction:
     if len(args) != 1:
         raise _err_exactly_one("MAINTAINER")
     _no_flags(node)
-    return Maintainer(maintainer=args[0], line=node.start_line, end_line=node.end_line,
-                      original=node.original)
+    return _Maintainer(maintainer=args[0], line=node.start_line, end_line=node.end_line,
+                       original=node.original)
 
 
 def _too_few_sources(kw: str) -> InstructionError:
@@ -583,12 +627,13 @@ def _copy(node: Node, args: list[str]) -> Instruction:
         link = parents = False
         exclude = []
     if _simple_sources(node, args):
-        return Copy(sources=args[:-1], dest=args[-1], heredocs=[],
-                    json=bool(node.attributes.get("json")), chown=chown, chmod=chmod,
-                    link=link, exclude=exclude, from_=from_, parents=parents,
-                    line=node.start_line, end_line=node.end_line, original=node.original)
-    return Copy(chown=chown, chmod=chmod, link=link, exclude=exclude, from_=from_,
-                parents=parents, **_sources_dest(node, args, "COPY"), **_base(node))
+        sources, dest, docs = args[:-1], args[-1], []
+    else:
+        sources, dest, docs = _sources_dest(node, args, "COPY")
+    return _Copy(sources=sources, dest=dest, heredocs=docs,
+                 json=bool(node.attributes.get("json")), chown=chown, chmod=chmod,
+                 link=link, exclude=exclude, from_=from_, parents=parents,
+                 line=node.start_line, end_line=node.end_line, original=node.original)
 
 
 def _add(node: Node, args: list[str]) -> Instruction:
@@ -599,9 +644,12 @@ def _add(node: Node, args: list[str]) -> Instruction:
     else:
         f = {"chown": None, "chmod": None, "link": False, "exclude": [],
              "keep-git-dir": False, "checksum": None, "unpack": None}
-    return Add(chown=f["chown"], chmod=f["chmod"], link=f["link"], exclude=f["exclude"],
-               keep_git_dir=f["keep-git-dir"], checksum=f["checksum"], unpack=f["unpack"],
-               **_sources_dest(node, args, "ADD"), **_base(node))
+    sources, dest, docs = _sources_dest(node, args, "ADD")
+    return _Add(sources=sources, dest=dest, heredocs=docs,
+                json=bool(node.attributes.get("json")), chown=f["chown"], chmod=f["chmod"],
+                link=f["link"], exclude=f["exclude"], keep_git_dir=f["keep-git-dir"],
+                checksum=f["checksum"], unpack=f["unpack"],
+                line=node.start_line, end_line=node.end_line, original=node.original)
 
 
 def _onbuild(node: Node, args: list[str]) -> Instruction:
@@ -617,15 +665,17 @@ def _onbuild(node: Node, args: list[str]) -> Instruction:
     sub = node.next.children[0] if node.next and node.next.children else node
     for h in sub.heredocs or node.heredocs:
         expr += "\n" + h.content + h.name
-    return Onbuild(expression=expr, trigger=trigger, **_base(node))
+    return _Onbuild(expression=expr, trigger=trigger, line=node.start_line,
+                    end_line=node.end_line, original=node.original)
 
 
 def _workdir(node: Node, args: list[str]) -> Instruction:
     if len(args) != 1:
         raise _err_exactly_one("WORKDIR")
-    _no_flags(node)
-    return Workdir(path=args[0], line=node.start_line, end_line=node.end_line,
-                   original=node.original)
+    if node.flags:
+        _no_flags(node)
+    return _Workdir(path=args[0], line=node.start_line, end_line=node.end_line,
+                    original=node.original)
 
 
 def _healthcheck_node(node: Node, args: list[str]) -> Instruction:
@@ -637,14 +687,16 @@ def _expose(node: Node, args: list[str]) -> Instruction:
         raise _err_at_least_one("EXPOSE")
     _no_flags(node)
     args.sort()
-    return Expose(ports=args, **_base(node))
+    return _Expose(ports=args, line=node.start_line, end_line=node.end_line,
+                   original=node.original)
 
 
 def _user(node: Node, args: list[str]) -> Instruction:
     if len(args) != 1:
         raise _err_exactly_one("USER")
     _no_flags(node)
-    return User(user=args[0], **_base(node))
+    return _User(user=args[0], line=node.start_line, end_line=node.end_line,
+                 original=node.original)
 
 
 def _volume(node: Node, args: list[str]) -> Instruction:
@@ -657,20 +709,23 @@ def _volume(node: Node, args: list[str]) -> Instruction:
         if not v:
             raise InstructionError("VOLUME specified can not be an empty string")
         vols.append(v)
-    return Volume(paths=vols, **_base(node))
+    return _Volume(paths=vols, line=node.start_line, end_line=node.end_line,
+                   original=node.original)
 
 
 def _stopsignal(node: Node, args: list[str]) -> Instruction:
     if len(args) != 1:
         raise _err_exactly_one("STOPSIGNAL")
     _no_flags(node)
-    return Stopsignal(signal=args[0], **_base(node))
+    return _Stopsignal(signal=args[0], line=node.start_line, end_line=node.end_line,
+                       original=node.original)
 
 
 def _arg(node: Node, args: list[str]) -> Instruction:
     if not args:
         raise _err_at_least_one("ARG")
-    _no_flags(node)
+    if node.flags:
+        _no_flags(node)
     pairs: list[tuple[str, str | None]] = []
     for a in args:
         k, eq, v = a.partition("=")
@@ -680,8 +735,8 @@ def _arg(node: Node, args: list[str]) -> Instruction:
             pairs.append((k, v))
         else:
             pairs.append((a, None))
-    return Arg(pairs=pairs, line=node.start_line, end_line=node.end_line,
-               original=node.original)
+    return _Arg(pairs=pairs, line=node.start_line, end_line=node.end_line,
+                original=node.original)
 
 
 _CONVERT: dict[str, Callable[[Node, list[str]], Instruction]] = {
