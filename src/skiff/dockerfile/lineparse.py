@@ -402,7 +402,9 @@ def _split_command(line: str) -> tuple[str, list[str], str]:
     return cmd, [], rest
 
 
-def _node_from_line(line: str, d: _Directives, comments: list[str]) -> Node:
+def _node_from_line(line: str, d: _Directives, comments: list[str], start: int = 0,
+                    end: int = 0) -> Node:
+    """The node of one joined instruction line (lines ``start``..``end``)."""
     stripped = line.strip()
     m = _CMD_ARGS.match(stripped)
     flags: list[str] | tuple[()] = ()  # Node's shared empty default when none are written
@@ -418,9 +420,9 @@ def _node_from_line(line: str, d: _Directives, comments: list[str]) -> Node:
     fn = DISPATCH.get(cmd.lower(), _parse_ignore)
     nxt, attrs = fn(args, d)
     if nxt.__class__ is tuple:
-        return Node(cmd, None, (), (), attrs, line, flags, 0, 0,
+        return Node(cmd, None, (), (), attrs, line, flags, start, end,
                     list(comments) if comments else (), nxt)
-    return Node(cmd, nxt, (), (), attrs, line, flags, 0, 0,
+    return Node(cmd, nxt, (), (), attrs, line, flags, start, end,
                 list(comments) if comments else ())
 
 
