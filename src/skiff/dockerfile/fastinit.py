@@ -24,8 +24,9 @@ T = TypeVar("T")
 
 
 def fast_constructor(cls: type[T]) -> Callable[..., T]:
-    """A keyword-only constructor for the frozen ``slots=True`` dataclass ``cls`` taking
-    every field (no defaults: callers pass all of them) and returning a ``cls`` instance.
+    """A constructor for the frozen ``slots=True`` dataclass ``cls`` taking every field,
+    positionally in ``dataclasses.fields`` order or by name (no defaults: callers pass all
+    of them; positional arguments bind about twice as fast), returning a ``cls`` instance.
 
     Raises TypeError when ``cls`` is not a slotted dataclass whose own ``__slots__`` are
     its new fields (what ``@dataclass(slots=True)`` makes), since the layout trick would not
@@ -36,7 +37,7 @@ def fast_constructor(cls: type[T]) -> Callable[..., T]:
     names = [f.name for f in dataclasses.fields(cls) if f.init]
     params = ", ".join(names)
     body = "".join(f"    self.{n} = {n}\n" for n in names)
-    src = f"def __init__(self, *, {params}):\n{body}    self.__class__ = _cls\n"
+    src = f"def __init__(self, {params}):\n{body}    self.__class__ = _cls\n"
     ns: dict[str, Any] = {"_cls": cls}
     exec(src, ns)  # noqa: S102 - generated from the dataclass's own field names
     twin = type(f"_{cls.__name__}Builder", (cls.__base__,), {
