@@ -665,20 +665,24 @@ _LINE: dict[str, tuple[Callable[..., Any], _Core]] = {
     kw: (DISPATCH[kw], core) for kw, core in {**_CORES, "copy": _copy_core}.items()}
 
 
-def from_line(line: str, d: Any, comments: list[str], start: int, end: int
-              ) -> Instruction | Node:
-    """The typed instruction of one joined instruction line (lines ``start``..``end``), or
-    its tree node when it needs one (heredocs, ONBUILD, HEALTHCHECK, an unknown word, or
-    an instruction error, which :func:`from_node` raises): the ``build`` of
+def from_line(line: str, d: Any, comments: list[str], start: int, end: int,
+              word: str | None = None, at: int = 0) -> Instruction | Node:
+    """The typed instruction of one joined instruction line (lines ``start``..``end``;
+    ``word`` and ``at``: the instruction word and where its arguments start, when known),
+    or its tree node when it needs one (heredocs, ONBUILD, HEALTHCHECK, an unknown word,
+    or an instruction error, which :func:`from_node` raises): the ``build`` of
     :func:`skiff.dockerfile.segment.segment` for the typed parse.
 
     Raises ValueError (the line parsers' errors) like the tree's ``_node_from_line``.
     """
     if "<<" not in line:
-        m = _CMD_ARGS.match(line.strip())
-        if m is not None:
-            cmd, rest = m.groups()
-            low = cmd.lower()
+        if word is not None:
+            rest = line[at:].rstrip()
+        else:
+            m = _CMD_ARGS.match(line.strip())
+            word, rest = m.groups() if m is not None else ("", "")
+        if rest:
+            low = word.lower()
             flags: list[str] | tuple[()] = ()
             if rest[0] == "-" or rest[0].isspace():
                 rest, flags = extract_builder_flags(rest)

@@ -403,20 +403,21 @@ def _split_command(line: str) -> tuple[str, list[str], str]:
 
 
 def _node_from_line(line: str, d: _Directives, comments: list[str], start: int = 0,
-                    end: int = 0) -> Node:
-    """The node of one joined instruction line (lines ``start``..``end``)."""
-    stripped = line.strip()
-    m = _CMD_ARGS.match(stripped)
+                    end: int = 0, word: str | None = None, at: int = 0) -> Node:
+    """The node of one joined instruction line (lines ``start``..``end``); ``word`` and
+    ``at``: the instruction word and where its arguments start, when already known."""
     flags: list[str] | tuple[()] = ()  # Node's shared empty default when none are written
-    if m is None:
-        cmd, args = stripped, ""
+    args = line[at:].rstrip() if word is not None else ""
+    if args:
+        cmd = word
     else:  # _split_command, inlined: this runs once per instruction
-        cmd, args = m.groups()
-        if args[0] == "-" or args[0].isspace():
-            args, flags = extract_builder_flags(args)
-            args = args.strip()
-            if not flags:
-                flags = ()
+        m = _CMD_ARGS.match(line.strip())
+        cmd, args = m.groups() if m is not None else (line.strip(), "")
+    if args and (args[0] == "-" or args[0].isspace()):
+        args, flags = extract_builder_flags(args)
+        args = args.strip()
+        if not flags:
+            flags = ()
     fn = DISPATCH.get(cmd.lower(), _parse_ignore)
     nxt, attrs = fn(args, d)
     if nxt.__class__ is tuple:

@@ -77,10 +77,13 @@ def _fast_patterns(esc: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     # non-blank character: continuation lines (ending in an escape not itself escaped),
     # each followed by a line that starts with a non-blank, non-# character, then the
     # last line. Everything else fails to match or ends in an escape (checked after).
+    # Groups 3 and 4 split the first line as BuildKit splits the joined one: the word, and
+    # the blanks after it (the arguments start after them).
     whole = re.compile(
         rf"((?:[ \t]*(?:#[^\n]*)?\n)*)[ \t]*"
-        rf"([^\s#](?:[^\n]*{e}(?<!{e}{e})[ \t]*\n(?=[ \t]*[^\s#]))*[^\n]*)\n?"
-        # or nothing (both groups None), so that finditer's matches are contiguous: the
+        rf"(([^\s#][^\t\v\f\r \n]*)([\t\v\f\r ]*)"
+        rf"(?:[^\n]*{e}(?<!{e}{e})[ \t]*\n(?=[ \t]*[^\s#]))*[^\n]*)\n?"
+        # or nothing (all groups None), so that finditer's matches are contiguous: the
         # loop leaves at the first empty match and hands that line to the general path
         rf"|")
     # (the escape is matched before the look-behind that checks the one before it, so
@@ -91,15 +94,17 @@ def _fast_patterns(esc: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 _FAST = {esc: _fast_patterns(esc) for esc in ("\\", "`")}
 
-Build = Callable[[str, Directives, list[str], int, int], Any]
+Build = Callable[[str, Directives, list[str], int, int, 'str | None', int], Any]
 
 
 def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str], bool],
             fixup: Callable[[Any, int, list[Heredoc]], Any], *, fast: bool = True
             ) -> tuple[Directives, list[ParseWarning], list[Any]]:
-    """Split ``text`` into instructions: ``build(line, directives, comments, start, end)``
-    makes each from its joined line, the comment lines just above it (a list it must copy
-    to keep) and its 1-based line range; ``capable(obj, line)`` (asked only when the line has ``<<``) tells whether it
+    """Split ``text`` into instructions: ``build(line, directives, comments, start, end,
+    word, args_at)`` makes each from its joined line, the comment lines just above it (a
+    list it must copy to keep), its 1-based line range and, when the fast path knows them,
+    the instruction word and where its arguments start in ``line`` (BuildKit's split at
+    the first run of blanks; ``word`` None: split ``line`` yourself); ``capable(obj, line)`` (asked only when the line has ``<<``) tells whether it
     may open heredocs; ``fixup(obj, end, heredocs) -> obj`` gets the bodies read after it
     and its new last line. ``fast=False`` keeps to the general path (tests compare both).
 
@@ -139,7 +144,7 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
     while pos < tlen:
         if pattern is not None:
             for m in pattern.finditer(text, pos):
-                pre, line = m.groups()
+                pre, line, word, blanks = m.groups()
                 if line is None:
                     pos = m.start()
                     break
@@ -167,7 +172,11 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
                     line = joint.sub("", line)
                 cur += k + 1
                 try:
-                    obj = build(line, d, comments, start, cur)
+                    if blanks and word[-1] != esc:
+                        obj = build(line, d, comments, start, cur, word,
+                                    len(word) + len(blanks))
+                    else:
+                        obj = build(line, d, comments, start, cur, None, 0)
                 except ValueError as e:
                     raise fail(str(e), start, cur) from None
                 if "<<" in line and capable(obj, line):
@@ -258,7 +267,7 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
                     url="https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
                     line=cur))
         try:
-            obj = build(line, d, comments, start, cur)
+            obj = build(line, d, comments, start, cur, None, 0)
         except ValueError as e:
             raise fail(str(e), start, cur) from None
         if "<<" in line and capable(obj, line):
