@@ -544,48 +544,61 @@ def from_node(node: Node) -> Instruction:
 # They see no flags (but COPY), and ``rest`` (the arguments, stripped) is not empty and
 # starts with neither whitespace nor "<<" anywhere in the line.
 
-def _l_command(rest: str):
-    """(cmd, prepend_shell) of RUN/CMD/ENTRYPOINT arguments, or None."""
-    if rest[0] != "[":
-        return rest, True  # shell form
+def _l_run(rest, flags, line, start, end, d):
+    if flags:
+        return None
+    if rest[0] != "[":  # shell form
+        # cmd, prepend_shell, mounts, network, security, devices, heredocs
+        return _Run(start, end, line, rest, True, [], None, None, [], [])
     if _SIMPLE_JSON_ARRAY.fullmatch(rest):
-        return _JSON_STRING.findall(rest), False
+        return _Run(start, end, line, _JSON_STRING.findall(rest), False, [], None, None,
+                    [], [])
     return None
 
 
-def _l_run(rest, flags, line, start, end, esc):
+def _l_cmd(rest, flags, line, start, end, d):
     if flags:
         return None
-    c = _l_command(rest)
-    if c is None:
+    if rest[0] != "[":
+        return _Cmd(start, end, line, rest, True)  # cmd, prepend_shell
+    if _SIMPLE_JSON_ARRAY.fullmatch(rest):
+        return _Cmd(start, end, line, _JSON_STRING.findall(rest), False)
+    return None
+
+
+def _l_entrypoint(rest, flags, line, start, end, d):
+    if flags:
         return None
-    # cmd, prepend_shell, mounts, network, security, devices, heredocs
-    return _Run(start, end, line, c[0], c[1], [], None, None, [], [])
+    if rest[0] != "[":
+        return _Entrypoint(start, end, line, rest, True)
+    if _SIMPLE_JSON_ARRAY.fullmatch(rest):
+        cmd = _JSON_STRING.findall(rest)
+        if cmd:
+            return _Entrypoint(start, end, line, cmd, False)
+    return None
 
 
-def _l_cmd(rest, flags, line, start, end, esc):
-    c = None if flags else _l_command(rest)
-    return None if c is None else _Cmd(start, end, line, c[0], c[1])
-
-
-def _l_entrypoint(rest, flags, line, start, end, esc):
-    c = None if flags else _l_command(rest)
-    if c is None or not c[0]:
-        return None
-    return _Entrypoint(start, end, line, c[0], c[1])
-
-
-def _l_workdir(rest, flags, line, start, end, esc):
+def _l_workdir(rest, flags, line, start, end, d):
     return None if flags else _Workdir(start, end, line, rest)
 
 
-def _l_user(rest, flags, line, start, end, esc):
+def _l_user(rest, flags, line, start, end, d):
     return None if flags else _User(start, end, line, rest)
 
 
-def _l_pairs(rest: str, esc: str):
+# ``k=v`` words without quotes that could hide a blank, escapes or a blank key: their
+# pairs are what parse_words + partition give (conservative: anything else goes the long
+# way). Values may hold quoted strings (kept, as BuildKit keeps them).
+_PAIR = r"""[^\s="'\\`]+=(?:[^\s"'\\`]+|"[^"\\`]*"|'[^']*')*"""
+_PAIRS = re.compile(rf"{_PAIR}(?:\s+{_PAIR})*")
+_PAIR_SPLIT = re.compile(r"""([^\s="'\\`]+)=((?:[^\s"'\\`]+|"[^"\\`]*"|'[^']*')*)""")
+
+
+def _l_pairs(rest: str, d):
     """ENV/LABEL ``k=v ...`` pairs (not the legacy ``k v``), or None."""
-    words = parse_words(rest, esc)
+    if _PAIRS.fullmatch(rest):
+        return _PAIR_SPLIT.findall(rest)
+    words = parse_words(rest, d.escape)
     if not words or "=" not in words[0]:
         return None
     pairs = []
@@ -597,21 +610,29 @@ def _l_pairs(rest: str, esc: str):
     return pairs
 
 
-def _l_env(rest, flags, line, start, end, esc):
-    pairs = None if flags else _l_pairs(rest, esc)
+def _l_env(rest, flags, line, start, end, d):
+    pairs = None if flags else _l_pairs(rest, d)
     return None if pairs is None else _Env(start, end, line, pairs, False)
 
 
-def _l_label(rest, flags, line, start, end, esc):
-    pairs = None if flags else _l_pairs(rest, esc)
+def _l_label(rest, flags, line, start, end, d):
+    pairs = None if flags else _l_pairs(rest, d)
     return None if pairs is None else _Label(start, end, line, pairs, False)
 
 
-def _l_arg(rest, flags, line, start, end, esc):
+_PLAIN_WORD = re.compile(r"""[^\s"'\\`]+""")
+
+
+def _l_arg(rest, flags, line, start, end, d):
     if flags:
         return None
+    if _PLAIN_WORD.fullmatch(rest):  # one word, the usual ARG
+        k, eq, v = rest.partition("=")
+        if not eq:
+            return _Arg(start, end, line, [(rest, None)])
+        return _Arg(start, end, line, [(k, v)]) if k else None
     pairs: list[tuple[str, str | None]] = []
-    for a in parse_words(rest, esc):
+    for a in parse_words(rest, d.escape):
         k, eq, v = a.partition("=")
         if eq:
             if not k:
@@ -622,7 +643,7 @@ def _l_arg(rest, flags, line, start, end, esc):
     return _Arg(start, end, line, pairs) if pairs else None
 
 
-def _l_from(rest, flags, line, start, end, esc):
+def _l_from(rest, flags, line, start, end, d):
     if flags:
         return None
     parts = WS.split(rest)
@@ -637,7 +658,7 @@ def _l_from(rest, flags, line, start, end, esc):
     return None
 
 
-def _l_copy(rest, flags, line, start, end, esc):
+def _l_copy(rest, flags, line, start, end, d):
     if rest[0] == "[":
         return None
     parts = WS.split(rest)
@@ -654,11 +675,22 @@ def _l_copy(rest, flags, line, start, end, esc):
                  None, False)
 
 
-_SHAPES: dict[str, Callable[..., Instruction | None]] = {
+def _both_cases(table: dict[str, Any]) -> dict[str, Any]:
+    """``table`` keyed by the lower-case word, plus its usual upper-case spelling (looked
+    up as written first, saving a ``lower()`` per instruction)."""
+    return {**table, **{k.upper(): v for k, v in table.items()}}
+
+
+_SHAPES: dict[str, Callable[..., Instruction | None]] = _both_cases({
     "run": _l_run, "cmd": _l_cmd, "entrypoint": _l_entrypoint, "workdir": _l_workdir,
     "user": _l_user, "env": _l_env, "label": _l_label, "arg": _l_arg, "from": _l_from,
     "copy": _l_copy,
-}
+})
+
+# What may start the arguments of an instruction with flags or with blanks still to strip
+# (extract_builder_flags then takes them): "-" and every character str.isspace() accepts.
+_FLAGS_OR_BLANK = frozenset("-" + "".join(
+    c for c in map(chr, range(0x3001)) if c.isspace()))
 
 # Every instruction whose core needs no node: its line parser and its core.
 _LINE: dict[str, tuple[Callable[..., Any], _Core]] = {
@@ -682,18 +714,20 @@ def from_line(line: str, d: Any, comments: list[str], start: int, end: int,
             m = _CMD_ARGS.match(line.strip())
             word, rest = m.groups() if m is not None else ("", "")
         if rest:
-            low = word.lower()
             flags: list[str] | tuple[()] = ()
-            if rest[0] == "-" or rest[0].isspace():
+            if rest[0] in _FLAGS_OR_BLANK:
                 rest, flags = extract_builder_flags(rest)
                 rest = rest.strip()
             try:
-                shape = _SHAPES.get(low)
+                shape = _SHAPES.get(word)
+                if shape is None:
+                    word = word.lower()
+                    shape = _SHAPES.get(word)
                 if shape is not None and rest:
-                    inst = shape(rest, flags, line, start, end, d.escape)
+                    inst = shape(rest, flags, line, start, end, d)
                     if inst is not None:
                         return inst
-                entry = _LINE.get(low)
+                entry = _LINE.get(word.lower())
                 if entry is not None:
                     parse_args, core = entry
                     vals, attrs = parse_args(rest, d)
