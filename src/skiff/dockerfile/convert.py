@@ -48,8 +48,11 @@ from skiff.dockerfile.instructions import (
 from skiff.dockerfile.lineparse import (
     _CMD_ARGS,
     _JSON_STRING,
+    _PAIR_SPLIT,
+    _PAIRS,
     _SIMPLE_JSON_ARRAY,
     DISPATCH,
+    FLAGS_OR_BLANK,
     _node_from_line,
     extract_builder_flags,
     parse_words,
@@ -586,14 +589,6 @@ def _l_user(rest, flags, line, start, end, d):
     return None if flags else _User(start, end, line, rest)
 
 
-# ``k=v`` words without quotes that could hide a blank, escapes or a blank key: their
-# pairs are what parse_words + partition give (conservative: anything else goes the long
-# way). Values may hold quoted strings (kept, as BuildKit keeps them).
-_PAIR = r"""[^\s="'\\`]+=(?:[^\s"'\\`]+|"[^"\\`]*"|'[^']*')*"""
-_PAIRS = re.compile(rf"{_PAIR}(?:\s+{_PAIR})*")
-_PAIR_SPLIT = re.compile(r"""([^\s="'\\`]+)=((?:[^\s"'\\`]+|"[^"\\`]*"|'[^']*')*)""")
-
-
 def _l_pairs(rest: str, d):
     """ENV/LABEL ``k=v ...`` pairs (not the legacy ``k v``), or None."""
     if _PAIRS.fullmatch(rest):
@@ -687,35 +682,26 @@ _SHAPES: dict[str, Callable[..., Instruction | None]] = _both_cases({
     "copy": _l_copy,
 })
 
-# What may start the arguments of an instruction with flags or with blanks still to strip
-# (extract_builder_flags then takes them): "-" and every character str.isspace() accepts.
-_FLAGS_OR_BLANK = frozenset("-" + "".join(
-    c for c in map(chr, range(0x3001)) if c.isspace()))
-
 # Every instruction whose core needs no node: its line parser and its core.
 _LINE: dict[str, tuple[Callable[..., Any], _Core]] = {
     kw: (DISPATCH[kw], core) for kw, core in {**_CORES, "copy": _copy_core}.items()}
 
 
-def from_line(line: str, d: Any, comments: list[str], start: int, end: int,
-              word: str | None = None, at: int = 0) -> Instruction | Node:
-    """The typed instruction of one joined instruction line (lines ``start``..``end``;
-    ``word`` and ``at``: the instruction word and where its arguments start, when known),
-    or its tree node when it needs one (heredocs, ONBUILD, HEALTHCHECK, an unknown word,
-    or an instruction error, which :func:`from_node` raises): the ``build`` of
+def from_line(line: str, d: Any, comments: list[str], start: int, end: int
+              ) -> Instruction | Node:
+    """The typed instruction of one joined instruction line (lines ``start``..``end``), or
+    its tree node when it needs one (heredocs, ONBUILD, HEALTHCHECK, an unknown word, or
+    an instruction error, which :func:`from_node` raises): the ``build`` of
     :func:`skiff.dockerfile.segment.segment` for the typed parse.
 
     Raises ValueError (the line parsers' errors) like the tree's ``_node_from_line``.
     """
     if "<<" not in line:
-        if word is not None:
-            rest = line[at:].rstrip()
-        else:
-            m = _CMD_ARGS.match(line.strip())
-            word, rest = m.groups() if m is not None else ("", "")
+        m = _CMD_ARGS.match(line.strip())
+        word, rest = m.groups() if m is not None else ("", "")
         if rest:
             flags: list[str] | tuple[()] = ()
-            if rest[0] in _FLAGS_OR_BLANK:
+            if rest[0] in FLAGS_OR_BLANK:
                 rest, flags = extract_builder_flags(rest)
                 rest = rest.strip()
             try:

@@ -134,8 +134,7 @@ def scan(text: str, *, filename: str = "Dockerfile") -> list[ScannedInstruction]
                 ok = _parse_json_quiet(rest.strip()) is None
         return ok
 
-    def build(line: str, d, comments, start: int, end: int, word, at: int
-              ) -> ScannedInstruction:
+    def build(line: str, d, comments, start: int, end: int) -> ScannedInstruction:
         return ScannedInstruction(line.split(None, 1)[0], line, start, end)
 
     def fixup(obj: ScannedInstruction, end: int, heredocs: list[Heredoc]

@@ -112,3 +112,17 @@ def test_stages_come_from_the_typed_instructions():
     assert df.ast.children[2].dump() == 'run "x"'  # the tree, built when asked
     assert df.dump() == ('(arg "v=1")\n(from "a" "AS" "one")\n(run "x")\n(from "one")\n'
                          '(copy ["--from=one"] "/a" "/b")\n')
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="ab=\"' \t\\`$:\xa0", min_size=1, max_size=16), st.sampled_from(["\\", "`"]))
+def test_pairs_pattern_agrees_with_parse_words(rest, escape):
+    """The one-pattern k=v split gives what parse_words + partition give, when it applies."""
+    from skiff.dockerfile.lineparse import _PAIR_SPLIT, _PAIRS, parse_words
+
+    rest = rest.strip()
+    if not _PAIRS.fullmatch(rest):
+        return
+    words = parse_words(rest, escape)
+    assert _PAIR_SPLIT.findall(rest) == [tuple(w.split("=", 1)) for w in words]
+    assert all(w.partition("=")[0] for w in words)
