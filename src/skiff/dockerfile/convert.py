@@ -46,7 +46,6 @@ from skiff.dockerfile.instructions import (
     Workdir,
 )
 from skiff.dockerfile.lineparse import (
-    _CMD_ARGS,
     _JSON_STRING,
     _PAIR_SPLIT,
     _PAIRS,
@@ -56,6 +55,7 @@ from skiff.dockerfile.lineparse import (
     _node_from_line,
     extract_builder_flags,
     parse_words,
+    split_command,
 )
 from skiff.dockerfile.nodes import WS, Node, go_quote
 
@@ -697,8 +697,7 @@ def from_line(line: str, d: Any, comments: list[str], start: int, end: int
     Raises ValueError (the line parsers' errors) like the tree's ``_node_from_line``.
     """
     if "<<" not in line:
-        m = _CMD_ARGS.match(line.strip())
-        word, rest = m.groups() if m is not None else ("", "")
+        word, rest = split_command(line)
         if rest:
             flags: list[str] | tuple[()] = ()
             if rest[0] in FLAGS_OR_BLANK:

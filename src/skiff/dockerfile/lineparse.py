@@ -424,13 +424,26 @@ def _split_command(line: str) -> tuple[str, list[str], str]:
     return cmd, [], rest
 
 
+def split_command(line: str) -> tuple[str, str]:
+    """(instruction word, arguments) of a joined line (BuildKit's splitCommand: the word
+    ends at the first run of reWhitespace; both stripped). The arguments may still start
+    with blanks that are not reWhitespace (Unicode spaces): callers strip them with the
+    flags (:data:`FLAGS_OR_BLANK`)."""
+    word, sep, rest = line.partition(" ")
+    if sep and word.isalpha():  # the usual "RUN ...": no other blank can come first
+        rest = rest.rstrip()
+        if rest:
+            return word, rest
+    stripped = line.strip()
+    m = _CMD_ARGS.match(stripped)
+    return m.groups() if m is not None else (stripped, "")  # type: ignore[return-value]
+
+
 def _node_from_line(line: str, d: _Directives, comments: list[str], start: int = 0,
                     end: int = 0) -> Node:
     """The node of one joined instruction line (lines ``start``..``end``)."""
     flags: list[str] | tuple[()] = ()  # Node's shared empty default when none are written
-    stripped = line.strip()
-    m = _CMD_ARGS.match(stripped)  # _split_command, inlined: this runs once per instruction
-    cmd, args = m.groups() if m is not None else (stripped, "")
+    cmd, args = split_command(line)
     if args and args[0] in FLAGS_OR_BLANK:
         args, flags = extract_builder_flags(args)
         args = args.strip()

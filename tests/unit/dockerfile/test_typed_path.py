@@ -126,3 +126,21 @@ def test_pairs_pattern_agrees_with_parse_words(rest, escape):
     words = parse_words(rest, escape)
     assert _PAIR_SPLIT.findall(rest) == [tuple(w.split("=", 1)) for w in words]
     assert all(w.partition("=")[0] for w in words)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="RUNa- \t\v\xa0\u3000x=", max_size=12))
+def test_split_command_is_buildkits_split(line):
+    """split_command's quick path splits where BuildKit's splitCommand does; the arguments
+    may keep leading reWhitespace, which the flag extraction strips."""
+    import re
+
+    from skiff.dockerfile.lineparse import FLAGS_OR_BLANK, split_command
+
+    line = line.lstrip()  # the line loop hands over lines without leading blanks
+    word, rest = split_command(line)
+    m = re.fullmatch(r"([^\t\v\f\r ]+)[\t\v\f\r ]+(.+)", line.strip(), re.S)
+    want = m.groups() if m else (line.strip(), "")
+    assert word == want[0]
+    assert rest.lstrip(" \t\v\f\r") == want[1]
+    assert rest == want[1] or rest[0] in FLAGS_OR_BLANK
