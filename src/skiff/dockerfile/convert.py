@@ -697,7 +697,9 @@ def from_line(line: str, d: Any, comments: list[str], start: int, end: int
     Raises ValueError (the line parsers' errors) like the tree's ``_node_from_line``.
     """
     if "<<" not in line:
-        word, rest = split_command(line)
+        word, sep, rest = line.partition(" ")  # split_command, inlined
+        if not (sep and word.isalpha() and (rest := rest.rstrip())):
+            word, rest = split_command(line)
         if rest:
             flags: list[str] | tuple[()] = ()
             if rest[0] in FLAGS_OR_BLANK:

@@ -443,7 +443,9 @@ def _node_from_line(line: str, d: _Directives, comments: list[str], start: int =
                     end: int = 0) -> Node:
     """The node of one joined instruction line (lines ``start``..``end``)."""
     flags: list[str] | tuple[()] = ()  # Node's shared empty default when none are written
-    cmd, args = split_command(line)
+    cmd, sep, args = line.partition(" ")  # split_command, inlined (once per instruction)
+    if not (sep and cmd.isalpha() and (args := args.rstrip())):
+        cmd, args = split_command(line)
     if args and args[0] in FLAGS_OR_BLANK:
         args, flags = extract_builder_flags(args)
         args = args.strip()

@@ -103,6 +103,7 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
     cur = 0  # physical lines consumed (also the index of the next one)
     esc = d.escape
     maybe_cont = frozenset((esc, " ", "\t"))  # what a continued line's text can end with
+    directives_done = False
 
     def fail(msg: str, start: int, end: int | None = None) -> DockerfileError:
         return DockerfileError(msg, line=start if start > 0 else None, end_line=end,
@@ -118,8 +119,17 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
         if len(raw) >= max_len:
             check_len(raw, cur + 1)
         tok = raw.rstrip("\r").lstrip() if has_cr else raw.lstrip()
-        is_comment = tok[:1] == "#"
-        if not d.done:
+        cur += 1
+        if directives_done:
+            if tok[:1] == "#":
+                c = tok[1:].strip()
+                if c == "":
+                    comments = []
+                else:
+                    comments.append(c)
+                continue
+        else:
+            is_comment = tok[:1] == "#"
             if is_comment:
                 c = tok[1:].strip()
                 if c == "":
@@ -129,28 +139,22 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
             try:
                 directive = d.parse_line(tok)
             except ValueError as e:
-                raise fail(str(e), cur + 1) from None
+                raise fail(str(e), cur) from None
             if directive and comments:
                 comments.pop()
             esc = d.escape
             maybe_cont = frozenset((esc, " ", "\t"))
-        elif is_comment:
-            c = tok[1:].strip()
-            if c == "":
-                comments = []
-            else:
-                comments.append(c)
-        cur += 1
-        if is_comment:
-            continue
+            directives_done = d.done
+            if is_comment:
+                continue
         start = cur
         if tok[-1:] not in maybe_cont:  # the usual line: not continued (or empty)
             if tok == "":
                 continue
             line = tok
         else:
-            r = tok.rstrip(" \t")
-            if not (r.endswith(esc) and (len(r) == 1 or r[-2] != esc)):
+            r = tok.rstrip(" \t")  # not empty: tok starts with a non-blank
+            if not (r[-1] == esc and r[-2:-1] != esc):
                 line = tok
             else:
                 buf = [r[:-1]]
@@ -161,17 +165,18 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
                         check_len(raw, cur + 1)
                     cur += 1
                     t = raw.rstrip("\r") if has_cr else raw
-                    stripped = t.lstrip()
-                    if stripped[:1] == "#":
+                    first = t.lstrip()[:1]
+                    if first == "#":
                         continue
-                    if stripped == "":
+                    if not first:
                         empty_cont = True
                         continue
                     if t[-1] not in maybe_cont:
                         buf.append(t)
                         break
                     r = t.rstrip(" \t")
-                    if r.endswith(esc) and (len(r) == 1 or r[-2] != esc):
+                    # continued: ends in the escape, not itself escaped (r is not empty)
+                    if r[-1] == esc and r[-2:-1] != esc:
                         buf.append(r[:-1])
                     else:
                         buf.append(t)
