@@ -176,7 +176,8 @@ def parse(text: str | bytes, *, filename: str = "Dockerfile", require_stage: boo
 
 def _parse(text: str, filename: str, require_stage: bool,
            allow_duplicate_stages: bool) -> Dockerfile:
-    from skiff.dockerfile.convert import from_line, from_node
+    from skiff.dockerfile.convert import from_node
+    from skiff.dockerfile.typedline import from_line
 
     # One pass over the text: from_line gives typed instructions, or tree nodes for what
     # needs one (heredocs, instruction errors: converted below, in file order, after the

@@ -1,4 +1,4 @@
-"""The typed parse goes from each line straight to its instruction (convert.from_line); it
+"""The typed parse goes from each line straight to its instruction (typedline.from_line); it
 must give exactly what the tree path gives (parse_ast, then convert.from_node per node),
 errors included, on the corpus, the real-world Dockerfiles and generated instructions."""
 
