@@ -1,20 +1,29 @@
-"""Network benchmark (issue 8): published-port throughput vs loopback, and start time on a
-bridge network vs ``--network none``.
+"""Network benchmark (issue 8): published-port throughput vs loopback (and Podman's bridge
+beside it), start time on a bridge network vs ``--network none``, and what the bridge
+adds to a ``skiff build`` RUN step.
 
 1. Throughput: one TCP transfer of ``--mb`` MiB from a sender to a receiver on the host,
-   the same Python programs on every path (sender: ``socket.sendall`` of 1 MiB buffers;
-   receiver: ``recv_into``), rounds interleaved, best and median of ``--rounds``:
+   the same Python programs on every path (sender: ``socket.sendall`` of 1 MiB buffers,
+   run with ``nsenter --net`` in the container's namespace; receiver: ``recv_into`` on
+   the host), rounds interleaved; min / median / max of ``--rounds``:
    - ``loopback``: sender on the host, receiver connects to 127.0.0.1 (the ceiling);
    - ``skiff -p (127.0.0.1)``: sender in a namespace attached to a skiff bridge network with
      its port published; the receiver connects to 127.0.0.1:HOST_PORT (DNAT + hairpin);
    - ``skiff -p (host IP)``: the same through the host's own non-loopback address;
-   - docker / podman bridges are measured only where installed (they are not here).
+   - ``podman -p (...)``: the same through a Podman container's published port on a
+     bridge network of its own (netavark: iptables DNAT), where podman is installed; a
+     private --root/--runroot/--network-config-dir and bridge name, removed after.
+     dockerd is not measured: with --iptables=true it sets the host's FORWARD policy to
+     DROP, which would cut off every other bridge on this shared machine.
    Target: within 10% of loopback (kernel forwarding, no proxy).
 2. Start: ``skiff run --rm bb:1 /bin/true`` on the default bridge vs ``--network none``
    (median of ``--starts``, interleaved). Target: under 20 ms added.
+3. Build: a RUN step's netns on the bridge (skiff.network.sandbox: create, attach,
+   release) timed alone, and ``skiff build --no-cache`` of ``--steps`` RUN steps with
+   ``--network default`` vs ``none`` (interleaved): the difference per step.
 
 Needs root. Everything is made under private names and removed at the end.
-Usage: python -m benchmarks.network_bench [--mb 512] [--rounds 3] [--starts 15]
+Usage: python -m benchmarks.network_bench [--mb 512] [--rounds 5] [--starts 15] [--steps 10]
 """
 
 from __future__ import annotations
@@ -85,7 +94,52 @@ def _host_ip() -> str | None:
     return None
 
 
-def throughput(mb: int, rounds: int) -> dict[str, list[float]]:
+def _busybox_tar() -> Path:
+    tar = Path(tempfile.mkdtemp(prefix="skiff-netbench-tar-")) / "busybox.tar"
+    subprocess.run(["sh", str(BENCH / "make-busybox-tar.sh"), str(tar)], check=True,
+                   stdout=subprocess.DEVNULL)
+    return tar
+
+
+class Podman:
+    """A Podman container (busybox, ``sleep``) on a bridge network of its own with one
+    published port, under a private root; :meth:`close` removes all of it."""
+
+    def __init__(self, tar: Path, uid: str):
+        self.dir = Path(tempfile.mkdtemp(prefix="skiff-netbench-podman-"))
+        d = self.dir
+        self.pm = ["podman", "--root", str(d / "root"), "--runroot", str(d / "run"),
+                   "--network-config-dir", str(d / "net"), "--tmpdir", str(d / "tmp")]
+        self._run("import", str(tar), "localhost/bb:1")
+        self._run("network", "create", "--disable-dns", "--subnet",
+                  f"10.95.{int(uid, 16) % 250}.0/24", "skbench")
+        # a bridge name of our own (podman 4.3 has no --interface-name)
+        cfg = d / "net" / "skbench.json"
+        import json
+
+        data = json.loads(cfg.read_text())
+        data["network_interface"] = "skpod" + uid[:4]
+        cfg.write_text(json.dumps(data))
+        self.cid = self._run("run", "-d", "--ulimit", "nofile=20000:20000", "--ulimit",
+                             "nproc=4096:4096", "--network",
+                             "skbench", "-p", "5001", "localhost/bb:1", "sleep", "3600").strip()
+        self.netns = self._run("inspect", "-f", "{{.NetworkSettings.SandboxKey}}",
+                               self.cid).strip()
+        line = self._run("port", self.cid, "5001/tcp").split()[0]
+        self.port = int(line.rsplit(":", 1)[1])
+
+    def _run(self, *args: str) -> str:
+        return subprocess.run([*self.pm, *args], check=True, capture_output=True,
+                              text=True).stdout
+
+    def close(self) -> None:
+        subprocess.run([*self.pm, "rm", "-f", "-t", "0", "-a"], capture_output=True)
+        subprocess.run([*self.pm, "network", "rm", "-f", "skbench"], capture_output=True)
+        subprocess.run([*self.pm, "system", "reset", "-f"], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def throughput(mb: int, rounds: int, tar: Path) -> dict[str, list[float]]:
     from skiff import metadata
     from skiff.config import Config
     from skiff.network import attach as net
@@ -102,6 +156,7 @@ def throughput(mb: int, rounds: int) -> dict[str, list[float]]:
     svc = NetworkService(config, db)
     cid = secrets.token_hex(32)
     procs = []
+    podman = None
     try:
         path = net.create_sandbox(cid)
         net.attach(config, db, cid, path, [net.EndpointRequest("bridge")],
@@ -110,10 +165,20 @@ def throughput(mb: int, rounds: int) -> dict[str, list[float]]:
         lo_port = ports._ephemeral("", "tcp")
         procs.append(_start_sender([], lo_port, mb))
         procs.append(_start_sender(["nsenter", f"--net={path}"], 5001, mb))
-        paths = {"loopback": ("127.0.0.1", lo_port), "skiff -p (127.0.0.1)": ("127.0.0.1", hp)}
         hip = _host_ip()
+        paths = {"loopback": ("127.0.0.1", lo_port), "skiff -p (127.0.0.1)": ("127.0.0.1", hp)}
         if hip:
             paths["skiff -p (host IP)"] = (hip, hp)
+        if shutil.which("podman"):
+            try:
+                podman = Podman(tar, uid)
+            except subprocess.CalledProcessError as e:
+                print(f"podman: could not start its container ({e.stderr.strip()[-200:]})")
+            else:
+                procs.append(_start_sender(["nsenter", f"--net={podman.netns}"], 5001, mb))
+                paths["podman -p (127.0.0.1)"] = ("127.0.0.1", podman.port)
+                if hip:
+                    paths["podman -p (host IP)"] = (hip, podman.port)
         samples: dict[str, list[float]] = {k: [] for k in paths}
         for _ in range(rounds):
             for k, (ip, port) in paths.items():
@@ -123,6 +188,8 @@ def throughput(mb: int, rounds: int) -> dict[str, list[float]]:
         for p in procs:
             p.kill()
             p.wait()
+        if podman is not None:
+            podman.close()
         net.detach(config, db, cid)
         net.remove_sandbox(cid)
         svc.reset()
@@ -130,66 +197,133 @@ def throughput(mb: int, rounds: int) -> dict[str, list[float]]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def starts(n: int) -> dict[str, float]:
-    tar = Path(tempfile.mkdtemp(prefix="skiff-netbench-tar-")) / "busybox.tar"
-    subprocess.run(["sh", str(BENCH / "make-busybox-tar.sh"), str(tar)], check=True,
-                   stdout=subprocess.DEVNULL)
+def _store(tar: Path) -> tuple[Path, dict]:
     work = Path(tempfile.mkdtemp(prefix="skiff-netbench-run-"))
     env = {**os.environ, "SKIFF_ROOT": str(work / "root")}
+    env.pop("SKIFF_BRIDGE", None)
+    env.pop("SKIFF_BRIDGE_SUBNET", None)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src" / "skiff")],
                    check=True, stdout=subprocess.DEVNULL)
     subprocess.run([sys.executable, "-m", "skiff", "import", str(tar), "bb:1"], check=True,
                    env=env, stdout=subprocess.DEVNULL)
-    cmds = {"--network none": ["--network", "none"], "default bridge": []}
+    return work, env
+
+
+def _drop_store(work: Path, env: dict) -> None:
+    from skiff import metadata
+    from skiff.config import Config
+    from skiff.network.service import NetworkService
+
+    config = Config.from_env(root=env["SKIFF_ROOT"])
+    db = metadata.connect(config.metadata_path)
+    NetworkService(config, db).reset()
+    db.close()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _interleaved(n: int, cmds: dict[str, list[str]], env: dict) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {k: [] for k in cmds}
+    for i in range(n + 1):
+        for k, argv in cmds.items():
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "skiff", *argv], check=True, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if i:  # the first round warms caches (and makes the bridge)
+                times[k].append(time.perf_counter() - t0)
+    return times
+
+
+def starts(n: int, tar: Path) -> dict[str, list[float]]:
+    work, env = _store(tar)
     try:
-        for i in range(n + 1):
-            for k, extra in cmds.items():
-                t0 = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "skiff", "run", "--rm", *extra, "bb:1",
-                                "/bin/true"], check=True, env=env, stdout=subprocess.DEVNULL)
-                if i:  # the first round warms caches (and makes the bridge)
-                    times[k].append(time.perf_counter() - t0)
-        return {k: statistics.median(v) for k, v in times.items()}
+        return _interleaved(n, {
+            "--network none": ["run", "--rm", "--network", "none", "bb:1", "/bin/true"],
+            "default bridge": ["run", "--rm", "bb:1", "/bin/true"]}, env)
     finally:
+        _drop_store(work, env)
+
+
+def build_steps(n: int, steps: int, tar: Path) -> tuple[list[float], dict[str, list[float]]]:
+    """(seconds of one sandbox cycle x n, {network: build seconds x n})."""
+    work, env = _store(tar)
+    try:
         from skiff import metadata
         from skiff.config import Config
-        from skiff.network.service import NetworkService
+        from skiff.network import sandbox
 
         config = Config.from_env(root=env["SKIFF_ROOT"])
         db = metadata.connect(config.metadata_path)
-        NetworkService(config, db).reset()
-        db.close()
-        shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(tar.parent, ignore_errors=True)
+        cycles = []
+        try:
+            for i in range(n + 1):
+                t0 = time.perf_counter()
+                with sandbox.bridged(config, db):
+                    pass
+                if i:
+                    cycles.append(time.perf_counter() - t0)
+        finally:
+            db.close()
+        ctx = work / "ctx"
+        ctx.mkdir()
+        (ctx / "Dockerfile").write_text("FROM bb:1\n" + "".join(
+            f"RUN echo {i}\n" for i in range(steps)))
+        builds = _interleaved(n, {
+            net: ["build", "-q", "--no-cache", "--network", net, str(ctx)]
+            for net in ("none", "default")}, env)
+        return cycles, builds
+    finally:
+        _drop_store(work, env)
+
+
+def _spread(v: list[float], scale: float = 1.0) -> str:
+    return (f"{min(v) * scale:8.1f} {statistics.median(v) * scale:8.1f} "
+            f"{max(v) * scale:8.1f}")
 
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="network_bench")
     ap.add_argument("--mb", type=int, default=512)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--starts", type=int, default=15)
+    ap.add_argument("--steps", type=int, default=10)
     a = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("network_bench: needs root (skipped)")
         return 0
     sys.path.insert(0, str(REPO / "src"))
-    for tool in ("docker", "podman"):
-        if not shutil.which(tool):
-            print(f"{tool}: not installed, its bridge is not measured")
-    tp = throughput(a.mb, a.rounds)
-    base = max(tp["loopback"])
-    med = statistics.median(tp["loopback"])
-    print(f"TCP transfer of {a.mb} MiB x {a.rounds} rounds (MiB/s best / median; "
-          "ratio to loopback's best / median):")
-    for k, v in tp.items():
-        print(f"  {k:24s} {max(v):8.0f} {statistics.median(v):8.0f}   "
-              f"{max(v) / base:5.2f} {statistics.median(v) / med:5.2f}")
-    st = starts(a.starts)
-    none, br = st["--network none"], st["default bridge"]
-    print(f"skiff run --rm bb:1 /bin/true, median of {a.starts}:")
-    print(f"  --network none           {none * 1000:8.1f} ms")
-    print(f"  default bridge           {br * 1000:8.1f} ms  (+{(br - none) * 1000:.1f} ms)")
+    if not shutil.which("podman"):
+        print("podman: not installed, its bridge is not measured")
+    tar = _busybox_tar()
+    try:
+        tp = throughput(a.mb, a.rounds, tar)
+        med = statistics.median(tp["loopback"])
+        print(f"TCP transfer of {a.mb} MiB x {a.rounds} rounds, MiB/s min / median / max "
+              "(median ratio to loopback's median):")
+        for k, v in tp.items():
+            print(f"  {k:24s} {_spread(v)}   {statistics.median(v) / med:5.2f}")
+        for who in ("127.0.0.1", "host IP"):
+            sk, pm = tp.get(f"skiff -p ({who})"), tp.get(f"podman -p ({who})")
+            if sk and pm:
+                print(f"  skiff / podman ({who}): "
+                      f"{statistics.median(sk) / statistics.median(pm):5.2f}")
+        st = starts(a.starts, tar)
+        none, br = (statistics.median(st[k]) for k in ("--network none", "default bridge"))
+        print(f"skiff run --rm bb:1 /bin/true x {a.starts}, ms min / median / max:")
+        print(f"  --network none           {_spread(st['--network none'], 1000)}")
+        print(f"  default bridge           {_spread(st['default bridge'], 1000)}"
+              f"   (+{(br - none) * 1000:.1f} ms median)")
+        cycles, builds = build_steps(a.starts, a.steps, tar)
+        print("build RUN step netns on the bridge (sandbox create + attach + release), "
+              f"x {a.starts}, ms min / median / max:\n  sandbox cycle            "
+              f"{_spread(cycles, 1000)}")
+        print(f"skiff build --no-cache, {a.steps} RUN steps, x {a.starts}, "
+              "ms min / median / max:")
+        for k, v in builds.items():
+            print(f"  --network {k:14s} {_spread(v, 1000)}")
+        per = (statistics.median(builds["default"]) - statistics.median(builds["none"])) / a.steps
+        print(f"  bridge adds {per * 1000:.1f} ms per RUN step (difference of medians)")
+    finally:
+        shutil.rmtree(tar.parent, ignore_errors=True)
     return 0
 
 

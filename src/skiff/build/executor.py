@@ -97,6 +97,8 @@ class Builder(StoreParts):
         self.work = config.tmp_dir / f"build-{self.build_id}"
         self.bases: list[tuple[str, str]] = []  # (normalized name, image ID) for the fast path
         self.volatile = False  # an input the fast path cannot check (ADD of a URL)
+        self._netns: dict[str, Any] = {}  # network → the RUN steps' Sandbox (run_netns)
+        self._net_stack = contextlib.ExitStack()
 
 
     # -- the build ---------------------------------------------------------------------------
@@ -135,9 +137,12 @@ class Builder(StoreParts):
             final = self.results[target]
             image = self._export(final)
         finally:
-            self._save_history()
-            self.context.checksums.flush()
-            shutil.rmtree(self.work, ignore_errors=True)
+            try:
+                self._net_stack.close()  # the RUN steps' network namespaces
+            finally:
+                self._save_history()
+                self.context.checksums.flush()
+                shutil.rmtree(self.work, ignore_errors=True)
         report = BuildReport(self.build_id, image.id, tuple(opts.tags), tuple(self.steps),
                              time.monotonic() - t0)
         steps = [s.to_dict() for s in self.steps]
@@ -145,11 +150,29 @@ class Builder(StoreParts):
         self._save_fast(image.id, steps)
         return report
 
+    def run_netns(self, network: str) -> Any:
+        """The sandbox (skiff.network.sandbox.Sandbox: ``.netns`` path, ``.nameservers``)
+        RUN steps on bridge ``network`` join (``bridge`` or a
+        user-defined network): one per network per build, made and attached at the first
+        such step and released when the build ends, on every path (skiff.network.sandbox;
+        a killed build's is swept by the next command). Reusing it spares each step the
+        veth set-up and teardown, as BuildKit reuses namespaces from a pool; the step's
+        processes are gone with its container before the next step starts."""
+        if network not in self._netns:
+            from skiff.network import sandbox
+
+            self._netns[network] = self._net_stack.enter_context(
+                sandbox.bridged(self.config, self.db, network))
+        return self._netns[network]
+
     def _sweep_dead_builds(self) -> None:
         """Undo what a build killed -9 left: its RUN containers and mounts, the mounts
         under its work dir (``FROM`` views), its active/view snapshots
         (``build-<id>-*``) and the work dir. Builds whose process still runs are left
         alone (their work dir's ``owner`` names pid and start time)."""
+        from skiff.network import sandbox
+
+        sandbox.sweep(self.config, self.db)  # RUN steps' netns/veth (network wiring)
         tmp = self.config.tmp_dir
         try:
             names = [n for n in os.listdir(tmp) if n.startswith("build-")]

@@ -119,8 +119,17 @@ class Step:
         return out
 
     def _run_extra(self) -> dict[str, str]:
-        extra = {"network": ins_.field(self.ins, "network", default=None) or self.b.opts.network}
+        extra = {"network": self._network(self.ins)}
         return extra
+
+    def _network(self, e: Any) -> str:
+        """The RUN step's network: ``RUN --network=host|none`` (BuildKit), else the
+        build's ``--network`` (``default``/``bridge``: the default bridge, as Docker's
+        classic builder; ``host``; ``none``; a user-defined bridge network's name)."""
+        network = ins_.field(e, "network", default=None) or "default"
+        if network == "default":
+            network = self.b.opts.network
+        return "default" if network == "bridge" else network
 
     def _copy_sources(self) -> tuple[str, dict[str, str]]:
         srcs, _dest = ins_.sources_dest(self.expanded)
@@ -543,9 +552,7 @@ class Step:
         cfg = st.img.get("config", {})
         env_map = {**st.args, **ic.env_dict(st.img)}
         env = [f"{k}={v}" for k, v in env_map.items()]
-        network = ins_.field(e, "network", default=None) or self.b.opts.network
-        if network == "default":
-            network = self.b.opts.network
+        network = self._network(e)
         build_args = [(k, st.args[k]) for k in st.arg_order if k in st.args]
         created_by = ic.run_created_by(argv, build_args)
 
@@ -556,12 +563,23 @@ class Step:
         def go(mounts: list[Any]) -> None:
             with contextlib.ExitStack() as stack:
                 extra = self._run_mounts(e, stack)
+                netns, dns = network, ()
+                security = ins_.field(e, "security", default=None) or "sandbox"
+                if network not in ("host", "none"):
+                    br = "bridge" if network == "default" else network
+                    if security == "insecure":  # may change the netns: one of its own
+                        from skiff.network import sandbox
+
+                        sb = stack.enter_context(sandbox.bridged(self.b.config, self.b.db, br))
+                    else:  # the build's netns on that bridge
+                        sb = self.b.run_netns(br)
+                    # a user-defined network's resolver: names of its containers resolve
+                    netns, dns = sb.netns, sb.nameservers
                 code = oneshot.run(self.b.config, mounts=mounts, args=argv, env=env,
                                cwd=cfg.get("WorkingDir") or "/", user=cfg.get("User") or "",
-                                   hostname="buildkitsandbox", network=network,
+                                   hostname="buildkitsandbox", network=netns,
                                    extra_mounts=extra, output=out,
-                                   security=ins_.field(e, "security", default=None)
-                                   or "sandbox")
+                                   security=security, dns=dns)
             if code != 0:
                 raise BuildError(f'process "{" ".join(argv)}" did not complete successfully',
                                  f"exit code: {code}")

@@ -21,7 +21,9 @@ class BuildOptions:
         target (str | None): stage name or index to stop at (``--target``).
         no_cache (bool): ignore cache records (results are still recorded).
         labels (dict[str, str]): ``--label`` values set on the final image.
-        network (str): ``host`` or ``none`` for RUN steps.
+        network (str): RUN steps' network: ``default`` (the default bridge, as Docker's
+            classic builder: a veth on skiff0 with NAT), ``host``, ``none``, or a
+            user-defined bridge network's name. ``RUN --network=`` overrides it per step.
         platform (str | None): ``linux/amd64`` only.
         secrets (dict[str, Path]): ``--secret id=ID,src=PATH`` files for RUN mounts.
         pull (bool): always pull the base (needs a registry; refused when none is reachable).
@@ -37,7 +39,7 @@ class BuildOptions:
     target: str | None = None
     no_cache: bool = False
     labels: dict[str, str] = field(default_factory=dict)
-    network: str = "host"
+    network: str = "default"
     platform: str | None = None
     secrets: dict[str, Path] = field(default_factory=dict)
     pull: bool = False

@@ -191,7 +191,7 @@ def build(ctx, argv: list[str]) -> int:
     p.add_argument("--no-cache", action="store_true")
     p.add_argument("--pull", action="store_true")
     p.add_argument("--label", action="append")
-    p.add_argument("--network", default="host", choices=["host", "none", "default"])
+    p.add_argument("--network", default="default")
     p.add_argument("--progress", default="auto", choices=["auto", "plain", "tty", "quiet"])
     p.add_argument("-q", "--quiet", action="store_true")
     p.add_argument("--iidfile")
@@ -207,7 +207,7 @@ def build(ctx, argv: list[str]) -> int:
         return _logs(ctx, a.logs)
     if a.context is None:
         raise InvalidArgument("skiff build", '"skiff build" requires exactly 1 argument')
-    if a.platform and a.platform not in ("linux/amd64", "linux/x86_64"):
+    if a.platform and a.platform not in ("linux/amd64", "linux/x86_64") and not a.check:
         raise InvalidArgument(f"platform {a.platform}", "only linux/amd64 is supported")
     return _build(ctx, a)
 
@@ -245,13 +245,13 @@ def _build(ctx, a) -> int:
             if not dockerfile.exists() and context is not None and not Path(a.file).is_absolute():
                 dockerfile = context / a.file
         if a.check:
-            return _check(ctx, context, dockerfile, dockerfile_text)
+            return _check(ctx, context, dockerfile, dockerfile_text, a.platform)
         build_args = _kv(a.build_arg, "--build-arg")
         labels = {k: v or "" for k, v in _kv(a.label, "--label").items()}
         opts = BuildOptions(context=context, dockerfile=dockerfile,
                             dockerfile_text=dockerfile_text, tags=tuple(a.tag),
                             build_args=build_args, target=a.target, no_cache=a.no_cache,
-                            labels=labels, network="host" if a.network == "default" else a.network,
+                            labels=labels, network=a.network,
                             platform=a.platform, secrets=_secrets(a.secret), pull=a.pull,
                             compression=os.environ.get("SKIFF_BUILD_COMPRESSION", "none"))
         mode = a.progress
@@ -293,9 +293,11 @@ def _build(ctx, a) -> int:
     return 0
 
 
-def _check(ctx, context, dockerfile, text) -> int:
+def _check(ctx, context, dockerfile, text, platform=None) -> int:
+    from skiff.cli.dockerfile import local_platforms
     from skiff.dockerfile import checks, parse
 
+    path = None
     if text is None:
         path = dockerfile or (context / "Dockerfile")
         text = path.read_text()
@@ -303,7 +305,8 @@ def _check(ctx, context, dockerfile, text) -> int:
     else:
         name = "Dockerfile"
     df = parse(text, filename=name)
-    warnings = checks.run_checks(df, context)
+    warnings = checks.run_checks(df, context, dockerfile_path=path,
+                                 base_platform=local_platforms(ctx), platform=platform)
     for w in warnings:
         ctx.err.write(f"WARNING: {w.rule} - {w.url}\n{w.message} ({name}:{w.line})\n")
     if warnings:

@@ -253,7 +253,7 @@ def logs(ctx: Context, argv: list[str]) -> int:
     svc = _service(ctx)
     rec = svc.get(a.container)
     since = _time_arg(a.since) if a.since else None
-    until = _time_arg(a.until) if a.until else None
+    until = _time_arg(a.until, "until") if a.until else None
     entries = list(jsonlog.read(rec["LogPath"]))
     if a.tail != "all":
         try:
@@ -291,26 +291,15 @@ def logs(ctx: Context, argv: list[str]) -> int:
     return 0
 
 
-def _time_arg(s: str) -> int:
-    """``--since``/``--until``: RFC 3339, Unix seconds, or a duration ago (``10m``, ``1h30m``)."""
-    import re
-    import time
-
+def _time_arg(s: str, flag: str = "since") -> int:
+    """``--since``/``--until`` in nanoseconds; Docker's wording on bad input."""
     from skiff.errors import InvalidArgument
-    from skiff.format.humanize import parse_rfc3339_ns
+    from skiff.format.humanize import parse_timestamp_ns
 
-    if re.fullmatch(r"\d+(\.\d+)?", s):
-        return int(float(s) * 1e9)
-    m = re.fullmatch(r"((\d+(\.\d+)?)(h|m|s|ms))+", s)
-    if m:
-        total = 0.0
-        for num, unit in re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", s):
-            total += float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
-        return time.time_ns() - int(total * 1e9)
     try:
-        return parse_rfc3339_ns(s)
-    except InvalidArgument:
-        raise InvalidArgument(f'invalid value for "since": {s}') from None
+        return parse_timestamp_ns(s)
+    except InvalidArgument as e:
+        raise InvalidArgument(f'invalid value for "{flag}"', str(e)) from None
 
 
 # ------------------------------------------------------------------ inspect

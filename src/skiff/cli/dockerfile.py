@@ -48,17 +48,41 @@ def parse(ctx: Context, argv: list[str]) -> int:
     return 0
 
 
+def local_platforms(ctx: Context):
+    """``ref -> "os/arch[/variant]"`` of that image in the local store, None when it is not
+    there; None (no lookup at all) when the store does not exist yet (a lint never creates
+    one). Used by InvalidBaseImagePlatform."""
+    if not ctx.config.metadata_path.is_file():
+        return None
+
+    def lookup(ref: str) -> str | None:
+        from skiff.errors import SkiffError
+        from skiff.images import ImageService
+
+        try:
+            img = ImageService(ctx.config, ctx.db).get(ref)
+        except (SkiffError, OSError, ValueError):
+            return None
+        return str(img.config.platform) if img.config.os else None
+
+    return lookup
+
+
 def check(ctx: Context, argv: list[str]) -> int:
     """Report best-practice warnings for a Dockerfile, each with its line and a fix.
 
     Honours ``# check=skip=Rule,...`` and ``# check=error=true`` (then exit 1 when a check
     fires). The build context (``--context``, default the Dockerfile's directory) is used
-    for the .git / node_modules rule."""
+    for the .git / node_modules rule and CopyIgnoredFile (with the ignore file that applies
+    to the Dockerfile); base images found in the local store are checked against
+    ``--platform`` (default the host's) by InvalidBaseImagePlatform."""
     p = ctx.parser("skiff dockerfile check", "Check a Dockerfile against best practices")
     p.add_argument("-f", "--file", default="Dockerfile",
                    help='Name of the Dockerfile (default "Dockerfile", "-" for stdin)')
     p.add_argument("--context", default=None,
                    help="Build context directory (default: the Dockerfile's directory)")
+    p.add_argument("--platform", default=None,
+                   help="Target platform the base images should match (default: the host's)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     args = p.parse_args(argv)
     text, name, path = _read(args.file)
@@ -67,7 +91,8 @@ def check(ctx: Context, argv: list[str]) -> int:
 
     df = parse_dockerfile(text, filename=name, allow_duplicate_stages=True)
     context = Path(args.context) if args.context else (path.parent if path else None)
-    warnings = run_checks(df, context, dockerfile_path=path)
+    warnings = run_checks(df, context, dockerfile_path=path,
+                          base_platform=local_platforms(ctx), platform=args.platform)
     if args.format == "json":
         import json
 

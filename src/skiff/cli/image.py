@@ -371,14 +371,21 @@ def _save_run(ctx: Context, a) -> int:
     from skiff.errors import InvalidArgument, map_exceptions
 
     svc = _service(ctx)
-    for n in a.images:  # fail before writing anything
-        svc.resolve(n)
+    platforms = _platforms(a.platform)
+    for n in a.images:  # fail before writing anything (a wrong --platform too)
+        image_id, name = svc.resolve(n)
+        if platforms:
+            from skiff import reference
+            from skiff.images.archive import check_platform
+
+            check_platform(svc.get(image_id), reference.parse(name).familiar() if name else n,
+                           platforms)
     if not a.output:
         out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
         if out is None or sys.stdout.isatty():
             raise InvalidArgument("cowardly refusing to save to a terminal",
                                   "use the -o flag or redirect")
-        svc.save(a.images, out)
+        svc.save(a.images, out, platforms)
         out.flush()
         return 0
     target = os.path.abspath(a.output)
@@ -386,7 +393,7 @@ def _save_run(ctx: Context, a) -> int:
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".skiff-save-")
         try:
             with os.fdopen(fd, "wb") as f:
-                svc.save(a.images, f)
+                svc.save(a.images, f, platforms)
                 f.flush()
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o644)
@@ -396,6 +403,23 @@ def _save_run(ctx: Context, a) -> int:
                 os.unlink(tmp)
             raise
     return 0
+
+
+def _platforms(values: list[str]) -> list:
+    """``--platform`` values (repeatable, comma-separated lists) → platforms; an OS alone
+    means this host's architecture (containerd's platforms.Parse). InvalidArgument (exit 1,
+    as Docker's CLI) for anything else."""
+    if not values:
+        return []
+    from skiff.registry.client.manifests import Platform, host_platform
+
+    out = []
+    for v in values:
+        for part in v.split(","):
+            if part and "/" not in part:
+                part = f"{part}/{host_platform().architecture}"
+            out.append(Platform.parse(part))
+    return out
 
 
 def load(ctx: Context, argv: list[str]) -> int:
@@ -416,11 +440,11 @@ def _load_run(ctx: Context, a) -> int:
     before = {t: img.id for img in svc.list() for t in img.repo_tags}
     if a.input:
         with map_exceptions(f"open {a.input}"), open(a.input, "rb") as f:
-            loaded = svc.load(f)
+            loaded = svc.load(f, _platforms(a.platform))
     else:
         if sys.stdin.isatty():
             raise InvalidArgument("requested load from stdin, but stdin is empty")
-        loaded = svc.load(sys.stdin.buffer)
+        loaded = svc.load(sys.stdin.buffer, _platforms(a.platform))
     if not a.quiet:
         lines = []
         for i, n in loaded:

@@ -10,8 +10,10 @@ from skiff.cli.context import Context
 
 
 def _svc(ctx: Context):
+    from skiff.network import sandbox
     from skiff.network.service import NetworkService
 
+    sandbox.sweep(ctx.config, ctx.db)  # what a build killed -9 left attached
     return NetworkService(ctx.config, ctx.db)
 
 
@@ -39,21 +41,29 @@ def create(ctx: Context, argv: list[str]) -> int:
     p.add_argument("name")
     a = p.parse_args(argv)
     from skiff.errors import InvalidArgument
+    from skiff.network.ipv6 import is_ipv6
 
-    if a.ipv6:
-        raise InvalidArgument("--ipv6", "IPv6 networks are not supported")
-    if len(a.subnet) > 1 or len(a.gateway) > 1:
-        raise InvalidArgument("--subnet", "one IPv4 subnet per network")
-    n = _svc(ctx).create(a.name, driver=a.driver, subnet=(a.subnet or [None])[0],
-                         gateway=(a.gateway or [None])[0], internal=a.internal,
-                         labels=_kv(a.label), options=_kv(a.opt))
+    v4 = [s for s in a.subnet if not is_ipv6(s)]
+    v6 = [s for s in a.subnet if is_ipv6(s)]
+    gw4 = [g for g in a.gateway if not is_ipv6(g)]
+    gw6 = [g for g in a.gateway if is_ipv6(g)]
+    if v6 and not a.ipv6:
+        raise InvalidArgument(f"invalid subnet {v6[0]}", "an IPv6 subnet needs --ipv6")
+    if len(v4) > 1 or len(v6) > 1 or len(gw4) > 1 or len(gw6) > 1:
+        raise InvalidArgument("--subnet", "one IPv4 and one IPv6 subnet per network")
+    if gw6 and not v6:
+        raise InvalidArgument("invalid gateway", "an IPv6 gateway needs an IPv6 --subnet")
+    n = _svc(ctx).create(a.name, driver=a.driver, subnet=(v4 or [None])[0],
+                         gateway=(gw4 or [None])[0], internal=a.internal,
+                         labels=_kv(a.label), options=_kv(a.opt), ipv6=a.ipv6,
+                         subnet6=(v6 or [None])[0], gateway6=(gw6 or [None])[0])
     _out(ctx, n.id + "\n")
     return 0
 
 
 def _row(n) -> dict:
     return {"ID": n.id[:12], "Name": n.name, "Driver": n.driver, "Scope": "local",
-            "IPv6": "false", "Internal": str(n.internal).lower(),
+            "IPv6": str(bool(n.subnet6)).lower(), "Internal": str(n.internal).lower(),
             "Labels": ",".join(f"{k}={v}" for k, v in n.labels.items()),
             "CreatedAt": n.created}
 
@@ -184,32 +194,20 @@ def prune(ctx: Context, argv: list[str]) -> int:
     return 0
 
 
-def _container(ctx: Context, ref: str) -> tuple[str, str]:
-    """(ID, name) of a container by name, ID or ID prefix (skiff.runtime's lookup)."""
-    from skiff.runtime import records as crec
-
-    rec = crec.lookup(ctx.db, ref)
-    return rec["Id"], rec.get("Name", "").lstrip("/")
-
-
 def connect(ctx: Context, argv: list[str]) -> int:
     """``skiff network connect [--ip IP] [--alias A] NETWORK CONTAINER``: plug a running
-    container into one more network (the next ethN)."""
+    container into one more network (the next ethN); a stopped one is attached at start."""
     p = ctx.parser("skiff network connect", "Connect a container to a network")
     p.add_argument("--ip", help="IPv4 address (e.g., 172.30.100.104)")
     p.add_argument("--alias", action="append", default=[], help="Add network-scoped alias for the container")
     p.add_argument("network")
     p.add_argument("container")
     a = p.parse_args(argv)
-    from skiff.errors import Conflict
-    from skiff.network import attach as net
+    from skiff.network import glue
 
-    cid, name = _container(ctx, a.container)
-    path = net.sandbox_path(cid)
-    if not path.exists():
-        raise Conflict(f"container {a.container}", "is not running")
-    net.attach(ctx.config, ctx.db, cid, path,
-               [net.EndpointRequest(a.network, ip=a.ip, aliases=tuple(a.alias), name=name)])
+    _svc(ctx)  # sweeps
+    glue.connect(ctx.config, ctx.db, a.container, a.network, ip=a.ip or "",
+                 aliases=tuple(a.alias))
     return 0
 
 
@@ -220,15 +218,10 @@ def disconnect(ctx: Context, argv: list[str]) -> int:
     p.add_argument("network")
     p.add_argument("container")
     a = p.parse_args(argv)
-    from skiff.errors import Conflict
-    from skiff.network import attach as net
-    from skiff.network import records
+    from skiff.network import glue
 
-    cid, _ = _container(ctx, a.container)
-    n = _svc(ctx).get(a.network)
-    if not records.endpoints(ctx.db, network_id=n.id, container_id=cid):
-        raise Conflict(f"container {cid[:12]} is not connected to network {a.network}")
-    net.detach(ctx.config, ctx.db, cid, n.id)
+    _svc(ctx)
+    glue.disconnect(ctx.config, ctx.db, a.container, a.network)
     return 0
 
 

@@ -21,7 +21,8 @@ def check(ctx: Context, argv: list[str]) -> int:
         ctx.out.write(line + "\n")
     summary = (f"{r.blobs} blobs, {r.images} images, {r.names} names checked; "
                f"{r.unreferenced} unreferenced blobs; {r.ingests} unfinished ingests; ")
-    summary += f"{len(r.problems)} problems found" if r.problems else "no problems found"
+    n = len(r.problems)
+    summary += f"{n} problem{'s' if n != 1 else ''} found" if n else "no problems found"
     ctx.out.write(summary + "\n")
     return 1 if r.problems else 0
 

@@ -8,8 +8,17 @@ caches, DL3020 ADD vs COPY, DL3059 consecutive RUNs, DL3002 root user, DL3027 ``
 skiff's own cache rules (``apt-get update`` alone, ``COPY . .`` before the dependency install,
 a context that ships ``.git``/``node_modules``). Each rule's page is docs/checks/<Rule>.md.
 
-Directives: ``# check=skip=Rule1,Rule2`` (or ``skip=all``) and ``# check=error=true`` (the
-CLI then exits 1 when a warning is reported), as BuildKit reads them.
+More rules live beside this module, each exporting ``RULE_TEXT`` (name → description, URL,
+fix) and functions that report through ``add(rule, line, message)``:
+:mod:`.checks_context` (the build context, the local store and the global ARGs:
+CopyIgnoredFile, InvalidBaseImagePlatform, InvalidDefaultArgInFrom,
+InvalidDefinitionDescription), :mod:`.checks_pinning` (hadolint's version pinning rules)
+and :mod:`.checks_hadolint` (hadolint's other on-theme rules). docs/checks/README.md has the
+coverage tables against BuildKit and hadolint.
+
+Directives: ``# check=skip=Rule1,Rule2`` (or ``skip=all``), ``# check=error=true`` (the
+CLI then exits 1 when a warning is reported) and ``# check=experimental=Rule,...`` (or
+``all``), as BuildKit reads them.
 """
 
 from __future__ import annotations
@@ -38,6 +47,9 @@ from skiff.dockerfile import (
     User,
     Workdir,
 )
+from skiff.dockerfile import checks_context as _context_rules
+from skiff.dockerfile import checks_hadolint as _hadolint_rules
+from skiff.dockerfile import checks_pinning as _pinning_rules
 
 __all__ = ["Warning", "CheckWarning", "Rule", "RULES", "CheckConfig", "check_config",
            "run_checks", "render_text", "PREDEFINED_ARGS"]
@@ -149,6 +161,9 @@ _RULES = [
     Rule("UseAptGet", "apt is meant for interactive use", _HL + "DL3027",
          "use apt-get or apt-cache"),
 ]
+_RULES += [Rule(name, *text) for name, text in {**_context_rules.RULE_TEXT,
+                                                 **_pinning_rules.RULE_TEXT,
+                                                 **_hadolint_rules.RULE_TEXT}.items()]
 RULES: dict[str, Rule] = {r.name: r for r in _RULES}
 
 # ARGs Docker defines without a declaration (proxy settings and the platform ARGs).
@@ -164,19 +179,37 @@ _COMMON_IMAGE_ENV = frozenset({"PATH", "HOME", "HOSTNAME", "TERM", "LANG", "LC_A
 
 @dataclass(frozen=True, slots=True)
 class CheckConfig:
-    """The ``# check=`` directive: rules to skip (``all`` skips every rule) and whether a
-    warning fails the build (``error=true``)."""
+    """The ``# check=`` directive: rules to skip (``all`` skips every rule), whether a
+    warning fails the build (``error=true``), and the experimental rules turned on
+    (``experimental=Rule,...`` or ``all``; as BuildKit, a rule named there runs even under
+    ``skip=all``)."""
 
     skip: frozenset[str] = frozenset()
     skip_all: bool = False
     error: bool = False
+    experimental: frozenset[str] = frozenset()
+    experimental_all: bool = False
+
+    def enabled(self, rule: str) -> bool:
+        """Does this rule report under this configuration?"""
+        if rule in self.experimental or (self.experimental_all and rule in EXPERIMENTAL):
+            return True
+        if rule in EXPERIMENTAL or self.skip_all:
+            return False
+        return rule not in self.skip
+
+
+# Off unless ``# check=experimental=...`` names them (BuildKit's experimental rules;
+# CopyIgnoredFile is experimental in BuildKit but on by default here).
+EXPERIMENTAL = frozenset({"InvalidDefinitionDescription"})
 
 
 def check_config(df: Dockerfile) -> CheckConfig:
     """Read ``# check=skip=A,B;error=true`` from the Dockerfile's directives."""
     raw = df.directives.get("check", "")
     skip: set[str] = set()
-    skip_all = error = False
+    experimental: set[str] = set()
+    skip_all = error = experimental_all = False
     for part in raw.split(";"):
         k, _, v = part.strip().partition("=")
         k = k.strip().lower()
@@ -187,7 +220,13 @@ def check_config(df: Dockerfile) -> CheckConfig:
             skip |= names
         elif k == "error":
             error = v.strip().lower() in ("true", "1")
-    return CheckConfig(frozenset(skip), skip_all, error)
+        elif k == "experimental":
+            names = {x.strip() for x in v.split(",") if x.strip()}
+            if "all" in {n.lower() for n in names}:
+                experimental_all = True
+            experimental |= names
+    return CheckConfig(frozenset(skip), skip_all, error, frozenset(experimental),
+                       experimental_all)
 
 
 class _Report:
@@ -201,19 +240,45 @@ class _Report:
 
 def run_checks(dockerfile: Dockerfile, context: Path | None = None, *,
                dockerfile_path: Path | None = None,
-               base_env: Callable[[str], Iterable[str] | None] | None = None
+               base_env: Callable[[str], Iterable[str] | None] | None = None,
+               base_platform: Callable[[str], str | None] | None = None,
+               platform: str | None = None,
                ) -> list[CheckWarning]:
     """Run every rule not skipped by ``# check=``; warnings sorted by line.
 
     ``context`` (optional) enables the rules that look at the build context (.git and
-    node_modules without a .dockerignore entry). ``base_env(image_ref)`` may return the
-    variable names a base image defines (e.g. from its config) so UndefinedVar does not flag
-    them; by default only common ones (PATH, HOME, ...) are assumed.
+    node_modules without a .dockerignore entry; CopyIgnoredFile, with the ignore file that
+    applies to ``dockerfile_path``). ``base_env(image_ref)`` may return the variable names a
+    base image defines (e.g. from its config) so UndefinedVar does not flag them; by default
+    only common ones (PATH, HOME, ...) are assumed. ``base_platform(image_ref)`` may return
+    the ``os/arch[/variant]`` of that image in the local store (None when it is not local):
+    it enables InvalidBaseImagePlatform against ``platform`` (the target platform, default
+    the host's, e.g. ``linux/amd64``).
     """
+    from skiff.oci.types import host_platform
+
     cfg = check_config(dockerfile)
-    if cfg.skip_all:
+    if cfg.skip_all and not (cfg.experimental or cfg.experimental_all):
         return []
     rep = _Report()
+    host = str(host_platform())
+    target = platform or host
+    defaults = _context_rules.meta_arg_defaults(
+        dockerfile, _context_rules.platform_args(target, host))
+    _context_rules.invalid_default_arg(dockerfile, defaults, rep.add)
+    if base_platform is not None:
+        _context_rules.base_platform(dockerfile, defaults, target, base_platform, rep.add)
+    posix_at_end: dict[str, bool] = {}
+    for stage in dockerfile.stages:
+        start = posix_at_end.get(stage.base.lower(), True)
+        end = _pinning_rules.pinning(stage.instructions, rep.add, posix=start)
+        _hadolint_rules.apt_recommends(stage.instructions, rep.add, posix=start)
+        _hadolint_rules.env_same_statement(stage.instructions, dockerfile.escape, rep.add)
+        _hadolint_rules.archive_extracted(stage.instructions, rep.add)
+        if stage.name:
+            posix_at_end[stage.name] = end
+    _hadolint_rules.copy_relative_dest(dockerfile, rep.add)
+    _hadolint_rules.copy_from_stage(dockerfile, rep.add)
     _casing(dockerfile, rep)
     _stages(dockerfile, rep)
     _from_lines(dockerfile, rep)
@@ -223,9 +288,12 @@ def run_checks(dockerfile: Dockerfile, context: Path | None = None, *,
     _packages(dockerfile, rep)
     if context is not None:
         _context(dockerfile, Path(context), dockerfile_path, rep)
+        _context_rules.copy_ignored(dockerfile, Path(context), dockerfile_path, rep.add)
     for w in dockerfile.warnings:
         rep.add("NoEmptyContinuation", w.line, "Empty continuation line")
-    out = [w for w in rep.items if w.rule not in cfg.skip]
+    if cfg.enabled("InvalidDefinitionDescription"):
+        _context_rules.definition_descriptions(dockerfile, rep.add)
+    out = [w for w in rep.items if cfg.enabled(w.rule)]
     out.sort(key=lambda w: (w.line, w.rule))
     return out
 
@@ -475,6 +543,7 @@ def _stage_rules(df: Dockerfile, st: Stage, rep: _Report) -> None:
                     f"\"{inst.name} key value\" format")
         if isinstance(inst, Expose):
             _expose(inst, rep)
+            _hadolint_rules.expose_range(inst, rep.add)
         if isinstance(inst, Add):
             _add(inst, rep)
         if isinstance(inst, (Copy, Add)) and copied_all is None and not \
@@ -495,7 +564,8 @@ def _stage_rules(df: Dockerfile, st: Stage, rep: _Report) -> None:
                         f"install on line {inst.line}: any source change invalidates it")
                 copied_all = _DONE
             if prev_run is not None and not inst.mounts and not prev_run.mounts and \
-                    inst.network == prev_run.network and inst.security == prev_run.security:
+                    inst.network == prev_run.network and inst.security == prev_run.security \
+                    and _short_run(inst) and _short_run(prev_run):
                 if group_start is None:
                     group_start = prev_run.line
                     rep.add("ConsecutiveRun", inst.line,
@@ -516,6 +586,17 @@ def _stage_rules(df: Dockerfile, st: Stage, rep: _Report) -> None:
         users = [i for i in st.instructions if isinstance(i, User)]
         if users and users[-1].user.split(":")[0] in ("root", "0"):
             rep.add("UserRoot", users[-1].line, "Last USER should not be root")
+
+
+def _short_run(r: Run) -> bool:
+    """At most 2 shell commands: a RUN with more is taken as a deliberate layer of its own
+    (hadolint DL3059's exemption), so it neither joins nor starts a ConsecutiveRun group."""
+    n = 0
+    for script in _pinning_rules.run_scripts(r):
+        n += len(_pinning_rules.simple_commands(script))
+        if n > 2:
+            return False
+    return True
 
 
 def _unquote(word: str, escape: str) -> str:
@@ -604,11 +685,13 @@ def _final_stages(df: Dockerfile) -> set[int]:
 
 def _packages(df: Dockerfile, rep: _Report) -> None:
     final = _final_stages(df)
+    pip_env_at_end: dict[str, bool] = {}
     for st in df.stages:
-        if st.index not in final:
-            continue
+        pip_env = pip_env_at_end.get(st.base.lower(), False)  # ENV PIP_NO_CACHE_DIR seen
         for inst in st.instructions:
-            if not isinstance(inst, Run):
+            if isinstance(inst, Env) and any(k == "PIP_NO_CACHE_DIR" for k, _ in inst.pairs):
+                pip_env = True
+            if st.index not in final or not isinstance(inst, Run):
                 continue
             text = _run_text(inst)
             cached = any("type=cache" in m for m in inst.mounts)
@@ -628,6 +711,30 @@ def _packages(df: Dockerfile, rep: _Report) -> None:
                         not re.search(r"/var/cache/(yum|dnf)", text):
                     rep.add("PackageCacheNotCleaned", inst.line,
                             f"{pm} install without '{pm} clean all' in the same RUN")
+            _language_caches(inst, text, pip_env, rep)
+        if st.name:
+            pip_env_at_end[st.name] = pip_env
+
+
+def _language_caches(inst: Run, text: str, pip_env: bool, rep: _Report) -> None:
+    """pip (hadolint DL3042), yarn (DL3060) and zypper (DL3036) caches left in the layer."""
+    cmds = [c for sc in _pinning_rules.run_scripts(inst)
+            for c in _pinning_rules.simple_commands(sc)]
+    if any(_pinning_rules.is_pip_install(c) for c in cmds) and not pip_env and \
+            "--no-cache-dir" not in text and "PIP_NO_CACHE_DIR" not in text and \
+            not re.search(r"\bpip3?\s+cache\s+(purge|remove)|\.cache/pip|/root/\.cache\b",
+                          text):
+        rep.add("PackageCacheNotCleaned", inst.line,
+                "pip install without --no-cache-dir (its cache stays in /root/.cache/pip)")
+    if any(c[0] == "yarn" and (len(c) == 1 or c[1] in ("install", "add") or
+                               c[1:3] == ["global", "add"] or c[1].startswith("--"))
+           for c in cmds) and not re.search(r"\byarn\s+cache\s+clean\b", text):
+        rep.add("PackageCacheNotCleaned", inst.line,
+                "yarn install without 'yarn cache clean' in the same RUN")
+    if any(c[0] == "zypper" and any(w in ("install", "in") for w in c[1:3]) for c in cmds) \
+            and not re.search(r"\bzypper\s+(?:-\S+\s+)*(clean|cc)\b", text):
+        rep.add("PackageCacheNotCleaned", inst.line,
+                "zypper install without 'zypper clean' in the same RUN")
 
 
 # ---------------------------------------------------------------------------------------

@@ -296,3 +296,69 @@ def parse_rfc3339_ns(s: str) -> int:
 def parse_rfc3339(s: str) -> float:
     """Unix seconds (float) of an RFC 3339 time; see :func:`parse_rfc3339_ns`."""
     return parse_rfc3339_ns(s) / 1e9
+
+
+_GO_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000,
+             "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
+
+
+def parse_go_duration_ns(s: str) -> int | None:
+    """Go's ``time.ParseDuration`` in nanoseconds (``"1h30m"``, ``"-1.5s"``, ``"0"``); None if invalid."""
+    import re
+
+    m = re.fullmatch(r"([-+]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+|0)", s)
+    if not m:
+        return None
+    total = sum(float(num) * _GO_UNITS[unit] for num, unit in
+                re.findall(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)", m.group(2)))
+    if total >= 2**63:  # Go refuses durations past int64 nanoseconds (about 292 years)
+        return None
+    return -round(total) if m.group(1) == "-" else round(total)
+
+
+def parse_timestamp_ns(value: str, now_ns: int | None = None) -> int:
+    """A Docker ``--since``/``--until``/``until=`` value as nanoseconds since the epoch.
+
+    Follows the Docker CLI's ``timetypes.GetTimestamp``: a Go duration means that long before
+    *now_ns*, in whole seconds (``"10m"``, ``"1h30m"``; ``"-5m"`` is in the future); a time with a zone
+    (``Z``, ``+01:00``, or three dashes as in ``2024-01-02T03:04:05-07:00``) is RFC 3339,
+    date-only and hour-only forms allowed; a time without a zone is read in the host's
+    zone; anything else must be Unix seconds (``"1700000000"``, ``"1700000000.5"``).
+    Raises skiff.errors.InvalidArgument with Docker's wording.
+    """
+    import datetime as dt
+    import re
+
+    from skiff.errors import InvalidArgument
+
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    d = parse_go_duration_ns(value)
+    if d is not None and value != "0":
+        return (now_ns - d) // 1_000_000_000 * 1_000_000_000  # Docker keeps whole seconds
+    with_zone = any(c in value for c in "zZ+") or value.count("-") == 3
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?)?"
+                     r"([Zz]|[+-]\d{2}:\d{2})?", value)
+    if m and (m.group(8) is not None) == with_zone:
+        y, mo, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        h, mi, se = (int(m.group(i) or 0) for i in (4, 5, 6))
+        try:
+            t = dt.datetime(y, mo, day, h, mi, se)
+        except ValueError as e:
+            raise InvalidArgument(f"invalid time {value!r}", str(e)) from None
+        zone = m.group(8)
+        if zone is None:
+            off = -time.altzone if time.daylight and time.localtime().tm_isdst > 0 else -time.timezone
+        elif zone in "zZ":
+            off = 0
+        else:
+            off = (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60) * (1 if zone[0] == "+" else -1)
+        secs = (t - dt.datetime(1970, 1, 1)).days * 86400 + h * 3600 + mi * 60 + se - off
+        return secs * 1_000_000_000 + int((m.group(7) or "0").ljust(9, "0"))
+    m = re.fullmatch(r"(\+?\d+)(?:\.(\+?\d+))?", value)
+    if "-" not in value and m and int(m.group(1)) < 2**63 and int(m.group(2) or 0) < 2**63:
+        # Unix seconds, passed on as the daemon's ParseTimestamps reads them: the part after
+        # the dot is scaled by its length as a float (".5" is 500ms, ".123456789" is exact).
+        frac = m.group(2) or ""
+        nsec = int(float(int(frac)) * 10.0 ** (9 - len(frac))) if frac else 0
+        return int(m.group(1)) * 1_000_000_000 + nsec
+    raise InvalidArgument(f"failed to parse value as time or duration: {value!r}".replace("'", '"'))

@@ -54,6 +54,7 @@ from skiff.oci import (
 if TYPE_CHECKING:
     from skiff.images.model import Image
     from skiff.images.service import ImageService
+    from skiff.oci.types import Platform
 
 CHUNK = 1 << 20
 ANN_IMAGE_NAME = "io.containerd.image.name"
@@ -77,18 +78,23 @@ def _add_dir(tar: tarfile.TarFile, name: str) -> None:
     tar.addfile(ti)
 
 
-def save(service: ImageService, refs: Sequence[str], out: BinaryIO) -> None:
+def save(service: ImageService, refs: Sequence[str], out: BinaryIO,
+         platforms: Sequence[Platform] = ()) -> None:
     """Write the images named by ``refs`` as one archive to ``out`` (streamed, any sink).
 
     A name puts that tag in RepoTags; an ID saves the image untagged (as Docker does).
-    Raises ImageNotFound before anything is written.
+    With *platforms* (``docker save --platform``) every image must be of one of them.
+    Raises ImageNotFound, or NotFound with Docker's "was found but does not provide the
+    specified platform", before anything is written.
     """
     picked: dict[str, tuple[Image, list[str]]] = {}
     order: list[str] = []
     for r in refs:
         image_id, name = service.resolve(r)
         if image_id not in picked:
-            picked[image_id] = (service.get(image_id), [])
+            img = service.get(image_id)
+            check_platform(img, reference.parse(name).familiar() if name else r, platforms)
+            picked[image_id] = (img, [])
             order.append(image_id)
         if name is not None and "@" not in name and name not in picked[image_id][1]:
             picked[image_id][1].append(name)
@@ -138,8 +144,10 @@ def save(service: ImageService, refs: Sequence[str], out: BinaryIO) -> None:
 class _Loader:
     """One load: the archive's members, the blobs it added (for rollback), what to record."""
 
-    def __init__(self, service: ImageService, tar: tarfile.TarFile):
+    def __init__(self, service: ImageService, tar: tarfile.TarFile,
+                 platforms: Sequence[Platform] = ()):
         self.service = service
+        self.platforms = tuple(platforms)
         self.content = service.content
         self.tar = tar
         self.members: dict[str, tarfile.TarInfo] = {}
@@ -299,9 +307,16 @@ class _Loader:
         if mediatypes.is_index(desc.media_type):
             sub = Index.from_bytes(self._blob(desc), desc.media_type)
             self.put_small(self._blob(desc), desc.digest)
-            host = host_platform()
             images = [d for d in sub.manifests
                       if (d.annotations or {}).get("vnd.docker.reference.type") != "attestation-manifest"]
+            if self.platforms:  # load --platform: every variant asked for, nothing else
+                picks = [d for d in images if d.platform is not None
+                         and platform_matches(d.platform, self.platforms)]
+                if not picks:
+                    raise NotFound(f"index {desc.digest}", "no manifest for "
+                                   + ", ".join(map(_platform_text, self.platforms)))
+                return [d for p in picks for d in self._manifests_of(p)]
+            host = host_platform()
             matching = [d for d in images if d.platform is not None
                         and d.platform.os == host.os and d.platform.architecture == host.architecture]
             picks = matching[:1] or [d for d in images if mediatypes.is_manifest(d.media_type)][:1]
@@ -309,6 +324,28 @@ class _Loader:
                 raise NotFound(f"index {desc.digest}", f"no manifest for {host}")
             return [d for p in picks for d in self._manifests_of(p)]
         raise InvalidArgument(f"descriptor {desc.digest}", f"unsupported media type {desc.media_type!r}")
+
+
+def check_platform(img: Image, name: str, platforms: Sequence[Platform]) -> None:
+    """Raise NotFound in Docker's words unless *img* is of one of *platforms* (or none asked)."""
+    if platforms and not platform_matches(img.config.platform, platforms):
+        raise NotFound(f"image with reference {name} was found but does not provide the "
+                       "specified platform (" + ", ".join(map(_platform_text, platforms)) + ")")
+
+
+def _platform_text(p: Platform) -> str:
+    return "/".join(x for x in (p.os, p.architecture, p.variant) if x)
+
+
+def platform_matches(have: Platform, wants: Sequence[Platform]) -> bool:
+    """Whether an image or index entry's platform is one of *wants* (``--platform`` of save
+    and load): os and architecture equal after Go's normalisation (x86_64 → amd64, aarch64 →
+    arm64, arm64/v8 ≡ arm64), and the variant too when the wanted one names it."""
+    from skiff.registry.client.manifests import Platform as Wanted
+
+    h = Wanted(have.os, have.architecture, have.variant).normalized()
+    return any(h.os == w.os and h.architecture == w.architecture
+               and (not w.variant or h.variant == w.variant) for w in wants)
 
 
 def _name_of(desc: Descriptor) -> str | None:
@@ -324,6 +361,11 @@ def _name_of(desc: Descriptor) -> str | None:
             if not ref.digest:
                 return str(ref.tagged_or_latest())
     return None
+
+
+def _config_platform(service: ImageService, manifest_digest: str) -> Platform:
+    manifest = service.content.read_json(manifest_digest)
+    return ImageConfig.from_bytes(service.content.read_blob(manifest["config"]["digest"])).platform
 
 
 class _PlainHasher:
@@ -435,9 +477,12 @@ def _seekable_tar(service: ImageService, stream: BinaryIO):
         yield tar
 
 
-def load(service: ImageService, stream: BinaryIO) -> list[tuple[str, str | None]]:
+def load(service: ImageService, stream: BinaryIO,
+         platforms: Sequence[Platform] = ()) -> list[tuple[str, str | None]]:
     """Load every image of an archive; return ``(image ID, familiar name or None)`` pairs in
-    archive order (one per name; untagged images once with None).
+    archive order (one per name; untagged images once with None). With *platforms*
+    (``docker load --platform``), only images of those platforms are recorded, and
+    NotFound is raised when the archive holds none of them.
 
     Raises InvalidArgument (not an archive, truncated, missing files, bad JSON, unknown
     media types), DigestMismatch (a blob or layer diffID differs). On any error the store
@@ -445,7 +490,7 @@ def load(service: ImageService, stream: BinaryIO) -> list[tuple[str, str | None]
     """
     with service.leased(), _seekable_tar(service, stream) as tar:
         try:
-            loader = _Loader(service, tar)
+            loader = _Loader(service, tar, platforms)
         except (tarfile.TarError, EOFError) as e:
             raise InvalidArgument("invalid archive", str(e)) from None
         try:
@@ -456,6 +501,11 @@ def load(service: ImageService, stream: BinaryIO) -> list[tuple[str, str | None]
             else:
                 raise InvalidArgument("invalid archive",
                                       "no manifest.json (docker-archive) or index.json (OCI layout)")
+            if platforms:
+                found = [f for f in found if platform_matches(_config_platform(service, f[0]), platforms)]
+                if not found:
+                    raise NotFound("no image in the archive provides the specified platform ("
+                                   + ", ".join(map(_platform_text, platforms)) + ")")
             results: list[tuple[str, str | None]] = []
             with transaction(service.db):
                 for mdigest, tags, lays in found:

@@ -7,8 +7,6 @@ Mixed into :class:`skiff.images.service.ImageService` (the methods use its ``db`
 from __future__ import annotations
 
 import json
-import re
-import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -29,23 +27,13 @@ def _short(image_id: str) -> str:
 
 
 def _parse_until(v: str) -> float:
-    """``until=`` as Docker takes it: a Go duration before now, a unix time, or RFC 3339."""
-    m = re.fullmatch(r"((?:\d+(?:\.\d+)?(?:h|m|s|ms))+)", v)
-    if m:
-        secs = 0.0
-        for num, unit in re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", v):
-            secs += float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
-        return time.time() - secs
-    try:
-        return float(v)
-    except ValueError:
-        pass
-    from skiff.images.inspect import parse_time
+    """``until=`` as Docker takes it (see skiff.format.humanize.parse_timestamp_ns), in seconds."""
+    from skiff.format.humanize import parse_timestamp_ns
 
-    t = parse_time(v)
-    if not t:
-        raise InvalidArgument(f"invalid filter 'until={v}'", "expected a duration or a time")
-    return t
+    try:
+        return parse_timestamp_ns(v) / 1e9
+    except InvalidArgument as e:
+        raise InvalidArgument(f"invalid filter 'until={v}'", str(e)) from None
 
 
 class RemovalMixin:

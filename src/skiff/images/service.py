@@ -416,17 +416,17 @@ class ImageService(RemovalMixin):
 
         return import_rootfs(self, stream, tag=tag, changes=changes, message=message)
 
-    def save(self, refs: Sequence[str], out: BinaryIO) -> None:
+    def save(self, refs: Sequence[str], out: BinaryIO, platforms: Sequence = ()) -> None:
         """``docker save``: see :func:`skiff.images.archive.save`."""
         from skiff.images.archive import save
 
-        save(self, refs, out)
+        save(self, refs, out, platforms)
 
-    def load(self, stream: BinaryIO) -> list[tuple[str, str | None]]:
+    def load(self, stream: BinaryIO, platforms: Sequence = ()) -> list[tuple[str, str | None]]:
         """``docker load``: see :func:`skiff.images.archive.load`."""
         from skiff.images.archive import load
 
-        return load(self, stream)
+        return load(self, stream, platforms)
 
 
 def _measure_reader(content, digest: str):

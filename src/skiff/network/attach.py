@@ -155,6 +155,11 @@ def _attach_one(svc, db, container_id: str, netns: Path, req: EndpointRequest,
         bridge.plug(bridge=n.bridge, netns_path=netns, host_veth=host_veth, ifname=ifname,
                     address=str(addr), prefix_len=subnet.prefixlen,
                     gateway=None if n.internal else n.gateway, mac=mac)
+        if n.subnet6:
+            from skiff.network import ipv6
+
+            ipv6.configure(netns, ifname, str(ipv6.address_for(n.subnet, str(addr), n.subnet6)),
+                           int(n.subnet6.split("/")[1]), None if n.internal else n.gateway6)
         if n.user_defined:
             from skiff.network import dns
 
@@ -165,7 +170,18 @@ def _attach_one(svc, db, container_id: str, netns: Path, req: EndpointRequest,
         raise
     return Endpoint(network_id=n.id, network_name=n.name, container_id=container_id,
                     address=str(addr), prefix_len=subnet.prefixlen, gateway=n.gateway,
-                    mac=mac, host_veth=host_veth, ifname=ifname, aliases=aliases)
+                    mac=mac, host_veth=host_veth, ifname=ifname, aliases=aliases,
+                    **_v6(n, str(addr)))
+
+
+def _v6(n, address: str) -> dict:
+    """Endpoint's IPv6 fields on a dual-stack network (else none)."""
+    if not n.subnet6:
+        return {}
+    from skiff.network import ipv6
+
+    return {"address6": str(ipv6.address_for(n.subnet, address, n.subnet6)),
+            "prefix_len6": int(n.subnet6.split("/")[1]), "gateway6": n.gateway6 or ""}
 
 
 def detach(config: Config, db: sqlite3.Connection, container_id: str,
@@ -226,7 +242,7 @@ def endpoints(db: sqlite3.Connection, container_id: str) -> list[Endpoint]:
                             address=r["address"], prefix_len=IPv4Network(n.subnet).prefixlen,
                             gateway=n.gateway, mac=d.get("mac", ""),
                             host_veth=d.get("host_veth", ""), ifname=d.get("ifname", "eth0"),
-                            aliases=tuple(d.get("aliases") or ())))
+                            aliases=tuple(d.get("aliases") or ()), **_v6(n, r["address"])))
     return sorted(out, key=lambda e: e.ifname)
 
 

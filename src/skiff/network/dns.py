@@ -5,8 +5,8 @@ user-defined network listens on the network's gateway address, UDP port 53, whil
 one container is attached. Containers' /etc/resolv.conf names the gateway. It answers
 ``A`` queries for the names of the containers on *that* network — the container name,
 its ``--network-alias`` names and its 12-hex short ID — from the metadata DB (read per
-query, so attach/detach need no signalling), refuses ``AAAA`` for those names with an
-empty answer, and forwards everything else to the host's resolvers (/etc/resolv.conf).
+query, so attach/detach need no signalling), ``AAAA`` queries on dual-stack networks
+(an empty answer elsewhere), and forwards everything else to the host's resolvers (/etc/resolv.conf).
 
 ``ensure`` starts it (idempotent), ``refresh`` stops it when the network has no endpoints
 left. The process: ``python -m skiff.network.dns ROOT NETWORK_ID ADDRESS``, pid file
@@ -128,15 +128,34 @@ def parse_query(data: bytes) -> tuple[int, int, str, int, int]:
 
 
 def answer(query: bytes, addresses: list[str], *, rcode: int = 0) -> bytes:
-    """A response to ``query`` with one A record per address (empty = NODATA / rcode)."""
+    """A response to ``query`` with one A record per IPv4 address and one AAAA record per
+    IPv6 one (empty = NODATA / rcode)."""
     qid, flags, _name, _qt, qend = parse_query(query)
     rd = flags & 0x0100
     hdr = struct.pack("!HHHHHH", qid, 0x8000 | 0x0400 | rd | 0x0080 | rcode, 1,
                       len(addresses), 0, 0)
     body = query[12:qend]
     for a in addresses:
-        body += b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, TTL, 4) + socket.inet_aton(a)
+        if ":" in a:
+            body += (b"\xc0\x0c" + struct.pack("!HHIH", 28, 1, TTL, 16)
+                     + socket.inet_pton(socket.AF_INET6, a))
+        else:
+            body += b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, TTL, 4) + socket.inet_aton(a)
     return hdr + body
+
+
+def records_for(qtype: int, addresses: list[str], subnet: str | None,
+                subnet6: str | None) -> list[str]:
+    """What to answer a query of ``qtype`` for a name with these IPv4 ``addresses``: A (1)
+    → them; AAAA (28) → their IPv6 twins on a dual-stack network (skiff.network.ipv6),
+    else nothing (NODATA, so resolvers fall back to A); other types → nothing."""
+    if qtype == 1:
+        return addresses
+    if qtype == 28 and subnet and subnet6:
+        from skiff.network.ipv6 import address_for
+
+        return [str(address_for(subnet, a, subnet6)) for a in addresses]
+    return []
 
 
 def lookup(db: sqlite3.Connection, network_id: str, name: str) -> list[str]:
@@ -197,6 +216,9 @@ def serve(root: str, network_id: str, address: str, ready_fd: int | None = None)
     os.replace(tmp, pf)
     db = metadata.connect(Path(root) / "metadata.db", migrate=False)
     upstreams = _upstreams()
+    from skiff.network import records
+
+    net = records.find(db, network_id)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     if ready_fd is not None:
         os.write(ready_fd, b"ok")
@@ -213,7 +235,7 @@ def serve(root: str, network_id: str, address: str, ready_fd: int | None = None)
         except sqlite3.Error:
             addrs = []
         if addrs:
-            sock.sendto(answer(data, addrs if qtype == 1 else []), peer)
+            sock.sendto(answer(data, records_for(qtype, addrs, net.subnet, net.subnet6)), peer)
             continue
 
         def fwd(data=data, peer=peer):

@@ -16,14 +16,16 @@ Every rule skiff makes lives in a table of its own, so clean-up is deleting the 
   host's own connections; each ``[ip daddr HOST_IP] fib daddr type local <proto> dport
   HOST_PORT dnat to CONTAINER_IP:PORT``.
 
-``backend()`` detects the host's tool: nftables (``nft``) when present and working,
-else Unavailable (an iptables backend is left for hosts without nft). Rule sets are
-loaded with ``nft -f -`` in one transaction: they appear whole or not at all.
+``backend()`` picks what the host has: nftables (``nft``) when present and working,
+else iptables (skiff.network.iptables: the same rules in chains of skiff's own), else
+Unavailable; ``$SKIFF_FIREWALL=nftables|iptables`` forces one. nft rule sets are loaded
+with ``nft -f -`` in one transaction: they appear whole or not at all.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -45,22 +47,52 @@ class PortRule:
     container_port: int
 
 
-@functools.cache
 def backend() -> str:
-    """``"nftables"`` when ``nft`` is installed and the kernel answers it.
+    """``"nftables"`` when ``nft`` is installed and the kernel answers it, else
+    ``"iptables"`` when that works (``$SKIFF_IPTABLES`` names the binary, default
+    ``iptables``); ``$SKIFF_FIREWALL`` forces either. Decided once per setting.
 
-    Raises Unavailable("firewall", why) otherwise (install the nftables package)."""
+    Raises Unavailable("firewall", why) when neither is usable (or the forced one is not)."""
+    return _backend(os.environ.get("SKIFF_FIREWALL") or "",
+                    os.environ.get("SKIFF_IPTABLES") or "")
+
+
+def _nft_usable() -> str | None:
     nft = shutil.which("nft")
     if nft is None:
-        raise Unavailable("firewall", "nft not found (apt-get install nftables)")
+        return "nft not found (apt-get install nftables)"
     r = subprocess.run([nft, "list", "tables"], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise Unavailable("firewall", "nft list tables: " + r.stderr.strip())
-    return "nftables"
+    return None if r.returncode == 0 else "nft list tables: " + r.stderr.strip()
+
+
+@functools.cache
+def _backend(forced: str, _iptables: str) -> str:
+    from skiff.network import iptables
+
+    if forced not in ("", "nftables", "iptables"):
+        raise Unavailable("firewall", f"SKIFF_FIREWALL={forced}: use nftables or iptables")
+    if forced != "iptables":
+        why = _nft_usable()
+        if why is None:
+            return "nftables"
+        if forced:
+            raise Unavailable("firewall", why)
+    why_ipt = iptables.usable()
+    if why_ipt is None:
+        return "iptables"
+    raise Unavailable("firewall", why_ipt if forced else f"{why}; {why_ipt}")
+
+
+def _iptables():
+    """The iptables module when that is the backend in use, else None."""
+    if backend() == "iptables":
+        from skiff.network import iptables
+
+        return iptables
+    return None
 
 
 def _nft(script: str, what: str) -> None:
-    backend()
     r = subprocess.run(["nft", "-f", "-"], input=script, capture_output=True, text=True)
     if r.returncode != 0:
         raise SkiffError(what, "nft: " + (r.stderr.strip().splitlines() or ["failed"])[-1])
@@ -107,11 +139,15 @@ def network_rules(bridge: str, subnet: str, *, internal: bool) -> str:
 
 def setup_network(bridge: str, subnet: str, *, internal: bool) -> None:
     """Install (or replace) a network's table. Raises SkiffError naming the bridge."""
+    if ipt := _iptables():
+        return ipt.setup_network(bridge, subnet, internal=internal)
     _nft(network_rules(bridge, subnet, internal=internal), "bridge " + bridge)
 
 
 def teardown_network(bridge: str) -> None:
     """Delete a network's table (no-op when absent)."""
+    if ipt := _iptables():
+        return ipt.teardown_network(bridge)
     t = network_table(bridge)
     _nft(f"add table ip {t}\ndelete table ip {t}\n", "bridge " + bridge)
 
@@ -137,17 +173,31 @@ def publish(container_id: str, rules: list[PortRule]) -> None:
     if not rules:
         unpublish(container_id)
         return
+    if ipt := _iptables():
+        return ipt.publish(container_id, rules)
     _nft(port_rules(container_id, rules), "container " + container_id[:12] + " ports")
 
 
 def unpublish(container_id: str) -> None:
     """Delete the container's port table (no-op when absent)."""
+    if ipt := _iptables():
+        return ipt.unpublish(container_id)
     t = ports_table(container_id)
     _nft(f"add table ip {t}\ndelete table ip {t}\n", "container " + container_id[:12] + " ports")
 
 
 def tables() -> list[str]:
-    """Names of skiff's tables in the ip family (tests check nothing leaked)."""
-    r = subprocess.run(["nft", "list", "tables", "ip"], capture_output=True, text=True)
-    return sorted(ln.split()[-1] for ln in r.stdout.splitlines()
-                  if ln.split()[-1].startswith("skiff_"))
+    """Names of skiff's tables in the ip family (tests check nothing leaked), and of the
+    iptables backend's chains under the same names (``SKIFF-P-<id>`` as
+    ``skiff_p_<id>``), whichever of the two is installed."""
+    out = set()
+    if shutil.which("nft"):
+        r = subprocess.run(["nft", "list", "tables", "ip"], capture_output=True, text=True)
+        out |= {ln.split()[-1] for ln in r.stdout.splitlines()
+                if ln.split()[-1].startswith("skiff_")}
+    from skiff.network import iptables
+
+    if iptables.usable() is None:
+        out |= {"skiff_" + c.split(":", 1)[1][6].lower() + "_" + c.split(":", 1)[1][8:]
+                for c in iptables.chains()}
+    return sorted(out)

@@ -3,7 +3,7 @@
 Tables (skiff/metadata.py ``_m5_networks``):
 
     networks(id, name UNIQUE, driver, created, subnet, gateway, bridge, internal, last_ip,
-             data JSON {labels, options})
+             data JSON {labels, options, ipv6?: {subnet, gateway}})
     network_endpoints(network_id, container_id, address, created, data JSON {mac, aliases,
              host_veth, name, ifname}) — PRIMARY KEY (network_id, container_id),
              UNIQUE (network_id, address)
@@ -37,6 +37,8 @@ class Network:
     internal: bool = False
     labels: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
+    subnet6: str | None = None  # IPv6 (network create --ipv6): skiff.network.ipv6
+    gateway6: str | None = None
 
     @property
     def user_defined(self) -> bool:
@@ -62,6 +64,9 @@ class Endpoint:
     host_veth: str
     ifname: str = "eth0"
     aliases: tuple[str, ...] = ()
+    address6: str = ""  # on IPv6 networks: address, prefix length, gateway
+    prefix_len6: int = 0
+    gateway6: str = ""
 
     def to_docker(self) -> dict:
         """The ``NetworkSettings.Networks[name]`` entry of ``docker inspect``."""
@@ -70,8 +75,9 @@ class Endpoint:
             "MacAddress": self.mac, "NetworkID": self.network_id,
             "EndpointID": endpoint_id(self.network_id, self.container_id),
             "Gateway": self.gateway, "IPAddress": self.address,
-            "IPPrefixLen": self.prefix_len, "IPv6Gateway": "", "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0, "DriverOpts": None, "DNSNames": None,
+            "IPPrefixLen": self.prefix_len, "IPv6Gateway": self.gateway6,
+            "GlobalIPv6Address": self.address6, "GlobalIPv6PrefixLen": self.prefix_len6,
+            "DriverOpts": None, "DNSNames": None,
         }
 
 
@@ -87,7 +93,9 @@ def from_row(r: sqlite3.Row) -> Network:
     return Network(id=r["id"], name=r["name"], driver=r["driver"], created=r["created"],
                    subnet=r["subnet"], gateway=r["gateway"], bridge=r["bridge"],
                    internal=bool(r["internal"]), labels=data.get("labels") or {},
-                   options=data.get("options") or {})
+                   options=data.get("options") or {},
+                   subnet6=(data.get("ipv6") or {}).get("subnet"),
+                   gateway6=(data.get("ipv6") or {}).get("gateway"))
 
 
 def insert(db: sqlite3.Connection, n: Network) -> None:
@@ -95,7 +103,10 @@ def insert(db: sqlite3.Connection, n: Network) -> None:
     db.execute("INSERT INTO networks (id, name, driver, created, subnet, gateway, bridge, "
                "internal, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                (n.id, n.name, n.driver, n.created, n.subnet, n.gateway, n.bridge,
-                int(n.internal), json.dumps({"labels": n.labels, "options": n.options})))
+                int(n.internal), json.dumps({"labels": n.labels, "options": n.options,
+                                             **({"ipv6": {"subnet": n.subnet6,
+                                                          "gateway": n.gateway6}}
+                                                if n.subnet6 else {})})))
 
 
 def all_networks(db: sqlite3.Connection) -> list[Network]:

@@ -81,8 +81,12 @@ class NetworkService:
 
     def create(self, name: str, *, driver: str = "bridge", subnet: str | None = None,
                gateway: str | None = None, internal: bool = False,
-               labels: dict | None = None, options: dict | None = None) -> Network:
+               labels: dict | None = None, options: dict | None = None,
+               ipv6: bool = False, subnet6: str | None = None,
+               gateway6: str | None = None) -> Network:
         """Record a bridge network and bring up its bridge and firewall table.
+
+        ``ipv6``: dual stack (skiff.network.ipv6): ``subnet6``/``gateway6`` or a ULA /64.
 
         Raises InvalidArgument (bad name/driver/subnet/gateway), Conflict (``network with
         name NAME already exists``; a subnet overlapping another network or a host route),
@@ -111,13 +115,25 @@ class NetworkService:
             else:
                 net = ipam.pick_subnet(taken)
             gw = ipam.gateway_for(net, gateway)
+            net6 = gw6 = None
+            if ipv6:
+                from skiff.network import ipv6 as v6
+
+                taken6 = [v6.parse_subnet(n.subnet6) for n in records.all_networks(self.db)
+                          if n.subnet6]
+                taken6 += v6.host_routes()
+                net6, gw6 = v6.plan(nid, net, subnet6, gateway6, taken6)
             n = Network(id=nid, name=name, driver=driver, created=time.time(), subnet=str(net),
                         gateway=str(gw), bridge=br, internal=internal, labels=labels or {},
-                        options=options or {})
+                        options=options or {}, subnet6=str(net6) if net6 else None,
+                        gateway6=str(gw6) if gw6 else None)
             records.insert(self.db, n)
             # Devices inside the transaction: a failure rolls the row back with them.
             try:
                 bridge.ensure_bridge(br, str(gw), net)
+                if net6 is not None:
+                    v6.setup_firewall(br, str(net6), internal=internal)
+                    v6.ensure_bridge(br, str(gw6), net6.prefixlen)
                 firewall.setup_network(br, str(net), internal=internal)
             except BaseException:
                 _teardown(n)
@@ -191,10 +207,18 @@ class NetworkService:
                 "EndpointID": records.endpoint_id(n.id, r["container_id"]),
                 "MacAddress": d.get("mac", ""),
                 "IPv4Address": f"{r['address']}/{prefix}", "IPv6Address": ""}
+            if n.subnet6:
+                from skiff.network import ipv6
+
+                containers[r["container_id"]]["IPv6Address"] = (
+                    f"{ipv6.address_for(n.subnet, r['address'], n.subnet6)}/"
+                    f"{n.subnet6.split('/')[1]}")
         ipam_cfg = [{"Subnet": n.subnet, "Gateway": n.gateway}] if n.subnet else []
+        if n.subnet6:
+            ipam_cfg.append({"Subnet": n.subnet6, "Gateway": n.gateway6})
         return {
             "Name": n.name, "Id": n.id, "Created": format_rfc3339_ns(int(n.created * 1e9)),
-            "Scope": "local", "Driver": n.driver, "EnableIPv6": False,
+            "Scope": "local", "Driver": n.driver, "EnableIPv6": bool(n.subnet6),
             "IPAM": {"Driver": "default", "Options": None if not n.user_defined else {},
                      "Config": ipam_cfg},
             "Internal": n.internal, "Attachable": False, "Ingress": False,
@@ -218,7 +242,13 @@ def _teardown(n: Network) -> None:
     from skiff.network import bridge, firewall
 
     errs = []
+    def v6() -> None:
+        from skiff.network import ipv6
+
+        ipv6.teardown_firewall(n.bridge)
+
     for step in (lambda: firewall.teardown_network(n.bridge) if n.bridge else None,
+                 lambda: v6() if n.bridge and n.subnet6 else None,
                  lambda: bridge.delete_link(n.bridge) if n.bridge else None):
         try:
             step()

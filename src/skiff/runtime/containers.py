@@ -198,8 +198,10 @@ class ContainerService(StoreParts):
         host = opts_mod.host_config(o)
         from skiff.network import glue as netglue
 
-        host["NetworkMode"] = netglue.check_mode(self.config, self.db, host["NetworkMode"],
-                                                 ip=o.ip, aliases=o.network_aliases)
+        host["NetworkMode"] = netglue.check_mode(
+            self.config, self.db, host["NetworkMode"], ip=o.ip, aliases=o.network_aliases,
+            hostname=o.hostname, dns=o.dns, extra_hosts=o.extra_hosts,
+            publish=bool(o.publish or o.publish_all), expose=o.expose, mac=o.mac_address)
         mounts = volumes.parse_mounts(self, o, config)
         argv = (config["Entrypoint"] or []) + (config["Cmd"] or [])
         rec = {
@@ -508,14 +510,17 @@ class ContainerService(StoreParts):
         extra_hosts = tuple(tuple(h.split(":", 1)) for h in hc.get("ExtraHosts") or ())
         from skiff.network import glue as netglue
 
-        netinfo = netglue.start(self.config, self.db, rec) if netglue.uses_bridge(net) else None
-        mounts = etcfiles.write(self.bundle(cid), cfg["Hostname"], network=net,
+        netinfo = netglue.start(self.config, self.db, rec) if netglue.uses_netns(net) else None
+        hostname = (netinfo.hostname if netinfo else "") or cfg["Hostname"]
+        mounts = etcfiles.write(self.bundle(cid), hostname, network=net,
                                 extra_hosts=tuple((n, a) for n, a in extra_hosts),
                                 ip=netinfo.ip if netinfo else None,
                                 dns=tuple(hc.get("Dns") or ()) or
                                 (netinfo.nameservers if netinfo else ()),
                                 dns_search=tuple(hc.get("DnsSearch") or ()),
                                 dns_options=tuple(hc.get("DnsOptions") or ()))
+        if netinfo is not None and netinfo.etc:  # --network container:X shares X's files
+            mounts = netinfo.etc_mounts(mounts)
         mounts += volumes.oci_mounts(self, rec, rootfs)
         sec = dict(o.split("=", 1) if "=" in o else (o, "") for o in hc.get("SecurityOpt") or ())
         seccomp = sec.get("seccomp", "default") or "default"
@@ -532,7 +537,7 @@ class ContainerService(StoreParts):
         o = S.SpecOptions(
             args=tuple(args), rootfs=rootfs, env=tuple(options.process_env(cfg)), cwd=cwd,
             uid=eu.uid, gid=eu.gid, additional_gids=eu.additional_gids,
-            hostname=cfg["Hostname"], terminal=bool(cfg.get("Tty")),
+            hostname=hostname, terminal=bool(cfg.get("Tty")),
             readonly_rootfs=bool(hc.get("ReadonlyRootfs")),
             network=("host" if net == "host" else netinfo.netns if netinfo else "private"),
             pid_host=hc.get("PidMode") == "host", ipc_host=hc.get("IpcMode") == "host",

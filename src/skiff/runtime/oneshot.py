@@ -142,7 +142,8 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
         cwd: str = "/", user: str = "", hostname: str = "", network: str = "host",
         extra_mounts: Sequence = (), stdin: bytes | IO[bytes] | None = None,
         output: Callable[[bytes], None] | None = None, cap_add: Sequence[str] = (),
-        security: str = "sandbox", extra_hosts: Sequence[tuple[str, str]] = ()) -> int:
+        security: str = "sandbox", extra_hosts: Sequence[tuple[str, str]] = (),
+        dns: Sequence[str] = ()) -> int:
     """Run ``args`` in a new container on the rootfs ``mounts``; return its exit code.
 
     Args:
@@ -153,13 +154,15 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
         cwd: working directory (created if missing, as Docker does for WORKDIR).
         user: ``""`` (root), ``name``, ``uid``, ``user:group`` — resolved in the rootfs.
         hostname: UTS hostname (default: the first 12 hex digits of a random ID).
-        network: ``"host"`` or ``"none"`` (loopback only).
+        network: ``"host"``, ``"none"`` (loopback only), or the path of a network
+            namespace to join (a build step's sandbox on a bridge: skiff.network.sandbox).
         extra_mounts: OCI mount dicts, or objects with destination/type/source/options.
         stdin: bytes to feed, a binary file, or None for /dev/null.
         output: called with each chunk of the combined stdout+stderr (bytes).
         cap_add: extra capabilities; ``security="insecure"`` runs privileged (BuildKit's
             ``RUN --security=insecure``).
         extra_hosts: (name, address) pairs appended to /etc/hosts.
+        dns: nameservers for /etc/resolv.conf (default: the host's, as ``skiff run``).
 
     Returns:
         int: the exit code (128+N when killed by signal N, as runc reports).
@@ -169,8 +172,9 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
         CannotInvoke: it exists but cannot be executed (exit 126).
         SkiffError: runc or a mount failed.
     """
-    if network not in ("host", "none"):
-        raise SkiffError(f"network mode {network!r}", "only host and none are supported")
+    if network not in ("host", "none") and not network.startswith("/"):
+        raise SkiffError(f"network mode {network!r}",
+                         "only host, none or a network namespace path are supported")
     driver = runc_mod.Runc.for_config(config)
     sweep_stale(config, driver)
     cid = os.urandom(32).hex()
@@ -194,7 +198,7 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
                 d.mkdir(parents=True)
                 os.chown(d, eu.uid, eu.gid)
         extra = etcfiles.write(work / "etc", hostname, network=network,
-                               extra_hosts=tuple(extra_hosts))
+                               extra_hosts=tuple(extra_hosts), dns=tuple(dns))
         extra += [_mount_dict(m) for m in extra_mounts]
         opts = spec_mod.SpecOptions(
             args=tuple(args), rootfs=rootfs, env=tuple(env), cwd=cwd, uid=eu.uid, gid=eu.gid,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -12,23 +13,40 @@ import pytest
 needs_net = [pytest.mark.requires_root]
 
 
+# The tables iptables-nft keeps its built-in chains in (never skiff's, which are
+# skiff_*): made on first use by the iptables backend's tests and left, as iptables does.
+IPTABLES_NFT_TABLES = ("table ip nat {", "table ip filter {", "table ip6 nat {",
+                       "table ip6 filter {")
+
+
+_COUNTER = re.compile(r"counter packets \d+ bytes \d+ ?")  # other tools' rules count
+
+
 def host_state() -> tuple:
-    """Links, IPv4 addresses, named namespaces and the nftables ruleset of the host."""
+    """Links, IPv4 addresses, named namespaces, the nftables ruleset of the host and
+    iptables-legacy's skiff chains and rules."""
     from skiff.network import bridge
 
     nft = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout \
         if shutil.which("nft") else ""
     ns = sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []
-    return bridge.links(), bridge.addresses(), ns, nft
+    legacy = ""
+    for save in ("iptables-legacy-save", "ip6tables-legacy-save"):
+        if shutil.which(save):
+            legacy += subprocess.run([save], capture_output=True, text=True).stdout
+    return bridge.links(), bridge.addresses(), ns, nft, legacy
 
 
 def _items(state: tuple) -> set:
-    links, addrs, ns, nft = state
-    tables = {ln for ln in nft.splitlines() if ln.startswith("table ")}
-    rules = {ln.strip() for ln in nft.splitlines() if ln.startswith("\t\t")}
+    links, addrs, ns, nft, legacy = state
+    tables = {ln for ln in nft.splitlines() if ln.startswith("table ")
+              and ln not in IPTABLES_NFT_TABLES}
+    rules = {_COUNTER.sub("", ln.strip()) for ln in nft.splitlines() if ln.startswith("\t\t")
+             and not ln.strip().startswith("type ")}
+    ipt = {ln for ln in legacy.splitlines() if "SKIFF-" in ln}
     return ({("link", x) for x in links} | {("addr", x) for x in addrs} |
             {("netns", x) for x in ns} | {("table", x) for x in tables} |
-            {("rule", x) for x in rules})
+            {("rule", x) for x in rules} | {("iptables-legacy", x) for x in ipt})
 
 
 def leaked(before: tuple, timeout: float = 5.0) -> set:
@@ -40,9 +58,48 @@ def leaked(before: tuple, timeout: float = 5.0) -> set:
     end = time.monotonic() + timeout
     while True:
         extra = _items(host_state()) - _items(before)
+        extra = {x for x in extra if not _foreign(x)}
         if not extra or time.monotonic() > end:
             return extra
         time.sleep(0.2)
+
+
+def _master(link: str) -> str | None:
+    try:
+        return os.path.basename(os.readlink(f"/sys/class/net/{link}/master"))
+    except OSError:
+        return None
+
+
+def _foreign(item: tuple) -> bool:
+    """A veth (or a namespace holding one) plugged into the shared default bridge
+    (skiff0): another user's container on this host; the tests here all use bridges of
+    their own (SKIFF_BRIDGE), so it is not something they left."""
+    from skiff.network.service import DEFAULT_BRIDGE
+
+    kind, what = item
+    if kind == "link":
+        return _master(what) == DEFAULT_BRIDGE
+    if kind == "netns":
+        from skiff.network import bridge
+
+        try:
+            with bridge.iproute(f"/run/netns/{what}") as ipr:
+                peers = [ln.get_attr("IFLA_LINK") for ln in ipr.get_links()
+                         if ln.get_attr("IFLA_LINK")]
+        except Exception:
+            return False
+        for idx in peers:
+            for name in os.listdir("/sys/class/net"):
+                try:
+                    with open(f"/sys/class/net/{name}/ifindex") as f:
+                        if int(f.read()) != idx:
+                            continue
+                except OSError:
+                    continue
+                if _master(name) == DEFAULT_BRIDGE:
+                    return True
+    return False
 
 
 @pytest.fixture
@@ -78,3 +135,68 @@ def tcp_reach(netns: str, ip: str, port: int, timeout: float = 1.0, send: bytes 
     r = subprocess.run(["nsenter", f"--net={netns}", sys.executable, "-c", code],
                        capture_output=True, timeout=timeout + 10)
     return r.returncode == 0
+
+
+def skiff_main(root, *args: str):
+    """``skiff --root ROOT ARGS`` in-process → CliResult(code, out, err)."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from skiff.cli.main import main
+    from tests.conftest import CliResult
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["--root", str(root), *args])
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+class Store:
+    """A test store: ``sk("run", ...)`` runs skiff in-process against it; ``sk.root``."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def __call__(self, *args: str):
+        return skiff_main(self.root, *args)
+
+
+@pytest.fixture(scope="module")
+def sk(tmp_path_factory, busybox_tar):
+    """A store with busybox imported and its own default bridge; on teardown every
+    container, network, bridge and table is gone (compared with the state before)."""
+    uid = secrets.token_hex(3)
+    saved = {k: os.environ.get(k) for k in ("SKIFF_BRIDGE", "SKIFF_BRIDGE_SUBNET")}
+    os.environ["SKIFF_BRIDGE"] = "skr" + uid
+    os.environ["SKIFF_BRIDGE_SUBNET"] = f"10.93.{int(uid, 16) % 250}.0/24"
+    before = host_state()
+    root = tmp_path_factory.mktemp("net") / "root"
+    assert skiff_main(root, "import", str(busybox_tar), "bb:1").code == 0
+    run = Store(root)
+    yield run
+    ids = run("ps", "-aq", "--no-trunc").out.split()
+    if ids:
+        run("rm", "-f", *ids)
+    from skiff import metadata
+    from skiff.config import Config
+    from skiff.network.service import NetworkService
+
+    config = Config.from_env(root=str(root))
+    db = metadata.connect(config.metadata_path)
+    try:
+        from skiff.network import sandbox
+
+        sandbox.sweep(config, db)
+        NetworkService(config, db).reset()
+    finally:
+        db.close()
+        with open("/proc/self/mountinfo") as f:
+            mounts = [ln.split()[4] for ln in f]
+        for m in sorted((m for m in mounts if m.startswith(str(root))), reverse=True):
+            subprocess.run(["umount", "-l", m], check=False)
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    assert leaked(before) == set()

@@ -57,6 +57,21 @@ def env(skiff_root, monkeypatch, no_leaks, uid):
     db.close()
 
 
+def _links_of(env, *cids: str) -> list[str]:
+    """The host links this test's store could have made for ``cids``: its bridges and
+    their veths (other engineers' containers come and go on this shared host)."""
+    nets = env.svc.list()
+    mine = {n.bridge for n in nets if n.bridge}
+    mine |= {bridge.veth_name(n.id, c) for n in nets for c in cids}
+    return sorted(x for x in bridge.links() if x in mine)
+
+
+def _tables_of(env, *cids: str) -> list[str]:
+    mine = {firewall.network_table(n.bridge) for n in env.svc.list() if n.bridge}
+    mine |= {firewall.ports_table(c) for c in cids}
+    return [t for t in firewall.tables() if t in mine]
+
+
 def _host_ip() -> str:
     """An address of this host that is not loopback (eth0's)."""
     with bridge.iproute() as ipr:
@@ -174,11 +189,11 @@ def test_published_port_outbound_and_hairpin(env, tmp_path):
         srv.close()
     # A second container asking for the same host port is refused, leaving nothing behind.
     c2, ns2 = env.sandbox()
-    before = (bridge.links(), firewall.tables())
+    before = (_links_of(env, cid, c2), _tables_of(env, cid, c2))
     with pytest.raises(Conflict, match=f"Bind for 0.0.0.0:{hp} failed: port is already allocated"):
         net.attach(env.config, env.db, c2, ns2, [EndpointRequest("bridge")],
                    publish=[ports.PortSpec(80, "tcp", "", hp)])
-    assert (bridge.links(), firewall.tables()) == before
+    assert (_links_of(env, cid, c2), _tables_of(env, cid, c2)) == before
     assert bridge.links(ns2) == ["lo"]
     # Detach releases everything.
     net.detach(env.config, env.db, cid)
@@ -209,7 +224,7 @@ def test_network_none_has_only_loopback(env):
 
 def test_bad_requests_leave_nothing(env):
     cid, ns = env.sandbox()
-    before = (bridge.links(), firewall.tables())
+    before = (_links_of(env, cid), _tables_of(env, cid))
     with pytest.raises(NotFound, match="network nope not found"):
         net.attach(env.config, env.db, cid, ns, [EndpointRequest("bridge"), EndpointRequest("nope")])
     with pytest.raises(InvalidArgument, match="user defined networks only"):
@@ -217,7 +232,8 @@ def test_bad_requests_leave_nothing(env):
     # The default bridge was brought up by the first request and stays (as docker0 does).
     assert bridge.links(ns) == ["lo"]
     assert env.db.execute("SELECT count(*) FROM network_endpoints").fetchone()[0] == 0
-    assert set(bridge.links()) - set(before[0]) <= {"skb" + env.uid}
+    assert set(_links_of(env, cid)) - set(before[0]) <= {"skb" + env.uid}
+    assert set(_tables_of(env, cid)) - set(before[1]) <= {firewall.network_table("skb" + env.uid)}
 
 
 def test_overlapping_subnet_is_refused(env):
@@ -256,3 +272,133 @@ def test_a_crash_after_the_veth_is_made_is_repaired_by_detach(env):
     net.detach(env.config, env.db, cid)
     assert veth not in bridge.links()
     assert env.db.execute("SELECT count(*) FROM network_endpoints").fetchone()[0] == 0
+
+
+def _backends() -> list:
+    """nftables, and iptables through each of Debian's two binaries the host has."""
+    import shutil
+
+    out = [pytest.param(("nftables", ""), id="nftables")]
+    for exe in ("iptables-legacy", "iptables-nft"):
+        out.append(pytest.param(("iptables", exe), id=exe, marks=pytest.mark.skipif(
+            shutil.which(exe) is None, reason=f"{exe} not installed")))
+    return out
+
+
+@pytest.mark.parametrize("fw", _backends())
+def test_firewall_backends_nat_ports_isolation_and_cleanup(fw, monkeypatch, request, tmp_path):
+    kind, exe = fw
+    monkeypatch.setenv("SKIFF_FIREWALL", kind)
+    if exe:
+        monkeypatch.setenv("SKIFF_IPTABLES", exe)
+    env = request.getfixturevalue("env")
+    assert firewall.backend() == kind
+    from ipaddress import IPv6Network
+
+    sub6 = str(IPv6Network(f"fd00:5c1e:{env.uid[:4]}::/64"))
+    other = env.svc.create("o" + env.uid, ipv6=True, subnet6=sub6)
+    cid, ns = env.sandbox()
+    c2, ns2 = env.sandbox()
+    eps = net.attach(env.config, env.db, cid, ns, [EndpointRequest("bridge")],
+                     publish=[ports.PortSpec(80, "tcp", "", 0)])
+    net.attach(env.config, env.db, c2, ns2, [EndpointRequest(other.name)])
+    hp = ports.bindings(env.db, cid)[0].host_port
+    assert {firewall.network_table("skb" + env.uid), firewall.network_table(other.bridge),
+            firewall.ports_table(cid)} <= set(firewall.tables())
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "index.html").write_text("via " + kind + "\n")
+    httpd = subprocess.Popen(["nsenter", f"--net={ns}", "/bin/busybox", "httpd", "-f",
+                              "-p", "80", "-h", str(www)])
+    host_ip = _host_ip()
+    srv = socket.socket()
+    srv.bind(("0.0.0.0", 0))
+    srv.listen()
+    try:
+        time.sleep(0.2)
+        for addr in ("127.0.0.1", host_ip):  # DNAT from the host, hairpin on loopback
+            r = subprocess.run(["/bin/busybox", "wget", "-q", "-O-", f"http://{addr}:{hp}/"],
+                               capture_output=True, text=True, timeout=20)
+            assert r.stdout == f"via {kind}\n", (addr, r.stderr)
+        # outbound to the host, and no way across to the other network
+        assert tcp_reach(ns, host_ip, srv.getsockname()[1])
+        assert tcp_reach(ns2, host_ip, srv.getsockname()[1])
+        assert not tcp_reach(ns2, eps[0].address, 80)
+        # the dual-stack network's IPv6 side: its rules live in the same backend
+        r = nsexec(ns2, "ping6", "-c1", "-W2", other.gateway6)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert _v6_rules(kind, other.bridge)
+    finally:
+        httpd.kill()
+        httpd.wait()
+        srv.close()
+    net.detach(env.config, env.db, cid)
+    assert firewall.ports_table(cid) not in firewall.tables()
+    net.detach(env.config, env.db, c2)
+    env.svc.reset()
+    assert not [t for t in firewall.tables() if env.uid in t]
+    assert not _v6_rules(kind, other.bridge)
+
+
+def _v6_rules(kind: str, bridge_name: str) -> bool:
+    """Whether the backend holds IPv6 rules for the bridge (nft ip6 table / ip6tables)."""
+    if kind == "nftables":
+        out = subprocess.run(["nft", "list", "tables", "ip6"], capture_output=True,
+                             text=True).stdout
+        return firewall.network_table(bridge_name) in out
+    from skiff.network import iptables
+
+    return f"filter:{iptables.network_chain(bridge_name)}" in iptables.chains(6)
+
+
+def test_ipv6_dual_stack_network(env):
+    from ipaddress import IPv4Network, IPv6Network
+
+    from skiff.network import ipv6
+
+    sub6 = str(IPv6Network(f"fd00:5c1f:{env.uid[:4]}::/64"))
+    base = IPv6Network(sub6).network_address
+    n = env.svc.create("six" + env.uid, ipv6=True, subnet6=sub6)
+    assert (n.subnet6, n.gateway6) == (sub6, str(base + 1))
+    c1, ns1 = env.sandbox()
+    c2, ns2 = env.sandbox()
+    (e1,) = net.attach(env.config, env.db, c1, ns1, [EndpointRequest(n.name, name="web6")])
+    (e2,) = net.attach(env.config, env.db, c2, ns2, [EndpointRequest(n.name)])
+    # IPv6 address at the IPv4 address's offset; Docker's inspect fields
+    assert (e1.address, e1.address6) == (str(IPv4Network(n.subnet).network_address + 2),
+                                         str(base + 2))
+    d = e2.to_docker()
+    assert (d["GlobalIPv6Address"], d["GlobalIPv6PrefixLen"], d["IPv6Gateway"]) == (
+        str(base + 3), 64, n.gateway6)
+    insp = env.svc.inspect(n.name)
+    assert insp["EnableIPv6"] is True
+    assert insp["IPAM"]["Config"] == [{"Subnet": n.subnet, "Gateway": n.gateway},
+                                      {"Subnet": sub6, "Gateway": n.gateway6}]
+    assert insp["Containers"][c1]["IPv6Address"] == e1.address6 + "/64"
+    # container to container and to the gateway over IPv6; default route via the gateway
+    for ns, dst in ((ns2, e1.address6), (ns1, n.gateway6)):
+        r = nsexec(ns, "ping6", "-c1", "-W2", dst)
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert f"default via {n.gateway6} dev eth0" in nsexec(ns1, "ip", "-6", "route").stdout
+    # the network's resolver answers AAAA with the IPv6 twin, A with the IPv4 address
+    r = nsexec(ns2, "nslookup", "-type=AAAA", "web6", n.gateway)
+    assert f"Address: {e1.address6}" in r.stdout, r.stdout + r.stderr
+    r = nsexec(ns2, "nslookup", "-type=A", "web6", n.gateway)
+    assert f"Address: {e1.address}" in r.stdout and e1.address6 not in r.stdout
+    assert firewall.network_table(n.bridge) in subprocess.run(
+        ["nft", "list", "tables", "ip6"], capture_output=True, text=True).stdout
+    # bad input: overlap with this network's IPv6 subnet, a subnet too small for the
+    # IPv4 one; a ULA /64 when none is given
+    with pytest.raises(Conflict, match="Pool overlaps"):
+        env.svc.create("dup" + env.uid, ipv6=True, subnet6=sub6)
+    with pytest.raises(InvalidArgument, match="smaller than the IPv4 subnet"):
+        env.svc.create("small" + env.uid, ipv6=True, subnet6="fd00:5c1f:ffff::/121")
+    auto = env.svc.create("ula" + env.uid, ipv6=True)
+    assert IPv6Network(auto.subnet6).prefixlen == 64 and auto.subnet6.startswith("fd")
+    assert auto.subnet6 == str(ipv6.ula_subnet(auto.id))
+    net.detach(env.config, env.db, c1)
+    net.detach(env.config, env.db, c2)
+    env.svc.remove(n.name)
+    env.svc.remove(auto.name)
+    assert firewall.network_table(n.bridge) not in subprocess.run(
+        ["nft", "list", "tables", "ip6"], capture_output=True, text=True).stdout

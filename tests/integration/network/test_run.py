@@ -2,70 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import subprocess
 import time
-from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
 
 from tests.conftest import CliResult
 
-from .conftest import host_state, leaked
-
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
-
-
-def _main(root, *args: str) -> CliResult:
-    from skiff.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(["--root", str(root), *args])
-    return CliResult(code, out.getvalue(), err.getvalue())
-
-
-@pytest.fixture(scope="module")
-def sk(tmp_path_factory, busybox_tar):
-    """A store with busybox imported and its own default bridge; on teardown every
-    container, network, bridge and table is gone (compared with the state before)."""
-    import secrets
-
-    uid = secrets.token_hex(3)
-    saved = {k: os.environ.get(k) for k in ("SKIFF_BRIDGE", "SKIFF_BRIDGE_SUBNET")}
-    os.environ["SKIFF_BRIDGE"] = "skr" + uid
-    os.environ["SKIFF_BRIDGE_SUBNET"] = f"10.93.{int(uid, 16) % 250}.0/24"
-    before = host_state()
-    root = tmp_path_factory.mktemp("net") / "root"
-    assert _main(root, "import", str(busybox_tar), "bb:1").code == 0
-
-    def run(*args: str) -> CliResult:
-        return _main(root, *args)
-
-    yield run
-    ids = run("ps", "-aq", "--no-trunc").out.split()
-    if ids:
-        run("rm", "-f", *ids)
-    from skiff import metadata
-    from skiff.config import Config
-    from skiff.network.service import NetworkService
-
-    config = Config.from_env(root=str(root))
-    db = metadata.connect(config.metadata_path)
-    NetworkService(config, db).reset()
-    db.close()
-    with open("/proc/self/mountinfo") as f:
-        mounts = [ln.split()[4] for ln in f]
-    for m in sorted((m for m in mounts if m.startswith(str(root))), reverse=True):
-        subprocess.run(["umount", "-l", m], check=False)
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    assert leaked(before) == set()
 
 
 def _ok(r: CliResult) -> str:
@@ -142,3 +87,62 @@ def test_connect_disconnect_and_release_after_a_foreground_run(sk):
     fg = json.loads(_ok(sk("inspect", "fg")))[0]
     assert fg["NetworkSettings"]["Networks"]["bridge"]["IPAddress"] == ""
     _ok(sk("rm", "fg"))
+
+
+def test_network_container_mode_joins_another_containers_namespace(sk):
+    web = _ok(sk("run", "-d", "--name", "web", "bb:1", "httpd", "-f", "-p", "8080", "-h",
+                 "/etc")).strip()
+    web_ip = json.loads(_ok(sk("inspect", "web")))[0]["NetworkSettings"]["IPAddress"]
+    time.sleep(0.3)
+    # same interfaces, same loopback (the httpd answers on 127.0.0.1), web's hostname
+    # and web's /etc/hosts (dockerd's initializeNetworking for container mode)
+    out = _ok(sk("run", "--rm", "--network", "container:web", "bb:1", "sh", "-c",
+                 "hostname; ls /sys/class/net; wget -q -O- http://127.0.0.1:8080/hostname; "
+                 "tail -n1 /etc/hosts"))
+    assert out.split("\n") == [web[:12], "eth0", "lo", web[:12], f"{web_ip}\t{web[:12]}", ""]
+    # recorded with the full ID, as dockerd; no endpoint of its own
+    cid = _ok(sk("create", "--network", "container:web", "bb:1", "true")).strip()
+    rec = json.loads(_ok(sk("inspect", cid)))[0]
+    assert rec["HostConfig"]["NetworkMode"] == "container:" + web
+    assert rec["NetworkSettings"]["Networks"] == {}
+    # dockerd's refusals, exit 125
+    for flags, msg in ((["-p", "80"], "port publishing and the container type network mode"),
+                       (["-P"], "port publishing and the container type network mode"),
+                       (["--hostname", "x"], "hostname and the network mode"),
+                       (["--dns", "10.0.0.1"], "dns and the network mode"),
+                       (["--add-host", "a:10.0.0.1"], "custom host-to-IP mapping and the "
+                                                      "network mode"),
+                       (["--expose", "81"], "port exposing and the container type network mode")):
+        r = sk("run", "--rm", *flags, "--network", "container:web", "bb:1", "true")
+        assert (r.code, r.err) == (125, f"skiff: conflicting options: {msg}\n"), flags
+    r = sk("run", "--rm", "--network", "container:nosuch", "bb:1", "true")
+    assert (r.code, r.err) == (125, "skiff: No such container: nosuch\n")
+    _ok(sk("stop", "-t", "0", "web"))
+    r = sk("start", cid)
+    assert r.err == ("skiff: cannot join network namespace of a non running container: "
+                     "container web is exited\n"), r
+    _ok(sk("rm", "-f", cid, "web"))
+
+
+def test_connect_a_stopped_container_attaches_at_start(sk):
+    _ok(sk("network", "create", "later"))
+    cid = _ok(sk("create", "--name", "c1", "bb:1", "ls", "/sys/class/net")).strip()
+    _ok(sk("network", "connect", "--alias", "ali", "later", "c1"))
+    r = sk("network", "connect", "later", "c1")
+    assert (r.code, r.err) == (125, "skiff: endpoint with name c1 already exists in network "
+                                    "later\n")
+    es = json.loads(_ok(sk("inspect", "c1")))[0]["NetworkSettings"]["Networks"]["later"]
+    assert (es["Aliases"], es["IPAddress"]) == (["ali"], "")
+    # attached at every start until disconnected (dockerd keeps it in the record)
+    assert _ok(sk("start", "-a", "c1")).split() == ["eth0", "eth1", "lo"]
+    assert _ok(sk("start", "-a", "c1")).split() == ["eth0", "eth1", "lo"]
+    assert json.loads(_ok(sk("network", "inspect", "later")))[0]["Containers"] == {}
+    _ok(sk("network", "disconnect", "later", "c1"))
+    r = sk("network", "disconnect", "later", "c1")
+    assert (r.code, r.err) == (125, f"skiff: container {cid[:12]} is not connected to "
+                                    "network later\n")
+    assert _ok(sk("start", "-a", "c1")).split() == ["eth0", "lo"]
+    r = sk("network", "connect", "host", "c1")
+    assert r.code == 125 and "connected to host network" in r.err
+    _ok(sk("rm", "c1"))
+    _ok(sk("network", "rm", "later"))

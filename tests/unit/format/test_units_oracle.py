@@ -7,10 +7,7 @@ tests skip otherwise.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -18,36 +15,16 @@ from hypothesis import strategies as st
 
 from skiff.errors import InvalidArgument
 from skiff.format.humanize import bytes_size, human_duration, human_size, parse_size, ram_in_bytes
+from tests.unit.format.goproc import go_oracle
 
 pytestmark = pytest.mark.requires_peer("go")
 
-HERE = Path(__file__).resolve().parent
 EXAMPLES = int(os.environ.get("SKIFF_FMT_EXAMPLES", "150"))
 
 
 @pytest.fixture(scope="module")
 def units(tmp_path_factory):
-    exe = tmp_path_factory.mktemp("unitsoracle") / "units"
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
-    try:
-        r = subprocess.run(["go", "build", "-o", str(exe), "."], cwd=HERE / "unitsoracle",
-                           env=env, capture_output=True, text=True, timeout=180)
-    except subprocess.TimeoutExpired:
-        pytest.skip("building the go-units oracle timed out (no module proxy?)")
-    if r.returncode != 0:
-        pytest.skip(f"cannot build the go-units oracle: {r.stderr.strip()[:200]}")
-    proc = subprocess.Popen([str(exe)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-
-    def ask(**req: object) -> dict:
-        assert proc.stdin and proc.stdout
-        proc.stdin.write(json.dumps(req) + "\n")
-        proc.stdin.flush()
-        return json.loads(proc.stdout.readline())
-
-    yield ask
-    assert proc.stdin
-    proc.stdin.close()
-    proc.wait(timeout=10)
+    yield from go_oracle(tmp_path_factory, "unitsoracle", "go-units")
 
 
 SIZES = st.one_of(st.integers(0, 10**22), st.floats(0, 1e25, allow_nan=False),

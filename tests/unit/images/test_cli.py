@@ -171,6 +171,7 @@ def test_system_check_finds_corruption(cli, tarfile_path, skiff_root):
     assert r.code == 1
     assert r.out.splitlines()[0] == (f"blob {image_id}: digest mismatch: content hashes to "
                                      f"{digest.of_bytes(b'{}')}")
+    assert r.out.splitlines()[-1].endswith("; 2 problems found")
 
 
 def test_system_df(cli, tarfile_path):
@@ -265,3 +266,28 @@ def test_images_before_since_and_prune_filters(cli, tmp_path):
     assert cli("images", "-q").out == f"{ids[2]}\n{ids[1]}\n"
     r = cli("image", "prune", "-f", "--filter", "bogus=1")
     assert (r.code, r.err) == (1, "skiff: invalid filter 'bogus'\n")
+
+
+def test_save_and_load_platform(cli, tarfile_path, tmp_path):
+    image_id = _import(cli, tarfile_path, "app:1")  # imported for this host: linux/amd64
+    out = tmp_path / "app.tar"
+    assert cli("save", "--platform", "linux/amd64", "-o", str(out), "app:1").code == 0
+    other = tmp_path / "other.tar"
+    r = cli("save", "--platform", "linux/arm64", "-o", str(other), "app:1")
+    assert (r.code, r.err) == (1, "skiff: image with reference app:1 was found but does not "
+                                  "provide the specified platform (linux/arm64)\n")
+    assert not other.exists()
+    r = cli("save", "--platform", "linux/arm64/v8/x", "-o", str(other), "app:1")
+    assert (r.code, r.err) == (1, "skiff: invalid platform 'linux/arm64/v8/x': expected "
+                                  "os/arch[/variant]\n")
+    assert not other.exists()
+    assert cli("save", "--platform", "linux", "-o", str(other), "app:1").code == 0  # host arch
+    assert cli("rmi", "app:1").code == 0
+    r = cli("load", "--platform", "linux/arm64/v8", "-i", str(out))
+    assert (r.code, r.err) == (1, "skiff: no image in the archive provides the specified "
+                                  "platform (linux/arm64)\n")
+    assert cli("images", "-q").out == ""
+    r = cli("load", "--platform", "linux/arm64,linux/x86_64", "-i", str(out))
+    assert (r.code, r.out) == (0, "Loaded image: app:1\n")
+    assert cli("images", "-q", "--no-trunc").out == image_id + "\n"
+    assert cli("system", "check").code == 0
