@@ -14,7 +14,7 @@ or plain record (:mod:`.parser`, :mod:`.convert`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from skiff.dockerfile.heredoc import heredocs_from_line
@@ -91,33 +91,29 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
     n = len(lines)
     if n and lines[0].startswith("\ufeff"):
         lines[0] = lines[0][1:]
-    # Checked per line only when some line could be too long; CRs stripped only if present.
-    max_len = MAX_LINE if len(text) >= MAX_LINE and max(map(len, lines)) >= MAX_LINE \
-        else 1 << 62
     has_cr = "\r" in text
-    d = Directives()
-    warnings: list[ParseWarning] = []
-    out: list[Any] = []
-    append = out.append
-    comments: list[str] = []
-    cur = 0  # physical lines consumed (also the index of the next one)
-    esc = d.escape
-    maybe_cont = frozenset((esc, " ", "\t"))  # what a continued line's text can end with
-    directives_done = False
 
     def fail(msg: str, start: int, end: int | None = None) -> DockerfileError:
         return DockerfileError(msg, line=start if start > 0 else None, end_line=end,
                                filename=filename)
 
-    def check_len(raw: str, lineno: int) -> None:
-        if len(raw) >= MAX_LINE and \
-                len(raw.rstrip("\r").encode("utf-8", "surrogateescape")) + 1 > MAX_LINE + 1:
-            raise fail(f"dockerfile line greater than max allowed size of {MAX_LINE}", lineno)
+    # One iterator feeds every loop below (instruction lines, continuations, heredoc
+    # bodies); it checks BuildKit's line limit only when some line could break it.
+    if len(text) >= MAX_LINE and max(map(len, lines)) >= MAX_LINE:
+        it: Iterator[str] = _CheckedLines(lines, fail)
+    else:
+        it = iter(lines)
+    d = Directives()
+    warnings: list[ParseWarning] = []
+    out: list[Any] = []
+    append = out.append
+    comments: list[str] = []
+    cur = 0  # physical lines consumed
+    esc = d.escape
+    maybe_cont = frozenset((esc, " ", "\t"))  # what a continued line's text can end with
+    directives_done = False
 
-    while cur < n:
-        raw = lines[cur]
-        if len(raw) >= max_len:
-            check_len(raw, cur + 1)
+    for raw in it:
         tok = raw.rstrip("\r").lstrip() if has_cr else raw.lstrip()
         cur += 1
         if directives_done:
@@ -159,10 +155,7 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
             else:
                 buf = [r[:-1]]
                 empty_cont = False
-                while cur < n:
-                    raw = lines[cur]
-                    if len(raw) >= max_len:
-                        check_len(raw, cur + 1)
+                for raw in it:
                     cur += 1
                     t = raw.rstrip("\r") if has_cr else raw
                     first = t.lstrip()[:1]
@@ -194,7 +187,7 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
         except ValueError as e:
             raise fail(str(e), start, cur) from None
         if "<<" in line and capable(obj, line):
-            cur, obj = _heredocs(lines, trailing_nl, cur, line, obj, start, fixup, fail)
+            cur, obj = _heredocs(it, n, trailing_nl, cur, line, obj, start, fixup, fail)
         append(obj)
         comments = []
     if not out:
@@ -202,25 +195,51 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
     return d, warnings, out
 
 
-def _heredocs(lines: list[str], trailing_nl: bool, cur: int, line: str, obj: Any, start: int,
-              fixup: Callable[[Any, int, list[Heredoc]], Any], fail: Callable[..., Exception]
-              ) -> tuple[int, Any]:
-    """Read the bodies of the heredocs ``line`` opens from line index ``cur`` on (each
-    physical line with its newline, as Go's scanner gives it); returns (lines consumed,
-    obj)."""
+class _CheckedLines:
+    """An iterator over ``lines`` raising BuildKit's error on reaching an instruction line
+    longer than it reads (65535 bytes and the newline). Heredoc bodies are not checked
+    (``check`` off while they are read), as before this iterator existed."""
+
+    __slots__ = ("lines", "i", "fail", "check")
+
+    def __init__(self, lines: list[str], fail: Callable[..., Exception]):
+        self.lines, self.i, self.fail, self.check = lines, 0, fail, True
+
+    def __iter__(self) -> _CheckedLines:
+        return self
+
+    def __next__(self) -> str:
+        if self.i >= len(self.lines):
+            raise StopIteration
+        raw = self.lines[self.i]
+        self.i += 1
+        if self.check and len(raw) >= MAX_LINE and \
+                len(raw.rstrip("\r").encode("utf-8", "surrogateescape")) + 1 > MAX_LINE + 1:
+            raise self.fail(f"dockerfile line greater than max allowed size of {MAX_LINE}",
+                            self.i)
+        return raw
+
+
+def _heredocs(it: Iterator[str], n: int, trailing_nl: bool, cur: int, line: str, obj: Any,
+              start: int, fixup: Callable[[Any, int, list[Heredoc]], Any],
+              fail: Callable[..., Exception]) -> tuple[int, Any]:
+    """Read the bodies of the heredocs ``line`` opens from the line iterator (``cur`` lines
+    of ``n`` read so far; each body line with its newline, as Go's scanner gives it);
+    returns (lines consumed, obj)."""
     try:
         docs = heredocs_from_line(line)
     except ValueError as e:
         raise fail(str(e), start, cur) from None
     if not docs:
         return cur, obj
-    n = len(lines)
+    if isinstance(it, _CheckedLines):
+        it.check = False
     for h in docs:
         content: list[str] = []
         terminated = False
-        while cur < n:
-            body = lines[cur] + "\n" if (cur < n - 1 or trailing_nl) else lines[cur]
+        for raw in it:
             cur += 1
+            body = raw + "\n" if (cur < n or trailing_nl) else raw
             cand = body.rstrip("\r\n")
             if h.chomp:
                 cand = cand.lstrip("\t")
@@ -231,4 +250,6 @@ def _heredocs(lines: list[str], trailing_nl: bool, cur: int, line: str, obj: Any
         if not terminated:
             raise fail("unterminated heredoc", start, cur)
         h.content = "".join(content)
+    if isinstance(it, _CheckedLines):
+        it.check = True
     return cur, fixup(obj, cur, docs)

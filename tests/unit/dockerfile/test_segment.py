@@ -60,3 +60,29 @@ def test_line_loop(text, children, warnings):
     assert [(c.original, c.start_line, c.end_line, list(c.prev_comment),
              [(h.name, h.content) for h in c.heredocs]) for c in r.ast.children] == children
     assert [(w.short, w.line) for w in r.warnings] == warnings
+
+
+L = 65535  # bufio.MaxScanTokenSize - 1
+
+
+@pytest.mark.parametrize("text,want", [
+    ("FROM a\nRUN " + "x" * (L - 4) + "\n", [(1, 1, 6), (2, 2, L)]),
+    ("FROM a\nRUN " + "x" * (L - 3) + "\n",
+     "Dockerfile:2: dockerfile line greater than max allowed size of 65535"),
+    ("FROM a\r\nRUN " + "x" * (L - 3) + "\r\n",
+     "Dockerfile:2: dockerfile line greater than max allowed size of 65535"),
+    ("FROM a\nENV x\nRUN " + "x" * L + "\n", "Dockerfile:2: ENV must have two arguments"),
+    ("FROM a\nRUN a \\\n " + "x" * L + "\nRUN b\n",
+     "Dockerfile:3: dockerfile line greater than max allowed size of 65535"),
+    ("FROM a\nRUN <<EOF\nx\nEOF\nRUN " + "x" * L + "\n",
+     "Dockerfile:5: dockerfile line greater than max allowed size of 65535"),
+], ids=["at-limit", "over", "over-crlf", "earlier-error-first", "continuation",
+        "after-heredoc"])
+def test_line_limit(text, want):
+    from skiff.errors import DockerfileError
+
+    try:
+        got = [(c.start_line, c.end_line, len(c.original)) for c in parse_ast(text).ast.children]
+    except DockerfileError as e:
+        got = str(e)
+    assert got == want
