@@ -45,9 +45,10 @@ from skiff.dockerfile.instructions import (
     User,
     Volume,
     Workdir,
-    from_node,
 )
-from skiff.dockerfile.parser import Node, ParseWarning, parse_ast
+from skiff.dockerfile.lineparse import _can_contain_heredoc
+from skiff.dockerfile.parser import Node, ParseWarning, _set_heredocs, directive_value, parse_ast
+from skiff.dockerfile.segment import segment as _segment
 from skiff.errors import DockerfileError
 
 __all__ = ["parse", "Dockerfile", "Stage", "Instruction", "From", "Run", "Cmd", "Entrypoint",
@@ -88,7 +89,8 @@ class Dockerfile:
     ``directives``: parser directives found at the top (``syntax``, ``escape``, ``check``:
     values as strings); ``meta_args``: ARG instructions before the first FROM; ``stages``;
     ``warnings``: parser warnings; ``escape``: the escape character; ``ast``: the raw node
-    tree (``ast.children`` one node per instruction); ``filename``: for messages.
+    tree (``ast.children`` one node per instruction); ``filename``: for messages;
+    ``source``: the text parsed.
     """
 
     directives: dict[str, str]
@@ -96,8 +98,17 @@ class Dockerfile:
     stages: list[Stage]
     warnings: list[ParseWarning] = field(default_factory=list)
     escape: str = "\\"
-    ast: Node | None = None
     filename: str = "Dockerfile"
+    source: str = field(default="", repr=False, compare=False)
+    _ast: Node | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ast(self) -> Node:
+        """BuildKit's node tree of :attr:`source` (``ast.children``: one node per
+        instruction), built on first use: the typed parse does not need it."""
+        if self._ast is None:
+            self._ast = parse_ast(self.source, filename=self.filename).ast
+        return self._ast
 
     def stage(self, name_or_index: str | int) -> Stage:
         """Find a stage by name (case-insensitive) or index; KeyError when absent."""
@@ -123,7 +134,6 @@ class Dockerfile:
 
     def dump(self) -> str:
         """BuildKit's AST dump (the ``result`` files of its parser corpus), ending in ``\\n``."""
-        assert self.ast is not None
         return "".join("(" + c.dump() + ")\n" for c in self.ast.children)
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,17 +176,24 @@ def parse(text: str | bytes, *, filename: str = "Dockerfile", require_stage: boo
 
 def _parse(text: str, filename: str, require_stage: bool,
            allow_duplicate_stages: bool) -> Dockerfile:
-    result = parse_ast(text, filename=filename)
+    from skiff.dockerfile.convert import from_node
+    from skiff.dockerfile.typedline import from_line
+
+    # One pass over the text: from_line gives typed instructions, or tree nodes for what
+    # needs one (heredocs, instruction errors: converted below, in file order, after the
+    # whole file has been read, as BuildKit raises parse errors before instruction errors).
+    d, warnings, items = _segment(text, filename, from_line, _heredoc_capable, _set_heredocs)
     meta: list[Arg] = []
     stages: list[Stage] = []
     names: set[str] = set()
     body: list[Instruction] | None = None  # the current stage's instructions
-    for node in result.ast.children:
-        try:
-            inst = from_node(node)
-        except InstructionError as e:
-            raise DockerfileError(str(e), line=node.start_line, end_line=node.end_line,
-                                  filename=filename) from None
+    for inst in items:
+        if inst.__class__ is Node:
+            try:
+                inst = from_node(inst)
+            except InstructionError as e:
+                raise DockerfileError(str(e), line=inst.start_line, end_line=inst.end_line,
+                                      filename=filename) from None
         if body is not None and inst.__class__ is not From:
             body.append(inst)
             continue
@@ -195,16 +212,24 @@ def _parse(text: str, filename: str, require_stage: bool,
             if isinstance(inst, Arg):
                 meta.append(inst)
                 continue
-            raise DockerfileError("no build stage in current context", line=node.start_line,
-                                  end_line=node.end_line, filename=filename)
+            raise DockerfileError("no build stage in current context", line=inst.line,
+                                  end_line=inst.end_line, filename=filename)
         else:
             stages[-1].instructions.append(inst)
     if not stages and require_stage:
+        first = items[0]
         raise DockerfileError("dockerfile contains no stages to build",
-                              line=result.ast.start_line, filename=filename)
-    return Dockerfile(directives=result.directives, meta_args=meta, stages=stages,
-                      warnings=result.warnings, escape=result.escape, ast=result.ast,
-                      filename=filename)
+                              line=first.start_line if first.__class__ is Node else first.line,
+                              filename=filename)
+    directives = {k: directive_value(v) if k != "escape" else v
+                  for k, v in d.values.items()}
+    return Dockerfile(directives=directives, meta_args=meta, stages=stages,
+                      warnings=warnings, escape=d.escape, filename=filename,
+                      source=text if not text.startswith("\ufeff") else text[1:])
+
+
+def _heredoc_capable(node: Node, line: str) -> bool:
+    return _can_contain_heredoc(node)  # from_line gives a node for any line with "<<"
 
 
 def _q(s: str) -> str:

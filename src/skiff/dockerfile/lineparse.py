@@ -236,7 +236,20 @@ def _parse_sub_command(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool
     return Node(children=[child]), NO_ATTRS
 
 
+# ``k=v`` words without quotes that could hide a blank, escapes or a blank key: their
+# pairs are what parse_words + partition give (conservative: anything else goes the long
+# way). Values may hold quoted strings (kept, as BuildKit keeps them).
+_PAIR = r"""[^\s="'\\`]+=(?:[^\s"'\\`]+|"[^"\\`]*"|'[^']*')*"""
+_PAIRS = re.compile(rf"{_PAIR}(?:\s+{_PAIR})*")
+_PAIR_SPLIT = re.compile(r"""([^\s="'\\`]+)=((?:[^\s"'\\`]+|"[^"\\`]*"|'[^']*')*)""")
+
+
 def _parse_name_val(rest: str, key: str, d: _Directives) -> tuple[str, ...] | None:
+    if _PAIRS.fullmatch(rest):
+        flat: list[str] = []
+        for k, v in _PAIR_SPLIT.findall(rest):
+            flat += (k, v, "=")
+        return tuple(flat)
     words = parse_words(rest, d.escape)
     if not words:
         return None
@@ -383,6 +396,15 @@ DISPATCH: dict[str, _ParseFn] = {
 }
 
 
+# DISPATCH under the usual upper-case spellings too (looked up as written first, saving a
+# lower() per instruction).
+_DISPATCH_AS_WRITTEN = {**DISPATCH, **{k.upper(): v for k, v in DISPATCH.items()}}
+
+# What may start the arguments of an instruction with flags or with blanks still to strip
+# (extract_builder_flags then takes them): "-" and every character str.isspace() accepts
+# (all below U+3001).
+FLAGS_OR_BLANK = frozenset("-" + "".join(c for c in map(chr, range(0x3001)) if c.isspace()))
+
 _CMD_ARGS = re.compile(r"([^\t\v\f\r ]+)[\t\v\f\r ]+(.+)", re.S)
 
 
@@ -402,25 +424,39 @@ def _split_command(line: str) -> tuple[str, list[str], str]:
     return cmd, [], rest
 
 
-def _node_from_line(line: str, d: _Directives, comments: list[str]) -> Node:
+def split_command(line: str) -> tuple[str, str]:
+    """(instruction word, arguments) of a joined line (BuildKit's splitCommand: the word
+    ends at the first run of reWhitespace; both stripped). The arguments may still start
+    with blanks that are not reWhitespace (Unicode spaces): callers strip them with the
+    flags (:data:`FLAGS_OR_BLANK`)."""
+    word, sep, rest = line.partition(" ")
+    if sep and word.isalpha():  # the usual "RUN ...": no other blank can come first
+        rest = rest.rstrip()
+        if rest:
+            return word, rest
     stripped = line.strip()
     m = _CMD_ARGS.match(stripped)
+    return m.groups() if m is not None else (stripped, "")  # type: ignore[return-value]
+
+
+def _node_from_line(line: str, d: _Directives, comments: list[str], start: int = 0,
+                    end: int = 0) -> Node:
+    """The node of one joined instruction line (lines ``start``..``end``)."""
     flags: list[str] | tuple[()] = ()  # Node's shared empty default when none are written
-    if m is None:
-        cmd, args = stripped, ""
-    else:  # _split_command, inlined: this runs once per instruction
-        cmd, args = m.groups()
-        if args[0] == "-" or args[0].isspace():
-            args, flags = extract_builder_flags(args)
-            args = args.strip()
-            if not flags:
-                flags = ()
-    fn = DISPATCH.get(cmd.lower(), _parse_ignore)
+    cmd, sep, args = line.partition(" ")  # split_command, inlined (once per instruction)
+    if not (sep and cmd.isalpha() and (args := args.rstrip())):
+        cmd, args = split_command(line)
+    if args and args[0] in FLAGS_OR_BLANK:
+        args, flags = extract_builder_flags(args)
+        args = args.strip()
+        if not flags:
+            flags = ()
+    fn = _DISPATCH_AS_WRITTEN.get(cmd) or DISPATCH.get(cmd.lower(), _parse_ignore)
     nxt, attrs = fn(args, d)
     if nxt.__class__ is tuple:
-        return Node(cmd, None, (), (), attrs, line, flags, 0, 0,
+        return Node(cmd, None, (), (), attrs, line, flags, start, end,
                     list(comments) if comments else (), nxt)
-    return Node(cmd, nxt, (), (), attrs, line, flags, 0, 0,
+    return Node(cmd, nxt, (), (), attrs, line, flags, start, end,
                 list(comments) if comments else ())
 
 

@@ -1,0 +1,235 @@
+"""The typed parse's way from a joined instruction line to its typed instruction, without
+a tree node (:func:`from_line`, the ``build`` of :func:`skiff.dockerfile.segment.segment`).
+
+The usual shapes (RUN/CMD/ENTRYPOINT in shell form or a plain JSON array, WORKDIR, USER,
+ENV/LABEL ``k=v`` pairs, ARG, FROM, COPY) have their own short code; the other
+instructions go through their line parser and the rule function of :mod:`.convert`. What
+needs a node (heredocs, ONBUILD, HEALTHCHECK, an unknown word) or fails a rule comes back
+as the tree node: :func:`skiff.dockerfile.convert.from_node` then gives the instruction,
+or raises its error, in file order once the whole file has been read, as BuildKit reports
+parse errors before instruction errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from skiff.dockerfile.convert import (
+    _COPY_FLAGS,
+    _CORES,
+    _VALID_STAGE,
+    _Arg,
+    _Cmd,
+    _Copy,
+    _copy_core,
+    _Core,
+    _Entrypoint,
+    _Env,
+    _flag_values,
+    _From,
+    _Label,
+    _Run,
+    _User,
+    _Workdir,
+)
+from skiff.dockerfile.gotext import InstructionError
+from skiff.dockerfile.instructions import Instruction
+from skiff.dockerfile.lineparse import (
+    _JSON_STRING,
+    _PAIR_SPLIT,
+    _PAIRS,
+    _SIMPLE_JSON_ARRAY,
+    DISPATCH,
+    FLAGS_OR_BLANK,
+    _node_from_line,
+    extract_builder_flags,
+    parse_words,
+    split_command,
+)
+from skiff.dockerfile.nodes import WS, Node
+
+__all__ = ["from_line"]
+
+# Shapes common enough to deserve their own code: each gives the instruction, or None to
+# let the general line path below decide (which gives the same instruction or the error).
+# They see no flags (but COPY), and ``rest`` (the arguments, stripped) is not empty and
+# starts with neither whitespace nor "<<" anywhere in the line.
+
+def _l_run(rest, flags, line, start, end, d):
+    if flags:
+        return None
+    if rest[0] != "[":  # shell form
+        # cmd, prepend_shell, mounts, network, security, devices, heredocs
+        return _Run(start, end, line, rest, True, [], None, None, [], [])
+    if _SIMPLE_JSON_ARRAY.fullmatch(rest):
+        return _Run(start, end, line, _JSON_STRING.findall(rest), False, [], None, None,
+                    [], [])
+    return None
+
+
+def _l_cmd(rest, flags, line, start, end, d):
+    if flags:
+        return None
+    if rest[0] != "[":
+        return _Cmd(start, end, line, rest, True)  # cmd, prepend_shell
+    if _SIMPLE_JSON_ARRAY.fullmatch(rest):
+        return _Cmd(start, end, line, _JSON_STRING.findall(rest), False)
+    return None
+
+
+def _l_entrypoint(rest, flags, line, start, end, d):
+    if flags:
+        return None
+    if rest[0] != "[":
+        return _Entrypoint(start, end, line, rest, True)
+    if _SIMPLE_JSON_ARRAY.fullmatch(rest):
+        cmd = _JSON_STRING.findall(rest)
+        if cmd:
+            return _Entrypoint(start, end, line, cmd, False)
+    return None
+
+
+def _l_workdir(rest, flags, line, start, end, d):
+    return None if flags else _Workdir(start, end, line, rest)
+
+
+def _l_user(rest, flags, line, start, end, d):
+    return None if flags else _User(start, end, line, rest)
+
+
+def _l_pairs(rest: str, d):
+    """ENV/LABEL ``k=v ...`` pairs (not the legacy ``k v``), or None."""
+    if _PAIRS.fullmatch(rest):
+        return _PAIR_SPLIT.findall(rest)
+    words = parse_words(rest, d.escape)
+    if not words or "=" not in words[0]:
+        return None
+    pairs = []
+    for w in words:
+        k, eq, v = w.partition("=")
+        if not k or not eq:
+            return None
+        pairs.append((k, v))
+    return pairs
+
+
+def _l_env(rest, flags, line, start, end, d):
+    pairs = None if flags else _l_pairs(rest, d)
+    return None if pairs is None else _Env(start, end, line, pairs, False)
+
+
+def _l_label(rest, flags, line, start, end, d):
+    pairs = None if flags else _l_pairs(rest, d)
+    return None if pairs is None else _Label(start, end, line, pairs, False)
+
+
+_PLAIN_WORD = re.compile(r"""[^\s"'\\`]+""")
+
+
+def _l_arg(rest, flags, line, start, end, d):
+    if flags:
+        return None
+    if _PLAIN_WORD.fullmatch(rest):  # one word, the usual ARG
+        k, eq, v = rest.partition("=")
+        if not eq:
+            return _Arg(start, end, line, [(rest, None)])
+        return _Arg(start, end, line, [(k, v)]) if k else None
+    pairs: list[tuple[str, str | None]] = []
+    for a in parse_words(rest, d.escape):
+        k, eq, v = a.partition("=")
+        if eq:
+            if not k:
+                return None
+            pairs.append((k, v))
+        else:
+            pairs.append((a, None))
+    return _Arg(start, end, line, pairs) if pairs else None
+
+
+def _l_from(rest, flags, line, start, end, d):
+    if flags:
+        return None
+    parts = WS.split(rest)
+    if parts[-1] == "":
+        parts.pop()
+    if len(parts) == 1:
+        return _From(start, end, line, parts[0], None, None)
+    if len(parts) == 3 and parts[1].lower() == "as":
+        name = parts[2].lower()
+        if _VALID_STAGE.match(name):
+            return _From(start, end, line, parts[0], name, None)
+    return None
+
+
+def _l_copy(rest, flags, line, start, end, d):
+    if rest[0] == "[":
+        return None
+    parts = WS.split(rest)
+    if parts[-1] == "":
+        parts.pop()
+    if len(parts) < 2:
+        return None
+    if flags:
+        f = _flag_values(flags, _COPY_FLAGS)
+        # sources, dest, heredocs, chown, chmod, link, exclude, json, from_, parents
+        return _Copy(start, end, line, parts[:-1], parts[-1], [], f["chown"], f["chmod"],
+                     f["link"], f["exclude"], False, f["from"], f["parents"])
+    return _Copy(start, end, line, parts[:-1], parts[-1], [], None, None, False, [], False,
+                 None, False)
+
+
+def _both_cases(table: dict[str, Any]) -> dict[str, Any]:
+    """``table`` keyed by the lower-case word, plus its usual upper-case spelling (looked
+    up as written first, saving a ``lower()`` per instruction)."""
+    return {**table, **{k.upper(): v for k, v in table.items()}}
+
+
+_SHAPES: dict[str, Callable[..., Instruction | None]] = _both_cases({
+    "run": _l_run, "cmd": _l_cmd, "entrypoint": _l_entrypoint, "workdir": _l_workdir,
+    "user": _l_user, "env": _l_env, "label": _l_label, "arg": _l_arg, "from": _l_from,
+    "copy": _l_copy,
+})
+
+# Every instruction whose core needs no node: its line parser and its core.
+_LINE: dict[str, tuple[Callable[..., Any], _Core]] = {
+    kw: (DISPATCH[kw], core) for kw, core in {**_CORES, "copy": _copy_core}.items()}
+
+
+def from_line(line: str, d: Any, comments: list[str], start: int, end: int
+              ) -> Instruction | Node:
+    """The typed instruction of one joined instruction line (lines ``start``..``end``), or
+    its tree node when it needs one (heredocs, ONBUILD, HEALTHCHECK, an unknown word, or
+    an instruction error, which :func:`from_node` raises): the ``build`` of
+    :func:`skiff.dockerfile.segment.segment` for the typed parse.
+
+    Raises ValueError (the line parsers' errors) like the tree's ``_node_from_line``.
+    """
+    if "<<" not in line:
+        word, sep, rest = line.partition(" ")  # split_command, inlined
+        if not (sep and word.isalpha() and (rest := rest.rstrip())):
+            word, rest = split_command(line)
+        if rest:
+            flags: list[str] | tuple[()] = ()
+            if rest[0] in FLAGS_OR_BLANK:
+                rest, flags = extract_builder_flags(rest)
+                rest = rest.strip()
+            try:
+                shape = _SHAPES.get(word)
+                if shape is None:
+                    word = word.lower()
+                    shape = _SHAPES.get(word)
+                if shape is not None and rest:
+                    inst = shape(rest, flags, line, start, end, d)
+                    if inst is not None:
+                        return inst
+                entry = _LINE.get(word.lower())
+                if entry is not None:
+                    parse_args, core = entry
+                    vals, attrs = parse_args(rest, d)
+                    return core(list(vals) if vals else [], flags, bool(attrs.get("json")),
+                                start, end, line)
+            except InstructionError:
+                pass  # from_node raises it once the whole file has been read
+    return _node_from_line(line, d, comments, start, end)

@@ -1,0 +1,146 @@
+"""The typed parse goes from each line straight to its instruction (typedline.from_line); it
+must give exactly what the tree path gives (parse_ast, then convert.from_node per node),
+errors included, on the corpus, the real-world Dockerfiles and generated instructions."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skiff.dockerfile import From, parse
+from skiff.dockerfile.convert import from_node
+from skiff.dockerfile.gotext import InstructionError
+from skiff.dockerfile.parser import parse_ast
+from skiff.errors import DockerfileError
+from tests.conftest import PEER
+
+
+def _by_tree(text: str):
+    """Instructions through the tree, with the first error as parse() words it."""
+    try:
+        nodes = parse_ast(text).ast.children
+    except DockerfileError as e:
+        return ("error", str(e))
+    out = []
+    for n in nodes:
+        try:
+            out.append(from_node(n))
+        except InstructionError as e:
+            return ("error", str(DockerfileError(str(e), line=n.start_line,
+                                                 end_line=n.end_line)))
+    return out
+
+
+def _by_line(text: str):
+    try:
+        df = parse(text, require_stage=False, allow_duplicate_stages=True)
+    except DockerfileError as e:
+        return ("error", str(e))
+    return df.instructions()
+
+
+def _same(text: str) -> None:
+    a, b = _by_tree(text), _by_line(text)
+    if isinstance(a, tuple) and not isinstance(b, tuple):
+        # the tree path stops at instruction errors only; parse() adds stage errors
+        pytest.fail(f"tree path failed, typed did not: {a}")
+    if isinstance(a, list) and isinstance(b, tuple):
+        assert "stage" in b[1], b  # a stage-order error only parse() knows about
+        return
+    assert a == b
+    if isinstance(a, list):
+        assert [type(x) for x in a] == [type(x) for x in b]
+
+
+def _files():
+    out = sorted((PEER / "moby-buildkit" / "frontend" / "dockerfile").rglob("Dockerfile*"))
+    out += sorted(PEER.glob("docker-library*/**/Dockerfile*"))
+    out += sorted(PEER.glob("jessfraz*/**/Dockerfile*"))
+    out += sorted((PEER / "moby-buildkit" / "frontend" / "dockerfile" / "parser").glob(
+        "testfiles*/*/Dockerfile"))
+    return sorted({p for p in out if p.is_file()})
+
+
+FILES = _files()
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(PEER)))
+def test_same_on_real_files(path):
+    _same(path.read_bytes().decode("utf-8", "surrogateescape"))
+
+
+_ARG = st.sampled_from(["a", "b=c", '"x y"', "'q'", "=v", "k=", "[", '["a"]', '["a", 1]',
+                        "[]", '[ "x" , "y" ]', "--", "AS", "as", "1x", "<<EOF", "a\\ b",
+                        "/d", "--chown=1:1", "--from=s", "--chmod", "--link", "--link=no",
+                        "--mount=type=cache,target=/c", "--network=none", "--network=x",
+                        "--platform=linux/amd64", "--bogus=1", "\xa0", "\\", "`", "$X",
+                        "${Y:-z}", '["a\\"b"]', "n", ""])
+_WORD = st.sampled_from(["FROM", "from", "RUN", "CMD", "ENTRYPOINT", "WORKDIR", "USER", "ENV",
+                         "LABEL", "ARG", "COPY", "ADD", "EXPOSE", "VOLUME", "STOPSIGNAL",
+                         "SHELL", "MAINTAINER", "ONBUILD", "HEALTHCHECK", "FOO"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(_WORD, st.lists(_ARG, max_size=4),
+                          st.sampled_from(["", " ", "\t", " \\\n  "])), max_size=6))
+def test_same_on_generated_instructions(lines):
+    text = "FROM base\n" + "".join(
+        word + " " + " ".join(args) + tail + "\n" for word, args, tail in lines)
+    _same(text)
+
+
+@pytest.mark.parametrize("text", [
+    "FROM a\nENV a=b c=d\nLABEL x=\"y z\" w=1\nARG q r=s\n",
+    "FROM a AS b\nFROM b as C\nCOPY --from=b --chown=1:2 x y /z/\nCMD [\"a\", \"b\"]\n",
+    "FROM a\nENTRYPOINT []\nENTRYPOINT [\"x\"]\nENTRYPOINT x y\n",
+    "FROM a\nENV a b c\nLABEL =x\n",
+    "FROM a\nFOO x\nENV bad\n",             # parse error after an instruction error
+    "FROM a\nCOPY x\nCOPY --bogus=1 a b\n",
+    "FROM a\nRUN [\"a\", 1]\n",
+])
+def test_same_on_chosen_text(text):
+    _same(text)
+
+
+def test_stages_come_from_the_typed_instructions():
+    df = parse("ARG v=1\nFROM a AS one\nRUN x\nFROM one\nCOPY --from=one /a /b\n")
+    assert [s.name for s in df.stages] == ["one", None]
+    assert isinstance(df.stages[1].from_, From) and df.stages[1].from_.base == "one"
+    assert df.stages[1].instructions[0].from_ == "one"
+    assert [a.key for a in df.meta_args] == ["v"]
+    assert df.ast.children[2].dump() == 'run "x"'  # the tree, built when asked
+    assert df.dump() == ('(arg "v=1")\n(from "a" "AS" "one")\n(run "x")\n(from "one")\n'
+                         '(copy ["--from=one"] "/a" "/b")\n')
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="ab=\"' \t\\`$:\xa0", min_size=1, max_size=16), st.sampled_from(["\\", "`"]))
+def test_pairs_pattern_agrees_with_parse_words(rest, escape):
+    """The one-pattern k=v split gives what parse_words + partition give, when it applies."""
+    from skiff.dockerfile.lineparse import _PAIR_SPLIT, _PAIRS, parse_words
+
+    rest = rest.strip()
+    if not _PAIRS.fullmatch(rest):
+        return
+    words = parse_words(rest, escape)
+    assert _PAIR_SPLIT.findall(rest) == [tuple(w.split("=", 1)) for w in words]
+    assert all(w.partition("=")[0] for w in words)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="RUNa- \t\v\xa0\u3000x=", max_size=12))
+def test_split_command_is_buildkits_split(line):
+    """split_command's quick path splits where BuildKit's splitCommand does; the arguments
+    may keep leading reWhitespace, which the flag extraction strips."""
+    import re
+
+    from skiff.dockerfile.lineparse import FLAGS_OR_BLANK, split_command
+
+    line = line.lstrip()  # the line loop hands over lines without leading blanks
+    word, rest = split_command(line)
+    m = re.fullmatch(r"([^\t\v\f\r ]+)[\t\v\f\r ]+(.+)", line.strip(), re.S)
+    want = m.groups() if m else (line.strip(), "")
+    assert word == want[0]
+    assert rest.lstrip(" \t\v\f\r") == want[1]
+    assert rest == want[1] or rest[0] in FLAGS_OR_BLANK
