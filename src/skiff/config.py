@@ -7,15 +7,12 @@ environment (``SKIFF_ROOT``, ``SKIFF_RUNTIME``) > the default.
 from __future__ import annotations
 
 import os
-import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_ROOT = "/var/lib/skiff"
 DEFAULT_RUNTIME = "runc"
 
 
-@dataclass(frozen=True, slots=True)
 class Config:
     """Settings for one engine instance.
 
@@ -32,10 +29,50 @@ class Config:
             ``"userns-remap"`` key of ``<root>/daemon.json``.
     """
 
-    root: Path = field(default_factory=lambda: Path(DEFAULT_ROOT))
-    runtime: str = DEFAULT_RUNTIME
-    insecure_registries: tuple[str, ...] = ()
-    userns_remap: str = ""
+    # A plain slotted class with a frozen dataclass's behaviour (keyword or positional
+    # construction, ==, hash, repr, no assignment): every command builds a Config, and
+    # `dataclasses` pulls in inspect/ast/dis (~15 ms of start-up) for this one value.
+    __slots__ = ("root", "runtime", "insecure_registries", "userns_remap")
+    _FIELDS = __slots__
+
+    root: Path
+    runtime: str
+    insecure_registries: tuple[str, ...]
+    userns_remap: str
+
+    def __init__(self, root: Path | None = None, runtime: str = DEFAULT_RUNTIME,
+                 insecure_registries: tuple[str, ...] = (), userns_remap: str = ""):
+        """Args as the attributes; ``root`` defaults to ``Path("/var/lib/skiff")``."""
+        put = object.__setattr__
+        put(self, "root", Path(DEFAULT_ROOT) if root is None else root)
+        put(self, "runtime", runtime)
+        put(self, "insecure_registries", insecure_registries)
+        put(self, "userns_remap", userns_remap)
+
+    def _values(self) -> tuple:
+        return (self.root, self.runtime, self.insecure_registries, self.userns_remap)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")  # dataclass's FrozenInstanceError text
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._values() == other._values()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return (f"Config(root={self.root!r}, runtime={self.runtime!r}, "
+                f"insecure_registries={self.insecure_registries!r}, "
+                f"userns_remap={self.userns_remap!r})")
+
+    def __reduce__(self):
+        return (self.__class__, self._values())
 
     @classmethod
     def from_env(cls, root: str | os.PathLike[str] | None = None,
@@ -66,6 +103,8 @@ class Config:
         """Absolute path of the runtime binary, or None when it is not installed."""
         if os.path.isabs(self.runtime):
             return self.runtime if os.access(self.runtime, os.X_OK) else None
+        import shutil
+
         return shutil.which(self.runtime)
 
     # Well-known paths under the root (DESIGN.md "On disk").
