@@ -14,8 +14,39 @@ if TYPE_CHECKING:
     from typing import IO, NoReturn
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, asking the terminal's width only when help is printed.
+
+    argparse makes a formatter in every ``add_argument`` (to check the metavar) and the
+    stock one calls ``shutil.get_terminal_size()`` each time (the first call imports shutil,
+    bz2 and lzma: ~4 ms of ``skiff run``'s start-up). Help text is laid out exactly as
+    before: the width is the terminal's (or ``$COLUMNS``) minus 2.
+    """
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None):
+        self._ask_width = width is None
+        self._max_help_wanted = max_help_position
+        super().__init__(prog, indent_increment, max_help_position,
+                         80 if width is None else width)
+
+    def format_help(self) -> str:
+        if self._ask_width:
+            import shutil
+
+            self._width = shutil.get_terminal_size().columns - 2
+            self._max_help_position = min(self._max_help_wanted,
+                                          max(self._width - 20, self._indent_increment * 2))
+            self._ask_width = False
+        return super().format_help()
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse that reports bad flags as Docker's CLI does: one line, exit 125."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise InvalidArgument(self.prog, message)
