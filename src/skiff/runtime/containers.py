@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -270,6 +269,8 @@ class ContainerService(StoreParts):
                     self.snapshotter.remove(cid)
                 raise
         except BaseException:
+            import shutil  # (start-up: not at import)
+
             shutil.rmtree(bundle, ignore_errors=True)
             raise
         return rec
@@ -278,11 +279,11 @@ class ContainerService(StoreParts):
     def _remap(self, o: CreateOptions, host: dict):
         """The store's userns-remap mapping for a new container (None: no user namespace
         or ``--userns auto``, chosen later). Docker's refusals for host namespaces."""
-        from skiff.runtime import userns
-
         mode = host.get("UsernsMode") or ""
         if mode == "host" or (mode == "" and not self.config.userns_remap):
             return None
+        from skiff.runtime import userns
+
         if o.privileged:
             raise InvalidArgument("privileged mode is incompatible with user namespaces.  You "
                                   "must run the container in the host namespace when running "
@@ -610,14 +611,18 @@ class ContainerService(StoreParts):
 
     def _spec(self, rec: dict, rootfs: str) -> dict:
         """The OCI config for a start (user resolved in the rootfs, workdir created)."""
-        from skiff.runtime import etcfiles, options, userns, users, volumes
+        from skiff.runtime import etcfiles, options, users, volumes
         from skiff.runtime import spec as S
         from skiff.runtime.fsutil import secure_join
 
         cfg, hc, cid = rec["Config"], rec["HostConfig"], rec["Id"]
         eu = users.resolve(rootfs, cfg.get("User") or "", tuple(hc.get("GroupAdd") or ()))
         cwd = cfg.get("WorkingDir") or "/"
-        idmap = userns.IdMapping.from_json((rec.get("Skiff") or {}).get("IdMap"))
+        idmap = None
+        if (rec.get("Skiff") or {}).get("IdMap"):  # (userns imported only for these)
+            from skiff.runtime import userns
+
+            idmap = userns.IdMapping.from_json(rec["Skiff"]["IdMap"])
         if cwd != "/":
             d = secure_join(rootfs, cwd)
             if not d.exists():
@@ -662,6 +667,8 @@ class ContainerService(StoreParts):
         args = [rec["Path"], *rec["Args"]]
         if hc.get("Init"):
             # a static init: the image may have no libc (Debian's tini-static, as docker-init)
+            import shutil  # (start-up: not at import)
+
             init = (shutil.which("docker-init") or shutil.which("tini-static")
                     or shutil.which("catatonit"))
             if init is None:
@@ -836,9 +843,13 @@ class ContainerService(StoreParts):
             try:
                 os.rename(self.bundle(cid), trash / "bundle")
             except OSError:
+                import shutil  # (start-up: not at import)
+
                 shutil.rmtree(self.bundle(cid), ignore_errors=True)
             delete_detached([trash])
         else:
+            import shutil  # (start-up: not at import)
+
             shutil.rmtree(self.bundle(cid), ignore_errors=True)
 
     # -- pause, rename --------------------------------------------------------------------

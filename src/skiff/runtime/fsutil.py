@@ -68,12 +68,12 @@ def delete_detached(paths: list[str | os.PathLike[str]]) -> None:
     refers to any more (a removed snapshot's ``rm-*`` directory, which skiff.snapshots'
     cleanup deletes if this never runs). ``--one-file-system``: never into a mount left
     behind. Deletes in place without setsid or rm."""
-    import shutil
+    from skiff.config import which
 
     todo = [os.fspath(p) for p in paths]
     if not todo:
         return
-    setsid, rm = shutil.which("setsid"), shutil.which("rm")
+    setsid, rm = which("setsid"), which("rm")
     if setsid and rm:
         try:
             pid = os.posix_spawn(setsid, [setsid, "-f", rm, "-rf", "--one-file-system", "--", *todo], {}, file_actions=[
@@ -84,5 +84,7 @@ def delete_detached(paths: list[str | os.PathLike[str]]) -> None:
                 return
         except OSError:
             pass
+    import shutil
+
     for p in todo:
         shutil.rmtree(p, ignore_errors=True)

@@ -26,7 +26,6 @@ import fcntl
 import grp
 import os
 import pwd
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -234,6 +233,8 @@ def ensure_user(name: str, size: int) -> None:
 
 
 def _run(argv: list[str]) -> None:
+    import subprocess  # (not at import: `run` without user namespaces never needs it)
+
     r = subprocess.run(argv, capture_output=True, text=True)
     if r.returncode != 0:
         raise SkiffError(" ".join(argv[:1] + argv[-1:]), r.stderr.strip() or f"exit {r.returncode}")

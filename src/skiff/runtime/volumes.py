@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 
 from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
@@ -153,10 +152,12 @@ def _parse_mount_flag(svc, spec: str) -> dict:
 def oci_mounts(svc, rec: dict, rootfs: str) -> list[dict]:
     """OCI mount dicts for the record's Mounts and --tmpfs (volumes copied up first)."""
     from skiff.runtime.spec import bind_mount
-    from skiff.runtime.userns import IdMapping
 
-    idmap = IdMapping.from_json((rec.get("Skiff") or {}).get("IdMap"))
-    root_ids = idmap.root if idmap is not None else None
+    root_ids = None
+    if (rec.get("Skiff") or {}).get("IdMap"):  # (userns imported only then: start-up)
+        from skiff.runtime.userns import IdMapping
+
+        root_ids = IdMapping.from_json(rec["Skiff"]["IdMap"]).root
     out = []
     for m in rec.get("Mounts") or []:
         if m["Type"] == "bind":
@@ -302,6 +303,8 @@ def remove(svc, name: str, force: bool = False) -> None:
         raise Conflict(f"remove {name}", f"volume is in use - [{', '.join(used)}]")
     with transaction(svc.db):
         svc.db.execute("DELETE FROM volumes WHERE name = ?", (name,))
+    import shutil  # (start-up: not at import)
+
     shutil.rmtree(svc.config.volumes_dir / name, ignore_errors=True)
 
 
