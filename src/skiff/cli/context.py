@@ -14,6 +14,15 @@ if TYPE_CHECKING:
     from typing import IO, NoReturn
 
 
+# Docker's CLI speaks English only, and so do skiff's flag errors and help: argparse's texts
+# are not looked up through gettext. (argparse calls gettext.gettext for each of them, which
+# reads the locale variables and stats catalog paths every time, and the first call imports
+# locale: ~2 ms of every command.) Process-wide, as argparse keeps these names as module
+# globals; for argparse's own "messages" domain no catalog is shipped, so texts are as before.
+argparse._ = str
+argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """argparse's formatter, asking the terminal's width only when help is printed.
 
