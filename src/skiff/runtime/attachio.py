@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+
+TYPE_CHECKING = False  # (socket is imported where used: a plain `run` never needs it)
+if TYPE_CHECKING:
+    import socket
 
 DETACH_KEYS = b"\x10\x11"  # ctrl-p ctrl-q
 _DIR = "/run/skiff-attach"
@@ -64,6 +67,8 @@ def socket_path(cid: str) -> str:
 
 def listen(cid: str) -> socket.socket:
     """Bind and listen on :func:`socket_path` (a stale file is replaced); non-blocking."""
+    import socket
+
     os.makedirs(_DIR, mode=0o700, exist_ok=True)
     path = socket_path(cid)
     try:
@@ -92,6 +97,8 @@ def close_listener(s: socket.socket | None, cid: str) -> None:
 def accept(s: socket.socket):
     """Accept one client: ``(connection, stdin, stdout, stderr)`` (-1 for a stream the
     client did not attach), or None when the handshake failed."""
+    import socket
+
     try:
         conn, _ = s.accept()
     except (BlockingIOError, InterruptedError):
@@ -138,6 +145,8 @@ def connect(cid: str, stdin: int, stdout: int, stderr: int,
     Raises:
         OSError: no monitor listens (the container has no terminal nor open stdin).
     """
+    import socket
+
     c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
         c.connect(socket_path(cid))
