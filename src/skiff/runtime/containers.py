@@ -24,12 +24,12 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from skiff.errors import Conflict, InvalidArgument, NotFound, SkiffError
 from skiff.runtime import cgroups, records
 from skiff.runtime.records import ACTIVE
+from skiff.runtime.value import value
 from skiff.services import StoreParts
 
 TYPE_CHECKING = False  # (not typing's: `run` starts faster without importing typing)
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from skiff.runtime.options import CreateOptions
 
 
-@dataclass(slots=True)
+@value(frozen=False)
 class Started:
     """A start in progress: the container's pid, runc's pid (signals sent to it reach the
     container), and the monitor's remaining messages (``{"exit": code}`` when attached)."""

@@ -14,7 +14,8 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from skiff.runtime.value import value
 
 MAX_LINE = 16 * 1024
 
@@ -77,7 +78,7 @@ class StreamSplitter:
                 .encode())
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Entry:
     """One log line read back: ``stream`` (stdout|stderr), ``text``, ``time`` (RFC 3339)."""
 

@@ -32,13 +32,13 @@ import os
 import select
 import signal
 import time
-from dataclasses import dataclass
 
 from skiff.runtime import attachio, jsonlog
 from skiff.runtime import runc as runc_mod
+from skiff.runtime.value import value
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class MonitorSpec:
     """What one monitor supervises.
 
@@ -91,7 +91,7 @@ class MonitorSpec:
         return os.path.join(self.bundle, "manual-stop")
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Attach:
     """The command's own descriptors the monitor writes to (and reads stdin from) while
     attached; -1 for a stream that is not attached."""
@@ -176,7 +176,7 @@ class _Proc:
         return self.returncode
 
 
-@dataclass(slots=True)
+@value(frozen=False)
 class _Once:
     started: bool = False
     error: str | None = None

@@ -10,15 +10,15 @@ Cmd, and so on. :func:`process_env` is the environment the process finally gets.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from skiff.errors import InvalidArgument
 from skiff.runtime.spec import DEFAULT_PATH_ENV, DEFAULT_SHM_SIZE
+from skiff.runtime.value import factory, value
 
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CreateOptions:
     """Everything ``docker create`` takes that skiff implements.
 
@@ -84,7 +84,7 @@ class CreateOptions:
     device_read_bps: tuple[str, ...] = ()
     device_write_bps: tuple[str, ...] = ()
     userns: str = ""  # "" (the store's userns-remap, if any), "host", "auto" (skiff.runtime.userns)
-    extra: dict = field(default_factory=dict)
+    extra: dict = factory(dict)
 
 
 def replace_or_append_env(base: list[str], overrides: list[str]) -> list[str]:

@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from skiff.errors import CannotInvoke, CommandNotFound, NotFound, SkiffError, Unavailable
+from skiff.runtime.value import value
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class State:
     """``runc state`` output: ``status`` is created|running|paused|stopped, ``pid`` the init's
     host pid (0 when stopped), ``bundle`` its directory, ``created`` RFC 3339 text."""

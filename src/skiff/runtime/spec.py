@@ -21,9 +21,9 @@ from __future__ import annotations
 import os
 import resource
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 from skiff.errors import InvalidArgument
+from skiff.runtime.value import factory, value
 
 OCI_VERSION = "1.0.2-dev"  # what runc 1.1 reports as its spec version
 TIME_NAMESPACE = False
@@ -79,7 +79,7 @@ RLIMIT_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Rlimit:
     """One ``--ulimit``: ``type`` is Docker's short name (``nofile``), soft/hard counts."""
 
@@ -88,7 +88,7 @@ class Rlimit:
     hard: int
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Resources:
     """cgroup limits (runtime-spec config-linux.md "Control groups").
 
@@ -134,7 +134,7 @@ class Resources:
         return r
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SpecOptions:
     """Everything :func:`build_spec` needs for one container.
 
@@ -195,7 +195,7 @@ class SpecOptions:
     mounts: tuple[dict, ...] = ()
     shm_size: int = DEFAULT_SHM_SIZE
     cgroups_path: str | None = None
-    resources: Resources = field(default_factory=Resources)
+    resources: Resources = factory(Resources)
     rlimits: tuple[Rlimit, ...] = ()
     sysctls: tuple[tuple[str, str], ...] = ()
     oom_score_adj: int | None = None

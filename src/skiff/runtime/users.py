@@ -8,14 +8,14 @@ group in /etc/group whose member list names the user; ``--group-add`` appends mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from skiff.errors import SkiffError
 from skiff.runtime.fsutil import secure_join
+from skiff.runtime.value import value
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ExecUser:
     """A resolved process user: uid, gid, supplementary gids and home directory."""
 
