@@ -1,7 +1,5 @@
 """``python -m skiff`` runs the CLI."""
 
-import sys
+from skiff.cli.main import entry
 
-from skiff.cli.main import main
-
-sys.exit(main())
+entry()

@@ -155,6 +155,21 @@ def main(argv: list[str] | None = None) -> int:
             ctx.close()
 
 
+def entry() -> None:
+    """The ``skiff`` executable and ``python -m skiff``: :func:`main` on this process's
+    arguments, then exit with its code.
+
+    The objects still alive then are frozen (``gc.freeze``) before the interpreter's
+    teardown, whose full collection would otherwise traverse every one of them
+    (~3-6 ms of each command; they are freed as before, by reference counting).
+    """
+    code = main()
+    import gc
+
+    gc.freeze()
+    sys.exit(code)
+
+
 def _print_error(msg: str) -> None:
     try:
         sys.stderr.write(f"skiff: {msg}\n")
