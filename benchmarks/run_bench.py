@@ -93,7 +93,25 @@ class SkiffBaseline(Skiff):
                        check=True, stdout=subprocess.DEVNULL)
         subprocess.run([sys.executable, "-m", "skiff", "import", str(tar), "bb:1"], check=True,
                        env=self.env, stdout=subprocess.DEVNULL)
-        self.cmd = [*skiff_argv(), "run", "--rm", *NET_ARGS, "bb:1", "/bin/true"]
+        self.cmd = [*self._console_script(work, src), "run", "--rm", *NET_ARGS, "bb:1",
+                    "/bin/true"]
+
+    @staticmethod
+    def _console_script(work: Path, src: Path) -> list[str]:
+        """The ``skiff`` script pip would install for that checkout (its pyproject's
+        ``[project.scripts]`` target, which may differ from this checkout's)."""
+        import tomllib
+
+        try:
+            scripts = tomllib.loads((src.parent / "pyproject.toml").read_text())["project"]["scripts"]
+            module, func = scripts["skiff"].split(":")
+        except (OSError, KeyError, ValueError):
+            return skiff_argv()
+        exe = work / "skiff-baseline-script"
+        exe.write_text(f"#!{sys.executable}\nimport sys\nfrom {module} import {func}\n"
+                       f"if __name__ == '__main__':\n    sys.exit({func}())\n")
+        exe.chmod(0o755)
+        return [str(exe)]
 
 
 class Runc:
