@@ -131,13 +131,24 @@ def oom_kills(cid: str) -> int:
 
 
 def remove(cid: str) -> None:
-    """Remove ``/skiff/<id>`` (after runc removed its child); absent is fine."""
-    d = _group_dir(cid)
-    for sub in (d / "ctr", d):
+    """Remove ``/skiff/<id>`` (after runc removed its child ``ctr``) in every hierarchy;
+    absent is fine. On v1 runc makes the path in each controller's hierarchy (cpu, pids,
+    blkio, devices, freezer, ..., and the hybrid v2 mount) and removes only ``ctr``:
+    each ``/skiff/<id>`` would stay behind (thousands of empty groups after a test run)."""
+    if is_v2():
+        dirs = [ROOT / PARENT / cid]
+    else:
         try:
-            os.rmdir(sub)
+            names = os.listdir(ROOT)
         except OSError:
-            pass
+            names = []
+        dirs = [ROOT / n / PARENT / cid for n in names]
+    for d in dirs:
+        for sub in (d / "ctr", d):
+            try:
+                os.rmdir(sub)
+            except OSError:
+                pass
 
 
 def usage(cid: str) -> dict:
