@@ -56,6 +56,12 @@ def images(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--filter", action="append", default=[], help="Filter output (dangling=, reference=, label=)")
     p.add_argument("--format", help="Format output using a Go template")
     a = p.parse_args(argv)
+    for f in a.filter:
+        if "=" not in f:  # a usage error (125), found by the CLI before asking the daemon
+            from skiff.errors import InvalidArgument
+
+            raise InvalidArgument(f'invalid argument "{f}" for "-f, --filter" flag',
+                                  "bad format of filter (expected name=value)")
     with _daemon_errors():
         return _images_run(ctx, a)
 
@@ -74,8 +80,11 @@ def _images_run(ctx: Context, a) -> int:
     filters: dict[str, list[str]] = {}
     for f in a.filter:
         k, eq, v = f.partition("=")
-        if not eq or k not in ("dangling", "reference", "label", "before", "since"):
-            raise InvalidArgument(f"invalid filter '{f}'")
+        if k not in ("dangling", "reference", "label", "before", "since"):
+            raise InvalidArgument(f"Invalid filter '{k}'")
+        if k == "dangling" and v not in ("true", "1", "false", "0"):
+            # moby filters.GetBoolOrDefault: anything else is refused
+            raise InvalidArgument(f"Invalid filter 'dangling=[{v}]'", exit_code=1)
         filters.setdefault(k, []).append(v)
     if a.repository:
         filters.setdefault("reference", []).append(a.repository)
@@ -129,7 +138,9 @@ def _images_run(ctx: Context, a) -> int:
                 "CreatedAt": dt.datetime.fromtimestamp(created, dt.UTC).strftime(
                     "%Y-%m-%d %H:%M:%S +0000 UTC") if created else "",
                 "Size": human_size(img.size), "Containers": "N/A", "SharedSize": "N/A",
-                "UniqueSize": "N/A", "VirtualSize": human_size(img.size),
+                "UniqueSize": "N/A",
+                # docker/cli: units.HumanSize (4 digits), unlike Size's 3
+                "VirtualSize": human_size(img.size, 4),
             })
     if a.quiet:
         seen: list[str] = []

@@ -535,7 +535,15 @@ def render_list(template: str, rows: Iterable[object], *, headers: Mapping[str, 
     body = _prepare(template)
     f = _funcs(funcs)
     tree = _parse(body, f)
-    out = [_execute(tree, body, row, f) + "\n" for row in rows]
+    from skiff.format.tmplfuncs import LIST_ROW
+
+    out = []
+    for row in rows:
+        token = LIST_ROW.set(row)
+        try:
+            out.append(_execute(tree, body, row, f) + "\n")
+        finally:
+            LIST_ROW.reset(token)
     if not is_table(template):
         return "".join(out)
     from skiff.format.table import tabwrite
