@@ -131,3 +131,47 @@ def test_commit_history_created_by_is_cmd_joined(cli, bb):
         assert r.out.splitlines()[0] == "sh -c echo a; echo b"
     finally:
         cli("rm", "-f", name)
+
+
+@pytest.fixture
+def linked(cli, bb):
+    name = _name()
+    r = cli("run", "-d", "--name", name, bb, "sh", "-c",
+            "ln -s /etc /lnk; echo f > /file; touch /ready; sleep 60")
+    assert r.code == 0
+    import time
+
+    for _ in range(50):
+        if cli("exec", name, "ls", "/ready").code == 0:
+            break
+        time.sleep(0.1)
+    yield name
+    cli("rm", "-f", name)
+
+
+@pytest.mark.xfail(reason="runtime/ops cp: a source ending in '/' through a symlink to a "
+                          "directory must follow it (docker cp copies the directory's "
+                          "content); skiff copies the symlink itself", strict=True)
+@pytest.mark.requires_root
+@pytest.mark.requires_runc
+@pytest.mark.requires_overlay
+def test_cp_out_trailing_slash_follows_symlink(cli, linked, tmp_path):
+    # docker cp x:/lnk/ out  -> out/ is a directory holding the container's /etc
+    r = cli("cp", f"{linked}:/lnk/", str(tmp_path / "out"))
+    assert r.code == 0
+    out = tmp_path / "out"
+    assert (out.is_symlink(), out.is_dir()) == (False, True)
+    assert (out / "passwd").read_text().startswith("root:")
+
+
+@pytest.mark.xfail(reason="runtime/ops cp: copying into a path that goes through a regular "
+                          "file is an internal error (NotADirectoryError); Docker: "
+                          "'extraction point is not a directory', exit 1", strict=True)
+@pytest.mark.requires_root
+@pytest.mark.requires_runc
+@pytest.mark.requires_overlay
+def test_cp_in_through_a_file_is_a_clean_error(cli, linked, tmp_path):
+    src = tmp_path / "h"
+    src.write_text("hi\n")
+    r = cli("cp", str(src), f"{linked}:/file/x")
+    assert (r.code, r.err) == (1, "skiff: extraction point is not a directory\n")
