@@ -71,3 +71,25 @@ def test_images_filter_without_equals_is_a_usage_error(cli, bb):
     r = cli("images", "--filter", "foo")
     assert (r.code, r.err) == (125, 'skiff: invalid argument "foo" for "-f, --filter" flag: '
                                      "bad format of filter (expected name=value)\n")
+
+
+def test_image_inspect_unknown_field_is_an_error(cli, bb):
+    # docker image inspect -f '{{.Sise}}' busybox -> exit 1,
+    # template parsing error: template: :1:2: executing "" at <.Sise>: map has no entry for key "Sise"
+    r = cli("image", "inspect", "-f", "{{.Sise}}", "bb:1")
+    assert (r.code, r.out) == (1, "")
+    assert r.err == ('skiff: template parsing error: template: :1:2: executing "" at <.Sise>: '
+                     'map has no entry for key "Sise"\n')
+    r = cli("image", "inspect", "-f", "{{.Config.Foo}}", "bb:1")
+    assert r.code == 1 and r.err.endswith('map has no entry for key "Foo"\n')
+
+
+def test_image_inspect_known_fields_still_render(cli, bb):
+    r = cli("image", "inspect", "-f", "{{.Id}} {{.Variant}} {{.RootFS.Type}} {{.Config.User}}|",
+            "bb:1")
+    assert (r.code, r.out) == (0, f"{bb['Id']} <no value> layers |\n")
+
+
+def test_image_inspect_unparsable_template_stays_a_usage_error(cli, bb):
+    r = cli("image", "inspect", "-f", "{{.Id", "bb:1")
+    assert (r.code, r.err) == (125, "skiff: template parsing error: template: :1: unclosed action\n")

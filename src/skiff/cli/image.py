@@ -255,7 +255,17 @@ def _inspect(ctx: Context, argv: list[str], prog: str, images_only: bool) -> int
         else:
             errors.append(err if images_only or a.type else f"No such object: {n}")
     if a.format:
-        _out(ctx, "".join(render_template(a.format, d) + "\n" for d in found))
+        from skiff.errors import SkiffError
+        from skiff.format.gotemplate import parse_check
+        from skiff.images.inspect import template_view
+
+        parse_check(a.format)  # a template that does not parse: a usage error (125)
+        try:
+            text = "".join(render_template(a.format, template_view(d)) + "\n" for d in found)
+        except SkiffError as e:  # one that fails to run: docker/cli's inspect exits 1
+            e.exit_code = 1
+            raise
+        _out(ctx, text)
     else:
         _out(ctx, json.dumps(found, indent=4, ensure_ascii=False) + "\n")
     for e in errors:
