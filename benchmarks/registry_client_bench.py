@@ -104,25 +104,41 @@ sys.exit(rc)
 """
 
 
-CPU: list[float] = []  # CPU seconds of each skiff run (user+system, whole process)
+WALL: dict[str, list[float]] = {"push": [], "pull": []}  # whole skiff process, start-up incl.
+# CPU seconds (user + system) of each whole process, skiff's and skopeo's, per operation:
+# on a shared 2-core machine the wall times wander with the load, the CPU times much less.
+CPU: dict[str, list[float]] = {k: [] for k in
+                               ("skiff push", "skopeo push", "skiff pull", "skopeo pull")}
+
+
+def _children_cpu() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def skiff(op: str, host: str, repo: str, layout: Path) -> tuple[float, int]:
+    c = _children_cpu()
     out = subprocess.run([sys.executable, "-c", SKIFF_SIDE, op, host, repo, str(layout)],
                          capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(REPO / "src")})
-    secs, rss_kb, cpu = out.stdout.split()
-    CPU.append(float(cpu))
+    CPU[f"skiff {op}"].append(_children_cpu() - c)
+    secs, rss_kb, _ = out.stdout.split()
     return float(secs), int(rss_kb) * 1024
 
 
 def skiff_cli(root: Path, *args: str) -> tuple[float, int]:
-    """``skiff --root ROOT ARGS`` in a subprocess; (seconds, peak RSS bytes)."""
+    """``skiff --root ROOT ARGS`` in a subprocess; (seconds, peak RSS bytes). The whole
+    process's wall time (interpreter start-up included) goes to WALL[push|pull]."""
+    t, c = time.perf_counter(), _children_cpu()
     out = subprocess.run([sys.executable, "-c", CLI_SIDE, "--root", str(root), *args],
                          capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(REPO / "src")})
-    secs, rss_kb, cpu = out.stderr.split()[-3:]
-    CPU.append(float(cpu))
+    if args[0] in WALL:
+        WALL[args[0]].append(time.perf_counter() - t)
+        CPU[f"skiff {args[0]}"].append(_children_cpu() - c)
+    secs, rss_kb, _ = out.stderr.split()[-3:]
     return float(secs), int(rss_kb) * 1024
 
 
@@ -146,9 +162,11 @@ def load_into_store(layout: Path, root: Path, name: str) -> None:
 
 
 def skopeo(src: str, dst: str) -> float:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _children_cpu()
     subprocess.run(["skopeo", "--insecure-policy", "copy", "-q", "--src-tls-verify=false",
                     "--dest-tls-verify=false", src, dst], check=True, capture_output=True)
+    CPU["skopeo push" if dst.startswith("docker://") else "skopeo pull"].append(
+        _children_cpu() - c)
     return time.perf_counter() - t
 
 
@@ -207,9 +225,16 @@ def main() -> None:
         s, k = med[f"skiff {op}"], med[f"skopeo {op}"]
         print(f"  {op}: skiff {s:.2f} s   skopeo copy {k:.2f} s   ratio skiff/skopeo "
               f"{s / k:.2f}")
+    if a.store:
+        for op in ("push", "pull"):
+            s, k = statistics.median(WALL[op]), med[f"skopeo {op}"]
+            print(f"  {op}, whole skiff process (interpreter start-up included): {s:.2f} s   "
+                  f"ratio skiff/skopeo {s / k:.2f}")
     print(f"  skiff peak memory (max RSS): {rss / 1e6:.1f} MB (target < 100 MB)")
-    print(f"  skiff CPU per run (median, incl. start-up): {statistics.median(CPU):.2f} s "
-          "(the rest of the wall time is network, disk and fsync)")
+    for op in ("push", "pull"):
+        s, k = statistics.median(CPU[f"skiff {op}"]), statistics.median(CPU[f"skopeo {op}"])
+        print(f"  {op} CPU (user+system, whole process): skiff {s:.2f} s   skopeo {k:.2f} s   "
+              f"ratio {s / k:.2f}")
 
 
 if __name__ == "__main__":

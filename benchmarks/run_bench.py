@@ -35,6 +35,14 @@ REPO = HERE.parent
 BENCH = REPO.parent / "shared" / "bench"
 
 
+def skiff_argv() -> list[str]:
+    """How a user runs skiff: the installed ``skiff`` console script next to this
+    interpreter (as podman and docker are their installed binaries), else ``python -m
+    skiff``."""
+    exe = Path(sys.executable).with_name("skiff")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "skiff"]
+
+
 def timed(cmd: list[str], env: dict | None = None) -> float:
     t0 = time.perf_counter()
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -45,7 +53,10 @@ def timed(cmd: list[str], env: dict | None = None) -> float:
     return dt
 
 
-NET_ARGS: list[str] = []  # skiff run's --network (main's --network)
+# skiff run's --network (main's --network). Like for like: the peers run with
+# ``--network none`` (dockerd has --bridge=none here; podman is given none), so skiff does
+# too unless told otherwise (``--network default``: skiff's bridge, Docker's default).
+NET_ARGS: list[str] = ["--network", "none"]
 
 
 class Skiff:
@@ -58,7 +69,7 @@ class Skiff:
                        check=True, stdout=subprocess.DEVNULL)
         subprocess.run([sys.executable, "-m", "skiff", "import", str(tar), "bb:1"], check=True,
                        env=self.env, stdout=subprocess.DEVNULL)
-        self.cmd = [sys.executable, "-m", "skiff", "run", "--rm", *NET_ARGS, "bb:1", "/bin/true"]
+        self.cmd = [*skiff_argv(), "run", "--rm", *NET_ARGS, "bb:1", "/bin/true"]
 
     def once(self) -> float:
         return timed(self.cmd, self.env)
@@ -82,7 +93,7 @@ class SkiffBaseline(Skiff):
                        check=True, stdout=subprocess.DEVNULL)
         subprocess.run([sys.executable, "-m", "skiff", "import", str(tar), "bb:1"], check=True,
                        env=self.env, stdout=subprocess.DEVNULL)
-        self.cmd = [sys.executable, "-m", "skiff", "run", "--rm", *NET_ARGS, "bb:1", "/bin/true"]
+        self.cmd = [*skiff_argv(), "run", "--rm", *NET_ARGS, "bb:1", "/bin/true"]
 
 
 class Runc:
@@ -187,10 +198,10 @@ def bench_ps(work: Path, n: int, rounds: int = 7) -> tuple[float, float]:
         f"for i in range({n}):\n"
         f"    svc.create(CreateOptions(rootfs={str(rootfs)!r}, cmd=('sh', '-c', f'echo {{i}}')))\n")
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
-    cmd = [sys.executable, "-m", "skiff", "ps", "-a"]
+    cmd = [*skiff_argv(), "ps", "-a"]
     out = subprocess.run(cmd, env=env, capture_output=True, check=True).stdout
     assert out.count(b"\n") == n + 1, "ps -a must list every container"
-    base = [sys.executable, "-m", "skiff", "version"]
+    base = [*skiff_argv(), "version"]
     ps, ver = [], []
     for _ in range(rounds):
         ps.append(timed(cmd, env))
@@ -207,11 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", type=Path, metavar="DIR",
                     help="also time the skiff checkout at DIR (e.g. `git archive` of an older "
                          "commit) in the same rounds, as skiff-baseline")
-    ap.add_argument("--network", default="",
-                    help="skiff's --network for the run (default: Docker's default bridge)")
+    ap.add_argument("--network", default="none",
+                    help="skiff's --network for the run (default none, as the peers here; "
+                         "'default' is skiff's bridge, Docker's default)")
     a = ap.parse_args(argv)
-    if a.network:
-        NET_ARGS[:] = ["--network", a.network]
+    NET_ARGS[:] = ["--network", a.network]
     if a.baseline:
         SkiffBaseline.src = a.baseline.resolve() / "src"
         if "skiff-baseline" not in a.only.split(","):
@@ -240,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             for t in tools:
                 times[t.name].append(t.once())
         med = {k: statistics.median(v) for k, v in times.items()}
-        print(f"run --rm bb:1 /bin/true, median of {a.rounds} interleaved rounds:")
+        print(f"run --rm bb:1 /bin/true, median of {a.rounds} interleaved rounds "
+              f"(networks: skiff {a.network}, podman none, docker none, runc none):")
         for k, v in med.items():
             print(f"  {k:<14} {v * 1000:8.1f} ms   (min {min(times[k]) * 1000:.1f} ms)")
         if "skiff" in med:
@@ -248,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                 if k in med:
                     print(f"  skiff / {k:<6} = {med['skiff'] / med[k]:.2f}x")
         if a.containers and "skiff" in [t.name for t in tools]:
-            ps, ver = bench_ps(work, a.containers)
+            ps, ver = bench_ps(work, a.containers, rounds=a.rounds)
             print(f"skiff ps -a with {a.containers} containers: {ps * 1000:.1f} ms (target < 150 ms); "
                   f"skiff version in the same rounds: {ver * 1000:.1f} ms")
     finally:

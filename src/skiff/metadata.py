@@ -7,7 +7,8 @@ have run. Each subsystem owns its tables:
 
     images, tags, repo_digests      skiff.images   (image ID = digest of the image config)
     snapshots                       skiff.snapshots (committed ones keyed by chainID)
-    containers                      skiff.runtime  (``data`` holds the JSON record)
+    containers                      skiff.runtime  (``data`` holds the JSON record,
+                                                    ``ps_*`` what ps shows of it)
     leases, lease_resources         GC roots for builds and pulls in flight
     volumes                         skiff.runtime.volumes
     build_cache                     skiff.build
@@ -209,6 +210,24 @@ def _m5_networks(db: sqlite3.Connection) -> None:
     )
 
 
+def _m6_container_ps(db: sqlite3.Connection) -> None:
+    """skiff.runtime: what ``ps`` shows of a container, in plain columns beside its JSON
+    record, so listing 1,000 containers parses no JSON: ps_status (State.Status), ps_exit
+    (State.ExitCode), ps_created / ps_started / ps_finished (unix seconds; NULL for Go's
+    zero time), ps_image (Config.Image or the image ID), ps_command (COMMAND before
+    quoting), ps_ports (PORTS), and the covering index ``containers_ps`` over them. See
+    skiff/runtime/records.py ``ps_values``. Rows written before stay NULL there and are
+    listed from their JSON until their next write.
+    (No SQL comments here: ADD COLUMN copies the text into the table's CREATE statement.)"""
+    for col in ("ps_status TEXT", "ps_exit INTEGER", "ps_created REAL", "ps_started REAL",
+                "ps_finished REAL", "ps_image TEXT", "ps_command TEXT", "ps_ports TEXT"):
+        db.execute(f"ALTER TABLE containers ADD COLUMN {col}")
+    # Added columns sit after the large JSON record (overflow pages): a covering index
+    # lets the ps query read them without touching the records (halves its time).
+    db.execute("CREATE INDEX containers_ps ON containers(created, name, ps_status, ps_exit, "
+               "ps_created, ps_started, ps_finished, ps_image, ps_command, ps_ports, id)")
+
+
 # Ordered; index i holds the migration that takes user_version i to i+1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_initial,
@@ -216,6 +235,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m3_layer_unpacked_size,
     _m4_build_cache,
     _m5_networks,
+    _m6_container_ps,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

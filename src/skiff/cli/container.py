@@ -31,6 +31,21 @@ def _run_parser(ctx: Context, prog: str, summary: str) -> argparse.ArgumentParse
     return p
 
 
+class cli_error_exit_1:
+    """``with cli_error_exit_1():`` engine errors (125) raised inside exit 1 instead, as
+    docker/cli exits for a daemon error outside run/create (cp, kill, rename, exec)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        from skiff.errors import EXIT_ENGINE, SkiffError
+
+        if isinstance(exc, SkiffError) and exc.exit_code == EXIT_ENGINE:
+            exc.exit_code = 1
+        return False
+
+
 def _out(ctx: Context, text: str) -> None:
     ctx.out.write(text)
     ctx.out.flush()
@@ -101,7 +116,7 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--sysctl", action="append", default=[], help="Sysctl options")
     a("--expose", action="append", default=[], help="Expose a port or a range of ports")
     a("-p", "--publish", action="append", default=[], help="Publish a container's port(s) to the host")
-    a("--userns", default="", help="User namespace to use (only 'host' here)")
+    a("--userns", default="", help="User namespace to use (host, or auto as podman)")
     a("-P", "--publish-all", action="store_true", help="Publish all exposed ports to random ports")
     a("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)")
     a("--network-alias", action="append", default=[], help="Add network-scoped alias for the container")
@@ -140,8 +155,8 @@ def _options(a) -> object:
     from skiff.format.humanize import ram_in_bytes
     from skiff.runtime.options import CreateOptions, parse_env_flags
 
-    if a.userns not in ("", "host"):
-        raise InvalidArgument(f"--userns {a.userns}", "user namespace remapping is not supported yet")
+    if a.userns not in ("", "host", "auto"):
+        raise InvalidArgument("--userns", "invalid USER mode")
     for mode, what in ((a.pid, "pid"), (a.ipc, "ipc"), (a.uts, "uts")):
         if mode not in ("", "host", "private", "shareable"):
             raise InvalidArgument(f"--{what}: invalid {what} mode", mode)
@@ -199,7 +214,7 @@ def _options(a) -> object:
         publish=tuple(a.publish), publish_all=a.publish_all, ip=a.ip,
         network_aliases=tuple(a.network_alias), mac_address=a.mac_address,
         devices=tuple(a.device), device_read_bps=tuple(a.device_read_bps),
-        device_write_bps=tuple(a.device_write_bps))
+        device_write_bps=tuple(a.device_write_bps), userns=a.userns)
 
 
 def _create(ctx: Context, svc, a) -> dict:
@@ -259,9 +274,14 @@ def run(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-d", "--detach", action="store_true",
                    help="Run container in background and print container ID")
     p.add_argument("--sig-proxy", default="true", help="Proxy received signals to the process")
+    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q",
+                   help="Override the key sequence for detaching a container")
     _add_create_flags(p)
     a = p.parse_args(argv)
     from skiff.errors import InvalidArgument
+    from skiff.runtime.attachio import parse_detach_keys
+
+    keys = parse_detach_keys(a.detach_keys)  # before anything is created
 
     if a.detach and a.rm and a.restart not in ("no", ""):
         raise InvalidArgument("Conflicting options", "--restart and --rm")
@@ -274,10 +294,11 @@ def run(ctx: Context, argv: list[str]) -> int:
         _out(ctx, rec["Id"] + "\n")
         return 0
     return _start_attached(ctx, svc, rec["Id"], rec["Config"],
-                           sig_proxy=a.sig_proxy.lower() != "false")
+                           sig_proxy=a.sig_proxy.lower() != "false", detach_keys=keys)
 
 
-def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: bool = True) -> int:
+def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: bool = True,
+                    detach_keys: bytes | None = None) -> int:
     """Start with the command's stdio attached; return the container's exit code."""
     import selectors
     import signal
@@ -318,7 +339,7 @@ def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: boo
         saved_tc = termios.tcgetattr(stdin_fd)
         tty_mod.setraw(stdin_fd)
     try:
-        started = svc.start(cid, attach=attach)
+        started = svc.start(cid, attach=attach, detach_keys=detach_keys)
     except BaseException:
         _restore_tc(stdin_fd, saved_tc)
         raise
@@ -333,6 +354,11 @@ def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: boo
     if feeder is not None:
         feeder.start()
     old = {}
+    if tty and saved_tc is not None and started.monitor_pid:
+        # the terminal's resizes reach the container's pty through its monitor
+        from skiff.runtime.attachio import forward_winch
+
+        old[signal.SIGWINCH] = forward_winch(started.monitor_pid)
     if sig_proxy and not tty:
         def proxy(signum, _frame):
             try:
@@ -361,6 +387,8 @@ def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: boo
                 _write_stream(fds[key.fd], data)
         sel.close()
         code = started.wait_exit()
+        if started.detached:
+            return 0  # ctrl-p ctrl-q: docker run leaves the container running, exit 0
     finally:
         for s, h in old.items():
             signal.signal(s, h)
@@ -402,18 +430,23 @@ def start(ctx: Context, argv: list[str]) -> int:
     p = ctx.parser("skiff start", "Start one or more stopped containers")
     p.add_argument("-a", "--attach", action="store_true", help="Attach STDOUT/STDERR and forward signals")
     p.add_argument("-i", "--interactive", action="store_true", help="Attach container's STDIN")
+    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q",
+                   help="Override the key sequence for detaching a container")
     p.add_argument("containers", nargs="+")
     a = p.parse_args(argv)
     svc = _service(ctx)
     if a.attach or a.interactive:
         from skiff.errors import InvalidArgument
+        from skiff.runtime.attachio import parse_detach_keys
+
+        keys = parse_detach_keys(a.detach_keys)
 
         if len(a.containers) > 1:
             raise InvalidArgument("you cannot start and attach multiple containers at once")
         rec = svc.get(a.containers[0])
         cfg = dict(rec["Config"])
         cfg["AttachStdin"] = a.interactive
-        return _start_attached(ctx, svc, rec["Id"], cfg)
+        return _start_attached(ctx, svc, rec["Id"], cfg, detach_keys=keys)
 
     def one(ref: str) -> str:
         svc.start(ref)
@@ -445,7 +478,8 @@ def kill(ctx: Context, argv: list[str]) -> int:
     a = p.parse_args(argv)
     from skiff.runtime.containers import parse_signal
 
-    parse_signal(a.signal)  # a bad signal fails before any container is touched
+    with cli_error_exit_1():
+        parse_signal(a.signal)  # a bad signal fails before any container is touched
     svc = _service(ctx)
 
     def one(ref: str) -> str:
@@ -528,7 +562,13 @@ def rename(ctx: Context, argv: list[str]) -> int:
     p.add_argument("container")
     p.add_argument("new_name")
     a = p.parse_args(argv)
-    _service(ctx).rename(a.container, a.new_name)
+    from skiff.errors import SkiffError
+
+    try:
+        _service(ctx).rename(a.container, a.new_name)
+    except SkiffError as e:  # docker/cli: the daemon's error, then its own line; exit 1
+        sys.stderr.write(f"skiff: {e}\nskiff: failed to rename container named {a.container}\n")
+        return 1
     return 0
 
 

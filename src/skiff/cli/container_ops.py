@@ -32,7 +32,6 @@ def exec_(ctx: Context, argv: list[str]) -> int:
     a = p.parse_args(argv)
     from skiff.cli.container import _env_file
     from skiff.errors import InvalidArgument
-    from skiff.runtime import ops
     from skiff.runtime.options import parse_env_flags
 
     if not a.command:
@@ -41,6 +40,16 @@ def exec_(ctx: Context, argv: list[str]) -> int:
     for f in a.env_file:
         env += _env_file(f)
     env = parse_env_flags(env + a.env)
+    from skiff.cli.container import cli_error_exit_1
+
+    with cli_error_exit_1():  # docker/cli: the daemon's errors exit 1 (126/127 stay)
+        return _exec(ctx, a, env)
+
+
+def _exec(ctx: Context, a, env) -> int:
+    from skiff.errors import InvalidArgument
+    from skiff.runtime import ops
+
     svc = _service(ctx)
     real_tty = a.tty and a.interactive and os.isatty(0)
     if a.tty and not real_tty and not a.detach:
@@ -128,7 +137,6 @@ def cp(ctx: Context, argv: list[str]) -> int:
     p.add_argument("dest")
     a = p.parse_args(argv)
     from skiff.errors import InvalidArgument
-    from skiff.runtime import ops
 
     def split(s: str):
         if ":" in s and not s.startswith(("/", ".")):
@@ -140,6 +148,15 @@ def cp(ctx: Context, argv: list[str]) -> int:
     if (sc is None) == (dc is None):
         raise InvalidArgument("copying between containers is not supported" if sc else
                               "must specify at least one container source")
+    from skiff.cli.container import cli_error_exit_1
+
+    with cli_error_exit_1():  # docker/cli: cp's errors exit 1
+        return _cp(ctx, a, sc, sp, dc, dp)
+
+
+def _cp(ctx: Context, a, sc, sp, dc, dp) -> int:
+    from skiff.runtime import ops
+
     svc = _service(ctx)
     if sc is not None:
         if not sp.startswith("/"):
@@ -188,6 +205,8 @@ def _cp_tar_in(svc, ref: str, cpath: str) -> int:
 
     rec = svc.get(ref)
     data = sys.stdin.buffer.read()
+    if not data:
+        return 0  # docker cp - C:DIR with nothing on stdin copies nothing and succeeds
     with ops.rootfs(svc, rec) as root:
         dest = ops.resolve_path(root, rec, cpath)
         if not dest.is_dir():
@@ -297,21 +316,48 @@ def port(ctx: Context, argv: list[str]) -> int:
 
 
 def attach(ctx: Context, argv: list[str]) -> int:
-    """``skiff attach CONTAINER``: stream the container's output until it exits (from its
-    log: stdin cannot be attached after the start) and exit with its code."""
+    """``skiff attach CONTAINER``: join a running container's stdio until it exits (its
+    exit code) or the user detaches (ctrl-p ctrl-q with a terminal: exit 1, as docker's
+    ``read escape sequence``). A container with a terminal or an open stdin (``-t``,
+    ``-i``) is joined through its monitor (skiff.runtime.attachio): stdin included,
+    terminal resizes followed; any other streams its output from the log."""
     p = ctx.parser("skiff attach", "Attach local standard input, output, and error streams to a running container")
     p.add_argument("--no-stdin", action="store_true", help="Do not attach STDIN")
     p.add_argument("--sig-proxy", default="true", help="Proxy all received signals to the process")
+    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q",
+                   help="Override the key sequence for detaching a container")
     p.add_argument("container")
     a = p.parse_args(argv)
-    from skiff.errors import Conflict
+    from skiff.cli.container import cli_error_exit_1
+
+    with cli_error_exit_1():  # docker attach: the daemon's refusals exit 1
+        return _attach(ctx, a)
+
+
+def _attach(ctx: Context, a) -> int:
+    from skiff.errors import Conflict, InvalidArgument
     from skiff.runtime import jsonlog, records
+    from skiff.runtime.attachio import parse_detach_keys
     from skiff.runtime.records import ACTIVE
 
+    keys = parse_detach_keys(a.detach_keys)
     svc = _service(ctx)
     rec = svc.get(a.container)
-    if rec["State"]["Status"] not in ACTIVE:
+    status = rec["State"]["Status"]
+    if status == "paused":
+        raise Conflict("You cannot attach to a paused container, unpause it first")
+    if status not in ACTIVE:
         raise Conflict("You cannot attach to a stopped container, start it first")
+    cfg = rec["Config"]
+    tty = bool(cfg.get("Tty"))
+    if cfg.get("OpenStdin") or tty:
+        want_in = bool(cfg.get("OpenStdin")) and not a.no_stdin
+        if tty and want_in and not _isatty(0):
+            raise InvalidArgument("the input device is not a TTY")
+        code = _attach_monitor(ctx, svc, rec, want_in, tty, a.sig_proxy.lower() != "false",
+                               keys)
+        if code is not None:
+            return code
     try:
         offset = os.path.getsize(rec["LogPath"])
     except OSError:
@@ -325,6 +371,118 @@ def attach(ctx: Context, argv: list[str]) -> int:
             _write_stream(ctx.out if e.stream == "stdout" else sys.stderr, e.text.encode())
     cur = records.get(svc.db, rec["Id"])
     return int(cur["State"]["ExitCode"]) if cur else 0
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def _attach_monitor(ctx: Context, svc, rec: dict, want_in: bool, tty: bool,
+                    sig_proxy: bool, keys: bytes) -> int | None:
+    """Attach through the monitor's socket; None when it does not listen (then the
+    caller streams the log)."""
+    import selectors
+    import signal
+
+    from skiff.errors import SkiffError
+    from skiff.runtime import attachio, records
+
+    stdin_fd = -1
+    feeder = None
+    if want_in:
+        try:
+            stdin_fd = os.dup(sys.stdin.fileno())
+        except (AttributeError, OSError, ValueError):  # not a real file (in-process tests)
+            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+            r, w = os.pipe()
+            stdin_fd = r
+
+            def feed() -> None:
+                try:
+                    os.write(w, data)
+                finally:
+                    os.close(w)
+            import threading
+
+            feeder = threading.Thread(target=feed, daemon=True)
+    out_r, out_w = os.pipe()
+    err_r, err_w = (-1, -1) if tty else os.pipe()
+    saved_tc = None
+    if tty and stdin_fd >= 0 and os.isatty(stdin_fd):
+        # raw before the monitor reads it (and without flushing what was typed ahead)
+        import termios
+        import tty as tty_mod
+
+        saved_tc = termios.tcgetattr(stdin_fd)
+        tty_mod.setraw(stdin_fd, termios.TCSANOW)
+    try:
+        conn = attachio.connect(rec["Id"], stdin_fd, out_w, err_w, keys)
+    except OSError:
+        if saved_tc is not None:
+            termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved_tc)
+        for fd in (stdin_fd, out_r, out_w, err_r, err_w):
+            if fd >= 0:
+                os.close(fd)
+        return None
+    finally:
+        for fd in (out_w, err_w):
+            if fd >= 0:
+                os.close(fd)
+    if feeder is not None:
+        feeder.start()
+    mon = int((rec.get("Skiff") or {}).get("MonitorPid") or 0)
+    old = {}
+    if tty and mon:
+        old[signal.SIGWINCH] = attachio.forward_winch(mon)
+    if sig_proxy and not tty and rec["State"].get("Pid"):
+        def proxy(signum, _frame):
+            try:
+                os.kill(int(rec["State"]["Pid"]), signum)
+            except ProcessLookupError:
+                pass
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+            old[s] = signal.signal(s, proxy)
+    try:
+        streams = {out_r: ctx.out}
+        if err_r >= 0:
+            streams[err_r] = sys.stderr
+        sel = selectors.DefaultSelector()
+        for fd in streams:
+            sel.register(fd, selectors.EVENT_READ)
+        while streams:
+            for key, _ in sel.select():
+                try:
+                    data = os.read(key.fd, 65536)
+                except InterruptedError:
+                    continue
+                if not data:
+                    sel.unregister(key.fd)
+                    os.close(key.fd)
+                    del streams[key.fd]
+                    continue
+                _write_stream(streams[key.fd], data)
+        sel.close()
+        end = attachio.outcome(conn)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if saved_tc is not None:
+            import termios
+
+            termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved_tc)
+        if stdin_fd >= 0:
+            os.close(stdin_fd)
+    if end.get("detached"):
+        raise SkiffError("read escape sequence", exit_code=1)
+    if "exit" in end:
+        return int(end["exit"])
+    cur = records.get(svc.db, rec["Id"])
+    if cur is None:
+        return 0
+    return svc.wait(rec["Id"])
 
 
 def commit(ctx: Context, argv: list[str]) -> int:

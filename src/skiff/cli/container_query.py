@@ -54,7 +54,7 @@ class _PsRow(dict):
 
 def _quote(s: str) -> str:
     """Go's strconv.Quote; the common all-printable case without the general machinery."""
-    if s.isprintable() and all(ord(c) < 0x7f or c == "…" for c in s):
+    if s.isprintable() and (s.isascii() or s.replace("…", "").isascii()):  # (no DEL: not printable)
         return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
     from skiff.format.gofmt import go_quote
 
@@ -206,6 +206,9 @@ def ps(ctx: Context, argv: list[str]) -> int:
             raise InvalidArgument("bad format of filter (expected name=value)")
         filters.append((k.strip().lower(), v))
     show_all = a.all or a.latest or a.last >= 0 or any(k in ("status", "exited") for k, _ in filters)
+    trunc = not a.no_trunc
+    if not filters and (not a.format or a.format == "table"):
+        return _ps_table(ctx, show_all, trunc, a.quiet, a.latest, a.last)
     recs = _service(ctx).list_summaries(all=show_all)
     if filters:
         recs = [r for r in recs if _match(r, filters)]
@@ -213,7 +216,6 @@ def ps(ctx: Context, argv: list[str]) -> int:
         recs = recs[:1]
     elif a.last >= 0:
         recs = recs[:a.last]
-    trunc = not a.no_trunc
     if a.quiet and not a.format:
         _out(ctx, "".join((r["Id"][:12] if trunc else r["Id"]) + "\n" for r in recs))
         return 0
@@ -233,6 +235,76 @@ def ps(ctx: Context, argv: list[str]) -> int:
                                 _status(r, trunc, now), _ports(r), r["Name"][1:])))
     _out(ctx, tabwrite("\n".join(lines) + "\n"))
     return 0
+
+
+def _ps_table(ctx: Context, show_all: bool, trunc: bool, quiet: bool, latest: bool,
+              last: int) -> int:
+    """``ps`` without filters or a template: the default table (or ``-q``) from the
+    records' ``ps_*`` columns (skiff.runtime.records.ps_rows), no JSON decoded for created
+    and exited containers. Active ones (and rows from before those columns) are read whole
+    and reconciled with their monitor, as ContainerService.list_summaries does."""
+    import time
+
+    from skiff.format.humanize import human_duration
+    from skiff.runtime import records
+
+    active = records.ACTIVE
+    svc = None
+    rows: list[tuple] = []  # (id, name, row or None, record or None)
+    for row in records.ps_rows(ctx.db):
+        status = row[2]
+        if status == "created" or (status == "exited" and row[6] is not None):
+            if show_all:
+                rows.append((row[0], row[1], row, None))
+            continue
+        rec = records.get(ctx.db, row[0])
+        if rec is None:
+            continue
+        if rec["State"]["Status"] in active:
+            if svc is None:
+                svc = _service(ctx)
+            rec = svc._reconcile(rec)
+        if show_all or rec["State"]["Status"] in active:
+            rows.append((rec["Id"], rec["Name"][1:], None, rec))
+    if latest:
+        rows = rows[:1]
+    elif last >= 0:
+        rows = rows[:last]
+    if quiet:
+        _out(ctx, "".join((r[0][:12] if trunc else r[0]) + "\n" for r in rows))
+        return 0
+    now = time.time()
+    lines = [("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")]
+    for cid, name, row, rec in rows:
+        if rec is not None:
+            lines.append((cid[:12] if trunc else cid, _image(rec, trunc, now),
+                          _command(rec, trunc, now), _running_for(rec, trunc, now),
+                          _status(rec, trunc, now), _ports(rec), name))
+            continue
+        _, _, status, code, created, _, finished, image, cmd, ports = row
+        if trunc:
+            if image.startswith("sha256:"):
+                image = image[7:19]
+            if len(cmd) > 20:
+                cmd = cmd[:19] + "…"
+        if status == "created":
+            st = "Created"
+        else:
+            st = f"Exited ({code}) {human_duration(now - finished)} ago"
+        lines.append((cid[:12] if trunc else cid, image, _quote(cmd),
+                      human_duration(now - created) + " ago", st, ports, name))
+    _out(ctx, _columns(lines))
+    return 0
+
+
+def _columns(lines: list[tuple[str, ...]]) -> str:
+    """Go's tabwriter with docker/cli's settings (skiff.format.table.tabwrite) for lines
+    that all have the same number of cells: then every column is one block, as wide as
+    its widest cell plus 3 and at least 10; the last cell is not padded."""
+    n = len(lines[0]) - 1
+    widths = [max(10, max(map(len, col)) + 3) for col in list(zip(*lines, strict=True))[:n]]
+    pad = list(enumerate(widths))
+    return "".join(["".join([ln[i].ljust(w) for i, w in pad]) + ln[n] + "\n" for ln in lines])
 
 
 # ------------------------------------------------------------------ logs

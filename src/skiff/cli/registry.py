@@ -37,6 +37,17 @@ def serve(ctx, argv: list[str]) -> int:
                    help="Largest manifest accepted (default 4194304)")
     p.add_argument("--upload-timeout", type=float, default=3600.0, metavar="SECONDS",
                    help="Remove unfinished uploads older than this (default 3600)")
+    p.add_argument("--auth", choices=["htpasswd", "token"], default=None,
+                   help="token: issue Bearer tokens at /token and require them "
+                        "(needs --token-key and --token-cert)")
+    p.add_argument("--token-key", help="PEM private key signing tokens (RSA or EC P-256)")
+    p.add_argument("--token-cert", help="PEM certificate of that key (registries trust it)")
+    p.add_argument("--token-issuer", default="skiff-registry", help="The tokens' iss claim")
+    p.add_argument("--token-service", default="skiff-registry",
+                   help="The service name (the tokens' aud claim)")
+    p.add_argument("--token-acl", help='JSON rules [{"account","name","actions"}]')
+    p.add_argument("--token-ttl", type=int, default=300, metavar="SECONDS")
+    p.add_argument("--token-realm", help="Realm URL announced (default: this server's /token)")
     p.add_argument("--log-level", default="info",
                    choices=["debug", "info", "warning", "error", "critical"])
     a = p.parse_args(argv)
@@ -46,7 +57,18 @@ def serve(ctx, argv: list[str]) -> int:
     for f in (a.htpasswd, a.tls_cert, a.tls_key):
         if f and not Path(f).is_file():
             raise InvalidArgument(f, "no such file")
-    if a.anonymous_read and not a.htpasswd:
+    token = a.auth == "token"
+    if token and not (a.token_key and a.token_cert):
+        raise InvalidArgument("skiff registry serve",
+                              "--auth token needs --token-key and --token-cert")
+    if not token and (a.token_key or a.token_cert or a.token_acl):
+        raise InvalidArgument("skiff registry serve", "--token-* options need --auth token")
+    if a.auth == "htpasswd" and not a.htpasswd:
+        raise InvalidArgument("skiff registry serve", "--auth htpasswd needs --htpasswd")
+    for f in (a.token_key, a.token_cert, a.token_acl):
+        if f and not Path(f).is_file():
+            raise InvalidArgument(f, "no such file")
+    if a.anonymous_read and not (a.htpasswd or token):
         raise InvalidArgument("skiff registry serve", "--anonymous-read needs --htpasswd")
     from skiff.registry.server.app import ServerOptions
     from skiff.registry.server.app import serve as run
@@ -57,7 +79,18 @@ def serve(ctx, argv: list[str]) -> int:
         anonymous_read=a.anonymous_read, read_only=a.read_only,
         delete_enabled=not a.disable_delete, max_manifest_size=a.max_manifest_size,
         upload_timeout_s=a.upload_timeout,
+        token_key=Path(a.token_key) if token else None,
+        token_cert=Path(a.token_cert) if token else None,
+        token_issuer=a.token_issuer, token_service=a.token_service,
+        token_acl=Path(a.token_acl) if a.token_acl else None, token_ttl_s=a.token_ttl,
+        token_realm=a.token_realm,
     )
+    if token:  # refuse a bad key, certificate or ACL now, not on the first request
+        from skiff.registry.server.tokens import TokenKey, load_acl
+
+        TokenKey(opts.token_key, opts.token_cert)
+        if opts.token_acl:
+            load_acl(opts.token_acl)
     if opts.htpasswd is not None:  # refuse a bad file now, not on the first request
         from skiff.registry.server.auth import load_htpasswd
 

@@ -37,25 +37,6 @@ CHUNK = 1 << 20
 WRITEBACK = 8 << 20  # start writing back an ingest's data every this many bytes
 
 
-def _writeback_fn():
-    """libc ``sync_file_range`` (Linux), or None where it is not available."""
-    try:
-        import ctypes
-        import ctypes.util
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = libc.sync_file_range
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_sync_file_range = _writeback_fn()
-_SYNC_FILE_RANGE_WRITE = 2  # start writeback of dirty pages in the range, do not wait
-
-
 def fsync_dir(path: Path) -> None:
     """fsync the directory ``path`` so a rename or create inside it is durable.
 
@@ -102,12 +83,13 @@ class Writer:
             self._f.write(b)
         self._h.update(b)
         self.offset += len(b)
-        if self.offset - self._kicked >= WRITEBACK and _sync_file_range is not None:
+        if self.offset - self._kicked >= WRITEBACK:
             # Start writing the data back now, while more arrives, so commit's fsync
             # has little left to wait for (durability still comes from that fsync).
+            from skiff.libc import start_writeback
+
             self._f.flush()
-            _sync_file_range(self._f.fileno(), self._kicked, self.offset - self._kicked,
-                             _SYNC_FILE_RANGE_WRITE)
+            start_writeback(self._f.fileno(), self._kicked, self.offset - self._kicked)
             self._kicked = self.offset
         return len(b)
 

@@ -295,14 +295,16 @@ def _hex_float(v: float, verb: str, plus: bool, space: bool) -> str:
     """Go's %x for floats: ``2.5`` → ``0x1.4p+01`` (shortest mantissa, 2-digit exponent)."""
     if math.isnan(v) or math.isinf(v):
         return _fmt_float(v, "g", plus, space, None)
-    h = float.hex(v)  # '-0x1.4000000000000p+1'
-    sign = "-" if h.startswith("-") else ("+" if plus else (" " if space else ""))
-    mant, _, exp = h.lstrip("-")[2:].partition("p")
-    ip, _, fp = mant.partition(".")
+    sign = "-" if math.copysign(1.0, v) < 0 else ("+" if plus else (" " if space else ""))
+    # Go normalises subnormals too (0x1.06p-1032, where float.hex gives 0x0.004p-1022):
+    # take the mantissa in [1, 2) from frexp and hex that normal number.
+    m, e = math.frexp(abs(v))
+    mant, _, _ = float.hex(m * 2).partition("p")  # '0x1.4000000000000'
+    ip, _, fp = mant[2:].partition(".")
     fp = fp.rstrip("0")
-    e = int(exp)
+    e = e - 1 if v != 0 else 0
     if v == 0:
-        e = 0
+        ip = "0"
     out = f"0x{ip}{'.' + fp if fp else ''}p{'-' if e < 0 else '+'}{abs(e):02d}"
     return sign + (out.upper() if verb == "X" else out)
 

@@ -61,9 +61,10 @@ def sandbox_path(container_id: str) -> Path:
     return bridge.NETNS_DIR / f"skiff-{container_id[:12]}"
 
 
-def create_sandbox(container_id: str) -> Path:
-    """A new network namespace for the container (see the module docstring); its path."""
-    return bridge.create_netns(f"skiff-{container_id[:12]}")
+def create_sandbox(container_id: str, userns: str | None = None) -> Path:
+    """A new network namespace for the container (see the module docstring); its path.
+    ``userns``: a pinned user namespace to own it (bridge.create_netns)."""
+    return bridge.create_netns(f"skiff-{container_id[:12]}", userns)
 
 
 def remove_sandbox(container_id: str) -> None:

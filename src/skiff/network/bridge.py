@@ -133,14 +133,38 @@ def netlink_errors(what: str) -> Iterator[None]:
         raise SkiffError(what, str(e)) from e
 
 
-def create_netns(name: str) -> Path:
+def create_netns(name: str, userns: str | None = None) -> Path:
     """A new, empty network namespace pinned at ``/run/netns/NAME`` (as ``ip netns add``);
     its loopback is brought up. Raises SkiffError when the name is taken.
 
     A short-lived thread unshares its own network namespace and bind-mounts it onto the
     file (no fork: about a millisecond); the process's other threads are untouched.
+    With ``userns`` (a pinned user namespace file: skiff.runtime.userns) the namespace is
+    made inside it instead, so that it is owned by it: a user-namespaced container can
+    only mount its sysfs, set its sysctls and ``exec`` into a netns its userns owns.
     """
     import threading
+
+    if userns is not None:
+        from skiff.runtime.userns import unshare_netns_in
+
+        path = NETNS_DIR / name
+        NETNS_DIR.mkdir(parents=True, exist_ok=True)
+        _ensure_shared_mount()
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+        except FileExistsError:
+            raise SkiffError(f"network namespace {name}", "already exists") from None
+        os.close(fd)
+        try:
+            unshare_netns_in(userns, str(path))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            raise
+        with rtnl(path) as nl, netlink_errors("lo"):
+            nl.set_link(1, up=True)
+        return path
 
     path = NETNS_DIR / name
     NETNS_DIR.mkdir(parents=True, exist_ok=True)

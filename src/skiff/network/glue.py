@@ -181,10 +181,12 @@ def join(config: Config, db: sqlite3.Connection, rec: dict) -> Started:
     return Started(netns, None, (), hostname=other["Config"].get("Hostname") or "", etc=etc)
 
 
-def start(config: Config, db: sqlite3.Connection, rec: dict) -> Started:
+def start(config: Config, db: sqlite3.Connection, rec: dict,
+          userns: str | None = None) -> Started:
     """Make the container's netns and attach it per its record; record the result in
     ``NetworkSettings``. All or nothing (on error nothing is left). Raises what
-    skiff.network.attach.attach raises."""
+    skiff.network.attach.attach raises. ``userns``: the container's pinned user namespace,
+    to own the netns (skiff.runtime.userns)."""
     from skiff.network import attach as net
     from skiff.network import ports
     from skiff.runtime import records as crec
@@ -228,7 +230,7 @@ def start(config: Config, db: sqlite3.Connection, rec: dict) -> Started:
         sandbox.sweep(config, db)
     net.detach(config, db, cid)
     net.remove_sandbox(cid)
-    path = net.create_sandbox(cid)
+    path = net.create_sandbox(cid, userns) if userns else net.create_sandbox(cid)
     try:
         eps = net.attach(config, db, cid, path, reqs, publish=publish)
         etc = net.etc_settings(db, eps)

@@ -100,7 +100,7 @@ def allocate(db: sqlite3.Connection, network_id: str, container_id: str, *,
     reserved), Conflict ("Address already in use", or the container already has an
     endpoint here), SkiffError when the subnet is full.
     """
-    row = db.execute("SELECT subnet, gateway, last_ip FROM networks WHERE id = ?",
+    row = db.execute("SELECT name, subnet, gateway, last_ip FROM networks WHERE id = ?",
                      (network_id,)).fetchone()
     if row is None or not row["subnet"]:
         raise InvalidArgument("network " + network_id[:12], "has no IPv4 subnet to allocate from")
@@ -123,13 +123,25 @@ def allocate(db: sqlite3.Connection, network_id: str, container_id: str, *,
         if addr in used:
             raise Conflict(f"failed to allocate address {requested}", "Address already in use")
     else:
-        addr = _next_free(subnet, reserved | used,
-                          IPv4Address(row["last_ip"]) if row["last_ip"] else None)
+        last = IPv4Address(row["last_ip"]) if row["last_ip"] else None
+        if last is None and row["name"] == "bridge":
+            last = shared_start(subnet, network_id)
+        addr = _next_free(subnet, reserved | used, last)
         db.execute("UPDATE networks SET last_ip = ? WHERE id = ?", (str(addr), network_id))
     db.execute("INSERT INTO network_endpoints (network_id, container_id, address, created, data)"
                " VALUES (?, ?, ?, ?, ?)",
                (network_id, container_id, str(addr), time.time(), json.dumps(data or {})))
     return addr
+
+
+def shared_start(subnet: IPv4Network, network_id: str) -> IPv4Address:
+    """Where a store's first allocation on the default bridge starts: the bridge device
+    (skiff0) is shared by every store root on the host while each root keeps its own
+    IPAM, so each starts at an offset derived from its (random) network ID instead of at
+    .2 — concurrent roots (test suites, a build beside a daemon-less run) rarely meet.
+    User-defined networks have a bridge of their own and start at .2, as Docker's."""
+    span = int(subnet.broadcast_address) - int(subnet.network_address) - 1
+    return IPv4Address(int(subnet.network_address) + int(network_id[:8], 16) % max(span, 1))
 
 
 def _next_free(subnet: IPv4Network, unavailable: set[IPv4Address],

@@ -14,6 +14,11 @@ which it creates before the start and removes after reading the OOM counter:
 - cgroup v2 (``/sys/fs/cgroup/cgroup.controllers`` exists): ``memory.max`` /
   ``memory.swap.max``; ``memory.events``'s ``oom_kill`` (hierarchical).
 
+The container's own group carries the same limit (runc sets it from the spec), so inside
+the container ``/sys/fs/cgroup/memory/memory.limit_in_bytes`` (v2: ``memory.max``) shows
+``--memory`` as Docker's does; the parent's is one page lower (:data:`PARENT_SLACK`) so
+that it is the parent's limit that drives the OOM and fires the eventfd above.
+
 Other limits (cpu, pids, blkio) are runc's, in the spec.
 """
 
@@ -24,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
 PARENT = "skiff"
+PARENT_SLACK = 4096  # bytes: the parent's limits sit this far below the container's own
 
 
 def is_v2() -> bool:
@@ -49,13 +55,17 @@ def _write(p: Path, value: str) -> None:
 
 def prepare(cid: str, memory: int | None, memory_swap: int | None) -> None:
     """Create ``/skiff/<id>`` with the memory limit (bytes; swap = memory+swap total, -1
-    unlimited). Without a limit nothing is created.
+    unlimited), each :data:`PARENT_SLACK` below the container's own (see the module
+    docstring). Without a limit nothing is created.
 
     Raises:
         OSError: the kernel refused (e.g. a limit below current usage).
     """
     if not memory:
         return
+    memory -= PARENT_SLACK
+    if memory_swap is not None and memory_swap > 0:
+        memory_swap -= PARENT_SLACK
     d = _group_dir(cid)
     if is_v2():
         parent = ROOT / PARENT
@@ -131,13 +141,24 @@ def oom_kills(cid: str) -> int:
 
 
 def remove(cid: str) -> None:
-    """Remove ``/skiff/<id>`` (after runc removed its child); absent is fine."""
-    d = _group_dir(cid)
-    for sub in (d / "ctr", d):
+    """Remove ``/skiff/<id>`` (after runc removed its child ``ctr``) in every hierarchy;
+    absent is fine. On v1 runc makes the path in each controller's hierarchy (cpu, pids,
+    blkio, devices, freezer, ..., and the hybrid v2 mount) and removes only ``ctr``:
+    each ``/skiff/<id>`` would stay behind (thousands of empty groups after a test run)."""
+    if is_v2():
+        dirs = [ROOT / PARENT / cid]
+    else:
         try:
-            os.rmdir(sub)
+            names = os.listdir(ROOT)
         except OSError:
-            pass
+            names = []
+        dirs = [ROOT / n / PARENT / cid for n in names]
+    for d in dirs:
+        for sub in (d / "ctr", d):
+            try:
+                os.rmdir(sub)
+            except OSError:
+                pass
 
 
 def usage(cid: str) -> dict:
@@ -150,7 +171,7 @@ def usage(cid: str) -> dict:
     if is_v2():
         base = ROOT / path.lstrip("/")
         out["mem"] = _int(base / "memory.current")
-        out["mem_limit"] = _int(_group_dir(cid) / "memory.max") or _int(base / "memory.max")
+        out["mem_limit"] = _int(base / "memory.max")
         out["pids"] = _int(base / "pids.current")
         try:
             for line in (base / "cpu.stat").read_text().splitlines():
@@ -161,7 +182,7 @@ def usage(cid: str) -> dict:
         return out
     rel = path.lstrip("/")
     out["mem"] = _int(ROOT / "memory" / rel / "memory.usage_in_bytes")
-    lim = _int(_group_dir(cid) / "memory.limit_in_bytes")
+    lim = _int(ROOT / "memory" / rel / "memory.limit_in_bytes")
     out["mem_limit"] = lim if lim and lim < (1 << 62) else 0
     out["pids"] = _int(ROOT / "pids" / rel / "pids.current")
     out["cpu_ns"] = _int(ROOT / "cpuacct" / rel / "cpuacct.usage")

@@ -30,10 +30,11 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import time
 from dataclasses import dataclass
 
-from skiff.runtime import jsonlog
+from skiff.runtime import attachio, jsonlog
 from skiff.runtime import runc as runc_mod
 
 
@@ -54,6 +55,10 @@ class MonitorSpec:
         rm_argv: the command that removes the container (for ``--rm`` when detached).
         net_release_argv: the command that releases its networks (skiff.network.release)
             once it is done for good (no restart): veths, addresses, published ports.
+        open_stdin, stdin_once: ``-i`` without an attached start that owns stdin (open
+            stdin, not once) gives the container a pipe the monitor holds and feeds from
+            whoever attaches; otherwise the starting command's stdin goes to runc as is.
+        attach_socket: accept later attaches (``skiff attach``, skiff.runtime.attachio).
     """
 
     cid: str
@@ -72,6 +77,10 @@ class MonitorSpec:
     tty_argv: tuple[str, ...] = ()
     delete_argv: tuple[str, ...] = ()
     winsize: tuple[int, int] = (0, 0)
+    open_stdin: bool = False  # Config.OpenStdin (-i)
+    stdin_once: bool = False  # Config.StdinOnce: the attached start's EOF ends stdin
+    attach_socket: bool = False  # listen for ``skiff attach`` (skiff.runtime.attachio)
+    detach_keys: bytes = b"\x10\x11"  # the starting command's (--detach-keys)
 
     @property
     def state_path(self) -> str:
@@ -210,7 +219,8 @@ def _send(sync_fd: int, msg: dict) -> None:
         _write_all(sync_fd, (json.dumps(msg) + "\n").encode())
 
 
-def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_fd: int) -> _Once:
+def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int,
+              listener=None) -> _Once:
     for p in (ms.pid_file, ms.runc_log):
         try:
             os.unlink(p)
@@ -218,27 +228,30 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_
             pass
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    null = -1
-    if attach.stdin >= 0:
-        stdin = attach.stdin
+    null = in_w = -1
+    pump = ms.open_stdin and not ms.stdin_once
+    start = clients.start if clients.start in clients.items else None
+    if pump:  # the container's stdin outlives any one attach: the monitor holds it
+        stdin, in_w = os.pipe()
+    elif start is not None and start.stdin >= 0:
+        stdin = start.stdin
     else:
         stdin = null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     try:
         proc = _Proc(ms.runc_argv, stdin, out_w, err_w)
     except OSError as e:
-        if null >= 0:
-            os.close(null)
-        os.close(out_w)
-        os.close(err_w)
-        os.close(out_r)
-        os.close(err_r)
+        for fd in (null, out_w, err_w, out_r, err_r, in_w, stdin if pump else -1):
+            if fd >= 0:
+                os.close(fd)
         return _Once(error=f"runc: {e.strerror}")
     os.close(out_w)
     os.close(err_w)
     if null >= 0:
         os.close(null)
+    if pump:
+        os.close(stdin)
     splitters = {out_r: jsonlog.StreamSplitter("stdout"), err_r: jsonlog.StreamSplitter("stderr")}
-    targets = {out_r: attach.stdout, err_r: attach.stderr}
+    streams = {out_r: "stdout", err_r: "stderr"}
     res = _Once()
     held = runc_mod.HeldStderr()
 
@@ -246,9 +259,7 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_
         entries = splitters[fd].feed(data)
         if entries:
             _write_all(log_fd, entries)
-        t = targets[fd]
-        if t >= 0 and not _write_all(t, data):
-            targets[fd] = -1  # the command went away: keep logging only
+        clients.write(streams[fd], data)
 
     def check_started() -> None:
         nonlocal held
@@ -275,6 +286,42 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_
     poller = select.poll()
     poller.register(out_r, select.POLLIN)
     poller.register(err_r, select.POLLIN)
+    inputs = _Inputs(poller, clients, stdin=pump)
+    if listener is not None:
+        poller.register(listener.fileno(), select.POLLIN)
+    # stdin is fed without blocking (a container that does not read must not stop the
+    # output from being read: that would deadlock); past 1 MiB queued, attached stdins
+    # are not read until the container has taken some
+    pending = bytearray()
+    if in_w >= 0:
+        os.set_blocking(in_w, False)
+
+    def feed(data: bytes = b"") -> None:
+        nonlocal in_w
+        pending.extend(data)
+        while pending and in_w >= 0:
+            try:
+                n = os.write(in_w, pending)
+            except BlockingIOError:
+                break
+            except OSError:  # the container closed its stdin
+                if was_waiting[0]:
+                    poller.unregister(in_w)
+                    was_waiting[0] = False
+                os.close(in_w)
+                in_w = -1
+                pending.clear()
+                break
+            del pending[:n]
+        waiting = bool(pending) and in_w >= 0
+        if waiting != was_waiting[0]:
+            if waiting:
+                poller.register(in_w, select.POLLOUT)
+            else:
+                poller.unregister(in_w)
+            was_waiting[0] = waiting
+        inputs.pause(len(pending) > 1 << 20)
+    was_waiting = [False]
     open_fds = 2
     while open_fds:
         events = poller.poll(None if res.started else 2)
@@ -283,16 +330,33 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_
             if not res.started and proc.poll() is not None and not events:
                 break
         for fd, _ in events:
-            data = os.read(fd, 65536)
-            if not data:
-                poller.unregister(fd)
-                open_fds -= 1
-                continue
-            if fd == err_r and not res.started:
-                data = held.feed(data)
+            if fd in streams:
+                data = os.read(fd, 65536)
                 if not data:
+                    poller.unregister(fd)
+                    open_fds -= 1
                     continue
-            emit(fd, data)
+                if fd == err_r and not res.started:
+                    data = held.feed(data)
+                    if not data:
+                        continue
+                emit(fd, data)
+            elif listener is not None and fd == listener.fileno():
+                clients.accept(listener)
+                inputs.watch()
+            elif fd == in_w:
+                feed()
+            else:
+                c, data = inputs.read(fd)
+                if data and in_w >= 0:
+                    feed(data)
+    inputs.clear()
+    if was_waiting[0]:
+        poller.unregister(in_w)
+    if listener is not None:
+        poller.unregister(listener.fileno())
+    if in_w >= 0:
+        os.close(in_w)
     rc = proc.wait()
     if res.started:
         _kill_orphan(res)
@@ -311,6 +375,76 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach, log_
     return res
 
 
+class _Inputs:
+    """The attached commands' stdins (when ``stdin``) and attach connections in a poll
+    set: :meth:`read` returns ``(client, data)``; ``b""`` data means that input ended
+    (a connection ending drops its client)."""
+
+    def __init__(self, poller, clients, *, stdin: bool):
+        self.poller, self.clients, self.stdin = poller, clients, stdin
+        self.fds: set[int] = set()
+        self.paused = False
+        self.watch()
+
+    def pause(self, paused: bool) -> None:
+        """Stop (or resume) reading the attached stdins (back-pressure)."""
+        if paused == self.paused:
+            return
+        self.paused = paused
+        for c in self.clients.items:
+            if c.stdin in self.fds:
+                self.poller.modify(c.stdin, 0 if paused else select.POLLIN)
+
+    def watch(self) -> None:
+        for c in self.clients.items:
+            for fd in ((c.stdin if self.stdin else -1),
+                       (c.conn.fileno() if c.conn is not None else -1)):
+                if fd >= 0 and fd not in self.fds:
+                    paused = self.paused and fd == c.stdin
+                    self.poller.register(fd, 0 if paused else select.POLLIN)
+                    self.fds.add(fd)
+
+    def _forget(self, fd: int) -> None:
+        if fd in self.fds:
+            self.fds.discard(fd)
+            self.poller.unregister(fd)
+
+    def drop(self, c, msg: dict | None = None) -> None:
+        """Forget client ``c`` (telling it ``msg``), e.g. after its detach keys."""
+        self._forget(c.stdin)
+        if c.conn is not None:
+            self._forget(c.conn.fileno())
+        self.clients.drop(c, msg)
+
+    def read(self, fd: int):
+        c = self.clients.by_stdin(fd) if self.stdin else None
+        if c is not None:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                self._forget(fd)
+                os.close(fd)
+                c.stdin = -1
+            return c, data
+        c = self.clients.by_conn(fd)
+        if c is not None:
+            try:
+                gone = not c.conn.recv(64)
+            except OSError:
+                gone = True
+            if gone:
+                self.drop(c)
+            return c, b""
+        self._forget(fd)
+        return None, b""
+
+    def clear(self) -> None:
+        for fd in list(self.fds):
+            self._forget(fd)
+
+
 def _restart_wanted(ms: MonitorSpec, code: int, count: int) -> bool:
     name, limit = ms.restart
     if os.path.exists(ms.stop_marker):
@@ -327,8 +461,8 @@ def _set_subreaper() -> None:
     libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
-def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach,
-                  log_fd: int) -> _Once:
+def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, clients,
+                  log_fd: int, listener=None) -> _Once:
     """A container with a terminal: ``runc run --detach --console-socket``; the monitor
     receives the pty master, is the container's subreaper, copies the master to the log
     (as stdout, ``\r\n`` included, as Docker logs a tty) and the attached command, and
@@ -370,6 +504,10 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach,
             with conn:
                 _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
                 master = fds[0] if fds else -1
+            if master >= 0 and ms.winsize != (0, 0):
+                # now, while runc still holds the process before its exec: the command
+                # starts with the client's size (Docker sets it at start)
+                _set_winsize(master, ms.winsize)
         rc = proc.wait()
     finally:
         srv.close()
@@ -391,15 +529,6 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach,
         os.close(master)
         res.error = "runc wrote no pid file"
         return res
-    if ms.winsize != (0, 0):
-        import fcntl
-        import struct
-        import termios
-
-        try:
-            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", *ms.winsize, 0, 0))
-        except OSError:
-            pass
     res.started = True
     started_at = now_text()
     state.write(Status="running", Pid=pid, ExitCode=0, Error="", StartedAt=started_at,
@@ -407,17 +536,22 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach,
     _send(sync_fd, {"started": pid, "runc": pid, "at": started_at, "monitor": os.getpid(),
                     "monitor_start": state.d["MonitorStart"], "seq": state.d["Seq"]})
     splitter = jsonlog.StreamSplitter("stdout")
-    out_fd = attach.stdout
     poller = select.poll()
     poller.register(master, select.POLLIN)
-    in_fd = attach.stdin
-    if in_fd >= 0:
-        poller.register(in_fd, select.POLLIN)
+    inputs = _Inputs(poller, clients, stdin=True)
+    if listener is not None:
+        poller.register(listener.fileno(), select.POLLIN)
     status = None
     master_open = True
 
+    def resize(*_args) -> None:  # SIGWINCH from an attached command: its size, ours
+        for c in reversed(clients.items):
+            if c.stdin >= 0 and os.isatty(c.stdin):
+                attachio.copy_winsize(c.stdin, master)
+                return
+    old_winch = signal.signal(signal.SIGWINCH, resize)
+
     def from_master() -> bool:
-        nonlocal out_fd
         try:
             data = os.read(master, 65536)
         except OSError:  # EIO: every slave side is closed
@@ -427,27 +561,34 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach,
         entries = splitter.feed(data)
         if entries:
             _write_all(log_fd, entries)
-        if out_fd >= 0 and not _write_all(out_fd, data):
-            out_fd = -1
+        clients.write("stdout", data)
         return True
 
     while status is None and master_open:
-        for fd, ev in poller.poll(200):
+        for fd, _ev in poller.poll(200):
             if fd == master:
                 if not from_master():
                     poller.unregister(master)
                     master_open = False
-            elif fd == in_fd:
-                data = os.read(in_fd, 65536) if ev & (select.POLLIN | select.POLLHUP) else b""
+            elif listener is not None and fd == listener.fileno():
+                c = clients.accept(listener)
+                if c is not None:
+                    inputs.watch()
+                    if c.stdin >= 0 and os.isatty(c.stdin):
+                        attachio.copy_winsize(c.stdin, master)  # Docker resizes on attach
+            else:
+                c, data = inputs.read(fd)
+                if c is None:
+                    continue
                 if not data:
-                    poller.unregister(in_fd)
-                    in_fd = -1
-                    try:
+                    if c is clients.start and c.stdin < 0:
                         _write_all(master, b"\x04")  # EOF for the terminal's reader
-                    except OSError:
-                        pass
-                else:
+                    continue
+                data, detached = c.scanner.feed(data)
+                if data:
                     _write_all(master, data)
+                if detached:  # ctrl-p ctrl-q: that command lets go, the container runs on
+                    inputs.drop(c, {"detached": True})
         # reap whatever was reparented to us; stop when the container's init is gone
         while True:
             try:
@@ -458,6 +599,10 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach,
                 break
             if wpid == pid:
                 status = wst
+    signal.signal(signal.SIGWINCH, old_winch)
+    inputs.clear()
+    if listener is not None:
+        poller.unregister(listener.fileno())
     if master_open:  # the init exited: take what is still in the pty
         drain = select.poll()
         drain.register(master, select.POLLIN)
@@ -485,11 +630,29 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, attach: Attach,
     return res
 
 
+def _set_winsize(master: int, size: tuple[int, int]) -> None:
+    import fcntl
+    import struct
+    import termios
+
+    try:
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
+    except OSError:
+        pass
+
+
 def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
     """The monitor's main loop: run, record, restart per policy, finish (see module doc)."""
     from skiff.runtime import cgroups
 
     state = _State(ms)
+    clients = attachio.Clients(attach, sync_fd, ms.detach_keys)
+    listener = None
+    if ms.attach_socket:
+        try:
+            listener = attachio.listen(ms.cid)
+        except OSError:
+            listener = None  # no late attach; the container runs all the same
     if ms.tty:
         _set_subreaper()
     oom_fd = cgroups.oom_watch(ms.cid)
@@ -501,7 +664,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
         while True:
             t0 = time.monotonic()
             once = _run_once_tty if ms.tty else _run_once
-            res = once(ms, state, sync_fd if first else -1, attach, log_fd)
+            res = once(ms, state, sync_fd if first else -1, clients, log_fd, listener)
             if res.error is not None:
                 from skiff.runtime.runc import classify
 
@@ -522,9 +685,9 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
                         FinishedAt=now_text(), OOMKilled=oom,
                         RestartCount=count + 1 if again else count)
             if not again:
-                if attach.attached and sync_fd >= 0:
-                    # the attached command takes over (it removes the container for --rm)
-                    handed_over = _send_ok(sync_fd, {"exit": res.code})
+                # the starting command, if still attached, takes over (it removes the
+                # container for --rm); later attaches are told the exit code
+                handed_over = clients.finish(res.code)
                 break
             # Docker's backoff: 100 ms doubling, reset after 10 s of running.
             delay = 0.1 if time.monotonic() - t0 > 10 else min(delay * 2, 60.0)
@@ -535,12 +698,8 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
                 state.write(Status="exited")
                 break
     finally:
-        for fd in (attach.stdin, attach.stdout, attach.stderr):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        clients.close_all()
+        attachio.close_listener(listener, ms.cid)
         os.close(log_fd)
         if oom_fd >= 0:
             os.close(oom_fd)

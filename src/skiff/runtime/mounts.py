@@ -124,6 +124,34 @@ def mount_rootfs(mounts: Sequence, target: str) -> str:
     return target
 
 
+def volatile(mounts: Sequence) -> list:
+    """``mounts`` with overlayfs's ``volatile`` option added to the overlay ones (Linux
+    5.10): no sync of the upper directory on unmount or syncfs. Only for a rw layer that
+    is thrown away afterwards (``run --rm``): after a crash its contents are undefined.
+
+    The kernel marks such a workdir (``work/incompat/volatile``) and refuses every later
+    mount of it, even after a clean unmount; the mark of an earlier volatile mount of the
+    same throw-away layer (a second start) is removed here first."""
+    from dataclasses import replace
+
+    out = []
+    for m in mounts:
+        if m.type == "overlay" and "volatile" not in m.options:
+            for opt in m.options:
+                mark = os.path.join(opt[len("workdir="):], "work", "incompat", "volatile")
+                if opt.startswith("workdir=") and os.path.isdir(mark):
+                    import shutil
+
+                    shutil.rmtree(mark, ignore_errors=True)
+                    try:
+                        os.rmdir(os.path.dirname(mark))  # (empty now unless other marks)
+                    except OSError:
+                        pass
+            m = replace(m, options=(*m.options, "volatile"))
+        out.append(m)
+    return out
+
+
 def unmount_rootfs(mounts: Sequence, target: str) -> None:
     """Undo :func:`mount_rootfs` (a no-op for a plain bind)."""
     if mounts and not is_plain_bind(mounts):

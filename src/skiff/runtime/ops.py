@@ -54,9 +54,9 @@ def exec_process(svc, ref: str, cmd: list[str], *, user: str | None = None,
     rec = svc.get(ref)
     status = rec["State"]["Status"]
     if status == "paused":
-        raise Conflict(f"container {rec['Id']} is paused", "unpause the container before exec")
+        raise Conflict(f"Container {ref} is paused, unpause the container before exec")
     if status != "running":
-        raise Conflict(f"container {rec['Id']} is not running")
+        raise Conflict(f"Container {rec['Id']} is not running")
     if not cmd:
         raise InvalidArgument("exec", "no command specified")
     bundle = svc.bundle(rec["Id"])
@@ -70,7 +70,11 @@ def exec_process(svc, ref: str, cmd: list[str], *, user: str | None = None,
             raise InvalidArgument("exec", f"the working directory '{workdir}' is invalid")
         proc["cwd"] = workdir
     if user is not None:
-        eu = users.resolve(spec["root"]["path"], user)
+        try:
+            eu = users.resolve(spec["root"]["path"], user)
+        except SkiffError as e:
+            e.exit_code = 126  # docker exec -u nouser: 126, as a failed start
+            raise
         proc["user"] = {"uid": eu.uid, "gid": eu.gid}
         if eu.additional_gids:
             proc["user"]["additionalGids"] = list(eu.additional_gids)
@@ -245,9 +249,14 @@ def copy_from(svc, ref: str, cpath: str, host_dest: str, *, follow: bool = False
     """``docker cp CONTAINER:SRC DEST``.
 
     Raises:
-        NotFound: ``Could not find the file SRC in container X``.
+        NotFound: ``Could not find the file SRC in container X``; a destination whose
+            parent directory is missing (docker/cli's ``invalid output path``).
     """
     rec = svc.get(ref)
+    if host_dest != "-" and not os.path.lexists(host_dest):
+        parent = os.path.dirname(os.path.abspath(host_dest))
+        if not os.path.isdir(parent):
+            raise NotFound("invalid output path", f'directory "{parent}" does not exist')
     with rootfs(svc, rec) as root:
         src = resolve_path(root, rec, cpath, bundle=svc.bundle(rec["Id"]), follow=follow)
         if cpath.rstrip("/").endswith("/.") or cpath == ".":
@@ -269,12 +278,18 @@ def copy_to(svc, ref: str, host_src: str, cpath: str, *, follow: bool = False) -
     """
     rec = svc.get(ref)
     if not os.path.lexists(host_src.removesuffix("/.")):
-        raise NotFound(f"stat {host_src}", "no such file or directory")
+        raise NotFound(f"lstat {host_src}", "no such file or directory")
     with rootfs(svc, rec) as root:
         dest = resolve_path(root, rec, cpath)
         src = Path(host_src)
         tgt = _target(src, dest, cpath)
         _copy(Path(host_src.removesuffix("/.")), tgt, follow=follow)
+        if sk_map := (rec.get("Skiff") or {}).get("IdMap"):
+            # into a user-namespaced container: owners as the container's ids, as dockerd
+            # extracts with the container's root identity
+            from skiff.runtime.userns import IdMapping, shift_tree
+
+            shift_tree(str(tgt), IdMapping.from_json(sk_map))
 
 
 # -- diff, export ------------------------------------------------------------------------------
@@ -316,13 +331,49 @@ def export(svc, ref: str, out_fd: int) -> None:
         SkiffError: tar failed.
     """
     rec = svc.get(ref)
+    idmap = (rec.get("Skiff") or {}).get("IdMap")
     with rootfs(svc, rec) as root:
-        r = subprocess.run(["tar", "--numeric-owner", "--xattrs", "-C", root,
-                            "-cf", "-", "."], stdout=out_fd, stderr=subprocess.PIPE)
+        argv = ["tar", "--numeric-owner", "--xattrs", "-C", root, "-cf", "-", "."]
+        if idmap:
+            r = _export_unshifted(argv, out_fd, idmap)
+        else:
+            r = subprocess.run(argv, stdout=out_fd, stderr=subprocess.PIPE)
     if r.returncode == -13:
         raise BrokenPipeError
     if r.returncode not in (0, 1):  # 1: a file changed as we read it
         raise SkiffError(f"export {ref}", r.stderr.decode(errors="replace").strip())
+
+
+def _export_unshifted(argv: list[str], out_fd: int, idmap: dict) -> subprocess.CompletedProcess:
+    """Run the export's ``tar`` and rewrite its stream so that owners in a user-namespaced
+    container's host range read as the container's own ids (``docker export`` of a
+    remapped container shows root as 0); other owners are kept."""
+    import tarfile
+
+    from skiff.runtime.userns import IdMapping
+
+    m = IdMapping.from_json(idmap)
+
+    def back(table, i: int) -> int:
+        for c, h, n in table:
+            if h <= i < h + n:
+                return c + i - h
+        return i
+
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with os.fdopen(os.dup(out_fd), "wb") as out, \
+                tarfile.open(fileobj=p.stdout, mode="r|") as src, \
+                tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as dst:
+            for t in src:
+                t.uid, t.gid = back(m.uids, t.uid), back(m.gids, t.gid)
+                dst.addfile(t, src.extractfile(t) if t.isreg() else None)
+    except BrokenPipeError:
+        p.kill()
+        p.wait()
+        return subprocess.CompletedProcess(argv, -13)
+    err = p.stderr.read()
+    return subprocess.CompletedProcess(argv, p.wait(), b"", err)
 
 
 # -- stats --------------------------------------------------------------------------------------
@@ -439,12 +490,18 @@ def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: 
             svc.unpause(rec["Id"])
     raw.seek(0)
     filtered = tempfile.TemporaryFile()
+    from skiff.runtime.userns import IdMapping
+
+    idmap = IdMapping.from_json(sk.get("IdMap"))
     with tarfile.open(fileobj=raw, mode="r|") as src, \
             tarfile.open(fileobj=filtered, mode="w|", format=tarfile.PAX_FORMAT) as dst:
         for m in src:
             name = m.name.removeprefix("./").rstrip("/")
             if name in stubs:
                 continue
+            if idmap is not None:  # a user-namespaced container wrote host ids: the
+                # image gets the container's own (dockerd's remapped commit does the same)
+                m.uid, m.gid = idmap.container_uid(m.uid), idmap.container_gid(m.gid)
             dst.addfile(m, src.extractfile(m) if m.isreg() else None)
     raw.close()
     filtered.seek(0)

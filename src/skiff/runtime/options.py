@@ -83,6 +83,7 @@ class CreateOptions:
     devices: tuple[str, ...] = ()
     device_read_bps: tuple[str, ...] = ()
     device_write_bps: tuple[str, ...] = ()
+    userns: str = ""  # "" (the store's userns-remap, if any), "host", "auto" (skiff.runtime.userns)
     extra: dict = field(default_factory=dict)
 
 
@@ -245,6 +246,7 @@ def host_config(o: CreateOptions) -> dict:
         "Init": o.init or None,
         "Mounts": list(o.mounts) or None,
         "Devices": [_device_mapping(d) for d in o.devices] or None,
+        "UsernsMode": o.userns,
         "BlkioDeviceReadBps": [_rate(d) for d in o.device_read_bps] or None,
         "BlkioDeviceWriteBps": [_rate(d) for d in o.device_write_bps] or None,
     }

@@ -18,11 +18,11 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from skiff.errors import AlreadyExists, InvalidArgument, NotFound
 from skiff.metadata import transaction
 
+TYPE_CHECKING = False  # (not typing's: `ps` starts faster without importing typing)
 if TYPE_CHECKING:
     import sqlite3
 
@@ -108,9 +108,10 @@ def insert(db: sqlite3.Connection, rec: dict) -> None:
         if row is not None:
             raise _name_conflict(name, row[0])
         try:
-            db.execute("INSERT INTO containers (id, name, image_id, created, data) "
-                       "VALUES (?, ?, ?, ?, ?)",
-                       (rec["Id"], name, rec.get("Image") or None, time.time(), json.dumps(rec)))
+            db.execute(f"INSERT INTO containers (id, name, image_id, created, data, {PS_COLUMNS}) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (rec["Id"], name, rec.get("Image") or None, time.time(), json.dumps(rec),
+                        *ps_values(rec)))
         except sqlite3.IntegrityError as e:
             raise _name_conflict(name, "") from e
 
@@ -188,6 +189,68 @@ def summaries(db: sqlite3.Connection) -> Iterator[dict]:
                "HostConfig": {"NetworkMode": net}, "NetworkSettings": {"Ports": ports}}
 
 
+# What ``ps`` shows of a record, kept in plain columns beside it (metadata migration 6).
+PS_COLUMNS = ("ps_status, ps_exit, ps_created, ps_started, ps_finished, ps_image, "
+              "ps_command, ps_ports")
+_PS_SET = ", ".join(f"{c} = ?" for c in PS_COLUMNS.split(", "))
+
+
+def _unix(text: str | None) -> float | None:
+    """Unix seconds of a record's RFC 3339 time; None for Go's zero time (never set) or
+    a value that is not a time."""
+    if not text or text == ZERO_TIME:
+        return None
+    # Ours are always Go's RFC3339Nano in UTC (``2026-01-02T03:04:05.123456789Z``): read
+    # them without humanize's general grammar (its regex costs ~1 ms to compile on the
+    # run path); anything else goes to it. Same value: (seconds * 1e9 + fraction) / 1e9.
+    frac = text[20:-1]
+    if (len(text) >= 20 and text[-1] == "Z" and text[10] == "T" and text[19] in ".Z"
+            and (text[19] == "Z" or (frac.isdigit() and frac.isascii() and len(frac) <= 9))):
+        import datetime as dt
+
+        try:
+            secs = int(dt.datetime.fromisoformat(text[:19] + "+00:00").timestamp())
+        except ValueError:
+            pass
+        else:
+            return (secs * 1_000_000_000 + int(frac.ljust(9, "0") if frac else 0)) / 1e9
+    from skiff.format.humanize import parse_rfc3339
+
+    try:
+        return parse_rfc3339(text)
+    except InvalidArgument:  # not a time: ps reads this record whole instead
+        return None
+
+
+def ps_values(rec: dict) -> tuple:
+    """The ``ps_*`` column values of a record, in :data:`PS_COLUMNS` order: (status,
+    exit code, created, started, finished (unix seconds, None for the zero time), image
+    as ps shows it untruncated (Config.Image, else the image ID), command text
+    (:func:`command_text`), PORTS text)."""
+    st = rec["State"]
+    ports = (rec.get("NetworkSettings") or {}).get("Ports")
+    if ports:
+        from skiff.network.glue import ps_ports
+
+        ports_text = ps_ports(rec.get("NetworkSettings"))
+    else:
+        ports_text = ""
+    return (st["Status"], int(st.get("ExitCode") or 0), _unix(rec.get("Created")),
+            _unix(st.get("StartedAt")), _unix(st.get("FinishedAt")),
+            (rec.get("Config") or {}).get("Image") or rec.get("Image") or "",
+            command_text(rec), ports_text)
+
+
+def ps_rows(db: sqlite3.Connection) -> list[tuple]:
+    """Every container as ``(id, name, ps_status, ps_exit, ps_created, ps_started,
+    ps_finished, ps_image, ps_command, ps_ports)``, newest first (``docker ps`` order).
+    ps_status is None for a row written before migration 6 (read its record instead)."""
+    cur = db.cursor()
+    cur.row_factory = None  # plain tuples: ~2x faster than sqlite3.Row for 1,000 rows
+    return cur.execute(f"SELECT id, name, {PS_COLUMNS} FROM containers "
+                       "ORDER BY created DESC, rowid DESC").fetchall()
+
+
 def update(db: sqlite3.Connection, cid: str, fn) -> dict | None:
     """Read-modify-write one record in a transaction: ``fn(rec)`` edits it in place.
 
@@ -198,8 +261,8 @@ def update(db: sqlite3.Connection, cid: str, fn) -> dict | None:
         if rec is None:
             return None
         fn(rec)
-        db.execute("UPDATE containers SET data = ?, name = ? WHERE id = ?",
-                   (json.dumps(rec), rec["Name"].lstrip("/"), cid))
+        db.execute(f"UPDATE containers SET data = ?, name = ?, {_PS_SET} WHERE id = ?",
+                   (json.dumps(rec), rec["Name"].lstrip("/"), *ps_values(rec), cid))
         return rec
 
 

@@ -166,6 +166,11 @@ class SpecOptions:
         devices: ``--device HOST[:CONTAINER[:PERMS]]`` specs.
         device_read_bps, device_write_bps: ``PATH:RATE`` specs (bytes per second; k/m/g
             suffixes as Docker).
+        id_mappings: ``{"uidMappings": [...], "gidMappings": [...]}`` (config-linux.md
+            "User namespace mappings"): the container gets a user namespace with them
+            (skiff.runtime.userns); None: the host's.
+        userns_path: a pinned user namespace (with those mappings) for runc to join
+            instead of making one (when its network namespace was made inside it).
     """
 
     args: tuple[str, ...]
@@ -198,6 +203,8 @@ class SpecOptions:
     devices: tuple[str, ...] = ()
     device_read_bps: tuple[str, ...] = ()
     device_write_bps: tuple[str, ...] = ()
+    id_mappings: dict | None = None
+    userns_path: str | None = None
 
 
 def normalize_cap(name: str) -> str:
@@ -340,6 +347,13 @@ def _merge_mounts(defaults: list[dict], extra: Sequence[dict]) -> list[dict]:
     return kept + [dict(m) for m in ordered]
 
 
+def default_sysctls() -> dict[str, str]:
+    """moby's two sysctls for a private network namespace: unprivileged ping and low
+    ports."""
+    return {"net.ipv4.ip_unprivileged_port_start": "0",
+            "net.ipv4.ping_group_range": "0 2147483647"}
+
+
 def build_spec(o: SpecOptions) -> dict:
     """The OCI runtime config for ``o`` (runtime-spec v1.0.2 config.json as a dict).
 
@@ -391,11 +405,7 @@ def build_spec(o: SpecOptions) -> dict:
         linux["devices"] = devices
     if o.cgroups_path:
         linux["cgroupsPath"] = o.cgroups_path
-    sysctl: dict[str, str] = {}
-    if o.network != "host":
-        # moby: unprivileged ping and low ports inside a private network namespace.
-        sysctl["net.ipv4.ip_unprivileged_port_start"] = "0"
-        sysctl["net.ipv4.ping_group_range"] = "0 2147483647"
+    sysctl: dict[str, str] = default_sysctls() if o.network != "host" else {}
     sysctl.update(dict(o.sysctls))
     if sysctl:
         linux["sysctl"] = sysctl
@@ -416,6 +426,17 @@ def build_spec(o: SpecOptions) -> dict:
         "mounts": _merge_mounts(default_mounts(o.shm_size, privileged=o.privileged), o.mounts),
         "linux": linux,
     }
+    if o.id_mappings:
+        user_ns = {"type": "user"}
+        if o.userns_path:
+            user_ns["path"] = o.userns_path
+        linux["namespaces"].append(user_ns)
+        linux.update(o.id_mappings)
+        if linux.get("sysctl", {}).get("net.ipv4.ping_group_range") == "0 2147483647":
+            # only gids mapped in the container's user namespace may be named there
+            top = max(c + n for c, _, n in ((g["containerID"], g["hostID"], g["size"])
+                                            for g in o.id_mappings["gidMappings"]))
+            linux["sysctl"]["net.ipv4.ping_group_range"] = f"0 {top - 1}"
     if o.annotations:
         spec["annotations"] = dict(o.annotations)
     return spec

@@ -19,12 +19,12 @@ import json
 import os
 import shutil
 import time
-from typing import TYPE_CHECKING
 
 from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from skiff.metadata import transaction
 from skiff.runtime.records import NAME_RE
 
+TYPE_CHECKING = False  # (not typing's: `run` starts faster without importing typing)
 if TYPE_CHECKING:
     from skiff.runtime.options import CreateOptions
 
@@ -153,7 +153,10 @@ def _parse_mount_flag(svc, spec: str) -> dict:
 def oci_mounts(svc, rec: dict, rootfs: str) -> list[dict]:
     """OCI mount dicts for the record's Mounts and --tmpfs (volumes copied up first)."""
     from skiff.runtime.spec import bind_mount
+    from skiff.runtime.userns import IdMapping
 
+    idmap = IdMapping.from_json((rec.get("Skiff") or {}).get("IdMap"))
+    root_ids = idmap.root if idmap is not None else None
     out = []
     for m in rec.get("Mounts") or []:
         if m["Type"] == "bind":
@@ -164,7 +167,7 @@ def oci_mounts(svc, rec: dict, rootfs: str) -> list[dict]:
                                   propagation=m.get("Propagation") or "rprivate"))
         elif m["Type"] == "volume":
             if not m.get("NoCopy"):
-                _copy_up(rootfs, m["Destination"], m["Source"])
+                _copy_up(rootfs, m["Destination"], m["Source"], root_ids)
             out.append(bind_mount(m["Source"], m["Destination"], readonly=not m["RW"]))
         elif m["Type"] == "tmpfs":
             opts = ["nosuid", "nodev", "noexec"]
@@ -182,7 +185,13 @@ def oci_mounts(svc, rec: dict, rootfs: str) -> list[dict]:
     return out
 
 
-def _copy_up(rootfs: str, dest: str, data_dir: str) -> None:
+def _copy_up(rootfs: str, dest: str, data_dir: str,
+             root_ids: tuple[int, int] | None = None) -> None:
+    """Populate a new volume from the image's content at ``dest`` (Docker's copy-up).
+    ``root_ids``: the host (uid, gid) of a user-namespaced container's root: a volume
+    the image has nothing for belongs to it (dockerd creates it as the remapped root);
+    copied content already carries host ids (the rootfs is seen through idmapped
+    layers, skiff.snapshots.idmap)."""
     from skiff.runtime.fsutil import secure_join
 
     marker = os.path.join(os.path.dirname(data_dir), ".populated")
@@ -202,6 +211,8 @@ def _copy_up(rootfs: str, dest: str, data_dir: str) -> None:
         st = os.stat(src)
         os.chown(data_dir, st.st_uid, st.st_gid)
         os.chmod(data_dir, st.st_mode & 0o7777)
+    elif empty and root_ids is not None:
+        os.chown(data_dir, *root_ids)
     open(marker, "w").close()
 
 

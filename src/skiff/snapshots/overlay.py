@@ -40,7 +40,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from skiff.config import Config
 from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, map_exceptions
@@ -48,6 +47,7 @@ from skiff.metadata import transaction
 from skiff.snapshots.mount import Mount
 from skiff.snapshots.usage import Usage, disk_usage
 
+TYPE_CHECKING = False  # (not typing's: `run` starts faster without importing typing)
 if TYPE_CHECKING:
     import sqlite3
 
@@ -281,11 +281,14 @@ class Snapshotter:
                             (name, str(Kind.COMMITTED), size, key))
 
     # -- remove --------------------------------------------------------------------------
-    def remove(self, key: str) -> None:
+    def remove(self, key: str, *, delete_dir: bool = True) -> Path | None:
         """Remove snapshot ``key``: drop its record, then delete its directory.
 
         The directory is deleted after the transaction; if that fails (or the process
         dies) it is an orphan that :meth:`cleanup` deletes. The caller must have unmounted it.
+        With ``delete_dir=False`` the directory is only renamed to such an ``rm-*`` orphan
+        and its path returned (None if there was none) for the caller to delete when it
+        suits it (``run --rm`` does it in a detached child, after the command returns).
 
         Raises:
             NotFound: no snapshot ``key``.
@@ -299,17 +302,20 @@ class Snapshotter:
                 raise Conflict(f"snapshot {key}",
                                f"cannot remove a snapshot with {n} child snapshot(s)")
             self.db.execute("DELETE FROM snapshots WHERE key = ?", (key,))
-        self._delete_dir(self._dir(row["id"]))
+        return self._delete_dir(self._dir(row["id"]), delete=delete_dir)
 
-    def _delete_dir(self, d: Path) -> None:
+    def _delete_dir(self, d: Path, *, delete: bool = True) -> Path | None:
         gone = self.root / f"rm-{d.name}-{os.urandom(4).hex()}"
         try:
             os.rename(d, gone)
         except FileNotFoundError:
-            return
+            return None
         except OSError:
-            return  # left for cleanup()
+            return None  # left for cleanup()
+        if not delete:
+            return gone
         _rmtree(gone)
+        return None
 
     def cleanup(self) -> int:
         """Delete directories under ``snapshots/`` that no record owns (crash leftovers,

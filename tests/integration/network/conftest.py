@@ -71,16 +71,81 @@ def _master(link: str) -> str | None:
         return None
 
 
+# What this pytest process made (bridges named by the fixtures' uids, user networks'
+# bridges as service.bridge_name hands them out): anything else of skiff's naming on the
+# host belongs to someone else's tests running at the same time.
+OWN_PREFIXES: set[str] = set()
+OWN_BRIDGES: set[str] = set()
+
+
+def own(uid: str) -> None:
+    """Register a test's uid: its bridges/veths/namespaces carry it."""
+    OWN_PREFIXES.update({f"skr{uid}", f"skb{uid}", f"skt{uid}", f"vskt{uid}",
+                         f"sktest-{uid}", f"skl{uid}", f"skm{uid}"})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_bridges():
+    from skiff.network import service
+
+    real = service.bridge_name
+
+    def recording(network_id: str) -> str:
+        name = real(network_id)
+        OWN_BRIDGES.add(name)
+        return name
+
+    service.bridge_name = recording
+    yield
+    service.bridge_name = real
+
+
+def _ours(name: str | None) -> bool:
+    if not OWN_PREFIXES:  # nothing registered: only the shared default bridge is foreign
+        from skiff.network.service import DEFAULT_BRIDGE
+
+        return name != DEFAULT_BRIDGE
+    return name in OWN_BRIDGES or any(name.startswith(p) for p in OWN_PREFIXES)
+
+
+def _link_foreign(name: str) -> bool:
+    if name.startswith("vsk"):
+        master = _master(name)
+        return master is not None and not _ours(master) and not _ours(name)
+    return name.startswith("sk") and not _ours(name)
+
+
 def _foreign(item: tuple) -> bool:
-    """A veth (or a namespace holding one) plugged into the shared default bridge
-    (skiff0): another user's container on this host; the tests here all use bridges of
-    their own (SKIFF_BRIDGE), so it is not something they left."""
-    from skiff.network.service import DEFAULT_BRIDGE
+    """Something of skiff's naming that another run made: a veth (or a namespace holding
+    one) on a bridge that is not this process's, such a bridge, its address, its table
+    or rules (the shared default bridge skiff0 is never the tests' own)."""
+    import re
 
     kind, what = item
     if kind == "link":
-        return _master(what) == DEFAULT_BRIDGE
+        return _link_foreign(what)
+    if kind == "addr":
+        return _link_foreign(what.split()[0])
+    if kind == "table":
+        m = re.match(r"table ip6? (skiff_n_\S+) \{", what)
+        if not m:
+            return False  # a container's ports table (skiff_p_<id>): counted
+        from skiff.network.firewall import network_table
+        from skiff.network.service import DEFAULT_BRIDGE
+
+        name = m.group(1)
+        if name == network_table(DEFAULT_BRIDGE):
+            return True
+        if not OWN_PREFIXES:
+            return False
+        return name not in {network_table(b) for b in OWN_BRIDGES} and not any(
+            name.startswith(network_table(p)) for p in OWN_PREFIXES)
+    if kind == "rule":
+        names = [n for n in re.findall(r'"(sk[^"*]*)"', what)]
+        return bool(names) and all(not _ours(n) for n in names)
     if kind == "netns":
+        if what.startswith("sktest-"):
+            return not _ours(what)
         from skiff.network import bridge
 
         try:
@@ -89,6 +154,7 @@ def _foreign(item: tuple) -> bool:
                          if ln.get_attr("IFLA_LINK")]
         except Exception:
             return False
+        masters = []
         for idx in peers:
             for name in os.listdir("/sys/class/net"):
                 try:
@@ -97,8 +163,9 @@ def _foreign(item: tuple) -> bool:
                             continue
                 except OSError:
                     continue
-                if _master(name) == DEFAULT_BRIDGE:
-                    return True
+                masters.append(_master(name))
+        known = [m for m in masters if m]
+        return bool(known) and all(not _ours(m) for m in known)
     return False
 
 
@@ -115,7 +182,9 @@ def no_leaks():
 
 @pytest.fixture
 def uid() -> str:
-    return secrets.token_hex(4)
+    u = secrets.token_hex(4)
+    own(u)
+    return u
 
 
 def nsexec(netns: str, *args: str, timeout: float = 10, **kw) -> subprocess.CompletedProcess:
@@ -166,6 +235,7 @@ def sk(tmp_path_factory, busybox_tar):
     """A store with busybox imported and its own default bridge; on teardown every
     container, network, bridge and table is gone (compared with the state before)."""
     uid = secrets.token_hex(3)
+    own(uid)
     saved = {k: os.environ.get(k) for k in ("SKIFF_BRIDGE", "SKIFF_BRIDGE_SUBNET")}
     os.environ["SKIFF_BRIDGE"] = "skr" + uid
     os.environ["SKIFF_BRIDGE_SUBNET"] = f"10.93.{int(uid, 16) % 250}.0/24"

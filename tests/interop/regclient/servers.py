@@ -41,9 +41,11 @@ class RegistryProc:
 
 def start_registry(workdir: Path, *, user: str | None = None,
                    password: str | None = None, tls: tuple[Path, Path] | None = None,
-                   addr: str = "127.0.0.1") -> RegistryProc:
+                   addr: str = "127.0.0.1",
+                   token: tuple[str, str, str, Path] | None = None) -> RegistryProc:
     """Start ``docker-registry serve`` with a temp config; wait until /v2/ answers.
-    ``tls``: (certificate, key) to serve https on ``addr``."""
+    ``tls``: (certificate, key) to serve https on ``addr``. ``token``: (realm, service,
+    issuer, rootcertbundle) for distribution's ``auth: token:``."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     storage = workdir / "storage"
@@ -54,6 +56,10 @@ def start_registry(workdir: Path, *, user: str | None = None,
         subprocess.run(["htpasswd", "-Bbc", str(htpasswd), user, password], check=True,
                        capture_output=True)
         auth = f"auth:\n  htpasswd:\n    realm: basic-realm\n    path: {htpasswd}\n"
+    if token:
+        realm, service, issuer, bundle = token
+        auth = (f"auth:\n  token:\n    realm: {realm}\n    service: {service}\n"
+                f"    issuer: {issuer}\n    rootcertbundle: {bundle}\n")
     cfg = workdir / "config.yml"
     cfg.write_text(
         "version: 0.1\n"
@@ -128,6 +134,8 @@ class Faults:
     cut_upload_times: int = 1             # blob upload body (PUT/PATCH), then drop it
     unavailable_times: int = 0            # answer the next N GETs/HEADs 503 (Retry-After: 0)
     redirect_blobs: bool = False          # blob GETs answer 307 to /_storage/... (as S3)
+    delay_s: float = 0.0                  # hold blob GETs (of ``only``) this long first;
+    delayed: threading.Event = field(default_factory=threading.Event)  # set when one came
 
 
 @dataclass
@@ -254,6 +262,9 @@ class Proxy:
                            and r.status in (200, 206))
                 if is_blob and f.only and f.only not in self.path:
                     is_blob = False
+                if is_blob and f.delay_s:
+                    f.delayed.set()
+                    time.sleep(f.delay_s)
                 if is_blob and f.flip_at is not None and f.flip_at < len(data):
                     i = f.flip_at
                     data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
@@ -356,3 +367,60 @@ def docker_config(tmp: Path, monkeypatch) -> Path:
     return d
 
 
+
+
+class ConnectProxy:
+    """A forward proxy that answers only ``CONNECT host:port`` (what clients use for https
+    through a proxy) and relays bytes both ways; ``tunnels`` lists the targets asked for."""
+
+    def __init__(self):
+        import socketserver
+
+        proxy = self
+        self.tunnels: list[str] = []
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                line = self.rfile.readline().decode("latin-1").split()
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                if len(line) < 2 or line[0] != "CONNECT":
+                    self.wfile.write(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                    return
+                proxy.tunnels.append(line[1])
+                host, port = line[1].rsplit(":", 1)
+                up = socket.create_connection((host.strip("[]"), int(port)), timeout=30)
+                self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                self.wfile.flush()
+                down = self.connection
+
+                def pump(a, b):
+                    try:
+                        while data := a.recv(65536):
+                            b.sendall(data)
+                    except OSError:
+                        pass
+                    finally:
+                        for s in (a, b):
+                            try:
+                                s.shutdown(socket.SHUT_RDWR)
+                            except OSError:
+                                pass
+
+                t = threading.Thread(target=pump, args=(up, down), daemon=True)
+                t.start()
+                pump(down, up)
+                t.join(30)
+                up.close()
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

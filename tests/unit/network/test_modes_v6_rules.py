@@ -175,3 +175,16 @@ def test_dns_aaaa_records():
     assert struct.unpack("!HHHHHH", r[:12]) == (7, 0x8580, 1, 1, 0, 0)
     assert r[len(q):] == (b"\xc0\x0c" + struct.pack("!HHIH", 28, 1, dns.TTL, 16)
                           + socket.inet_pton(socket.AF_INET6, "fd00:1::5"))
+
+
+def test_default_bridge_allocations_start_apart_per_store():
+    from ipaddress import IPv4Address
+
+    from skiff.network import ipam
+
+    sub = IPv4Network("10.88.0.0/16")
+    a = ipam.shared_start(sub, "0000a1b2" + "0" * 56)
+    b = ipam.shared_start(sub, "ffff0003" + "0" * 56)
+    assert a == IPv4Address("10.88.161.178") and b == IPv4Address("10.88.0.5")
+    assert ipam.shared_start(sub, "0000a1b2" + "f" * 56) == a  # stable per network ID
+    assert ipam._next_free(sub, set(), a) == IPv4Address("10.88.161.179")

@@ -20,15 +20,17 @@ def free_port() -> int:
 
 
 class RegistryProcess:
-    """``skiff registry serve --addr 127.0.0.1:<port> --root <root> [args]``; ``.url``,
+    """``skiff registry serve --addr <addr>:<port> --root <root> [args]`` (addr default
+    127.0.0.1); ``.url``,
     ``.host`` (``127.0.0.1:<port>``), ``.start()``, ``.stop()``, ``.kill()`` (SIGKILL)."""
 
-    def __init__(self, root: Path, *args: str, port: int | None = None, scheme: str = "http"):
+    def __init__(self, root: Path, *args: str, port: int | None = None, scheme: str = "http",
+                 addr: str = "127.0.0.1"):
         self.root = Path(root)
         self.args = args
         self.port = port or free_port()
         self.scheme = scheme
-        self.host = f"127.0.0.1:{self.port}"
+        self.host = f"{addr}:{self.port}"
         self.url = f"{scheme}://{self.host}"
         self.proc: subprocess.Popen | None = None
         self.log = self.root.parent / f"registry-{self.port}.log"

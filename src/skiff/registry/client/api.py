@@ -60,12 +60,10 @@ def _familiar_repo(r) -> str:
     return r.path
 
 
-def _record(config: Config, db, r, pulled) -> bool:
+def _record(config: Config, db, r, pulled, images) -> bool:
     """Record the pulled image with the manifest bytes as received, its tag and repo digest
-    (``ImageService.record``); True when the tag (or, by digest, the image) is new."""
-    from skiff.images import ImageService
-
-    images = ImageService(config, db)
+    (``images.record``, an ImageService); True when the tag (or, by digest, the image) is
+    new."""
     by_tag = r.digest is None
     if by_tag:
         old = db.execute("SELECT image_id FROM tags WHERE name = ?", (str(r),)).fetchone()
@@ -99,6 +97,7 @@ def pull_report(config: Config, db, ref: str, *, platform: str | None = None,
                 progress: NullProgress | None = None, max_concurrent: int = 3) -> PullReport:
     """Pull ``ref`` (tag or digest) into the store; see :func:`pull`."""
     from skiff.content import ContentStore
+    from skiff.images import ImageService
     from skiff.registry.client.manifests import Platform
     from skiff.registry.client.pulling import pull_image
     from skiff.registry.client.sources import BlobSources
@@ -110,12 +109,22 @@ def pull_report(config: Config, db, ref: str, *, platform: str | None = None,
         r = r.with_tag("latest")
     plat = Platform.parse(platform) if platform else None
     store = ContentStore(config.content_dir)
-    progress.message(f"{r.digest or r.tag}: Pulling from {_familiar_repo(r)}")
-    with Registry(r.domain, config) as reg:
-        pulled = pull_image(reg, r.path, r.digest or r.tag, store, what=r.familiar(),
-                            platform=plat, progress=progress, max_concurrent=max_concurrent,
-                            measure=True)
-    changed = _record(config, db, r, pulled)
+    images = ImageService(config, db, store)
+    # A lease holds every blob of the image, present or downloaded, from the moment the
+    # manifest is known until the image is recorded: a concurrent prune or rmi leaves
+    # them alone. Released at the end; on failure the blobs it alone kept are removed.
+    with images.leased():
+        def hold(digests: list[str]) -> None:
+            for d in digests:
+                images.protect(d)
+
+        with Registry(r.domain, config) as reg:
+            pulled = pull_image(reg, r.path, r.digest or r.tag, store, what=r.familiar(),
+                                platform=plat, progress=progress,
+                                max_concurrent=max_concurrent, measure=True, hold=hold,
+                                announce=f"{r.digest or r.tag}: Pulling from "
+                                         f"{_familiar_repo(r)}")
+        changed = _record(config, db, r, pulled, images)
     sources = BlobSources(config.root)
     try:
         sources.record(r.domain, r.path, [b.digest for b in pulled.layers]

@@ -75,7 +75,8 @@ class Authenticator:
 
     ``headers(scopes)`` gives the Authorization header for a request needing those scopes;
     ``on_unauthorized(www_authenticate, scopes, used)`` learns from a ``401`` and says
-    whether retrying can help. Token requests go through ``http`` (an ``httpx.Client``).
+    whether retrying can help. Token requests go through ``http(method, url, headers,
+    body=None)`` (the registry session's plain sender: no auth added, body read).
 
     Raises Unauthorized when the token server refuses the credentials, Unavailable when it
     cannot be reached or answers garbage.
@@ -151,7 +152,9 @@ class Authenticator:
         return token
 
     def _fetch_token(self, ch: Challenge, scopes: tuple[str, ...]) -> tuple[str, float]:
-        import httpx
+        from urllib.parse import urlencode
+
+        from skiff.registry.client.rawhttp import BROKEN
 
         realm = ch.params.get("realm")
         if not realm:
@@ -164,17 +167,23 @@ class Authenticator:
                         "client_id": "skiff", "scope": " ".join(scopes)}
                 if service:
                     form["service"] = service
-                r = self.http.post(realm, data=form, timeout=30)
+                r = self.http("POST", realm, {
+                    "Content-Type": "application/x-www-form-urlencoded"},
+                    urlencode(form).encode())
             else:
                 params: list[tuple[str, str]] = []
                 if service:
                     params.append(("service", service))
                 params += [("scope", s) for s in scopes]
-                auth = (c.username, c.password) if c is not None and c.username else None
-                if auth:
+                headers: dict[str, str] = {}
+                if c is not None and c.username:
                     params.append(("account", c.username))
-                r = self.http.get(realm, params=params, auth=auth, timeout=30)
-        except httpx.HTTPError as e:
+                    raw = f"{c.username}:{c.password}".encode()
+                    headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+                sep = "&" if "?" in realm else "?"
+                r = self.http("GET", realm + (sep + urlencode(params) if params else ""),
+                              headers)
+        except BROKEN as e:
             raise Unavailable(f"fetching token from {realm}", str(e) or type(e).__name__,
                               exit_code=1) from e
         if r.status_code in (401, 403):

@@ -44,7 +44,7 @@ def login(config: Config | None, server: str | None, username: str, password: st
             if ch.scheme == "bearer":
                 reg.auth.headers(())  # fetches a token with the credentials
             else:
-                r = reg.http.get(reg.url("/v2/"), headers=reg.auth.headers(()))
+                r = reg._plain("GET", reg.url("/v2/"), reg.auth.headers(()))
                 if r.status_code == 401:
                     # Docker: "login attempt to <url> failed with status: 401 Unauthorized"
                     raise Unauthorized(f"login attempt to {reg.url('/v2/')} failed with status",

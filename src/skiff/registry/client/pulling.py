@@ -9,6 +9,7 @@ Blobs the sink has already are not downloaded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from skiff.errors import AlreadyExists, DigestMismatch, InvalidArgument
@@ -118,12 +119,23 @@ def _diff_ids(config: bytes, n: int) -> list[str] | None:
 def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
                what: str | None = None, platform: Platform | None = None,
                progress: NullProgress | None = None,
-               max_concurrent: int = MAX_CONCURRENT, measure: bool = False) -> PulledImage:
+               max_concurrent: int = MAX_CONCURRENT, measure: bool = False,
+               hold: Callable[[list[str]], None] | None = None,
+               announce: str | None = None) -> PulledImage:
     """Pull ``repo:reference`` (a tag or ``sha256:`` digest) into ``sink``.
 
     ``measure``: decompress each downloaded layer in its download thread as it arrives,
     check it against the config's diffID before committing it (DigestMismatch, nothing of
     it stored) and return its sizes in ``PulledImage.measured``.
+
+    ``hold`` (optional) is called in the calling thread with every digest the image needs
+    (index, manifest, config, layers) once they are known and before any blob is looked
+    for or written: a store puts them under a GC lease there, so a concurrent prune cannot
+    delete a blob (present or just written) before the image is recorded.
+
+    ``announce`` (e.g. ``1: Pulling from library/busybox``) goes to ``progress.message``
+    once the reference's manifest (or index) was found, as Docker prints it: a pull of a
+    missing tag shows only its error.
 
     ``platform`` picks the manifest from an index (default: the host's). Raises NotFound
     (unknown manifest / no platform match), Unauthorized, DigestMismatch (nothing of that
@@ -132,6 +144,8 @@ def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
     progress = progress or NullProgress()
     what = what or f"{repo}:{reference}"
     top = fetch_manifest(reg, repo, reference, what=what)
+    if announce:
+        progress.message(announce)
     index = None
     manifest = top
     if top.media_type in INDEXES:
@@ -145,6 +159,9 @@ def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
         raise InvalidArgument(f"manifest for {what}", "missing config or layers")
     cfg = _blob(doc["config"], what)
     layers = tuple(_blob(ld, what) for ld in doc["layers"])
+    if hold is not None:
+        hold([d.digest for d in (index, manifest) if d is not None] + [cfg.digest]
+             + [b.digest for b in layers])
     for b in layers:
         if not sink.exists(b.digest):
             progress.status(short_id(b.digest), "Pulling fs layer")

@@ -18,8 +18,6 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TypeVar
 
-import httpx
-
 from skiff.errors import (
     AlreadyExists,
     DigestMismatch,
@@ -31,7 +29,7 @@ from skiff.errors import (
 from skiff.registry.client.auth import pull_scope, push_scope
 from skiff.registry.client.progress import NullProgress, short_id
 from skiff.registry.client.sinks import BlobSink, BlobSource
-from skiff.registry.client.transport import Registry, RegistryError, raise_for
+from skiff.registry.client.transport import STREAM_ERRORS, Registry, RegistryError, raise_for
 
 CHUNK = 1 << 20                 # bytes per read/write while streaming
 CHUNK_UPLOAD = 128 << 20        # blobs above this go up in PATCH chunks of this size
@@ -65,6 +63,35 @@ def for_each_blob(blobs: Sequence[Blob], work: Callable[[Blob], T],
                     other.cancel()
                 raise f.exception()
         return [f.result() for f in futs]
+
+
+_MALLOC_TUNED = False
+
+
+def keep_freed_buffers() -> None:
+    """Stop glibc returning freed download buffers to the kernel after every chunk.
+
+    A download allocates ~1 MiB objects in turn (the network read, the decompressed
+    output); freed together they leave a free top chunk above glibc's dynamic trim
+    threshold (2 × the mmap threshold, ~2 MiB), which is then handed back and faulted in
+    again on the next chunk: ~51 000 page faults for a 200 MB pull (0.45 s of system
+    time; ~9 000 and 0.30 s with this). Fixed thresholds (mmap above 4 MiB, trim above
+    32 MiB) keep the pages; peak RSS is unchanged. Once per process; a no-op where the C
+    library has no ``mallopt`` (not glibc).
+    """
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED:
+        return
+    _MALLOC_TUNED = True
+    from skiff.libc import libc
+
+    try:
+        mallopt = libc().mallopt
+    except AttributeError:
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    mallopt(m_mmap_threshold, 4 << 20)
+    mallopt(m_trim_threshold, 32 << 20)
 
 
 def _backoff(n: int) -> None:
@@ -129,6 +156,7 @@ def download_blob(reg: Registry, repo: str, blob: Blob, sink: BlobSink,
     if sink.exists(blob.digest):
         progress.status(key, "Already exists")
         return False
+    keep_freed_buffers()
     path = f"/v2/{repo}/blobs/{blob.digest}"
     ref = "pull-" + blob.digest.replace(":", "-")
     w = _open_writer(sink, ref, blob)
@@ -190,8 +218,8 @@ def _fill(reg: Registry, repo: str, blob: Blob, w, path: str, progress, key: str
     while w.offset < blob.size or blob.size == 0:
         start = w.offset
         headers = {"Range": f"bytes={start}-"} if start else {}
-        r = reg.request("GET", path, scopes=(pull_scope(repo),), headers=headers,
-                        stream=True, follow_redirects=True, what=f"blob {blob.digest}")
+        r = reg.stream_get(path, scopes=(pull_scope(repo),), headers=headers,
+                           what=f"blob {blob.digest}")
         try:
             if r.status_code not in (200, 206):
                 r.read()
@@ -203,33 +231,24 @@ def _fill(reg: Registry, repo: str, blob: Blob, w, path: str, progress, key: str
                     raise Unavailable(f"fetching blob {blob.digest}",
                                       f"registry answered range {cr!r} for bytes={start}-",
                                       exit_code=1)
-            # Network reads come 64 KiB at a time; they go to the writer (file write,
-            # sha256, the meter's decompressor: C calls that release the GIL) gathered
-            # into 1 MiB pieces, so the download threads do not convoy on the GIL.
-            pending: list[bytes] = []
-            npending = 0
-            try:
-                for chunk in r.iter_raw():  # unbuffered: a break keeps what came
-                    if skip:
-                        if len(chunk) <= skip:
-                            skip -= len(chunk)
-                            continue
-                        chunk, skip = chunk[skip:], 0
-                    if w.offset + npending + len(chunk) > blob.size:
-                        raise InvalidArgument(f"blob {blob.digest}",
-                                              f"registry sent more than {blob.size} bytes")
-                    pending.append(chunk)
-                    npending += len(chunk)
-                    if npending >= CHUNK:
-                        data, n, pending, npending = b"".join(pending), npending, [], 0
-                        w.write(data)
-                        progress.advance(key, n)
-            finally:
-                if npending:  # what came before a break is kept for the resume
-                    data, n, pending, npending = b"".join(pending), npending, [], 0
-                    w.write(data)
-                    progress.advance(key, n)
-        except (httpx.TransportError, httpx.StreamError) as e:
+            # Read CHUNK bytes at a time straight from the socket (one bytes object each,
+            # no Python-level parsing): the writer's file write and sha256 and the meter's
+            # decompressor then run as few, large C calls that release the GIL.
+            while True:
+                data = r.read(CHUNK)
+                if not data:
+                    break
+                if skip:
+                    if len(data) <= skip:
+                        skip -= len(data)
+                        continue
+                    data, skip = data[skip:], 0
+                if w.offset + len(data) > blob.size:
+                    raise InvalidArgument(f"blob {blob.digest}",
+                                          f"registry sent more than {blob.size} bytes")
+                w.write(data)
+                progress.advance(key, len(data))
+        except STREAM_ERRORS as e:
             failures = failures + 1 if w.offset == start else 1
             if failures > RESUMES:
                 raise Unavailable(f"fetching blob {blob.digest}",
@@ -269,7 +288,12 @@ def fetch_small(reg: Registry, repo: str, blob: Blob, limit: int = 16 << 20) -> 
 # -- upload ------------------------------------------------------------------------------
 
 def _with_digest(location: str, digest: str) -> str:
-    return str(httpx.URL(location).copy_merge_params({"digest": digest}))
+    """``location`` with ``digest=<digest>`` added to (or replacing it in) its query."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    u = urlsplit(location)
+    q = [(k, v) for k, v in parse_qsl(u.query, keep_blank_values=True) if k != "digest"]
+    return urlunsplit(u._replace(query=urlencode([*q, ("digest", digest)])))
 
 
 def _body(source: BlobSource, digest: str, start: int, end: int, progress, key

@@ -64,6 +64,108 @@ class ServerOptions:
     max_manifest_size: int = manifests.DEFAULT_MAX_MANIFEST
     upload_timeout_s: float = 3600.0
     purge_interval_s: float = 60.0
+    # Token auth (``--auth token``, distribution's token spec; server/tokens.py): with
+    # token_key and token_cert (PEM; RSA → RS256, EC P-256 → ES256) the server issues
+    # tokens at ``/token`` (htpasswd users; token_acl rules) and its /v2/ API wants them.
+    # token_realm: the realm URL announced (default: this server's own /token).
+    token_key: Path | None = None
+    token_cert: Path | None = None
+    token_issuer: str = "skiff-registry"
+    token_service: str = "skiff-registry"
+    token_acl: Path | None = None
+    token_ttl_s: int = 300
+    token_realm: str | None = None
+
+
+def needed_access(path: str, method: str, query) -> list:
+    """What a /v2/ request needs of a token (distribution's access records): pull for
+    reads, pull+push for writes, delete for DELETE; a cross-repository mount also pull on
+    ``from``; ``registry:catalog:*`` for the catalog; nothing for the base ``/v2/``."""
+    from skiff.registry.server.tokens import Access
+
+    if path in ("", "/"):
+        return []
+    if path == "_catalog":
+        return [Access("registry", "catalog", ("*",))]
+    m = next((rx.match(path) for rx, _ in _ROUTES if rx.match(path)), None)
+    if m is None:
+        return []
+    name = m.group("name")
+    if method in ("GET", "HEAD"):
+        return [Access("repository", name, ("pull",))]
+    if method == "DELETE":
+        return [Access("repository", name, ("delete",))]
+    need = [Access("repository", name, ("pull", "push"))]
+    other = query.get("from")
+    if query.get("mount") and other and other != name:
+        need.append(Access("repository", other, ("pull",)))
+    return need
+
+
+def _token_routes(opts: ServerOptions) -> tuple[list, object]:
+    """The ``/token`` routes and the TokenService (token auth configured)."""
+    import base64
+
+    from skiff.registry.server.tokens import TokenKey, TokenService, load_acl
+
+    service = TokenService(TokenKey(opts.token_key, opts.token_cert), opts.token_issuer,
+                           opts.token_service,
+                           acl=load_acl(opts.token_acl) if opts.token_acl else None,
+                           anonymous_read=opts.anonymous_read, ttl_s=opts.token_ttl_s)
+    users = None
+    if opts.htpasswd is not None:
+        from skiff.registry.server.auth import HtpasswdAuth
+
+        users = HtpasswdAuth(opts.htpasswd)
+
+    def refused(why: str) -> Response:
+        return JSONResponse({"details": why}, status_code=401)
+
+    async def token(request: Request) -> Response:
+        header = request.headers.get("authorization")
+        if request.method == "POST":  # OAuth2 (distribution docs/spec/auth/oauth.md)
+            from urllib.parse import parse_qs
+
+            form = {k: v[0] for k, v in parse_qs((await request.body()).decode(
+                "utf-8", "replace")).items()}
+            if form.get("grant_type") != "password":
+                return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+            raw = f"{form.get('username', '')}:{form.get('password', '')}".encode()
+            header = "Basic " + base64.b64encode(raw).decode()
+            scopes = str(form.get("scope", "")).split()
+            want_service = form.get("service")
+        else:
+            scopes = request.query_params.getlist("scope")
+            want_service = request.query_params.get("service")
+        if want_service and want_service != service.service:
+            return JSONResponse({"details": f"unknown service {want_service!r}"},
+                                status_code=400)
+        account = ""
+        if header is not None:
+            if users is None:
+                return refused("no user accounts on this token server")
+            user = await to_thread.run_sync(users.check, "POST", header)
+            if not user:
+                return refused("invalid username or password")
+            account = user
+        return JSONResponse(service.issue(account, scopes))
+
+    return [Route("/token", token, methods=["GET", "POST"])], service
+
+
+def _bearer_refusal(service, request: Request, need: list, error: str | None) -> RegistryError:
+    realm = ""
+    if service is not None:
+        realm = request.app.state.token_realm or str(request.base_url).rstrip("/") + "/token"
+    parts = [f'realm="{realm}"', f'service="{service.service}"']
+    if need:
+        parts.append('scope="' + " ".join(f"{a.type}:{a.name}:{','.join(a.actions)}"
+                                          for a in need) + '"')
+    if error:
+        parts.append(f'error="{error}"')
+    detail = [{"Type": a.type, "Name": a.name, "Action": act} for a in need for act in a.actions]
+    return RegistryError("UNAUTHORIZED", detail or None,
+                         headers={"WWW-Authenticate": "Bearer " + ",".join(parts)})
 
 
 def _not_allowed(what: str) -> RegistryError:
@@ -121,7 +223,11 @@ def create_app(opts: ServerOptions, store: Storage | None = None) -> Starlette:
     """The ASGI app serving ``store`` (a FilesystemStorage on ``opts.root`` by default)."""
     store = store if store is not None else FilesystemStorage(opts.root)
     auth = None
-    if opts.htpasswd is not None:
+    tokens = None
+    token_routes: list = []
+    if opts.token_key is not None:
+        token_routes, tokens = _token_routes(opts)
+    elif opts.htpasswd is not None:
         from skiff.registry.server.auth import HtpasswdAuth
 
         auth = HtpasswdAuth(opts.htpasswd, anonymous_read=opts.anonymous_read)
@@ -129,6 +235,15 @@ def create_app(opts: ServerOptions, store: Storage | None = None) -> Starlette:
     async def v2(request: Request) -> Response:
         method = request.method
         try:
+            if tokens is not None:
+                path = request.path_params.get("rest", "")
+                need = needed_access(path, method, request.query_params)
+                header = request.headers.get("authorization") or ""
+                if not header.lower().startswith("bearer "):
+                    raise _bearer_refusal(tokens, request, need, None)
+                why = tokens.check(header[7:].strip(), need)
+                if why is not None:
+                    raise _bearer_refusal(tokens, request, need, why.replace(" ", "_"))
             if auth is not None:
                 user = await to_thread.run_sync(auth.check, method,
                                                 request.headers.get("authorization"))
@@ -168,9 +283,10 @@ def create_app(opts: ServerOptions, store: Storage | None = None) -> Starlette:
             tg.cancel_scope.cancel()
 
     app = Starlette(routes=[Route("/v2", v2, methods=_ALL),
-                            Route("/v2/{rest:path}", v2, methods=_ALL)],
+                            Route("/v2/{rest:path}", v2, methods=_ALL), *token_routes],
                     lifespan=lifespan)
     app.state.storage = store
+    app.state.token_realm = opts.token_realm
     return app
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from skiff.content.store import fsync_dir
 from skiff.errors import DigestMismatch, InvalidArgument, NotFound
+from skiff.libc import start_writeback
 from skiff.registry.storage import (
     ALGORITHMS,
     READ_CHUNK,
@@ -40,22 +41,6 @@ def _split(digest: str) -> tuple[str, str]:
     return algo, hexpart
 
 
-def _load_sync_file_range():
-    """libc's sync_file_range(2) (Linux), or None: starts writeback without waiting."""
-    try:
-        import ctypes
-        import ctypes.util
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = libc.sync_file_range
-        fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-        return fn
-    except (OSError, AttributeError):
-        return None
-
-
-_sync_file_range = _load_sync_file_range()
-_SYNC_FILE_RANGE_WRITE = 2
 WRITEBACK_EVERY = 8 << 20  # bytes of upload data after which writeback is started
 
 
@@ -99,10 +84,9 @@ class _FsUploadWriter:
         self.offset += len(data)
         # Start writeback of what has piled up, so that the fsync at commit finds little
         # left to do (the disk works while the network still delivers).
-        if _sync_file_range is not None and self.offset - self._flushed >= WRITEBACK_EVERY:
+        if self.offset - self._flushed >= WRITEBACK_EVERY:
             self._f.flush()
-            _sync_file_range(self._f.fileno(), self._flushed, self.offset - self._flushed,
-                             _SYNC_FILE_RANGE_WRITE)
+            start_writeback(self._f.fileno(), self._flushed, self.offset - self._flushed)
             self._flushed = self.offset
 
     def close(self) -> None:

@@ -1,0 +1,92 @@
+"""What the fast ``run`` path changed, checked with real runc and overlayfs: ``--rm``
+mounts its throw-away layer ``volatile`` (others not), and a ``--rm`` run leaves no
+record, snapshot, bundle or mount behind once the command has returned."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.integration.test_container_lifecycle import _main, drop_runc_root
+
+pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
+
+ROOT_OPTS = "awk '$2 == \"/\" {print $4}' /proc/mounts"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory, busybox_tar):
+    r = tmp_path_factory.mktemp("fast") / "root"
+    assert _main(r, "import", str(busybox_tar), "bb:1").code == 0
+    yield r
+    drop_runc_root(r)
+
+
+def test_rm_run_mounts_volatile_and_leaves_nothing(root, tmp_path):
+    cidfile = tmp_path / "cid"
+    res = _main(root, "run", "--rm", "--cidfile", str(cidfile), "--network", "none", "bb:1",
+                "sh", "-c", ROOT_OPTS)
+    assert res.code == 0, res
+    cid = cidfile.read_text()
+    # runc makes /skiff/<id>/ctr in every v1 hierarchy and removes only ctr
+    assert [d for d in os.listdir("/sys/fs/cgroup")
+            if os.path.exists(f"/sys/fs/cgroup/{d}/skiff/{cid}")] == []
+    opts = res.out.strip().split(",")
+    assert "volatile" in opts or "fsync=volatile" in opts  # (newer kernels show the latter)
+    assert _main(root, "ps", "-aq").out == ""
+    assert os.listdir(root / "containers") == []
+    import sqlite3
+
+    db = sqlite3.connect(root / "metadata.db")
+    kinds = [r[0] for r in db.execute("SELECT kind FROM snapshots")]
+    db.close()
+    assert kinds == ["committed"]  # the image's one layer; the container's is gone
+    # its directory (with the bundle moved in) is deleted by a detached process
+    import time
+
+    for _ in range(250):
+        left = sorted(os.listdir(root / "snapshots"))
+        if left == ["1", "locks"]:
+            break
+        time.sleep(0.02)
+    assert left == ["1", "locks"]
+    with open("/proc/self/mountinfo") as f:
+        assert not [ln for ln in f if str(root) in ln]
+
+
+def test_kept_container_is_not_volatile(root):
+    res = _main(root, "run", "--name", "kept", "--network", "none", "bb:1", "sh", "-c", ROOT_OPTS)
+    assert res.code == 0, res
+    assert "volatile" not in res.out and "fsync=" not in res.out
+    assert "upperdir=" in res.out
+    # started again, it mounts the same layer again (and keeps its changes)
+    res = _main(root, "start", "-a", "kept")
+    assert res.code == 0, res
+    assert _main(root, "rm", "kept").code == 0
+
+
+def test_rm_container_layer_mounts_again(root):
+    """A --rm container started a second time (its first mount was volatile, which the
+    kernel marks) still mounts."""
+    from skiff import metadata
+    from skiff.config import Config
+    from skiff.runtime.containers import ContainerService
+    from skiff.runtime.mounts import unmount
+    from skiff.runtime.options import CreateOptions
+
+    cfg = Config.from_env(root)
+    db = metadata.connect(cfg.metadata_path)
+    svc = ContainerService(cfg, db)
+    rec = svc.create(CreateOptions(image="bb:1", cmd=("true",), autoremove=True,
+                                   network="none"))
+    try:
+        for _ in range(2):
+            target = svc._mount_rootfs(rec)
+            with open("/proc/self/mountinfo") as f:
+                opts = [ln.split(" - ")[1] for ln in f if ln.split()[4] == target]
+            assert len(opts) == 1 and "volatile" in opts[0]
+            unmount(target)
+    finally:
+        svc.remove(rec["Id"], force=True)
+        db.close()
