@@ -4,6 +4,7 @@ image prune, save, load. Flags, columns and messages as Docker's CLI."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -179,11 +180,44 @@ def _import_run(ctx: Context, a) -> int:
     if a.file == "-":
         img = svc.import_rootfs(sys.stdin.buffer, tag=a.repository, changes=a.change,
                                 message=a.message)
+    elif a.file.startswith(("http://", "https://")):
+        with _fetch(a.file, svc.config.tmp_dir) as f:
+            img = svc.import_rootfs(f, tag=a.repository, changes=a.change,
+                                    message=a.message or f"Imported from {a.file}")
     else:
         with map_exceptions(f"open {a.file}"), open(a.file, "rb") as f:
             img = svc.import_rootfs(f, tag=a.repository, changes=a.change, message=a.message)
     _out(ctx, img.id + "\n")
     return 0
+
+
+@contextlib.contextmanager
+def _fetch(url: str, tmp_dir) -> Iterator:
+    """``docker import URL``: the body of a GET (redirects followed) in a temporary file,
+    removed afterwards. Errors in the daemon's words (remotecontext.GetWithStatusError):
+    ``Get "URL": <why>`` when there is no answer, ``failed to GET URL with status 404 Not
+    Found: <body>`` for an HTTP error."""
+    import tempfile
+
+    import httpx
+
+    from skiff.errors import SkiffError
+
+    os.makedirs(tmp_dir, exist_ok=True)
+    with tempfile.TemporaryFile(dir=tmp_dir) as f:
+        try:
+            with httpx.stream("GET", url, follow_redirects=True, timeout=30.0) as resp:
+                if resp.status_code >= 400:
+                    # the body on one line: skiff's errors are one line
+                    body = " ".join(resp.read()[:512].decode("utf-8", "replace").split())
+                    raise SkiffError(f"failed to GET {url} with status "
+                                     f"{resp.status_code} {resp.reason_phrase}: {body}")
+                for chunk in resp.iter_bytes(1 << 20):
+                    f.write(chunk)
+        except httpx.HTTPError as e:
+            raise SkiffError(f'Get "{url}"', str(e) or type(e).__name__) from e
+        f.seek(0)
+        yield f
 
 
 # ------------------------------------------------------------------ tag
