@@ -93,3 +93,17 @@ def test_image_inspect_known_fields_still_render(cli, bb):
 def test_image_inspect_unparsable_template_stays_a_usage_error(cli, bb):
     r = cli("image", "inspect", "-f", "{{.Id", "bb:1")
     assert (r.code, r.err) == (125, "skiff: template parsing error: template: :1: unclosed action\n")
+
+
+@pytest.mark.parametrize("extra", [(), ("--format", "table")])
+def test_history_not_human_table_shows_created_at(cli, bb, extra):
+    # docker history -H=false busybox: IMAGE  CREATED AT  CREATED BY  SIZE  COMMENT
+    r = cli("history", "-H=false", *extra, "bb:1")
+    size = str(bb["Size"])
+    created = bb["Created"][:19] + "Z"
+    widths = (15, len(created) + 3, 13, max(len(size), 4) + 3)
+    head = "".join(h.ljust(w) for h, w in zip(("IMAGE", "CREATED AT", "CREATED BY", "SIZE"),
+                                                 widths)) + "COMMENT"
+    row = "".join(c.ljust(w) for c, w in zip((bb["Id"][7:19], created, "", size),
+                                                widths)) + "Imported from -"
+    assert (r.code, r.out) == (0, head + "\n" + row + "\n")

@@ -364,11 +364,13 @@ def _history_run(ctx: Context, a) -> int:
     if a.quiet:
         _out(ctx, "".join(r["ID"] + "\n" for r in rows))
         return 0
+    # docker/cli formatter/history.go: -H=false tables show CREATED AT (nonHumanHistoryTableFormat)
+    when = "CreatedSince" if human else "CreatedAt"
     if a.format:
         _out(ctx, format_rows(a.format, rows, HISTORY_HEADERS,
-                              "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"))
+                              "{{.ID}}\t{{." + when + "}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"))
         return 0
-    cols = ["ID", "CreatedSince", "CreatedBy", "Size", "Comment"]
+    cols = ["ID", when, "CreatedBy", "Size", "Comment"]
     _out(ctx, table([[HISTORY_HEADERS[c] for c in cols]] + [[r[c] for c in cols] for r in rows]))
     return 0
 
