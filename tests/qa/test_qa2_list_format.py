@@ -107,3 +107,17 @@ def test_history_not_human_table_shows_created_at(cli, bb, extra):
     row = "".join(c.ljust(w) for c, w in zip((bb["Id"][7:19], created, "", size),
                                                 widths)) + "Imported from -"
     assert (r.code, r.out) == (0, head + "\n" + row + "\n")
+
+
+@pytest.mark.parametrize("src,dst,err", [
+    ("bb:1", "x:", 'Error parsing reference: "x:" is not a valid repository/tag: '
+                   "invalid reference format"),
+    ("nope", "UPPER", 'Error parsing reference: "UPPER" is not a valid repository/tag: '
+                      "invalid reference format: repository name (library/UPPER) must be "
+                      "lowercase"),  # the names are checked before the source is looked up
+    ("bad::src", "x:1", 'Error parsing reference: "bad::src" is not a valid repository/tag: '
+                        "invalid reference format"),
+])
+def test_tag_bad_name_in_docker_client_words(cli, bb, src, dst, err):
+    r = cli("tag", src, dst)
+    assert (r.code, r.out, r.err) == (1, "", f"skiff: {err}\n")

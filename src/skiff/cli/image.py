@@ -232,6 +232,16 @@ def tag(ctx: Context, argv: list[str]) -> int:
 
 
 def _tag_run(ctx: Context, a) -> int:
+    from skiff import reference
+    from skiff.errors import InvalidArgument
+
+    # docker's client (ImageTag) checks both names before asking the daemon, in its words
+    for name, parse in ((a.source, reference.parse_any), (a.target, reference.parse)):
+        try:
+            parse(name)
+        except InvalidArgument as e:
+            raise InvalidArgument(f'Error parsing reference: "{name}" is not a valid '
+                                  f"repository/tag", str(e)) from e
     _service(ctx).tag(a.source, a.target)
     return 0
 
