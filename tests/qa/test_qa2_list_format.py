@@ -121,3 +121,13 @@ def test_history_not_human_table_shows_created_at(cli, bb, extra):
 def test_tag_bad_name_in_docker_client_words(cli, bb, src, dst, err):
     r = cli("tag", src, dst)
     assert (r.code, r.out, r.err) == (1, "", f"skiff: {err}\n")
+
+
+def test_custom_format_wins_over_quiet(cli, bb):
+    # docker images -q --format '{{.Repository}}' busybox -> busybox (quiet only replaces
+    # the table format); docker images -q --format table -> the IDs
+    short = bb["Id"][7:19]
+    assert cli("images", "-q", "--format", "{{.Repository}}", "bb").out == "bb\n"
+    assert cli("images", "-q", "--format", "table", "bb").out == short + "\n"
+    assert cli("history", "-q", "--format", "{{.Comment}}", "bb:1").out == "Imported from -\n"
+    assert cli("history", "-q", "bb:1").out == short + "\n"

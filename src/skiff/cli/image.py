@@ -143,7 +143,9 @@ def _images_run(ctx: Context, a) -> int:
                 # docker/cli: units.HumanSize (4 digits), unlike Size's 3
                 "VirtualSize": human_size(img.size, 4),
             })
-    if a.quiet:
+    # docker/cli New{Image,History}Format: -q only replaces the table format; a custom
+    # --format wins over it
+    if a.quiet and (not a.format or a.format.strip() == "table"):
         seen: list[str] = []
         for r in rows:
             if r["ID"] not in seen:
@@ -371,7 +373,9 @@ def _history_run(ctx: Context, a) -> int:
             "CreatedBy": by, "Size": human_size(h["Size"]) if human else str(h["Size"]),
             "Comment": h["Comment"],
         })
-    if a.quiet:
+    # docker/cli New{Image,History}Format: -q only replaces the table format; a custom
+    # --format wins over it
+    if a.quiet and (not a.format or a.format.strip() == "table"):
         _out(ctx, "".join(r["ID"] + "\n" for r in rows))
         return 0
     # docker/cli formatter/history.go: -H=false tables show CREATED AT (nonHumanHistoryTableFormat)
