@@ -221,3 +221,17 @@ def test_ps_image_column_after_untag(cli, bb):
         assert (r.code, r.out) == (0, short + "\n")
     finally:
         cli("rm", "-f", name)
+
+
+@pytest.mark.xfail(reason="cli/container: -v ./rel:/d is refused as a bad volume name; "
+                          "Docker's CLI (23+) makes a relative host path absolute and binds it",
+                   strict=True)
+@pytest.mark.requires_root
+@pytest.mark.requires_runc
+@pytest.mark.requires_overlay
+def test_run_volume_relative_host_path(cli, bb, tmp_path, monkeypatch):
+    (tmp_path / "rel").mkdir()
+    (tmp_path / "rel" / "f").write_text("here\n")
+    monkeypatch.chdir(tmp_path)
+    r = cli("run", "--rm", "-v", "./rel:/d", bb, "cat", "/d/f")
+    assert (r.code, r.out) == (0, "here\n")
