@@ -85,6 +85,14 @@ def check(ctx: Context, argv: list[str]) -> int:
                    help="Target platform the base images should match (default: the host's)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     args = p.parse_args(argv)
+    if args.context is not None and not Path(args.context).is_dir():
+        # docker build's words for a context that is not there (checks would silently skip)
+        from skiff.errors import InvalidArgument
+
+        what = (f'unable to prepare context: path "{args.context}" not found'
+                if not Path(args.context).exists() else
+                f"unable to prepare context: context must be a directory: {args.context}")
+        raise InvalidArgument(what, exit_code=1)
     text, name, path = _read(args.file)
     from skiff.dockerfile import parse as parse_dockerfile
     from skiff.dockerfile.checks import check_config, render_text, run_checks

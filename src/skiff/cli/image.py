@@ -4,6 +4,7 @@ image prune, save, load. Flags, columns and messages as Docker's CLI."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -56,6 +57,12 @@ def images(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--filter", action="append", default=[], help="Filter output (dangling=, reference=, label=)")
     p.add_argument("--format", help="Format output using a Go template")
     a = p.parse_args(argv)
+    for f in a.filter:
+        if "=" not in f:  # a usage error (125), found by the CLI before asking the daemon
+            from skiff.errors import InvalidArgument
+
+            raise InvalidArgument(f'invalid argument "{f}" for "-f, --filter" flag',
+                                  "bad format of filter (expected name=value)")
     with _daemon_errors():
         return _images_run(ctx, a)
 
@@ -74,8 +81,11 @@ def _images_run(ctx: Context, a) -> int:
     filters: dict[str, list[str]] = {}
     for f in a.filter:
         k, eq, v = f.partition("=")
-        if not eq or k not in ("dangling", "reference", "label", "before", "since"):
-            raise InvalidArgument(f"invalid filter '{f}'")
+        if k not in ("dangling", "reference", "label", "before", "since"):
+            raise InvalidArgument(f"Invalid filter '{k}'")
+        if k == "dangling" and v not in ("true", "1", "false", "0"):
+            # moby filters.GetBoolOrDefault: anything else is refused
+            raise InvalidArgument(f"Invalid filter 'dangling=[{v}]'", exit_code=1)
         filters.setdefault(k, []).append(v)
     if a.repository:
         filters.setdefault("reference", []).append(a.repository)
@@ -129,9 +139,13 @@ def _images_run(ctx: Context, a) -> int:
                 "CreatedAt": dt.datetime.fromtimestamp(created, dt.UTC).strftime(
                     "%Y-%m-%d %H:%M:%S +0000 UTC") if created else "",
                 "Size": human_size(img.size), "Containers": "N/A", "SharedSize": "N/A",
-                "UniqueSize": "N/A", "VirtualSize": human_size(img.size),
+                "UniqueSize": "N/A",
+                # docker/cli: units.HumanSize (4 digits), unlike Size's 3
+                "VirtualSize": human_size(img.size, 4),
             })
-    if a.quiet:
+    # docker/cli New{Image,History}Format: -q only replaces the table format; a custom
+    # --format wins over it
+    if a.quiet and (not a.format or a.format.strip() == "table"):
         seen: list[str] = []
         for r in rows:
             if r["ID"] not in seen:
@@ -168,11 +182,44 @@ def _import_run(ctx: Context, a) -> int:
     if a.file == "-":
         img = svc.import_rootfs(sys.stdin.buffer, tag=a.repository, changes=a.change,
                                 message=a.message)
+    elif a.file.startswith(("http://", "https://")):
+        with _fetch(a.file, svc.config.tmp_dir) as f:
+            img = svc.import_rootfs(f, tag=a.repository, changes=a.change,
+                                    message=a.message or f"Imported from {a.file}")
     else:
         with map_exceptions(f"open {a.file}"), open(a.file, "rb") as f:
             img = svc.import_rootfs(f, tag=a.repository, changes=a.change, message=a.message)
     _out(ctx, img.id + "\n")
     return 0
+
+
+@contextlib.contextmanager
+def _fetch(url: str, tmp_dir) -> Iterator:
+    """``docker import URL``: the body of a GET (redirects followed) in a temporary file,
+    removed afterwards. Errors in the daemon's words (remotecontext.GetWithStatusError):
+    ``Get "URL": <why>`` when there is no answer, ``failed to GET URL with status 404 Not
+    Found: <body>`` for an HTTP error."""
+    import tempfile
+
+    import httpx
+
+    from skiff.errors import SkiffError
+
+    os.makedirs(tmp_dir, exist_ok=True)
+    with tempfile.TemporaryFile(dir=tmp_dir) as f:
+        try:
+            with httpx.stream("GET", url, follow_redirects=True, timeout=30.0) as resp:
+                if resp.status_code >= 400:
+                    # the body on one line: skiff's errors are one line
+                    body = " ".join(resp.read()[:512].decode("utf-8", "replace").split())
+                    raise SkiffError(f"failed to GET {url} with status "
+                                     f"{resp.status_code} {resp.reason_phrase}: {body}")
+                for chunk in resp.iter_bytes(1 << 20):
+                    f.write(chunk)
+        except httpx.HTTPError as e:
+            raise SkiffError(f'Get "{url}"', str(e) or type(e).__name__) from e
+        f.seek(0)
+        yield f
 
 
 # ------------------------------------------------------------------ tag
@@ -187,6 +234,16 @@ def tag(ctx: Context, argv: list[str]) -> int:
 
 
 def _tag_run(ctx: Context, a) -> int:
+    from skiff import reference
+    from skiff.errors import InvalidArgument
+
+    # docker's client (ImageTag) checks both names before asking the daemon, in its words
+    for name, parse in ((a.source, reference.parse_any), (a.target, reference.parse)):
+        try:
+            parse(name)
+        except InvalidArgument as e:
+            raise InvalidArgument(f'Error parsing reference: "{name}" is not a valid '
+                                  f"repository/tag", str(e)) from e
     _service(ctx).tag(a.source, a.target)
     return 0
 
@@ -244,7 +301,17 @@ def _inspect(ctx: Context, argv: list[str], prog: str, images_only: bool) -> int
         else:
             errors.append(err if images_only or a.type else f"No such object: {n}")
     if a.format:
-        _out(ctx, "".join(render_template(a.format, d) + "\n" for d in found))
+        from skiff.errors import SkiffError
+        from skiff.format.gotemplate import parse_check
+        from skiff.images.inspect import template_view
+
+        parse_check(a.format)  # a template that does not parse: a usage error (125)
+        try:
+            text = "".join(render_template(a.format, template_view(d)) + "\n" for d in found)
+        except SkiffError as e:  # one that fails to run: docker/cli's inspect exits 1
+            e.exit_code = 1
+            raise
+        _out(ctx, text)
     else:
         _out(ctx, json.dumps(found, indent=4, ensure_ascii=False) + "\n")
     for e in errors:
@@ -306,14 +373,18 @@ def _history_run(ctx: Context, a) -> int:
             "CreatedBy": by, "Size": human_size(h["Size"]) if human else str(h["Size"]),
             "Comment": h["Comment"],
         })
-    if a.quiet:
+    # docker/cli New{Image,History}Format: -q only replaces the table format; a custom
+    # --format wins over it
+    if a.quiet and (not a.format or a.format.strip() == "table"):
         _out(ctx, "".join(r["ID"] + "\n" for r in rows))
         return 0
+    # docker/cli formatter/history.go: -H=false tables show CREATED AT (nonHumanHistoryTableFormat)
+    when = "CreatedSince" if human else "CreatedAt"
     if a.format:
         _out(ctx, format_rows(a.format, rows, HISTORY_HEADERS,
-                              "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"))
+                              "{{.ID}}\t{{." + when + "}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"))
         return 0
-    cols = ["ID", "CreatedSince", "CreatedBy", "Size", "Comment"]
+    cols = ["ID", when, "CreatedBy", "Size", "Comment"]
     _out(ctx, table([[HISTORY_HEADERS[c] for c in cols]] + [[r[c] for c in cols] for r in rows]))
     return 0
 

@@ -51,6 +51,22 @@ class ExecError(Exception):
         self.node = node
 
 
+class GoStruct(dict):
+    """A dict that stands for a Go struct decoded from an API's JSON (``docker inspect``).
+
+    ``fields`` names the struct's fields: one of them absent from the dict reads as
+    ``<no value>`` like any missing map key, but a name the struct does not have is an
+    error, as docker/cli's inspect reports it after its raw-JSON retry with
+    ``missingkey=error``: ``map has no entry for key "Sise"``.
+    """
+
+    __slots__ = ("fields",)
+
+    def __init__(self, data: Mapping[str, object], fields: Iterable[str]):
+        super().__init__(data)
+        self.fields = frozenset(fields)
+
+
 class _Break(Exception):
     pass
 
@@ -258,6 +274,9 @@ class _State:
         if isinstance(receiver, dict):
             if has_args:
                 raise ExecError(f"{name} is not a method but has arguments", node)
+            if isinstance(receiver, GoStruct) and name not in receiver \
+                    and name not in receiver.fields:
+                raise ExecError(f'map has no entry for key "{name}"', node)
             return receiver.get(name, MISSING)
         if receiver is None:
             raise ExecError(f"nil pointer evaluating interface {{}}.{name}", node)
@@ -535,7 +554,15 @@ def render_list(template: str, rows: Iterable[object], *, headers: Mapping[str, 
     body = _prepare(template)
     f = _funcs(funcs)
     tree = _parse(body, f)
-    out = [_execute(tree, body, row, f) + "\n" for row in rows]
+    from skiff.format.tmplfuncs import LIST_ROW
+
+    out = []
+    for row in rows:
+        token = LIST_ROW.set(row)
+        try:
+            out.append(_execute(tree, body, row, f) + "\n")
+        finally:
+            LIST_ROW.reset(token)
     if not is_table(template):
         return "".join(out)
     from skiff.format.table import tabwrite

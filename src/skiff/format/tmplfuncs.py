@@ -11,6 +11,7 @@ Python stands in for Go's values as gotemplate describes (None = nil, MISSING = 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from skiff.format.gofmt import (
     MISSING,
@@ -195,8 +196,17 @@ def _slice(item: object, *idx: object) -> object:
     return out.decode("utf-8", "replace") if isinstance(item, str) else out
 
 
+# The row render_list is executing: docker/cli's list contexts (ps, images, history, ...)
+# marshal themselves through a map[string]interface{} with json.Marshal (formatter
+# MarshalJSON), so ``{{json .}}`` on a row gives sorted keys and <, >, & escaped as \u003c...
+# although the template's json function itself does not escape.
+LIST_ROW: ContextVar[object] = ContextVar("LIST_ROW", default=None)
+
+
 def _json(v: object) -> str:
     try:
+        if v is not None and v is LIST_ROW.get() and isinstance(v, dict):
+            return go_json(dict(sorted(v.items())), escape_html=True)
         return go_json(v)
     except ValueError:
         return ""  # docker/cli ignores the encoder's error: the output is empty

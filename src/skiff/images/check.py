@@ -107,10 +107,24 @@ def df(service: ImageService) -> list[dict]:
                 active_layers.add(lay.diff_id)
     total = sum(sizes.values())
     reclaim = sum(v for k, v in sizes.items() if k not in active_layers)
+    # docker/cli formatter/disk_usage.go: a container is active while running, paused or
+    # restarting (its space is not reclaimable); a volume while any container refers to it
+    running, vol_refs = [], set()
+    for cid, data in db.execute("SELECT id, data FROM containers"):
+        try:
+            rec = json.loads(data)
+        except ValueError:
+            continue
+        if (rec.get("State") or {}).get("Status") in ("running", "paused", "restarting"):
+            running.append(cid)
+        vol_refs |= {m.get("Name") for m in rec.get("Mounts") or [] if m.get("Type") == "volume"}
     ncont = db.execute("SELECT COUNT(*) FROM containers").fetchone()[0]
-    nvol = db.execute("SELECT COUNT(*) FROM volumes").fetchone()[0]
+    vols = [r[0] for r in db.execute("SELECT name FROM volumes")]
+    nvol = len(vols)
     csize = du(service.config.containers_dir) if ncont else 0
+    crun = sum(du(service.config.containers_dir / cid) for cid in running)
     vsize = du(service.config.volumes_dir) if nvol else 0
+    vused = sum(du(service.config.volumes_dir / v) for v in vols if v in vol_refs)
     try:
         nbuild = db.execute("SELECT COUNT(*) FROM build_cache").fetchone()[0]
     except Exception:  # the build engineer's table may not exist yet
@@ -119,8 +133,10 @@ def df(service: ImageService) -> list[dict]:
     return [
         {"Type": "Images", "TotalCount": len(imgs), "Active": len([i for i in imgs if i.id in used_ids]),
          "Size": total, "Reclaimable": reclaim},
-        {"Type": "Containers", "TotalCount": ncont, "Active": 0, "Size": csize, "Reclaimable": csize},
-        {"Type": "Local Volumes", "TotalCount": nvol, "Active": 0, "Size": vsize, "Reclaimable": vsize},
+        {"Type": "Containers", "TotalCount": ncont, "Active": len(running), "Size": csize,
+         "Reclaimable": max(csize - crun, 0)},
+        {"Type": "Local Volumes", "TotalCount": nvol, "Active": len([v for v in vols if v in vol_refs]),
+         "Size": vsize, "Reclaimable": max(vsize - vused, 0)},
         {"Type": "Build Cache", "TotalCount": nbuild, "Active": 0, "Size": bsize, "Reclaimable": bsize},
     ]
 

@@ -51,10 +51,8 @@ def format_rows(template: str, rows: list[dict], headers: dict[str, str],
     """``--format`` over rows as ``docker images/history --format`` prints them: ``json``
     (one JSON object per line), ``table [TEMPLATE]`` (header row, tabwriter alignment; a bare
     ``table`` uses ``default``), or a template rendered once per row."""
-    import json
-
     if template.strip() == "json":
-        return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows)
+        template = "json"  # render_list: {{json .}} per row, keys sorted as docker/cli's
     if template.strip() == "table":
         template = "table " + (default or "\t".join(f"{{{{.{k}}}}}" for k in headers))
     from skiff.format.gotemplate import render_list

@@ -117,3 +117,30 @@ def history(img: Image) -> list[dict]:
         rows[0]["Id"] = img.id
         rows[0]["Tags"] = list(img.repo_tags) or None
     return rows
+
+
+# Engine API ImageInspect's fields (and those of the structs in it): a template naming
+# anything else fails as ``docker image inspect -f`` does.
+_IMAGE_FIELDS = ("Id", "RepoTags", "RepoDigests", "Parent", "Comment", "Created", "Container",
+                 "ContainerConfig", "DockerVersion", "Author", "Config", "Architecture",
+                 "Variant", "Os", "OsVersion", "Size", "VirtualSize", "GraphDriver", "RootFS",
+                 "Metadata", "Descriptor", "Manifests")
+_STRUCT_FIELDS = {
+    "Config": tuple(k for k, _ in _CONFIG_DEFAULTS) + ("NetworkDisabled", "MacAddress"),
+    "ContainerConfig": tuple(k for k, _ in _CONFIG_DEFAULTS) + ("NetworkDisabled", "MacAddress"),
+    "GraphDriver": ("Name", "Data"),
+    "RootFS": ("Type", "Layers", "BaseLayer"),
+    "Metadata": ("LastTagTime",),
+    "Descriptor": ("mediaType", "digest", "size", "urls", "annotations", "data", "platform",
+                   "artifactType"),
+}
+
+
+def template_view(obj: dict) -> dict:
+    """``obj`` (an image inspect dict) for ``--format``: its structs as GoStruct so that a
+    field Docker's ImageInspect does not have is an error, not ``<no value>``."""
+    from skiff.format.gotemplate import GoStruct
+
+    data = {k: (GoStruct(v, _STRUCT_FIELDS[k]) if k in _STRUCT_FIELDS and isinstance(v, dict)
+                else v) for k, v in obj.items()}
+    return GoStruct(data, _IMAGE_FIELDS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
+import warnings
 
 import pytest
 
@@ -77,11 +78,15 @@ def test_listed_registry_over_https_with_its_certificate_unchecked(
         with Registry(host, _cfg(tmp_path, listed)) as reg:
             reg.ping()
             assert reg.base == f"https://{host}"
-    with Registry(host, _cfg(tmp_path, host)) as reg:
+    with Registry(host, _cfg(tmp_path, host)) as reg, \
+            warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
         push_image(reg, repo_name, "1", digest, OCILayout(bb_layout))
         got = pull_image(reg, repo_name, "1", OCILayout(tmp_path / "out"))
         assert reg.base == f"https://{host}"
     assert got.manifest.data == data
+    # listed as insecure: unchecked silently, as Docker (no "Unverified HTTPS request")
+    assert [str(w.message) for w in seen] == []
     assert OCILayout(tmp_path / "out").exists(got.layers[0].digest)
 
 

@@ -210,8 +210,12 @@ def test_is_table_and_header_names() -> None:
 
 
 def test_json_format_key_is_one_object_per_line() -> None:
-    rows = [{"ID": "a", "Size": 1}, {"ID": "b<", "Size": 2.5}]
-    assert render_list("json", rows) == '{"ID":"a","Size":1}\n{"ID":"b<","Size":2.5}\n'
+    # a list row is a docker/cli formatter context: json.Marshal of a map (sorted keys,
+    # HTML escaped), as `docker images --format json` prints "Digest":"\u003cnone\u003e"
+    rows = [{"Size": 1, "ID": "a"}, {"ID": "b<", "Size": 2.5}]
+    assert render_list("json", rows) == '{"ID":"a","Size":1}\n{"ID":"b\\u003c","Size":2.5}\n'
+    # but the json function on anything else keeps Go's struct order and does not escape
+    assert render_list("{{json .X}}", [{"X": {"b": "<", "a": 1}}]) == '{"b":"<","a":1}\n'
 
 
 def test_property_that_fails_is_a_template_error() -> None:

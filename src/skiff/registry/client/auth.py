@@ -154,7 +154,7 @@ class Authenticator:
     def _fetch_token(self, ch: Challenge, scopes: tuple[str, ...]) -> tuple[str, float]:
         from urllib.parse import urlencode
 
-        from skiff.registry.client.rawhttp import BROKEN
+        from skiff.registry.client.httpclient import BROKEN
 
         realm = ch.params.get("realm")
         if not realm:

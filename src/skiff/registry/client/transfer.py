@@ -254,7 +254,8 @@ def _fill(reg: Registry, repo: str, blob: Blob, w, path: str, progress, key: str
                 raise Unavailable(f"fetching blob {blob.digest}",
                                   f"connection broken {failures} times: {e}",
                                   exit_code=1) from e
-            _backoff(failures)
+            if w.offset == start:  # a connection that brought bytes is resumed at once
+                _backoff(failures)
             continue
         finally:
             r.close()

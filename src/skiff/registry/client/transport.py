@@ -6,7 +6,7 @@ tried over https with its certificate unchecked, then over http (Docker's
 lookupV2Endpoints order); every other registry is reached over TLS with the system CAs
 plus the per-registry files Docker reads from ``/etc/docker/certs.d/<host>/`` (``*.crt``
 CAs, ``*.cert``/``*.key`` client pairs) and the same layout under ``<root>/certs.d/``.
-HTTP itself is :mod:`skiff.registry.client.rawhttp` (``http.client``).
+HTTP itself is :mod:`skiff.registry.client.httpclient` (urllib3).
 
 Errors follow distribution-spec "Error Codes": a JSON body ``{"errors": [{"code",
 "message", "detail"}]}`` becomes one line ``<code lower-cased>: <message>`` (Docker prints
@@ -26,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 from skiff.config import Config
 from skiff.errors import NotFound, SkiffError, Unauthorized, Unavailable
-from skiff.registry.client import rawhttp
+from skiff.registry.client import httpclient
 from skiff.registry.client.auth import Authenticator
 from skiff.registry.client.credentials import Credentials, CredentialStore
 
@@ -225,7 +225,7 @@ class Registry:
         self._verify: ssl.SSLContext | None = None
         self._others: dict[str, ssl.SSLContext] = {}
         self._ctx_lock = threading.Lock()
-        self.pool = rawhttp.Pool(timeout=TIMEOUT_S, ssl_for=self._ssl_for,
+        self.pool = httpclient.Pool(timeout=TIMEOUT_S, ssl_for=self._ssl_for,
                                  user_agent=USER_AGENT)
         self._use(self.schemes[0])
         if credentials is None and not anonymous:
@@ -289,7 +289,7 @@ class Registry:
     def request(self, method: str, path: str, *, scopes: tuple[str, ...] = (),
                 headers: dict[str, str] | None = None, content=None, stream: bool = False,
                 follow_redirects: bool = False, what: str = "", retry: bool | None = None
-                ) -> rawhttp.Response:
+                ) -> httpclient.Response:
         """Send a request with auth, retrying 401s (new token) and, for idempotent methods,
         connection errors and 5xx/429 with exponential backoff.
 
@@ -310,13 +310,13 @@ class Registry:
 
     def stream_get(self, path: str, *, scopes: tuple[str, ...] = (),
                    headers: dict[str, str] | None = None, what: str = ""
-                   ) -> rawhttp.Response:
+                   ) -> httpclient.Response:
         """``GET path`` for a blob body, redirects followed; see :meth:`request`."""
         return self.request("GET", path, scopes=scopes, headers=headers, stream=True,
                             follow_redirects=True, what=what)
 
     def _plain(self, method: str, url: str, headers: dict[str, str],
-               body: bytes | None = None) -> rawhttp.Response:
+               body: bytes | None = None) -> httpclient.Response:
         """One request without the registry's auth (token requests); body read."""
         r = self.pool.request(method, url, headers, body)
         r.content  # noqa: B018 - read it whole, the connection goes back to the pool
@@ -324,7 +324,7 @@ class Registry:
 
     def _send_retrying(self, method, path, scopes, headers, content, *, stream, what,
                        retry=True, follow_redirects=False, auth_retry=True
-                       ) -> rawhttp.Response:
+                       ) -> httpclient.Response:
         attempt = auth_tries = redirects = 0
         url = self.url(path)
         while True:
@@ -337,7 +337,7 @@ class Registry:
             self.stats[method] = self.stats.get(method, 0) + 1
             try:
                 r = self.pool.request(method, url, sent, body)
-            except rawhttp.BROKEN as e:
+            except httpclient.BROKEN as e:
                 if retry and attempt < _retries_for(e):
                     attempt += 1
                     _sleep(attempt)
@@ -370,7 +370,7 @@ class Registry:
             if not stream:
                 try:
                     r.content  # noqa: B018 - read it whole now
-                except rawhttp.BROKEN as e:
+                except httpclient.BROKEN as e:
                     r.close()
                     if retry and attempt < RETRIES:
                         attempt += 1
@@ -396,7 +396,7 @@ class Registry:
             return ctx
 
 
-STREAM_ERRORS = rawhttp.BROKEN
+STREAM_ERRORS = httpclient.BROKEN
 """What reading a streamed body raises when the connection breaks."""
 
 
