@@ -67,6 +67,18 @@ def extract_builder_flags(line: str) -> tuple[str, list[str]]:
     stripped = line.lstrip()
     if not stripped.startswith("--"):
         return stripped, []
+    if '"' not in stripped and "'" not in stripped and "\\" not in stripped:
+        # No quotes or backslashes: the flags are the leading whitespace-separated words
+        # starting with "--" (str.split's whitespace is str.isspace's, the loop's).
+        flags: list[str] = []
+        for i, w in enumerate(stripped.split()):
+            if w[:2] != "--":
+                return stripped.split(None, i)[i], flags
+            if w == "--":
+                break  # the rest keeps its leading blank: the regex path gives that
+            flags.append(w)
+        else:
+            return "", flags
     fast = _fast_flags(stripped)
     if fast is not None:
         return fast

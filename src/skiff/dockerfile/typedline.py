@@ -172,6 +172,32 @@ def _l_copy(rest, flags, line, start, end, d):
     if len(parts) < 2:
         return None
     if flags:
+        # The usual flags (--chown/--chmod/--from with a value, once each; bare --link,
+        # --parents) read here; anything else through BuildKit's flag rules.
+        chown = chmod = from_ = None
+        link = parents = False
+        for w in flags:
+            name, eq, value = w[2:].partition("=")
+            if not value:
+                if eq:
+                    break
+                if name == "link" and not link:
+                    link = True
+                elif name == "parents" and not parents:
+                    parents = True
+                else:
+                    break
+            elif name == "chown" and chown is None:
+                chown = value
+            elif name == "chmod" and chmod is None:
+                chmod = value
+            elif name == "from" and from_ is None:
+                from_ = value
+            else:
+                break
+        else:
+            return _Copy(start, end, line, parts[:-1], parts[-1], [], chown, chmod, link, [],
+                         False, from_, parents)
         f = _flag_values(flags, _COPY_FLAGS)
         # sources, dest, heredocs, chown, chmod, link, exclude, json, from_, parents
         return _Copy(start, end, line, parts[:-1], parts[-1], [], f["chown"], f["chmod"],

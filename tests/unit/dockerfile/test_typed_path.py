@@ -144,3 +144,16 @@ def test_split_command_is_buildkits_split(line):
     assert word == want[0]
     assert rest.lstrip(" \t\v\f\r") == want[1]
     assert rest == want[1] or rest[0] in FLAGS_OR_BLANK
+
+
+_COPY_FLAG = st.sampled_from(["--link", "--link=true", "--link=", "--parents", "--parents=false",
+                              "--chown=1:2", "--chown=", "--chown", "--chmod=644",
+                              "--from=a", "--from=b=c", "--exclude=x", "--foo",
+                              "--keep-git-dir"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_COPY_FLAG, max_size=4))
+def test_copy_flags_read_inline_as_the_flag_rules_read_them(flags):
+    text = "FROM x\nCOPY " + " ".join(flags) + " a b\n"
+    assert _by_line(text) == _by_tree(text)
