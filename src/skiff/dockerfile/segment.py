@@ -189,7 +189,8 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
         if "<<" in line and capable(obj, line):
             cur, obj = _heredocs(it, n, trailing_nl, cur, line, obj, start, fixup, fail)
         append(obj)
-        comments = []
+        if comments:  # build copied them; the usual empty list is reused
+            comments = []
     if not out:
         raise fail("file with no instructions", max(cur, 1))
     return d, warnings, out
