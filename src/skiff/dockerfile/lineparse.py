@@ -317,13 +317,34 @@ _SIMPLE_JSON_ARRAY = re.compile(r'\[[ \t]*(?:"[^"\\\x00-\x1f]*"[ \t]*'
 _JSON_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
 
 
+def simple_json_strings(r: str) -> list[str] | None:
+    """The strings of ``r`` when it is a JSON array of strings without escapes or control
+    characters, spaces and tabs around its items (the usual exec form), else None: what
+    ``_JSON_STRING.findall`` gives after ``_SIMPLE_JSON_ARRAY.fullmatch``. Split on the
+    quotes (no backslash, so every quote opens or closes a string) when the text allows
+    it, the patterns otherwise."""
+    if r[-1:] == "]" and r[:1] == "[" and "\\" not in r and r.isprintable():
+        parts = r[1:-1].split('"')
+        if len(parts) & 1 and len(parts) > 1 and not parts[0].strip(" \t") and \
+                not parts[-1].strip(" \t"):
+            for sep in parts[2:-1:2]:
+                if sep.strip(" \t") != ",":
+                    break
+            else:
+                return parts[1::2]
+    if _SIMPLE_JSON_ARRAY.fullmatch(r):
+        return _JSON_STRING.findall(r)
+    return None
+
+
 def _go_json_array(rest: str) -> list[object] | None:
     """json.Unmarshal into []interface{}: None when it is not a JSON array."""
     rest = rest.lstrip()
     if not rest.startswith("["):
         return None
-    if _SIMPLE_JSON_ARRAY.fullmatch(rest):  # strings without escapes: no decoder needed
-        return _JSON_STRING.findall(rest)
+    strings = simple_json_strings(rest)  # strings without escapes: no decoder needed
+    if strings is not None:
+        return strings  # type: ignore[return-value]
     try:
         val = json.loads(rest, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
@@ -342,8 +363,9 @@ def _parse_json(rest: str) -> tuple[_Args, dict[str, bool]] | None:
     r = rest.lstrip()
     if not r.startswith("["):
         return None
-    if _SIMPLE_JSON_ARRAY.fullmatch(r):  # the usual exec form: strings without escapes
-        return tuple(_JSON_STRING.findall(r)), JSON_ATTRS
+    strings = simple_json_strings(r)  # the usual exec form: strings without escapes
+    if strings is not None:
+        return tuple(strings), JSON_ATTRS
     arr = _go_json_array(r)
     if arr is None:
         return None

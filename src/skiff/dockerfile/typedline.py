@@ -37,15 +37,14 @@ from skiff.dockerfile.convert import (
 from skiff.dockerfile.gotext import InstructionError
 from skiff.dockerfile.instructions import Instruction
 from skiff.dockerfile.lineparse import (
-    _JSON_STRING,
     _PAIR_SPLIT,
     _PAIRS,
-    _SIMPLE_JSON_ARRAY,
     DISPATCH,
     FLAGS_OR_BLANK,
     _node_from_line,
     extract_builder_flags,
     parse_words,
+    simple_json_strings,
     split_command,
 )
 from skiff.dockerfile.nodes import WS, Node
@@ -63,9 +62,9 @@ def _l_run(rest, flags, line, start, end, d):
     if rest[0] != "[":  # shell form
         # cmd, prepend_shell, mounts, network, security, devices, heredocs
         return _Run(start, end, line, rest, True, [], None, None, [], [])
-    if _SIMPLE_JSON_ARRAY.fullmatch(rest):
-        return _Run(start, end, line, _JSON_STRING.findall(rest), False, [], None, None,
-                    [], [])
+    cmd = simple_json_strings(rest)
+    if cmd is not None:
+        return _Run(start, end, line, cmd, False, [], None, None, [], [])
     return None
 
 
@@ -74,8 +73,9 @@ def _l_cmd(rest, flags, line, start, end, d):
         return None
     if rest[0] != "[":
         return _Cmd(start, end, line, rest, True)  # cmd, prepend_shell
-    if _SIMPLE_JSON_ARRAY.fullmatch(rest):
-        return _Cmd(start, end, line, _JSON_STRING.findall(rest), False)
+    cmd = simple_json_strings(rest)
+    if cmd is not None:
+        return _Cmd(start, end, line, cmd, False)
     return None
 
 
@@ -84,10 +84,9 @@ def _l_entrypoint(rest, flags, line, start, end, d):
         return None
     if rest[0] != "[":
         return _Entrypoint(start, end, line, rest, True)
-    if _SIMPLE_JSON_ARRAY.fullmatch(rest):
-        cmd = _JSON_STRING.findall(rest)
-        if cmd:
-            return _Entrypoint(start, end, line, cmd, False)
+    cmd = simple_json_strings(rest)
+    if cmd:
+        return _Entrypoint(start, end, line, cmd, False)
     return None
 
 

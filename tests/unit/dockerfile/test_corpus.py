@@ -205,3 +205,14 @@ def test_json_fast_path_agrees_with_decoder(text):
     except ValueError:
         expected = None
     assert _go_json_array(text) == expected
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(st.lists(st.text(alphabet='a ,"[]\t\x01\x7f\xa0\u00e9', max_size=4), max_size=3).map(
+    lambda xs: __import__("json").dumps(xs, ensure_ascii=False)),
+    st.text(alphabet='[]", a\t\\', max_size=12).map(lambda s: "[" + s)))
+def test_json_split_agrees_with_the_patterns(text):
+    from skiff.dockerfile.lineparse import _JSON_STRING, _SIMPLE_JSON_ARRAY, simple_json_strings
+
+    want = _JSON_STRING.findall(text) if _SIMPLE_JSON_ARRAY.fullmatch(text) else None
+    assert simple_json_strings(text) == want
