@@ -149,7 +149,7 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
                 continue
             line = tok
         else:
-            r = tok.rstrip(" \t")  # not empty: tok starts with a non-blank
+            r = tok if tok[-1] == esc else tok.rstrip(" \t")  # not empty: tok is not blank
             if not (r[-1] == esc and r[-2:-1] != esc):
                 line = tok
             else:
@@ -158,13 +158,20 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
                 for raw in it:
                     cur += 1
                     t = raw.rstrip("\r") if has_cr else raw
-                    first = t.lstrip()[:1]
-                    if first == "#":
-                        continue
-                    if not first:
+                    # blank or comment: tested without copying the (indented) line
+                    if not t or t.isspace():
                         empty_cont = True
                         continue
-                    if t[-1] not in maybe_cont:
+                    if "#" in t and t.lstrip()[0] == "#":
+                        continue
+                    last = t[-1]
+                    if last == esc:  # the usual continued line: no blank after the escape
+                        if t[-2:-1] != esc:
+                            buf.append(t[:-1])
+                            continue
+                        buf.append(t)
+                        break
+                    if last not in maybe_cont:
                         buf.append(t)
                         break
                     r = t.rstrip(" \t")
