@@ -157,3 +157,25 @@ _COPY_FLAG = st.sampled_from(["--link", "--link=true", "--link=", "--parents", "
 def test_copy_flags_read_inline_as_the_flag_rules_read_them(flags):
     text = "FROM x\nCOPY " + " ".join(flags) + " a b\n"
     assert _by_line(text) == _by_tree(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["ARG a=1", "FROM x", "FROM x AS s", "FROM y AS S", "RUN x",
+                                 "COPY a b", "WORKDIR /w"]), min_size=1, max_size=8),
+       st.booleans())
+def test_stages_sliced_between_froms_as_the_loop_builds_them(lines, dup_ok):
+    from skiff.dockerfile import _assemble, _assemble_typed
+    from skiff.dockerfile.segment import segment
+    from skiff.dockerfile.typedline import from_line
+
+    items = segment("\n".join(lines) + "\n", "Dockerfile", from_line, lambda o, l: False,
+                    lambda o, e, h: o)[2]
+
+    def run(fn, *args):
+        try:
+            return fn(*args)
+        except DockerfileError as e:
+            return ("error", str(e))
+
+    assert run(_assemble_typed, items, list(map(type, items)), "Dockerfile", dup_ok) == \
+        run(_assemble, items, "Dockerfile", dup_ok)
