@@ -295,7 +295,8 @@ def _parse_name_or_name_val(rest: str, d: _Directives) -> tuple[_Args, dict[str,
 def _parse_strings_ws(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]]:
     if rest == "":
         return None, NO_ATTRS
-    parts = WS.split(rest)
+    # printable text holds no blank but " ": str.split splits it as reWhitespace does
+    parts = rest.split() if rest.isprintable() and rest[:1] != " " else WS.split(rest)
     if parts and parts[-1] == "":
         parts.pop()
     return tuple(parts), NO_ATTRS

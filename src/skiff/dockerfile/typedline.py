@@ -150,7 +150,8 @@ def _l_arg(rest, flags, line, start, end, d):
 def _l_from(rest, flags, line, start, end, d):
     if flags:
         return None
-    parts = WS.split(rest)
+    # printable text holds no blank but " ": str.split splits it as reWhitespace does
+    parts = rest.split() if rest.isprintable() and rest[:1] != " " else WS.split(rest)
     if parts[-1] == "":
         parts.pop()
     if len(parts) == 1:
@@ -165,7 +166,8 @@ def _l_from(rest, flags, line, start, end, d):
 def _l_copy(rest, flags, line, start, end, d):
     if rest[0] == "[":
         return None
-    parts = WS.split(rest)
+    # printable text holds no blank but " ": str.split splits it as reWhitespace does
+    parts = rest.split() if rest.isprintable() and rest[:1] != " " else WS.split(rest)
     if parts[-1] == "":
         parts.pop()
     if len(parts) < 2:

@@ -216,3 +216,15 @@ def test_json_split_agrees_with_the_patterns(text):
 
     want = _JSON_STRING.findall(text) if _SIMPLE_JSON_ARRAY.fullmatch(text) else None
     assert simple_json_strings(text) == want
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="a \u00e9\t\xa0\u3000\x1c\n\r\x85b", max_size=10))
+def test_printable_words_split_as_buildkits_whitespace_splits_them(rest):
+    from skiff.dockerfile.lineparse import _parse_strings_ws
+    from skiff.dockerfile.nodes import WS
+
+    want = WS.split(rest)
+    if want and want[-1] == "":
+        want.pop()
+    assert _parse_strings_ws(rest, None)[0] == (tuple(want) if rest else None)
