@@ -254,14 +254,29 @@ def _parse_sub_command(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool
 _PAIR = r"""[^\s="'\\`]+=(?:[^\s"'\\`]+|"[^"\\`]*"|'[^']*')*"""
 _PAIRS = re.compile(rf"{_PAIR}(?:\s+{_PAIR})*")
 _PAIR_SPLIT = re.compile(r"""([^\s="'\\`]+)=((?:[^\s"'\\`]+|"[^"\\`]*"|'[^']*')*)""")
+_EQ = ["="]
+
+
+def pair_parts(rest: str) -> list[str] | None:
+    """``_PAIR_SPLIT.split(rest)``, ``[gap, k1, v1, gap, k2, v2, ..., gap]``, when ``rest``
+    is pairs as :data:`_PAIRS` takes them (the first and last gap empty, the others blank),
+    else None: one pass of the pattern instead of a full match and a findall."""
+    parts = _PAIR_SPLIT.split(rest)
+    n = len(parts)
+    if n < 4 or parts[0] or parts[-1]:
+        return None
+    if n > 4:
+        gaps = parts[3:-1:3]
+        if "" in gaps or not "".join(gaps).isspace():
+            return None
+    return parts
 
 
 def _parse_name_val(rest: str, key: str, d: _Directives) -> tuple[str, ...] | None:
-    if _PAIRS.fullmatch(rest):
-        flat: list[str] = []
-        for k, v in _PAIR_SPLIT.findall(rest):
-            flat += (k, v, "=")
-        return tuple(flat)
+    parts = pair_parts(rest)
+    if parts is not None:  # k1 v1 "=" k2 v2 "=" ...: each gap after a pair becomes "="
+        parts[3::3] = _EQ * (len(parts) // 3)
+        return tuple(parts[1:])
     words = parse_words(rest, d.escape)
     if not words:
         return None

@@ -37,12 +37,11 @@ from skiff.dockerfile.convert import (
 from skiff.dockerfile.gotext import InstructionError
 from skiff.dockerfile.instructions import Instruction
 from skiff.dockerfile.lineparse import (
-    _PAIR_SPLIT,
-    _PAIRS,
     DISPATCH,
     FLAGS_OR_BLANK,
     _node_from_line,
     extract_builder_flags,
+    pair_parts,
     parse_words,
     simple_json_strings,
     split_command,
@@ -100,8 +99,9 @@ def _l_user(rest, flags, line, start, end, d):
 
 def _l_pairs(rest: str, d):
     """ENV/LABEL ``k=v ...`` pairs (not the legacy ``k v``), or None."""
-    if _PAIRS.fullmatch(rest):
-        return _PAIR_SPLIT.findall(rest)
+    parts = pair_parts(rest)
+    if parts is not None:
+        return list(zip(parts[1::3], parts[2::3]))
     words = parse_words(rest, d.escape)
     if not words or "=" not in words[0]:
         return None

@@ -179,3 +179,15 @@ def test_stages_sliced_between_froms_as_the_loop_builds_them(lines, dup_ok):
 
     assert run(_assemble_typed, items, list(map(type, items)), "Dockerfile", dup_ok) == \
         run(_assemble, items, "Dockerfile", dup_ok)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="ab=\"' \t\\`$:\xa0", min_size=1, max_size=16))
+def test_pair_split_takes_what_the_pairs_pattern_matches(rest):
+    from skiff.dockerfile.lineparse import _PAIR_SPLIT, _PAIRS, pair_parts
+
+    parts = pair_parts(rest)
+    if _PAIRS.fullmatch(rest):
+        assert list(zip(parts[1::3], parts[2::3])) == _PAIR_SPLIT.findall(rest)
+    else:
+        assert parts is None
