@@ -48,6 +48,7 @@ from skiff.dockerfile.instructions import (
 )
 from skiff.dockerfile.lineparse import _can_contain_heredoc
 from skiff.dockerfile.parser import Node, ParseWarning, _set_heredocs, directive_value, parse_ast
+from skiff.dockerfile.segment import gc_resume
 from skiff.dockerfile.segment import segment as _segment
 from skiff.errors import DockerfileError
 
@@ -170,8 +171,7 @@ def parse(text: str | bytes, *, filename: str = "Dockerfile", require_stage: boo
     try:
         return _parse(text, filename, require_stage, allow_duplicate_stages)
     finally:
-        if gc_was_enabled:
-            gc.enable()
+        gc_resume(gc_was_enabled)
 
 
 def _parse(text: str, filename: str, require_stage: bool,
