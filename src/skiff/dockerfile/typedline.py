@@ -101,7 +101,7 @@ def _l_pairs(rest: str, d):
     """ENV/LABEL ``k=v ...`` pairs (not the legacy ``k v``), or None."""
     parts = pair_parts(rest)
     if parts is not None:
-        return list(zip(parts[1::3], parts[2::3]))
+        return list(zip(parts[1::3], parts[2::3], strict=True))
     words = parse_words(rest, d.escape)
     if not words or "=" not in words[0]:
         return None

@@ -168,7 +168,7 @@ def test_stages_sliced_between_froms_as_the_loop_builds_them(lines, dup_ok):
     from skiff.dockerfile.segment import segment
     from skiff.dockerfile.typedline import from_line
 
-    items = segment("\n".join(lines) + "\n", "Dockerfile", from_line, lambda o, l: False,
+    items = segment("\n".join(lines) + "\n", "Dockerfile", from_line, lambda o, line: False,
                     lambda o, e, h: o)[2]
 
     def run(fn, *args):
@@ -188,6 +188,6 @@ def test_pair_split_takes_what_the_pairs_pattern_matches(rest):
 
     parts = pair_parts(rest)
     if _PAIRS.fullmatch(rest):
-        assert list(zip(parts[1::3], parts[2::3])) == _PAIR_SPLIT.findall(rest)
+        assert list(zip(parts[1::3], parts[2::3], strict=True)) == _PAIR_SPLIT.findall(rest)
     else:
         assert parts is None
