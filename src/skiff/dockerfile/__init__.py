@@ -48,6 +48,7 @@ from skiff.dockerfile.instructions import (
 )
 from skiff.dockerfile.lineparse import _can_contain_heredoc
 from skiff.dockerfile.parser import Node, ParseWarning, _set_heredocs, directive_value, parse_ast
+from skiff.dockerfile.segment import gc_resume
 from skiff.dockerfile.segment import segment as _segment
 from skiff.errors import DockerfileError
 
@@ -170,19 +171,76 @@ def parse(text: str | bytes, *, filename: str = "Dockerfile", require_stage: boo
     try:
         return _parse(text, filename, require_stage, allow_duplicate_stages)
     finally:
-        if gc_was_enabled:
-            gc.enable()
+        gc_resume(gc_was_enabled)
 
 
 def _parse(text: str, filename: str, require_stage: bool,
            allow_duplicate_stages: bool) -> Dockerfile:
-    from skiff.dockerfile.convert import from_node
     from skiff.dockerfile.typedline import from_line
 
     # One pass over the text: from_line gives typed instructions, or tree nodes for what
     # needs one (heredocs, instruction errors: converted below, in file order, after the
     # whole file has been read, as BuildKit raises parse errors before instruction errors).
     d, warnings, items = _segment(text, filename, from_line, _heredoc_capable, _set_heredocs)
+    kinds = list(map(type, items))
+    if Node in kinds:
+        meta, stages = _assemble(items, filename, allow_duplicate_stages)
+    else:  # the usual file: the stages are slices between the FROMs, found in C loops
+        meta, stages = _assemble_typed(items, kinds, filename, allow_duplicate_stages)
+    if not stages and require_stage:
+        first = items[0]
+        raise DockerfileError("dockerfile contains no stages to build",
+                              line=first.start_line if first.__class__ is Node else first.line,
+                              filename=filename)
+    directives = {k: directive_value(v) if k != "escape" else v
+                  for k, v in d.values.items()}
+    return Dockerfile(directives=directives, meta_args=meta, stages=stages,
+                      warnings=warnings, escape=d.escape, filename=filename,
+                      source=text if not text.startswith("\ufeff") else text[1:])
+
+
+def _assemble_typed(items: list[Instruction], kinds: list[type], filename: str,
+                    allow_duplicate_stages: bool) -> tuple[list[Arg], list[Stage]]:
+    """:func:`_assemble` for instructions that are all typed (``kinds``: their classes):
+    the same stages and errors, in the same order."""
+    n = len(items)
+    try:
+        first = kinds.index(From)
+    except ValueError:
+        first = n
+    if first and kinds[:first].count(Arg) != first:  # an instruction before the first FROM
+        inst = next(i for i in items[:first] if i.__class__ is not Arg)
+        raise DockerfileError("no build stage in current context", line=inst.line,
+                              end_line=inst.end_line, filename=filename)
+    meta: list[Arg] = items[:first]  # type: ignore[assignment]
+    stages: list[Stage] = []
+    names: set[str] = set()
+    index = kinds.index
+    i = first
+    while i < n:
+        inst = items[i]
+        try:
+            j = index(From, i + 1)
+        except ValueError:
+            j = n
+        name = inst.stage_name
+        if name is not None:
+            if name in names and not allow_duplicate_stages:
+                raise DockerfileError(f"duplicate stage name {_q(name)}", line=inst.line,
+                                      end_line=inst.end_line, filename=filename)
+            names.add(name)
+        stages.append(Stage(name, len(stages), inst.base, inst.platform, items[i + 1:j],
+                            inst.line, inst))
+        i = j
+    return meta, stages
+
+
+def _assemble(items: list[Instruction | Node], filename: str, allow_duplicate_stages: bool
+              ) -> tuple[list[Arg], list[Stage]]:
+    """(meta ARGs, stages) of the instructions in file order; tree nodes among them are
+    converted here (their InstructionErrors raised in file order, with the other errors)."""
+    from skiff.dockerfile.convert import from_node
+
     meta: list[Arg] = []
     stages: list[Stage] = []
     names: set[str] = set()
@@ -216,16 +274,7 @@ def _parse(text: str, filename: str, require_stage: bool,
                                   end_line=inst.end_line, filename=filename)
         else:
             stages[-1].instructions.append(inst)
-    if not stages and require_stage:
-        first = items[0]
-        raise DockerfileError("dockerfile contains no stages to build",
-                              line=first.start_line if first.__class__ is Node else first.line,
-                              filename=filename)
-    directives = {k: directive_value(v) if k != "escape" else v
-                  for k, v in d.values.items()}
-    return Dockerfile(directives=directives, meta_args=meta, stages=stages,
-                      warnings=warnings, escape=d.escape, filename=filename,
-                      source=text if not text.startswith("\ufeff") else text[1:])
+    return meta, stages
 
 
 def _heredoc_capable(node: Node, line: str) -> bool:

@@ -67,6 +67,18 @@ def extract_builder_flags(line: str) -> tuple[str, list[str]]:
     stripped = line.lstrip()
     if not stripped.startswith("--"):
         return stripped, []
+    if '"' not in stripped and "'" not in stripped and "\\" not in stripped:
+        # No quotes or backslashes: the flags are the leading whitespace-separated words
+        # starting with "--" (str.split's whitespace is str.isspace's, the loop's).
+        flags: list[str] = []
+        for i, w in enumerate(stripped.split()):
+            if w[:2] != "--":
+                return stripped.split(None, i)[i], flags
+            if w == "--":
+                break  # the rest keeps its leading blank: the regex path gives that
+            flags.append(w)
+        else:
+            return "", flags
     fast = _fast_flags(stripped)
     if fast is not None:
         return fast
@@ -242,14 +254,29 @@ def _parse_sub_command(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool
 _PAIR = r"""[^\s="'\\`]+=(?:[^\s"'\\`]+|"[^"\\`]*"|'[^']*')*"""
 _PAIRS = re.compile(rf"{_PAIR}(?:\s+{_PAIR})*")
 _PAIR_SPLIT = re.compile(r"""([^\s="'\\`]+)=((?:[^\s"'\\`]+|"[^"\\`]*"|'[^']*')*)""")
+_EQ = ["="]
+
+
+def pair_parts(rest: str) -> list[str] | None:
+    """``_PAIR_SPLIT.split(rest)``, ``[gap, k1, v1, gap, k2, v2, ..., gap]``, when ``rest``
+    is pairs as :data:`_PAIRS` takes them (the first and last gap empty, the others blank),
+    else None: one pass of the pattern instead of a full match and a findall."""
+    parts = _PAIR_SPLIT.split(rest)
+    n = len(parts)
+    if n < 4 or parts[0] or parts[-1]:
+        return None
+    if n > 4:
+        gaps = parts[3:-1:3]
+        if "" in gaps or not "".join(gaps).isspace():
+            return None
+    return parts
 
 
 def _parse_name_val(rest: str, key: str, d: _Directives) -> tuple[str, ...] | None:
-    if _PAIRS.fullmatch(rest):
-        flat: list[str] = []
-        for k, v in _PAIR_SPLIT.findall(rest):
-            flat += (k, v, "=")
-        return tuple(flat)
+    parts = pair_parts(rest)
+    if parts is not None:  # k1 v1 "=" k2 v2 "=" ...: each gap after a pair becomes "="
+        parts[3::3] = _EQ * (len(parts) // 3)
+        return tuple(parts[1:])
     words = parse_words(rest, d.escape)
     if not words:
         return None
@@ -283,7 +310,8 @@ def _parse_name_or_name_val(rest: str, d: _Directives) -> tuple[_Args, dict[str,
 def _parse_strings_ws(rest: str, d: _Directives) -> tuple[_Args, dict[str, bool]]:
     if rest == "":
         return None, NO_ATTRS
-    parts = WS.split(rest)
+    # printable text holds no blank but " ": str.split splits it as reWhitespace does
+    parts = rest.split() if rest.isprintable() and rest[:1] != " " else WS.split(rest)
     if parts and parts[-1] == "":
         parts.pop()
     return tuple(parts), NO_ATTRS
@@ -305,13 +333,34 @@ _SIMPLE_JSON_ARRAY = re.compile(r'\[[ \t]*(?:"[^"\\\x00-\x1f]*"[ \t]*'
 _JSON_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"')
 
 
+def simple_json_strings(r: str) -> list[str] | None:
+    """The strings of ``r`` when it is a JSON array of strings without escapes or control
+    characters, spaces and tabs around its items (the usual exec form), else None: what
+    ``_JSON_STRING.findall`` gives after ``_SIMPLE_JSON_ARRAY.fullmatch``. Split on the
+    quotes (no backslash, so every quote opens or closes a string) when the text allows
+    it, the patterns otherwise."""
+    if r[-1:] == "]" and r[:1] == "[" and "\\" not in r and r.isprintable():
+        parts = r[1:-1].split('"')
+        if len(parts) & 1 and len(parts) > 1 and not parts[0].strip(" \t") and \
+                not parts[-1].strip(" \t"):
+            for sep in parts[2:-1:2]:
+                if sep.strip(" \t") != ",":
+                    break
+            else:
+                return parts[1::2]
+    if _SIMPLE_JSON_ARRAY.fullmatch(r):
+        return _JSON_STRING.findall(r)
+    return None
+
+
 def _go_json_array(rest: str) -> list[object] | None:
     """json.Unmarshal into []interface{}: None when it is not a JSON array."""
     rest = rest.lstrip()
     if not rest.startswith("["):
         return None
-    if _SIMPLE_JSON_ARRAY.fullmatch(rest):  # strings without escapes: no decoder needed
-        return _JSON_STRING.findall(rest)
+    strings = simple_json_strings(rest)  # strings without escapes: no decoder needed
+    if strings is not None:
+        return strings  # type: ignore[return-value]
     try:
         val = json.loads(rest, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
@@ -330,8 +379,9 @@ def _parse_json(rest: str) -> tuple[_Args, dict[str, bool]] | None:
     r = rest.lstrip()
     if not r.startswith("["):
         return None
-    if _SIMPLE_JSON_ARRAY.fullmatch(r):  # the usual exec form: strings without escapes
-        return tuple(_JSON_STRING.findall(r)), JSON_ATTRS
+    strings = simple_json_strings(r)  # the usual exec form: strings without escapes
+    if strings is not None:
+        return tuple(strings), JSON_ATTRS
     arr = _go_json_array(r)
     if arr is None:
         return None
@@ -453,11 +503,28 @@ def _node_from_line(line: str, d: _Directives, comments: list[str], start: int =
             flags = ()
     fn = _DISPATCH_AS_WRITTEN.get(cmd) or DISPATCH.get(cmd.lower(), _parse_ignore)
     nxt, attrs = fn(args, d)
+    # What Node(...) gives, stored slot by slot (its __init__, with its defaults and
+    # checks, costs about half as much again, once per instruction).
+    node = _new_object(Node)
+    node.value = cmd
     if nxt.__class__ is tuple:
-        return Node(cmd, None, (), (), attrs, line, flags, start, end,
-                    list(comments) if comments else (), nxt)
-    return Node(cmd, nxt, (), (), attrs, line, flags, start, end,
-                list(comments) if comments else ())
+        node._next = None
+        node._vals = nxt
+    else:
+        node._next = nxt
+        node._vals = None
+    node.children = ()
+    node.heredocs = ()
+    node.attributes = attrs
+    node.original = line
+    node.flags = flags
+    node.start_line = start
+    node.end_line = end
+    node.prev_comment = list(comments) if comments else ()
+    return node
+
+
+_new_object = object.__new__
 
 
 def _can_contain_heredoc(node: Node) -> bool:

@@ -45,7 +45,7 @@ from skiff.dockerfile.nodes import (
     ParseWarning,
     go_quote,
 )
-from skiff.dockerfile.segment import Directives
+from skiff.dockerfile.segment import Directives, gc_resume
 from skiff.dockerfile.segment import segment as _segment
 
 __all__ = ["Node", "Heredoc", "ParseWarning", "ParseResult", "parse_ast", "scan", "go_quote",
@@ -146,8 +146,7 @@ def scan(text: str, *, filename: str = "Dockerfile") -> list[ScannedInstruction]
     try:
         return _segment(text, filename, build, capable, fixup)[2]
     finally:
-        if gc_was_enabled:
-            gc.enable()
+        gc_resume(gc_was_enabled)
 
 
 def _parse_json_quiet(rest: str):
@@ -179,8 +178,7 @@ def parse_ast(text: str, *, filename: str = "Dockerfile") -> ParseResult:
         d, warnings, children = _segment(text, filename, _node_from_line, capable,
                                          _set_heredocs)
     finally:
-        if gc_was_enabled:
-            gc.enable()
+        gc_resume(gc_was_enabled)
     root = Node(children=children, start_line=-1)
     root.start_line = children[0].start_line
     root.end_line = children[-1].end_line

@@ -37,15 +37,13 @@ from skiff.dockerfile.convert import (
 from skiff.dockerfile.gotext import InstructionError
 from skiff.dockerfile.instructions import Instruction
 from skiff.dockerfile.lineparse import (
-    _JSON_STRING,
-    _PAIR_SPLIT,
-    _PAIRS,
-    _SIMPLE_JSON_ARRAY,
     DISPATCH,
     FLAGS_OR_BLANK,
     _node_from_line,
     extract_builder_flags,
+    pair_parts,
     parse_words,
+    simple_json_strings,
     split_command,
 )
 from skiff.dockerfile.nodes import WS, Node
@@ -63,9 +61,9 @@ def _l_run(rest, flags, line, start, end, d):
     if rest[0] != "[":  # shell form
         # cmd, prepend_shell, mounts, network, security, devices, heredocs
         return _Run(start, end, line, rest, True, [], None, None, [], [])
-    if _SIMPLE_JSON_ARRAY.fullmatch(rest):
-        return _Run(start, end, line, _JSON_STRING.findall(rest), False, [], None, None,
-                    [], [])
+    cmd = simple_json_strings(rest)
+    if cmd is not None:
+        return _Run(start, end, line, cmd, False, [], None, None, [], [])
     return None
 
 
@@ -74,8 +72,9 @@ def _l_cmd(rest, flags, line, start, end, d):
         return None
     if rest[0] != "[":
         return _Cmd(start, end, line, rest, True)  # cmd, prepend_shell
-    if _SIMPLE_JSON_ARRAY.fullmatch(rest):
-        return _Cmd(start, end, line, _JSON_STRING.findall(rest), False)
+    cmd = simple_json_strings(rest)
+    if cmd is not None:
+        return _Cmd(start, end, line, cmd, False)
     return None
 
 
@@ -84,10 +83,9 @@ def _l_entrypoint(rest, flags, line, start, end, d):
         return None
     if rest[0] != "[":
         return _Entrypoint(start, end, line, rest, True)
-    if _SIMPLE_JSON_ARRAY.fullmatch(rest):
-        cmd = _JSON_STRING.findall(rest)
-        if cmd:
-            return _Entrypoint(start, end, line, cmd, False)
+    cmd = simple_json_strings(rest)
+    if cmd:
+        return _Entrypoint(start, end, line, cmd, False)
     return None
 
 
@@ -101,8 +99,9 @@ def _l_user(rest, flags, line, start, end, d):
 
 def _l_pairs(rest: str, d):
     """ENV/LABEL ``k=v ...`` pairs (not the legacy ``k v``), or None."""
-    if _PAIRS.fullmatch(rest):
-        return _PAIR_SPLIT.findall(rest)
+    parts = pair_parts(rest)
+    if parts is not None:
+        return list(zip(parts[1::3], parts[2::3], strict=True))
     words = parse_words(rest, d.escape)
     if not words or "=" not in words[0]:
         return None
@@ -151,7 +150,8 @@ def _l_arg(rest, flags, line, start, end, d):
 def _l_from(rest, flags, line, start, end, d):
     if flags:
         return None
-    parts = WS.split(rest)
+    # printable text holds no blank but " ": str.split splits it as reWhitespace does
+    parts = rest.split() if rest.isprintable() and rest[:1] != " " else WS.split(rest)
     if parts[-1] == "":
         parts.pop()
     if len(parts) == 1:
@@ -166,12 +166,39 @@ def _l_from(rest, flags, line, start, end, d):
 def _l_copy(rest, flags, line, start, end, d):
     if rest[0] == "[":
         return None
-    parts = WS.split(rest)
+    # printable text holds no blank but " ": str.split splits it as reWhitespace does
+    parts = rest.split() if rest.isprintable() and rest[:1] != " " else WS.split(rest)
     if parts[-1] == "":
         parts.pop()
     if len(parts) < 2:
         return None
     if flags:
+        # The usual flags (--chown/--chmod/--from with a value, once each; bare --link,
+        # --parents) read here; anything else through BuildKit's flag rules.
+        chown = chmod = from_ = None
+        link = parents = False
+        for w in flags:
+            name, eq, value = w[2:].partition("=")
+            if not value:
+                if eq:
+                    break
+                if name == "link" and not link:
+                    link = True
+                elif name == "parents" and not parents:
+                    parents = True
+                else:
+                    break
+            elif name == "chown" and chown is None:
+                chown = value
+            elif name == "chmod" and chmod is None:
+                chmod = value
+            elif name == "from" and from_ is None:
+                from_ = value
+            else:
+                break
+        else:
+            return _Copy(start, end, line, parts[:-1], parts[-1], [], chown, chmod, link, [],
+                         False, from_, parents)
         f = _flag_values(flags, _COPY_FLAGS)
         # sources, dest, heredocs, chown, chmod, link, exclude, json, from_, parents
         return _Copy(start, end, line, parts[:-1], parts[-1], [], f["chown"], f["chmod"],

@@ -205,3 +205,26 @@ def test_json_fast_path_agrees_with_decoder(text):
     except ValueError:
         expected = None
     assert _go_json_array(text) == expected
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(st.lists(st.text(alphabet='a ,"[]\t\x01\x7f\xa0\u00e9', max_size=4), max_size=3).map(
+    lambda xs: __import__("json").dumps(xs, ensure_ascii=False)),
+    st.text(alphabet='[]", a\t\\', max_size=12).map(lambda s: "[" + s)))
+def test_json_split_agrees_with_the_patterns(text):
+    from skiff.dockerfile.lineparse import _JSON_STRING, _SIMPLE_JSON_ARRAY, simple_json_strings
+
+    want = _JSON_STRING.findall(text) if _SIMPLE_JSON_ARRAY.fullmatch(text) else None
+    assert simple_json_strings(text) == want
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="a \u00e9\t\xa0\u3000\x1c\n\r\x85b", max_size=10))
+def test_printable_words_split_as_buildkits_whitespace_splits_them(rest):
+    from skiff.dockerfile.lineparse import _parse_strings_ws
+    from skiff.dockerfile.nodes import WS
+
+    want = WS.split(rest)
+    if want and want[-1] == "":
+        want.pop()
+    assert _parse_strings_ws(rest, None)[0] == (tuple(want) if rest else None)

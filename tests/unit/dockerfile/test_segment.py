@@ -86,3 +86,35 @@ def test_line_limit(text, want):
     except DockerfileError as e:
         got = str(e)
     assert got == want
+
+
+def test_parse_leaves_the_gc_as_it_found_it_and_no_young_collection_pending():
+    import gc
+
+    from skiff.dockerfile import parse
+    from skiff.dockerfile.parser import parse_ast
+
+    text = "FROM a AS b\n" + "RUN echo hi\nENV A=1 B=2\n" * 2000
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    for fn in (parse, parse_ast):
+        df = fn(text)
+        assert gc.isenabled()
+        assert gc.get_count()[0] < 700  # the parse's 6,000+ objects are not in generation 0
+        assert gc.get_freeze_count() == frozen
+        del df
+    gc.disable()
+    try:
+        parse(text)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    kept = [object(), [1]]
+    gc.freeze()
+    try:
+        n = gc.get_freeze_count()
+        parse(text)
+        assert gc.get_freeze_count() == n and gc.isenabled()  # the process's frozen set kept
+    finally:
+        gc.unfreeze()
+    del kept

@@ -144,3 +144,50 @@ def test_split_command_is_buildkits_split(line):
     assert word == want[0]
     assert rest.lstrip(" \t\v\f\r") == want[1]
     assert rest == want[1] or rest[0] in FLAGS_OR_BLANK
+
+
+_COPY_FLAG = st.sampled_from(["--link", "--link=true", "--link=", "--parents", "--parents=false",
+                              "--chown=1:2", "--chown=", "--chown", "--chmod=644",
+                              "--from=a", "--from=b=c", "--exclude=x", "--foo",
+                              "--keep-git-dir"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_COPY_FLAG, max_size=4))
+def test_copy_flags_read_inline_as_the_flag_rules_read_them(flags):
+    text = "FROM x\nCOPY " + " ".join(flags) + " a b\n"
+    assert _by_line(text) == _by_tree(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["ARG a=1", "FROM x", "FROM x AS s", "FROM y AS S", "RUN x",
+                                 "COPY a b", "WORKDIR /w"]), min_size=1, max_size=8),
+       st.booleans())
+def test_stages_sliced_between_froms_as_the_loop_builds_them(lines, dup_ok):
+    from skiff.dockerfile import _assemble, _assemble_typed
+    from skiff.dockerfile.segment import segment
+    from skiff.dockerfile.typedline import from_line
+
+    items = segment("\n".join(lines) + "\n", "Dockerfile", from_line, lambda o, line: False,
+                    lambda o, e, h: o)[2]
+
+    def run(fn, *args):
+        try:
+            return fn(*args)
+        except DockerfileError as e:
+            return ("error", str(e))
+
+    assert run(_assemble_typed, items, list(map(type, items)), "Dockerfile", dup_ok) == \
+        run(_assemble, items, "Dockerfile", dup_ok)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="ab=\"' \t\\`$:\xa0", min_size=1, max_size=16))
+def test_pair_split_takes_what_the_pairs_pattern_matches(rest):
+    from skiff.dockerfile.lineparse import _PAIR_SPLIT, _PAIRS, pair_parts
+
+    parts = pair_parts(rest)
+    if _PAIRS.fullmatch(rest):
+        assert list(zip(parts[1::3], parts[2::3], strict=True)) == _PAIR_SPLIT.findall(rest)
+    else:
+        assert parts is None
