@@ -24,18 +24,23 @@ def _name() -> str:
     return "qa2-" + uuid.uuid4().hex[:10]
 
 
-@pytest.mark.xfail(reason="cli/container*: an unknown container is a daemon error, Docker's "
-                          "CLI exits 1 (skiff 125; rm/stop/kill/inspect/start/wait already 1)",
-                   strict=True)
 @pytest.mark.parametrize("argv", [
     ("logs", "nocont"), ("top", "nocont"), ("port", "nocont"),
     ("diff", "nocont"), ("commit", "nocont"),
-    ("stats", "--no-stream", "nocont"), ("rename", "nocont", "x"),
+    ("stats", "--no-stream", "nocont"),
 ])
 def test_unknown_container_exits_1(cli, skiff_root, argv):
     # docker logs nocont -> "Error response from daemon: No such container: nocont", exit 1
     r = cli(*argv)
     assert (r.code, r.err) == (1, "skiff: No such container: nocont\n")
+
+
+def test_unknown_container_rename_exits_1(cli, skiff_root):
+    # docker/cli rename.go prints the daemon's error, then its own line; exit 1
+    # (tests/integration/test_runtime_exitcodes.py pins the same two lines)
+    r = cli("rename", "nocont", "x")
+    assert (r.code, r.err) == (1, "skiff: No such container: nocont\n"
+                                  "skiff: failed to rename container named nocont\n")
 
 
 @pytest.mark.parametrize("argv", [("exec", "nocont", "true"), ("attach", "nocont")])
@@ -44,8 +49,6 @@ def test_unknown_container_exits_1_exec_attach(cli, skiff_root, argv):
     assert (r.code, r.err) == (1, "skiff: No such container: nocont\n")
 
 
-@pytest.mark.xfail(reason="cli/container*: Docker's CLI exits 1 when a command gets too few "
-                          "arguments (only flag errors are 125)", strict=True)
 @pytest.mark.parametrize("argv", [("run",), ("rm",), ("start",), ("logs",), ("wait",)])
 def test_missing_argument_exits_1(cli, skiff_root, argv):
     # docker run -> "docker: 'docker run' requires at least 1 argument." ... exit 1
