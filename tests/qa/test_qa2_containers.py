@@ -57,8 +57,6 @@ def test_missing_argument_exits_1(cli, skiff_root, argv):
     assert r.err.startswith("skiff: ")
 
 
-@pytest.mark.xfail(reason="runtime: the name conflict reads '...\": You have to remove', "
-                          "Docker's is '...\". You have to remove'", strict=True)
 def test_name_conflict_message_is_dockers(cli, bb):
     name = _name()
     first = cli("create", "--name", name, bb, "true")
@@ -200,8 +198,6 @@ def test_container_prune_until_keeps_newer_containers(cli, bb):
         cli("rm", "-f", name)
 
 
-@pytest.mark.xfail(reason="runtime: the bad-name message joins with ':' where Docker's has "
-                          "', only [a-zA-Z0-9]...'", strict=True)
 def test_invalid_container_name_message(cli, bb):
     r = cli("create", "--name", "bad/name", bb, "true")
     assert (r.code, r.err) == (125, "skiff: Invalid container name (bad/name), only "
