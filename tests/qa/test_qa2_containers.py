@@ -101,9 +101,6 @@ def test_memory_limit_visible_inside_container(cli, bb):
     assert (r.code, r.out) == (0, "10485760\n")
 
 
-@pytest.mark.xfail(reason="cli/container_query: ps shows the network mode 'default' in the "
-                          "NETWORKS column; Docker shows the networks' names ('bridge')",
-                   strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay
@@ -204,9 +201,6 @@ def test_invalid_container_name_message(cli, bb):
                                     "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n")
 
 
-@pytest.mark.xfail(reason="cli/container_query: ps keeps showing the name the container was "
-                          "created from after that tag is removed; Docker shows the short "
-                          "image ID once the name no longer points at the image", strict=True)
 def test_ps_image_column_after_untag(cli, bb):
     # docker tag busybox inuse:1; docker create --name x inuse:1 true; docker rmi inuse:1
     # docker ps -a --filter name=x --format '{{.Image}}'  -> 976d1a1e44c9
@@ -262,10 +256,6 @@ def test_create_refuses_empty_env(cli, bb):
         cli("rm", "-f", name)
 
 
-@pytest.mark.xfail(reason="cli/container_query: the combined 'skiff inspect -f' prints "
-                          "<no value> for a field the object does not have; Docker (and now "
-                          "'skiff image inspect', via images.inspect.template_view) fails "
-                          "with exit 1", strict=True)
 def test_combined_inspect_unknown_field_is_an_error(cli, bb):
     r = cli("inspect", "-f", "{{.Sise}}", bb)
     assert (r.code, r.out) == (1, "")
