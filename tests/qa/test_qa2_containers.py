@@ -177,9 +177,6 @@ def test_cp_in_through_a_file_is_a_clean_error(cli, linked, tmp_path):
     assert (r.code, r.err) == (1, "skiff: extraction point is not a directory\n")
 
 
-@pytest.mark.xfail(reason="cli/container: container prune refuses the until= filter "
-                          "('invalid filter'); Docker prunes only containers created before "
-                          "the time", strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay

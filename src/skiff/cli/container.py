@@ -572,22 +572,41 @@ def rename(ctx: Context, argv: list[str]) -> int:
     return 0
 
 
+def _prune_until(v: str) -> float:
+    """``until=`` of ``container prune`` (a Go duration, RFC 3339 time or Unix seconds, see
+    skiff.format.humanize.parse_timestamp_ns) in Unix seconds; Docker's invalid-filter
+    error otherwise."""
+    from skiff.errors import InvalidArgument
+    from skiff.format.humanize import parse_timestamp_ns
+
+    try:
+        return parse_timestamp_ns(v) / 1e9
+    except InvalidArgument as e:
+        raise InvalidArgument(f"invalid filter 'until={v}'", str(e)) from None
+
+
 def prune(ctx: Context, argv: list[str]) -> int:
     """``skiff container prune [-f]``: remove every stopped container."""
     p = ctx.parser("skiff container prune", "Remove all stopped containers")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--filter", action="append", default=[], help="Provide filter values")
     a = p.parse_args(argv)
-    from skiff.cli.container_query import _match
+    from skiff.cli.container_query import _match, _ts
     from skiff.format.humanize import human_size
     from skiff.runtime.records import ACTIVE
     from skiff.snapshots import disk_usage
 
     svc = _service(ctx)
     filters = [tuple(f.split("=", 1)) for f in a.filter if "=" in f]
+    until = None
+    for k, v in [f for f in filters if f[0] == "until"]:
+        until = _prune_until(v)
+    filters = [f for f in filters if f[0] != "until"]
     gone, size = [], 0
     for rec in svc.list(all=True):
         if rec["State"]["Status"] in ACTIVE or (filters and not _match(rec, filters)):
+            continue
+        if until is not None and _ts(rec, "Created") > until:  # dockerd: created after: kept
             continue
         sk = rec.get("Skiff") or {}
         if sk.get("Snapshot"):
