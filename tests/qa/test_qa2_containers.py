@@ -213,9 +213,6 @@ def test_ps_image_column_after_untag(cli, bb):
         cli("rm", "-f", name)
 
 
-@pytest.mark.xfail(reason="cli/container: -v ./rel:/d is refused as a bad volume name; "
-                          "Docker's CLI (23+) makes a relative host path absolute and binds it",
-                   strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay
@@ -227,9 +224,6 @@ def test_run_volume_relative_host_path(cli, bb, tmp_path, monkeypatch):
     assert (r.code, r.out) == (0, "here\n")
 
 
-@pytest.mark.xfail(reason="cli/container: --stop-signal is not checked at create, so the "
-                          "container is made and only 'stop' fails later ('Invalid signal'); "
-                          "Docker refuses it at create/run with exit 125", strict=True)
 def test_create_refuses_bad_stop_signal(cli, bb):
     name = _name()
     try:
@@ -240,9 +234,6 @@ def test_create_refuses_bad_stop_signal(cli, bb):
         cli("rm", "-f", name)
 
 
-@pytest.mark.xfail(reason="cli/container: -e '' is accepted; Docker's CLI refuses it: "
-                          "invalid argument \"\" for \"-e, --env\" flag: invalid environment "
-                          "variable", strict=True)
 def test_create_refuses_empty_env(cli, bb):
     name = _name()
     try:

@@ -150,6 +150,18 @@ def _env_file(path: str) -> list[str]:
     return out
 
 
+def _binds(specs: list[str]) -> tuple[str, ...]:
+    """``-v`` specs with a ``.`` or ``./…`` host part made absolute against the current
+    directory, as docker/cli does since 23.0 (other relative sources stay volume names)."""
+    out = []
+    for spec in specs:
+        host, sep, rest = spec.partition(":")
+        if sep and (host == "." or host.startswith("./")):
+            spec = os.path.abspath(host) + ":" + rest
+        out.append(spec)
+    return tuple(out)
+
+
 def _options(a) -> object:
     from skiff.errors import InvalidArgument
     from skiff.format.humanize import ram_in_bytes
@@ -163,6 +175,14 @@ def _options(a) -> object:
     if a.network == "host" and (a.publish or a.publish_all):
         sys.stderr.write("WARNING: Published ports are discarded when using host network mode\n")
         a.publish, a.publish_all = [], False
+    for v in a.env:  # docker/cli opts.ValidateEnv, a flag-value error
+        if not v.strip():
+            raise InvalidArgument(f'invalid argument "{v}" for "-e, --env" flag',
+                                  f"invalid environment variable: {v}")
+    if a.stop_signal:  # dockerd checks it at create: "Invalid signal: X"
+        from skiff.runtime.containers import parse_signal
+
+        parse_signal(a.stop_signal)
     env: list[str] = []
     for path in a.env_file:
         env += _env_file(path)
@@ -199,7 +219,7 @@ def _options(a) -> object:
     return CreateOptions(
         image="" if a.rootfs else a.image, cmd=tuple(a.command), entrypoint=entry, name=a.name,
         env=tuple(parse_env_flags(env)), workdir=a.workdir, user=a.user, hostname=a.hostname,
-        tty=a.tty, stdin_open=a.interactive, attach=attach, binds=tuple(a.volume),
+        tty=a.tty, stdin_open=a.interactive, attach=attach, binds=_binds(a.volume),
         mounts=tuple(a.mount), tmpfs=tuple(a.tmpfs), read_only=a.read_only,
         cap_add=tuple(a.cap_add), cap_drop=tuple(a.cap_drop), privileged=a.privileged,
         security_opt=tuple(a.security_opt), network=a.network, pid=a.pid, ipc=a.ipc, uts=a.uts,
