@@ -72,9 +72,6 @@ def test_name_conflict_message_is_dockers(cli, bb):
 
 
 @pytest.mark.parametrize("user", ["app", "1000", "1000:1000", "0"])
-@pytest.mark.xfail(reason="runtime/users: Docker puts the primary gid in the process's "
-                          "supplementary groups (id prints groups=1000(app)); skiff leaves "
-                          "it out", strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay
