@@ -111,9 +111,6 @@ def test_ps_networks_column_names_the_bridge(cli, bb):
         cli("rm", "-f", name)
 
 
-@pytest.mark.xfail(reason="runtime/ops.commit: history created_by quotes the command "
-                          "(records.command_text); Docker joins Cmd with spaces, unquoted",
-                   strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay

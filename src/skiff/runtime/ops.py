@@ -468,7 +468,6 @@ def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: 
     from skiff.layers.compression import compress_layer
     from skiff.layers.diff import write_layer
     from skiff.oci import mediatypes
-    from skiff.runtime import records
 
     rec = svc.get(ref)
     sk = rec["Skiff"]
@@ -540,7 +539,8 @@ def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: 
     if message:
         cfg["comment"] = message
     hist = list(cfg.get("history") or [])
-    entry = {"created": now, "created_by": records.command_text(rec)}
+    # moby daemon/commit.go: strings.Join(container Config.Cmd, " "), unquoted, no entrypoint
+    entry = {"created": now, "created_by": " ".join(rec["Config"].get("Cmd") or [])}
     if author:
         entry["author"] = author
     if message:
