@@ -143,9 +143,6 @@ def linked(cli, bb):
     cli("rm", "-f", name)
 
 
-@pytest.mark.xfail(reason="runtime/ops cp: a source ending in '/' through a symlink to a "
-                          "directory must follow it (docker cp copies the directory's "
-                          "content); skiff copies the symlink itself", strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay
@@ -158,9 +155,6 @@ def test_cp_out_trailing_slash_follows_symlink(cli, linked, tmp_path):
     assert (out / "passwd").read_text().startswith("root:")
 
 
-@pytest.mark.xfail(reason="runtime/ops cp: copying into a path that goes through a regular "
-                          "file is an internal error (NotADirectoryError); Docker: "
-                          "'extraction point is not a directory', exit 1", strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay
