@@ -403,36 +403,12 @@ def unshare_netns_in(userns: str, path: str) -> None:
         SkiffError: joining, unsharing or the bind mount failed.
     """
     import shutil
-    import time
 
+    from skiff.snapshots.idmap import ns_holder
     from skiff.snapshots.mount import MS_BIND
 
-    own = os.readlink("/proc/self/ns/net")
     argv = [shutil.which("nsenter") or "/usr/bin/nsenter", f"--user={userns}", "--",
             shutil.which("unshare") or "/usr/bin/unshare", "--net",
             shutil.which("sleep") or "/bin/sleep", "60"]
-    try:
-        pid = os.posix_spawn(argv[0], argv, {})
-    except OSError as e:
-        raise SkiffError("network namespace in user namespace", e.strerror or str(e)) from None
-    try:
-        end = time.monotonic() + 5
-        while True:
-            try:
-                if os.readlink(f"/proc/{pid}/ns/net") != own:
-                    break
-            except OSError:
-                pass
-            if os.waitpid(pid, os.WNOHANG)[0] or time.monotonic() > end:
-                pid = 0
-                raise SkiffError("network namespace in user namespace",
-                                 "nsenter/unshare failed")
-            time.sleep(0.0002)
+    with ns_holder(argv, "net", "network namespace in user namespace") as pid:
         _mount(f"/proc/{pid}/ns/net", path, MS_BIND)
-    finally:
-        if pid:
-            try:
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass

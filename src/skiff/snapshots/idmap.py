@@ -21,9 +21,10 @@ because skiff mounts the rootfs itself before runc starts.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from skiff.errors import SkiffError
 
@@ -69,27 +70,10 @@ def userns_fd(uid_map: Sequence[tuple[int, int, int]],
         SkiffError: the kernel refused the namespace or a mapping.
     """
     import shutil
-    import time
 
-    own = os.readlink("/proc/self/ns/user")
     unshare = shutil.which("unshare") or "/usr/bin/unshare"
-    sleep = shutil.which("sleep") or "/bin/sleep"
-    try:
-        pid = os.posix_spawn(unshare, ["unshare", "--user", sleep, "60"], {})
-    except OSError as e:
-        raise SkiffError("user namespace", f"{unshare}: {e.strerror}") from None
-    try:
-        end = time.monotonic() + 5
-        while True:
-            try:
-                if os.readlink(f"/proc/{pid}/ns/user") != own:
-                    break
-            except OSError:
-                pass
-            if os.waitpid(pid, os.WNOHANG)[0] or time.monotonic() > end:
-                pid = 0
-                raise SkiffError("user namespace", "unshare --user failed")
-            time.sleep(0.0002)
+    argv = [unshare, "--user", shutil.which("sleep") or "/bin/sleep", "60"]
+    with ns_holder(argv, "user", "user namespace") as pid:
         try:
             with open(f"/proc/{pid}/uid_map", "w") as f:
                 f.write("".join(f"{c} {h} {n}\n" for c, h, n in uid_map))
@@ -100,6 +84,38 @@ def userns_fd(uid_map: Sequence[tuple[int, int, int]],
         except OSError as e:
             raise SkiffError("user namespace mapping", e.strerror or str(e)) from None
         return os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+
+
+@contextlib.contextmanager
+def ns_holder(argv: list[str], kind: str, what: str) -> Iterator[int]:
+    """Start ``argv`` (a util-linux ``unshare``/``nsenter`` chain ending in ``sleep``) with
+    posix_spawn and yield its pid once it is in a new ``kind`` namespace (``user``,
+    ``net``: /proc/PID/ns/KIND differs from this process's); killed and reaped on exit.
+
+    Raises:
+        SkiffError: ``what`` could not be made (spawn failed, the process died, or 5 s
+            passed without the new namespace).
+    """
+    import time
+
+    own = os.readlink(f"/proc/self/ns/{kind}")
+    try:
+        pid = os.posix_spawn(argv[0], argv, {})
+    except OSError as e:
+        raise SkiffError(what, f"{argv[0]}: {e.strerror or e}") from None
+    try:
+        end = time.monotonic() + 5
+        while True:
+            try:
+                if os.readlink(f"/proc/{pid}/ns/{kind}") != own:
+                    break
+            except OSError:
+                pass
+            if os.waitpid(pid, os.WNOHANG)[0] or time.monotonic() > end:
+                pid = 0
+                raise SkiffError(what, f"{os.path.basename(argv[0])} failed")
+            time.sleep(0.0002)
+        yield pid
     finally:
         if pid:
             try:

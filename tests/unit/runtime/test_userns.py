@@ -131,3 +131,15 @@ def test_inverse_mapping_and_shift_tree(tmp_path):
     assert owners == {"f": (100003, 200004), "done": (100001, 200001)}
     assert os.stat(tmp_path / "d").st_uid == 100000
     assert os.stat(tmp_path / "d" / "f").st_mode & 0o7777 == 0o4755
+
+
+def test_ns_holder_names_what_failed():
+    from skiff.errors import SkiffError
+    from skiff.snapshots.idmap import ns_holder
+
+    with pytest.raises(SkiffError) as e, ns_holder(["/bin/false"], "net", "network namespace"):
+        pass
+    assert str(e.value) == "network namespace: false failed"
+    with pytest.raises(SkiffError) as e, ns_holder(["/nonexistent/unshare"], "user", "user namespace"):
+        pass
+    assert str(e.value) == "user namespace: /nonexistent/unshare: No such file or directory"
