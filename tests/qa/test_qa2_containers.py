@@ -236,3 +236,25 @@ def test_combined_inspect_unknown_field_is_an_error(cli, bb):
     r = cli("inspect", "-f", "{{.Sise}}", bb)
     assert (r.code, r.out) == (1, "")
     assert r.err.endswith('map has no entry for key "Sise"\n')
+
+
+@pytest.mark.parametrize("argv,code", [
+    # docker/cli flag errors are StatusError 125; too few arguments and daemon errors exit 1
+    (("ps", "--bogus"), 125),
+    (("ps", "--filter", "foo"), 125),
+    (("network", "create"), 1),
+    (("volume", "create", "bad/name"), 1),
+    (("volume", "rm", "nosuch"), 1),
+    (("container", "prune", "-f", "--filter", "until=bogus"), 1),
+])
+def test_exit_codes_by_family(cli, skiff_root, argv, code):
+    r = cli(*argv)
+    assert r.code == code
+    assert r.err.startswith("skiff: ") and r.err.count("\n") == 1
+
+
+def test_ps_filter_without_equals_is_a_usage_error(cli, skiff_root):
+    # docker ps --filter foo: exit 125 (the CLI's flag parsing)
+    r = cli("ps", "--filter", "foo")
+    assert (r.code, r.err) == (125, 'skiff: invalid argument "foo" for "-f, --filter" flag: '
+                                    "bad format of filter (expected name=value)\n")

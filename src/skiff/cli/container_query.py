@@ -271,7 +271,9 @@ def ps(ctx: Context, argv: list[str]) -> int:
     for f in a.filter:
         k, eq, v = f.partition("=")
         if not eq:
-            raise InvalidArgument("bad format of filter (expected name=value)")
+            # docker/cli's flag parsing refuses it: a usage error (125)
+            raise InvalidArgument(f'invalid argument "{f}" for "-f, --filter" flag',
+                                  "bad format of filter (expected name=value)")
         filters.append((k.strip().lower(), v))
     show_all = a.all or a.latest or a.last >= 0 or any(k in ("status", "exited") for k, _ in filters)
     trunc = not a.no_trunc
