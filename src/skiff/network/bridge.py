@@ -300,16 +300,44 @@ def delete_link(name: str) -> bool:
 
 
 def delete_links_later(names: list[str]) -> None:
-    """Delete the host interfaces ``names`` from a detached child process and return at
-    once. Deleting a veth waits for RCU grace periods (15-50 ms here), which a container
-    whose namespace is being removed anyway need not sit through (``skiff run --rm``).
-    The grandchild holds no descriptor of ours (a caller reading our stdout/stderr does not
-    wait for it) and never touches the database. Errors are ignored: a link that is gone
-    is the goal, and :func:`plug` replaces a leftover of the same name."""
+    """Delete the host interfaces ``names`` from a detached process and return at once.
+    Deleting a veth waits for RCU grace periods (15-50 ms here), which a container whose
+    namespace is being removed anyway need not sit through (``skiff run --rm``).
+
+    The deleter is this Python running :func:`delete_links_now` under util-linux
+    ``setsid -f`` (posix_spawn: ~1 ms, where forking this process cost 5-15), in a session
+    of its own, holding none of our descriptors (a caller reading our stdout/stderr does not
+    wait for it); it never touches the database. Without ``setsid``, a double fork does the
+    same. Errors are ignored: a link that is gone is the goal, and :func:`plug` replaces a
+    leftover of the same name."""
     if not names:
         return
-    from skiff.network.nl import RtNetlink  # loaded before fork: the child imports nothing
+    import sys
 
+    from skiff.config import which
+    from skiff.network.nl import RtNetlink
+
+    # By index, not name: the name is this container's and may be plugged again (a restart)
+    # before the deleter runs; an ifindex is not handed out again so soon.
+    with RtNetlink() as nl:
+        indexes = [str(i) for i in (nl.link_index(n) for n in names) if i is not None]
+    if not indexes:
+        return
+    setsid = which("setsid")
+    if setsid and sys.executable:
+        src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        code = ("import sys; sys.path.insert(0, sys.argv[1]); from skiff.network.bridge "
+                "import delete_links_now; delete_links_now([int(i) for i in sys.argv[2:]])")
+        try:
+            pid = os.posix_spawn(setsid, [setsid, "-f", sys.executable, "-I", "-c", code, src,
+                                          *indexes], {"PATH": os.defpath}, file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDWR, 0),
+                (os.POSIX_SPAWN_DUP2, 0, 1), (os.POSIX_SPAWN_DUP2, 0, 2)])
+            _, status = os.waitpid(pid, 0)  # setsid -f forks and exits at once
+            if os.waitstatus_to_exitcode(status) == 0:
+                return
+        except OSError:
+            pass
     pid = os.fork()
     if pid == 0:
         try:
@@ -318,15 +346,20 @@ def delete_links_later(names: list[str]) -> None:
                 for std in (0, 1, 2):
                     os.dup2(null, std)
                 os.closerange(3, 65536)
-                with RtNetlink() as nl:
-                    for name in names:
-                        with contextlib.suppress(Exception):
-                            idx = nl.link_index(name)
-                            if idx is not None:
-                                nl.del_link(idx)
+                delete_links_now([int(i) for i in indexes])
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
+
+
+def delete_links_now(indexes: list[int]) -> None:
+    """Delete the host interfaces with these ifindexes; errors ignored (the deleter's body)."""
+    from skiff.network.nl import RtNetlink
+
+    with RtNetlink() as nl:
+        for idx in indexes:
+            with contextlib.suppress(Exception):
+                nl.del_link(idx)
 
 
 def veth_name(network_id: str, container_id: str) -> str:
