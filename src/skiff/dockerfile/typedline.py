@@ -60,10 +60,10 @@ def _l_run(rest, flags, line, start, end, d):
         return None
     if rest[0] != "[":  # shell form
         # cmd, prepend_shell, mounts, network, security, devices, heredocs
-        return _Run(start, end, line, rest, True, [], None, None, [], [])
+        return _Run(start, end, line, rest, True, (), None, None, (), ())
     cmd = simple_json_strings(rest)
     if cmd is not None:
-        return _Run(start, end, line, cmd, False, [], None, None, [], [])
+        return _Run(start, end, line, cmd, False, (), None, None, (), ())
     return None
 
 
@@ -197,13 +197,13 @@ def _l_copy(rest, flags, line, start, end, d):
             else:
                 break
         else:
-            return _Copy(start, end, line, parts[:-1], parts[-1], [], chown, chmod, link, [],
+            return _Copy(start, end, line, parts[:-1], parts[-1], (), chown, chmod, link, (),
                          False, from_, parents)
         f = _flag_values(flags, _COPY_FLAGS)
         # sources, dest, heredocs, chown, chmod, link, exclude, json, from_, parents
-        return _Copy(start, end, line, parts[:-1], parts[-1], [], f["chown"], f["chmod"],
+        return _Copy(start, end, line, parts[:-1], parts[-1], (), f["chown"], f["chmod"],
                      f["link"], f["exclude"], False, f["from"], f["parents"])
-    return _Copy(start, end, line, parts[:-1], parts[-1], [], None, None, False, [], False,
+    return _Copy(start, end, line, parts[:-1], parts[-1], (), None, None, False, (), False,
                  None, False)
 
 

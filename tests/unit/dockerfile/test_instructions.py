@@ -92,16 +92,17 @@ def test_instruction_fields(df):
     assert isinstance(run, Run)
     assert (run.line, run.end_line) == (8, 10)
     assert run.cmd == "echo hi     && echo there" and run.prepend_shell
-    assert run.mounts == ["type=cache,target=/root/.cache"] and run.network == "none"
+    assert run.mounts == ("type=cache,target=/root/.cache",) and run.network == "none"
     assert run_exec.cmd == ["/bin/sh", "-c", "echo exec"] and not run_exec.prepend_shell
     assert isinstance(copy, Copy)
     assert (copy.from_, copy.chown, copy.chmod, copy.link, copy.parents, copy.exclude,
-            copy.sources, copy.dest) == ("build", "1:1", "0755", True, True, ["*.md"],
+            copy.sources, copy.dest) == ("build", "1:1", "0755", True, True, ("*.md",),
                                          ["a", "b"], "/dst/")
     assert isinstance(add, Add)
     assert (add.checksum, add.keep_git_dir, add.sources) == \
         ("sha256:abc", True, ["https://example.com/x.tar.gz"])
     assert copy_h.sources == [] and copy_h.dest == "/etc/"
+    assert copy.heredocs == () and run.devices == () and add.exclude == ()
     assert [(h.name, h.content, h.chomp, h.expand) for h in copy_h.heredocs] == [
         ("EOF", "one $A\n", False, True), ("EOT", "two\n", True, True)]
     assert (copy_h.line, copy_h.end_line) == (14, 18)
