@@ -245,3 +245,25 @@ def test_to_dict_is_json_ready(df):
     assert run["instruction"] == "RUN" and run["line"] == 8 and run["mounts"] == \
         ["type=cache,target=/root/.cache"]
     assert d["stages"][0]["instructions"][5]["from"] == "build"
+
+
+@pytest.mark.parametrize("text", [
+    "FROM a\nRUN ls\nCOPY a b\nADD c d\n",  # the line path's own shapes
+    "FROM a\nRUN --network=none ls\nCOPY --chown=1 a b\nADD --link c d\n",  # flag rules
+    "FROM a\nRUN <<EOF\nls\nEOF\nCOPY <<EOF /x\nhi\nEOF\n",  # through the tree node
+])
+def test_sequence_fields_are_tuples(text):
+    """RUN's mounts/devices/heredocs and COPY/ADD's heredocs/exclude are tuples whichever
+    path built them, the shared empty tuple when none were written."""
+    for ins in parse(text).stages[0].instructions:
+        names = ("mounts", "devices", "heredocs") if isinstance(ins, Run) else \
+            ("heredocs", "exclude")
+        for name in names:
+            v = getattr(ins, name)
+            assert type(v) is tuple  # an empty one is CPython's shared ()
+    run, copy = parse("FROM a\nRUN --mount=type=cache,target=$D --device=x ls\n"
+                      "COPY --exclude=$P --exclude=y a b\n").stages[0].instructions
+    assert (run.mounts, run.devices) == (("type=cache,target=$D",), ("x",))
+    assert run.expand(lambda w: w.replace("$D", "/c")).mounts == ("type=cache,target=/c",)
+    assert copy.exclude == ("$P", "y")
+    assert copy.expand(lambda w: w.replace("$P", "*.md")).exclude == ("*.md", "y")
