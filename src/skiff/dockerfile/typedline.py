@@ -100,7 +100,14 @@ def _l_user(rest, flags, line, start, end, d):
 def _l_pairs(rest: str, d):
     """ENV/LABEL ``k=v ...`` pairs (not the legacy ``k v``), or None."""
     parts = pair_parts(rest)
-    if parts is not None:
+    if parts is not None:  # [gap, k1, v1, gap, k2, v2, ..., gap]: the usual 1-3 pairs by hand
+        n = len(parts)
+        if n == 4:
+            return [(parts[1], parts[2])]
+        if n == 7:
+            return [(parts[1], parts[2]), (parts[4], parts[5])]
+        if n == 10:
+            return [(parts[1], parts[2]), (parts[4], parts[5]), (parts[7], parts[8])]
         return list(zip(parts[1::3], parts[2::3], strict=True))
     words = parse_words(rest, d.escape)
     if not words or "=" not in words[0]:
