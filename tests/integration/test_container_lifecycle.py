@@ -176,7 +176,7 @@ def test_name_conflict_leaves_state_unchanged(sk, root):
     assert sk("ps", "-aq", "--no-trunc").out == before
     assert sorted(os.listdir(root / "snapshots")) == snaps
     res = sk("create", "--name", "bad name!", "bb:1", "true")
-    assert (res.code, res.err) == (125, "skiff: Invalid container name (bad name!): only "
+    assert (res.code, res.err) == (125, "skiff: Invalid container name (bad name!), only "
                                         "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n")
     sk("rm", "dup")
 

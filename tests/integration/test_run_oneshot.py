@@ -87,7 +87,8 @@ def test_env_user_cwd_stdin(config, rootfs):
     code, out = _run(config, rootfs, ["sh", "-c", "id; pwd; echo $FOO; echo $PATH; cat"],
                      env=["FOO=bar"], user="app", cwd="/work/dir", stdin=b"in\n")
     assert code == 0
-    assert out == ("uid=1000(app) gid=1000(app)\n/work/dir\nbar\n"
+    # the primary group is a supplementary one too, as docker run -u app gives it
+    assert out == ("uid=1000(app) gid=1000(app) groups=1000(app)\n/work/dir\nbar\n"
                    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nin\n")
     assert os.stat(rootfs / "work/dir").st_uid == 1000
 

@@ -7,9 +7,6 @@ import pytest
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
 
 
-@pytest.mark.xfail(reason="build: COPY heredoc bodies with an unquoted delimiter are not "
-                          "expanded; BuildKit expands them (SourcesAndDest.ExpandRaw), a "
-                          "quoted delimiter keeps them literal", strict=True)
 def test_copy_heredoc_expands_unless_delimiter_quoted(cli, busybox_tar, tmp_path):
     assert cli("import", str(busybox_tar), "bb:1").code == 0
     (tmp_path / "Dockerfile").write_text(

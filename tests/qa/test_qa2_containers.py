@@ -24,18 +24,23 @@ def _name() -> str:
     return "qa2-" + uuid.uuid4().hex[:10]
 
 
-@pytest.mark.xfail(reason="cli/container*: an unknown container is a daemon error, Docker's "
-                          "CLI exits 1 (skiff 125; rm/stop/kill/inspect/start/wait already 1)",
-                   strict=True)
 @pytest.mark.parametrize("argv", [
     ("logs", "nocont"), ("top", "nocont"), ("port", "nocont"),
     ("diff", "nocont"), ("commit", "nocont"),
-    ("stats", "--no-stream", "nocont"), ("rename", "nocont", "x"),
+    ("stats", "--no-stream", "nocont"),
 ])
 def test_unknown_container_exits_1(cli, skiff_root, argv):
     # docker logs nocont -> "Error response from daemon: No such container: nocont", exit 1
     r = cli(*argv)
     assert (r.code, r.err) == (1, "skiff: No such container: nocont\n")
+
+
+def test_unknown_container_rename_exits_1(cli, skiff_root):
+    # docker/cli rename.go prints the daemon's error, then its own line; exit 1
+    # (tests/integration/test_runtime_exitcodes.py pins the same two lines)
+    r = cli("rename", "nocont", "x")
+    assert (r.code, r.err) == (1, "skiff: No such container: nocont\n"
+                                  "skiff: failed to rename container named nocont\n")
 
 
 @pytest.mark.parametrize("argv", [("exec", "nocont", "true"), ("attach", "nocont")])
@@ -44,8 +49,6 @@ def test_unknown_container_exits_1_exec_attach(cli, skiff_root, argv):
     assert (r.code, r.err) == (1, "skiff: No such container: nocont\n")
 
 
-@pytest.mark.xfail(reason="cli/container*: Docker's CLI exits 1 when a command gets too few "
-                          "arguments (only flag errors are 125)", strict=True)
 @pytest.mark.parametrize("argv", [("run",), ("rm",), ("start",), ("logs",), ("wait",)])
 def test_missing_argument_exits_1(cli, skiff_root, argv):
     # docker run -> "docker: 'docker run' requires at least 1 argument." ... exit 1
@@ -54,8 +57,6 @@ def test_missing_argument_exits_1(cli, skiff_root, argv):
     assert r.err.startswith("skiff: ")
 
 
-@pytest.mark.xfail(reason="runtime: the name conflict reads '...\": You have to remove', "
-                          "Docker's is '...\". You have to remove'", strict=True)
 def test_name_conflict_message_is_dockers(cli, bb):
     name = _name()
     first = cli("create", "--name", name, bb, "true")
@@ -71,9 +72,6 @@ def test_name_conflict_message_is_dockers(cli, bb):
 
 
 @pytest.mark.parametrize("user", ["app", "1000", "1000:1000", "0"])
-@pytest.mark.xfail(reason="runtime/users: Docker puts the primary gid in the process's "
-                          "supplementary groups (id prints groups=1000(app)); skiff leaves "
-                          "it out", strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay
@@ -100,9 +98,6 @@ def test_memory_limit_visible_inside_container(cli, bb):
     assert (r.code, r.out) == (0, "10485760\n")
 
 
-@pytest.mark.xfail(reason="cli/container_query: ps shows the network mode 'default' in the "
-                          "NETWORKS column; Docker shows the networks' names ('bridge')",
-                   strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay
@@ -116,9 +111,6 @@ def test_ps_networks_column_names_the_bridge(cli, bb):
         cli("rm", "-f", name)
 
 
-@pytest.mark.xfail(reason="runtime/ops.commit: history created_by quotes the command "
-                          "(records.command_text); Docker joins Cmd with spaces, unquoted",
-                   strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay
@@ -151,9 +143,6 @@ def linked(cli, bb):
     cli("rm", "-f", name)
 
 
-@pytest.mark.xfail(reason="runtime/ops cp: a source ending in '/' through a symlink to a "
-                          "directory must follow it (docker cp copies the directory's "
-                          "content); skiff copies the symlink itself", strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay
@@ -166,9 +155,6 @@ def test_cp_out_trailing_slash_follows_symlink(cli, linked, tmp_path):
     assert (out / "passwd").read_text().startswith("root:")
 
 
-@pytest.mark.xfail(reason="runtime/ops cp: copying into a path that goes through a regular "
-                          "file is an internal error (NotADirectoryError); Docker: "
-                          "'extraction point is not a directory', exit 1", strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay
@@ -179,9 +165,6 @@ def test_cp_in_through_a_file_is_a_clean_error(cli, linked, tmp_path):
     assert (r.code, r.err) == (1, "skiff: extraction point is not a directory\n")
 
 
-@pytest.mark.xfail(reason="cli/container: container prune refuses the until= filter "
-                          "('invalid filter'); Docker prunes only containers created before "
-                          "the time", strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay
@@ -197,17 +180,12 @@ def test_container_prune_until_keeps_newer_containers(cli, bb):
         cli("rm", "-f", name)
 
 
-@pytest.mark.xfail(reason="runtime: the bad-name message joins with ':' where Docker's has "
-                          "', only [a-zA-Z0-9]...'", strict=True)
 def test_invalid_container_name_message(cli, bb):
     r = cli("create", "--name", "bad/name", bb, "true")
     assert (r.code, r.err) == (125, "skiff: Invalid container name (bad/name), only "
                                     "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n")
 
 
-@pytest.mark.xfail(reason="cli/container_query: ps keeps showing the name the container was "
-                          "created from after that tag is removed; Docker shows the short "
-                          "image ID once the name no longer points at the image", strict=True)
 def test_ps_image_column_after_untag(cli, bb):
     # docker tag busybox inuse:1; docker create --name x inuse:1 true; docker rmi inuse:1
     # docker ps -a --filter name=x --format '{{.Image}}'  -> 976d1a1e44c9
@@ -223,9 +201,6 @@ def test_ps_image_column_after_untag(cli, bb):
         cli("rm", "-f", name)
 
 
-@pytest.mark.xfail(reason="cli/container: -v ./rel:/d is refused as a bad volume name; "
-                          "Docker's CLI (23+) makes a relative host path absolute and binds it",
-                   strict=True)
 @pytest.mark.requires_root
 @pytest.mark.requires_runc
 @pytest.mark.requires_overlay
@@ -237,9 +212,6 @@ def test_run_volume_relative_host_path(cli, bb, tmp_path, monkeypatch):
     assert (r.code, r.out) == (0, "here\n")
 
 
-@pytest.mark.xfail(reason="cli/container: --stop-signal is not checked at create, so the "
-                          "container is made and only 'stop' fails later ('Invalid signal'); "
-                          "Docker refuses it at create/run with exit 125", strict=True)
 def test_create_refuses_bad_stop_signal(cli, bb):
     name = _name()
     try:
@@ -250,9 +222,6 @@ def test_create_refuses_bad_stop_signal(cli, bb):
         cli("rm", "-f", name)
 
 
-@pytest.mark.xfail(reason="cli/container: -e '' is accepted; Docker's CLI refuses it: "
-                          "invalid argument \"\" for \"-e, --env\" flag: invalid environment "
-                          "variable", strict=True)
 def test_create_refuses_empty_env(cli, bb):
     name = _name()
     try:
@@ -263,11 +232,29 @@ def test_create_refuses_empty_env(cli, bb):
         cli("rm", "-f", name)
 
 
-@pytest.mark.xfail(reason="cli/container_query: the combined 'skiff inspect -f' prints "
-                          "<no value> for a field the object does not have; Docker (and now "
-                          "'skiff image inspect', via images.inspect.template_view) fails "
-                          "with exit 1", strict=True)
 def test_combined_inspect_unknown_field_is_an_error(cli, bb):
     r = cli("inspect", "-f", "{{.Sise}}", bb)
     assert (r.code, r.out) == (1, "")
     assert r.err.endswith('map has no entry for key "Sise"\n')
+
+
+@pytest.mark.parametrize("argv,code", [
+    # docker/cli flag errors are StatusError 125; too few arguments and daemon errors exit 1
+    (("ps", "--bogus"), 125),
+    (("ps", "--filter", "foo"), 125),
+    (("network", "create"), 1),
+    (("volume", "create", "bad/name"), 1),
+    (("volume", "rm", "nosuch"), 1),
+    (("container", "prune", "-f", "--filter", "until=bogus"), 1),
+])
+def test_exit_codes_by_family(cli, skiff_root, argv, code):
+    r = cli(*argv)
+    assert r.code == code
+    assert r.err.startswith("skiff: ") and r.err.count("\n") == 1
+
+
+def test_ps_filter_without_equals_is_a_usage_error(cli, skiff_root):
+    # docker ps --filter foo: exit 125 (the CLI's flag parsing)
+    r = cli("ps", "--filter", "foo")
+    assert (r.code, r.err) == (125, 'skiff: invalid argument "foo" for "-f, --filter" flag: '
+                                    "bad format of filter (expected name=value)\n")

@@ -103,9 +103,9 @@ def test_history_not_human_table_shows_created_at(cli, bb, extra):
     created = bb["Created"][:19] + "Z"
     widths = (15, len(created) + 3, 13, max(len(size), 4) + 3)
     head = "".join(h.ljust(w) for h, w in zip(("IMAGE", "CREATED AT", "CREATED BY", "SIZE"),
-                                                 widths)) + "COMMENT"
+                                                 widths, strict=True)) + "COMMENT"
     row = "".join(c.ljust(w) for c, w in zip((bb["Id"][7:19], created, "", size),
-                                                widths)) + "Imported from -"
+                                                widths, strict=True)) + "Imported from -"
     assert (r.code, r.out) == (0, head + "\n" + row + "\n")
 
 

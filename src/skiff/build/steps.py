@@ -68,9 +68,28 @@ class Step:
             return lex.process_word(word, env)
 
         try:
-            return self.ins.expand(expander)
+            out = self.ins.expand(expander)
         except TypeError:
-            return self.ins.expand(lex, env)
+            out = self.ins.expand(lex, env)
+        if self.kind in ("COPY", "ADD"):
+            out = self._expand_heredocs(out, env)
+        return out
+
+    def _expand_heredocs(self, ins: Any, env: dict[str, str]) -> Any:
+        """COPY/ADD heredoc bodies expanded as BuildKit's SourcesAndDest.ExpandRaw does:
+        variables are substituted (quotes kept as written) unless the delimiter was quoted
+        (``<<"EOF"``); RUN heredocs are left to the shell."""
+        import dataclasses
+
+        from skiff.dockerfile.shell import Lexer
+
+        docs = ins_.heredocs(ins)
+        if not any(ins_.field(h, "expand", default=False) for h in docs):
+            return ins
+        raw = Lexer(self.b._escape(), skip_process_quotes=True)
+        new = [dataclasses.replace(h, content=raw.process_word(h.content, env))
+               if h.expand else h for h in docs]
+        return dataclasses.replace(ins, heredocs=new)
 
     def inputs(self) -> StepInputs:
         """The step's cache-key inputs (ARG also updates the stage's args here: that

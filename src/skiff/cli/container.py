@@ -150,6 +150,18 @@ def _env_file(path: str) -> list[str]:
     return out
 
 
+def _binds(specs: list[str]) -> tuple[str, ...]:
+    """``-v`` specs with a ``.`` or ``./…`` host part made absolute against the current
+    directory, as docker/cli does since 23.0 (other relative sources stay volume names)."""
+    out = []
+    for spec in specs:
+        host, sep, rest = spec.partition(":")
+        if sep and (host == "." or host.startswith("./")):
+            spec = os.path.abspath(host) + ":" + rest
+        out.append(spec)
+    return tuple(out)
+
+
 def _options(a) -> object:
     from skiff.errors import InvalidArgument
     from skiff.format.humanize import ram_in_bytes
@@ -163,6 +175,14 @@ def _options(a) -> object:
     if a.network == "host" and (a.publish or a.publish_all):
         sys.stderr.write("WARNING: Published ports are discarded when using host network mode\n")
         a.publish, a.publish_all = [], False
+    for v in a.env:  # docker/cli opts.ValidateEnv, a flag-value error
+        if not v.strip():
+            raise InvalidArgument(f'invalid argument "{v}" for "-e, --env" flag',
+                                  f"invalid environment variable: {v}")
+    if a.stop_signal:  # dockerd checks it at create: "Invalid signal: X"
+        from skiff.runtime.containers import parse_signal
+
+        parse_signal(a.stop_signal)
     env: list[str] = []
     for path in a.env_file:
         env += _env_file(path)
@@ -199,7 +219,7 @@ def _options(a) -> object:
     return CreateOptions(
         image="" if a.rootfs else a.image, cmd=tuple(a.command), entrypoint=entry, name=a.name,
         env=tuple(parse_env_flags(env)), workdir=a.workdir, user=a.user, hostname=a.hostname,
-        tty=a.tty, stdin_open=a.interactive, attach=attach, binds=tuple(a.volume),
+        tty=a.tty, stdin_open=a.interactive, attach=attach, binds=_binds(a.volume),
         mounts=tuple(a.mount), tmpfs=tuple(a.tmpfs), read_only=a.read_only,
         cap_add=tuple(a.cap_add), cap_drop=tuple(a.cap_drop), privileged=a.privileged,
         security_opt=tuple(a.security_opt), network=a.network, pid=a.pid, ipc=a.ipc, uts=a.uts,
@@ -572,22 +592,41 @@ def rename(ctx: Context, argv: list[str]) -> int:
     return 0
 
 
+def _prune_until(v: str) -> float:
+    """``until=`` of ``container prune`` (a Go duration, RFC 3339 time or Unix seconds, see
+    skiff.format.humanize.parse_timestamp_ns) in Unix seconds; Docker's invalid-filter
+    error otherwise."""
+    from skiff.errors import InvalidArgument
+    from skiff.format.humanize import parse_timestamp_ns
+
+    try:
+        return parse_timestamp_ns(v) / 1e9
+    except InvalidArgument as e:
+        raise InvalidArgument(f"invalid filter 'until={v}'", str(e)) from None
+
+
 def prune(ctx: Context, argv: list[str]) -> int:
     """``skiff container prune [-f]``: remove every stopped container."""
     p = ctx.parser("skiff container prune", "Remove all stopped containers")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--filter", action="append", default=[], help="Provide filter values")
     a = p.parse_args(argv)
-    from skiff.cli.container_query import _match
+    from skiff.cli.container_query import _match, _ts
     from skiff.format.humanize import human_size
     from skiff.runtime.records import ACTIVE
     from skiff.snapshots import disk_usage
 
     svc = _service(ctx)
     filters = [tuple(f.split("=", 1)) for f in a.filter if "=" in f]
+    until = None
+    for _k, v in [f for f in filters if f[0] == "until"]:
+        until = _prune_until(v)
+    filters = [f for f in filters if f[0] != "until"]
     gone, size = [], 0
     for rec in svc.list(all=True):
         if rec["State"]["Status"] in ACTIVE or (filters and not _match(rec, filters)):
+            continue
+        if until is not None and _ts(rec, "Created") > until:  # dockerd: created after: kept
             continue
         sk = rec.get("Skiff") or {}
         if sk.get("Snapshot"):

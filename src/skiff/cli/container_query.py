@@ -105,6 +105,61 @@ def _image(rec: dict, trunc: bool, now: float) -> str:
     return image
 
 
+class _ImageNames:
+    """What ps shows for a container's image name, as dockerd's container list: the name it
+    was created from while that name still resolves to the container's image, else the
+    image ID (``ps`` truncates it to 12 hex digits). One resolution per name per command."""
+
+    def __init__(self, db):
+        self.db = db
+        self.cache: dict[str, str | None] = {}
+
+    def _resolve(self, name: str) -> str | None:
+        """The image ID ``name`` (tag, repo@digest or ID prefix) names now, or None."""
+        import re
+
+        from skiff import reference
+        from skiff.errors import InvalidArgument
+
+        db = self.db
+        if name.startswith("sha256:") or re.fullmatch(r"[0-9a-f]{1,64}", name):
+            rows = db.execute("SELECT id FROM images WHERE id LIKE ? LIMIT 2",
+                              ("sha256:" + name.removeprefix("sha256:") + "%",)).fetchall()
+            if len(rows) == 1:
+                return rows[0][0]
+            if name.startswith("sha256:"):
+                return None
+        try:
+            ref = reference.parse_normalized_named(name)
+        except InvalidArgument:
+            return None
+        if ref.digest:
+            r = db.execute("SELECT image_id FROM repo_digests WHERE name = ?",
+                           (f"{ref.name}@{ref.digest}",)).fetchone()
+            r = r or db.execute("SELECT id FROM images WHERE manifest_digest = ?",
+                                (ref.digest,)).fetchone()
+        else:
+            r = db.execute("SELECT image_id FROM tags WHERE name = ?",
+                           (str(ref.tagged_or_latest()),)).fetchone()
+        return r[0] if r else None
+
+    def shown(self, name: str, image_id: str | None) -> str:
+        """``name`` if it still points at ``image_id``, else ``image_id`` (full)."""
+        if not name or not image_id or name == image_id:
+            return name or image_id or ""
+        if name not in self.cache:
+            self.cache[name] = self._resolve(name)
+        return name if self.cache[name] == image_id else image_id
+
+    def rec(self, rec: dict) -> dict:
+        """``rec`` with Config.Image replaced by what ps shows (a copy when it differs)."""
+        name = (rec.get("Config") or {}).get("Image") or ""
+        shown = self.shown(name, rec.get("Image"))
+        if shown == name:
+            return rec
+        return {**rec, "Config": {**rec["Config"], "Image": shown}}
+
+
 def _status(rec: dict, trunc: bool, now: float) -> str:
     from skiff.format.humanize import human_duration
     from skiff.runtime import records
@@ -126,6 +181,19 @@ def _ports(rec: dict) -> str:
     return ps_ports(rec.get("NetworkSettings"))
 
 
+def _networks(rec: dict) -> str:
+    """ps NETWORKS: the names of the networks the container is on, sorted and joined by ','
+    (dockerd's Networks map); the mode's network name when none is recorded ('default' is
+    the bridge), nothing for ``container:<id>``."""
+    nets = (rec.get("NetworkSettings") or {}).get("Networks") or {}
+    if nets:
+        return ",".join(sorted(nets))
+    mode = rec["HostConfig"].get("NetworkMode", "")
+    if mode == "default":
+        return "bridge"
+    return "" if mode.startswith("container:") else mode
+
+
 _PS_FIELDS = {
     "ID": lambda r, t, n: r["Id"][:12] if t else r["Id"],
     "Image": _image,
@@ -140,7 +208,7 @@ _PS_FIELDS = {
     "Labels": lambda r, t, n: ",".join(f"{k}={v}" for k, v in
                                        sorted((r["Config"].get("Labels") or {}).items())),
     "Mounts": lambda r, t, n: ",".join(m.get("Name") or m["Source"] for m in r.get("Mounts") or []),
-    "Networks": lambda r, t, n: r["HostConfig"].get("NetworkMode", ""),
+    "Networks": lambda r, t, n: _networks(r),
     "LocalVolumes": lambda r, t, n: str(sum(1 for m in r.get("Mounts") or []
                                             if m["Type"] == "volume")),
 }
@@ -203,7 +271,9 @@ def ps(ctx: Context, argv: list[str]) -> int:
     for f in a.filter:
         k, eq, v = f.partition("=")
         if not eq:
-            raise InvalidArgument("bad format of filter (expected name=value)")
+            # docker/cli's flag parsing refuses it: a usage error (125)
+            raise InvalidArgument(f'invalid argument "{f}" for "-f, --filter" flag',
+                                  "bad format of filter (expected name=value)")
         filters.append((k.strip().lower(), v))
     show_all = a.all or a.latest or a.last >= 0 or any(k in ("status", "exited") for k, _ in filters)
     trunc = not a.no_trunc
@@ -219,6 +289,8 @@ def ps(ctx: Context, argv: list[str]) -> int:
     if a.quiet and not a.format:
         _out(ctx, "".join((r["Id"][:12] if trunc else r["Id"]) + "\n" for r in recs))
         return 0
+    names = _ImageNames(ctx.db)
+    recs = [names.rec(r) for r in recs]
     now = time.time()
     if a.format and a.format != "table":
         from skiff.format.gotemplate import render_list
@@ -274,14 +346,18 @@ def _ps_table(ctx: Context, show_all: bool, trunc: bool, quiet: bool, latest: bo
         _out(ctx, "".join((r[0][:12] if trunc else r[0]) + "\n" for r in rows))
         return 0
     now = time.time()
+    names = _ImageNames(ctx.db)
+    image_ids = dict(ctx.db.execute("SELECT id, image_id FROM containers").fetchall())
     lines = [("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")]
     for cid, name, row, rec in rows:
         if rec is not None:
+            rec = names.rec(rec)
             lines.append((cid[:12] if trunc else cid, _image(rec, trunc, now),
                           _command(rec, trunc, now), _running_for(rec, trunc, now),
                           _status(rec, trunc, now), _ports(rec), name))
             continue
         _, _, status, code, created, _, finished, image, cmd, ports = row
+        image = names.shown(image, image_ids.get(cid))
         if trunc:
             if image.startswith("sha256:"):
                 image = image[7:19]
@@ -380,12 +456,26 @@ def public(rec: dict) -> dict:
     return {k: v for k, v in rec.items() if k != "Skiff"}
 
 
-def _render_inspect(ctx: Context, items: list[dict], fmt: str | None) -> None:
+def _render_inspect(ctx: Context, items: list[dict], fmt: str | None,
+                    images: frozenset[int] = frozenset()) -> None:
+    """Print ``items`` as JSON or through ``fmt``; ``images`` holds the indexes of image
+    objects, rendered as ``skiff image inspect`` does (an unknown field fails, exit 1, as
+    docker/cli's inspect). A template that does not parse is a usage error (125)."""
     import json
 
     if fmt:
-        from skiff.format.gotemplate import render
+        from skiff.cli.context import UsageError
+        from skiff.errors import SkiffError
+        from skiff.format.gotemplate import parse_check, render
 
+        try:
+            parse_check(fmt)
+        except SkiffError as e:
+            raise UsageError(e.what, e.why) from None
+        if images:
+            from skiff.images.inspect import template_view
+
+            items = [template_view(d) if i in images else d for i, d in enumerate(items)]
         _out(ctx, "".join(render(fmt, d) + "\n" for d in items))
     else:
         _out(ctx, json.dumps(items, indent=4, ensure_ascii=False) + "\n")
@@ -425,7 +515,7 @@ def inspect(ctx: Context, argv: list[str]) -> int:
     if a.type and a.type not in ("container", "image", "volume"):
         raise InvalidArgument(f'"{a.type}" is not a valid value for --type')
     svc = _service(ctx)
-    found, code = [], 0
+    found, code, images = [], 0, set()
     for n in a.names:
         obj = None
         if a.type in (None, "container"):
@@ -438,6 +528,7 @@ def inspect(ctx: Context, argv: list[str]) -> int:
                 from skiff.images.inspect import inspect_image
 
                 obj = inspect_image(svc.images.get(n))
+                images.add(len(found))
             except NotFound:
                 obj = None
         if obj is None and a.type == "volume":
@@ -453,5 +544,5 @@ def inspect(ctx: Context, argv: list[str]) -> int:
             code = 1
             continue
         found.append(obj)
-    _render_inspect(ctx, found, a.format)
+    _render_inspect(ctx, found, a.format, frozenset(images))
     return code

@@ -50,15 +50,23 @@ class _HelpFormatter(argparse.HelpFormatter):
         return super().format_help()
 
 
+class UsageError(InvalidArgument):
+    """A command line the CLI itself refuses (bad flag, missing argument), before any engine
+    work: cli/main.py never turns it into a "daemon" exit 1."""
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that reports bad flags as Docker's CLI does: one line, exit 125."""
+    """argparse that reports bad input as Docker's CLI does: one line; a bad flag exits 125,
+    too few arguments exits 1 (docker/cli's ``RequiresMinArgs`` error is no StatusError)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        raise InvalidArgument(self.prog, message)
+        if message.startswith("the following arguments are required"):
+            raise UsageError(self.prog, message, exit_code=1)
+        raise UsageError(self.prog, message)
 
 
 class Context:

@@ -94,6 +94,32 @@ def _resolve(rest: list[str]) -> tuple[Entry, str, list[str]] | None:
     raise _usage_error(f"unknown command: {name}")
 
 
+# Command modules whose engine errors are "daemon" errors: docker/cli prints "Error response
+# from daemon: ..." and exits 1 for them. create/run keep 125 (docker run's own code when the
+# daemon cannot create or start), exec keeps its 125/126/127.
+_DAEMON_FAMILIES = frozenset({"container", "container_query", "container_ops", "network",
+                              "volume"})
+_KEEPS_125 = frozenset({("container", "create"), ("container", "run"),
+                        ("container_ops", "exec_")})
+
+
+def _daemon_exit(entry: Entry | None, e) -> int:
+    """The exit code for SkiffError ``e`` raised by command ``entry``: an engine error (125)
+    from a container/network/volume command exits 1, as docker/cli does for a daemon error;
+    the CLI's own usage errors (cli.context.UsageError, flag values) stay 125."""
+    from skiff.cli.context import UsageError
+    from skiff.errors import EXIT_ENGINE
+
+    if entry is None or e.exit_code != EXIT_ENGINE or isinstance(e, UsageError):
+        return e.exit_code
+    module, func, _ = entry
+    if module not in _DAEMON_FAMILIES or (module, func) in _KEEPS_125:
+        return e.exit_code
+    if str(e).startswith("invalid argument \""):  # pflag's refusal of a flag value
+        return e.exit_code
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one skiff command; return its exit code (never raises for user errors)."""
     from skiff.errors import EXIT_ENGINE, SkiffError
@@ -101,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = os.environ.get("SKIFF_DEBUG") == "1"
     ctx = None
+    entry: Entry | None = None
     try:
         opts, rest = _split_globals(argv)
         debug = debug or bool(opts["debug"])
@@ -116,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         if found is None:
             sys.stdout.write(_group_help(rest[0]))
             return 0
-        (module, func, _), _prog, args = found
+        entry, _prog, args = found
+        module, func, _ = entry
         from skiff.cli.context import Context
         from skiff.config import Config
 
@@ -129,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         _print_error(str(e))
-        return e.exit_code
+        return _daemon_exit(entry, e)
     except KeyboardInterrupt:
         _print_error("operation cancelled by user")
         return 130

@@ -257,8 +257,12 @@ def copy_from(svc, ref: str, cpath: str, host_dest: str, *, follow: bool = False
         parent = os.path.dirname(os.path.abspath(host_dest))
         if not os.path.isdir(parent):
             raise NotFound("invalid output path", f'directory "{parent}" does not exist')
+    # a trailing "/" asks for what the path names, so a last-component symlink is followed
+    # (docker cp CONTAINER:/link-to-dir/ copies the directory, named as the link)
+    trailing = cpath.endswith("/") and cpath.strip("/") != ""
     with rootfs(svc, rec) as root:
-        src = resolve_path(root, rec, cpath, bundle=svc.bundle(rec["Id"]), follow=follow)
+        src = resolve_path(root, rec, cpath, bundle=svc.bundle(rec["Id"]),
+                           follow=follow or trailing)
         if cpath.rstrip("/").endswith("/.") or cpath == ".":
             src = Path(str(src) + "/.")
         if not os.path.lexists(str(src).removesuffix("/.")):
@@ -266,6 +270,8 @@ def copy_from(svc, ref: str, cpath: str, host_dest: str, *, follow: bool = False
         srcp = Path(str(src).removesuffix("/."))
         dest = Path(host_dest)
         tgt = _target(Path(str(src)) if str(src).endswith("/.") else srcp, dest, host_dest)
+        if trailing and tgt.parent == dest and dest.is_dir() and not str(src).endswith("/."):
+            tgt = dest / os.path.basename(cpath.rstrip("/"))
         _copy(srcp, tgt, follow=follow)
 
 
@@ -275,12 +281,17 @@ def copy_to(svc, ref: str, host_src: str, cpath: str, *, follow: bool = False) -
 
     Raises:
         NotFound: the source is missing, or the destination's parent directory.
+        InvalidArgument: the destination goes through a regular file (dockerd's
+            ``extraction point is not a directory``).
     """
     rec = svc.get(ref)
     if not os.path.lexists(host_src.removesuffix("/.")):
         raise NotFound(f"lstat {host_src}", "no such file or directory")
     with rootfs(svc, rec) as root:
         dest = resolve_path(root, rec, cpath)
+        if not dest.is_dir() and os.path.lexists(dest.parent) and not dest.parent.is_dir():
+            # dockerd's archive extraction: a path that goes through a regular file
+            raise InvalidArgument("extraction point is not a directory")
         src = Path(host_src)
         tgt = _target(src, dest, cpath)
         _copy(Path(host_src.removesuffix("/.")), tgt, follow=follow)
@@ -468,7 +479,6 @@ def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: 
     from skiff.layers.compression import compress_layer
     from skiff.layers.diff import write_layer
     from skiff.oci import mediatypes
-    from skiff.runtime import records
 
     rec = svc.get(ref)
     sk = rec["Skiff"]
@@ -540,7 +550,8 @@ def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: 
     if message:
         cfg["comment"] = message
     hist = list(cfg.get("history") or [])
-    entry = {"created": now, "created_by": records.command_text(rec)}
+    # moby daemon/commit.go: strings.Join(container Config.Cmd, " "), unquoted, no entrypoint
+    entry = {"created": now, "created_by": " ".join(rec["Config"].get("Cmd") or [])}
     if author:
         entry["author"] = author
     if message:

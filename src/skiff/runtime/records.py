@@ -68,8 +68,8 @@ def validate_name(name: str) -> str:
     """
     n = name[1:] if name.startswith("/") else name
     if not NAME_RE.match(n):
-        raise InvalidArgument(f"Invalid container name ({name})",
-                              "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        raise InvalidArgument(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
+                              "are allowed")
     return n
 
 
@@ -118,7 +118,7 @@ def insert(db: sqlite3.Connection, rec: dict) -> None:
 
 def _name_conflict(name: str, cid: str) -> AlreadyExists:
     e = AlreadyExists(
-        f'Conflict. The container name "/{name}" is already in use by container "{cid}"',
+        f'Conflict. The container name "/{name}" is already in use by container "{cid}". '
         "You have to remove (or rename) that container to be able to reuse that name.")
     e.exit_code = 125
     return e

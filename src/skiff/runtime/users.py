@@ -17,7 +17,10 @@ from skiff.runtime.value import value
 
 @value
 class ExecUser:
-    """A resolved process user: uid, gid, supplementary gids and home directory."""
+    """A resolved process user: uid, gid, supplementary gids and home directory.
+
+    ``additional_gids`` starts with the primary gid, then the user's member groups, then
+    ``--group-add`` ones (moby's getUser: ``id`` in the container lists the primary group)."""
 
     uid: int
     gid: int
@@ -109,4 +112,4 @@ def resolve(rootfs: str | Path, user: str, group_add: tuple[str, ...] = ()) -> E
             if gnum is None:
                 raise SkiffError(f"unable to find group {g}", "no matching entries in group file")
         sgids.append(gnum)
-    return ExecUser(uid, gid, tuple(sgids), home)
+    return ExecUser(uid, gid, (gid, *sgids), home)

@@ -35,7 +35,7 @@ def _init(self, *args, **kw) -> None:
         raise TypeError(f"{cls.__name__}.__init__() takes {len(names) + 1} positional "
                         f"arguments but {len(args) + 1} were given")
     put = object.__setattr__
-    for name, v in zip(names, args):
+    for name, v in zip(names, args, strict=False):
         if name in kw:
             raise TypeError(f"{cls.__name__}.__init__() got multiple values for argument "
                             f"'{name}'")

@@ -19,7 +19,10 @@ def _rec(cid: str, name: str, status: str, *, code: int = 0, finished: str = rec
     st.update(Status=status, ExitCode=code, FinishedAt=finished)
     if finished != records.ZERO_TIME:
         st["StartedAt"] = "2020-01-01T00:00:01Z"
-    return {"Id": cid, "Name": "/" + name, "Image": "sha256:" + "a" * 64, "State": st,
+    # a container created by image ID has that image (ps shows Config.Image only while it
+    # still resolves to the container's image, as dockerd's list does)
+    image_id = image if image.startswith("sha256:") else "sha256:" + "a" * 64
+    return {"Id": cid, "Name": "/" + name, "Image": image_id, "State": st,
             "Created": "2020-01-01T00:00:00.5Z", "Path": "sh", "Args": list(args),
             "Config": {"Image": image, "Labels": {}}, "Mounts": [],
             "HostConfig": {"NetworkMode": "none"},

@@ -45,7 +45,7 @@ def test_name_conflict_message(db):
     with pytest.raises(AlreadyExists) as ei:
         records.insert(db, _rec("2" * 64, "web"))
     assert str(ei.value) == ('Conflict. The container name "/web" is already in use by container '
-                             f'"{"1" * 64}": You have to remove (or rename) that container to be '
+                             f'"{"1" * 64}". You have to remove (or rename) that container to be '
                              "able to reuse that name.")
     assert ei.value.exit_code == 125
 

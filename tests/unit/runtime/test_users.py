@@ -22,20 +22,21 @@ def rootfs(tmp_path):
     return tmp_path
 
 
+# additional gids start with the primary gid, as moby's getUser gives them to runc
 def test_default_is_root_with_member_groups(rootfs):
-    assert resolve(rootfs, "") == ExecUser(0, 0, (10,), "/root")
+    assert resolve(rootfs, "") == ExecUser(0, 0, (0, 10), "/root")
 
 
 def test_by_name_and_uid(rootfs):
-    assert resolve(rootfs, "app") == ExecUser(1000, 1000, (10, 50), "/home/app")
-    assert resolve(rootfs, "1000") == ExecUser(1000, 1000, (10, 50), "/home/app")
-    assert resolve(rootfs, "4242") == ExecUser(4242, 0, (), "/")
+    assert resolve(rootfs, "app") == ExecUser(1000, 1000, (1000, 10, 50), "/home/app")
+    assert resolve(rootfs, "1000") == ExecUser(1000, 1000, (1000, 10, 50), "/home/app")
+    assert resolve(rootfs, "4242") == ExecUser(4242, 0, (0,), "/")
 
 
 def test_user_and_group(rootfs):
-    assert resolve(rootfs, "app:staff") == ExecUser(1000, 50, (), "/home/app")
-    assert resolve(rootfs, "nobody:77") == ExecUser(65534, 77, (), "/")
-    assert resolve(rootfs, "app", ("staff", "99")).additional_gids == (10, 50, 50, 99)
+    assert resolve(rootfs, "app:staff") == ExecUser(1000, 50, (50,), "/home/app")
+    assert resolve(rootfs, "nobody:77") == ExecUser(65534, 77, (77,), "/")
+    assert resolve(rootfs, "app", ("staff", "99")).additional_gids == (1000, 10, 50, 50, 99)
 
 
 def test_unknown_names(rootfs):
