@@ -87,8 +87,8 @@ class Step:
         if not any(ins_.field(h, "expand", default=False) for h in docs):
             return ins
         raw = Lexer(self.b._escape(), skip_process_quotes=True)
-        new = [dataclasses.replace(h, content=raw.process_word(h.content, env))
-               if h.expand else h for h in docs]
+        new = tuple([dataclasses.replace(h, content=raw.process_word(h.content, env))
+                     if h.expand else h for h in docs])  # the field is a tuple (contracts)
         return dataclasses.replace(ins, heredocs=new)
 
     def inputs(self) -> StepInputs:

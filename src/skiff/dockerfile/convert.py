@@ -143,12 +143,15 @@ def _flag_spec(*spec: tuple[str, str, Any]) -> _FlagSpec:
 
 
 def _flag_values(flags: list[str], spec: _FlagSpec) -> dict[str, Any]:
-    """The values of the declared flags (``flags`` non-empty), defaults for the others."""
+    """The values of the declared flags (``flags`` non-empty), defaults for the others;
+    a "strings" flag's values as a tuple."""
     kinds, defaults, multi = spec
     values = defaults.copy()
     for name in multi:
         values[name] = []
     _parse_flags(flags, kinds, values)
+    for name in multi:  # frozen instruction values hold tuples (the shared () when none)
+        values[name] = tuple(values[name]) if values[name] else ()
     return values
 
 
@@ -198,9 +201,9 @@ def _kvps(args: list[str], cmd: str) -> list[tuple[str, str]]:
     return out
 
 
-def _heredocs(docs) -> list[Heredoc]:
-    return [Heredoc(h.name, chomp_heredoc_content(h.content) if h.chomp else h.content,
-                    h.expand, h.chomp, h.file_descriptor) for h in docs]
+def _heredocs(docs) -> tuple[Heredoc, ...]:
+    return tuple([Heredoc(h.name, chomp_heredoc_content(h.content) if h.chomp else h.content,
+                    h.expand, h.chomp, h.file_descriptor) for h in docs])
 
 
 def _maybe_heredoc(word: str):
@@ -211,7 +214,7 @@ def _maybe_heredoc(word: str):
 
 
 def _sources_dest(args: list[str], heredocs, cmd: str
-                  ) -> tuple[list[str], str, list[Heredoc]]:
+                  ) -> tuple[list[str], str, tuple[Heredoc, ...]]:
     """(source paths, destination, heredoc sources) of COPY/ADD arguments."""
     dest = args[-1]
     if _maybe_heredoc(dest) is not None:
@@ -227,7 +230,7 @@ def _sources_dest(args: list[str], heredocs, cmd: str
             docs.append(Heredoc(h.name, "", h.expand, h.chomp, h.file_descriptor))
         else:
             paths.append(src)
-    return paths, dest, docs
+    return paths, dest, tuple(docs) if docs else ()
 
 
 def _too_few_sources(kw: str) -> InstructionError:
@@ -268,10 +271,10 @@ def _run_core(args, flags, json, start, end, original, heredocs=()) -> Instructi
         if security is not None and security not in ("sandbox", "insecure"):
             raise InstructionError(f"unsupported security mode {_q(security)}")
     else:
-        mounts, network, security, devices = [], None, None, []
+        mounts, network, security, devices = (), None, None, ()
     # cmd, prepend_shell, mounts, network, security, devices, heredocs
     return _Run(start, end, original, args if json else " ".join(args), not json, mounts,
-                network, security, devices, _heredocs(heredocs) if heredocs else [])
+                network, security, devices, _heredocs(heredocs) if heredocs else ())
 
 
 def _cmd_core(args, flags, json, start, end, original) -> Instruction:
@@ -327,9 +330,9 @@ def _copy_core(args, flags, json, start, end, original, heredocs=()) -> Instruct
     else:
         chown = chmod = from_ = None
         link = parents = False
-        exclude = []
+        exclude = ()
     if not heredocs and "<<" not in original:  # no heredoc anywhere: sources as written
-        sources, dest, docs = args[:-1], args[-1], []
+        sources, dest, docs = args[:-1], args[-1], ()
     else:
         sources, dest, docs = _sources_dest(args, heredocs, "COPY")
     # sources, dest, heredocs, chown, chmod, link, exclude, json, from_, parents
@@ -343,7 +346,7 @@ def _add_core(args, flags, json, start, end, original, heredocs=()) -> Instructi
     if flags:
         f = _flag_values(flags, _ADD_FLAGS)
     else:
-        f = {"chown": None, "chmod": None, "link": False, "exclude": [],
+        f = {"chown": None, "chmod": None, "link": False, "exclude": (),
              "keep-git-dir": False, "checksum": None, "unpack": None}
     sources, dest, docs = _sources_dest(args, heredocs, "ADD")
     # sources, dest, heredocs, chown, chmod, link, exclude, json, keep_git_dir, checksum,

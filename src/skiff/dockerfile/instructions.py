@@ -74,7 +74,7 @@ class Instruction:
             v = getattr(self, f.name)
             if isinstance(v, Heredoc):
                 v = dataclasses.asdict(v)
-            elif isinstance(v, list):
+            elif isinstance(v, (list, tuple)):
                 v = [dataclasses.asdict(x) if isinstance(x, Heredoc) else
                      list(x) if isinstance(x, tuple) else x for x in v]
             d[f.name.rstrip("_")] = v
@@ -109,18 +109,19 @@ class Run(_CommandLine):
     """``RUN [--mount=...] [--network=none|host|default] [--security=insecure|sandbox] cmd``.
 
     ``mounts`` are the raw ``--mount`` values (``type=cache,target=/root/.cache``);
-    ``heredocs`` the inline files (``RUN <<EOF``)."""
+    ``heredocs`` the inline files (``RUN <<EOF``). Tuples (the shared ``()`` when none):
+    the value is frozen, and an empty tuple is not one more GC-tracked object per RUN."""
 
-    mounts: list[str] = field(default_factory=list)
+    mounts: tuple[str, ...] = ()
     network: str | None = None
     security: str | None = None
-    devices: list[str] = field(default_factory=list)
-    heredocs: list[Heredoc] = field(default_factory=list)
+    devices: tuple[str, ...] = ()
+    heredocs: tuple[Heredoc, ...] = ()
 
     def expand(self, expander: Expander) -> Run:
         if not self.mounts:
             return self
-        return dataclasses.replace(self, mounts=[expander(m) for m in self.mounts])
+        return dataclasses.replace(self, mounts=tuple([expander(m) for m in self.mounts]))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,15 +180,16 @@ class Expose(Instruction):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _SourcesDest(Instruction):
     """Sources (paths, URLs, globs), heredoc sources, and the destination. ``chmod`` and
-    ``chown`` are as written; ``exclude`` the ``--exclude`` patterns."""
+    ``chown`` are as written; ``exclude`` the ``--exclude`` patterns. ``heredocs`` and
+    ``exclude`` are tuples (the shared ``()`` when none)."""
 
     sources: list[str] = field(default_factory=list)
     dest: str = ""
-    heredocs: list[Heredoc] = field(default_factory=list)
+    heredocs: tuple[Heredoc, ...] = ()
     chown: str | None = None
     chmod: str | None = None
     link: bool = False
-    exclude: list[str] = field(default_factory=list)
+    exclude: tuple[str, ...] = ()
     json: bool = False
 
     def _expand_common(self, expander: Expander, **extra: Any) -> Any:
@@ -195,7 +197,7 @@ class _SourcesDest(Instruction):
             self, sources=[expander(s) for s in self.sources], dest=expander(self.dest),
             chown=expander(self.chown) if self.chown else self.chown,
             chmod=expander(self.chmod) if self.chmod else self.chmod,
-            exclude=[expander(x) for x in self.exclude], **extra)
+            exclude=tuple([expander(x) for x in self.exclude]) if self.exclude else (), **extra)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -60,10 +60,10 @@ def _l_run(rest, flags, line, start, end, d):
         return None
     if rest[0] != "[":  # shell form
         # cmd, prepend_shell, mounts, network, security, devices, heredocs
-        return _Run(start, end, line, rest, True, [], None, None, [], [])
+        return _Run(start, end, line, rest, True, (), None, None, (), ())
     cmd = simple_json_strings(rest)
     if cmd is not None:
-        return _Run(start, end, line, cmd, False, [], None, None, [], [])
+        return _Run(start, end, line, cmd, False, (), None, None, (), ())
     return None
 
 
@@ -100,7 +100,14 @@ def _l_user(rest, flags, line, start, end, d):
 def _l_pairs(rest: str, d):
     """ENV/LABEL ``k=v ...`` pairs (not the legacy ``k v``), or None."""
     parts = pair_parts(rest)
-    if parts is not None:
+    if parts is not None:  # [gap, k1, v1, gap, k2, v2, ..., gap]: the usual 1-3 pairs by hand
+        n = len(parts)
+        if n == 4:
+            return [(parts[1], parts[2])]
+        if n == 7:
+            return [(parts[1], parts[2]), (parts[4], parts[5])]
+        if n == 10:
+            return [(parts[1], parts[2]), (parts[4], parts[5]), (parts[7], parts[8])]
         return list(zip(parts[1::3], parts[2::3], strict=True))
     words = parse_words(rest, d.escape)
     if not words or "=" not in words[0]:
@@ -197,13 +204,13 @@ def _l_copy(rest, flags, line, start, end, d):
             else:
                 break
         else:
-            return _Copy(start, end, line, parts[:-1], parts[-1], [], chown, chmod, link, [],
+            return _Copy(start, end, line, parts[:-1], parts[-1], (), chown, chmod, link, (),
                          False, from_, parents)
         f = _flag_values(flags, _COPY_FLAGS)
         # sources, dest, heredocs, chown, chmod, link, exclude, json, from_, parents
-        return _Copy(start, end, line, parts[:-1], parts[-1], [], f["chown"], f["chmod"],
+        return _Copy(start, end, line, parts[:-1], parts[-1], (), f["chown"], f["chmod"],
                      f["link"], f["exclude"], False, f["from"], f["parents"])
-    return _Copy(start, end, line, parts[:-1], parts[-1], [], None, None, False, [], False,
+    return _Copy(start, end, line, parts[:-1], parts[-1], (), None, None, False, (), False,
                  None, False)
 
 

@@ -92,16 +92,17 @@ def test_instruction_fields(df):
     assert isinstance(run, Run)
     assert (run.line, run.end_line) == (8, 10)
     assert run.cmd == "echo hi     && echo there" and run.prepend_shell
-    assert run.mounts == ["type=cache,target=/root/.cache"] and run.network == "none"
+    assert run.mounts == ("type=cache,target=/root/.cache",) and run.network == "none"
     assert run_exec.cmd == ["/bin/sh", "-c", "echo exec"] and not run_exec.prepend_shell
     assert isinstance(copy, Copy)
     assert (copy.from_, copy.chown, copy.chmod, copy.link, copy.parents, copy.exclude,
-            copy.sources, copy.dest) == ("build", "1:1", "0755", True, True, ["*.md"],
+            copy.sources, copy.dest) == ("build", "1:1", "0755", True, True, ("*.md",),
                                          ["a", "b"], "/dst/")
     assert isinstance(add, Add)
     assert (add.checksum, add.keep_git_dir, add.sources) == \
         ("sha256:abc", True, ["https://example.com/x.tar.gz"])
     assert copy_h.sources == [] and copy_h.dest == "/etc/"
+    assert copy.heredocs == () and run.devices == () and add.exclude == ()
     assert [(h.name, h.content, h.chomp, h.expand) for h in copy_h.heredocs] == [
         ("EOF", "one $A\n", False, True), ("EOT", "two\n", True, True)]
     assert (copy_h.line, copy_h.end_line) == (14, 18)
@@ -244,3 +245,25 @@ def test_to_dict_is_json_ready(df):
     assert run["instruction"] == "RUN" and run["line"] == 8 and run["mounts"] == \
         ["type=cache,target=/root/.cache"]
     assert d["stages"][0]["instructions"][5]["from"] == "build"
+
+
+@pytest.mark.parametrize("text", [
+    "FROM a\nRUN ls\nCOPY a b\nADD c d\n",  # the line path's own shapes
+    "FROM a\nRUN --network=none ls\nCOPY --chown=1 a b\nADD --link c d\n",  # flag rules
+    "FROM a\nRUN <<EOF\nls\nEOF\nCOPY <<EOF /x\nhi\nEOF\n",  # through the tree node
+])
+def test_sequence_fields_are_tuples(text):
+    """RUN's mounts/devices/heredocs and COPY/ADD's heredocs/exclude are tuples whichever
+    path built them, the shared empty tuple when none were written."""
+    for ins in parse(text).stages[0].instructions:
+        names = ("mounts", "devices", "heredocs") if isinstance(ins, Run) else \
+            ("heredocs", "exclude")
+        for name in names:
+            v = getattr(ins, name)
+            assert type(v) is tuple  # an empty one is CPython's shared ()
+    run, copy = parse("FROM a\nRUN --mount=type=cache,target=$D --device=x ls\n"
+                      "COPY --exclude=$P --exclude=y a b\n").stages[0].instructions
+    assert (run.mounts, run.devices) == (("type=cache,target=$D",), ("x",))
+    assert run.expand(lambda w: w.replace("$D", "/c")).mounts == ("type=cache,target=/c",)
+    assert copy.exclude == ("$P", "y")
+    assert copy.expand(lambda w: w.replace("$P", "*.md")).exclude == ("*.md", "y")

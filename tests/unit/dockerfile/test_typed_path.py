@@ -98,6 +98,9 @@ def test_same_on_generated_instructions(lines):
     "FROM a\nFOO x\nENV bad\n",             # parse error after an instruction error
     "FROM a\nCOPY x\nCOPY --bogus=1 a b\n",
     "FROM a\nRUN [\"a\", 1]\n",
+    # ENV/LABEL pairs: 1-3 taken by hand, more through the zip
+    "FROM a\nENV a=1\nENV a=1 b='2 3'\nENV a=1 b=2 c=\"3 4\"\nLABEL a=1 b=2 c=3 d=4\n"
+    "LABEL a=1   b=2\tc=3 d=4 e=5\n",
 ])
 def test_same_on_chosen_text(text):
     _same(text)
