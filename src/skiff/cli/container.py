@@ -317,6 +317,25 @@ def run(ctx: Context, argv: list[str]) -> int:
                            sig_proxy=a.sig_proxy.lower() != "false", detach_keys=keys)
 
 
+def _stdin_source():
+    """``(fd, feeder)``: a descriptor of this process's stdin for the container (a dup), or,
+    when stdin is no real file (in-process tests), the read end of a pipe and the not yet
+    started daemon thread that writes what stdin held into it."""
+    try:
+        return os.dup(sys.stdin.fileno()), None
+    except (AttributeError, OSError, ValueError):
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        r, w = os.pipe()
+        import threading
+
+        def feed() -> None:
+            try:
+                os.write(w, data)
+            finally:
+                os.close(w)
+        return r, threading.Thread(target=feed, daemon=True)
+
+
 def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: bool = True,
                     detach_keys: bytes | None = None) -> int:
     """Start with the command's stdio attached; return the container's exit code."""
@@ -332,23 +351,7 @@ def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: boo
     err_r, err_w = os.pipe()
     fds[out_r] = ctx.out
     fds[err_r] = sys.stderr
-    stdin_fd = -1
-    feeder = None
-    if want_in:
-        try:
-            stdin_fd = os.dup(sys.stdin.fileno())
-        except (AttributeError, OSError, ValueError):
-            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-            r, w = os.pipe()
-            stdin_fd = r
-            import threading
-
-            def feed() -> None:
-                try:
-                    os.write(w, data)
-                finally:
-                    os.close(w)
-            feeder = threading.Thread(target=feed, daemon=True)
+    stdin_fd, feeder = _stdin_source() if want_in else (-1, None)
     attach = Attach(stdin=stdin_fd, stdout=out_w, stderr=err_w)
     saved_tc = None
     if tty and stdin_fd >= 0 and os.isatty(stdin_fd):

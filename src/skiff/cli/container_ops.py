@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from skiff.cli.container import _out, _service, _write_stream
+from skiff.cli.container import _out, _service, _stdin_source, _write_stream
 from skiff.cli.context import Context
 
 
@@ -390,24 +390,7 @@ def _attach_monitor(ctx: Context, svc, rec: dict, want_in: bool, tty: bool,
     from skiff.errors import SkiffError
     from skiff.runtime import attachio, records
 
-    stdin_fd = -1
-    feeder = None
-    if want_in:
-        try:
-            stdin_fd = os.dup(sys.stdin.fileno())
-        except (AttributeError, OSError, ValueError):  # not a real file (in-process tests)
-            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-            r, w = os.pipe()
-            stdin_fd = r
-
-            def feed() -> None:
-                try:
-                    os.write(w, data)
-                finally:
-                    os.close(w)
-            import threading
-
-            feeder = threading.Thread(target=feed, daemon=True)
+    stdin_fd, feeder = _stdin_source() if want_in else (-1, None)
     out_r, out_w = os.pipe()
     err_r, err_w = (-1, -1) if tty else os.pipe()
     saved_tc = None
