@@ -140,6 +140,7 @@ class Runc:
 
 class Podman:
     name = "podman"
+    run_flags: tuple[str, ...] = ()  # extra `podman run` flags (userns_bench: --userns auto)
 
     def __init__(self, work: Path, tar: Path):
         conf = work / "containers.conf"
@@ -150,7 +151,8 @@ class Podman:
                      str(work / "podman-run"), "--storage-driver", "overlay"]
         subprocess.run([*self.base, "import", str(tar), "bb:1"], check=True, env=self.env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.cmd = [*self.base, "run", "--rm", "--network", "none", "bb:1", "/bin/true"]
+        self.cmd = [*self.base, "run", "--rm", "--network", "none", *self.run_flags, "bb:1",
+                    "/bin/true"]
 
     def once(self) -> float:
         return timed(self.cmd, self.env)
@@ -162,15 +164,18 @@ class Podman:
 
 class Docker:
     name = "docker"
+    daemon_flags: tuple[str, ...] = ()  # extra dockerd flags (userns_bench: --userns-remap)
 
     def __init__(self, work: Path, tar: Path):
         d = work / "docker"
         d.mkdir()
+        self.data = d / "data"
         self.sock = d / "docker.sock"
         self.proc = subprocess.Popen(
-            ["dockerd", "--iptables=false", "--bridge=none", "--data-root", str(d / "data"),
-             "--exec-root", str(d / "exec"), "-H", f"unix://{self.sock}", "--pidfile",
-             str(d / "docker.pid")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ["dockerd", "--iptables=false", "--bridge=none", *self.daemon_flags,
+             "--data-root", str(self.data), "--exec-root", str(d / "exec"),
+             "-H", f"unix://{self.sock}", "--pidfile", str(d / "docker.pid")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.base = ["docker", "-H", f"unix://{self.sock}"]
         for _ in range(300):
             if subprocess.run([*self.base, "info"], stdout=subprocess.DEVNULL,

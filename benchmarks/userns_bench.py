@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from benchmarks import run_bench
 from benchmarks.run_bench import BENCH, REPO, timed
 
 
@@ -73,64 +72,14 @@ class Skiff:
         pass
 
 
-class Podman:
+class Podman(run_bench.Podman):
     name = "podman-auto"
-
-    def __init__(self, work: Path, tar: Path):
-        conf = work / "containers.conf"
-        conf.write_text('[containers]\ndefault_ulimits = ["nofile=1000:1000","nproc=1000:1000"]\n'
-                        '[engine]\nruntime="runc"\n')
-        self.env = {**os.environ, "CONTAINERS_CONF": str(conf)}
-        self.base = ["podman", "--root", str(work / "podman-root"), "--runroot",
-                     str(work / "podman-run"), "--storage-driver", "overlay"]
-        subprocess.run([*self.base, "import", str(tar), "bb:1"], check=True, env=self.env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.cmd = [*self.base, "run", "--rm", "--network", "none", "--userns", "auto",
-                    "bb:1", "/bin/true"]
-
-    def once(self) -> float:
-        return timed(self.cmd, self.env)
-
-    def close(self) -> None:
-        subprocess.run([*self.base, "system", "reset", "-f"], env=self.env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run_flags = ("--userns", "auto")
 
 
-class Docker:
+class Docker(run_bench.Docker):
     name = "docker-remap"
-
-    def __init__(self, work: Path, tar: Path):
-        d = work / "docker"
-        d.mkdir()
-        self.data = d / "data"
-        self.sock = d / "docker.sock"
-        self.proc = subprocess.Popen(
-            ["dockerd", "--iptables=false", "--bridge=none", "--userns-remap", "default",
-             "--data-root", str(self.data), "--exec-root", str(d / "exec"),
-             "-H", f"unix://{self.sock}", "--pidfile", str(d / "docker.pid")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.base = ["docker", "-H", f"unix://{self.sock}"]
-        for _ in range(300):
-            if subprocess.run([*self.base, "info"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL).returncode == 0:
-                break
-            time.sleep(0.1)
-        else:
-            self.close()
-            raise RuntimeError("dockerd did not come up")
-        subprocess.run([*self.base, "import", str(tar), "bb:1"], check=True,
-                       stdout=subprocess.DEVNULL)
-        self.cmd = [*self.base, "run", "--rm", "--network", "none", "bb:1", "/bin/true"]
-
-    def once(self) -> float:
-        return timed(self.cmd)
-
-    def close(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+    daemon_flags = ("--userns-remap", "default")
 
 
 def main(argv: list[str] | None = None) -> int:
