@@ -30,6 +30,7 @@ from skiff.build.cachekey import StepInputs, explain_miss
 from skiff.build.records import BuildRecords, CacheRecord
 from skiff.build.types import BuildOptions, BuildReport, Progress, StepReport
 from skiff.errors import BuildError, DockerfileError, ImageNotFound, SkiffError
+from skiff.procinfo import start_time
 from skiff.services import StoreParts
 
 if TYPE_CHECKING:
@@ -44,17 +45,6 @@ LAYER_MEDIA_TYPES = {
     "zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
 }
 _ARG_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def _start_time(pid: int) -> int | None:
-    """A process's start time (/proc/PID/stat field 22), None when gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rindex(b")") + 2:].split()
-    return None if fields[0] in (b"Z", b"X") else int(fields[19])
 
 
 def _now_rfc3339() -> str:
@@ -130,7 +120,7 @@ class Builder(StoreParts):
         order = self._needed_stages(df, target)
         self._sweep_dead_builds()
         self.work.mkdir(parents=True, exist_ok=True)
-        (self.work / "owner").write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
+        (self.work / "owner").write_text(f"{os.getpid()} {start_time(os.getpid())}\n")
         try:
             for i in order:
                 self.results[i] = self._run_stage(df.stages[i])
@@ -184,7 +174,7 @@ class Builder(StoreParts):
                 pid_s, start_s = (tmp / name / "owner").read_text().split()
             except (OSError, ValueError):
                 continue
-            if str(_start_time(int(pid_s))) != start_s:
+            if str(start_time(int(pid_s))) != start_s:
                 dead.append(name)
         if not dead:
             return

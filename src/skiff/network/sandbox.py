@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skiff.config import Config
+from skiff.procinfo import start_time
 
 PREFIX = "netsandbox-"
 
@@ -43,17 +44,6 @@ class Sandbox:
     nameservers: tuple[str, ...] = ()
 
 
-def _start_time(pid: int) -> str | None:
-    """/proc/PID/stat field 22 (start time in clock ticks) as text; None when gone/zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rindex(b")") + 2:].split()
-    return None if fields[0] in (b"Z", b"X") else fields[19].decode()
-
-
 def _owner_path(config: Config, sid: str) -> Path:
     return Path(config.tmp_dir) / f"{PREFIX}{sid}"
 
@@ -63,7 +53,7 @@ def _write_owner(config: Config, sid: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     pid = os.getpid()
-    tmp.write_text(f"{pid} {_start_time(pid)}\n")
+    tmp.write_text(f"{pid} {start_time(pid)}\n")
     os.rename(tmp, path)  # no fsync: a power cut also empties /run/netns and the links
     return path
 
@@ -98,7 +88,7 @@ def sweep(config: Config, db: sqlite3.Connection) -> list[str]:
             pid_s, start = (Path(config.tmp_dir) / name).read_text().split()
         except (OSError, ValueError):
             continue
-        if _start_time(int(pid_s)) == start:
+        if str(start_time(int(pid_s))) == start:
             continue
         release(config, db, sid)
         done.append(sid)

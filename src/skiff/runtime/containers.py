@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from skiff.errors import Conflict, InvalidArgument, NotFound, SkiffError
+from skiff.procinfo import start_time
 from skiff.runtime import cgroups, records
 from skiff.runtime.records import ACTIVE
 from skiff.runtime.value import value
@@ -128,19 +129,13 @@ def parse_signal(sig: str | int) -> int:
         raise InvalidArgument("Invalid signal", str(sig)) from None
 
 
-def _proc_start_time(pid: int) -> int | None:
-    from skiff.runtime.monitor import _proc_start_time as st
-
-    return st(pid)
-
-
 def monitor_alive(rec: dict) -> bool:
     """True when the record's monitor process still runs (pid and start time match)."""
     sk = rec.get("Skiff") or {}
     pid = sk.get("MonitorPid")
     if not pid:
         return False
-    st = _proc_start_time(pid)
+    st = start_time(pid)
     return st is not None and st == sk.get("MonitorStart")
 
 

@@ -33,6 +33,7 @@ import select
 import signal
 import time
 
+from skiff.procinfo import start_time
 from skiff.runtime import attachio, jsonlog
 from skiff.runtime import runc as runc_mod
 from skiff.runtime.value import value
@@ -111,18 +112,6 @@ def now_text() -> str:
     return format_rfc3339_ns(time.time_ns())
 
 
-def _proc_start_time(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rindex(b")") + 2:].split()
-    if fields[0] in (b"Z", b"X"):
-        return None
-    return int(fields[19])
-
-
 class _State:
     """state.json: the container's State as the monitor sees it, with a sequence number.
 
@@ -138,7 +127,7 @@ class _State:
         except (OSError, ValueError):
             self.d = {"Seq": 0}
         self.d.update(RestartCount=ms.restart_count, MonitorPid=os.getpid(),
-                      MonitorStart=_proc_start_time(os.getpid()))
+                      MonitorStart=start_time(os.getpid()))
 
     def write(self, **kw) -> None:
         self.d.update(kw)
@@ -192,14 +181,14 @@ def _kill_orphan(res: _Once, timeout: float = 10.0) -> None:
     namespace's init takes every process of the container with it."""
     import signal
 
-    if not res.pid or res.pid_start is None or _proc_start_time(res.pid) != res.pid_start:
+    if not res.pid or res.pid_start is None or start_time(res.pid) != res.pid_start:
         return
     try:
         os.kill(res.pid, signal.SIGKILL)
     except ProcessLookupError:
         return
     end = time.monotonic() + timeout
-    while _proc_start_time(res.pid) == res.pid_start and time.monotonic() < end:
+    while start_time(res.pid) == res.pid_start and time.monotonic() < end:
         time.sleep(0.01)
 
 
@@ -272,7 +261,7 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
             return
         res.started = True
         pid = int(text)
-        res.pid, res.pid_start = pid, _proc_start_time(pid)
+        res.pid, res.pid_start = pid, start_time(pid)
         started_at = now_text()
         state.write(Status="running", Pid=pid, ExitCode=0, Error="", StartedAt=started_at,
                     OOMKilled=False)

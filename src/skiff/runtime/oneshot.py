@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from skiff.errors import SkiffError
+from skiff.procinfo import start_time
 from skiff.runtime import etcfiles
 from skiff.runtime import mounts as rmounts
 from skiff.runtime import runc as runc_mod
@@ -181,7 +182,7 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
     hostname = hostname or cid[:12]
     work = Path(config.tmp_dir) / f"oneshot-{cid[:16]}"
     work.mkdir(parents=True, exist_ok=False)
-    (work / OWNER).write_text(f"{os.getpid()} {_start_time(os.getpid())} {cid}\n")
+    (work / OWNER).write_text(f"{os.getpid()} {start_time(os.getpid())} {cid}\n")
     rootfs_target = str(work / "rootfs")
     rootfs = None
     stubs: list[str] = []
@@ -220,18 +221,6 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
 OWNER = "owner"  # in a work dir: "<pid> <start time> <container id>" of the process using it
 
 
-def _start_time(pid: int) -> int | None:
-    """The process's start time (clock ticks since boot; /proc/PID/stat field 22), or None
-    when it is gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rindex(b")") + 2:].split()
-    return None if fields[0] in (b"Z", b"X") else int(fields[19])
-
-
 def sweep_stale(config, driver: runc_mod.Runc | None = None) -> list[str]:
     """Clean up after one-shot runs whose process died (a build killed -9 mid-RUN): kill
     and delete their runc container, unmount their rootfs, remove their work dir.
@@ -251,7 +240,7 @@ def sweep_stale(config, driver: runc_mod.Runc | None = None) -> list[str]:
             pid_s, start_s, cid = (work / OWNER).read_text().split()
         except (OSError, ValueError):
             continue
-        if str(_start_time(int(pid_s))) == start_s:
+        if str(start_time(int(pid_s))) == start_s:
             continue  # its owner still runs
         driver = driver or runc_mod.Runc.for_config(config)
         try:

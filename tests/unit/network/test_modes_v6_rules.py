@@ -11,6 +11,7 @@ import pytest
 
 from skiff.errors import Conflict, InvalidArgument
 from skiff.network import glue, ipv6
+from skiff.procinfo import start_time
 
 
 @pytest.mark.parametrize("kw, msg", [
@@ -153,7 +154,7 @@ def test_sandbox_sweep_releases_only_dead_owners(tmp_path, monkeypatch):
     released = []
     monkeypatch.setattr(sandbox, "release", lambda c, db, sid: released.append(sid))
     me = os.getpid()
-    (config.tmp_dir / "netsandbox-live").write_text(f"{me} {sandbox._start_time(me)}\n")
+    (config.tmp_dir / "netsandbox-live").write_text(f"{me} {start_time(me)}\n")
     (config.tmp_dir / "netsandbox-dead").write_text(f"{me} 1\n")  # pid reused: not it
     (config.tmp_dir / "netsandbox-half.tmp").write_text("")  # being written
     assert sandbox.sweep(config, None) == ["dead"]
