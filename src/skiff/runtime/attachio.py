@@ -232,7 +232,9 @@ def forward_winch(monitor_pid: int):
     return signal.signal(signal.SIGWINCH, handler)
 
 
-def _write_all(fd: int, data: bytes) -> bool:
+def write_all(fd: int, data: bytes) -> bool:
+    """Write all of ``data`` to ``fd`` (short writes continued); False when the other end
+    is gone or the write failed (the monitor's log, pty and sync pipe writes)."""
     try:
         view = memoryview(data)
         while view:
@@ -291,7 +293,7 @@ class Clients:
         """Copy ``data`` to every client's ``stream`` ("stdout"/"stderr")."""
         for c in self.items:
             fd = getattr(c, stream)
-            if fd >= 0 and not _write_all(fd, data):
+            if fd >= 0 and not write_all(fd, data):
                 setattr(c, stream, -1)  # that command went away: keep the others
 
     def by_stdin(self, fd: int) -> Client | None:
@@ -313,7 +315,7 @@ class Clients:
         if c is self.start:
             self.start_detached = True
             if msg is not None and self.sync_fd >= 0:
-                _write_all(self.sync_fd, (json.dumps(msg) + "\n").encode())
+                write_all(self.sync_fd, (json.dumps(msg) + "\n").encode())
         elif msg is not None:
             tell(c.conn, msg)
         elif c.conn is not None:
@@ -326,7 +328,7 @@ class Clients:
         for c in list(self.items):
             if c is self.start:
                 if self.sync_fd >= 0:
-                    told = _write_all(self.sync_fd, (json.dumps({"exit": code}) + "\n").encode())
+                    told = write_all(self.sync_fd, (json.dumps({"exit": code}) + "\n").encode())
                 c.close()
             else:
                 c.close()

@@ -192,20 +192,9 @@ def _kill_orphan(res: _Once, timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def _write_all(fd: int, data: bytes) -> bool:
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        return True
-    except OSError:
-        return False
-
-
 def _send(sync_fd: int, msg: dict) -> None:
     if sync_fd >= 0:
-        _write_all(sync_fd, (json.dumps(msg) + "\n").encode())
+        attachio.write_all(sync_fd, (json.dumps(msg) + "\n").encode())
 
 
 def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int,
@@ -247,7 +236,7 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
     def emit(fd: int, data: bytes) -> None:
         entries = splitters[fd].feed(data)
         if entries:
-            _write_all(log_fd, entries)
+            attachio.write_all(log_fd, entries)
         clients.write(streams[fd], data)
 
     def check_started() -> None:
@@ -358,7 +347,7 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
     for fd in (out_r, err_r):
         tail = splitters[fd].flush()
         if tail:
-            _write_all(log_fd, tail)
+            attachio.write_all(log_fd, tail)
         os.close(fd)
     res.code = rc if rc >= 0 else 128 - rc
     return res
@@ -549,7 +538,7 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, clients,
             return False
         entries = splitter.feed(data)
         if entries:
-            _write_all(log_fd, entries)
+            attachio.write_all(log_fd, entries)
         clients.write("stdout", data)
         return True
 
@@ -571,11 +560,11 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, clients,
                     continue
                 if not data:
                     if c is clients.start and c.stdin < 0:
-                        _write_all(master, b"\x04")  # EOF for the terminal's reader
+                        attachio.write_all(master, b"\x04")  # EOF for the terminal's reader
                     continue
                 data, detached = c.scanner.feed(data)
                 if data:
-                    _write_all(master, data)
+                    attachio.write_all(master, data)
                 if detached:  # ctrl-p ctrl-q: that command lets go, the container runs on
                     inputs.drop(c, {"detached": True})
         # reap whatever was reparented to us; stop when the container's init is gone
@@ -605,7 +594,7 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, clients,
         pass
     tail = splitter.flush()
     if tail:
-        _write_all(log_fd, tail)
+        attachio.write_all(log_fd, tail)
     code = os.waitstatus_to_exitcode(status)
     res.code = code if code >= 0 else 128 - code
     if ms.delete_argv:
@@ -720,7 +709,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
 
 
 def _send_ok(sync_fd: int, msg: dict) -> bool:
-    return _write_all(sync_fd, (json.dumps(msg) + "\n").encode())
+    return attachio.write_all(sync_fd, (json.dumps(msg) + "\n").encode())
 
 
 def spawn(ms: MonitorSpec, attach: Attach, keep_fds: tuple[int, ...] = ()) -> tuple[int, int]:
