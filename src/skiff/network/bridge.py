@@ -145,17 +145,17 @@ def create_netns(name: str, userns: str | None = None) -> Path:
     """
     import threading
 
+    path = NETNS_DIR / name
+    NETNS_DIR.mkdir(parents=True, exist_ok=True)
+    _ensure_shared_mount()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+    except FileExistsError:
+        raise SkiffError(f"network namespace {name}", "already exists") from None
+    os.close(fd)
     if userns is not None:
         from skiff.runtime.userns import unshare_netns_in
 
-        path = NETNS_DIR / name
-        NETNS_DIR.mkdir(parents=True, exist_ok=True)
-        _ensure_shared_mount()
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
-        except FileExistsError:
-            raise SkiffError(f"network namespace {name}", "already exists") from None
-        os.close(fd)
         try:
             unshare_netns_in(userns, str(path))
         except BaseException:
@@ -165,15 +165,6 @@ def create_netns(name: str, userns: str | None = None) -> Path:
         with rtnl(path) as nl, netlink_errors("lo"):
             nl.set_link(1, up=True)
         return path
-
-    path = NETNS_DIR / name
-    NETNS_DIR.mkdir(parents=True, exist_ok=True)
-    _ensure_shared_mount()
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
-    except FileExistsError:
-        raise SkiffError(f"network namespace {name}", "already exists") from None
-    os.close(fd)
     err: list[BaseException] = []
 
     def make() -> None:
