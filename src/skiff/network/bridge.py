@@ -235,7 +235,8 @@ def link_index(ipr, name: str) -> int | None:
     return r[0] if r else None
 
 
-def _sysctl(path: str, value: str) -> None:
+def set_sysctl(path: str, value: str) -> None:
+    """Write ``value`` to the /proc/sys file ``path`` unless it already reads so."""
     with contextlib.suppress(OSError):
         with open(path) as f:
             if f.read().strip() == value:
@@ -270,8 +271,8 @@ def ensure_bridge(name: str, gateway: str, subnet: IPv4Network, *, mtu: int = 15
                 if e.errno != errno.EEXIST:
                     raise
         nl.set_link(idx, up=True)
-    _sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
-    _sysctl("/proc/sys/net/ipv4/ip_forward", "1")
+    set_sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
+    set_sysctl("/proc/sys/net/ipv4/ip_forward", "1")
     return created
 
 

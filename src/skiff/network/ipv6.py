@@ -19,7 +19,6 @@ same rules go into ip6tables.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 from collections.abc import Iterable
@@ -96,20 +95,11 @@ def address_for(subnet4: str, address4: str, subnet6: str) -> IPv6Address:
     return IPv6Network(subnet6).network_address + off
 
 
-def _sysctl(path: str, value: str) -> None:
-    with contextlib.suppress(OSError):
-        with open(path) as f:
-            if f.read().strip() == value:
-                return
-    with open(path, "w") as f:
-        f.write(value)
-
-
 def ensure_bridge(name: str, gateway: str, prefix_len: int) -> None:
     """The bridge's IPv6 gateway address (no DAD), and IPv6 forwarding on."""
     from skiff.network import bridge
 
-    _sysctl(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "0")
+    bridge.set_sysctl(f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6", "0")
     with bridge.iproute() as ipr, bridge.netlink_errors(f"bridge {name}"):
         idx = bridge.link_index(ipr, name)
         if idx is None:
@@ -123,7 +113,7 @@ def ensure_bridge(name: str, gateway: str, prefix_len: int) -> None:
             except Exception as e:  # noqa: BLE001 - EEXIST from a racing process is fine
                 if getattr(e, "code", None) != 17:
                     raise
-    _sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1")
+    bridge.set_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1")
 
 
 def configure(netns_path: str | os.PathLike[str], ifname: str, address: str,
