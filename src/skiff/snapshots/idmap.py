@@ -162,31 +162,21 @@ def mount_idmapped(mounts: Sequence, target: str, scratch: str,
     Raises:
         SkiffError: an idmapped or overlay mount failed (nothing stays mounted).
     """
-    from skiff.snapshots.mount import Mount, mount_all
+    from skiff.snapshots.mount import map_lowerdirs, mount_all
 
     ns = (os.open(userns, os.O_RDONLY | os.O_CLOEXEC) if userns
           else userns_fd(uid_map, gid_map))
     layered: list[str] = []
+
+    def bind(d: str) -> str:
+        p = os.path.join(scratch, str(len(layered)))
+        os.makedirs(p, exist_ok=True)
+        idmapped_bind(d, p, ns)
+        layered.append(p)
+        return p
+
     try:
-        out = []
-        for m in mounts:
-            if m.type != "overlay":
-                out.append(m)
-                continue
-            opts = []
-            for opt in m.options:
-                if opt.startswith("lowerdir="):
-                    dirs = []
-                    for d in opt[len("lowerdir="):].split(":"):
-                        p = os.path.join(scratch, str(len(layered)))
-                        os.makedirs(p, exist_ok=True)
-                        idmapped_bind(d, p, ns)
-                        layered.append(p)
-                        dirs.append(p)
-                    opt = "lowerdir=" + ":".join(dirs)
-                opts.append(opt)
-            out.append(Mount(m.type, m.source, tuple(opts)))
-        mount_all(out, target)
+        mount_all(map_lowerdirs(mounts, bind), target)
     finally:
         os.close(ns)
         for p in reversed(layered):  # the overlay holds its own clones of them

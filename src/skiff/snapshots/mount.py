@@ -89,6 +89,21 @@ class Mount:
 _libc = None
 
 
+def map_lowerdirs(mounts: Sequence[Mount], fn) -> list[Mount]:
+    """``mounts`` with every overlay ``lowerdir=`` entry replaced by ``fn(dir)`` (called in
+    order, top layer first, as the option lists them); other mounts and options as they are.
+    For views of the same layers elsewhere: idmapped binds, shifted copies."""
+    out = []
+    for m in mounts:
+        if m.type != "overlay":
+            out.append(m)
+            continue
+        opts = tuple("lowerdir=" + ":".join(fn(d) for d in opt[len("lowerdir="):].split(":"))
+                     if opt.startswith("lowerdir=") else opt for opt in m.options)
+        out.append(Mount(m.type, m.source, opts))
+    return out
+
+
 def _lib():
     global _libc
     if _libc is None:

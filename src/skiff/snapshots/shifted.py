@@ -98,22 +98,9 @@ def shifted_fs(level_fs: Path, uid_map: Triples, gid_map: Triples) -> Path:
 def shifted_mounts(mounts: Sequence, uid_map: Triples, gid_map: Triples) -> list:
     """``mounts`` (the snapshotter's) with every overlay lowerdir replaced by its shifted
     copy for this mapping (see :func:`shifted_fs`)."""
-    from skiff.snapshots.mount import Mount
+    from skiff.snapshots.mount import map_lowerdirs
 
-    out = []
-    for m in mounts:
-        if m.type != "overlay":
-            out.append(m)
-            continue
-        opts = []
-        for opt in m.options:
-            if opt.startswith("lowerdir="):
-                dirs = [str(shifted_fs(Path(d), uid_map, gid_map))
-                        for d in opt[len("lowerdir="):].split(":")]
-                opt = "lowerdir=" + ":".join(dirs)
-            opts.append(opt)
-        out.append(Mount(m.type, m.source, tuple(opts)))
-    return out
+    return map_lowerdirs(mounts, lambda d: str(shifted_fs(Path(d), uid_map, gid_map)))
 
 
 def forced() -> bool:
