@@ -18,6 +18,7 @@ load reads, all through the same code:
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -37,6 +38,7 @@ from skiff.errors import (
     DigestMismatch,
     InvalidArgument,
     NotFound,
+    SkiffError,
 )
 from skiff.images.model import Layer
 from skiff.images.tarcheck import TarChecker
@@ -464,11 +466,20 @@ def _seekable_tar(service: ImageService, stream: BinaryIO):
     tmpdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile(dir=tmpdir) as spool:
         src = decompressed(stream)
-        try:
-            while chunk := src.read(CHUNK):
+        while True:
+            try:
+                chunk = src.read(CHUNK)
+            except (OSError, EOFError, zlib.error) as e:
+                raise InvalidArgument("invalid archive", f"decompressing: {e}") from None
+            if not chunk:
+                break
+            # a full disk is not a bad archive: say what failed (Docker: "write ...: no
+            # space left on device"), exit 1 as docker load does
+            try:
                 spool.write(chunk)
-        except (OSError, EOFError, zlib.error) as e:
-            raise InvalidArgument("invalid archive", f"decompressing: {e}") from None
+            except OSError as e:
+                why = "no space left on device" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+                raise SkiffError("loading the archive", why) from None
         spool.seek(0)
         try:
             tar = tarfile.open(fileobj=spool, mode="r:")
