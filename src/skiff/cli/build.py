@@ -372,14 +372,23 @@ def builder_prune(ctx, argv: list[str]) -> int:
             raise InvalidArgument(f"invalid filter {f!r}", "only until=DURATION is supported")
         older = time.time() - _duration_s(v)
     if not a.force:
-        ctx.out.write("WARNING! This will remove all dangling build cache. "
-                      "Are you sure you want to continue? [y/N] ")
+        ctx.out.write("WARNING! This will remove all build cache. " if a.all else
+                      "WARNING! This will remove all dangling build cache. ")
+        ctx.out.write("Are you sure you want to continue? [y/N] ")
         ctx.out.flush()
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             return 0
-    n = BuildRecords(ctx.db).prune(older_than=older)
-    ctx.out.write(f"Deleted build cache objects: {n}\n")
+    from skiff.format.humanize import prune_report
+    from skiff.images import ImageService
+
+    dropped = BuildRecords(ctx.db).prune_records(older_than=older)
+    # Docker: the records dropped, then the space they held (their layers and unpacked
+    # levels that nothing else needs) is really freed and reported.
+    freed = ImageService(ctx.config, ctx.db).reclaim_build_cache(
+        r.layer["digest"] for r in dropped if r.layer and r.layer.get("digest"))
+    ctx.out.write(prune_report("Deleted build cache objects:",
+                               [r.key.partition(":")[2] or r.key for r in dropped], freed))
     return 0
 
 

@@ -6,6 +6,7 @@ failed or killed command left the store consistent. df follows ``docker system d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -129,7 +130,7 @@ def df(service: ImageService) -> list[dict]:
         nbuild = db.execute("SELECT COUNT(*) FROM build_cache").fetchone()[0]
     except Exception:  # the build engineer's table may not exist yet
         nbuild = 0
-    bsize = du(service.config.builds_dir) if nbuild else 0
+    bsize = build_cache_size(service) if nbuild else 0
     return [
         {"Type": "Images", "TotalCount": len(imgs), "Active": len([i for i in imgs if i.id in used_ids]),
          "Size": total, "Reclaimable": reclaim},
@@ -139,6 +140,35 @@ def df(service: ImageService) -> list[dict]:
          "Size": vsize, "Reclaimable": max(vsize - vused, 0)},
         {"Type": "Build Cache", "TotalCount": nbuild, "Active": 0, "Size": bsize, "Reclaimable": bsize},
     ]
+
+
+def build_cache_size(service: ImageService) -> int:
+    """Bytes only the build cache holds (what ``skiff builder prune`` frees): the layer blobs
+    cache records name and no image does, plus the unpacked levels (snapshot sizes recorded
+    at commit) under the records' chainIDs that no image needs. ``docker system df``'s
+    Build Cache SIZE."""
+    image_blobs: set[str] = set()
+    for r in _rows(service, "SELECT id, manifest_digest FROM images"):
+        image_blobs |= service._blobs_of(r[0], r[1])
+    size = 0
+    for (layer,) in _rows(service, "SELECT DISTINCT layer FROM build_cache WHERE layer IS NOT NULL"):
+        try:
+            d = json.loads(layer)["digest"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if d not in image_blobs:
+            with contextlib.suppress(SkiffError):
+                size += service.content.size(d)
+    snaps = {r[0]: (r[1], r[2] or 0) for r in _rows(
+        service, "SELECT key, parent, size FROM snapshots WHERE kind = 'committed'")}
+    image_chains = service.chain_ids_in_use()
+    levels: set[str] = set()
+    for (top,) in _rows(service, "SELECT DISTINCT chain_id FROM build_cache WHERE chain_id IS NOT NULL"):
+        k = top
+        while k in snaps and k not in levels and k not in image_chains:
+            levels.add(k)
+            k = snaps[k][0]
+    return size + sum(snaps[k][1] for k in levels)
 
 
 def _rows(service: ImageService, sql: str) -> list:

@@ -1,0 +1,61 @@
+"""QA pass 3: the build cache's disk space (builder prune, system df) and COPY --from hits."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import pytest
+
+pytestmark = [pytest.mark.requires_root, pytest.mark.requires_overlay]
+
+
+@pytest.fixture
+def bb(cli, busybox_tar):
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+
+
+def _blobs(root) -> set[str]:
+    return set(os.listdir(root / "content" / "blobs" / "sha256"))
+
+
+def _cache_keys(root) -> list[str]:
+    db = sqlite3.connect(root / "metadata.db")
+    try:
+        return [r[0] for r in db.execute("SELECT key FROM build_cache")]
+    finally:
+        db.close()
+
+
+def test_builder_prune_frees_the_layers_only_the_cache_held(cli, bb, skiff_root, tmp_path):
+    # Docker: `docker builder prune -f` lists the cache objects it deleted, a blank line,
+    # then "Total reclaimed space: ..."; the space is really gone from the disk, and
+    # `docker system df` counted it under Build Cache before.
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "big").write_bytes(os.urandom(3_000_000))
+    (ctx / "small").write_text("small\n")
+    (ctx / "Dockerfile").write_text(
+        "FROM bb:1 AS b\nCOPY big small /stage/\nFROM bb:1\nCOPY --from=b /stage/small /s\n")
+    before = _blobs(skiff_root)
+    assert cli("build", "-q", "-t", "ms:1", str(ctx)).code == 0
+    df = cli("system", "df").out.splitlines()
+    cache_row = [ln.split() for ln in df if ln.startswith("Build Cache")][0]
+    assert cache_row[3] == "0" and cache_row[4].endswith("MB") and float(cache_row[4][:-2]) > 3
+    keys = _cache_keys(skiff_root)
+    r = cli("builder", "prune", "-f")
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[0] == "Deleted build cache objects:"
+    assert sorted(lines[1:-2]) == sorted(k.split(":", 1)[1] for k in keys)
+    assert lines[-2] == "" and lines[-1].startswith("Total reclaimed space: ")
+    assert float(lines[-1].split()[-1][:-2]) > 3 and lines[-1].endswith("MB")
+    # what is left is the images' blobs only: no 3 MB stage layer
+    left = _blobs(skiff_root) - before
+    sizes = [os.path.getsize(skiff_root / "content" / "blobs" / "sha256" / b) for b in left]
+    assert max(sizes) < 100_000
+    assert "0 unreferenced blobs" in cli("system", "check").out
+    assert [ln.split() for ln in cli("system", "df").out.splitlines()
+            if ln.startswith("Build Cache")] == [["Build", "Cache", "0", "0", "0B", "0B"]]
+    r = cli("builder", "prune", "-f")
+    assert (r.code, r.out) == (0, "Total reclaimed space: 0B\n")
