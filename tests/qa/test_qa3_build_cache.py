@@ -59,3 +59,38 @@ def test_builder_prune_frees_the_layers_only_the_cache_held(cli, bb, skiff_root,
             if ln.startswith("Build Cache")] == [["Build", "Cache", "0", "0", "0B", "0B"]]
     r = cli("builder", "prune", "-f")
     assert (r.code, r.out) == (0, "Total reclaimed space: 0B\n")
+
+
+def _outcomes(err: str) -> list[str]:
+    """HIT / MISS: why, per step, from plain progress output."""
+    out = []
+    for ln in err.splitlines():
+        parts = ln.split(" ", 1)
+        if len(parts) == 2 and parts[0].startswith("#") and parts[1].startswith("CACHE "):
+            out.append("HIT" if parts[1].startswith("CACHE HIT") else parts[1][6:])
+    return out
+
+
+def test_copy_from_a_rebuilt_stage_hits_when_the_copied_files_are_the_same(cli, bb, tmp_path):
+    # Docker keys COPY --from=STAGE on the checksum of the files copied: when the stage is
+    # rebuilt (a.txt changed) but /s/keep.txt is the same, the final stage is all cache hits.
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "a.txt").write_text("1\n")
+    (ctx / "keep.txt").write_text("keep\n")
+    (ctx / "Dockerfile").write_text(
+        "FROM bb:1 AS b\nCOPY a.txt keep.txt /s/\n"
+        "FROM bb:1\nCOPY --from=b /s/keep.txt /k\nLABEL x=1\n")
+    args = ("build", "--progress", "plain", "-t", "cf:1", str(ctx))
+    r = cli(*args)
+    assert r.code == 0, r.err
+    first = cli("image", "inspect", "-f", "{{.Id}}", "cf:1").out
+    (ctx / "a.txt").write_text("2\n")
+    r = cli(*args)
+    assert r.code == 0, r.err
+    assert _outcomes(r.err) == ["HIT", "MISS: 1 file changed: a.txt", "HIT", "HIT", "HIT"]
+    assert cli("image", "inspect", "-f", "{{.Id}}", "cf:1").out == first
+    # and a change in what is copied misses, naming the file
+    (ctx / "keep.txt").write_text("changed\n")
+    r = cli(*args)
+    assert _outcomes(r.err)[3] == "MISS: 1 file changed: s/keep.txt"
