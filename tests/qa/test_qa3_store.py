@@ -52,3 +52,41 @@ def test_load_on_a_full_disk_says_no_space_not_invalid_archive(small_root, busyb
     r = _skiff("load", "-i", str(archive))
     assert (r.returncode, r.stderr) == (
         1, "skiff: loading the archive: no space left on device\n")
+
+
+@pytest.mark.requires_root
+@pytest.mark.requires_runc
+@pytest.mark.requires_overlay
+def test_system_prune_reports_each_kind_then_one_total(cli, skiff_root, busybox_tar, tmp_path):
+    # Docker (cli/command/system/prune.go): stopped containers, unused networks, anonymous
+    # volumes with --volumes, dangling images, build cache; each report then a blank line;
+    # one "Total reclaimed space" at the end. `skiff system prune` did not exist.
+    import sqlite3
+
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    assert cli("run", "-v", "/anon", "bb:1", "true").code == 0
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "f").write_text("1\n")
+    (ctx / "Dockerfile").write_text("FROM bb:1\nCOPY f /f\n")
+    assert cli("build", "-q", "-t", "d:1", str(ctx)).code == 0
+    (ctx / "f").write_text("2\n")
+    assert cli("build", "-q", "-t", "d:1", str(ctx)).code == 0  # the first d:1 dangles
+    cid = cli("ps", "-aq", "--no-trunc").out.split()
+    vols = cli("volume", "ls", "-q").out.split()
+    dangling = cli("images", "-q", "--no-trunc", "--filter", "dangling=true").out.split()
+    db = sqlite3.connect(skiff_root / "metadata.db")
+    keys = sorted(r[0].split(":", 1)[1] for r in db.execute("SELECT key FROM build_cache"))
+    db.close()
+    assert (len(cid), len(vols), len(dangling), len(keys) > 0) == (1, 1, 1, True)
+    r = cli("system", "prune", "-f", "--volumes")
+    assert r.code == 0, r.err
+    body, _, total = r.out.rpartition("Total reclaimed space: ")
+    parts = body.split("\n\n")
+    assert parts[:3] == [f"Deleted Containers:\n{cid[0]}", f"Deleted Volumes:\n{vols[0]}",
+                         f"Deleted Images:\ndeleted: {dangling[0]}"]
+    head, *ids = parts[3].split("\n")
+    assert (head, sorted(ids), parts[4:]) == ("Deleted build cache objects:", keys, [""])
+    assert total.endswith("B\n")
+    assert cli("system", "prune", "-f").out == "Total reclaimed space: 0B\n"
+    assert cli("images", "--format", "{{.Repository}}:{{.Tag}}").out.split() == ["d:1", "bb:1"]

@@ -362,7 +362,6 @@ def builder_prune(ctx, argv: list[str]) -> int:
     p.add_argument("-f", "--force", action="store_true")
     p.add_argument("--filter", action="append")
     a = p.parse_args(argv)
-    from skiff.build.records import BuildRecords
     from skiff.errors import InvalidArgument
 
     older = None
@@ -380,16 +379,23 @@ def builder_prune(ctx, argv: list[str]) -> int:
         if answer not in ("y", "yes"):
             return 0
     from skiff.format.humanize import prune_report
+
+    ids, freed = prune_build_cache(ctx, older)
+    ctx.out.write(prune_report("Deleted build cache objects:", ids, freed))
+    return 0
+
+
+def prune_build_cache(ctx, older: float | None = None) -> tuple[list[str], int]:
+    """Drop the build cache records (those unused since ``older``, unix time, or all) and
+    free the space they held (their layers and unpacked levels nothing else needs), as
+    Docker's builder prune does; returns (the records' IDs, bytes freed)."""
+    from skiff.build.records import BuildRecords
     from skiff.images import ImageService
 
     dropped = BuildRecords(ctx.db).prune_records(older_than=older)
-    # Docker: the records dropped, then the space they held (their layers and unpacked
-    # levels that nothing else needs) is really freed and reported.
     freed = ImageService(ctx.config, ctx.db).reclaim_build_cache(
         r.layer["digest"] for r in dropped if r.layer and r.layer.get("digest"))
-    ctx.out.write(prune_report("Deleted build cache objects:",
-                               [r.key.partition(":")[2] or r.key for r in dropped], freed))
-    return 0
+    return [r.key.partition(":")[2] or r.key for r in dropped], freed
 
 
 def _duration_s(v: str) -> float:
