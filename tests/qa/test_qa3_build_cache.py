@@ -94,3 +94,10 @@ def test_copy_from_a_rebuilt_stage_hits_when_the_copied_files_are_the_same(cli, 
     (ctx / "keep.txt").write_text("changed\n")
     r = cli(*args)
     assert _outcomes(r.err)[3] == "MISS: 1 file changed: s/keep.txt"
+
+
+def test_build_of_a_missing_context_quotes_the_path_as_docker(cli, tmp_path):
+    # docker build /nonexist: `unable to prepare context: path "/nonexist" not found`, exit 1
+    r = cli("build", "-q", str(tmp_path / "nonexist"))
+    assert (r.code, r.err) == (
+        1, f'skiff: unable to prepare context: path "{tmp_path}/nonexist" not found\n')

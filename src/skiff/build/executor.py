@@ -105,7 +105,7 @@ class Builder(StoreParts):
             raise DockerfileError("file with no instructions", filename=self.filename)
         if opts.context is not None:
             if not opts.context.is_dir():
-                raise BuildError(f"unable to prepare context: path {str(opts.context)!r}",
+                raise BuildError(f'unable to prepare context: path "{opts.context}"',
                                  "not found")
             from skiff.dockerfile import ignore
 

@@ -235,8 +235,8 @@ def _build(ctx, a) -> int:
         else:
             context = Path(a.context).absolute()
             if not context.is_dir():
-                raise BuildError("unable to prepare context",
-                                 f"path {a.context!r} not found")
+                raise BuildError("unable to prepare context",  # Go's %q, as Docker
+                                 f'path "{a.context}" not found')
         dockerfile = None
         if a.file == "-":
             dockerfile_text = sys.stdin.read()
