@@ -101,3 +101,21 @@ def test_build_of_a_missing_context_quotes_the_path_as_docker(cli, tmp_path):
     r = cli("build", "-q", str(tmp_path / "nonexist"))
     assert (r.code, r.err) == (
         1, f'skiff: unable to prepare context: path "{tmp_path}/nonexist" not found\n')
+
+
+def test_built_layer_size_is_dockers_file_bytes_not_the_tar_size(cli, bb, tmp_path):
+    # Docker sizes a built layer as moby's ChangesSize: file sizes (a symlink: its target's
+    # length), no tar headers/padding. COPY of a 1000-byte file and a 4-byte-target symlink
+    # adds 1004 bytes to the image (`docker image inspect -f {{.Size}}`), history says 1kB.
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "f").write_bytes(b"x" * 1000)
+    (ctx / "d").mkdir()
+    (ctx / "d" / "l").symlink_to("/f/x")
+    (ctx / "Dockerfile").write_text("FROM bb:1\nCOPY f /f\nCOPY d /d/\n")
+    base = int(cli("image", "inspect", "-f", "{{.Size}}", "bb:1").out)
+    assert cli("build", "-q", "-t", "sz:1", str(ctx)).code == 0
+    assert int(cli("image", "inspect", "-f", "{{.Size}}", "sz:1").out) == base + 1004
+    assert cli("history", "--format", "{{.Size}}", "sz:1").out.split()[:2] == ["4B", "1kB"]
+    assert cli("build", "-q", "-t", "sz:2", "--label", "a=b", str(ctx)).code == 0  # from cache
+    assert int(cli("image", "inspect", "-f", "{{.Size}}", "sz:2").out) == base + 1004

@@ -31,8 +31,11 @@ if TYPE_CHECKING:
 def _layer_dict(layer: Any) -> dict[str, Any] | None:
     if layer is None:
         return None
-    return {"digest": layer.digest, "size": layer.size, "media_type": layer.media_type,
-            "diff_id": layer.diff_id}
+    d = {"digest": layer.digest, "size": layer.size, "media_type": layer.media_type,
+         "diff_id": layer.diff_id}
+    if getattr(layer, "unpacked_size", None) is not None:
+        d["unpacked_size"] = layer.unpacked_size
+    return d
 
 
 def _is_url(s: str) -> bool:
