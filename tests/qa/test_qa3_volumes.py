@@ -1,0 +1,29 @@
+"""QA pass 3: volumes as a Docker user meets them (run --rm, volume ls --format)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def bb(cli, busybox_tar):
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+
+
+@pytest.mark.requires_root
+@pytest.mark.requires_runc
+@pytest.mark.requires_overlay
+def test_run_rm_removes_anonymous_volumes_but_keeps_named_ones(cli, bb):
+    # Docker: "--rm ... also removes the anonymous volumes associated with the container"
+    # (like rm -v); a named volume stays. Anonymous volumes used to pile up on every run.
+    assert cli("run", "--rm", "-v", "/anon", "-v", "qa3named:/named", "bb:1", "true").code == 0
+    assert cli("volume", "ls", "-q").out == "qa3named\n"
+    r = cli("run", "-d", "--rm", "-v", "/anon", "bb:1", "true")
+    assert r.code == 0, r.err
+    import time
+
+    for _ in range(100):  # the detached container exits and is removed by its monitor
+        if cli("volume", "ls", "-q").out == "qa3named\n":
+            break
+        time.sleep(0.1)
+    assert cli("volume", "ls", "-q").out == "qa3named\n"
