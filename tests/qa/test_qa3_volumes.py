@@ -27,3 +27,16 @@ def test_run_rm_removes_anonymous_volumes_but_keeps_named_ones(cli, bb):
             break
         time.sleep(0.1)
     assert cli("volume", "ls", "-q").out == "qa3named\n"
+
+
+def test_volume_ls_format_fields_are_dockers(cli, skiff_root):
+    # docker volume ls --format: Labels is "k=v,k2=v2" (not a map), and {{json .}} has the
+    # formatter's fields, N/A for what a local volume does not report.
+    assert cli("volume", "create", "--label", "k=v", "--label", "a=b", "lvq").code == 0
+    r = cli("volume", "ls", "--format", "{{.Name}}|{{.Labels}}|{{.Scope}}|{{.Size}}")
+    assert (r.code, r.out) == (0, "lvq|a=b,k=v|local|N/A\n")
+    r = cli("volume", "ls", "--format", "json")
+    assert r.out == (
+        '{"Availability":"N/A","Driver":"local","Group":"N/A","Labels":"a=b,k=v",'
+        '"Links":"N/A","Mountpoint":"' + str(skiff_root) + '/volumes/lvq/_data",'
+        '"Name":"lvq","Scope":"local","Size":"N/A","Status":"N/A"}\n')

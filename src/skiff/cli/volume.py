@@ -61,12 +61,24 @@ def ls(ctx: Context, argv: list[str]) -> int:
     if a.format:
         from skiff.format.gotemplate import render_list
 
-        _out(ctx, render_list(a.format, vols, headers={"Name": "VOLUME NAME"}))
+        _out(ctx, render_list(a.format, [_ls_row(v) for v in vols],
+                              headers={"Name": "VOLUME NAME"}))
         return 0
     from skiff.format.table import render
 
     _out(ctx, render(vols, [("DRIVER", "Driver"), ("VOLUME NAME", "Name")]))
     return 0
+
+
+def _ls_row(v: dict) -> dict:
+    """A ``volume ls --format`` row as docker/cli's volume formatter gives it: Labels as
+    ``k=v,k2=v2`` (sorted here; Go's map order is random), N/A for what a local volume
+    lacks (usage is only known to ``system df -v``)."""
+    labels = v.get("Labels") or {}
+    return {"Availability": "N/A", "Driver": v["Driver"], "Group": "N/A",
+            "Labels": ",".join(f"{k}={x}" for k, x in sorted(labels.items())),
+            "Links": "N/A", "Mountpoint": v.get("Mountpoint", ""), "Name": v["Name"],
+            "Scope": v.get("Scope", "local"), "Size": "N/A", "Status": "N/A"}
 
 
 def inspect(ctx: Context, argv: list[str]) -> int:
