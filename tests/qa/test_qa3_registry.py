@@ -1,0 +1,37 @@
+"""QA pass 3: push/pull against Debian's docker-registry as a Docker user does it."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    if not shutil.which("docker-registry"):
+        pytest.skip("peer tool 'docker-registry' not installed")
+    from tests.interop.regclient.servers import start_registry
+
+    r = start_registry(tmp_path_factory.mktemp("qa3-registry"))
+    yield r
+    r.stop()
+
+
+def test_image_pulled_by_digest_only_is_listed_by_reference(cli, busybox_tar, registry):
+    # Docker: `docker images REPO` / `--filter reference=REPO*` match the image's digest
+    # references too; an image pulled by digest only is listed as REPO <none> (moby
+    # daemon/images ImageService.Images). skiff matched tags only and listed nothing.
+    name = f"{registry.host}/qa3/dig"
+    assert cli("import", str(busybox_tar), f"{name}:1").code == 0
+    assert cli("push", "-q", f"{name}:1").code == 0
+    digest = cli("image", "inspect", "-f", "{{index .RepoDigests 0}}", f"{name}:1").out.strip()
+    image_id = cli("image", "inspect", "-f", "{{.Id}}", f"{name}:1").out.strip()
+    assert cli("rmi", f"{name}:1").code == 0
+    r = cli("pull", "-q", digest)
+    assert (r.code, r.out) == (0, digest + "\n")
+    want = f"{name}|<none>|{digest.split('@')[1]}|{image_id[7:19]}\n"
+    fmt = "{{.Repository}}|{{.Tag}}|{{.Digest}}|{{.ID}}"
+    assert cli("images", "--format", fmt, name).out == want
+    assert cli("images", "--format", fmt, "--filter", f"reference={registry.host}/qa3/*").out == want
+    assert cli("images", "--format", fmt, f"{registry.host}/qa3/other").out == ""
