@@ -119,3 +119,37 @@ def test_built_layer_size_is_dockers_file_bytes_not_the_tar_size(cli, bb, tmp_pa
     assert cli("history", "--format", "{{.Size}}", "sz:1").out.split()[:2] == ["4B", "1kB"]
     assert cli("build", "-q", "-t", "sz:2", "--label", "a=b", str(ctx)).code == 0  # from cache
     assert int(cli("image", "inspect", "-f", "{{.Size}}", "sz:2").out) == base + 1004
+
+
+@pytest.mark.requires_runc
+def test_builder_prune_during_a_build_does_not_break_it(cli, bb, skiff_root, tmp_path):
+    # BuildKit leases what a build uses: `docker builder prune` while a build runs never
+    # deletes the layers that build took from the cache. Here the prune dropped the cache
+    # record of the build's cached step and deleted its layer blob under the build's feet
+    # ("layer ...: blob not in the content store", exit 125).
+    import subprocess
+    import sys
+    import time
+
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "big").write_bytes(os.urandom(1_000_000))
+    df = ctx / "Dockerfile"
+    df.write_text("FROM bb:1\nCOPY big /big\nRUN echo 1 > /one\n")
+    assert cli("build", "-q", "-t", "p:1", str(ctx)).code == 0
+    assert cli("rmi", "p:1").code == 0  # COPY's layer is now held by the cache only
+    df.write_text("FROM bb:1\nCOPY big /big\nRUN sleep 2 && echo 2 > /two\n")
+    p = subprocess.Popen([sys.executable, "-m", "skiff", "build", "-q", "-t", "p:2", str(ctx)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(200):  # until the RUN step's container is up (the COPY was a hit)
+            with open("/proc/self/mountinfo") as f:
+                if any("oneshot" in ln and str(skiff_root) in ln for ln in f):
+                    break
+            time.sleep(0.02)
+        assert cli("builder", "prune", "-f").code == 0
+    finally:
+        out, err = p.communicate(timeout=60)
+    assert (p.returncode, err) == (0, "")
+    assert cli("run", "--rm", "p:2", "wc", "-c", "/big").out == "1000000 /big\n"
+    assert "no problems found" in cli("system", "check").out

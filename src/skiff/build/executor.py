@@ -44,6 +44,9 @@ LAYER_MEDIA_TYPES = {
     "gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
     "zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
 }
+# a build's lease on the blobs it uses outlives the longest build (an expired lease is
+# reaped, and its blobs collected, by the next command)
+BUILD_LEASE_TTL_S = 7 * 24 * 3600
 _ARG_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -121,24 +124,34 @@ class Builder(StoreParts):
         self._sweep_dead_builds()
         self.work.mkdir(parents=True, exist_ok=True)
         (self.work / "owner").write_text(f"{os.getpid()} {start_time(os.getpid())}\n")
-        try:
-            for i in order:
-                self.results[i] = self._run_stage(df.stages[i])
-            final = self.results[target]
-            image = self._export(final)
-        finally:
+        # A lease on every blob the build uses (base layers, cached and new layers): a
+        # concurrent builder prune / rmi must not delete them before the image records
+        # them. On failure nothing is collected (the cache records keep their layers).
+        with self.images.leased(BUILD_LEASE_TTL_S, collect_on_error=False):
             try:
-                self._net_stack.close()  # the RUN steps' network namespaces
+                for i in order:
+                    self.results[i] = self._run_stage(df.stages[i])
+                final = self.results[target]
+                image = self._export(final)
             finally:
-                self._save_history()
-                self.context.checksums.flush()
-                shutil.rmtree(self.work, ignore_errors=True)
+                try:
+                    self._net_stack.close()  # the RUN steps' network namespaces
+                finally:
+                    self._save_history()
+                    self.context.checksums.flush()
+                    shutil.rmtree(self.work, ignore_errors=True)
         report = BuildReport(self.build_id, image.id, tuple(opts.tags), tuple(self.steps),
                              time.monotonic() - t0)
         steps = [s.to_dict() for s in self.steps]
         self.records.save_build(self.build_id, image.id, list(opts.tags), {"steps": steps})
         self._save_fast(image.id, steps)
         return report
+
+    def protect_image(self, image: Any) -> None:
+        """Put a base image's config and layers under the build's lease (see run())."""
+        self.images.protect(image.id)
+        for layer in image.layers:
+            self.images.protect(layer.digest)
 
     def run_netns(self, network: str) -> Any:
         """The sandbox (skiff.network.sandbox.Sandbox: ``.netns`` path, ``.nameservers``)
@@ -380,6 +393,7 @@ class Builder(StoreParts):
             try:
                 image = self.images.get(ref)
                 self.bases.append((_normalized(ref), image.id))
+                self.protect_image(image)
                 return image
             except ImageNotFound as e:
                 missing = e
@@ -444,8 +458,10 @@ class Builder(StoreParts):
             inputs = step.inputs()
             key = inputs.key()
             rec = None if self.opts.no_cache else self.records.lookup(key)
-            if rec is not None and rec.layer and not self.content.exists(rec.layer["digest"]):
-                rec = None
+            if rec is not None and rec.layer:
+                self.images.protect(rec.layer["digest"])  # before looking: see run()
+                if not self.content.exists(rec.layer["digest"]):
+                    rec = None
             if rec is not None:
                 step.apply_record(rec)
                 cached, why = True, None
@@ -455,6 +471,8 @@ class Builder(StoreParts):
                 why = "--no-cache" if self.opts.no_cache else explain_miss(prev, inputs)
                 step.previous = prev
                 layer = step.execute()
+                if layer:
+                    self.images.protect(layer["digest"])
                 self.records.store(CacheRecord(key, layer, st.chain_id, st.img))
                 if log:
                     self.records.save_log(key, bytes(log))

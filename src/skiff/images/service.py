@@ -61,13 +61,15 @@ class ImageService(RemovalMixin):
 
     # ---------------------------------------------------------------- leases
     @contextlib.contextmanager
-    def leased(self, ttl_s: float = LEASE_TTL_S) -> Iterator[str]:
+    def leased(self, ttl_s: float = LEASE_TTL_S, *,
+               collect_on_error: bool = True) -> Iterator[str]:
         """Hold a lease (a GC root) on every blob written inside the block.
 
         Blobs are added (:meth:`protect`) before they become visible. On success the lease
         is dropped (the image records now reference the blobs); on an exception the blobs
-        the block added and nothing else references are deleted again; after ``kill -9``
-        the lease expires and the next ImageService removes them.
+        the block added and nothing else references are deleted again (unless
+        ``collect_on_error`` is False: a build's blobs may belong to its cache records);
+        after ``kill -9`` the lease expires and the next ImageService removes them.
         """
         if self._lease is not None:  # nested: join the outer lease
             yield self._lease
@@ -82,7 +84,7 @@ class ImageService(RemovalMixin):
             yield lid
         except BaseException:
             self._lease = None
-            self._drop_lease(lid, collect=True)
+            self._drop_lease(lid, collect=collect_on_error)
             raise
         self._lease = None
         self._drop_lease(lid, collect=False)
