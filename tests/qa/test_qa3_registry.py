@@ -35,3 +35,18 @@ def test_image_pulled_by_digest_only_is_listed_by_reference(cli, busybox_tar, re
     assert cli("images", "--format", fmt, name).out == want
     assert cli("images", "--format", fmt, "--filter", f"reference={registry.host}/qa3/*").out == want
     assert cli("images", "--format", fmt, f"{registry.host}/qa3/other").out == ""
+
+
+def test_push_without_tag_and_missing_tags_say_what_docker_says(cli, busybox_tar):
+    # docker push REPO: "Using default tag: latest", "The push refers to repository [...]",
+    # then "tag does not exist: REPO:latest" when REPO has other tags, or "An image does not
+    # exist locally with the tag: REPO" when it has none; exit 1.
+    assert cli("import", str(busybox_tar), "127.0.0.1:9/qa3/m:a").code == 0
+    r = cli("push", "127.0.0.1:9/qa3/m")
+    assert (r.code, r.out, r.err) == (
+        1, "Using default tag: latest\nThe push refers to repository [127.0.0.1:9/qa3/m]\n",
+        "skiff: tag does not exist: 127.0.0.1:9/qa3/m:latest\n")
+    r = cli("push", "127.0.0.1:9/qa3/none:1")
+    assert (r.code, r.out, r.err) == (
+        1, "The push refers to repository [127.0.0.1:9/qa3/none]\n",
+        "skiff: An image does not exist locally with the tag: 127.0.0.1:9/qa3/none\n")

@@ -230,15 +230,21 @@ def push_report(config: Config, db, ref: str, *, progress: NullProgress | None =
     r = _parse(ref)
     if r.digest is None and r.tag is None:
         r = r.with_tag("latest")
+    # moby distribution.Push: this line first, then the local lookup
+    progress.message(f"The push refers to repository [{r.repository}]")
     try:
         img = ImageService(config, db).get(str(r))
     except ImageNotFound as e:
-        # Docker: "An image does not exist locally with the tag: <repository>" (exit 1)
+        # Docker: "An image does not exist locally with the tag: <repository>" when the
+        # repository has no local name at all, else "tag does not exist: <repo:tag>"
+        # (push_v2 pushTag); exit 1 either way
+        if r.tag and db.execute("SELECT 1 FROM tags WHERE name LIKE ? LIMIT 1",
+                                (r.repository + ":%",)).fetchone():
+            raise ImageNotFound("tag does not exist", r.familiar(), exit_code=1) from e
         raise ImageNotFound("An image does not exist locally with the tag",
                             r.familiar_name(), exit_code=1) from e
     store = ContentStore(config.content_dir)
     sources = BlobSources(config.root)
-    progress.message(f"The push refers to repository [{r.repository}]")
     target = r.tag or r.digest
     try:
         with Registry(r.domain, config) as reg:
