@@ -90,3 +90,39 @@ def test_system_prune_reports_each_kind_then_one_total(cli, skiff_root, busybox_
     assert total.endswith("B\n")
     assert cli("system", "prune", "-f").out == "Total reclaimed space: 0B\n"
     assert cli("images", "--format", "{{.Repository}}:{{.Tag}}").out.split() == ["d:1", "bb:1"]
+
+
+def test_a_killed_commands_lease_is_reaped_at_once_and_a_builds_keeps_its_blobs(tmp_path):
+    # A lease whose process died (kill -9 of a build, pull or load) is dropped by the next
+    # command, not an hour later; a build's lease (collect=False) leaves the blobs to their
+    # cache records, an import's collects what it added.
+    import json
+    import subprocess
+    import sys
+
+    from skiff import metadata
+    from skiff.config import Config
+    from skiff.images import ImageService
+    from skiff.images.service import LEASE_OWNER
+
+    cfg = Config(root=tmp_path / "root")
+    cfg.root.mkdir()
+    db = metadata.connect(cfg.metadata_path)
+    svc = ImageService(cfg, db)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    built = svc.content.write_blob(b"a layer a killed build made (its cache record names it)")
+    orphan = svc.content.write_blob(b"a blob a killed load wrote")
+    far = 4102444800  # 2100: not expired
+    with metadata.transaction(db):
+        for lid, blob, collect in (("build", built, False), ("load", orphan, True)):
+            labels = {"owner": LEASE_OWNER, "pid": dead.pid, "start": 1, "collect": collect}
+            db.execute("INSERT INTO leases (id, created, expires, labels) VALUES (?, 0, ?, ?)",
+                       (lid, far, json.dumps(labels)))
+            db.execute("INSERT INTO lease_resources VALUES (?, 'content', ?)", (lid, blob))
+    with svc.leased():  # this process's own lease is live: never reaped
+        ImageService(cfg, db)
+        assert (svc.content.exists(built), svc.content.exists(orphan)) == (True, False)
+        assert [json.loads(r[0])["pid"] for r in db.execute("SELECT labels FROM leases")] == [
+            os.getpid()]
+    db.close()
