@@ -124,8 +124,13 @@ def df(service: ImageService) -> list[dict]:
     nvol = len(vols)
     csize = du(service.config.containers_dir) if ncont else 0
     crun = sum(du(service.config.containers_dir / cid) for cid in running)
-    vsize = du(service.config.volumes_dir) if nvol else 0
-    vused = sum(du(service.config.volumes_dir / v) for v in vols if v in vol_refs)
+    # docker/cli: SIZE sums each volume's size (moby pkg/directory.Size: apparent file
+    # sizes), RECLAIMABLE those no container refers to
+    from skiff.runtime.volumes import content_size
+
+    vsizes = {v: content_size(service.config.volumes_dir / v) for v in vols}
+    vsize = sum(vsizes.values())
+    vused = sum(n for v, n in vsizes.items() if v in vol_refs)
     try:
         nbuild = db.execute("SELECT COUNT(*) FROM build_cache").fetchone()[0]
     except Exception:  # the build engineer's table may not exist yet
