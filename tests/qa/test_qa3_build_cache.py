@@ -153,3 +153,14 @@ def test_builder_prune_during_a_build_does_not_break_it(cli, bb, skiff_root, tmp
     assert (p.returncode, err) == (0, "")
     assert cli("run", "--rm", "p:2", "wc", "-c", "/big").out == "1000000 /big\n"
     assert "no problems found" in cli("system", "check").out
+
+
+def test_system_check_does_not_call_the_build_caches_layers_unreferenced(cli, bb, tmp_path):
+    # A stage's layer that only the build cache holds is not garbage: `system check` said
+    # "1 unreferenced blobs" after every multi-stage build.
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "f").write_text("f\n")
+    (ctx / "Dockerfile").write_text("FROM bb:1 AS b\nCOPY f /f\nFROM bb:1\nCOPY --from=b /f /g\n")
+    assert cli("build", "-q", str(ctx)).code == 0
+    assert "; 0 unreferenced blobs;" in cli("system", "check").out

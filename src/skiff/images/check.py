@@ -77,6 +77,10 @@ def check(service: ImageService) -> CheckReport:
                 problems.append(f"name {r['name']}: points at missing image {r['image_id']}")
     referenced |= {r[0] for r in service.db.execute(
         "SELECT ref FROM lease_resources WHERE kind = 'content'")}
+    # the build cache's layers are referenced too (builder prune frees them), not garbage
+    for (layer,) in _rows(service, "SELECT layer FROM build_cache WHERE layer IS NOT NULL"):
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            referenced.add(json.loads(layer)["digest"])
     return CheckReport(problems=problems, blobs=nblobs, images=len(rows), names=names,
                        ingests=len(service.content.list_ingests()),
                        unreferenced=len(all_blobs - referenced))
