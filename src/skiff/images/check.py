@@ -114,20 +114,32 @@ def df(service: ImageService) -> list[dict]:
     reclaim = sum(v for k, v in sizes.items() if k not in active_layers)
     # docker/cli formatter/disk_usage.go: a container is active while running, paused or
     # restarting (its space is not reclaimable); a volume while any container refers to it
+    # SIZE: each container's SizeRw (moby: the file bytes of its rw layer; 6B after
+    # `echo hello > /f`), not the bundle, logs and config files skiff keeps beside it
+    from skiff.runtime.volumes import content_size
+    from skiff.snapshots import Snapshotter
+
+    snaps = Snapshotter(service.config, db)
     running, vol_refs = [], set()
+    csize = crun = 0
     for cid, data in db.execute("SELECT id, data FROM containers"):
         try:
             rec = json.loads(data)
         except ValueError:
             continue
+        size = 0
+        key = (rec.get("Skiff") or {}).get("Snapshot")
+        if key:
+            with contextlib.suppress(SkiffError):
+                size = content_size(snaps.upperdir(key))
+        csize += size
         if (rec.get("State") or {}).get("Status") in ("running", "paused", "restarting"):
             running.append(cid)
+            crun += size
         vol_refs |= {m.get("Name") for m in rec.get("Mounts") or [] if m.get("Type") == "volume"}
     ncont = db.execute("SELECT COUNT(*) FROM containers").fetchone()[0]
     vols = [r[0] for r in db.execute("SELECT name FROM volumes")]
     nvol = len(vols)
-    csize = du(service.config.containers_dir) if ncont else 0
-    crun = sum(du(service.config.containers_dir / cid) for cid in running)
     # docker/cli: SIZE sums each volume's size (moby pkg/directory.Size: apparent file
     # sizes), RECLAIMABLE those no container refers to
     from skiff.runtime.volumes import content_size
