@@ -72,3 +72,18 @@ def test_volume_prune_counts_file_bytes_as_docker(cli):
     os.mkdir(os.path.join(mp, "sub"))
     r = cli("volume", "prune", "-a", "-f")
     assert (r.code, r.out) == (0, "Deleted Volumes:\npz\n\nTotal reclaimed space: 1B\n")
+
+
+def test_volume_names_too_short_or_too_long_are_refused_as_docker(cli, skiff_root):
+    # moby: a 1-character name is "too short"; a name the file system cannot hold fails at
+    # mkdir with Docker's message, exit 1, nothing recorded. skiff said "invalid
+    # characters" for "a" and crashed with an internal error (exit 125) on 300 characters.
+    r = cli("volume", "create", "a")
+    assert (r.code, r.err) == (1, "skiff: create a: volume name is too short, names should "
+                                  "be at least two alphanumeric characters\n")
+    long = "v" * 300
+    root = skiff_root / "volumes" / long
+    r = cli("volume", "create", long)
+    assert (r.code, r.err) == (1, f"skiff: create {long}: error while creating volume root "
+                                  f"path '{root}': mkdir {root}: file name too long\n")
+    assert cli("volume", "ls", "-q").out == ""

@@ -19,7 +19,7 @@ import json
 import os
 import time
 
-from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, SkiffError
 from skiff.metadata import transaction
 from skiff.runtime.records import NAME_RE
 
@@ -241,6 +241,9 @@ def create(svc, name: str | None = None, *, labels: dict | None = None,
     if driver != "local":
         raise InvalidArgument("error looking up volume plugin", f"{driver}: plugin not found")
     name = name or os.urandom(32).hex()
+    if len(name) == 1:  # moby volume/local validateName
+        raise InvalidArgument(f"create {name}", "volume name is too short, names should be "
+                              "at least two alphanumeric characters")
     if not NAME_RE.match(name):
         raise InvalidArgument(f'create {name}',
                               f'"{name}" includes invalid characters for a local volume name, '
@@ -256,7 +259,13 @@ def create(svc, name: str | None = None, *, labels: dict | None = None,
             if exist_ok:
                 return _info(svc, row)
             raise AlreadyExists(f"volume {name}", "already exists")
-        (svc.config.volumes_dir / name / "_data").mkdir(parents=True, exist_ok=True)
+        root = svc.config.volumes_dir / name
+        try:
+            (root / "_data").mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # e.g. a name longer than the file system allows
+            why = (e.strerror or str(e))
+            raise SkiffError(f"create {name}", f"error while creating volume root path "
+                             f"'{root}': mkdir {root}: {why[:1].lower() + why[1:]}") from None
         db.execute("INSERT INTO volumes (name, driver, created, labels, options) "
                    "VALUES (?, 'local', ?, ?, '{}')", (name, time.time(), json.dumps(labels)))
         row = db.execute("SELECT * FROM volumes WHERE name = ?", (name,)).fetchone()
