@@ -164,3 +164,27 @@ def test_system_check_does_not_call_the_build_caches_layers_unreferenced(cli, bb
     (ctx / "Dockerfile").write_text("FROM bb:1 AS b\nCOPY f /f\nFROM bb:1\nCOPY --from=b /f /g\n")
     assert cli("build", "-q", str(ctx)).code == 0
     assert "; 0 unreferenced blobs;" in cli("system", "check").out
+
+
+@pytest.mark.requires_runc
+def test_copy_from_a_stage_never_follows_its_symlinks_onto_the_host(cli, bb, tmp_path):
+    # A stage's absolute symlink is resolved inside that stage's root (BuildKit: "stat
+    # probe/secret: file does not exist"); skiff followed it on the host and copied the
+    # host's file into the image.
+    host = tmp_path / "hostdir"
+    host.mkdir()
+    (host / "secret").write_text("host secret\n")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        f"FROM bb:1 AS b\nRUN ln -s {host} /probe && mkdir -p {host} && echo in > {host}/x\n"
+        "FROM bb:1\nCOPY --from=b /probe/secret /leak\n")
+    r = cli("build", "-q", "-t", "leak:1", str(ctx))
+    assert r.code == 1
+    assert r.err.endswith("COPY --from=b /probe/secret /leak: COPY source "
+                          "'probe/secret': not found\n")
+    (ctx / "Dockerfile").write_text(
+        f"FROM bb:1 AS b\nRUN ln -s {host} /probe && mkdir -p {host} && echo in > {host}/x\n"
+        "FROM bb:1\nCOPY --from=b /probe/x /x\n")
+    assert cli("build", "-q", "-t", "ok:1", str(ctx)).code == 0  # the stage's own file
+    assert cli("run", "--rm", "ok:1", "cat", "/x").out == "in\n"

@@ -67,15 +67,11 @@ def tree_digest(root: Path, sources: list[str]) -> tuple[str, dict[str, str]]:
         files[rel] = f"{st.st_mode:o}:{st.st_uid}:{st.st_gid}:{what}"
 
     for top in sources:
-        path = os.path.join(root, top) if top else os.fspath(root)
-        if not os.path.lexists(path):
+        # every symlink on the way resolved inside the root (never on the host)
+        path = os.fspath(in_root(root, "/" + top)) if top else os.fspath(root)
+        if not os.path.exists(path):
             files.setdefault(top, "missing")
             continue
-        if os.path.islink(path):
-            path = os.fspath(in_root(root, "/" + top))
-            if not os.path.exists(path):
-                files.setdefault(top, "missing")
-                continue
         st = os.stat(path)
         entry(path, top, st)
         if stmod.S_ISDIR(st.st_mode):
