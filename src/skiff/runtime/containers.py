@@ -76,6 +76,11 @@ class Started:
                     rec = records.get(svc.db, self.cid)
                     if rec is not None:
                         svc._release_network(rec)
+                if self.autoremove:
+                    # --rm: remove it now, not after the monitor's own teardown (its
+                    # unmount and cgroup removal are idempotent and race-free with ours)
+                    self.messages.close()
+                    break
         if svc is not None:
             rec = records.get(svc.db, self.cid)
             if rec is not None:
