@@ -50,3 +50,26 @@ def test_push_without_tag_and_missing_tags_say_what_docker_says(cli, busybox_tar
     assert (r.code, r.out, r.err) == (
         1, "The push refers to repository [127.0.0.1:9/qa3/none]\n",
         "skiff: An image does not exist locally with the tag: 127.0.0.1:9/qa3/none\n")
+
+
+def test_push_without_credentials_says_no_basic_auth_credentials(cli, busybox_tar,
+                                                                 tmp_path_factory,
+                                                                 monkeypatch, tmp_path):
+    # Docker against an htpasswd registry without a login: "no basic auth credentials";
+    # skiff's first request (a HEAD, no error body) said "unexpected HTTP status: 401".
+    for tool in ("docker-registry", "htpasswd"):
+        if not shutil.which(tool):
+            pytest.skip(f"peer tool {tool!r} not installed")
+    from tests.interop.regclient.servers import start_registry
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    r = start_registry(tmp_path_factory.mktemp("qa3-auth"), user="alice", password="s3cret")
+    try:
+        name = f"{r.host}/qa3/auth:1"
+        assert cli("import", str(busybox_tar), name).code == 0
+        res = cli("push", "-q", name)
+        assert res.code == 1
+        assert res.err.startswith("skiff: checking blob sha256:")
+        assert res.err.endswith(": no basic auth credentials\n")
+    finally:
+        r.stop()
