@@ -126,3 +126,16 @@ def test_a_killed_commands_lease_is_reaped_at_once_and_a_builds_keeps_its_blobs(
         assert [json.loads(r[0])["pid"] for r in db.execute("SELECT labels FROM leases")] == [
             os.getpid()]
     db.close()
+
+
+def test_save_to_a_directory_or_a_missing_directory_fails_as_docker(cli, busybox_tar, tmp_path):
+    # docker save -o DIR: "failed to save image: cannot write to a directory"; -o into a
+    # directory that does not exist: "invalid output path: stat DIR: no such file or
+    # directory" (docker/cli 28, exit 1). skiff said "<path>: Is a directory".
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    r = cli("save", "-o", str(tmp_path), "bb:1")
+    assert (r.code, r.err) == (1, "skiff: failed to save image: cannot write to a directory\n")
+    r = cli("save", "-o", str(tmp_path / "nope" / "x.tar"), "bb:1")
+    assert (r.code, r.err) == (1, f"skiff: failed to save image: invalid output path: stat "
+                                  f"{tmp_path}/nope: no such file or directory\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["skiff-root"]

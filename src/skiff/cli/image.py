@@ -464,6 +464,13 @@ def _save_run(ctx: Context, a) -> int:
         out.flush()
         return 0
     target = os.path.abspath(a.output)
+    # docker/cli save: the output path is checked before anything is written
+    parent = os.path.dirname(os.path.normpath(a.output))
+    if parent not in ("", ".") and not os.path.exists(parent):
+        raise InvalidArgument("failed to save image",
+                              f"invalid output path: stat {parent}: no such file or directory")
+    if os.path.isdir(target):
+        raise InvalidArgument("failed to save image", "cannot write to a directory")
     with map_exceptions(f"failed to save image: {a.output}"):
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".skiff-save-")
         try:
