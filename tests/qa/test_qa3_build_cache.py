@@ -188,3 +188,22 @@ def test_copy_from_a_stage_never_follows_its_symlinks_onto_the_host(cli, bb, tmp
         "FROM bb:1\nCOPY --from=b /probe/x /x\n")
     assert cli("build", "-q", "-t", "ok:1", str(ctx)).code == 0  # the stage's own file
     assert cli("run", "--rm", "ok:1", "cat", "/x").out == "in\n"
+
+
+def test_missing_dockerfile_is_named_relative_to_the_context(cli, tmp_path):
+    # BuildKit: "failed to read dockerfile: open Dockerfile: no such file or directory";
+    # for a context read from stdin skiff named its temporary unpack directory.
+    import io
+    import tarfile
+
+    r = cli("build", "-q", str(tmp_path))
+    assert (r.code, r.err) == (1, "skiff: failed to read dockerfile: open Dockerfile: no "
+                                  "such file or directory\n")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        info = tarfile.TarInfo("a.txt")
+        info.size = 2
+        t.addfile(info, io.BytesIO(b"a\n"))
+    r = cli("build", "-q", "-f", "sub/Dockerfile", "-", stdin=buf.getvalue())
+    assert (r.code, r.err) == (1, "skiff: failed to read dockerfile: open sub/Dockerfile: "
+                                  "no such file or directory\n")

@@ -236,8 +236,14 @@ class Builder(StoreParts):
         try:
             return path.read_text(), path
         except FileNotFoundError:
+            # BuildKit names it relative to the context ("open Dockerfile: ..."): never the
+            # temporary directory a context read from stdin was unpacked to
+            shown = path
+            if opts.context is not None:
+                with contextlib.suppress(ValueError):
+                    shown = path.relative_to(opts.context)
             raise BuildError("failed to read dockerfile",
-                             f"open {path}: no such file or directory") from None
+                             f"open {shown}: no such file or directory") from None
 
     def _meta_args(self, df: Any) -> dict[str, str]:
         from skiff.dockerfile.shell import Lexer
