@@ -139,3 +139,43 @@ def test_save_to_a_directory_or_a_missing_directory_fails_as_docker(cli, busybox
     assert (r.code, r.err) == (1, f"skiff: failed to save image: invalid output path: stat "
                                   f"{tmp_path}/nope: no such file or directory\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["skiff-root"]
+
+
+def test_rmi_during_save_does_not_break_the_archive(tmp_path, busybox_tar):
+    # Docker's save holds references to what it writes: an rmi meanwhile untags and
+    # deletes the image, the archive still completes. skiff failed mid-archive with
+    # "blob sha256:...: not found" (the rmi deleted the layer under it).
+    import io
+    import tarfile
+
+    from skiff import metadata
+    from skiff.config import Config
+    from skiff.images import ImageService
+    from skiff.images.check import check
+
+    cfg = Config(root=tmp_path / "root")
+    cfg.root.mkdir()
+    db, db2 = metadata.connect(cfg.metadata_path), metadata.connect(cfg.metadata_path)
+    svc, other = ImageService(cfg, db), ImageService(cfg, db2)
+    with open(busybox_tar, "rb") as f:
+        img = svc.import_rootfs(f, tag="bb:1")
+
+    class Sink(io.BytesIO):
+        removed = False
+
+        def write(self, b):
+            if not self.removed:  # the first bytes are out: now the image goes
+                self.removed = True
+                assert other.remove(["bb:1"]).deleted == [img.id]
+            return super().write(b)
+
+    out = Sink()
+    svc.save(["bb:1"], out)
+    out.seek(0)
+    with tarfile.open(fileobj=out) as t:
+        names = t.getnames()
+    assert "blobs/sha256/" + img.layers[0].digest.split(":")[1] in names
+    r = check(svc)
+    assert (r.problems, r.blobs, r.unreferenced) == ([], 0, 0)  # collected after the save
+    db.close()
+    db2.close()
