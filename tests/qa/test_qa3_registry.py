@@ -73,3 +73,37 @@ def test_push_without_credentials_says_no_basic_auth_credentials(cli, busybox_ta
         assert res.err.endswith(": no basic auth credentials\n")
     finally:
         r.stop()
+
+
+def test_rmi_during_push_does_not_break_the_push(busybox_tar, registry, tmp_path):
+    # Docker's push holds references to the layers it uploads; an rmi meanwhile does not
+    # make it fail. skiff's rmi deleted the blob being uploaded.
+    from skiff import metadata
+    from skiff.config import Config
+    from skiff.images import ImageService
+    from skiff.images.check import check
+    from skiff.registry.client import api
+    from skiff.registry.client.progress import NullProgress
+
+    cfg = Config(root=tmp_path / "root")
+    cfg.root.mkdir()
+    db, db2 = metadata.connect(cfg.metadata_path), metadata.connect(cfg.metadata_path)
+    svc, other = ImageService(cfg, db), ImageService(cfg, db2)
+    name = f"{registry.host}/qa3/race:1"
+    with open(busybox_tar, "rb") as f:
+        img = svc.import_rootfs(f, tag=name)
+
+    class RemoveOnFirstLayer(NullProgress):
+        removed = False
+
+        def status(self, key: str, text: str) -> None:
+            if not self.removed:
+                self.removed = True
+                assert other.remove([name]).deleted == [img.id]
+
+    rep = api.push_report(cfg, db, name, progress=RemoveOnFirstLayer())
+    assert rep.tag == "1" and rep.digest.startswith("sha256:")
+    r = check(svc)
+    assert (r.problems, r.blobs, r.names) == ([], 0, 0)
+    db.close()
+    db2.close()
