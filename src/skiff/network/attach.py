@@ -20,7 +20,6 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from pathlib import Path
 
@@ -29,9 +28,10 @@ from skiff.config import Config
 from skiff.errors import InvalidArgument, SkiffError
 from skiff.network import bridge, ipam, ports, records
 from skiff.network.records import Endpoint
+from skiff.runtime.value import value
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class EndpointRequest:
     """One ``--network`` the container joins.
 
@@ -48,13 +48,13 @@ class EndpointRequest:
     name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class EtcSettings:
     """What /etc/hosts and /etc/resolv.conf need: the container's primary IP (or None)
     and the nameservers to list (empty = the host's, filtered, as Docker)."""
 
     ip: str | None
-    nameservers: tuple[str, ...] = field(default=())
+    nameservers: tuple[str, ...] = ()
 
 
 def sandbox_path(container_id: str) -> Path:

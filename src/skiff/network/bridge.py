@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import hashlib
 import os
 from collections.abc import Iterator
 from ipaddress import IPv4Network
@@ -143,7 +142,7 @@ def create_netns(name: str, userns: str | None = None) -> Path:
     made inside it instead, so that it is owned by it: a user-namespaced container can
     only mount its sysfs, set its sysctls and ``exec`` into a netns its userns owns.
     """
-    import threading
+    import _thread  # (threading's import costs ~1 ms a start; one helper thread needs none of it)
 
     path = NETNS_DIR / name
     NETNS_DIR.mkdir(parents=True, exist_ok=True)
@@ -173,16 +172,19 @@ def create_netns(name: str, userns: str | None = None) -> Path:
             if libc.unshare(CLONE_NEWNET) != 0:
                 e = ctypes.get_errno()
                 raise OSError(e, "unshare: " + os.strerror(e))
-            src = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
+            src = f"/proc/self/task/{_thread.get_native_id()}/ns/net".encode()
             if libc.mount(src, os.fsencode(path), b"none", 4096, None) != 0:  # MS_BIND
                 e = ctypes.get_errno()
                 raise OSError(e, "bind mount: " + os.strerror(e))
         except BaseException as e:
             err.append(e)
+        finally:
+            done.release()
 
-    t = threading.Thread(target=make, name="skiff-netns")
-    t.start()
-    t.join()
+    done = _thread.allocate_lock()
+    done.acquire()
+    _thread.start_new_thread(make, ())
+    done.acquire()  # released by the thread as its last step: it touches nothing after
     if err:
         with contextlib.suppress(OSError):
             os.unlink(path)
@@ -357,7 +359,9 @@ def delete_links_now(indexes: list[int]) -> None:
 def veth_name(network_id: str, container_id: str) -> str:
     """The host end's name: ``vsk`` + 9 hex of sha256(network/container) — deterministic, so
     a crash between creating it and recording it still lets ``detach`` find it."""
-    return "vsk" + hashlib.sha256(f"{network_id}/{container_id}".encode()).hexdigest()[:9]
+    from skiff.network.records import sha256_hex
+
+    return "vsk" + sha256_hex(f"{network_id}/{container_id}")[:9]
 
 
 def plug(*, bridge: str, netns_path: str | os.PathLike[str], host_veth: str, ifname: str,

@@ -29,14 +29,14 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from skiff.errors import SkiffError, Unavailable
+from skiff.runtime.value import value
 
 BRIDGE_PATTERN = "sk*"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PortRule:
     """One published port: ``host_ip`` "" = every local address; ``proto`` tcp|udp."""
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from dataclasses import dataclass
 
 from skiff.config import Config
 from skiff.errors import InvalidArgument
+from skiff.runtime.value import value
 
 BUILTIN = ("host", "none")
 
@@ -124,7 +124,7 @@ def endpoint_settings(*, ip: str = "", aliases: tuple[str, ...] = (), mac: str =
             "DriverOpts": None, "DNSNames": None}
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Started:
     """What the spec and /etc files need: the netns path (``"host"`` for a container
     joining a host-network one), the container's IP (for /etc/hosts) and nameservers (a

@@ -19,7 +19,6 @@ same rules go into ip6tables.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
@@ -44,7 +43,9 @@ def is_ipv6(text: str) -> bool:
 
 def ula_subnet(network_id: str) -> IPv6Network:
     """The /64 a network gets when --ipv6 names no subnet: fd + 40 bits of its ID's hash."""
-    h = hashlib.sha256(network_id.encode()).hexdigest()
+    from skiff.network.records import sha256_hex
+
+    h = sha256_hex(network_id)
     return IPv6Network(f"fd{h[0:2]}:{h[2:6]}:{h[6:10]}::/64")
 
 

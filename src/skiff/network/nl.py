@@ -2,7 +2,7 @@
 
 pyroute2 costs 350-850 ms to import (asyncio, its message classes); a container start
 needs a dozen fixed requests. This module speaks NETLINK_ROUTE over a plain socket
-(``socket``/``struct`` only, a few ms) for exactly those: look up a link, add a bridge or
+(``_socket``/``struct`` only, well under a ms) for exactly those: look up a link, add a bridge or
 a veth pair, set a link's master/namespace/name/MAC/state, delete a link, add an IPv4
 address or the default route, list a link's IPv4 addresses and the default routes.
 Message layouts: rtnetlink(7), netlink(7), <linux/if_link.h>, <linux/veth.h>.
@@ -14,8 +14,10 @@ SkiffError naming the interface.
 
 from __future__ import annotations
 
+# _socket: the C module under ``socket`` (what is used here is all in it); socket.py's
+# enum conversions cost ~2 ms of import on every start, for nothing this module needs
+import _socket as socket
 import os
-import socket
 import struct
 
 NETLINK_ROUTE = 0

@@ -13,16 +13,15 @@ container holds it on an overlapping address, or when a host socket is bound to 
 from __future__ import annotations
 
 import errno
-import socket
 import sqlite3
-from dataclasses import dataclass
 
 from skiff.errors import Conflict, InvalidArgument
+from skiff.runtime.value import value
 
 PROTOS = ("tcp", "udp")
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PortSpec:
     """A requested binding; ``host_port`` 0 = pick one; ``host_ip`` "" = every address."""
 
@@ -32,7 +31,7 @@ class PortSpec:
     host_port: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PortBinding:
     """A binding in force (host_port is never 0 here)."""
 
@@ -122,6 +121,8 @@ def parse_exposed(exposed: dict | list | None) -> list[PortSpec]:
 
 
 def _host_port_free(ip: str, port: int, proto: str) -> bool:
+    import socket  # (only when publishing: not on every start)
+
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -138,6 +139,8 @@ def _host_port_free(ip: str, port: int, proto: str) -> bool:
 
 
 def _ephemeral(ip: str, proto: str) -> int:
+    import socket
+
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
     try:
         s.bind((ip or "0.0.0.0", 0))

@@ -21,16 +21,16 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from skiff.config import Config
 from skiff.procinfo import start_time
+from skiff.runtime.value import value
 
 PREFIX = "netsandbox-"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Sandbox:
     """An attached namespace: ``netns`` (the pinned file's path, what the OCI spec joins),
     ``address`` (the IPv4 address on ``network``), ``id`` (the endpoint's container ID
