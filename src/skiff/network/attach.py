@@ -186,14 +186,19 @@ def _v6(n, address: str) -> dict:
 
 
 def detach(config: Config, db: sqlite3.Connection, container_id: str,
-           network: str | None = None, *, background: bool = False) -> list[str]:
+           network: str | None = None, *, background: bool = False,
+           with_netns: bool = False) -> list[str]:
     """Undo attach for the container (or only its endpoint on ``network``): delete the
     host veth ends, the DNAT table, the port and address records. Idempotent; returns the
     IDs of the networks it left. The first SkiffError is raised after every step ran.
 
     ``background``: the container's namespace is being removed too (its process is gone):
     the veth ends are deleted by a detached child (bridge.delete_links_later) instead of
-    before returning — the records and rules are released at once either way."""
+    before returning — the records and rules are released at once either way.
+    ``with_netns`` (implies ``background``): the caller unpins the namespace right after
+    and no process holds it any more, so the veth pairs go with it — the kernel deletes
+    a namespace's devices, and a veth's peer with it, once its last reference is gone
+    (asynchronously, in its netns clean-up work): nothing is deleted or spawned here."""
     errors: list[BaseException] = []
     later: list[str] = []
     only = records.find(db, network).id if network else None
@@ -209,7 +214,9 @@ def detach(config: Config, db: sqlite3.Connection, container_id: str,
     for r in records.endpoints(db, container_id=container_id, network_id=only):
         d = json.loads(r["data"] or "{}")
         veth = d.get("host_veth") or bridge.veth_name(r["network_id"], container_id)
-        if background:
+        if with_netns:
+            pass  # (see the docstring: the kernel deletes the pair with the namespace)
+        elif background:
             later.append(veth)
         else:
             try:

@@ -378,22 +378,29 @@ def plug(*, bridge: str, netns_path: str | os.PathLike[str], host_veth: str, ifn
         if br is None:
             raise SkiffError(f"bridge {bridge}", "no such interface")
         with rtnl(netns_path) as nr:
-            if nr.link_index(ifname) is not None:
-                raise SkiffError(f"interface {ifname}", "already exists in the container")
             # The container end is made in the namespace, named and addressed already.
             fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
             try:
-                try:
-                    nl.add_veth(host_veth, ifname, mtu, peer_netns_fd=fd, peer_mac=mac,
-                                master=br)
-                except OSError as e:
-                    # this container's last veth, still being deleted (delete_links_later)
-                    old = nl.link_index(host_veth) if e.errno == errno.EEXIST else None
-                    if old is None:
-                        raise
-                    nl.del_link(old)
-                    nl.add_veth(host_veth, ifname, mtu, peer_netns_fd=fd, peer_mac=mac,
-                                master=br)
+                for retry in (False, True):
+                    try:
+                        nl.add_veth(host_veth, ifname, mtu, peer_netns_fd=fd, peer_mac=mac,
+                                    master=br)
+                        break
+                    except OSError as e:
+                        if e.errno != errno.EEXIST or retry:
+                            raise
+                        if nr.link_index(ifname) is not None:
+                            raise SkiffError(f"interface {ifname}",
+                                             "already exists in the container") from None
+                        # this container's last pair, still going with its old namespace
+                        # (the kernel's clean-up) or its deleter: take it away now
+                        old = nl.link_index(host_veth)
+                        if old is not None:
+                            try:
+                                nl.del_link(old)
+                            except OSError as e2:
+                                if e2.errno != errno.ENODEV:
+                                    raise
             finally:
                 os.close(fd)
             try:

@@ -263,8 +263,11 @@ def release(config: Config, db: sqlite3.Connection, cid: str) -> None:
 
     had = bool(records.endpoints(db, container_id=cid)) or net.sandbox_path(cid).exists()
     try:
-        # the namespace goes too: its veths are deleted after we return (see detach)
-        net.detach(config, db, cid, background=True)
+        # The namespace goes too, and its veths with it (the kernel's clean-up of a
+        # namespace nothing holds: see detach). A container that joined it (--network
+        # container:) keeps it alive: then a detached child deletes them, as dockerd
+        # takes the endpoint away from such a container when the one it joined stops.
+        net.detach(config, db, cid, background=True, with_netns=not _joined(db, cid))
     finally:
         net.remove_sandbox(cid)
     if not had:
@@ -278,6 +281,13 @@ def release(config: Config, db: sqlite3.Connection, cid: str) -> None:
                      MacAddress=d.get("MacAddress") if (d.get("IPAMConfig") or {}) else "")
         ns.update(Ports={}, SandboxKey="", IPAddress="", Gateway="", MacAddress="")
     crec.update(db, cid, clear)
+
+
+def _joined(db: sqlite3.Connection, cid: str) -> bool:
+    """Whether any container was made with ``--network container:<cid>`` (recorded with the
+    full ID: check_mode), running or not: one scan of the records' JSON text."""
+    return db.execute("SELECT 1 FROM containers WHERE instr(data, ?) > 0 LIMIT 1",
+                      (f'"container:{cid}"',)).fetchone() is not None
 
 
 def connect(config: Config, db: sqlite3.Connection, ref: str, network: str, *,

@@ -402,3 +402,26 @@ def test_ipv6_dual_stack_network(env):
     env.svc.remove(auto.name)
     assert firewall.network_table(n.bridge) not in subprocess.run(
         ["nft", "list", "tables", "ip6"], capture_output=True, text=True).stdout
+
+
+def test_a_released_namespace_takes_its_veth_and_the_same_pair_plugs_again_at_once(env):
+    """detach(with_netns=True) deletes nothing itself: unpinning the namespace (no process
+    in it) makes the kernel delete its veth pair. Attaching the same container again at
+    once (a restart) replaces the pair if it is still there."""
+    cid, ns = env.sandbox()
+    (ep,) = net.attach(env.config, env.db, cid, ns, [EndpointRequest("bridge")])
+    assert ep.host_veth in bridge.links()
+    assert net.detach(env.config, env.db, cid, with_netns=True) == [ep.network_id]
+    assert ep.host_veth in bridge.links()  # not deleted here: it goes with the namespace
+    net.remove_sandbox(cid)
+    ns2 = str(net.create_sandbox(cid))  # same name: the pair may still be there
+    (ep2,) = net.attach(env.config, env.db, cid, ns2, [EndpointRequest("bridge")])
+    assert ep2.host_veth == ep.host_veth
+    assert bridge.addresses(ns2) == sorted(["lo 127.0.0.1/8", f"eth0 {ep2.address}/24"])
+    assert net.detach(env.config, env.db, cid, with_netns=True) == [ep.network_id]
+    net.remove_sandbox(cid)
+    end = time.monotonic() + 5
+    while ep.host_veth in bridge.links():
+        assert time.monotonic() < end, "the kernel did not delete the pair with its netns"
+        time.sleep(0.05)
+    assert env.db.execute("SELECT count(*) FROM network_endpoints").fetchone()[0] == 0

@@ -117,7 +117,15 @@ def test_network_container_mode_joins_another_containers_namespace(sk):
         assert (r.code, r.err) == (125, f"skiff: conflicting options: {msg}\n"), flags
     r = sk("run", "--rm", "--network", "container:nosuch", "bb:1", "true")
     assert (r.code, r.err) == (125, "skiff: No such container: nosuch\n")
+    # web stops while a container that joined it runs on: the joiner holds the namespace,
+    # so the veth does not go with it; it is deleted (dockerd: the endpoint leaves)
+    _ok(sk("run", "-d", "--name", "joiner", "--network", "container:web", "bb:1", "sleep", "60"))
     _ok(sk("stop", "-t", "0", "web"))
+    end = time.monotonic() + 5
+    while (nets := _ok(sk("exec", "joiner", "ls", "/sys/class/net")).split()) != ["lo"]:
+        assert time.monotonic() < end, nets
+        time.sleep(0.1)
+    _ok(sk("rm", "-f", "joiner"))
     r = sk("start", cid)
     assert r.err == ("skiff: cannot join network namespace of a non running container: "
                      "container web is exited\n"), r
