@@ -253,7 +253,8 @@ def ensure_bridge(name: str, gateway: str, subnet: IPv4Network, *, mtu: int = 15
     Raises SkiffError when ``name`` exists but is not a bridge."""
     created = False
     with rtnl() as nl, netlink_errors(f"bridge {name}"):
-        info = nl.link_info(name)
+        info = nl.link_state(name)
+        up = False
         if info is None:
             try:
                 nl.add_bridge(name, mtu)
@@ -263,7 +264,7 @@ def ensure_bridge(name: str, gateway: str, subnet: IPv4Network, *, mtu: int = 15
                     raise
             idx = nl.link_index(name)
         else:
-            idx, kind = info
+            idx, kind, up = info
             if kind != "bridge":
                 raise SkiffError(f"bridge {name}", f"interface exists and is a {kind or 'device'}")
         if (gateway, subnet.prefixlen) not in nl.addrs(idx):
@@ -272,7 +273,8 @@ def ensure_bridge(name: str, gateway: str, subnet: IPv4Network, *, mtu: int = 15
             except OSError as e:
                 if e.errno != errno.EEXIST:
                     raise
-        nl.set_link(idx, up=True)
+        if not up:
+            nl.set_link(idx, up=True)
     set_sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
     set_sysctl("/proc/sys/net/ipv4/ip_forward", "1")
     return created
@@ -384,7 +386,7 @@ def plug(*, bridge: str, netns_path: str | os.PathLike[str], host_veth: str, ifn
                 for retry in (False, True):
                     try:
                         nl.add_veth(host_veth, ifname, mtu, peer_netns_fd=fd, peer_mac=mac,
-                                    master=br)
+                                    master=br, up=True)
                         break
                     except OSError as e:
                         if e.errno != errno.EEXIST or retry:
@@ -404,15 +406,18 @@ def plug(*, bridge: str, netns_path: str | os.PathLike[str], host_veth: str, ifn
             finally:
                 os.close(fd)
             try:
+                # the host end is up already (add_veth up=True), lo since create_netns
                 idx = nr.link_index(ifname)
                 nr.add_addr(idx, address, prefix_len)
                 nr.set_link(idx, up=True)
-                nr.set_link(1, up=True)
                 # The first network with a gateway gives the default route (Docker: the
                 # gateway endpoint); later ones only their subnet.
-                if gateway is not None and not nr.has_default_route():
-                    nr.add_default_route(gateway)
-                nl.set_link(nl.link_index(host_veth), up=True)
+                if gateway is not None:
+                    try:
+                        nr.add_default_route(gateway)
+                    except OSError as e:
+                        if e.errno != errno.EEXIST:
+                            raise
             except BaseException:
                 with contextlib.suppress(Exception):
                     hidx = nl.link_index(host_veth)

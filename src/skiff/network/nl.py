@@ -123,6 +123,11 @@ class RtNetlink:
 
     def link_info(self, name: str) -> tuple[int, str | None] | None:
         """(index, IFLA_INFO_KIND or None) of interface ``name``, or None."""
+        info = self.link_state(name)
+        return info[:2] if info else None
+
+    def link_state(self, name: str) -> tuple[int, str | None, bool] | None:
+        """(index, IFLA_INFO_KIND or None, whether IFF_UP is set) of ``name``, or None."""
         try:
             r = self.request(RTM_GETLINK, _IFI.pack(0, 0, 0, 0, 0) + attr(IFLA_IFNAME, _name(name)))
         except NetlinkError as e:
@@ -131,10 +136,11 @@ class RtNetlink:
             raise
         for t, p in r:
             if t == RTM_NEWLINK:
-                index = _IFI.unpack_from(p)[2]
+                _fam, _type, index, flags, _change = _IFI.unpack_from(p)
                 li = parse_attrs(parse_attrs(p[_IFI.size:]).get(IFLA_LINKINFO, b""))
                 kind = li.get(IFLA_INFO_KIND)
-                return index, kind.rstrip(b"\0").decode() if kind else None
+                return (index, kind.rstrip(b"\0").decode() if kind else None,
+                        bool(flags & IFF_UP))
         return None
 
     def add_bridge(self, name: str, mtu: int) -> None:
@@ -144,10 +150,15 @@ class RtNetlink:
                      + attr(IFLA_LINKINFO | NLA_F_NESTED, li), NLM_F_CREATE | NLM_F_EXCL)
 
     def add_veth(self, name: str, peer: str, mtu: int, *, peer_netns_fd: int | None = None,
-                 peer_mac: str | None = None, master: int | None = None) -> None:
+                 peer_mac: str | None = None, master: int | None = None,
+                 up: bool = False) -> None:
         """``ip link add NAME type veth peer name PEER [netns FD] [address MAC]``; the host
-        end enslaved to ``master`` when given. Making the peer inside its namespace saves
-        moving it there afterwards (dev_change_net_namespace: 20-40 ms of RCU waits)."""
+        end enslaved to ``master`` when given; ``up``: the host end made up (the flags of
+        a new link's ifinfomsg are applied as it is configured: no ``set_link`` after; not
+        the peer's: it is opened before the pair is joined, veth_open says ENOTCONN).
+        Making the peer inside its namespace saves moving it there afterwards
+        (dev_change_net_namespace: 20-40 ms of RCU waits)."""
+        flags = IFF_UP if up else 0
         peer_msg = (_IFI.pack(0, 0, 0, 0, 0) + attr(IFLA_IFNAME, _name(peer))
                     + attr(IFLA_MTU, struct.pack("=I", mtu)))
         if peer_netns_fd is not None:
@@ -157,9 +168,9 @@ class RtNetlink:
         li = attr(IFLA_INFO_KIND, b"veth") + attr(
             IFLA_INFO_DATA | NLA_F_NESTED, attr(VETH_INFO_PEER | NLA_F_NESTED, peer_msg))
         extra = attr(IFLA_MASTER, struct.pack("=I", master)) if master is not None else b""
-        self.request(RTM_NEWLINK, _IFI.pack(0, 0, 0, 0, 0) + attr(IFLA_IFNAME, _name(name))
-                     + attr(IFLA_MTU, struct.pack("=I", mtu)) + extra
-                     + attr(IFLA_LINKINFO | NLA_F_NESTED, li), NLM_F_CREATE | NLM_F_EXCL)
+        self.request(RTM_NEWLINK, _IFI.pack(0, 0, 0, flags, flags)
+                     + attr(IFLA_IFNAME, _name(name)) + attr(IFLA_MTU, struct.pack("=I", mtu))
+                     + extra + attr(IFLA_LINKINFO | NLA_F_NESTED, li), NLM_F_CREATE | NLM_F_EXCL)
 
     def set_link(self, index: int, *, up: bool | None = None, master: int | None = None,
                  netns_fd: int | None = None, ifname: str | None = None,
@@ -212,7 +223,8 @@ class RtNetlink:
         return False
 
     def add_default_route(self, gateway: str) -> None:
-        """``ip route add default via GATEWAY``."""
+        """``ip route add default via GATEWAY``; NetlinkError EEXIST when the main table has
+        an IPv4 default route already (NLM_F_EXCL)."""
         self.request(RTM_NEWROUTE, _RTM.pack(socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT,
                                              0, RTN_UNICAST, 0)
                      + attr(RTA_GATEWAY, socket.inet_aton(gateway)), NLM_F_CREATE | NLM_F_EXCL)
