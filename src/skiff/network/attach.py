@@ -102,10 +102,20 @@ def attach(config: Config, db: sqlite3.Connection, container_id: str,
 
             if not out:
                 raise InvalidArgument("--publish", "needs a bridge network")
+            v6 = [p for p in publish if ports.is_v6(p.host_ip)]
+            if v6 and not out[0].address6:
+                # (Docker forwards those through its userland proxy; skiff forwards in
+                # the kernel only, and NAT does not turn IPv6 into IPv4)
+                raise InvalidArgument(
+                    f"--publish {ports.host_text(v6[0].host_ip, v6[0].host_port or '')}:"
+                    f"{v6[0].container_port}", f"an IPv6 host address needs the container "
+                    f"on a network with IPv6 (network {out[0].network_name} has none: "
+                    "network create --ipv6)")
             with metadata.transaction(db):
                 bound = ports.allocate(db, container_id, out[0].network_id, list(publish))
             firewall.publish(container_id, [
-                firewall.PortRule(b.host_ip, b.host_port, b.proto, out[0].address,
+                firewall.PortRule(b.host_ip, b.host_port, b.proto,
+                                  out[0].address6 if ports.is_v6(b.host_ip) else out[0].address,
                                   b.container_port) for b in bound])
     except BaseException:
         if publish:

@@ -381,5 +381,7 @@ def ps_ports(ns: dict | None) -> str:
         if not binds:
             out.append(key)
         for b in binds or ():
-            out.append(f"{b['HostIp']}:{b['HostPort']}->{key}")
+            ip = b["HostIp"]
+            out.append(f"[{ip}]:{b['HostPort']}->{key}" if ":" in ip
+                       else f"{ip}:{b['HostPort']}->{key}")
     return ", ".join(out)

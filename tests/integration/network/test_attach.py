@@ -301,8 +301,11 @@ def test_firewall_backends_nat_ports_isolation_and_cleanup(fw, monkeypatch, requ
     c2, ns2 = env.sandbox()
     eps = net.attach(env.config, env.db, cid, ns, [EndpointRequest("bridge")],
                      publish=[ports.PortSpec(80, "tcp", "", 0)])
-    net.attach(env.config, env.db, c2, ns2, [EndpointRequest(other.name)])
+    (ep2,) = net.attach(env.config, env.db, c2, ns2, [EndpointRequest(other.name)],
+                        publish=[ports.PortSpec(80, "tcp", "::", 0)])  # -p [::]::80
     hp = ports.bindings(env.db, cid)[0].host_port
+    hp6 = ports.bindings(env.db, c2)[0].host_port
+    assert _v6_ports(kind, c2)
     assert {firewall.network_table("skb" + env.uid), firewall.network_table(other.bridge),
             firewall.ports_table(cid)} <= set(firewall.tables())
     www = tmp_path / "www"
@@ -310,6 +313,8 @@ def test_firewall_backends_nat_ports_isolation_and_cleanup(fw, monkeypatch, requ
     (www / "index.html").write_text("via " + kind + "\n")
     httpd = subprocess.Popen(["nsenter", f"--net={ns}", "/bin/busybox", "httpd", "-f",
                               "-p", "80", "-h", str(www)])
+    httpd6 = subprocess.Popen(["nsenter", f"--net={ns2}", "/bin/busybox", "httpd", "-f",
+                               "-p", "[::]:80", "-h", str(www)])
     host_ip = _host_ip()
     srv = socket.socket()
     srv.bind(("0.0.0.0", 0))
@@ -328,13 +333,22 @@ def test_firewall_backends_nat_ports_isolation_and_cleanup(fw, monkeypatch, requ
         r = nsexec(ns2, "ping6", "-c1", "-W2", other.gateway6)
         assert r.returncode == 0, r.stdout + r.stderr
         assert _v6_rules(kind, other.bridge)
+        # a published port on an IPv6 host address (the host's own on that bridge): DNAT
+        # to the container's IPv6 address
+        r = subprocess.run(["/bin/busybox", "wget", "-q", "-O-",
+                            f"http://[{other.gateway6}]:{hp6}/"],
+                           capture_output=True, text=True, timeout=20)
+        assert (r.stdout, ep2.address6 != "") == (f"via {kind}\n", True), r.stderr
     finally:
         httpd.kill()
         httpd.wait()
+        httpd6.kill()
+        httpd6.wait()
         srv.close()
     net.detach(env.config, env.db, cid)
     assert firewall.ports_table(cid) not in firewall.tables()
     net.detach(env.config, env.db, c2)
+    assert not _v6_ports(kind, c2)
     env.svc.reset()
     assert not [t for t in firewall.tables() if env.uid in t]
     assert not _v6_rules(kind, other.bridge)
@@ -425,3 +439,14 @@ def test_a_released_namespace_takes_its_veth_and_the_same_pair_plugs_again_at_on
         assert time.monotonic() < end, "the kernel did not delete the pair with its netns"
         time.sleep(0.05)
     assert env.db.execute("SELECT count(*) FROM network_endpoints").fetchone()[0] == 0
+
+
+def _v6_ports(kind: str, cid: str) -> bool:
+    """Whether the backend holds the container's IPv6 port rules (ip6 table / chain)."""
+    if kind == "nftables":
+        out = subprocess.run(["nft", "list", "tables", "ip6"], capture_output=True,
+                             text=True).stdout
+        return firewall.ports_table(cid) in out.split()
+    from skiff.network import iptables
+
+    return f"nat:{iptables.ports_chain(cid)}" in iptables.chains(6)
