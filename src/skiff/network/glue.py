@@ -220,14 +220,9 @@ def start(config: Config, db: sqlite3.Connection, rec: dict,
                     if (p.container_port, p.proto) not in have]
     # Leftovers of a run that crashed (a monitor killed before its release) go first,
     # and build steps' sandboxes whose build was killed.
-    try:
-        stale = any(n.startswith("netsandbox-") for n in os.listdir(config.tmp_dir))
-    except FileNotFoundError:
-        stale = False
-    if stale:  # (the module is not imported on the start path otherwise)
-        from skiff.network import sandbox
+    from skiff.network import sweep_sandboxes
 
-        sandbox.sweep(config, db)
+    sweep_sandboxes(config, db)
     net.detach(config, db, cid)
     net.remove_sandbox(cid)
     path = net.create_sandbox(cid, userns) if userns else net.create_sandbox(cid)

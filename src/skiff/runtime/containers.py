@@ -205,6 +205,9 @@ class ContainerService(StoreParts):
                 chain_id = img.chain_id
         config = opts_mod.container_config(o, image_cfg, hostname, image_name)
         host = opts_mod.host_config(o)
+        from skiff.network import sweep_sandboxes  # (what a killed build left attached)
+
+        sweep_sandboxes(self.config, self.db)
         from skiff.network import glue as netglue
 
         host["NetworkMode"] = netglue.check_mode(
