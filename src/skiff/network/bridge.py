@@ -1,4 +1,5 @@
-"""Netlink plumbing with pyroute2: bridges, veth pairs, network namespaces, routes.
+"""Netlink plumbing: bridges, veth pairs, network namespaces, routes (skiff.network.nl on
+the start path; pyroute2, imported lazily, for listings and network creation).
 
 What dockerd's bridge driver does, without a daemon:
 
@@ -6,10 +7,11 @@ What dockerd's bridge driver does, without a daemon:
   ``route_localnet=1`` (so DNAT'ed 127.0.0.1 traffic may leave through it: the hairpin
   for ``-p`` on loopback) and IPv4 forwarding on.
 * ``plug``: one veth pair per container and network: the host end (``host_veth``,
-  enslaved to the bridge) and the container end, moved into the container's network
-  namespace, renamed ``eth0`` (``eth1``... for further networks), given its MAC, address
-  and (unless the network is internal) the default route via the gateway.
-* ``unplug``: delete the host end (the kernel deletes its peer).
+  enslaved to the bridge, made up) and the container end, made inside the container's
+  network namespace as ``eth0`` (``eth1``... for further networks) with its MAC, then
+  given its address and (unless the network is internal) the default route.
+* ``delete_link``: delete the host end (the kernel deletes its peer); a pair whose
+  namespace is unpinned with no process left in it goes with the namespace by itself.
 
 Namespaces are files (``/run/netns/NAME`` or ``/proc/PID/ns/net``); a netlink socket is
 opened inside one by switching this thread's namespace for the socket's creation only.
@@ -306,8 +308,10 @@ def delete_link(name: str) -> bool:
 
 def delete_links_later(names: list[str]) -> None:
     """Delete the host interfaces ``names`` from a detached process and return at once.
-    Deleting a veth waits for RCU grace periods (15-50 ms here), which a container whose
-    namespace is being removed anyway need not sit through (``skiff run --rm``).
+    Deleting a veth waits for RCU grace periods (15-50 ms here), which a release need not
+    sit through. (Used where the namespace may outlive its pin: a ``--network container:``
+    joiner holds it, or a killed build's RUN process; otherwise the pair goes with the
+    namespace and nothing is spawned: attach.detach ``with_netns``.)
 
     The deleter is this Python running :func:`delete_links_now` under util-linux
     ``setsid -f`` (posix_spawn: ~1 ms, where forking this process cost 5-15), in a session
