@@ -235,6 +235,9 @@ class ContainerService(StoreParts):
                 chain_id = img.chain_id
         config = opts_mod.container_config(o, image_cfg, hostname, image_name)
         host = opts_mod.host_config(o)
+        from skiff.network import sweep_sandboxes  # (what a killed build left attached)
+
+        sweep_sandboxes(self.config, self.db)
         if host["NetworkMode"] in _BUILTIN_NETS and not (
                 o.ip or o.network_aliases or o.mac_address):
             netglue = None  # (check_mode takes these as they are)
