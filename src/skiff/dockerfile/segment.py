@@ -89,13 +89,18 @@ def gc_resume(was_enabled: bool) -> None:
 
 
 def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str], bool],
-            fixup: Callable[[Any, int, list[Heredoc]], Any]
+            fixup: Callable[[Any, int, list[Heredoc]], Any],
+            fast: dict[str, Callable[[str, str, int, int], Any]] | None = None,
             ) -> tuple[Directives, list[ParseWarning], list[Any]]:
     """Split ``text`` into instructions: ``build(line, directives, comments, start, end)``
     makes each from its joined line, the comment lines just above it (a list it must copy
     to keep) and its 1-based line range; ``capable(obj, line)`` (asked only when the line
     has ``<<``) tells whether it may open heredocs; ``fixup(obj, end, heredocs) -> obj``
     gets the bodies read after it and its new last line.
+
+    ``fast`` (optional): shortcuts by instruction word as written, for lines without
+    ``<<``: ``fast[word](rest, line, start, end)`` (``rest``: the line after the first
+    space, unstripped) gives the object ``build`` would give, or None to call ``build``.
 
     Returns (directives, warnings, objects). Raises DockerfileError (with the line range):
     ``file with no instructions``, ``unterminated heredoc``, over-long lines, directive
@@ -206,12 +211,22 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
                                "release",
                         url="https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
                         line=cur))
-        try:
-            obj = build(line, d, comments, start, cur)
-        except ValueError as e:
-            raise fail(str(e), start, cur) from None
-        if "<<" in line and capable(obj, line):
-            cur, obj = _heredocs(it, n, trailing_nl, cur, line, obj, start, fixup, fail)
+        if fast is not None and "<<" not in line:
+            # the caller's shortcut for the usual shapes, keyed by the word as written
+            word, _, rest = line.partition(" ")
+            shape = fast.get(word)
+            if shape is None or (obj := shape(rest, line, start, cur)) is None:
+                try:
+                    obj = build(line, d, comments, start, cur)
+                except ValueError as e:
+                    raise fail(str(e), start, cur) from None
+        else:
+            try:
+                obj = build(line, d, comments, start, cur)
+            except ValueError as e:
+                raise fail(str(e), start, cur) from None
+            if "<<" in line and capable(obj, line):
+                cur, obj = _heredocs(it, n, trailing_nl, cur, line, obj, start, fixup, fail)
         append(obj)
         if comments:  # build copied them; the usual empty list is reused
             comments = []
