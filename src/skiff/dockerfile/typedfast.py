@@ -42,6 +42,18 @@ from skiff.dockerfile.convert import (
     _User,
     _Workdir,
 )
+from skiff.dockerfile.instructions import (
+    Arg,
+    Cmd,
+    Copy,
+    Entrypoint,
+    Env,
+    From,
+    Label,
+    Run,
+    User,
+    Workdir,
+)
 from skiff.dockerfile.lineparse import FLAGS_OR_BLANK
 
 __all__ = ["FAST"]
@@ -73,37 +85,101 @@ _COPY = re.compile(rf"(?:--from={_FLAG_VALUE})?(?:--chown={_FLAG_VALUE})?"
                    r"""([^\s"'\\`\[-][^\s"'\\`]*(?:[ \t]+[^\s"'\\`]+)+)""").fullmatch
 
 
+# The instructions are built here without a constructor call: a fastinit twin made
+# with ``object.__new__`` (no ``__init__``), its slots stored one by one (every field,
+# in the dataclass's order), then its class set to the real one (see fastinit).
+_new = object.__new__
+_RunB, _CmdB, _EntrypointB, _WorkdirB, _UserB = _Run, _Cmd, _Entrypoint, _Workdir, _User
+_EnvB, _LabelB, _ArgB, _FromB, _CopyB = _Env, _Label, _Arg, _From, _Copy
+
+
 def _run(rest: str, line: str, start: int, end: int) -> Any:
     if rest[:1] not in _NOT_SHELL:
-        # cmd, prepend_shell, mounts, network, security, devices, heredocs
-        return _Run(start, end, line, rest.rstrip(), True, (), None, None, (), ())
-    m = _EXEC(rest)
-    if m is None:
-        return None
-    return _Run(start, end, line, m.group(1).split('", "'), False, (), None, None, (), ())
+        cmd = rest.rstrip()
+        shell = True
+    else:
+        m = _EXEC(rest)
+        if m is None:
+            return None
+        cmd = m.group(1).split('", "')
+        shell = False
+    o = _new(_RunB)
+    o.line = start
+    o.end_line = end
+    o.original = line
+    o.cmd = cmd
+    o.prepend_shell = shell
+    o.mounts = ()
+    o.network = None
+    o.security = None
+    o.devices = ()
+    o.heredocs = ()
+    o.__class__ = Run
+    return o
 
 
 def _cmd(rest: str, line: str, start: int, end: int) -> Any:
     if rest[:1] not in _NOT_SHELL:
-        return _Cmd(start, end, line, rest.rstrip(), True)  # cmd, prepend_shell
-    m = _EXEC(rest)
-    return None if m is None else _Cmd(start, end, line, m.group(1).split('", "'), False)
+        cmd = rest.rstrip()
+        shell = True
+    else:
+        m = _EXEC(rest)
+        if m is None:
+            return None
+        cmd = m.group(1).split('", "')
+        shell = False
+    o = _new(_CmdB)
+    o.line = start
+    o.end_line = end
+    o.original = line
+    o.cmd = cmd
+    o.prepend_shell = shell
+    o.__class__ = Cmd
+    return o
 
 
 def _entrypoint(rest: str, line: str, start: int, end: int) -> Any:
     if rest[:1] not in _NOT_SHELL:
-        return _Entrypoint(start, end, line, rest.rstrip(), True)
-    m = _EXEC(rest)
-    return None if m is None else _Entrypoint(start, end, line, m.group(1).split('", "'),
-                                              False)
+        cmd = rest.rstrip()
+        shell = True
+    else:
+        m = _EXEC(rest)
+        if m is None:
+            return None
+        cmd = m.group(1).split('", "')
+        shell = False
+    o = _new(_EntrypointB)
+    o.line = start
+    o.end_line = end
+    o.original = line
+    o.cmd = cmd
+    o.prepend_shell = shell
+    o.__class__ = Entrypoint
+    return o
 
 
 def _workdir(rest: str, line: str, start: int, end: int) -> Any:
-    return None if rest[:1] in _NOT_PLAIN else _Workdir(start, end, line, rest.rstrip())
+    if rest[:1] in _NOT_PLAIN:
+        return None
+    o = _new(_WorkdirB)
+    o.line = start
+    o.end_line = end
+    o.original = line
+    o.path = rest.rstrip()
+    o.__class__ = Workdir
+    return o
 
 
 def _user(rest: str, line: str, start: int, end: int) -> Any:
-    return None if rest[:1] in _NOT_PLAIN else _User(start, end, line, rest.rstrip())
+    if rest[:1] in _NOT_PLAIN:
+        return None
+    o = _new(_UserB)
+    o.line = start
+    o.end_line = end
+    o.original = line
+    o.user = rest.rstrip()
+    o.__class__ = User
+    return o
 
 
 def _pairs(rest: str) -> list[tuple[str, str]] | None:
@@ -120,17 +196,43 @@ def _pairs(rest: str) -> list[tuple[str, str]] | None:
 
 def _env(rest: str, line: str, start: int, end: int) -> Any:
     pairs = _pairs(rest)
-    return None if pairs is None else _Env(start, end, line, pairs, False)  # pairs, legacy
+    if pairs is None:
+        return None
+    o = _new(_EnvB)
+    o.line = start
+    o.end_line = end
+    o.original = line
+    o.pairs = pairs
+    o.legacy = False
+    o.__class__ = Env
+    return o
 
 
 def _label(rest: str, line: str, start: int, end: int) -> Any:
     pairs = _pairs(rest)
-    return None if pairs is None else _Label(start, end, line, pairs, False)
+    if pairs is None:
+        return None
+    o = _new(_LabelB)
+    o.line = start
+    o.end_line = end
+    o.original = line
+    o.pairs = pairs
+    o.legacy = False
+    o.__class__ = Label
+    return o
 
 
 def _arg(rest: str, line: str, start: int, end: int) -> Any:
     m = _ARG(rest)
-    return None if m is None else _Arg(start, end, line, [m.groups()])  # [(key, value)]
+    if m is None:
+        return None
+    o = _new(_ArgB)
+    o.line = start
+    o.end_line = end
+    o.original = line
+    o.pairs = [m.groups()]  # [(key, value or None)]
+    o.__class__ = Arg
+    return o
 
 
 def _from(rest: str, line: str, start: int, end: int) -> Any:
@@ -138,8 +240,15 @@ def _from(rest: str, line: str, start: int, end: int) -> Any:
     if m is None:
         return None
     base, name = m.groups()
-    # base, stage_name, platform
-    return _From(start, end, line, base, name if name is None else name.lower(), None)
+    o = _new(_FromB)
+    o.line = start
+    o.end_line = end
+    o.original = line
+    o.base = base
+    o.stage_name = name if name is None else name.lower()
+    o.platform = None
+    o.__class__ = From
+    return o
 
 
 def _copy(rest: str, line: str, start: int, end: int) -> Any:
@@ -148,9 +257,22 @@ def _copy(rest: str, line: str, start: int, end: int) -> Any:
         return None
     from_, chown, chmod, link, args = m.groups()
     parts = args.split()  # only spaces and tabs between the words
-    # sources, dest, heredocs, chown, chmod, link, exclude, json, from_, parents
-    return _Copy(start, end, line, parts[:-1], parts[-1], (), chown, chmod, link is not None,
-                 (), False, from_, False)
+    o = _new(_CopyB)
+    o.line = start
+    o.end_line = end
+    o.original = line
+    o.sources = parts[:-1]
+    o.dest = parts[-1]
+    o.heredocs = ()
+    o.chown = chown
+    o.chmod = chmod
+    o.link = link is not None
+    o.exclude = ()
+    o.json = False
+    o.from_ = from_
+    o.parents = False
+    o.__class__ = Copy
+    return o
 
 
 def _both_cases(table: dict[str, Any]) -> dict[str, Any]:
