@@ -63,26 +63,35 @@ _NOT_PLAIN = FLAGS_OR_BLANK | {""}
 # ... and for the shell form: a JSON array either.
 _NOT_SHELL = _NOT_PLAIN | {"["}
 
+# The patterns take printable ASCII only, each character class a set of ranges below 128
+# (one bitmap test per character; a class such as [^\s"] tests Unicode categories):
+# text with other characters goes the general way.
+_WORD = r"""!#-&(-\[\]-_a-~"""  # printable ASCII but the quotes, "\" and "`"
+_QUOTED = r"""\t !#-\[\]-_a-~"""  # inside "...": also blanks, not "\" or "`"
+_SQUOTED = r"\t -&(-~"  # inside '...': anything printable or blank but "'"
+
 # The usual exec form: strings without backslashes or control characters (JSON's escapes),
 # ", " between them; group 1 holds them joined by '", "', which no string can contain.
-_EXEC = re.compile(r'\["([^"\\\x00-\x1f]*(?:", "[^"\\\x00-\x1f]*)*)"\]').fullmatch
+_EXEC = re.compile(r'\["([ !#-\[\]-~]*(?:", "[ !#-\[\]-~]*)*)"\]').fullmatch
 
-# ENV/LABEL k=v: the key without blanks, quotes, escapes or "=" (nor a leading "-": a
-# flag); the value runs of such characters or quoted strings without escapes (the
-# pairs pattern of lineparse, :data:`skiff.dockerfile.lineparse._PAIR`).
-_KV = r"""([^\s="'\\`-][^\s="'\\`]*)=((?:[^\s"'\\`]+|"[^"\\`]*"|'[^']*')*)"""
+# ENV/LABEL k=v: the key without quotes, escapes or "=" (nor a leading "-": a flag); the
+# value runs of such characters (and "=") or quoted strings without escapes: what the
+# pairs pattern of lineparse (:data:`skiff.dockerfile.lineparse._PAIR`) takes.
+_KEY = r"""([!#-&(-,.-<>-\[\]-_a-~][!#-&(-<>-\[\]-_a-~]*)"""
+_VALUE = rf"""([{_WORD}]*(?:(?:"[{_QUOTED}]*"|'[{_SQUOTED}]*')[{_WORD}]*)*)"""
+_KV = rf"{_KEY}={_VALUE}"
 _PAIRS = re.compile(rf"{_KV}(?:[ \t]+{_KV}(?:[ \t]+{_KV})?)?").fullmatch
 
-_ARG = re.compile(r"""([^\s="'\\`-][^\s="'\\`]*)(?:=([^\s"'\\`]*))?""").fullmatch
+_ARG = re.compile(rf"{_KEY}(?:=([{_WORD}]*))?").fullmatch
 
 # FROM base [AS name]: the name as convert's _VALID_STAGE takes it once lower-cased
-_FROM = re.compile(r"([^\s-]\S*)(?:[ \t]+(?:AS|as|As|aS)[ \t]+([a-zA-Z][a-zA-Z0-9_.-]*))?"
+_FROM = re.compile(r"([!-,.-~][!-~]*)(?:[ \t]+(?:AS|as|As|aS)[ \t]+([a-zA-Z][a-zA-Z0-9_.-]*))?"
                    ).fullmatch
 
-_FLAG_VALUE = r"""([^\s"'\\`]+)[ \t]+"""
+_FLAG_VALUE = rf"([{_WORD}]+)[ \t]+"
 _COPY = re.compile(rf"(?:--from={_FLAG_VALUE})?(?:--chown={_FLAG_VALUE})?"
                    rf"(?:--chmod={_FLAG_VALUE})?(?:--(link)[ \t]+)?"
-                   r"""([^\s"'\\`\[-][^\s"'\\`]*(?:[ \t]+[^\s"'\\`]+)+)""").fullmatch
+                   rf"([!#-&(-,.-Z\]-_a-~][{_WORD}]*(?:[ \t]+[{_WORD}]+)+)").fullmatch
 
 
 # The instructions are built here without a constructor call: a fastinit twin made

@@ -286,8 +286,8 @@ def _fast_vs_from_line(word: str, rest: str) -> bool:
 
 
 # each half usual pieces (the shortcut's shapes), half awkward ones
-_KEY = st.one_of(st.sampled_from(["a", "K1", "a.b-c_d", "k-", "é", "$k"]),
-                 st.sampled_from(["-k", "'k'", '"k"', "k\\", "", "k`"]))
+_KEY = st.one_of(st.sampled_from(["a", "K1", "a.b-c_d", "k-", "$k"]),
+                 st.sampled_from(["-k", "'k'", '"k"', "k\\", "", "k`", "é"]))
 _VAL = st.one_of(st.sampled_from(["", "v", "a=b", '"a b"', "'a b'", '"a"b', "$P:x", "'a\\'"]),
                  st.sampled_from(['"a\\"b"', "x\\ y", "`x`", "'", '"', "v\xa0"]))
 _GAP = st.one_of(st.sampled_from([" ", "\t", "  ", " \t "]),
@@ -309,8 +309,8 @@ _COPY_FAST_FLAG = st.one_of(
     st.sampled_from(["--from=s", "--chown=1:2", "--chmod=644", "--link", "--from=a=b"]),
     st.sampled_from(["--chown=", "--link=false", "--parents", "--chmod=\"1\"", "--exclude=x",
                      "--from", "-x", "--"]))
-_COPY_WORD = st.one_of(st.sampled_from(["a", "src/1/", "/d/", "$X", "é", "#", "x=y", "a-"]),
-                       st.sampled_from(["-a", "[", '["a",', "'x y'", "b\\ c", "`"]))
+_COPY_WORD = st.one_of(st.sampled_from(["a", "src/1/", "/d/", "$X", "#", "x=y", "a-"]),
+                       st.sampled_from(["-a", "[", '["a",', "'x y'", "b\\ c", "`", "é"]))
 
 
 @settings(max_examples=300, deadline=None)
@@ -333,7 +333,7 @@ def test_fast_from_gives_what_from_line_gives(word, base, as_, name, tail):
     _fast_vs_from_line(word, base + as_ + name + tail)
 
 
-_GOOD_KEY = st.sampled_from(["a", "K1", "a.b-c_d", "k-", "é", "$k", "k:x"])
+_GOOD_KEY = st.sampled_from(["a", "K1", "a.b-c_d", "k-", "$k", "k:x"])
 _GOOD_VAL = st.sampled_from(["", "v", "a=b", '"a b"', "'a b'", '"a"b', "$P:x", "'a\\'", '"\t"',
                              "'#'", "x'y z'"])
 
@@ -352,7 +352,7 @@ def test_fast_pairs_take_the_usual_shapes(word, pairs, gap, arg, key, value):
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from([None, "s", "a=b", "b-1"]), st.sampled_from([None, "1:2", "u"]),
        st.sampled_from([None, "644", "u+x"]), st.booleans(),
-       st.lists(st.sampled_from(["a", "src/1/", "/d/", "$X", "é", "#", "x=y", "a-", "*.go"]),
+       st.lists(st.sampled_from(["a", "src/1/", "/d/", "$X", "#", "x=y", "a-", "*.go"]),
                 min_size=2, max_size=4),
        st.sampled_from([" ", "\t", "  "]))
 def test_fast_copy_takes_the_usual_shapes(from_, chown, chmod, link, words, gap):
