@@ -141,7 +141,7 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
     fastget = None
     for raw in it:
         cur += 1
-        if fastget is not None and raw[-1:] not in maybe_cont:
+        if fastget is not None and raw and raw[-1] not in maybe_cont:  # index, not slice
             word, _, rest = raw.partition(" ")
             shape = fastget(word)
             if shape is not None and "<<" not in raw and \
@@ -196,7 +196,7 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
                 for raw in it:
                     cur += 1
                     t = raw.rstrip("\r") if has_cr else raw
-                    if t[-1:] == esc:  # the usual continued line: no blank after the escape
+                    if t and t[-1] == esc:  # the usual continued line: no blank after the escape
                         # a comment (tested without copying the indented line), skipped
                         if "#" in t and t.lstrip()[0] == "#":
                             continue

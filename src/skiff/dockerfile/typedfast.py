@@ -103,7 +103,7 @@ _EnvB, _LabelB, _ArgB, _FromB, _CopyB = _Env, _Label, _Arg, _From, _Copy
 
 
 def _run(rest: str, line: str, start: int, end: int) -> Any:
-    if rest[:1] not in _NOT_SHELL:
+    if rest and rest[0] not in _NOT_SHELL:  # an index costs less than a slice
         cmd = rest.rstrip()
         shell = True
     else:
@@ -128,7 +128,7 @@ def _run(rest: str, line: str, start: int, end: int) -> Any:
 
 
 def _cmd(rest: str, line: str, start: int, end: int) -> Any:
-    if rest[:1] not in _NOT_SHELL:
+    if rest and rest[0] not in _NOT_SHELL:  # an index costs less than a slice
         cmd = rest.rstrip()
         shell = True
     else:
@@ -148,7 +148,7 @@ def _cmd(rest: str, line: str, start: int, end: int) -> Any:
 
 
 def _entrypoint(rest: str, line: str, start: int, end: int) -> Any:
-    if rest[:1] not in _NOT_SHELL:
+    if rest and rest[0] not in _NOT_SHELL:  # an index costs less than a slice
         cmd = rest.rstrip()
         shell = True
     else:
@@ -168,7 +168,7 @@ def _entrypoint(rest: str, line: str, start: int, end: int) -> Any:
 
 
 def _workdir(rest: str, line: str, start: int, end: int) -> Any:
-    if rest[:1] in _NOT_PLAIN:
+    if not rest or rest[0] in _NOT_PLAIN:
         return None
     o = _new(_WorkdirB)
     o.line = start
@@ -180,7 +180,7 @@ def _workdir(rest: str, line: str, start: int, end: int) -> Any:
 
 
 def _user(rest: str, line: str, start: int, end: int) -> Any:
-    if rest[:1] in _NOT_PLAIN:
+    if not rest or rest[0] in _NOT_PLAIN:
         return None
     o = _new(_UserB)
     o.line = start
