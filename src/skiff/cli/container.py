@@ -307,6 +307,9 @@ def run(ctx: Context, argv: list[str]) -> int:
         raise InvalidArgument("Conflicting options", "--restart and --rm")
     if not a.detach and not a.attach:
         a.attach = ["stdout", "stderr"] + (["stdin"] if a.interactive else [])
+    if a.tty and not a.detach and "stdin" in (s.lower() for s in a.attach) and not _stdin_is_tty():
+        # docker/cli checks before creating anything: a message, exit 1, no container
+        raise InvalidArgument("the input device is not a TTY", exit_code=1)
     svc = _service(ctx)
     rec = _create(ctx, svc, a)
     if a.detach:
@@ -315,6 +318,14 @@ def run(ctx: Context, argv: list[str]) -> int:
         return 0
     return _start_attached(ctx, svc, rec["Id"], rec["Config"],
                            sig_proxy=a.sig_proxy.lower() != "false", detach_keys=keys)
+
+
+def _stdin_is_tty() -> bool:
+    """Whether this process's stdin is a terminal (False when it is no real file)."""
+    try:
+        return os.isatty(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _stdin_source():
