@@ -477,15 +477,30 @@ def start(ctx: Context, argv: list[str]) -> int:
 
         if len(a.containers) > 1:
             raise InvalidArgument("you cannot start and attach multiple containers at once")
-        rec = svc.get(a.containers[0])
-        cfg = dict(rec["Config"])
-        cfg["AttachStdin"] = a.interactive
-        return _start_attached(ctx, svc, rec["Id"], cfg, detach_keys=keys)
+        from skiff.errors import SkiffError
+
+        try:
+            rec = svc.get(a.containers[0])
+            cfg = dict(rec["Config"])
+            cfg["AttachStdin"] = a.interactive
+            return _start_attached(ctx, svc, rec["Id"], cfg, detach_keys=keys)
+        except SkiffError as e:
+            e.exit_code = 1  # docker start -a: a failed start (127/126 too) exits 1
+            raise
+
+    failed = []
 
     def one(ref: str) -> str:
-        svc.start(ref)
+        try:
+            svc.start(ref)
+        except Exception:
+            failed.append(ref)
+            raise
         return ref
-    return _each(ctx, a.containers, one)
+    code = _each(ctx, a.containers, one)
+    if failed:  # docker/cli's summary line after the per-container errors
+        sys.stderr.write(f"skiff: failed to start containers: {', '.join(failed)}\n")
+    return code
 
 
 def stop(ctx: Context, argv: list[str]) -> int:
