@@ -11,7 +11,9 @@ unknown``); the container stays ``Created`` with ``State.ExitCode`` 127 and
 exits 1 and adds ``failed to start containers: NAME``; ``docker start -a`` exits 1.
 ``docker exec`` on 20.10 exits 126 for every such failure; the issue's rule (126 when the
 command cannot be invoked, 127 when it is not found) is followed instead, with Docker's
-message ``OCI runtime exec failed: exec failed: unable to start container process: ...``."""
+message ``OCI runtime exec failed: exec failed: unable to start container process: ...``;
+``exec -w /missing`` and ``exec -w relative`` exit 126 (runc's messages), ``docker exec C``
+without a command exits 1 (``requires at least 2 arguments``)."""
 
 from __future__ import annotations
 
@@ -78,6 +80,20 @@ def test_exec_not_found_127_cannot_invoke_126(sk):
             assert (res.code, res.out) == (code, ""), (cmd, res)
             assert res.err == ("skiff: OCI runtime exec failed: exec failed: unable to start "
                                f"container process: exec: {reason}: unknown\n"), cmd
+        # a working directory that cannot be entered: 126 (the command is never looked up)
+        res = sk("exec", "-w", "/nonexist", "cr-box", "true")
+        assert (res.code, res.err) == (126, (
+            "skiff: OCI runtime exec failed: exec failed: unable to start container process: "
+            'chdir to cwd ("/nonexist") set in config.json failed: no such file or directory: '
+            "unknown\n"))
+        res = sk("exec", "-w", "relative", "cr-box", "true")
+        assert (res.code, res.err) == (126, "skiff: OCI runtime exec failed: exec failed: Cwd "
+                                            "must be an absolute path: unknown\n")
+        # docker/cli's arity check
+        for args in (("exec", "cr-box"), ("exec",)):
+            res = sk(*args)
+            assert (res.code, res.err) == (1, "skiff: 'skiff exec' requires at least 2 "
+                                              "arguments\n")
         # the container is untouched by the failed execs
         assert sk("exec", "cr-box", "echo", "still").out == "still\n"
     finally:

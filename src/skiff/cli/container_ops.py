@@ -27,15 +27,15 @@ def exec_(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-e", "--env", action="append", default=[], help="Set environment variables")
     p.add_argument("--env-file", action="append", default=[], help="Read in a file of environment variables")
     p.add_argument("--privileged", action="store_true", help="Give extended privileges to the command")
-    p.add_argument("container")
+    p.add_argument("container", nargs="?")
     p.add_argument("command", nargs=argparse.REMAINDER)
     a = p.parse_args(argv)
     from skiff.cli.container import _env_file
     from skiff.errors import InvalidArgument
     from skiff.runtime.options import parse_env_flags
 
-    if not a.command:
-        raise InvalidArgument("exec", "no command specified")
+    if not a.container or not a.command:  # docker/cli's arity check: exit 1
+        raise InvalidArgument("'skiff exec' requires at least 2 arguments", exit_code=1)
     env = []
     for f in a.env_file:
         env += _env_file(f)

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from skiff.errors import Conflict, InvalidArgument, NotFound, SkiffError
+from skiff.errors import CannotInvoke, Conflict, InvalidArgument, NotFound, SkiffError
 from skiff.runtime.records import ACTIVE
 
 _INIT_PATHS = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev", "/proc", "/sys",
@@ -67,7 +67,9 @@ def exec_process(svc, ref: str, cmd: list[str], *, user: str | None = None,
     proc["env"] = replace_or_append_env(list(proc.get("env") or []), list(env))
     if workdir:
         if not workdir.startswith("/"):
-            raise InvalidArgument("exec", f"the working directory '{workdir}' is invalid")
+            # runc's refusal, as docker exec -w relative shows it (exit 126)
+            raise CannotInvoke("OCI runtime exec failed",
+                               "exec failed: Cwd must be an absolute path: unknown")
         proc["cwd"] = workdir
     if user is not None:
         try:
@@ -97,6 +99,10 @@ def exec_error(log: str) -> SkiffError | None:
     if msg is None:
         return None
     kind = type(classify(msg))
+    if "chdir to cwd" in msg:
+        # exec -w /missing: the command was not even looked up; it cannot be invoked
+        # (126, as Docker) though the reason says "no such file or directory"
+        kind = CannotInvoke
     return kind("OCI runtime exec failed", f"{msg}: unknown")
 
 
