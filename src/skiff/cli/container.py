@@ -532,7 +532,12 @@ def kill(ctx: Context, argv: list[str]) -> int:
     svc = _service(ctx)
 
     def one(ref: str) -> str:
-        svc.kill(ref, a.signal)
+        from skiff.errors import NotFound
+
+        try:
+            svc.kill(ref, a.signal)
+        except NotFound as e:  # dockerd's wording for kill
+            raise NotFound(f"Cannot kill container: {ref}", str(e)) from None
         return ref
     return _each(ctx, a.containers, one)
 
@@ -547,8 +552,16 @@ def rm(ctx: Context, argv: list[str]) -> int:
     a = p.parse_args(argv)
     svc = _service(ctx)
 
-    def one(ref: str) -> str:
-        svc.remove(ref, force=a.force, volumes=a.volumes)
+    def one(ref: str) -> str | None:
+        from skiff.errors import NotFound
+
+        try:
+            svc.remove(ref, force=a.force, volumes=a.volumes)
+        except NotFound as e:
+            if not a.force:
+                raise
+            sys.stderr.write(f"skiff: {e}\n")  # docker/cli: rm -f of a missing one exits 0
+            return None
         return ref
     return _each(ctx, a.containers, one)
 

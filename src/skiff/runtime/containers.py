@@ -851,8 +851,10 @@ class ContainerService(StoreParts):
     def pause(self, ref: str) -> dict:
         """Freeze every process of the container (cgroup freezer, docker pause)."""
         rec = self.get(ref)
+        if rec["State"]["Status"] == "paused":  # dockerd's daemon/pause.go wording
+            raise Conflict(f"Container {rec['Id']} is already paused")
         if rec["State"]["Status"] != "running":
-            raise Conflict(f"container {rec['Id']} is not running")
+            raise Conflict(f"Container {rec['Id']} is not running")
         self.runc.pause(rec["Id"])
 
         def f(r: dict) -> None:
@@ -863,7 +865,7 @@ class ContainerService(StoreParts):
         """Thaw a paused container (docker unpause)."""
         rec = self.get(ref)
         if rec["State"]["Status"] != "paused":
-            raise Conflict(f"container {rec['Id']} is not paused")
+            raise Conflict(f"Container {rec['Id']} is not paused")
         self.runc.resume(rec["Id"])
 
         def f(r: dict) -> None:

@@ -206,7 +206,7 @@ def host_config(o: CreateOptions) -> dict:
     policy, retries = parse_restart(o.restart)
     if o.autoremove and policy != "no":
         raise InvalidArgument("conflicting options",
-                              "cannot combine --restart and --rm")
+                              "cannot specify both --restart and --rm")
     network = o.network or "default"
     return {
         "Binds": list(o.binds) or None,
