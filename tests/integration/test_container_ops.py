@@ -66,6 +66,9 @@ def test_top_lists_container_processes_only(sk, running):
     lines = res.out.splitlines()
     assert lines[0].split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
     assert [ln.split(None, 7)[7] for ln in lines[1:]] == ["sleep 300"]
+    # ps refusing its arguments: the first line of its complaint, as dockerd (exit 1)
+    res = sk("top", running, "bogusarg")
+    assert (res.code, res.err) == (1, "skiff: ps: error: unsupported option (BSD syntax)\n")
 
 
 def test_diff_shows_the_containers_changes_only(sk, running):

@@ -130,7 +130,9 @@ def top(svc, ref: str, ps_args: list[str] = ()) -> tuple[list[str], list[list[st
     args = list(ps_args) or ["-ef"]
     out = subprocess.run(["ps", *args], capture_output=True, text=True)
     if out.returncode != 0:
-        raise SkiffError("ps", out.stderr.strip() or f"exit status {out.returncode}")
+        # dockerd shows the first line of ps's complaint (not its usage text)
+        first = out.stderr.strip().split("\n", 1)[0].strip()
+        raise SkiffError("ps", first or f"exit status {out.returncode}")
     lines = out.stdout.splitlines()
     titles = lines[0].split()
     try:
