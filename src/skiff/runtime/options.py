@@ -123,23 +123,25 @@ def parse_restart(s: str) -> tuple[str, int]:
     """``no`` | ``always`` | ``unless-stopped`` | ``on-failure[:N]`` → (name, max retries).
 
     Raises:
-        InvalidArgument: Docker's ``invalid restart policy: X`` /
-            ``maximum retry count cannot be used with restart policy 'always'``.
+        InvalidArgument: in Docker's words (dockerd 20.10, docker/cli 28):
+            ``invalid restart policy 'X'``, ``maximum retry count cannot be used with
+            restart policy 'always'``, ``maximum retry count cannot be negative``,
+            ``invalid restart policy format: maximum retry count must be an integer``.
     """
     name, _, n = (s or "no").partition(":")
     if name not in RESTART_POLICIES:
-        raise InvalidArgument("invalid restart policy", f"unknown policy '{name}'")
+        raise InvalidArgument(f"invalid restart policy '{name}'")
     if n:
-        if name != "on-failure":
-            raise InvalidArgument("invalid restart policy",
-                                  f"maximum retry count cannot be used with restart policy '{name}'")
         try:
             count = int(n)
         except ValueError:
-            raise InvalidArgument("invalid restart policy", f"invalid retry count: {n}") from None
+            raise InvalidArgument("invalid restart policy format",
+                                  "maximum retry count must be an integer") from None
+        if name != "on-failure":
+            raise InvalidArgument(
+                f"maximum retry count cannot be used with restart policy '{name}'")
         if count < 0:
-            raise InvalidArgument("invalid restart policy",
-                                  "maximum retry count cannot be negative")
+            raise InvalidArgument("maximum retry count cannot be negative")
         return name, count
     return name, 0
 
