@@ -98,3 +98,25 @@ def test_exec_not_found_127_cannot_invoke_126(sk):
         assert sk("exec", "cr-box", "echo", "still").out == "still\n"
     finally:
         sk("rm", "-f", "cr-box")
+
+
+@pytest.mark.parametrize("flags,err", [
+    (["--ulimit", "bogus=1"],
+     'invalid argument "bogus=1" for "--ulimit" flag: invalid ulimit type: bogus'),
+    (["--ulimit", "nofile=abc"],
+     'invalid argument "nofile=abc" for "--ulimit" flag: strconv.ParseInt: parsing "abc": '
+     'invalid syntax'),
+    (["--ulimit", "nofile=10:5"],
+     'invalid argument "nofile=10:5" for "--ulimit" flag: ulimit soft limit must be less than '
+     'or equal to hard limit: 10 > 5'),
+    (["--cap-add", "BOGUS"], 'invalid CapAdd: unknown capability: "CAP_BOGUS"'),
+    (["--cap-drop", "bogus"], 'invalid CapDrop: unknown capability: "CAP_BOGUS"'),
+    (["--security-opt", "seccomp=/nonexist"],
+     "opening seccomp profile (/nonexist) failed: open /nonexist: no such file or directory"),
+])
+def test_bad_security_and_ulimit_flags_leave_no_container(sk, flags, err):
+    """Docker refuses these before a container exists (exit 125, its message): skiff did
+    only when the container started, leaving a ``Created`` record behind."""
+    res = sk("run", "--name", "cr-bad", *flags, "bb:1", "true")
+    assert (res.code, res.out, res.err) == (125, "", f"skiff: {err}\n")
+    assert sk("ps", "-aq").out == ""

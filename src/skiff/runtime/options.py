@@ -209,6 +209,7 @@ def host_config(o: CreateOptions) -> dict:
     if o.autoremove and policy != "no":
         raise InvalidArgument("conflicting options",
                               "cannot specify both --restart and --rm")
+    _check_security(o)
     network = o.network or "default"
     return {
         "Binds": list(o.binds) or None,
@@ -276,24 +277,49 @@ def _tmpfs_pair(spec: str) -> tuple[str, str]:
     return path, opts
 
 
+def _check_security(o: CreateOptions) -> None:
+    """What Docker refuses before a container exists (dockerd's create, docker/cli's
+    flag parsing), so that a bad value never leaves a record behind: unknown capabilities
+    (``invalid CapAdd: ...``), a seccomp profile file that cannot be read (docker/cli reads
+    it when the container is created)."""
+    if o.cap_add or o.cap_drop:
+        from skiff.runtime.spec import capabilities
+
+        capabilities(o.cap_add, o.cap_drop)
+    for opt in o.security_opt:
+        key, eq, val = opt.partition("=")
+        if key == "seccomp" and eq and val not in ("unconfined", "default", ""):
+            from skiff.runtime.seccomp import load_profile
+
+            load_profile(val)
+
+
 def _ulimit_dict(spec: str) -> dict:
     """``nofile=1024[:2048]`` → {"Name", "Soft", "Hard"}.
 
     Raises:
-        InvalidArgument: Docker's ``invalid ulimit argument: X``.
+        InvalidArgument: docker/cli's ``invalid argument "X" for "--ulimit" flag: ...``
+            (an unknown type, a number that does not parse, soft above hard).
     """
+    from skiff.runtime.spec import RLIMIT_NAMES
+
+    what = f'invalid argument "{spec}" for "--ulimit" flag'
     name, eq, vals = spec.partition("=")
     if not eq or not name:
-        raise InvalidArgument("invalid ulimit argument", spec)
+        raise InvalidArgument(what, f"invalid ulimit argument: {spec}")
+    if name not in RLIMIT_NAMES:
+        raise InvalidArgument(what, f"invalid ulimit type: {name}")
     soft, _, hard = vals.partition(":")
-    try:
-        s = int(soft)
-        h = int(hard) if hard else s
-    except ValueError:
-        raise InvalidArgument("invalid ulimit argument", spec) from None
+    for v in (soft, hard) if hard else (soft,):
+        try:
+            int(v)
+        except ValueError:
+            raise InvalidArgument(what, f'strconv.ParseInt: parsing "{v}": invalid syntax') from None
+    s = int(soft)
+    h = int(hard) if hard else s
     if s > h:
-        raise InvalidArgument("invalid ulimit argument",
-                              f"ulimit soft limit must be less than or equal to hard limit: {s} > {h}")
+        raise InvalidArgument(
+            what, f"ulimit soft limit must be less than or equal to hard limit: {s} > {h}")
     return {"Name": name, "Hard": h, "Soft": s}
 
 
