@@ -113,10 +113,23 @@ def test_exec_not_found_127_cannot_invoke_126(sk):
     (["--cap-drop", "bogus"], 'invalid CapDrop: unknown capability: "CAP_BOGUS"'),
     (["--security-opt", "seccomp=/nonexist"],
      "opening seccomp profile (/nonexist) failed: open /nonexist: no such file or directory"),
+    (["--ipc", "bogus"], "Invalid IPC mode: bogus"),
+    (["--uts", "bogus"], "--uts: invalid UTS mode"),
+    (["--pid", "bogus"], "--pid: invalid PID mode"),
+    (["--memory", "bogus"], "invalid argument \"bogus\" for \"-m, --memory\" flag: invalid size: "
+                            "'bogus'"),
+    (["--shm-size", "bogus"], "invalid argument \"bogus\" for \"--shm-size\" flag: invalid size: "
+                              "'bogus'"),
+    (["--cpus", "bogus"], "invalid argument \"bogus\" for \"--cpus\" flag: failed to parse bogus "
+                          "as a rational number"),
+    (["--tmpfs", "relative"], "invalid mount path: 'relative' mount path must be absolute"),
+    (["-e", "=x"], "invalid argument \"=x\" for \"-e, --env\" flag: invalid environment "
+                   "variable: =x"),
 ])
-def test_bad_security_and_ulimit_flags_leave_no_container(sk, flags, err):
-    """Docker refuses these before a container exists (exit 125, its message): skiff did
-    only when the container started, leaving a ``Created`` record behind."""
+def test_bad_flag_values_leave_no_container(sk, flags, err):
+    """Docker refuses these before a container exists (exit 125, each message as observed
+    on docker 28.2 / dockerd 20.10). Capabilities, ulimits and the seccomp profile were
+    only checked when the container started, leaving a ``Created`` record behind."""
     res = sk("run", "--name", "cr-bad", *flags, "bb:1", "true")
     assert (res.code, res.out, res.err) == (125, "", f"skiff: {err}\n")
     assert sk("ps", "-aq").out == ""

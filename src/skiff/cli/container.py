@@ -169,9 +169,11 @@ def _options(a) -> object:
 
     if a.userns not in ("", "host", "auto"):
         raise InvalidArgument("--userns", "invalid USER mode")
-    for mode, what in ((a.pid, "pid"), (a.ipc, "ipc"), (a.uts, "uts")):
+    for mode, what in ((a.pid, "PID"), (a.uts, "UTS")):  # docker/cli's checks
         if mode not in ("", "host", "private", "shareable"):
-            raise InvalidArgument(f"--{what}: invalid {what} mode", mode)
+            raise InvalidArgument(f"--{what.lower()}: invalid {what} mode")
+    if a.ipc not in ("", "host", "private", "shareable"):
+        raise InvalidArgument(f"Invalid IPC mode: {a.ipc}")  # dockerd's
     if a.network == "host" and (a.publish or a.publish_all):
         sys.stderr.write("WARNING: Published ports are discarded when using host network mode\n")
         a.publish, a.publish_all = [], False
@@ -193,16 +195,21 @@ def _options(a) -> object:
             nano = int(round(float(a.cpus) * 1e9))
         except ValueError:
             raise InvalidArgument(f'invalid argument "{a.cpus}" for "--cpus" flag',
-                                  "failed to parse") from None
+                                  f"failed to parse {a.cpus} as a rational number") from None
         if nano <= 0 or nano > os.cpu_count() * 1_000_000_000:
             raise InvalidArgument("Range of CPUs is from 0.01 to "
                                   f"{os.cpu_count()}.00, as there are only {os.cpu_count()} CPUs available")
-    memory = ram_in_bytes(a.memory) if a.memory else 0
+    def size_flag(v: str, flag: str) -> int:
+        try:
+            return ram_in_bytes(v)
+        except InvalidArgument as e:  # docker/cli: a flag-value error naming the flag
+            raise InvalidArgument(f'invalid argument "{v}" for "{flag}" flag', str(e)) from None
+    memory = size_flag(a.memory, "-m, --memory") if a.memory else 0
     if memory and memory < 6 * 1024 * 1024:
         raise InvalidArgument("Minimum memory limit allowed is 6MB")
     swap = 0
     if a.memory_swap:
-        swap = -1 if a.memory_swap == "-1" else ram_in_bytes(a.memory_swap)
+        swap = -1 if a.memory_swap == "-1" else size_flag(a.memory_swap, "--memory-swap")
         if swap > 0 and memory and swap < memory:
             raise InvalidArgument("Minimum memoryswap limit should be larger than memory limit, "
                                   "see usage")
@@ -225,7 +232,7 @@ def _options(a) -> object:
         security_opt=tuple(a.security_opt), network=a.network, pid=a.pid, ipc=a.ipc, uts=a.uts,
         memory=memory, memory_swap=swap, nano_cpus=nano, cpu_shares=a.cpu_shares,
         cpuset_cpus=a.cpuset_cpus, pids_limit=(None if a.pids_limit in (None, 0) else a.pids_limit),
-        blkio_weight=a.blkio_weight, shm_size=ram_in_bytes(a.shm_size) if a.shm_size else 0,
+        blkio_weight=a.blkio_weight, shm_size=size_flag(a.shm_size, "--shm-size") if a.shm_size else 0,
         restart=a.restart, autoremove=a.rm, labels=labels, ulimits=tuple(a.ulimit),
         extra_hosts=tuple(a.add_host), dns=tuple(a.dns), dns_search=tuple(a.dns_search),
         dns_options=tuple(a.dns_option), group_add=tuple(a.group_add), init=a.init,

@@ -111,8 +111,9 @@ def parse_env_flags(values: list[str]) -> list[str]:
     out = []
     for v in values:
         if "=" in v:
-            if v.startswith("="):
-                raise InvalidArgument(f"invalid environment variable: {v}")
+            if v.startswith("="):  # docker/cli opts.ValidateEnv, a flag-value error
+                raise InvalidArgument(f'invalid argument "{v}" for "-e, --env" flag',
+                                      f"invalid environment variable: {v}")
             out.append(v)
         elif v in os.environ:
             out.append(f"{v}={os.environ[v]}")
@@ -273,7 +274,8 @@ def _rate(spec: str) -> dict:
 def _tmpfs_pair(spec: str) -> tuple[str, str]:
     path, _, opts = spec.partition(":")
     if not path.startswith("/"):
-        raise InvalidArgument(f"invalid tmpfs mount {spec!r}", "path must be absolute")
+        raise InvalidArgument("invalid mount path",  # dockerd's words
+                              f"'{path}' mount path must be absolute")
     return path, opts
 
 
