@@ -122,6 +122,8 @@ def test_exec_not_found_127_cannot_invoke_126(sk):
                               "'bogus'"),
     (["--cpus", "bogus"], "invalid argument \"bogus\" for \"--cpus\" flag: failed to parse bogus "
                           "as a rational number"),
+    (["-v", "/tmp:/b:ro,rw"], "invalid mode: ro,rw"),
+    (["-v", "/tmp:/b:z,Z"], "invalid mode: z,Z"),
     (["--tmpfs", "relative"], "invalid mount path: 'relative' mount path must be absolute"),
     (["-e", "=x"], "invalid argument \"=x\" for \"-e, --env\" flag: invalid environment "
                    "variable: =x"),
