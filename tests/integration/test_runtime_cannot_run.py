@@ -12,7 +12,8 @@ exits 1 and adds ``failed to start containers: NAME``; ``docker start -a`` exits
 ``docker exec`` on 20.10 exits 126 for every such failure; the issue's rule (126 when the
 command cannot be invoked, 127 when it is not found) is followed instead, with Docker's
 message ``OCI runtime exec failed: exec failed: unable to start container process: ...``;
-``exec -w /missing`` and ``exec -w relative`` exit 126 (runc's messages), ``docker exec C``
+``exec -w /missing``, ``exec -w relative`` and ``exec --privileged`` in a container that is
+not privileged exit 126 (runc's messages), ``docker exec C``
 without a command exits 1 (``requires at least 2 arguments``)."""
 
 from __future__ import annotations
@@ -89,6 +90,12 @@ def test_exec_not_found_127_cannot_invoke_126(sk):
         res = sk("exec", "-w", "relative", "cr-box", "true")
         assert (res.code, res.err) == (126, "skiff: OCI runtime exec failed: exec failed: Cwd "
                                             "must be an absolute path: unknown\n")
+        # --privileged asks runc for every capability: beyond the container's bounding set
+        # runc refuses, and the exec fails as on Docker (126)
+        res = sk("exec", "--privileged", "cr-box", "true")
+        assert (res.code, res.err) == (126, (
+            "skiff: OCI runtime exec failed: exec failed: unable to start container process: "
+            "unable to apply caps: operation not permitted: unknown\n"))
         # docker/cli's arity check
         for args in (("exec", "cr-box"), ("exec",)):
             res = sk(*args)

@@ -57,7 +57,7 @@ def _exec(ctx: Context, a, env) -> int:
         raise InvalidArgument("the input device is not a TTY")
     if a.detach or real_tty:
         p_, log = ops.exec_process(svc, a.container, a.command, user=a.user, workdir=a.workdir,
-                                   env=env, tty=a.tty, detach=a.detach,
+                                   env=env, tty=a.tty, detach=a.detach, privileged=a.privileged,
                                    stdin=0 if real_tty else None, stdout=None, stderr=None)
         code = p_.wait()
     else:
@@ -79,7 +79,8 @@ def _exec(ctx: Context, a, env) -> int:
             # (the container's stdout and stderr both arrive on runc's stdout, \r\n as Docker)
             host_pty, slave = os.openpty()
         p_, log = ops.exec_process(svc, a.container, a.command, user=a.user, workdir=a.workdir,
-                                   env=env, tty=a.tty, stdin=stdin, stdout=subprocess.PIPE,
+                                   env=env, tty=a.tty, privileged=a.privileged, stdin=stdin,
+                                   stdout=subprocess.PIPE,
                                    stderr=slave if a.tty else subprocess.PIPE)
         if a.tty:
             os.close(slave)

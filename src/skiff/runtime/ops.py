@@ -25,7 +25,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from skiff.errors import CannotInvoke, Conflict, InvalidArgument, NotFound, SkiffError
+from skiff.errors import (CannotInvoke, CommandNotFound, Conflict, InvalidArgument,
+                          NotFound, SkiffError)
 from skiff.runtime.records import ACTIVE
 
 _INIT_PATHS = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev", "/proc", "/sys",
@@ -36,12 +37,16 @@ _INIT_PATHS = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev", "/proc
 
 def exec_process(svc, ref: str, cmd: list[str], *, user: str | None = None,
                  workdir: str | None = None, env: list[str] = (), tty: bool = False,
-                 detach: bool = False, stdin=None, stdout=None, stderr=None
-                 ) -> tuple[subprocess.Popen, str]:
+                 detach: bool = False, stdin=None, stdout=None, stderr=None,
+                 privileged: bool = False) -> tuple[subprocess.Popen, str]:
     """Start ``cmd`` in the running container; return (runc exec process, its log path).
 
     The Popen's exit status is the command's; call :func:`exec_error` with the log path
     when it is not 0 to tell a failed start (126/127) from the command's own status.
+
+    ``privileged``: every capability for the process, as dockerd's ``exec --privileged``
+    asks runc (which refuses capabilities beyond the container's bounding set: ``unable to
+    apply caps``, exit 126, unless the container itself is privileged; as Docker).
 
     Raises:
         Conflict: the container is not running (Docker: ``container X is not running``)
@@ -64,6 +69,11 @@ def exec_process(svc, ref: str, cmd: list[str], *, user: str | None = None,
     proc = dict(spec["process"])
     proc["args"] = list(cmd)
     proc["terminal"] = bool(tty)
+    if privileged:
+        from skiff.runtime.spec import ALL_CAPS
+
+        caps = list(ALL_CAPS)
+        proc["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps}
     proc["env"] = replace_or_append_env(list(proc.get("env") or []), list(env))
     if workdir:
         if not workdir.startswith("/"):
@@ -99,9 +109,9 @@ def exec_error(log: str) -> SkiffError | None:
     if msg is None:
         return None
     kind = type(classify(msg))
-    if "chdir to cwd" in msg:
-        # exec -w /missing: the command was not even looked up; it cannot be invoked
-        # (126, as Docker) though the reason says "no such file or directory"
+    if kind is not CommandNotFound or "chdir to cwd" in msg:
+        # any other failed start: the command cannot be invoked (126, as dockerd gives for
+        # every failed exec); exec -w /missing too, though its reason says "no such file"
         kind = CannotInvoke
     return kind("OCI runtime exec failed", f"{msg}: unknown")
 
