@@ -97,8 +97,9 @@ def test_export_is_the_flattened_filesystem(sk, running, tmp_path):
     assert sk("export", "-o", str(out), running).code == 0
     with tarfile.open(out) as t:
         names = set(t.getnames())
-    assert {"./bin/busybox", "./srv/file", "./etc/passwd"} <= names
-    assert "./etc/group" not in names
+    # Docker's names: no "./" prefix, no entry for the root itself
+    assert {"bin/busybox", "srv/file", "etc/passwd"} <= names
+    assert "etc/group" not in names and not [n for n in names if n.startswith(".")]
 
 
 def test_pause_unpause_rename(sk):
@@ -152,7 +153,15 @@ def test_export_stream_is_a_tar(root, sk):
                            os.path.dirname(os.path.dirname(os.path.dirname(__file__))) + "/src")})
     assert r.returncode == 0, r.stderr
     with tarfile.open(fileobj=io.BytesIO(r.stdout)) as t:
-        assert "./bin/busybox" in t.getnames()
+        busybox = t.getmember("bin/busybox")
+        assert (busybox.uname, busybox.gname) == ("root", "root")  # as docker export
+        assert t.getnames()[:3] == ["bin", "bin/busybox", "bin/cat"]  # in name order
+    # an output that fails: docker export's one line ("write /dev/stdout: ..."), exit 1
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run(["python3", "-m", "skiff", "--root", str(root), "export", "exp"],
+                           stdout=full, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(
+                               os.path.dirname(os.path.dirname(os.path.dirname(__file__))) + "/src")})
+    assert (r.returncode, r.stderr) == (1, b"skiff: write /dev/stdout: no space left on device\n")
     sk("rm", "exp")
 
 

@@ -362,7 +362,11 @@ def export(svc, ref: str, out_fd: int) -> None:
     rec = svc.get(ref)
     idmap = (rec.get("Skiff") or {}).get("IdMap")
     with rootfs(svc, rec) as root:
-        argv = ["tar", "--numeric-owner", "--xattrs", "-C", root, "-cf", "-", "."]
+        # Docker's archive: member names without "./" and no entry for the root itself,
+        # owners' names as the host's passwd/group give them (root/root), in name order
+        entries = sorted(os.listdir(root))
+        argv = ["tar", "--xattrs", "--sort=name", "-C", root, "-cf", "-",
+                *(["--", *entries] if entries else ["-T", "/dev/null"])]
         if idmap:
             r = _export_unshifted(argv, out_fd, idmap)
         else:
@@ -370,7 +374,11 @@ def export(svc, ref: str, out_fd: int) -> None:
     if r.returncode == -13:
         raise BrokenPipeError
     if r.returncode not in (0, 1):  # 1: a file changed as we read it
-        raise SkiffError(f"export {ref}", r.stderr.decode(errors="replace").strip())
+        first = r.stderr.decode(errors="replace").strip().split("\n", 1)[0]
+        if ": Cannot write: " in first:  # the output failed: Docker's "write /dev/stdout: ..."
+            why = first.split(": Cannot write: ", 1)[1]
+            raise SkiffError("write /dev/stdout", why[:1].lower() + why[1:])
+        raise SkiffError(f"export {ref}", first)
 
 
 def _export_unshifted(argv: list[str], out_fd: int, idmap: dict) -> subprocess.CompletedProcess:
@@ -395,7 +403,9 @@ def _export_unshifted(argv: list[str], out_fd: int, idmap: dict) -> subprocess.C
                 tarfile.open(fileobj=p.stdout, mode="r|") as src, \
                 tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as dst:
             for t in src:
-                t.uid, t.gid = back(m.uids, t.uid), back(m.gids, t.gid)
+                uid, gid = back(m.uids, t.uid), back(m.gids, t.gid)
+                if (uid, gid) != (t.uid, t.gid):  # host names would mislead an extractor
+                    t.uid, t.gid, t.uname, t.gname = uid, gid, "", ""
                 dst.addfile(t, src.extractfile(t) if t.isreg() else None)
     except BrokenPipeError:
         p.kill()
