@@ -215,3 +215,28 @@ def test_container_prune_removes_stopped_only(sk, running):
     assert res.out.splitlines()[-1].startswith("Total reclaimed space: ")
     assert sk("inspect", running).code == 0
     assert sk("inspect", stopped).code == 1
+
+
+def test_cp_to_stdout_archive_and_follow_link(root, sk):
+    """``docker cp C:SRC -`` (observed on dockerd 20.10): members in name order with owner
+    names; ``-L`` on a symlink archives its target, named as the target."""
+    assert sk("run", "--name", "cpo", "bb:1", "sh", "-c",
+              "mkdir -p /d/e; echo hi > /d/e/f; ln -s /d/e/f /d/l").code == 0
+    env = {**os.environ, "PYTHONPATH": str(
+        os.path.dirname(os.path.dirname(os.path.dirname(__file__))) + "/src")}
+
+    def members(*args):
+        r = subprocess.run(["python3", "-m", "skiff", "--root", str(root), "cp", *args, "-"],
+                           capture_output=True, env=env)
+        assert r.returncode == 0, r.stderr
+        with tarfile.open(fileobj=io.BytesIO(r.stdout)) as t:
+            return [(m.name, m.type, m.linkname, m.uname) for m in t.getmembers()]
+    try:
+        assert members("cpo:/d") == [("d", tarfile.DIRTYPE, "", "root"),
+                                     ("d/e", tarfile.DIRTYPE, "", "root"),
+                                     ("d/e/f", tarfile.REGTYPE, "", "root"),
+                                     ("d/l", tarfile.SYMTYPE, "/d/e/f", "root")]
+        assert members("cpo:/d/l") == [("l", tarfile.SYMTYPE, "/d/e/f", "root")]
+        assert members("-L", "cpo:/d/l") == [("f", tarfile.REGTYPE, "", "root")]
+    finally:
+        sk("rm", "cpo")

@@ -197,7 +197,7 @@ def _cp(ctx: Context, a, sc, sp, dc, dp) -> int:
         if not sp.startswith("/"):
             sp = "/" + sp
         if dp == "-":
-            return _cp_tar_out(ctx, svc, sc, sp)
+            return _cp_tar_out(ctx, svc, sc, sp, follow=a.follow_link)
         ops.copy_from(svc, sc, sp, dp, follow=a.follow_link)
     else:
         if not dp.startswith("/"):
@@ -208,7 +208,9 @@ def _cp(ctx: Context, a, sc, sp, dc, dp) -> int:
     return 0
 
 
-def _cp_tar_out(ctx: Context, svc, ref: str, cpath: str) -> int:
+def _cp_tar_out(ctx: Context, svc, ref: str, cpath: str, follow: bool = False) -> int:
+    """``docker cp C:SRC -``: a tar of SRC on stdout (``-L``: of what a symlink SRC points
+    to, named as its target, as Docker); members in name order, owners' names included."""
     import subprocess
 
     from skiff.errors import NotFound, SkiffError
@@ -216,11 +218,11 @@ def _cp_tar_out(ctx: Context, svc, ref: str, cpath: str) -> int:
 
     rec = svc.get(ref)
     with ops.rootfs(svc, rec) as root:
-        src = ops.resolve_path(root, rec, cpath, bundle=svc.bundle(rec["Id"]), follow=False)
+        src = ops.resolve_path(root, rec, cpath, bundle=svc.bundle(rec["Id"]), follow=follow)
         if not os.path.lexists(src):
             raise NotFound(f"Could not find the file {cpath} in container {ref}")
         out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
-        r = subprocess.run(["tar", "--numeric-owner", "-C", str(src.parent), "-cf", "-", src.name],
+        r = subprocess.run(["tar", "--sort=name", "-C", str(src.parent), "-cf", "-", src.name],
                            capture_output=True)
         if r.returncode != 0:
             raise SkiffError("cp", r.stderr.decode(errors="replace").strip())
