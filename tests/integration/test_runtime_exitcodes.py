@@ -69,6 +69,11 @@ def test_rename_to_a_name_in_use(sk, two):
         'skiff: Error when allocating new name: Conflict. The container name "/xc-one" is already '
         f'in use by container "{two[0]}". You have to remove (or rename) that container to be '
         "able to reuse that name.\nskiff: failed to rename container named xc-two\n")
+    res = sk("rename", "xc-two", "bad name")  # dockerd 20.10's words (the name slashed)
+    assert (res.code, res.err) == (
+        1, "skiff: Error when allocating new name: Invalid container name (/bad name), only "
+           "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\nskiff: failed to rename container named "
+           "xc-two\n")
     res = sk("rename", "xc-one", "xc-one")
     assert (res.code, res.err) == (
         1, "skiff: Renaming a container with the same name as its current name\n"

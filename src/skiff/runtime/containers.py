@@ -880,7 +880,13 @@ class ContainerService(StoreParts):
             AlreadyExists: the name is taken. InvalidArgument: a bad name.
         """
         rec = self.get(ref)
-        name = records.validate_name(new_name)
+        try:
+            name = records.validate_name(new_name)
+        except InvalidArgument as e:  # dockerd: "Error when allocating new name: Invalid
+            # container name (/bad name), only ... are allowed" (the name with its slash)
+            slashed = "/" + new_name.lstrip("/")
+            raise InvalidArgument("Error when allocating new name",
+                                  e.what.replace(f"({new_name})", f"({slashed})")) from None
         if rec["Name"] == "/" + name:
             raise InvalidArgument("Renaming a container with the same name as its current name")
         other = self.db.execute("SELECT id FROM containers WHERE name = ?", (name,)).fetchone()
