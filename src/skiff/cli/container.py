@@ -357,7 +357,7 @@ def _stdin_source():
 def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: bool = True,
                     detach_keys: bytes | None = None) -> int:
     """Start with the command's stdio attached; return the container's exit code."""
-    import selectors
+    import select  # (not selectors: one more import for a poll of two pipes)
     import signal
 
     from skiff.runtime.monitor import Attach
@@ -410,23 +410,22 @@ def _start_attached(ctx: Context, svc, cid: str, config: dict, *, sig_proxy: boo
                   signal.SIGUSR1, signal.SIGUSR2):
             old[s] = signal.signal(s, proxy)
     try:
-        sel = selectors.DefaultSelector()
+        poller = select.poll()
         for fd in fds:
-            sel.register(fd, selectors.EVENT_READ)
+            poller.register(fd, select.POLLIN)
         open_fds = len(fds)
         while open_fds:
-            for key, _ in sel.select():
+            for fd, _ in poller.poll():
                 try:
-                    data = os.read(key.fd, 65536)
+                    data = os.read(fd, 65536)
                 except InterruptedError:
                     continue
                 if not data:
-                    sel.unregister(key.fd)
-                    os.close(key.fd)
+                    poller.unregister(fd)
+                    os.close(fd)
                     open_fds -= 1
                     continue
-                _write_stream(fds[key.fd], data)
-        sel.close()
+                _write_stream(fds[fd], data)
         code = started.wait_exit()
         if started.detached:
             return 0  # ctrl-p ctrl-q: docker run leaves the container running, exit 0

@@ -21,16 +21,16 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from skiff.config import Config
 from skiff.procinfo import start_time
+from skiff.runtime.value import value
 
 PREFIX = "netsandbox-"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Sandbox:
     """An attached namespace: ``netns`` (the pinned file's path, what the OCI spec joins),
     ``address`` (the IPv4 address on ``network``), ``id`` (the endpoint's container ID
@@ -58,14 +58,16 @@ def _write_owner(config: Config, sid: str) -> Path:
     return path
 
 
-def release(config: Config, db: sqlite3.Connection, sid: str) -> None:
+def release(config: Config, db: sqlite3.Connection, sid: str, *, settled: bool = True) -> None:
     """Detach sandbox ``sid`` from every network, unpin its namespace, drop its owner
-    file. Idempotent. The veth ends go with the namespace (deleted by a detached child,
-    as for a container's --rm; see attach.detach ``background``)."""
+    file. Idempotent. The veth ends go with the namespace: ``settled`` (the owner ran the
+    step to its end: no process is left in the namespace) leaves them to the kernel (see
+    attach.detach ``with_netns``); else (the sweep of a killed build, whose RUN process
+    may live on) a detached child deletes them."""
     from skiff.network import attach
 
     try:
-        attach.detach(config, db, sid, background=True)
+        attach.detach(config, db, sid, background=True, with_netns=settled)
     finally:
         attach.remove_sandbox(sid)
     with contextlib.suppress(FileNotFoundError):
@@ -90,7 +92,7 @@ def sweep(config: Config, db: sqlite3.Connection) -> list[str]:
             continue
         if str(start_time(int(pid_s))) == start:
             continue
-        release(config, db, sid)
+        release(config, db, sid, settled=False)
         done.append(sid)
     return done
 

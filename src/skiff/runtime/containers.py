@@ -76,6 +76,11 @@ class Started:
                     rec = records.get(svc.db, self.cid)
                     if rec is not None:
                         svc._release_network(rec)
+                if self.autoremove:
+                    # --rm: remove it now, not after the monitor's own teardown (its
+                    # unmount and cgroup removal are idempotent and race-free with ours)
+                    self.messages.close()
+                    break
         if svc is not None:
             rec = records.get(svc.db, self.cid)
             if rec is not None:
@@ -91,6 +96,31 @@ class Started:
 
 
 SIGKILL = 9
+
+# --network modes with no network to attach: skiff.network.glue (and the dataclasses it
+# imports, ~10 ms of start-up) is not imported for them.
+_BUILTIN_NETS = ("none", "host")
+
+
+def _netglue(mode: str | None):
+    """skiff.network.glue, or None for ``--network none|host`` (nothing to attach)."""
+    if mode in _BUILTIN_NETS:
+        return None
+    from skiff.network import glue
+
+    return glue
+
+
+def _builtin_settings(mode: str) -> dict:
+    """``NetworkSettings`` of a new ``--network none|host`` record without --ip, aliases or
+    --mac-address: skiff.network.glue.create_settings's value for it (a unit test holds
+    the two equal)."""
+    return {"Networks": {mode: {
+        "IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "", "NetworkID": "",
+        "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DriverOpts": None,
+        "DNSNames": None}},
+        "Ports": {}, "SandboxKey": "", "IPAddress": "", "Gateway": "", "MacAddress": ""}
 
 
 def _winsize() -> tuple[int, int]:
@@ -205,12 +235,19 @@ class ContainerService(StoreParts):
                 chain_id = img.chain_id
         config = opts_mod.container_config(o, image_cfg, hostname, image_name)
         host = opts_mod.host_config(o)
-        from skiff.network import glue as netglue
+        from skiff.network import sweep_sandboxes  # (what a killed build left attached)
 
-        host["NetworkMode"] = netglue.check_mode(
-            self.config, self.db, host["NetworkMode"], ip=o.ip, aliases=o.network_aliases,
-            hostname=o.hostname, dns=o.dns, extra_hosts=o.extra_hosts,
-            publish=bool(o.publish or o.publish_all), expose=o.expose, mac=o.mac_address)
+        sweep_sandboxes(self.config, self.db)
+        if host["NetworkMode"] in _BUILTIN_NETS and not (
+                o.ip or o.network_aliases or o.mac_address):
+            netglue = None  # (check_mode takes these as they are)
+        else:
+            from skiff.network import glue as netglue
+
+            host["NetworkMode"] = netglue.check_mode(
+                self.config, self.db, host["NetworkMode"], ip=o.ip, aliases=o.network_aliases,
+                hostname=o.hostname, dns=o.dns, extra_hosts=o.extra_hosts,
+                publish=bool(o.publish or o.publish_all), expose=o.expose, mac=o.mac_address)
         mounts = volumes.parse_mounts(self, o, config)
         remap = self._remap(o, host)
         argv = (config["Entrypoint"] or []) + (config["Cmd"] or [])
@@ -237,7 +274,8 @@ class ContainerService(StoreParts):
             "Mounts": mounts,
             "Config": config,
             "NetworkSettings": netglue.create_settings(
-                host["NetworkMode"], ip=o.ip, aliases=o.network_aliases, mac=o.mac_address),
+                host["NetworkMode"], ip=o.ip, aliases=o.network_aliases, mac=o.mac_address)
+            if netglue is not None else _builtin_settings(host["NetworkMode"]),
             "Skiff": {"Rootfs": rootfs if o.rootfs else None,
                       "Snapshot": None if o.rootfs else cid,
                       "ManualStop": False, "MonitorPid": 0, "MonitorStart": 0,
@@ -454,8 +492,7 @@ class ContainerService(StoreParts):
         bundle = self.bundle(cid)
         rootfs = self._mount_rootfs(rec)
         hc = rec["HostConfig"]
-        from skiff.network import glue as netglue
-
+        netglue = _netglue(hc.get("NetworkMode"))
         try:
             spec = self._spec(rec, rootfs)
             tmp = bundle / "config.json.tmp"
@@ -489,7 +526,8 @@ class ContainerService(StoreParts):
                 rm_argv=(sys.executable, "-m", "skiff", "--root", str(self.config.root),
                          "--runtime", self.config.runtime, "rm", "-f", cid),
                 net_release_argv=(netglue.release_argv(self.config, cid)
-                                  if netglue.uses_bridge(hc.get("NetworkMode")) else ()))
+                                  if netglue is not None
+                                  and netglue.uses_bridge(hc.get("NetworkMode")) else ()))
             fd, _ = monitor.spawn(ms, attach or monitor.Attach())
         except BaseException:
             self._release_runtime(rec)
@@ -582,9 +620,9 @@ class ContainerService(StoreParts):
 
     def _release_network(self, rec: dict) -> None:
         """Give back the container's addresses, veths and published ports (skiff.network)."""
-        from skiff.network import glue as netglue
-
-        if netglue.uses_bridge((rec.get("HostConfig") or {}).get("NetworkMode")):
+        mode = (rec.get("HostConfig") or {}).get("NetworkMode")
+        netglue = _netglue(mode)
+        if netglue is not None and netglue.uses_bridge(mode):
             try:
                 netglue.release(self.config, self.db, rec["Id"])
             except SkiffError:
@@ -630,10 +668,9 @@ class ContainerService(StoreParts):
                             os.lchown(p, *idmap.root)
         net = hc.get("NetworkMode") or "default"
         extra_hosts = tuple(tuple(h.split(":", 1)) for h in hc.get("ExtraHosts") or ())
-        from skiff.network import glue as netglue
-
+        netglue = _netglue(net)
         pinned = userns.pin_path(cid) if idmap is not None else None  # (_mount_rootfs)
-        if not netglue.uses_netns(net):
+        if netglue is None or not netglue.uses_netns(net):
             netinfo = None
         elif pinned is not None:
             # the netns is made before runc runs: it must belong to the container's user

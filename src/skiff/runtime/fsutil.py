@@ -59,29 +59,37 @@ def secure_join(root: str | os.PathLike[str], path: str) -> Path:
     return Path(root_s, *done)
 
 
+_deleters: list[int] = []  # delete_detached's children not reaped yet
+
+
 def delete_detached(paths: list[str | os.PathLike[str]]) -> None:
-    """Delete the directory trees ``paths`` without waiting for it: ``setsid -f rm -rf``
-    (util-linux), so the deleting process is in its own session, holds none of the
-    caller's files, and is not the caller's child (only ``setsid`` is, reaped at once:
-    ~1 ms, where forking the Python process costs several). On this host's ext4 each
-    rmdir takes 0.3-4 ms and a ``run --rm`` snapshot has eight. Only for trees nothing
-    refers to any more (a removed snapshot's ``rm-*`` directory, which skiff.snapshots'
-    cleanup deletes if this never runs). ``--one-file-system``: never into a mount left
-    behind. Deletes in place without setsid or rm."""
+    """Delete the directory trees ``paths`` without waiting for it: ``rm -rf`` started in
+    a session of its own (posix_spawn's setsid: no terminal, none of the caller's files)
+    and not waited for (a short command exits right after; a longer-lived caller reaps
+    earlier deleters on its next call). On this host's ext4 each rmdir takes 0.3-4 ms
+    and a ``run --rm`` snapshot has eight. Only for trees nothing refers to any more (a
+    removed snapshot's ``rm-*`` directory, which skiff.snapshots' cleanup deletes if this
+    never runs). ``--one-file-system``: never into a mount left behind. Deletes in place
+    when ``rm`` cannot be started."""
     from skiff.config import which
 
+    for pid in list(_deleters):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                _deleters.remove(pid)
+        except ChildProcessError:
+            _deleters.remove(pid)
     todo = [os.fspath(p) for p in paths]
     if not todo:
         return
-    setsid, rm = which("setsid"), which("rm")
-    if setsid and rm:
+    rm = which("rm")
+    if rm:
         try:
-            pid = os.posix_spawn(setsid, [setsid, "-f", rm, "-rf", "--one-file-system", "--", *todo], {}, file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDWR, 0),
-                (os.POSIX_SPAWN_DUP2, 0, 1), (os.POSIX_SPAWN_DUP2, 0, 2)])
-            _, status = os.waitpid(pid, 0)
-            if os.waitstatus_to_exitcode(status) == 0:
-                return
+            _deleters.append(os.posix_spawn(
+                rm, [rm, "-rf", "--one-file-system", "--", *todo], {}, setsid=True,
+                file_actions=[(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDWR, 0),
+                              (os.POSIX_SPAWN_DUP2, 0, 1), (os.POSIX_SPAWN_DUP2, 0, 2)]))
+            return
         except OSError:
             pass
     import shutil

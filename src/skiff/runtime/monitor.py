@@ -143,9 +143,12 @@ class _Proc:
     ``argv`` with the given stdin/stdout/stderr, nothing else inherited."""
 
     def __init__(self, argv, stdin: int, stdout: int, stderr: int):
-        import shutil
+        if os.path.isabs(argv[0]):
+            exe = argv[0]
+        else:  # (config.which, not shutil's: shutil imports bz2 and lzma, ~5 ms here)
+            from skiff.config import which
 
-        exe = argv[0] if os.path.isabs(argv[0]) else (shutil.which(argv[0]) or argv[0])
+            exe = which(argv[0]) or argv[0]
         self.pid = os.posix_spawn(exe, list(argv), os.environ, file_actions=[
             (os.POSIX_SPAWN_DUP2, stdin, 0), (os.POSIX_SPAWN_DUP2, stdout, 1),
             (os.POSIX_SPAWN_DUP2, stderr, 2)])
@@ -215,10 +218,11 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
         stdin = start.stdin
     else:
         stdin = null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    watch_fd = _watch_dir(ms.bundle)  # (before runc: its pid file cannot be missed)
     try:
         proc = _Proc(ms.runc_argv, stdin, out_w, err_w)
     except OSError as e:
-        for fd in (null, out_w, err_w, out_r, err_r, in_w, stdin if pump else -1):
+        for fd in (null, out_w, err_w, out_r, err_r, in_w, stdin if pump else -1, watch_fd):
             if fd >= 0:
                 os.close(fd)
         return _Once(error=f"runc: {e.strerror}")
@@ -264,6 +268,12 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
     poller = select.poll()
     poller.register(out_r, select.POLLIN)
     poller.register(err_r, select.POLLIN)
+    # until the start: woken by runc's pid file (watch) or runc's exit (pidfd), no ticks
+    runc_fd = _pidfd(proc.pid)
+    for fd in (watch_fd, runc_fd):
+        if fd >= 0:
+            poller.register(fd, select.POLLIN)
+    runc_gone = False
     inputs = _Inputs(poller, clients, stdin=pump)
     if listener is not None:
         poller.register(listener.fileno(), select.POLLIN)
@@ -302,13 +312,22 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
     was_waiting = [False]
     open_fds = 2
     while open_fds:
-        events = poller.poll(None if res.started else 2)
+        waits = res.started or (watch_fd >= 0 and runc_fd >= 0 and not runc_gone)
+        events = poller.poll(None if waits else 2)
+        if watch_fd >= 0 and any(fd == watch_fd for fd, _ in events):
+            _drain(watch_fd)  # (before looking: a later event wakes the next poll)
         if not res.started:
             check_started()
-            if not res.started and proc.poll() is not None and not events:
+            if not res.started and proc.poll() is not None and not any(
+                    fd not in (watch_fd, runc_fd) for fd, _ in events):
                 break
         for fd, _ in events:
-            if fd in streams:
+            if fd == watch_fd:
+                continue
+            elif fd == runc_fd:  # runc exited: readable from now on, stop watching it
+                poller.unregister(fd)
+                runc_gone = True
+            elif fd in streams:
                 data = os.read(fd, 65536)
                 if not data:
                     poller.unregister(fd)
@@ -328,6 +347,10 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
                 c, data = inputs.read(fd)
                 if data and in_w >= 0:
                     feed(data)
+        if res.started and watch_fd >= 0:  # (its job is done)
+            poller.unregister(watch_fd)
+            os.close(watch_fd)
+            watch_fd = -1
     inputs.clear()
     if was_waiting[0]:
         poller.unregister(in_w)
@@ -335,6 +358,9 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
         poller.unregister(listener.fileno())
     if in_w >= 0:
         os.close(in_w)
+    for fd in (watch_fd, runc_fd):  # (the poller goes with this function)
+        if fd >= 0:
+            os.close(fd)
     rc = proc.wait()
     if res.started:
         _kill_orphan(res)
@@ -351,6 +377,46 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
         os.close(fd)
     res.code = rc if rc >= 0 else 128 - rc
     return res
+
+
+IN_CLOSE_WRITE = 0x8
+IN_MOVED_TO = 0x80
+
+
+def _watch_dir(path: str) -> int:
+    """An inotify descriptor, readable when a file in ``path`` is closed after writing or
+    renamed into it (runc's ``--pid-file`` is written to a temporary name and renamed);
+    -1 when inotify is not available (the monitor then looks every 2 ms)."""
+    try:
+        from skiff.libc import libc
+
+        lib = libc()
+        fd = lib.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if fd < 0:
+            return -1
+        if lib.inotify_add_watch(fd, os.fsencode(path), IN_CLOSE_WRITE | IN_MOVED_TO) < 0:
+            os.close(fd)
+            return -1
+        return fd
+    except (OSError, AttributeError):
+        return -1
+
+
+def _pidfd(pid: int) -> int:
+    """A descriptor readable once process ``pid`` (our child) has exited; -1 without
+    pidfd_open(2) (Linux 5.3)."""
+    try:
+        return os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        return -1
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
 
 
 class _Inputs:
@@ -766,18 +832,21 @@ def _close_other_fds(keep: set[int]) -> None:
 
 
 def read_messages(fd: int):
-    """Yield the monitor's messages (dicts) from the pipe until it closes."""
+    """Yield the monitor's messages (dicts) from the pipe until it closes; the pipe is
+    closed then, or when the caller closes the generator early."""
     buf = b""
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except InterruptedError:
-            continue
-        if not chunk:
-            break
-        buf += chunk
-        *lines, buf = buf.split(b"\n")
-        for line in lines:
-            if line.strip():
-                yield json.loads(line)
-    os.close(fd)
+    try:
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except InterruptedError:
+                continue
+            if not chunk:
+                break
+            buf += chunk
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                if line.strip():
+                    yield json.loads(line)
+    finally:
+        os.close(fd)

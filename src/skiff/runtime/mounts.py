@@ -1,8 +1,8 @@
 """Mounting a container's rootfs from the snapshotter's ``list[Mount]``.
 
-skiff.snapshots owns :class:`Mount` and its ``mount_all``; until it is importable this
-module carries a Mount of the same shape (type, source, options) and a mount(2) of its own
-(through libc, no ``mount`` exec: this is on ``skiff run``'s critical path).
+skiff.snapshots owns :class:`Mount` and its ``mount_all``; this module adds a mount(2)
+of its own for single mounts (through libc, no ``mount`` exec: this is on ``skiff run``'s
+critical path).
 
 A rootfs that is one plain read-write bind mount needs no mount at all: runc bind-mounts
 ``root.path`` itself, so :func:`rootfs_path` hands the source directory straight to it.
@@ -13,21 +13,9 @@ from __future__ import annotations
 import ctypes
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from skiff.errors import SkiffError
-
-try:  # the snapshotter's own type, once it is on main
-    from skiff.snapshots import Mount  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on merge order
-    @dataclass(frozen=True, slots=True)
-    class Mount:  # type: ignore[no-redef]
-        """A mount: ``type`` (overlay, bind, tmpfs...), ``source`` and mount(8) options."""
-
-        type: str
-        source: str
-        options: tuple[str, ...] = ()
-
+from skiff.snapshots.mount import Mount  # noqa: F401 - the mounts' type, for callers
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -132,8 +120,6 @@ def volatile(mounts: Sequence) -> list:
     The kernel marks such a workdir (``work/incompat/volatile``) and refuses every later
     mount of it, even after a clean unmount; the mark of an earlier volatile mount of the
     same throw-away layer (a second start) is removed here first."""
-    from dataclasses import replace
-
     out = []
     for m in mounts:
         if m.type == "overlay" and "volatile" not in m.options:
@@ -147,7 +133,7 @@ def volatile(mounts: Sequence) -> list:
                         os.rmdir(os.path.dirname(mark))  # (empty now unless other marks)
                     except OSError:
                         pass
-            m = replace(m, options=(*m.options, "volatile"))
+            m = type(m)(m.type, m.source, (*m.options, "volatile"))
         out.append(m)
     return out
 

@@ -199,9 +199,11 @@ def container_config(o: CreateOptions, image_config: dict, hostname: str,
 
 
 def _port_bindings(publish: tuple[str, ...]) -> dict:
+    if not publish:  # (skiff.network.glue is not imported without -p)
+        return {}
     from skiff.network.glue import port_bindings
 
-    return port_bindings(publish) if publish else {}
+    return port_bindings(publish)
 
 
 def host_config(o: CreateOptions) -> dict:

@@ -22,9 +22,9 @@ import ctypes
 import errno
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from skiff.errors import InvalidArgument, SkiffError
+from skiff.runtime.value import value
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -59,7 +59,7 @@ _FLAGS: dict[str, tuple[bool, int]] = {
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Mount:
     """One mount, containerd-style.
 

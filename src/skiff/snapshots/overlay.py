@@ -38,12 +38,12 @@ import enum
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from skiff.config import Config
 from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, map_exceptions
 from skiff.metadata import transaction
+from skiff.runtime.value import factory, value
 from skiff.snapshots.mount import Mount
 from skiff.snapshots.usage import Usage, disk_usage
 
@@ -60,7 +60,7 @@ class Kind(enum.StrEnum):
     VIEW = "view"            # read-only, keyed, may not be committed
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Info:
     """A snapshot record.
 
@@ -80,7 +80,7 @@ class Info:
     id: int
     created: float
     size: int | None = None
-    labels: dict = field(default_factory=dict)
+    labels: dict = factory(dict)
 
 
 _RW_OPTIONS: tuple[str, ...] | None = None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from skiff.runtime.value import value
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Usage:
     """Attributes: size (int): bytes allocated (st_blocks × 512, each inode once);
     inodes (int): distinct inodes, the top directory included."""
