@@ -240,3 +240,39 @@ def test_cp_to_stdout_archive_and_follow_link(root, sk):
         assert members("-L", "cpo:/d/l") == [("f", tarfile.REGTYPE, "", "root")]
     finally:
         sk("rm", "cpo")
+
+
+def test_cp_dot_copies_contents_and_copies_out_belong_to_the_caller(sk, tmp_path):
+    """Observed with docker 28.2 on dockerd 20.10: ``cp C:/d/. DIR`` copies what /d holds
+    (into an existing DIR or a new one), as does ``cp HOSTDIR/. C:/dir``; what ``cp`` writes
+    on the host belongs to the user running it (0:0 here), ``-a`` or not, while an existing
+    directory copied into keeps its owner."""
+    assert sk("run", "-d", "--name", "cpdot", "bb:1", "sh", "-c",
+              "mkdir -p /d/e /into; echo x > /d/e/g; chown -R 1000:1000 /d; sleep 300"
+              ).code == 0
+    try:
+        for _ in range(100):  # the shell made /d/e/g
+            if sk("exec", "cpdot", "test", "-s", "/d/e/g").code == 0:
+                break
+            time.sleep(0.05)
+        existing = tmp_path / "existing"
+        existing.mkdir()
+        os.chown(existing, 555, 555)
+        assert sk("cp", "cpdot:/d/.", str(existing)).code == 0
+        assert sorted(os.listdir(existing)) == ["e"]
+        st = os.stat(existing)
+        assert (st.st_uid, st.st_gid) == (555, 555)
+        assert [(os.lstat(p).st_uid, os.lstat(p).st_gid) for p in
+                (existing / "e", existing / "e" / "g")] == [(0, 0), (0, 0)]
+        assert sk("cp", "cpdot:/d/.", str(tmp_path / "new")).code == 0
+        assert sorted(os.listdir(tmp_path / "new")) == ["e"]
+        assert sk("cp", "-a", "cpdot:/d/e/g", str(tmp_path / "g")).code == 0
+        st = os.lstat(tmp_path / "g")
+        assert (st.st_uid, st.st_gid) == (0, 0)
+        hd = tmp_path / "hd"
+        (hd / "sub").mkdir(parents=True)
+        (hd / "sub" / "k").write_text("k")
+        assert sk("cp", f"{hd}/.", "cpdot:/into").code == 0
+        assert sk("exec", "cpdot", "ls", "/into").out == "sub\n"
+    finally:
+        sk("rm", "-f", "cpdot")

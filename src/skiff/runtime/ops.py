@@ -249,11 +249,18 @@ def _copy_owner_tree(src: Path, dst: Path) -> None:
                 os.lchown(d, st.st_uid, st.st_gid)
 
 
-def _target(src: Path, dest: Path, dest_spec: str) -> Path:
+def _contents(spec: str) -> bool:
+    """``SRC/.`` (or ``.``): the directory's contents, not the directory (pathlib drops the
+    trailing ``.``, so it is told from the spelling given)."""
+    return spec.rstrip("/").endswith("/.") or spec.rstrip("/") == "."
+
+
+def _target(src: Path, dest: Path, dest_spec: str, contents: bool = False) -> Path:
     """Docker's cp destination rules: into an existing directory keeps the name; a path
-    ending in ``/`` must be a directory; ``SRC/.`` copies a directory's contents."""
+    ending in ``/`` must be a directory; ``SRC/.`` (``contents``) copies a directory's
+    contents."""
     if dest.is_dir():
-        return dest if str(src).endswith("/.") else dest / src.name
+        return dest if contents else dest / src.name
     if dest_spec.endswith("/"):
         if src.is_dir():
             return dest
@@ -281,16 +288,33 @@ def copy_from(svc, ref: str, cpath: str, host_dest: str, *, follow: bool = False
     with rootfs(svc, rec) as root:
         src = resolve_path(root, rec, cpath, bundle=svc.bundle(rec["Id"]),
                            follow=follow or trailing)
-        if cpath.rstrip("/").endswith("/.") or cpath == ".":
-            src = Path(str(src) + "/.")
-        if not os.path.lexists(str(src).removesuffix("/.")):
+        contents = _contents(cpath)
+        if not os.path.lexists(src):
             raise NotFound(f"Could not find the file {cpath} in container {ref}")
-        srcp = Path(str(src).removesuffix("/."))
+        srcp = Path(src)
         dest = Path(host_dest)
-        tgt = _target(Path(str(src)) if str(src).endswith("/.") else srcp, dest, host_dest)
-        if trailing and tgt.parent == dest and dest.is_dir() and not str(src).endswith("/."):
+        tgt = _target(srcp, dest, host_dest, contents)
+        if trailing and tgt.parent == dest and dest.is_dir() and not contents:
             tgt = dest / os.path.basename(cpath.rstrip("/"))
+        top = None
+        if os.path.lexists(tgt) and tgt.is_dir() and not tgt.is_symlink():
+            st = os.lstat(tgt)
+            top = (st.st_uid, st.st_gid)
         _copy(srcp, tgt, follow=follow)
+    _own_by_caller(tgt, top)
+
+
+def _own_by_caller(path: Path, top: tuple[int, int] | None) -> None:
+    """What ``docker cp CONTAINER:SRC DEST`` writes belongs to the user running it (docker
+    /cli extracts without chown, ``-a`` or not: observed 0:0 for a container's 1000:1000
+    file, as root); an existing directory copied into keeps its owner ``top``."""
+    uid, gid = os.getuid(), os.getgid()
+    os.lchown(path, *(top or (uid, gid)))
+    if path.is_dir() and not path.is_symlink():
+        for dirpath, dirnames, filenames in os.walk(path):
+            for n in dirnames + filenames:
+                with contextlib.suppress(OSError):
+                    os.lchown(os.path.join(dirpath, n), uid, gid)
 
 
 def copy_to(svc, ref: str, host_src: str, cpath: str, *, follow: bool = False) -> None:
@@ -311,7 +335,7 @@ def copy_to(svc, ref: str, host_src: str, cpath: str, *, follow: bool = False) -
             # dockerd's archive extraction: a path that goes through a regular file
             raise InvalidArgument("extraction point is not a directory")
         src = Path(host_src)
-        tgt = _target(src, dest, cpath)
+        tgt = _target(src, dest, cpath, _contents(host_src))
         _copy(Path(host_src.removesuffix("/.")), tgt, follow=follow)
         if sk_map := (rec.get("Skiff") or {}).get("IdMap"):
             # into a user-namespaced container: owners as the container's ids, as dockerd
