@@ -863,7 +863,8 @@ class ContainerService(StoreParts):
             except NotFound:
                 pass
         records.delete(self.db, cid)
-        if volumes:
+        if volumes or rec["HostConfig"].get("AutoRemove"):
+            # Docker: --rm also removes the container's anonymous volumes (as rm -v)
             from skiff.runtime import volumes as vol
 
             vol.remove_anonymous(self, rec)
