@@ -89,6 +89,14 @@ class Pty:
         while time.monotonic() < end:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
+                try:  # what it wrote just before exiting is still in the pty: read it
+                    while select.select([self.fd], [], [], 0.05)[0]:
+                        chunk = os.read(self.fd, 4096)
+                        if not chunk:
+                            break
+                        self.buf += chunk
+                except OSError:
+                    pass  # EIO: nothing left
                 try:
                     os.close(self.fd)
                 except OSError:

@@ -92,6 +92,7 @@ class Builder(StoreParts):
         self.volatile = False  # an input the fast path cannot check (ADD of a URL)
         self._netns: dict[str, Any] = {}  # network → the RUN steps' Sandbox (run_netns)
         self._net_stack = contextlib.ExitStack()
+        self._userns: tuple[Any, str] | None = None  # (IdMapping, pinned path): run_userns
 
 
     # -- the build ---------------------------------------------------------------------------
@@ -164,9 +165,31 @@ class Builder(StoreParts):
         if network not in self._netns:
             from skiff.network import sandbox
 
+            remap = self.run_userns()
             self._netns[network] = self._net_stack.enter_context(
-                sandbox.bridged(self.config, self.db, network))
+                sandbox.bridged(self.config, self.db, network,
+                                userns=remap[1] if remap else None))
         return self._netns[network]
+
+    def run_userns(self) -> tuple[Any, str] | None:
+        """``(IdMapping, pinned user namespace path)`` the RUN steps run in when the store
+        has ``userns-remap`` (Docker's classic builder runs them in the remapped range as
+        its containers), None otherwise: one namespace per build, made at the first RUN and
+        unpinned when the build ends (a killed build's by the next build's sweep); the
+        build's network namespaces are made inside it (a namespace the steps' user
+        namespace does not own could not be joined)."""
+        if not self.config.userns_remap:
+            return None
+        if self._userns is None:
+            from skiff.runtime import userns
+
+            m = userns.remap(self.config.userns_remap)
+            path = userns.pin_path(self.work.name)
+            userns.unpin(path)
+            userns.pin(m, path)
+            self._net_stack.callback(userns.unpin, path)  # after the netns (LIFO)
+            self._userns = (m, path)
+        return self._userns
 
     def _sweep_dead_builds(self) -> None:
         """Undo what a build killed -9 left: its RUN containers and mounts, the mounts
@@ -194,8 +217,11 @@ class Builder(StoreParts):
         from skiff.runtime import oneshot
         from skiff.runtime.mounts import unmount
 
+        from skiff.runtime.userns import pin_path, unpin
+
         oneshot.sweep_stale(self.config)
         for name in dead:
+            unpin(pin_path(name))  # its RUN steps' user namespace (userns-remap), if any
             work = tmp / name
             prefix = str(work) + "/"
             with open("/proc/self/mountinfo") as f:

@@ -645,11 +645,14 @@ class Step:
                         sb = self.b.run_netns(br)
                     # a user-defined network's resolver: names of its containers resolve
                     netns, dns = sb.netns, sb.nameservers
+                remap = self.b.run_userns()  # userns-remap: the steps run remapped too
                 code = oneshot.run(self.b.config, mounts=mounts, args=argv, env=env,
                                cwd=cfg.get("WorkingDir") or "/", user=cfg.get("User") or "",
                                    hostname="buildkitsandbox", network=netns,
                                    extra_mounts=extra, output=out,
-                                   security=security, dns=dns)
+                                   security=security, dns=dns,
+                                   idmap=remap[0] if remap else None,
+                                   userns_path=remap[1] if remap else None)
             if code != 0:
                 raise BuildError(f'process "{" ".join(argv)}" did not complete successfully',
                                  f"exit code: {code}")

@@ -259,6 +259,28 @@ def _ps_row(rec: dict, trunc: bool, now: float) -> dict:
     return _PsRow(rec, trunc, now)
 
 
+_PS_FILTERS = ("status", "name", "id", "label", "exited", "ancestor", "volume", "before",
+               "since", "network", "publish", "expose", "health", "isolation", "is-task")
+_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
+def _check_filters(filters: list[tuple[str, str]]) -> None:
+    """dockerd's refusals of ``ps --filter`` values (exit 1, before anything is listed)."""
+    from skiff.errors import InvalidArgument
+
+    for k, v in filters:
+        if k not in _PS_FILTERS:
+            raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
+        if k == "status" and v not in _STATUSES:
+            raise InvalidArgument(f"Invalid filter 'status={v}'", exit_code=1)
+        if k == "exited":
+            try:
+                int(v)
+            except ValueError:
+                raise InvalidArgument("strconv.Atoi", f'parsing "{v}": invalid syntax',
+                                      exit_code=1) from None
+
+
 def _match(rec: dict, filters: list[tuple[str, str]]) -> bool:
     from skiff.errors import InvalidArgument
 
@@ -316,6 +338,7 @@ def ps(ctx: Context, argv: list[str]) -> int:
             raise InvalidArgument(f'invalid argument "{f}" for "-f, --filter" flag',
                                   "bad format of filter (expected name=value)")
         filters.append((k.strip().lower(), v))
+    _check_filters(filters)
     show_all = a.all or a.latest or a.last >= 0 or any(k in ("status", "exited") for k, _ in filters)
     trunc = not a.no_trunc
     # docker/cli: sizes are computed with -s or when the template uses .Size

@@ -98,20 +98,22 @@ def sweep(config: Config, db: sqlite3.Connection) -> list[str]:
 
 
 @contextlib.contextmanager
-def bridged(config: Config, db: sqlite3.Connection, network: str = "bridge") -> Iterator[Sandbox]:
+def bridged(config: Config, db: sqlite3.Connection, network: str = "bridge",
+            userns: str | None = None) -> Iterator[Sandbox]:
     """A fresh network namespace attached to ``network`` (the default bridge: ``bridge``;
     or a user-defined bridge network's name/ID) for the duration of the ``with``; released
     on every exit path (the error, if any, propagates). Sweeps stale sandboxes first.
 
     Raises what skiff.network.attach.attach raises (NotFound for an unknown network,
-    InvalidArgument for ``host``/``none``, SkiffError from netlink or nft)."""
+    InvalidArgument for ``host``/``none``, SkiffError from netlink or nft). ``userns``: a
+    pinned user namespace to own the namespace (a remapped build's RUN steps)."""
     from skiff.network import attach
 
     sweep(config, db)
     sid = os.urandom(32).hex()
     _write_owner(config, sid)
     try:
-        path = attach.create_sandbox(sid)
+        path = attach.create_sandbox(sid, userns) if userns else attach.create_sandbox(sid)
         eps = attach.attach(config, db, sid, path, [attach.EndpointRequest(network)])
         yield Sandbox(sid, str(path), eps[0].address, eps[0].network_name,
                       attach.etc_settings(db, eps).nameservers)

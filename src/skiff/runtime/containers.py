@@ -889,8 +889,10 @@ class ContainerService(StoreParts):
     def pause(self, ref: str) -> dict:
         """Freeze every process of the container (cgroup freezer, docker pause)."""
         rec = self.get(ref)
+        if rec["State"]["Status"] == "paused":  # dockerd's daemon/pause.go wording
+            raise Conflict(f"Container {rec['Id']} is already paused")
         if rec["State"]["Status"] != "running":
-            raise Conflict(f"container {rec['Id']} is not running")
+            raise Conflict(f"Container {rec['Id']} is not running")
         self.runc.pause(rec["Id"])
 
         def f(r: dict) -> None:
@@ -901,7 +903,7 @@ class ContainerService(StoreParts):
         """Thaw a paused container (docker unpause)."""
         rec = self.get(ref)
         if rec["State"]["Status"] != "paused":
-            raise Conflict(f"container {rec['Id']} is not paused")
+            raise Conflict(f"Container {rec['Id']} is not paused")
         self.runc.resume(rec["Id"])
 
         def f(r: dict) -> None:
@@ -916,7 +918,13 @@ class ContainerService(StoreParts):
             AlreadyExists: the name is taken. InvalidArgument: a bad name.
         """
         rec = self.get(ref)
-        name = records.validate_name(new_name)
+        try:
+            name = records.validate_name(new_name)
+        except InvalidArgument as e:  # dockerd: "Error when allocating new name: Invalid
+            # container name (/bad name), only ... are allowed" (the name with its slash)
+            slashed = "/" + new_name.lstrip("/")
+            raise InvalidArgument("Error when allocating new name",
+                                  e.what.replace(f"({new_name})", f"({slashed})")) from None
         if rec["Name"] == "/" + name:
             raise InvalidArgument("Renaming a container with the same name as its current name")
         other = self.db.execute("SELECT id FROM containers WHERE name = ?", (name,)).fetchone()

@@ -317,6 +317,30 @@ def shift_tree(path: str, m: IdMapping) -> None:
             one(os.path.join(dirpath, n))
 
 
+def unshift_tree(path: str, m: IdMapping) -> None:
+    """The inverse of :func:`shift_tree`: lchown everything under ``path`` (itself
+    included) whose owner is in the mapping's host ranges back to the container's ids (what
+    a user-namespaced build RUN step wrote into its upper directory, before it becomes a
+    layer: Docker's layers hold container ids, ``0:0`` for what root made). Ids outside
+    the ranges are left as they are; setuid/setgid bits survive the chown."""
+    def inside(table, i: int) -> bool:
+        return any(h <= i < h + n for _, h, n in table)
+
+    def one(p: str) -> None:
+        st = os.lstat(p)
+        uid = m.container_uid(st.st_uid) if inside(m.uids, st.st_uid) else st.st_uid
+        gid = m.container_gid(st.st_gid) if inside(m.gids, st.st_gid) else st.st_gid
+        if (uid, gid) == (st.st_uid, st.st_gid):
+            return
+        os.lchown(p, uid, gid)
+        if not os.path.islink(p):
+            os.chmod(p, st.st_mode & 0o7777)  # chown drops setuid/setgid bits
+    one(path)
+    for dirpath, dirnames, filenames in os.walk(path):
+        for n in dirnames + filenames:
+            one(os.path.join(dirpath, n))
+
+
 def make_searchable(root: str, *dirs: str) -> None:
     """Let the remapped root reach the bundle and rootfs: ``o+x`` on the store's own
     directories ``dirs``; the directories above ``root`` must already allow it (dockerd

@@ -82,9 +82,11 @@ def parse_mounts(svc, o: CreateOptions, config: dict) -> list[dict]:
             raise _bad_spec(spec, f"invalid mount config for type \"bind\": invalid mount path: "
                                   f"'{dst}' mount path must be absolute")
         flags = [m for m in mode.split(",") if m]
-        for m in flags:
-            if m not in ("ro", "rw", "z", "Z", "nocopy", *_PROPAGATIONS):
-                raise _bad_spec(spec, f"invalid mode: {m}")
+        groups = (("ro", "rw"), ("z", "Z"), ("nocopy",), _PROPAGATIONS)
+        if (any(m not in (g for grp in groups for g in grp) for m in flags)
+                or any(sum(m in grp for m in flags) > 1 for grp in groups)):
+            # dockerd's ValidMountMode: known words, at most one of each kind
+            raise InvalidArgument(f"invalid mode: {mode}")
         rw = "ro" not in flags
         prop = next((m for m in flags if m in _PROPAGATIONS), "rprivate")
         dst = os.path.normpath(dst)
