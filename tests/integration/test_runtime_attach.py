@@ -23,19 +23,7 @@ import time
 
 import pytest
 
-from tests.integration import runtime_support
-
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
-
-
-@pytest.fixture(scope="module")
-def root(busybox_tar):
-    yield from runtime_support.store(busybox_tar)
-
-
-@pytest.fixture
-def sk(root):
-    return runtime_support.runner(root)
 
 
 def _exe(root, *args, **kw) -> subprocess.CompletedProcess:

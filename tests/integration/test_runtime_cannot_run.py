@@ -22,22 +22,10 @@ import json
 
 import pytest
 
-from tests.integration import runtime_support
-
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
 
 PREFIX = ("failed to create shim task: OCI runtime create failed: runc create failed: "
           "unable to start container process: exec: ")
-
-
-@pytest.fixture(scope="module")
-def root(busybox_tar):
-    yield from runtime_support.store(busybox_tar)
-
-
-@pytest.fixture
-def sk(root):
-    return runtime_support.runner(root)
 
 
 @pytest.mark.parametrize("cmd,code,reason", [

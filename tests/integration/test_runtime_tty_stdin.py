@@ -22,16 +22,6 @@ NOT_A_TTY = b"skiff: the input device is not a TTY\n"
 
 
 @pytest.fixture(scope="module")
-def root(busybox_tar):
-    yield from runtime_support.store(busybox_tar)
-
-
-@pytest.fixture
-def sk(root):
-    return runtime_support.runner(root)
-
-
-@pytest.fixture(scope="module")
 def box(root):
     sk = runtime_support.runner(root)
     assert sk("run", "-d", "--name", "tty-box", "bb:1", "sleep", "300").code == 0

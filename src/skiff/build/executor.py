@@ -216,7 +216,6 @@ class Builder(StoreParts):
             return
         from skiff.runtime import oneshot
         from skiff.runtime.mounts import unmount
-
         from skiff.runtime.userns import pin_path, unpin
 
         oneshot.sweep_stale(self.config)

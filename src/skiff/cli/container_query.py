@@ -230,10 +230,9 @@ def _add_sizes(ctx: Context, recs: list[dict]) -> None:
     SizeRootFs (that plus the image's size)."""
     from skiff.errors import SkiffError
     from skiff.images import ImageService
+    from skiff.runtime import records
     from skiff.runtime.volumes import content_size
     from skiff.snapshots import Snapshotter
-
-    from skiff.runtime import records
 
     snaps, images = Snapshotter(ctx.config, ctx.db), ImageService(ctx.config, ctx.db)
     image_sizes: dict[str, int] = {}

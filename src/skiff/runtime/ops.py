@@ -25,8 +25,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from skiff.errors import (CannotInvoke, CommandNotFound, Conflict, InvalidArgument,
-                          NotFound, SkiffError)
+from skiff.errors import (
+    CannotInvoke,
+    CommandNotFound,
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    SkiffError,
+)
 from skiff.runtime.records import ACTIVE
 
 _INIT_PATHS = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev", "/proc", "/sys",
