@@ -87,3 +87,15 @@ def test_volume_names_too_short_or_too_long_are_refused_as_docker(cli, skiff_roo
     assert (r.code, r.err) == (1, f"skiff: create {long}: error while creating volume root "
                                   f"path '{root}': mkdir {root}: file name too long\n")
     assert cli("volume", "ls", "-q").out == ""
+
+
+def test_volume_inspect_prints_utf8_and_refuses_a_broken_template(cli, skiff_root):
+    # docker volume inspect: Go's JSON keeps non-ASCII text as UTF-8 (no \u escapes); a
+    # missing name goes to stderr after the found ones are printed, exit 1; a template that
+    # does not parse is a usage error (125), as for docker container inspect.
+    assert cli("volume", "create", "--label", "owner=zoë", "v8").code == 0
+    r = cli("volume", "inspect", "v8", "nosuchvol")
+    assert r.code == 1
+    assert '"owner": "zoë"' in r.out
+    assert r.err == "skiff: get nosuchvol: no such volume\n"
+    assert cli("volume", "inspect", "-f", "{{.Name", "v8").code == 125

@@ -550,6 +550,23 @@ def _render_inspect(ctx: Context, items: list[dict], fmt: str | None,
         _out(ctx, json.dumps(items, indent=4, ensure_ascii=False) + "\n")
 
 
+def inspect_each(ctx: Context, refs: list[str], lookup, fmt: str | None) -> int:
+    """docker/cli's inspect loop for one object kind: ``lookup(ref) -> dict`` for each
+    ref (NotFound → its message on stderr, and exit 1 after the rest are printed), then
+    the found objects as :func:`_render_inspect` prints them. Returns the exit code."""
+    from skiff.errors import NotFound
+
+    found, code = [], 0
+    for ref in refs:
+        try:
+            found.append(lookup(ref))
+        except NotFound as e:
+            sys.stderr.write(f"skiff: {e}\n")
+            code = 1
+    _render_inspect(ctx, found, fmt)
+    return code
+
+
 def container_inspect(ctx: Context, argv: list[str]) -> int:
     """``skiff container inspect [-f T] CONTAINER...``."""
     p = ctx.parser("skiff container inspect", "Display detailed information on one or more containers")

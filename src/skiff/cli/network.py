@@ -3,7 +3,6 @@ and output)."""
 
 from __future__ import annotations
 
-import json
 import sys
 
 from skiff.cli.context import Context
@@ -130,23 +129,9 @@ def inspect(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-v", "--verbose", action="store_true", help="Verbose output for diagnostics")
     p.add_argument("networks", nargs="+")
     a = p.parse_args(argv)
-    from skiff.errors import NotFound
+    from skiff.cli.container_query import inspect_each
 
-    svc = _svc(ctx)
-    found, code = [], 0
-    for ref in a.networks:
-        try:
-            found.append(svc.inspect(ref))
-        except NotFound as e:
-            sys.stderr.write(f"skiff: {e}\n")
-            code = 1
-    if a.format:
-        from skiff.format.gotemplate import render
-
-        _out(ctx, "".join(render(a.format, n) + "\n" for n in found))
-    else:
-        _out(ctx, json.dumps(found, indent=4) + "\n")
-    return code
+    return inspect_each(ctx, a.networks, _svc(ctx).inspect, a.format)
 
 
 def rm(ctx: Context, argv: list[str]) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 from skiff.cli.container import _each, _out, _service
@@ -87,24 +86,11 @@ def inspect(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--format", help="Format output using a custom template")
     p.add_argument("volumes", nargs="+")
     a = p.parse_args(argv)
-    from skiff.errors import NotFound
+    from skiff.cli.container_query import inspect_each
     from skiff.runtime import volumes
 
     svc = _service(ctx)
-    found, code = [], 0
-    for n in a.volumes:
-        try:
-            found.append(volumes.get(svc, n))
-        except NotFound as e:
-            sys.stderr.write(f"skiff: {e}\n")
-            code = 1
-    if a.format:
-        from skiff.format.gotemplate import render
-
-        _out(ctx, "".join(render(a.format, v) + "\n" for v in found))
-    else:
-        _out(ctx, json.dumps(found, indent=4) + "\n")
-    return code
+    return inspect_each(ctx, a.volumes, lambda n: volumes.get(svc, n), a.format)
 
 
 def rm(ctx: Context, argv: list[str]) -> int:
