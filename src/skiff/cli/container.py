@@ -164,8 +164,12 @@ def _binds(specs: list[str]) -> tuple[str, ...]:
 
 def _options(a) -> object:
     from skiff.errors import InvalidArgument
-    from skiff.format.humanize import ram_in_bytes
     from skiff.runtime.options import CreateOptions, parse_env_flags
+
+    def ram_in_bytes(text: str) -> int:  # humanize (~0.5 ms of import) only for these flags
+        from skiff.format.humanize import ram_in_bytes
+
+        return ram_in_bytes(text)
 
     if a.userns not in ("", "host", "auto"):
         raise InvalidArgument("--userns", "invalid USER mode")
