@@ -184,8 +184,6 @@ def _kill_orphan(res: _Once, timeout: float = 10.0) -> None:
     reparented to the host's init) and wait until it is gone: an exited container has
     no process left (Docker never reports one running as exited). Killing the PID
     namespace's init takes every process of the container with it."""
-    import signal
-
     if not res.pid or res.pid_start is None or start_time(res.pid) != res.pid_start:
         return
     try:
