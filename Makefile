@@ -12,7 +12,10 @@ APT_PKGS := python3-venv python3-pip runc busybox-static skopeo umoci docker-reg
 
 $(STAMPS)/apt.stamp:
 	mkdir -p $(STAMPS)
-	apt-get update -q -o DPkg::Lock::Timeout=600
+	# apt-get update takes the lists lock without waiting (DPkg::Lock::Timeout covers the
+	# dpkg lock only on this apt): retry while another apt (a second make, the daily job) holds it
+	for i in $$(seq 1 60); do apt-get update -q -o DPkg::Lock::Timeout=600 && exit 0; \
+	  sleep 5; done; exit 1
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends $(APT_PKGS)
 	touch $@
 

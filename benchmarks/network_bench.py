@@ -24,6 +24,7 @@ adds to a ``skiff build`` RUN step.
 
 Needs root. Everything is made under private names and removed at the end.
 Usage: python -m benchmarks.network_bench [--mb 512] [--rounds 5] [--starts 15] [--steps 10]
+       [--only throughput|starts|build]
 """
 
 from __future__ import annotations
@@ -221,24 +222,41 @@ def _drop_store(work: Path, env: dict) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
-def _interleaved(n: int, cmds: dict[str, list[str]], env: dict) -> dict[str, list[float]]:
+def _interleaved(n: int, cmds: dict[str, list[str]], env: dict,
+                 cpu: dict[str, list[float]] | None = None) -> dict[str, list[float]]:
+    """Wall seconds of each command x n (rounds interleaved, after a warm-up round);
+    ``cpu``, when given, gets the CPU seconds (user + system) of each run's process tree
+    as far as it is waited for (the command and runc's front end; not the detached
+    monitor): a figure the load of a shared host disturbs less than the wall time."""
+    import resource
+
+    def used() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
     times: dict[str, list[float]] = {k: [] for k in cmds}
+    for k in cmds:
+        if cpu is not None:
+            cpu[k] = []
     for i in range(n + 1):
         for k, argv in cmds.items():
-            t0 = time.perf_counter()
+            c0, t0 = used(), time.perf_counter()
             subprocess.run([sys.executable, "-m", "skiff", *argv], check=True, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if i:  # the first round warms caches (and makes the bridge)
                 times[k].append(time.perf_counter() - t0)
+                if cpu is not None:
+                    cpu[k].append(used() - c0)
     return times
 
 
-def starts(n: int, tar: Path) -> dict[str, list[float]]:
+def starts(n: int, tar: Path, cpu: dict[str, list[float]] | None = None
+           ) -> dict[str, list[float]]:
     work, env = _store(tar)
     try:
         return _interleaved(n, {
             "--network none": ["run", "--rm", "--network", "none", "bb:1", "/bin/true"],
-            "default bridge": ["run", "--rm", "bb:1", "/bin/true"]}, env)
+            "default bridge": ["run", "--rm", "bb:1", "/bin/true"]}, env, cpu)
     finally:
         _drop_store(work, env)
 
@@ -286,7 +304,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--starts", type=int, default=15)
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--only", choices=("throughput", "starts", "build"),
+                    help="run one of the three parts")
     a = ap.parse_args(argv)
+    run = {a.only} if a.only else {"throughput", "starts", "build"}
     if os.geteuid() != 0:
         print("network_bench: needs root (skipped)")
         return 0
@@ -295,36 +316,57 @@ def main(argv: list[str]) -> int:
         print("podman: not installed, its bridge is not measured")
     tar = _busybox_tar()
     try:
-        tp = throughput(a.mb, a.rounds, tar)
-        med = statistics.median(tp["loopback"])
-        print(f"TCP transfer of {a.mb} MiB x {a.rounds} rounds, MiB/s min / median / max "
-              "(median ratio to loopback's median):")
-        for k, v in tp.items():
-            print(f"  {k:24s} {_spread(v)}   {statistics.median(v) / med:5.2f}")
-        for who in ("127.0.0.1", "host IP"):
-            sk, pm = tp.get(f"skiff -p ({who})"), tp.get(f"podman -p ({who})")
-            if sk and pm:
-                print(f"  skiff / podman ({who}): "
-                      f"{statistics.median(sk) / statistics.median(pm):5.2f}")
-        st = starts(a.starts, tar)
-        none, br = (statistics.median(st[k]) for k in ("--network none", "default bridge"))
-        print(f"skiff run --rm bb:1 /bin/true x {a.starts}, ms min / median / max:")
-        print(f"  --network none           {_spread(st['--network none'], 1000)}")
-        print(f"  default bridge           {_spread(st['default bridge'], 1000)}"
-              f"   (+{(br - none) * 1000:.1f} ms median)")
-        cycles, builds = build_steps(a.starts, a.steps, tar)
-        print("build RUN step netns on the bridge (sandbox create + attach + release), "
-              f"x {a.starts}, ms min / median / max:\n  sandbox cycle            "
-              f"{_spread(cycles, 1000)}")
-        print(f"skiff build --no-cache, {a.steps} RUN steps, x {a.starts}, "
-              "ms min / median / max:")
-        for k, v in builds.items():
-            print(f"  --network {k:14s} {_spread(v, 1000)}")
-        per = (statistics.median(builds["default"]) - statistics.median(builds["none"])) / a.steps
-        print(f"  bridge adds {per * 1000:.1f} ms per RUN step (difference of medians)")
+        if "throughput" in run:
+            _throughput_report(a, tar)
+        if "starts" in run:
+            _starts_report(a, tar)
+        if "build" in run:
+            _build_report(a, tar)
     finally:
         shutil.rmtree(tar.parent, ignore_errors=True)
     return 0
+
+
+def _throughput_report(a, tar: Path) -> None:
+    tp = throughput(a.mb, a.rounds, tar)
+    med = statistics.median(tp["loopback"])
+    print(f"TCP transfer of {a.mb} MiB x {a.rounds} rounds, MiB/s min / median / max "
+          "(median ratio to loopback's median):")
+    for k, v in tp.items():
+        print(f"  {k:24s} {_spread(v)}   {statistics.median(v) / med:5.2f}")
+    for who in ("127.0.0.1", "host IP"):
+        sk, pm = tp.get(f"skiff -p ({who})"), tp.get(f"podman -p ({who})")
+        if sk and pm:
+            print(f"  skiff / podman ({who}): "
+                  f"{statistics.median(sk) / statistics.median(pm):5.2f}")
+
+
+def _starts_report(a, tar: Path) -> None:
+    cpu: dict[str, list[float]] = {}
+    st = starts(a.starts, tar, cpu)
+    none, br = (statistics.median(st[k]) for k in ("--network none", "default bridge"))
+    print(f"skiff run --rm bb:1 /bin/true x {a.starts}, ms min / median / max:")
+    print(f"  --network none           {_spread(st['--network none'], 1000)}")
+    print(f"  default bridge           {_spread(st['default bridge'], 1000)}"
+          f"   (+{(br - none) * 1000:.1f} ms median)")
+    cn, cb = (statistics.median(cpu[k]) for k in ("--network none", "default bridge"))
+    print("  CPU of the waited-for process tree (user + system), ms min / median / max:")
+    print(f"  --network none           {_spread(cpu['--network none'], 1000)}")
+    print(f"  default bridge           {_spread(cpu['default bridge'], 1000)}"
+          f"   (+{(cb - cn) * 1000:.1f} ms median)")
+
+
+def _build_report(a, tar: Path) -> None:
+    cycles, builds = build_steps(a.starts, a.steps, tar)
+    print("build RUN step netns on the bridge (sandbox create + attach + release), "
+          f"x {a.starts}, ms min / median / max:\n  sandbox cycle            "
+          f"{_spread(cycles, 1000)}")
+    print(f"skiff build --no-cache, {a.steps} RUN steps, x {a.starts}, "
+          "ms min / median / max:")
+    for k, v in builds.items():
+        print(f"  --network {k:14s} {_spread(v, 1000)}")
+    per = (statistics.median(builds["default"]) - statistics.median(builds["none"])) / a.steps
+    print(f"  bridge adds {per * 1000:.1f} ms per RUN step (difference of medians)")
 
 
 if __name__ == "__main__":

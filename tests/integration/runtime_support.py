@@ -42,3 +42,4 @@ def runner(root):
     def run(*args: str, stdin: bytes | None = None):
         return _main(root, *args, stdin=stdin)
     return run
+

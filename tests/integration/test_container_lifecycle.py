@@ -80,8 +80,9 @@ def test_run_rm_exit_codes_leave_nothing(sk, root, cmd, code):
     res = sk("run", "--rm", "bb:1", *cmd)
     assert res.code == code, res
     if code == 127:
-        assert res.err == ('skiff: failed to create task for container: OCI runtime create failed: '
-                           'runc run failed: unable to start container process: exec: '
+        assert res.err == ('skiff: failed to create task for container: failed to create shim '
+                           'task: OCI runtime create failed: '
+                           'runc create failed: unable to start container process: exec: '
                            '"/no/such/cmd": stat /no/such/cmd: no such file or directory: unknown\n')
     assert sk("ps", "-aq").out == ""
     assert sorted(os.listdir(root / "containers")) == before

@@ -66,6 +66,9 @@ def test_top_lists_container_processes_only(sk, running):
     lines = res.out.splitlines()
     assert lines[0].split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
     assert [ln.split(None, 7)[7] for ln in lines[1:]] == ["sleep 300"]
+    # ps refusing its arguments: the first line of its complaint, as dockerd (exit 1)
+    res = sk("top", running, "bogusarg")
+    assert (res.code, res.err) == (1, "skiff: ps: error: unsupported option (BSD syntax)\n")
 
 
 def test_diff_shows_the_containers_changes_only(sk, running):
@@ -94,8 +97,9 @@ def test_export_is_the_flattened_filesystem(sk, running, tmp_path):
     assert sk("export", "-o", str(out), running).code == 0
     with tarfile.open(out) as t:
         names = set(t.getnames())
-    assert {"./bin/busybox", "./srv/file", "./etc/passwd"} <= names
-    assert "./etc/group" not in names
+    # Docker's names: no "./" prefix, no entry for the root itself
+    assert {"bin/busybox", "srv/file", "etc/passwd"} <= names
+    assert "etc/group" not in names and not [n for n in names if n.startswith(".")]
 
 
 def test_pause_unpause_rename(sk):
@@ -149,7 +153,15 @@ def test_export_stream_is_a_tar(root, sk):
                            os.path.dirname(os.path.dirname(os.path.dirname(__file__))) + "/src")})
     assert r.returncode == 0, r.stderr
     with tarfile.open(fileobj=io.BytesIO(r.stdout)) as t:
-        assert "./bin/busybox" in t.getnames()
+        busybox = t.getmember("bin/busybox")
+        assert (busybox.uname, busybox.gname) == ("root", "root")  # as docker export
+        assert t.getnames()[:3] == ["bin", "bin/busybox", "bin/cat"]  # in name order
+    # an output that fails: docker export's one line ("write /dev/stdout: ..."), exit 1
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run(["python3", "-m", "skiff", "--root", str(root), "export", "exp"],
+                           stdout=full, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(
+                               os.path.dirname(os.path.dirname(os.path.dirname(__file__))) + "/src")})
+    assert (r.returncode, r.stderr) == (1, b"skiff: write /dev/stdout: no space left on device\n")
     sk("rm", "exp")
 
 
@@ -203,3 +215,64 @@ def test_container_prune_removes_stopped_only(sk, running):
     assert res.out.splitlines()[-1].startswith("Total reclaimed space: ")
     assert sk("inspect", running).code == 0
     assert sk("inspect", stopped).code == 1
+
+
+def test_cp_to_stdout_archive_and_follow_link(root, sk):
+    """``docker cp C:SRC -`` (observed on dockerd 20.10): members in name order with owner
+    names; ``-L`` on a symlink archives its target, named as the target."""
+    assert sk("run", "--name", "cpo", "bb:1", "sh", "-c",
+              "mkdir -p /d/e; echo hi > /d/e/f; ln -s /d/e/f /d/l").code == 0
+    env = {**os.environ, "PYTHONPATH": str(
+        os.path.dirname(os.path.dirname(os.path.dirname(__file__))) + "/src")}
+
+    def members(*args):
+        r = subprocess.run(["python3", "-m", "skiff", "--root", str(root), "cp", *args, "-"],
+                           capture_output=True, env=env)
+        assert r.returncode == 0, r.stderr
+        with tarfile.open(fileobj=io.BytesIO(r.stdout)) as t:
+            return [(m.name, m.type, m.linkname, m.uname) for m in t.getmembers()]
+    try:
+        assert members("cpo:/d") == [("d", tarfile.DIRTYPE, "", "root"),
+                                     ("d/e", tarfile.DIRTYPE, "", "root"),
+                                     ("d/e/f", tarfile.REGTYPE, "", "root"),
+                                     ("d/l", tarfile.SYMTYPE, "/d/e/f", "root")]
+        assert members("cpo:/d/l") == [("l", tarfile.SYMTYPE, "/d/e/f", "root")]
+        assert members("-L", "cpo:/d/l") == [("f", tarfile.REGTYPE, "", "root")]
+    finally:
+        sk("rm", "cpo")
+
+
+def test_cp_dot_copies_contents_and_copies_out_belong_to_the_caller(sk, tmp_path):
+    """Observed with docker 28.2 on dockerd 20.10: ``cp C:/d/. DIR`` copies what /d holds
+    (into an existing DIR or a new one), as does ``cp HOSTDIR/. C:/dir``; what ``cp`` writes
+    on the host belongs to the user running it (0:0 here), ``-a`` or not, while an existing
+    directory copied into keeps its owner."""
+    assert sk("run", "-d", "--name", "cpdot", "bb:1", "sh", "-c",
+              "mkdir -p /d/e /into; echo x > /d/e/g; chown -R 1000:1000 /d; sleep 300"
+              ).code == 0
+    try:
+        for _ in range(100):  # the shell made /d/e/g
+            if sk("exec", "cpdot", "test", "-s", "/d/e/g").code == 0:
+                break
+            time.sleep(0.05)
+        existing = tmp_path / "existing"
+        existing.mkdir()
+        os.chown(existing, 555, 555)
+        assert sk("cp", "cpdot:/d/.", str(existing)).code == 0
+        assert sorted(os.listdir(existing)) == ["e"]
+        st = os.stat(existing)
+        assert (st.st_uid, st.st_gid) == (555, 555)
+        assert [(os.lstat(p).st_uid, os.lstat(p).st_gid) for p in
+                (existing / "e", existing / "e" / "g")] == [(0, 0), (0, 0)]
+        assert sk("cp", "cpdot:/d/.", str(tmp_path / "new")).code == 0
+        assert sorted(os.listdir(tmp_path / "new")) == ["e"]
+        assert sk("cp", "-a", "cpdot:/d/e/g", str(tmp_path / "g")).code == 0
+        st = os.lstat(tmp_path / "g")
+        assert (st.st_uid, st.st_gid) == (0, 0)
+        hd = tmp_path / "hd"
+        (hd / "sub").mkdir(parents=True)
+        (hd / "sub" / "k").write_text("k")
+        assert sk("cp", f"{hd}/.", "cpdot:/into").code == 0
+        assert sk("exec", "cpdot", "ls", "/into").out == "sub\n"
+    finally:
+        sk("rm", "-f", "cpdot")

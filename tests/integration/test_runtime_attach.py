@@ -23,19 +23,7 @@ import time
 
 import pytest
 
-from tests.integration import runtime_support
-
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
-
-
-@pytest.fixture(scope="module")
-def root(busybox_tar):
-    yield from runtime_support.store(busybox_tar)
-
-
-@pytest.fixture
-def sk(root):
-    return runtime_support.runner(root)
 
 
 def _exe(root, *args, **kw) -> subprocess.CompletedProcess:
@@ -89,6 +77,14 @@ class Pty:
         while time.monotonic() < end:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
+                try:  # what it wrote just before exiting is still in the pty: read it
+                    while select.select([self.fd], [], [], 0.05)[0]:
+                        chunk = os.read(self.fd, 4096)
+                        if not chunk:
+                            break
+                        self.buf += chunk
+                except OSError:
+                    pass  # EIO: nothing left
                 try:
                     os.close(self.fd)
                 except OSError:

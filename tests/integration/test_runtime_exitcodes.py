@@ -6,19 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration import runtime_support
-
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
-
-
-@pytest.fixture(scope="module")
-def root(busybox_tar):
-    yield from runtime_support.store(busybox_tar)
-
-
-@pytest.fixture
-def sk(root):
-    return runtime_support.runner(root)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +57,11 @@ def test_rename_to_a_name_in_use(sk, two):
         'skiff: Error when allocating new name: Conflict. The container name "/xc-one" is already '
         f'in use by container "{two[0]}". You have to remove (or rename) that container to be '
         "able to reuse that name.\nskiff: failed to rename container named xc-two\n")
+    res = sk("rename", "xc-two", "bad name")  # dockerd 20.10's words (the name slashed)
+    assert (res.code, res.err) == (
+        1, "skiff: Error when allocating new name: Invalid container name (/bad name), only "
+           "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\nskiff: failed to rename container named "
+           "xc-two\n")
     res = sk("rename", "xc-one", "xc-one")
     assert (res.code, res.err) == (
         1, "skiff: Renaming a container with the same name as its current name\n"
@@ -86,3 +79,27 @@ def test_exec_on_paused_and_failed_starts(sk, two):
     res = sk("exec", "nosuch-xc", "true")
     assert (res.code, res.err) == (1, "skiff: No such container: nosuch-xc\n")
     assert sk("exec", "-u", "nouser", "xc-one", "true").code == 126
+
+
+def test_pause_twice_unpause_twice_kill_and_rm_f_missing(sk, two):
+    # docker 20.10: "Container ID is already paused" / "is not paused" (exit 1);
+    # docker kill nosuch: "Cannot kill container: nosuch: No such container: nosuch" (exit 1);
+    # docker rm -f nosuch prints the daemon's error and exits 0 (rm without -f: 1)
+    assert sk("pause", "xc-two").code == 0
+    try:
+        res = sk("pause", "xc-two")
+        assert (res.code, res.err) == (1, f"skiff: Container {two[1]} is already paused\n")
+    finally:
+        assert sk("unpause", "xc-two").code == 0
+    res = sk("unpause", "xc-two")
+    assert (res.code, res.err) == (1, f"skiff: Container {two[1]} is not paused\n")
+    res = sk("kill", "nosuch-xc")
+    assert (res.code, res.err) == (
+        1, "skiff: Cannot kill container: nosuch-xc: No such container: nosuch-xc\n")
+    res = sk("rm", "-f", "nosuch-xc")
+    assert (res.code, res.out, res.err) == (0, "", "skiff: No such container: nosuch-xc\n")
+    res = sk("rm", "nosuch-xc")
+    assert (res.code, res.err) == (1, "skiff: No such container: nosuch-xc\n")
+    res = sk("run", "--rm", "--restart", "always", "bb:1", "true")
+    assert (res.code, res.err) == (
+        125, "skiff: conflicting options: cannot specify both --restart and --rm\n")

@@ -6,19 +6,8 @@ from __future__ import annotations
 import pytest
 
 from skiff.runtime import cgroups
-from tests.integration import runtime_support
 
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
-
-
-@pytest.fixture(scope="module")
-def root(busybox_tar):
-    yield from runtime_support.store(busybox_tar)
-
-
-@pytest.fixture
-def sk(root):
-    return runtime_support.runner(root)
 
 
 @pytest.mark.parametrize("flags,limit,memsw", [

@@ -193,8 +193,8 @@ def test_export_shows_the_containers_ids(sk, root, tmp_path):
         assert sk("export", "-o", str(out), "un-exp").code == 0
         with tarfile.open(out) as t:
             owners = {m.name: (m.uid, m.gid) for m in t.getmembers()}
-        assert owners["./mine"] == (0, 0), state
-        assert owners["./bin/busybox"] == (0, 0), state
+        assert owners["mine"] == (0, 0), state
+        assert owners["bin/busybox"] == (0, 0), state
     assert sk("rm", "-f", "un-exp").code == 0
 
 

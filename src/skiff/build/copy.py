@@ -175,7 +175,13 @@ class Copier:
                                          self.chmod if self.chmod is not None else 0o755)
 
     def _src_path(self, rel: str) -> Path:
-        p = self.src_root / rel if rel else self.src_root
+        """Where source ``rel`` is, every symlink on the way resolved *inside* src_root (a
+        stage's ``/app -> /etc`` must not reach the host's /etc: BuildKit scopes them to
+        the source's root); a named symlink is followed."""
+        if not rel:
+            return self.src_root
+        fs = as_fs(self.src_root)
+        p = fs.upper_path(fs.resolve("/" + rel, follow_last=False))
         if not os.path.lexists(p):
             raise BuildError(f"COPY source {rel!r}", "not found")
         if p.is_symlink():

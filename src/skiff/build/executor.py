@@ -44,6 +44,9 @@ LAYER_MEDIA_TYPES = {
     "gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
     "zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
 }
+# a build's lease on the blobs it uses outlives the longest build (an expired lease is
+# reaped, and its blobs collected, by the next command)
+BUILD_LEASE_TTL_S = 7 * 24 * 3600
 _ARG_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -89,6 +92,7 @@ class Builder(StoreParts):
         self.volatile = False  # an input the fast path cannot check (ADD of a URL)
         self._netns: dict[str, Any] = {}  # network → the RUN steps' Sandbox (run_netns)
         self._net_stack = contextlib.ExitStack()
+        self._userns: tuple[Any, str] | None = None  # (IdMapping, pinned path): run_userns
 
 
     # -- the build ---------------------------------------------------------------------------
@@ -105,7 +109,7 @@ class Builder(StoreParts):
             raise DockerfileError("file with no instructions", filename=self.filename)
         if opts.context is not None:
             if not opts.context.is_dir():
-                raise BuildError(f"unable to prepare context: path {str(opts.context)!r}",
+                raise BuildError(f'unable to prepare context: path "{opts.context}"',
                                  "not found")
             from skiff.dockerfile import ignore
 
@@ -121,24 +125,34 @@ class Builder(StoreParts):
         self._sweep_dead_builds()
         self.work.mkdir(parents=True, exist_ok=True)
         (self.work / "owner").write_text(f"{os.getpid()} {start_time(os.getpid())}\n")
-        try:
-            for i in order:
-                self.results[i] = self._run_stage(df.stages[i])
-            final = self.results[target]
-            image = self._export(final)
-        finally:
+        # A lease on every blob the build uses (base layers, cached and new layers): a
+        # concurrent builder prune / rmi must not delete them before the image records
+        # them. On failure nothing is collected (the cache records keep their layers).
+        with self.images.leased(BUILD_LEASE_TTL_S, collect_on_error=False):
             try:
-                self._net_stack.close()  # the RUN steps' network namespaces
+                for i in order:
+                    self.results[i] = self._run_stage(df.stages[i])
+                final = self.results[target]
+                image = self._export(final)
             finally:
-                self._save_history()
-                self.context.checksums.flush()
-                shutil.rmtree(self.work, ignore_errors=True)
+                try:
+                    self._net_stack.close()  # the RUN steps' network namespaces
+                finally:
+                    self._save_history()
+                    self.context.checksums.flush()
+                    shutil.rmtree(self.work, ignore_errors=True)
         report = BuildReport(self.build_id, image.id, tuple(opts.tags), tuple(self.steps),
                              time.monotonic() - t0)
         steps = [s.to_dict() for s in self.steps]
         self.records.save_build(self.build_id, image.id, list(opts.tags), {"steps": steps})
         self._save_fast(image.id, steps)
         return report
+
+    def protect_image(self, image: Any) -> None:
+        """Put a base image's config and layers under the build's lease (see run())."""
+        self.images.protect(image.id)
+        for layer in image.layers:
+            self.images.protect(layer.digest)
 
     def run_netns(self, network: str) -> Any:
         """The sandbox (skiff.network.sandbox.Sandbox: ``.netns`` path, ``.nameservers``)
@@ -151,9 +165,31 @@ class Builder(StoreParts):
         if network not in self._netns:
             from skiff.network import sandbox
 
+            remap = self.run_userns()
             self._netns[network] = self._net_stack.enter_context(
-                sandbox.bridged(self.config, self.db, network))
+                sandbox.bridged(self.config, self.db, network,
+                                userns=remap[1] if remap else None))
         return self._netns[network]
+
+    def run_userns(self) -> tuple[Any, str] | None:
+        """``(IdMapping, pinned user namespace path)`` the RUN steps run in when the store
+        has ``userns-remap`` (Docker's classic builder runs them in the remapped range as
+        its containers), None otherwise: one namespace per build, made at the first RUN and
+        unpinned when the build ends (a killed build's by the next build's sweep); the
+        build's network namespaces are made inside it (a namespace the steps' user
+        namespace does not own could not be joined)."""
+        if not self.config.userns_remap:
+            return None
+        if self._userns is None:
+            from skiff.runtime import userns
+
+            m = userns.remap(self.config.userns_remap)
+            path = userns.pin_path(self.work.name)
+            userns.unpin(path)
+            userns.pin(m, path)
+            self._net_stack.callback(userns.unpin, path)  # after the netns (LIFO)
+            self._userns = (m, path)
+        return self._userns
 
     def _sweep_dead_builds(self) -> None:
         """Undo what a build killed -9 left: its RUN containers and mounts, the mounts
@@ -180,9 +216,11 @@ class Builder(StoreParts):
             return
         from skiff.runtime import oneshot
         from skiff.runtime.mounts import unmount
+        from skiff.runtime.userns import pin_path, unpin
 
         oneshot.sweep_stale(self.config)
         for name in dead:
+            unpin(pin_path(name))  # its RUN steps' user namespace (userns-remap), if any
             work = tmp / name
             prefix = str(work) + "/"
             with open("/proc/self/mountinfo") as f:
@@ -223,8 +261,14 @@ class Builder(StoreParts):
         try:
             return path.read_text(), path
         except FileNotFoundError:
+            # BuildKit names it relative to the context ("open Dockerfile: ..."): never the
+            # temporary directory a context read from stdin was unpacked to
+            shown = path
+            if opts.context is not None:
+                with contextlib.suppress(ValueError):
+                    shown = path.relative_to(opts.context)
             raise BuildError("failed to read dockerfile",
-                             f"open {path}: no such file or directory") from None
+                             f"open {shown}: no such file or directory") from None
 
     def _meta_args(self, df: Any) -> dict[str, str]:
         from skiff.dockerfile.shell import Lexer
@@ -380,6 +424,7 @@ class Builder(StoreParts):
             try:
                 image = self.images.get(ref)
                 self.bases.append((_normalized(ref), image.id))
+                self.protect_image(image)
                 return image
             except ImageNotFound as e:
                 missing = e
@@ -444,8 +489,10 @@ class Builder(StoreParts):
             inputs = step.inputs()
             key = inputs.key()
             rec = None if self.opts.no_cache else self.records.lookup(key)
-            if rec is not None and rec.layer and not self.content.exists(rec.layer["digest"]):
-                rec = None
+            if rec is not None and rec.layer:
+                self.images.protect(rec.layer["digest"])  # before looking: see run()
+                if not self.content.exists(rec.layer["digest"]):
+                    rec = None
             if rec is not None:
                 step.apply_record(rec)
                 cached, why = True, None
@@ -455,6 +502,8 @@ class Builder(StoreParts):
                 why = "--no-cache" if self.opts.no_cache else explain_miss(prev, inputs)
                 step.previous = prev
                 layer = step.execute()
+                if layer:
+                    self.images.protect(layer["digest"])
                 self.records.store(CacheRecord(key, layer, st.chain_id, st.img))
                 if log:
                     self.records.save_log(key, bytes(log))
@@ -532,7 +581,24 @@ class Builder(StoreParts):
                 w.abort()
             raise
         return Layer(digest=digest, size=size, media_type=LAYER_MEDIA_TYPES[algo],
-                     diff_id=diff_id)
+                     diff_id=diff_id, unpacked_size=unpacked_size(upper))
+
+
+def unpacked_size(upper: Path) -> int:
+    """Docker's size of a layer made from ``upper`` (moby archive.ChangesSize): the lstat
+    sizes of every non-directory entry added or changed (a symlink counts its target's
+    length, a whiteout 0), hard links once. What ``docker history``/``images`` SIZE show
+    for a built layer, rather than the tar's bytes with its headers and padding."""
+    total, seen = 0, set()
+    for dirpath, dirnames, filenames in os.walk(upper):
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            st = os.lstat(os.path.join(dirpath, name))
+            if st.st_nlink > 1:
+                if (st.st_dev, st.st_ino) in seen:
+                    continue
+                seen.add((st.st_dev, st.st_ino))
+            total += st.st_size
+    return total
 
 
 def _copy_img(img: dict[str, Any]) -> dict[str, Any]:

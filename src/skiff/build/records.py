@@ -79,20 +79,30 @@ class BuildRecords:
     def prune(self, *, older_than: float | None = None) -> int:
         """Drop cache records (all, or those unused since ``older_than`` unix time) and the
         logs, step histories and checksums that go with them; returns records dropped."""
+        return len(self.prune_records(older_than=older_than))
+
+    def prune_records(self, *, older_than: float | None = None) -> list[CacheRecord]:
+        """:meth:`prune`, returning the records dropped (their layers and chainIDs are what
+        ``skiff.images.ImageService.reclaim_build_cache`` frees from the disk)."""
         from skiff.metadata import transaction
 
+        where, params = ("", ()) if older_than is None else (" WHERE last_used < ?",
+                                                             (older_than,))
         with transaction(self.db):
+            rows = self.db.execute("SELECT key, layer, chain_id, config FROM build_cache"
+                                   + where, params).fetchall()
+            dropped = [CacheRecord(r[0], json.loads(r[1]) if r[1] else None, r[2],
+                                   json.loads(r[3])) for r in rows]
             if older_than is None:
-                n = self.db.execute("DELETE FROM build_cache").rowcount
+                self.db.execute("DELETE FROM build_cache")
                 self.db.execute("DELETE FROM build_logs")
                 self.db.execute("DELETE FROM build_steps")
                 self.db.execute("DELETE FROM build_checksums")
             else:
-                n = self.db.execute("DELETE FROM build_cache WHERE last_used < ?",
-                                    (older_than,)).rowcount
+                self.db.execute("DELETE FROM build_cache WHERE last_used < ?", (older_than,))
                 self.db.execute("DELETE FROM build_logs WHERE key NOT IN "
                                 "(SELECT key FROM build_cache)")
-        return n
+        return dropped
 
     # -- step history (for miss explanations) --------------------------------------------
     def last_inputs(self, step_id: str) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ import hashlib
 import os
 import posixpath
 import shutil
+import stat as stmod
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,12 +31,59 @@ if TYPE_CHECKING:
 def _layer_dict(layer: Any) -> dict[str, Any] | None:
     if layer is None:
         return None
-    return {"digest": layer.digest, "size": layer.size, "media_type": layer.media_type,
-            "diff_id": layer.diff_id}
+    d = {"digest": layer.digest, "size": layer.size, "media_type": layer.media_type,
+         "diff_id": layer.diff_id}
+    if getattr(layer, "unpacked_size", None) is not None:
+        d["unpacked_size"] = layer.unpacked_size
+    return d
 
 
 def _is_url(s: str) -> bool:
     return s.startswith("http://") or s.startswith("https://")
+
+
+def tree_digest(root: Path, sources: list[str]) -> tuple[str, dict[str, str]]:
+    """The content digest of ``sources`` (relpaths under ``root``, a stage's mounted rootfs;
+    a named symlink is followed inside the root, as :class:`Copier` copies it) and of every
+    entry below them: ``(sha256:<hex>, {relpath: "<mode>:<uid>:<gid>:<sha256 or target>"})``.
+    Modification times are left out (Docker's COPY checksums ignore them). A missing source
+    is keyed as missing; the copy itself then fails with Copier's error."""
+    from skiff.build.copy import in_root
+
+    files: dict[str, str] = {}
+
+    def entry(path: str, rel: str, st: os.stat_result) -> None:
+        what = ""
+        if stmod.S_ISREG(st.st_mode):
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+            what = h.hexdigest()
+        elif stmod.S_ISLNK(st.st_mode):
+            what = os.readlink(path)
+        elif stmod.S_ISCHR(st.st_mode) or stmod.S_ISBLK(st.st_mode):
+            what = f"{os.major(st.st_rdev)},{os.minor(st.st_rdev)}"
+        files[rel] = f"{st.st_mode:o}:{st.st_uid}:{st.st_gid}:{what}"
+
+    for top in sources:
+        # every symlink on the way resolved inside the root (never on the host)
+        path = os.fspath(in_root(root, "/" + top)) if top else os.fspath(root)
+        if not os.path.exists(path):
+            files.setdefault(top, "missing")
+            continue
+        st = os.stat(path)
+        entry(path, top, st)
+        if stmod.S_ISDIR(st.st_mode):
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames.sort()
+                for name in sorted(dirnames + filenames):
+                    p = os.path.join(dirpath, name)
+                    entry(p, posixpath.join(top, os.path.relpath(p, path)), os.lstat(p))
+    h = hashlib.sha256()
+    for rel in sorted(files):
+        h.update(rel.encode() + b"\0" + files[rel].encode() + b"\n")
+    return "stage-content:sha256:" + h.hexdigest(), files
 
 
 class Step:
@@ -158,7 +206,10 @@ class Step:
         if from_:
             j = self.b._stage_ref(self.b.df, from_, self.st.index)
             if j is not None:
-                return f"stage:{self.b.results[j].key}", {}
+                # Docker keys COPY --from on the content of what is copied, not on how the
+                # stage got there: a stage rebuilt with the same output still hits.
+                with self._source_root(from_, "-key") as src_root:
+                    return tree_digest(src_root, [x.lstrip("/") for x in srcs])
             image = self.b._get_image(from_)
             return f"image:{image.id}", {}
         parts: list[str] = []
@@ -594,11 +645,14 @@ class Step:
                         sb = self.b.run_netns(br)
                     # a user-defined network's resolver: names of its containers resolve
                     netns, dns = sb.netns, sb.nameservers
+                remap = self.b.run_userns()  # userns-remap: the steps run remapped too
                 code = oneshot.run(self.b.config, mounts=mounts, args=argv, env=env,
                                cwd=cfg.get("WorkingDir") or "/", user=cfg.get("User") or "",
                                    hostname="buildkitsandbox", network=netns,
                                    extra_mounts=extra, output=out,
-                                   security=security, dns=dns)
+                                   security=security, dns=dns,
+                                   idmap=remap[0] if remap else None,
+                                   userns_path=remap[1] if remap else None)
             if code != 0:
                 raise BuildError(f'process "{" ".join(argv)}" did not complete successfully',
                                  f"exit code: {code}")

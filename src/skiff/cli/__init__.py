@@ -60,6 +60,7 @@ GROUPS: dict[str, tuple[str, dict[str, Entry]]] = {
     "system": ("Manage skiff", {
         "check": ("system", "check", "Verify every blob's digest and every image reference"),
         "df": ("system", "df", "Show skiff disk usage"),
+        "prune": ("system", "prune", "Remove unused data"),
     }),
     "image": ("Manage images", {
         "ls": ("image", "images", "List images"),

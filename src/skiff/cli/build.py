@@ -235,8 +235,8 @@ def _build(ctx, a) -> int:
         else:
             context = Path(a.context).absolute()
             if not context.is_dir():
-                raise BuildError("unable to prepare context",
-                                 f"path {a.context!r} not found")
+                raise BuildError("unable to prepare context",  # Go's %q, as Docker
+                                 f'path "{a.context}" not found')
         dockerfile = None
         if a.file == "-":
             dockerfile_text = sys.stdin.read()
@@ -362,7 +362,6 @@ def builder_prune(ctx, argv: list[str]) -> int:
     p.add_argument("-f", "--force", action="store_true")
     p.add_argument("--filter", action="append")
     a = p.parse_args(argv)
-    from skiff.build.records import BuildRecords
     from skiff.errors import InvalidArgument
 
     older = None
@@ -372,15 +371,31 @@ def builder_prune(ctx, argv: list[str]) -> int:
             raise InvalidArgument(f"invalid filter {f!r}", "only until=DURATION is supported")
         older = time.time() - _duration_s(v)
     if not a.force:
-        ctx.out.write("WARNING! This will remove all dangling build cache. "
-                      "Are you sure you want to continue? [y/N] ")
+        ctx.out.write("WARNING! This will remove all build cache. " if a.all else
+                      "WARNING! This will remove all dangling build cache. ")
+        ctx.out.write("Are you sure you want to continue? [y/N] ")
         ctx.out.flush()
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             return 0
-    n = BuildRecords(ctx.db).prune(older_than=older)
-    ctx.out.write(f"Deleted build cache objects: {n}\n")
+    from skiff.format.humanize import prune_report
+
+    ids, freed = prune_build_cache(ctx, older)
+    ctx.out.write(prune_report("Deleted build cache objects:", ids, freed))
     return 0
+
+
+def prune_build_cache(ctx, older: float | None = None) -> tuple[list[str], int]:
+    """Drop the build cache records (those unused since ``older``, unix time, or all) and
+    free the space they held (their layers and unpacked levels nothing else needs), as
+    Docker's builder prune does; returns (the records' IDs, bytes freed)."""
+    from skiff.build.records import BuildRecords
+    from skiff.images import ImageService
+
+    dropped = BuildRecords(ctx.db).prune_records(older_than=older)
+    freed = ImageService(ctx.config, ctx.db).reclaim_build_cache(
+        r.layer["digest"] for r in dropped if r.layer and r.layer.get("digest"))
+    return [r.key.partition(":")[2] or r.key for r in dropped], freed
 
 
 def _duration_s(v: str) -> float:

@@ -173,9 +173,11 @@ def _options(a) -> object:
 
     if a.userns not in ("", "host", "auto"):
         raise InvalidArgument("--userns", "invalid USER mode")
-    for mode, what in ((a.pid, "pid"), (a.ipc, "ipc"), (a.uts, "uts")):
+    for mode, what in ((a.pid, "PID"), (a.uts, "UTS")):  # docker/cli's checks
         if mode not in ("", "host", "private", "shareable"):
-            raise InvalidArgument(f"--{what}: invalid {what} mode", mode)
+            raise InvalidArgument(f"--{what.lower()}: invalid {what} mode")
+    if a.ipc not in ("", "host", "private", "shareable"):
+        raise InvalidArgument(f"Invalid IPC mode: {a.ipc}")  # dockerd's
     if a.network == "host" and (a.publish or a.publish_all):
         sys.stderr.write("WARNING: Published ports are discarded when using host network mode\n")
         a.publish, a.publish_all = [], False
@@ -197,16 +199,21 @@ def _options(a) -> object:
             nano = int(round(float(a.cpus) * 1e9))
         except ValueError:
             raise InvalidArgument(f'invalid argument "{a.cpus}" for "--cpus" flag',
-                                  "failed to parse") from None
+                                  f"failed to parse {a.cpus} as a rational number") from None
         if nano <= 0 or nano > os.cpu_count() * 1_000_000_000:
             raise InvalidArgument("Range of CPUs is from 0.01 to "
                                   f"{os.cpu_count()}.00, as there are only {os.cpu_count()} CPUs available")
-    memory = ram_in_bytes(a.memory) if a.memory else 0
+    def size_flag(v: str, flag: str) -> int:
+        try:
+            return ram_in_bytes(v)
+        except InvalidArgument as e:  # docker/cli: a flag-value error naming the flag
+            raise InvalidArgument(f'invalid argument "{v}" for "{flag}" flag', str(e)) from None
+    memory = size_flag(a.memory, "-m, --memory") if a.memory else 0
     if memory and memory < 6 * 1024 * 1024:
         raise InvalidArgument("Minimum memory limit allowed is 6MB")
     swap = 0
     if a.memory_swap:
-        swap = -1 if a.memory_swap == "-1" else ram_in_bytes(a.memory_swap)
+        swap = -1 if a.memory_swap == "-1" else size_flag(a.memory_swap, "--memory-swap")
         if swap > 0 and memory and swap < memory:
             raise InvalidArgument("Minimum memoryswap limit should be larger than memory limit, "
                                   "see usage")
@@ -229,7 +236,7 @@ def _options(a) -> object:
         security_opt=tuple(a.security_opt), network=a.network, pid=a.pid, ipc=a.ipc, uts=a.uts,
         memory=memory, memory_swap=swap, nano_cpus=nano, cpu_shares=a.cpu_shares,
         cpuset_cpus=a.cpuset_cpus, pids_limit=(None if a.pids_limit in (None, 0) else a.pids_limit),
-        blkio_weight=a.blkio_weight, shm_size=ram_in_bytes(a.shm_size) if a.shm_size else 0,
+        blkio_weight=a.blkio_weight, shm_size=size_flag(a.shm_size, "--shm-size") if a.shm_size else 0,
         restart=a.restart, autoremove=a.rm, labels=labels, ulimits=tuple(a.ulimit),
         extra_hosts=tuple(a.add_host), dns=tuple(a.dns), dns_search=tuple(a.dns_search),
         dns_options=tuple(a.dns_option), group_add=tuple(a.group_add), init=a.init,
@@ -311,6 +318,9 @@ def run(ctx: Context, argv: list[str]) -> int:
         raise InvalidArgument("Conflicting options", "--restart and --rm")
     if not a.detach and not a.attach:
         a.attach = ["stdout", "stderr"] + (["stdin"] if a.interactive else [])
+    if a.tty and not a.detach and "stdin" in (s.lower() for s in a.attach) and not _stdin_is_tty():
+        # docker/cli checks before creating anything: a message, exit 1, no container
+        raise InvalidArgument("the input device is not a TTY", exit_code=1)
     svc = _service(ctx)
     rec = _create(ctx, svc, a)
     if a.detach:
@@ -319,6 +329,14 @@ def run(ctx: Context, argv: list[str]) -> int:
         return 0
     return _start_attached(ctx, svc, rec["Id"], rec["Config"],
                            sig_proxy=a.sig_proxy.lower() != "false", detach_keys=keys)
+
+
+def _stdin_is_tty() -> bool:
+    """Whether this process's stdin is a terminal (False when it is no real file)."""
+    try:
+        return os.isatty(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _stdin_source():
@@ -473,15 +491,30 @@ def start(ctx: Context, argv: list[str]) -> int:
 
         if len(a.containers) > 1:
             raise InvalidArgument("you cannot start and attach multiple containers at once")
-        rec = svc.get(a.containers[0])
-        cfg = dict(rec["Config"])
-        cfg["AttachStdin"] = a.interactive
-        return _start_attached(ctx, svc, rec["Id"], cfg, detach_keys=keys)
+        from skiff.errors import SkiffError
+
+        try:
+            rec = svc.get(a.containers[0])
+            cfg = dict(rec["Config"])
+            cfg["AttachStdin"] = a.interactive
+            return _start_attached(ctx, svc, rec["Id"], cfg, detach_keys=keys)
+        except SkiffError as e:
+            e.exit_code = 1  # docker start -a: a failed start (127/126 too) exits 1
+            raise
+
+    failed = []
 
     def one(ref: str) -> str:
-        svc.start(ref)
+        try:
+            svc.start(ref)
+        except Exception:
+            failed.append(ref)
+            raise
         return ref
-    return _each(ctx, a.containers, one)
+    code = _each(ctx, a.containers, one)
+    if failed:  # docker/cli's summary line after the per-container errors
+        sys.stderr.write(f"skiff: failed to start containers: {', '.join(failed)}\n")
+    return code
 
 
 def stop(ctx: Context, argv: list[str]) -> int:
@@ -513,7 +546,12 @@ def kill(ctx: Context, argv: list[str]) -> int:
     svc = _service(ctx)
 
     def one(ref: str) -> str:
-        svc.kill(ref, a.signal)
+        from skiff.errors import NotFound
+
+        try:
+            svc.kill(ref, a.signal)
+        except NotFound as e:  # dockerd's wording for kill
+            raise NotFound(f"Cannot kill container: {ref}", str(e)) from None
         return ref
     return _each(ctx, a.containers, one)
 
@@ -528,8 +566,16 @@ def rm(ctx: Context, argv: list[str]) -> int:
     a = p.parse_args(argv)
     svc = _service(ctx)
 
-    def one(ref: str) -> str:
-        svc.remove(ref, force=a.force, volumes=a.volumes)
+    def one(ref: str) -> str | None:
+        from skiff.errors import NotFound
+
+        try:
+            svc.remove(ref, force=a.force, volumes=a.volumes)
+        except NotFound as e:
+            if not a.force:
+                raise
+            sys.stderr.write(f"skiff: {e}\n")  # docker/cli: rm -f of a missing one exits 0
+            return None
         return ref
     return _each(ctx, a.containers, one)
 

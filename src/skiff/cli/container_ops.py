@@ -27,15 +27,15 @@ def exec_(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-e", "--env", action="append", default=[], help="Set environment variables")
     p.add_argument("--env-file", action="append", default=[], help="Read in a file of environment variables")
     p.add_argument("--privileged", action="store_true", help="Give extended privileges to the command")
-    p.add_argument("container")
+    p.add_argument("container", nargs="?")
     p.add_argument("command", nargs=argparse.REMAINDER)
     a = p.parse_args(argv)
     from skiff.cli.container import _env_file
     from skiff.errors import InvalidArgument
     from skiff.runtime.options import parse_env_flags
 
-    if not a.command:
-        raise InvalidArgument("exec", "no command specified")
+    if not a.container or not a.command:  # docker/cli's arity check: exit 1
+        raise InvalidArgument("'skiff exec' requires at least 2 arguments", exit_code=1)
     env = []
     for f in a.env_file:
         env += _env_file(f)
@@ -51,12 +51,13 @@ def _exec(ctx: Context, a, env) -> int:
     from skiff.runtime import ops
 
     svc = _service(ctx)
-    real_tty = a.tty and a.interactive and os.isatty(0)
-    if a.tty and not real_tty and not a.detach:
+    real_tty = a.tty and a.interactive and _isatty(0)
+    if a.tty and a.interactive and not real_tty and not a.detach:
+        # docker/cli: -it with stdin no terminal; -t alone runs (a pty, no stdin)
         raise InvalidArgument("the input device is not a TTY")
     if a.detach or real_tty:
         p_, log = ops.exec_process(svc, a.container, a.command, user=a.user, workdir=a.workdir,
-                                   env=env, tty=a.tty, detach=a.detach,
+                                   env=env, tty=a.tty, detach=a.detach, privileged=a.privileged,
                                    stdin=0 if real_tty else None, stdout=None, stderr=None)
         code = p_.wait()
     else:
@@ -71,9 +72,18 @@ def _exec(ctx: Context, a, env) -> int:
             except (AttributeError, OSError, ValueError):
                 stdin = subprocess.PIPE
                 data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        host_pty = -1
+        if a.tty:
+            # -t with no terminal here: runc exec -t in the foreground wants a terminal among
+            # its stdio to copy the container's pty through; give it one of ours as stderr
+            # (the container's stdout and stderr both arrive on runc's stdout, \r\n as Docker)
+            host_pty, slave = os.openpty()
         p_, log = ops.exec_process(svc, a.container, a.command, user=a.user, workdir=a.workdir,
-                                   env=env, stdin=stdin, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE)
+                                   env=env, tty=a.tty, privileged=a.privileged, stdin=stdin,
+                                   stdout=subprocess.PIPE,
+                                   stderr=slave if a.tty else subprocess.PIPE)
+        if a.tty:
+            os.close(slave)
         if data is not None:
             def feed() -> None:
                 try:
@@ -86,15 +96,22 @@ def _exec(ctx: Context, a, env) -> int:
 
         held = HeldStderr()
 
-        def pump(src, dst, hold=None) -> None:
+        def pump(src, dst, hold=None, onlcr=False) -> None:
             for chunk in iter(lambda: src.read1(65536), b""):
+                if onlcr:
+                    # runc clears ONLCR on the pty it copies in the foreground; Docker's
+                    # pty keeps it: every \n leaves as \r\n (what ONLCR itself does)
+                    chunk = chunk.replace(b"\n", b"\r\n")
                 if hold is not None:
                     chunk = hold.feed(chunk)
                 if chunk:
                     _write_stream(dst, chunk)
-        t = threading.Thread(target=pump, args=(p_.stderr, sys.stderr, held), daemon=True)
+        if a.tty:
+            t = threading.Thread(target=_drain_pty, args=(host_pty, held), daemon=True)
+        else:
+            t = threading.Thread(target=pump, args=(p_.stderr, sys.stderr, held), daemon=True)
         t.start()
-        pump(p_.stdout, ctx.out)
+        pump(p_.stdout, ctx.out, onlcr=a.tty)
         t.join()
         code = p_.wait()
         rest = held.finish(code != 0 and ops.exec_error(log) is not None)
@@ -108,6 +125,24 @@ def _exec(ctx: Context, a, env) -> int:
     finally:
         ops.exec_cleanup(p_, log)
     return code
+
+
+def _drain_pty(fd: int, held) -> None:
+    """Copy what runc writes on the host pty given as its stderr (only runc's own messages:
+    the command's output comes through runc's stdout) to stderr, until runc closes it."""
+    try:
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the last holder of the slave side has gone
+                break
+            if not chunk:
+                break
+            chunk = held.feed(chunk)
+            if chunk:
+                _write_stream(sys.stderr, chunk)
+    finally:
+        os.close(fd)
 
 
 def top(ctx: Context, argv: list[str]) -> int:
@@ -162,7 +197,7 @@ def _cp(ctx: Context, a, sc, sp, dc, dp) -> int:
         if not sp.startswith("/"):
             sp = "/" + sp
         if dp == "-":
-            return _cp_tar_out(ctx, svc, sc, sp)
+            return _cp_tar_out(ctx, svc, sc, sp, follow=a.follow_link)
         ops.copy_from(svc, sc, sp, dp, follow=a.follow_link)
     else:
         if not dp.startswith("/"):
@@ -173,7 +208,9 @@ def _cp(ctx: Context, a, sc, sp, dc, dp) -> int:
     return 0
 
 
-def _cp_tar_out(ctx: Context, svc, ref: str, cpath: str) -> int:
+def _cp_tar_out(ctx: Context, svc, ref: str, cpath: str, follow: bool = False) -> int:
+    """``docker cp C:SRC -``: a tar of SRC on stdout (``-L``: of what a symlink SRC points
+    to, named as its target, as Docker); members in name order, owners' names included."""
     import subprocess
 
     from skiff.errors import NotFound, SkiffError
@@ -181,11 +218,11 @@ def _cp_tar_out(ctx: Context, svc, ref: str, cpath: str) -> int:
 
     rec = svc.get(ref)
     with ops.rootfs(svc, rec) as root:
-        src = ops.resolve_path(root, rec, cpath, bundle=svc.bundle(rec["Id"]), follow=False)
+        src = ops.resolve_path(root, rec, cpath, bundle=svc.bundle(rec["Id"]), follow=follow)
         if not os.path.lexists(src):
             raise NotFound(f"Could not find the file {cpath} in container {ref}")
         out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
-        r = subprocess.run(["tar", "--numeric-owner", "-C", str(src.parent), "-cf", "-", src.name],
+        r = subprocess.run(["tar", "--sort=name", "-C", str(src.parent), "-cf", "-", src.name],
                            capture_output=True)
         if r.returncode != 0:
             raise SkiffError("cp", r.stderr.decode(errors="replace").strip())
@@ -352,7 +389,8 @@ def _attach(ctx: Context, a) -> int:
     tty = bool(cfg.get("Tty"))
     if cfg.get("OpenStdin") or tty:
         want_in = bool(cfg.get("OpenStdin")) and not a.no_stdin
-        if tty and want_in and not _isatty(0):
+        if tty and not a.no_stdin and not _isatty(0):
+            # docker/cli: a terminal container and stdin attached (whatever OpenStdin says)
             raise InvalidArgument("the input device is not a TTY")
         code = _attach_monitor(ctx, svc, rec, want_in, tty, a.sig_proxy.lower() != "false",
                                keys)

@@ -203,7 +203,7 @@ _PS_FIELDS = {
     "Ports": lambda r, t, n: _ports(r),
     "State": lambda r, t, n: r["State"]["Status"],
     "Status": _status,
-    "Size": lambda r, t, n: "",
+    "Size": lambda r, t, n: _size(r),
     "Names": lambda r, t, n: r["Name"].lstrip("/"),
     "Labels": lambda r, t, n: ",".join(f"{k}={v}" for k, v in
                                        sorted((r["Config"].get("Labels") or {}).items())),
@@ -214,8 +214,70 @@ _PS_FIELDS = {
 }
 
 
+def _size(rec: dict) -> str:
+    """docker/cli's ps SIZE: ``6B (virtual 1.98MB)`` from SizeRw / SizeRootFs (set by
+    :func:`_add_sizes`; empty when sizes were not asked for)."""
+    if "SizeRw" not in rec:
+        return ""
+    from skiff.format.humanize import human_size
+
+    rw, root = rec["SizeRw"], rec.get("SizeRootFs") or 0
+    return f"{human_size(rw)} (virtual {human_size(root)})" if root > 0 else human_size(rw)
+
+
+def _add_sizes(ctx: Context, recs: list[dict]) -> None:
+    """Docker's ``ps -s`` fields: SizeRw (file bytes of the rw layer, moby ChangesSize) and
+    SizeRootFs (that plus the image's size)."""
+    from skiff.errors import SkiffError
+    from skiff.images import ImageService
+    from skiff.runtime import records
+    from skiff.runtime.volumes import content_size
+    from skiff.snapshots import Snapshotter
+
+    snaps, images = Snapshotter(ctx.config, ctx.db), ImageService(ctx.config, ctx.db)
+    image_sizes: dict[str, int] = {}
+    for r in recs:
+        rw = 0
+        sk = r.get("Skiff") or (records.get(ctx.db, r["Id"]) or {}).get("Skiff") or {}
+        key = sk.get("Snapshot")
+        if key:
+            try:
+                rw = content_size(snaps.upperdir(key))
+            except SkiffError:
+                pass
+        iid = r.get("Image") or ""
+        if iid not in image_sizes:
+            try:
+                image_sizes[iid] = images.get(iid).size
+            except SkiffError:
+                image_sizes[iid] = 0
+        r["SizeRw"], r["SizeRootFs"] = rw, rw + image_sizes[iid]
+
+
 def _ps_row(rec: dict, trunc: bool, now: float) -> dict:
     return _PsRow(rec, trunc, now)
+
+
+_PS_FILTERS = ("status", "name", "id", "label", "exited", "ancestor", "volume", "before",
+               "since", "network", "publish", "expose", "health", "isolation", "is-task")
+_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
+def _check_filters(filters: list[tuple[str, str]]) -> None:
+    """dockerd's refusals of ``ps --filter`` values (exit 1, before anything is listed)."""
+    from skiff.errors import InvalidArgument
+
+    for k, v in filters:
+        if k not in _PS_FILTERS:
+            raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
+        if k == "status" and v not in _STATUSES:
+            raise InvalidArgument(f"Invalid filter 'status={v}'", exit_code=1)
+        if k == "exited":
+            try:
+                int(v)
+            except ValueError:
+                raise InvalidArgument("strconv.Atoi", f'parsing "{v}": invalid syntax',
+                                      exit_code=1) from None
 
 
 def _match(rec: dict, filters: list[tuple[str, str]]) -> bool:
@@ -275,9 +337,12 @@ def ps(ctx: Context, argv: list[str]) -> int:
             raise InvalidArgument(f'invalid argument "{f}" for "-f, --filter" flag',
                                   "bad format of filter (expected name=value)")
         filters.append((k.strip().lower(), v))
+    _check_filters(filters)
     show_all = a.all or a.latest or a.last >= 0 or any(k in ("status", "exited") for k, _ in filters)
     trunc = not a.no_trunc
-    if not filters and (not a.format or a.format == "table"):
+    # docker/cli: sizes are computed with -s or when the template uses .Size
+    sizes = a.size or ".Size" in (a.format or "")
+    if not filters and not sizes and (not a.format or a.format == "table"):
         return _ps_table(ctx, show_all, trunc, a.quiet, a.latest, a.last)
     recs = _service(ctx).list_summaries(all=show_all)
     if filters:
@@ -291,6 +356,8 @@ def ps(ctx: Context, argv: list[str]) -> int:
         return 0
     names = _ImageNames(ctx.db)
     recs = [names.rec(r) for r in recs]
+    if sizes:
+        _add_sizes(ctx, recs)
     now = time.time()
     if a.format and a.format != "table":
         from skiff.format.gotemplate import render_list
@@ -300,11 +367,13 @@ def ps(ctx: Context, argv: list[str]) -> int:
         return 0
     from skiff.format.table import tabwrite
 
-    lines = ["CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES"]
+    lines = ["CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES"
+             + ("\tSIZE" if sizes else "")]
     for r in recs:
         lines.append("\t".join((r["Id"][:12] if trunc else r["Id"], _image(r, trunc, now),
                                 _command(r, trunc, now), _running_for(r, trunc, now),
-                                _status(r, trunc, now), _ports(r), r["Name"][1:])))
+                                _status(r, trunc, now), _ports(r), r["Name"][1:])
+                               + ((_size(r),) if sizes else ())))
     _out(ctx, tabwrite("\n".join(lines) + "\n"))
     return 0
 

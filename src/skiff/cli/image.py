@@ -111,27 +111,31 @@ def _images_run(ctx: Context, a) -> int:
                 for k, eq, v in (x.partition("=") for x in filters["label"])):
             continue
         tags = list(img.repo_tags) or ["<none>:<none>"]
+        repo_digests = list(img.repo_digests)
         if "reference" in filters:
-            keep = []
-            for t in img.repo_tags:
-                ref = reference.parse_normalized_named(t)
-                if any(reference.familiar_match(pat, ref) for pat in filters["reference"]):
-                    keep.append(t)
-            if not keep:
+            # moby: every reference (tags and digests) is matched; an image pulled by
+            # digest only is listed by its digest's repository with tag <none>
+            def matches(name: str) -> bool:
+                ref = reference.parse_normalized_named(name)
+                return any(reference.familiar_match(pat, ref) for pat in filters["reference"])
+
+            keep = [t for t in img.repo_tags if matches(t)]
+            repo_digests = [d for d in img.repo_digests if matches(d)]
+            if not keep and not repo_digests:
                 continue
-            tags = keep
+            tags = keep or ["<none>:<none>"]
         created = parse_time(img.created)
         full_id = img.id if a.no_trunc else img.short_id
         for t in tags:
             if t == "<none>:<none>":
                 repo, tag = "<none>", "<none>"
-                digests = [d for d in img.repo_digests]
+                digests = repo_digests
                 dig = digests[0].split("@", 1)[1] if digests else "<none>"
                 if digests:
                     repo = digests[0].split("@", 1)[0]
             else:
                 repo, _, tag = t.rpartition(":")
-                ds = [d.split("@", 1)[1] for d in img.repo_digests if d.split("@", 1)[0] == repo]
+                ds = [d.split("@", 1)[1] for d in repo_digests if d.split("@", 1)[0] == repo]
                 dig = ds[0] if ds else "<none>"
             rows.append({
                 "ID": full_id, "Repository": repo, "Tag": tag, "Digest": dig,
@@ -460,6 +464,13 @@ def _save_run(ctx: Context, a) -> int:
         out.flush()
         return 0
     target = os.path.abspath(a.output)
+    # docker/cli save: the output path is checked before anything is written
+    parent = os.path.dirname(os.path.normpath(a.output))
+    if parent not in ("", ".") and not os.path.exists(parent):
+        raise InvalidArgument("failed to save image",
+                              f"invalid output path: stat {parent}: no such file or directory")
+    if os.path.isdir(target):
+        raise InvalidArgument("failed to save image", "cannot write to a directory")
     with map_exceptions(f"failed to save image: {a.output}"):
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".skiff-save-")
         try:

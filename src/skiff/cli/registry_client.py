@@ -56,6 +56,15 @@ def push(ctx: Context, argv: list[str]) -> int:
     from skiff.registry.client import api
     from skiff.registry.client.progress import for_output
 
+    if not a.all_tags and not a.quiet:
+        from skiff import reference
+
+        try:
+            named = reference.parse_normalized_named(a.name)
+        except Exception:  # noqa: BLE001 - push_cli reports the bad reference
+            named = None
+        if named is not None and not named.tag and not named.digest:
+            ctx.out.write("Using default tag: latest\n")  # docker/cli push.go
     progress = for_output(ctx.out, a.quiet)
     try:
         results = api.push_cli(ctx.config, ctx.db, a.name, all_tags=a.all_tags,

@@ -61,12 +61,24 @@ def ls(ctx: Context, argv: list[str]) -> int:
     if a.format:
         from skiff.format.gotemplate import render_list
 
-        _out(ctx, render_list(a.format, vols, headers={"Name": "VOLUME NAME"}))
+        _out(ctx, render_list(a.format, [_ls_row(v) for v in vols],
+                              headers={"Name": "VOLUME NAME"}))
         return 0
     from skiff.format.table import render
 
     _out(ctx, render(vols, [("DRIVER", "Driver"), ("VOLUME NAME", "Name")]))
     return 0
+
+
+def _ls_row(v: dict) -> dict:
+    """A ``volume ls --format`` row as docker/cli's volume formatter gives it: Labels as
+    ``k=v,k2=v2`` (sorted here; Go's map order is random), N/A for what a local volume
+    lacks (usage is only known to ``system df -v``)."""
+    labels = v.get("Labels") or {}
+    return {"Availability": "N/A", "Driver": v["Driver"], "Group": "N/A",
+            "Labels": ",".join(f"{k}={x}" for k, x in sorted(labels.items())),
+            "Links": "N/A", "Mountpoint": v.get("Mountpoint", ""), "Name": v["Name"],
+            "Scope": v.get("Scope", "local"), "Size": "N/A", "Status": "N/A"}
 
 
 def inspect(ctx: Context, argv: list[str]) -> int:
@@ -123,10 +135,32 @@ def prune(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--filter", action="append", default=[], help="Provide filter values")
     a = p.parse_args(argv)
+    from skiff.errors import InvalidArgument
     from skiff.format.humanize import human_size
     from skiff.runtime import volumes
 
-    gone, size = volumes.prune(_service(ctx), all=a.all)
+    labels: list[tuple[bool, str, str | None]] = []  # (wanted, key, value or None)
+    for f in a.filter:
+        k, _, v = f.partition("=")
+        if k not in ("label", "label!"):
+            raise InvalidArgument(f"invalid filter '{k}'")
+        lk, eq, lv = v.partition("=")
+        labels.append((k == "label", lk, lv if eq else None))
+    if not a.force:
+        # Docker's prompt (cli/command/volume/prune.go); anything but y/yes cancels
+        _out(ctx, ("WARNING! This will remove all local volumes not used by at least one "
+                   "container.\n" if a.all else
+                   "WARNING! This will remove anonymous local volumes not used by at least "
+                   "one container.\n") + "Are you sure you want to continue? [y/N] ")
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+
+    def keep(v: dict) -> bool:
+        have = v.get("Labels") or {}
+        return any((lk in have and (lv is None or have[lk] == lv)) != wanted
+                   for wanted, lk, lv in labels)
+
+    gone, size = volumes.prune(_service(ctx), all=a.all, keep=keep if labels else None)
     text = ""
     if gone:
         text = "Deleted Volumes:\n" + "".join(n + "\n" for n in gone) + "\n"

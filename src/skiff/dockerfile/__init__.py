@@ -174,14 +174,19 @@ def parse(text: str | bytes, *, filename: str = "Dockerfile", require_stage: boo
         gc_resume(gc_was_enabled)
 
 
+_FAST_SHAPES = True  # the shortcuts of .typedfast (tests turn them off to compare)
+
+
 def _parse(text: str, filename: str, require_stage: bool,
            allow_duplicate_stages: bool) -> Dockerfile:
+    from skiff.dockerfile.typedfast import FAST
     from skiff.dockerfile.typedline import from_line
 
     # One pass over the text: from_line gives typed instructions, or tree nodes for what
     # needs one (heredocs, instruction errors: converted below, in file order, after the
     # whole file has been read, as BuildKit raises parse errors before instruction errors).
-    d, warnings, items = _segment(text, filename, from_line, _heredoc_capable, _set_heredocs)
+    d, warnings, items = _segment(text, filename, from_line, _heredoc_capable, _set_heredocs,
+                                  FAST if _FAST_SHAPES else None)
     kinds = list(map(type, items))
     if Node in kinds:
         meta, stages = _assemble(items, filename, allow_duplicate_stages)

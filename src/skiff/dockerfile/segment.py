@@ -89,13 +89,18 @@ def gc_resume(was_enabled: bool) -> None:
 
 
 def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str], bool],
-            fixup: Callable[[Any, int, list[Heredoc]], Any]
+            fixup: Callable[[Any, int, list[Heredoc]], Any],
+            fast: dict[str, Callable[[str, str, int, int], Any]] | None = None,
             ) -> tuple[Directives, list[ParseWarning], list[Any]]:
     """Split ``text`` into instructions: ``build(line, directives, comments, start, end)``
     makes each from its joined line, the comment lines just above it (a list it must copy
     to keep) and its 1-based line range; ``capable(obj, line)`` (asked only when the line
     has ``<<``) tells whether it may open heredocs; ``fixup(obj, end, heredocs) -> obj``
     gets the bodies read after it and its new last line.
+
+    ``fast`` (optional): shortcuts by instruction word as written, for lines without
+    ``<<``: ``fast[word](rest, line, start, end)`` (``rest``: the line after the first
+    space, unstripped) gives the object ``build`` would give, or None to call ``build``.
 
     Returns (directives, warnings, objects). Raises DockerfileError (with the line range):
     ``file with no instructions``, ``unterminated heredoc``, over-long lines, directive
@@ -130,9 +135,22 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
     maybe_cont = frozenset((esc, " ", "\t"))  # what a continued line's text can end with
     directives_done = False
 
+    # The caller's shortcuts, tried first on each physical line once the directives are
+    # over (not with CRs): an instruction on one line, without "<<", whose word as
+    # written is in ``fast`` (a comment, a blank or an indented line never is).
+    fastget = None
     for raw in it:
-        tok = raw.rstrip("\r").lstrip() if has_cr else raw.lstrip()
         cur += 1
+        if fastget is not None and raw and raw[-1] not in maybe_cont:  # index, not slice
+            word, _, rest = raw.partition(" ")
+            shape = fastget(word)
+            if shape is not None and "<<" not in raw and \
+                    (obj := shape(rest, raw, cur, cur)) is not None:
+                append(obj)
+                if comments:
+                    comments = []
+                continue
+        tok = raw.rstrip("\r").lstrip() if has_cr else raw.lstrip()
         if directives_done:
             if tok[:1] == "#":
                 c = tok[1:].strip()
@@ -158,6 +176,8 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
             esc = d.escape
             maybe_cont = frozenset((esc, " ", "\t"))
             directives_done = d.done
+            if directives_done and fast is not None and not has_cr:
+                fastget = fast.get
             if is_comment:
                 continue
         start = cur
@@ -171,25 +191,27 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
                 line = tok
             else:
                 buf = [r[:-1]]
+                more = buf.append
                 empty_cont = False
                 for raw in it:
                     cur += 1
                     t = raw.rstrip("\r") if has_cr else raw
-                    # blank or comment: tested without copying the (indented) line
+                    if t and t[-1] == esc:  # the usual continued line: no blank after the escape
+                        # a comment (tested without copying the indented line), skipped
+                        if "#" in t and t.lstrip()[0] == "#":
+                            continue
+                        if t[-2:-1] != esc:
+                            more(t[:-1])
+                            continue
+                        more(t)
+                        break
                     if not t or t.isspace():
                         empty_cont = True
                         continue
                     if "#" in t and t.lstrip()[0] == "#":
                         continue
-                    last = t[-1]
-                    if last == esc:  # the usual continued line: no blank after the escape
-                        if t[-2:-1] != esc:
-                            buf.append(t[:-1])
-                            continue
-                        buf.append(t)
-                        break
-                    if last not in maybe_cont:
-                        buf.append(t)
+                    if t[-1] not in maybe_cont:
+                        more(t)
                         break
                     r = t.rstrip(" \t")
                     # continued: ends in the escape, not itself escaped (r is not empty)
@@ -206,12 +228,22 @@ def segment(text: str, filename: str, build: Build, capable: Callable[[Any, str]
                                "release",
                         url="https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/",
                         line=cur))
-        try:
-            obj = build(line, d, comments, start, cur)
-        except ValueError as e:
-            raise fail(str(e), start, cur) from None
-        if "<<" in line and capable(obj, line):
-            cur, obj = _heredocs(it, n, trailing_nl, cur, line, obj, start, fixup, fail)
+        if fast is not None and start != cur and "<<" not in line:
+            # a continued line: the shortcuts see it joined (one line took the path above)
+            word, _, rest = line.partition(" ")
+            shape = fast.get(word)
+            if shape is None or (obj := shape(rest, line, start, cur)) is None:
+                try:
+                    obj = build(line, d, comments, start, cur)
+                except ValueError as e:
+                    raise fail(str(e), start, cur) from None
+        else:
+            try:
+                obj = build(line, d, comments, start, cur)
+            except ValueError as e:
+                raise fail(str(e), start, cur) from None
+            if "<<" in line and capable(obj, line):
+                cur, obj = _heredocs(it, n, trailing_nl, cur, line, obj, start, fixup, fail)
         append(obj)
         if comments:  # build copied them; the usual empty list is reused
             comments = []

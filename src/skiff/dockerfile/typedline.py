@@ -8,6 +8,10 @@ needs a node (heredocs, ONBUILD, HEALTHCHECK, an unknown word) or fails a rule c
 as the tree node: :func:`skiff.dockerfile.convert.from_node` then gives the instruction,
 or raises its error, in file order once the whole file has been read, as BuildKit reports
 parse errors before instruction errors.
+
+The line loop tries :data:`skiff.dockerfile.typedfast.FAST` first (one pattern per usual
+shape, checked against this module by the tests); ``from_line`` is the general path it
+falls back to.
 """
 
 from __future__ import annotations

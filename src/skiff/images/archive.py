@@ -18,6 +18,7 @@ load reads, all through the same code:
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -37,6 +38,7 @@ from skiff.errors import (
     DigestMismatch,
     InvalidArgument,
     NotFound,
+    SkiffError,
 )
 from skiff.images.model import Layer
 from skiff.images.tarcheck import TarChecker
@@ -87,6 +89,16 @@ def save(service: ImageService, refs: Sequence[str], out: BinaryIO,
     Raises ImageNotFound, or NotFound with Docker's "was found but does not provide the
     specified platform", before anything is written.
     """
+    # a lease on what is being written: an rmi meanwhile untags the image but cannot pull
+    # its blobs from under the archive (Docker's save holds layer references); the blobs
+    # nothing needs any more are collected once the archive is written
+    with service.leased():
+        protected = _save(service, refs, out, platforms)
+    service._collect_blobs(protected)
+
+
+def _save(service: ImageService, refs: Sequence[str], out: BinaryIO,
+          platforms: Sequence[Platform]) -> set[str]:
     picked: dict[str, tuple[Image, list[str]]] = {}
     order: list[str] = []
     for r in refs:
@@ -98,6 +110,13 @@ def save(service: ImageService, refs: Sequence[str], out: BinaryIO,
             order.append(image_id)
         if name is not None and "@" not in name and name not in picked[image_id][1]:
             picked[image_id][1].append(name)
+    protected: set[str] = set()
+    for img, _names in picked.values():
+        for d in (*(x.digest for x in img.layers), img.id, img.manifest_digest):
+            service.protect(d)
+            protected.add(d)
+    for r in refs:  # removed between the lookup and the lease: as if never there
+        service.get(service.resolve(r)[0])
     tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT,
                        bufsize=CHUNK)
     try:
@@ -138,6 +157,7 @@ def save(service: ImageService, refs: Sequence[str], out: BinaryIO,
         _add_bytes(tar, "oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
     finally:
         tar.close()
+    return protected
 
 
 # ------------------------------------------------------------------------------- load
@@ -464,11 +484,20 @@ def _seekable_tar(service: ImageService, stream: BinaryIO):
     tmpdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile(dir=tmpdir) as spool:
         src = decompressed(stream)
-        try:
-            while chunk := src.read(CHUNK):
+        while True:
+            try:
+                chunk = src.read(CHUNK)
+            except (OSError, EOFError, zlib.error) as e:
+                raise InvalidArgument("invalid archive", f"decompressing: {e}") from None
+            if not chunk:
+                break
+            # a full disk is not a bad archive: say what failed (Docker: "write ...: no
+            # space left on device"), exit 1 as docker load does
+            try:
                 spool.write(chunk)
-        except (OSError, EOFError, zlib.error) as e:
-            raise InvalidArgument("invalid archive", f"decompressing: {e}") from None
+            except OSError as e:
+                why = "no space left on device" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+                raise SkiffError("loading the archive", why) from None
         spool.seek(0)
         try:
             tar = tarfile.open(fileobj=spool, mode="r:")

@@ -6,6 +6,7 @@ failed or killed command left the store consistent. df follows ``docker system d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -76,6 +77,10 @@ def check(service: ImageService) -> CheckReport:
                 problems.append(f"name {r['name']}: points at missing image {r['image_id']}")
     referenced |= {r[0] for r in service.db.execute(
         "SELECT ref FROM lease_resources WHERE kind = 'content'")}
+    # the build cache's layers are referenced too (builder prune frees them), not garbage
+    for (layer,) in _rows(service, "SELECT layer FROM build_cache WHERE layer IS NOT NULL"):
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            referenced.add(json.loads(layer)["digest"])
     return CheckReport(problems=problems, blobs=nblobs, images=len(rows), names=names,
                        ingests=len(service.content.list_ingests()),
                        unreferenced=len(all_blobs - referenced))
@@ -109,27 +114,44 @@ def df(service: ImageService) -> list[dict]:
     reclaim = sum(v for k, v in sizes.items() if k not in active_layers)
     # docker/cli formatter/disk_usage.go: a container is active while running, paused or
     # restarting (its space is not reclaimable); a volume while any container refers to it
+    # SIZE: each container's SizeRw (moby: the file bytes of its rw layer; 6B after
+    # `echo hello > /f`), not the bundle, logs and config files skiff keeps beside it
+    from skiff.runtime.volumes import content_size
+    from skiff.snapshots import Snapshotter
+
+    snaps = Snapshotter(service.config, db)
     running, vol_refs = [], set()
+    csize = crun = 0
     for cid, data in db.execute("SELECT id, data FROM containers"):
         try:
             rec = json.loads(data)
         except ValueError:
             continue
+        size = 0
+        key = (rec.get("Skiff") or {}).get("Snapshot")
+        if key:
+            with contextlib.suppress(SkiffError):
+                size = content_size(snaps.upperdir(key))
+        csize += size
         if (rec.get("State") or {}).get("Status") in ("running", "paused", "restarting"):
             running.append(cid)
+            crun += size
         vol_refs |= {m.get("Name") for m in rec.get("Mounts") or [] if m.get("Type") == "volume"}
     ncont = db.execute("SELECT COUNT(*) FROM containers").fetchone()[0]
     vols = [r[0] for r in db.execute("SELECT name FROM volumes")]
     nvol = len(vols)
-    csize = du(service.config.containers_dir) if ncont else 0
-    crun = sum(du(service.config.containers_dir / cid) for cid in running)
-    vsize = du(service.config.volumes_dir) if nvol else 0
-    vused = sum(du(service.config.volumes_dir / v) for v in vols if v in vol_refs)
+    # docker/cli: SIZE sums each volume's size (moby pkg/directory.Size: apparent file
+    # sizes), RECLAIMABLE those no container refers to
+    from skiff.runtime.volumes import content_size
+
+    vsizes = {v: content_size(service.config.volumes_dir / v) for v in vols}
+    vsize = sum(vsizes.values())
+    vused = sum(n for v, n in vsizes.items() if v in vol_refs)
     try:
         nbuild = db.execute("SELECT COUNT(*) FROM build_cache").fetchone()[0]
     except Exception:  # the build engineer's table may not exist yet
         nbuild = 0
-    bsize = du(service.config.builds_dir) if nbuild else 0
+    bsize = build_cache_size(service) if nbuild else 0
     return [
         {"Type": "Images", "TotalCount": len(imgs), "Active": len([i for i in imgs if i.id in used_ids]),
          "Size": total, "Reclaimable": reclaim},
@@ -139,6 +161,35 @@ def df(service: ImageService) -> list[dict]:
          "Size": vsize, "Reclaimable": max(vsize - vused, 0)},
         {"Type": "Build Cache", "TotalCount": nbuild, "Active": 0, "Size": bsize, "Reclaimable": bsize},
     ]
+
+
+def build_cache_size(service: ImageService) -> int:
+    """Bytes only the build cache holds (what ``skiff builder prune`` frees): the layer blobs
+    cache records name and no image does, plus the unpacked levels (snapshot sizes recorded
+    at commit) under the records' chainIDs that no image needs. ``docker system df``'s
+    Build Cache SIZE."""
+    image_blobs: set[str] = set()
+    for r in _rows(service, "SELECT id, manifest_digest FROM images"):
+        image_blobs |= service._blobs_of(r[0], r[1])
+    size = 0
+    for (layer,) in _rows(service, "SELECT DISTINCT layer FROM build_cache WHERE layer IS NOT NULL"):
+        try:
+            d = json.loads(layer)["digest"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if d not in image_blobs:
+            with contextlib.suppress(SkiffError):
+                size += service.content.size(d)
+    snaps = {r[0]: (r[1], r[2] or 0) for r in _rows(
+        service, "SELECT key, parent, size FROM snapshots WHERE kind = 'committed'")}
+    image_chains = service.chain_ids_in_use()
+    levels: set[str] = set()
+    for (top,) in _rows(service, "SELECT DISTINCT chain_id FROM build_cache WHERE chain_id IS NOT NULL"):
+        k = top
+        while k in snaps and k not in levels and k not in image_chains:
+            levels.add(k)
+            k = snaps[k][0]
+    return size + sum(snaps[k][1] for k in levels)
 
 
 def _rows(service: ImageService, sql: str) -> list:

@@ -6,6 +6,7 @@ Mixed into :class:`skiff.images.service.ImageService` (the methods use its ``db`
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -83,19 +84,44 @@ class RemovalMixin:
             self.release_snapshots()
         return report
 
+    def _has_build_cache(self) -> bool:
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                               "AND name = 'build_cache'").fetchone() is not None
+
+    def _snapshots_to_keep(self) -> set[str]:
+        keep = self.chain_ids_in_use()
+        if self._has_build_cache():
+            keep |= {r[0] for r in self.db.execute(
+                "SELECT chain_id FROM build_cache WHERE chain_id IS NOT NULL")}
+        return keep
+
     def release_snapshots(self) -> list[str]:
         """Remove unpacked layer levels (snapshots named by chainID) that no image and no
         build-cache record needs any more, so an image's layers leave the disk with its last
         user, as Docker's rmi frees them. Returns the snapshot keys removed."""
         from skiff.snapshots import Snapshotter
 
-        keep = self.chain_ids_in_use()
-        has_cache = self.db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'build_cache'").fetchone()
-        if has_cache:
-            keep |= {r[0] for r in self.db.execute(
-                "SELECT chain_id FROM build_cache WHERE chain_id IS NOT NULL")}
-        return Snapshotter(self.config, self.db).prune(keep)
+        return Snapshotter(self.config, self.db).prune(self._snapshots_to_keep())
+
+    def reclaim_build_cache(self, layer_digests: Iterable[str]) -> int:
+        """Free the disk space of dropped build-cache records (``BuildRecords.prune_records``):
+        their layer blobs that no image, lease or remaining record names, and the unpacked
+        levels nobody needs any more. Returns the bytes freed (blob sizes plus the snapshot
+        sizes recorded at commit): ``docker builder prune``'s "Total reclaimed space"."""
+        from skiff.snapshots import Snapshotter
+
+        still = set()
+        if self._has_build_cache():
+            for (layer,) in self.db.execute(
+                    "SELECT layer FROM build_cache WHERE layer IS NOT NULL"):
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    still.add(json.loads(layer)["digest"])
+        freed = self._collect_blobs(set(layer_digests) - still)
+        snaps = Snapshotter(self.config, self.db)
+        keep = self._snapshots_to_keep()
+        sizes = {i.key: i.size or 0 for i in snaps.list()
+                 if i.key.startswith("sha256:") and i.key not in keep}
+        return freed + sum(sizes.get(k, 0) for k in snaps.prune(keep))
 
     def _remove_one(self, r: str, force: bool, prune: bool, report: RemoveReport) -> None:
         image_id, by_name = self.resolve(r)

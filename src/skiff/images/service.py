@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import time
 import uuid
@@ -61,28 +62,35 @@ class ImageService(RemovalMixin):
 
     # ---------------------------------------------------------------- leases
     @contextlib.contextmanager
-    def leased(self, ttl_s: float = LEASE_TTL_S) -> Iterator[str]:
+    def leased(self, ttl_s: float = LEASE_TTL_S, *,
+               collect_on_error: bool = True) -> Iterator[str]:
         """Hold a lease (a GC root) on every blob written inside the block.
 
         Blobs are added (:meth:`protect`) before they become visible. On success the lease
         is dropped (the image records now reference the blobs); on an exception the blobs
-        the block added and nothing else references are deleted again; after ``kill -9``
-        the lease expires and the next ImageService removes them.
+        the block added and nothing else references are deleted again (unless
+        ``collect_on_error`` is False: a build's blobs may belong to its cache records);
+        after ``kill -9`` the lease expires and the next ImageService removes them.
         """
         if self._lease is not None:  # nested: join the outer lease
             yield self._lease
             return
         lid = "images-" + uuid.uuid4().hex
         now = time.time()
+        from skiff.procinfo import start_time
+
+        pid = os.getpid()  # a lease whose process is gone (kill -9) is reaped at once
+        labels = {"owner": LEASE_OWNER, "pid": pid, "start": start_time(pid),
+                  "collect": collect_on_error}
         with transaction(self.db):
             self.db.execute("INSERT INTO leases (id, created, expires, labels) VALUES (?, ?, ?, ?)",
-                            (lid, now, now + ttl_s, json.dumps({"owner": LEASE_OWNER})))
+                            (lid, now, now + ttl_s, json.dumps(labels)))
         self._lease = lid
         try:
             yield lid
         except BaseException:
             self._lease = None
-            self._drop_lease(lid, collect=True)
+            self._drop_lease(lid, collect=collect_on_error)
             raise
         self._lease = None
         self._drop_lease(lid, collect=False)
@@ -102,18 +110,29 @@ class ImageService(RemovalMixin):
             self._collect_blobs(blobs)
 
     def _reap_expired_leases(self) -> None:
+        """Drop this service's leases that expired or whose process (pid + start time in
+        the labels) is gone, collecting their blobs unless the lease said not to (a
+        build's: its layers belong to the build cache)."""
+        from skiff.procinfo import start_time
+
         try:
-            rows = self.db.execute("SELECT id, labels FROM leases WHERE expires IS NOT NULL "
-                                   "AND expires < ?", (time.time(),)).fetchall()
+            rows = self.db.execute("SELECT id, labels, expires FROM leases").fetchall()
         except Exception:  # a database without the leases table (never with migrations)
             return
+        now = time.time()
         for r in rows:
             try:
-                owner = json.loads(r["labels"]).get("owner")
+                labels = json.loads(r["labels"])
+                owner = labels.get("owner")
             except (ValueError, AttributeError):
-                owner = None
-            if owner == LEASE_OWNER:
-                self._drop_lease(r["id"], collect=True)
+                continue
+            if owner != LEASE_OWNER:
+                continue
+            expired = r["expires"] is not None and r["expires"] < now
+            pid = labels.get("pid")
+            dead = isinstance(pid, int) and start_time(pid) != labels.get("start")
+            if expired or dead:
+                self._drop_lease(r["id"], collect=labels.get("collect", True) is not False)
 
     # ---------------------------------------------------------------- reading
     def _layer_sizes(self, diff_ids: Iterable[str]) -> dict[str, tuple[int, int | None]]:

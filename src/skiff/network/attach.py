@@ -20,7 +20,6 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from pathlib import Path
 
@@ -29,9 +28,10 @@ from skiff.config import Config
 from skiff.errors import InvalidArgument, SkiffError
 from skiff.network import bridge, ipam, ports, records
 from skiff.network.records import Endpoint
+from skiff.runtime.value import value
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class EndpointRequest:
     """One ``--network`` the container joins.
 
@@ -48,13 +48,13 @@ class EndpointRequest:
     name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class EtcSettings:
     """What /etc/hosts and /etc/resolv.conf need: the container's primary IP (or None)
     and the nameservers to list (empty = the host's, filtered, as Docker)."""
 
     ip: str | None
-    nameservers: tuple[str, ...] = field(default=())
+    nameservers: tuple[str, ...] = ()
 
 
 def sandbox_path(container_id: str) -> Path:
@@ -102,10 +102,20 @@ def attach(config: Config, db: sqlite3.Connection, container_id: str,
 
             if not out:
                 raise InvalidArgument("--publish", "needs a bridge network")
+            v6 = [p for p in publish if ports.is_v6(p.host_ip)]
+            if v6 and not out[0].address6:
+                # (Docker forwards those through its userland proxy; skiff forwards in
+                # the kernel only, and NAT does not turn IPv6 into IPv4)
+                raise InvalidArgument(
+                    f"--publish {ports.host_text(v6[0].host_ip, v6[0].host_port or '')}:"
+                    f"{v6[0].container_port}", f"an IPv6 host address needs the container "
+                    f"on a network with IPv6 (network {out[0].network_name} has none: "
+                    "network create --ipv6)")
             with metadata.transaction(db):
                 bound = ports.allocate(db, container_id, out[0].network_id, list(publish))
             firewall.publish(container_id, [
-                firewall.PortRule(b.host_ip, b.host_port, b.proto, out[0].address,
+                firewall.PortRule(b.host_ip, b.host_port, b.proto,
+                                  out[0].address6 if ports.is_v6(b.host_ip) else out[0].address,
                                   b.container_port) for b in bound])
     except BaseException:
         if publish:
@@ -186,14 +196,19 @@ def _v6(n, address: str) -> dict:
 
 
 def detach(config: Config, db: sqlite3.Connection, container_id: str,
-           network: str | None = None, *, background: bool = False) -> list[str]:
+           network: str | None = None, *, background: bool = False,
+           with_netns: bool = False) -> list[str]:
     """Undo attach for the container (or only its endpoint on ``network``): delete the
     host veth ends, the DNAT table, the port and address records. Idempotent; returns the
     IDs of the networks it left. The first SkiffError is raised after every step ran.
 
     ``background``: the container's namespace is being removed too (its process is gone):
     the veth ends are deleted by a detached child (bridge.delete_links_later) instead of
-    before returning — the records and rules are released at once either way."""
+    before returning — the records and rules are released at once either way.
+    ``with_netns`` (implies ``background``): the caller unpins the namespace right after
+    and no process holds it any more, so the veth pairs go with it — the kernel deletes
+    a namespace's devices, and a veth's peer with it, once its last reference is gone
+    (asynchronously, in its netns clean-up work): nothing is deleted or spawned here."""
     errors: list[BaseException] = []
     later: list[str] = []
     only = records.find(db, network).id if network else None
@@ -209,7 +224,9 @@ def detach(config: Config, db: sqlite3.Connection, container_id: str,
     for r in records.endpoints(db, container_id=container_id, network_id=only):
         d = json.loads(r["data"] or "{}")
         veth = d.get("host_veth") or bridge.veth_name(r["network_id"], container_id)
-        if background:
+        if with_netns:
+            pass  # (see the docstring: the kernel deletes the pair with the namespace)
+        elif background:
             later.append(veth)
         else:
             try:

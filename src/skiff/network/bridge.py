@@ -1,4 +1,5 @@
-"""Netlink plumbing with pyroute2: bridges, veth pairs, network namespaces, routes.
+"""Netlink plumbing: bridges, veth pairs, network namespaces, routes (skiff.network.nl on
+the start path; pyroute2, imported lazily, for listings and network creation).
 
 What dockerd's bridge driver does, without a daemon:
 
@@ -6,10 +7,11 @@ What dockerd's bridge driver does, without a daemon:
   ``route_localnet=1`` (so DNAT'ed 127.0.0.1 traffic may leave through it: the hairpin
   for ``-p`` on loopback) and IPv4 forwarding on.
 * ``plug``: one veth pair per container and network: the host end (``host_veth``,
-  enslaved to the bridge) and the container end, moved into the container's network
-  namespace, renamed ``eth0`` (``eth1``... for further networks), given its MAC, address
-  and (unless the network is internal) the default route via the gateway.
-* ``unplug``: delete the host end (the kernel deletes its peer).
+  enslaved to the bridge, made up) and the container end, made inside the container's
+  network namespace as ``eth0`` (``eth1``... for further networks) with its MAC, then
+  given its address and (unless the network is internal) the default route.
+* ``delete_link``: delete the host end (the kernel deletes its peer); a pair whose
+  namespace is unpinned with no process left in it goes with the namespace by itself.
 
 Namespaces are files (``/run/netns/NAME`` or ``/proc/PID/ns/net``); a netlink socket is
 opened inside one by switching this thread's namespace for the socket's creation only.
@@ -21,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import hashlib
 import os
 from collections.abc import Iterator
 from ipaddress import IPv4Network
@@ -137,13 +138,15 @@ def create_netns(name: str, userns: str | None = None) -> Path:
     """A new, empty network namespace pinned at ``/run/netns/NAME`` (as ``ip netns add``);
     its loopback is brought up. Raises SkiffError when the name is taken.
 
-    A short-lived thread unshares its own network namespace and bind-mounts it onto the
-    file (no fork: about a millisecond); the process's other threads are untouched.
+    This thread unshares a network namespace of its own, bind-mounts it onto the file,
+    opens the netlink socket that brings lo up there and goes straight back to the one it
+    was in (setns): no fork and no helper thread (whose start waits for a CPU on a busy
+    host), about a millisecond; the process's other threads are untouched.
     With ``userns`` (a pinned user namespace file: skiff.runtime.userns) the namespace is
     made inside it instead, so that it is owned by it: a user-namespaced container can
     only mount its sysfs, set its sysctls and ``exec`` into a netns its userns owns.
     """
-    import threading
+    from skiff.network.nl import RtNetlink
 
     path = NETNS_DIR / name
     NETNS_DIR.mkdir(parents=True, exist_ok=True)
@@ -165,30 +168,34 @@ def create_netns(name: str, userns: str | None = None) -> Path:
         with rtnl(path) as nl, netlink_errors("lo"):
             nl.set_link(1, up=True)
         return path
-    err: list[BaseException] = []
-
-    def make() -> None:
+    libc = _get_libc()
+    nl = None
+    me = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if libc.unshare(CLONE_NEWNET) != 0:
+            e = ctypes.get_errno()
+            raise SkiffError(f"network namespace {name}", "unshare: " + os.strerror(e))
         try:
-            libc = _get_libc()
-            if libc.unshare(CLONE_NEWNET) != 0:
+            if libc.mount(b"/proc/thread-self/ns/net", os.fsencode(path), b"none", 4096,
+                          None) != 0:  # MS_BIND
                 e = ctypes.get_errno()
-                raise OSError(e, "unshare: " + os.strerror(e))
-            src = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
-            if libc.mount(src, os.fsencode(path), b"none", 4096, None) != 0:  # MS_BIND
-                e = ctypes.get_errno()
-                raise OSError(e, "bind mount: " + os.strerror(e))
-        except BaseException as e:
-            err.append(e)
-
-    t = threading.Thread(target=make, name="skiff-netns")
-    t.start()
-    t.join()
-    if err:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        raise SkiffError(f"network namespace {name}", str(err[0]))
-    with rtnl(path) as nl, netlink_errors("lo"):
-        nl.set_link(1, up=True)
+                raise SkiffError(f"network namespace {name}", "bind mount: " + os.strerror(e))
+            nl = RtNetlink()  # a socket stays in the namespace it was made in
+        finally:
+            _setns(me)  # back (raises only if the kernel refuses our own namespace)
+    except BaseException:
+        if nl is not None:
+            nl.close()
+        remove_netns(path)
+        raise
+    finally:
+        os.close(me)
+    try:
+        with nl, netlink_errors("lo"):
+            nl.set_link(1, up=True)
+    except BaseException:
+        remove_netns(path)
+        raise
     return path
 
 
@@ -202,12 +209,18 @@ def _ensure_shared_mount() -> None:
     if _shared_checked:
         return
     target = str(NETNS_DIR)
+    mounted = shared = False
     with open("/proc/self/mountinfo") as f:
-        mounted = any(ln.split()[4] == target for ln in f)
+        for ln in f:
+            fields = ln.split()
+            if fields[4] == target:  # the last mount on it wins (mountinfo is in order)
+                mounted = True
+                shared = any(x.startswith("shared:") for x in fields[6:fields.index("-")])
     libc = _get_libc()
     if not mounted:
         libc.mount(os.fsencode(target), os.fsencode(target), b"none", 4096 | 16384, None)  # MS_BIND|MS_REC
-    libc.mount(b"none", os.fsencode(target), None, 1 << 20 | 16384, None)  # MS_SHARED|MS_REC
+    if not shared:  # (mount(2) takes the namespace's lock: not again on every start)
+        libc.mount(b"none", os.fsencode(target), None, 1 << 20 | 16384, None)  # MS_SHARED|MS_REC
     _shared_checked = True
 
 
@@ -251,7 +264,8 @@ def ensure_bridge(name: str, gateway: str, subnet: IPv4Network, *, mtu: int = 15
     Raises SkiffError when ``name`` exists but is not a bridge."""
     created = False
     with rtnl() as nl, netlink_errors(f"bridge {name}"):
-        info = nl.link_info(name)
+        info = nl.link_state(name)
+        up = False
         if info is None:
             try:
                 nl.add_bridge(name, mtu)
@@ -261,7 +275,7 @@ def ensure_bridge(name: str, gateway: str, subnet: IPv4Network, *, mtu: int = 15
                     raise
             idx = nl.link_index(name)
         else:
-            idx, kind = info
+            idx, kind, up = info
             if kind != "bridge":
                 raise SkiffError(f"bridge {name}", f"interface exists and is a {kind or 'device'}")
         if (gateway, subnet.prefixlen) not in nl.addrs(idx):
@@ -270,7 +284,8 @@ def ensure_bridge(name: str, gateway: str, subnet: IPv4Network, *, mtu: int = 15
             except OSError as e:
                 if e.errno != errno.EEXIST:
                     raise
-        nl.set_link(idx, up=True)
+        if not up:
+            nl.set_link(idx, up=True)
     set_sysctl(f"/proc/sys/net/ipv4/conf/{name}/route_localnet", "1")
     set_sysctl("/proc/sys/net/ipv4/ip_forward", "1")
     return created
@@ -293,8 +308,10 @@ def delete_link(name: str) -> bool:
 
 def delete_links_later(names: list[str]) -> None:
     """Delete the host interfaces ``names`` from a detached process and return at once.
-    Deleting a veth waits for RCU grace periods (15-50 ms here), which a container whose
-    namespace is being removed anyway need not sit through (``skiff run --rm``).
+    Deleting a veth waits for RCU grace periods (15-50 ms here), which a release need not
+    sit through. (Used where the namespace may outlive its pin: a ``--network container:``
+    joiner holds it, or a killed build's RUN process; otherwise the pair goes with the
+    namespace and nothing is spawned: attach.detach ``with_netns``.)
 
     The deleter is this Python running :func:`delete_links_now` under util-linux
     ``setsid -f`` (posix_spawn: ~1 ms, where forking this process cost 5-15), in a session
@@ -357,7 +374,9 @@ def delete_links_now(indexes: list[int]) -> None:
 def veth_name(network_id: str, container_id: str) -> str:
     """The host end's name: ``vsk`` + 9 hex of sha256(network/container) — deterministic, so
     a crash between creating it and recording it still lets ``detach`` find it."""
-    return "vsk" + hashlib.sha256(f"{network_id}/{container_id}".encode()).hexdigest()[:9]
+    from skiff.network.records import sha256_hex
+
+    return "vsk" + sha256_hex(f"{network_id}/{container_id}")[:9]
 
 
 def plug(*, bridge: str, netns_path: str | os.PathLike[str], host_veth: str, ifname: str,
@@ -374,34 +393,44 @@ def plug(*, bridge: str, netns_path: str | os.PathLike[str], host_veth: str, ifn
         if br is None:
             raise SkiffError(f"bridge {bridge}", "no such interface")
         with rtnl(netns_path) as nr:
-            if nr.link_index(ifname) is not None:
-                raise SkiffError(f"interface {ifname}", "already exists in the container")
             # The container end is made in the namespace, named and addressed already.
             fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
             try:
-                try:
-                    nl.add_veth(host_veth, ifname, mtu, peer_netns_fd=fd, peer_mac=mac,
-                                master=br)
-                except OSError as e:
-                    # this container's last veth, still being deleted (delete_links_later)
-                    old = nl.link_index(host_veth) if e.errno == errno.EEXIST else None
-                    if old is None:
-                        raise
-                    nl.del_link(old)
-                    nl.add_veth(host_veth, ifname, mtu, peer_netns_fd=fd, peer_mac=mac,
-                                master=br)
+                for retry in (False, True):
+                    try:
+                        nl.add_veth(host_veth, ifname, mtu, peer_netns_fd=fd, peer_mac=mac,
+                                    master=br, up=True)
+                        break
+                    except OSError as e:
+                        if e.errno != errno.EEXIST or retry:
+                            raise
+                        if nr.link_index(ifname) is not None:
+                            raise SkiffError(f"interface {ifname}",
+                                             "already exists in the container") from None
+                        # this container's last pair, still going with its old namespace
+                        # (the kernel's clean-up) or its deleter: take it away now
+                        old = nl.link_index(host_veth)
+                        if old is not None:
+                            try:
+                                nl.del_link(old)
+                            except OSError as e2:
+                                if e2.errno != errno.ENODEV:
+                                    raise
             finally:
                 os.close(fd)
             try:
+                # the host end is up already (add_veth up=True), lo since create_netns
                 idx = nr.link_index(ifname)
                 nr.add_addr(idx, address, prefix_len)
                 nr.set_link(idx, up=True)
-                nr.set_link(1, up=True)
                 # The first network with a gateway gives the default route (Docker: the
                 # gateway endpoint); later ones only their subnet.
-                if gateway is not None and not nr.has_default_route():
-                    nr.add_default_route(gateway)
-                nl.set_link(nl.link_index(host_veth), up=True)
+                if gateway is not None:
+                    try:
+                        nr.add_default_route(gateway)
+                    except OSError as e:
+                        if e.errno != errno.EEXIST:
+                            raise
             except BaseException:
                 with contextlib.suppress(Exception):
                     hidx = nl.link_index(host_veth)

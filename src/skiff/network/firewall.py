@@ -29,14 +29,14 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from skiff.errors import SkiffError, Unavailable
+from skiff.runtime.value import value
 
 BRIDGE_PATTERN = "sk*"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PortRule:
     """One published port: ``host_ip`` "" = every local address; ``proto`` tcp|udp."""
 
@@ -153,18 +153,32 @@ def teardown_network(bridge: str) -> None:
 
 
 def port_rules(container_id: str, rules: Iterable[PortRule]) -> str:
-    """The nft script that (re)creates a container's port-forwarding table."""
+    """The nft script that (re)creates a container's port-forwarding table: ``ip`` for
+    IPv4 host addresses, ``ip6`` (same name) for IPv6 ones (``-p [::1]:8080:80``, DNAT to
+    the container's IPv6 address), made only when there are such rules."""
     t = ports_table(container_id)
-    lines = [_recreate(t).rstrip("\n"),
-             f"add chain ip {t} prerouting {{ type nat hook prerouting priority -100; policy accept; }}",
-             f"add chain ip {t} output {{ type nat hook output priority -100; policy accept; }}"]
-    for r in rules:
-        if r.proto not in ("tcp", "udp"):
-            raise SkiffError(f"port {r.host_port}/{r.proto}", "only tcp and udp can be published")
-        match = (f"ip daddr {r.host_ip} " if r.host_ip and r.host_ip != "0.0.0.0" else "")
-        match += (f"fib daddr type local {r.proto} dport {int(r.host_port)} "
-                  f"dnat to {r.container_ip}:{int(r.container_port)}")
-        lines += [f"add rule ip {t} prerouting {match}", f"add rule ip {t} output {match}"]
+    rules = list(rules)
+    lines = []
+    for fam in ("ip", "ip6"):
+        mine = [r for r in rules if (":" in r.host_ip) == (fam == "ip6")]
+        if fam == "ip6" and not mine:  # (drop one a previous publish made)
+            lines.append(f"add table ip6 {t}\ndelete table ip6 {t}")
+            continue
+        lines += [_recreate(t).replace("table ip ", f"table {fam} ").rstrip("\n"),
+                  f"add chain {fam} {t} prerouting {{ type nat hook prerouting priority -100; "
+                  "policy accept; }",
+                  f"add chain {fam} {t} output {{ type nat hook output priority -100; "
+                  "policy accept; }"]
+        for r in mine:
+            if r.proto not in ("tcp", "udp"):
+                raise SkiffError(f"port {r.host_port}/{r.proto}",
+                                 "only tcp and udp can be published")
+            dst = (f"[{r.container_ip}]" if fam == "ip6" else r.container_ip)
+            match = (f"{fam} daddr {r.host_ip} " if r.host_ip not in ("", "0.0.0.0", "::")
+                     else "")
+            match += (f"fib daddr type local {r.proto} dport {int(r.host_port)} "
+                      f"dnat to {dst}:{int(r.container_port)}")
+            lines += [f"add rule {fam} {t} prerouting {match}", f"add rule {fam} {t} output {match}"]
     return "\n".join(lines) + "\n"
 
 
@@ -183,7 +197,8 @@ def unpublish(container_id: str) -> None:
     if ipt := _iptables():
         return ipt.unpublish(container_id)
     t = ports_table(container_id)
-    _nft(f"add table ip {t}\ndelete table ip {t}\n", "container " + container_id[:12] + " ports")
+    _nft(f"add table ip {t}\ndelete table ip {t}\nadd table ip6 {t}\ndelete table ip6 {t}\n",
+         "container " + container_id[:12] + " ports")
 
 
 def tables() -> list[str]:

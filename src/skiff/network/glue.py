@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from dataclasses import dataclass
 
 from skiff.config import Config
 from skiff.errors import InvalidArgument
+from skiff.runtime.value import value
 
 BUILTIN = ("host", "none")
 
@@ -124,7 +124,7 @@ def endpoint_settings(*, ip: str = "", aliases: tuple[str, ...] = (), mac: str =
             "DriverOpts": None, "DNSNames": None}
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Started:
     """What the spec and /etc files need: the netns path (``"host"`` for a container
     joining a host-network one), the container's IP (for /etc/hosts) and nameservers (a
@@ -220,14 +220,9 @@ def start(config: Config, db: sqlite3.Connection, rec: dict,
                     if (p.container_port, p.proto) not in have]
     # Leftovers of a run that crashed (a monitor killed before its release) go first,
     # and build steps' sandboxes whose build was killed.
-    try:
-        stale = any(n.startswith("netsandbox-") for n in os.listdir(config.tmp_dir))
-    except FileNotFoundError:
-        stale = False
-    if stale:  # (the module is not imported on the start path otherwise)
-        from skiff.network import sandbox
+    from skiff.network import sweep_sandboxes
 
-        sandbox.sweep(config, db)
+    sweep_sandboxes(config, db)
     net.detach(config, db, cid)
     net.remove_sandbox(cid)
     path = net.create_sandbox(cid, userns) if userns else net.create_sandbox(cid)
@@ -263,8 +258,11 @@ def release(config: Config, db: sqlite3.Connection, cid: str) -> None:
 
     had = bool(records.endpoints(db, container_id=cid)) or net.sandbox_path(cid).exists()
     try:
-        # the namespace goes too: its veths are deleted after we return (see detach)
-        net.detach(config, db, cid, background=True)
+        # The namespace goes too, and its veths with it (the kernel's clean-up of a
+        # namespace nothing holds: see detach). A container that joined it (--network
+        # container:) keeps it alive: then a detached child deletes them, as dockerd
+        # takes the endpoint away from such a container when the one it joined stops.
+        net.detach(config, db, cid, background=True, with_netns=not _joined(db, cid))
     finally:
         net.remove_sandbox(cid)
     if not had:
@@ -278,6 +276,13 @@ def release(config: Config, db: sqlite3.Connection, cid: str) -> None:
                      MacAddress=d.get("MacAddress") if (d.get("IPAMConfig") or {}) else "")
         ns.update(Ports={}, SandboxKey="", IPAddress="", Gateway="", MacAddress="")
     crec.update(db, cid, clear)
+
+
+def _joined(db: sqlite3.Connection, cid: str) -> bool:
+    """Whether any container was made with ``--network container:<cid>`` (recorded with the
+    full ID: check_mode), running or not: one scan of the records' JSON text."""
+    return db.execute("SELECT 1 FROM containers WHERE instr(data, ?) > 0 LIMIT 1",
+                      (f'"container:{cid}"',)).fetchone() is not None
 
 
 def connect(config: Config, db: sqlite3.Connection, ref: str, network: str, *,
@@ -371,5 +376,7 @@ def ps_ports(ns: dict | None) -> str:
         if not binds:
             out.append(key)
         for b in binds or ():
-            out.append(f"{b['HostIp']}:{b['HostPort']}->{key}")
+            ip = b["HostIp"]
+            out.append(f"[{ip}]:{b['HostPort']}->{key}" if ":" in ip
+                       else f"{ip}:{b['HostPort']}->{key}")
     return ", ".join(out)

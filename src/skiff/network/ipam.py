@@ -9,12 +9,21 @@ Addresses: persisted in ``network_endpoints`` (``UNIQUE(network_id, address)``, 
 address is never held twice); handed out round robin after the network's ``last_ip`` so a
 released address is not reused at once (libnetwork's bitseq allocator does the same).
 The network address, the gateway and the broadcast address are never handed out.
+
+Host-wide claims on the default bridge: its device (skiff0) is shared by every store root
+on the host while each root keeps its own IPAM, so an address a root picks there is also
+claimed in ``/run/skiff/addresses/<bridge>/<address>`` (made with O_EXCL: one holder, no
+lock needed; content: the container or sandbox ID). A root skips an address another holds;
+a claim whose holder's network namespace pin (``/run/netns/skiff-<id[:12]>``, made before
+attach and removed after release) is gone is stale and taken over. /run empties at boot,
+with the links. User-defined networks have a bridge of their own per root: no claims.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -100,7 +109,7 @@ def allocate(db: sqlite3.Connection, network_id: str, container_id: str, *,
     reserved), Conflict ("Address already in use", or the container already has an
     endpoint here), SkiffError when the subnet is full.
     """
-    row = db.execute("SELECT name, subnet, gateway, last_ip FROM networks WHERE id = ?",
+    row = db.execute("SELECT name, subnet, gateway, last_ip, bridge FROM networks WHERE id = ?",
                      (network_id,)).fetchone()
     if row is None or not row["subnet"]:
         raise InvalidArgument("network " + network_id[:12], "has no IPv4 subnet to allocate from")
@@ -126,12 +135,82 @@ def allocate(db: sqlite3.Connection, network_id: str, container_id: str, *,
         last = IPv4Address(row["last_ip"]) if row["last_ip"] else None
         if last is None and row["name"] == "bridge":
             last = shared_start(subnet, network_id)
-        addr = _next_free(subnet, reserved | used, last)
+        claim = None
+        if row["name"] == "bridge" and row["bridge"]:
+            def claim(a: IPv4Address) -> bool:
+                return claim_shared(row["bridge"], str(a), container_id)
+        addr = _next_free(subnet, reserved | used, last, claim)
         db.execute("UPDATE networks SET last_ip = ? WHERE id = ?", (str(addr), network_id))
-    db.execute("INSERT INTO network_endpoints (network_id, container_id, address, created, data)"
-               " VALUES (?, ?, ?, ?, ?)",
-               (network_id, container_id, str(addr), time.time(), json.dumps(data or {})))
+    try:
+        db.execute("INSERT INTO network_endpoints (network_id, container_id, address, created, "
+                   "data) VALUES (?, ?, ?, ?, ?)",
+                   (network_id, container_id, str(addr), time.time(), json.dumps(data or {})))
+    except BaseException:
+        if requested is None and row["name"] == "bridge" and row["bridge"]:
+            unclaim_shared(row["bridge"], str(addr), container_id)
+        raise
     return addr
+
+
+CLAIMS_DIR = "/run/skiff/addresses"
+PINS_DIR = "/run/netns"  # skiff.network.bridge.NETNS_DIR (not imported here)
+
+
+def _claim_path(bridge: str, address: str) -> str:
+    return f"{CLAIMS_DIR}/{bridge}/{address}"
+
+
+def claim_shared(bridge: str, address: str, holder: str) -> bool:
+    """Claim ``address`` on the shared bridge for ``holder`` (a container or sandbox ID)
+    host-wide; False when a live holder of another store has it (see the module doc). A
+    claim of the same holder is its own (a retried attach)."""
+    path = _claim_path(bridge, address)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        except FileNotFoundError:
+            try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+            except PermissionError:
+                return True  # not root: no bridge to share either
+            continue
+        except PermissionError:
+            return True
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    other = f.read().strip()
+            except FileNotFoundError:
+                continue  # released just now: try again
+            if other == holder:
+                return True
+            if other and os.path.exists(f"{PINS_DIR}/skiff-{other[:12]}"):
+                return False
+            # stale (its holder's namespace is gone, or a claim cut short): take it over
+            # by rename, atomic against another taker
+            tmp = f"{path}.{holder[:12]}.{os.getpid()}"
+            with open(tmp, "w") as f:
+                f.write(holder)
+            os.rename(tmp, path)
+            return True
+        try:
+            os.write(fd, holder.encode())
+        finally:
+            os.close(fd)
+        return True
+    return False
+
+
+def unclaim_shared(bridge: str, address: str, holder: str) -> None:
+    """Drop ``holder``'s host-wide claim of ``address`` (not another holder's)."""
+    path = _claim_path(bridge, address)
+    try:
+        with open(path) as f:
+            if f.read().strip() != holder:
+                return
+        os.unlink(path)
+    except (FileNotFoundError, PermissionError):
+        pass
 
 
 def shared_start(subnet: IPv4Network, network_id: str) -> IPv4Address:
@@ -145,7 +224,10 @@ def shared_start(subnet: IPv4Network, network_id: str) -> IPv4Address:
 
 
 def _next_free(subnet: IPv4Network, unavailable: set[IPv4Address],
-               last: IPv4Address | None) -> IPv4Address:
+               last: IPv4Address | None, claim=None) -> IPv4Address:
+    """The first address after ``last`` (wrapping) not in ``unavailable`` and, when
+    ``claim`` is given, that ``claim(address)`` took (the shared bridge's host-wide
+    claims)."""
     first = int(subnet.network_address) + 1
     last_host = int(subnet.broadcast_address) - 1
     size = last_host - first + 1
@@ -153,7 +235,7 @@ def _next_free(subnet: IPv4Network, unavailable: set[IPv4Address],
     for i in range(size):
         n = first + (start - first + i) % size
         a = IPv4Address(n)
-        if a not in unavailable:
+        if a not in unavailable and (claim is None or claim(a)):
             return a
     raise SkiffError(f"no available IPv4 addresses on this network's address pools ({subnet})")
 
@@ -161,12 +243,15 @@ def _next_free(subnet: IPv4Network, unavailable: set[IPv4Address],
 def release(db: sqlite3.Connection, network_id: str, container_id: str) -> str | None:
     """Drop the container's endpoint row on the network; return the address it held
     (None when it had none). Idempotent."""
-    row = db.execute("SELECT address FROM network_endpoints WHERE network_id = ? AND "
-                     "container_id = ?", (network_id, container_id)).fetchone()
+    row = db.execute("SELECT e.address, n.name, n.bridge FROM network_endpoints e JOIN "
+                     "networks n ON n.id = e.network_id WHERE e.network_id = ? AND "
+                     "e.container_id = ?", (network_id, container_id)).fetchone()
     if row is None:
         return None
     db.execute("DELETE FROM network_endpoints WHERE network_id = ? AND container_id = ?",
                (network_id, container_id))
+    if row[1] == "bridge" and row[2]:
+        unclaim_shared(row[2], row[0], container_id)
     return row[0]
 
 

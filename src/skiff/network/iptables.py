@@ -127,22 +127,32 @@ def teardown_network(bridge: str, family: int = 4) -> None:
 
 
 def publish(container_id: str, rules) -> None:
-    """Install the container's DNAT chain (firewall.PortRule items), replacing any."""
-    lines = []
+    """Install the container's DNAT chain (firewall.PortRule items), replacing any; IPv6
+    host addresses' rules go in the ip6tables twin (to the container's IPv6 address)."""
+    by_family: dict[int, list[str]] = {4: [], 6: []}
     for r in rules:
         if r.proto not in ("tcp", "udp"):
             raise SkiffError(f"port {r.host_port}/{r.proto}", "only tcp and udp can be published")
-        dst = f"-d {r.host_ip} " if r.host_ip and r.host_ip != "0.0.0.0" else ""
-        lines.append(f"{dst}-m addrtype --dst-type LOCAL -p {r.proto} --dport "
-                     f"{int(r.host_port)} -j DNAT --to-destination "
-                     f"{r.container_ip}:{int(r.container_port)}")
-    _load(ports_chain(container_id), PORT_HOOKS, {"nat": lines},
-          "container " + container_id[:12] + " ports")
+        fam = 6 if ":" in r.host_ip else 4
+        dst = f"-d {r.host_ip} " if r.host_ip not in ("", "0.0.0.0", "::") else ""
+        to = f"[{r.container_ip}]" if fam == 6 else r.container_ip
+        by_family[fam].append(f"{dst}-m addrtype --dst-type LOCAL -p {r.proto} --dport "
+                              f"{int(r.host_port)} -j DNAT --to-destination "
+                              f"{to}:{int(r.container_port)}")
+    what = "container " + container_id[:12] + " ports"
+    _load(ports_chain(container_id), PORT_HOOKS, {"nat": by_family[4]}, what)
+    if by_family[6]:
+        _load(ports_chain(container_id), PORT_HOOKS, {"nat": by_family[6]}, what, 6)
+    elif shutil.which(binary(6)):
+        _drop(ports_chain(container_id), PORT_HOOKS, what, 6)
 
 
 def unpublish(container_id: str) -> None:
-    """Delete the container's port chain and its jumps (no-op when absent)."""
-    _drop(ports_chain(container_id), PORT_HOOKS, "container " + container_id[:12] + " ports")
+    """Delete the container's port chains and their jumps (no-op when absent)."""
+    what = "container " + container_id[:12] + " ports"
+    _drop(ports_chain(container_id), PORT_HOOKS, what)
+    if shutil.which(binary(6)):
+        _drop(ports_chain(container_id), PORT_HOOKS, what, 6)
 
 
 def chains(family: int = 4) -> list[str]:

@@ -19,7 +19,6 @@ same rules go into ip6tables.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
@@ -44,7 +43,9 @@ def is_ipv6(text: str) -> bool:
 
 def ula_subnet(network_id: str) -> IPv6Network:
     """The /64 a network gets when --ipv6 names no subnet: fd + 40 bits of its ID's hash."""
-    h = hashlib.sha256(network_id.encode()).hexdigest()
+    from skiff.network.records import sha256_hex
+
+    h = sha256_hex(network_id)
     return IPv6Network(f"fd{h[0:2]}:{h[2:6]}:{h[6:10]}::/64")
 
 
@@ -120,16 +121,22 @@ def configure(netns_path: str | os.PathLike[str], ifname: str, address: str,
               prefix_len: int, gateway: str | None) -> None:
     """Give ``ifname`` in the namespace its IPv6 address (no DAD: usable at once) and,
     unless ``gateway`` is None (internal), the default IPv6 route via the gateway."""
+    import errno
+
     from skiff.network import bridge
 
-    with bridge.iproute(netns_path) as ipr, bridge.netlink_errors(f"interface {ifname}"):
-        idx = bridge.link_index(ipr, ifname)
+    # (skiff.network.nl, not pyroute2: this is on the start path of dual-stack networks)
+    with bridge.rtnl(netns_path) as nl, bridge.netlink_errors(f"interface {ifname}"):
+        idx = nl.link_index(ifname)
         if idx is None:
             raise SkiffError(f"interface {ifname}", "not in the container")
-        ipr.addr("add", index=idx, address=address, prefixlen=prefix_len, family=10,
-                 flags=IFA_F_NODAD)
-        if gateway is not None and not ipr.get_default_routes(family=10):
-            ipr.route("add", dst="::/0", gateway=gateway, oif=idx, family=10)
+        nl.add_addr(idx, address, prefix_len, nodad=True)
+        if gateway is not None:  # the first network with one gives it (as for IPv4)
+            try:
+                nl.add_default_route(gateway, oif=idx)
+            except OSError as e:
+                if e.errno != errno.EEXIST:
+                    raise
 
 
 def rules(bridge: str, subnet: str, *, internal: bool) -> str:

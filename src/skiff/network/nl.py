@@ -1,10 +1,11 @@
 """A minimal rtnetlink client for the container start path (``skiff run``).
 
 pyroute2 costs 350-850 ms to import (asyncio, its message classes); a container start
-needs a dozen fixed requests. This module speaks NETLINK_ROUTE over a plain socket
-(``socket``/``struct`` only, a few ms) for exactly those: look up a link, add a bridge or
-a veth pair, set a link's master/namespace/name/MAC/state, delete a link, add an IPv4
-address or the default route, list a link's IPv4 addresses and the default routes.
+needs a handful of fixed requests. This module speaks NETLINK_ROUTE over a plain socket
+(``_socket``/``struct`` only, well under a ms) for exactly those: look up a link, add a
+bridge or a veth pair, set a link's master/namespace/name/MAC/state, delete a link, add an
+IPv4 or IPv6 address or default route, list a link's IPv4 addresses and the default
+routes.
 Message layouts: rtnetlink(7), netlink(7), <linux/if_link.h>, <linux/veth.h>.
 
 Errors: a kernel refusal raises NetlinkError (an OSError whose ``code``/``errno`` is the
@@ -14,8 +15,10 @@ SkiffError naming the interface.
 
 from __future__ import annotations
 
+# _socket: the C module under ``socket`` (what is used here is all in it); socket.py's
+# enum conversions cost ~2 ms of import on every start, for nothing this module needs
+import _socket as socket
 import os
-import socket
 import struct
 
 NETLINK_ROUTE = 0
@@ -27,7 +30,8 @@ RTM_NEWROUTE, RTM_GETROUTE = 24, 26
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_LINKINFO, IFLA_NET_NS_FD = 1, 3, 4, 10, 18, 28
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
 IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST = 1, 2, 4
-RTA_DST, RTA_GATEWAY, RTA_TABLE = 1, 5, 15
+IFA_F_NODAD = 0x02
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
 IFF_UP = 1
 RT_TABLE_MAIN, RTPROT_BOOT, RTN_UNICAST = 254, 3, 1
 NLA_F_NESTED = 0x8000
@@ -121,6 +125,11 @@ class RtNetlink:
 
     def link_info(self, name: str) -> tuple[int, str | None] | None:
         """(index, IFLA_INFO_KIND or None) of interface ``name``, or None."""
+        info = self.link_state(name)
+        return info[:2] if info else None
+
+    def link_state(self, name: str) -> tuple[int, str | None, bool] | None:
+        """(index, IFLA_INFO_KIND or None, whether IFF_UP is set) of ``name``, or None."""
         try:
             r = self.request(RTM_GETLINK, _IFI.pack(0, 0, 0, 0, 0) + attr(IFLA_IFNAME, _name(name)))
         except NetlinkError as e:
@@ -129,10 +138,11 @@ class RtNetlink:
             raise
         for t, p in r:
             if t == RTM_NEWLINK:
-                index = _IFI.unpack_from(p)[2]
+                _fam, _type, index, flags, _change = _IFI.unpack_from(p)
                 li = parse_attrs(parse_attrs(p[_IFI.size:]).get(IFLA_LINKINFO, b""))
                 kind = li.get(IFLA_INFO_KIND)
-                return index, kind.rstrip(b"\0").decode() if kind else None
+                return (index, kind.rstrip(b"\0").decode() if kind else None,
+                        bool(flags & IFF_UP))
         return None
 
     def add_bridge(self, name: str, mtu: int) -> None:
@@ -142,10 +152,15 @@ class RtNetlink:
                      + attr(IFLA_LINKINFO | NLA_F_NESTED, li), NLM_F_CREATE | NLM_F_EXCL)
 
     def add_veth(self, name: str, peer: str, mtu: int, *, peer_netns_fd: int | None = None,
-                 peer_mac: str | None = None, master: int | None = None) -> None:
+                 peer_mac: str | None = None, master: int | None = None,
+                 up: bool = False) -> None:
         """``ip link add NAME type veth peer name PEER [netns FD] [address MAC]``; the host
-        end enslaved to ``master`` when given. Making the peer inside its namespace saves
-        moving it there afterwards (dev_change_net_namespace: 20-40 ms of RCU waits)."""
+        end enslaved to ``master`` when given; ``up``: the host end made up (the flags of
+        a new link's ifinfomsg are applied as it is configured: no ``set_link`` after; not
+        the peer's: it is opened before the pair is joined, veth_open says ENOTCONN).
+        Making the peer inside its namespace saves moving it there afterwards
+        (dev_change_net_namespace: 20-40 ms of RCU waits)."""
+        flags = IFF_UP if up else 0
         peer_msg = (_IFI.pack(0, 0, 0, 0, 0) + attr(IFLA_IFNAME, _name(peer))
                     + attr(IFLA_MTU, struct.pack("=I", mtu)))
         if peer_netns_fd is not None:
@@ -155,9 +170,9 @@ class RtNetlink:
         li = attr(IFLA_INFO_KIND, b"veth") + attr(
             IFLA_INFO_DATA | NLA_F_NESTED, attr(VETH_INFO_PEER | NLA_F_NESTED, peer_msg))
         extra = attr(IFLA_MASTER, struct.pack("=I", master)) if master is not None else b""
-        self.request(RTM_NEWLINK, _IFI.pack(0, 0, 0, 0, 0) + attr(IFLA_IFNAME, _name(name))
-                     + attr(IFLA_MTU, struct.pack("=I", mtu)) + extra
-                     + attr(IFLA_LINKINFO | NLA_F_NESTED, li), NLM_F_CREATE | NLM_F_EXCL)
+        self.request(RTM_NEWLINK, _IFI.pack(0, 0, 0, flags, flags)
+                     + attr(IFLA_IFNAME, _name(name)) + attr(IFLA_MTU, struct.pack("=I", mtu))
+                     + extra + attr(IFLA_LINKINFO | NLA_F_NESTED, li), NLM_F_CREATE | NLM_F_EXCL)
 
     def set_link(self, index: int, *, up: bool | None = None, master: int | None = None,
                  netns_fd: int | None = None, ifname: str | None = None,
@@ -180,8 +195,16 @@ class RtNetlink:
         self.request(RTM_DELLINK, _IFI.pack(0, 0, index, 0, 0))
 
     # addresses and routes ------------------------------------------------------------
-    def add_addr(self, index: int, address: str, prefixlen: int) -> None:
-        """``ip addr add ADDRESS/PREFIXLEN dev INDEX`` (IPv4)."""
+    def add_addr(self, index: int, address: str, prefixlen: int, *,
+                 nodad: bool = False) -> None:
+        """``ip addr add ADDRESS/PREFIXLEN dev INDEX`` (IPv4, or IPv6 when ``address``
+        has a colon; ``nodad``: IPv6 without duplicate address detection, usable at once)."""
+        if ":" in address:
+            a = socket.inet_pton(socket.AF_INET6, address)
+            self.request(RTM_NEWADDR, _IFA.pack(socket.AF_INET6, prefixlen,
+                                                IFA_F_NODAD if nodad else 0, 0, index)
+                         + attr(IFA_ADDRESS, a), NLM_F_CREATE | NLM_F_EXCL)
+            return
         a = socket.inet_aton(address)
         self.request(RTM_NEWADDR, _IFA.pack(socket.AF_INET, prefixlen, 0, 0, index)
                      + attr(IFA_LOCAL, a) + attr(IFA_ADDRESS, a), NLM_F_CREATE | NLM_F_EXCL)
@@ -209,8 +232,14 @@ class RtNetlink:
                 return True
         return False
 
-    def add_default_route(self, gateway: str) -> None:
-        """``ip route add default via GATEWAY``."""
-        self.request(RTM_NEWROUTE, _RTM.pack(socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT,
+    def add_default_route(self, gateway: str, oif: int | None = None) -> None:
+        """``ip route add default via GATEWAY [dev OIF]`` (IPv6 when ``gateway`` has a
+        colon); NetlinkError EEXIST when the main table has a default route of that family
+        already (NLM_F_EXCL)."""
+        v6 = ":" in gateway
+        fam = socket.AF_INET6 if v6 else socket.AF_INET
+        gw = socket.inet_pton(fam, gateway)
+        extra = attr(RTA_OIF, struct.pack("=I", oif)) if oif is not None else b""
+        self.request(RTM_NEWROUTE, _RTM.pack(fam, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT,
                                              0, RTN_UNICAST, 0)
-                     + attr(RTA_GATEWAY, socket.inet_aton(gateway)), NLM_F_CREATE | NLM_F_EXCL)
+                     + attr(RTA_GATEWAY, gw) + extra, NLM_F_CREATE | NLM_F_EXCL)

@@ -13,16 +13,15 @@ container holds it on an overlapping address, or when a host socket is bound to 
 from __future__ import annotations
 
 import errno
-import socket
 import sqlite3
-from dataclasses import dataclass
 
 from skiff.errors import Conflict, InvalidArgument
+from skiff.runtime.value import value
 
 PROTOS = ("tcp", "udp")
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PortSpec:
     """A requested binding; ``host_port`` 0 = pick one; ``host_ip`` "" = every address."""
 
@@ -32,7 +31,7 @@ class PortSpec:
     host_port: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PortBinding:
     """A binding in force (host_port is never 0 here)."""
 
@@ -44,9 +43,23 @@ class PortBinding:
     def display_ip(self) -> str:
         return self.host_ip or "0.0.0.0"
 
+    def host_text(self) -> str:
+        """``0.0.0.0:8080``, ``[::1]:8080`` (IPv6 bracketed, as Docker prints them)."""
+        return host_text(self.display_ip(), self.host_port)
+
     def ps_text(self) -> str:
         """``0.0.0.0:8080->80/tcp`` (a PORTS entry of ``docker ps``)."""
-        return f"{self.display_ip()}:{self.host_port}->{self.container_port}/{self.proto}"
+        return f"{self.host_text()}->{self.container_port}/{self.proto}"
+
+
+def host_text(ip: str, port: int | str) -> str:
+    """``IP:PORT`` with an IPv6 address in brackets."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def is_v6(host_ip: str) -> bool:
+    """Whether a binding's host IP is IPv6 (``""`` is every IPv4 address)."""
+    return ":" in host_ip
 
 
 def _port(text: str, what: str) -> tuple[int, int]:
@@ -64,32 +77,37 @@ def _port(text: str, what: str) -> tuple[int, int]:
 def parse_publish(spec: str) -> list[PortSpec]:
     """One ``-p`` value → its bindings. Raises InvalidArgument with Docker's wording
     (``invalid containerPort: x``, ``invalid hostPort: x``, ``invalid IP address: x``,
-    ``invalid proto: x``)."""
+    ``invalid proto: x``).
+
+    The host IP is what precedes the last two ``:``-separated parts, as go-connections
+    splits it, so IPv6 host addresses work bracketed (``[::1]:8080:80``, ``[::1]::80``)
+    or not (``::1:8080:80``); it is recorded without brackets, ``0.0.0.0`` as "" (every
+    IPv4 address) and ``::`` as is (every IPv6 address)."""
     import ipaddress
 
     rest, _, proto = spec.partition("/")
     proto = (proto or "tcp").lower()
     if proto not in PROTOS:
         raise InvalidArgument(f"invalid proto: {proto}")
-    ip, host = "", ""
-    if rest.startswith("["):
-        raise InvalidArgument(f"invalid IP address: {rest}", "IPv6 publishing is not supported")
     parts = rest.split(":")
-    if len(parts) == 1:
-        ctr = parts[0]
-    elif len(parts) == 2:
-        host, ctr = parts
-    elif len(parts) == 3:
-        ip, host, ctr = parts
-    else:
-        raise InvalidArgument(f"invalid port format for --publish: {spec}")
+    ctr, host, ip = parts[-1], parts[-2] if len(parts) > 1 else "", ":".join(parts[:-2])
+    if ip.startswith("["):
+        if not ip.endswith("]"):
+            raise InvalidArgument(f"invalid IP address {ip}", "missing ']' in address")
+        ip = ip[1:-1]
     if ip:
         try:
-            ipaddress.IPv4Address(ip)
+            ip = str(ipaddress.ip_address(ip))
         except ValueError:
             raise InvalidArgument(f"invalid IP address: {ip}") from None
         if ip == "0.0.0.0":
             ip = ""
+        if ip == "::1":
+            # Docker serves it from its userland proxy; a packet from ::1 never leaves the
+            # loopback device, and IPv6 has no route_localnet to DNAT it to a container
+            raise InvalidArgument(f"--publish {spec}", "the IPv6 loopback cannot be forwarded "
+                                  "to a container by the kernel: publish on [::] or an IPv6 "
+                                  "address of the host")
     if not ctr:
         raise InvalidArgument(f"no port specified: {spec}<empty>")
     c0, c1 = _port(ctr, "containerPort")
@@ -121,8 +139,20 @@ def parse_exposed(exposed: dict | list | None) -> list[PortSpec]:
     return out
 
 
+def _socket(ip: str, proto: str):
+    import socket  # (only when publishing: not on every start)
+
+    s = socket.socket(socket.AF_INET6 if is_v6(ip) else socket.AF_INET,
+                      socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    if is_v6(ip):  # [::] is every IPv6 address only, as Docker's binding of it
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    return s
+
+
 def _host_port_free(ip: str, port: int, proto: str) -> bool:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    import socket
+
+    s = _socket(ip, proto)
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((ip or "0.0.0.0", port))
@@ -138,7 +168,7 @@ def _host_port_free(ip: str, port: int, proto: str) -> bool:
 
 
 def _ephemeral(ip: str, proto: str) -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    s = _socket(ip, proto)
     try:
         s.bind((ip or "0.0.0.0", 0))
         return s.getsockname()[1]
@@ -146,10 +176,17 @@ def _ephemeral(ip: str, proto: str) -> int:
         s.close()
 
 
+def _overlap(a: str, b: str) -> bool:
+    """Whether two host IPs of bindings share an address: the same one, or either is the
+    wildcard of the other's family ("" for IPv4, ``::`` for IPv6)."""
+    if is_v6(a) != is_v6(b):
+        return False
+    return a == b or (a in ("", "::")) or (b in ("", "::"))
+
+
 def _taken(db: sqlite3.Connection, ip: str, port: int, proto: str) -> bool:
-    q = ("SELECT 1 FROM port_bindings WHERE host_port = ? AND proto = ? AND "
-         "(host_ip = ? OR host_ip = '' OR ? = '')")
-    return db.execute(q, (port, proto, ip, ip)).fetchone() is not None
+    return any(_overlap(ip, r[0]) for r in db.execute(
+        "SELECT host_ip FROM port_bindings WHERE host_port = ? AND proto = ?", (port, proto)))
 
 
 def allocate(db: sqlite3.Connection, container_id: str, network_id: str,
@@ -161,12 +198,12 @@ def allocate(db: sqlite3.Connection, container_id: str, network_id: str,
         if s.host_port:
             port = s.host_port
             dup = any(b.host_port == port and b.proto == s.proto and
-                      (not b.host_ip or not s.host_ip or b.host_ip == s.host_ip) for b in out)
+                      _overlap(b.host_ip, s.host_ip) for b in out)
             if dup or _taken(db, s.host_ip, port, s.proto) or \
                     not _host_port_free(s.host_ip, port, s.proto):
                 raise Conflict("driver failed programming external connectivity on endpoint "
                                + container_id[:12],
-                               f"Bind for {s.host_ip or '0.0.0.0'}:{port} failed: "
+                               f"Bind for {host_text(s.host_ip or '0.0.0.0', port)} failed: "
                                "port is already allocated")
         else:
             for _ in range(64):
@@ -216,10 +253,10 @@ def port_lines(bound: list[PortBinding], private: str | None = None,
     from skiff.errors import NotFound
 
     if private is None:
-        return [f"{b.container_port}/{b.proto} -> {b.display_ip()}:{b.host_port}" for b in bound]
+        return [f"{b.container_port}/{b.proto} -> {b.host_text()}" for b in bound]
     port, _, proto = private.partition("/")
     proto = proto or "tcp"
-    hits = [f"{b.display_ip()}:{b.host_port}" for b in bound
+    hits = [b.host_text() for b in bound
             if str(b.container_port) == port and b.proto == proto]
     if not hits:
         raise NotFound(f"No public port '{port}/{proto}' published for {owner}")

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
 
 from skiff.errors import InvalidArgument, NotFound
+from skiff.runtime.value import factory, value
 
 # Docker's three predefined networks; "bridge" is skiff's default bridge (skiff0).
 PREDEFINED = ("bridge", "host", "none")
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Network:
     """One network as stored. ``subnet``/``gateway``/``bridge`` are None for host/none."""
 
@@ -35,8 +35,8 @@ class Network:
     gateway: str | None = None
     bridge: str | None = None
     internal: bool = False
-    labels: dict = field(default_factory=dict)
-    options: dict = field(default_factory=dict)
+    labels: dict = factory(dict)
+    options: dict = factory(dict)
     subnet6: str | None = None  # IPv6 (network create --ipv6): skiff.network.ipv6
     gateway6: str | None = None
 
@@ -46,7 +46,7 @@ class Network:
         return self.name not in PREDEFINED
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Endpoint:
     """A container's attachment to a network (what ``attach`` returns).
 
@@ -83,9 +83,21 @@ class Endpoint:
 
 def endpoint_id(network_id: str, container_id: str) -> str:
     """A stable 64-hex endpoint ID derived from the pair (Docker's are random)."""
-    import hashlib
+    return sha256_hex(f"{network_id}/{container_id}")
 
-    return hashlib.sha256(f"{network_id}/{container_id}".encode()).hexdigest()
+
+def sha256_hex(text: str) -> str:
+    """sha256 of ``text`` (UTF-8) as 64 hex digits. Through CPython's built-in sha256
+    module where there is one (``_sha256``, 3.12+: ``_sha2``; the same digest): importing
+    ``hashlib`` loads OpenSSL's libcrypto (~5 ms, paid once per ``skiff run``)."""
+    try:
+        from _sha256 import sha256
+    except ImportError:
+        try:
+            from _sha2 import sha256
+        except ImportError:
+            from hashlib import sha256
+    return sha256(text.encode()).hexdigest()
 
 
 def from_row(r: sqlite3.Row) -> Network:

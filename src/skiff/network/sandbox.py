@@ -21,16 +21,16 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from skiff.config import Config
 from skiff.procinfo import start_time
+from skiff.runtime.value import value
 
 PREFIX = "netsandbox-"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Sandbox:
     """An attached namespace: ``netns`` (the pinned file's path, what the OCI spec joins),
     ``address`` (the IPv4 address on ``network``), ``id`` (the endpoint's container ID
@@ -58,14 +58,16 @@ def _write_owner(config: Config, sid: str) -> Path:
     return path
 
 
-def release(config: Config, db: sqlite3.Connection, sid: str) -> None:
+def release(config: Config, db: sqlite3.Connection, sid: str, *, settled: bool = True) -> None:
     """Detach sandbox ``sid`` from every network, unpin its namespace, drop its owner
-    file. Idempotent. The veth ends go with the namespace (deleted by a detached child,
-    as for a container's --rm; see attach.detach ``background``)."""
+    file. Idempotent. The veth ends go with the namespace: ``settled`` (the owner ran the
+    step to its end: no process is left in the namespace) leaves them to the kernel (see
+    attach.detach ``with_netns``); else (the sweep of a killed build, whose RUN process
+    may live on) a detached child deletes them."""
     from skiff.network import attach
 
     try:
-        attach.detach(config, db, sid, background=True)
+        attach.detach(config, db, sid, background=True, with_netns=settled)
     finally:
         attach.remove_sandbox(sid)
     with contextlib.suppress(FileNotFoundError):
@@ -90,26 +92,28 @@ def sweep(config: Config, db: sqlite3.Connection) -> list[str]:
             continue
         if str(start_time(int(pid_s))) == start:
             continue
-        release(config, db, sid)
+        release(config, db, sid, settled=False)
         done.append(sid)
     return done
 
 
 @contextlib.contextmanager
-def bridged(config: Config, db: sqlite3.Connection, network: str = "bridge") -> Iterator[Sandbox]:
+def bridged(config: Config, db: sqlite3.Connection, network: str = "bridge",
+            userns: str | None = None) -> Iterator[Sandbox]:
     """A fresh network namespace attached to ``network`` (the default bridge: ``bridge``;
     or a user-defined bridge network's name/ID) for the duration of the ``with``; released
     on every exit path (the error, if any, propagates). Sweeps stale sandboxes first.
 
     Raises what skiff.network.attach.attach raises (NotFound for an unknown network,
-    InvalidArgument for ``host``/``none``, SkiffError from netlink or nft)."""
+    InvalidArgument for ``host``/``none``, SkiffError from netlink or nft). ``userns``: a
+    pinned user namespace to own the namespace (a remapped build's RUN steps)."""
     from skiff.network import attach
 
     sweep(config, db)
     sid = os.urandom(32).hex()
     _write_owner(config, sid)
     try:
-        path = attach.create_sandbox(sid)
+        path = attach.create_sandbox(sid, userns) if userns else attach.create_sandbox(sid)
         eps = attach.attach(config, db, sid, path, [attach.EndpointRequest(network)])
         yield Sandbox(sid, str(path), eps[0].address, eps[0].network_name,
                       attach.etc_settings(db, eps).nameservers)

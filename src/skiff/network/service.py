@@ -254,5 +254,10 @@ def _teardown(n: Network) -> None:
             step()
         except SkiffError as e:
             errs.append(e)
+    if n.bridge:  # the shared bridge's host-wide claims directory, when no claim is left
+        try:
+            os.rmdir(f"{ipam.CLAIMS_DIR}/{n.bridge}")
+        except OSError:
+            pass
     if errs:
         raise errs[0]

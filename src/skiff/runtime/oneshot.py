@@ -144,7 +144,7 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
         extra_mounts: Sequence = (), stdin: bytes | IO[bytes] | None = None,
         output: Callable[[bytes], None] | None = None, cap_add: Sequence[str] = (),
         security: str = "sandbox", extra_hosts: Sequence[tuple[str, str]] = (),
-        dns: Sequence[str] = ()) -> int:
+        dns: Sequence[str] = (), idmap=None, userns_path: str | None = None) -> int:
     """Run ``args`` in a new container on the rootfs ``mounts``; return its exit code.
 
     Args:
@@ -164,6 +164,15 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
             ``RUN --security=insecure``).
         extra_hosts: (name, address) pairs appended to /etc/hosts.
         dns: nameservers for /etc/resolv.conf (default: the host's, as ``skiff run``).
+        idmap (skiff.runtime.userns.IdMapping | None): run in a user namespace with this
+            mapping (the store's ``userns-remap``: Docker's classic builder runs RUN steps
+            in the remapped range too). The layers are seen through idmapped mounts (or
+            chowned copies), the process runs as the mapped host ids, and what it writes
+            to the overlay's upper directory is chowned back to container ids afterwards,
+            so a layer made from it holds ``0:0`` for root's files, as Docker's.
+        userns_path: a pinned user namespace with that mapping to join (one per build:
+            its network namespace is made inside it); None: one pinned for this run.
+            ``network`` must then be ``"none"`` or a namespace that user namespace owns.
 
     Returns:
         int: the exit code (128+N when killed by signal N, as runc reports).
@@ -176,6 +185,9 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
     if network not in ("host", "none") and not network.startswith("/"):
         raise SkiffError(f"network mode {network!r}",
                          "only host, none or a network namespace path are supported")
+    if idmap is not None and (network == "host" or security == "insecure"):
+        raise SkiffError("user namespaces", "a remapped RUN step cannot share the host's "
+                         "network namespace or run privileged (--security=insecure)")
     driver = runc_mod.Runc.for_config(config)
     sweep_stale(config, driver)
     cid = os.urandom(32).hex()
@@ -187,8 +199,13 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
     rootfs = None
     stubs: list[str] = []
     parents: dict[str, tuple[int, int]] = {}
+    pinned = None
     try:
-        rootfs = rmounts.mount_rootfs(mounts, rootfs_target)
+        if idmap is None:
+            rootfs = rmounts.mount_rootfs(mounts, rootfs_target)
+        else:
+            pinned = userns_path or _pin(idmap, cid)
+            rootfs = _mount_remapped(config, mounts, work, rootfs_target, idmap, pinned)
         eu = resolve_user(rootfs, user)
         env = list(env)
         if not any(e.startswith("PATH=") for e in env):
@@ -197,7 +214,10 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
             d = secure_join(rootfs, cwd)
             if not d.exists():
                 d.mkdir(parents=True)
-                os.chown(d, eu.uid, eu.gid)
+                if idmap is None:
+                    os.chown(d, eu.uid, eu.gid)
+                else:  # the host ids of the user; unshifted with the rest afterwards
+                    os.chown(d, idmap.host_uid(eu.uid), idmap.host_gid(eu.gid))
         extra = etcfiles.write(work / "etc", hostname, network=network,
                                extra_hosts=tuple(extra_hosts), dns=tuple(dns))
         extra += [_mount_dict(m) for m in extra_mounts]
@@ -205,17 +225,72 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
             args=tuple(args), rootfs=rootfs, env=tuple(env), cwd=cwd, uid=eu.uid, gid=eu.gid,
             additional_gids=eu.additional_gids, hostname=hostname, network=network,
             cap_add=tuple(cap_add), privileged=(security == "insecure"),
-            mounts=tuple(extra), cgroups_path=f"/skiff/{cid}")
+            mounts=tuple(extra), cgroups_path=f"/skiff/{cid}",
+            id_mappings=idmap.to_oci() if idmap is not None else None,
+            userns_path=pinned)
         spec = spec_mod.build_spec(opts)
         stubs, parents = missing_paths(rootfs, [m["destination"] for m in spec["mounts"]])
         (work / "config.json").write_text(json.dumps(spec))
         return _run_runc(driver, cid, str(work), stdin, output)
     finally:
-        if rootfs is not None:
-            remove_stubs(rootfs, stubs, parents)
-            rmounts.unmount_rootfs(mounts, rootfs_target)
-            prune_copied_up_dirs(mounts, parents)
+        try:
+            if rootfs is not None:
+                remove_stubs(rootfs, stubs, parents)
+                if idmap is None:
+                    rmounts.unmount_rootfs(mounts, rootfs_target)
+                else:
+                    rmounts.unmount(rootfs_target)
+                    upper = _upperdir(mounts)
+                    if upper is not None:
+                        from skiff.runtime.userns import unshift_tree
+
+                        unshift_tree(upper, idmap)
+                prune_copied_up_dirs(mounts, parents)
+        finally:
+            if pinned is not None and userns_path is None:
+                from skiff.runtime.userns import unpin
+
+                unpin(pinned)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _upperdir(mounts: Sequence) -> str | None:
+    """The upper directory of a single overlay mount (None: not an overlay)."""
+    if len(mounts) != 1 or mounts[0].type != "overlay":
+        return None
+    opts = dict(o.split("=", 1) for o in mounts[0].options if "=" in o)
+    return opts.get("upperdir")
+
+
+def _pin(idmap, cid: str) -> str:
+    from skiff.runtime import userns
+
+    path = userns.pin_path(f"oneshot-{cid[:16]}")
+    userns.unpin(path)
+    return userns.pin(idmap, path)
+
+
+def _mount_remapped(config, mounts: Sequence, work: Path, target: str, idmap,
+                    pinned: str) -> str:
+    """Mount the rootfs for a user-namespaced run (as the container service does for a
+    remapped container): the remapped root must reach the work dir and own the upper
+    directory; the layers are seen through idmapped mounts, or chowned copies of them when
+    the kernel has none (or ``$SKIFF_USERNS_SHIFT=copy``)."""
+    from skiff.runtime import userns
+    from skiff.snapshots import idmap as idmap_mod
+    from skiff.snapshots import shifted
+
+    userns.make_searchable(str(config.root), str(config.tmp_dir), str(work))
+    upper = _upperdir(mounts)
+    if upper is not None:
+        os.chown(upper, *idmap.root)
+    os.makedirs(target, exist_ok=True)
+    if shifted.forced() or not idmap_mod.supported():
+        return rmounts.mount_rootfs(shifted.shifted_mounts(mounts, idmap.uids, idmap.gids),
+                                    target)
+    idmap_mod.mount_idmapped(mounts, target, str(work / "idmap"), idmap.uids, idmap.gids,
+                             userns=pinned)
+    return target
 
 
 OWNER = "owner"  # in a work dir: "<pid> <start time> <container id>" of the process using it
@@ -255,6 +330,9 @@ def sweep_stale(config, driver: runc_mod.Runc | None = None) -> list[str]:
             rmounts.unmount(str(work / "rootfs"))
         except SkiffError:
             continue  # still mounted: never rmtree through a mount into a snapshot
+        from skiff.runtime.userns import pin_path, unpin
+
+        unpin(pin_path(name))  # a remapped run's own user namespace, if it pinned one
         shutil.rmtree(work, ignore_errors=True)
         done.append(str(work))
     return done

@@ -25,7 +25,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from skiff.errors import Conflict, InvalidArgument, NotFound, SkiffError
+from skiff.errors import (
+    CannotInvoke,
+    CommandNotFound,
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    SkiffError,
+)
 from skiff.runtime.records import ACTIVE
 
 _INIT_PATHS = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev", "/proc", "/sys",
@@ -36,12 +43,16 @@ _INIT_PATHS = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev", "/proc
 
 def exec_process(svc, ref: str, cmd: list[str], *, user: str | None = None,
                  workdir: str | None = None, env: list[str] = (), tty: bool = False,
-                 detach: bool = False, stdin=None, stdout=None, stderr=None
-                 ) -> tuple[subprocess.Popen, str]:
+                 detach: bool = False, stdin=None, stdout=None, stderr=None,
+                 privileged: bool = False) -> tuple[subprocess.Popen, str]:
     """Start ``cmd`` in the running container; return (runc exec process, its log path).
 
     The Popen's exit status is the command's; call :func:`exec_error` with the log path
     when it is not 0 to tell a failed start (126/127) from the command's own status.
+
+    ``privileged``: every capability for the process, as dockerd's ``exec --privileged``
+    asks runc (which refuses capabilities beyond the container's bounding set: ``unable to
+    apply caps``, exit 126, unless the container itself is privileged; as Docker).
 
     Raises:
         Conflict: the container is not running (Docker: ``container X is not running``)
@@ -64,10 +75,17 @@ def exec_process(svc, ref: str, cmd: list[str], *, user: str | None = None,
     proc = dict(spec["process"])
     proc["args"] = list(cmd)
     proc["terminal"] = bool(tty)
+    if privileged:
+        from skiff.runtime.spec import ALL_CAPS
+
+        caps = list(ALL_CAPS)
+        proc["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps}
     proc["env"] = replace_or_append_env(list(proc.get("env") or []), list(env))
     if workdir:
         if not workdir.startswith("/"):
-            raise InvalidArgument("exec", f"the working directory '{workdir}' is invalid")
+            # runc's refusal, as docker exec -w relative shows it (exit 126)
+            raise CannotInvoke("OCI runtime exec failed",
+                               "exec failed: Cwd must be an absolute path: unknown")
         proc["cwd"] = workdir
     if user is not None:
         try:
@@ -97,6 +115,10 @@ def exec_error(log: str) -> SkiffError | None:
     if msg is None:
         return None
     kind = type(classify(msg))
+    if kind is not CommandNotFound or "chdir to cwd" in msg:
+        # any other failed start: the command cannot be invoked (126, as dockerd gives for
+        # every failed exec); exec -w /missing too, though its reason says "no such file"
+        kind = CannotInvoke
     return kind("OCI runtime exec failed", f"{msg}: unknown")
 
 
@@ -124,7 +146,9 @@ def top(svc, ref: str, ps_args: list[str] = ()) -> tuple[list[str], list[list[st
     args = list(ps_args) or ["-ef"]
     out = subprocess.run(["ps", *args], capture_output=True, text=True)
     if out.returncode != 0:
-        raise SkiffError("ps", out.stderr.strip() or f"exit status {out.returncode}")
+        # dockerd shows the first line of ps's complaint (not its usage text)
+        first = out.stderr.strip().split("\n", 1)[0].strip()
+        raise SkiffError("ps", first or f"exit status {out.returncode}")
     lines = out.stdout.splitlines()
     titles = lines[0].split()
     try:
@@ -231,11 +255,18 @@ def _copy_owner_tree(src: Path, dst: Path) -> None:
                 os.lchown(d, st.st_uid, st.st_gid)
 
 
-def _target(src: Path, dest: Path, dest_spec: str) -> Path:
+def _contents(spec: str) -> bool:
+    """``SRC/.`` (or ``.``): the directory's contents, not the directory (pathlib drops the
+    trailing ``.``, so it is told from the spelling given)."""
+    return spec.rstrip("/").endswith("/.") or spec.rstrip("/") == "."
+
+
+def _target(src: Path, dest: Path, dest_spec: str, contents: bool = False) -> Path:
     """Docker's cp destination rules: into an existing directory keeps the name; a path
-    ending in ``/`` must be a directory; ``SRC/.`` copies a directory's contents."""
+    ending in ``/`` must be a directory; ``SRC/.`` (``contents``) copies a directory's
+    contents."""
     if dest.is_dir():
-        return dest if str(src).endswith("/.") else dest / src.name
+        return dest if contents else dest / src.name
     if dest_spec.endswith("/"):
         if src.is_dir():
             return dest
@@ -263,16 +294,33 @@ def copy_from(svc, ref: str, cpath: str, host_dest: str, *, follow: bool = False
     with rootfs(svc, rec) as root:
         src = resolve_path(root, rec, cpath, bundle=svc.bundle(rec["Id"]),
                            follow=follow or trailing)
-        if cpath.rstrip("/").endswith("/.") or cpath == ".":
-            src = Path(str(src) + "/.")
-        if not os.path.lexists(str(src).removesuffix("/.")):
+        contents = _contents(cpath)
+        if not os.path.lexists(src):
             raise NotFound(f"Could not find the file {cpath} in container {ref}")
-        srcp = Path(str(src).removesuffix("/."))
+        srcp = Path(src)
         dest = Path(host_dest)
-        tgt = _target(Path(str(src)) if str(src).endswith("/.") else srcp, dest, host_dest)
-        if trailing and tgt.parent == dest and dest.is_dir() and not str(src).endswith("/."):
+        tgt = _target(srcp, dest, host_dest, contents)
+        if trailing and tgt.parent == dest and dest.is_dir() and not contents:
             tgt = dest / os.path.basename(cpath.rstrip("/"))
+        top = None
+        if os.path.lexists(tgt) and tgt.is_dir() and not tgt.is_symlink():
+            st = os.lstat(tgt)
+            top = (st.st_uid, st.st_gid)
         _copy(srcp, tgt, follow=follow)
+    _own_by_caller(tgt, top)
+
+
+def _own_by_caller(path: Path, top: tuple[int, int] | None) -> None:
+    """What ``docker cp CONTAINER:SRC DEST`` writes belongs to the user running it (docker
+    /cli extracts without chown, ``-a`` or not: observed 0:0 for a container's 1000:1000
+    file, as root); an existing directory copied into keeps its owner ``top``."""
+    uid, gid = os.getuid(), os.getgid()
+    os.lchown(path, *(top or (uid, gid)))
+    if path.is_dir() and not path.is_symlink():
+        for dirpath, dirnames, filenames in os.walk(path):
+            for n in dirnames + filenames:
+                with contextlib.suppress(OSError):
+                    os.lchown(os.path.join(dirpath, n), uid, gid)
 
 
 def copy_to(svc, ref: str, host_src: str, cpath: str, *, follow: bool = False) -> None:
@@ -293,7 +341,7 @@ def copy_to(svc, ref: str, host_src: str, cpath: str, *, follow: bool = False) -
             # dockerd's archive extraction: a path that goes through a regular file
             raise InvalidArgument("extraction point is not a directory")
         src = Path(host_src)
-        tgt = _target(src, dest, cpath)
+        tgt = _target(src, dest, cpath, _contents(host_src))
         _copy(Path(host_src.removesuffix("/.")), tgt, follow=follow)
         if sk_map := (rec.get("Skiff") or {}).get("IdMap"):
             # into a user-namespaced container: owners as the container's ids, as dockerd
@@ -344,7 +392,11 @@ def export(svc, ref: str, out_fd: int) -> None:
     rec = svc.get(ref)
     idmap = (rec.get("Skiff") or {}).get("IdMap")
     with rootfs(svc, rec) as root:
-        argv = ["tar", "--numeric-owner", "--xattrs", "-C", root, "-cf", "-", "."]
+        # Docker's archive: member names without "./" and no entry for the root itself,
+        # owners' names as the host's passwd/group give them (root/root), in name order
+        entries = sorted(os.listdir(root))
+        argv = ["tar", "--xattrs", "--sort=name", "-C", root, "-cf", "-",
+                *(["--", *entries] if entries else ["-T", "/dev/null"])]
         if idmap:
             r = _export_unshifted(argv, out_fd, idmap)
         else:
@@ -352,7 +404,11 @@ def export(svc, ref: str, out_fd: int) -> None:
     if r.returncode == -13:
         raise BrokenPipeError
     if r.returncode not in (0, 1):  # 1: a file changed as we read it
-        raise SkiffError(f"export {ref}", r.stderr.decode(errors="replace").strip())
+        first = r.stderr.decode(errors="replace").strip().split("\n", 1)[0]
+        if ": Cannot write: " in first:  # the output failed: Docker's "write /dev/stdout: ..."
+            why = first.split(": Cannot write: ", 1)[1]
+            raise SkiffError("write /dev/stdout", why[:1].lower() + why[1:])
+        raise SkiffError(f"export {ref}", first)
 
 
 def _export_unshifted(argv: list[str], out_fd: int, idmap: dict) -> subprocess.CompletedProcess:
@@ -377,7 +433,9 @@ def _export_unshifted(argv: list[str], out_fd: int, idmap: dict) -> subprocess.C
                 tarfile.open(fileobj=p.stdout, mode="r|") as src, \
                 tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as dst:
             for t in src:
-                t.uid, t.gid = back(m.uids, t.uid), back(m.gids, t.gid)
+                uid, gid = back(m.uids, t.uid), back(m.gids, t.gid)
+                if (uid, gid) != (t.uid, t.gid):  # host names would mislead an extractor
+                    t.uid, t.gid, t.uname, t.gname = uid, gid, "", ""
                 dst.addfile(t, src.extractfile(t) if t.isreg() else None)
     except BrokenPipeError:
         p.kill()

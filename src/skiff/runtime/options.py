@@ -111,8 +111,9 @@ def parse_env_flags(values: list[str]) -> list[str]:
     out = []
     for v in values:
         if "=" in v:
-            if v.startswith("="):
-                raise InvalidArgument(f"invalid environment variable: {v}")
+            if v.startswith("="):  # docker/cli opts.ValidateEnv, a flag-value error
+                raise InvalidArgument(f'invalid argument "{v}" for "-e, --env" flag',
+                                      f"invalid environment variable: {v}")
             out.append(v)
         elif v in os.environ:
             out.append(f"{v}={os.environ[v]}")
@@ -123,23 +124,25 @@ def parse_restart(s: str) -> tuple[str, int]:
     """``no`` | ``always`` | ``unless-stopped`` | ``on-failure[:N]`` → (name, max retries).
 
     Raises:
-        InvalidArgument: Docker's ``invalid restart policy: X`` /
-            ``maximum retry count cannot be used with restart policy 'always'``.
+        InvalidArgument: in Docker's words (dockerd 20.10, docker/cli 28):
+            ``invalid restart policy 'X'``, ``maximum retry count cannot be used with
+            restart policy 'always'``, ``maximum retry count cannot be negative``,
+            ``invalid restart policy format: maximum retry count must be an integer``.
     """
     name, _, n = (s or "no").partition(":")
     if name not in RESTART_POLICIES:
-        raise InvalidArgument("invalid restart policy", f"unknown policy '{name}'")
+        raise InvalidArgument(f"invalid restart policy '{name}'")
     if n:
-        if name != "on-failure":
-            raise InvalidArgument("invalid restart policy",
-                                  f"maximum retry count cannot be used with restart policy '{name}'")
         try:
             count = int(n)
         except ValueError:
-            raise InvalidArgument("invalid restart policy", f"invalid retry count: {n}") from None
+            raise InvalidArgument("invalid restart policy format",
+                                  "maximum retry count must be an integer") from None
+        if name != "on-failure":
+            raise InvalidArgument(
+                f"maximum retry count cannot be used with restart policy '{name}'")
         if count < 0:
-            raise InvalidArgument("invalid restart policy",
-                                  "maximum retry count cannot be negative")
+            raise InvalidArgument("maximum retry count cannot be negative")
         return name, count
     return name, 0
 
@@ -208,7 +211,8 @@ def host_config(o: CreateOptions) -> dict:
     policy, retries = parse_restart(o.restart)
     if o.autoremove and policy != "no":
         raise InvalidArgument("conflicting options",
-                              "cannot combine --restart and --rm")
+                              "cannot specify both --restart and --rm")
+    _check_security(o)
     network = o.network or "default"
     return {
         "Binds": list(o.binds) or None,
@@ -272,28 +276,54 @@ def _rate(spec: str) -> dict:
 def _tmpfs_pair(spec: str) -> tuple[str, str]:
     path, _, opts = spec.partition(":")
     if not path.startswith("/"):
-        raise InvalidArgument(f"invalid tmpfs mount {spec!r}", "path must be absolute")
+        raise InvalidArgument("invalid mount path",  # dockerd's words
+                              f"'{path}' mount path must be absolute")
     return path, opts
+
+
+def _check_security(o: CreateOptions) -> None:
+    """What Docker refuses before a container exists (dockerd's create, docker/cli's
+    flag parsing), so that a bad value never leaves a record behind: unknown capabilities
+    (``invalid CapAdd: ...``), a seccomp profile file that cannot be read (docker/cli reads
+    it when the container is created)."""
+    if o.cap_add or o.cap_drop:
+        from skiff.runtime.spec import capabilities
+
+        capabilities(o.cap_add, o.cap_drop)
+    for opt in o.security_opt:
+        key, eq, val = opt.partition("=")
+        if key == "seccomp" and eq and val not in ("unconfined", "default", ""):
+            from skiff.runtime.seccomp import load_profile
+
+            load_profile(val)
 
 
 def _ulimit_dict(spec: str) -> dict:
     """``nofile=1024[:2048]`` → {"Name", "Soft", "Hard"}.
 
     Raises:
-        InvalidArgument: Docker's ``invalid ulimit argument: X``.
+        InvalidArgument: docker/cli's ``invalid argument "X" for "--ulimit" flag: ...``
+            (an unknown type, a number that does not parse, soft above hard).
     """
+    from skiff.runtime.spec import RLIMIT_NAMES
+
+    what = f'invalid argument "{spec}" for "--ulimit" flag'
     name, eq, vals = spec.partition("=")
     if not eq or not name:
-        raise InvalidArgument("invalid ulimit argument", spec)
+        raise InvalidArgument(what, f"invalid ulimit argument: {spec}")
+    if name not in RLIMIT_NAMES:
+        raise InvalidArgument(what, f"invalid ulimit type: {name}")
     soft, _, hard = vals.partition(":")
-    try:
-        s = int(soft)
-        h = int(hard) if hard else s
-    except ValueError:
-        raise InvalidArgument("invalid ulimit argument", spec) from None
+    for v in (soft, hard) if hard else (soft,):
+        try:
+            int(v)
+        except ValueError:
+            raise InvalidArgument(what, f'strconv.ParseInt: parsing "{v}": invalid syntax') from None
+    s = int(soft)
+    h = int(hard) if hard else s
     if s > h:
-        raise InvalidArgument("invalid ulimit argument",
-                              f"ulimit soft limit must be less than or equal to hard limit: {s} > {h}")
+        raise InvalidArgument(
+            what, f"ulimit soft limit must be less than or equal to hard limit: {s} > {h}")
     return {"Name": name, "Hard": h, "Soft": s}
 
 

@@ -268,8 +268,19 @@ def classify(message: str, what: str = "failed to create task for container",
              phase: str = "create") -> SkiffError:
     """The SkiffError for a runc failure message, by docker/cli's rules:
     "executable file not found" / "no such file or directory" → 127, "permission denied" /
-    "is a directory" → 126, anything else → 125."""
-    why = f"OCI runtime {phase} failed: {message}: unknown"
+    "is a directory" → 126, anything else → 125.
+
+    Worded as Docker's (containerd's shim between dockerd and runc adds its layers): a
+    create is ``failed to create task for container: failed to create shim task: OCI
+    runtime create failed: runc create failed: <runc's reason>: unknown`` (``runc run``,
+    which skiff calls, says ``runc run failed``: named as Docker's ``runc create``); the
+    ``why`` part is Docker 20.10's ``State.Error``."""
+    if phase == "create":
+        if message.startswith("runc run failed: "):
+            message = "runc create failed: " + message[len("runc run failed: "):]
+        why = f"failed to create shim task: OCI runtime create failed: {message}: unknown"
+    else:
+        why = f"OCI runtime {phase} failed: {message}: unknown"
     if "executable file not found" in message or "no such file or directory" in message:
         return CommandNotFound(what, why)
     if "permission denied" in message or "is a directory" in message:

@@ -64,7 +64,9 @@ def load_profile(path: str | os.PathLike[str] | None = None) -> dict:
         with open(p, "rb") as f:
             data = json.loads(f.read())
     except FileNotFoundError as e:
-        raise NotFound(f"seccomp profile {p}", "no such file or directory") from e
+        # docker/cli's wording for --security-opt seccomp=MISSING
+        raise NotFound(f"opening seccomp profile ({p}) failed",
+                       f"open {p}: no such file or directory") from e
     except ValueError as e:
         raise InvalidArgument(f"seccomp profile {p}", f"decoding seccomp profile failed: {e}") from e
     if not isinstance(data, dict):

@@ -234,8 +234,13 @@ def capabilities(cap_add: Iterable[str] = (), cap_drop: Iterable[str] = (), *,
     Raises:
         InvalidArgument: an unknown capability name.
     """
-    add = [normalize_cap(c) for c in cap_add]
-    drop = [normalize_cap(c) for c in cap_drop]
+    def norm(names: Iterable[str], which: str) -> list[str]:
+        try:
+            return [normalize_cap(c) for c in names]
+        except InvalidArgument as e:  # dockerd: "invalid CapAdd: unknown capability: ..."
+            raise InvalidArgument(f"invalid {which}", e.why) from None
+    add = norm(cap_add, "CapAdd")
+    drop = norm(cap_drop, "CapDrop")
     if privileged or "ALL" in add:
         return list(ALL_CAPS)
     base = [] if "ALL" in drop else [c for c in DEFAULT_CAPS if c not in drop]

@@ -297,24 +297,50 @@ def store_lock(root: str):
     return _L()
 
 
-def shift_tree(path: str, m: IdMapping) -> None:
-    """lchown everything under ``path`` (itself included) from container ids to the host
-    ids of ``m`` (what ``cp`` put into a user-namespaced container); ids already in the
-    mapping's host ranges are left as they are."""
-    def shifted(table, i: int) -> bool:
-        return any(h <= i < h + n for _, h, n in table)
+def _in_ranges(table, i: int) -> bool:
+    """Whether host id ``i`` lies in one of ``table``'s (container, host, size) ranges."""
+    return any(h <= i < h + n for _, h, n in table)
 
+
+def _chown_tree(path: str, ids) -> None:
+    """lchown ``path`` and everything under it to ``ids(st) -> (uid, gid)``, skipping
+    entries already owned so; setuid/setgid bits survive the chown (it drops them)."""
     def one(p: str) -> None:
         st = os.lstat(p)
-        if shifted(m.uids, st.st_uid) and shifted(m.gids, st.st_gid):
+        uid, gid = ids(st)
+        if (uid, gid) == (st.st_uid, st.st_gid):
             return
-        os.lchown(p, m.host_uid(st.st_uid), m.host_gid(st.st_gid))
+        os.lchown(p, uid, gid)
         if not os.path.islink(p):
-            os.chmod(p, st.st_mode & 0o7777)  # chown drops setuid/setgid bits
+            os.chmod(p, st.st_mode & 0o7777)
     one(path)
     for dirpath, dirnames, filenames in os.walk(path):
         for n in dirnames + filenames:
             one(os.path.join(dirpath, n))
+
+
+def shift_tree(path: str, m: IdMapping) -> None:
+    """lchown everything under ``path`` (itself included) from container ids to the host
+    ids of ``m`` (what ``cp`` put into a user-namespaced container); an entry whose ids are
+    both already in the mapping's host ranges is left as it is."""
+    def ids(st) -> tuple[int, int]:
+        if _in_ranges(m.uids, st.st_uid) and _in_ranges(m.gids, st.st_gid):
+            return st.st_uid, st.st_gid
+        return m.host_uid(st.st_uid), m.host_gid(st.st_gid)
+    _chown_tree(path, ids)
+
+
+def unshift_tree(path: str, m: IdMapping) -> None:
+    """The inverse of :func:`shift_tree`: lchown everything under ``path`` (itself
+    included) whose owner is in the mapping's host ranges back to the container's ids (what
+    a user-namespaced build RUN step wrote into its upper directory, before it becomes a
+    layer: Docker's layers hold container ids, ``0:0`` for what root made). Ids outside
+    the ranges are left as they are; setuid/setgid bits survive the chown."""
+    def ids(st) -> tuple[int, int]:
+        uid = m.container_uid(st.st_uid) if _in_ranges(m.uids, st.st_uid) else st.st_uid
+        gid = m.container_gid(st.st_gid) if _in_ranges(m.gids, st.st_gid) else st.st_gid
+        return uid, gid
+    _chown_tree(path, ids)
 
 
 def make_searchable(root: str, *dirs: str) -> None:

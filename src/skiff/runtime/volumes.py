@@ -19,7 +19,7 @@ import json
 import os
 import time
 
-from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, SkiffError
 from skiff.metadata import transaction
 from skiff.runtime.records import NAME_RE
 
@@ -82,9 +82,11 @@ def parse_mounts(svc, o: CreateOptions, config: dict) -> list[dict]:
             raise _bad_spec(spec, f"invalid mount config for type \"bind\": invalid mount path: "
                                   f"'{dst}' mount path must be absolute")
         flags = [m for m in mode.split(",") if m]
-        for m in flags:
-            if m not in ("ro", "rw", "z", "Z", "nocopy", *_PROPAGATIONS):
-                raise _bad_spec(spec, f"invalid mode: {m}")
+        groups = (("ro", "rw"), ("z", "Z"), ("nocopy",), _PROPAGATIONS)
+        if (any(m not in (g for grp in groups for g in grp) for m in flags)
+                or any(sum(m in grp for m in flags) > 1 for grp in groups)):
+            # dockerd's ValidMountMode: known words, at most one of each kind
+            raise InvalidArgument(f"invalid mode: {mode}")
         rw = "ro" not in flags
         prop = next((m for m in flags if m in _PROPAGATIONS), "rprivate")
         dst = os.path.normpath(dst)
@@ -241,6 +243,9 @@ def create(svc, name: str | None = None, *, labels: dict | None = None,
     if driver != "local":
         raise InvalidArgument("error looking up volume plugin", f"{driver}: plugin not found")
     name = name or os.urandom(32).hex()
+    if len(name) == 1:  # moby volume/local validateName
+        raise InvalidArgument(f"create {name}", "volume name is too short, names should be "
+                              "at least two alphanumeric characters")
     if not NAME_RE.match(name):
         raise InvalidArgument(f'create {name}',
                               f'"{name}" includes invalid characters for a local volume name, '
@@ -256,7 +261,13 @@ def create(svc, name: str | None = None, *, labels: dict | None = None,
             if exist_ok:
                 return _info(svc, row)
             raise AlreadyExists(f"volume {name}", "already exists")
-        (svc.config.volumes_dir / name / "_data").mkdir(parents=True, exist_ok=True)
+        root = svc.config.volumes_dir / name
+        try:
+            (root / "_data").mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # e.g. a name longer than the file system allows
+            why = (e.strerror or str(e))
+            raise SkiffError(f"create {name}", f"error while creating volume root path "
+                             f"'{root}': mkdir {root}: {why[:1].lower() + why[1:]}") from None
         db.execute("INSERT INTO volumes (name, driver, created, labels, options) "
                    "VALUES (?, 'local', ?, ?, '{}')", (name, time.time(), json.dumps(labels)))
         row = db.execute("SELECT * FROM volumes WHERE name = ?", (name,)).fetchone()
@@ -321,21 +332,34 @@ def remove_anonymous(svc, rec: dict) -> None:
             remove(svc, m["Name"])
 
 
-def prune(svc, all: bool = False) -> tuple[list[str], int]:
-    """Remove unused volumes (anonymous only unless ``all``, as Docker 23+); returns
-    (names, bytes reclaimed)."""
-    from skiff.snapshots import disk_usage
+def content_size(path) -> int:
+    """A volume's size as moby's pkg/directory.Size counts it for prune's "reclaimed
+    space": the apparent sizes of the non-directory entries under ``path``, each inode
+    once (not allocated blocks: an empty volume is 0B, a 1-byte file 1B)."""
+    total, seen = 0, set()
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            if st.st_size and st.st_ino not in seen:
+                seen.add(st.st_ino)
+                total += st.st_size
+    return total
 
+
+def prune(svc, all: bool = False, keep=None) -> tuple[list[str], int]:
+    """Remove unused volumes (anonymous only unless ``all``, as Docker 23+); ``keep``: a
+    predicate on the volume record sparing those it accepts (``--filter label=``);
+    returns (names, bytes reclaimed, counted as Docker does: see :func:`content_size`)."""
     gone, size = [], 0
     for v in list_all(svc):
-        if users(svc, v["Name"]):
+        if users(svc, v["Name"]) or (keep is not None and keep(v)):
             continue
         if not all and "com.docker.volume.anonymous" not in (v["Labels"] or {}):
             continue
-        try:
-            size += disk_usage(svc.config.volumes_dir / v["Name"]).size
-        except Exception:  # noqa: BLE001 - usage is best effort
-            pass
+        size += content_size(svc.config.volumes_dir / v["Name"])
         remove(svc, v["Name"])
         gone.append(v["Name"])
     return gone, size

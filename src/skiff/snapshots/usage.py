@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+
 from skiff.runtime.value import value
 
 

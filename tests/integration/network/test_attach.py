@@ -301,8 +301,11 @@ def test_firewall_backends_nat_ports_isolation_and_cleanup(fw, monkeypatch, requ
     c2, ns2 = env.sandbox()
     eps = net.attach(env.config, env.db, cid, ns, [EndpointRequest("bridge")],
                      publish=[ports.PortSpec(80, "tcp", "", 0)])
-    net.attach(env.config, env.db, c2, ns2, [EndpointRequest(other.name)])
+    (ep2,) = net.attach(env.config, env.db, c2, ns2, [EndpointRequest(other.name)],
+                        publish=[ports.PortSpec(80, "tcp", "::", 0)])  # -p [::]::80
     hp = ports.bindings(env.db, cid)[0].host_port
+    hp6 = ports.bindings(env.db, c2)[0].host_port
+    assert _v6_ports(kind, c2)
     assert {firewall.network_table("skb" + env.uid), firewall.network_table(other.bridge),
             firewall.ports_table(cid)} <= set(firewall.tables())
     www = tmp_path / "www"
@@ -310,6 +313,8 @@ def test_firewall_backends_nat_ports_isolation_and_cleanup(fw, monkeypatch, requ
     (www / "index.html").write_text("via " + kind + "\n")
     httpd = subprocess.Popen(["nsenter", f"--net={ns}", "/bin/busybox", "httpd", "-f",
                               "-p", "80", "-h", str(www)])
+    httpd6 = subprocess.Popen(["nsenter", f"--net={ns2}", "/bin/busybox", "httpd", "-f",
+                               "-p", "[::]:80", "-h", str(www)])
     host_ip = _host_ip()
     srv = socket.socket()
     srv.bind(("0.0.0.0", 0))
@@ -328,13 +333,22 @@ def test_firewall_backends_nat_ports_isolation_and_cleanup(fw, monkeypatch, requ
         r = nsexec(ns2, "ping6", "-c1", "-W2", other.gateway6)
         assert r.returncode == 0, r.stdout + r.stderr
         assert _v6_rules(kind, other.bridge)
+        # a published port on an IPv6 host address (the host's own on that bridge): DNAT
+        # to the container's IPv6 address
+        r = subprocess.run(["/bin/busybox", "wget", "-q", "-O-",
+                            f"http://[{other.gateway6}]:{hp6}/"],
+                           capture_output=True, text=True, timeout=20)
+        assert (r.stdout, ep2.address6 != "") == (f"via {kind}\n", True), r.stderr
     finally:
         httpd.kill()
         httpd.wait()
+        httpd6.kill()
+        httpd6.wait()
         srv.close()
     net.detach(env.config, env.db, cid)
     assert firewall.ports_table(cid) not in firewall.tables()
     net.detach(env.config, env.db, c2)
+    assert not _v6_ports(kind, c2)
     env.svc.reset()
     assert not [t for t in firewall.tables() if env.uid in t]
     assert not _v6_rules(kind, other.bridge)
@@ -402,3 +416,37 @@ def test_ipv6_dual_stack_network(env):
     env.svc.remove(auto.name)
     assert firewall.network_table(n.bridge) not in subprocess.run(
         ["nft", "list", "tables", "ip6"], capture_output=True, text=True).stdout
+
+
+def test_a_released_namespace_takes_its_veth_and_the_same_pair_plugs_again_at_once(env):
+    """detach(with_netns=True) deletes nothing itself: unpinning the namespace (no process
+    in it) makes the kernel delete its veth pair. Attaching the same container again at
+    once (a restart) replaces the pair if it is still there."""
+    cid, ns = env.sandbox()
+    (ep,) = net.attach(env.config, env.db, cid, ns, [EndpointRequest("bridge")])
+    assert ep.host_veth in bridge.links()
+    assert net.detach(env.config, env.db, cid, with_netns=True) == [ep.network_id]
+    assert ep.host_veth in bridge.links()  # not deleted here: it goes with the namespace
+    net.remove_sandbox(cid)
+    ns2 = str(net.create_sandbox(cid))  # same name: the pair may still be there
+    (ep2,) = net.attach(env.config, env.db, cid, ns2, [EndpointRequest("bridge")])
+    assert ep2.host_veth == ep.host_veth
+    assert bridge.addresses(ns2) == sorted(["lo 127.0.0.1/8", f"eth0 {ep2.address}/24"])
+    assert net.detach(env.config, env.db, cid, with_netns=True) == [ep.network_id]
+    net.remove_sandbox(cid)
+    end = time.monotonic() + 5
+    while ep.host_veth in bridge.links():
+        assert time.monotonic() < end, "the kernel did not delete the pair with its netns"
+        time.sleep(0.05)
+    assert env.db.execute("SELECT count(*) FROM network_endpoints").fetchone()[0] == 0
+
+
+def _v6_ports(kind: str, cid: str) -> bool:
+    """Whether the backend holds the container's IPv6 port rules (ip6 table / chain)."""
+    if kind == "nftables":
+        out = subprocess.run(["nft", "list", "tables", "ip6"], capture_output=True,
+                             text=True).stdout
+        return firewall.ports_table(cid) in out.split()
+    from skiff.network import iptables
+
+    return f"nat:{iptables.ports_chain(cid)}" in iptables.chains(6)

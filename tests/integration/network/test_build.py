@@ -109,7 +109,8 @@ def test_failed_run_step_leaves_nothing(sk, tmp_path):
     assert not [n for n in os.listdir(sk.root / "tmp") if n.startswith("netsandbox-")]
 
 
-def test_build_killed_mid_run_is_reconciled_by_the_next_command(sk, tmp_path):
+@pytest.mark.parametrize("next_cmd", ["network", "create"])
+def test_build_killed_mid_run_is_reconciled_by_the_next_command(sk, tmp_path, next_cmd):
     _ok(sk("run", "--rm", "bb:1", "true"))
     before = host_state()
     ctx = tmp_path / "ctx"
@@ -129,7 +130,11 @@ def test_build_killed_mid_run_is_reconciled_by_the_next_command(sk, tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     try:
-        # the next command (any `skiff network` one) finds the owner dead, releases it all
+        # the next command (any `skiff network` one, a container create whatever its
+        # network) finds the owner dead, releases it all
+        if next_cmd == "create":
+            _ok(sk("create", "--network", "none", "bb:1", "true"))
+            assert not [n for n in os.listdir(sk.root / "tmp") if n.startswith("netsandbox-")]
         assert _bridge(sk)["Containers"] == {}
         assert leaked(before) == set()
         assert ep["IPv4Address"]  # it had an address, now free again

@@ -67,6 +67,39 @@ def test_published_port_and_none(sk, tmp_path):
     assert out.split() == ["eth0", "lo"]
 
 
+def test_published_port_on_ipv6_host_addresses(sk):
+    """-p [IPv6]:HOST:CTR on a dual-stack network: DNAT (ip6 table) to the container's
+    IPv6 address, shown bracketed as Docker shows it; refused where the kernel cannot
+    forward it (an IPv4-only network, the IPv6 loopback), leaving nothing behind."""
+    _ok(sk("network", "create", "--ipv6", "six"))
+    r = sk("run", "--rm", "-p", "[::]::80", "bb:1", "true")
+    assert r.code == 125 and ("an IPv6 host address needs the container on a network with "
+                              "IPv6 (network bridge has none") in r.err, r
+    r = sk("run", "--rm", "--network", "six", "-p", "[::1]:8080:80", "bb:1", "true")
+    assert r.code == 125 and "the IPv6 loopback cannot be forwarded" in r.err, r
+    cid = _ok(sk("run", "-d", "--network", "six", "-p", "[::]::80", "-p", "127.0.0.1::80",
+                 "bb:1", "httpd", "-f", "-p", "80", "-h", "/etc")).strip()
+    gw6 = json.loads(_ok(sk("inspect", cid)))[0]["NetworkSettings"]["Networks"]["six"][
+        "IPv6Gateway"]
+    lines = _ok(sk("port", cid)).splitlines()
+    assert [ln.rsplit(":", 1)[0] for ln in lines] == ["80/tcp -> 127.0.0.1", "80/tcp -> [::]"]
+    hp6 = int(lines[1].rsplit(":", 1)[1])
+    assert _ok(sk("ps", "--format", "{{.Ports}}", "-f", f"id={cid}")).endswith(
+        f", [::]:{hp6}->80/tcp\n")
+    time.sleep(0.3)
+    # the host's own IPv6 address on the network's bridge is one of the host's addresses
+    r = subprocess.run(["/bin/busybox", "wget", "-q", "-O-", f"http://[{gw6}]:{hp6}/hostname"],
+                       capture_output=True, text=True, timeout=20)
+    assert r.stdout == cid[:12] + "\n", r.stderr
+    _ok(sk("stop", "-t", "1", cid))
+    assert _ok(sk("port", cid)) == ""
+    from skiff.network import firewall
+
+    tables6 = subprocess.run(["nft", "list", "tables", "ip6"], capture_output=True,
+                             text=True).stdout
+    assert firewall.ports_table(cid) not in tables6
+
+
 def test_connect_disconnect_and_release_after_a_foreground_run(sk):
     _ok(sk("network", "create", "extra"))
     _ok(sk("run", "-d", "--name", "two", "bb:1", "sleep", "60"))
@@ -117,10 +150,19 @@ def test_network_container_mode_joins_another_containers_namespace(sk):
         assert (r.code, r.err) == (125, f"skiff: conflicting options: {msg}\n"), flags
     r = sk("run", "--rm", "--network", "container:nosuch", "bb:1", "true")
     assert (r.code, r.err) == (125, "skiff: No such container: nosuch\n")
+    # web stops while a container that joined it runs on: the joiner holds the namespace,
+    # so the veth does not go with it; it is deleted (dockerd: the endpoint leaves)
+    _ok(sk("run", "-d", "--name", "joiner", "--network", "container:web", "bb:1", "sleep", "60"))
     _ok(sk("stop", "-t", "0", "web"))
+    end = time.monotonic() + 5
+    while (nets := _ok(sk("exec", "joiner", "ls", "/sys/class/net")).split()) != ["lo"]:
+        assert time.monotonic() < end, nets
+        time.sleep(0.1)
+    _ok(sk("rm", "-f", "joiner"))
     r = sk("start", cid)
     assert r.err == ("skiff: cannot join network namespace of a non running container: "
-                     "container web is exited\n"), r
+                     "container web is exited\n"
+                     f"skiff: failed to start containers: {cid}\n"), r  # docker/cli's line
     _ok(sk("rm", "-f", cid, "web"))
 
 

@@ -194,3 +194,168 @@ def test_pair_split_takes_what_the_pairs_pattern_matches(rest):
         assert list(zip(parts[1::3], parts[2::3], strict=True)) == _PAIR_SPLIT.findall(rest)
     else:
         assert parts is None
+
+
+# The shortcuts of typedfast: each must give what from_line (the general path) gives for
+# the same line whenever it gives anything (it returns None to leave the line to it).
+_FAST_PIECE = st.sampled_from([
+    "a", "B", "k=v", "k=", "=v", "a=b=c", '"x y"', "'q r'", 'v="a b"', "k='a b'", "x\\ y",
+    "`", "\\", "$X", "${Y:-z}", " ", "  ", "\t", "\xa0", "\u3000", "\x0b", "-", "--", "-x=1",
+    "--from=s ", "--chown=1:2 ", "--chmod=644 ", "--link ", "--link=true ", "--parents ",
+    "--from= ", "--from=a=b ", "--chown=\"a b\" ", '["a"]', '["a", "b"]', '["a","b"]',
+    '[ "a" ]', "[]", '["a\\"b"]', '["\\u0041"]', '["a", 1]', "[", "]", "AS", "as", "aS",
+    " AS ", " as ", "s1", "S-1.x", "1x", "\u212a", "ſ", "/d", "src/", "#", "=", ",", "\x00",
+    "\x85", "é",
+])
+
+
+@settings(max_examples=700, deadline=None)
+@given(st.sampled_from(sorted(__import__("skiff.dockerfile.typedfast",
+                                         fromlist=["FAST"]).FAST)),
+       st.lists(_FAST_PIECE, max_size=7), st.sampled_from(["\\", "`"]))
+def test_fast_shapes_give_what_from_line_gives(word, pieces, escape):
+    from skiff.dockerfile.segment import Directives
+    from skiff.dockerfile.typedfast import FAST
+    from skiff.dockerfile.typedline import from_line
+
+    rest = "".join(pieces)
+    line = word + " " + rest
+    got = FAST[word](rest, line, 3, 5)
+    if got is None or "<<" in line:
+        return
+    d = Directives()
+    d.set_escape(escape)
+    want = from_line(line, d, [], 3, 5)
+    assert type(got) is type(want)
+    assert got == want
+
+
+@pytest.mark.parametrize("line", [
+    "RUN set -eux; apt-get update", 'RUN ["a", "b"]', 'CMD ["/bin/app", "--port", "1"]',
+    "CMD x", 'ENTRYPOINT ["e"]', "ENTRYPOINT e f", "WORKDIR /w/1", "USER 1000:1000",
+    'ENV V1=value1 P1="a b c" PATH=/opt/1:$PATH', "ENV a=1", 'LABEL org.k="v 1" other=x',
+    "ARG A1=default", "ARG A", "ARG A=", "FROM base AS s1", "FROM ${BASE} as Base",
+    "FROM busybox", "COPY --chown=1000:1000 --chmod=0644 src/1/ /app/1/", "COPY a b c /d/",
+    "COPY --from=build --link /out /out", "run x", "from a AS b",
+])
+def test_fast_shapes_take_the_usual_lines(line):
+    """The shapes the bench and most Dockerfiles use go through the shortcuts."""
+    from skiff.dockerfile.segment import Directives
+    from skiff.dockerfile.typedfast import FAST
+    from skiff.dockerfile.typedline import from_line
+
+    word, _, rest = line.partition(" ")
+    got = FAST[word](rest, line, 2, 2)
+    assert got is not None
+    assert got == from_line(line, Directives(), [], 2, 2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_WORD, st.lists(_FAST_PIECE, max_size=4),
+                          st.sampled_from(["", " ", "\t", " \\\n  "])), max_size=6))
+def test_parse_with_and_without_the_shortcuts(lines):
+    import skiff.dockerfile as df
+
+    text = "FROM base\n" + "".join(
+        word + " " + "".join(args) + tail + "\n" for word, args, tail in lines)
+    got = _by_line(text)
+    df._FAST_SHAPES = False
+    try:
+        want = _by_line(text)
+    finally:
+        df._FAST_SHAPES = True
+    assert got == want
+    if isinstance(got, list):
+        assert [type(x) for x in got] == [type(x) for x in want]
+
+
+def _fast_vs_from_line(word: str, rest: str) -> bool:
+    """Assert the shortcut agrees with from_line; True when the shortcut took the line."""
+    from skiff.dockerfile.segment import Directives
+    from skiff.dockerfile.typedfast import FAST
+    from skiff.dockerfile.typedline import from_line
+
+    line = word + " " + rest
+    got = FAST[word](rest, line, 1, 2)
+    if got is None or "<<" in line:
+        return False
+    want = from_line(line, Directives(), [], 1, 2)
+    assert type(got) is type(want)
+    assert got == want
+    return True
+
+
+# each half usual pieces (the shortcut's shapes), half awkward ones
+_KEY = st.one_of(st.sampled_from(["a", "K1", "a.b-c_d", "k-", "$k"]),
+                 st.sampled_from(["-k", "'k'", '"k"', "k\\", "", "k`", "é"]))
+_VAL = st.one_of(st.sampled_from(["", "v", "a=b", '"a b"', "'a b'", '"a"b', "$P:x", "'a\\'"]),
+                 st.sampled_from(['"a\\"b"', "x\\ y", "`x`", "'", '"', "v\xa0"]))
+_GAP = st.one_of(st.sampled_from([" ", "\t", "  ", " \t "]),
+                 st.sampled_from(["\xa0", "\u3000", "", "\x0b"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["ENV", "LABEL", "env", "label", "ARG", "arg"]),
+       st.lists(st.tuples(_KEY, st.sampled_from(["=", "=", "=", "", "=="]), _VAL, _GAP), min_size=1,
+                max_size=4),
+       st.sampled_from(["", " ", "\t", "\xa0"]))
+def test_fast_pairs_give_what_from_line_gives(word, pairs, tail):
+    rest = "".join(k + eq + v + gap for k, eq, v, gap in pairs[:-1])
+    k, eq, v, _ = pairs[-1]
+    _fast_vs_from_line(word, rest + k + eq + v + tail)
+
+
+_COPY_FAST_FLAG = st.one_of(
+    st.sampled_from(["--from=s", "--chown=1:2", "--chmod=644", "--link", "--from=a=b"]),
+    st.sampled_from(["--chown=", "--link=false", "--parents", "--chmod=\"1\"", "--exclude=x",
+                     "--from", "-x", "--"]))
+_COPY_WORD = st.one_of(st.sampled_from(["a", "src/1/", "/d/", "$X", "#", "x=y", "a-"]),
+                       st.sampled_from(["-a", "[", '["a",', "'x y'", "b\\ c", "`", "é"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_COPY_FAST_FLAG, max_size=4, unique=True), st.permutations(range(4)),
+       st.lists(_COPY_WORD, min_size=1, max_size=4), st.sampled_from([" ", "\t", "  "]),
+       st.sampled_from(["", " "]), st.sampled_from(["COPY", "copy"]))
+def test_fast_copy_gives_what_from_line_gives(flags, order, words, gap, tail, word):
+    flags = [flags[i] for i in order if i < len(flags)]
+    _fast_vs_from_line(word, gap.join(flags + words) + tail)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["FROM", "from"]),
+       st.sampled_from(["base", "${B}", "a:1@sha256:x", "-b", "[", "b\xa0", "é", "a\\b"]),
+       st.sampled_from(["", " AS ", " as ", " aS ", "\tAS\t", "  AS ", " AS", " ſ ", " AS  ",
+                        " As ", " AΣ "]),
+       st.sampled_from(["", "s1", "S.x-1_", "1s", "\u212a", "s!", "s t", "-s"]),
+       st.sampled_from(["", " ", "\xa0"]))
+def test_fast_from_gives_what_from_line_gives(word, base, as_, name, tail):
+    _fast_vs_from_line(word, base + as_ + name + tail)
+
+
+_GOOD_KEY = st.sampled_from(["a", "K1", "a.b-c_d", "k-", "$k", "k:x"])
+_GOOD_VAL = st.sampled_from(["", "v", "a=b", '"a b"', "'a b'", '"a"b', "$P:x", "'a\\'", '"\t"',
+                             "'#'", "x'y z'"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["ENV", "LABEL", "env", "label"]),
+       st.lists(st.tuples(_GOOD_KEY, _GOOD_VAL), min_size=1, max_size=3),
+       st.sampled_from([" ", "\t", "  ", " \t "]), st.sampled_from(["ARG", "arg"]),
+       _GOOD_KEY, st.sampled_from([None, "", "v", "a=b", "$X"]))
+def test_fast_pairs_take_the_usual_shapes(word, pairs, gap, arg, key, value):
+    assert _fast_vs_from_line(word, gap.join(k + "=" + v for k, v in pairs))
+    if "'" not in key and '"' not in key:
+        assert _fast_vs_from_line(arg, key if value is None else key + "=" + value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([None, "s", "a=b", "b-1"]), st.sampled_from([None, "1:2", "u"]),
+       st.sampled_from([None, "644", "u+x"]), st.booleans(),
+       st.lists(st.sampled_from(["a", "src/1/", "/d/", "$X", "#", "x=y", "a-", "*.go"]),
+                min_size=2, max_size=4),
+       st.sampled_from([" ", "\t", "  "]))
+def test_fast_copy_takes_the_usual_shapes(from_, chown, chmod, link, words, gap):
+    flags = [f"--{n}={v}" for n, v in (("from", from_), ("chown", chown), ("chmod", chmod))
+             if v is not None] + ["--link"] * link
+    assert _fast_vs_from_line("COPY", gap.join(flags + words))

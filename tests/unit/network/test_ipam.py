@@ -117,3 +117,48 @@ def test_the_database_refuses_a_second_holder(db):
 
 def test_mac_is_dockers_form():
     assert ipam.mac_for(IPv4Address("10.88.0.2")) == "02:42:0a:58:00:02"
+
+
+def test_two_stores_sharing_the_default_bridge_never_hand_out_one_address(tmp_path, monkeypatch):
+    """Each root has its own IPAM but the default bridge's device is the host's: an address
+    is also claimed host-wide (a file per address), skipped by the other root while its
+    holder's netns pin exists, taken over once it is gone, dropped on release."""
+    claims, pins = tmp_path / "claims", tmp_path / "pins"
+    pins.mkdir()
+    monkeypatch.setattr(ipam, "CLAIMS_DIR", str(claims))
+    monkeypatch.setattr(ipam, "PINS_DIR", str(pins))
+    dbs = []
+    for i in range(2):
+        d = metadata.connect(tmp_path / f"m{i}.db")
+        dbs.append(d)
+        n = records.Network(id="0000000a" + f"{i}" * 56, name="bridge", driver="bridge",
+                            created=time.time(), subnet="10.88.0.0/16", gateway="10.88.0.1",
+                            bridge="sktest0")
+        with metadata.transaction(d):
+            records.insert(d, n)
+    nid = [records.find(d, "bridge").id for d in dbs]
+    ca, cb, cc = "a" * 64, "b" * 64, "c" * 64
+    (pins / f"skiff-{ca[:12]}").touch()
+    with metadata.transaction(dbs[0]):
+        a = str(ipam.allocate(dbs[0], nid[0], ca))
+    assert a == "10.88.0.11"  # both stores start at the same offset (ID prefix 0x0a)
+    assert (claims / "sktest0" / a).read_text() == ca
+    with metadata.transaction(dbs[1]):
+        b = str(ipam.allocate(dbs[1], nid[1], cb))
+    assert b == "10.88.0.12"  # the other store's live holder keeps .11
+    # a claim whose holder's pin is gone is stale: taken over
+    (pins / f"skiff-{ca[:12]}").unlink()
+    with metadata.transaction(dbs[1]):
+        dbs[1].execute("UPDATE networks SET last_ip = NULL")
+        c = str(ipam.allocate(dbs[1], nid[1], cc))
+    assert c == "10.88.0.11" and (claims / "sktest0" / a).read_text() == cc
+    # release drops only the releasing holder's claim
+    with metadata.transaction(dbs[0]):
+        assert ipam.release(dbs[0], nid[0], ca) == a
+    assert (claims / "sktest0" / a).read_text() == cc
+    with metadata.transaction(dbs[1]):
+        ipam.release(dbs[1], nid[1], cc)
+        ipam.release(dbs[1], nid[1], cb)
+    assert list((claims / "sktest0").iterdir()) == []
+    for d in dbs:
+        d.close()

@@ -152,13 +152,14 @@ def test_sandbox_sweep_releases_only_dead_owners(tmp_path, monkeypatch):
     config = Config.from_env(root=str(tmp_path))
     config.tmp_dir.mkdir(parents=True)
     released = []
-    monkeypatch.setattr(sandbox, "release", lambda c, db, sid: released.append(sid))
+    monkeypatch.setattr(sandbox, "release",
+                        lambda c, db, sid, settled=True: released.append((sid, settled)))
     me = os.getpid()
     (config.tmp_dir / "netsandbox-live").write_text(f"{me} {start_time(me)}\n")
     (config.tmp_dir / "netsandbox-dead").write_text(f"{me} 1\n")  # pid reused: not it
     (config.tmp_dir / "netsandbox-half.tmp").write_text("")  # being written
     assert sandbox.sweep(config, None) == ["dead"]
-    assert released == ["dead"]
+    assert released == [("dead", False)]  # its RUN process may live on: not settled
 
 
 def test_dns_aaaa_records():

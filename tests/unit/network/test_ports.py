@@ -30,6 +30,12 @@ def test_parse_publish_forms():
     assert parse_publish("0.0.0.0:8080:80") == [PortSpec(80, "tcp", "", 8080)]
     assert parse_publish("8000-8001:80-81") == [PortSpec(80, "tcp", "", 8000),
                                                 PortSpec(81, "tcp", "", 8001)]
+    # IPv6 host addresses, bracketed or not, recorded without brackets (Docker's HostIp)
+    assert parse_publish("[fd00::1]:8080:80") == [PortSpec(80, "tcp", "fd00::1", 8080)]
+    assert parse_publish("[fd00::1]::80/udp") == [PortSpec(80, "udp", "fd00::1", 0)]
+    assert parse_publish("fd00::1:8080:80") == [PortSpec(80, "tcp", "fd00::1", 8080)]
+    assert parse_publish("[::]:8080:80") == [PortSpec(80, "tcp", "::", 8080)]
+    assert parse_publish("[fd00:0::1]:8080:80") == [PortSpec(80, "tcp", "fd00::1", 8080)]
 
 
 @pytest.mark.parametrize("spec,msg", [
@@ -39,7 +45,9 @@ def test_parse_publish_forms():
     ("80/sctpx", "invalid proto: sctpx"),
     ("70000", "invalid containerPort: 70000"),
     ("8000-8002:80-81", "invalid ranges specified"),
-    ("1:2:3:4", "invalid port format"),
+    ("1:2:3:4", "invalid IP address: 1:2"),  # (go-connections: all before the last two)
+    ("[::1:80:80", "invalid IP address \\[::1"),
+    ("[::1]:8080:80", "the IPv6 loopback cannot be forwarded"),  # (Docker: its proxy)
 ])
 def test_parse_publish_errors(spec, msg):
     with pytest.raises(InvalidArgument, match=msg):
@@ -86,6 +94,21 @@ def test_a_port_bound_on_the_host_is_refused(db):
         s.close()
 
 
+def test_ipv6_host_addresses_allocate_apart_from_ipv4(db):
+    with metadata.transaction(db):
+        (b4,) = allocate(db, "c1", "n", [PortSpec(80, "tcp", "", 0)])
+        # the same port on an IPv6 address: another family, no clash (Docker binds both)
+        (b6,) = allocate(db, "c2", "n", [PortSpec(80, "tcp", "::1", b4.host_port)])
+    assert (b6.host_ip, b6.host_port) == ("::1", b4.host_port)
+    with pytest.raises(Conflict, match=rf"Bind for \[::\]:{b4.host_port} failed: port is "
+                                       "already allocated"):
+        with metadata.transaction(db):
+            allocate(db, "c3", "n", [PortSpec(81, "tcp", "::", b4.host_port)])
+    with metadata.transaction(db):
+        (r6,) = allocate(db, "c3", "n", [PortSpec(81, "tcp", "::1", 0)])  # a random one
+    assert r6.host_port > 0 and r6.host_ip == "::1"
+
+
 def test_displays():
     b = [PortBinding("", 8080, "tcp", 80), PortBinding("127.0.0.1", 5353, "udp", 53)]
     assert b[0].ps_text() == "0.0.0.0:8080->80/tcp"
@@ -96,6 +119,14 @@ def test_displays():
     assert port_lines(b, "53/udp") == ["127.0.0.1:5353"]
     with pytest.raises(NotFound, match="No public port '81/tcp' published"):
         port_lines(b, "81")
+    v6 = [PortBinding("::1", 8080, "tcp", 80)]
+    assert v6[0].ps_text() == "[::1]:8080->80/tcp"
+    assert port_lines(v6) == ["80/tcp -> [::1]:8080"]
+    assert docker_ports(v6) == {"80/tcp": [{"HostIp": "::1", "HostPort": "8080"}]}
+    from skiff.network.glue import ps_ports
+
+    assert ps_ports({"Ports": docker_ports(v6 + b)}) == (
+        "127.0.0.1:5353->53/udp, [::1]:8080->80/tcp, 0.0.0.0:8080->80/tcp")
 
 
 def test_rule_scripts():
@@ -104,6 +135,14 @@ def test_rule_scripts():
     t = "skiff_p_cccccccccccc"
     assert f"add rule ip {t} prerouting fib daddr type local tcp dport 8080 dnat to 10.88.0.2:80" in s
     assert f"add rule ip {t} output ip daddr 127.0.0.1 fib daddr type local udp dport 53 dnat to 10.88.0.2:53" in s
+    assert f"add table ip6 {t}\ndelete table ip6 {t}\n" in s  # no IPv6 rules: none left
+    assert "add chain ip6" not in s
+    s6 = firewall.port_rules("c" * 64, [firewall.PortRule("::1", 8080, "tcp", "fd00::5", 80),
+                                        firewall.PortRule("::", 53, "udp", "fd00::5", 53)])
+    assert (f"add rule ip6 {t} output ip6 daddr ::1 fib daddr type local tcp dport 8080 "
+            "dnat to [fd00::5]:80") in s6
+    assert f"add rule ip6 {t} prerouting fib daddr type local udp dport 53 dnat to [fd00::5]:53" in s6
+    assert f"add rule ip {t}" not in s6
     n = firewall.network_rules("sk-x", "10.89.0.0/24", internal=True)
     assert n.startswith("add table ip skiff_n_sk_x\n")
     assert "masquerade" not in n

@@ -87,8 +87,17 @@ def test_restart_policy_and_ulimit_parsing():
     assert options.parse_restart("always") == ("always", 0)
     with pytest.raises(InvalidArgument, match="maximum retry count cannot be used with restart policy 'always'"):
         options.parse_restart("always:2")
-    with pytest.raises(InvalidArgument, match="unknown policy 'sometimes'"):
+    with pytest.raises(InvalidArgument) as ei:
         options.parse_restart("sometimes")
+    # dockerd 20.10 / docker/cli 28 wording, each observed
+    assert str(ei.value) == "invalid restart policy 'sometimes'"
+    for spec, msg in [("no:2", "maximum retry count cannot be used with restart policy 'no'"),
+                      ("on-failure:-1", "maximum retry count cannot be negative"),
+                      ("on-failure:x", "invalid restart policy format: maximum retry count "
+                                       "must be an integer")]:
+        with pytest.raises(InvalidArgument) as ei:
+            options.parse_restart(spec)
+        assert str(ei.value) == msg, spec
     hc = options.host_config(options.CreateOptions(ulimits=("nofile=100:200",), memory=1 << 26))
     assert hc["Ulimits"] == [{"Name": "nofile", "Hard": 200, "Soft": 100}]
     assert (hc["Memory"], hc["MemorySwap"]) == (1 << 26, 1 << 27)

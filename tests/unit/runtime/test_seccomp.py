@@ -63,3 +63,16 @@ def test_debian_default_profile_converts():
     eperm = next(s for s in out["syscalls"] if "bpf" in s["names"])
     assert (eperm["action"], eperm["errnoRet"]) == ("SCMP_ACT_ERRNO", 1)
     assert out["defaultAction"] == "SCMP_ACT_ERRNO"
+
+
+def test_missing_profile_file_message_is_docker_clis(tmp_path):
+    # docker run --security-opt seccomp=/nonexist: "opening seccomp profile (/nonexist)
+    # failed: open /nonexist: no such file or directory", exit 125
+    from skiff.errors import NotFound
+
+    missing = tmp_path / "nonexist.json"
+    with pytest.raises(NotFound) as ei:
+        seccomp.load_profile(missing)
+    assert str(ei.value) == (f"opening seccomp profile ({missing}) failed: open {missing}: "
+                             "no such file or directory")
+    assert ei.value.exit_code == 125

@@ -100,6 +100,13 @@ def test_cap_add_drop_and_all():
     assert S.capabilities(["ALL"]) == list(S.ALL_CAPS)
     with pytest.raises(InvalidArgument, match='unknown capability: "CAP_BOGUS"'):
         S.capabilities(["bogus"])
+    # dockerd names the list: "invalid CapAdd: ..." / "invalid CapDrop: ..."
+    with pytest.raises(InvalidArgument) as ei:
+        S.capabilities(["bogus"], ["bogus2"])
+    assert str(ei.value) == 'invalid CapAdd: unknown capability: "CAP_BOGUS"'
+    with pytest.raises(InvalidArgument) as ei:
+        S.capabilities([], ["bogus2"])
+    assert str(ei.value) == 'invalid CapDrop: unknown capability: "CAP_BOGUS2"'
 
 
 def test_privileged_drops_confinement():

@@ -230,29 +230,44 @@ def push_report(config: Config, db, ref: str, *, progress: NullProgress | None =
     r = _parse(ref)
     if r.digest is None and r.tag is None:
         r = r.with_tag("latest")
+    # moby distribution.Push: this line first, then the local lookup
+    progress.message(f"The push refers to repository [{r.repository}]")
+    images = ImageService(config, db)
     try:
-        img = ImageService(config, db).get(str(r))
+        img = images.get(str(r))
     except ImageNotFound as e:
-        # Docker: "An image does not exist locally with the tag: <repository>" (exit 1)
+        # Docker: "An image does not exist locally with the tag: <repository>" when the
+        # repository has no local name at all, else "tag does not exist: <repo:tag>"
+        # (push_v2 pushTag); exit 1 either way
+        if r.tag and db.execute("SELECT 1 FROM tags WHERE name LIKE ? LIMIT 1",
+                                (r.repository + ":%",)).fetchone():
+            raise ImageNotFound("tag does not exist", r.familiar(), exit_code=1) from e
         raise ImageNotFound("An image does not exist locally with the tag",
                             r.familiar_name(), exit_code=1) from e
     store = ContentStore(config.content_dir)
     sources = BlobSources(config.root)
-    progress.message(f"The push refers to repository [{r.repository}]")
     target = r.tag or r.digest
+    # a lease on what is uploaded: an rmi meanwhile cannot delete it mid-push (Docker's
+    # push holds layer references); what the rmi released is collected afterwards
+    held = {*(x.digest for x in img.layers), img.id, img.manifest_digest}
     try:
-        with Registry(r.domain, config) as reg:
-            res = push_image(reg, r.path, target, img.manifest_digest, store,
-                             progress=progress,
-                             mount_from=lambda d: sources.candidates(r.domain, d))
+        with images.leased():
+            for d in held:
+                images.protect(d)
+            images.get(img.id)  # still there once protected
+            with Registry(r.domain, config) as reg:
+                res = push_image(reg, r.path, target, img.manifest_digest, store,
+                                 progress=progress,
+                                 mount_from=lambda d: sources.candidates(r.domain, d))
         sources.record(r.domain, r.path, list(res.blobs))
     finally:
         sources.close()
     from skiff import metadata
 
     with metadata.transaction(db):  # Docker records the pushed digest as a RepoDigest
-        db.execute("INSERT OR REPLACE INTO repo_digests (name, image_id) VALUES (?, ?)",
-                   (f"{r.repository}@{res.digest}", img.id))
+        db.execute("INSERT OR REPLACE INTO repo_digests (name, image_id) SELECT ?, id "
+                   "FROM images WHERE id = ?", (f"{r.repository}@{res.digest}", img.id))
+    images._collect_blobs(held)
     return PushReport(str(r), target, res.digest, res.size, res.blobs)
 
 

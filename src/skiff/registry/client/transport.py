@@ -188,6 +188,15 @@ def raise_for(r, what: str) -> None:
     """Raise the SkiffError for a failed response (call only when it failed; ``r`` has
     ``status_code``, ``reason_phrase`` and ``json()``)."""
     why, codes = decode_error(r)
+    if r.status_code == 401 and not codes:
+        # a 401 without an error body (HEAD): say why as Docker does, not "unexpected
+        # HTTP status" — no credentials for a Basic challenge, else authentication needed
+        headers = getattr(r, "headers", None) or {}
+        req = getattr(r, "request", None)
+        sent = req is not None and "authorization" in {k.lower() for k in req.headers}
+        basic = str(headers.get("WWW-Authenticate", "")).lower().startswith("basic")
+        why = ("no basic auth credentials" if basic and not sent
+               else "unauthorized: authentication required")
     if r.status_code == 401 or "UNAUTHORIZED" in codes or "DENIED" in codes:
         raise Unauthorized(what, why)
     if r.status_code == 404 or {"MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN"} & set(codes):
