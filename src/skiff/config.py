@@ -7,7 +7,10 @@ environment (``SKIFF_ROOT``, ``SKIFF_RUNTIME``) > the default.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+TYPE_CHECKING = False  # (not typing's: `run` starts faster without importing typing)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_ROOT = "/var/lib/skiff"
 DEFAULT_RUNTIME = "runc"
@@ -32,22 +35,42 @@ class Config:
     # A plain slotted class with a frozen dataclass's behaviour (keyword or positional
     # construction, ==, hash, repr, no assignment): every command builds a Config, and
     # `dataclasses` pulls in inspect/ast/dis (~15 ms of start-up) for this one value.
-    __slots__ = ("root", "runtime", "insecure_registries", "userns_remap")
-    _FIELDS = __slots__
+    # ``root`` is a property over the text ``root_dir``: pathlib (with urllib.parse and
+    # ipaddress, ~4-8 ms of import) is built only for callers that use a Path, and
+    # ``skiff run``'s path uses :meth:`at` (str) instead.
+    __slots__ = ("root_dir", "runtime", "insecure_registries", "userns_remap", "_root")
+    _FIELDS = ("root", "runtime", "insecure_registries", "userns_remap")
 
-    root: Path
+    root_dir: str
     runtime: str
     insecure_registries: tuple[str, ...]
     userns_remap: str
 
     def __init__(self, root: Path | None = None, runtime: str = DEFAULT_RUNTIME,
                  insecure_registries: tuple[str, ...] = (), userns_remap: str = ""):
-        """Args as the attributes; ``root`` defaults to ``Path("/var/lib/skiff")``."""
+        """Args as the attributes; ``root`` (a Path or str) defaults to /var/lib/skiff."""
         put = object.__setattr__
-        put(self, "root", Path(DEFAULT_ROOT) if root is None else root)
+        put(self, "root_dir", DEFAULT_ROOT if root is None else _norm(os.fspath(root)))
+        put(self, "_root", root if root is not None and not isinstance(root, str) else None)
         put(self, "runtime", runtime)
         put(self, "insecure_registries", insecure_registries)
         put(self, "userns_remap", userns_remap)
+
+    @property
+    def root(self) -> Path:
+        """The store's root directory as a Path (built on first use)."""
+        r = self._root
+        if r is None:
+            from pathlib import Path
+
+            r = Path(self.root_dir)
+            object.__setattr__(self, "_root", r)
+        return r
+
+    def at(self, *parts: str) -> str:
+        """``root / parts...`` as text: ``at("containers", cid)`` is
+        ``str(containers_dir / cid)``. No pathlib, for the paths of ``skiff run``."""
+        return os.path.join(self.root_dir, *parts)
 
     def _values(self) -> tuple:
         return (self.root, self.runtime, self.insecure_registries, self.userns_remap)
@@ -80,7 +103,9 @@ class Config:
         """Build a Config from explicit values, then $SKIFF_ROOT / $SKIFF_RUNTIME, then defaults."""
         r = root or os.environ.get("SKIFF_ROOT") or DEFAULT_ROOT
         rt = runtime or os.environ.get("SKIFF_RUNTIME") or DEFAULT_RUNTIME
-        root_path = Path(r).absolute()
+        r = os.fspath(r)
+        # str(Path(r).absolute()) without pathlib
+        root_path = _norm(r if os.path.isabs(r) else os.path.join(os.getcwd(), r))
         env_insecure = os.environ.get("SKIFF_INSECURE_REGISTRIES")
         remap = os.environ.get("SKIFF_USERNS_REMAP")
         daemon = _daemon_json(root_path) if env_insecure is None or remap is None else {}
@@ -91,7 +116,7 @@ class Config:
             if not isinstance(listed, list) or not all(isinstance(h, str) for h in listed):
                 from skiff.errors import InvalidArgument
 
-                raise InvalidArgument(f"{root_path / 'daemon.json'}",
+                raise InvalidArgument(os.path.join(root_path, "daemon.json"),
                                       '"insecure-registries" must be a list of strings')
             insecure = tuple(listed)
         if remap is None:
@@ -135,6 +160,14 @@ class Config:
         return self.root / "metadata.db"
 
 
+def _norm(p: str) -> str:
+    """``str(PurePosixPath(p))``: "." parts and doubled or trailing slashes dropped, ".."
+    kept, an initial "//" kept (POSIX), ``""`` is ``"."``."""
+    lead = "//" if p.startswith("//") and not p.startswith("///") else "/" if p.startswith("/") else ""
+    rest = "/".join(x for x in p.split("/") if x and x != ".")
+    return lead + rest if lead or rest else "."
+
+
 def which(name: str) -> str | None:
     """``shutil.which(name)`` for an executable file (POSIX): a name with a slash is taken
     as it is, else the first match on ``$PATH`` (``os.defpath`` when unset). Here rather
@@ -156,7 +189,7 @@ def which(name: str) -> str | None:
     return None
 
 
-def _daemon_json(root: Path) -> dict:
+def _daemon_json(root: str) -> dict:
     """``<root>/daemon.json`` (dockerd's file name and keys), ``{}`` when absent.
 
     Raises:
@@ -165,16 +198,16 @@ def _daemon_json(root: Path) -> dict:
     import json
 
     try:
-        with open(root / "daemon.json") as f:
+        with open(os.path.join(root, "daemon.json")) as f:
             data = json.load(f)
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as e:
         from skiff.errors import InvalidArgument
 
-        raise InvalidArgument(f"{root / 'daemon.json'}", str(e)) from None
+        raise InvalidArgument(os.path.join(root, "daemon.json"), str(e)) from None
     if not isinstance(data, dict):
         from skiff.errors import InvalidArgument
 
-        raise InvalidArgument(f"{root / 'daemon.json'}", "not a JSON object")
+        raise InvalidArgument(os.path.join(root, "daemon.json"), "not a JSON object")
     return data

@@ -60,3 +60,21 @@ def test_concurrent_writers_all_land(tmp_path):
         t.join()
     db = metadata.connect(path)
     assert db.execute("SELECT count(*) FROM volumes").fetchone()[0] == 200
+
+
+def test_wal_stays_small_between_commands(tmp_path):
+    """runperf4: a connection checkpoints at 128 WAL pages (SQLite's default is 1,000),
+    so the WAL the next command's open must read back stays under ~0.5 MB."""
+    p = tmp_path / "m.db"
+    db = metadata.connect(p)
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 128
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    for i in range(400):
+        with metadata.transaction(db):
+            db.execute("INSERT INTO containers (id, name, image_id, created, data) "
+                       "VALUES (?, ?, NULL, 0, ?)", (f"c{i}", f"n{i}", "x" * 5000))
+    db.close()
+    assert (tmp_path / "m.db-wal").stat().st_size <= (128 + 8) * (4096 + 24) + 32
+    db = metadata.connect(p)
+    assert db.execute("SELECT COUNT(*) FROM containers").fetchone()[0] == 400
+    db.close()

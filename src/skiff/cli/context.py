@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from skiff.config import Config
@@ -96,8 +97,8 @@ class Context:
         if self._db is None:
             from skiff import metadata
 
-            self.config.root.mkdir(parents=True, exist_ok=True)
-            self._db = metadata.connect(self.config.metadata_path)
+            os.makedirs(self.config.root_dir, exist_ok=True)
+            self._db = metadata.connect(self.config.at("metadata.db"))
         return self._db
 
     def close(self) -> None:

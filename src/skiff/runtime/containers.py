@@ -20,13 +20,14 @@ reconciled on the next read: the container is killed if runc still has it, the r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import time
-from pathlib import Path
 
 from skiff.errors import Conflict, InvalidArgument, NotFound, SkiffError
+from skiff.metadata import transaction
 from skiff.procinfo import start_time
 from skiff.runtime import cgroups, records
 from skiff.runtime.records import ACTIVE
@@ -36,6 +37,7 @@ from skiff.services import StoreParts
 TYPE_CHECKING = False  # (not typing's: `run` starts faster without importing typing)
 if TYPE_CHECKING:
     import sqlite3
+    from pathlib import Path
     from typing import Any
 
     from skiff.config import Config
@@ -200,6 +202,10 @@ class ContainerService(StoreParts):
         """``<root>/containers/<id>``: config.json, log, pid files, etc files."""
         return self.config.containers_dir / cid
 
+    def _bdir(self, cid: str, *parts: str) -> str:
+        """:meth:`bundle` (joined with ``parts``) as text: run's path has no pathlib."""
+        return self.config.at("containers", cid, *parts)
+
     # -- create ---------------------------------------------------------------------------
     def create(self, o: CreateOptions) -> dict:
         """Record a new container from ``o``; return its record (docker inspect shape).
@@ -224,7 +230,7 @@ class ContainerService(StoreParts):
             from skiff.runtime.imageref import quick_resolve
 
             quick = None if self._images is not None else quick_resolve(
-                self.db, self.config.content_dir, o.image)
+                self.db, self.config.at("content"), o.image)
             if quick is not None:  # a tagged, unpacked image: no ImageService import
                 img = None
                 image_id, image_cfg, chain_id = quick
@@ -235,9 +241,17 @@ class ContainerService(StoreParts):
                 chain_id = img.chain_id
         config = opts_mod.container_config(o, image_cfg, hostname, image_name)
         host = opts_mod.host_config(o)
-        from skiff.network import sweep_sandboxes  # (what a killed build left attached)
+        # what a killed build left attached: skiff.network.sweep_sandboxes, called only
+        # when its one listing finds any (its own listing reads config.tmp_dir, a Path:
+        # pathlib, urllib.parse and ipaddress on every run, ~6 ms)
+        try:
+            stale = any(n.startswith("netsandbox-") for n in os.listdir(self.config.at("tmp")))
+        except FileNotFoundError:
+            stale = False
+        if stale:
+            from skiff.network import sweep_sandboxes
 
-        sweep_sandboxes(self.config, self.db)
+            sweep_sandboxes(self.config, self.db)
         if host["NetworkMode"] in _BUILTIN_NETS and not (
                 o.ip or o.network_aliases or o.mac_address):
             netglue = None  # (check_mode takes these as they are)
@@ -258,10 +272,10 @@ class ContainerService(StoreParts):
             "Args": argv[1:],
             "State": records.new_state(),
             "Image": image_id,
-            "ResolvConfPath": str(self.bundle(cid) / "resolv.conf"),
-            "HostnamePath": str(self.bundle(cid) / "hostname"),
-            "HostsPath": str(self.bundle(cid) / "hosts"),
-            "LogPath": str(self.bundle(cid) / f"{cid}-json.log"),
+            "ResolvConfPath": self._bdir(cid, "resolv.conf"),
+            "HostnamePath": self._bdir(cid, "hostname"),
+            "HostsPath": self._bdir(cid, "hosts"),
+            "LogPath": self._bdir(cid, f"{cid}-json.log"),
             "Name": "/" + (name or records.generate_name(self.db)),
             "RestartCount": 0,
             "Driver": "overlay",
@@ -283,24 +297,28 @@ class ContainerService(StoreParts):
         }
         # validate what start will need now, so a bad flag leaves nothing behind
         self._resources(rec)
-        bundle = self.bundle(cid)
-        bundle.mkdir(parents=True)
+        bundle = self._bdir(cid)
+        os.makedirs(bundle)
         try:
-            if not o.rootfs:
-                if chain_id is not None and img is not None:
-                    from skiff.snapshots import unpack
+            if not o.rootfs and chain_id is not None and img is not None:
+                from skiff.snapshots import unpack
 
-                    unpack(self.snapshotter, self.images.content, img)
-                self.snapshotter.prepare(cid, chain_id)
-            try:
-                if host.get("UsernsMode") == "auto":
-                    self._insert_auto_userns(rec)
-                else:
-                    records.insert(self.db, rec)
-            except BaseException:
+                unpack(self.snapshotter, self.images.content, img)
+            auto = host.get("UsernsMode") == "auto"
+            # the rw layer's row and the record in one write transaction (one commit per
+            # create; --userns auto takes the store's file lock first, so not under it)
+            with contextlib.nullcontext() if auto else transaction(self.db):
                 if not o.rootfs:
-                    self.snapshotter.remove(cid)
-                raise
+                    self.snapshotter.prepare(cid, chain_id)
+                try:
+                    if auto:
+                        self._insert_auto_userns(rec)
+                    else:
+                        records.insert(self.db, rec)
+                except BaseException:
+                    if not o.rootfs:
+                        self.snapshotter.remove(cid)
+                    raise
         except BaseException:
             import shutil  # (start-up: not at import)
 
@@ -393,7 +411,7 @@ class ContainerService(StoreParts):
         if rec["State"]["Status"] not in (*ACTIVE, "created"):
             return rec
         try:
-            with open(os.path.join(self.config.containers_dir, rec["Id"], "state.json")) as f:
+            with open(self._bdir(rec["Id"], "state.json")) as f:
                 st = json.load(f)
         except (OSError, ValueError):
             return rec
@@ -489,21 +507,22 @@ class ContainerService(StoreParts):
             # the last run's monitor is still unmounting: let it finish first
             self._wait_monitor(rec, 10)
         cid = rec["Id"]
-        bundle = self.bundle(cid)
+        bundle = self._bdir(cid)
         rootfs = self._mount_rootfs(rec)
         hc = rec["HostConfig"]
         netglue = _netglue(hc.get("NetworkMode"))
         try:
             spec = self._spec(rec, rootfs)
-            tmp = bundle / "config.json.tmp"
-            tmp.write_text(json.dumps(spec))
-            os.replace(tmp, bundle / "config.json")
+            tmp = os.path.join(bundle, "config.json.tmp")
+            with open(tmp, "w") as f:
+                f.write(json.dumps(spec))
+            os.replace(tmp, os.path.join(bundle, "config.json"))
             cgroups.prepare(cid, hc.get("Memory") or None, hc.get("MemorySwap") or None)
             try:
-                os.unlink(bundle / "manual-stop")
+                os.unlink(os.path.join(bundle, "manual-stop"))
             except FileNotFoundError:
                 pass
-            pid_file, runc_log = str(bundle / "init.pid"), str(bundle / "runc.log")
+            pid_file, runc_log = os.path.join(bundle, "init.pid"), os.path.join(bundle, "runc.log")
             pol = hc.get("RestartPolicy") or {}
             ms = monitor.MonitorSpec(
                 cid=cid, bundle=str(bundle), log_path=rec["LogPath"],
@@ -513,7 +532,7 @@ class ContainerService(StoreParts):
                 restart=(pol.get("Name") or "no", int(pol.get("MaximumRetryCount") or 0)),
                 restart_count=int(rec.get("RestartCount") or 0),
                 autoremove=bool(hc.get("AutoRemove")),
-                rootfs_mount="" if rec["Skiff"].get("Rootfs") else str(bundle / "rootfs"),
+                rootfs_mount="" if rec["Skiff"].get("Rootfs") else os.path.join(bundle, "rootfs"),
                 tty=bool(rec["Config"].get("Tty")),
                 tty_argv=tuple(self.runc.run_argv(cid, str(bundle), pid_file=pid_file,
                                                   log=runc_log, detach=True)),
@@ -523,7 +542,7 @@ class ContainerService(StoreParts):
                 stdin_once=bool(rec["Config"].get("StdinOnce")),
                 attach_socket=bool(rec["Config"].get("OpenStdin") or rec["Config"].get("Tty")),
                 detach_keys=detach_keys or b"\x10\x11",
-                rm_argv=(sys.executable, "-m", "skiff", "--root", str(self.config.root),
+                rm_argv=(sys.executable, "-m", "skiff", "--root", self.config.root_dir,
                          "--runtime", self.config.runtime, "rm", "-f", cid),
                 net_release_argv=(netglue.release_argv(self.config, cid)
                                   if netglue is not None
@@ -567,7 +586,7 @@ class ContainerService(StoreParts):
         from skiff.runtime.mounts import mount_rootfs, volatile
 
         mounts = self.snapshotter.mounts(sk["Snapshot"])
-        target = str(self.bundle(rec["Id"]) / "rootfs")
+        target = self._bdir(rec["Id"], "rootfs")
         if sk.get("IdMap"):
             from skiff.runtime import userns
             from skiff.snapshots.idmap import mount_idmapped
@@ -576,7 +595,7 @@ class ContainerService(StoreParts):
             # the remapped root must reach its bundle, own the rootfs' top and the
             # directories it writes (the upper dir); the layers are seen through idmaps
             userns.make_searchable(str(self.config.root), str(self.config.containers_dir),
-                                   str(self.bundle(rec["Id"])))
+                                   self._bdir(rec["Id"]))
             upper = self.snapshotter.upperdir(sk["Snapshot"])
             if os.stat(upper).st_uid != m.root[0]:
                 os.chown(upper, *m.root)
@@ -591,7 +610,7 @@ class ContainerService(StoreParts):
             if shifted.forced() or not idmap.supported():
                 # no idmapped mounts: chowned copies of the layers, once per mapping
                 return mount_rootfs(shifted.shifted_mounts(mounts, m.uids, m.gids), target)
-            mount_idmapped(mounts, target, str(self.bundle(rec["Id"]) / "idmap"),
+            mount_idmapped(mounts, target, self._bdir(rec["Id"], "idmap"),
                            m.uids, m.gids, userns=pinned)
             return target
         if rec["HostConfig"].get("AutoRemove"):
@@ -610,7 +629,7 @@ class ContainerService(StoreParts):
         if sk.get("Snapshot"):
             from skiff.runtime.mounts import unmount
 
-            unmount(str(self.bundle(rec["Id"]) / "rootfs"))
+            unmount(self._bdir(rec["Id"], "rootfs"))
         cgroups.remove(rec["Id"])
         self._release_network(rec)
         if sk.get("IdMap"):
@@ -679,7 +698,7 @@ class ContainerService(StoreParts):
         else:
             netinfo = netglue.start(self.config, self.db, rec)
         hostname = (netinfo.hostname if netinfo else "") or cfg["Hostname"]
-        mounts = etcfiles.write(self.bundle(cid), hostname, network=net,
+        mounts = etcfiles.write(self._bdir(cid), hostname, network=net,
                                 extra_hosts=tuple((n, a) for n, a in extra_hosts),
                                 ip=netinfo.ip if netinfo else None,
                                 dns=tuple(hc.get("Dns") or ()) or
@@ -688,7 +707,7 @@ class ContainerService(StoreParts):
                                 dns_options=tuple(hc.get("DnsOptions") or ()))
         if idmap is not None:  # the container's root owns them, as with dockerd's remap
             for m in mounts:
-                if m["source"].startswith(str(self.bundle(cid))):
+                if m["source"].startswith(self._bdir(cid)):
                     os.chown(m["source"], *idmap.root)
         if netinfo is not None and netinfo.etc:  # --network container:X shares X's files
             mounts = netinfo.etc_mounts(mounts)
@@ -854,15 +873,19 @@ class ContainerService(StoreParts):
         self._release_runtime(rec)
         sk = rec.get("Skiff") or {}
         trash = None
-        if sk.get("Snapshot"):
-            try:
-                if detach_delete:
-                    trash = self.snapshotter.remove(sk["Snapshot"], delete_dir=False)
-                else:
-                    self.snapshotter.remove(sk["Snapshot"])
-            except NotFound:
-                pass
-        records.delete(self.db, cid)
+        # with detach_delete the layer is only renamed: its row and the record go in one
+        # write transaction (run --rm: one commit); a deleted directory is not waited on
+        # under the lock
+        with transaction(self.db) if detach_delete else contextlib.nullcontext():
+            if sk.get("Snapshot"):
+                try:
+                    if detach_delete:
+                        trash = self.snapshotter.remove(sk["Snapshot"], delete_dir=False)
+                    else:
+                        self.snapshotter.remove(sk["Snapshot"])
+                except NotFound:
+                    pass
+            records.delete(self.db, cid)
         if volumes or rec["HostConfig"].get("AutoRemove"):
             # Docker: --rm also removes the container's anonymous volumes (as rm -v)
             from skiff.runtime import volumes as vol
@@ -874,16 +897,16 @@ class ContainerService(StoreParts):
             from skiff.runtime.fsutil import delete_detached
 
             try:
-                os.rename(self.bundle(cid), trash / "bundle")
+                os.rename(self._bdir(cid), os.path.join(trash, "bundle"))
             except OSError:
                 import shutil  # (start-up: not at import)
 
-                shutil.rmtree(self.bundle(cid), ignore_errors=True)
+                shutil.rmtree(self._bdir(cid), ignore_errors=True)
             delete_detached([trash])
         else:
             import shutil  # (start-up: not at import)
 
-            shutil.rmtree(self.bundle(cid), ignore_errors=True)
+            shutil.rmtree(self._bdir(cid), ignore_errors=True)
 
     # -- pause, rename --------------------------------------------------------------------
     def pause(self, ref: str) -> dict:

@@ -7,7 +7,6 @@ image's copy, so the image and the container's diff never see them.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from skiff.runtime.spec import bind_mount
 
@@ -29,7 +28,7 @@ def hosts_text(hostname: str, *, network: str, extra_hosts: tuple[tuple[str, str
     lines, then ``--add-host`` entries, then ``IP\\thostname`` when the container has an IP."""
     if network == "host":
         try:
-            text = Path("/etc/hosts").read_text()
+            text = _read("/etc/hosts")
         except OSError:
             text = _DEFAULT_HOSTS
     else:
@@ -47,7 +46,7 @@ def resolv_text(*, network: str, dns: tuple[str, ...] = (), dns_search: tuple[st
     own network namespace (falling back to Google's resolvers, as dockerd); --dns,
     --dns-search and --dns-option replace the respective lines."""
     try:
-        host = Path("/etc/resolv.conf").read_text()
+        host = _read("/etc/resolv.conf")
     except OSError:
         host = ""
     ns, search, opts, other = [], [], [], []
@@ -82,14 +81,19 @@ def resolv_text(*, network: str, dns: tuple[str, ...] = (), dns_search: tuple[st
     return "\n".join(out) + "\n"
 
 
-def write(directory: Path, hostname: str, *, network: str,
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def write(directory: str | os.PathLike[str], hostname: str, *, network: str,
           extra_hosts: tuple[tuple[str, str], ...] = (), dns: tuple[str, ...] = (),
           dns_search: tuple[str, ...] = (), dns_options: tuple[str, ...] = (),
           ip: str | None = None) -> list[dict]:
     """Write hosts, hostname and resolv.conf into ``directory``; return their OCI bind
     mounts (rbind, rprivate), in dockerd's order: resolv.conf, hostname, hosts.
     ``ip``: the container's address on its network (the hosts line for its hostname)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    os.makedirs(directory, exist_ok=True)
     files = {
         "resolv.conf": resolv_text(network=network, dns=dns, dns_search=dns_search,
                                    dns_options=dns_options),
@@ -98,10 +102,10 @@ def write(directory: Path, hostname: str, *, network: str,
     }
     mounts = []
     for name, text in files.items():
-        p = directory / name
-        tmp = p.with_name(p.name + ".tmp")
+        p = os.path.join(directory, name)
+        tmp = p + ".tmp"
         with open(tmp, "w") as f:
             f.write(text)
         os.replace(tmp, p)
-        mounts.append(bind_mount(str(p), f"/etc/{name}"))
+        mounts.append(bind_mount(p, f"/etc/{name}"))
     return mounts

@@ -32,9 +32,9 @@ def _go_string(s: str) -> str:
 
 
 def _now_text() -> str:
-    from skiff.format.humanize import format_rfc3339_ns
+    from skiff.runtime.records import now_rfc3339
 
-    return format_rfc3339_ns(time.time_ns())
+    return now_rfc3339()
 
 
 class StreamSplitter:

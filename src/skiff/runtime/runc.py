@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 from skiff.errors import CannotInvoke, CommandNotFound, NotFound, SkiffError, Unavailable
 from skiff.runtime.value import value
@@ -33,7 +32,7 @@ class State:
     created: str
 
 
-def state_root(store_root: Path) -> str:
+def state_root(store_root: str | os.PathLike[str]) -> str:
     """runc's ``--root`` for a skiff store: under /run so it vanishes on reboot (as runc's)."""
     try:  # CPython's own sha256: the same digest without loading OpenSSL (~3 ms) per start
         from _sha256 import sha256
@@ -66,7 +65,7 @@ class Runc:
         if path is None:
             raise Unavailable(f"OCI runtime {config.runtime!r}",
                               "executable file not found in $PATH")
-        return cls(path, state_root(config.root))
+        return cls(path, state_root(getattr(config, "root_dir", None) or config.root))
 
     def _base(self, log: str | None = None) -> list[str]:
         argv = [self.binary, "--root", self.root]

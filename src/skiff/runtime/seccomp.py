@@ -20,11 +20,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from pathlib import Path
 
 from skiff.errors import InvalidArgument, NotFound
 
-DEFAULT_PROFILE = Path("/usr/share/containers/seccomp.json")
+DEFAULT_PROFILE = "/usr/share/containers/seccomp.json"  # (text: run's path has no pathlib)
 
 # uname -m → the names Docker profiles use in includes.arches / archMap.
 _ARCH_NAMES = {
@@ -60,9 +59,10 @@ def load_profile(path: str | os.PathLike[str] | None = None) -> dict:
         NotFound: the file does not exist.
         InvalidArgument: it is not a JSON object.
     """
-    p = Path(path) if path is not None else DEFAULT_PROFILE
+    p = os.fspath(path) if path is not None else DEFAULT_PROFILE
     try:
-        data = json.loads(p.read_bytes())
+        with open(p, "rb") as f:
+            data = json.loads(f.read())
     except FileNotFoundError as e:
         # docker/cli's wording for --security-opt seccomp=MISSING
         raise NotFound(f"opening seccomp profile ({p}) failed",

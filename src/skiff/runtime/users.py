@@ -8,10 +8,10 @@ group in /etc/group whose member list names the user; ``--group-add`` appends mo
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from skiff.errors import SkiffError
-from skiff.runtime.fsutil import secure_join
+from skiff.runtime.fsutil import secure_join_text
 from skiff.runtime.value import value
 
 
@@ -28,9 +28,10 @@ class ExecUser:
     home: str = "/"
 
 
-def _read_db(rootfs: Path, name: str) -> list[list[str]]:
+def _read_db(rootfs: str, name: str) -> list[list[str]]:
     try:
-        text = secure_join(rootfs, f"/etc/{name}").read_text(errors="replace")
+        with open(secure_join_text(rootfs, f"/etc/{name}"), errors="replace") as f:
+            text = f.read()
     except OSError:
         return []
     rows = []
@@ -50,14 +51,14 @@ def _int(s: str) -> int | None:
     return v if v >= 0 else None
 
 
-def resolve(rootfs: str | Path, user: str, group_add: tuple[str, ...] = ()) -> ExecUser:
+def resolve(rootfs: str | os.PathLike[str], user: str, group_add: tuple[str, ...] = ()) -> ExecUser:
     """Resolve ``user`` (``""``, ``name``, ``uid``, ``name:group``, ``uid:gid``) in ``rootfs``.
 
     Raises:
         SkiffError: a name not in /etc/passwd (``unable to find user NAME: no matching
             entries in passwd file``) or a group not in /etc/group (exit 125, as Docker).
     """
-    rootfs = Path(rootfs)
+    rootfs = os.fspath(rootfs)
     spec = user or "0"
     uspec, _, gspec = spec.partition(":")
     passwd = _read_db(rootfs, "passwd")
