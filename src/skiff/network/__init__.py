@@ -8,11 +8,11 @@ from __future__ import annotations
 def sweep_sandboxes(config, db) -> None:
     """Release the network sandboxes a killed build left (skiff.network.sandbox.sweep),
     called by container create and start too. One directory listing when there are none
-    (nothing imported: the ``--network none`` path pays nothing else)."""
+    (nothing imported, no pathlib: the ``--network none`` path pays nothing else)."""
     import os
 
     try:
-        stale = any(n.startswith("netsandbox-") for n in os.listdir(config.tmp_dir))
+        stale = any(n.startswith("netsandbox-") for n in os.listdir(config.at("tmp")))
     except FileNotFoundError:
         return
     if stale:

@@ -241,17 +241,9 @@ class ContainerService(StoreParts):
                 chain_id = img.chain_id
         config = opts_mod.container_config(o, image_cfg, hostname, image_name)
         host = opts_mod.host_config(o)
-        # what a killed build left attached: skiff.network.sweep_sandboxes, called only
-        # when its one listing finds any (its own listing reads config.tmp_dir, a Path:
-        # pathlib, urllib.parse and ipaddress on every run, ~6 ms)
-        try:
-            stale = any(n.startswith("netsandbox-") for n in os.listdir(self.config.at("tmp")))
-        except FileNotFoundError:
-            stale = False
-        if stale:
-            from skiff.network import sweep_sandboxes
+        from skiff.network import sweep_sandboxes  # (what a killed build left attached)
 
-            sweep_sandboxes(self.config, self.db)
+        sweep_sandboxes(self.config, self.db)
         if host["NetworkMode"] in _BUILTIN_NETS and not (
                 o.ip or o.network_aliases or o.mac_address):
             netglue = None  # (check_mode takes these as they are)
