@@ -539,7 +539,7 @@ class ContainerService(StoreParts):
                 net_release_argv=(netglue.release_argv(self.config, cid)
                                   if netglue is not None
                                   and netglue.uses_bridge(hc.get("NetworkMode")) else ()))
-            fd, _ = monitor.spawn(ms, attach or monitor.Attach())
+            fd, intermediate = monitor.spawn(ms, attach or monitor.Attach(), reap=False)
         except BaseException:
             self._release_runtime(rec)
             if hc.get("AutoRemove"):
@@ -547,6 +547,7 @@ class ContainerService(StoreParts):
             raise
         msgs = monitor.read_messages(fd)
         first = next(msgs, None)
+        os.waitpid(intermediate, 0)  # long gone by now (it exits right after its fork)
         if first is None or "error" in first:
             for _ in msgs:
                 pass  # until the monitor has finished (unmounted)

@@ -778,9 +778,13 @@ def _send_ok(sync_fd: int, msg: dict) -> bool:
     return attachio.write_all(sync_fd, (json.dumps(msg) + "\n").encode())
 
 
-def spawn(ms: MonitorSpec, attach: Attach, keep_fds: tuple[int, ...] = ()) -> tuple[int, int]:
+def spawn(ms: MonitorSpec, attach: Attach, keep_fds: tuple[int, ...] = (),
+          reap: bool = True) -> tuple[int, int]:
     """Double-fork a monitor for ``ms``; return (read end of its message pipe, intermediate
-    pid already reaped). The monitor touches no database (see the module docstring)."""
+    pid). The intermediate is reaped here, or with ``reap=False`` by the caller (who then
+    need not wait for the intermediate to be scheduled before runc can start: it calls
+    ``os.waitpid(pid, 0)`` once the monitor's first message is in). The monitor touches
+    no database (see the module docstring)."""
     import gc
 
     r, w = os.pipe()
@@ -818,7 +822,8 @@ def spawn(ms: MonitorSpec, attach: Attach, keep_fds: tuple[int, ...] = ()) -> tu
             os._exit(code)
     gc.unfreeze()
     os.close(w)
-    os.waitpid(pid, 0)
+    if reap:
+        os.waitpid(pid, 0)
     return r, pid
 
 
