@@ -75,7 +75,7 @@ _deleters: list[int] = []  # delete_detached's children not reaped yet
 
 def delete_detached(paths: list[str | os.PathLike[str]]) -> None:
     """Delete the directory trees ``paths`` without waiting for it: ``rm -rf`` started in
-    a session of its own (posix_spawn's setsid: no terminal, none of the caller's files)
+    a session of its own (forked, setsid: no terminal, stdio on /dev/null)
     and not waited for (a short command exits right after; a longer-lived caller reaps
     earlier deleters on its next call). On this host's ext4 each rmdir takes 0.3-4 ms
     and a ``run --rm`` snapshot has eight. Only for trees nothing refers to any more (a
@@ -95,14 +95,26 @@ def delete_detached(paths: list[str | os.PathLike[str]]) -> None:
         return
     rm = which("rm")
     if rm:
+        # fork, not posix_spawn: posix_spawn's vfork holds the caller until rm is exec'd
+        # (4 ms in a profiled run --rm, 7 under strace); a fork returns in ~1 ms and the
+        # child only calls setsid/open/dup2/exec before it is rm
         try:
-            _deleters.append(os.posix_spawn(
-                rm, [rm, "-rf", "--one-file-system", "--", *todo], {}, setsid=True,
-                file_actions=[(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDWR, 0),
-                              (os.POSIX_SPAWN_DUP2, 0, 1), (os.POSIX_SPAWN_DUP2, 0, 2)]))
-            return
+            pid = os.fork()
         except OSError:
-            pass
+            pid = -1
+        if pid == 0:
+            try:
+                os.setsid()
+                null = os.open(os.devnull, os.O_RDWR)
+                for std in (0, 1, 2):
+                    os.dup2(null, std)
+                os.closerange(3, 65536)  # (close_range: one syscall)
+                os.execv(rm, [rm, "-rf", "--one-file-system", "--", *todo])
+            finally:
+                os._exit(127)
+        if pid > 0:
+            _deleters.append(pid)
+            return
     import shutil
 
     for p in todo:
