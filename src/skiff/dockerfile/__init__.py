@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass, field
+from itertools import compress, count, repeat
+from operator import is_
 from typing import Any
 
 from skiff.dockerfile.instructions import (
@@ -188,7 +190,7 @@ def _parse(text: str, filename: str, require_stage: bool,
     d, warnings, items = _segment(text, filename, from_line, _heredoc_capable, _set_heredocs,
                                   FAST if _FAST_SHAPES else None)
     kinds = list(map(type, items))
-    if Node in kinds:
+    if any(map(is_, kinds, repeat(Node))):  # identity tests in C: ``in`` compares types
         meta, stages = _assemble(items, filename, allow_duplicate_stages)
     else:  # the usual file: the stages are slices between the FROMs, found in C loops
         meta, stages = _assemble_typed(items, kinds, filename, allow_duplicate_stages)
@@ -209,10 +211,9 @@ def _assemble_typed(items: list[Instruction], kinds: list[type], filename: str,
     """:func:`_assemble` for instructions that are all typed (``kinds``: their classes):
     the same stages and errors, in the same order."""
     n = len(items)
-    try:
-        first = kinds.index(From)
-    except ValueError:
-        first = n
+    # where the FROMs are, one C pass (identity tests; list.index compares each type)
+    froms = list(compress(count(), map(is_, kinds, repeat(From))))
+    first = froms[0] if froms else n
     if first and kinds[:first].count(Arg) != first:  # an instruction before the first FROM
         inst = next(i for i in items[:first] if i.__class__ is not Arg)
         raise DockerfileError("no build stage in current context", line=inst.line,
@@ -220,14 +221,11 @@ def _assemble_typed(items: list[Instruction], kinds: list[type], filename: str,
     meta: list[Arg] = items[:first]  # type: ignore[assignment]
     stages: list[Stage] = []
     names: set[str] = set()
-    index = kinds.index
-    i = first
-    while i < n:
+    froms.append(n)
+    for k in range(len(froms) - 1):
+        i = froms[k]
+        j = froms[k + 1]
         inst = items[i]
-        try:
-            j = index(From, i + 1)
-        except ValueError:
-            j = n
         name = inst.stage_name
         if name is not None:
             if name in names and not allow_duplicate_stages:
@@ -236,7 +234,6 @@ def _assemble_typed(items: list[Instruction], kinds: list[type], filename: str,
             names.add(name)
         stages.append(Stage(name, len(stages), inst.base, inst.platform, items[i + 1:j],
                             inst.line, inst))
-        i = j
     return meta, stages
 
 

@@ -15,8 +15,8 @@ flags but COPY's):
 - RUN/CMD/ENTRYPOINT: shell form; exec form ``["a", "b"]`` (strings without escapes or
   control characters, ``", "`` between them);
 - WORKDIR/USER: any argument;
-- ENV/LABEL: one to three ``k=v`` pairs (values without escapes, quoted parts kept),
-  separated by spaces or tabs, nothing after the last;
+- ENV/LABEL: one to three ``k=v`` pairs (values without escapes and with at most one
+  quoted part, kept as written), separated by spaces or tabs, nothing after the last;
 - ARG: one ``k`` or ``k=v`` word without quotes or escapes;
 - FROM: ``base`` or ``base AS name`` (``AS`` in either case, the name ASCII);
 - COPY: sources and destination without quotes, escapes or a leading ``-``/``[``, after
@@ -72,26 +72,30 @@ _SQUOTED = r"\t -&(-~"  # inside '...': anything printable or blank but "'"
 
 # The usual exec form: strings without backslashes or control characters (JSON's escapes),
 # ", " between them; group 1 holds them joined by '", "', which no string can contain.
-_EXEC = re.compile(r'\["([ !#-\[\]-~]*(?:", "[ !#-\[\]-~]*)*)"\]').fullmatch
+_EXEC = re.compile(r'\["([ !#-\[\]-~]*+(?:", "[ !#-\[\]-~]*+)*)"\]').fullmatch
 
 # ENV/LABEL k=v: the key without quotes, escapes or "=" (nor a leading "-": a flag); the
-# value runs of such characters (and "=") or quoted strings without escapes: what the
-# pairs pattern of lineparse (:data:`skiff.dockerfile.lineparse._PAIR`) takes.
-_KEY = r"""([!#-&(-,.-<>-\[\]-_a-~][!#-&(-<>-\[\]-_a-~]*)"""
-_VALUE = rf"""([{_WORD}]*(?:(?:"[{_QUOTED}]*"|'[{_SQUOTED}]*')[{_WORD}]*)*)"""
+# value runs of such characters (and "=") and at most one quoted string without escapes:
+# part of what the pairs pattern of lineparse (:data:`skiff.dockerfile.lineparse._PAIR`)
+# takes. Optional parts are alternatives with an empty one, ``(?:...|)``, not ``(?:...)?``:
+# sre runs a repeated group through a REPEAT context (allocated, marks saved) and a
+# branch without; repeated classes are possessive (each disjoint from what follows).
+_KEY = r"""([!#-&(-,.-<>-\[\]-_a-~][!#-&(-<>-\[\]-_a-~]*+)"""
+_VALUE = rf"""([{_WORD}]*+(?:"[{_QUOTED}]*+"[{_WORD}]*+|'[{_SQUOTED}]*+'[{_WORD}]*+|))"""
 _KV = rf"{_KEY}={_VALUE}"
-_PAIRS = re.compile(rf"{_KV}(?:[ \t]+{_KV}(?:[ \t]+{_KV})?)?").fullmatch
+_PAIRS = re.compile(rf"{_KV}(?:[ \t]++{_KV}(?:[ \t]++{_KV}|)|)").fullmatch
 
-_ARG = re.compile(rf"{_KEY}(?:=([{_WORD}]*))?").fullmatch
+_ARG = re.compile(rf"{_KEY}(?:=([{_WORD}]*+)|)").fullmatch
 
 # FROM base [AS name]: the name as convert's _VALID_STAGE takes it once lower-cased
-_FROM = re.compile(r"([!-,.-~][!-~]*)(?:[ \t]+(?:AS|as|As|aS)[ \t]+([a-zA-Z][a-zA-Z0-9_.-]*))?"
-                   ).fullmatch
+_FROM = re.compile(r"([!-,.-~][!-~]*+)"
+                   r"(?:[ \t]++(?:AS|as|As|aS)[ \t]++([a-zA-Z][a-zA-Z0-9_.-]*+)|)").fullmatch
 
-_FLAG_VALUE = rf"([{_WORD}]+)[ \t]+"
-_COPY = re.compile(rf"(?:--from={_FLAG_VALUE})?(?:--chown={_FLAG_VALUE})?"
-                   rf"(?:--chmod={_FLAG_VALUE})?(?:--(link)[ \t]+)?"
-                   rf"([!#-&(-,.-Z\]-_a-~][{_WORD}]*(?:[ \t]+[{_WORD}]+)+)").fullmatch
+_FLAG_VALUE = rf"([{_WORD}]++)[ \t]++"
+_COPY = re.compile(rf"(?:--from={_FLAG_VALUE}|)(?:--chown={_FLAG_VALUE}|)"
+                   rf"(?:--chmod={_FLAG_VALUE}|)(?:--(link)[ \t]++|)"
+                   rf"([!#-&(-,.-Z\]-_a-~][{_WORD}]*+[ \t]++[{_WORD}][\t {_WORD}]*+)"
+                   r"(?<![ \t])").fullmatch
 
 
 # The instructions are built here without a constructor call: a fastinit twin made
@@ -270,8 +274,8 @@ def _copy(rest: str, line: str, start: int, end: int) -> Any:
     o.line = start
     o.end_line = end
     o.original = line
-    o.sources = parts[:-1]
-    o.dest = parts[-1]
+    o.dest = parts.pop()  # the list left is the sources: no second list
+    o.sources = parts
     o.heredocs = ()
     o.chown = chown
     o.chmod = chmod
