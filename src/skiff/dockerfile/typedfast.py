@@ -131,44 +131,32 @@ def _run(rest: str, line: str, start: int, end: int) -> Any:
     return o
 
 
-def _cmd(rest: str, line: str, start: int, end: int) -> Any:
-    if rest and rest[0] not in _NOT_SHELL:  # an index costs less than a slice
-        cmd = rest.rstrip()
-        shell = True
-    else:
-        m = _EXEC(rest)
-        if m is None:
-            return None
-        cmd = m.group(1).split('", "')
-        shell = False
-    o = _new(_CmdB)
-    o.line = start
-    o.end_line = end
-    o.original = line
-    o.cmd = cmd
-    o.prepend_shell = shell
-    o.__class__ = Cmd
-    return o
+def _command_form(builder: type, cls: type) -> Callable[[str, str, int, int], Any]:
+    """The shortcut for CMD or ENTRYPOINT (the same fields: cmd, prepend_shell), made once
+    per class (a closure reads its cells as fast as a function its globals)."""
+    def build(rest: str, line: str, start: int, end: int) -> Any:
+        if rest and rest[0] not in _NOT_SHELL:  # an index costs less than a slice
+            cmd = rest.rstrip()
+            shell = True
+        else:
+            m = _EXEC(rest)
+            if m is None:
+                return None
+            cmd = m.group(1).split('", "')
+            shell = False
+        o = _new(builder)
+        o.line = start
+        o.end_line = end
+        o.original = line
+        o.cmd = cmd
+        o.prepend_shell = shell
+        o.__class__ = cls
+        return o
+    return build
 
 
-def _entrypoint(rest: str, line: str, start: int, end: int) -> Any:
-    if rest and rest[0] not in _NOT_SHELL:  # an index costs less than a slice
-        cmd = rest.rstrip()
-        shell = True
-    else:
-        m = _EXEC(rest)
-        if m is None:
-            return None
-        cmd = m.group(1).split('", "')
-        shell = False
-    o = _new(_EntrypointB)
-    o.line = start
-    o.end_line = end
-    o.original = line
-    o.cmd = cmd
-    o.prepend_shell = shell
-    o.__class__ = Entrypoint
-    return o
+_cmd = _command_form(_CmdB, Cmd)
+_entrypoint = _command_form(_EntrypointB, Entrypoint)
 
 
 def _workdir(rest: str, line: str, start: int, end: int) -> Any:
@@ -207,32 +195,25 @@ def _pairs(rest: str) -> list[tuple[str, str]] | None:
     return [(k1, v1), (k2, v2), (k3, v3)]
 
 
-def _env(rest: str, line: str, start: int, end: int) -> Any:
-    pairs = _pairs(rest)
-    if pairs is None:
-        return None
-    o = _new(_EnvB)
-    o.line = start
-    o.end_line = end
-    o.original = line
-    o.pairs = pairs
-    o.legacy = False
-    o.__class__ = Env
-    return o
+def _pairs_form(builder: type, cls: type) -> Callable[[str, str, int, int], Any]:
+    """The shortcut for ENV or LABEL in ``k=v`` form (the same fields: pairs, legacy)."""
+    def build(rest: str, line: str, start: int, end: int) -> Any:
+        pairs = _pairs(rest)
+        if pairs is None:
+            return None
+        o = _new(builder)
+        o.line = start
+        o.end_line = end
+        o.original = line
+        o.pairs = pairs
+        o.legacy = False
+        o.__class__ = cls
+        return o
+    return build
 
 
-def _label(rest: str, line: str, start: int, end: int) -> Any:
-    pairs = _pairs(rest)
-    if pairs is None:
-        return None
-    o = _new(_LabelB)
-    o.line = start
-    o.end_line = end
-    o.original = line
-    o.pairs = pairs
-    o.legacy = False
-    o.__class__ = Label
-    return o
+_env = _pairs_form(_EnvB, Env)
+_label = _pairs_form(_LabelB, Label)
 
 
 def _arg(rest: str, line: str, start: int, end: int) -> Any:
