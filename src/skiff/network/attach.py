@@ -16,12 +16,12 @@ For ``--network none`` only step 1 (lo only); for ``host`` none of it.
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetime)
 import contextlib
 import json
-import sqlite3
+import os
 from collections.abc import Sequence
 from ipaddress import IPv4Network
-from pathlib import Path
 
 from skiff import metadata
 from skiff.config import Config
@@ -57,11 +57,11 @@ class EtcSettings:
     nameservers: tuple[str, ...] = ()
 
 
-def sandbox_path(container_id: str) -> Path:
-    return bridge.NETNS_DIR / f"skiff-{container_id[:12]}"
+def sandbox_path(container_id: str) -> str:
+    return os.path.join(bridge.NETNS_DIR, f"skiff-{container_id[:12]}")
 
 
-def create_sandbox(container_id: str, userns: str | None = None) -> Path:
+def create_sandbox(container_id: str, userns: str | None = None) -> str:
     """A new network namespace for the container (see the module docstring); its path.
     ``userns``: a pinned user namespace to own it (bridge.create_netns)."""
     return bridge.create_netns(f"skiff-{container_id[:12]}", userns)
@@ -79,7 +79,7 @@ def _service(config: Config, db: sqlite3.Connection):
 
 
 def attach(config: Config, db: sqlite3.Connection, container_id: str,
-           netns_path: str | Path, networks: Sequence[EndpointRequest], *,
+           netns_path: str | os.PathLike[str], networks: Sequence[EndpointRequest], *,
            publish: Sequence[ports.PortSpec] = ()) -> list[Endpoint]:
     """Plug the namespace into each network (``eth0``, ``eth1``, ... in order), then
     publish ``publish`` on the first network's address.
@@ -95,7 +95,7 @@ def attach(config: Config, db: sqlite3.Connection, container_id: str,
     start = len(records.endpoints(db, container_id=container_id))
     try:
         for i, req in enumerate(networks):
-            out.append(_attach_one(svc, db, container_id, Path(netns_path), req,
+            out.append(_attach_one(svc, db, container_id, os.fspath(netns_path), req,
                                    f"eth{start + i}"))
         if publish:
             from skiff.network import firewall  # subprocess (nft): only when publishing
@@ -132,7 +132,7 @@ def attach(config: Config, db: sqlite3.Connection, container_id: str,
     return out
 
 
-def _attach_one(svc, db, container_id: str, netns: Path, req: EndpointRequest,
+def _attach_one(svc, db, container_id: str, netns: str, req: EndpointRequest,
                 ifname: str) -> Endpoint:
     ref = "bridge" if req.network in ("default", "bridge") else req.network
     n = svc.get(ref)

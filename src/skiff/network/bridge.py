@@ -26,12 +26,11 @@ import errno
 import os
 from collections.abc import Iterator
 from ipaddress import IPv4Network
-from pathlib import Path
 
 from skiff.errors import SkiffError
 
 CLONE_NEWNET = 0x40000000
-NETNS_DIR = Path("/run/netns")
+NETNS_DIR = "/run/netns"  # (text: no pathlib on the start path)
 _libc = None
 
 
@@ -134,7 +133,7 @@ def netlink_errors(what: str) -> Iterator[None]:
         raise SkiffError(what, str(e)) from e
 
 
-def create_netns(name: str, userns: str | None = None) -> Path:
+def create_netns(name: str, userns: str | None = None) -> str:
     """A new, empty network namespace pinned at ``/run/netns/NAME`` (as ``ip netns add``);
     its loopback is brought up. Raises SkiffError when the name is taken.
 
@@ -148,8 +147,8 @@ def create_netns(name: str, userns: str | None = None) -> Path:
     """
     from skiff.network.nl import RtNetlink
 
-    path = NETNS_DIR / name
-    NETNS_DIR.mkdir(parents=True, exist_ok=True)
+    path = os.path.join(NETNS_DIR, name)
+    os.makedirs(NETNS_DIR, exist_ok=True)
     _ensure_shared_mount()
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
@@ -160,7 +159,7 @@ def create_netns(name: str, userns: str | None = None) -> Path:
         from skiff.runtime.userns import unshare_netns_in
 
         try:
-            unshare_netns_in(userns, str(path))
+            unshare_netns_in(userns, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(path)
@@ -208,7 +207,7 @@ def _ensure_shared_mount() -> None:
     global _shared_checked
     if _shared_checked:
         return
-    target = str(NETNS_DIR)
+    target = NETNS_DIR
     mounted = shared = False
     with open("/proc/self/mountinfo") as f:
         for ln in f:

@@ -15,8 +15,8 @@ and returns what the spec and /etc files need; ``release`` undoes it (idempotent
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetime)
 import os
-import sqlite3
 
 from skiff.config import Config
 from skiff.errors import InvalidArgument
@@ -171,7 +171,7 @@ def join(config: Config, db: sqlite3.Connection, rec: dict) -> Started:
     omode = (other.get("HostConfig") or {}).get("NetworkMode") or "default"
     if omode == "host":
         netns = "host"
-    elif uses_bridge(omode) and net.sandbox_path(other["Id"]).exists():
+    elif uses_bridge(omode) and os.path.exists(net.sandbox_path(other["Id"])):
         netns = str(net.sandbox_path(other["Id"]))
     else:
         netns = f"/proc/{pid}/ns/net"
@@ -256,7 +256,7 @@ def release(config: Config, db: sqlite3.Connection, cid: str) -> None:
     from skiff.network import attach as net
     from skiff.network import records
 
-    had = bool(records.endpoints(db, container_id=cid)) or net.sandbox_path(cid).exists()
+    had = bool(records.endpoints(db, container_id=cid)) or os.path.exists(net.sandbox_path(cid))
     try:
         # The namespace goes too, and its veths with it (the kernel's clean-up of a
         # namespace nothing holds: see detach). A container that joined it (--network
@@ -321,7 +321,7 @@ def connect(config: Config, db: sqlite3.Connection, ref: str, network: str, *,
         raise Conflict(f"endpoint with name {name} already exists in network {n.name}")
     path = net.sandbox_path(cid)
     eps = []
-    if path.exists():
+    if os.path.exists(path):
         eps = net.attach(config, db, cid, path,
                          [net.EndpointRequest(n.name, ip=ip or None, aliases=aliases,
                                               name=name)])
@@ -365,7 +365,7 @@ def release_argv(config: Config, cid: str) -> tuple[str, ...]:
     """The command the monitor runs when the container is done (no DB in the monitor)."""
     import sys
 
-    return (sys.executable, "-m", "skiff.network.release", str(config.root), cid)
+    return (sys.executable, "-m", "skiff.network.release", config.root_dir, cid)
 
 
 def ps_ports(ns: dict | None) -> str:

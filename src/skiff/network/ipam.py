@@ -21,10 +21,10 @@ with the links. User-defined networks have a bridge of their own per root: no cl
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetime)
 import ipaddress
 import json
 import os
-import sqlite3
 import time
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network

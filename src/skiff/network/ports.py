@@ -12,8 +12,8 @@ container holds it on an overlapping address, or when a host socket is bound to 
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetime)
 import errno
-import sqlite3
 
 from skiff.errors import Conflict, InvalidArgument
 from skiff.runtime.value import value

@@ -13,8 +13,8 @@ Tables (skiff/metadata.py ``_m5_networks``):
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetime)
 import json
-import sqlite3
 
 from skiff.errors import InvalidArgument, NotFound
 from skiff.runtime.value import factory, value

@@ -10,8 +10,8 @@ Connecting containers is skiff.network.attach's job (it needs the container's ne
 
 from __future__ import annotations
 
+import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetime)
 import os
-import sqlite3
 import time
 from ipaddress import IPv4Network
 
