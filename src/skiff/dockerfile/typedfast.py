@@ -106,34 +106,11 @@ _RunB, _CmdB, _EntrypointB, _WorkdirB, _UserB = _Run, _Cmd, _Entrypoint, _Workdi
 _EnvB, _LabelB, _ArgB, _FromB, _CopyB = _Env, _Label, _Arg, _From, _Copy
 
 
-def _run(rest: str, line: str, start: int, end: int) -> Any:
-    if rest and rest[0] not in _NOT_SHELL:  # an index costs less than a slice
-        cmd = rest.rstrip()
-        shell = True
-    else:
-        m = _EXEC(rest)
-        if m is None:
-            return None
-        cmd = m.group(1).split('", "')
-        shell = False
-    o = _new(_RunB)
-    o.line = start
-    o.end_line = end
-    o.original = line
-    o.cmd = cmd
-    o.prepend_shell = shell
-    o.mounts = ()
-    o.network = None
-    o.security = None
-    o.devices = ()
-    o.heredocs = ()
-    o.__class__ = Run
-    return o
-
-
-def _command_form(builder: type, cls: type) -> Callable[[str, str, int, int], Any]:
-    """The shortcut for CMD or ENTRYPOINT (the same fields: cmd, prepend_shell), made once
-    per class (a closure reads its cells as fast as a function its globals)."""
+def _command_form(builder: type, cls: type,
+                  run: bool = False) -> Callable[[str, str, int, int], Any]:
+    """The shortcut for RUN, CMD or ENTRYPOINT (cmd, prepend_shell; ``run``: RUN's flag
+    fields too, all empty on this path), made once per class (a closure reads its cells
+    as fast as a function its globals)."""
     def build(rest: str, line: str, start: int, end: int) -> Any:
         if rest and rest[0] not in _NOT_SHELL:  # an index costs less than a slice
             cmd = rest.rstrip()
@@ -150,11 +127,18 @@ def _command_form(builder: type, cls: type) -> Callable[[str, str, int, int], An
         o.original = line
         o.cmd = cmd
         o.prepend_shell = shell
+        if run:
+            o.mounts = ()
+            o.network = None
+            o.security = None
+            o.devices = ()
+            o.heredocs = ()
         o.__class__ = cls
         return o
     return build
 
 
+_run = _command_form(_RunB, Run, run=True)
 _cmd = _command_form(_CmdB, Cmd)
 _entrypoint = _command_form(_EntrypointB, Entrypoint)
 
