@@ -517,8 +517,8 @@ class ContainerService(StoreParts):
             pid_file, runc_log = os.path.join(bundle, "init.pid"), os.path.join(bundle, "runc.log")
             pol = hc.get("RestartPolicy") or {}
             ms = monitor.MonitorSpec(
-                cid=cid, bundle=str(bundle), log_path=rec["LogPath"],
-                runc_argv=tuple(self.runc.run_argv(cid, str(bundle), pid_file=pid_file,
+                cid=cid, bundle=bundle, log_path=rec["LogPath"],
+                runc_argv=tuple(self.runc.run_argv(cid, bundle, pid_file=pid_file,
                                                    log=runc_log)),
                 pid_file=pid_file, runc_log=runc_log,
                 restart=(pol.get("Name") or "no", int(pol.get("MaximumRetryCount") or 0)),
@@ -526,7 +526,7 @@ class ContainerService(StoreParts):
                 autoremove=bool(hc.get("AutoRemove")),
                 rootfs_mount="" if rec["Skiff"].get("Rootfs") else os.path.join(bundle, "rootfs"),
                 tty=bool(rec["Config"].get("Tty")),
-                tty_argv=tuple(self.runc.run_argv(cid, str(bundle), pid_file=pid_file,
+                tty_argv=tuple(self.runc.run_argv(cid, bundle, pid_file=pid_file,
                                                   log=runc_log, detach=True)),
                 delete_argv=(self.runc.binary, "--root", self.runc.root, "delete", "--force", cid),
                 winsize=_winsize(),
@@ -539,7 +539,7 @@ class ContainerService(StoreParts):
                 net_release_argv=(netglue.release_argv(self.config, cid)
                                   if netglue is not None
                                   and netglue.uses_bridge(hc.get("NetworkMode")) else ()))
-            fd, intermediate = monitor.spawn(ms, attach or monitor.Attach(), reap=False)
+            fd, intermediate = monitor.spawn(ms, attach or monitor.Attach())
         except BaseException:
             self._release_runtime(rec)
             if hc.get("AutoRemove"):

@@ -778,13 +778,11 @@ def _send_ok(sync_fd: int, msg: dict) -> bool:
     return attachio.write_all(sync_fd, (json.dumps(msg) + "\n").encode())
 
 
-def spawn(ms: MonitorSpec, attach: Attach, keep_fds: tuple[int, ...] = (),
-          reap: bool = True) -> tuple[int, int]:
+def spawn(ms: MonitorSpec, attach: Attach, keep_fds: tuple[int, ...] = ()) -> tuple[int, int]:
     """Double-fork a monitor for ``ms``; return (read end of its message pipe, intermediate
-    pid). The intermediate is reaped here, or with ``reap=False`` by the caller (who then
-    need not wait for the intermediate to be scheduled before runc can start: it calls
-    ``os.waitpid(pid, 0)`` once the monitor's first message is in). The monitor touches
-    no database (see the module docstring)."""
+    pid). The caller reaps the intermediate (``os.waitpid(pid, 0)``) once the monitor's
+    first message is in: not waiting for it to be scheduled first lets runc start sooner.
+    The monitor touches no database (see the module docstring)."""
     import gc
 
     r, w = os.pipe()
@@ -822,8 +820,6 @@ def spawn(ms: MonitorSpec, attach: Attach, keep_fds: tuple[int, ...] = (),
             os._exit(code)
     gc.unfreeze()
     os.close(w)
-    if reap:
-        os.waitpid(pid, 0)
     return r, pid
 
 
