@@ -114,6 +114,7 @@ def allocate(db: sqlite3.Connection, network_id: str, container_id: str, *,
     if row is None or not row["subnet"]:
         raise InvalidArgument("network " + network_id[:12], "has no IPv4 subnet to allocate from")
     subnet, gateway = IPv4Network(row["subnet"]), IPv4Address(row["gateway"])
+    shared = _shared_bridge(row["name"], row["bridge"])
     if db.execute("SELECT 1 FROM network_endpoints WHERE network_id = ? AND container_id = ?",
                   (network_id, container_id)).fetchone():
         raise Conflict(f"endpoint with name {container_id[:12]}",
@@ -136,9 +137,9 @@ def allocate(db: sqlite3.Connection, network_id: str, container_id: str, *,
         if last is None and row["name"] == "bridge":
             last = shared_start(subnet, network_id)
         claim = None
-        if row["name"] == "bridge" and row["bridge"]:
+        if shared:
             def claim(a: IPv4Address) -> bool:
-                return claim_shared(row["bridge"], str(a), container_id)
+                return claim_shared(shared, str(a), container_id)
         addr = _next_free(subnet, reserved | used, last, claim)
         db.execute("UPDATE networks SET last_ip = ? WHERE id = ?", (str(addr), network_id))
     try:
@@ -146,14 +147,20 @@ def allocate(db: sqlite3.Connection, network_id: str, container_id: str, *,
                    "data) VALUES (?, ?, ?, ?, ?)",
                    (network_id, container_id, str(addr), time.time(), json.dumps(data or {})))
     except BaseException:
-        if requested is None and row["name"] == "bridge" and row["bridge"]:
-            unclaim_shared(row["bridge"], str(addr), container_id)
+        if requested is None and shared:
+            unclaim_shared(shared, str(addr), container_id)
         raise
     return addr
 
 
 CLAIMS_DIR = "/run/skiff/addresses"
 PINS_DIR = "/run/netns"  # skiff.network.bridge.NETNS_DIR (not imported here)
+
+
+def _shared_bridge(network_name: str, bridge: str | None) -> str | None:
+    """The device whose addresses take host-wide claims: the default network's (skiff0,
+    shared by every store root); None for user-defined networks (a bridge per root)."""
+    return bridge or None if network_name == "bridge" else None
 
 
 def _claim_path(bridge: str, address: str) -> str:
@@ -250,8 +257,9 @@ def release(db: sqlite3.Connection, network_id: str, container_id: str) -> str |
         return None
     db.execute("DELETE FROM network_endpoints WHERE network_id = ? AND container_id = ?",
                (network_id, container_id))
-    if row[1] == "bridge" and row[2]:
-        unclaim_shared(row[2], row[0], container_id)
+    shared = _shared_bridge(row[1], row[2])
+    if shared:
+        unclaim_shared(shared, row[0], container_id)
     return row[0]
 
 
