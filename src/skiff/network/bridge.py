@@ -373,7 +373,7 @@ def delete_links_now(indexes: list[int]) -> None:
 def veth_name(network_id: str, container_id: str) -> str:
     """The host end's name: ``vsk`` + 9 hex of sha256(network/container) — deterministic, so
     a crash between creating it and recording it still lets ``detach`` find it."""
-    from skiff.network.records import sha256_hex
+    from skiff.hexdigest import sha256_hex
 
     return "vsk" + sha256_hex(f"{network_id}/{container_id}")[:9]
 

@@ -43,7 +43,7 @@ def is_ipv6(text: str) -> bool:
 
 def ula_subnet(network_id: str) -> IPv6Network:
     """The /64 a network gets when --ipv6 names no subnet: fd + 40 bits of its ID's hash."""
-    from skiff.network.records import sha256_hex
+    from skiff.hexdigest import sha256_hex
 
     h = sha256_hex(network_id)
     return IPv6Network(f"fd{h[0:2]}:{h[2:6]}:{h[6:10]}::/64")

@@ -17,6 +17,7 @@ import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetim
 import json
 
 from skiff.errors import InvalidArgument, NotFound
+from skiff.hexdigest import sha256_hex
 from skiff.runtime.value import factory, value
 
 # Docker's three predefined networks; "bridge" is skiff's default bridge (skiff0).
@@ -84,20 +85,6 @@ class Endpoint:
 def endpoint_id(network_id: str, container_id: str) -> str:
     """A stable 64-hex endpoint ID derived from the pair (Docker's are random)."""
     return sha256_hex(f"{network_id}/{container_id}")
-
-
-def sha256_hex(text: str) -> str:
-    """sha256 of ``text`` (UTF-8) as 64 hex digits. Through CPython's built-in sha256
-    module where there is one (``_sha256``, 3.12+: ``_sha2``; the same digest): importing
-    ``hashlib`` loads OpenSSL's libcrypto (~5 ms, paid once per ``skiff run``)."""
-    try:
-        from _sha256 import sha256
-    except ImportError:
-        try:
-            from _sha2 import sha256
-        except ImportError:
-            from hashlib import sha256
-    return sha256(text.encode()).hexdigest()
 
 
 def from_row(r: sqlite3.Row) -> Network:

@@ -34,12 +34,9 @@ class State:
 
 def state_root(store_root: str | os.PathLike[str]) -> str:
     """runc's ``--root`` for a skiff store: under /run so it vanishes on reboot (as runc's)."""
-    try:  # CPython's own sha256: the same digest without loading OpenSSL (~3 ms) per start
-        from _sha256 import sha256
-    except ImportError:  # (3.12+: _sha2)
-        from hashlib import sha256
-    h = sha256(str(store_root).encode()).hexdigest()[:16]
-    return f"/run/skiff-runc/{h}"
+    from skiff.hexdigest import sha256_hex
+
+    return f"/run/skiff-runc/{sha256_hex(os.fspath(store_root))[:16]}"
 
 
 class Runc:
