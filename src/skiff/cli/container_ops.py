@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from skiff.cli.container import _out, _service, _stdin_source, _write_stream
+from skiff.cli.container import _out, _service, _stdin_is_tty, _stdin_source, _write_stream
 from skiff.cli.context import Context
 
 
@@ -51,7 +51,7 @@ def _exec(ctx: Context, a, env) -> int:
     from skiff.runtime import ops
 
     svc = _service(ctx)
-    real_tty = a.tty and a.interactive and _isatty(0)
+    real_tty = a.tty and a.interactive and _stdin_is_tty()
     if a.tty and a.interactive and not real_tty and not a.detach:
         # docker/cli: -it with stdin no terminal; -t alone runs (a pty, no stdin)
         raise InvalidArgument("the input device is not a TTY")
@@ -389,7 +389,7 @@ def _attach(ctx: Context, a) -> int:
     tty = bool(cfg.get("Tty"))
     if cfg.get("OpenStdin") or tty:
         want_in = bool(cfg.get("OpenStdin")) and not a.no_stdin
-        if tty and not a.no_stdin and not _isatty(0):
+        if tty and not a.no_stdin and not _stdin_is_tty():
             # docker/cli: a terminal container and stdin attached (whatever OpenStdin says)
             raise InvalidArgument("the input device is not a TTY")
         code = _attach_monitor(ctx, svc, rec, want_in, tty, a.sig_proxy.lower() != "false",
@@ -409,13 +409,6 @@ def _attach(ctx: Context, a) -> int:
             _write_stream(ctx.out if e.stream == "stdout" else sys.stderr, e.text.encode())
     cur = records.get(svc.db, rec["Id"])
     return int(cur["State"]["ExitCode"]) if cur else 0
-
-
-def _isatty(fd: int) -> bool:
-    try:
-        return os.isatty(fd)
-    except OSError:
-        return False
 
 
 def _attach_monitor(ctx: Context, svc, rec: dict, want_in: bool, tty: bool,
