@@ -32,6 +32,7 @@ from skiff.build.types import BuildOptions, BuildReport, Progress, StepReport
 from skiff.errors import BuildError, DockerfileError, ImageNotFound, SkiffError
 from skiff.procinfo import start_time
 from skiff.services import StoreParts
+from skiff.snapshots.usage import content_size
 
 if TYPE_CHECKING:
     import sqlite3
@@ -581,24 +582,7 @@ class Builder(StoreParts):
                 w.abort()
             raise
         return Layer(digest=digest, size=size, media_type=LAYER_MEDIA_TYPES[algo],
-                     diff_id=diff_id, unpacked_size=unpacked_size(upper))
-
-
-def unpacked_size(upper: Path) -> int:
-    """Docker's size of a layer made from ``upper`` (moby archive.ChangesSize): the lstat
-    sizes of every non-directory entry added or changed (a symlink counts its target's
-    length, a whiteout 0), hard links once. What ``docker history``/``images`` SIZE show
-    for a built layer, rather than the tar's bytes with its headers and padding."""
-    total, seen = 0, set()
-    for dirpath, dirnames, filenames in os.walk(upper):
-        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            st = os.lstat(os.path.join(dirpath, name))
-            if st.st_nlink > 1:
-                if (st.st_dev, st.st_ino) in seen:
-                    continue
-                seen.add((st.st_dev, st.st_ino))
-            total += st.st_size
-    return total
+                     diff_id=diff_id, unpacked_size=content_size(upper))
 
 
 def _copy_img(img: dict[str, Any]) -> dict[str, Any]:

@@ -231,8 +231,8 @@ def _add_sizes(ctx: Context, recs: list[dict]) -> None:
     from skiff.errors import SkiffError
     from skiff.images import ImageService
     from skiff.runtime import records
-    from skiff.runtime.volumes import content_size
     from skiff.snapshots import Snapshotter
+    from skiff.snapshots.usage import content_size
 
     snaps, images = Snapshotter(ctx.config, ctx.db), ImageService(ctx.config, ctx.db)
     image_sizes: dict[str, int] = {}

@@ -116,8 +116,8 @@ def df(service: ImageService) -> list[dict]:
     # restarting (its space is not reclaimable); a volume while any container refers to it
     # SIZE: each container's SizeRw (moby: the file bytes of its rw layer; 6B after
     # `echo hello > /f`), not the bundle, logs and config files skiff keeps beside it
-    from skiff.runtime.volumes import content_size
     from skiff.snapshots import Snapshotter
+    from skiff.snapshots.usage import content_size
 
     snaps = Snapshotter(service.config, db)
     running, vol_refs = [], set()
@@ -142,7 +142,7 @@ def df(service: ImageService) -> list[dict]:
     nvol = len(vols)
     # docker/cli: SIZE sums each volume's size (moby pkg/directory.Size: apparent file
     # sizes), RECLAIMABLE those no container refers to
-    from skiff.runtime.volumes import content_size
+    from skiff.snapshots.usage import content_size
 
     vsizes = {v: content_size(service.config.volumes_dir / v) for v in vols}
     vsize = sum(vsizes.values())

@@ -332,27 +332,13 @@ def remove_anonymous(svc, rec: dict) -> None:
             remove(svc, m["Name"])
 
 
-def content_size(path) -> int:
-    """A volume's size as moby's pkg/directory.Size counts it for prune's "reclaimed
-    space": the apparent sizes of the non-directory entries under ``path``, each inode
-    once (not allocated blocks: an empty volume is 0B, a 1-byte file 1B)."""
-    total, seen = 0, set()
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            try:
-                st = os.lstat(os.path.join(dirpath, name))
-            except OSError:
-                continue
-            if st.st_size and st.st_ino not in seen:
-                seen.add(st.st_ino)
-                total += st.st_size
-    return total
-
-
 def prune(svc, all: bool = False, keep=None) -> tuple[list[str], int]:
     """Remove unused volumes (anonymous only unless ``all``, as Docker 23+); ``keep``: a
     predicate on the volume record sparing those it accepts (``--filter label=``);
-    returns (names, bytes reclaimed, counted as Docker does: see :func:`content_size`)."""
+    returns (names, bytes reclaimed, counted as Docker does:
+    skiff.snapshots.usage.content_size)."""
+    from skiff.snapshots.usage import content_size
+
     gone, size = [], 0
     for v in list_all(svc):
         if users(svc, v["Name"]) or (keep is not None and keep(v)):

@@ -59,3 +59,23 @@ def disk_usage(root: str | os.PathLike[str],
                 if e.is_dir(follow_symlinks=False) and s.st_dev == dev:
                     stack.append(e.path)
     return Usage(size=size, inodes=len(seen) - before)
+
+
+def content_size(root: str | os.PathLike[str]) -> int:
+    """Docker's size of the files under ``root`` (moby pkg/directory.Size and
+    archive.ChangesSize): the apparent sizes (lstat) of the non-directory entries, a
+    symlink counting its target's length, each inode once (hard links), not allocated
+    blocks: an empty tree is 0B, a 1-byte file 1B. What a volume's prune reclaims, a rw
+    layer's ``SizeRw`` and a built layer's SIZE. Entries that vanish meanwhile count 0."""
+    total, seen = 0, set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            key = (st.st_dev, st.st_ino)
+            if st.st_size and key not in seen:
+                seen.add(key)
+                total += st.st_size
+    return total
