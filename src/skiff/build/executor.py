@@ -185,9 +185,7 @@ class Builder(StoreParts):
             from skiff.runtime import userns
 
             m = userns.remap(self.config.userns_remap)
-            path = userns.pin_path(self.work.name)
-            userns.unpin(path)
-            userns.pin(m, path)
+            path = userns.repin(m, userns.pin_path(self.work.name))
             self._net_stack.callback(userns.unpin, path)  # after the netns (LIFO)
             self._userns = (m, path)
         return self._userns

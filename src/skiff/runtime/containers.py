@@ -582,30 +582,18 @@ class ContainerService(StoreParts):
         target = self._bdir(rec["Id"], "rootfs")
         if sk.get("IdMap"):
             from skiff.runtime import userns
-            from skiff.snapshots.idmap import mount_idmapped
+            from skiff.runtime.mounts import mount_rootfs_remapped
 
             m = userns.IdMapping.from_json(sk["IdMap"])
-            # the remapped root must reach its bundle, own the rootfs' top and the
-            # directories it writes (the upper dir); the layers are seen through idmaps
+            # the remapped root must reach its bundle; the container's user namespace is
+            # made (and pinned) here: the layers' idmaps, its network namespace and runc
+            # all use this one (runc joins it)
             userns.make_searchable(str(self.config.root), str(self.config.containers_dir),
                                    self._bdir(rec["Id"]))
-            upper = self.snapshotter.upperdir(sk["Snapshot"])
-            if os.stat(upper).st_uid != m.root[0]:
-                os.chown(upper, *m.root)
-            os.makedirs(target, exist_ok=True)
-            from skiff.snapshots import idmap, shifted
-
-            # the container's user namespace, made (and pinned) here: the layers' idmaps,
-            # its network namespace and runc all use this one (runc joins it)
-            pinned = userns.pin_path(rec["Id"])
-            userns.unpin(pinned)
-            userns.pin(m, pinned)
-            if shifted.forced() or not idmap.supported():
-                # no idmapped mounts: chowned copies of the layers, once per mapping
-                return mount_rootfs(shifted.shifted_mounts(mounts, m.uids, m.gids), target)
-            mount_idmapped(mounts, target, self._bdir(rec["Id"], "idmap"),
-                           m.uids, m.gids, userns=pinned)
-            return target
+            pinned = userns.repin(m, userns.pin_path(rec["Id"]))
+            return mount_rootfs_remapped(
+                mounts, target, m, userns=pinned, idmap_dir=self._bdir(rec["Id"], "idmap"),
+                upper=self.snapshotter.upperdir(sk["Snapshot"]))
         if rec["HostConfig"].get("AutoRemove"):
             # --rm: the rw layer is thrown away after the run, so the overlay need not
             # sync it when unmounted (overlayfs ``volatile``): saves a syncfs of the whole

@@ -112,6 +112,30 @@ def mount_rootfs(mounts: Sequence, target: str) -> str:
     return target
 
 
+def mount_rootfs_remapped(mounts: Sequence, target: str, m, *, userns: str,
+                          idmap_dir: str, upper: str | None) -> str:
+    """Mount a rootfs for a user-namespaced run at ``target``; return ``target``.
+
+    ``m`` (skiff.runtime.userns.IdMapping): the mapping; ``userns``: its pinned namespace;
+    ``upper``: the overlay's upper directory, made the remapped root's (it writes there);
+    ``idmap_dir``: where the idmapped views of the layers go. The layers are seen through
+    idmapped mounts, or as chowned copies of them (once per mapping) when the kernel has
+    none or ``$SKIFF_USERNS_SHIFT=copy`` (skiff.snapshots.shifted). The caller makes the
+    directories above ``target`` searchable for the remapped root (userns.make_searchable).
+    """
+    from skiff.snapshots import idmap, shifted
+
+    if upper is not None:
+        st = os.stat(upper)
+        if (st.st_uid, st.st_gid) != tuple(m.root):
+            os.chown(upper, *m.root)
+    os.makedirs(target, exist_ok=True)
+    if shifted.forced() or not idmap.supported():
+        return mount_rootfs(shifted.shifted_mounts(mounts, m.uids, m.gids), target)
+    idmap.mount_idmapped(mounts, target, idmap_dir, m.uids, m.gids, userns=userns)
+    return target
+
+
 def volatile(mounts: Sequence) -> list:
     """``mounts`` with overlayfs's ``volatile`` option added to the overlay ones (Linux
     5.10): no sync of the upper directory on unmount or syncfs. Only for a rw layer that

@@ -204,8 +204,14 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
         if idmap is None:
             rootfs = rmounts.mount_rootfs(mounts, rootfs_target)
         else:
-            pinned = userns_path or _pin(idmap, cid)
-            rootfs = _mount_remapped(config, mounts, work, rootfs_target, idmap, pinned)
+            from skiff.runtime import userns
+
+            pinned = userns_path or userns.repin(idmap, userns.pin_path(f"oneshot-{cid[:16]}"))
+            # the remapped root must reach the work dir (and own the upper directory)
+            userns.make_searchable(str(config.root), str(config.tmp_dir), str(work))
+            rootfs = rmounts.mount_rootfs_remapped(
+                mounts, rootfs_target, idmap, userns=pinned, idmap_dir=str(work / "idmap"),
+                upper=_upperdir(mounts))
         eu = resolve_user(rootfs, user)
         env = list(env)
         if not any(e.startswith("PATH=") for e in env):
@@ -260,37 +266,6 @@ def _upperdir(mounts: Sequence) -> str | None:
         return None
     opts = dict(o.split("=", 1) for o in mounts[0].options if "=" in o)
     return opts.get("upperdir")
-
-
-def _pin(idmap, cid: str) -> str:
-    from skiff.runtime import userns
-
-    path = userns.pin_path(f"oneshot-{cid[:16]}")
-    userns.unpin(path)
-    return userns.pin(idmap, path)
-
-
-def _mount_remapped(config, mounts: Sequence, work: Path, target: str, idmap,
-                    pinned: str) -> str:
-    """Mount the rootfs for a user-namespaced run (as the container service does for a
-    remapped container): the remapped root must reach the work dir and own the upper
-    directory; the layers are seen through idmapped mounts, or chowned copies of them when
-    the kernel has none (or ``$SKIFF_USERNS_SHIFT=copy``)."""
-    from skiff.runtime import userns
-    from skiff.snapshots import idmap as idmap_mod
-    from skiff.snapshots import shifted
-
-    userns.make_searchable(str(config.root), str(config.tmp_dir), str(work))
-    upper = _upperdir(mounts)
-    if upper is not None:
-        os.chown(upper, *idmap.root)
-    os.makedirs(target, exist_ok=True)
-    if shifted.forced() or not idmap_mod.supported():
-        return rmounts.mount_rootfs(shifted.shifted_mounts(mounts, idmap.uids, idmap.gids),
-                                    target)
-    idmap_mod.mount_idmapped(mounts, target, str(work / "idmap"), idmap.uids, idmap.gids,
-                             userns=pinned)
-    return target
 
 
 OWNER = "owner"  # in a work dir: "<pid> <start time> <container id>" of the process using it

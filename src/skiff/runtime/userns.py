@@ -374,6 +374,13 @@ def pin_path(cid: str) -> str:
     return os.path.join(_PIN_DIR, cid)
 
 
+def repin(m: IdMapping, path: str) -> str:
+    """:func:`pin` afresh at ``path``: a pin a killed run left there is dropped first
+    (:func:`unpin`). Returns ``path``."""
+    unpin(path)
+    return pin(m, path)
+
+
 def pin(m: IdMapping, path: str) -> str:
     """Create a user namespace with mapping ``m`` and pin it at ``path`` (a bind mount of
     its nsfs file, as ``ip netns add`` pins network namespaces); return ``path``.
