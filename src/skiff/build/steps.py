@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from skiff import digest
 from skiff.build import imageconfig as ic
 from skiff.build import instructions as ins_
 from skiff.build.cachekey import StepInputs
@@ -55,11 +56,8 @@ def tree_digest(root: Path, sources: list[str]) -> tuple[str, dict[str, str]]:
     def entry(path: str, rel: str, st: os.stat_result) -> None:
         what = ""
         if stmod.S_ISREG(st.st_mode):
-            h = hashlib.sha256()
             with open(path, "rb") as f:
-                while chunk := f.read(1 << 20):
-                    h.update(chunk)
-            what = h.hexdigest()
+                what = digest.encoded(digest.of_stream(f)[0])
         elif stmod.S_ISLNK(st.st_mode):
             what = os.readlink(path)
         elif stmod.S_ISCHR(st.st_mode) or stmod.S_ISBLK(st.st_mode):
@@ -358,7 +356,6 @@ class Step:
 
     # -- filesystem steps --------------------------------------------------------------------
     def _fs(self, fn, *, created_by: str, mount: bool = True) -> dict[str, Any] | None:
-        from skiff import digest
         from skiff.build.fsview import LayeredFS
 
         b, st = self.b, self.st
