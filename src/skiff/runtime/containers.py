@@ -558,7 +558,7 @@ class ContainerService(StoreParts):
                 net_release_argv=(netglue.release_argv(self.config, cid)
                                   if netglue is not None
                                   and netglue.uses_bridge(hc.get("NetworkMode")) else ()))
-            fd, intermediate = monitor.spawn(ms, attach or monitor.Attach())
+            fd = monitor.spawn(ms, attach or monitor.Attach())
         except BaseException:
             self._release_runtime(rec)
             if hc.get("AutoRemove"):
@@ -566,7 +566,6 @@ class ContainerService(StoreParts):
             raise
         msgs = monitor.read_messages(fd)
         first = next(msgs, None)
-        os.waitpid(intermediate, 0)  # long gone by now (it exits right after its fork)
         if first is None or "error" in first:
             for _ in msgs:
                 pass  # until the monitor has finished (unmounted)
