@@ -64,35 +64,42 @@ class Started:
         detached (``detached`` is then True: the container runs on, its monitor owns it)."""
         code = None
         svc = self.service
-        for msg in self.messages or ():
-            if msg.get("detached"):
-                self.detached = True
-                return None
-            if "exit" in msg:
-                code = int(msg["exit"])
-                # runc has returned (the container is gone): give back the network now,
-                # while the monitor still unmounts the rootfs and drops the cgroups,
-                # instead of after it (saves the veth delete, ~15-30 ms, from --rm runs).
-                if svc is not None:
-                    rec = records.get(svc.db, self.cid)
-                    if rec is not None:
-                        svc._release_network(rec)
-                if self.autoremove:
-                    # --rm: remove it now, not after the monitor's own teardown (its
-                    # unmount and cgroup removal are idempotent and race-free with ours)
-                    self.messages.close()
-                    break
-        if svc is not None:
-            rec = records.get(svc.db, self.cid)
-            if rec is not None:
-                if code is None or not self.autoremove:  # --rm: the record goes anyway
-                    rec = svc._fold(rec)
-                    if code is None and rec["State"]["Status"] not in ACTIVE:
-                        code = int(rec["State"]["ExitCode"])
-                if self.autoremove and code is not None:
-                    svc._remove_files(rec, detach_delete=True)
-                elif rec["State"]["Status"] not in ACTIVE:
-                    svc._release_network(rec)  # the monitor left it to us (attached)
+        try:
+            for msg in self.messages or ():
+                if msg.get("detached"):
+                    self.detached = True
+                    return None
+                if "exit" in msg:
+                    code = int(msg["exit"])
+                    # runc has returned (the container is gone): give back the network
+                    # now, while the monitor still unmounts the rootfs and drops the
+                    # cgroups, instead of after it (saves the veth delete, ~15-30 ms, from
+                    # --rm runs).
+                    if svc is not None:
+                        rec = records.get(svc.db, self.cid)
+                        if rec is not None:
+                            svc._release_network(rec)
+                    if self.autoremove:
+                        # --rm: remove it now, not after the monitor's own teardown (its
+                        # unmount and cgroup removal are idempotent and race-free with
+                        # ours). The pipe stays open until we are done: the monitor waits
+                        # for that before its `runc delete`, which would otherwise take
+                        # one of the two cores from this, the command's, critical path.
+                        break
+            if svc is not None:
+                rec = records.get(svc.db, self.cid)
+                if rec is not None:
+                    if code is None or not self.autoremove:  # --rm: the record goes anyway
+                        rec = svc._fold(rec)
+                        if code is None and rec["State"]["Status"] not in ACTIVE:
+                            code = int(rec["State"]["ExitCode"])
+                    if self.autoremove and code is not None:
+                        svc._remove_files(rec, detach_delete=True)
+                    elif rec["State"]["Status"] not in ACTIVE:
+                        svc._release_network(rec)  # the monitor left it to us (attached)
+        finally:
+            if self.messages is not None:
+                self.messages.close()
         return code
 
 

@@ -624,6 +624,15 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, clients,
     return res
 
 
+def _wait_reader_gone(fd: int, timeout: float) -> None:
+    """Wait (at most ``timeout`` seconds) until the read end of pipe ``fd`` is closed."""
+    if fd < 0:
+        return
+    p = select.poll()
+    p.register(fd, 0)  # (POLLERR once no reader is left: reported whatever the mask)
+    p.poll(int(timeout * 1000))
+
+
 def _delete_runc_state(ms: MonitorSpec) -> None:
     """``runc delete --force``: runc's state and cgroups of the last run."""
     if ms.delete_argv:
@@ -664,7 +673,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
     log_fd = os.open(ms.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     first = True
     delay = 0.1
-    handed_over = False
+    handed_over = removing = False
     res = None
     try:
         while True:
@@ -694,6 +703,8 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
                 # the starting command, if still attached, takes over (it removes the
                 # container for --rm); later attaches are told the exit code
                 handed_over = clients.finish(res.code)
+                # (run --rm attached: the command removes the container on this message)
+                removing = handed_over and ms.autoremove
                 break
             if res.delete:  # (the exit is recorded; the backoff hides this wait)
                 _delete_runc_state(ms)
@@ -709,6 +720,10 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
     finally:
         clients.close_all()
         if res is not None and res.delete:  # (after the exit was reported: not waited on)
+            if removing:
+                # the command removes the container now; runc delete waits until it has
+                # let go of the pipe, off the two cores of its critical path
+                _wait_reader_gone(sync_fd, 5.0)
             _delete_runc_state(ms)
         attachio.close_listener(listener, ms.cid)
         os.close(log_fd)
