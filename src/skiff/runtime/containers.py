@@ -59,9 +59,9 @@ class Started:
     detached: bool = False
 
     def wait_exit(self) -> int | None:
-        """Block until the monitor reports the exit code and finishes (for ``--rm``, then
-        remove the container); None if the monitor died without saying, or when the user
-        detached (``detached`` is then True: the container runs on, its monitor owns it)."""
+        """Block until the monitor reports the exit code (for ``--rm``, then remove the
+        container); None if the monitor died without saying, or when the user detached
+        (``detached`` is then True: the container runs on, its monitor owns it)."""
         code = None
         svc = self.service
         try:
@@ -79,13 +79,15 @@ class Started:
                         rec = records.get(svc.db, self.cid)
                         if rec is not None:
                             svc._release_network(rec)
-                    if self.autoremove:
-                        # --rm: remove it now, not after the monitor's own teardown (its
-                        # unmount and cgroup removal are idempotent and race-free with
-                        # ours). The pipe stays open until we are done: the monitor waits
-                        # for that before its `runc delete`, which would otherwise take
-                        # one of the two cores from this, the command's, critical path.
-                        break
+                    # The exit is final (a restart policy's earlier exits are not sent):
+                    # return now, as docker run does, not after the monitor's own
+                    # teardown (runc delete, unmount, cgroups; a later start or rm waits
+                    # for it). --rm: remove the container now (the monitor's unmount and
+                    # cgroup removal are idempotent and race-free with ours). The pipe
+                    # stays open until we are done: the monitor waits for that before its
+                    # `runc delete`, which would otherwise take one of the two cores from
+                    # this, the command's, critical path.
+                    break
             if svc is not None:
                 rec = records.get(svc.db, self.cid)
                 if rec is not None:

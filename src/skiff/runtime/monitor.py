@@ -19,8 +19,10 @@ restarting. With ``--rm`` and nobody attached, it execs ``skiff rm -f`` when don
 command's critical path).
 
 The command learns what happened through a pipe of JSON lines: ``{"started": pid, "runc":
-pid}`` or ``{"error": message}``, then, when attached, ``{"exit": code}``; end of file
-means the monitor has finished (including ``--rm`` removal).
+pid}`` or ``{"error": message}``, then, when attached, ``{"exit": code}`` (the final
+exit: the command returns on it, removing the container for ``--rm``; the monitor holds
+its ``runc delete`` until the command has closed the pipe); after an error, end of file
+means the monitor has finished.
 
 Detection of a start: ``runc run --detach`` returns 0 once the container's process has
 been let go, its pid in ``--pid-file``; before that, anything on stderr may be runc's own
@@ -673,7 +675,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
     log_fd = os.open(ms.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     first = True
     delay = 0.1
-    handed_over = removing = False
+    handed_over = False
     res = None
     try:
         while True:
@@ -703,8 +705,8 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
                 # the starting command, if still attached, takes over (it removes the
                 # container for --rm); later attaches are told the exit code
                 handed_over = clients.finish(res.code)
-                # (run --rm attached: the command removes the container on this message)
-                removing = handed_over and ms.autoremove
+                # (the attached command returns on this message; for --rm it removes the
+                # container first)
                 break
             if res.delete:  # (the exit is recorded; the backoff hides this wait)
                 _delete_runc_state(ms)
@@ -720,9 +722,10 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
     finally:
         clients.close_all()
         if res is not None and res.delete:  # (after the exit was reported: not waited on)
-            if removing:
-                # the command removes the container now; runc delete waits until it has
-                # let go of the pipe, off the two cores of its critical path
+            if handed_over and res.error is None:
+                # the attached command finishes now (for --rm: removes the container);
+                # runc delete waits until it has let go of the pipe, off the two cores
+                # of its critical path
                 _wait_reader_gone(sync_fd, 5.0)
             _delete_runc_state(ms)
         attachio.close_listener(listener, ms.cid)
