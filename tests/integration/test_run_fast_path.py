@@ -140,3 +140,15 @@ def test_attached_run_returns_on_the_exit_and_later_commands_wait_for_the_monito
     assert _main(root, "ps", "-aq", "--filter", "name=early").out == ""
     with open("/proc/self/mountinfo") as f:
         assert [ln for ln in f if cid in ln] == []
+
+
+def test_container_prune_deletes_layer_orphans_a_killed_monitor_left(root):
+    """run --rm leaves its layer's rm-* orphan to the monitor; if that monitor was killed
+    the orphan stays until `container prune` (Snapshotter.cleanup)."""
+    orphan = root / "snapshots" / "rm-999-deadbeef"
+    (orphan / "bundle").mkdir(parents=True)
+    (orphan / "fs" / "f").parent.mkdir()
+    (orphan / "fs" / "f").write_text("x")
+    assert _main(root, "container", "prune", "-f").code == 0
+    assert not orphan.exists()
+    assert "1" in os.listdir(root / "snapshots")  # the image's layer stays

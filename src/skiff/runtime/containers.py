@@ -555,6 +555,7 @@ class ContainerService(StoreParts):
                 restart_count=int(rec.get("RestartCount") or 0),
                 autoremove=bool(hc.get("AutoRemove")),
                 rootfs_mount="" if rec["Skiff"].get("Rootfs") else os.path.join(bundle, "rootfs"),
+                snapshot_dir=self._snapshot_dir(rec),
                 tty=bool(rec["Config"].get("Tty")),
                 delete_argv=(self.runc.binary, "--root", self.runc.root, "delete", "--force", cid),
                 winsize=_winsize(),
@@ -602,6 +603,13 @@ class ContainerService(StoreParts):
         return Started(pid=int(first["started"]), runc_pid=int(first["runc"]), messages=msgs,
                        autoremove=bool(hc.get("AutoRemove")), service=self, cid=cid,
                        monitor_pid=int(first.get("monitor") or 0))
+
+    def _snapshot_dir(self, rec: dict) -> str:
+        """The container's rw layer directory ("" for a --rootfs container)."""
+        sk = rec["Skiff"]
+        if sk.get("Rootfs") or not sk.get("Snapshot"):
+            return ""
+        return self.snapshotter.directory(sk["Snapshot"])
 
     def _mount_rootfs(self, rec: dict) -> str:
         sk = rec["Skiff"]
@@ -877,10 +885,13 @@ class ContainerService(StoreParts):
 
     def _remove_files(self, rec: dict, volumes: bool = False, *,
                       detach_delete: bool = False) -> None:
-        """Release and remove everything of the container. ``detach_delete``: its rw
-        layer's directory (record already gone, renamed to an orphan) and its bundle
-        (moved into that) are deleted by a detached process after this returns (``run
-        --rm``: the command need not wait for ~20 unlinks/rmdirs, slow on this ext4)."""
+        """Release and remove everything of the container. ``detach_delete`` (``run --rm``
+        attached, on the monitor's exit message): its rw layer's directory (record
+        already gone, renamed to an ``rm-*`` orphan) and its bundle (moved into that) are
+        deleted by the container's monitor after this command has let go of it: the
+        command need not wait for ~20 unlinks/rmdirs, slow on this ext4, nor fork a
+        deleter. An orphan left by a killed monitor goes with ``system prune``
+        (skiff.snapshots.Snapshotter.cleanup)."""
         cid = rec["Id"]
         self._release_runtime(rec)
         sk = rec.get("Skiff") or {}
@@ -905,16 +916,14 @@ class ContainerService(StoreParts):
             vol.remove_anonymous(self, rec)
         if trash is not None:
             # the bundle goes into the layer's orphan directory (one rename instead of a
-            # dozen unlinks and rmdirs here) and both are deleted after we return
-            from skiff.runtime.fsutil import delete_detached
-
+            # dozen unlinks and rmdirs here); the container's monitor deletes both once
+            # this command has let go of its pipe (MonitorSpec.snapshot_dir)
             try:
                 os.rename(self._bdir(cid), os.path.join(trash, "bundle"))
             except OSError:
                 import shutil  # (start-up: not at import)
 
                 shutil.rmtree(self._bdir(cid), ignore_errors=True)
-            delete_detached([trash])
         else:
             import shutil  # (start-up: not at import)
 

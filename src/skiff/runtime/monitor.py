@@ -62,6 +62,9 @@ class MonitorSpec:
         restart_count: the record's RestartCount when started.
         autoremove: ``--rm``.
         rootfs_mount: the rootfs mount point to unmount when done ("" for none).
+        snapshot_dir: the container's rw layer directory ("" for none): after an attached
+            ``--rm`` run the command renames it to an ``rm-<name>-*`` orphan (with the
+            bundle inside) and the monitor deletes that once the command has let go.
         rm_argv: the command that removes the container (for ``--rm`` when detached).
         net_release_argv: the command that releases its networks (skiff.network.release)
             once it is done for good (no restart): veths, addresses, published ports.
@@ -81,6 +84,7 @@ class MonitorSpec:
     restart_count: int = 0
     autoremove: bool = False
     rootfs_mount: str = ""
+    snapshot_dir: str = ""
     rm_argv: tuple[str, ...] = ()
     net_release_argv: tuple[str, ...] = ()
     tty: bool = False
@@ -635,6 +639,27 @@ def _wait_reader_gone(fd: int, timeout: float) -> None:
     p.poll(int(timeout * 1000))
 
 
+def _delete_orphans(snapshot_dir: str) -> None:
+    """Delete the ``rm-<name>-*`` orphans of layer directory ``snapshot_dir`` (what the
+    command that removed the container renamed it to, with the bundle inside)."""
+    if not snapshot_dir:
+        return
+    parent, name = os.path.split(snapshot_dir)
+    try:
+        gone = [os.path.join(parent, n) for n in os.listdir(parent)
+                if n.startswith(f"rm-{name}-")]
+    except OSError:
+        return
+    if gone:
+        dn = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:  # (--one-file-system: never into a mount left behind)
+            _Proc(("rm", "-rf", "--one-file-system", "--", *gone), dn, dn, dn).wait()
+        except OSError:
+            pass
+        finally:
+            os.close(dn)
+
+
 def _delete_runc_state(ms: MonitorSpec) -> None:
     """``runc delete --force``: runc's state and cgroups of the last run."""
     if ms.delete_argv:
@@ -728,6 +753,8 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
                 # of its critical path
                 _wait_reader_gone(sync_fd, 5.0)
             _delete_runc_state(ms)
+        if handed_over and res is not None and res.error is None and ms.autoremove:
+            _delete_orphans(ms.snapshot_dir)
         attachio.close_listener(listener, ms.cid)
         os.close(log_fd)
         if oom_fd >= 0:
