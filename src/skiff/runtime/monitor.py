@@ -462,10 +462,9 @@ def _restart_wanted(ms: MonitorSpec, code: int, count: int) -> bool:
 
 
 def _set_subreaper() -> None:
-    import ctypes
+    from skiff.libc import libc
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    libc().prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
 def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, clients,
