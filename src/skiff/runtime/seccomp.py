@@ -201,19 +201,20 @@ CAP_ALLOWED: tuple[tuple[str, tuple[str, ...]], ...] = (
 # NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET; s390 passes flags in the second argument),
 # and clone3, whose flags seccomp cannot see, answers ENOSYS so that libc falls back to clone.
 CLONE_NAMESPACE_FLAGS = 0x7E020000
-_S390 = ["s390", "s390x"]
-_WITHOUT_SYS_ADMIN = (
-    {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
-     "args": [{"index": 0, "value": CLONE_NAMESPACE_FLAGS, "valueTwo": 0,
-               "op": "SCMP_CMP_MASKED_EQ"}],
-     "excludes": {"caps": ["CAP_SYS_ADMIN"], "arches": _S390}},
-    {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
-     "args": [{"index": 1, "value": CLONE_NAMESPACE_FLAGS, "valueTwo": 0,
-               "op": "SCMP_CMP_MASKED_EQ"}],
-     "includes": {"arches": _S390}, "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
-    {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38,  # ENOSYS
-     "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
-)
+
+
+def _without_sys_admin() -> list[dict]:
+    s390 = ["s390", "s390x"]
+    masked = {"value": CLONE_NAMESPACE_FLAGS, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}
+    return [
+        {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, **masked}],
+         "excludes": {"caps": ["CAP_SYS_ADMIN"], "arches": s390}},
+        {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 1, **masked}],
+         "includes": {"arches": s390}, "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+        {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38,  # ENOSYS
+         "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+    ]
+
 
 _REPLACED = frozenset(NOT_ALLOWED | set(ALSO_ALLOWED)
                       | {n for _, names in CAP_ALLOWED for n in names})
@@ -243,7 +244,7 @@ def docker_default(profile: dict) -> dict:
     rules.append({"names": list(ALSO_ALLOWED), "action": "SCMP_ACT_ALLOW"})
     for cap, names in CAP_ALLOWED:
         rules.append({"names": list(names), "action": "SCMP_ACT_ALLOW", "includes": {"caps": [cap]}})
-    rules.extend(_WITHOUT_SYS_ADMIN)
+    rules.extend(_without_sys_admin())
     out = {k: v for k, v in profile.items() if k not in ("syscalls", "defaultErrno")}
     out["defaultAction"] = "SCMP_ACT_ERRNO"
     out["defaultErrnoRet"] = DOCKER_ERRNO

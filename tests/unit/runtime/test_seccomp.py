@@ -137,6 +137,14 @@ def test_cap_drop_all_loses_chroot_and_keeps_any_socket():
     assert v["clone3"] == {"errno 38"}
 
 
+@needs_cc
+def test_s390x_masks_clone_flags_in_the_second_argument():
+    out = seccomp.convert(seccomp.docker_default(seccomp.load_profile()), DEFAULT_CAPS,
+                          machine="s390x", kernel=(6, 1))
+    assert out["architectures"] == ["SCMP_ARCH_S390X", "SCMP_ARCH_S390"]
+    assert _verdicts(out)["clone"] == {"allow if 1:SCMP_CMP_MASKED_EQ:0x7e020000"}
+
+
 def test_docker_default_replaces_the_tables_names_and_drops_eperm_rules():
     profile = {
         "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38, "defaultErrno": "ENOSYS",
