@@ -20,7 +20,6 @@ reconciled on the next read: the container is killed if runc still has it, the r
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -161,6 +160,28 @@ def parse_signal(sig: str | int) -> int:
         raise InvalidArgument("Invalid signal", str(sig)) from None
 
 
+class _NoTransaction:
+    """``contextlib.nullcontext()`` without importing contextlib (the run path)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+
+_NO_TXN = _NoTransaction()
+
+
+def _readable(fd: int) -> bool:
+    """Whether ``fd`` has data (or end of file) waiting, without blocking."""
+    import select
+
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return bool(p.poll(0))
+
+
 def monitor_alive(rec: dict) -> bool:
     """True when the record's monitor process still runs (pid and start time match)."""
     sk = rec.get("Skiff") or {}
@@ -299,7 +320,7 @@ class ContainerService(StoreParts):
             auto = host.get("UsernsMode") == "auto"
             # the rw layer's row and the record in one write transaction (one commit per
             # create; --userns auto takes the store's file lock first, so not under it)
-            with contextlib.nullcontext() if auto else transaction(self.db):
+            with _NO_TXN if auto else transaction(self.db):
                 if not o.rootfs:
                     self.snapshotter.prepare(cid, chain_id)
                 try:
@@ -518,16 +539,14 @@ class ContainerService(StoreParts):
             pol = hc.get("RestartPolicy") or {}
             ms = monitor.MonitorSpec(
                 cid=cid, bundle=bundle, log_path=rec["LogPath"],
-                runc_argv=tuple(self.runc.run_argv(cid, bundle, pid_file=pid_file,
-                                                   log=runc_log)),
+                detach_argv=tuple(self.runc.run_argv(cid, bundle, pid_file=pid_file,
+                                                     log=runc_log, detach=True)),
                 pid_file=pid_file, runc_log=runc_log,
                 restart=(pol.get("Name") or "no", int(pol.get("MaximumRetryCount") or 0)),
                 restart_count=int(rec.get("RestartCount") or 0),
                 autoremove=bool(hc.get("AutoRemove")),
                 rootfs_mount="" if rec["Skiff"].get("Rootfs") else os.path.join(bundle, "rootfs"),
                 tty=bool(rec["Config"].get("Tty")),
-                tty_argv=tuple(self.runc.run_argv(cid, bundle, pid_file=pid_file,
-                                                  log=runc_log, detach=True)),
                 delete_argv=(self.runc.binary, "--root", self.runc.root, "delete", "--force", cid),
                 winsize=_winsize(),
                 open_stdin=bool(rec["Config"].get("OpenStdin")),
@@ -567,7 +586,11 @@ class ContainerService(StoreParts):
                               StartedAt=first["at"], OOMKilled=False)
             r["Skiff"].update(MonitorPid=first["monitor"], MonitorStart=first["monitor_start"],
                               ManualStop=False, Seq=int(first.get("seq", 0)))
-        records.update(self.db, cid, running)
+        if not (hc.get("AutoRemove") and attach is not None and not rec["Config"].get("Tty")
+                and _readable(fd)):
+            # (run --rm whose exit is already in: the record is about to go, and
+            # recording a start the command will not show is a write for nothing)
+            records.update(self.db, cid, running)
         return Started(pid=int(first["started"]), runc_pid=int(first["runc"]), messages=msgs,
                        autoremove=bool(hc.get("AutoRemove")), service=self, cid=cid,
                        monitor_pid=int(first.get("monitor") or 0))
@@ -857,7 +880,7 @@ class ContainerService(StoreParts):
         # with detach_delete the layer is only renamed: its row and the record go in one
         # write transaction (run --rm: one commit); a deleted directory is not waited on
         # under the lock
-        with transaction(self.db) if detach_delete else contextlib.nullcontext():
+        with transaction(self.db) if detach_delete else _NO_TXN:
             if sk.get("Snapshot"):
                 try:
                     if detach_delete:
