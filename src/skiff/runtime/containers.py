@@ -64,35 +64,42 @@ class Started:
         detached (``detached`` is then True: the container runs on, its monitor owns it)."""
         code = None
         svc = self.service
-        for msg in self.messages or ():
-            if msg.get("detached"):
-                self.detached = True
-                return None
-            if "exit" in msg:
-                code = int(msg["exit"])
-                # runc has returned (the container is gone): give back the network now,
-                # while the monitor still unmounts the rootfs and drops the cgroups,
-                # instead of after it (saves the veth delete, ~15-30 ms, from --rm runs).
-                if svc is not None:
-                    rec = records.get(svc.db, self.cid)
-                    if rec is not None:
-                        svc._release_network(rec)
-                if self.autoremove:
-                    # --rm: remove it now, not after the monitor's own teardown (its
-                    # unmount and cgroup removal are idempotent and race-free with ours)
-                    self.messages.close()
-                    break
-        if svc is not None:
-            rec = records.get(svc.db, self.cid)
-            if rec is not None:
-                if code is None or not self.autoremove:  # --rm: the record goes anyway
-                    rec = svc._fold(rec)
-                    if code is None and rec["State"]["Status"] not in ACTIVE:
-                        code = int(rec["State"]["ExitCode"])
-                if self.autoremove and code is not None:
-                    svc._remove_files(rec, detach_delete=True)
-                elif rec["State"]["Status"] not in ACTIVE:
-                    svc._release_network(rec)  # the monitor left it to us (attached)
+        try:
+            for msg in self.messages or ():
+                if msg.get("detached"):
+                    self.detached = True
+                    return None
+                if "exit" in msg:
+                    code = int(msg["exit"])
+                    # runc has returned (the container is gone): give back the network
+                    # now, while the monitor still unmounts the rootfs and drops the
+                    # cgroups, instead of after it (saves the veth delete, ~15-30 ms, from
+                    # --rm runs).
+                    if svc is not None:
+                        rec = records.get(svc.db, self.cid)
+                        if rec is not None:
+                            svc._release_network(rec)
+                    if self.autoremove:
+                        # --rm: remove it now, not after the monitor's own teardown (its
+                        # unmount and cgroup removal are idempotent and race-free with
+                        # ours). The pipe stays open until we are done: the monitor waits
+                        # for that before its `runc delete`, which would otherwise take
+                        # one of the two cores from this, the command's, critical path.
+                        break
+            if svc is not None:
+                rec = records.get(svc.db, self.cid)
+                if rec is not None:
+                    if code is None or not self.autoremove:  # --rm: the record goes anyway
+                        rec = svc._fold(rec)
+                        if code is None and rec["State"]["Status"] not in ACTIVE:
+                            code = int(rec["State"]["ExitCode"])
+                    if self.autoremove and code is not None:
+                        svc._remove_files(rec, detach_delete=True)
+                    elif rec["State"]["Status"] not in ACTIVE:
+                        svc._release_network(rec)  # the monitor left it to us (attached)
+        finally:
+            if self.messages is not None:
+                self.messages.close()
         return code
 
 
@@ -558,7 +565,7 @@ class ContainerService(StoreParts):
                 net_release_argv=(netglue.release_argv(self.config, cid)
                                   if netglue is not None
                                   and netglue.uses_bridge(hc.get("NetworkMode")) else ()))
-            fd, intermediate = monitor.spawn(ms, attach or monitor.Attach())
+            fd = monitor.spawn(ms, attach or monitor.Attach())
         except BaseException:
             self._release_runtime(rec)
             if hc.get("AutoRemove"):
@@ -566,7 +573,6 @@ class ContainerService(StoreParts):
             raise
         msgs = monitor.read_messages(fd)
         first = next(msgs, None)
-        os.waitpid(intermediate, 0)  # long gone by now (it exits right after its fork)
         if first is None or "error" in first:
             for _ in msgs:
                 pass  # until the monitor has finished (unmounted)
