@@ -182,13 +182,19 @@ class _NoTransaction:
 _NO_TXN = _NoTransaction()
 
 
-def _readable(fd: int) -> bool:
-    """Whether ``fd`` has data (or end of file) waiting, without blocking."""
+def _readable(fd: int, within: float = 0.0) -> bool:
+    """Whether ``fd`` has data (or end of file) waiting now or within ``within`` seconds."""
     import select
 
     p = select.poll()
     p.register(fd, select.POLLIN)
-    return bool(p.poll(0))
+    return bool(p.poll(int(within * 1000)))
+
+
+# run --rm attached: how long the command waits after the start message for the exit
+# before it records the start (a short command's exit follows in ~1 ms; its record is
+# removed anyway). A longer run shows as running this much later.
+EXIT_WINDOW = 0.005
 
 
 def monitor_alive(rec: dict) -> bool:
@@ -596,9 +602,9 @@ class ContainerService(StoreParts):
             r["Skiff"].update(MonitorPid=first["monitor"], MonitorStart=first["monitor_start"],
                               ManualStop=False, Seq=int(first.get("seq", 0)))
         if not (hc.get("AutoRemove") and attach is not None and not rec["Config"].get("Tty")
-                and _readable(fd)):
-            # (run --rm whose exit is already in: the record is about to go, and
-            # recording a start the command will not show is a write for nothing)
+                and _readable(fd, EXIT_WINDOW)):
+            # (run --rm whose exit is in: the record is about to go, and recording a
+            # start nobody will see is a write for nothing)
             records.update(self.db, cid, running)
         return Started(pid=int(first["started"]), runc_pid=int(first["runc"]), messages=msgs,
                        autoremove=bool(hc.get("AutoRemove")), service=self, cid=cid,
