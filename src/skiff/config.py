@@ -195,7 +195,7 @@ def _daemon_json(root: str) -> dict:
     Raises:
         InvalidArgument: the file is not a JSON object.
     """
-    import json
+    from skiff import jsonio as json
 
     try:
         with open(os.path.join(root, "daemon.json")) as f:

@@ -7,32 +7,42 @@
 from __future__ import annotations
 
 import ctypes
-import functools
 
 SYNC_FILE_RANGE_WRITE = 2  # start writeback of the range's dirty pages, do not wait
 
 
-@functools.cache
+_LIBC = None
+
+
 def libc() -> ctypes.CDLL:
     """The C library (errno kept for ``ctypes.get_errno``), one object per process: a
     forked monitor finds it made (a fresh CDLL in a fork child is ~0.4 ms of copied
     pages). ``mount`` and ``umount2`` have their argument types set."""
+    global _LIBC
+    if _LIBC is not None:
+        return _LIBC
     lib = ctypes.CDLL(None, use_errno=True)
     lib.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
                           ctypes.c_char_p]
     lib.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    _LIBC = lib
     return lib
 
 
-@functools.cache
+_SFR: list = []  # [sync_file_range or None], once looked up
+
+
 def _sync_file_range():
-    try:
-        fn = libc().sync_file_range
-    except AttributeError:  # not Linux glibc
-        return None
-    fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
-    fn.restype = ctypes.c_int
-    return fn
+    if not _SFR:
+        try:
+            fn = libc().sync_file_range
+        except AttributeError:  # not Linux glibc
+            fn = None
+        else:
+            fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+            fn.restype = ctypes.c_int
+        _SFR.append(fn)
+    return _SFR[0]
 
 
 def start_writeback(fd: int, offset: int, nbytes: int) -> None:

@@ -26,10 +26,10 @@ from __future__ import annotations
 # ~1.5 ms; its Connection, Row and error classes are these very objects.
 import _sqlite3 as sqlite3
 import os
-from collections.abc import Callable
 
 TYPE_CHECKING = False  # (not typing's: `run` starts faster without importing typing)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 BUSY_TIMEOUT_S = 30.0

@@ -22,8 +22,9 @@ it was handed (the command's own terminal) and sets it on the container's pty
 
 from __future__ import annotations
 
-import json
 import os
+
+from skiff import jsonio as json  # (json.loads/dumps without importing re)
 
 TYPE_CHECKING = False  # (socket is imported where used: a plain `run` never needs it)
 if TYPE_CHECKING:

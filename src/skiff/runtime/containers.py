@@ -20,11 +20,11 @@ reconciled on the next read: the container is killed if runc still has it, the r
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 
+from skiff import jsonio as json  # (json.loads/dumps without importing re)
 from skiff.errors import Conflict, InvalidArgument, NotFound, SkiffError
 from skiff.metadata import transaction
 from skiff.procinfo import start_time

@@ -13,33 +13,63 @@ answer and the errors are always ImageService's.
 
 from __future__ import annotations
 
-import json
 import os
+
+from skiff import jsonio as json  # (json.loads/dumps without importing re)
 
 TYPE_CHECKING = False  # (not typing's: `run` starts faster without importing typing)
 if TYPE_CHECKING:
     import sqlite3
 
-_ONE_COMPONENT = None  # compiled on first use
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_TAG = _WORD | frozenset(".-")
+
+
+def _one_component(name: str) -> bool:
+    """Whether ``name`` is one path component of distribution/reference's grammar:
+    runs of ``[a-z0-9]`` joined by ``.``, ``_``, ``__`` or dashes (by hand: no regex on the
+    run path)."""
+    n = len(name)
+    i = 0
+    while True:
+        j = i
+        while j < n and name[j] in _LOWER:
+            j += 1
+        if j == i:
+            return False  # (empty, or a separator not followed by [a-z0-9])
+        if j == n:
+            return True
+        c = name[j]
+        if c == ".":
+            i = j + 1
+        elif c == "_":
+            i = j + 2 if name.startswith("_", j + 1) else j + 1
+        elif c == "-":
+            i = j + 1
+            while i < n and name[i] == "-":
+                i += 1
+        else:
+            return False
 
 
 def _official_name(s: str) -> str | None:
     """``NAME[:TAG]`` with a one-component lower-case NAME (``bb:1``, ``busybox``) →
     ``docker.io/library/NAME:TAG`` (``latest`` when untagged), as distribution/reference's
     ParseNormalizedNamed + TagNameOnly give it, without loading skiff.reference's
-    grammar; None for anything else (a domain, a path, a digest, a 64-hex ID, bad input)."""
-    global _ONE_COMPONENT
+    grammar; None for anything else (a domain, a path, a digest, a 64-hex ID, bad input).
+    A tag is a word character then up to 127 of word characters, ``.`` and ``-`` (ASCII)."""
     if len(s) > 128:
         return None
-    if _ONE_COMPONENT is None:
-        import re
-
-        _ONE_COMPONENT = re.compile(r"([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)(?::(\w[\w.-]{0,127}))?",
-                                    re.ASCII)
-    m = _ONE_COMPONENT.fullmatch(s)
-    if m is None or (len(s) == 64 and m.group(2) is None and all(c in "0123456789abcdef" for c in s)):
+    name, colon, tag = s.partition(":")
+    if not _one_component(name):
         return None
-    return f"docker.io/library/{m.group(1)}:{m.group(2) or 'latest'}"
+    if colon and not (tag and tag[0] in _WORD and len(tag) <= 128
+                      and all(c in _TAG for c in tag)):
+        return None
+    if not colon and len(s) == 64 and all(c in "0123456789abcdef" for c in s):
+        return None
+    return f"docker.io/library/{name}:{tag if colon else 'latest'}"
 
 
 def quick_resolve(db: sqlite3.Connection, content_dir: str | os.PathLike[str],

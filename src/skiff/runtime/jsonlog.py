@@ -10,12 +10,15 @@ RFC3339Nano in UTC. Strings are escaped as Go's encoding/json does (``<``, ``>``
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from collections.abc import Iterator
 
+from skiff import jsonio as json  # (json.loads/dumps without importing re)
 from skiff.runtime.value import value
+
+TYPE_CHECKING = False  # (not typing's: the run path does not import collections)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 MAX_LINE = 16 * 1024
 

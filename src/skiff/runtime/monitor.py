@@ -34,11 +34,11 @@ from __future__ import annotations
 # signal.py's C module: the same functions with plain ints, without the wrapper's enums
 # (~1.5 ms of import on every run, where the monitor comes from)
 import _signal as signal
-import json
 import os
 import select
 import time
 
+from skiff import jsonio as json  # (json.loads/dumps without importing re)
 from skiff.procinfo import start_time
 from skiff.runtime import attachio, jsonlog
 from skiff.runtime import runc as runc_mod

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Sequence
 
 from skiff.errors import SkiffError
 from skiff.snapshots.mount import Mount  # noqa: F401 - the mounts' type, for callers
+
+TYPE_CHECKING = False  # (not typing's: the run path does not import collections)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2

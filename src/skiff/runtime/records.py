@@ -13,18 +13,17 @@ Lookups: full ID, then exact name, then a unique ID prefix (Docker's order).
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import time
-from collections.abc import Iterator
 
+from skiff import jsonio as json  # (json.loads/dumps without importing re)
 from skiff.errors import AlreadyExists, InvalidArgument, NotFound
 from skiff.metadata import transaction
 
 TYPE_CHECKING = False  # (not typing's: `ps` starts faster without importing typing)
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Iterator
 
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _NAME_CHARS = _ALNUM | frozenset("_.-")
@@ -183,7 +182,7 @@ def lookup(db: sqlite3.Connection, ref: str) -> dict:
     if row is None:
         row = db.execute("SELECT data FROM containers WHERE name = ?",
                          (ref[1:] if ref.startswith("/") else ref,)).fetchone()
-    if row is None and re.fullmatch(r"[0-9a-f]{1,63}", ref):
+    if row is None and len(ref) < 64 and all(c in "0123456789abcdef" for c in ref):
         rows = db.execute("SELECT data FROM containers WHERE id >= ? AND id < ? LIMIT 2",
                           (ref, ref + "g")).fetchall()
         if len(rows) > 1:

@@ -12,12 +12,15 @@ found, 126 when it cannot be invoked, else 125 (docker/cli container/run.go).
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Sequence
 
+from skiff import jsonio as json  # (json.loads/dumps without importing re)
 from skiff.errors import CannotInvoke, CommandNotFound, NotFound, SkiffError, Unavailable
 from skiff.runtime.value import value
+
+TYPE_CHECKING = False  # (not typing's: the run path does not import collections)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 @value

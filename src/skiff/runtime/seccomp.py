@@ -21,11 +21,14 @@ converted as written.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterable
 
+from skiff import jsonio as json  # (json.loads/dumps without importing re)
 from skiff.errors import InvalidArgument, NotFound
+
+TYPE_CHECKING = False  # (not typing's: the run path does not import collections)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 DEFAULT_PROFILE = "/usr/share/containers/seccomp.json"  # (text: run's path has no pathlib)
 

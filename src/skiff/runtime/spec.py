@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import os
 import resource
-from collections.abc import Iterable, Sequence
 
 from skiff.errors import InvalidArgument
 from skiff.runtime.value import factory, value
+
+TYPE_CHECKING = False  # (not typing's: the run path does not import collections)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 OCI_VERSION = "1.0.2-dev"  # what runc 1.1 reports as its spec version
 TIME_NAMESPACE = False

@@ -15,10 +15,10 @@ Records: each container's ``Mounts`` (docker inspect shape) say what it mounts;
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
+from skiff import jsonio as json  # (json.loads/dumps without importing re)
 from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, SkiffError
 from skiff.metadata import transaction
 from skiff.runtime.records import valid_name

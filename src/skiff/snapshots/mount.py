@@ -21,10 +21,13 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-from collections.abc import Iterable, Sequence
 
 from skiff.errors import InvalidArgument, SkiffError
 from skiff.runtime.value import value
+
+TYPE_CHECKING = False  # (not typing's: the run path does not import collections)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2

@@ -33,11 +33,10 @@ of that level, on more a read-only overlay of the lowerdirs.
 
 from __future__ import annotations
 
-import enum
-import json
 import os
 import time
 
+from skiff import jsonio as json  # (json.loads/dumps without importing re)
 from skiff.config import Config
 from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, map_exceptions
 from skiff.metadata import transaction
@@ -51,12 +50,30 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-class Kind(enum.StrEnum):
-    """The kind of a snapshot (the ``kind`` column)."""
+class Kind(str):
+    """The kind of a snapshot (the ``kind`` column): ``Kind.COMMITTED`` (read-only, named,
+    may be a parent), ``Kind.ACTIVE`` (writable, keyed, may be committed), ``Kind.VIEW``
+    (read-only, keyed, may not be committed). Strings, equal to the column's text, as a
+    StrEnum's members are; ``Kind(text)`` gives the member or raises ValueError. (Not
+    enum.StrEnum: the run path does not import enum.)"""
 
-    COMMITTED = "committed"  # read-only, named, may be a parent
-    ACTIVE = "active"        # writable, keyed, may be committed
-    VIEW = "view"            # read-only, keyed, may not be committed
+    __slots__ = ()
+    COMMITTED: Kind
+    ACTIVE: Kind
+    VIEW: Kind
+
+    def __new__(cls, value: str) -> Kind:
+        try:
+            return _KINDS[value]
+        except KeyError:
+            raise ValueError(f"{value!r} is not a valid Kind") from None
+
+    def __repr__(self) -> str:
+        return f"<Kind.{str.upper(self)}: {str.__repr__(self)}>"
+
+
+_KINDS = {v: str.__new__(Kind, v) for v in ("committed", "active", "view")}
+Kind.COMMITTED, Kind.ACTIVE, Kind.VIEW = _KINDS["committed"], _KINDS["active"], _KINDS["view"]
 
 
 @value
