@@ -173,11 +173,10 @@ def _options(a) -> object:
 
     if a.userns not in ("", "host", "auto"):
         raise InvalidArgument("--userns", "invalid USER mode")
-    for mode, what in ((a.pid, "PID"), (a.uts, "UTS")):  # docker/cli's checks
-        if mode not in ("", "host", "private", "shareable"):
-            raise InvalidArgument(f"--{what.lower()}: invalid {what} mode")
-    if a.ipc not in ("", "host", "private", "shareable"):
-        raise InvalidArgument(f"Invalid IPC mode: {a.ipc}")  # dockerd's
+    if a.pid or a.ipc or a.uts:  # docker/cli's and dockerd's checks
+        from skiff.runtime.nsjoin import check_flags
+
+        check_flags(a.pid, a.ipc, a.uts)
     if a.network == "host" and (a.publish or a.publish_all):
         sys.stderr.write("WARNING: Published ports are discarded when using host network mode\n")
         a.publish, a.publish_all = [], False

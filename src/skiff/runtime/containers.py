@@ -241,6 +241,10 @@ class ContainerService(StoreParts):
                 chain_id = img.chain_id
         config = opts_mod.container_config(o, image_cfg, hostname, image_name)
         host = opts_mod.host_config(o)
+        if o.pid.startswith("container:") or o.ipc.startswith("container:"):
+            from skiff.runtime import nsjoin
+
+            nsjoin.resolve(self.db, host)  # (dockerd: container:<full ID>)
         from skiff.network import sweep_sandboxes  # (what a killed build left attached)
 
         sweep_sandboxes(self.config, self.db)
@@ -613,6 +617,10 @@ class ContainerService(StoreParts):
             unmount(self._bdir(rec["Id"], "rootfs"))
         cgroups.remove(rec["Id"])
         self._release_network(rec)
+        if (rec.get("HostConfig") or {}).get("IpcMode") == "shareable":
+            from skiff.runtime import nsjoin
+
+            nsjoin.release(self, rec)
         if sk.get("IdMap"):
             from skiff.runtime import userns
 
@@ -693,6 +701,11 @@ class ContainerService(StoreParts):
         if netinfo is not None and netinfo.etc:  # --network container:X shares X's files
             mounts = netinfo.etc_mounts(mounts)
         mounts += volumes.oci_mounts(self, rec, rootfs)
+        joined = self._joined(rec, idmap)
+        if joined is not None:
+            from skiff.runtime.nsjoin import shm_mount
+
+            mounts += shm_mount(joined)
         sec = dict(o.split("=", 1) if "=" in o else (o, "") for o in hc.get("SecurityOpt") or ())
         seccomp = sec.get("seccomp", "default") or "default"
         rlimits = tuple(S.Rlimit(u["Name"], u["Soft"], u["Hard"]) for u in hc.get("Ulimits") or ())
@@ -726,7 +739,22 @@ class ContainerService(StoreParts):
             device_read_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceReadBps") or ()),
             device_write_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceWriteBps") or ()),
             id_mappings=idmap.to_oci() if idmap is not None else None, userns_path=pinned)
+        if joined is not None:
+            from skiff.runtime import nsjoin
+
+            return nsjoin.apply(S.build_spec(o), joined)
         return S.build_spec(o)
+
+    def _joined(self, rec: dict, idmap):
+        """``--pid``/``--ipc container:X``, shareable or none IPC: what the start joins
+        (skiff.runtime.nsjoin), else None (the default modes: nothing imported)."""
+        hc = rec["HostConfig"]
+        if not (hc.get("PidMode") or "").startswith("container:") and (
+                hc.get("IpcMode") or "private") in ("private", "host"):
+            return None
+        from skiff.runtime import nsjoin
+
+        return nsjoin.join(self, rec, remapped=idmap is not None)
 
     # -- signals, stop, wait --------------------------------------------------------------
     def _set_manual_stop(self, cid: str, value: bool = True) -> None:
