@@ -544,10 +544,12 @@ class ContainerService(StoreParts):
                                   if netglue is not None
                                   and netglue.uses_bridge(hc.get("NetworkMode")) else ()))
             fd, intermediate = monitor.spawn(ms, attach or monitor.Attach())
-        except BaseException:
+        except BaseException as e:
             self._release_runtime(rec)
             if hc.get("AutoRemove"):
                 self._remove_files(rec)
+            elif isinstance(e, SkiffError):
+                self._record_start_error(cid, e)
             raise
         msgs = monitor.read_messages(fd)
         first = next(msgs, None)
@@ -575,6 +577,17 @@ class ContainerService(StoreParts):
         return Started(pid=int(first["started"]), runc_pid=int(first["runc"]), messages=msgs,
                        autoremove=bool(hc.get("AutoRemove")), service=self, cid=cid,
                        monitor_pid=int(first.get("monitor") or 0))
+
+    def _record_start_error(self, cid: str, err: SkiffError) -> None:
+        """A start that failed before its monitor ran: the record keeps the error and
+        exit code 128 (dockerd's containerStart: ``SetError``, 128 when no code was set)."""
+        text = f"{err.what}: {err.why}" if err.why else err.what
+
+        def f(r: dict) -> None:
+            s = r["State"]
+            if s["Status"] in ("created", "exited"):
+                s.update(Error=text, ExitCode=int(s.get("ExitCode") or 0) or 128)
+        records.update(self.db, cid, f)
 
     def _mount_rootfs(self, rec: dict) -> str:
         sk = rec["Skiff"]

@@ -259,11 +259,10 @@ def host_config(o: CreateOptions) -> dict:
 
 
 def _device_mapping(spec: str) -> dict:
-    from skiff.runtime.spec import device
+    from skiff.runtime.spec import parse_device
 
-    dev, rule = device(spec)  # validates now: a bad --device fails at create
-    return {"PathOnHost": spec.split(":")[0], "PathInContainer": dev["path"],
-            "CgroupPermissions": rule["access"]}
+    host, dest, perms = parse_device(spec)  # the syntax now; the host's device at start
+    return {"PathOnHost": host, "PathInContainer": dest, "CgroupPermissions": perms}
 
 
 def _rate(spec: str) -> dict:
