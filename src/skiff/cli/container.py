@@ -152,11 +152,12 @@ def _env_file(path: str) -> list[str]:
 
 def _binds(specs: list[str]) -> tuple[str, ...]:
     """``-v`` specs with a ``.`` or ``./…`` host part made absolute against the current
-    directory, as docker/cli does since 23.0 (other relative sources stay volume names)."""
+    directory, as docker/cli does (20.10 too; other relative sources stay volume names,
+    and a spec of one or two characters is an anonymous volume: skiff.runtime.volspec)."""
     out = []
     for spec in specs:
         host, sep, rest = spec.partition(":")
-        if sep and (host == "." or host.startswith("./")):
+        if sep and len(spec) > 2 and (host == "." or host.startswith("./")):
             spec = os.path.abspath(host) + ":" + rest
         out.append(spec)
     return tuple(out)
