@@ -224,3 +224,29 @@ def test_chowned_copy_fallback_shared_and_released_with_the_image(sk, root, monk
     assert sk("rmi", "un-shift:1").code == 0
     left = sorted(levels.glob("*/shifted/*/fs"))
     assert len(left) == 1 and not (left[0] / "added").exists()  # bb:1's level remains
+
+
+def test_cp_to_stdout_shows_the_containers_ids(sk):
+    # docker cp C:/tmp - of a remapped container: the tar's owners are the container's
+    # (0:0, and app's 1000:1000), names from the host's lookup of the host id (none)
+    import io
+    import tarfile
+
+    assert sk("run", "-d", "--name", "un-cptar", "bb:1", "sh", "-c",
+              "echo x > /tmp/mine; touch /tmp/app; chown 1000:1000 /tmp/app; "
+              "sleep 300").code == 0
+    for _ in range(50):
+        if sk("exec", "un-cptar", "ls", "/tmp/app").code == 0:
+            break
+    for state in ("running", "stopped"):
+        if state == "stopped":
+            assert sk("stop", "-t", "0", "un-cptar").code == 0
+        res = sk("cp", "un-cptar:/tmp", "-")
+        assert res.code == 0, res
+        with tarfile.open(fileobj=io.BytesIO(res.out.encode("latin-1"))) as t:
+            owners = {m.name: (m.uid, m.gid, m.uname, m.gname) for m in t.getmembers()}
+            data = t.extractfile("tmp/mine").read()
+        assert owners == {"tmp": (0, 0, "", ""), "tmp/mine": (0, 0, "", ""),
+                          "tmp/app": (1000, 1000, "", "")}, state
+        assert data == b"x\n"
+    assert sk("rm", "-f", "un-cptar").code == 0

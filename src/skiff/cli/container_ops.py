@@ -226,12 +226,25 @@ def _cp_tar_out(ctx: Context, svc, ref: str, cpath: str, follow: bool = False) -
                            capture_output=True)
         if r.returncode != 0:
             raise SkiffError("cp", r.stderr.decode(errors="replace").strip())
+        if idmap := (rec.get("Skiff") or {}).get("IdMap"):
+            r.stdout = _unshifted(r.stdout, idmap)  # the container's ids, as dockerd's
         if out is not None:
             out.write(r.stdout)
             out.flush()
         else:
             ctx.out.write(r.stdout.decode("latin-1"))
     return 0
+
+
+def _unshifted(data: bytes, idmap: dict) -> bytes:
+    """A remapped container's tar with its owners as the container sees them."""
+    import io
+
+    from skiff.runtime.ops import unshift_tar
+
+    out = io.BytesIO()
+    unshift_tar(io.BytesIO(data), out, idmap)
+    return out.getvalue()
 
 
 def _cp_tar_in(svc, ref: str, cpath: str) -> int:
