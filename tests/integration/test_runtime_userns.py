@@ -250,3 +250,21 @@ def test_cp_to_stdout_shows_the_containers_ids(sk):
                           "tmp/app": (1000, 1000, "", "")}, state
         assert data == b"x\n"
     assert sk("rm", "-f", "un-cptar").code == 0
+
+
+def test_joining_a_remapped_containers_namespaces(sk):
+    # dockerd gives a joiner the donor's user namespace (a namespace is joined from the
+    # user namespace owning it): --pid/--ipc/--network container:X work under the remap
+    assert sk("run", "-d", "--name", "un-don", "--ipc", "shareable", "bb:1",
+              "sleep", "300").code == 0
+    res = sk("run", "--rm", "--pid", "container:un-don", "bb:1", "ps", "-o", "pid,comm")
+    assert res.code == 0, res
+    assert res.out.splitlines()[1].split() == ["1", "sleep"]
+    for flag, ns in (("--ipc", "ipc"), ("--network", "net")):
+        want = sk("exec", "un-don", "readlink", f"/proc/self/ns/{ns}")
+        res = sk("run", "--rm", flag, "container:un-don", "bb:1", "readlink",
+                 f"/proc/self/ns/{ns}")
+        assert (res.code, res.out) == (0, want.out), flag
+    res = sk("run", "--rm", "--pid", "container:un-don", "bb:1", "readlink", "/proc/self/ns/user")
+    assert res.out == sk("exec", "un-don", "readlink", "/proc/self/ns/user").out
+    assert sk("rm", "-f", "un-don").code == 0

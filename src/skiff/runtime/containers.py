@@ -607,7 +607,7 @@ class ContainerService(StoreParts):
             # all use this one (runc joins it)
             userns.make_searchable(str(self.config.root), str(self.config.containers_dir),
                                    self._bdir(rec["Id"]))
-            pinned = userns.repin(m, userns.pin_path(rec["Id"]))
+            pinned = self._pin_userns(rec, m)
             return mount_rootfs_remapped(
                 mounts, target, m, userns=pinned, idmap_dir=self._bdir(rec["Id"], "idmap"),
                 upper=self.snapshotter.upperdir(sk["Snapshot"]))
@@ -714,7 +714,7 @@ class ContainerService(StoreParts):
         if netinfo is not None and netinfo.etc:  # --network container:X shares X's files
             mounts = netinfo.etc_mounts(mounts)
         mounts += volumes.oci_mounts(self, rec, rootfs)
-        joined = self._joined(rec, idmap)
+        joined = self._joined(rec)
         if joined is not None:
             from skiff.runtime.nsjoin import shm_mount
 
@@ -758,7 +758,7 @@ class ContainerService(StoreParts):
             return nsjoin.apply(S.build_spec(o), joined)
         return S.build_spec(o)
 
-    def _joined(self, rec: dict, idmap):
+    def _joined(self, rec: dict):
         """``--pid``/``--ipc container:X``, shareable or none IPC: what the start joins
         (skiff.runtime.nsjoin), else None (the default modes: nothing imported)."""
         hc = rec["HostConfig"]
@@ -767,7 +767,20 @@ class ContainerService(StoreParts):
             return None
         from skiff.runtime import nsjoin
 
-        return nsjoin.join(self, rec, remapped=idmap is not None)
+        return nsjoin.join(self, rec)
+
+    def _pin_userns(self, rec: dict, m) -> str:
+        """Pin a user-namespaced container's user namespace (a joiner of another's
+        namespaces gets the donor's: skiff.runtime.nsjoin.pin_userns)."""
+        from skiff.runtime import userns
+
+        hc = rec["HostConfig"]
+        if any((hc.get(k) or "").startswith("container:")
+               for k in ("NetworkMode", "IpcMode", "PidMode")):
+            from skiff.runtime import nsjoin
+
+            return nsjoin.pin_userns(self, rec, m)
+        return userns.repin(m, userns.pin_path(rec["Id"]))
 
     # -- signals, stop, wait --------------------------------------------------------------
     def _set_manual_stop(self, cid: str, value: bool = True) -> None:

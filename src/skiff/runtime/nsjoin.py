@@ -6,9 +6,9 @@ namespace (``--pid container:X``, ``--ipc container:X``) as dockerd does.
   ``HostConfig.PidMode`` / ``IpcMode``); an unknown REF is ``No such container: REF``
   (:func:`resolve`).
 - At start the donor must be running; the joiner's OCI namespace gets its path
-  ``/proc/<donor pid>/ns/pid|ipc`` (and, under a user namespace, the donor's user
-  namespace: a PID or IPC namespace can only be joined from the user namespace that owns
-  it, as dockerd's WithNamespaces). An IPC donor must be shareable: ``--ipc shareable``
+  ``/proc/<donor pid>/ns/pid|ipc``; under a user namespace the joiner lives in the
+  donor's user namespace (:func:`pin_userns`: a PID, IPC or network namespace can only
+  be joined from the user namespace that owns it, as dockerd's WithNamespaces). An IPC donor must be shareable: ``--ipc shareable``
   (its /dev/shm a tmpfs on the host, ``<bundle>/shm``, bound into the joiners) or
   ``--ipc host`` (the host's /dev/shm), else dockerd's ``non-shareable IPC`` error
   (:func:`join`, :func:`apply`).
@@ -72,13 +72,12 @@ def resolve(db, host: dict) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Joined:
-    """What a start joins: namespace paths (``/proc/<pid>/ns/...``; "" = its own), the
-    user namespace that owns them ("" = its own), and the /dev/shm to bind ("" = none
-    given: runc's own tmpfs, or none for ``--ipc none``)."""
+    """What a start joins: namespace paths (``/proc/<pid>/ns/...``; "" = its own) and
+    the /dev/shm to bind ("" = none given: runc's own tmpfs, or none for ``--ipc
+    none``)."""
 
     pid: str = ""
     ipc: str = ""
-    user: str = ""
     shm: str = ""
     no_shm: bool = False
 
@@ -89,7 +88,7 @@ def needed(hc: dict) -> bool:
         hc.get("IpcMode") or "private") != "private"
 
 
-def join(svc, rec: dict, *, remapped: bool) -> Joined:
+def join(svc, rec: dict) -> Joined:
     """The namespaces a start of ``rec`` joins, checked as dockerd does (IPC first, then
     PID); a shareable container's /dev/shm is mounted here (``<bundle>/shm``, a tmpfs of
     ``ShmSize``, owned by the container's root).
@@ -100,7 +99,7 @@ def join(svc, rec: dict, *, remapped: bool) -> Joined:
     """
     hc = rec["HostConfig"]
     ipc_mode, pid_mode = hc.get("IpcMode") or "private", hc.get("PidMode") or ""
-    ipc = pid = user = shm = ""
+    ipc = pid = shm = ""
     if ipc_mode.startswith("container:"):
         did = ipc_mode.partition(":")[2]
         what = f"can't join IPC of container {did}"
@@ -114,16 +113,50 @@ def join(svc, rec: dict, *, remapped: bool) -> Joined:
             raise Conflict(what, "non-shareable IPC (hint: use IpcMode:shareable for the "
                                  "donor container)")
         ipc = f"/proc/{donor['State']['Pid']}/ns/ipc"
-        if remapped:
-            user = f"/proc/{donor['State']['Pid']}/ns/user"
     elif ipc_mode == "shareable":
         shm = _mount_shm(svc, rec)
     if pid_mode.startswith("container:"):
         donor = _running(svc, pid_mode.partition(":")[2], "")
         pid = f"/proc/{donor['State']['Pid']}/ns/pid"
-        if remapped:
-            user = f"/proc/{donor['State']['Pid']}/ns/user"
-    return Joined(pid=pid, ipc=ipc, user=user, shm=shm, no_shm=ipc_mode == "none")
+    return Joined(pid=pid, ipc=ipc, shm=shm, no_shm=ipc_mode == "none")
+
+
+def pin_userns(svc, rec: dict, m) -> str:
+    """Pin the user namespace of a user-namespaced container that joins another's
+    network, IPC or PID namespace (``container:X``): the running donor's own, when it has
+    the same mapping (a namespace can only be joined from the user namespace owning it;
+    dockerd too gives the joiner the donor's: WithNamespaces), else a new one
+    (userns.repin). Everything of the joiner then lives in it: its idmapped rootfs, its
+    network namespace, runc's process. Returns the pin's path.
+
+    Raises:
+        SkiffError: the bind mount or the new namespace failed.
+    """
+    from skiff.runtime import userns
+
+    path = userns.pin_path(rec["Id"])
+    hc = rec["HostConfig"]
+    for key in ("NetworkMode", "IpcMode", "PidMode"):
+        mode = hc.get(key) or ""
+        if not mode.startswith("container:"):
+            continue
+        try:
+            donor = svc.get(mode.partition(":")[2])
+        except SkiffError:
+            break  # (start reports it)
+        st = donor["State"]
+        if (st.get("Running") and st.get("Pid")
+                and (donor.get("Skiff") or {}).get("IdMap") == rec["Skiff"]["IdMap"]):
+            userns.unpin(path)
+            with open(path, "a"):
+                pass
+            userns._mount(f"/proc/{st['Pid']}/ns/user", path, _MS_BIND)
+            return path
+        break
+    return userns.repin(m, path)
+
+
+_MS_BIND = 4096
 
 
 def _running(svc, cid: str, what: str) -> dict:
@@ -177,8 +210,8 @@ def shm_mount(j: Joined) -> list[dict]:
 
 def apply(spec: dict, j: Joined) -> dict:
     """Set the joined namespaces' paths in an OCI ``spec`` (in place; returned):
-    ``linux.namespaces`` pid/ipc/user ``path``; ``--ipc none`` drops /dev/shm."""
-    paths = {"pid": j.pid, "ipc": j.ipc, "user": j.user}
+    ``linux.namespaces`` pid/ipc ``path``; ``--ipc none`` drops /dev/shm."""
+    paths = {"pid": j.pid, "ipc": j.ipc}
     for ns in spec["linux"]["namespaces"]:
         if paths.get(ns["type"]):
             ns["path"] = paths[ns["type"]]
