@@ -127,3 +127,21 @@ def test_ipc_none_has_no_dev_shm(sk):
     assert res.code == 0, res
     assert _hc(sk, "nj-none")["IpcMode"] == "none"
     assert sk("rm", "nj-none").code == 0
+
+
+def test_ipc_host_binds_the_hosts_dev_shm(sk, donors):
+    # docker run --ipc host: the host's /dev/shm (its files, its tmpfs's own flags), and a
+    # container joining such a donor gets it too
+    import os
+
+    marker = f"/dev/shm/skiff-nj-{os.getpid()}"
+    open(marker, "w").close()
+    try:
+        res = sk("run", "--rm", "--ipc", "host", "bb:1", "ls", marker)
+        assert (res.code, res.out) == (0, marker + "\n")
+        assert sk("run", "-d", "--name", "nj-host", "--ipc", "host", "bb:1", "sleep", "300").code == 0
+        res = sk("run", "--rm", "--ipc", "container:nj-host", "bb:1", "ls", marker)
+        assert (res.code, res.out) == (0, marker + "\n")
+    finally:
+        os.unlink(marker)
+        sk("rm", "-f", "nj-host")

@@ -763,7 +763,7 @@ class ContainerService(StoreParts):
         (skiff.runtime.nsjoin), else None (the default modes: nothing imported)."""
         hc = rec["HostConfig"]
         if not (hc.get("PidMode") or "").startswith("container:") and (
-                hc.get("IpcMode") or "private") in ("private", "host"):
+                hc.get("IpcMode") or "private") == "private":
             return None
         from skiff.runtime import nsjoin
 

@@ -12,7 +12,8 @@ namespace (``--pid container:X``, ``--ipc container:X``) as dockerd does.
   (its /dev/shm a tmpfs on the host, ``<bundle>/shm``, bound into the joiners) or
   ``--ipc host`` (the host's /dev/shm), else dockerd's ``non-shareable IPC`` error
   (:func:`join`, :func:`apply`).
-- ``--ipc none``: a private IPC namespace and no /dev/shm at all.
+- ``--ipc none``: a private IPC namespace and no /dev/shm at all; ``--ipc host``: the
+  host's /dev/shm bound in.
 
 Docker's texts (20.10): ``container <ID> is not running`` (pid), ``can't join IPC of
 container <ID>: container <ID> is not running``, ``can't join IPC of container <ID>:
@@ -82,12 +83,6 @@ class Joined:
     no_shm: bool = False
 
 
-def needed(hc: dict) -> bool:
-    """Whether a start needs :func:`join`/:func:`apply` (any non-default PID/IPC mode)."""
-    return (hc.get("PidMode") or "").startswith("container:") or (
-        hc.get("IpcMode") or "private") != "private"
-
-
 def join(svc, rec: dict) -> Joined:
     """The namespaces a start of ``rec`` joins, checked as dockerd does (IPC first, then
     PID); a shareable container's /dev/shm is mounted here (``<bundle>/shm``, a tmpfs of
@@ -115,6 +110,8 @@ def join(svc, rec: dict) -> Joined:
         ipc = f"/proc/{donor['State']['Pid']}/ns/ipc"
     elif ipc_mode == "shareable":
         shm = _mount_shm(svc, rec)
+    elif ipc_mode == "host":
+        shm = "/dev/shm"  # dockerd binds the host's
     if pid_mode.startswith("container:"):
         donor = _running(svc, pid_mode.partition(":")[2], "")
         pid = f"/proc/{donor['State']['Pid']}/ns/pid"
@@ -205,7 +202,7 @@ def shm_mount(j: Joined) -> list[dict]:
     if not j.shm:
         return []
     return [{"destination": "/dev/shm", "type": "bind", "source": j.shm,
-             "options": ["rbind", "nosuid", "nodev", "noexec"]}]
+             "options": ["rbind"]}]  # (the tmpfs's own flags: dockerd's)
 
 
 def apply(spec: dict, j: Joined) -> dict:
