@@ -177,6 +177,9 @@ class _Once:
     code: int = 0
     pid: int = 0  # the container's init (from runc's pid file)
     pid_start: int | None = None  # its start time, against pid reuse
+    # closed by the caller after the exit is reported: closing an inotify descriptor waits
+    # for an SRCU grace period (5-17 ms here), which must not delay the exit message
+    late_fd: int = -1
 
 
 def _kill_orphan(res: _Once, timeout: float = 10.0) -> None:
@@ -347,10 +350,9 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
                 c, data = inputs.read(fd)
                 if data and in_w >= 0:
                     feed(data)
-        if res.started and watch_fd >= 0:  # (its job is done)
+        if res.started and watch_fd >= 0:  # (its job is done; closed by the caller)
             poller.unregister(watch_fd)
-            os.close(watch_fd)
-            watch_fd = -1
+            res.late_fd, watch_fd = watch_fd, -1
     inputs.clear()
     if was_waiting[0]:
         poller.unregister(in_w)
@@ -358,9 +360,10 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
         poller.unregister(listener.fileno())
     if in_w >= 0:
         os.close(in_w)
-    for fd in (watch_fd, runc_fd):  # (the poller goes with this function)
-        if fd >= 0:
-            os.close(fd)
+    if runc_fd >= 0:  # (the poller goes with this function)
+        os.close(runc_fd)
+    if watch_fd >= 0:
+        res.late_fd = watch_fd
     rc = proc.wait()
     if res.started:
         _kill_orphan(res)
@@ -704,6 +707,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
     first = True
     delay = 0.1
     handed_over = False
+    res = None
     try:
         while True:
             t0 = time.monotonic()
@@ -733,6 +737,9 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
                 # container for --rm); later attaches are told the exit code
                 handed_over = clients.finish(res.code)
                 break
+            if res.late_fd >= 0:  # (the exit is recorded; the backoff hides this wait)
+                os.close(res.late_fd)
+                res.late_fd = -1
             # Docker's backoff: 100 ms doubling, reset after 10 s of running.
             delay = 0.1 if time.monotonic() - t0 > 10 else min(delay * 2, 60.0)
             end = time.monotonic() + delay
@@ -743,6 +750,8 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
                 break
     finally:
         clients.close_all()
+        if res is not None and res.late_fd >= 0:
+            os.close(res.late_fd)
         attachio.close_listener(listener, ms.cid)
         os.close(log_fd)
         if oom_fd >= 0:
