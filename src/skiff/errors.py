@@ -27,9 +27,7 @@ which chains the original with ``raise ... from``.
 
 from __future__ import annotations
 
-import contextlib
 import errno
-from collections.abc import Iterator
 
 # Docker's exit codes (containers/podman libpod/define/exec_codes.go has the same three).
 EXIT_ENGINE = 125
@@ -129,26 +127,36 @@ class CommandNotFound(SkiffError):
     exit_code = EXIT_NOT_FOUND
 
 
-@contextlib.contextmanager
-def map_exceptions(what: str) -> Iterator[None]:
-    """Translate OS and SQLite errors raised inside the block into SkiffErrors about ``what``.
+class map_exceptions:  # noqa: N801 (a context manager used like a function)
+    """``with map_exceptions(what):`` translate OS and SQLite errors raised inside the
+    block into SkiffErrors about ``what``.
 
     ``OSError(ENOENT)`` → NotFound, ``OSError(EEXIST)`` → AlreadyExists, ``ENOSPC`` and other
     OSErrors → SkiffError, ``sqlite3.IntegrityError`` → AlreadyExists. SkiffErrors pass through.
+    (A class, not ``contextlib.contextmanager``: the run path does not import contextlib.)
     """
-    try:
-        yield
-    except SkiffError:
-        raise
-    except FileNotFoundError as e:
-        raise NotFound(what, "no such file or directory") from e
-    except FileExistsError as e:
-        raise AlreadyExists(what, "already exists") from e
-    except OSError as e:
-        if e.errno == errno.ENOSPC:
-            raise SkiffError(what, "no space left on device") from e
-        raise SkiffError(what, e.strerror or str(e)) from e
-    except Exception as e:  # sqlite3 is imported lazily; match it by name
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ, e, tb) -> bool:
+        if e is None or isinstance(e, SkiffError) or not isinstance(e, Exception):
+            return False
+        what = self.what
+        if isinstance(e, FileNotFoundError):
+            raise NotFound(what, "no such file or directory") from e
+        if isinstance(e, FileExistsError):
+            raise AlreadyExists(what, "already exists") from e
+        if isinstance(e, OSError):
+            if e.errno == errno.ENOSPC:
+                raise SkiffError(what, "no space left on device") from e
+            raise SkiffError(what, e.strerror or str(e)) from e
+        # sqlite3 is imported lazily; match it by name
         if type(e).__name__ == "IntegrityError" and type(e).__module__ == "sqlite3":
             raise AlreadyExists(what, str(e)) from e
-        raise
+        return False

@@ -25,9 +25,8 @@ from __future__ import annotations
 # default date/datetime adapters, whose ``import datetime`` costs every ``skiff run``
 # ~1.5 ms; its Connection, Row and error classes are these very objects.
 import _sqlite3 as sqlite3
-import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 TYPE_CHECKING = False  # (not typing's: `run` starts faster without importing typing)
 if TYPE_CHECKING:
@@ -365,20 +364,28 @@ def upgrade(db: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     return version
 
 
-@contextlib.contextmanager
-def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolling back if the block raises.
+class transaction:  # noqa: N801 (a context manager used like a function)
+    """``with transaction(db):`` ``BEGIN IMMEDIATE`` … ``COMMIT``, rolling back if the
+    block raises; the ``as`` target is ``db``.
 
-    Nested use is allowed: an inner block joins the outer transaction.
+    Nested use is allowed: an inner block joins the outer transaction. (A class, not
+    ``contextlib.contextmanager``: the run path does not import contextlib.)
     """
-    if db.in_transaction:
-        yield db
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    else:
-        db.execute("COMMIT")
+
+    __slots__ = ("db", "own")
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        self.own = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.own = True
+        return self.db
+
+    def __exit__(self, typ, e, tb) -> bool:
+        if self.own:
+            self.own = False
+            self.db.execute("COMMIT" if typ is None else "ROLLBACK")
+        return False

@@ -90,3 +90,33 @@ def test_rm_container_layer_mounts_again(root):
     finally:
         svc.remove(rec["Id"], force=True)
         db.close()
+
+
+def test_monitor_is_one_fork_and_is_reaped_by_the_next_spawn(root):
+    """The monitor is this process's direct child (one fork, its own session); once it
+    has exited it is reaped at the next spawn, so an in-process caller gathers no
+    zombies."""
+    import time
+
+    from skiff.runtime import monitor
+
+    res = _main(root, "run", "-d", "--network", "none", "bb:1", "true")
+    assert res.code == 0, res
+    first = list(monitor._FORKED)
+    assert len(first) == 1
+    pid = first[0]
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    assert int(fields[1]) == os.getpid()  # ppid: us, no intermediate
+    assert os.getsid(pid) == pid  # a session leader of its own
+    for _ in range(500):  # it finishes once `true` has exited: a zombie until reaped
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.01)
+    else:
+        raise AssertionError("the monitor did not finish")
+    res = _main(root, "run", "--rm", "--network", "none", "bb:1", "true")
+    assert res.code == 0, res
+    assert pid not in monitor._FORKED and not os.path.exists(f"/proc/{pid}")
+    monitor.reap_monitors()

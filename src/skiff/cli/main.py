@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
@@ -149,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         from skiff.config import Config
 
         ctx = Context(Config.from_env(opts["root"], opts["runtime"]), debug=debug)
-        fn = getattr(importlib.import_module(f"skiff.cli.{module}"), func)
+        fn = getattr(__import__(f"skiff.cli.{module}", fromlist=[func]), func)
         return int(fn(ctx, args) or 0)
     except SkiffError as e:
         if debug:
@@ -207,13 +206,14 @@ def entry() -> None:
 
     gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
     code = main()
-    import atexit
-
+    # (handlers exist only if a module imported atexit to register them)
+    atexit = sys.modules.get("atexit")
     threading = sys.modules.get("threading")
     if threading is None or not any(t.is_alive() and not t.daemon
                                     and t is not threading.current_thread()
                                     for t in threading.enumerate()):
-        atexit._run_exitfuncs()
+        if atexit is not None:
+            atexit._run_exitfuncs()
         try:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -20,7 +20,6 @@ reconciled on the next read: the container is killed if runc still has it, the r
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -65,35 +64,42 @@ class Started:
         detached (``detached`` is then True: the container runs on, its monitor owns it)."""
         code = None
         svc = self.service
-        for msg in self.messages or ():
-            if msg.get("detached"):
-                self.detached = True
-                return None
-            if "exit" in msg:
-                code = int(msg["exit"])
-                # runc has returned (the container is gone): give back the network now,
-                # while the monitor still unmounts the rootfs and drops the cgroups,
-                # instead of after it (saves the veth delete, ~15-30 ms, from --rm runs).
-                if svc is not None:
-                    rec = records.get(svc.db, self.cid)
-                    if rec is not None:
-                        svc._release_network(rec)
-                if self.autoremove:
-                    # --rm: remove it now, not after the monitor's own teardown (its
-                    # unmount and cgroup removal are idempotent and race-free with ours)
-                    self.messages.close()
-                    break
-        if svc is not None:
-            rec = records.get(svc.db, self.cid)
-            if rec is not None:
-                if code is None or not self.autoremove:  # --rm: the record goes anyway
-                    rec = svc._fold(rec)
-                    if code is None and rec["State"]["Status"] not in ACTIVE:
-                        code = int(rec["State"]["ExitCode"])
-                if self.autoremove and code is not None:
-                    svc._remove_files(rec, detach_delete=True)
-                elif rec["State"]["Status"] not in ACTIVE:
-                    svc._release_network(rec)  # the monitor left it to us (attached)
+        try:
+            for msg in self.messages or ():
+                if msg.get("detached"):
+                    self.detached = True
+                    return None
+                if "exit" in msg:
+                    code = int(msg["exit"])
+                    # runc has returned (the container is gone): give back the network
+                    # now, while the monitor still unmounts the rootfs and drops the
+                    # cgroups, instead of after it (saves the veth delete, ~15-30 ms, from
+                    # --rm runs).
+                    if svc is not None:
+                        rec = records.get(svc.db, self.cid)
+                        if rec is not None:
+                            svc._release_network(rec)
+                    if self.autoremove:
+                        # --rm: remove it now, not after the monitor's own teardown (its
+                        # unmount and cgroup removal are idempotent and race-free with
+                        # ours). The pipe stays open until we are done: the monitor waits
+                        # for that before its `runc delete`, which would otherwise take
+                        # one of the two cores from this, the command's, critical path.
+                        break
+            if svc is not None:
+                rec = records.get(svc.db, self.cid)
+                if rec is not None:
+                    if code is None or not self.autoremove:  # --rm: the record goes anyway
+                        rec = svc._fold(rec)
+                        if code is None and rec["State"]["Status"] not in ACTIVE:
+                            code = int(rec["State"]["ExitCode"])
+                    if self.autoremove and code is not None:
+                        svc._remove_files(rec, detach_delete=True)
+                    elif rec["State"]["Status"] not in ACTIVE:
+                        svc._release_network(rec)  # the monitor left it to us (attached)
+        finally:
+            if self.messages is not None:
+                self.messages.close()
         return code
 
 
@@ -159,6 +165,28 @@ def parse_signal(sig: str | int) -> int:
         return int(getattr(_signal, s))
     except AttributeError:
         raise InvalidArgument("Invalid signal", str(sig)) from None
+
+
+class _NoTransaction:
+    """``contextlib.nullcontext()`` without importing contextlib (the run path)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+
+_NO_TXN = _NoTransaction()
+
+
+def _readable(fd: int) -> bool:
+    """Whether ``fd`` has data (or end of file) waiting, without blocking."""
+    import select
+
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return bool(p.poll(0))
 
 
 def monitor_alive(rec: dict) -> bool:
@@ -303,7 +331,7 @@ class ContainerService(StoreParts):
             auto = host.get("UsernsMode") == "auto"
             # the rw layer's row and the record in one write transaction (one commit per
             # create; --userns auto takes the store's file lock first, so not under it)
-            with contextlib.nullcontext() if auto else transaction(self.db):
+            with _NO_TXN if auto else transaction(self.db):
                 if not o.rootfs:
                     self.snapshotter.prepare(cid, chain_id)
                 try:
@@ -522,16 +550,14 @@ class ContainerService(StoreParts):
             pol = hc.get("RestartPolicy") or {}
             ms = monitor.MonitorSpec(
                 cid=cid, bundle=bundle, log_path=rec["LogPath"],
-                runc_argv=tuple(self.runc.run_argv(cid, bundle, pid_file=pid_file,
-                                                   log=runc_log)),
+                detach_argv=tuple(self.runc.run_argv(cid, bundle, pid_file=pid_file,
+                                                     log=runc_log, detach=True)),
                 pid_file=pid_file, runc_log=runc_log,
                 restart=(pol.get("Name") or "no", int(pol.get("MaximumRetryCount") or 0)),
                 restart_count=int(rec.get("RestartCount") or 0),
                 autoremove=bool(hc.get("AutoRemove")),
                 rootfs_mount="" if rec["Skiff"].get("Rootfs") else os.path.join(bundle, "rootfs"),
                 tty=bool(rec["Config"].get("Tty")),
-                tty_argv=tuple(self.runc.run_argv(cid, bundle, pid_file=pid_file,
-                                                  log=runc_log, detach=True)),
                 delete_argv=(self.runc.binary, "--root", self.runc.root, "delete", "--force", cid),
                 winsize=_winsize(),
                 open_stdin=bool(rec["Config"].get("OpenStdin")),
@@ -543,7 +569,7 @@ class ContainerService(StoreParts):
                 net_release_argv=(netglue.release_argv(self.config, cid)
                                   if netglue is not None
                                   and netglue.uses_bridge(hc.get("NetworkMode")) else ()))
-            fd, intermediate = monitor.spawn(ms, attach or monitor.Attach())
+            fd = monitor.spawn(ms, attach or monitor.Attach())
         except BaseException as e:
             self._release_runtime(rec)
             if hc.get("AutoRemove"):
@@ -553,7 +579,6 @@ class ContainerService(StoreParts):
             raise
         msgs = monitor.read_messages(fd)
         first = next(msgs, None)
-        os.waitpid(intermediate, 0)  # long gone by now (it exits right after its fork)
         if first is None or "error" in first:
             for _ in msgs:
                 pass  # until the monitor has finished (unmounted)
@@ -573,7 +598,11 @@ class ContainerService(StoreParts):
                               StartedAt=first["at"], OOMKilled=False)
             r["Skiff"].update(MonitorPid=first["monitor"], MonitorStart=first["monitor_start"],
                               ManualStop=False, Seq=int(first.get("seq", 0)))
-        records.update(self.db, cid, running)
+        if not (hc.get("AutoRemove") and attach is not None and not rec["Config"].get("Tty")
+                and _readable(fd)):
+            # (run --rm whose exit is already in: the record is about to go, and
+            # recording a start the command will not show is a write for nothing)
+            records.update(self.db, cid, running)
         return Started(pid=int(first["started"]), runc_pid=int(first["runc"]), messages=msgs,
                        autoremove=bool(hc.get("AutoRemove")), service=self, cid=cid,
                        monitor_pid=int(first.get("monitor") or 0))
@@ -911,7 +940,7 @@ class ContainerService(StoreParts):
         # with detach_delete the layer is only renamed: its row and the record go in one
         # write transaction (run --rm: one commit); a deleted directory is not waited on
         # under the lock
-        with transaction(self.db) if detach_delete else contextlib.nullcontext():
+        with transaction(self.db) if detach_delete else _NO_TXN:
             if sk.get("Snapshot"):
                 try:
                     if detach_delete:

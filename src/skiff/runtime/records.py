@@ -26,7 +26,14 @@ TYPE_CHECKING = False  # (not typing's: `ps` starts faster without importing typ
 if TYPE_CHECKING:
     import sqlite3
 
-NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_NAME_CHARS = _ALNUM | frozenset("_.-")
+
+
+def valid_name(n: str) -> bool:
+    """Whether ``n`` matches Docker's ``^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`` (container and
+    volume names; no regex compiled on the run path)."""
+    return len(n) >= 2 and n[0] in _ALNUM and all(c in _NAME_CHARS for c in n)
 ACTIVE = ("running", "paused", "restarting")
 
 _ADJECTIVES = (
@@ -101,7 +108,7 @@ def validate_name(name: str) -> str:
             are allowed``.
     """
     n = name[1:] if name.startswith("/") else name
-    if not NAME_RE.match(n):
+    if not valid_name(n):
         raise InvalidArgument(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] "
                               "are allowed")
     return n

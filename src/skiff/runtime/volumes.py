@@ -22,7 +22,7 @@ import time
 from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, SkiffError
 from skiff.metadata import transaction
 from skiff.runtime import volspec
-from skiff.runtime.records import NAME_RE
+from skiff.runtime.records import valid_name
 
 TYPE_CHECKING = False  # (not typing's: `run` starts faster without importing typing)
 if TYPE_CHECKING:
@@ -225,7 +225,7 @@ def create(svc, name: str | None = None, *, labels: dict | None = None,
     if len(name) == 1:  # moby volume/local validateName
         raise InvalidArgument(f"create {name}", "volume name is too short, names should be "
                               "at least two alphanumeric characters")
-    if not NAME_RE.match(name):
+    if not valid_name(name):
         raise InvalidArgument(f'create {name}',
                               f'"{name}" includes invalid characters for a local volume name, '
                               "only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended "
