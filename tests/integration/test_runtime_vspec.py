@@ -74,3 +74,20 @@ def test_refused(sk, spec, err):
     res = sk("run", "--rm", "-v", spec, "bb:1", "true")
     assert (res.code, res.err) == (125, f"skiff: {err}\n")
     assert (sk("ps", "-aq").out, sk("volume", "ls", "-q").out) == before
+
+
+@pytest.mark.parametrize("spec,err", [
+    ("type=volume,target=b", 'invalid mount config for type "volume": invalid mount path: '
+                             "'b' mount path must be absolute"),
+    ("type=bind,source=/tmp,target=b", 'invalid mount config for type "bind": invalid mount '
+                                       "path: 'b' mount path must be absolute"),
+    ("type=tmpfs,target=b", 'invalid mount config for type "tmpfs": invalid mount path: '
+                            "'b' mount path must be absolute"),
+    ("type=volume,source=nv-aa,target=/", 'invalid mount config for type "volume": invalid '
+                                          "specification: destination can't be '/'"),
+])
+def test_mount_flag_refused(sk, spec, err):
+    before = (sk("ps", "-aq").out, sk("volume", "ls", "-q").out)
+    res = sk("run", "--rm", "--mount", spec, "bb:1", "true")
+    assert (res.code, res.err) == (125, f"skiff: {err}\n")
+    assert (sk("ps", "-aq").out, sk("volume", "ls", "-q").out) == before

@@ -103,18 +103,27 @@ def parse_bind(raw: str) -> tuple[str, str, str, str]:
     if not valid_mode(mode):
         raise InvalidArgument(f"invalid mode: {mode}")
     typ = "bind" if src.startswith("/") else "volume"
-    config = f'invalid mount config for type "{typ}"'
-    if not dst:
-        raise InvalidArgument(bad, f"{config}: field Target must not be empty")
-    if dst == "/":
-        raise InvalidArgument(bad, f"{config}: invalid specification: destination can't "
-                                   "be '/'")
-    if not dst.startswith("/"):
-        raise InvalidArgument(bad, f"{config}: invalid mount path: '{dst}' mount path must "
-                                   "be absolute")
+    why = target_error(typ, dst)
+    if why:
+        raise InvalidArgument(bad, why)
     if typ == "bind":
         src = clean(src)
     return typ, src, clean(dst), mode
+
+
+def target_error(typ: str, dst: str) -> str:
+    """dockerd's check of a mount's destination (validateMountConfig): "" when fine, else
+    ``invalid mount config for type "T": ...`` (``field Target must not be empty``,
+    ``invalid specification: destination can't be '/'``, ``invalid mount path: 'D' mount
+    path must be absolute``)."""
+    config = f'invalid mount config for type "{typ}"'
+    if not dst:
+        return f"{config}: field Target must not be empty"
+    if dst == "/":
+        return f"{config}: invalid specification: destination can't be '/'"
+    if not dst.startswith("/"):
+        return f"{config}: invalid mount path: '{dst}' mount path must be absolute"
+    return ""
 
 
 def clean(path: str) -> str:

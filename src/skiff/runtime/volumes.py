@@ -101,8 +101,8 @@ def _parse_mount_flag(svc, spec: str) -> dict:
     if not dst:
         raise InvalidArgument(f"invalid argument \"{spec}\" for \"--mount\" flag",
                               "target is required")
-    if not dst.startswith("/"):
-        raise InvalidArgument(f"invalid mount path: '{dst}'", "mount path must be absolute")
+    if why := volspec.target_error(typ, dst):
+        raise InvalidArgument(why)  # dockerd's text
     ro = kv.get("readonly", kv.get("ro", "false")) in ("true", "1", "")
     src = kv.get("source") or kv.get("src") or ""
     if typ == "bind":
