@@ -268,3 +268,23 @@ def test_joining_a_remapped_containers_namespaces(sk):
     res = sk("run", "--rm", "--pid", "container:un-don", "bb:1", "readlink", "/proc/self/ns/user")
     assert res.out == sk("exec", "un-don", "readlink", "/proc/self/ns/user").out
     assert sk("rm", "-f", "un-don").code == 0
+
+
+def test_cp_from_stdin_takes_the_tars_ids_as_the_containers(sk):
+    # docker cp - C:DIR into a remapped container extracts with its identity mapping: a
+    # member owned 0:0 is root's inside, 1000:1000 app's (not nobody: unmapped host ids)
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, ids in (("r", 0), ("a", 1000)):
+            ti = tarfile.TarInfo(name)
+            ti.size, ti.uid, ti.gid = 2, ids, ids
+            t.addfile(ti, io.BytesIO(b"x\n"))
+    assert sk("run", "-d", "--name", "un-cpin", "bb:1", "sleep", "300").code == 0
+    res = sk("cp", "-", "un-cpin:/tmp", stdin=buf.getvalue())
+    assert res.code == 0, res
+    res = sk("exec", "un-cpin", "stat", "-c", "%u:%g %n", "/tmp/r", "/tmp/a")
+    assert (res.code, res.out) == (0, "0:0 /tmp/r\n1000:1000 /tmp/a\n")
+    assert sk("rm", "-f", "un-cpin").code == 0

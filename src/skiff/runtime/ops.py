@@ -427,12 +427,13 @@ def _export_unshifted(argv: list[str], out_fd: int, idmap: dict) -> subprocess.C
     return subprocess.CompletedProcess(argv, p.wait(), b"", err)
 
 
-def unshift_tar(src_file, out_file, idmap: dict) -> None:
+def unshift_tar(src_file, out_file, idmap: dict, *, to_host: bool = False) -> None:
     """Copy a tar stream from ``src_file`` to ``out_file`` with owners in a
     user-namespaced container's host range read back as the container's own ids (dockerd
     archives a remapped container's files with its IdentityMapping's ToContainer: root
     is 0); their names are dropped (dockerd's come from the host's lookup of the host
-    id, which names none). Other owners are kept."""
+    id, which names none). Other owners are kept. ``to_host``: the other way (what is
+    extracted into such a container: ToHost, the member's 0 is the container's root)."""
     import tarfile
 
     from skiff.runtime.userns import IdMapping
@@ -441,7 +442,9 @@ def unshift_tar(src_file, out_file, idmap: dict) -> None:
 
     def back(table, i: int) -> int:
         for c, h, n in table:
-            if h <= i < h + n:
+            if to_host and c <= i < c + n:
+                return h + i - c
+            if not to_host and h <= i < h + n:
                 return c + i - h
         return i
 
