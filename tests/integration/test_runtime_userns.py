@@ -227,8 +227,12 @@ def test_chowned_copy_fallback_shared_and_released_with_the_image(sk, root, monk
 
 
 def test_cp_to_stdout_shows_the_containers_ids(sk):
-    # docker cp C:/tmp - of a remapped container: the tar's owners are the container's
-    # (0:0, and app's 1000:1000), names from the host's lookup of the host id (none)
+    # cp C:/tmp - of a remapped container: the tar's owners are the container's (0:0, and
+    # app's 1000:1000), as docker export's are, and what cp - C:DIR takes back. NB: dockerd
+    # 20.10.24 (userns-remap=default, observed here) puts the host ids in cp's tar
+    # (1214112/1215112), a known open bug (moby/moby#43698: its own cp - round trip then
+    # fails "Container ID 166536 cannot be mapped"); skiff follows export here, by design.
+    # Names: none (dockerd's lookup of the host id finds none; observed '' in both).
     import io
     import tarfile
 
@@ -272,7 +276,8 @@ def test_joining_a_remapped_containers_namespaces(sk):
 
 def test_cp_from_stdin_takes_the_tars_ids_as_the_containers(sk):
     # docker cp - C:DIR into a remapped container extracts with its identity mapping: a
-    # member owned 0:0 is root's inside, 1000:1000 app's (not nobody: unmapped host ids)
+    # member owned 0:0 is root's inside, 1000:1000 app's (not nobody: unmapped host ids);
+    # observed with dockerd 20.10.24 --userns-remap=default: "0:0 /tmp/r", "1000:1000 /tmp/a"
     import io
     import tarfile
 

@@ -429,11 +429,12 @@ def _export_unshifted(argv: list[str], out_fd: int, idmap: dict) -> subprocess.C
 
 def unshift_tar(src_file, out_file, idmap: dict, *, to_host: bool = False) -> None:
     """Copy a tar stream from ``src_file`` to ``out_file`` with owners in a
-    user-namespaced container's host range read back as the container's own ids (dockerd
-    archives a remapped container's files with its IdentityMapping's ToContainer: root
-    is 0); their names are dropped (dockerd's come from the host's lookup of the host
-    id, which names none). Other owners are kept. ``to_host``: the other way (what is
-    extracted into such a container: ToHost, the member's 0 is the container's root)."""
+    user-namespaced container's host range read back as the container's own ids (dockerd's
+    export archives a remapped container's files with its IdentityMapping's ToContainer:
+    root is 0; its ``cp C:SRC -`` does not, moby/moby#43698, skiff's does as export);
+    their names are dropped (dockerd's come from the host's lookup of the host id, which
+    names none). Other owners are kept. ``to_host``: the other way (what ``cp - C:DIR``
+    extracts into such a container: ToHost, the member's 0 is the container's root)."""
     import tarfile
 
     from skiff.runtime.userns import IdMapping
