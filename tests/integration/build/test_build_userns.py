@@ -116,7 +116,9 @@ def test_remapped_run_mounts_show_the_sources_ids(root, tmp_path, monkeypatch, s
     # the bind/cache/secret sources appear with their own ids (the context's root-owned
     # files as 0:0, the stage's app file as 1000:1000), as a RUN --mount step sees them
     # without the remap, instead of as the overflow id (65534) of unmapped host ids;
-    # "copy": without idmapped mounts (chowned copies, the cache shifted and back)
+    # "copy": without idmapped mounts (chowned copies, the cache shifted and back).
+    # The expected text is what docker 20.10.24's BuildKit gave for this Dockerfile, its
+    # daemon --userns-remap=default (context and secret files root's on the host)
     monkeypatch.setenv("SKIFF_USERNS_REMAP", "default")
     if shift == "copy":
         monkeypatch.setenv("SKIFF_USERNS_SHIFT", "copy")
