@@ -6,7 +6,8 @@ BIN     := $(VENV)/bin
 STAMPS  := .cache
 APT_PKGS := python3-venv python3-pip runc busybox-static skopeo umoci docker-registry tini \
             golang-github-containers-common iproute2 nftables iptables debootstrap \
-            xz-utils bzip2 zstd curl ca-certificates procps docker.io podman apache2-utils openssl
+            xz-utils bzip2 zstd curl ca-certificates procps docker.io podman apache2-utils openssl \
+            gcc libc6-dev
 
 .PHONY: deps venv compile test test-fast demo bench lint clean
 

@@ -120,3 +120,35 @@ def test_monitor_is_one_fork_and_is_reaped_by_the_next_spawn(root):
     assert res.code == 0, res
     assert pid not in monitor._FORKED and not os.path.exists(f"/proc/{pid}")
     monitor.reap_monitors()
+
+
+def test_attached_run_returns_on_the_exit_and_later_commands_wait_for_the_monitor(root):
+    """docker run returns when the container exits; the monitor's teardown (runc delete,
+    unmount, cgroups) goes on after it, held until the command has let go of the pipe. A
+    record read right after shows the exit; rm and start right after wait for the
+    monitor instead of racing it."""
+    res = _main(root, "run", "--name", "early", "--network", "none", "bb:1",
+                "sh", "-c", "echo hi; exit 3")
+    assert (res.code, res.out) == (3, "hi\n")
+    st = _main(root, "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "early")
+    assert st.out == "exited 3\n"
+    again = _main(root, "start", "-a", "early")
+    assert (again.code, again.out) == (3, "hi\n")
+    cid = _main(root, "inspect", "--format", "{{.Id}}", "early").out.strip()
+    assert len(cid) == 64
+    assert _main(root, "rm", "early").code == 0
+    assert _main(root, "ps", "-aq", "--filter", "name=early").out == ""
+    with open("/proc/self/mountinfo") as f:
+        assert [ln for ln in f if cid in ln] == []
+
+
+def test_container_prune_deletes_layer_orphans_a_killed_monitor_left(root):
+    """run --rm leaves its layer's rm-* orphan to the monitor; if that monitor was killed
+    the orphan stays until `container prune` (Snapshotter.cleanup)."""
+    orphan = root / "snapshots" / "rm-999-deadbeef"
+    (orphan / "bundle").mkdir(parents=True)
+    (orphan / "fs" / "f").parent.mkdir()
+    (orphan / "fs" / "f").write_text("x")
+    assert _main(root, "container", "prune", "-f").code == 0
+    assert not orphan.exists()
+    assert "1" in os.listdir(root / "snapshots")  # the image's layer stays

@@ -694,6 +694,8 @@ def prune(ctx: Context, argv: list[str]) -> int:
                 pass
         svc.remove(rec["Id"])
         gone.append(rec["Id"])
+    # layer directories no record owns: what a killed command or monitor left mid-removal
+    svc.snapshotter.cleanup()
     text = ("Deleted Containers:\n" + "".join(c + "\n" for c in gone) + "\n") if gone else ""
     _out(ctx, text + f"Total reclaimed space: {human_size(size)}\n")
     return 0

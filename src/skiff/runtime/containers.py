@@ -59,9 +59,9 @@ class Started:
     detached: bool = False
 
     def wait_exit(self) -> int | None:
-        """Block until the monitor reports the exit code and finishes (for ``--rm``, then
-        remove the container); None if the monitor died without saying, or when the user
-        detached (``detached`` is then True: the container runs on, its monitor owns it)."""
+        """Block until the monitor reports the exit code (for ``--rm``, then remove the
+        container); None if the monitor died without saying, or when the user detached
+        (``detached`` is then True: the container runs on, its monitor owns it)."""
         code = None
         svc = self.service
         try:
@@ -79,13 +79,15 @@ class Started:
                         rec = records.get(svc.db, self.cid)
                         if rec is not None:
                             svc._release_network(rec)
-                    if self.autoremove:
-                        # --rm: remove it now, not after the monitor's own teardown (its
-                        # unmount and cgroup removal are idempotent and race-free with
-                        # ours). The pipe stays open until we are done: the monitor waits
-                        # for that before its `runc delete`, which would otherwise take
-                        # one of the two cores from this, the command's, critical path.
-                        break
+                    # The exit is final (a restart policy's earlier exits are not sent):
+                    # return now, as docker run does, not after the monitor's own
+                    # teardown (runc delete, unmount, cgroups; a later start or rm waits
+                    # for it). --rm: remove the container now (the monitor's unmount and
+                    # cgroup removal are idempotent and race-free with ours). The pipe
+                    # stays open until we are done: the monitor waits for that before its
+                    # `runc delete`, which would otherwise take one of the two cores from
+                    # this, the command's, critical path.
+                    break
             if svc is not None:
                 rec = records.get(svc.db, self.cid)
                 if rec is not None:
@@ -180,13 +182,19 @@ class _NoTransaction:
 _NO_TXN = _NoTransaction()
 
 
-def _readable(fd: int) -> bool:
-    """Whether ``fd`` has data (or end of file) waiting, without blocking."""
+def _readable(fd: int, within: float = 0.0) -> bool:
+    """Whether ``fd`` has data (or end of file) waiting now or within ``within`` seconds."""
     import select
 
     p = select.poll()
     p.register(fd, select.POLLIN)
-    return bool(p.poll(0))
+    return bool(p.poll(int(within * 1000)))
+
+
+# run --rm attached: how long the command waits after the start message for the exit
+# before it records the start (a short command's exit follows in ~1 ms; its record is
+# removed anyway). A longer run shows as running this much later.
+EXIT_WINDOW = 0.005
 
 
 def monitor_alive(rec: dict) -> bool:
@@ -557,6 +565,7 @@ class ContainerService(StoreParts):
                 restart_count=int(rec.get("RestartCount") or 0),
                 autoremove=bool(hc.get("AutoRemove")),
                 rootfs_mount="" if rec["Skiff"].get("Rootfs") else os.path.join(bundle, "rootfs"),
+                snapshot_dir=self._snapshot_dir(rec),
                 tty=bool(rec["Config"].get("Tty")),
                 delete_argv=(self.runc.binary, "--root", self.runc.root, "delete", "--force", cid),
                 winsize=_winsize(),
@@ -599,9 +608,9 @@ class ContainerService(StoreParts):
             r["Skiff"].update(MonitorPid=first["monitor"], MonitorStart=first["monitor_start"],
                               ManualStop=False, Seq=int(first.get("seq", 0)))
         if not (hc.get("AutoRemove") and attach is not None and not rec["Config"].get("Tty")
-                and _readable(fd)):
-            # (run --rm whose exit is already in: the record is about to go, and
-            # recording a start the command will not show is a write for nothing)
+                and _readable(fd, EXIT_WINDOW)):
+            # (run --rm whose exit is in: the record is about to go, and recording a
+            # start nobody will see is a write for nothing)
             records.update(self.db, cid, running)
         return Started(pid=int(first["started"]), runc_pid=int(first["runc"]), messages=msgs,
                        autoremove=bool(hc.get("AutoRemove")), service=self, cid=cid,
@@ -617,6 +626,13 @@ class ContainerService(StoreParts):
             if s["Status"] in ("created", "exited"):
                 s.update(Error=text, ExitCode=int(s.get("ExitCode") or 0) or 128)
         records.update(self.db, cid, f)
+
+    def _snapshot_dir(self, rec: dict) -> str:
+        """The container's rw layer directory ("" for a --rootfs container)."""
+        sk = rec["Skiff"]
+        if sk.get("Rootfs") or not sk.get("Snapshot"):
+            return ""
+        return self.snapshotter.directory(sk["Snapshot"])
 
     def _mount_rootfs(self, rec: dict) -> str:
         sk = rec["Skiff"]
@@ -929,10 +945,13 @@ class ContainerService(StoreParts):
 
     def _remove_files(self, rec: dict, volumes: bool = False, *,
                       detach_delete: bool = False) -> None:
-        """Release and remove everything of the container. ``detach_delete``: its rw
-        layer's directory (record already gone, renamed to an orphan) and its bundle
-        (moved into that) are deleted by a detached process after this returns (``run
-        --rm``: the command need not wait for ~20 unlinks/rmdirs, slow on this ext4)."""
+        """Release and remove everything of the container. ``detach_delete`` (``run --rm``
+        attached, on the monitor's exit message): its rw layer's directory (record
+        already gone, renamed to an ``rm-*`` orphan) and its bundle (moved into that) are
+        deleted by the container's monitor after this command has let go of it: the
+        command need not wait for ~20 unlinks/rmdirs, slow on this ext4, nor fork a
+        deleter. An orphan left by a killed monitor goes with ``system prune``
+        (skiff.snapshots.Snapshotter.cleanup)."""
         cid = rec["Id"]
         self._release_runtime(rec)
         sk = rec.get("Skiff") or {}
@@ -957,16 +976,14 @@ class ContainerService(StoreParts):
             vol.remove_anonymous(self, rec)
         if trash is not None:
             # the bundle goes into the layer's orphan directory (one rename instead of a
-            # dozen unlinks and rmdirs here) and both are deleted after we return
-            from skiff.runtime.fsutil import delete_detached
-
+            # dozen unlinks and rmdirs here); the container's monitor deletes both once
+            # this command has let go of its pipe (MonitorSpec.snapshot_dir)
             try:
                 os.rename(self._bdir(cid), os.path.join(trash, "bundle"))
             except OSError:
                 import shutil  # (start-up: not at import)
 
                 shutil.rmtree(self._bdir(cid), ignore_errors=True)
-            delete_detached([trash])
         else:
             import shutil  # (start-up: not at import)
 

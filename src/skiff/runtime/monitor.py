@@ -19,8 +19,10 @@ restarting. With ``--rm`` and nobody attached, it execs ``skiff rm -f`` when don
 command's critical path).
 
 The command learns what happened through a pipe of JSON lines: ``{"started": pid, "runc":
-pid}`` or ``{"error": message}``, then, when attached, ``{"exit": code}``; end of file
-means the monitor has finished (including ``--rm`` removal).
+pid}`` or ``{"error": message}``, then, when attached, ``{"exit": code}`` (the final
+exit: the command returns on it, removing the container for ``--rm``; the monitor holds
+its ``runc delete`` until the command has closed the pipe); after an error, end of file
+means the monitor has finished.
 
 Detection of a start: ``runc run --detach`` returns 0 once the container's process has
 been let go, its pid in ``--pid-file``; before that, anything on stderr may be runc's own
@@ -60,6 +62,9 @@ class MonitorSpec:
         restart_count: the record's RestartCount when started.
         autoremove: ``--rm``.
         rootfs_mount: the rootfs mount point to unmount when done ("" for none).
+        snapshot_dir: the container's rw layer directory ("" for none): after an attached
+            ``--rm`` run the command renames it to an ``rm-<name>-*`` orphan (with the
+            bundle inside) and the monitor deletes that once the command has let go.
         rm_argv: the command that removes the container (for ``--rm`` when detached).
         net_release_argv: the command that releases its networks (skiff.network.release)
             once it is done for good (no restart): veths, addresses, published ports.
@@ -79,6 +84,7 @@ class MonitorSpec:
     restart_count: int = 0
     autoremove: bool = False
     rootfs_mount: str = ""
+    snapshot_dir: str = ""
     rm_argv: tuple[str, ...] = ()
     net_release_argv: tuple[str, ...] = ()
     tty: bool = False
@@ -456,10 +462,9 @@ def _restart_wanted(ms: MonitorSpec, code: int, count: int) -> bool:
 
 
 def _set_subreaper() -> None:
-    import ctypes
+    from skiff.libc import libc
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    libc().prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
 def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, clients,
@@ -633,6 +638,27 @@ def _wait_reader_gone(fd: int, timeout: float) -> None:
     p.poll(int(timeout * 1000))
 
 
+def _delete_orphans(snapshot_dir: str) -> None:
+    """Delete the ``rm-<name>-*`` orphans of layer directory ``snapshot_dir`` (what the
+    command that removed the container renamed it to, with the bundle inside)."""
+    if not snapshot_dir:
+        return
+    parent, name = os.path.split(snapshot_dir)
+    try:
+        gone = [os.path.join(parent, n) for n in os.listdir(parent)
+                if n.startswith(f"rm-{name}-")]
+    except OSError:
+        return
+    if gone:
+        dn = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:  # (--one-file-system: never into a mount left behind)
+            _Proc(("rm", "-rf", "--one-file-system", "--", *gone), dn, dn, dn).wait()
+        except OSError:
+            pass
+        finally:
+            os.close(dn)
+
+
 def _delete_runc_state(ms: MonitorSpec) -> None:
     """``runc delete --force``: runc's state and cgroups of the last run."""
     if ms.delete_argv:
@@ -673,7 +699,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
     log_fd = os.open(ms.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     first = True
     delay = 0.1
-    handed_over = removing = False
+    handed_over = False
     res = None
     try:
         while True:
@@ -703,8 +729,8 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
                 # the starting command, if still attached, takes over (it removes the
                 # container for --rm); later attaches are told the exit code
                 handed_over = clients.finish(res.code)
-                # (run --rm attached: the command removes the container on this message)
-                removing = handed_over and ms.autoremove
+                # (the attached command returns on this message; for --rm it removes the
+                # container first)
                 break
             if res.delete:  # (the exit is recorded; the backoff hides this wait)
                 _delete_runc_state(ms)
@@ -720,11 +746,14 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
     finally:
         clients.close_all()
         if res is not None and res.delete:  # (after the exit was reported: not waited on)
-            if removing:
-                # the command removes the container now; runc delete waits until it has
-                # let go of the pipe, off the two cores of its critical path
+            if handed_over and res.error is None:
+                # the attached command finishes now (for --rm: removes the container);
+                # runc delete waits until it has let go of the pipe, off the two cores
+                # of its critical path
                 _wait_reader_gone(sync_fd, 5.0)
             _delete_runc_state(ms)
+        if handed_over and res is not None and res.error is None and ms.autoremove:
+            _delete_orphans(ms.snapshot_dir)
         attachio.close_listener(listener, ms.cid)
         os.close(log_fd)
         if oom_fd >= 0:

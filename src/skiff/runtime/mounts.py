@@ -31,15 +31,12 @@ _FLAGS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_
           "bind": MS_BIND, "rbind": MS_BIND | MS_REC}
 _IGNORED = {"rw", "suid", "dev", "exec", "defaults"}
 
-_libc = None
 
 
 def _lib():
-    global _libc
-    if _libc is None:
-        # not ctypes.util.find_library: it execs ``ldconfig -p`` (milliseconds on every run)
-        _libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    return _libc
+    from skiff.libc import libc
+
+    return libc()
 
 
 def _sys_mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:

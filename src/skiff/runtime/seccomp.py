@@ -11,8 +11,12 @@ versions). The OCI runtime config wants the resolved form (runtime-spec config-l
   set, none of ``excludes.caps`` is, the host arch is in ``includes.arches`` (when given)
   and not in ``excludes.arches``, and the kernel is at least ``includes.minKernel``.
 
-The default profile is Debian's ``golang-github-containers-common``
-(/usr/share/containers/seccomp.json), equal in effect to Docker's default.
+The default profile starts from Debian's ``golang-github-containers-common``
+(/usr/share/containers/seccomp.json) and :func:`docker_default` makes it equal in effect
+to Docker's: containers-common returns ENOSYS for what it does not name, allows some
+calls to every container that Docker allows only with a capability, and lacks a few that
+Docker allows. The adjustments are the tables below; a profile file the user gives is
+converted as written.
 """
 
 from __future__ import annotations
@@ -141,6 +145,118 @@ def _arg(a: dict) -> dict:
     return d
 
 
+# --- Docker's default profile, as facts on top of containers-common's --------------------
+# Where they come from: moby's profile (../shared/peer/moby-moby,
+# vendor/github.com/moby/profiles/seccomp/default.json, read, not copied) and what Docker
+# 20.10.24 (Debian 12's docker.io) puts in runc's config.json for a container with the
+# default capabilities, --cap-add SYS_ADMIN, --cap-add SYS_PTRACE/SYS_NICE/SYSLOG/SYS_BOOT/
+# DAC_READ_SEARCH/SYS_MODULE/SYS_PACCT/SYS_RAWIO/SYS_TIME/SYS_TTY_CONFIG and --cap-drop ALL,
+# with the errno a static probe gets under it. Where the two disagree, Docker 20.10.24
+# decides (io_uring_* allowed; pkey_*, name_to_handle_at without CAP_SYS_ADMIN and
+# process_vm_* without CAP_SYS_PTRACE refused), except the capabilities 20.10.24 does not
+# know (CAP_BPF, CAP_PERFMON), which follow moby's profile. Syscalls newer than both
+# profiles (cachestat, fchmodat2, mseal, ...) are named by neither: runc answers ENOSYS for
+# numbers above the filter's highest, as under Docker.
+
+DOCKER_ERRNO = 1  # EPERM: Docker's defaultErrnoRet (runc's default errno for SCMP_ACT_ERRNO)
+
+# Allowed by containers-common to every container, never by Docker: EPERM. readdir ...
+# timerfd are i386-only (or no) syscalls; keyctl/pivot_root/pkey_* Docker refuses outright.
+NOT_ALLOWED = frozenset({
+    "keyctl", "pivot_root", "pkey_alloc", "pkey_free", "pkey_mprotect", "readdir",
+    "sigaction", "signal", "sigpending", "sigsuspend", "syscall", "timerfd",
+    "clock_settime64", "query_module",
+})
+
+# Allowed by Docker to every container, refused by containers-common (EPERM, ENOSYS, or
+# for socket: EINVAL for AF_NETLINK/NETLINK_AUDIT without CAP_AUDIT_WRITE).
+ALSO_ALLOWED = ("futex_waitv", "io_pgetevents", "io_pgetevents_time64", "io_uring_enter",
+                "io_uring_register", "io_uring_setup", "socket", "vmsplice")
+
+# (capability, names): allowed only to a container with the capability in its bounding
+# set (Docker's ``includes.caps`` rules); a name under two capabilities needs either.
+CAP_ALLOWED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("CAP_DAC_READ_SEARCH", ("open_by_handle_at",)),
+    ("CAP_SYS_ADMIN", ("bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount",
+                       "fsopen", "fspick", "lookup_dcookie", "mount", "mount_setattr",
+                       "move_mount", "name_to_handle_at", "open_tree", "perf_event_open",
+                       "quotactl", "quotactl_fd", "setdomainname", "sethostname", "setns",
+                       "syslog", "umount", "umount2", "unshare")),
+    ("CAP_SYS_BOOT", ("reboot",)),
+    ("CAP_SYS_CHROOT", ("chroot",)),
+    ("CAP_SYS_MODULE", ("delete_module", "init_module", "finit_module")),
+    ("CAP_SYS_PACCT", ("acct",)),
+    ("CAP_SYS_PTRACE", ("kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv",
+                        "process_vm_writev")),
+    ("CAP_SYS_RAWIO", ("iopl", "ioperm")),
+    ("CAP_SYS_TIME", ("settimeofday", "stime", "clock_settime")),
+    ("CAP_SYS_TTY_CONFIG", ("vhangup",)),
+    ("CAP_SYS_NICE", ("get_mempolicy", "mbind", "set_mempolicy")),
+    ("CAP_SYSLOG", ("syslog",)),
+    ("CAP_BPF", ("bpf",)),
+    ("CAP_PERFMON", ("perf_event_open",)),
+)
+
+# Without CAP_SYS_ADMIN: clone only without namespace flags (CLONE_NEWNS | NEWCGROUP |
+# NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET; s390 passes flags in the second argument),
+# and clone3, whose flags seccomp cannot see, answers ENOSYS so that libc falls back to clone.
+CLONE_NAMESPACE_FLAGS = 0x7E020000
+
+
+def _without_sys_admin() -> list[dict]:
+    s390 = ["s390", "s390x"]
+    masked = {"value": CLONE_NAMESPACE_FLAGS, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}
+    return [
+        {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, **masked}],
+         "excludes": {"caps": ["CAP_SYS_ADMIN"], "arches": s390}},
+        {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 1, **masked}],
+         "includes": {"arches": s390}, "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+        {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38,  # ENOSYS
+         "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+    ]
+
+
+_REPLACED = frozenset(NOT_ALLOWED | set(ALSO_ALLOWED)
+                      | {n for _, names in CAP_ALLOWED for n in names})
+
+
+def docker_default(profile: dict) -> dict:
+    """containers-common's ``profile`` (Docker format) → one equal in effect to Docker's.
+
+    Returns a new Docker-format profile: default action ERRNO with ``defaultErrnoRet`` 1
+    (EPERM, not containers-common's ENOSYS); every name of the tables above taken out of
+    the profile's own rules and given Docker's rule instead; the rules that then return
+    the default's EPERM dropped (runc would skip them: libseccomp refuses a rule whose
+    action is the default one, and compiling fewer rules is cheaper on every start).
+    """
+    rules: list[dict] = []
+    for rule in profile.get("syscalls", []):
+        names = rule.get("names") or ([rule["name"]] if rule.get("name") else [])
+        kept = [n for n in names if n not in _REPLACED]
+        if not kept:
+            continue
+        if rule.get("action") == "SCMP_ACT_ERRNO" and rule.get("errnoRet", DOCKER_ERRNO) == DOCKER_ERRNO:
+            continue
+        rule = dict(rule)
+        rule.pop("name", None)
+        rule["names"] = kept
+        rules.append(rule)
+    rules.append({"names": list(ALSO_ALLOWED), "action": "SCMP_ACT_ALLOW"})
+    for cap, names in CAP_ALLOWED:
+        rules.append({"names": list(names), "action": "SCMP_ACT_ALLOW", "includes": {"caps": [cap]}})
+    rules.extend(_without_sys_admin())
+    out = {k: v for k, v in profile.items() if k not in ("syscalls", "defaultErrno")}
+    out["defaultAction"] = "SCMP_ACT_ERRNO"
+    out["defaultErrnoRet"] = DOCKER_ERRNO
+    out["syscalls"] = rules
+    return out
+
+
 def default(capabilities: Iterable[str]) -> dict:
-    """The default profile converted for ``capabilities`` (see :func:`convert`)."""
-    return convert(load_profile(), capabilities)
+    """The default profile (containers-common's made Docker's by :func:`docker_default`)
+    converted for ``capabilities`` (see :func:`convert`).
+
+    Raises:
+        NotFound: containers-common's profile file is missing.
+    """
+    return convert(docker_default(load_profile()), capabilities)

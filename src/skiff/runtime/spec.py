@@ -420,8 +420,10 @@ def build_spec(o: SpecOptions) -> dict:
         if o.seccomp != "unconfined":
             from skiff.runtime import seccomp
 
-            path = None if o.seccomp in ("default", "") else o.seccomp
-            linux["seccomp"] = seccomp.convert(seccomp.load_profile(path), caps)
+            if o.seccomp in ("default", ""):
+                linux["seccomp"] = seccomp.default(caps)
+            else:
+                linux["seccomp"] = seccomp.convert(seccomp.load_profile(o.seccomp), caps)
 
     spec: dict = {
         "ociVersion": OCI_VERSION,

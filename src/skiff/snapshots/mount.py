@@ -86,7 +86,6 @@ class Mount:
         return "ro" in self.options
 
 
-_libc = None
 
 
 def map_lowerdirs(mounts: Sequence[Mount], fn) -> list[Mount]:
@@ -105,18 +104,9 @@ def map_lowerdirs(mounts: Sequence[Mount], fn) -> list[Mount]:
 
 
 def _lib():
-    global _libc
-    if _libc is None:
-        try:
-            _libc = ctypes.CDLL("libc.so.6", use_errno=True)  # glibc; no find_library (slow)
-        except OSError:
-            from ctypes import util
+    from skiff.libc import libc
 
-            _libc = ctypes.CDLL(util.find_library("c"), use_errno=True)
-        _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
-                                ctypes.c_ulong, ctypes.c_char_p]
-        _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-    return _libc
+    return libc()
 
 
 def parse_options(options: Iterable[str]) -> tuple[int, str]:

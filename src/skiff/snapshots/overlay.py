@@ -145,6 +145,15 @@ class Snapshotter:
     def _dir(self, sid: int) -> str:
         return os.path.join(self._root, str(sid))
 
+    def directory(self, key: str) -> str:
+        """Snapshot ``key``'s own directory (its ``fs`` and ``work`` are inside), as text
+        (no pathlib on the run path).
+
+        Raises:
+            NotFound: no snapshot ``key``.
+        """
+        return self._dir(self._row(key)["id"])
+
     def upperdir(self, key: str) -> Path:
         """The ``fs`` directory of snapshot ``key``: the overlay upperdir while it is active
         (write a layer into it, or diff it), its files once committed.
