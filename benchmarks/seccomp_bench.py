@@ -23,9 +23,10 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-import time
 import timeit
 from pathlib import Path
+
+from benchmarks.procs import run_timed
 
 HERE = Path(__file__).resolve().parent
 BENCH = HERE.parent.parent / "shared" / "bench"
@@ -60,16 +61,7 @@ def _bundles(work: Path) -> dict[str, Path]:
 
 def _run(state: Path, bundle: Path, cid: str) -> tuple[float, float]:
     """(wall seconds, CPU seconds of runc and its waited-for descendants)."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(["runc", "--root", str(state), "run", "--bundle", str(bundle), cid],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    err = p.stderr.read().decode() if p.stderr else ""
-    if p.returncode != 0:
-        raise RuntimeError(f"runc run {bundle.name} failed ({p.returncode}): {err[-2000:]}")
+    wall, ru = run_timed(["runc", "--root", str(state), "run", "--bundle", str(bundle), cid])
     return wall, ru.ru_utime + ru.ru_stime
 
 

@@ -18,22 +18,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from benchmarks.procs import run_timed
 
 RSS_LIMIT_MB = 100
 
 
 def measure(args: list[str], env: dict | None = None) -> tuple[float, float]:
     """Run a command; return (wall seconds, peak RSS in MB). Raises on failure."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    err = p.stderr.read().decode() if p.stderr else ""
-    if p.returncode != 0:
-        raise SystemExit(f"{args[:4]} failed ({p.returncode}): {err}")
+    try:
+        wall, ru = run_timed(args, env)
+    except RuntimeError as e:
+        raise SystemExit(str(e)) from None
     return wall, ru.ru_maxrss / 1024
 
 

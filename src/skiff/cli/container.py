@@ -9,11 +9,14 @@ go on after a failure and exit 1, printing one ``skiff: ...`` line per failure, 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 from skiff.cli.context import Context
+
+TYPE_CHECKING = False  # (argparse only when a parser is built: see skiff.cli.fastargs)
+if TYPE_CHECKING:
+    import argparse
 
 
 def _service(ctx: Context):
@@ -131,7 +134,7 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--cidfile", help="Write the container ID to the file")
     a("-q", "--quiet", action="store_true", help="Suppress the pull output")
     a("image", help="IMAGE")
-    a("command", nargs=argparse.REMAINDER, help="[COMMAND] [ARG...]")
+    a("command", nargs="...", help="[COMMAND] [ARG...]")  # (argparse.REMAINDER)
 
 
 def _env_file(path: str) -> list[str]:
@@ -288,11 +291,39 @@ def _pull(ctx: Context, image: str, quiet: bool) -> None:
         raise
 
 
+def _add_run_flags(p) -> None:
+    """The flags ``run`` has beside create's."""
+    p.add_argument("-d", "--detach", action="store_true",
+                   help="Run container in background and print container ID")
+    p.add_argument("--sig-proxy", default="true", help="Proxy received signals to the process")
+    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q",
+                   help="Override the key sequence for detaching a container")
+
+
+def _parse_create_args(ctx: Context, argv: list[str], prog: str, summary: str, *,
+                       run: bool):
+    """``run``/``create``'s arguments: the usual command lines through skiff.cli.fastargs
+    (same flag table, same namespace, no argparse), anything else through argparse
+    (help, and every error with its message and exit code)."""
+    from skiff.cli import fastargs
+
+    table = fastargs.Table()
+    if run:
+        _add_run_flags(table)
+    _add_create_flags(table)
+    a = fastargs.parse(table, argv)
+    if a is None:
+        p = _run_parser(ctx, prog, summary)
+        if run:
+            _add_run_flags(p)
+        _add_create_flags(p)
+        a = p.parse_args(argv)
+    return a
+
+
 def create(ctx: Context, argv: list[str]) -> int:
     """``skiff create [OPTIONS] IMAGE [COMMAND] [ARG...]``: print the new container's ID."""
-    p = _run_parser(ctx, "skiff create", "Create a new container")
-    _add_create_flags(p)
-    a = p.parse_args(argv)
+    a = _parse_create_args(ctx, argv, "skiff create", "Create a new container", run=False)
     rec = _create(ctx, _service(ctx), a)
     _out(ctx, rec["Id"] + "\n")
     return 0
@@ -301,14 +332,8 @@ def create(ctx: Context, argv: list[str]) -> int:
 def run(ctx: Context, argv: list[str]) -> int:
     """``skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]``: create + start; attached unless -d
     (exit code: the container's; 125/126/127 as Docker when it could not run)."""
-    p = _run_parser(ctx, "skiff run", "Create and run a new container from an image")
-    p.add_argument("-d", "--detach", action="store_true",
-                   help="Run container in background and print container ID")
-    p.add_argument("--sig-proxy", default="true", help="Proxy received signals to the process")
-    p.add_argument("--detach-keys", default="ctrl-p,ctrl-q",
-                   help="Override the key sequence for detaching a container")
-    _add_create_flags(p)
-    a = p.parse_args(argv)
+    a = _parse_create_args(ctx, argv, "skiff run", "Create and run a new container from an image",
+                           run=True)
     from skiff.errors import InvalidArgument
     from skiff.runtime.attachio import parse_detach_keys
 

@@ -33,7 +33,6 @@ of that level, on more a read-only overlay of the lowerdirs.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import json
 import os
@@ -367,8 +366,10 @@ class Snapshotter:
             if os.path.isdir(d) and not os.path.islink(d):
                 _rmtree(d)
             else:
-                with contextlib.suppress(FileNotFoundError):
+                try:
                     os.unlink(d)
+                except FileNotFoundError:
+                    pass
         return len(doomed)
 
     def prune(self, keep: set[str]) -> list[str]:
@@ -402,8 +403,10 @@ class Snapshotter:
                 removed.append(key)
                 # unpack's lock file for this level (an unpack racing us on a fresh lock
                 # file at worst commits second and drops its copy: AlreadyExists)
-                with contextlib.suppress(OSError):
+                try:
                     os.unlink(os.path.join(self._root, "locks", key.split(":", 1)[1]))
+                except OSError:
+                    pass
 
     # -- mounts and usage ----------------------------------------------------------------
     def mounts(self, key: str) -> list[Mount]:

@@ -32,3 +32,21 @@ def test_none_network_start_path_imports_no_glue_nor_dataclasses():
         " if m in sys.modules))\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == ""
+
+
+def test_usual_run_command_line_imports_no_argparse():
+    """`run`'s usual command lines are parsed by skiff.cli.fastargs: argparse (and gettext,
+    which compiles a regex at import) stay out of the process; a --help still gets
+    argparse's help."""
+    code = (
+        "import sys\n"
+        "from skiff.cli import container\n"
+        "from skiff.cli.context import Context\n"
+        "from skiff.config import Config\n"
+        "a = container._parse_create_args(Context(Config.from_env()), ['--rm', '-it', '-e',"
+        " 'A=1', 'bb:1', 'sh'], 'skiff run', '', run=True)\n"
+        "assert (a.rm, a.tty, a.env, a.image, a.command) == (True, True, ['A=1'], 'bb:1',"
+        " ['sh'])\n"
+        "print(','.join(m for m in ('argparse', 'gettext', 'contextlib') if m in sys.modules))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == ""
