@@ -252,7 +252,7 @@ def test_cp_dot_copies_contents_and_copies_out_belong_to_the_caller(sk, tmp_path
               ).code == 0
     try:
         for _ in range(100):  # the shell made /d/e/g
-            if sk("exec", "cpdot", "test", "-s", "/d/e/g").code == 0:
+            if sk("exec", "cpdot", "sh", "-c", "test -s /d/e/g").code == 0:
                 break
             time.sleep(0.05)
         existing = tmp_path / "existing"

@@ -16,7 +16,7 @@ def ctr(cli, busybox_tar):
             "ln -s /no/such/target /tmp/dangling && touch /tmp/ready && sleep 300")
     assert r.code == 0, r
     for _ in range(50):
-        if cli("exec", "qa-cp", "test", "-e", "/tmp/ready").code == 0:
+        if cli("exec", "qa-cp", "sh", "-c", "test -e /tmp/ready").code == 0:
             break
     yield "qa-cp"
     cli("rm", "-f", "qa-cp")

@@ -155,11 +155,12 @@ def _env_file(path: str) -> list[str]:
 
 def _binds(specs: list[str]) -> tuple[str, ...]:
     """``-v`` specs with a ``.`` or ``./…`` host part made absolute against the current
-    directory, as docker/cli does since 23.0 (other relative sources stay volume names)."""
+    directory, as docker/cli does (20.10 too; other relative sources stay volume names,
+    and a spec of one or two characters is an anonymous volume: skiff.runtime.volspec)."""
     out = []
     for spec in specs:
         host, sep, rest = spec.partition(":")
-        if sep and (host == "." or host.startswith("./")):
+        if sep and len(spec) > 2 and (host == "." or host.startswith("./")):
             spec = os.path.abspath(host) + ":" + rest
         out.append(spec)
     return tuple(out)
@@ -176,11 +177,10 @@ def _options(a) -> object:
 
     if a.userns not in ("", "host", "auto"):
         raise InvalidArgument("--userns", "invalid USER mode")
-    for mode, what in ((a.pid, "PID"), (a.uts, "UTS")):  # docker/cli's checks
-        if mode not in ("", "host", "private", "shareable"):
-            raise InvalidArgument(f"--{what.lower()}: invalid {what} mode")
-    if a.ipc not in ("", "host", "private", "shareable"):
-        raise InvalidArgument(f"Invalid IPC mode: {a.ipc}")  # dockerd's
+    if a.pid or a.ipc or a.uts:  # docker/cli's and dockerd's checks
+        from skiff.runtime.nsjoin import check_flags
+
+        check_flags(a.pid, a.ipc, a.uts)
     if a.network == "host" and (a.publish or a.publish_all):
         sys.stderr.write("WARNING: Published ports are discarded when using host network mode\n")
         a.publish, a.publish_all = [], False

@@ -226,12 +226,26 @@ def _cp_tar_out(ctx: Context, svc, ref: str, cpath: str, follow: bool = False) -
                            capture_output=True)
         if r.returncode != 0:
             raise SkiffError("cp", r.stderr.decode(errors="replace").strip())
+        if idmap := (rec.get("Skiff") or {}).get("IdMap"):
+            r.stdout = _unshifted(r.stdout, idmap)  # the container's ids, as dockerd's
         if out is not None:
             out.write(r.stdout)
             out.flush()
         else:
             ctx.out.write(r.stdout.decode("latin-1"))
     return 0
+
+
+def _unshifted(data: bytes, idmap: dict, *, to_host: bool = False) -> bytes:
+    """A remapped container's tar with its owners as the container sees them (``to_host``:
+    a tar for it, with its owners made the host ids the container sees as them)."""
+    import io
+
+    from skiff.runtime.ops import unshift_tar
+
+    out = io.BytesIO()
+    unshift_tar(io.BytesIO(data), out, idmap, to_host=to_host)
+    return out.getvalue()
 
 
 def _cp_tar_in(svc, ref: str, cpath: str) -> int:
@@ -244,6 +258,8 @@ def _cp_tar_in(svc, ref: str, cpath: str) -> int:
     data = sys.stdin.buffer.read()
     if not data:
         return 0  # docker cp - C:DIR with nothing on stdin copies nothing and succeeds
+    if idmap := (rec.get("Skiff") or {}).get("IdMap"):
+        data = _unshifted(data, idmap, to_host=True)  # (the container's ids: dockerd's)
     with ops.rootfs(svc, rec) as root:
         dest = ops.resolve_path(root, rec, cpath)
         if not dest.is_dir():

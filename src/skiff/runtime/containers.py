@@ -277,6 +277,10 @@ class ContainerService(StoreParts):
                 chain_id = img.chain_id
         config = opts_mod.container_config(o, image_cfg, hostname, image_name)
         host = opts_mod.host_config(o)
+        if o.pid.startswith("container:") or o.ipc.startswith("container:"):
+            from skiff.runtime import nsjoin
+
+            nsjoin.resolve(self.db, host)  # (dockerd: container:<full ID>)
         from skiff.network import sweep_sandboxes  # (what a killed build left attached)
 
         sweep_sandboxes(self.config, self.db)
@@ -575,10 +579,12 @@ class ContainerService(StoreParts):
                                   if netglue is not None
                                   and netglue.uses_bridge(hc.get("NetworkMode")) else ()))
             fd = monitor.spawn(ms, attach or monitor.Attach())
-        except BaseException:
+        except BaseException as e:
             self._release_runtime(rec)
             if hc.get("AutoRemove"):
                 self._remove_files(rec)
+            elif isinstance(e, SkiffError):
+                self._record_start_error(cid, e)
             raise
         msgs = monitor.read_messages(fd)
         first = next(msgs, None)
@@ -610,6 +616,17 @@ class ContainerService(StoreParts):
                        autoremove=bool(hc.get("AutoRemove")), service=self, cid=cid,
                        monitor_pid=int(first.get("monitor") or 0))
 
+    def _record_start_error(self, cid: str, err: SkiffError) -> None:
+        """A start that failed before its monitor ran: the record keeps the error and
+        exit code 128 (dockerd's containerStart: ``SetError``, 128 when no code was set)."""
+        text = f"{err.what}: {err.why}" if err.why else err.what
+
+        def f(r: dict) -> None:
+            s = r["State"]
+            if s["Status"] in ("created", "exited"):
+                s.update(Error=text, ExitCode=int(s.get("ExitCode") or 0) or 128)
+        records.update(self.db, cid, f)
+
     def _snapshot_dir(self, rec: dict) -> str:
         """The container's rw layer directory ("" for a --rootfs container)."""
         sk = rec["Skiff"]
@@ -635,7 +652,7 @@ class ContainerService(StoreParts):
             # all use this one (runc joins it)
             userns.make_searchable(str(self.config.root), str(self.config.containers_dir),
                                    self._bdir(rec["Id"]))
-            pinned = userns.repin(m, userns.pin_path(rec["Id"]))
+            pinned = self._pin_userns(rec, m)
             return mount_rootfs_remapped(
                 mounts, target, m, userns=pinned, idmap_dir=self._bdir(rec["Id"], "idmap"),
                 upper=self.snapshotter.upperdir(sk["Snapshot"]))
@@ -658,6 +675,10 @@ class ContainerService(StoreParts):
             unmount(self._bdir(rec["Id"], "rootfs"))
         cgroups.remove(rec["Id"])
         self._release_network(rec)
+        if (rec.get("HostConfig") or {}).get("IpcMode") == "shareable":
+            from skiff.runtime import nsjoin
+
+            nsjoin.release(self, rec)
         if sk.get("IdMap"):
             from skiff.runtime import userns
 
@@ -738,6 +759,11 @@ class ContainerService(StoreParts):
         if netinfo is not None and netinfo.etc:  # --network container:X shares X's files
             mounts = netinfo.etc_mounts(mounts)
         mounts += volumes.oci_mounts(self, rec, rootfs)
+        joined = self._joined(rec)
+        if joined is not None:
+            from skiff.runtime.nsjoin import shm_mount
+
+            mounts += shm_mount(joined)
         sec = dict(o.split("=", 1) if "=" in o else (o, "") for o in hc.get("SecurityOpt") or ())
         seccomp = sec.get("seccomp", "default") or "default"
         rlimits = tuple(S.Rlimit(u["Name"], u["Soft"], u["Hard"]) for u in hc.get("Ulimits") or ())
@@ -771,7 +797,35 @@ class ContainerService(StoreParts):
             device_read_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceReadBps") or ()),
             device_write_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceWriteBps") or ()),
             id_mappings=idmap.to_oci() if idmap is not None else None, userns_path=pinned)
+        if joined is not None:
+            from skiff.runtime import nsjoin
+
+            return nsjoin.apply(S.build_spec(o), joined)
         return S.build_spec(o)
+
+    def _joined(self, rec: dict):
+        """``--pid``/``--ipc container:X``, shareable or none IPC: what the start joins
+        (skiff.runtime.nsjoin), else None (the default modes: nothing imported)."""
+        hc = rec["HostConfig"]
+        if not (hc.get("PidMode") or "").startswith("container:") and (
+                hc.get("IpcMode") or "private") == "private":
+            return None
+        from skiff.runtime import nsjoin
+
+        return nsjoin.join(self, rec)
+
+    def _pin_userns(self, rec: dict, m) -> str:
+        """Pin a user-namespaced container's user namespace (a joiner of another's
+        namespaces gets the donor's: skiff.runtime.nsjoin.pin_userns)."""
+        from skiff.runtime import userns
+
+        hc = rec["HostConfig"]
+        if any((hc.get(k) or "").startswith("container:")
+               for k in ("NetworkMode", "IpcMode", "PidMode")):
+            from skiff.runtime import nsjoin
+
+            return nsjoin.pin_userns(self, rec, m)
+        return userns.repin(m, userns.pin_path(rec["Id"]))
 
     # -- signals, stop, wait --------------------------------------------------------------
     def _set_manual_stop(self, cid: str, value: bool = True) -> None:

@@ -200,6 +200,7 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
     stubs: list[str] = []
     parents: dict[str, tuple[int, int]] = {}
     pinned = None
+    undo: list[Callable[[], None]] = []  # (remap_binds: its mounts and shifts)
     try:
         if idmap is None:
             rootfs = rmounts.mount_rootfs(mounts, rootfs_target)
@@ -227,6 +228,8 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
         extra = etcfiles.write(work / "etc", hostname, network=network,
                                extra_hosts=tuple(extra_hosts), dns=tuple(dns))
         extra += [_mount_dict(m) for m in extra_mounts]
+        if idmap is not None:
+            extra = remap_binds(extra, idmap, pinned, work / "binds", undo)
         opts = spec_mod.SpecOptions(
             args=tuple(args), rootfs=rootfs, env=tuple(env), cwd=cwd, uid=eu.uid, gid=eu.gid,
             additional_gids=eu.additional_gids, hostname=hostname, network=network,
@@ -253,11 +256,72 @@ def run(config, *, mounts: Sequence, args: Sequence[str], env: Sequence[str] = (
                         unshift_tree(upper, idmap)
                 prune_copied_up_dirs(mounts, parents)
         finally:
+            for fn in reversed(undo):
+                fn()
             if pinned is not None and userns_path is None:
                 from skiff.runtime.userns import unpin
 
                 unpin(pinned)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def remap_binds(extra: list[dict], idmap, userns: str, scratch: Path,
+                undo: list[Callable[[], None]]) -> list[dict]:
+    """A user-namespaced run's bind mounts (``RUN --mount`` binds of the context or a
+    stage, cache mounts, secrets, the /etc files) with their sources seen through
+    idmapped mounts of the run's mapping, so that they show their own ids inside (a
+    root-owned file as 0:0, as the step sees it without the remap) and what the step
+    writes into a cache lands with the container's ids. Without idmapped mounts (the
+    kernel or the filesystem has none, as overlayfs here, e.g. another stage's view, or
+    ``$SKIFF_USERNS_SHIFT=copy``): a read-only source is a chowned copy (``cp -a`` then
+    userns.shift_tree), a writable one is shifted in place and shifted back afterwards. ``undo`` gets what to run when the step is over.
+
+    Raises:
+        SkiffError: an idmapped mount failed for another reason than the filesystem.
+    """
+    from skiff.runtime import userns as uns
+    from skiff.snapshots import idmap as idm
+    from skiff.snapshots import shifted
+
+    use_idmap = idm.supported() and not shifted.forced()
+    ns = os.open(userns, os.O_RDONLY | os.O_CLOEXEC) if use_idmap else -1
+    out: list[dict] = []
+    try:
+        for m in extra:
+            src = m.get("source") or ""
+            if m.get("type") != "bind" or not os.path.exists(src):
+                out.append(m)
+                continue
+            target = scratch / str(len(out))
+            scratch.mkdir(parents=True, exist_ok=True)
+            if os.path.isdir(src):
+                target.mkdir()
+            else:
+                target.touch()
+            if use_idmap:
+                try:
+                    idm.idmapped_bind(src, str(target), ns)
+                except SkiffError:
+                    pass  # a filesystem without idmapped mounts: as below
+                else:
+                    undo.append(lambda t=str(target): rmounts.unmount(t))
+                    out.append({**m, "source": str(target)})
+                    continue
+            if "ro" in (m.get("options") or ()):
+                copy = scratch / f"{len(out)}-copy"
+                r = subprocess.run(["cp", "-a", "--", src, str(copy)], capture_output=True)
+                if r.returncode != 0:  # (owners kept: shutil's copies would be root's)
+                    raise SkiffError(f"copy {src}", r.stderr.decode(errors="replace").strip())
+                uns.shift_tree(str(copy), idmap)
+                out.append({**m, "source": str(copy)})
+            else:
+                uns.shift_tree(src, idmap)
+                undo.append(lambda p=src: uns.unshift_tree(p, idmap))
+                out.append(m)
+    finally:
+        if ns >= 0:
+            os.close(ns)
+    return out
 
 
 def _upperdir(mounts: Sequence) -> str | None:

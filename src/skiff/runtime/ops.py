@@ -415,6 +415,26 @@ def _export_unshifted(argv: list[str], out_fd: int, idmap: dict) -> subprocess.C
     """Run the export's ``tar`` and rewrite its stream so that owners in a user-namespaced
     container's host range read as the container's own ids (``docker export`` of a
     remapped container shows root as 0); other owners are kept."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with os.fdopen(os.dup(out_fd), "wb") as out:
+            unshift_tar(p.stdout, out, idmap)
+    except BrokenPipeError:
+        p.kill()
+        p.wait()
+        return subprocess.CompletedProcess(argv, -13)
+    err = p.stderr.read()
+    return subprocess.CompletedProcess(argv, p.wait(), b"", err)
+
+
+def unshift_tar(src_file, out_file, idmap: dict, *, to_host: bool = False) -> None:
+    """Copy a tar stream from ``src_file`` to ``out_file`` with owners in a
+    user-namespaced container's host range read back as the container's own ids (dockerd's
+    export archives a remapped container's files with its IdentityMapping's ToContainer:
+    root is 0; its ``cp C:SRC -`` does not, moby/moby#43698, skiff's does as export);
+    their names are dropped (dockerd's come from the host's lookup of the host id, which
+    names none). Other owners are kept. ``to_host``: the other way (what ``cp - C:DIR``
+    extracts into such a container: ToHost, the member's 0 is the container's root)."""
     import tarfile
 
     from skiff.runtime.userns import IdMapping
@@ -423,26 +443,19 @@ def _export_unshifted(argv: list[str], out_fd: int, idmap: dict) -> subprocess.C
 
     def back(table, i: int) -> int:
         for c, h, n in table:
-            if h <= i < h + n:
+            if to_host and c <= i < c + n:
+                return h + i - c
+            if not to_host and h <= i < h + n:
                 return c + i - h
         return i
 
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        with os.fdopen(os.dup(out_fd), "wb") as out, \
-                tarfile.open(fileobj=p.stdout, mode="r|") as src, \
-                tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as dst:
-            for t in src:
-                uid, gid = back(m.uids, t.uid), back(m.gids, t.gid)
-                if (uid, gid) != (t.uid, t.gid):  # host names would mislead an extractor
-                    t.uid, t.gid, t.uname, t.gname = uid, gid, "", ""
-                dst.addfile(t, src.extractfile(t) if t.isreg() else None)
-    except BrokenPipeError:
-        p.kill()
-        p.wait()
-        return subprocess.CompletedProcess(argv, -13)
-    err = p.stderr.read()
-    return subprocess.CompletedProcess(argv, p.wait(), b"", err)
+    with tarfile.open(fileobj=src_file, mode="r|") as src, \
+            tarfile.open(fileobj=out_file, mode="w|", format=tarfile.PAX_FORMAT) as dst:
+        for t in src:
+            uid, gid = back(m.uids, t.uid), back(m.gids, t.gid)
+            if (uid, gid) != (t.uid, t.gid):  # host names would mislead an extractor
+                t.uid, t.gid, t.uname, t.gname = uid, gid, "", ""
+            dst.addfile(t, src.extractfile(t) if t.isreg() else None)
 
 
 # -- stats --------------------------------------------------------------------------------------

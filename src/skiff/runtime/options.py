@@ -182,7 +182,7 @@ def container_config(o: CreateOptions, image_config: dict, hostname: str,
         "Env": env,
         "Cmd": cmd,
         "Image": image_name,
-        "Volumes": ic.get("Volumes") or None,
+        "Volumes": _volumes(o, ic),
         "WorkingDir": o.workdir if o.workdir is not None else (ic.get("WorkingDir") or ""),
         "Entrypoint": entrypoint,
         "OnBuild": ic.get("OnBuild") or None,
@@ -215,7 +215,7 @@ def host_config(o: CreateOptions) -> dict:
     _check_security(o)
     network = o.network or "default"
     return {
-        "Binds": list(o.binds) or None,
+        "Binds": _bind_specs(o) or None,
         "ContainerIDFile": "",
         "LogConfig": {"Type": "json-file", "Config": {}},
         "NetworkMode": network,
@@ -258,12 +258,35 @@ def host_config(o: CreateOptions) -> dict:
     }
 
 
-def _device_mapping(spec: str) -> dict:
-    from skiff.runtime.spec import device
+def _volumes(o: CreateOptions, ic: dict) -> dict | None:
+    """Config.Volumes: the image's plus ``-v`` specs without a source (docker/cli puts
+    those there; dockerd merges the image's in; JSON shows them sorted, as Go's maps)."""
+    if not o.binds:
+        return ic.get("Volumes") or None
+    from skiff.runtime.volspec import split
 
-    dev, rule = device(spec)  # validates now: a bad --device fails at create
-    return {"PathOnHost": spec.split(":")[0], "PathInContainer": dev["path"],
-            "CgroupPermissions": rule["access"]}
+    anon = split(o.binds)[1]
+    if not anon:
+        return ic.get("Volumes") or None
+    merged = {p: {} for p in anon}
+    merged.update(ic.get("Volumes") or {})
+    return dict(sorted(merged.items()))
+
+
+def _bind_specs(o: CreateOptions) -> list[str]:
+    """HostConfig.Binds: the ``-v`` specs with a source (skiff.runtime.volspec.split)."""
+    if not o.binds:
+        return []
+    from skiff.runtime.volspec import split
+
+    return split(o.binds)[0]
+
+
+def _device_mapping(spec: str) -> dict:
+    from skiff.runtime.spec import parse_device
+
+    host, dest, perms = parse_device(spec)  # the syntax now; the host's device at start
+    return {"PathOnHost": host, "PathInContainer": dest, "CgroupPermissions": perms}
 
 
 def _rate(spec: str) -> dict:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import resource
 
-from skiff.errors import InvalidArgument
+from skiff.errors import InvalidArgument, SkiffError
 from skiff.runtime.value import factory, value
 
 TYPE_CHECKING = False  # (not typing's: the run path does not import collections)
@@ -455,35 +455,76 @@ def build_spec(o: SpecOptions) -> dict:
 def _host_device(path: str):
     import stat as _stat
 
+    what = f'error gathering device information while adding custom device "{path}"'
     try:
         st = os.stat(path)
     except OSError as e:
-        raise InvalidArgument(f"error gathering device information while adding custom device {path!r}",
-                              e.strerror or "no such device") from None
+        why = e.strerror or "no such device"
+        # Go's lower-case errno text; docker/cli's run exits 127 on "no such file or
+        # directory" in a start error (its runStartContainerErr)
+        why = why[:1].lower() + why[1:]
+        raise SkiffError(what, why, exit_code=127 if "no such file or directory" in why
+                         else None) from None
     if _stat.S_ISCHR(st.st_mode):
         kind = "c"
     elif _stat.S_ISBLK(st.st_mode):
         kind = "b"
     else:
-        raise InvalidArgument(f"error gathering device information while adding custom device {path!r}",
-                              "not a device node")
+        raise SkiffError(what, "not a device node")
     return kind, os.major(st.st_rdev), os.minor(st.st_rdev), st
 
 
-def device(spec: str) -> tuple[dict, dict]:
-    """``--device HOST[:CONTAINER[:PERMS]]`` → (linux.devices entry, cgroup allow rule).
+def _device_mode(mode: str) -> bool:
+    return bool(mode) and len(set(mode)) == len(mode) and all(c in "rwm" for c in mode)
+
+
+def parse_device(spec: str) -> tuple[str, str, str]:
+    """``--device HOST[:CONTAINER][:PERMS]`` → (host path, container path, permissions),
+    checked as docker/cli does (validateDevice, parseDevice); the host path is only
+    looked at when the container starts (:func:`device`), as dockerd does.
 
     Raises:
-        InvalidArgument: not a device on the host, or bad permissions (Docker's texts).
+        InvalidArgument: ``bad format for path: X``, ``bad mode specified: M``, ``P is not
+            an absolute path`` (exit 125).
     """
     parts = spec.split(":")
-    host = parts[0]
-    dest = parts[1] if len(parts) > 1 and parts[1] else host
-    perms = parts[2] if len(parts) > 2 else "rwm"
-    if len(parts) == 2 and parts[1] and not parts[1].startswith("/"):
-        dest, perms = host, parts[1]
-    if not perms or any(c not in "rwm" for c in perms):
-        raise InvalidArgument(f"invalid device specification: {spec}")
+    if len(parts) > 3 or not parts[0]:
+        raise InvalidArgument(f"bad format for path: {spec}")
+    host, dest, perms = parts[0], parts[0], "rwm"
+    if len(parts) == 2:
+        if _device_mode(parts[1]):
+            perms = parts[1]
+        else:
+            dest = parts[1]
+    elif len(parts) == 3:
+        dest, perms = parts[1], parts[2]
+        if not _device_mode(perms):
+            raise InvalidArgument(f"bad mode specified: {perms}")
+    if not dest.startswith("/"):
+        raise InvalidArgument(f"{dest} is not an absolute path")
+    if len(parts) == 1 or (len(parts) == 2 and perms == parts[1]):
+        host = dest = _clean(dest)  # (docker/cli's path.Clean of what it validated)
+    elif len(parts) == 2:
+        dest = _clean(dest)
+    return host, dest, perms
+
+
+def _clean(path: str) -> str:
+    """Go's path.Clean for an absolute path (os.path.normpath keeps a leading "//")."""
+    return "/" + os.path.normpath(path).lstrip("/")
+
+
+def device(spec: str) -> tuple[dict, dict]:
+    """``--device HOST[:CONTAINER[:PERMS]]`` → (linux.devices entry, cgroup allow rule),
+    at start.
+
+    Raises:
+        InvalidArgument: a malformed spec (:func:`parse_device`).
+        SkiffError: not a device on the host: dockerd's ``error gathering device
+            information while adding custom device "P": no such file or directory``
+            (exit 127, docker run's) or ``...: not a device node`` (125).
+    """
+    host, dest, perms = parse_device(spec)
     kind, major, minor, st = _host_device(host)
     dev = {"path": dest, "type": kind, "major": major, "minor": minor,
            "fileMode": st.st_mode & 0o7777, "uid": 0, "gid": 0}

@@ -21,6 +21,7 @@ import time
 from skiff import jsonio as json  # (json.loads/dumps without importing re)
 from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, SkiffError
 from skiff.metadata import transaction
+from skiff.runtime import volspec
 from skiff.runtime.records import valid_name
 
 TYPE_CHECKING = False  # (not typing's: `run` starts faster without importing typing)
@@ -28,23 +29,6 @@ if TYPE_CHECKING:
     from skiff.runtime.options import CreateOptions
 
 _PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
-
-
-def _bad_spec(spec: str, why: str | None = None) -> InvalidArgument:
-    return InvalidArgument(f"invalid volume specification: '{spec}'", why)
-
-
-def _split_v(spec: str) -> tuple[str, str, str]:
-    parts = spec.split(":")
-    if len(parts) == 1:
-        return "", parts[0], ""
-    if len(parts) == 2:
-        if parts[1].startswith("/"):
-            return parts[0], parts[1], ""
-        return "", parts[0], parts[1]
-    if len(parts) == 3:
-        return parts[0], parts[1], parts[2]
-    raise _bad_spec(spec)
 
 
 def _mount_entry(typ: str, source: str, dest: str, rw: bool, *, name: str = "",
@@ -76,27 +60,16 @@ def parse_mounts(svc, o: CreateOptions, config: dict) -> list[dict]:
         dests.add(entry["Destination"])
         out.append(entry)
 
-    for spec in o.binds:
-        src, dst, mode = _split_v(spec)
-        if not dst.startswith("/"):
-            raise _bad_spec(spec, f"invalid mount config for type \"bind\": invalid mount path: "
-                                  f"'{dst}' mount path must be absolute")
+    for spec in config_binds(o):
+        typ, src, dst, mode = volspec.parse_bind(spec)
         flags = [m for m in mode.split(",") if m]
-        groups = (("ro", "rw"), ("z", "Z"), ("nocopy",), _PROPAGATIONS)
-        if (any(m not in (g for grp in groups for g in grp) for m in flags)
-                or any(sum(m in grp for m in flags) > 1 for grp in groups)):
-            # dockerd's ValidMountMode: known words, at most one of each kind
-            raise InvalidArgument(f"invalid mode: {mode}")
         rw = "ro" not in flags
-        prop = next((m for m in flags if m in _PROPAGATIONS), "rprivate")
-        dst = os.path.normpath(dst)
-        if src.startswith("/"):
-            add(_mount_entry("bind", os.path.normpath(src), dst, rw, mode=mode,
-                             propagation=prop))
+        if typ == "bind":
+            prop = next((m for m in flags if m in _PROPAGATIONS), "rprivate")
+            add(_mount_entry("bind", src, dst, rw, mode=mode, propagation=prop))
         else:
-            name = src or os.urandom(32).hex()
-            vol = create(svc, name, exist_ok=True) if src else create(svc, name, anonymous=True)
-            e = _mount_entry("volume", vol["Mountpoint"], dst, rw, name=name,
+            vol = create(svc, src, exist_ok=True)
+            e = _mount_entry("volume", vol["Mountpoint"], dst, rw, name=src,
                              mode=mode or "z")
             if "nocopy" in flags:
                 e["NoCopy"] = True
@@ -104,13 +77,18 @@ def parse_mounts(svc, o: CreateOptions, config: dict) -> list[dict]:
     for spec in o.mounts:
         add(_parse_mount_flag(svc, spec))
     for path in (config.get("Volumes") or {}):
-        path = os.path.normpath(path)
+        path = volspec.clean(path)  # (relative stays relative: under / when mounted)
         if path in dests:
             continue
         name = os.urandom(32).hex()
         vol = create(svc, name, anonymous=True)
         add(_mount_entry("volume", vol["Mountpoint"], path, True, name=name))
     return out
+
+
+def config_binds(o: CreateOptions) -> list[str]:
+    """The ``-v`` specs that are binds or named volumes (HostConfig.Binds)."""
+    return volspec.split(o.binds)[0] if o.binds else []
 
 
 def _parse_mount_flag(svc, spec: str) -> dict:
@@ -123,8 +101,8 @@ def _parse_mount_flag(svc, spec: str) -> dict:
     if not dst:
         raise InvalidArgument(f"invalid argument \"{spec}\" for \"--mount\" flag",
                               "target is required")
-    if not dst.startswith("/"):
-        raise InvalidArgument(f"invalid mount path: '{dst}'", "mount path must be absolute")
+    if why := volspec.target_error(typ, dst):
+        raise InvalidArgument(why)  # dockerd's text
     ro = kv.get("readonly", kv.get("ro", "false")) in ("true", "1", "")
     src = kv.get("source") or kv.get("src") or ""
     if typ == "bind":
@@ -169,9 +147,10 @@ def oci_mounts(svc, rec: dict, rootfs: str) -> list[dict]:
             out.append(bind_mount(src, m["Destination"], readonly=not m["RW"],
                                   propagation=m.get("Propagation") or "rprivate"))
         elif m["Type"] == "volume":
+            dest = volspec.container_path(m["Destination"])
             if not m.get("NoCopy"):
-                _copy_up(rootfs, m["Destination"], m["Source"], root_ids)
-            out.append(bind_mount(m["Source"], m["Destination"], readonly=not m["RW"]))
+                _copy_up(rootfs, dest, m["Source"], root_ids)
+            out.append(bind_mount(m["Source"], dest, readonly=not m["RW"]))
         elif m["Type"] == "tmpfs":
             opts = ["nosuid", "nodev", "noexec"]
             if m.get("TmpfsSize"):

@@ -96,3 +96,50 @@ def test_remapped_run_steps_make_container_owned_layers(root, tmp_path, monkeypa
     second = _layer_members(out, 2)
     mine = second["tmp/mine"][0]
     assert (mine.uid, mine.gid) == (1000, 1000)
+
+
+MOUNTS_DOCKERFILE = """FROM bb:1 AS stage
+RUN mkdir /sd && echo s > /sd/f && chown 1000:1000 /sd/f
+FROM bb:1
+RUN --mount=type=bind,target=/ctx stat -c '%u:%g %n' /ctx /ctx/file > /out-ctx
+RUN --mount=type=bind,from=stage,source=/sd,target=/sd stat -c '%u:%g %n' /sd /sd/f > /out-stage
+RUN --mount=type=cache,target=/cache,uid=1000,gid=1000 touch /cache/x && \
+    chown 1000:1000 /cache/x && stat -c '%u:%g %n' /cache /cache/x > /out-cache
+RUN --mount=type=secret,id=s stat -c '%u:%g %n' /run/secrets/s > /out-secret && \
+    cat /run/secrets/s >> /out-secret
+RUN stat -c '%u:%g %n' /etc/hosts /etc/resolv.conf > /out-etc
+"""
+
+
+@pytest.mark.parametrize("shift", ["idmap", "copy"])
+def test_remapped_run_mounts_show_the_sources_ids(root, tmp_path, monkeypatch, shift):
+    # the bind/cache/secret sources appear with their own ids (the context's root-owned
+    # files as 0:0, the stage's app file as 1000:1000), as a RUN --mount step sees them
+    # without the remap, instead of as the overflow id (65534) of unmapped host ids;
+    # "copy": without idmapped mounts (chowned copies, the cache shifted and back).
+    # The expected text is what docker 20.10.24's BuildKit gave for this Dockerfile, its
+    # daemon --userns-remap=default (context and secret files root's on the host)
+    monkeypatch.setenv("SKIFF_USERNS_REMAP", "default")
+    if shift == "copy":
+        monkeypatch.setenv("SKIFF_USERNS_SHIFT", "copy")
+    sk = runtime_support.runner(root)
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(MOUNTS_DOCKERFILE)
+    (ctx / "file").write_text("x\n")
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret\n")
+    os.chmod(secret, 0o644)
+    res = sk("build", "-q", "-t", "remounts:1", "--secret", f"id=s,src={secret}", str(ctx))
+    assert res.code == 0, res
+    res = sk("run", "--rm", "remounts:1", "cat", "/out-ctx", "/out-stage", "/out-cache",
+             "/out-secret", "/out-etc")
+    assert (res.code, res.out) == (0, "0:0 /ctx\n0:0 /ctx/file\n"
+                                      "0:0 /sd\n1000:1000 /sd/f\n"
+                                      "1000:1000 /cache\n1000:1000 /cache/x\n"
+                                      "0:0 /run/secrets/s\ns3cret\n"
+                                      "0:0 /etc/hosts\n0:0 /etc/resolv.conf\n"), res
+    # what the step wrote into the cache is stored with the container's ids
+    caches = list((root / "build-cache-mounts").iterdir())
+    assert [(os.stat(c / "x").st_uid, os.stat(c / "x").st_gid) for c in caches] == [(1000, 1000)]
+    assert sk("rmi", "remounts:1").code == 0

@@ -8,7 +8,7 @@ import resource
 
 import pytest
 
-from skiff.errors import InvalidArgument
+from skiff.errors import InvalidArgument, SkiffError
 from skiff.runtime import spec as S
 from tests.conftest import PEER
 
@@ -166,10 +166,21 @@ def test_device_and_throttle_specs():
                    "fileMode": os.stat("/dev/null").st_mode & 0o7777, "uid": 0, "gid": 0}
     assert rule == {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rw"}
     assert S.device("/dev/null")[0]["path"] == "/dev/null"
-    with pytest.raises(InvalidArgument, match="invalid device specification"):
+    with pytest.raises(InvalidArgument, match="^bad mode specified: rwx$"):  # docker/cli's
         S.device("/dev/null:/dev/x:rwx")
-    with pytest.raises(InvalidArgument, match="not a device node"):
+    with pytest.raises(SkiffError, match='^error gathering device information while adding '
+                       'custom device "/etc/passwd": not a device node$'):
         S.device("/etc/passwd")
+    with pytest.raises(SkiffError, match="no such file or directory$") as e:
+        S.device("/nonexistent")
+    assert e.value.exit_code == 127  # docker run's code for this start error
+    assert S.parse_device("/dev/null:r") == ("/dev/null", "/dev/null", "r")
+    assert S.parse_device("//dev//null") == ("/dev/null", "/dev/null", "rwm")
+    assert S.parse_device("/dev/./null:/dev//x") == ("/dev/./null", "/dev/x", "rwm")
+    with pytest.raises(InvalidArgument, match="^bad format for path: :/x$"):
+        S.parse_device(":/x")
+    with pytest.raises(InvalidArgument, match="^x is not an absolute path$"):
+        S.parse_device("/dev/null:x")
     assert S.throttle("/dev/null:2mb") == {"major": 1, "minor": 3, "rate": 2 * 1024 * 1024}
     s = _spec(devices=("/dev/null:/dev/n",), device_read_bps=("/dev/null:1k",))
     assert s["linux"]["devices"][0]["path"] == "/dev/n"
