@@ -39,9 +39,13 @@ class Context:
     """
 
     def __init__(self, config: Config, *, debug: bool = False,
-                 out: IO[str] | None = None, err: IO[str] | None = None):
+                 out: IO[str] | None = None, err: IO[str] | None = None,
+                 exiting: bool = False):
         self.config = config
         self.debug = debug
+        # the process ends with os._exit after the command (skiff.cli.main.entry): the
+        # database is never closed, see metadata.connect(closed_by_exit=)
+        self.exiting = exiting
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self._db: sqlite3.Connection | None = None
@@ -60,7 +64,8 @@ class Context:
             from skiff import metadata
 
             os.makedirs(self.config.root_dir, exist_ok=True)
-            self._db = metadata.connect(self.config.at("metadata.db"))
+            self._db = metadata.connect(self.config.at("metadata.db"),
+                                        closed_by_exit=self.exiting)
         return self._db
 
     def close(self) -> None:

@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
         from skiff.cli.context import Context
         from skiff.config import Config
 
-        ctx = Context(Config.from_env(opts["root"], opts["runtime"]), debug=debug)
+        ctx = Context(Config.from_env(opts["root"], opts["runtime"]), debug=debug,
+                      exiting=exiting)
         fn = getattr(__import__(f"skiff.cli.{module}", fromlist=[func]), func)
         return int(fn(ctx, args) or 0)
     except SkiffError as e:

@@ -150,6 +150,35 @@ class _State:
         os.replace(tmp, self.ms.state_path)
 
 
+class _Files:
+    """The monitor's own files for a container: its state (``state.json``), the json-file
+    log and the OOM eventfd. Made by :meth:`ready` right after runc has been started, so
+    their setup (~1.5 ms: state.json read, start time, cgroup event registration, opens)
+    runs while runc works instead of before it."""
+
+    def __init__(self, ms: MonitorSpec):
+        self.ms = ms
+        self.state: _State | None = None
+        self.log_fd = -1
+        self.oom_fd = -1
+
+    def ready(self) -> None:
+        if self.state is not None:
+            return
+        from skiff.runtime import cgroups
+
+        self.state = _State(self.ms)
+        self.oom_fd = cgroups.oom_watch(self.ms.cid)
+        self.log_fd = os.open(self.ms.log_path,
+                              os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+
+    def close(self) -> None:
+        for fd in (self.log_fd, self.oom_fd):
+            if fd >= 0:
+                os.close(fd)
+        self.log_fd = self.oom_fd = -1
+
+
 class _Proc:
     """A child started with posix_spawn (no ``subprocess`` import on the start path):
     ``argv`` with the given stdin/stdout/stderr, nothing else inherited."""
@@ -195,7 +224,7 @@ def _send(sync_fd: int, msg: dict) -> None:
         attachio.write_all(sync_fd, (json.dumps(msg) + "\n").encode())
 
 
-def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int,
+def _run_once(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
               listener=None) -> _Once:
     """One run without a terminal: ``runc run --detach`` with the container's stdio on
     pipes (stdin as :class:`MonitorSpec` says). runc returns once the container has
@@ -225,7 +254,10 @@ def _run_once(ms: MonitorSpec, state: _State, sync_fd: int, clients, log_fd: int
         for fd in (null, out_w, err_w, out_r, err_r, in_w, stdin if pump else -1):
             if fd >= 0:
                 os.close(fd)
+        files.ready()
         return _Once(error=f"runc: {e.strerror}")
+    files.ready()  # (while runc works)
+    state, log_fd = files.state, files.log_fd
     os.close(out_w)
     os.close(err_w)
     if null >= 0:
@@ -467,8 +499,8 @@ def _set_subreaper() -> None:
     libc().prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
-def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, clients,
-                  log_fd: int, listener=None) -> _Once:
+def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
+                  listener=None) -> _Once:
     """A container with a terminal: ``runc run --detach --console-socket``; the monitor
     receives the pty master, is the container's subreaper, copies the master to the log
     (as stdout, ``\r\n`` included, as Docker logs a tty) and the attached command, and
@@ -497,6 +529,8 @@ def _run_once_tty(ms: MonitorSpec, state: _State, sync_fd: int, clients,
     finally:
         os.close(err_w)
         os.close(null)
+        files.ready()  # (while runc works)
+    state, log_fd = files.state, files.log_fd
     master = -1
     try:
         srv.settimeout(0.05)
@@ -686,7 +720,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
     """The monitor's main loop: run, record, restart per policy, finish (see module doc)."""
     from skiff.runtime import cgroups
 
-    state = _State(ms)
+    files = _Files(ms)
     clients = attachio.Clients(attach, sync_fd, ms.detach_keys)
     listener = None
     if ms.attach_socket:
@@ -695,8 +729,6 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
         except OSError:
             listener = None  # no late attach; the container runs all the same
     _set_subreaper()  # (runc run --detach: the container's init becomes our child)
-    oom_fd = cgroups.oom_watch(ms.cid)
-    log_fd = os.open(ms.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     first = True
     delay = 0.1
     handed_over = False
@@ -705,7 +737,9 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
         while True:
             t0 = time.monotonic()
             once = _run_once_tty if ms.tty else _run_once
-            res = once(ms, state, sync_fd if first else -1, clients, log_fd, listener)
+            res = once(ms, files, sync_fd if first else -1, clients, listener)
+            files.ready()  # (made during the run; also when runc could not be started)
+            state = files.state
             if res.error is not None:
                 from skiff.runtime.runc import classify
 
@@ -719,7 +753,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
                     handed_over = True  # the command reports (and removes for --rm)
                 break
             first = False
-            oom = cgroups.oom_fired(oom_fd) or cgroups.oom_kills(ms.cid) > 0
+            oom = cgroups.oom_fired(files.oom_fd) or cgroups.oom_kills(ms.cid) > 0
             count = int(state.d.get("RestartCount", 0))
             again = _restart_wanted(ms, res.code, count)
             state.write(Status="restarting" if again else "exited", Pid=0, ExitCode=res.code,
@@ -755,9 +789,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
         if handed_over and res is not None and res.error is None and ms.autoremove:
             _delete_orphans(ms.snapshot_dir)
         attachio.close_listener(listener, ms.cid)
-        os.close(log_fd)
-        if oom_fd >= 0:
-            os.close(oom_fd)
+        files.close()
         if ms.rootfs_mount:
             from skiff.runtime.mounts import unmount
 
