@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetime)
 import contextlib
-import json
 import os
-from collections.abc import Sequence
 from ipaddress import IPv4Network
 
+from skiff import jsonio as json  # (json.loads/dumps without importing re)
 from skiff import metadata
 from skiff.config import Config
 from skiff.errors import InvalidArgument, SkiffError
 from skiff.network import bridge, ipam, ports, records
 from skiff.network.records import Endpoint
 from skiff.runtime.value import value
+
+TYPE_CHECKING = False  # (not typing's: a bridge start does not import collections)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 @value

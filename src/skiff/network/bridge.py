@@ -24,10 +24,13 @@ import contextlib
 import ctypes
 import errno
 import os
-from collections.abc import Iterator
 from ipaddress import IPv4Network
 
 from skiff.errors import SkiffError
+
+TYPE_CHECKING = False  # (not typing's: a bridge start does not import collections)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = "/run/netns"  # (text: no pathlib on the start path)

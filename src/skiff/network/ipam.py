@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetime)
 import ipaddress
-import json
 import os
 import time
-from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network
 
+from skiff import jsonio as json  # (json.loads/dumps without importing re)
 from skiff.errors import Conflict, InvalidArgument, SkiffError
+
+TYPE_CHECKING = False  # (not typing's: a bridge start does not import collections)
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 USER_POOL = IPv4Network("10.89.0.0/16")
 USER_PREFIX = 24

@@ -14,8 +14,8 @@ Tables (skiff/metadata.py ``_m5_networks``):
 from __future__ import annotations
 
 import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetime)
-import json
 
+from skiff import jsonio as json  # (json.loads/dumps without importing re)
 from skiff.errors import InvalidArgument, NotFound
 from skiff.hexdigest import sha256_hex
 from skiff.runtime.value import factory, value
