@@ -638,10 +638,14 @@ class ContainerService(StoreParts):
         sk = rec["Skiff"]
         if sk.get("Rootfs"):
             return sk["Rootfs"]
-        from skiff.runtime.mounts import mount_rootfs, volatile
+        from skiff.runtime.mounts import mount_rootfs, unmount, volatile
 
         mounts = self.snapshotter.mounts(sk["Snapshot"])
         target = self._bdir(rec["Id"], "rootfs")
+        # a start killed (kill -9 of `skiff run`) after it mounted left its overlay here:
+        # never stack a second one on the same upper/work dirs (the removal of a --rm
+        # container would unmount only the top one, leaving the other for good)
+        unmount(target)
         if sk.get("IdMap"):
             from skiff.runtime import userns
             from skiff.runtime.mounts import mount_rootfs_remapped

@@ -1,0 +1,49 @@
+"""QA (session 4): the run path after `runc run --detach`, fastargs and skiff.jsonio."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
+
+
+def _mounts_under(root) -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [ln.split()[4] for ln in f if ln.split()[4].startswith(str(root))]
+
+
+def test_start_after_a_run_killed_once_mounted_leaves_no_mount(cli, skiff_root, busybox_tar):
+    """`skiff run --rm` killed (-9) after it mounted the rootfs but before runc started
+    leaves a Created container with its rootfs mounted (seen with kill -9 ~0.17 s into
+    the run). Starting that container must not stack a second overlay on the same
+    upper/work dirs, and its auto-removal must leave no mount and no rm-* directory
+    (before the fix: `snapshots/rm-N-*/bundle/rootfs` stayed mounted for good and
+    `system check` said "no problems found")."""
+    from skiff import metadata
+    from skiff.config import Config
+    from skiff.runtime.containers import ContainerService
+
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    assert cli("create", "--rm", "--network", "none", "--name", "qa4-killed", "bb:1",
+               "true").code == 0
+    cfg = Config.from_env()
+    db = metadata.connect(cfg.metadata_path)
+    try:
+        svc = ContainerService(cfg, db)
+        svc._mount_rootfs(svc.get("qa4-killed"))  # (what the killed run had done)
+    finally:
+        db.close()
+    assert len(_mounts_under(skiff_root)) == 1
+    r = cli("start", "-a", "qa4-killed")
+    assert (r.code, r.out) == (0, "")
+    assert cli("ps", "-aq").out == ""
+    import time
+
+    for _ in range(50):  # (the monitor deletes the removed layer after the exit report)
+        left = [n for n in os.listdir(skiff_root / "snapshots") if n.startswith("rm-")]
+        if not left and not _mounts_under(skiff_root):
+            break
+        time.sleep(0.1)
+    assert (_mounts_under(skiff_root), left) == ([], [])
