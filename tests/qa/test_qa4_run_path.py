@@ -47,3 +47,19 @@ def test_start_after_a_run_killed_once_mounted_leaves_no_mount(cli, skiff_root, 
             break
         time.sleep(0.1)
     assert (_mounts_under(skiff_root), left) == ([], [])
+
+
+def test_boolean_flags_take_docker_true_false_values(cli, skiff_root, busybox_tar):
+    """docker run --rm=true / -d=false / --rm=false (pflag booleans take
+    strconv.ParseBool values; the last spelling wins); skiff said `argument --rm: ignored
+    explicit argument 'true'` and exited 125. A value ParseBool refuses stays an error
+    (docker: `invalid argument "yes" for "--rm" flag`, exit 125)."""
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    r = cli("run", "--rm=true", "-d=false", "--network=none", "bb:1", "sh", "-c", "echo hi")
+    assert (r.code, r.out) == (0, "hi\n")
+    assert cli("ps", "-aq").out == ""
+    r = cli("run", "--rm", "--rm=False", "-t=0", "--name", "qa4-kept", "--network", "none",
+            "bb:1", "echo", "--rm=true")
+    assert (r.code, r.out) == (0, "--rm=true\n")
+    assert cli("ps", "-a", "--format", "{{.Names}}").out == "qa4-kept\n"
+    assert cli("run", "--rm=yes", "bb:1", "true").code == 125

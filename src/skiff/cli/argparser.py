@@ -66,3 +66,67 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(self.prog, message)
 
 
+    def parse_known_args(self, args=None, namespace=None):
+        """argparse's, plus Docker's (pflag's) ``--flag=true``/``--flag=false`` and
+        ``-f=false`` for a boolean flag (``docker run --rm=true``, ``-d=false``): values as
+        Go's strconv.ParseBool takes them; the last spelling of a flag wins. Any other value
+        stays argparse's error (exit 125)."""
+        import sys
+
+        args = list(sys.argv[1:] if args is None else args)
+        args, last = self._bool_values(args)
+        ns, extras = super().parse_known_args(args, namespace)
+        for dest, value in last.items():
+            if not value:
+                setattr(ns, dest, False)
+        return ns, extras
+
+    def _bool_values(self, args: list[str]) -> tuple[list[str], dict[str, bool]]:
+        acts = self._option_string_actions
+        remainder = any(a.nargs == argparse.REMAINDER for a in self._actions
+                        if not a.option_strings)
+        out: list[str] = []
+        last: dict[str, bool] = {}
+        i = 0
+        while i < len(args):
+            tok = args[i]
+            out.append(tok)
+            i += 1
+            if tok == "--":
+                break
+            if not tok.startswith("-") or tok == "-":
+                if remainder:
+                    break  # (IMAGE: the rest is the container's command)
+                continue
+            name, eq, value = tok.partition("=")
+            act = acts.get(name)
+            if act is None:
+                if not tok.startswith("--") and not eq:  # a bundle: -it, -dte A=1
+                    for j, c in enumerate(tok[1:], 2):
+                        a = acts.get("-" + c)
+                        if not isinstance(a, argparse._StoreTrueAction):
+                            if a is not None and j == len(tok) and i < len(args):
+                                out.append(args[i])  # (its last flag's value)
+                                i += 1
+                            break
+                        last[a.dest] = True
+                continue
+            if isinstance(act, argparse._StoreTrueAction):
+                if eq:
+                    if value not in _TRUE and value not in _FALSE:
+                        continue  # (argparse's "ignored explicit argument")
+                    out.pop()
+                    if value in _TRUE:
+                        out.append(name)
+                    last[act.dest] = value in _TRUE
+                else:
+                    last[act.dest] = True
+            elif not eq and act.nargs is None and i < len(args):
+                out.append(args[i])  # (the flag's value, whatever it looks like)
+                i += 1
+        out.extend(args[i:])
+        return out, last
+
+
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")  # (Go's strconv.ParseBool)
+_FALSE = ("0", "f", "F", "FALSE", "false", "False")
