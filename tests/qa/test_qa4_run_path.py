@@ -63,3 +63,17 @@ def test_boolean_flags_take_docker_true_false_values(cli, skiff_root, busybox_ta
     assert (r.code, r.out) == (0, "--rm=true\n")
     assert cli("ps", "-a", "--format", "{{.Names}}").out == "qa4-kept\n"
     assert cli("run", "--rm=yes", "bb:1", "true").code == 125
+
+
+def test_non_utf8_bytes_in_run_argv_become_replacement_chars(skiff_exe, busybox_tar):
+    """`skiff run --rm bb:1 sh -c $'echo \\xff'` failed with `skiff: internal error:
+    UnicodeEncodeError ... surrogates not allowed` (the record's command column). Docker
+    sends run's arguments as JSON, so a byte that is not UTF-8 becomes U+FFFD: it prints
+    EF BF BD; a bad name is reported with U+FFFD too."""
+    assert skiff_exe("import", str(busybox_tar), "bb:1").returncode == 0
+    r = skiff_exe("run", "--rm", "--network", "none", "bb:1", "sh", "-c", b"echo \xff")
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"\xef\xbf\xbd\n", b"")
+    r = skiff_exe("run", "--rm", "--name", b"qa4\xff", "bb:1", "true")
+    assert (r.returncode, r.stderr) == (125, "skiff: Invalid container name (qa4\ufffd), only "
+                                        "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n".encode())
+    assert skiff_exe("ps", "-aq").stdout == b""
