@@ -215,7 +215,6 @@ class _Once:
     error: str | None = None
     code: int = 0
     pid: int = 0  # the container's init (from runc's pid file)
-    pid_start: int | None = None  # its start time, against pid reuse
     delete: bool = False  # runc's state is left for the caller to delete (after reporting)
 
 
@@ -254,7 +253,6 @@ def _run_once(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
         for fd in (null, out_w, err_w, out_r, err_r, in_w, stdin if pump else -1):
             if fd >= 0:
                 os.close(fd)
-        files.ready()
         return _Once(error=f"runc: {e.strerror}")
     files.ready()  # (while runc works)
     state, log_fd = files.state, files.log_fd
@@ -285,7 +283,7 @@ def _run_once(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
             return
         res.started = True
         pid = int(text)
-        res.pid, res.pid_start = pid, start_time(pid)
+        res.pid = pid
         started_at = now_text()
         state.write(Status="running", Pid=pid, ExitCode=0, Error="", StartedAt=started_at,
                     OOMKilled=False)
@@ -672,6 +670,18 @@ def _wait_reader_gone(fd: int, timeout: float) -> None:
     p.poll(int(timeout * 1000))
 
 
+def _run_quiet(argv) -> None:
+    """Run ``argv`` with its stdio on /dev/null and wait for it; a command that cannot be
+    started is ignored (runc delete, rm -rf, skiff rm, the network release)."""
+    null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        _Proc(argv, null, null, null).wait()
+    except OSError:
+        pass
+    finally:
+        os.close(null)
+
+
 def _delete_orphans(snapshot_dir: str) -> None:
     """Delete the ``rm-<name>-*`` orphans of layer directory ``snapshot_dir`` (what the
     command that removed the container renamed it to, with the bundle inside)."""
@@ -683,26 +693,14 @@ def _delete_orphans(snapshot_dir: str) -> None:
                 if n.startswith(f"rm-{name}-")]
     except OSError:
         return
-    if gone:
-        dn = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-        try:  # (--one-file-system: never into a mount left behind)
-            _Proc(("rm", "-rf", "--one-file-system", "--", *gone), dn, dn, dn).wait()
-        except OSError:
-            pass
-        finally:
-            os.close(dn)
+    if gone:  # (--one-file-system: never into a mount left behind)
+        _run_quiet(("rm", "-rf", "--one-file-system", "--", *gone))
 
 
 def _delete_runc_state(ms: MonitorSpec) -> None:
     """``runc delete --force``: runc's state and cgroups of the last run."""
     if ms.delete_argv:
-        dn = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-        try:
-            _Proc(ms.delete_argv, dn, dn, dn).wait()
-        except OSError:
-            pass
-        finally:
-            os.close(dn)
+        _run_quiet(ms.delete_argv)
 
 
 def _set_winsize(master: int, size: tuple[int, int]) -> None:
@@ -798,21 +796,9 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
         if ms.net_release_argv and not (attach.attached and handed_over):
             # (an attached command that took over releases them itself, in-process, when
             # it removes or reconciles the container: it need not wait for this)
-            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-            try:
-                _Proc(ms.net_release_argv, null, null, null).wait()
-            except OSError:
-                pass
-            finally:
-                os.close(null)
+            _run_quiet(ms.net_release_argv)
         if ms.autoremove and not handed_over and ms.rm_argv:
-            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-            try:
-                _Proc(ms.rm_argv, null, null, null).wait()
-            except OSError:
-                pass
-            finally:
-                os.close(null)
+            _run_quiet(ms.rm_argv)
         if sync_fd >= 0:
             os.close(sync_fd)
 
