@@ -143,28 +143,24 @@ _cmd = _command_form(_CmdB, Cmd)
 _entrypoint = _command_form(_EntrypointB, Entrypoint)
 
 
-def _workdir(rest: str, line: str, start: int, end: int) -> Any:
-    if not rest or rest[0] in _NOT_PLAIN:
-        return None
-    o = _new(_WorkdirB)
-    o.line = start
-    o.end_line = end
-    o.original = line
-    o.path = rest.rstrip()
-    o.__class__ = Workdir
-    return o
+def _plain_form(builder: type, cls: type, field: str) -> Callable[[str, str, int, int], Any]:
+    """The shortcut for WORKDIR or USER: one plain value (no quote, escape or variable) in
+    ``field`` (path, user)."""
+    def build(rest: str, line: str, start: int, end: int) -> Any:
+        if not rest or rest[0] in _NOT_PLAIN:
+            return None
+        o = _new(builder)
+        o.line = start
+        o.end_line = end
+        o.original = line
+        setattr(o, field, rest.rstrip())
+        o.__class__ = cls
+        return o
+    return build
 
 
-def _user(rest: str, line: str, start: int, end: int) -> Any:
-    if not rest or rest[0] in _NOT_PLAIN:
-        return None
-    o = _new(_UserB)
-    o.line = start
-    o.end_line = end
-    o.original = line
-    o.user = rest.rstrip()
-    o.__class__ = User
-    return o
+_workdir = _plain_form(_WorkdirB, Workdir, "path")
+_user = _plain_form(_UserB, User, "user")
 
 
 def _pairs(rest: str) -> list[tuple[str, str]] | None:
