@@ -27,7 +27,7 @@ def _service(ctx: Context):
 
 def _run_parser(ctx: Context, prog: str, summary: str) -> argparse.ArgumentParser:
     """A parser without ``-h`` for help: ``-h`` is ``--hostname`` in create/run (Docker)."""
-    from skiff.cli.context import ArgumentParser
+    from skiff.cli.argparser import ArgumentParser
 
     p = ArgumentParser(prog=prog, description=summary, add_help=False)
     p.add_argument("--help", action="help", help="Print usage")

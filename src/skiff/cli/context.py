@@ -19,16 +19,6 @@ class UsageError(InvalidArgument):
     work: cli/main.py never turns it into a "daemon" exit 1."""
 
 
-def __getattr__(name: str):
-    # (the parser classes live in skiff.cli.argparser: argparse is imported only by the
-    # commands that build a parser; `run` and `create` usually need none)
-    if name in ("ArgumentParser", "_HelpFormatter"):
-        from skiff.cli import argparser
-
-        return getattr(argparser, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 class Context:
     """Per-invocation state handed to command functions (never kept between commands).
 
