@@ -565,6 +565,8 @@ class ContainerService(StoreParts):
                 restart_count=int(rec.get("RestartCount") or 0),
                 autoremove=bool(hc.get("AutoRemove")),
                 rootfs_mount="" if rec["Skiff"].get("Rootfs") else os.path.join(bundle, "rootfs"),
+                shm_mount=(self._bdir(cid, "shm") if hc.get("IpcMode") == "shareable"
+                           else ""),
                 snapshot_dir=self._snapshot_dir(rec),
                 tty=bool(rec["Config"].get("Tty")),
                 delete_argv=(self.runc.binary, "--root", self.runc.root, "delete", "--force", cid),

@@ -62,6 +62,9 @@ class MonitorSpec:
         restart_count: the record's RestartCount when started.
         autoremove: ``--rm``.
         rootfs_mount: the rootfs mount point to unmount when done ("" for none).
+        shm_mount: a shareable IPC container's /dev/shm tmpfs (``<bundle>/shm``,
+            skiff.runtime.nsjoin) to unmount when done ("" for none), as dockerd's
+            Cleanup on exit; a joiner still running keeps its own bind of it.
         snapshot_dir: the container's rw layer directory ("" for none): after an attached
             ``--rm`` run the command renames it to an ``rm-<name>-*`` orphan (with the
             bundle inside) and the monitor deletes that once the command has let go.
@@ -84,6 +87,7 @@ class MonitorSpec:
     restart_count: int = 0
     autoremove: bool = False
     rootfs_mount: str = ""
+    shm_mount: str = ""
     snapshot_dir: str = ""
     rm_argv: tuple[str, ...] = ()
     net_release_argv: tuple[str, ...] = ()
@@ -788,10 +792,15 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
             _delete_orphans(ms.snapshot_dir)
         attachio.close_listener(listener, ms.cid)
         files.close()
-        if ms.rootfs_mount:
+        if ms.rootfs_mount or ms.shm_mount:
             from skiff.runtime.mounts import unmount
 
-            unmount(ms.rootfs_mount)
+            for m in (ms.rootfs_mount, ms.shm_mount):
+                if m:
+                    try:
+                        unmount(m)
+                    except Exception:  # noqa: BLE001 - the next start or rm tries again
+                        pass
         cgroups.remove(ms.cid)
         if ms.net_release_argv and not (attach.attached and handed_over):
             # (an attached command that took over releases them itself, in-process, when
