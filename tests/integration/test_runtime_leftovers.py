@@ -5,6 +5,8 @@ Docker 20.10's behaviour as observed on this machine where it has one."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -64,3 +66,109 @@ def test_shareable_ipc_run_rm_leaves_no_mount(sk, root):
             m for m in before if m.startswith(prefix)]
     assert _until(clean)
     assert sk("ps", "-aq").out == listed
+
+
+# a skiff command killed (SIGKILL, as kill -9) at a chosen point
+_KILLED = r"""
+import os, signal, sys
+from skiff.cli.main import main
+root, where, when, match, *argv = sys.argv[1:]
+mod_name, _, attr = where.partition(":")
+holder = __import__(mod_name, fromlist=["x"])
+owner, _, fn_name = attr.rpartition(".")
+if owner:
+    holder = getattr(holder, owner)
+orig = getattr(holder, fn_name)
+
+def hooked(*a, **k):
+    if match not in " ".join(map(str, a)):
+        return orig(*a, **k)
+    if when == "before":
+        os.kill(os.getpid(), signal.SIGKILL)
+    out = orig(*a, **k)
+    if when == "monitor":  # the run's monitor, before it let go of its runc state
+        from skiff.runtime import monitor
+        for pid in monitor._FORKED:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        return out
+    os.kill(os.getpid(), signal.SIGKILL)
+setattr(holder, fn_name, hooked)
+sys.exit(main(["--root", root, *argv]))
+"""
+
+
+def _killed(root, where: str, when: str, *argv: str, match: str = "") -> subprocess.CompletedProcess:
+    """skiff ``argv`` in a child killed (SIGKILL) before/after the first call of ``where``
+    (``module:function`` or ``module:Class.method``) whose arguments' text contains ``match``;
+    ``when="monitor"``: the run's monitor is killed after that call instead."""
+    return subprocess.run([sys.executable, "-c", _KILLED, str(root), where, when, match,
+                           *argv], capture_output=True, text=True, timeout=60)
+
+
+def _ids(sk) -> set[str]:
+    return set(sk("ps", "-aq", "--no-trunc").out.split())
+
+
+def _bundles(root) -> set[str]:
+    try:
+        return set(os.listdir(os.path.join(str(root), "containers")))
+    except FileNotFoundError:
+        return set()
+
+
+@pytest.mark.parametrize("where,when", [
+    ("skiff.runtime.records:insert", "after"),  # in the create's transaction, uncommitted
+    ("skiff.runtime.containers:transaction", "before"),  # before the record's transaction
+])
+def test_create_killed_leaves_no_bundle_without_record(sk, root, where, when):
+    ids = _ids(sk)
+    r = _killed(root, where, when, "create", "--name", "killed-create", "bb:1", "true")
+    assert r.returncode == -9, r
+    assert _ids(sk) == ids  # no record...
+    assert _bundles(root) <= ids  # ...and no containers/<id>/ without one
+
+
+def test_create_killed_after_commit_leaves_a_startable_container(sk, root):
+    # killed once the record is in but before its directory is made: the record is
+    # a created container as any other, and starts
+    r = _killed(root, "os:makedirs", "before", "create", "--name", "killed-late", "bb:1",
+                "echo", "ok", match=os.path.join(str(root), "containers", ""))
+    assert r.returncode == -9, r
+    assert sk("ps", "-a", "--filter", "name=killed-late", "--format", "{{.Status}}").out == \
+        "Created\n"
+    r = sk("start", "-a", "killed-late")
+    assert (r.code, r.out, r.err) == (0, "ok\n", ""), r
+    assert sk("rm", "killed-late").code == 0
+    assert _bundles(root) <= _ids(sk)
+
+
+def _runc_ids(root) -> set[str]:
+    from skiff.runtime.runc import state_root
+
+    try:
+        return set(os.listdir(state_root(str(root))))
+    except FileNotFoundError:
+        return set()
+
+
+@pytest.mark.parametrize("cmd", [["ps"], ["rm", "-f", "nosuch-rt5"], ["container", "prune", "-f"],
+                                 ["system", "prune", "-f"]])
+def test_runc_state_of_a_removed_container_is_swept(sk, root, cmd):
+    # run --rm attached: the command removes the record on the exit message; its monitor
+    # is killed before its `runc delete`: runc's state (and cgroups) stay, no record owns
+    # them. The next command that reconciles deletes them.
+    ids = _ids(sk)
+    before = _runc_ids(root)
+    r = _killed(root, "skiff.runtime.containers:ContainerService._remove_files", "monitor",
+                "run", "--rm", "bb:1", "true")
+    assert r.returncode == 0, r
+    left = _runc_ids(root) - before
+    assert len(left) == 1, left  # what the killed monitor left
+    (cid,) = left
+    sk(*cmd)
+    assert _runc_ids(root) == before
+    assert _ids(sk) == ids
+    from skiff.runtime import cgroups
+
+    assert not os.path.exists(cgroups._group_dir(cid))
