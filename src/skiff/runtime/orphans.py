@@ -42,6 +42,14 @@ def _bundle_of(state_dir: str) -> str | None:
     return None
 
 
+def runc_root(config) -> str:
+    """skiff.runtime.runc.state_root of the store, without importing that module (``ps``
+    calls :func:`sweep_runc_states` on every run; a unit test holds the two equal)."""
+    from skiff.hexdigest import sha256_hex
+
+    return f"/run/skiff-runc/{sha256_hex(os.fspath(getattr(config, 'root_dir', None) or config.root))[:16]}"
+
+
 def sweep_runc_states(config, db, known: Iterable[str] | None = None,
                       runc=None) -> list[str]:
     """Delete (``runc delete --force``, then skiff's cgroup parent) every runc state of
@@ -56,9 +64,7 @@ def sweep_runc_states(config, db, known: Iterable[str] | None = None,
     Returns:
         The container IDs whose state was deleted (usually none).
     """
-    from skiff.runtime.runc import state_root
-
-    root = state_root(getattr(config, "root_dir", None) or config.root)
+    root = runc_root(config)
     try:
         names = os.listdir(root)
     except OSError:
