@@ -88,7 +88,8 @@ def hooked(*a, **k):
     out = orig(*a, **k)
     if when == "monitor":  # the run's monitor, before it let go of its runc state
         from skiff.runtime import monitor
-        for pid in monitor._FORKED:
+        while monitor._FORKED:
+            pid = monitor._FORKED.pop()
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         return out
@@ -172,3 +173,18 @@ def test_runc_state_of_a_removed_container_is_swept(sk, root, cmd):
     from skiff.runtime import cgroups
 
     assert not os.path.exists(cgroups._group_dir(cid))
+
+
+def test_runc_state_of_an_exited_container_does_not_block_its_start(sk, root):
+    # attached run (no --rm): the monitor is killed after the exit was reported and
+    # recorded, before its `runc delete`; the next start must not meet runc's "container
+    # with given ID already exists"
+    before = _runc_ids(root)
+    r = _killed(root, "skiff.runtime.containers:ContainerService._fold", "monitor",
+                "run", "--name", "stale-state", "bb:1", "echo", "hi")
+    assert (r.returncode, r.stdout) == (0, "hi\n"), r
+    assert len(_runc_ids(root) - before) == 1  # what the killed monitor left
+    r = sk("start", "-a", "stale-state")
+    assert (r.code, r.out, r.err) == (0, "hi\n", ""), r
+    assert sk("rm", "stale-state").code == 0
+    assert _runc_ids(root) == before

@@ -547,6 +547,11 @@ class ContainerService(StoreParts):
             # the last run's monitor is still unmounting: let it finish first
             self._wait_monitor(rec, 10)
         cid = rec["Id"]
+        if status != "created" and os.path.isdir(os.path.join(self.runc.root, cid)):
+            # a monitor killed after it reported the exit, before its `runc delete`: runc
+            # would refuse the run ("container with given ID already exists"). (Not on
+            # run's path: a new container has never had a runc state.)
+            self.runc.delete(cid, force=True)
         bundle = self._bdir(cid)
         if not os.path.isdir(bundle):  # (a create killed after its record was written)
             os.makedirs(bundle, exist_ok=True)
