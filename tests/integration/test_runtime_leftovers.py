@@ -4,6 +4,7 @@ Docker 20.10's behaviour as observed on this machine where it has one."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -188,3 +189,17 @@ def test_runc_state_of_an_exited_container_does_not_block_its_start(sk, root):
     assert (r.code, r.out, r.err) == (0, "hi\n", ""), r
     assert sk("rm", "stale-state").code == 0
     assert _runc_ids(root) == before
+
+
+@pytest.mark.parametrize("cmd", [["container", "prune", "-f"], ["system", "prune", "-f"]])
+def test_rm_killed_after_the_record_went_leaves_a_bundle_for_prune(sk, root, cmd):
+    # rm drops the record, then the directory: killed in between, the directory (with
+    # the rootfs mount point of the last start) has no owner; prune deletes it
+    assert sk("run", "--name", "rm-killed", "bb:1", "true").code == 0
+    cid = json.loads(sk("inspect", "rm-killed").out)[0]["Id"]
+    r = _killed(root, "skiff.runtime.records:delete", "after", "rm", "rm-killed", match=cid)
+    assert r.returncode == -9, r
+    assert cid not in _ids(sk)
+    assert cid in _bundles(root)  # what the killed rm left
+    sk(*cmd)
+    assert _bundles(root) <= _ids(sk)

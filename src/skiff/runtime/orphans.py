@@ -95,3 +95,69 @@ def sweep_runc_states(config, db, known: Iterable[str] | None = None,
         cgroups.remove(cid)
         gone.append(cid)
     return gone
+
+
+def _mounts_under(d: str) -> list[str]:
+    """Mount points at or below directory ``d``, deepest first (/proc/self/mountinfo)."""
+    prefix = d.rstrip("/") + "/"
+    out = []
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) < 5:
+                    continue
+                mp = fields[4]
+                if "\\" in mp:  # (octal escapes: space, tab, newline, backslash)
+                    import re
+
+                    mp = re.sub(r"\\([0-7]{3})", lambda x: chr(int(x.group(1), 8)), mp)
+                if mp == d or mp.startswith(prefix):
+                    out.append(mp)
+    except OSError:
+        return []
+    return sorted(set(out), key=len, reverse=True)
+
+
+def sweep_bundles(config, db) -> list[str]:
+    """Delete ``containers/<id>/`` directories that no record owns: what an ``rm`` killed
+    between dropping the record and deleting the directory left (create makes the
+    directory only once its record is in, so none is a create in progress). Mounts a
+    killed start left inside (``rootfs``, ``shm``, idmapped layer views) are detached
+    first; a directory with a mount still inside is left alone, and the deletion never
+    crosses into a file system (``rm -rf --one-file-system``). For ``container
+    prune`` (and so ``system prune``), never on the run path.
+
+    Returns:
+        The container IDs whose directory was deleted.
+    """
+    import subprocess
+
+    from skiff.runtime.mounts import unmount
+
+    top = config.at("containers")
+    try:
+        names = os.listdir(top)
+    except OSError:
+        return []
+    known = {r[0] for r in db.execute("SELECT id FROM containers")}
+    gone = []
+    for cid in names:
+        if cid in known:
+            continue
+        if db.execute("SELECT 1 FROM containers WHERE id = ?", (cid,)).fetchone():
+            continue
+        d = os.path.join(top, cid)
+        if not os.path.isdir(d) or os.path.islink(d):
+            continue
+        for m in _mounts_under(d):  # (rootfs, shm, a remapped start's idmap views)
+            try:
+                unmount(m)
+            except SkiffError:
+                pass
+        if _mounts_under(d):
+            continue  # never delete through a mount (an image's layers may be behind it)
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", d], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        gone.append(cid)
+    return gone

@@ -20,3 +20,10 @@ def test_bundle_label(tmp_path):
         {"id": "x", "config": {"labels": ["a=b", "bundle=/some/where"]}}))
     assert orphans._bundle_of(str(tmp_path)) == "/some/where"
     assert orphans._bundle_of(str(tmp_path / "nope")) is None
+
+
+def test_mounts_under_reads_mountinfo_deepest_first():
+    got = orphans._mounts_under("/proc")
+    assert got[-1] == "/proc"
+    assert all(m == "/proc" or m.startswith("/proc/") for m in got)
+    assert orphans._mounts_under("/proc/self/no-such-dir") == []
