@@ -46,7 +46,7 @@ def test_network_container_not_running(sk):
 
 @pytest.fixture
 def devdir():
-    """/dev/skiff-rt5-XXXX/ with a char device (1:3, 0660), a block device (7:200, 0640) in
+    """/dev/skiff-rt5-XXXX/ with a char device (1:3, 0660, 1000:1000), a block device (7:200, 0640) in
     a subdirectory, a regular file and a symlink (not device nodes: skipped)."""
     d = tempfile.mkdtemp(prefix="skiff-rt5-", dir="/dev")
     os.mknod(os.path.join(d, "cnull"), 0o660 | stat.S_IFCHR, os.makedev(1, 3))
@@ -58,6 +58,7 @@ def devdir():
     for p in (d, os.path.join(d, "sub")):
         os.chmod(p, 0o755)
     os.chmod(os.path.join(d, "cnull"), 0o660)
+    os.chown(os.path.join(d, "cnull"), 1000, 1000)
     os.chmod(os.path.join(d, "sub", "blk"), 0o640)
     try:
         yield d
@@ -71,11 +72,15 @@ def test_device_directory_adds_every_node(sk, devdir):
     # host; the record keeps the one --device entry as given
     name = os.path.basename(devdir)
     r = sk("run", "--rm", "--device", devdir, "bb:1", "sh", "-c",
-           f"cd {devdir} && find . | sort && stat -c '%n %F %t:%T %a' cnull sub/blk")
+           f"cd {devdir} && find . | sort && stat -c '%n %F %t:%T %a %u:%g' cnull sub/blk")
     assert (r.code, r.err) == (0, ""), r
     assert r.out == (".\n./cnull\n./sub\n./sub/blk\n"
-                     "cnull character special file 1:3 660\n"
-                     "sub/blk block special file 7:c8 640\n")
+                     "cnull character special file 1:3 660 1000:1000\n"
+                     "sub/blk block special file 7:c8 640 0:0\n")
+    # one node: its owner too
+    r = sk("run", "--rm", "--device", f"{devdir}/cnull:/dev/one", "bb:1", "stat", "-c",
+           "%F %t:%T %a %u:%g", "/dev/one")
+    assert (r.code, r.out, r.err) == (0, "character special file 1:3 660 1000:1000\n", ""), r
     # another container path: the nodes go below it; the cgroup lets the container use them
     r = sk("run", "--rm", "--device", f"{devdir}:/dev/mine:r", "bb:1", "sh", "-c",
            "ls /dev/mine /dev/mine/sub && head -c 3 /dev/mine/cnull | wc -c")

@@ -527,7 +527,7 @@ def device(spec: str) -> tuple[dict, dict]:
     host, dest, perms = parse_device(spec)
     kind, major, minor, st = _host_device(host)
     dev = {"path": dest, "type": kind, "major": major, "minor": minor,
-           "fileMode": st.st_mode & 0o7777, "uid": 0, "gid": 0}
+           "fileMode": st.st_mode & 0o7777, "uid": st.st_uid, "gid": st.st_gid}  # (dockerd's)
     return dev, {"allow": True, "type": kind, "major": major, "minor": minor, "access": perms}
 
 
