@@ -54,6 +54,20 @@ def test_shareable_ipc_shm_unmounted_when_the_container_stops(sk, root):
     assert not _mounted(shm)
 
 
+def test_shareable_ipc_restart_gets_an_empty_shm(sk, root):
+    # dockerd unmounts it at each exit and mounts a new one at the restart: nothing the
+    # last run wrote is listed (docker logs: empty)
+    cid = sk("run", "-d", "--ipc", "shareable", "--restart", "on-failure:2", "bb:1", "sh",
+             "-c", "ls /dev/shm; touch /dev/shm/x$$; exit 1").out.strip()
+    assert sk("wait", cid).out == "1\n"
+    rec = json.loads(sk("inspect", cid).out)[0]
+    assert rec["RestartCount"] == 2
+    assert sk("logs", cid).out == ""
+    shm = os.path.join(str(root), "containers", cid, "shm")
+    assert _until(lambda: not _mounted(shm))
+    assert sk("rm", cid).code == 0
+
+
 def test_shareable_ipc_run_rm_leaves_no_mount(sk, root):
     before = [ln.split()[4] for ln in open("/proc/self/mountinfo")]
     listed = sk("ps", "-aq").out

@@ -580,8 +580,7 @@ class ContainerService(StoreParts):
                 restart_count=int(rec.get("RestartCount") or 0),
                 autoremove=bool(hc.get("AutoRemove")),
                 rootfs_mount="" if rec["Skiff"].get("Rootfs") else os.path.join(bundle, "rootfs"),
-                shm_mount=(self._bdir(cid, "shm") if hc.get("IpcMode") == "shareable"
-                           else ""),
+                **self._shm_args(rec),
                 snapshot_dir=self._snapshot_dir(rec),
                 tty=bool(rec["Config"].get("Tty")),
                 delete_argv=(self.runc.binary, "--root", self.runc.root, "delete", "--force", cid),
@@ -632,6 +631,16 @@ class ContainerService(StoreParts):
         return Started(pid=int(first["started"]), runc_pid=int(first["runc"]), messages=msgs,
                        autoremove=bool(hc.get("AutoRemove")), service=self, cid=cid,
                        monitor_pid=int(first.get("monitor") or 0))
+
+    def _shm_args(self, rec: dict) -> dict:
+        """MonitorSpec's shm_mount/shm_size/shm_owner: a shareable IPC container's
+        /dev/shm, for the monitor to renew at restarts and unmount at the end."""
+        if rec["HostConfig"].get("IpcMode") != "shareable":
+            return {}
+        from skiff.runtime import nsjoin
+
+        return {"shm_mount": self._bdir(rec["Id"], nsjoin.SHM_DIR),
+                "shm_size": nsjoin.shm_size(rec), "shm_owner": nsjoin.shm_owner(rec)}
 
     def _record_start_error(self, cid: str, err: SkiffError) -> None:
         """A start that failed before its monitor ran: the record keeps the error and

@@ -64,7 +64,8 @@ class MonitorSpec:
         rootfs_mount: the rootfs mount point to unmount when done ("" for none).
         shm_mount: a shareable IPC container's /dev/shm tmpfs (``<bundle>/shm``,
             skiff.runtime.nsjoin) to unmount when done ("" for none), as dockerd's
-            Cleanup on exit; a joiner still running keeps its own bind of it.
+            Cleanup on exit; a joiner still running keeps its own bind of it. A restart
+            gets an empty one (``shm_size`` bytes, owned by ``shm_owner``), as dockerd's.
         snapshot_dir: the container's rw layer directory ("" for none): after an attached
             ``--rm`` run the command renames it to an ``rm-<name>-*`` orphan (with the
             bundle inside) and the monitor deletes that once the command has let go.
@@ -88,6 +89,8 @@ class MonitorSpec:
     autoremove: bool = False
     rootfs_mount: str = ""
     shm_mount: str = ""
+    shm_size: int = 0
+    shm_owner: tuple[int, int] = (0, 0)
     snapshot_dir: str = ""
     rm_argv: tuple[str, ...] = ()
     net_release_argv: tuple[str, ...] = ()
@@ -771,6 +774,13 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
             if res.delete:  # (the exit is recorded; the backoff hides this wait)
                 _delete_runc_state(ms)
                 res.delete = False
+            if ms.shm_mount:  # the next run's /dev/shm is empty, as with dockerd
+                from skiff.runtime.nsjoin import mount_shm
+
+                try:
+                    mount_shm(ms.shm_mount, ms.shm_size, ms.shm_owner)
+                except Exception:  # noqa: BLE001 - the run then fails and says why
+                    pass
             # Docker's backoff: 100 ms doubling, reset after 10 s of running.
             delay = 0.1 if time.monotonic() - t0 > 10 else min(delay * 2, 60.0)
             end = time.monotonic() + delay
