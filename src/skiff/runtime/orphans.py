@@ -84,14 +84,14 @@ def sweep_runc_states(config, db, known: Iterable[str] | None = None,
             continue  # recorded since the caller read its list
         from skiff.runtime import cgroups
 
-        if runc is None:
-            from skiff.runtime.runc import Runc
-
-            runc = Runc.for_config(config)
         try:
+            if runc is None:
+                from skiff.runtime.runc import Runc
+
+                runc = Runc.for_config(config)
             runc.delete(cid, force=True)
         except SkiffError:
-            continue  # (runc could not: the next sweep tries again)
+            continue  # (no runc, or it could not: the next sweep tries again)
         cgroups.remove(cid)
         gone.append(cid)
     return gone
