@@ -119,6 +119,21 @@ def _daemon_exit(entry: Entry | None, e) -> int:
     return 1
 
 
+def _replacing_bad_bytes(argv: list[str]) -> list[str]:
+    """``argv`` with each byte that is not UTF-8 (a lone surrogate from Python's
+    surrogateescape decoding of the process's arguments) turned into U+FFFD, as Docker's
+    client-to-daemon JSON turns it (``docker commit -m $'\\xff'`` stores "\\ufffd"); no
+    record, spec, SQLite column or output stream here can hold a lone surrogate."""
+    out = []
+    for a in argv:
+        try:
+            a.encode()
+        except UnicodeEncodeError:
+            a = a.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        out.append(a)
+    return out
+
+
 def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     """Run one skiff command; return its exit code (never raises for user errors).
 
@@ -129,6 +144,10 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     from skiff.errors import EXIT_ENGINE, SkiffError
 
     argv = sys.argv[1:] if argv is None else argv
+    for a in argv:
+        if not a.isascii():  # (O(1) per argument: the usual command line stops here)
+            argv = _replacing_bad_bytes(argv)
+            break
     debug = os.environ.get("SKIFF_DEBUG") == "1"
     ctx = None
     entry: Entry | None = None
