@@ -4,7 +4,6 @@ arguments, ``--`` after IMAGE, sorted JSON objects in inspect, ``ps``'s ``.Label
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
