@@ -42,3 +42,36 @@ def test_commit_message_with_non_utf8_byte_becomes_replacement_char(root):
     assert r.stdout.splitlines()[0] == b"\xef\xbf\xbd"
     assert _main(root, "rm", "p-commit").code == 0
     assert _main(root, "rmi", "p-commit:1").code == 0
+
+
+def test_double_dash_after_image_is_the_command(root):
+    """pflag stops at IMAGE (interspersed off): `docker run --rm bb:1 -- echo hi` runs
+    "--" (exit 127, runc's "executable file not found"); argparse dropped the "--" and ran
+    echo. create keeps it as Path, exec as its command."""
+    r = _main(root, "run", "--rm", "--network", "none", "bb:1", "--", "echo", "hi")
+    assert (r.code, r.out, r.err) == (127, "", (
+        "skiff: failed to create task for container: failed to create shim task: OCI runtime "
+        "create failed: runc create failed: unable to start container process: exec: \"--\": "
+        "executable file not found in $PATH: unknown\n"))
+    # a "--" before IMAGE only ends the flags
+    r = _main(root, "run", "--rm", "--network", "none", "--", "bb:1", "echo", "--", "hi")
+    assert (r.code, r.out) == (0, "-- hi\n")
+    r = _main(root, "create", "--name", "p-dash", "bb:1", "--", "echo", "hi")
+    assert r.code == 0, r
+    r = _main(root, "inspect", "--format", "{{json .Path}} {{json .Args}} {{json .Config.Cmd}}",
+              "p-dash")
+    assert r.out == '"--" ["echo","hi"] ["--","echo","hi"]\n'
+    assert _main(root, "ps", "-a", "--filter", "name=p-dash",
+                 "--format", "{{.Command}}").out == '"-- echo hi"\n'
+    assert _main(root, "rm", "p-dash").code == 0
+    assert _main(root, "run", "-d", "--name", "p-exec", "--network", "none", "bb:1",
+                 "sleep", "60").code == 0
+    try:
+        r = _main(root, "exec", "p-exec", "--", "echo", "hi")
+        assert (r.code, r.err) == (127, (
+            "skiff: OCI runtime exec failed: exec failed: unable to start container process: "
+            "exec: \"--\": executable file not found in $PATH: unknown\n"))
+        r = _main(root, "exec", "--", "p-exec", "echo", "hi")
+        assert (r.code, r.out) == (0, "hi\n")
+    finally:
+        _main(root, "rm", "-f", "p-exec")

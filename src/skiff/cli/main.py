@@ -72,9 +72,13 @@ def _split_globals(argv: list[str]) -> tuple[dict[str, object], list[str]]:
 
 
 def _usage_error(msg: str):
-    from skiff.errors import InvalidArgument
+    """A usage error of skiff's own flags or command name; Docker's two lines for flags
+    (``unknown flag: --bogus`` then ``See 'skiff --help'.``)."""
+    from skiff.cli.context import UsageError
 
-    return InvalidArgument(msg, "See 'skiff --help'.")
+    if msg.startswith(("unknown flag", "flag needs")):
+        return UsageError(f"{msg}\nSee 'skiff --help'.")
+    return UsageError(msg, "See 'skiff --help'.")
 
 
 def _resolve(rest: list[str]) -> tuple[Entry, str, list[str]] | None:
@@ -151,6 +155,7 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     debug = os.environ.get("SKIFF_DEBUG") == "1"
     ctx = None
     entry: Entry | None = None
+    prog = ""
     try:
         opts, rest = _split_globals(argv)
         debug = debug or bool(opts["debug"])
@@ -166,7 +171,7 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
         if found is None:
             sys.stdout.write(_group_help(rest[0]))
             return 0
-        entry, _prog, args = found
+        entry, prog, args = found
         module, func, _ = entry
         from skiff.cli.context import Context
         from skiff.config import Config
@@ -180,7 +185,10 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
             import traceback
 
             traceback.print_exc()
-        _print_error(str(e))
+        msg = str(e)
+        if prog and msg.startswith('invalid argument "') and "\n" not in msg:
+            msg += f"\nSee '{prog} --help'."  # (pflag's refusal of a flag's value)
+        _print_error(msg)
         return _daemon_exit(entry, e)
     except KeyboardInterrupt:
         _print_error("operation cancelled by user")
