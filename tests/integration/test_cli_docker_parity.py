@@ -4,6 +4,7 @@ arguments, ``--`` after IMAGE, sorted JSON objects in inspect, ``ps``'s ``.Label
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -75,3 +76,47 @@ def test_double_dash_after_image_is_the_command(root):
         assert (r.code, r.out) == (0, "hi\n")
     finally:
         _main(root, "rm", "-f", "p-exec")
+
+
+def test_inspect_writes_go_maps_with_sorted_keys(root, busybox_tar):
+    """encoding/json writes a Go map's keys sorted: docker inspect shows `-l z=1 -l a=2
+    -l m=3` as {"a","m","z"} (and ExposedPorts, Volumes; Config's field order puts
+    ExposedPorts after AttachStderr); skiff showed the order given. Each expected value
+    is docker 20.10's for the same command."""
+    assert _main(root, "create", "--name", "p-lab", "-l", "z=1", "-l", "a=2", "-l", "m=3",
+                 "--expose", "90", "--expose", "80/udp", "--expose", "8080", "-v", "/b",
+                 "-v", "/a", "--network", "none", "bb:1", "true").code == 0
+    try:
+        r = _main(root, "inspect", "-f", "{{json .Config.Labels}} {{json .Config.ExposedPorts}} "
+                  "{{json .Config.Volumes}}", "p-lab")
+        assert r.out == ('{"a":"2","m":"3","z":"1"} {"80/udp":{},"8080/tcp":{},"90/tcp":{}} '
+                         '{"/a":{},"/b":{}}\n')
+        r = _main(root, "container", "inspect", "p-lab")
+        cfg = json.loads(r.out)[0]["Config"]
+        assert list(cfg)[5:7] == ["AttachStderr", "ExposedPorts"]
+        assert '"Labels": {\n                "a": "2",\n                "m": "3",\n' \
+               '                "z": "1"\n            }' in r.out
+    finally:
+        _main(root, "rm", "-v", "p-lab")
+    r = _main(root, "import", "-c", "LABEL z=1 a=2 m=3", "-c", "EXPOSE 90 80/udp 8080",
+              "-c", 'VOLUME ["/b", "/a"]', str(busybox_tar), "p-limp:1")
+    assert r.code == 0, r
+    r = _main(root, "image", "inspect", "-f", "{{json .Config}}", "p-limp:1")
+    assert r.out == (
+        '{"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,'
+        '"AttachStderr":false,"ExposedPorts":{"80/udp":{},"8080/tcp":{},"90/tcp":{}},'
+        '"Tty":false,"OpenStdin":false,"StdinOnce":false,"Env":null,"Cmd":null,"Image":"",'
+        '"Volumes":{"/a":{},"/b":{}},"WorkingDir":"","Entrypoint":null,"OnBuild":null,'
+        '"Labels":{"a":"2","m":"3","z":"1"}}\n')
+    assert _main(root, "rmi", "p-limp:1").code == 0
+    assert _main(root, "volume", "create", "-l", "z=1", "-l", "a=2", "p-lvol").code == 0
+    assert _main(root, "volume", "inspect", "-f", "{{json .Labels}}",
+                 "p-lvol").out == '{"a":"2","z":"1"}\n'
+    assert _main(root, "volume", "rm", "p-lvol").code == 0
+    assert _main(root, "network", "create", "--label", "z=1", "--label", "a=2", "-o", "zz=1",
+                 "-o", "aa=2", "p-lnet").code == 0
+    try:
+        assert _main(root, "network", "inspect", "-f", "{{json .Labels}} {{json .Options}}",
+                     "p-lnet").out == '{"a":"2","z":"1"} {"aa":"2","zz":"1"}\n'
+    finally:
+        _main(root, "network", "rm", "p-lnet")

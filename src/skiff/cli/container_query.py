@@ -520,9 +520,42 @@ def _time_arg(s: str, flag: str = "since") -> int:
 
 
 # ------------------------------------------------------------------ inspect
+# The container's fields that Docker holds as Go maps (section -> keys): encoding/json
+# writes a map's keys sorted, where a record keeps them in the order they were given.
+_GO_MAPS = {"Config": ("Labels", "ExposedPorts", "Volumes"),
+            "HostConfig": ("PortBindings", "Sysctls", "Tmpfs", "StorageOpt"),
+            "NetworkSettings": ("Ports", "Networks"),
+            "GraphDriver": ("Data",)}
+
+
 def public(rec: dict) -> dict:
-    """The record as ``docker inspect`` shows it (skiff's bookkeeping left out)."""
-    return {k: v for k, v in rec.items() if k != "Skiff"}
+    """The record as ``docker inspect`` shows it: skiff's bookkeeping left out, and the
+    objects Docker holds as Go maps (Config.Labels, ExposedPorts, Volumes, PortBindings,
+    ...) with their keys sorted as encoding/json writes them (``-l z=1 -l a=2`` shows
+    ``{"a": "2", "z": "1"}``), in the JSON and in ``--format '{{json .Config.Labels}}'``."""
+    out = {k: v for k, v in rec.items() if k != "Skiff"}
+    for section, keys in _GO_MAPS.items():
+        sub = out.get(section)
+        if not isinstance(sub, dict):
+            continue
+        for k in keys:
+            m = sub.get(k)
+            if isinstance(m, dict) and len(m) > 1 and list(m) != sorted(m):
+                sub = out[section] = dict(sub) if sub is rec.get(section) else sub
+                sub[k] = dict(sorted(m.items()))
+    cfg = out.get("Config")
+    if isinstance(cfg, dict) and "ExposedPorts" in cfg and "AttachStderr" in cfg \
+            and list(cfg).index("ExposedPorts") != list(cfg).index("AttachStderr") + 1:
+        # (container.Config's field order: ExposedPorts comes after AttachStderr)
+        ports = cfg["ExposedPorts"]
+        moved = {}
+        for k, v in cfg.items():
+            if k != "ExposedPorts":
+                moved[k] = v
+            if k == "AttachStderr":
+                moved["ExposedPorts"] = ports
+        out["Config"] = moved
+    return out
 
 
 def _render_inspect(ctx: Context, items: list[dict], fmt: str | None,
