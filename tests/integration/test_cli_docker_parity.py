@@ -120,3 +120,44 @@ def test_inspect_writes_go_maps_with_sorted_keys(root, busybox_tar):
                      "p-lnet").out == '{"a":"2","z":"1"} {"aa":"2","zz":"1"}\n'
     finally:
         _main(root, "network", "rm", "p-lnet")
+
+
+def test_ps_label_method_and_row_fields(root):
+    """docker/cli's ContainerContext.Label: `{{.Label "z"}}` is the label's value, ""
+    for a missing one; the table header is the name's last dot part with - and _ as
+    spaces. skiff failed: "Label is not a method but has arguments". Mounts are cut to 15
+    characters ("…") unless --no-trunc, and {{json .}} computes Size, as docker 20.10."""
+    assert _main(root, "create", "--name", "p-ps", "-l", "z=1", "-l", "a=2",
+                 "-l", "com.x.app-name=web", "-v", "/vol", "--network", "none",
+                 "bb:1", "true").code == 0
+    try:
+        r = _main(root, "ps", "-a", "--filter", "name=p-ps", "--format",
+                  '[{{.Label "z"}}] [{{.Label "missing"}}] [{{.Labels}}] {{json .Labels}}')
+        assert (r.code, r.out) == (0, '[1] [] [a=2,com.x.app-name=web,z=1] '
+                                      '"a=2,com.x.app-name=web,z=1"\n')
+        r = _main(root, "ps", "-a", "--filter", "name=p-ps", "--format",
+                  'table {{.Names}}\t{{.Label "z"}}\t{{.Label "com.x.app-name"}}|'
+                  '{{.Label "missing"}}|')
+        assert r.out == ("NAMES     z         app name|missing|\n"
+                         "p-ps      1         web||\n")
+        r = _main(root, "ps", "-a", "--filter", "name=p-ps", "--format", "{{.Label}}")
+        assert (r.code, r.out) == (1, "")
+        assert r.err.endswith("wrong number of args for Label: want 1 got 0\n")
+        vol = json.loads(_main(root, "inspect", "p-ps").out)[0]["Mounts"][0]["Name"]
+        r = _main(root, "ps", "-a", "--filter", "name=p-ps", "--format", "{{.Mounts}}")
+        assert r.out == vol[:14] + "…\n"
+        r = _main(root, "ps", "-a", "--no-trunc", "--filter", "name=p-ps",
+                  "--format", "{{.Mounts}}")
+        assert r.out == vol + "\n"
+        row = json.loads(_main(root, "ps", "-a", "--filter", "name=p-ps",
+                               "--format", "{{json .}}").out)
+        assert row["Size"] == "0B (virtual 1.98MB)"
+        assert row["Mounts"] == vol[:14] + "…"
+    finally:
+        _main(root, "rm", "-v", "p-ps")
+
+
+def test_images_virtual_size_header_is_size(root):
+    """docker 20.10 heads {{.VirtualSize}} "SIZE" in an images table."""
+    r = _main(root, "images", "--format", "table {{.Repository}}\t{{.VirtualSize}}", "bb:1")
+    assert r.out == "REPOSITORY   SIZE\nbb           1.983MB\n"
