@@ -63,8 +63,8 @@ class ArgumentParser(argparse.ArgumentParser):
     positional is ``argparse.REMAINDER`` (run, create, exec, top) stops reading flags at its
     first positional (pflag's ``SetInterspersed(false)``) and keeps the rest verbatim, ``--``
     included (``skiff run IMG -- echo`` runs "--", exit 127, as docker). argparse then
-    builds the namespace from the flags spelled ``--flag=value`` and the positionals after a
-    ``--``.
+    reads the positionals alone (its defaults, nargs and arity), and each flag's action is
+    applied in the order given (the last of a flag wins, ``append`` flags collect).
 
     Errors, printed ``skiff: MESSAGE`` then ``See 'skiff CMD --help'.`` (docker 20.10's two
     lines): pflag's ``unknown flag: --foo``, ``unknown shorthand flag: 'z' in -z``, ``flag
@@ -179,7 +179,7 @@ class ArgumentParser(argparse.ArgumentParser):
             if act.choices is not None and value not in act.choices:
                 choices = ", ".join(map(repr, act.choices))
                 raise self.usage_error(f"invalid argument {_go_quote(str(value))} for "
-                                       f"{_flag_name(act)!r} flag: must be one of {choices}")
+                                       f'"{_flag_name(act)}" flag: must be one of {choices}')
             given.append((act, opt, value))
 
         while i < n:
