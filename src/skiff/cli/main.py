@@ -64,8 +64,10 @@ def _split_globals(argv: list[str]) -> tuple[dict[str, object], list[str]]:
         elif a in ("-v", "--version"):
             opts["version"] = True
             i += 1
-        elif a.startswith("-"):
-            raise _usage_error(f"unknown flag: {a}")
+        elif a.startswith("--"):
+            raise _usage_error(f"unknown flag: {a.split('=', 1)[0]}")
+        elif a.startswith("-") and a != "-":
+            raise _usage_error(f"unknown shorthand flag: '{a[1]}' in {a}")
         else:
             break
     return opts, argv[i:]
@@ -76,7 +78,7 @@ def _usage_error(msg: str):
     (``unknown flag: --bogus`` then ``See 'skiff --help'.``)."""
     from skiff.cli.context import UsageError
 
-    if msg.startswith(("unknown flag", "flag needs")):
+    if msg.startswith(("unknown flag", "unknown shorthand flag", "flag needs")):
         return UsageError(f"{msg}\nSee 'skiff --help'.")
     return UsageError(msg, "See 'skiff --help'.")
 

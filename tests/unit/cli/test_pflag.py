@@ -86,6 +86,14 @@ def test_group_command_names_itself(cli):
 def test_global_flag_error(cli):
     r = cli("--bogus", "version")
     assert (r.code, r.err) == (125, "skiff: unknown flag: --bogus\nSee 'skiff --help'.\n")
+    r = cli("--bogus=1", "version")
+    assert (r.code, r.err) == (125, "skiff: unknown flag: --bogus\nSee 'skiff --help'.\n")
+    r = cli("-x", "version")
+    assert (r.code, r.err) == (125, "skiff: unknown shorthand flag: 'x' in -x\n"
+                                    "See 'skiff --help'.\n")
+    r = cli("--root")
+    assert (r.code, r.err) == (125, "skiff: flag needs an argument: --root\n"
+                                    "See 'skiff --help'.\n")
 
 
 def _parser(remainder: bool = False) -> ArgumentParser:
