@@ -109,7 +109,8 @@ def test_inspect_writes_go_maps_with_sorted_keys(root, busybox_tar):
         '"Volumes":{"/a":{},"/b":{}},"WorkingDir":"","Entrypoint":null,"OnBuild":null,'
         '"Labels":{"a":"2","m":"3","z":"1"}}\n')
     assert _main(root, "rmi", "p-limp:1").code == 0
-    assert _main(root, "volume", "create", "-l", "z=1", "-l", "a=2", "p-lvol").code == 0
+    assert _main(root, "volume", "create", "--label", "z=1", "--label", "a=2",
+                 "p-lvol").code == 0
     assert _main(root, "volume", "inspect", "-f", "{{json .Labels}}",
                  "p-lvol").out == '{"a":"2","z":"1"}\n'
     assert _main(root, "volume", "rm", "p-lvol").code == 0
@@ -161,3 +162,28 @@ def test_images_virtual_size_header_is_size(root):
     """docker 20.10 heads {{.VirtualSize}} "SIZE" in an images table."""
     r = _main(root, "images", "--format", "table {{.Repository}}\t{{.VirtualSize}}", "bb:1")
     assert r.out == "REPOSITORY   SIZE\nbb           1.983MB\n"
+
+
+def test_volume_and_network_ls_label_method(root):
+    """docker/cli's volume and network contexts have Label too; network ls's CreatedAt is
+    Go's time.Time String (skiff printed the float of its record)."""
+    assert _main(root, "volume", "create", "--label", "z=1", "--label", "a=2",
+                 "p-vls").code == 0
+    try:
+        r = _main(root, "volume", "ls", "--filter", "name=p-vls", "--format",
+                  '{{.Label "z"}}|{{.Label "missing"}}|{{.Labels}}')
+        assert (r.code, r.out) == (0, "1||a=2,z=1\n")
+    finally:
+        _main(root, "volume", "rm", "p-vls")
+    assert _main(root, "network", "create", "--label", "z=1", "--label", "a=2",
+                 "p-nls").code == 0
+    try:
+        r = _main(root, "network", "ls", "--filter", "name=p-nls", "--format",
+                  'table {{.Name}}\t{{.Label "z"}}|{{.Label "missing"}}|{{.Labels}}')
+        assert (r.code, r.out) == (0, "NAME      z|missing|LABELS\np-nls     1||a=2,z=1\n")
+        created = _main(root, "network", "inspect", "-f", "{{.Created}}", "p-nls").out.strip()
+        day, clock = created.rstrip("Z").split("T")
+        r = _main(root, "network", "ls", "--filter", "name=p-nls", "--format", "{{.CreatedAt}}")
+        assert r.out == f"{day} {clock} +0000 UTC\n"
+    finally:
+        _main(root, "network", "rm", "p-nls")

@@ -534,6 +534,21 @@ class _HeaderState(_State):
         return super().field(dot, name, node, args, final, receiver)
 
 
+class LabeledRow(dict):
+    """A list command's row (its fields) whose ``{{.Label "k"}}`` is the object's label k,
+    "" when it has none: docker/cli's Label method of the container, volume and network
+    formatter contexts."""
+
+    __slots__ = ("labels",)
+
+    def __init__(self, fields: dict, labels: Mapping[str, str] | None):
+        super().__init__(fields)
+        self.labels = labels or {}
+
+    def Label(self, name: object) -> str:  # noqa: N802 (Go's method name)
+        return self.labels.get(name, "") if isinstance(name, str) else ""
+
+
 def _row_method(row: dict, name: str) -> bool:
     """True when ``row`` (a list command's row, a dict subclass) has a Go-style method
     ``name`` taking arguments, as docker/cli's ContainerContext.Label: ``{{.Label "k"}}``."""
