@@ -15,11 +15,11 @@ and returns what the spec and /etc files need; ``release`` undoes it (idempotent
 
 from __future__ import annotations
 
-import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetime)
 import os
 
 from skiff.config import Config
 from skiff.errors import InvalidArgument
+from skiff.metadata import sqlite3  # (the C module: the sqlite3 package imports datetime)
 from skiff.runtime.value import value
 
 BUILTIN = ("host", "none")

@@ -57,6 +57,7 @@ class Started:
     cid: str = ""
     monitor_pid: int = 0
     detached: bool = False
+    bridged: bool = False  # on a bridge network: its endpoint is given back at the exit
 
     def wait_exit(self) -> int | None:
         """Block until the monitor reports the exit code (for ``--rm``, then remove the
@@ -75,7 +76,7 @@ class Started:
                     # now, while the monitor still unmounts the rootfs and drops the
                     # cgroups, instead of after it (saves the veth delete, ~15-30 ms, from
                     # --rm runs).
-                    if svc is not None:
+                    if svc is not None and self.bridged:
                         rec = records.get(svc.db, self.cid)
                         if rec is not None:
                             svc._release_network(rec)
@@ -614,7 +615,8 @@ class ContainerService(StoreParts):
             records.update(self.db, cid, running)
         return Started(pid=int(first["started"]), runc_pid=int(first["runc"]), messages=msgs,
                        autoremove=bool(hc.get("AutoRemove")), service=self, cid=cid,
-                       monitor_pid=int(first.get("monitor") or 0))
+                       monitor_pid=int(first.get("monitor") or 0),
+                       bridged=bool(ms.net_release_argv))
 
     def _record_start_error(self, cid: str, err: SkiffError) -> None:
         """A start that failed before its monitor ran: the record keeps the error and

@@ -492,9 +492,9 @@ def _restart_wanted(ms: MonitorSpec, code: int, count: int) -> bool:
 
 
 def _set_subreaper() -> None:
-    from skiff.libc import libc
+    from skiff.libc import set_child_subreaper
 
-    libc().prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    set_child_subreaper()
 
 
 def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,

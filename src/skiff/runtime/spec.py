@@ -19,7 +19,6 @@ Differences from Docker, on purpose:
 from __future__ import annotations
 
 import os
-import resource
 
 from skiff.errors import InvalidArgument, SkiffError
 from skiff.runtime.value import factory, value
@@ -255,6 +254,8 @@ def capabilities(cap_add: Iterable[str] = (), cap_drop: Iterable[str] = (), *,
 
 def host_hard_limit(rtype: str) -> int:
     """The host's hard limit for an OCI rlimit name (``RLIMIT_NOFILE``); -1 is unlimited."""
+    import resource  # (only for --ulimit: a shared library's load on every run otherwise)
+
     num = getattr(resource, rtype, None)
     if num is None:
         return -1
