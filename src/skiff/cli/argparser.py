@@ -162,6 +162,15 @@ class ArgumentParser(argparse.ArgumentParser):
         i, n = 0, len(args)
 
         def take(act: argparse.Action, opt: str, value: str | None) -> None:
+            nonlocal i
+            if act.nargs in (argparse.ONE_OR_MORE, argparse.ZERO_OR_MORE) and value is not None:
+                # (skiff's own list flags, as argparse reads them: build --logs IMG STEP)
+                values = [value]
+                while i < n and not (args[i].startswith("-") and len(args[i]) > 1):
+                    values.append(args[i])
+                    i += 1
+                given.append((act, opt, [conv(act, v) for v in values]))
+                return
             if isinstance(act, argparse._StoreTrueAction):
                 if value is not None and value not in _TRUE and value not in _FALSE:
                     raise self.usage_error(_invalid(act, value, "strconv.ParseBool"))
@@ -170,6 +179,10 @@ class ArgumentParser(argparse.ArgumentParser):
             if value is None:  # (help, or an optional value: its const)
                 given.append((act, opt, act.const))
                 return
+            given.append((act, opt, conv(act, value)))
+
+        def conv(act: argparse.Action, value: str) -> object:
+            """``value`` through the flag's ``type``, checked against its ``choices``."""
             if act.type is not None:
                 try:
                     value = act.type(value)
@@ -180,7 +193,7 @@ class ArgumentParser(argparse.ArgumentParser):
                 choices = ", ".join(map(repr, act.choices))
                 raise self.usage_error(f"invalid argument {_go_quote(str(value))} for "
                                        f'"{_flag_name(act)}" flag: must be one of {choices}')
-            given.append((act, opt, value))
+            return value
 
         while i < n:
             s = args[i]
@@ -206,8 +219,8 @@ class ArgumentParser(argparse.ArgumentParser):
                 elif _optional_value(act):
                     take(act, "--" + name, None)
                 elif i < n:
-                    take(act, "--" + name, args[i])
                     i += 1
+                    take(act, "--" + name, args[i - 1])
                 else:
                     raise self.usage_error(f"flag needs an argument: {s}")
                 continue
@@ -227,8 +240,8 @@ class ArgumentParser(argparse.ArgumentParser):
                 if len(shorts) > 1:
                     take(act, "-" + c, shorts[1:])
                 elif i < n:
-                    take(act, "-" + c, args[i])
                     i += 1
+                    take(act, "-" + c, args[i - 1])
                 else:
                     raise self.usage_error(f"flag needs an argument: '{c}' in -{shorts}")
                 break

@@ -167,3 +167,17 @@ def test_remainder_stops_flags_at_first_positional(argv, first, rest):
     "--" included (docker run IMG -- echo runs "--")."""
     ns = _parser(remainder=True).parse_args(argv)
     assert (ns.first, ns.rest) == (first, rest)
+
+
+def test_list_flag_takes_following_values_as_argparse():
+    """skiff's own `build --logs IMAGE|BUILD [STEP]` (nargs="+"): the values up to the
+    next flag, as argparse took them."""
+    p = ArgumentParser(prog="skiff t")
+    p.add_argument("context", nargs="?")
+    p.add_argument("--logs", nargs="+")
+    p.add_argument("-q", action="store_true")
+    assert vars(p.parse_args(["--logs", "seed:1"])) == {"context": None, "logs": ["seed:1"],
+                                                        "q": False}
+    assert vars(p.parse_args(["--logs", "b1", "3", "-q"])) == {"context": None,
+                                                              "logs": ["b1", "3"], "q": True}
+    assert vars(p.parse_args(["--logs=b1", "3"]))["logs"] == ["b1", "3"]
