@@ -29,7 +29,7 @@ def _run_parser(ctx: Context, prog: str, summary: str) -> argparse.ArgumentParse
     """A parser without ``-h`` for help: ``-h`` is ``--hostname`` in create/run (Docker)."""
     from skiff.cli.argparser import ArgumentParser
 
-    p = ArgumentParser(prog=prog, description=summary, add_help=False)
+    p = ArgumentParser(prog=ctx.prog or prog, description=summary, add_help=False)
     p.add_argument("--help", action="help", help="Print usage")
     return p
 

@@ -36,7 +36,7 @@ def exec_(ctx: Context, argv: list[str]) -> int:
     if not a.container or not a.command:  # docker/cli's arity check: exit 1
         from skiff.cli.argparser import arity_message
 
-        raise p.usage_error(arity_message("skiff exec", 2, None), exit_code=1)
+        raise p.usage_error(arity_message(p.prog, 2, None), exit_code=1)
     env = []
     for f in a.env_file:
         env += _env_file(f)

@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
 
         ctx = Context(Config.from_env(opts["root"], opts["runtime"]), debug=debug,
                       exiting=exiting)
+        ctx.prog = prog
         fn = getattr(__import__(f"skiff.cli.{module}", fromlist=[func]), func)
         return int(fn(ctx, args) or 0)
     except SkiffError as e:

@@ -81,6 +81,16 @@ def test_group_command_names_itself(cli):
     r = cli("volume", "ls", "--bogus")
     assert (r.code, r.err) == (125, "skiff: unknown flag: --bogus\n"
                                     "See 'skiff volume ls --help'.\n")
+    # one function serves `images` and `image ls`: the error names the command as typed
+    r = cli("image", "list", "a", "b")
+    assert (r.code, r.err) == (1, "skiff: \"skiff image ls\" requires at most 1 argument.\n"
+                                  "See 'skiff image ls --help'.\n")
+    r = cli("container", "ls", "--foo")
+    assert (r.code, r.err) == (125, "skiff: unknown flag: --foo\n"
+                                    "See 'skiff container ls --help'.\n")
+    r = cli("container", "run")
+    assert (r.code, r.err) == (1, "skiff: \"skiff container run\" requires at least 1 "
+                                  "argument.\nSee 'skiff container run --help'.\n")
 
 
 def test_global_flag_error(cli):
