@@ -70,7 +70,8 @@ def test_images_unknown_filter_key_is_named(cli, bb):
 def test_images_filter_without_equals_is_a_usage_error(cli, bb):
     r = cli("images", "--filter", "foo")
     assert (r.code, r.err) == (125, 'skiff: invalid argument "foo" for "-f, --filter" flag: '
-                                     "bad format of filter (expected name=value)\n")
+                                     "bad format of filter (expected name=value)\n"
+                                     "See 'skiff images --help'.\n")
 
 
 def test_image_inspect_unknown_field_is_an_error(cli, bb):

@@ -29,7 +29,7 @@ def _run_parser(ctx: Context, prog: str, summary: str) -> argparse.ArgumentParse
     """A parser without ``-h`` for help: ``-h`` is ``--hostname`` in create/run (Docker)."""
     from skiff.cli.argparser import ArgumentParser
 
-    p = ArgumentParser(prog=prog, description=summary, add_help=False)
+    p = ArgumentParser(prog=ctx.prog or prog, description=summary, add_help=False)
     p.add_argument("--help", action="help", help="Print usage")
     return p
 
@@ -307,14 +307,6 @@ def _parse_create_args(ctx: Context, argv: list[str], prog: str, summary: str, *
     (help, and every error with its message and exit code)."""
     from skiff.cli import fastargs
 
-    for i, arg in enumerate(argv):
-        try:
-            arg.encode()
-        except UnicodeEncodeError:  # a byte that is not UTF-8 (surrogateescape)
-            # docker sends these as JSON: such a byte becomes U+FFFD (no record, spec or
-            # SQLite column can hold a lone surrogate)
-            argv = [*argv]
-            argv[i] = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     table = fastargs.Table()
     if run:
         _add_run_flags(table)
