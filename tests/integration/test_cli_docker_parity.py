@@ -45,6 +45,25 @@ def test_commit_message_with_non_utf8_byte_becomes_replacement_char(root):
     assert _main(root, "rmi", "p-commit:1").code == 0
 
 
+def test_local_file_names_keep_their_non_utf8_bytes(root, tmp_path, busybox_tar):
+    """docker/cli opens local files byte for byte (``docker import /tmp/$'\xff'.tar``):
+    import/save/load name the very file; only what goes into records is cleaned."""
+    src = os.fsencode(tmp_path) + b"/bb\xff.tar"
+    with open(busybox_tar, "rb") as f, open(src, "wb") as g:
+        g.write(f.read())
+    r = _exe(root, "import", src, "bad-bytes:1")
+    assert (r.returncode, r.stderr) == (0, b""), r
+    out = os.fsencode(tmp_path) + b"/out\xfe.tar"
+    r = _exe(root, "save", "-o", out, "bad-bytes:1")
+    assert (r.returncode, r.stderr) == (0, b""), r
+    assert os.path.getsize(out) > 0
+    assert not os.path.exists(os.fsencode(tmp_path) + "/out\ufffd.tar".encode())
+    assert _main(root, "rmi", "bad-bytes:1").code == 0
+    r = _exe(root, "load", "-i", out)
+    assert r.returncode == 0, r
+    assert _main(root, "rmi", "bad-bytes:1").code == 0
+
+
 def test_double_dash_after_image_is_the_command(root):
     """pflag stops at IMAGE (interspersed off): `docker run --rm bb:1 -- echo hi` runs
     "--" (exit 127, runc's "executable file not found"); argparse dropped the "--" and ran

@@ -125,6 +125,14 @@ def _daemon_exit(entry: Entry | None, e) -> int:
     return 1
 
 
+# Commands whose arguments name files on this machine (docker/cli opens them itself, byte
+# for byte): their arguments keep undecodable bytes (Python's surrogateescape), so that
+# ``skiff import /tmp/$'\xff'.tar`` opens that very file. So do skiff's global flags.
+_LOCAL_PATHS = {("image", "import_"), ("image", "save"), ("image", "load"),
+                ("container_ops", "cp"), ("container_ops", "export"), ("build", "build"),
+                ("dockerfile", "check")}
+
+
 def _replacing_bad_bytes(argv: list[str]) -> list[str]:
     """``argv`` with each byte that is not UTF-8 (a lone surrogate from Python's
     surrogateescape decoding of the process's arguments) turned into U+FFFD, as Docker's
@@ -150,10 +158,6 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     from skiff.errors import EXIT_ENGINE, SkiffError
 
     argv = sys.argv[1:] if argv is None else argv
-    for a in argv:
-        if not a.isascii():  # (O(1) per argument: the usual command line stops here)
-            argv = _replacing_bad_bytes(argv)
-            break
     debug = os.environ.get("SKIFF_DEBUG") == "1"
     ctx = None
     entry: Entry | None = None
@@ -175,6 +179,11 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
             return 0
         entry, prog, args = found
         module, func, _ = entry
+        if (module, func) not in _LOCAL_PATHS:
+            for a in args:
+                if not a.isascii():  # (O(1) per argument: the usual command line stops here)
+                    args = _replacing_bad_bytes(args)
+                    break
         from skiff.cli.context import Context
         from skiff.config import Config
 
