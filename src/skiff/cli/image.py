@@ -158,7 +158,8 @@ def _images_run(ctx: Context, a) -> int:
         return 0
     if a.format:
         _out(ctx, format_rows(a.format, rows, IMAGE_HEADERS,
-                              "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"))
+                              "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}",
+                              go_type="*formatter.imageContext"))
         return 0
     cols = ["Repository", "Tag"] + (["Digest"] if a.digests else []) + ["ID", "CreatedSince", "Size"]
     _out(ctx, table([[IMAGE_HEADERS[c] for c in cols]] + [[r[c] for c in cols] for r in rows]))
@@ -289,38 +290,22 @@ def _inspect(ctx: Context, argv: list[str], prog: str, images_only: bool) -> int
     p.add_argument("-f", "--format", help="Format output using a Go template")
     p.add_argument("--type", help="Only inspect objects of the given type")
     a = p.parse_args(argv)
-    import json
-
-    from skiff.images.display import render_template
-
     if a.type and a.type != "image":
         from skiff.errors import InvalidArgument
 
         raise InvalidArgument(f'"{a.type}" is not a valid value for --type')
-    found, errors = [], []
+    found: list[tuple[str, object]] = []
     for n in a.names:
         obj, err = inspect_object(ctx, n)
         if obj is not None:
-            found.append(obj)
+            found.append(("image", obj))
         else:
-            errors.append(err if images_only or a.type else f"No such object: {n}")
-    if a.format:
-        from skiff.errors import SkiffError
-        from skiff.format.gotemplate import parse_check
-        from skiff.images.inspect import template_view
+            found.append(("error", err if images_only or a.type else f"No such object: {n}"))
+    from skiff.cli.container_query import print_inspect
 
-        parse_check(a.format)  # a template that does not parse: a usage error (125)
-        try:
-            text = "".join(render_template(a.format, template_view(d)) + "\n" for d in found)
-        except SkiffError as e:  # one that fails to run: docker/cli's inspect exits 1
-            e.exit_code = 1
-            raise
-        _out(ctx, text)
-    else:
-        _out(ctx, json.dumps(found, indent=4, ensure_ascii=False) + "\n")
-    for e in errors:
-        sys.stderr.write(f"skiff: {e}\n")
-    return 1 if errors else 0
+    # docker/cli's inspect: a template that does not parse exits 64, one that fails on an
+    # image exits 1 after the others are printed
+    return print_inspect(ctx, found, a.format)
 
 
 def inspect(ctx: Context, argv: list[str]) -> int:
@@ -386,7 +371,8 @@ def _history_run(ctx: Context, a) -> int:
     when = "CreatedSince" if human else "CreatedAt"
     if a.format:
         _out(ctx, format_rows(a.format, rows, HISTORY_HEADERS,
-                              "{{.ID}}\t{{." + when + "}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"))
+                              "{{.ID}}\t{{." + when + "}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+                              go_type="*image.historyContext"))
         return 0
     cols = ["ID", when, "CreatedBy", "Size", "Comment"]
     _out(ctx, table([[HISTORY_HEADERS[c] for c in cols]] + [[r[c] for c in cols] for r in rows]))

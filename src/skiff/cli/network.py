@@ -68,7 +68,11 @@ def _row(n) -> dict:
     return LabeledRow({"ID": n.id[:12], "Name": n.name, "Driver": n.driver, "Scope": "local",
                        "IPv6": str(bool(n.subnet6)).lower(), "Internal": str(n.internal).lower(),
                        "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
-                       "CreatedAt": _go_time(n.created)}, labels)
+                       "CreatedAt": _go_time(n.created)}, labels, "*network.networkContext")
+
+
+# docker/cli's network.networkContext fields (and Label): any other is a template error
+_LS_FIELDS = ("ID", "Name", "Driver", "Scope", "IPv6", "Internal", "Labels", "CreatedAt")
 
 
 def _go_time(ts: float) -> str:
@@ -129,7 +133,7 @@ def ls(ctx: Context, argv: list[str]) -> int:
     if a.format:
         from skiff.format.gotemplate import render_list
 
-        _out(ctx, render_list(a.format, rows, headers={"ID": "NETWORK ID"}))
+        _out(ctx, render_list(a.format, rows, headers={"ID": "NETWORK ID"}, fields=_LS_FIELDS))
         return 0
     from skiff.format.table import render
 
@@ -148,7 +152,7 @@ def inspect(ctx: Context, argv: list[str]) -> int:
     a = p.parse_args(argv)
     from skiff.cli.container_query import inspect_each
 
-    return inspect_each(ctx, a.networks, _svc(ctx).inspect, a.format)
+    return inspect_each(ctx, a.networks, _svc(ctx).inspect, a.format, "network")
 
 
 def rm(ctx: Context, argv: list[str]) -> int:

@@ -47,14 +47,19 @@ def render_template(template: str, data: object) -> str:
 
 
 def format_rows(template: str, rows: list[dict], headers: dict[str, str],
-                default: str | None = None) -> str:
+                default: str | None = None, go_type: str | None = None) -> str:
     """``--format`` over rows as ``docker images/history --format`` prints them: ``json``
     (one JSON object per line), ``table [TEMPLATE]`` (header row, tabwriter alignment; a bare
-    ``table`` uses ``default``), or a template rendered once per row."""
+    ``table`` uses ``default``), or a template rendered once per row. With ``go_type``
+    (``*formatter.imageContext``) the rows stand for that docker/cli context struct, whose
+    fields are ``headers``' keys: a template naming another fails as docker's does."""
     if template.strip() == "json":
         template = "json"  # render_list: {{json .}} per row, keys sorted as docker/cli's
     if template.strip() == "table":
         template = "table " + (default or "\t".join(f"{{{{.{k}}}}}" for k in headers))
-    from skiff.format.gotemplate import render_list
+    from skiff.format.gotemplate import ContextRow, render_list
 
-    return render_list(template, rows, headers=headers)
+    if go_type is None:
+        return render_list(template, rows, headers=headers)
+    return render_list(template, [ContextRow(r, go_type) for r in rows], headers=headers,
+                       fields=headers)

@@ -145,7 +145,9 @@ def template_view(obj: dict) -> dict:
     """``obj`` (an image inspect dict) for ``--format``: its structs as GoStruct so that a
     field Docker's ImageInspect does not have is an error, not ``<no value>``."""
     from skiff.format.gotemplate import GoStruct
+    from skiff.format.structs import CONFIG_ZERO
 
-    data = {k: (GoStruct(v, _STRUCT_FIELDS[k]) if k in _STRUCT_FIELDS and isinstance(v, dict)
-                else v) for k, v in obj.items()}
+    # (a Config field the JSON omits reads as Go's zero value: Healthcheck <nil>)
+    data = {k: (GoStruct(v, _STRUCT_FIELDS[k], defaults=CONFIG_ZERO if "Config" in k else None)
+                if k in _STRUCT_FIELDS and isinstance(v, dict) else v) for k, v in obj.items()}
     return GoStruct(data, _IMAGE_FIELDS)
