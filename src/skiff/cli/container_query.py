@@ -369,7 +369,7 @@ def ps(ctx: Context, argv: list[str]) -> int:
 
     from skiff.errors import InvalidArgument
 
-    if a.format:
+    if a.format and "{{" in a.format:  # (plain text, bare `table`, cannot fail)
         _validate_ps_format(a.format, time.time())
     filters = []
     for f in a.filter:
