@@ -138,7 +138,9 @@ class RemovalMixin:
                 same_repo_digests = []
             remaining = [n for n in others if n not in same_repo_digests]
             if remaining:
-                self._drop_names([by_name], report)
+                # moby image_delete.go: the repo's digest references go with its last tag
+                # even when another repository's tag keeps the image.
+                self._drop_names([by_name, *same_repo_digests], report)
                 return
             if users and not force:
                 raise Conflict("conflict", f'unable to remove repository reference "{r}" '

@@ -65,12 +65,16 @@ def _record(config: Config, db, r, pulled, images) -> bool:
     (``images.record``, an ImageService); True when the tag (or, by digest, the image) is
     new."""
     by_tag = r.digest is None
+    # moby pull_v2 pullV2Tag: "Downloaded newer image" unless the reference pulled (the tag,
+    # or repo@digest) already named this image.
     if by_tag:
         old = db.execute("SELECT image_id FROM tags WHERE name = ?", (str(r),)).fetchone()
-        changed = old is None or old[0] != pulled.config_digest
     else:
-        changed = db.execute("SELECT 1 FROM images WHERE id = ?",
-                             (pulled.config_digest,)).fetchone() is None
+        old = db.execute("SELECT image_id FROM repo_digests WHERE name = ?",
+                         (f"{r.repository}@{pulled.digest}",)).fetchone()
+    changed = old is None or old[0] != pulled.config_digest
+    new_image = db.execute("SELECT 1 FROM images WHERE id = ?",
+                           (pulled.config_digest,)).fetchone() is None
     # Layers measured (and diffID-checked) in the download threads bring their sizes;
     # measure_layers below then reads back only the others (present before, resumed).
     by_diff = {m.diff_id: m for m in pulled.measured.values()}
@@ -86,7 +90,7 @@ def _record(config: Config, db, r, pulled, images) -> bool:
         try:
             images.measure_layers(pulled.config_digest)
         except (DigestMismatch, InvalidArgument):
-            if changed:
+            if new_image:
                 with contextlib.suppress(SkiffError):
                     images.remove([pulled.config_digest], force=True)
             raise
@@ -123,7 +127,10 @@ def pull_report(config: Config, db, ref: str, *, platform: str | None = None,
                                 platform=plat, progress=progress,
                                 max_concurrent=max_concurrent, measure=True, hold=hold,
                                 announce=f"{r.digest or r.tag}: Pulling from "
-                                         f"{_familiar_repo(r)}")
+                                         f"{_familiar_repo(r)}",
+                                have_image=lambda d: db.execute(
+                                    "SELECT 1 FROM images WHERE id = ?", (d,)
+                                ).fetchone() is not None)
         changed = _record(config, db, r, pulled, images)
     sources = BlobSources(config.root)
     try:
