@@ -53,3 +53,60 @@ def test_pull_of_an_image_already_in_the_store_prints_no_layer_lines(cli, pushed
     assert r.out.splitlines() == [
         "1: Pulling from qa5/p", f"Digest: {digest.split('@')[1]}",
         f"Status: Image is up to date for {tagged}", tagged]
+
+
+def test_pull_without_a_tag_says_using_default_tag(cli, pushed, registry):
+    # docker/cli pull.go: a name without tag or digest prints "Using default tag: latest"
+    # first (not with -q), also when the pull then fails.
+    tagged, digest = pushed
+    latest = tagged.rsplit(":", 1)[0] + ":latest"
+    assert cli("tag", tagged, latest).code == 0
+    assert cli("push", "-q", latest).code == 0
+    r = cli("pull", tagged.rsplit(":", 1)[0])
+    assert (r.code, r.out.splitlines()) == (0, [
+        "Using default tag: latest", "latest: Pulling from qa5/p",
+        f"Digest: {digest.split('@')[1]}", f"Status: Image is up to date for {latest}",
+        latest])
+    r = cli("pull", "-q", tagged.rsplit(":", 1)[0])
+    assert (r.code, r.out) == (0, latest + "\n")
+    r = cli("pull", f"{registry.host}/qa5/none")
+    assert (r.code, r.out) == (1, "Using default tag: latest\n")
+    assert r.err == (f"skiff: manifest for {registry.host}/qa5/none:latest not found: "
+                     "manifest unknown: manifest unknown\n")
+
+
+def test_pull_all_tags_prints_each_digest_after_its_tag_and_one_status(cli, busybox_tar,
+                                                                       registry):
+    # docker pull -a REPO: per tag "<tag>: Pulling from <path>", its layers, "Digest: ...";
+    # then one "Status: ... for REPO" (newer if any tag changed) and REPO.
+    repo = f"{registry.host}/qa5/all"
+    assert cli("import", str(busybox_tar), f"{repo}:1").code == 0
+    assert cli("push", "-q", f"{repo}:1").code == 0
+    digest = cli("image", "inspect", "-f", "{{index .RepoDigests 0}}", f"{repo}:1").out.strip()
+    assert cli("import", "-c", "CMD [\"sh\"]", "-", f"{repo}:2",
+               stdin=_tar_of_one_file()).code == 0
+    assert cli("push", "-q", f"{repo}:2").code == 0
+    d2 = cli("image", "inspect", "-f", "{{index .RepoDigests 0}}", f"{repo}:2").out.strip()
+    r = cli("pull", "-a", repo)
+    assert (r.code, r.out.splitlines()) == (0, [
+        "1: Pulling from qa5/all", f"Digest: {digest.split('@')[1]}",
+        "2: Pulling from qa5/all", f"Digest: {d2.split('@')[1]}",
+        f"Status: Image is up to date for {repo}", repo])
+    assert cli("rmi", f"{repo}:2").code == 0
+    r = cli("pull", "-a", repo)
+    assert r.out.splitlines()[-2:] == [f"Status: Downloaded newer image for {repo}", repo]
+    r = cli("pull", "-a", "-q", repo)
+    assert (r.code, r.out) == (0, repo + "\n")
+
+
+def _tar_of_one_file() -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        data = b"two\n"
+        ti = tarfile.TarInfo("two.txt")
+        ti.size = len(data)
+        tf.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()

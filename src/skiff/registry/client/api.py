@@ -190,9 +190,16 @@ def _pull_cli(config: Config, db, ref: str, *, platform: str | None, all_tags: b
     r = _parse(ref)
     if r.digest is not None or ("@" in ref or ":" in ref.rsplit("/", 1)[-1]):
         raise InvalidArgument("tag can't be used with --all-tags/-a", exit_code=1)
-    return [pull_report(config, db, f"{r.repository}:{t}", platform=platform,
-                        progress=progress, max_concurrent=max_concurrent)
-            for t in list_tags(config, r.domain, r.path)]
+    # moby pullRepository: each tag's "Digest: ..." follows its own layers (the CLI then
+    # prints one Status line for the repository).
+    progress = progress or NullProgress()
+    out = []
+    for t in list_tags(config, r.domain, r.path):
+        rep = pull_report(config, db, f"{r.repository}:{t}", platform=platform,
+                          progress=progress, max_concurrent=max_concurrent)
+        progress.message(f"Digest: {rep.digest}")
+        out.append(rep)
+    return out
 
 
 def list_tags(config: Config, host: str, repo: str) -> list[str]:
