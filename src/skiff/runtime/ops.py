@@ -35,8 +35,9 @@ from skiff.errors import (
 )
 from skiff.runtime.records import ACTIVE
 
-_INIT_PATHS = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev", "/proc", "/sys",
-               "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys/fs", "/sys/fs/cgroup", "/.dockerenv"}
+_INIT_PATHS = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev", "/proc",
+                        "/sys", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys/fs",
+                        "/sys/fs/cgroup", "/.dockerenv"})
 
 
 # -- exec ----------------------------------------------------------------------------------
@@ -368,19 +369,8 @@ def diff(svc, ref: str) -> list[tuple[str, str]]:
     sn = svc.snapshotter
     upper = sn.upperdir(sk["Snapshot"])
     lowers = sn.lowerdirs(sk["Snapshot"])
-    out = []
-    for kind, path in changes(upper, lowers):
-        if path in _INIT_PATHS:
-            continue
-        if kind == "C" and path == "/etc" and _only_init_below(upper, "etc"):
-            continue
-        out.append((kind, path))
-    return out
-
-
-def _only_init_below(upper: Path, rel: str) -> bool:
-    names = set(os.listdir(upper / rel)) if (upper / rel).is_dir() else set()
-    return names <= {"hosts", "hostname", "resolv.conf"}
+    # the runtime's mount points are Docker's init layer, below the container's
+    return changes(upper, lowers, skip=_INIT_PATHS)
 
 
 def export(svc, ref: str, out_fd: int) -> None:

@@ -1,0 +1,42 @@
+"""QA pass 5: containers beyond run --rm (diff, volumes, cp...), compared with docker 20.10."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.requires_root, pytest.mark.requires_overlay, pytest.mark.requires_runc]
+
+
+@pytest.fixture
+def nested(cli, busybox_tar, tmp_path):
+    """An image with /a/b/c/f and /a/b/g (mode 0755 dirs, one layer above busybox)."""
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        "FROM bb:1\nRUN mkdir -p /a/b/c && echo 1 > /a/b/c/f && echo 2 > /a/b/g\n")
+    r = cli("build", "-q", "-t", "nested:1", str(ctx))
+    assert r.code == 0, r.err
+    return "nested:1"
+
+
+@pytest.mark.parametrize("script, expected", [
+    # docker 20.10 (overlay2's Changes is moby's naive tree diff since 18.06): every
+    # directory holding a change is "C", a modified file is "C"
+    ("echo >> /a/b/c/f", "C /a\nC /a/b\nC /a/b/c\nC /a/b/c/f\n"),
+    ("rm /a/b/c/f", "C /a\nC /a/b\nC /a/b/c\nD /a/b/c/f\n"),
+    # a directory replaced (overlay makes it opaque): the directory is "C", what it held
+    # before is "D" one by one, what it holds now "A" (docker lists a directory's entries
+    # in map order; skiff sorts by path)
+    ("rm -rf /a/b && mkdir /a/b && echo > /a/b/new",
+     "C /a\nC /a/b\nD /a/b/c\nD /a/b/g\nA /a/b/new\n"),
+    # a directory whose mtime alone moved (a file made then removed), or copied up by
+    # overlayfs with nothing changed below: not a change
+    ("touch /tmp/x; rm /tmp/x; mkdir /bin/zz; rmdir /bin/zz", ""),
+    ("chmod 700 /a/b", "C /a\nC /a/b\n"),
+])
+def test_diff_reports_changed_parents_as_docker(cli, nested, script, expected):
+    r = cli("run", "--name", "qa5diff", nested, "sh", "-c", script)
+    assert r.code == 0, r.err
+    r = cli("diff", "qa5diff")
+    assert (r.code, r.out) == (0, expected)
