@@ -40,3 +40,17 @@ def test_diff_reports_changed_parents_as_docker(cli, nested, script, expected):
     assert r.code == 0, r.err
     r = cli("diff", "qa5diff")
     assert (r.code, r.out) == (0, expected)
+
+
+def test_volume_without_labels_inspects_labels_null(cli):
+    # docker 20.10: `docker volume create v` then `docker volume inspect v` has
+    # "Labels": null (and {"a": "b"} with --label a=b)
+    import json
+
+    assert cli("volume", "create", "qa5v").code == 0
+    assert cli("volume", "create", "--label", "a=b", "qa5w").code == 0
+    got = json.loads(cli("volume", "inspect", "qa5v", "qa5w").out)
+    assert [(v["Name"], v["Labels"], v["Options"]) for v in got] == [
+        ("qa5v", None, None), ("qa5w", {"a": "b"}, None)]
+    r = cli("volume", "ls", "--format", "{{.Name}}|{{.Labels}}")
+    assert sorted(r.out.splitlines()) == ["qa5v|", "qa5w|a=b"]

@@ -206,7 +206,8 @@ def _info(svc, row) -> dict:
     name = row["name"]
     labels = json.loads(row["labels"] or "{}")
     return {"CreatedAt": format_rfc3339(int(row["created"])), "Driver": row["driver"],
-            "Labels": labels, "Mountpoint": str(svc.config.volumes_dir / name / "_data"),
+            "Labels": labels or None,  # docker: null for a volume without labels
+            "Mountpoint": str(svc.config.volumes_dir / name / "_data"),
             "Name": name, "Options": json.loads(row["options"] or "{}") or None,
             "Scope": "local"}
 
