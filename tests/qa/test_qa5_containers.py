@@ -54,3 +54,26 @@ def test_volume_without_labels_inspects_labels_null(cli):
         ("qa5v", None, None), ("qa5w", {"a": "b"}, None)]
     r = cli("volume", "ls", "--format", "{{.Name}}|{{.Labels}}")
     assert sorted(r.out.splitlines()) == ["qa5v|", "qa5w|a=b"]
+
+
+def test_commit_change_entrypoint_resets_cmd_unless_a_cmd_change_came_first(cli, busybox_tar):
+    # moby dispatchEntrypoint: "if !cmdSet { Cmd = nil }". docker 20.10:
+    #   commit -c 'ENTRYPOINT ["/bin/sh"]' C            → Entrypoint ["/bin/sh"], Cmd null
+    #   commit -c 'CMD ["x"]' -c 'ENTRYPOINT ["/bin/echo"]' C → Cmd ["x"] kept
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    assert cli("create", "--name", "qa5ep", "bb:1", "sleep", "300").code == 0
+    fmt = "{{json .Config.Entrypoint}} {{json .Config.Cmd}}"
+    assert cli("commit", "-c", 'ENTRYPOINT ["/bin/sh"]', "qa5ep", "ep:1").code == 0
+    assert cli("image", "inspect", "-f", fmt, "ep:1").out == '["/bin/sh"] null\n'
+    assert cli("commit", "-c", 'CMD ["x"]', "-c", 'ENTRYPOINT ["/bin/echo"]', "qa5ep",
+               "ep:2").code == 0
+    assert cli("image", "inspect", "-f", fmt, "ep:2").out == '["/bin/echo"] ["x"]\n'
+    assert cli("commit", "qa5ep", "ep:3").code == 0
+    assert cli("image", "inspect", "-f", fmt, "ep:3").out == 'null ["sleep","300"]\n'
+
+
+def test_change_command_refused_as_docker_says(cli, busybox_tar):
+    # docker 20.10 import/commit -c 'run echo': "run is not a valid change command" (the
+    # instruction as the parser lowercases it), exit 1
+    r = cli("import", "-c", "RUN echo", str(busybox_tar), "bb:2")
+    assert (r.code, r.err) == (1, "skiff: run is not a valid change command\n")
