@@ -77,3 +77,32 @@ def test_change_command_refused_as_docker_says(cli, busybox_tar):
     # instruction as the parser lowercases it), exit 1
     r = cli("import", "-c", "RUN echo", str(busybox_tar), "bb:2")
     assert (r.code, r.err) == (1, "skiff: run is not a valid change command\n")
+
+
+def test_stats_no_stream_names_stopped_containers_and_keeps_the_name_given(cli, busybox_tar):
+    # docker 20.10: `docker stats --no-stream NAME` for a created/stopped container prints
+    # its row with zeros; `.Container` is the name or ID as given on the command line
+    # (the short ID when listing); -a lists stopped containers too.
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    cid = cli("create", "--name", "qa5st", "bb:1", "true").out.strip()
+    r = cli("stats", "--no-stream", "qa5st")
+    assert (r.code, r.out.splitlines()) == (0, [
+        "CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O   "
+        "BLOCK I/O   PIDS",
+        f"{cid[:12]}   qa5st     0.00%     0B / 0B             0.00%     0B / 0B   "
+        "0B / 0B     0"])
+    fmt = "{{.Container}}|{{.ID}}|{{.Name}}|{{.PIDs}}"
+    r = cli("stats", "--no-stream", "--format", fmt, cid[:8])
+    assert (r.code, r.out) == (0, f"{cid[:8]}|{cid[:12]}|qa5st|0\n")
+    assert cli("stats", "--no-stream", "--format", fmt).out == ""
+    r = cli("stats", "--no-stream", "-a", "--format", fmt)
+    assert r.out == f"{cid[:12]}|{cid[:12]}|qa5st|0\n"
+
+
+def test_port_not_published_names_the_container_as_given(cli, busybox_tar):
+    # docker/cli port.go: "Error: No public port '81/tcp' published for NAME" (the
+    # container as typed, not its ID), exit 1
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    assert cli("create", "--name", "qa5port", "bb:1", "true").code == 0
+    r = cli("port", "qa5port", "81")
+    assert (r.code, r.err) == (1, "skiff: No public port '81/tcp' published for qa5port\n")

@@ -228,5 +228,5 @@ def port(ctx: Context, argv: list[str]) -> int:
             ip = "" if b["HostIp"] == "0.0.0.0" else b["HostIp"]
             bound.append(PortBinding(ip, int(b["HostPort"]), proto, int(cport)))
     bound.sort(key=lambda b: (b.container_port, b.proto, b.host_ip))
-    _out(ctx, "".join(line + "\n" for line in port_lines(bound, a.private, rec["Id"][:12])))
+    _out(ctx, "".join(line + "\n" for line in port_lines(bound, a.private, a.container)))
     return 0

@@ -450,18 +450,23 @@ def unshift_tar(src_file, out_file, idmap: dict, *, to_host: bool = False) -> No
 
 # -- stats --------------------------------------------------------------------------------------
 
-def stats(svc, refs: list[str] | None = None, interval: float = 0.5) -> list[dict]:
-    """``docker stats --no-stream``: one sample per running container.
+def stats(svc, refs: list[str] | None = None, interval: float = 0.5, *,
+          all: bool = False) -> list[dict]:
+    """``docker stats --no-stream``: one sample per running container (``all``: every
+    container); the containers ``refs`` names are all listed, in that order. A container
+    that is not running gets a row of zeros (MemLimit 0, PIDs 0), as Docker prints it.
 
     Keys per row: Id, Name, CPUPerc (float, % of one CPU × CPUs as Docker), MemUsage,
     MemLimit (bytes), MemPerc, PIDs, NetIO and BlockIO as (rx, tx) byte pairs.
     """
     from skiff.runtime import cgroups
 
-    recs = [svc.get(r) for r in refs] if refs else svc.list()
-    recs = [r for r in recs if r["State"]["Status"] in ("running", "paused")]
-    first = {r["Id"]: (cgroups.usage(r["Id"])["cpu_ns"], time.monotonic_ns()) for r in recs}
-    if recs:
+    recs = [svc.get(r) for r in refs] if refs else svc.list(all=all)
+    if not refs and not all:
+        recs = [r for r in recs if r["State"]["Status"] in ("running", "paused")]
+    live = [r for r in recs if r["State"]["Status"] in ("running", "paused")]
+    first = {r["Id"]: (cgroups.usage(r["Id"])["cpu_ns"], time.monotonic_ns()) for r in live}
+    if live:
         time.sleep(interval)
     try:
         total_mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -469,6 +474,11 @@ def stats(svc, refs: list[str] | None = None, interval: float = 0.5) -> list[dic
         total_mem = 0
     rows = []
     for r in recs:
+        if r["Id"] not in first:
+            rows.append({"Id": r["Id"], "Name": r["Name"].lstrip("/"), "CPUPerc": 0.0,
+                         "MemUsage": 0, "MemLimit": 0, "MemPerc": 0.0, "PIDs": 0,
+                         "NetIO": (0, 0), "BlockIO": (0, 0)})
+            continue
         u = cgroups.usage(r["Id"])
         c0, t0 = first[r["Id"]]
         dt = max(time.monotonic_ns() - t0, 1)
