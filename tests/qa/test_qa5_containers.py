@@ -106,3 +106,31 @@ def test_port_not_published_names_the_container_as_given(cli, busybox_tar):
     assert cli("create", "--name", "qa5port", "bb:1", "true").code == 0
     r = cli("port", "qa5port", "81")
     assert (r.code, r.err) == (1, "skiff: No public port '81/tcp' published for qa5port\n")
+
+
+def test_cp_missing_destinations_say_what_docker_says(cli, busybox_tar, tmp_path):
+    # docker 20.10 (exit 1 each):
+    #   cp f C:/tmp/nodir/     → "no such directory" (docker/cli archive.ErrDirNotExists)
+    #   cp f C:/nonexist/x     → "Could not find the file /nonexist in container C"
+    #   cp nosuch C:/tmp       → "lstat /abs/path/nosuch: no such file or directory"
+    #   cp C:/etc/passwd out/nodir/ → "no such directory"
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    assert cli("create", "--name", "qa5cp", "bb:1", "true").code == 0
+    f = tmp_path / "f"
+    f.write_text("f\n")
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)  # (the cli fixture's monkeypatch is undone after each call)
+    try:
+        for args, err in [
+            (("f", "qa5cp:/tmp/nodir/"), "no such directory"),
+            (("f", "qa5cp:/nonexist/x"),
+             "Could not find the file /nonexist in container qa5cp"),
+            (("nosuch", "qa5cp:/tmp"), f"lstat {tmp_path}/nosuch: no such file or directory"),
+            (("qa5cp:/etc/passwd", "nodir/"), "no such directory"),
+        ]:
+            r = cli("cp", *args)
+            assert (r.code, r.err) == (1, f"skiff: {err}\n"), args
+    finally:
+        os.chdir(cwd)

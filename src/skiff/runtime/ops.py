@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import posixpath
 import shutil
 import subprocess
 import tempfile
@@ -271,7 +272,7 @@ def _target(src: Path, dest: Path, dest_spec: str, contents: bool = False) -> Pa
     if dest_spec.endswith("/"):
         if src.is_dir():
             return dest
-        raise NotFound(f"destination {dest_spec}", "no such directory")
+        raise NotFound("no such directory")  # docker/cli: archive.ErrDirNotExists
     if not dest.parent.exists():
         raise NotFound(f"destination {dest_spec}", "no such file or directory")
     return dest
@@ -335,12 +336,17 @@ def copy_to(svc, ref: str, host_src: str, cpath: str, *, follow: bool = False) -
     """
     rec = svc.get(ref)
     if not os.path.lexists(host_src.removesuffix("/.")):
-        raise NotFound(f"lstat {host_src}", "no such file or directory")
+        # docker/cli resolves the source to an absolute path first
+        raise NotFound(f"lstat {os.path.abspath(host_src)}", "no such file or directory")
     with rootfs(svc, rec) as root:
         dest = resolve_path(root, rec, cpath)
         if not dest.is_dir() and os.path.lexists(dest.parent) and not dest.parent.is_dir():
             # dockerd's archive extraction: a path that goes through a regular file
             raise InvalidArgument("extraction point is not a directory")
+        if not dest.is_dir() and not cpath.endswith("/") and not dest.parent.exists():
+            # dockerd is asked to extract into the parent, which is not there
+            parent = posixpath.dirname(cpath.rstrip("/")) or "/"
+            raise NotFound(f"Could not find the file {parent} in container {ref}")
         src = Path(host_src)
         tgt = _target(src, dest, cpath, _contents(host_src))
         _copy(Path(host_src.removesuffix("/.")), tgt, follow=follow)
