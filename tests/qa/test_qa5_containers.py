@@ -134,3 +134,19 @@ def test_cp_missing_destinations_say_what_docker_says(cli, busybox_tar, tmp_path
             assert (r.code, r.err) == (1, f"skiff: {err}\n"), args
     finally:
         os.chdir(cwd)
+
+
+@pytest.mark.parametrize("spec, err", [
+    # dockerd's local driver (validateOpts): the volume is not created
+    ("type=volume,src=qa5mo,dst=/m,volume-opt=foo=bar",
+     'skiff: create qa5mo: invalid option: "foo"\n'),
+    # docker/cli opts/mount.go
+    ("type=volume,dst=/m,foo=bar",
+     'skiff: invalid argument "type=volume,dst=/m,foo=bar" for "--mount" flag: '
+     "unexpected key 'foo' in 'foo=bar'\n"),
+])
+def test_mount_flag_refuses_what_docker_refuses(cli, busybox_tar, spec, err):
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    r = cli("run", "--rm", "--mount", spec, "bb:1", "true")
+    assert (r.code, r.err) == (125, err)
+    assert cli("volume", "ls", "-q").out == ""

@@ -91,11 +91,39 @@ def config_binds(o: CreateOptions) -> list[str]:
     return volspec.split(o.binds)[0] if o.binds else []
 
 
+# docker/cli opts/mount.go: the keys --mount knows
+_MOUNT_KEYS = frozenset({
+    "type", "source", "src", "target", "dst", "destination", "readonly", "ro", "consistency",
+    "bind-propagation", "bind-nonrecursive", "volume-nocopy", "volume-label", "volume-driver",
+    "volume-opt", "tmpfs-size", "tmpfs-mode"})
+# dockerd's local volume driver (validateOpts)
+_LOCAL_DRIVER_OPTS = frozenset({"type", "device", "o", "size"})
+
+
+def _check_volume_opts(name: str, opts: list[str]) -> None:
+    """``volume-opt=K=V`` for a volume about to be created: dockerd's local driver refuses
+    an unknown K (``create NAME: invalid option: "K"``); the ones it knows (type, device,
+    o, size: mount options) are not offered here."""
+    for o in opts:
+        k = o.partition("=")[0]
+        if k not in _LOCAL_DRIVER_OPTS:
+            raise InvalidArgument(f"create {name}", f'invalid option: "{k}"')
+    if opts:
+        raise InvalidArgument("volume options", "the local driver here takes no options")
+
+
 def _parse_mount_flag(svc, spec: str) -> dict:
     kv: dict[str, str] = {}
+    volume_opts: list[str] = []
     for field in spec.split(","):
         k, eq, v = field.partition("=")
-        kv[k.strip().lower()] = v if eq else "true"
+        key = k.strip().lower()
+        if key not in _MOUNT_KEYS:
+            raise InvalidArgument(f"invalid argument \"{spec}\" for \"--mount\" flag",
+                                  f"unexpected key '{k}' in '{field}'")
+        if key == "volume-opt":
+            volume_opts.append(v)
+        kv[key] = v if eq else "true"
     typ = kv.get("type", "volume")
     dst = kv.get("target") or kv.get("destination") or kv.get("dst")
     if not dst:
@@ -113,6 +141,8 @@ def _parse_mount_flag(svc, spec: str) -> dict:
                             propagation=kv.get("bind-propagation", "rprivate"))
     if typ == "volume":
         name = src or os.urandom(32).hex()
+        if volume_opts and not (src and _exists(svc, src)):
+            _check_volume_opts(name, volume_opts)
         vol = create(svc, name, exist_ok=True) if src else create(svc, name, anonymous=True)
         e = _mount_entry("volume", vol["Mountpoint"], dst, not ro, name=name)
         if kv.get("volume-nocopy") in ("true", "1"):
@@ -252,6 +282,14 @@ def create(svc, name: str | None = None, *, labels: dict | None = None,
                    "VALUES (?, 'local', ?, ?, '{}')", (name, time.time(), json.dumps(labels)))
         row = db.execute("SELECT * FROM volumes WHERE name = ?", (name,)).fetchone()
     return _info(svc, row)
+
+
+def _exists(svc, name: str) -> bool:
+    try:
+        get(svc, name)
+    except NotFound:
+        return False
+    return True
 
 
 def get(svc, name: str) -> dict:
