@@ -21,11 +21,53 @@ test that starts from a database at the previous version (tests/unit/test_metada
 
 from __future__ import annotations
 
-# The C module itself: the ``sqlite3`` package's only addition (dbapi2) is the deprecated
-# default date/datetime adapters, whose ``import datetime`` costs every ``skiff run``
-# ~1.5 ms; its Connection, Row and error classes are these very objects.
-import _sqlite3 as sqlite3
 import os
+import sys
+
+
+def _load_sqlite3():
+    """The ``_sqlite3`` C module, imported without the ``functools`` package.
+
+    The C module itself: the ``sqlite3`` package's only addition (dbapi2) is the deprecated
+    default date/datetime adapters, whose ``import datetime`` costs every ``skiff run``
+    ~1.5 ms; its Connection, Row and error classes are these very objects.
+
+    Its initialisation takes ``functools.lru_cache`` for each connection's statement cache,
+    and ``functools`` imports ``collections``, ``operator``, ``keyword`` and ``reprlib``:
+    ~2.5 ms of every command that opens the store. While the C module is imported, and only
+    then, ``sys.modules["functools"]`` is a stand-in whose ``lru_cache`` builds the same
+    C ``_lru_cache_wrapper`` that ``functools.lru_cache`` builds (CPython 3.11
+    Lib/functools.py), so statements are cached exactly as before; a later ``import
+    functools`` gets the real module. Where ``functools`` is already loaded (tests, the
+    builder) it is used as is.
+    """
+    if "functools" in sys.modules:
+        import _sqlite3
+
+        return _sqlite3
+    import _functools
+
+    def lru_cache(maxsize=128, typed=False):
+        maxsize = max(maxsize, 0) if isinstance(maxsize, int) else maxsize
+        return lambda fn: _functools._lru_cache_wrapper(fn, maxsize, typed, _cache_info)
+
+    stand_in = type(sys)("functools")
+    stand_in.lru_cache = lru_cache
+    sys.modules["functools"] = stand_in
+    try:
+        import _sqlite3
+    finally:
+        if sys.modules.get("functools") is stand_in:
+            del sys.modules["functools"]
+    return _sqlite3
+
+
+def _cache_info(hits: int, misses: int, maxsize: int | None, currsize: int) -> tuple:
+    """``cache_info()`` of a statement cache (functools' CacheInfo fields, as a tuple)."""
+    return hits, misses, maxsize, currsize
+
+
+sqlite3 = _load_sqlite3()
 
 TYPE_CHECKING = False  # (not typing's: `run` starts faster without importing typing)
 if TYPE_CHECKING:

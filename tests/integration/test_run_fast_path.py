@@ -156,17 +156,18 @@ def test_container_prune_deletes_layer_orphans_a_killed_monitor_left(root):
 
 def test_run_rm_imports_none_of_the_heavy_stdlib(root):
     """A whole `run --rm` (parse, create, start, wait, remove) without re, enum, json's
-    package, argparse, gettext, contextlib, dataclasses, pathlib or typing: each is
-    milliseconds of every start (skiff.jsonio, skiff.cli.fastargs)."""
+    package, argparse, gettext, contextlib, dataclasses, pathlib, typing, functools (and
+    the collections it imports) or the ctypes package: each is milliseconds of every start
+    (skiff.jsonio, skiff.cli.fastargs, skiff.metadata's _sqlite3 import, skiff.libc)."""
     import subprocess
     import sys
 
     code = ("import sys\n"
             "from skiff.cli.main import main\n"
             "rc = main(['--root', sys.argv[1], 'run', '--rm', '--network', 'none', 'bb:1',"
-            " 'true'])\n"
+            " 'true'], exiting=True)\n"
             "heavy = ('re', 'enum', 'json', 'argparse', 'gettext', 'contextlib',"
-            " 'dataclasses', 'pathlib', 'typing')\n"
+            " 'dataclasses', 'pathlib', 'typing', 'functools', 'collections', 'ctypes')\n"
             "print(rc, [m for m in heavy if m in sys.modules])\n")
     r = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True,
                        text=True, timeout=60)

@@ -78,3 +78,31 @@ def test_wal_stays_small_between_commands(tmp_path):
     db = metadata.connect(p)
     assert db.execute("SELECT COUNT(*) FROM containers").fetchone()[0] == 400
     db.close()
+
+
+
+def test_sqlite3_is_loaded_without_functools_and_caches_statements(tmp_path):
+    """skiff.metadata imports _sqlite3 under a functools stand-in: afterwards functools is
+    not loaded (a later import gets the real module), and connections behave as with the
+    real lru_cache: repeated and more-than-cache-size distinct statements, cache misses
+    after eviction included, give the right rows."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from skiff import metadata\n"
+        "print('before', 'functools' in sys.modules, 'collections' in sys.modules)\n"
+        "db = metadata.connect(sys.argv[1])\n"
+        "db.execute('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)')\n"
+        "for i in range(300):\n"
+        "    db.execute(f'INSERT INTO t VALUES ({i}, ?)', (str(i * 2),))\n"
+        "got = [db.execute(f'SELECT v FROM t WHERE k = {i % 200}').fetchone()[0]\n"
+        "       for i in range(600)]\n"
+        "print('rows', got == [str((i % 200) * 2) for i in range(600)])\n"
+        "import functools\n"
+        "print('real', hasattr(functools, 'partial') and hasattr(functools, 'reduce'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "m.db")],
+                         capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:3] == ["before False False", "rows True", "real True"]

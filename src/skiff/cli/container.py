@@ -729,6 +729,9 @@ def prune(ctx: Context, argv: list[str]) -> int:
         gone.append(rec["Id"])
     # layer directories no record owns: what a killed command or monitor left mid-removal
     svc.snapshotter.cleanup()
+    from skiff.runtime.orphans import sweep_bundles
+
+    sweep_bundles(ctx.config, ctx.db)  # (and container directories: a killed rm's)
     text = ("Deleted Containers:\n" + "".join(c + "\n" for c in gone) + "\n") if gone else ""
     _out(ctx, text + f"Total reclaimed space: {human_size(size)}\n")
     return 0

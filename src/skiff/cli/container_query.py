@@ -392,7 +392,9 @@ def _ps_table(ctx: Context, show_all: bool, trunc: bool, quiet: bool, latest: bo
     active = records.ACTIVE
     svc = None
     rows: list[tuple] = []  # (id, name, row or None, record or None)
+    seen = []
     for row in records.ps_rows(ctx.db):
+        seen.append(row[0])
         status = row[2]
         if status == "created" or (status == "exited" and row[6] is not None):
             if show_all:
@@ -407,6 +409,9 @@ def _ps_table(ctx: Context, show_all: bool, trunc: bool, quiet: bool, latest: bo
             rec = svc._reconcile(rec)
         if show_all or rec["State"]["Status"] in active:
             rows.append((rec["Id"], rec["Name"][1:], None, rec))
+    from skiff.runtime.orphans import sweep_runc_states
+
+    sweep_runc_states(ctx.config, ctx.db, seen)  # (as list_summaries: a killed monitor's)
     if latest:
         rows = rows[:1]
     elif last >= 0:

@@ -15,11 +15,11 @@ and returns what the spec and /etc files need; ``release`` undoes it (idempotent
 
 from __future__ import annotations
 
-import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetime)
 import os
 
 from skiff.config import Config
 from skiff.errors import InvalidArgument
+from skiff.metadata import sqlite3  # (the C module: the sqlite3 package imports datetime)
 from skiff.runtime.value import value
 
 BUILTIN = ("host", "none")
@@ -154,8 +154,9 @@ def uses_netns(mode: str | None) -> bool:
 def join(config: Config, db: sqlite3.Connection, rec: dict) -> Started:
     """``--network container:X`` at start: X's network namespace (its pinned netns, else
     its process's), hostname and /etc files, as dockerd's initializeNetworking does.
-    Raises ContainerNotFound when X is gone, Conflict (``cannot join network namespace of
-    a non running container: container X is exited``) when it is not running."""
+    Raises ContainerNotFound when X is gone, Conflict (dockerd 20.10's
+    getNetworkedContainer: ``cannot join network of a non running container: <X's ID as
+    recorded>``) when it is not running."""
     from skiff.errors import Conflict
     from skiff.network import attach as net
     from skiff.runtime.containers import ContainerService
@@ -165,9 +166,7 @@ def join(config: Config, db: sqlite3.Connection, rec: dict) -> Started:
     state = other.get("State") or {}
     pid = int(state.get("Pid") or 0)
     if not state.get("Running") or pid <= 0:
-        raise Conflict("cannot join network namespace of a non running container",
-                       f"container {(other.get('Name') or '').lstrip('/')} is "
-                       f"{state.get('Status') or 'created'}")
+        raise Conflict("cannot join network of a non running container", ref)
     omode = (other.get("HostConfig") or {}).get("NetworkMode") or "default"
     if omode == "host":
         netns = "host"

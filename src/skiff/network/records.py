@@ -13,11 +13,10 @@ Tables (skiff/metadata.py ``_m5_networks``):
 
 from __future__ import annotations
 
-import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetime)
-
 from skiff import jsonio as json  # (json.loads/dumps without importing re)
 from skiff.errors import InvalidArgument, NotFound
 from skiff.hexdigest import sha256_hex
+from skiff.metadata import sqlite3  # (the C module: the sqlite3 package imports datetime)
 from skiff.runtime.value import factory, value
 
 # Docker's three predefined networks; "bridge" is skiff's default bridge (skiff0).

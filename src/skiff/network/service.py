@@ -10,7 +10,6 @@ Connecting containers is skiff.network.attach's job (it needs the container's ne
 
 from __future__ import annotations
 
-import _sqlite3 as sqlite3  # (the C module: the sqlite3 package imports datetime)
 import os
 import time
 from ipaddress import IPv4Network
@@ -18,6 +17,7 @@ from ipaddress import IPv4Network
 from skiff import metadata
 from skiff.config import Config
 from skiff.errors import Conflict, InvalidArgument, NotFound, SkiffError
+from skiff.metadata import sqlite3  # (the C module: the sqlite3 package imports datetime)
 from skiff.network import ipam, records
 from skiff.network.records import Network
 

@@ -57,6 +57,7 @@ class Started:
     cid: str = ""
     monitor_pid: int = 0
     detached: bool = False
+    bridged: bool = False  # on a bridge network: its endpoint is given back at the exit
 
     def wait_exit(self) -> int | None:
         """Block until the monitor reports the exit code (for ``--rm``, then remove the
@@ -75,7 +76,7 @@ class Started:
                     # now, while the monitor still unmounts the rootfs and drops the
                     # cgroups, instead of after it (saves the veth delete, ~15-30 ms, from
                     # --rm runs).
-                    if svc is not None:
+                    if svc is not None and self.bridged:
                         rec = records.get(svc.db, self.cid)
                         if rec is not None:
                             svc._release_network(rec)
@@ -329,33 +330,30 @@ class ContainerService(StoreParts):
         }
         # validate what start will need now, so a bad flag leaves nothing behind
         self._resources(rec)
-        bundle = self._bdir(cid)
-        os.makedirs(bundle)
-        try:
-            if not o.rootfs and chain_id is not None and img is not None:
-                from skiff.snapshots import unpack
+        if not o.rootfs and chain_id is not None and img is not None:
+            from skiff.snapshots import unpack
 
-                unpack(self.snapshotter, self.images.content, img)
-            auto = host.get("UsernsMode") == "auto"
-            # the rw layer's row and the record in one write transaction (one commit per
-            # create; --userns auto takes the store's file lock first, so not under it)
-            with _NO_TXN if auto else transaction(self.db):
+            unpack(self.snapshotter, self.images.content, img)
+        auto = host.get("UsernsMode") == "auto"
+        # the rw layer's row and the record in one write transaction (one commit per
+        # create; --userns auto takes the store's file lock first, so not under it)
+        with _NO_TXN if auto else transaction(self.db):
+            if not o.rootfs:
+                self.snapshotter.prepare(cid, chain_id)
+            try:
+                if auto:
+                    self._insert_auto_userns(rec)
+                else:
+                    records.insert(self.db, rec)
+            except BaseException:
                 if not o.rootfs:
-                    self.snapshotter.prepare(cid, chain_id)
-                try:
-                    if auto:
-                        self._insert_auto_userns(rec)
-                    else:
-                        records.insert(self.db, rec)
-                except BaseException:
-                    if not o.rootfs:
-                        self.snapshotter.remove(cid)
-                    raise
-        except BaseException:
-            import shutil  # (start-up: not at import)
-
-            shutil.rmtree(bundle, ignore_errors=True)
-            raise
+                    self.snapshotter.remove(cid)
+                raise
+        # the bundle directory once the record is in: a create killed before leaves no
+        # directory without a record (a killed prepare's layer directory is an orphan
+        # that Snapshotter.cleanup deletes); one killed after leaves a record without
+        # its directory, which start makes and rm takes as it comes
+        os.makedirs(self._bdir(cid), exist_ok=True)
         return rec
 
     # -- user namespaces (skiff.runtime.userns) ------------------------------------------
@@ -416,19 +414,22 @@ class ContainerService(StoreParts):
 
     def list(self, all: bool = False) -> list[dict]:
         """Records newest first; only active ones unless ``all`` (docker ps [-a])."""
-        out = []
+        out, seen = [], []
         for rec in records.all_records(self.db):
+            seen.append(rec["Id"])
             if rec["State"]["Status"] in ACTIVE:
                 rec = self._reconcile(rec)
             if all or rec["State"]["Status"] in ACTIVE:
                 out.append(rec)
+        self._sweep(seen)
         return out
 
     def list_summaries(self, all: bool = False) -> list[dict]:
         """Like :meth:`list` but trimmed records (records.summaries): what ``ps`` needs.
         Active ones are reconciled (and so read whole)."""
-        out = []
+        out, seen = [], []
         for s in records.summaries(self.db):
+            seen.append(s["Id"])
             if s["State"]["Status"] in ACTIVE:
                 full = records.get(self.db, s["Id"])
                 if full is None:
@@ -436,7 +437,15 @@ class ContainerService(StoreParts):
                 s = self._reconcile(full)
             if all or s["State"]["Status"] in ACTIVE:
                 out.append(s)
+        self._sweep(seen)
         return out
+
+    def _sweep(self, known=None) -> None:
+        """Delete runc states no record owns (a monitor killed before its ``runc
+        delete``: skiff.runtime.orphans); one listdir when there are none."""
+        from skiff.runtime.orphans import sweep_runc_states
+
+        sweep_runc_states(self.config, self.db, known, self._runc)
 
     def _fold(self, rec: dict) -> dict:
         """Apply the monitor's state.json to the record when it is newer (by Seq)."""
@@ -539,7 +548,14 @@ class ContainerService(StoreParts):
             # the last run's monitor is still unmounting: let it finish first
             self._wait_monitor(rec, 10)
         cid = rec["Id"]
+        if status != "created" and os.path.isdir(os.path.join(self.runc.root, cid)):
+            # a monitor killed after it reported the exit, before its `runc delete`: runc
+            # would refuse the run ("container with given ID already exists"). (Not on
+            # run's path: a new container has never had a runc state.)
+            self.runc.delete(cid, force=True)
         bundle = self._bdir(cid)
+        if not os.path.isdir(bundle):  # (a create killed after its record was written)
+            os.makedirs(bundle, exist_ok=True)
         rootfs = self._mount_rootfs(rec)
         hc = rec["HostConfig"]
         netglue = _netglue(hc.get("NetworkMode"))
@@ -565,6 +581,7 @@ class ContainerService(StoreParts):
                 restart_count=int(rec.get("RestartCount") or 0),
                 autoremove=bool(hc.get("AutoRemove")),
                 rootfs_mount="" if rec["Skiff"].get("Rootfs") else os.path.join(bundle, "rootfs"),
+                **self._shm_args(rec),
                 snapshot_dir=self._snapshot_dir(rec),
                 tty=bool(rec["Config"].get("Tty")),
                 delete_argv=(self.runc.binary, "--root", self.runc.root, "delete", "--force", cid),
@@ -614,7 +631,18 @@ class ContainerService(StoreParts):
             records.update(self.db, cid, running)
         return Started(pid=int(first["started"]), runc_pid=int(first["runc"]), messages=msgs,
                        autoremove=bool(hc.get("AutoRemove")), service=self, cid=cid,
-                       monitor_pid=int(first.get("monitor") or 0))
+                       monitor_pid=int(first.get("monitor") or 0),
+                       bridged=bool(ms.net_release_argv))
+
+    def _shm_args(self, rec: dict) -> dict:
+        """MonitorSpec's shm_mount/shm_size/shm_owner: a shareable IPC container's
+        /dev/shm, for the monitor to renew at restarts and unmount at the end."""
+        if rec["HostConfig"].get("IpcMode") != "shareable":
+            return {}
+        from skiff.runtime import nsjoin
+
+        return {"shm_mount": self._bdir(rec["Id"], nsjoin.SHM_DIR),
+                "shm_size": nsjoin.shm_size(rec), "shm_owner": nsjoin.shm_owner(rec)}
 
     def _record_start_error(self, cid: str, err: SkiffError) -> None:
         """A start that failed before its monitor ran: the record keeps the error and
@@ -929,6 +957,7 @@ class ContainerService(StoreParts):
         Raises:
             Conflict: it runs and ``force`` is False (Docker's message).
         """
+        self._sweep()
         rec = self.get(ref)
         if rec["State"]["Status"] in ACTIVE:
             if not force:

@@ -62,6 +62,10 @@ class MonitorSpec:
         restart_count: the record's RestartCount when started.
         autoremove: ``--rm``.
         rootfs_mount: the rootfs mount point to unmount when done ("" for none).
+        shm_mount: a shareable IPC container's /dev/shm tmpfs (``<bundle>/shm``,
+            skiff.runtime.nsjoin) to unmount when done ("" for none), as dockerd's
+            Cleanup on exit; a joiner still running keeps its own bind of it. A restart
+            gets an empty one (``shm_size`` bytes, owned by ``shm_owner``), as dockerd's.
         snapshot_dir: the container's rw layer directory ("" for none): after an attached
             ``--rm`` run the command renames it to an ``rm-<name>-*`` orphan (with the
             bundle inside) and the monitor deletes that once the command has let go.
@@ -84,6 +88,9 @@ class MonitorSpec:
     restart_count: int = 0
     autoremove: bool = False
     rootfs_mount: str = ""
+    shm_mount: str = ""
+    shm_size: int = 0
+    shm_owner: tuple[int, int] = (0, 0)
     snapshot_dir: str = ""
     rm_argv: tuple[str, ...] = ()
     net_release_argv: tuple[str, ...] = ()
@@ -492,9 +499,9 @@ def _restart_wanted(ms: MonitorSpec, code: int, count: int) -> bool:
 
 
 def _set_subreaper() -> None:
-    from skiff.libc import libc
+    from skiff.libc import set_child_subreaper
 
-    libc().prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    set_child_subreaper()
 
 
 def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
@@ -767,6 +774,13 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
             if res.delete:  # (the exit is recorded; the backoff hides this wait)
                 _delete_runc_state(ms)
                 res.delete = False
+            if ms.shm_mount:  # the next run's /dev/shm is empty, as with dockerd
+                from skiff.runtime.nsjoin import mount_shm
+
+                try:
+                    mount_shm(ms.shm_mount, ms.shm_size, ms.shm_owner)
+                except Exception:  # noqa: BLE001 - the run then fails and says why
+                    pass
             # Docker's backoff: 100 ms doubling, reset after 10 s of running.
             delay = 0.1 if time.monotonic() - t0 > 10 else min(delay * 2, 60.0)
             end = time.monotonic() + delay
@@ -788,10 +802,15 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
             _delete_orphans(ms.snapshot_dir)
         attachio.close_listener(listener, ms.cid)
         files.close()
-        if ms.rootfs_mount:
+        if ms.rootfs_mount or ms.shm_mount:
             from skiff.runtime.mounts import unmount
 
-            unmount(ms.rootfs_mount)
+            for m in (ms.rootfs_mount, ms.shm_mount):
+                if m:
+                    try:
+                        unmount(m)
+                    except Exception:  # noqa: BLE001 - the next start or rm tries again
+                        pass
         cgroups.remove(ms.cid)
         if ms.net_release_argv and not (attach.attached and handed_over):
             # (an attached command that took over releases them itself, in-process, when

@@ -10,7 +10,6 @@ A rootfs that is one plain read-write bind mount needs no mount at all: runc bin
 
 from __future__ import annotations
 
-import ctypes
 import os
 
 from skiff.errors import SkiffError
@@ -36,18 +35,12 @@ _IGNORED = {"rw", "suid", "dev", "exec", "defaults"}
 
 
 
-def _lib():
-    from skiff.libc import libc
-
-    return libc()
-
-
 def _sys_mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
-    r = _lib().mount(source.encode(), target.encode(),
-                     fstype.encode() if fstype else None, ctypes.c_ulong(flags),
-                     data.encode() if data else None)
-    if r != 0:
-        e = ctypes.get_errno()
+    from skiff.libc import sys_mount
+
+    e = sys_mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                  data.encode() if data else None)
+    if e:
         raise SkiffError(f"mount {fstype or 'bind'} {source} on {target}", os.strerror(e))
 
 
@@ -76,9 +69,10 @@ def mount(m, target: str) -> None:
 
 def unmount(target: str, *, lazy: bool = True) -> None:
     """umount2(2) ``target`` (MNT_DETACH by default); not mounted is not an error."""
-    r = _lib().umount2(target.encode(), MNT_DETACH if lazy else 0)
-    if r != 0:
-        e = ctypes.get_errno()
+    from skiff.libc import sys_umount2
+
+    e = sys_umount2(target.encode(), MNT_DETACH if lazy else 0)
+    if e:
         if e in (22, 2):  # EINVAL: not a mount point; ENOENT
             return
         raise SkiffError(f"unmount {target}", os.strerror(e))

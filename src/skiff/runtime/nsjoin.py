@@ -167,20 +167,38 @@ def _running(svc, cid: str, what: str) -> dict:
 
 def _mount_shm(svc, rec: dict) -> str:
     """A fresh tmpfs at ``<bundle>/shm`` (dockerd's ShmPath for a shareable container)."""
-    from skiff.runtime import mounts
-
     path = str(svc.bundle(rec["Id"]) / SHM_DIR)
-    os.makedirs(path, exist_ok=True)
-    mounts.unmount(path)  # the last run's, if any: each start gets an empty one
-    size = int(rec["HostConfig"].get("ShmSize") or 64 * 1024 * 1024)
-    mounts._sys_mount("shm", path, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
-                      f"mode=1777,size={size // 1024}k")
+    mount_shm(path, shm_size(rec), shm_owner(rec))
+    return path
+
+
+def shm_size(rec: dict) -> int:
+    """A shareable container's /dev/shm size in bytes (``ShmSize``, default 64 MiB)."""
+    return int(rec["HostConfig"].get("ShmSize") or 64 * 1024 * 1024)
+
+
+def shm_owner(rec: dict) -> tuple[int, int]:
+    """(uid, gid) owning its /dev/shm: the container's root (remapped under userns)."""
     idmap = (rec.get("Skiff") or {}).get("IdMap")
     if idmap:
         from skiff.runtime import userns
 
-        os.chown(path, *userns.IdMapping.from_json(idmap).root)
-    return path
+        return tuple(userns.IdMapping.from_json(idmap).root)
+    return (0, 0)
+
+
+def mount_shm(path: str, size: int, owner: tuple[int, int] = (0, 0)) -> None:
+    """Mount an empty tmpfs of ``size`` bytes at ``path`` (made if missing), owned by
+    ``owner``, in place of what was mounted there (each start or restart gets an empty
+    one, as dockerd's setupIpcDirs). Raises SkiffError when the mount fails."""
+    from skiff.runtime import mounts
+
+    os.makedirs(path, exist_ok=True)
+    mounts.unmount(path)  # the last run's, if any
+    mounts._sys_mount("shm", path, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
+                      f"mode=1777,size={size // 1024}k")
+    if owner != (0, 0):
+        os.chown(path, *owner)
 
 
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8

@@ -180,6 +180,8 @@ def rootfs(svc, rec: dict) -> Iterator[str]:
         yield str(svc.bundle(rec["Id"]) / "rootfs")
         return
     mounts = svc.snapshotter.mounts(sk["Snapshot"])
+    # (a create killed after its record was written left no bundle directory)
+    os.makedirs(svc.bundle(rec["Id"]), exist_ok=True)
     target = tempfile.mkdtemp(prefix="rootfs-", dir=svc.bundle(rec["Id"]))
     path = mount_rootfs(mounts, target)
     try:

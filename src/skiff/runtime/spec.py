@@ -19,7 +19,6 @@ Differences from Docker, on purpose:
 from __future__ import annotations
 
 import os
-import resource
 
 from skiff.errors import InvalidArgument, SkiffError
 from skiff.runtime.value import factory, value
@@ -255,6 +254,8 @@ def capabilities(cap_add: Iterable[str] = (), cap_drop: Iterable[str] = (), *,
 
 def host_hard_limit(rtype: str) -> int:
     """The host's hard limit for an OCI rlimit name (``RLIMIT_NOFILE``); -1 is unlimited."""
+    import resource  # (only for --ulimit: a shared library's load on every run otherwise)
+
     num = getattr(resource, rtype, None)
     if num is None:
         return -1
@@ -397,10 +398,10 @@ def build_spec(o: SpecOptions) -> dict:
                             else [dict(r) for r in _DEFAULT_DEVICE_RULES])
     devices = []
     for d in o.devices:
-        dev, rule = device(d)
-        devices.append(dev)
-        if not o.privileged:
-            resources["devices"].append(rule)
+        for dev, rule in device_nodes(d):
+            devices.append(dev)
+            if not o.privileged:
+                resources["devices"].append(rule)
     for key, specs in (("throttleReadBpsDevice", o.device_read_bps),
                        ("throttleWriteBpsDevice", o.device_write_bps)):
         if specs:
@@ -527,8 +528,60 @@ def device(spec: str) -> tuple[dict, dict]:
     host, dest, perms = parse_device(spec)
     kind, major, minor, st = _host_device(host)
     dev = {"path": dest, "type": kind, "major": major, "minor": minor,
-           "fileMode": st.st_mode & 0o7777, "uid": 0, "gid": 0}
+           "fileMode": st.st_mode & 0o7777, "uid": st.st_uid, "gid": st.st_gid}  # (dockerd's)
     return dev, {"allow": True, "type": kind, "major": major, "minor": minor, "access": perms}
+
+
+def device_nodes(spec: str) -> list[tuple[dict, dict]]:
+    """``--device HOST[:CONTAINER[:PERMS]]`` → [(linux.devices entry, cgroup allow rule)],
+    at start: :func:`device`'s one pair for a device node; for a directory (a symlink to
+    one is followed), every device node found under it, recursively (symlinks not
+    followed, others skipped), at the same relative path below CONTAINER, with the
+    node's own mode and owner (Docker 20.10's oci.DevicesFromPath).
+
+    Raises:
+        SkiffError: as :func:`device`; a directory without a device node is dockerd's
+            ``...: not a device node`` too.
+    """
+    import stat as _stat
+
+    host, dest, perms = parse_device(spec)
+    try:
+        return [device(spec)]
+    except SkiffError as e:
+        if e.why != "not a device node":
+            raise
+        err = e
+    real = os.path.realpath(host) if os.path.islink(host) else host
+    out: list[tuple[dict, dict]] = []
+
+    def walk(d: str) -> None:  # (Go's filepath.Walk order: lexical, depth first)
+        try:
+            names = sorted(os.listdir(d))
+        except OSError:
+            return
+        for name in names:
+            p = os.path.join(d, name)
+            try:
+                st = os.lstat(p)
+            except OSError:
+                continue
+            if _stat.S_ISDIR(st.st_mode):
+                walk(p)
+                continue
+            kind = "c" if _stat.S_ISCHR(st.st_mode) else "b" if _stat.S_ISBLK(st.st_mode) else ""
+            if kind:
+                major, minor = os.major(st.st_rdev), os.minor(st.st_rdev)
+                out.append(({"path": dest + p[len(real):], "type": kind, "major": major,
+                             "minor": minor, "fileMode": st.st_mode & 0o7777,
+                             "uid": st.st_uid, "gid": st.st_gid},
+                            {"allow": True, "type": kind, "major": major, "minor": minor,
+                             "access": perms}))
+    if os.path.isdir(real):
+        walk(real)
+    if not out:
+        raise err
+    return out
 
 
 def throttle(spec: str) -> dict:

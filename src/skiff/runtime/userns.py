@@ -409,9 +409,9 @@ def pin(m: IdMapping, path: str) -> str:
 
 def unpin(path: str) -> None:
     """Undo :func:`pin` (absent is fine)."""
-    from skiff.libc import libc
+    from skiff.libc import sys_umount2
 
-    libc().umount2(path.encode(), 2)  # MNT_DETACH
+    sys_umount2(path.encode(), 2)  # MNT_DETACH
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -419,13 +419,11 @@ def unpin(path: str) -> None:
 
 
 def _mount(src: str, target: str, flags: int) -> None:
-    import ctypes
+    from skiff.libc import sys_mount
 
-    from skiff.libc import libc as _libc
-
-    libc = _libc()
-    if libc.mount(src.encode(), target.encode(), None, ctypes.c_ulong(flags), None) != 0:
-        raise SkiffError(f"mount {src} on {target}", os.strerror(ctypes.get_errno()))
+    err = sys_mount(src.encode(), target.encode(), None, flags, None)
+    if err:
+        raise SkiffError(f"mount {src} on {target}", os.strerror(err))
 
 
 def unshare_netns_in(userns: str, path: str) -> None:

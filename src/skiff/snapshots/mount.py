@@ -5,7 +5,7 @@ options in ``mount(8)`` spelling (``ro``, ``rbind``, ``lowerdir=...``). The snap
 returns them; the runtime and the builder mount them with :func:`mount_all` onto a rootfs
 directory and undo that with :func:`unmount`.
 
-Mounting uses mount(2) directly (through ctypes): flags are split from filesystem data as
+Mounting uses mount(2) directly (skiff.libc.sys_mount): flags are split from filesystem data as
 containerd's ``parseMountOptions`` does, and a read-only bind is made in two steps (bind,
 then remount read-only) because the kernel ignores ``MS_RDONLY`` on the first bind.
 
@@ -18,7 +18,6 @@ against the caller's working directory).
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 
@@ -106,12 +105,6 @@ def map_lowerdirs(mounts: Sequence[Mount], fn) -> list[Mount]:
     return out
 
 
-def _lib():
-    from skiff.libc import libc
-
-    return libc()
-
-
 def parse_options(options: Iterable[str]) -> tuple[int, str]:
     """Split mount(8) options into (MS_* flags, filesystem data string)."""
     flags = 0
@@ -129,9 +122,10 @@ def parse_options(options: Iterable[str]) -> tuple[int, str]:
 
 def _sys_mount(source: str, target: str, fstype: str, flags: int, data: str) -> int:
     """mount(2); returns 0 or the errno."""
-    rc = _lib().mount(os.fsencode(source), os.fsencode(target), fstype.encode(), flags,
-                      data.encode() if data else None)
-    return ctypes.get_errno() if rc != 0 else 0
+    from skiff.libc import sys_mount
+
+    return sys_mount(os.fsencode(source), os.fsencode(target), fstype.encode(), flags,
+                     data.encode() if data else None)
 
 
 def _compact_overlay(data: str) -> tuple[str, str]:
@@ -165,14 +159,14 @@ def _compact_overlay(data: str) -> tuple[str, str]:
 
 def _mount_in(cwd: str, source: str, target: str, fstype: str, flags: int, data: str) -> int:
     """mount(2) from a child process whose working directory is ``cwd``; returns an errno."""
-    lib = _lib()  # loaded before fork
+    from skiff.libc import sys_mount
+
+    args = (os.fsencode(source), os.fsencode(target), fstype.encode(), flags, data.encode())
     pid = os.fork()
     if pid == 0:  # child: no Python-level work beyond the syscall
         try:
             os.chdir(cwd)
-            rc = lib.mount(os.fsencode(source), os.fsencode(target), fstype.encode(), flags,
-                           data.encode())
-            os._exit(ctypes.get_errno() if rc != 0 else 0)
+            os._exit(sys_mount(*args))
         except BaseException:
             os._exit(255)
     _, status = os.waitpid(pid, 0)
@@ -232,8 +226,9 @@ def mount_all(mounts: Sequence[Mount], target: str | os.PathLike[str]) -> None:
 
 
 def _umount(target: str, flags: int = 0) -> int:
-    rc = _lib().umount2(os.fsencode(target), flags)
-    return ctypes.get_errno() if rc != 0 else 0
+    from skiff.libc import sys_umount2
+
+    return sys_umount2(os.fsencode(target), flags)
 
 
 def unmount(target: str | os.PathLike[str], *, detach: bool = False) -> None:

@@ -42,12 +42,13 @@ from skiff.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, map
 from skiff.metadata import transaction
 from skiff.runtime.value import factory, value
 from skiff.snapshots.mount import Mount
-from skiff.snapshots.usage import Usage, disk_usage
 
 TYPE_CHECKING = False  # (not typing's: `run` starts faster without importing typing)
 if TYPE_CHECKING:
     import sqlite3
     from pathlib import Path
+
+    from skiff.snapshots.usage import Usage
 
 
 class Kind(str):
@@ -309,6 +310,8 @@ class Snapshotter:
         row = self._row(key)
         if row["kind"] != Kind.ACTIVE:
             raise InvalidArgument(f"snapshot {key}", f"is {row['kind']}, not active")
+        from skiff.snapshots.usage import disk_usage
+
         size = disk_usage(self._dir(row["id"])).size
         with map_exceptions(f"snapshot {name}"), transaction(self.db):
             row = self._row(key)
@@ -466,8 +469,12 @@ class Snapshotter:
         row = self._row(key)
         if row["kind"] == Kind.COMMITTED and row["size"] is not None:
             return int(row["size"])
+        from skiff.snapshots.usage import disk_usage
+
         return disk_usage(self._dir(row["id"])).size
 
     def usage_detail(self, key: str) -> Usage:
         """Disk usage and inode count of ``key``'s directory, measured now."""
+        from skiff.snapshots.usage import disk_usage
+
         return disk_usage(self._dir(self._row(key)["id"]))

@@ -160,8 +160,8 @@ def test_network_container_mode_joins_another_containers_namespace(sk):
         time.sleep(0.1)
     _ok(sk("rm", "-f", "joiner"))
     r = sk("start", cid)
-    assert r.err == ("skiff: cannot join network namespace of a non running container: "
-                     "container web is exited\n"
+    assert r.err == ("skiff: cannot join network of a non running container: "
+                     f"{web}\n"
                      f"skiff: failed to start containers: {cid}\n"), r  # docker/cli's line
     _ok(sk("rm", "-f", cid, "web"))
 
