@@ -447,8 +447,10 @@ def _save_run(ctx: Context, a) -> int:
 
     svc = _service(ctx)
     platforms = _platforms(a.platform)
-    for n in a.images:  # fail before writing anything (a wrong --platform too)
-        image_id, name = svc.resolve(n)
+    from skiff.images.archive import expand_refs
+
+    # fail before writing anything (a wrong --platform too)
+    for image_id, name, n in expand_refs(svc, a.images):
         if platforms:
             from skiff import reference
             from skiff.images.archive import check_platform
