@@ -150,3 +150,15 @@ def test_mount_flag_refuses_what_docker_refuses(cli, busybox_tar, spec, err):
     r = cli("run", "--rm", "--mount", spec, "bb:1", "true")
     assert (r.code, r.err) == (125, err)
     assert cli("volume", "ls", "-q").out == ""
+
+
+def test_top_and_rename_refusals_read_as_docker(cli, busybox_tar):
+    # docker 20.10: top of a created container "Container <ID> is not running" (moby
+    # errNotRunning); rename to "": docker/cli's own "Error: Neither old nor new names may
+    # be empty" (skiff: in place of "Error:", as its "failed to rename" line), exit 1 each
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    cid = cli("create", "--name", "qa5tp", "bb:1", "true").out.strip()
+    r = cli("top", "qa5tp")
+    assert (r.code, r.err) == (1, f"skiff: Container {cid} is not running\n")
+    r = cli("rename", "qa5tp", "")
+    assert (r.code, r.err) == (1, "skiff: Neither old nor new names may be empty\n")

@@ -673,6 +673,9 @@ def rename(ctx: Context, argv: list[str]) -> int:
     a = p.parse_args(argv)
     from skiff.errors import SkiffError
 
+    if not a.container.strip() or not a.new_name.strip():  # docker/cli rename.go
+        sys.stderr.write("skiff: Neither old nor new names may be empty\n")
+        return 1
     try:
         _service(ctx).rename(a.container, a.new_name)
     except SkiffError as e:  # docker/cli: the daemon's error, then its own line; exit 1

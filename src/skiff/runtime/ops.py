@@ -143,7 +143,7 @@ def top(svc, ref: str, ps_args: list[str] = ()) -> tuple[list[str], list[list[st
     """
     rec = svc.get(ref)
     if rec["State"]["Status"] not in ACTIVE or rec["State"]["Status"] == "restarting":
-        raise Conflict(f"container {rec['Id']} is not running")
+        raise Conflict(f"Container {rec['Id']} is not running")  # moby errNotRunning
     pids = set(svc.runc.ps(rec["Id"]))
     args = list(ps_args) or ["-ef"]
     out = subprocess.run(["ps", *args], capture_output=True, text=True)
