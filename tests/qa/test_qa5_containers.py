@@ -162,3 +162,42 @@ def test_top_and_rename_refusals_read_as_docker(cli, busybox_tar):
     assert (r.code, r.err) == (1, f"skiff: Container {cid} is not running\n")
     r = cli("rename", "qa5tp", "")
     assert (r.code, r.err) == (1, "skiff: Neither old nor new names may be empty\n")
+
+
+def test_mount_flag_inspects_as_docker(cli, busybox_tar, tmp_path):
+    # docker 20.10 create --mount ...: HostConfig.Mounts holds the parsed mounts (not the
+    # flag strings), a --mount volume's Mounts entry has Mode "z", volume-label labels a
+    # new volume, and no skiff bookkeeping (NoCopy) shows in Mounts
+    import json
+
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    b = tmp_path / "b"
+    b.mkdir()
+    r = cli("create", "--name", "qa5hm",
+            "--mount", f"type=bind,src={b},dst=/b,ro,bind-propagation=rslave",
+            "--mount", f"type=bind,source={b},target=/b2,readonly=true,consistency=cached",
+            "--mount", "type=volume,src=qa5hv,dst=/v,volume-label=a=b,volume-driver=local",
+            "--mount", "type=volume,src=qa5hv2,dst=/v2,volume-nocopy",
+            "--mount", "type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1770",
+            "--mount", "type=tmpfs,destination=/t2", "bb:1", "true")
+    assert r.code == 0, r.err
+    hc = json.loads(cli("inspect", "-f", "{{json .HostConfig.Mounts}}", "qa5hm").out)
+    assert hc == [
+        {"Type": "bind", "Source": str(b), "Target": "/b", "ReadOnly": True,
+         "BindOptions": {"Propagation": "rslave"}},
+        {"Type": "bind", "Source": str(b), "Target": "/b2", "ReadOnly": True,
+         "Consistency": "cached"},
+        {"Type": "volume", "Source": "qa5hv", "Target": "/v",
+         "VolumeOptions": {"Labels": {"a": "b"}, "DriverConfig": {"Name": "local"}}},
+        {"Type": "volume", "Source": "qa5hv2", "Target": "/v2",
+         "VolumeOptions": {"NoCopy": True, "DriverConfig": {}}},
+        {"Type": "tmpfs", "Target": "/t", "TmpfsOptions": {"SizeBytes": 1048576, "Mode": 1016}},
+        {"Type": "tmpfs", "Target": "/t2"}]
+    mounts = json.loads(cli("inspect", "-f", "{{json .Mounts}}", "qa5hm").out)
+    assert sorted((m["Destination"], m["Mode"], sorted(m)) for m in mounts
+                  if m["Type"] == "volume") == [
+        ("/v", "z", ["Destination", "Driver", "Mode", "Name", "Propagation", "RW", "Source",
+                     "Type"]),
+        ("/v2", "z", ["Destination", "Driver", "Mode", "Name", "Propagation", "RW", "Source",
+                      "Type"])]
+    assert cli("volume", "inspect", "-f", "{{json .Labels}}", "qa5hv").out == '{"a":"b"}\n'

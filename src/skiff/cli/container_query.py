@@ -527,7 +527,10 @@ def _time_arg(s: str, flag: str = "since") -> int:
 # ------------------------------------------------------------------ inspect
 def public(rec: dict) -> dict:
     """The record as ``docker inspect`` shows it (skiff's bookkeeping left out)."""
-    return {k: v for k, v in rec.items() if k != "Skiff"}
+    out = {k: v for k, v in rec.items() if k != "Skiff"}
+    if any("NoCopy" in m for m in out.get("Mounts") or ()):  # (skiff's, not Docker's)
+        out["Mounts"] = [{k: v for k, v in m.items() if k != "NoCopy"} for m in out["Mounts"]]
+    return out
 
 
 def _render_inspect(ctx: Context, items: list[dict], fmt: str | None,

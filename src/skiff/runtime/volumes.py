@@ -112,6 +112,94 @@ def _check_volume_opts(name: str, opts: list[str]) -> None:
         raise InvalidArgument("volume options", "the local driver here takes no options")
 
 
+def _go_bool(v: str) -> bool:
+    """Go strconv.ParseBool, with a bare key (``ro``) meaning true."""
+    if v in ("", "1", "t", "T", "true", "TRUE", "True"):
+        return True
+    if v in ("0", "f", "F", "false", "FALSE", "False"):
+        return False
+    raise InvalidArgument(f"invalid boolean value {v!r}")
+
+
+def _ram_in_bytes(v: str) -> int:
+    """docker/go-units RAMInBytes: ``1m`` → 1048576 (binary multipliers, b/ib optional)."""
+    import re
+
+    m = re.fullmatch(r"(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?", v)
+    if not m:
+        raise InvalidArgument(f"invalid size: '{v}'")
+    mult = 1024 ** (" kmgtp".index(m.group(2).lower()) if m.group(2) else 0)
+    return int(float(m.group(1)) * mult)
+
+
+def api_mount(spec: str) -> dict:
+    """One ``--mount`` flag as HostConfig.Mounts holds it (docker/cli opts/mount.go into
+    the API's mount.Mount, empty fields left out as Go's omitempty does):
+    ``type=volume,src=v,dst=/d,volume-nocopy`` → ``{"Type": "volume", "Source": "v",
+    "Target": "/d", "VolumeOptions": {"NoCopy": true, "DriverConfig": {}}}``."""
+    m: dict = {"Type": "volume"}
+    src = dst = None
+    ro = False
+    consistency = ""
+    bind: dict = {}
+    vol: dict | None = None
+    tmpfs: dict = {}
+
+    def vopts() -> dict:
+        nonlocal vol
+        if vol is None:
+            vol = {"NoCopy": False, "Labels": {}, "DriverConfig": {}}
+        return vol
+
+    for field in spec.split(","):
+        k, eq, v = field.partition("=")
+        key = k.strip().lower()
+        if key == "type":
+            m["Type"] = v
+        elif key in ("source", "src"):
+            src = v
+        elif key in ("target", "dst", "destination"):
+            dst = v
+        elif key in ("readonly", "ro"):
+            ro = _go_bool(v if eq else "")
+        elif key == "consistency":
+            consistency = v
+        elif key == "bind-propagation":
+            bind["Propagation"] = v
+        elif key == "bind-nonrecursive":
+            bind["NonRecursive"] = _go_bool(v if eq else "")
+        elif key == "volume-nocopy":
+            vopts()["NoCopy"] = _go_bool(v if eq else "")
+        elif key == "volume-label":
+            lk, _, lv = v.partition("=")
+            vopts()["Labels"][lk] = lv
+        elif key == "volume-driver":
+            vopts()["DriverConfig"]["Name"] = v
+        elif key == "volume-opt":
+            ok, _, ov = v.partition("=")
+            vopts()["DriverConfig"].setdefault("Options", {})[ok] = ov
+        elif key == "tmpfs-size":
+            tmpfs["SizeBytes"] = _ram_in_bytes(v)
+        elif key == "tmpfs-mode":
+            tmpfs["Mode"] = int(v, 8)
+    if src:
+        m["Source"] = src
+    if dst:
+        m["Target"] = dst
+    if ro:
+        m["ReadOnly"] = True
+    if consistency:
+        m["Consistency"] = consistency
+    bind = {k: v for k, v in bind.items() if v}
+    if bind:
+        m["BindOptions"] = bind
+    if vol is not None:
+        m["VolumeOptions"] = {k: v for k, v in vol.items() if v or k == "DriverConfig"}
+    if tmpfs:
+        m["TmpfsOptions"] = tmpfs
+    return m
+
+
 def _parse_mount_flag(svc, spec: str) -> dict:
     kv: dict[str, str] = {}
     volume_opts: list[str] = []
@@ -143,8 +231,10 @@ def _parse_mount_flag(svc, spec: str) -> dict:
         name = src or os.urandom(32).hex()
         if volume_opts and not (src and _exists(svc, src)):
             _check_volume_opts(name, volume_opts)
-        vol = create(svc, name, exist_ok=True) if src else create(svc, name, anonymous=True)
-        e = _mount_entry("volume", vol["Mountpoint"], dst, not ro, name=name)
+        labels = (api_mount(spec).get("VolumeOptions") or {}).get("Labels") or None
+        vol = (create(svc, name, labels=labels, exist_ok=True) if src
+               else create(svc, name, labels=labels, anonymous=True))
+        e = _mount_entry("volume", vol["Mountpoint"], dst, not ro, name=name, mode="z")
         if kv.get("volume-nocopy") in ("true", "1"):
             e["NoCopy"] = True
         return e
