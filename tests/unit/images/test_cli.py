@@ -268,7 +268,7 @@ def test_images_before_since_and_prune_filters(cli, tmp_path):
         "Total reclaimed space: 0B\n"
     assert cli("images", "-q").out == f"{ids[2]}\n{ids[1]}\n"
     r = cli("image", "prune", "-f", "--filter", "bogus=1")
-    assert (r.code, r.err) == (1, "skiff: invalid filter 'bogus'\n")
+    assert (r.code, r.err) == (1, "skiff: Invalid filter 'bogus'\n")  # dockerd's words
 
 
 def test_save_and_load_platform(cli, tarfile_path, tmp_path):
