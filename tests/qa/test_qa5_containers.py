@@ -201,3 +201,26 @@ def test_mount_flag_inspects_as_docker(cli, busybox_tar, tmp_path):
         ("/v2", "z", ["Destination", "Driver", "Mode", "Name", "Propagation", "RW", "Source",
                       "Type"])]
     assert cli("volume", "inspect", "-f", "{{json .Labels}}", "qa5hv").out == '{"a":"b"}\n'
+
+
+def test_network_prune_honours_its_filters(cli):
+    # docker 20.10 network prune: filters until, label, label! (others "Invalid filter",
+    # a bad until its parse error), exit 1; the list is followed by a blank line
+    # (docker/cli Fprintln of "Deleted Networks:\n<name>\n"). skiff ignored --filter and
+    # removed every unused network.
+    assert cli("network", "create", "--label", "keep=1", "qa5n1").code == 0
+    assert cli("network", "create", "qa5n2").code == 0
+    try:
+        for f, err in [("bogus=1", "Invalid filter 'bogus'"),
+                       ("until=bogus", 'failed to parse value as time or duration: "bogus"')]:
+            r = cli("network", "prune", "-f", "--filter", f)
+            assert (r.code, r.err) == (1, f"skiff: {err}\n"), f
+        r = cli("network", "prune", "-f", "--filter", "label!=keep")
+        assert (r.code, r.out) == (0, "Deleted Networks:\nqa5n2\n\n")
+        r = cli("network", "prune", "-f", "--filter", "until=1h")
+        assert (r.code, r.out) == (0, "")
+        r = cli("network", "prune", "-f", "--filter", "label=keep=1")
+        assert (r.code, r.out) == (0, "Deleted Networks:\nqa5n1\n\n")
+    finally:
+        cli("network", "rm", "qa5n1")
+        cli("network", "rm", "qa5n2")

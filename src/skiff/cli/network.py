@@ -167,16 +167,55 @@ def prune(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--filter", action="append", default=[], help="Provide filter values")
     a = p.parse_args(argv)
+    keep = _prune_keep(a.filter)
     if not a.force:
         sys.stderr.write("WARNING! This will remove all custom networks not used by at least "
                          "one container.\nAre you sure you want to continue? [y/N] ")
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             return 0
-    gone = _svc(ctx).prune()
-    if gone:
-        _out(ctx, "Deleted Networks:\n" + "".join(n + "\n" for n in gone))
+    gone = _svc(ctx).prune(keep)
+    if gone:  # docker/cli: Fprintln of the list, so a blank line after it
+        _out(ctx, "Deleted Networks:\n" + "".join(n + "\n" for n in gone) + "\n")
     return 0
+
+
+def _prune_keep(filters: list[str]):
+    """moby network prune filters (until, label, label!) as a predicate sparing a network;
+    None without filters. Raises InvalidArgument (exit 1) in dockerd's words."""
+    if not filters:
+        return None
+    from skiff.errors import InvalidArgument
+    from skiff.format.humanize import parse_timestamp_ns
+
+    until = None
+    want: list[tuple[bool, str, str | None]] = []
+    for f in filters:
+        k, _, v = f.partition("=")
+        if k == "until":
+            try:
+                until = parse_timestamp_ns(v) / 1e9
+            except InvalidArgument as e:
+                raise InvalidArgument(str(e), exit_code=1) from None
+        elif k in ("label", "label!"):
+            lk, eq, lv = v.partition("=")
+            want.append((k == "label", lk, lv if eq else None))
+        else:
+            raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
+
+    def has(n, lk: str, lv: str | None) -> bool:
+        return lk in n.labels and (lv is None or n.labels[lk] == lv)
+
+    def keep(n) -> bool:
+        if until is not None and n.created >= until:
+            return True
+        pos = [(lk, lv) for ok, lk, lv in want if ok]
+        neg = [(lk, lv) for ok, lk, lv in want if not ok]
+        if not all(has(n, lk, lv) for lk, lv in pos):
+            return True
+        return bool(neg) and all(has(n, lk, lv) for lk, lv in neg)
+
+    return keep
 
 
 def connect(ctx: Context, argv: list[str]) -> int:
