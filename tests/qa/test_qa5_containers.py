@@ -224,3 +224,47 @@ def test_network_prune_honours_its_filters(cli):
     finally:
         cli("network", "rm", "qa5n1")
         cli("network", "rm", "qa5n2")
+
+
+@pytest.mark.parametrize("cmd", [("container", "prune"), ("volume", "prune"),
+                                 ("system", "prune"), ("network", "prune"),
+                                 ("image", "prune")])
+def test_prune_refuses_an_unknown_filter_as_dockerd(cli, cmd):
+    # docker 20.10: "Error response from daemon: Invalid filter 'bogus'", exit 1
+    r = cli(*cmd, "-f", "--filter", "bogus=1")
+    assert (r.code, r.out, r.err) == (1, "", "skiff: Invalid filter 'bogus'\n")
+
+
+def test_container_prune_label_filters(cli, busybox_tar):
+    # moby container prune: label! spares containers carrying the label; until's bad
+    # value is its parse error alone
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    keep = cli("create", "--label", "keep=1", "bb:1", "true").out.strip()
+    gone = cli("create", "bb:1", "true").out.strip()
+    r = cli("container", "prune", "-f", "--filter", "until=bogus")
+    assert (r.code, r.err) == (1, 'skiff: failed to parse value as time or duration: "bogus"\n')
+    r = cli("container", "prune", "-f", "--filter", "label!=keep")
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[:2] == ["Deleted Containers:", gone]
+    assert cli("ps", "-aq", "--no-trunc").out == keep + "\n"
+
+
+def test_system_prune_with_a_label_filter_spares_what_has_no_such_label(cli, busybox_tar,
+                                                                        tmp_path):
+    # docker 20.10 system prune -f --filter label=nothing: nothing matches (the build
+    # cache has no labels), "Total reclaimed space: 0B"; skiff emptied the build cache.
+    # Networks pruned: "Deleted Networks:\nNAME\n" and one blank line before the total.
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM bb:1\nRUN echo x > /x\n")
+    assert cli("build", "-q", "-t", "sp:1", str(ctx)).code == 0
+    assert cli("network", "create", "qa5sp").code == 0
+    try:
+        r = cli("system", "prune", "-f", "--filter", "label=nothing")
+        assert (r.code, r.out) == (0, "Total reclaimed space: 0B\n")
+        assert cli("builder", "prune", "-f").out.startswith("Deleted build cache objects:")
+        r = cli("system", "prune", "-f")
+        assert (r.code, r.out) == (0, "Deleted Networks:\nqa5sp\n\nTotal reclaimed space: 0B\n")
+    finally:
+        cli("network", "rm", "qa5sp")

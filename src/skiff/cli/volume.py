@@ -128,8 +128,8 @@ def prune(ctx: Context, argv: list[str]) -> int:
     labels: list[tuple[bool, str, str | None]] = []  # (wanted, key, value or None)
     for f in a.filter:
         k, _, v = f.partition("=")
-        if k not in ("label", "label!"):
-            raise InvalidArgument(f"invalid filter '{k}'")
+        if k not in ("label", "label!"):  # moby volume prune; dockerd's words
+            raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
         lk, eq, lv = v.partition("=")
         labels.append((k == "label", lk, lv if eq else None))
     if not a.force:
