@@ -268,3 +268,13 @@ def test_system_prune_with_a_label_filter_spares_what_has_no_such_label(cli, bus
         assert (r.code, r.out) == (0, "Deleted Networks:\nqa5sp\n\nTotal reclaimed space: 0B\n")
     finally:
         cli("network", "rm", "qa5sp")
+
+
+def test_logs_details_prefixes_the_empty_attributes(cli, busybox_tar):
+    # docker 20.10 logs --details: each line after its attributes (none here) and a space;
+    # with -t the timestamp comes first: "<ts>  a"
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    assert cli("run", "--name", "qa5det", "bb:1", "echo", "a").code == 0
+    assert cli("logs", "--details", "qa5det").out == " a\n"
+    out = cli("logs", "-t", "--details", "qa5det").out
+    assert out.endswith("Z  a\n") and out.count(" ") == 2
