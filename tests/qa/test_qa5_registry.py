@@ -110,3 +110,14 @@ def _tar_of_one_file() -> bytes:
         ti.size = len(data)
         tf.addfile(ti, io.BytesIO(data))
     return buf.getvalue()
+
+
+def test_rmi_by_digest_untags_it_once(cli, pushed):
+    # docker rmi REPO@DIGEST (another repository's tag keeps the image): one line
+    # "Untagged: REPO@DIGEST"; skiff printed it twice
+    tagged, digest = pushed
+    assert cli("tag", tagged, "keep:2").code == 0
+    assert cli("rmi", tagged).code == 0
+    assert cli("pull", "-q", digest).code == 0
+    r = cli("rmi", digest)
+    assert (r.code, r.out) == (0, f"Untagged: {digest}\n")

@@ -126,10 +126,12 @@ class RemovalMixin:
         users = self._containers_using(image_id)
         if by_name is not None:
             others = [n for n in tags + digests if n != by_name]
-            # Docker: the repo digests of the same repository go with its last tag.
+            # Docker: the repo digests of the same repository go with its last tag (when a
+            # tag was named; a digest reference goes alone).
             repo = reference.parse_normalized_named(by_name).name
-            if not any(reference.parse_normalized_named(n).name == repo and n != by_name
-                       for n in tags):
+            if "@" not in by_name and not any(
+                    reference.parse_normalized_named(n).name == repo and n != by_name
+                    for n in tags):
                 same_repo_digests = [n for n in digests if n.split("@")[0] == repo]
             else:
                 same_repo_digests = []
