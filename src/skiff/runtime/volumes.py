@@ -315,7 +315,30 @@ def _copy_up(rootfs: str, dest: str, data_dir: str,
         os.chmod(data_dir, st.st_mode & 0o7777)
     elif empty and root_ids is not None:
         os.chown(data_dir, *root_ids)
+    if empty:
+        _init_stubs(dest, data_dir, root_ids)
     open(marker, "w").close()
+
+
+# what Docker's init layer holds that runc bind-mounts over (daemon/initlayer)
+_INIT_FILES = ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
+
+
+def _init_stubs(dest: str, data_dir: str, root_ids: tuple[int, int] | None) -> None:
+    """A new volume over a directory that holds the runtime's mount points (``/etc``)
+    gets them as Docker's copy-up brings them from its init layer: empty files, mode
+    0755, root's; so a read-only volume there needs nothing created at start."""
+    base = dest.rstrip("/")
+    for f in _INIT_FILES:
+        if f.rpartition("/")[0] != base:
+            continue
+        p = os.path.join(data_dir, f.rpartition("/")[2])
+        if os.path.lexists(p):
+            continue
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
+        os.close(fd)
+        os.chmod(p, 0o755)
+        os.chown(p, *(root_ids or (0, 0)))
 
 
 # -- the volume store --------------------------------------------------------------------
