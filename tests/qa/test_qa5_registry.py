@@ -121,3 +121,14 @@ def test_rmi_by_digest_untags_it_once(cli, pushed):
     assert cli("pull", "-q", digest).code == 0
     r = cli("rmi", digest)
     assert (r.code, r.out) == (0, f"Untagged: {digest}\n")
+
+
+def test_push_refuses_a_digest_reference_and_a_tag_with_all_tags(cli, pushed):
+    # docker/cli push.go and moby distribution: exit 1, nothing pushed
+    #   push REPO@DIGEST  → "cannot push a digest reference"
+    #   push -a REPO:TAG  → "tag can't be used with --all-tags/-a"
+    tagged, digest = pushed
+    r = cli("push", digest)
+    assert (r.code, r.out, r.err) == (1, "", "skiff: cannot push a digest reference\n")
+    r = cli("push", "-a", tagged)
+    assert (r.code, r.out, r.err) == (1, "", "skiff: tag can't be used with --all-tags/-a\n")

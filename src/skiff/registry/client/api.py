@@ -298,11 +298,17 @@ def push_cli(config: Config, db, ref: str, *, all_tags: bool = False,
 
 def _push_cli(config: Config, db, ref: str, *, all_tags: bool,
               progress: NullProgress | None) -> list[PushReport]:
+    r = _parse(ref)
+    if r.digest is not None:  # moby distribution/push.go
+        raise InvalidArgument("cannot push a digest reference")
     if not all_tags:
         return [push_report(config, db, ref, progress=progress)]
-    r = _parse(ref)
+    if r.tag is not None:  # docker/cli push.go
+        raise InvalidArgument("tag can't be used with --all-tags/-a")
+    prefix = r.repository + ":"  # (not LIKE: "_" in a name is no wildcard)
     names = [row[0] for row in db.execute(
-        "SELECT name FROM tags WHERE name LIKE ? ORDER BY name", (r.repository + ":%",))]
+        "SELECT name FROM tags WHERE substr(name, 1, ?) = ? ORDER BY name",
+        (len(prefix), prefix))]
     if not names:
         raise ImageNotFound(f"An image does not exist locally with the tag: {r.repository}")
     return [push_report(config, db, n, progress=progress) for n in names]
