@@ -253,8 +253,9 @@ def push_report(config: Config, db, ref: str, *, progress: NullProgress | None =
         # Docker: "An image does not exist locally with the tag: <repository>" when the
         # repository has no local name at all, else "tag does not exist: <repo:tag>"
         # (push_v2 pushTag); exit 1 either way
-        if r.tag and db.execute("SELECT 1 FROM tags WHERE name LIKE ? LIMIT 1",
-                                (r.repository + ":%",)).fetchone():
+        prefix = r.repository + ":"
+        if r.tag and db.execute("SELECT 1 FROM tags WHERE substr(name, 1, ?) = ? LIMIT 1",
+                                (len(prefix), prefix)).fetchone():
             raise ImageNotFound("tag does not exist", r.familiar(), exit_code=1) from e
         raise ImageNotFound("An image does not exist locally with the tag",
                             r.familiar_name(), exit_code=1) from e
