@@ -291,3 +291,16 @@ def test_read_only_volume_over_etc_starts(cli, busybox_tar):
     assert r.code == 1, r.err
     assert r.out.split() == ["group", "hostname", "hosts", "passwd", "resolv.conf"]
     assert r.err == "touch: /etc/x: Read-only file system\n"
+
+
+@pytest.mark.parametrize("f, err", [
+    ("bogus=1", "Invalid filter 'bogus'"),
+    ("dangling=maybe", "Invalid filter 'dangling=[maybe]'"),
+    ("label!=a", "Invalid filter 'label!'"),
+])
+def test_volume_ls_refuses_unknown_filters_as_dockerd(cli, f, err):
+    # docker 20.10 volume ls: filters driver, label, name, dangling (true/1/false/0);
+    # anything else "Invalid filter ...", exit 1 (skiff listed every volume)
+    assert cli("volume", "create", "qa5vf").code == 0
+    r = cli("volume", "ls", "-f", f)
+    assert (r.code, r.out, r.err) == (1, "", f"skiff: {err}\n")

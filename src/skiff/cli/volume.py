@@ -40,6 +40,14 @@ def ls(ctx: Context, argv: list[str]) -> int:
     a = p.parse_args(argv)
     from skiff.runtime import volumes
 
+    from skiff.errors import InvalidArgument
+
+    for f in a.filter:  # moby volume list: driver, label, name, dangling (dockerd's words)
+        k, _, v = f.partition("=")
+        if k not in ("dangling", "name", "label", "driver"):
+            raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
+        if k == "dangling" and v.lower() not in ("true", "1", "false", "0"):
+            raise InvalidArgument(f"Invalid filter 'dangling=[{v}]'", exit_code=1)
     svc = _service(ctx)
     vols = volumes.list_all(svc)
     for f in a.filter:
