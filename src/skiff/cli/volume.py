@@ -38,9 +38,8 @@ def ls(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--filter", action="append", default=[], help="Provide filter values")
     p.add_argument("--format", help="Format output using a custom template")
     a = p.parse_args(argv)
-    from skiff.runtime import volumes
-
     from skiff.errors import InvalidArgument
+    from skiff.runtime import volumes
 
     for f in a.filter:  # moby volume list: driver, label, name, dangling (dockerd's words)
         k, _, v = f.partition("=")
