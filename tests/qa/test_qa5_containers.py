@@ -304,3 +304,15 @@ def test_volume_ls_refuses_unknown_filters_as_dockerd(cli, f, err):
     assert cli("volume", "create", "qa5vf").code == 0
     r = cli("volume", "ls", "-f", f)
     assert (r.code, r.out, r.err) == (1, "", f"skiff: {err}\n")
+
+
+@pytest.mark.parametrize("f, err", [
+    ("bogus=1", "Invalid filter 'bogus'"),
+    ("dangling=maybe",
+     "invalid value for filter 'dangling', must be \"true\" (or \"1\"), or \"false\" (or \"0\")"),
+])
+def test_network_ls_refuses_bad_filters_as_dockerd(cli, f, err):
+    # docker 20.10 network ls, exit 1 (skiff: lowercase "invalid", a bad dangling value
+    # taken as false)
+    r = cli("network", "ls", "-f", f)
+    assert (r.code, r.out, r.err) == (1, "", f"skiff: {err}\n")

@@ -82,14 +82,17 @@ def _match(n, svc, f: str) -> bool:
         return v == "local"
     if k == "type":
         return (v == "custom") == n.user_defined
+    from skiff.errors import InvalidArgument
+
     if k == "dangling":
         from skiff.network import records
 
+        if v.lower() not in ("true", "1", "false", "0"):  # dockerd's words
+            raise InvalidArgument("invalid value for filter 'dangling', must be \"true\" (or "
+                                  "\"1\"), or \"false\" (or \"0\")", exit_code=1)
         unused = n.user_defined and not records.endpoints(svc.db, network_id=n.id)
         return unused == (v.lower() in ("true", "1"))
-    from skiff.errors import InvalidArgument
-
-    raise InvalidArgument(f"invalid filter '{k}'")
+    raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
 
 
 def ls(ctx: Context, argv: list[str]) -> int:
