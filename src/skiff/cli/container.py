@@ -270,7 +270,12 @@ def _create(ctx: Context, svc, a) -> dict:
             from skiff.registry import client  # noqa: F401 - only once the client is there
         except ImportError:
             raise e from None
-        sys.stderr.write(f"Unable to find image '{a.image}' locally\n")
+        from skiff.reference import parse_normalized_named
+
+        # docker/cli refuses a bad name before saying this, and says it of the familiar
+        # name with :latest added (TagNameOnly): 'nope:latest', 'localhost:1/x:latest'
+        ref = parse_normalized_named(a.image).tagged_or_latest()
+        sys.stderr.write(f"Unable to find image '{ref.familiar()}' locally\n")
         _pull(ctx, a.image, a.quiet)
         rec = svc.create(o)
     if a.cidfile:
