@@ -158,7 +158,8 @@ def test_run_rm_imports_none_of_the_heavy_stdlib(root):
     """A whole `run --rm` (parse, create, start, wait, remove) without re, enum, json's
     package, argparse, gettext, contextlib, dataclasses, pathlib, typing, functools (and
     the collections it imports) or the ctypes package: each is milliseconds of every start
-    (skiff.jsonio, skiff.cli.fastargs, skiff.metadata's _sqlite3 import, skiff.libc)."""
+    (skiff.jsonio, skiff.cli.fastargs, skiff.metadata's _sqlite3 import, skiff.libc). Nor
+    skiff.runtime.orphans: its sweeps are for ps, rm and prune."""
     import subprocess
     import sys
 
@@ -167,7 +168,8 @@ def test_run_rm_imports_none_of_the_heavy_stdlib(root):
             "rc = main(['--root', sys.argv[1], 'run', '--rm', '--network', 'none', 'bb:1',"
             " 'true'], exiting=True)\n"
             "heavy = ('re', 'enum', 'json', 'argparse', 'gettext', 'contextlib',"
-            " 'dataclasses', 'pathlib', 'typing', 'functools', 'collections', 'ctypes')\n"
+            " 'dataclasses', 'pathlib', 'typing', 'functools', 'collections', 'ctypes',"
+            " 'skiff.runtime.orphans')\n"
             "print(rc, [m for m in heavy if m in sys.modules])\n")
     r = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True,
                        text=True, timeout=60)

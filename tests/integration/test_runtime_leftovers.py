@@ -217,16 +217,3 @@ def test_rm_killed_after_the_record_went_leaves_a_bundle_for_prune(sk, root, cmd
     assert cid in _bundles(root)  # what the killed rm left
     sk(*cmd)
     assert _bundles(root) <= _ids(sk)
-
-
-def test_run_rm_does_not_sweep(root):
-    """The sweeps are for the commands that read every record or remove one: a `run
-    --rm` imports none of it (its cost stays on ps, rm and prune)."""
-    code = ("import sys\n"
-            "from skiff.cli.main import main\n"
-            "rc = main(['--root', sys.argv[1], 'run', '--rm', '--network', 'none', 'bb:1',"
-            " 'true'], exiting=True)\n"
-            "print(rc, 'skiff.runtime.orphans' in sys.modules)\n")
-    r = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True,
-                       text=True, timeout=60)
-    assert r.stdout.strip().splitlines()[-1] == "0 False", (r.stdout, r.stderr)

@@ -70,7 +70,8 @@ def test_images_unknown_filter_key_is_named(cli, bb):
 def test_images_filter_without_equals_is_a_usage_error(cli, bb):
     r = cli("images", "--filter", "foo")
     assert (r.code, r.err) == (125, 'skiff: invalid argument "foo" for "-f, --filter" flag: '
-                                     "bad format of filter (expected name=value)\n")
+                                     "bad format of filter (expected name=value)\n"
+                                     "See 'skiff images --help'.\n")
 
 
 def test_image_inspect_unknown_field_is_an_error(cli, bb):
@@ -113,8 +114,7 @@ def test_history_not_human_table_shows_created_at(cli, bb, extra):
     ("bb:1", "x:", 'Error parsing reference: "x:" is not a valid repository/tag: '
                    "invalid reference format"),
     ("nope", "UPPER", 'Error parsing reference: "UPPER" is not a valid repository/tag: '
-                      "invalid reference format: repository name (library/UPPER) must be "
-                      "lowercase"),  # the names are checked before the source is looked up
+                      "invalid reference format: repository name must be lowercase"),  # the names are checked before the source is looked up
     ("bad::src", "x:1", 'Error parsing reference: "bad::src" is not a valid repository/tag: '
                         "invalid reference format"),
 ])

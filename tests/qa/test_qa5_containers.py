@@ -140,10 +140,10 @@ def test_cp_missing_destinations_say_what_docker_says(cli, busybox_tar, tmp_path
     # dockerd's local driver (validateOpts): the volume is not created
     ("type=volume,src=qa5mo,dst=/m,volume-opt=foo=bar",
      'skiff: create qa5mo: invalid option: "foo"\n'),
-    # docker/cli opts/mount.go
+    # docker/cli opts/mount.go, a flag error (docker 20.10: "See 'docker run --help'.")
     ("type=volume,dst=/m,foo=bar",
      'skiff: invalid argument "type=volume,dst=/m,foo=bar" for "--mount" flag: '
-     "unexpected key 'foo' in 'foo=bar'\n"),
+     "unexpected key 'foo' in 'foo=bar'\nSee 'skiff run --help'.\n"),
 ])
 def test_mount_flag_refuses_what_docker_refuses(cli, busybox_tar, spec, err):
     assert cli("import", str(busybox_tar), "bb:1").code == 0

@@ -39,6 +39,9 @@ USUAL = [
     ["-ite", "X=1", "bb:1", "env"],
     ["--read-only", "--tmpfs", "/run", "--cap-drop", "ALL", "bb:1", "x", "-y"],
     ["-h", "myhost", "--add-host", "a:1.2.3.4", "bb:1", "-"],
+    # "--" ends the flags; after IMAGE it is the command's, verbatim (docker runs "--")
+    ["--rm", "--", "bb:1"], ["--rm", "--", "-x", "echo"], ["bb:1", "--", "echo", "hi"],
+    ["bb:1", "echo", "--", "x"], ["--name=--", "bb:1"],
 ]
 
 
@@ -51,8 +54,8 @@ def test_usual_command_lines_parse_fast_to_argparses_namespace(argv):
 
 @pytest.mark.parametrize("argv", [
     ["--help"], ["--rm"], [], ["--netw", "none", "bb:1"], ["--name"], ["--name", "-x", "bb:1"],
-    ["--cpu-shares", "lots", "bb:1"], ["--rm=1", "bb:1"], ["--", "bb:1"], ["-e=A", "bb:1"],
-    ["--pids-limit", "-1", "bb:1"], ["-Z", "bb:1"], ["bb:1", "echo", "--", "x"],
+    ["--cpu-shares", "lots", "bb:1"], ["--rm=1", "bb:1"], ["-e=A", "bb:1"],
+    ["--pids-limit", "-1", "bb:1"], ["-Z", "bb:1"],
 ])
 def test_what_fastargs_leaves_to_argparse(argv):
     assert fastargs.parse(_table(), argv) is None

@@ -29,7 +29,7 @@ def _run_parser(ctx: Context, prog: str, summary: str) -> argparse.ArgumentParse
     """A parser without ``-h`` for help: ``-h`` is ``--hostname`` in create/run (Docker)."""
     from skiff.cli.argparser import ArgumentParser
 
-    p = ArgumentParser(prog=prog, description=summary, add_help=False)
+    p = ArgumentParser(prog=ctx.prog or prog, description=summary, add_help=False)
     p.add_argument("--help", action="help", help="Print usage")
     return p
 
@@ -270,7 +270,12 @@ def _create(ctx: Context, svc, a) -> dict:
             from skiff.registry import client  # noqa: F401 - only once the client is there
         except ImportError:
             raise e from None
-        sys.stderr.write(f"Unable to find image '{a.image}' locally\n")
+        from skiff.reference import parse_normalized_named
+
+        # docker/cli refuses a bad name before saying this, and says it of the familiar
+        # name with :latest added (TagNameOnly): 'nope:latest', 'localhost:1/x:latest'
+        ref = parse_normalized_named(a.image).tagged_or_latest()
+        sys.stderr.write(f"Unable to find image '{ref.familiar()}' locally\n")
         _pull(ctx, a.image, a.quiet)
         rec = svc.create(o)
     if a.cidfile:
@@ -307,14 +312,6 @@ def _parse_create_args(ctx: Context, argv: list[str], prog: str, summary: str, *
     (help, and every error with its message and exit code)."""
     from skiff.cli import fastargs
 
-    for i, arg in enumerate(argv):
-        try:
-            arg.encode()
-        except UnicodeEncodeError:  # a byte that is not UTF-8 (surrogateescape)
-            # docker sends these as JSON: such a byte becomes U+FFFD (no record, spec or
-            # SQLite column can hold a lone surrogate)
-            argv = [*argv]
-            argv[i] = arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     table = fastargs.Table()
     if run:
         _add_run_flags(table)

@@ -31,11 +31,12 @@ def exec_(ctx: Context, argv: list[str]) -> int:
     p.add_argument("command", nargs=argparse.REMAINDER)
     a = p.parse_args(argv)
     from skiff.cli.container import _env_file
-    from skiff.errors import InvalidArgument
     from skiff.runtime.options import parse_env_flags
 
     if not a.container or not a.command:  # docker/cli's arity check: exit 1
-        raise InvalidArgument("'skiff exec' requires at least 2 arguments", exit_code=1)
+        from skiff.cli.argparser import arity_message
+
+        raise p.usage_error(arity_message(p.prog, 2, None), exit_code=1)
     env = []
     for f in a.env_file:
         env += _env_file(f)

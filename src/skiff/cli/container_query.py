@@ -51,6 +51,11 @@ class _PsRow(dict):
     def items(self):
         return [(k, self[k]) for k in _PS_FIELDS]
 
+    def Label(self, name: object) -> str:  # noqa: N802 (docker/cli's ContainerContext.Label)
+        """``{{.Label "k"}}``: the value of label k, "" when the container has none."""
+        return (self.rec["Config"].get("Labels") or {}).get(name, "") if isinstance(name, str) \
+            else ""
+
 
 def _quote(s: str) -> str:
     """Go's strconv.Quote; the common all-printable case without the general machinery."""
@@ -207,11 +212,28 @@ _PS_FIELDS = {
     "Names": lambda r, t, n: r["Name"].lstrip("/"),
     "Labels": lambda r, t, n: ",".join(f"{k}={v}" for k, v in
                                        sorted((r["Config"].get("Labels") or {}).items())),
-    "Mounts": lambda r, t, n: ",".join(m.get("Name") or m["Source"] for m in r.get("Mounts") or []),
+    "Mounts": lambda r, t, n: ",".join(_ellipsis(m.get("Name") or m["Source"], 15) if t else
+                                       m.get("Name") or m["Source"]
+                                       for m in r.get("Mounts") or []),
     "Networks": lambda r, t, n: _networks(r),
     "LocalVolumes": lambda r, t, n: str(sum(1 for m in r.get("Mounts") or []
                                             if m["Type"] == "volume")),
 }
+
+
+def _json_of_dot(fmt: str) -> bool:
+    """True when template ``fmt`` marshals a whole row: ``{{json .}}``, ``{{. | json}}``."""
+    if "json" not in fmt:
+        return False
+    import re
+
+    return re.search(r"\bjson\s+\.\s*(?:\}\}|\)|\|)|\.\s*\|\s*json\b", fmt) is not None
+
+
+def _ellipsis(s: str, width: int) -> str:
+    """docker/cli's formatter.Ellipsis for the usual text: ``s`` cut to ``width`` - 1
+    characters and "…" when it is longer than ``width``."""
+    return s if len(s) <= width else s[:width - 1] + "…"
 
 
 def _size(rec: dict) -> str:
@@ -341,7 +363,8 @@ def ps(ctx: Context, argv: list[str]) -> int:
     show_all = a.all or a.latest or a.last >= 0 or any(k in ("status", "exited") for k, _ in filters)
     trunc = not a.no_trunc
     # docker/cli: sizes are computed with -s or when the template uses .Size
-    sizes = a.size or ".Size" in (a.format or "")
+    # ({{json .}} marshals every field, Size included: docker/cli's FieldsUsed has it)
+    sizes = a.size or ".Size" in (a.format or "") or _json_of_dot(a.format or "")
     if not filters and not sizes and (not a.format or a.format == "table"):
         return _ps_table(ctx, show_all, trunc, a.quiet, a.latest, a.last)
     recs = _service(ctx).list_summaries(all=show_all)
@@ -528,9 +551,41 @@ def _time_arg(s: str, flag: str = "since") -> int:
 
 
 # ------------------------------------------------------------------ inspect
+# The container's fields that Docker holds as Go maps (section -> keys): encoding/json
+# writes a map's keys sorted, where a record keeps them in the order they were given.
+_GO_MAPS = {"Config": ("Labels", "ExposedPorts", "Volumes"),
+            "HostConfig": ("PortBindings", "Sysctls", "Tmpfs", "StorageOpt"),
+            "NetworkSettings": ("Ports", "Networks"),
+            "GraphDriver": ("Data",)}
+
+
 def public(rec: dict) -> dict:
-    """The record as ``docker inspect`` shows it (skiff's bookkeeping left out)."""
+    """The record as ``docker inspect`` shows it: skiff's bookkeeping left out, and the
+    objects Docker holds as Go maps (Config.Labels, ExposedPorts, Volumes, PortBindings,
+    ...) with their keys sorted as encoding/json writes them (``-l z=1 -l a=2`` shows
+    ``{"a": "2", "z": "1"}``), in the JSON and in ``--format '{{json .Config.Labels}}'``."""
     out = {k: v for k, v in rec.items() if k != "Skiff"}
+    for section, keys in _GO_MAPS.items():
+        sub = out.get(section)
+        if not isinstance(sub, dict):
+            continue
+        for k in keys:
+            m = sub.get(k)
+            if isinstance(m, dict) and len(m) > 1 and list(m) != sorted(m):
+                sub = out[section] = dict(sub) if sub is rec.get(section) else sub
+                sub[k] = dict(sorted(m.items()))
+    cfg = out.get("Config")
+    if isinstance(cfg, dict) and "ExposedPorts" in cfg and "AttachStderr" in cfg \
+            and list(cfg).index("ExposedPorts") != list(cfg).index("AttachStderr") + 1:
+        # (container.Config's field order: ExposedPorts comes after AttachStderr)
+        ports = cfg["ExposedPorts"]
+        moved = {}
+        for k, v in cfg.items():
+            if k != "ExposedPorts":
+                moved[k] = v
+            if k == "AttachStderr":
+                moved["ExposedPorts"] = ports
+        out["Config"] = moved
     if any("NoCopy" in m for m in out.get("Mounts") or ()):  # (skiff's, not Docker's)
         out["Mounts"] = [{k: v for k, v in m.items() if k != "NoCopy"} for m in out["Mounts"]]
     return out

@@ -26,6 +26,8 @@ class Context:
         config (Config): root, runtime, registries.
         debug (bool): show tracebacks (``-D`` or ``SKIFF_DEBUG=1``).
         out, err (IO[str]): where to print.
+        prog (str): the command as the user spelled it, e.g. ``"skiff image ls"`` for
+            ``skiff image list`` ("" until cli.main sets it); parsers are named after it.
     """
 
     def __init__(self, config: Config, *, debug: bool = False,
@@ -39,13 +41,16 @@ class Context:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self._db: sqlite3.Connection | None = None
+        self.prog = ""
 
     def parser(self, prog: str, description: str = "", usage: str | None = None):
         """A parser for one command (skiff.cli.argparser.ArgumentParser); ``prog`` is e.g.
-        ``"skiff image ls"``."""
+        ``"skiff image ls"``, replaced by :attr:`prog` when set (``skiff image ls`` and
+        ``skiff images`` run one function; docker/cli's errors name the command as typed:
+        ``See 'docker image ls --help'.``)."""
         from skiff.cli.argparser import ArgumentParser
 
-        return ArgumentParser(prog=prog, description=description, usage=usage)
+        return ArgumentParser(prog=self.prog or prog, description=description, usage=usage)
 
     @property
     def db(self):  # -> sqlite3.Connection

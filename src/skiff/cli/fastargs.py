@@ -6,14 +6,15 @@ argparse parser is built from (the command's ``add_argument`` calls, replayed in
 gettext, which compiles a regex at import) and adding ~70 arguments costs ~4 ms of every
 ``run``; this costs ~0.1 ms. Anything this does not take exactly as argparse would is left
 to argparse (:func:`parse` returns None): ``--help``, an unknown or abbreviated flag, a flag
-without its value, a value that looks like a flag, ``--``, a bad ``type`` conversion, a
-missing IMAGE, a ``--`` anywhere. So every error message and exit code stays argparse's
-(skiff.cli.argparser).
+without its value, a value that looks like a flag or is ``--``, a bad ``type`` conversion,
+a missing IMAGE. So every error message and exit code stays the parser's
+(skiff.cli.argparser, which reads flags as Docker's pflag does).
 
 What is taken: ``--flag value``, ``--flag=value``, ``-f value``, ``-fVALUE``, bundled
 store_true shorts (``-it``, ``-dit``, a last one taking a value as in ``-ite A=1``), the
 actions ``store``, ``store_true`` and ``append`` with ``type``/``default``/``dest``; then
-the first positional (IMAGE) and everything after it as COMMAND (argparse.REMAINDER).
+the first positional (IMAGE) and everything after it verbatim as COMMAND, ``--`` included
+(argparse.REMAINDER; pflag's interspersed=false); a ``--`` before IMAGE ends the flags.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ class Table:
 
 def parse(table: Table, argv: list[str]) -> SimpleNamespace | None:
     """The namespace argparse would give for ``argv``, or None to let argparse parse it."""
-    if not table.ok or len(table.positionals) != 2 or "--" in argv:
-        return None  # ("--" anywhere: argparse drops it even from COMMAND; its call)
+    if not table.ok or len(table.positionals) != 2:
+        return None
     ns = {}
     for dest, kind, _conv, default in table.dests:
         ns[dest] = list(default) if kind == _APPEND and default is not None else default
@@ -73,8 +74,6 @@ def parse(table: Table, argv: list[str]) -> SimpleNamespace | None:
 
     def put(entry, value: str) -> bool:
         dest, kind, conv, _ = entry
-        if value == "--":  # (argparse turns it into [], not "--")
-            return False
         if conv is not None:
             try:
                 value = conv(value)
@@ -91,7 +90,10 @@ def parse(table: Table, argv: list[str]) -> SimpleNamespace | None:
         tok = argv[i]
         if not tok.startswith("-") or tok == "-":
             break  # IMAGE
-        if tok == "--" or tok.startswith("---"):
+        if tok == "--":  # the end of the flags: IMAGE is next, whatever it looks like
+            i += 1
+            break
+        if tok.startswith("---"):
             return None
         if tok.startswith("--"):
             name, eq, value = tok.partition("=")

@@ -43,7 +43,7 @@ def _daemon_errors() -> Iterator[None]:
 IMAGE_HEADERS = {"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID",
                  "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
                  "Containers": "CONTAINERS", "SharedSize": "SHARED SIZE",
-                 "UniqueSize": "UNIQUE SIZE", "VirtualSize": "VIRTUAL SIZE"}
+                 "UniqueSize": "UNIQUE SIZE", "VirtualSize": "SIZE"}
 
 
 def images(ctx: Context, argv: list[str]) -> int:

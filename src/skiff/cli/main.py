@@ -64,17 +64,23 @@ def _split_globals(argv: list[str]) -> tuple[dict[str, object], list[str]]:
         elif a in ("-v", "--version"):
             opts["version"] = True
             i += 1
-        elif a.startswith("-"):
-            raise _usage_error(f"unknown flag: {a}")
+        elif a.startswith("--"):
+            raise _usage_error(f"unknown flag: {a.split('=', 1)[0]}")
+        elif a.startswith("-") and a != "-":
+            raise _usage_error(f"unknown shorthand flag: '{a[1]}' in {a}")
         else:
             break
     return opts, argv[i:]
 
 
 def _usage_error(msg: str):
-    from skiff.errors import InvalidArgument
+    """A usage error of skiff's own flags or command name; Docker's two lines for flags
+    (``unknown flag: --bogus`` then ``See 'skiff --help'.``)."""
+    from skiff.cli.context import UsageError
 
-    return InvalidArgument(msg, "See 'skiff --help'.")
+    if msg.startswith(("unknown flag", "unknown shorthand flag", "flag needs")):
+        return UsageError(f"{msg}\nSee 'skiff --help'.")
+    return UsageError(msg, "See 'skiff --help'.")
 
 
 def _resolve(rest: list[str]) -> tuple[Entry, str, list[str]] | None:
@@ -119,6 +125,29 @@ def _daemon_exit(entry: Entry | None, e) -> int:
     return 1
 
 
+# Commands whose arguments name files on this machine (docker/cli opens them itself, byte
+# for byte): their arguments keep undecodable bytes (Python's surrogateescape), so that
+# ``skiff import /tmp/$'\xff'.tar`` opens that very file. So do skiff's global flags.
+_LOCAL_PATHS = {("image", "import_"), ("image", "save"), ("image", "load"),
+                ("container_ops", "cp"), ("container_ops", "export"), ("build", "build"),
+                ("dockerfile", "check")}
+
+
+def _replacing_bad_bytes(argv: list[str]) -> list[str]:
+    """``argv`` with each byte that is not UTF-8 (a lone surrogate from Python's
+    surrogateescape decoding of the process's arguments) turned into U+FFFD, as Docker's
+    client-to-daemon JSON turns it (``docker commit -m $'\\xff'`` stores "\\ufffd"); no
+    record, spec, SQLite column or output stream here can hold a lone surrogate."""
+    out = []
+    for a in argv:
+        try:
+            a.encode()
+        except UnicodeEncodeError:
+            a = a.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        out.append(a)
+    return out
+
+
 def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     """Run one skiff command; return its exit code (never raises for user errors).
 
@@ -132,6 +161,7 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
     debug = os.environ.get("SKIFF_DEBUG") == "1"
     ctx = None
     entry: Entry | None = None
+    prog = ""
     try:
         opts, rest = _split_globals(argv)
         debug = debug or bool(opts["debug"])
@@ -147,13 +177,19 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
         if found is None:
             sys.stdout.write(_group_help(rest[0]))
             return 0
-        entry, _prog, args = found
+        entry, prog, args = found
         module, func, _ = entry
+        if (module, func) not in _LOCAL_PATHS:
+            for a in args:
+                if not a.isascii():  # (O(1) per argument: the usual command line stops here)
+                    args = _replacing_bad_bytes(args)
+                    break
         from skiff.cli.context import Context
         from skiff.config import Config
 
         ctx = Context(Config.from_env(opts["root"], opts["runtime"]), debug=debug,
                       exiting=exiting)
+        ctx.prog = prog
         fn = getattr(__import__(f"skiff.cli.{module}", fromlist=[func]), func)
         return int(fn(ctx, args) or 0)
     except SkiffError as e:
@@ -161,7 +197,10 @@ def main(argv: list[str] | None = None, *, exiting: bool = False) -> int:
             import traceback
 
             traceback.print_exc()
-        _print_error(str(e))
+        msg = str(e)
+        if prog and msg.startswith('invalid argument "') and "\n" not in msg:
+            msg += f"\nSee '{prog} --help'."  # (pflag's refusal of a flag's value)
+        _print_error(msg)
         return _daemon_exit(entry, e)
     except KeyboardInterrupt:
         _print_error("operation cancelled by user")

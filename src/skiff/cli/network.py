@@ -61,10 +61,27 @@ def create(ctx: Context, argv: list[str]) -> int:
 
 
 def _row(n) -> dict:
-    return {"ID": n.id[:12], "Name": n.name, "Driver": n.driver, "Scope": "local",
-            "IPv6": str(bool(n.subnet6)).lower(), "Internal": str(n.internal).lower(),
-            "Labels": ",".join(f"{k}={v}" for k, v in n.labels.items()),
-            "CreatedAt": n.created}
+    """A ``network ls --format`` row: its fields, and ``{{.Label "k"}}`` (docker/cli's)."""
+    from skiff.format.gotemplate import LabeledRow
+
+    labels = dict(n.labels)
+    return LabeledRow({"ID": n.id[:12], "Name": n.name, "Driver": n.driver, "Scope": "local",
+                       "IPv6": str(bool(n.subnet6)).lower(), "Internal": str(n.internal).lower(),
+                       "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+                       "CreatedAt": _go_time(n.created)}, labels)
+
+
+def _go_time(ts: float) -> str:
+    """Go's time.Time String() in UTC, as docker/cli's network CreatedAt prints it:
+    ``2026-11-30 18:23:45.606961833 +0000 UTC`` (fraction without trailing zeros)."""
+    import time
+
+    ns = int(ts * 1e9)  # (as network inspect's Created)
+    sec, frac = divmod(ns, 1_000_000_000)
+    text = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(sec))
+    if frac:
+        text += "." + f"{frac:09d}".rstrip("0")
+    return text + " +0000 UTC"
 
 
 def _match(n, svc, f: str) -> bool:

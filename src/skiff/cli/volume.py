@@ -79,12 +79,15 @@ def ls(ctx: Context, argv: list[str]) -> int:
 def _ls_row(v: dict) -> dict:
     """A ``volume ls --format`` row as docker/cli's volume formatter gives it: Labels as
     ``k=v,k2=v2`` (sorted here; Go's map order is random), N/A for what a local volume
-    lacks (usage is only known to ``system df -v``)."""
+    lacks (usage is only known to ``system df -v``); ``{{.Label "k"}}`` as docker/cli's."""
+    from skiff.format.gotemplate import LabeledRow
+
     labels = v.get("Labels") or {}
-    return {"Availability": "N/A", "Driver": v["Driver"], "Group": "N/A",
-            "Labels": ",".join(f"{k}={x}" for k, x in sorted(labels.items())),
-            "Links": "N/A", "Mountpoint": v.get("Mountpoint", ""), "Name": v["Name"],
-            "Scope": v.get("Scope", "local"), "Size": "N/A", "Status": "N/A"}
+    return LabeledRow({"Availability": "N/A", "Driver": v["Driver"], "Group": "N/A",
+                       "Labels": ",".join(f"{k}={x}" for k, x in sorted(labels.items())),
+                       "Links": "N/A", "Mountpoint": v.get("Mountpoint", ""), "Name": v["Name"],
+                       "Scope": v.get("Scope", "local"), "Size": "N/A", "Status": "N/A"},
+                      labels)
 
 
 def inspect(ctx: Context, argv: list[str]) -> int:

@@ -271,7 +271,10 @@ class _State:
         has_args = len(args) > 1 or final is not _NOFINAL
         if receiver is MISSING:
             return MISSING
-        if isinstance(receiver, dict):
+        if isinstance(receiver, dict) and not (has_args and _row_method(receiver, name)):
+            if not has_args and _row_method(receiver, name):
+                want = getattr(type(receiver), name).__code__.co_argcount - 1
+                raise ExecError(f"wrong number of args for {name}: want {want} got 0", node)
             if has_args:
                 raise ExecError(f"{name} is not a method but has arguments", node)
             if isinstance(receiver, GoStruct) and name not in receiver \
@@ -513,6 +516,12 @@ class _HeaderContext:
             raise AttributeError(name)
         return _HeaderName(header_name(name, self._headers))
 
+    def Label(self, name: object) -> _HeaderName:  # noqa: N802 (Go's method name)
+        """docker/cli's HeaderContext.Label: ``{{.Label "com.x.app-name"}}``'s header is the
+        last dot-separated part, ``-`` and ``_`` as spaces: ``app name``."""
+        last = str(name).split(".")[-1]
+        return _HeaderName(last.replace("-", " ").replace("_", " "))
+
 
 class _HeaderState(_State):
     """Runs the template on the header context: a header's sub-fields are the header."""
@@ -523,6 +532,28 @@ class _HeaderState(_State):
         if isinstance(receiver, _HeaderName):
             return receiver
         return super().field(dot, name, node, args, final, receiver)
+
+
+class LabeledRow(dict):
+    """A list command's row (its fields) whose ``{{.Label "k"}}`` is the object's label k,
+    "" when it has none: docker/cli's Label method of the container, volume and network
+    formatter contexts."""
+
+    __slots__ = ("labels",)
+
+    def __init__(self, fields: dict, labels: Mapping[str, str] | None):
+        super().__init__(fields)
+        self.labels = labels or {}
+
+    def Label(self, name: object) -> str:  # noqa: N802 (Go's method name)
+        return self.labels.get(name, "") if isinstance(name, str) else ""
+
+
+def _row_method(row: dict, name: str) -> bool:
+    """True when ``row`` (a list command's row, a dict subclass) has a Go-style method
+    ``name`` taking arguments, as docker/cli's ContainerContext.Label: ``{{.Label "k"}}``."""
+    return type(row) is not dict and name[:1].isupper() \
+        and callable(getattr(type(row), name, None))
 
 
 def _render_header(tree: P.Tree, template: str, headers: Mapping[str, str] | None,

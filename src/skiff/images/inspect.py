@@ -21,6 +21,7 @@ _CONFIG_DEFAULTS: list[tuple[str, Any]] = [
     ("WorkingDir", ""), ("Entrypoint", None), ("OnBuild", None), ("Labels", None),
     ("StopSignal", None), ("StopTimeout", None), ("Shell", None),
 ]
+_GO_MAPS = ("ExposedPorts", "Volumes", "Labels")  # (map[string]...: printed sorted)
 _OMIT_WHEN_EMPTY = {"ExposedPorts", "Healthcheck", "ArgsEscaped", "StopSignal", "StopTimeout",
                     "Shell"}
 
@@ -36,6 +37,10 @@ def docker_config(section: dict) -> dict:
     for k, v in section.items():
         if k not in out and k not in _OMIT_WHEN_EMPTY:
             out[k] = v
+    for k in _GO_MAPS:  # (encoding/json writes a Go map's keys sorted)
+        v = out.get(k)
+        if isinstance(v, dict) and len(v) > 1:
+            out[k] = dict(sorted(v.items()))
     return out
 
 

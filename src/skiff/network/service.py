@@ -226,8 +226,11 @@ class NetworkService:
             "IPAM": {"Driver": "default", "Options": None if not n.user_defined else {},
                      "Config": ipam_cfg},
             "Internal": n.internal, "Attachable": False, "Ingress": False,
-            "ConfigFrom": {"Network": ""}, "ConfigOnly": False, "Containers": containers,
-            "Options": dict(n.options), "Labels": dict(n.labels),
+            "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
+            "Containers": dict(sorted(containers.items())),
+            # (Go maps: encoding/json writes their keys sorted)
+            "Options": dict(sorted(dict(n.options).items())),
+            "Labels": dict(sorted(dict(n.labels).items())),
         }
 
 

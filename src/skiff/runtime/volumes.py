@@ -347,7 +347,7 @@ def _info(svc, row) -> dict:
     from skiff.format.humanize import format_rfc3339
 
     name = row["name"]
-    labels = json.loads(row["labels"] or "{}")
+    labels = dict(sorted(json.loads(row["labels"] or "{}").items()))  # (a Go map: sorted)
     return {"CreatedAt": format_rfc3339(int(row["created"])), "Driver": row["driver"],
             "Labels": labels or None,  # docker: null for a volume without labels
             "Mountpoint": str(svc.config.volumes_dir / name / "_data"),

@@ -247,7 +247,7 @@ def test_tar_context_on_stdin_iidfile_and_bad_flag(cli, bb, example, tmp_path):
     assert image_files("tarctx:1")["/app/app.js"][4] == (ctx / "app.js").read_bytes()
     r = cli("build", "--no-such-flag", str(ctx))
     assert r.code == 125
-    assert r.err.startswith("skiff: skiff build: unrecognized arguments: --no-such-flag")
+    assert r.err == "skiff: unknown flag: --no-such-flag\nSee 'skiff build --help'.\n"
 
 
 def test_check_reports_lint_warnings_without_building(cli, tmp_path, skiff_root):

@@ -231,14 +231,14 @@ def test_save_to_stdout_piped_into_load(skiff_exe, tmp_path, skiff_root):
 @pytest.mark.parametrize("args,err", [
     # docker's client (ImageTag) wraps a bad name: Error parsing reference: "Bad" is not ...
     (("tag", "app", "Bad"), 'skiff: Error parsing reference: "Bad" is not a valid repository/'
-                            "tag: invalid reference format: repository name (library/Bad) "
-                            "must be lowercase\n"),
+                            "tag: invalid reference format: repository name must be "
+                            "lowercase\n"),
     (("tag", "app", "x@sha256:" + "a" * 64), "skiff: refusing to create a tag with a digest "
                                              "reference\n"),
     (("tag", "app", "a:b:c"), 'skiff: Error parsing reference: "a:b:c" is not a valid '
                               "repository/tag: invalid reference format\n"),
-    (("import", "-", "UPPER"), "skiff: invalid reference format: repository name "
-                               "(library/UPPER) must be lowercase\n"),
+    (("import", "-", "UPPER"), "skiff: invalid reference format: repository name must "
+                               "be lowercase\n"),
 ])
 def test_invalid_references(cli, tarfile_path, args, err):
     _import(cli, tarfile_path, "app")

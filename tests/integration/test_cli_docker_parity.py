@@ -1,0 +1,220 @@
+"""Docker CLI behaviour QA found missing, checked against docker 20.10's output with a
+real store (runc and overlayfs where a container runs): non-UTF-8 bytes in any command's
+arguments, ``--`` after IMAGE, sorted JSON objects in inspect, ``ps``'s ``.Label``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.integration.test_container_lifecycle import _main, drop_runc_root
+
+pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory, busybox_tar):
+    r = tmp_path_factory.mktemp("parity") / "root"
+    assert _main(r, "import", str(busybox_tar), "bb:1").code == 0
+    yield r
+    drop_runc_root(r)
+
+
+def _exe(root, *args: str | bytes) -> subprocess.CompletedProcess:
+    """The real executable (its argv as the kernel gives it: bytes that are not UTF-8)."""
+    return subprocess.run([sys.executable, "-m", "skiff", "--root", os.fsencode(root), *args],
+                          capture_output=True, timeout=120)
+
+
+def test_commit_message_with_non_utf8_byte_becomes_replacement_char(root):
+    """`docker commit -m $'\\xff' c1 x:1` stores the comment "\\ufffd" (its JSON does);
+    skiff crashed with an internal UnicodeEncodeError. Now every command's arguments
+    are cleaned where argv is decoded (skiff.cli.main)."""
+    assert _main(root, "create", "--name", "p-commit", "bb:1", "true").code == 0
+    r = _exe(root, "commit", "-m", b"\xff", "p-commit", "p-commit:1")
+    assert (r.returncode, r.stderr) == (0, b""), r
+    r = _exe(root, "inspect", "--format", "{{json .Comment}}", "p-commit:1")
+    assert r.stdout == b'"\xef\xbf\xbd"\n'
+    r = _exe(root, "history", "--format", "{{.Comment}}", "p-commit:1")
+    assert r.stdout.splitlines()[0] == b"\xef\xbf\xbd"
+    assert _main(root, "rm", "p-commit").code == 0
+    assert _main(root, "rmi", "p-commit:1").code == 0
+
+
+def test_local_file_names_keep_their_non_utf8_bytes(root, tmp_path, busybox_tar):
+    """docker/cli opens local files byte for byte (``docker import /tmp/$'\xff'.tar``):
+    import/save/load name the very file; only what goes into records is cleaned."""
+    src = os.fsencode(tmp_path) + b"/bb\xff.tar"
+    with open(busybox_tar, "rb") as f, open(src, "wb") as g:
+        g.write(f.read())
+    r = _exe(root, "import", src, "bad-bytes:1")
+    assert (r.returncode, r.stderr) == (0, b""), r
+    out = os.fsencode(tmp_path) + b"/out\xfe.tar"
+    r = _exe(root, "save", "-o", out, "bad-bytes:1")
+    assert (r.returncode, r.stderr) == (0, b""), r
+    assert os.path.getsize(out) > 0
+    assert not os.path.exists(os.fsencode(tmp_path) + "/out\ufffd.tar".encode())
+    assert _main(root, "rmi", "bad-bytes:1").code == 0
+    r = _exe(root, "load", "-i", out)
+    assert r.returncode == 0, r
+    assert _main(root, "rmi", "bad-bytes:1").code == 0
+
+
+def test_double_dash_after_image_is_the_command(root):
+    """pflag stops at IMAGE (interspersed off): `docker run --rm bb:1 -- echo hi` runs
+    "--" (exit 127, runc's "executable file not found"); argparse dropped the "--" and ran
+    echo. create keeps it as Path, exec as its command."""
+    r = _main(root, "run", "--rm", "--network", "none", "bb:1", "--", "echo", "hi")
+    assert (r.code, r.out, r.err) == (127, "", (
+        "skiff: failed to create task for container: failed to create shim task: OCI runtime "
+        "create failed: runc create failed: unable to start container process: exec: \"--\": "
+        "executable file not found in $PATH: unknown\n"))
+    # a "--" before IMAGE only ends the flags
+    r = _main(root, "run", "--rm", "--network", "none", "--", "bb:1", "echo", "--", "hi")
+    assert (r.code, r.out) == (0, "-- hi\n")
+    r = _main(root, "create", "--name", "p-dash", "bb:1", "--", "echo", "hi")
+    assert r.code == 0, r
+    r = _main(root, "inspect", "--format", "{{json .Path}} {{json .Args}} {{json .Config.Cmd}}",
+              "p-dash")
+    assert r.out == '"--" ["echo","hi"] ["--","echo","hi"]\n'
+    assert _main(root, "ps", "-a", "--filter", "name=p-dash",
+                 "--format", "{{.Command}}").out == '"-- echo hi"\n'
+    assert _main(root, "rm", "p-dash").code == 0
+    assert _main(root, "run", "-d", "--name", "p-exec", "--network", "none", "bb:1",
+                 "sleep", "60").code == 0
+    try:
+        r = _main(root, "exec", "p-exec", "--", "echo", "hi")
+        assert (r.code, r.err) == (127, (
+            "skiff: OCI runtime exec failed: exec failed: unable to start container process: "
+            "exec: \"--\": executable file not found in $PATH: unknown\n"))
+        r = _main(root, "exec", "--", "p-exec", "echo", "hi")
+        assert (r.code, r.out) == (0, "hi\n")
+    finally:
+        _main(root, "rm", "-f", "p-exec")
+
+
+def test_inspect_writes_go_maps_with_sorted_keys(root, busybox_tar):
+    """encoding/json writes a Go map's keys sorted: docker inspect shows `-l z=1 -l a=2
+    -l m=3` as {"a","m","z"} (and ExposedPorts, Volumes; Config's field order puts
+    ExposedPorts after AttachStderr); skiff showed the order given. Each expected value
+    is docker 20.10's for the same command."""
+    assert _main(root, "create", "--name", "p-lab", "-l", "z=1", "-l", "a=2", "-l", "m=3",
+                 "--expose", "90", "--expose", "80/udp", "--expose", "8080", "-v", "/b",
+                 "-v", "/a", "--network", "none", "bb:1", "true").code == 0
+    try:
+        r = _main(root, "inspect", "-f", "{{json .Config.Labels}} {{json .Config.ExposedPorts}} "
+                  "{{json .Config.Volumes}}", "p-lab")
+        assert r.out == ('{"a":"2","m":"3","z":"1"} {"80/udp":{},"8080/tcp":{},"90/tcp":{}} '
+                         '{"/a":{},"/b":{}}\n')
+        r = _main(root, "container", "inspect", "p-lab")
+        cfg = json.loads(r.out)[0]["Config"]
+        assert list(cfg)[5:7] == ["AttachStderr", "ExposedPorts"]
+        assert '"Labels": {\n                "a": "2",\n                "m": "3",\n' \
+               '                "z": "1"\n            }' in r.out
+    finally:
+        _main(root, "rm", "-v", "p-lab")
+    r = _main(root, "import", "-c", "LABEL z=1 a=2 m=3", "-c", "EXPOSE 90 80/udp 8080",
+              "-c", 'VOLUME ["/b", "/a"]', str(busybox_tar), "p-limp:1")
+    assert r.code == 0, r
+    r = _main(root, "image", "inspect", "-f", "{{json .Config}}", "p-limp:1")
+    assert r.out == (
+        '{"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,'
+        '"AttachStderr":false,"ExposedPorts":{"80/udp":{},"8080/tcp":{},"90/tcp":{}},'
+        '"Tty":false,"OpenStdin":false,"StdinOnce":false,"Env":null,"Cmd":null,"Image":"",'
+        '"Volumes":{"/a":{},"/b":{}},"WorkingDir":"","Entrypoint":null,"OnBuild":null,'
+        '"Labels":{"a":"2","m":"3","z":"1"}}\n')
+    assert _main(root, "rmi", "p-limp:1").code == 0
+    assert _main(root, "volume", "create", "--label", "z=1", "--label", "a=2",
+                 "p-lvol").code == 0
+    assert _main(root, "volume", "inspect", "-f", "{{json .Labels}}",
+                 "p-lvol").out == '{"a":"2","z":"1"}\n'
+    assert _main(root, "volume", "rm", "p-lvol").code == 0
+    assert _main(root, "network", "create", "--label", "z=1", "--label", "a=2", "-o", "zz=1",
+                 "-o", "aa=2", "p-lnet").code == 0
+    try:
+        assert _main(root, "network", "inspect", "-f", "{{json .Labels}} {{json .Options}}",
+                     "p-lnet").out == '{"a":"2","z":"1"} {"aa":"2","zz":"1"}\n'
+    finally:
+        _main(root, "network", "rm", "p-lnet")
+
+
+def test_ps_label_method_and_row_fields(root):
+    """docker/cli's ContainerContext.Label: `{{.Label "z"}}` is the label's value, ""
+    for a missing one; the table header is the name's last dot part with - and _ as
+    spaces. skiff failed: "Label is not a method but has arguments". Mounts are cut to 15
+    characters ("…") unless --no-trunc, and {{json .}} computes Size, as docker 20.10."""
+    assert _main(root, "create", "--name", "p-ps", "-l", "z=1", "-l", "a=2",
+                 "-l", "com.x.app-name=web", "-v", "/vol", "--network", "none",
+                 "bb:1", "true").code == 0
+    try:
+        r = _main(root, "ps", "-a", "--filter", "name=p-ps", "--format",
+                  '[{{.Label "z"}}] [{{.Label "missing"}}] [{{.Labels}}] {{json .Labels}}')
+        assert (r.code, r.out) == (0, '[1] [] [a=2,com.x.app-name=web,z=1] '
+                                      '"a=2,com.x.app-name=web,z=1"\n')
+        r = _main(root, "ps", "-a", "--filter", "name=p-ps", "--format",
+                  'table {{.Names}}\t{{.Label "z"}}\t{{.Label "com.x.app-name"}}|'
+                  '{{.Label "missing"}}|')
+        assert r.out == ("NAMES     z         app name|missing|\n"
+                         "p-ps      1         web||\n")
+        r = _main(root, "ps", "-a", "--filter", "name=p-ps", "--format", "{{.Label}}")
+        assert (r.code, r.out) == (1, "")
+        assert r.err.endswith("wrong number of args for Label: want 1 got 0\n")
+        vol = json.loads(_main(root, "inspect", "p-ps").out)[0]["Mounts"][0]["Name"]
+        r = _main(root, "ps", "-a", "--filter", "name=p-ps", "--format", "{{.Mounts}}")
+        assert r.out == vol[:14] + "…\n"
+        r = _main(root, "ps", "-a", "--no-trunc", "--filter", "name=p-ps",
+                  "--format", "{{.Mounts}}")
+        assert r.out == vol + "\n"
+        row = json.loads(_main(root, "ps", "-a", "--filter", "name=p-ps",
+                               "--format", "{{json .}}").out)
+        assert row["Size"] == "0B (virtual 1.98MB)"
+        assert row["Mounts"] == vol[:14] + "…"
+    finally:
+        _main(root, "rm", "-v", "p-ps")
+
+
+def test_images_virtual_size_header_is_size(root):
+    """docker 20.10 heads {{.VirtualSize}} "SIZE" in an images table."""
+    r = _main(root, "images", "--format", "table {{.Repository}}\t{{.VirtualSize}}", "bb:1")
+    assert r.out == "REPOSITORY   SIZE\nbb           1.983MB\n"
+
+
+def test_volume_and_network_ls_label_method(root):
+    """docker/cli's volume and network contexts have Label too; network ls's CreatedAt is
+    Go's time.Time String (skiff printed the float of its record)."""
+    assert _main(root, "volume", "create", "--label", "z=1", "--label", "a=2",
+                 "p-vls").code == 0
+    try:
+        r = _main(root, "volume", "ls", "--filter", "name=p-vls", "--format",
+                  '{{.Label "z"}}|{{.Label "missing"}}|{{.Labels}}')
+        assert (r.code, r.out) == (0, "1||a=2,z=1\n")
+    finally:
+        _main(root, "volume", "rm", "p-vls")
+    assert _main(root, "network", "create", "--label", "z=1", "--label", "a=2",
+                 "p-nls").code == 0
+    try:
+        r = _main(root, "network", "ls", "--filter", "name=p-nls", "--format",
+                  'table {{.Name}}\t{{.Label "z"}}|{{.Label "missing"}}|{{.Labels}}')
+        assert (r.code, r.out) == (0, "NAME      z|missing|LABELS\np-nls     1||a=2,z=1\n")
+        created = _main(root, "network", "inspect", "-f", "{{.Created}}", "p-nls").out.strip()
+        day, clock = created.rstrip("Z").split("T")
+        r = _main(root, "network", "ls", "--filter", "name=p-nls", "--format", "{{.CreatedAt}}")
+        assert r.out == f"{day} {clock} +0000 UTC\n"
+    finally:
+        _main(root, "network", "rm", "p-nls")
+
+
+def test_run_of_a_missing_image_names_it_as_docker_does(root):
+    """docker/cli checks the name first (`docker run UPPER`: only the lowercase error,
+    exit 125), then says `Unable to find image 'localhost:1/nope:latest' locally` of the
+    familiar name with :latest added, before its pull fails (exit 125)."""
+    r = _exe(root, "run", "--rm", "UPPER")
+    assert (r.returncode, r.stderr) == (
+        125, b"skiff: invalid reference format: repository name must be lowercase\n")
+    r = _exe(root, "run", "--rm", "localhost:1/nope")
+    assert r.returncode == 125
+    assert r.stderr.splitlines()[0] == b"Unable to find image 'localhost:1/nope:latest' locally"
