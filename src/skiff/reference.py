@@ -219,8 +219,9 @@ def parse_normalized_named(s: str) -> Reference:
     remote = rest.split(":", 1)[0] if ":" in rest else rest
     remote = remote.split("@", 1)[0]
     if remote.lower() != remote:
+        # docker 20.10's vendored distribution/reference: no name in the message
         raise _err("ErrNameContainsUppercase",
-                   f"invalid reference format: repository name ({remote}) must be lowercase")
+                   "invalid reference format: repository name must be lowercase")
     ref = parse_raw(f"{domain}/{rest}")
     if not ref.path:
         raise _err("ErrNameEmpty")

@@ -206,3 +206,15 @@ def test_volume_and_network_ls_label_method(root):
         assert r.out == f"{day} {clock} +0000 UTC\n"
     finally:
         _main(root, "network", "rm", "p-nls")
+
+
+def test_run_of_a_missing_image_names_it_as_docker_does(root):
+    """docker/cli checks the name first (`docker run UPPER`: only the lowercase error,
+    exit 125), then says `Unable to find image 'localhost:1/nope:latest' locally` of the
+    familiar name with :latest added, before its pull fails (exit 125)."""
+    r = _exe(root, "run", "--rm", "UPPER")
+    assert (r.returncode, r.stderr) == (
+        125, b"skiff: invalid reference format: repository name must be lowercase\n")
+    r = _exe(root, "run", "--rm", "localhost:1/nope")
+    assert r.returncode == 125
+    assert r.stderr.splitlines()[0] == b"Unable to find image 'localhost:1/nope:latest' locally"

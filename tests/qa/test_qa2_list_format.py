@@ -118,8 +118,7 @@ def test_history_not_human_table_shows_created_at(cli, bb, extra):
     ("bb:1", "x:", 'Error parsing reference: "x:" is not a valid repository/tag: '
                    "invalid reference format"),
     ("nope", "UPPER", 'Error parsing reference: "UPPER" is not a valid repository/tag: '
-                      "invalid reference format: repository name (library/UPPER) must be "
-                      "lowercase"),  # the names are checked before the source is looked up
+                      "invalid reference format: repository name must be lowercase"),  # the names are checked before the source is looked up
     ("bad::src", "x:1", 'Error parsing reference: "bad::src" is not a valid repository/tag: '
                         "invalid reference format"),
 ])

@@ -216,4 +216,4 @@ def test_parse_adds_latest(s, full, familiar):
 def test_parse_uppercase_message():
     with pytest.raises(InvalidArgument) as e:
         R.parse("Busybox")
-    assert str(e.value) == "invalid reference format: repository name (library/Busybox) must be lowercase"
+    assert str(e.value) == "invalid reference format: repository name must be lowercase"

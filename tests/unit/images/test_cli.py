@@ -155,7 +155,7 @@ def test_save_load_round_trip(cli, tarfile_path, tmp_path, skiff_root):
     assert cli("images", "-q", "--no-trunc").out == image_id + "\n"
     assert cli("system", "check").code == 0
     r = cli("save", "-o", str(tmp_path / "x.tar"), "nope")
-    assert (r.code, r.err) == (1, "skiff: No such image: nope:latest\n")
+    assert (r.code, r.err) == (1, "skiff: No such image: nope\n")  # docker 20.10 save
     assert not (tmp_path / "x.tar").exists()
 
 
@@ -231,14 +231,14 @@ def test_save_to_stdout_piped_into_load(skiff_exe, tmp_path, skiff_root):
 @pytest.mark.parametrize("args,err", [
     # docker's client (ImageTag) wraps a bad name: Error parsing reference: "Bad" is not ...
     (("tag", "app", "Bad"), 'skiff: Error parsing reference: "Bad" is not a valid repository/'
-                            "tag: invalid reference format: repository name (library/Bad) "
-                            "must be lowercase\n"),
+                            "tag: invalid reference format: repository name must be "
+                            "lowercase\n"),
     (("tag", "app", "x@sha256:" + "a" * 64), "skiff: refusing to create a tag with a digest "
                                              "reference\n"),
     (("tag", "app", "a:b:c"), 'skiff: Error parsing reference: "a:b:c" is not a valid '
                               "repository/tag: invalid reference format\n"),
-    (("import", "-", "UPPER"), "skiff: invalid reference format: repository name "
-                               "(library/UPPER) must be lowercase\n"),
+    (("import", "-", "UPPER"), "skiff: invalid reference format: repository name must "
+                               "be lowercase\n"),
 ])
 def test_invalid_references(cli, tarfile_path, args, err):
     _import(cli, tarfile_path, "app")
@@ -268,7 +268,7 @@ def test_images_before_since_and_prune_filters(cli, tmp_path):
         "Total reclaimed space: 0B\n"
     assert cli("images", "-q").out == f"{ids[2]}\n{ids[1]}\n"
     r = cli("image", "prune", "-f", "--filter", "bogus=1")
-    assert (r.code, r.err) == (1, "skiff: invalid filter 'bogus'\n")
+    assert (r.code, r.err) == (1, "skiff: Invalid filter 'bogus'\n")  # dockerd's words
 
 
 def test_save_and_load_platform(cli, tarfile_path, tmp_path):
