@@ -150,4 +150,5 @@ def template_view(obj: dict) -> dict:
     # (a Config field the JSON omits reads as Go's zero value: Healthcheck <nil>)
     data = {k: (GoStruct(v, _STRUCT_FIELDS[k], defaults=CONFIG_ZERO if "Config" in k else None)
                 if k in _STRUCT_FIELDS and isinstance(v, dict) else v) for k, v in obj.items()}
-    return GoStruct(data, _IMAGE_FIELDS)
+    # (Variant and OsVersion are omitempty strings: "" when the JSON leaves them out)
+    return GoStruct(data, _IMAGE_FIELDS, defaults={"Variant": "", "OsVersion": ""})

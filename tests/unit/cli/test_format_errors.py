@@ -115,6 +115,8 @@ def test_image_inspect_errors(cli, bb):
                                                   ":1: unclosed action\n")
         # typed: Config.Healthcheck is a nil pointer (the JSON omits it)
         assert cli(*argv, "-f", "{{.Config.Healthcheck}}", "bb:1").out == "<nil>\n"
+        # and omitempty strings are ""
+        assert cli(*argv, "-f", "{{.Variant}}|{{.OsVersion}}|", "bb:1").out == "||\n"
 
 
 def test_volume_and_network_inspect_errors(cli, skiff_root):
