@@ -64,14 +64,18 @@ class GoStruct(dict):
     key "Sise"``.
     """
 
-    __slots__ = ("fields", "defaults", "struct_type")
+    __slots__ = ("fields", "defaults", "struct_type", "go_order")
 
     def __init__(self, data: Mapping[str, object], fields: Iterable[str], *,
-                 defaults: Mapping[str, object] | None = None, struct_type: str | None = None):
+                 defaults: Mapping[str, object] | None = None, struct_type: str | None = None,
+                 ordered: bool = False):
         super().__init__(data)
         self.fields = frozenset(fields)
         self.defaults = defaults or {}
         self.struct_type = struct_type
+        # with ordered=True ``fields`` is in Go's declaration order and ``{{.}}`` prints the
+        # struct as Go's %v does: ``{no 0}``
+        self.go_order = tuple(fields) if ordered else None
 
     def missing(self, name: str) -> object:
         """The value of field ``name`` when the JSON left it out (omitempty): ``defaults``'
@@ -301,7 +305,10 @@ class _State:
                                     node)
                 raise ExecError(f"{name} is not a method but has arguments", node)
             if name in receiver:
-                return receiver[name]
+                v = receiver[name]
+                if v is None and self.missingkey_error and type(receiver) is dict:
+                    return MISSING  # a JSON null in map[string]interface{}: <no value>
+                return v
             if isinstance(receiver, GoStruct):
                 if name in receiver.fields:
                     return receiver.missing(name)

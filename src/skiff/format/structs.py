@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from skiff.format.gofmt import NilMap, NilSlice
 from skiff.format.gotemplate import GoStruct
 
-__all__ = ["container_view", "network_view", "volume_view", "CONFIG_ZERO"]
+__all__ = ["container_view", "network_view", "volume_view", "CONFIG_ZERO", "typed_config"]
 
 # One struct: (field names, {field: zero value when the JSON omits it}, {field: nested
 # struct name, or "[name]" for a slice of / "{name}" for a map of that struct}).
@@ -77,7 +78,7 @@ _STRUCTS: dict[str, _Struct] = {
         {"LogConfig": "LogConfig", "RestartPolicy": "RestartPolicy"}),
     "LogConfig": (("Type", "Config"), {}, {}),
     "RestartPolicy": (("Name", "MaximumRetryCount"), {}, {}),
-    "GraphDriver": (("Name", "Data"), {}, {}),
+    "GraphDriver": (("Data", "Name"), {}, {}),
     "MountPoint": (("Type", "Name", "Source", "Destination", "Driver", "Mode", "RW",
                     "Propagation"), {"Name": "", "Driver": ""}, {}),
     "NetworkSettings": (
@@ -114,8 +115,41 @@ _STRUCTS: dict[str, _Struct] = {
 }
 
 
+def typed_config(value: object) -> object:
+    """An image's Config / ContainerConfig (container.Config) for a typed template run."""
+    return _view(value, "Config", None)
+
+
 # container.Config's zero values for the fields its JSON omits (image inspect's Config too)
 CONFIG_ZERO: Mapping[str, object] = _STRUCTS["Config"][1]
+
+
+# The fields of map type (a JSON null is a nil map: ``map[]``) and of pointer type (null is
+# ``<nil>``); any other field that can be null is a slice (a nil slice prints ``[]``).
+_MAPS = frozenset({
+    "Config.ExposedPorts", "Config.Volumes", "Config.Labels", "HostConfig.PortBindings",
+    "HostConfig.StorageOpt", "HostConfig.Tmpfs", "HostConfig.Sysctls", "LogConfig.Config",
+    "NetworkSettings.Ports", "NetworkSettings.Networks", "GraphDriver.Data",
+    "EndpointSettings.DriverOpts", "NetworkResource.Containers", "NetworkResource.Options",
+    "NetworkResource.Labels", "NetworkResource.Services", "IPAM.Options", "Volume.Labels",
+    "Volume.Options", "Volume.Status"})
+_POINTERS = frozenset({
+    "ContainerJSON.Node", "ContainerJSON.SizeRw", "ContainerJSON.SizeRootFs",
+    "ContainerJSON.State", "ContainerJSON.HostConfig", "ContainerJSON.Config",
+    "ContainerJSON.NetworkSettings", "ContainerState.Health", "Config.Healthcheck",
+    "Config.StopTimeout", "HostConfig.MemorySwappiness", "HostConfig.OomKillDisable",
+    "HostConfig.PidsLimit", "HostConfig.Init", "EndpointSettings.IPAMConfig",
+    "Volume.UsageData"})
+# Structs with embedded ones (printed nested by Go's %v) keep printing as maps.
+_UNORDERED = frozenset({"ContainerJSON", "HostConfig", "NetworkSettings"})
+
+
+def _null(struct: str, field: str) -> object:
+    """The typed value of a JSON null in ``struct``'s ``field``."""
+    key = f"{struct}.{field}"
+    if key in _POINTERS:
+        return None
+    return NilMap() if key in _MAPS else NilSlice()
 
 
 def _view(value: object, struct: str, go_type: str | None) -> object:
@@ -130,8 +164,9 @@ def _view(value: object, struct: str, go_type: str | None) -> object:
     if not isinstance(value, dict):
         return value
     fields, zero, nested = _STRUCTS[struct]
-    data = {k: (_view(v, nested[k], go_type) if k in nested else v) for k, v in value.items()}
-    return GoStruct(data, fields, defaults=zero,
+    data = {k: (_null(struct, k) if v is None else _view(v, nested[k], go_type) if k in nested
+                else v) for k, v in value.items()}
+    return GoStruct(data, fields, defaults=zero, ordered=struct not in _UNORDERED,
                     struct_type=f"{go_type}.{struct}" if go_type else None)
 
 

@@ -13,6 +13,7 @@ import pytest
 from skiff.errors import InvalidArgument
 from skiff.format.gotemplate import (
     ContextRow,
+    GoStruct,
     LabeledRow,
     inspect_parse,
     render_inspect,
@@ -183,3 +184,38 @@ def test_network_inspect_fields():
 def test_inspect_parse_error_exits_64():
     e = _err(inspect_parse, "{{.Foo")
     assert (str(e), e.exit_code) == ("template parsing error: template: :1: unclosed action", 64)
+
+
+def test_typed_structs_print_as_go_structs_and_nils_as_typed():
+    # docker 20.10 inspect -f on `docker create --name x1 busybox true`
+    c = dict(CONTAINER, State={"Status": "created", "Running": False, "Paused": False,
+                               "Restarting": False, "OOMKilled": False, "Dead": False,
+                               "Pid": 0, "ExitCode": 0, "Error": "",
+                               "StartedAt": "0001-01-01T00:00:00Z",
+                               "FinishedAt": "0001-01-01T00:00:00Z"},
+             HostConfig={"RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+                         "LogConfig": {"Type": "json-file", "Config": {}}, "CapAdd": None},
+             Config={"Entrypoint": None, "Volumes": None, "Labels": {}})
+    v = container_view(c)
+    assert render_inspect("{{.State}}", v, c) == (
+        "{created false false false false false 0 0  0001-01-01T00:00:00Z "
+        "0001-01-01T00:00:00Z <nil>}")
+    assert render_inspect("{{.HostConfig.RestartPolicy}}|{{.HostConfig.LogConfig}}", v, c) == \
+        "{no 0}|{json-file map[]}"
+    # a null slice / map field: [] and map[] as %v, null as JSON
+    assert render_inspect("{{.Config.Entrypoint}}|{{json .Config.Entrypoint}}|"
+                          "{{.Config.Volumes}}|{{json .Config.Volumes}}|{{.HostConfig.CapAdd}}",
+                          v, c) == "[]|null|map[]|null|[]"
+    net = {"Name": "none", "IPAM": {"Driver": "default", "Options": None, "Config": []},
+           "ConfigFrom": {"Network": ""}}
+    assert render_inspect("{{.IPAM}}|{{.ConfigFrom}}|{{json .IPAM}}", network_view(net), net) \
+        == '{default map[] []}|{}|{"Driver":"default","Options":null,"Config":[]}'
+
+
+def test_raw_retry_prints_a_json_null_as_no_value():
+    # the raw JSON is map[string]interface{}: a null is a nil interface, <no value>
+    raw = {"Config": {"Entrypoint": None}}
+    typed = GoStruct({}, ())  # a struct without Config: the typed run fails
+    assert render_inspect("{{.Config.Entrypoint}}", typed, raw) == "<no value>"
+    assert render_inspect("{{.Config.Entrypoint}}", typed, raw) != \
+        render_inspect("{{.Config.Entrypoint}}", {"Config": {"Entrypoint": None}})
