@@ -76,3 +76,13 @@ def test_inspect_errors_in_order_after_the_output(cli, x1):
     r = cli("container", "inspect", "-f", "{{.Name}}", "nosuch", x1)
     assert (r.code, r.out) == (1, f"/{x1}\n")
     assert r.err.count("\n") == 1 and "nosuch" in r.err
+
+
+def test_stats_row_is_a_stats_context(cli, x1):
+    # docker 20.10 stats --no-stream --format '{{.Foo}}' x1 (a created container)
+    r = cli("stats", "--no-stream", "--format", "{{.Foo}}", x1)
+    assert (r.code, r.out, r.err) == (
+        1, "", 'skiff: template parsing error: template: :1:2: executing "" at <.Foo>: '
+               "can't evaluate field Foo in type *container.statsContext\n")
+    r = cli("stats", "--no-stream", "--format", "{{.Name}}|{{.Container}}|{{.PIDs}}", x1)
+    assert (r.code, r.out) == (0, f"{x1}|{x1}|0\n")

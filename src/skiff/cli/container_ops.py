@@ -345,9 +345,13 @@ def stats(ctx: Context, argv: list[str]) -> int:
         "PIDs": str(r["PIDs"]),
     } for r, g in zip(rows, given, strict=True)]
     if a.format:
-        from skiff.format.gotemplate import render_list
+        from skiff.format.gotemplate import ContextRow, render_list
 
-        _out(ctx, render_list(a.format, view, headers={"ID": "CONTAINER ID", "Container": "CONTAINER"}))
+        # rows are docker/cli's *container.statsContext: a field it lacks fails
+        rows = [ContextRow(v, "*container.statsContext") for v in view]
+        _out(ctx, render_list(a.format, rows, headers={"ID": "CONTAINER ID", "Container": "CONTAINER"},
+                              fields=("Container", "ID", "Name", "CPUPerc", "MemUsage", "MemPerc",
+                                      "NetIO", "BlockIO", "PIDs")))
         return 0
     from skiff.format.table import render
 

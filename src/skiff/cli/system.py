@@ -27,6 +27,12 @@ def check(ctx: Context, argv: list[str]) -> int:
     return 1 if r.problems else 0
 
 
+_DF_CONTEXTS = {"Images": "*formatter.diskUsageImagesContext",
+                "Containers": "*formatter.diskUsageContainersContext",
+                "Local Volumes": "*formatter.diskUsageVolumesContext",
+                "Build Cache": "*formatter.diskUsageBuilderContext"}
+
+
 def df(ctx: Context, argv: list[str]) -> int:
     """``skiff system df [-v] [--format]``: TYPE TOTAL ACTIVE SIZE RECLAIMABLE."""
     p = ctx.parser("skiff system df", "Show skiff disk usage")
@@ -47,9 +53,11 @@ def df(ctx: Context, argv: list[str]) -> int:
                       "Active": str(r["Active"]), "Size": human_size(r["Size"], 4),
                       "Reclaimable": human_size(r["Reclaimable"], 4) + pct})
     if a.format:
+        # each line is its own docker/cli context struct: a field it lacks fails
         ctx.out.write(format_rows(a.format, shown, {"Type": "TYPE", "TotalCount": "TOTAL",
                                                     "Active": "ACTIVE", "Size": "SIZE",
-                                                    "Reclaimable": "RECLAIMABLE"}))
+                                                    "Reclaimable": "RECLAIMABLE"},
+                                  go_type=lambda r: _DF_CONTEXTS[r["Type"]]))
         return 0
     ctx.out.write(table([["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]]
                         + [[r["Type"], r["TotalCount"], r["Active"], r["Size"], r["Reclaimable"]]

@@ -150,3 +150,13 @@ def test_inspect_prints_the_good_objects_then_the_errors(cli, bb):
     line = 'skiff: template parsing error: template: :1:2: executing "" at <.Foo>: map has ' \
            'no entry for key "Foo"\n'
     assert (r.code, r.out, r.err) == (1, "\n", line + line)
+
+
+def test_system_df_lines_are_disk_usage_contexts(cli, skiff_root):
+    # docker 20.10 system df --format '{{.Foo}}': the first line (Images) fails, exit 1
+    for fmt in ("{{.Foo}}", "table {{.Foo}}"):
+        r = cli("system", "df", "--format", fmt)
+        assert (r.code, r.out, r.err) == (1, "", _cant("Foo", 2,
+                                                       "*formatter.diskUsageImagesContext"))
+    r = cli("system", "df", "--format", "{{.Type}}")
+    assert (r.code, r.out) == (0, "Images\nContainers\nLocal Volumes\nBuild Cache\n")
