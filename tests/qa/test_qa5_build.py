@@ -58,3 +58,20 @@ def test_proxy_build_args_reach_run_without_an_arg_and_stay_out_of_history(cli, 
             "OTHER=o", "-t", "px:2", str(ctx))
     assert r.code == 0, r.err
     assert "CACHE MISS" not in r.err
+
+
+def test_copy_keeps_hard_links_within_what_it_copies(cli, bb, tmp_path):
+    # docker build (classic and BuildKit): files hard-linked in the context stay one
+    # inode in the image (link count 2), so the layer holds the content once
+    ctx = tmp_path / "ctx"
+    (ctx / "d").mkdir(parents=True)
+    (ctx / "d" / "a").write_text("h\n")
+    import os
+
+    os.link(ctx / "d" / "a", ctx / "d" / "b")
+    (ctx / "Dockerfile").write_text("FROM bb:1\nCOPY d /d/\n")
+    r = cli("build", "-q", "-t", "hl:1", str(ctx))
+    assert r.code == 0, r.err
+    r = cli("run", "--rm", "hl:1", "sh", "-c", "stat -c '%h %i' /d/a /d/b")
+    a, b = r.out.splitlines()
+    assert a == b and a.startswith("2 ")

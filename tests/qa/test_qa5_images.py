@@ -49,3 +49,13 @@ def test_image_prune_filters_as_docker(cli, busybox_tar):
     assert r.out.splitlines()[:3] == ["Deleted Images:", "untagged: qa5p:gone",
                                       f"deleted: {gone}"]
     assert cli("images", "-q", "--no-trunc").out == keep + "\n"
+
+
+def test_load_quiet_still_names_what_it_loaded(cli, busybox_tar, tmp_path):
+    # docker load -q: no progress, but "Loaded image: bb:1" all the same (moby
+    # tarexport writes it to the output stream whatever quiet says)
+    assert cli("import", str(busybox_tar), "bb:1").code == 0
+    out = tmp_path / "bb.tar"
+    assert cli("save", "-o", str(out), "bb:1").code == 0
+    r = cli("load", "-q", "-i", str(out))
+    assert (r.code, r.out) == (0, "Loaded image: bb:1\n")

@@ -526,12 +526,13 @@ def _load_run(ctx: Context, a) -> int:
         if sys.stdin.isatty():
             raise InvalidArgument("requested load from stdin, but stdin is empty")
         loaded = svc.load(sys.stdin.buffer, _platforms(a.platform))
-    if not a.quiet:
-        lines = []
-        for i, n in loaded:
-            if n and before.get(n, i) != i:  # Docker's wording (moby tarexport setLoadedTag)
-                lines.append(f"The image {n} already exists, renaming the old one with ID "
-                             f"{before[n]} to empty string\n")
-            lines.append(f"Loaded image: {n}\n" if n else f"Loaded image ID: {i}\n")
-        _out(ctx, "".join(lines))
+    # -q: no progress (skiff shows none); these lines come all the same (moby tarexport
+    # writes them to the output stream whatever quiet says)
+    lines = []
+    for i, n in loaded:
+        if n and before.get(n, i) != i:  # Docker's wording (moby tarexport setLoadedTag)
+            lines.append(f"The image {n} already exists, renaming the old one with ID "
+                         f"{before[n]} to empty string\n")
+        lines.append(f"Loaded image: {n}\n" if n else f"Loaded image ID: {i}\n")
+    _out(ctx, "".join(lines))
     return 0
