@@ -472,7 +472,7 @@ def stats(svc, refs: list[str] | None = None, interval: float = 0.5) -> list[dic
 
     recs = [svc.get(r) for r in refs] if refs else svc.list()
     recs = [r for r in recs if r["State"]["Status"] in ("running", "paused")]
-    first = {r["Id"]: (cgroups.usage(r["Id"])["cpu_ns"], time.monotonic_ns()) for r in recs}
+    first = {r["Id"]: (cgroups.usage(r["Id"], r["HostConfig"].get("CgroupParent") or "")["cpu_ns"], time.monotonic_ns()) for r in recs}
     if recs:
         time.sleep(interval)
     try:
@@ -481,7 +481,7 @@ def stats(svc, refs: list[str] | None = None, interval: float = 0.5) -> list[dic
         total_mem = 0
     rows = []
     for r in recs:
-        u = cgroups.usage(r["Id"])
+        u = cgroups.usage(r["Id"], r["HostConfig"].get("CgroupParent") or "")
         c0, t0 = first[r["Id"]]
         dt = max(time.monotonic_ns() - t0, 1)
         cpu = (u["cpu_ns"] - c0) / dt * 100.0

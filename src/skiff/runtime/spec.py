@@ -173,6 +173,10 @@ class SpecOptions:
             (skiff.runtime.userns); None: the host's.
         userns_path: a pinned user namespace (with those mappings) for runc to join
             instead of making one (when its network namespace was made inside it).
+        cgroupns: ``--cgroupns``: ``private`` gives a cgroup namespace, ``host`` not; ""
+            is Docker's default (private on a pure cgroup v2 host, else host).
+        unmask_paths: ``--security-opt systempaths=unconfined``: no masked or read-only
+            /proc and /sys paths.
     """
 
     args: tuple[str, ...]
@@ -207,6 +211,8 @@ class SpecOptions:
     device_write_bps: tuple[str, ...] = ()
     id_mappings: dict | None = None
     userns_path: str | None = None
+    cgroupns: str = ""  # "private" / "host" (--cgroupns); "": private on a cgroup v2 host
+    unmask_paths: bool = False  # --security-opt systempaths=unconfined
 
 
 def normalize_cap(name: str) -> str:
@@ -337,7 +343,8 @@ def _namespaces(o: SpecOptions) -> list[dict]:
         ns.append({"type": "pid"})
     if not o.ipc_host:
         ns.append({"type": "ipc"})
-    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+    if o.cgroupns == "private" or (
+            not o.cgroupns and os.path.exists("/sys/fs/cgroup/cgroup.controllers")):
         ns.append({"type": "cgroup"})  # Docker: private cgroupns on a pure v2 host
     return ns
 
@@ -419,8 +426,9 @@ def build_spec(o: SpecOptions) -> dict:
     if sysctl:
         linux["sysctl"] = sysctl
     if not o.privileged:
-        linux["maskedPaths"] = _masked_paths()
-        linux["readonlyPaths"] = list(READONLY_PATHS)
+        if not o.unmask_paths:
+            linux["maskedPaths"] = _masked_paths()
+            linux["readonlyPaths"] = list(READONLY_PATHS)
         if o.seccomp != "unconfined":
             from skiff.runtime import seccomp
 
