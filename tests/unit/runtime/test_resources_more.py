@@ -1,0 +1,100 @@
+"""skiff.runtime.resources_more without runc: docker/cli's value parsing, the OCI
+resources dockerd writes for the flags (oci_linux.go), dockerd's parseSecurityOpt, and
+that a run without these flags does not load the module."""
+
+from __future__ import annotations
+
+import pytest
+
+from skiff.errors import InvalidArgument
+from skiff.runtime import resources_more as rm
+from skiff.runtime.options import CreateOptions, host_config, security_options
+from tests.importcheck import imported
+
+
+def test_plain_run_path_does_not_import_it():
+    code = (
+        "from skiff.cli import container\n"
+        "from skiff.cli.context import Context\n"
+        "from skiff.config import Config\n"
+        "from skiff.runtime import options, containers\n"
+        "a = container._parse_create_args(Context(Config.from_env()), ['--rm', '-m', '64m',"
+        " '--cpus', '1', 'bb:1', 'sh'], 'skiff run', '', run=True)\n"
+        "o = container._options(a)\n"
+        "hc = options.host_config(o)\n"
+        "assert (hc['CpuPeriod'], hc['MemorySwappiness']) == (0, None)\n"
+        "assert not containers._resources_more(hc)\n")
+    assert imported(code, ("skiff.runtime.resources_more", "argparse")) == []
+
+
+def test_flags_parsed_fast_with_their_types():
+    from skiff.cli import container, fastargs
+
+    table = fastargs.Table()
+    container._add_run_flags(table)
+    container._add_create_flags(table)
+    a = fastargs.parse(table, ["--cpu-period", "50000", "--oom-kill-disable",
+                               "--device-cgroup-rule", "c 1:3 rwm", "--cgroupns=private",
+                               "bb:1"])
+    assert (a.cpu_period, a.oom_kill_disable, a.device_cgroup_rule, a.cgroupns,
+            a.memory_swappiness, a.oom_score_adj) == (50000, True, ["c 1:3 rwm"], "private",
+                                                      -1, 0)
+
+
+@pytest.mark.parametrize("text,want", [
+    ("", set()), ("0", {0}), ("0-2,5", {0, 1, 2, 5}), ("1,0", {0, 1}), ("3-3", {3})])
+def test_parse_list(text, want):
+    assert rm.parse_list(text) == want
+
+
+@pytest.mark.parametrize("text", ["abc", "2-1", "0-", "1,,2", "a-1"])
+def test_parse_list_refuses(text):
+    with pytest.raises(ValueError, match=f"^invalid format: {text}$"):
+        rm.parse_list(text)
+
+
+def test_value_parsers():
+    assert rm.weight_device("/dev/sda:100") == ("/dev/sda", 100)
+    assert rm.weight_device("/dev/sda:0") == ("/dev/sda", 0)  # (Go: 0 is allowed)
+    assert rm.iops_device("/dev/sda:1000", "--device-read-iops") == ("/dev/sda", 1000)
+    assert rm.device_cgroup_rule("b *:* r") == "b *:* r"
+    with pytest.raises(InvalidArgument) as e:
+        rm.weight_device("/dev/sda:1001")
+    assert str(e.value) == ('invalid argument "/dev/sda:1001" for "--blkio-weight-device" flag: '
+                            "invalid weight for device: /dev/sda:1001")
+
+
+def test_oci_resources_as_dockerd():
+    hc = {"CpuPeriod": 50000, "CpuQuota": -1, "CpuRealtimePeriod": 1000000,
+          "CpuRealtimeRuntime": 950000, "CpusetMems": "0", "MemoryReservation": 10485760,
+          "MemorySwappiness": 0, "KernelMemory": 52428800, "OomKillDisable": True,
+          "DeviceCgroupRules": ["c 42:* rmw", "b *:7 r"]}
+    res = {"cpu": {"shares": 512}, "devices": [{"allow": False, "access": "rwm"}]}
+    rm.oci_resources(hc, res)
+    assert res == {
+        "cpu": {"shares": 512, "period": 50000, "quota": -1, "realtimePeriod": 1000000,
+                "realtimeRuntime": 950000, "mems": "0"},
+        "memory": {"reservation": 10485760, "swappiness": 0, "kernel": 52428800,
+                   "disableOOMKiller": True},
+        "devices": [{"allow": False, "access": "rwm"},
+                    {"allow": True, "type": "c", "major": 42, "access": "rmw"},
+                    {"allow": True, "type": "b", "minor": 7, "access": "r"}]}
+    empty: dict = {}
+    rm.oci_resources({"MemorySwappiness": None, "OomKillDisable": False}, empty)
+    assert empty == {}
+
+
+@pytest.mark.parametrize("opts,want", [
+    (["no-new-privileges"], {"no-new-privileges": "true"}),
+    (["no-new-privileges:T"], {"no-new-privileges": "true"}),
+    (["no-new-privileges", "no-new-privileges=0"], {"no-new-privileges": "false"}),
+    (["seccomp:unconfined", "label=user:u"], {"seccomp": "unconfined", "label": "user:u"}),
+    (["systempaths=unconfined", "apparmor=x"], {"systempaths": "unconfined", "apparmor": "x"}),
+])
+def test_security_options(opts, want):
+    assert security_options(opts) == want
+
+
+def test_host_config_keeps_security_opt_as_given():
+    hc = host_config(CreateOptions(image="x", security_opt=("no-new-privileges:true",)))
+    assert hc["SecurityOpt"] == ["no-new-privileges:true"]
