@@ -67,6 +67,14 @@ def test_defaults_inside_and_quota_unlimited(sk):
     assert (r.code, r.out, r.err) == (0, "-1\n60\n0\n", "")
 
 
+@v1_only
+def test_cpu_quota_unlimited_over_cpus(sk):
+    # dockerd refuses --cpus with a positive quota only; -1 then replaces --cpus' quota
+    r = sk("run", "--rm", "--cpus", "1", "--cpu-quota=-1", "bb:1", "cat",
+           "/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+    assert (r.code, r.out, r.err) == (0, "-1\n100000\n", "")
+
+
 def test_inspect_host_config(sk):
     dev, _ = _block_device()
     r = sk("create", "--name", "rm5-all", "--cpu-period", "50000", "--cpu-quota", "25000",

@@ -184,9 +184,9 @@ def check(o) -> None:
                               "limit, see usage")
     if 0 < o.kernel_memory < MIN_MEMORY:
         raise InvalidArgument("Minimum kernel memory limit allowed is 6MB")
-    if o.nano_cpus and o.cpu_period:
+    if o.nano_cpus > 0 and o.cpu_period > 0:
         raise InvalidArgument("Conflicting options: Nano CPUs and CPU Period cannot both be set")
-    if o.nano_cpus and o.cpu_quota:
+    if o.nano_cpus > 0 and o.cpu_quota > 0:
         raise InvalidArgument("Conflicting options: Nano CPUs and CPU Quota cannot both be set")
     if o.cpu_period and not 1000 <= o.cpu_period <= 1_000_000:
         raise InvalidArgument("CPU cfs period can not be less than 1ms (i.e. 1000) or larger "
