@@ -230,6 +230,15 @@ def test_cpu_rt_runtime_refused_by_the_kernel(sk):
                             "unable to start container process: unable to apply cgroup "
                             'configuration: failed to write "5000": write /sys/fs/cgroup/cpu/')
     assert r.err.endswith("/cpu.rt_runtime_us: invalid argument: unknown\n"), r
+    # a period alone is taken (the runtime stays 0); inspect keeps both as given
+    r = sk("run", "--rm", "--cpu-rt-period", "100000", "bb:1", "cat",
+           "/sys/fs/cgroup/cpu/cpu.rt_period_us", "/sys/fs/cgroup/cpu/cpu.rt_runtime_us")
+    assert (r.code, r.out, r.err) == (0, "100000\n0\n", "")
+    assert sk("create", "--name", "rm5-rt", "--cpu-rt-period", "100000", "--cpu-rt-runtime",
+              "5000", "bb:1", "true").code == 0
+    hc = _hc(sk, "rm5-rt")
+    assert (hc["CpuRealtimePeriod"], hc["CpuRealtimeRuntime"]) == (100000, 5000)
+    assert sk("rm", "rm5-rt").code == 0
 
 
 @v1_only
