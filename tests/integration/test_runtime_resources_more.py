@@ -323,3 +323,31 @@ def test_security_opt_systempaths_unconfined(sk):
     assert (r.code, r.out) == (1, "0\n"), r
     r = sk("run", "--rm", "bb:1", "sh", "-c", count)
     assert r.code == 0 and int(r.out) > 0, r
+
+
+@v1_only
+def test_oom_kill_disable_blocks_instead_of_killing(sk):
+    # docker 20.10 (-m 8m --memory-swap 8m --oom-kill-disable): the container stays "Up",
+    # its group under OOM, nothing killed; skiff's /skiff/<id> parent (which carries the
+    # limit first) has the OOM killer off as well
+    import time
+
+    r = sk("run", "-d", "--oom-kill-disable", "-m", "8m", "--memory-swap", "8m", "bb:1", "sh",
+           "-c", "x=$(head -c 30000000 /dev/zero | tr '\\0' a); echo done")
+    assert r.code == 0, r
+    cid = r.out.strip()
+    group = f"/sys/fs/cgroup/memory/skiff/{cid}"
+    try:
+        for _ in range(100):
+            with open(f"{group}/ctr/memory.oom_control") as f:
+                ctl = f.read()
+            if "under_oom 1" in ctl:
+                break
+            time.sleep(0.1)
+        assert ctl == "oom_kill_disable 1\nunder_oom 1\noom_kill 0\n"
+        with open(f"{group}/memory.oom_control") as f:
+            assert f.read().startswith("oom_kill_disable 1\n")
+        state = json.loads(sk("inspect", cid).out)[0]["State"]
+        assert (state["Status"], state["OOMKilled"]) == ("running", False)
+    finally:
+        assert sk("rm", "-f", cid).code == 0
