@@ -198,6 +198,14 @@ def test_refused_at_create(sk, flags, err):
                                           '"--device-write-iops" flag: bad format: /dev/vda'),
     (["--device-read-iops", "vda:10"], 'invalid argument "vda:10" for "--device-read-iops" '
                                        'flag: bad format for device path: vda:10'),
+    (["--device-read-bps", "/dev/vda"], 'invalid argument "/dev/vda" for "--device-read-bps" '
+                                        'flag: bad format: /dev/vda'),
+    (["--device-write-bps", "vda:1"], 'invalid argument "vda:1" for "--device-write-bps" '
+                                      'flag: bad format for device path: vda:1'),
+    (["--device-read-bps", "/dev/vda:1x"], 'invalid argument "/dev/vda:1x" for '
+     '"--device-read-bps" flag: invalid rate for device: /dev/vda:1x. The correct format is '
+     '<device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional '
+     'and can be kb, mb, or gb'),
     (["--device-cgroup-rule", "x 1:3 rwm"], 'invalid argument "x 1:3 rwm" for '
      "\"--device-cgroup-rule\" flag: invalid device cgroup format 'x 1:3 rwm'"),
     (["--device-cgroup-rule", "c 1:3 rwx"], 'invalid argument "c 1:3 rwx" for '
@@ -210,11 +218,39 @@ def test_flag_values_refused(sk, flags, err):
     assert (r.code, r.out, r.err) == (125, "", f"skiff: {err}\nSee 'skiff run --help'.\n")
 
 
-def test_iops_device_missing_at_start(sk):
-    # dockerd stats the device when it starts the container: docker run exits 127
-    r = sk("run", "--rm", "--device-read-iops", "/dev/skiff-nonexist:10", "bb:1", "true")
+@pytest.mark.parametrize("flag", ["--device-read-iops", "--device-write-bps"])
+def test_throttle_device_missing_at_start(sk, flag):
+    # dockerd stats the device when it starts the container: docker run exits 127, and
+    # create takes it
+    r = sk("run", "--rm", flag, "/dev/skiff-nonexist:10", "bb:1", "true")
     assert (r.code, r.err) == (127, "skiff: stat /dev/skiff-nonexist: no such file or "
                                     "directory\n")
+    r = sk("create", "--name", "rm5-nodev", flag, "/dev/skiff-nonexist:10", "bb:1", "true")
+    assert (r.code, r.err) == (0, "")
+    assert sk("rm", "rm5-nodev").code == 0
+
+
+@v1_only
+def test_bps_as_the_container_reads_them(sk):
+    dev, majmin = _block_device()
+    r = sk("run", "--rm", "--device-read-bps", f"{dev}:1mb", "--device-write-bps", f"{dev}:2k",
+           "bb:1", "cat", "/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device",
+           "/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device")
+    assert (r.code, r.out, r.err) == (0, f"{majmin} 1048576\n{majmin} 2048\n", "")
+
+
+def test_blkio_weight_discarded_without_kernel_support(sk):
+    from skiff.runtime.resources_more import weight_supported
+
+    if weight_supported():
+        pytest.skip("this kernel takes blkio weights")
+    # docker 20.10 on this kernel: a warning, HostConfig.BlkioWeight 0, even for a weight
+    # it would otherwise refuse
+    r = sk("create", "--name", "rm5-bw", "--blkio-weight", "5", "bb:1", "true")
+    assert (r.code, r.err) == (0, "WARNING: Your kernel does not support Block I/O weight or "
+                                  "the cgroup is not mounted. Weight discarded.\n")
+    assert _hc(sk, "rm5-bw")["BlkioWeight"] == 0
+    assert sk("rm", "rm5-bw").code == 0
 
 
 @v1_only

@@ -272,8 +272,9 @@ def host_config(o: CreateOptions) -> dict:
         "Mounts": list(o.mounts) or None,
         "Devices": [_device_mapping(d) for d in o.devices] or None,
         "UsernsMode": o.userns,
-        "BlkioDeviceReadBps": [_rate(d) for d in o.device_read_bps] or None,
-        "BlkioDeviceWriteBps": [_rate(d) for d in o.device_write_bps] or None,
+        "BlkioDeviceReadBps": [_rate(d, "--device-read-bps") for d in o.device_read_bps] or None,
+        "BlkioDeviceWriteBps": [_rate(d, "--device-write-bps")
+                                for d in o.device_write_bps] or None,
         **_host_config_more(o),
     }
 
@@ -286,7 +287,7 @@ def _host_config_more(o: CreateOptions) -> dict:
             or o.cpuset_cpus or o.memory_reservation or o.memory_swappiness != -1
             or o.kernel_memory or o.oom_kill_disable or o.oom_score_adj
             or o.blkio_weight_device or o.device_read_iops or o.device_write_iops
-            or o.device_cgroup_rules or o.cgroup_parent or o.cgroupns):
+            or o.device_cgroup_rules or o.cgroup_parent or o.cgroupns or o.blkio_weight):
         from skiff.runtime import resources_more
 
         resources_more.check(o)
@@ -333,11 +334,13 @@ def _device_mapping(spec: str) -> dict:
     return {"PathOnHost": host, "PathInContainer": dest, "CgroupPermissions": perms}
 
 
-def _rate(spec: str) -> dict:
-    from skiff.runtime.spec import throttle
+def _rate(spec: str, flag: str) -> dict:
+    """``--device-read-bps PATH:RATE`` → {"Path", "Rate"}: docker/cli's parsing (the
+    device itself is looked at when the container starts, as dockerd does)."""
+    from skiff.runtime.resources_more import bps_device
 
-    t = throttle(spec)
-    return {"Path": spec.rpartition(":")[0], "Rate": t["rate"]}
+    path, rate = bps_device(spec, flag)
+    return {"Path": path, "Rate": rate}
 
 
 def _tmpfs_pair(spec: str) -> tuple[str, str]:

@@ -70,6 +70,30 @@ def iops_device(spec: str, flag: str) -> tuple[str, int]:
     return path, int(r)
 
 
+def bps_device(spec: str, flag: str) -> tuple[str, int]:
+    """``--device-read-bps /dev/sda:1mb`` → (path, bytes per second), as docker/cli's
+    ValidateThrottleBpsDevice (go-units RAMInBytes: binary units).
+
+    Raises:
+        InvalidArgument: ``bad format: X``, ``bad format for device path: X``,
+            ``invalid rate for device: X. The correct format is
+            <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is
+            optional and can be kb, mb, or gb``.
+    """
+    from skiff.format.humanize import ram_in_bytes
+
+    path, r = _dev_path(spec, flag)
+    try:
+        rate = ram_in_bytes(r)
+    except InvalidArgument:
+        rate = -1
+    if rate < 0:
+        raise _flag_error(spec, flag, f"invalid rate for device: {spec}. The correct format is "
+                          "<device-path>:<number>[<unit>]. Number must be a positive integer. "
+                          "Unit is optional and can be kb, mb, or gb")
+    return path, rate
+
+
 def device_cgroup_rule(spec: str) -> str:
     """``--device-cgroup-rule 'c 1:3 rwm'``: checked as docker/cli's
     validateDeviceCgroupRule (``TYPE MAJOR:MINOR ACCESS``, ``*`` for any number).
@@ -161,6 +185,11 @@ def rt_supported() -> bool:
     return _has("cpu/cpu.rt_period_us", "cpu,cpuacct/cpu.rt_period_us")
 
 
+def weight_supported() -> bool:
+    """Whether the blkio controller takes a weight (CFQ's or BFQ's)."""
+    return _has("blkio/blkio.weight", "blkio/blkio.bfq.weight", "io.weight", "io.bfq.weight")
+
+
 def weight_device_supported() -> bool:
     """Whether the blkio controller takes per-device weights (CFQ's or BFQ's)."""
     return _has("blkio/blkio.weight_device", "blkio/blkio.bfq.weight_device", "io.weight",
@@ -197,6 +226,8 @@ def check(o) -> None:
         raise InvalidArgument("Your kernel does not support CPU real-time scheduler")
     if o.cpu_rt_period and o.cpu_rt_runtime and o.cpu_rt_runtime > o.cpu_rt_period:
         raise InvalidArgument("cpu real-time runtime cannot be higher than cpu real-time period")
+    if o.blkio_weight and weight_supported() and not 10 <= o.blkio_weight <= 1000:
+        raise InvalidArgument("Range of blkio weight is from 10 to 1000")
     check_cpuset(o.cpuset_cpus, "cpus")
     check_cpuset(o.cpuset_mems, "mems")
     if not -1000 <= o.oom_score_adj <= 1000:
@@ -217,6 +248,9 @@ def warnings(o) -> list[str]:
     if o.oom_kill_disable and not o.memory:
         out.append("OOM killer is disabled for the container, but no memory limit is set, "
                    "this can result in the system running out of resources.")
+    if o.blkio_weight and not weight_supported():
+        out.append("Your kernel does not support Block I/O weight or the cgroup is not mounted. "
+                   "Weight discarded.")
     if o.blkio_weight_device and not weight_device_supported():
         out.append("Your kernel does not support Block I/O weight_device or the cgroup is "
                    "not mounted. Weight-device discarded.")
@@ -224,12 +258,13 @@ def warnings(o) -> list[str]:
 
 
 def host_config_fields(o) -> dict:
-    """HostConfig's members for these flags, as docker inspect shows them (a weight
-    device list the kernel cannot apply is discarded: ``[]``, as dockerd)."""
+    """HostConfig's members for these flags, as docker inspect shows them (a weight or
+    weight device list the kernel cannot apply is discarded: 0, ``[]``, as dockerd)."""
     weights = []
     if o.blkio_weight_device and weight_device_supported():
         weights = [{"Path": p, "Weight": w} for p, w in o.blkio_weight_device]
     return {
+        "BlkioWeight": o.blkio_weight if weight_supported() else 0,  # (--blkio-weight's)
         "CgroupnsMode": o.cgroupns or ("private" if _has("cgroup.controllers") else "host"),
         "OomScoreAdj": o.oom_score_adj,
         "CgroupParent": o.cgroup_parent,

@@ -593,7 +593,13 @@ def device_nodes(spec: str) -> list[tuple[dict, dict]]:
 
 
 def throttle(spec: str) -> dict:
-    """``PATH:RATE`` (``/dev/sda:1mb``) → a blockIO throttle entry {major, minor, rate}."""
+    """``PATH:RATE`` (``/dev/sda:1mb``) → a blockIO throttle entry {major, minor, rate}.
+
+    Raises:
+        InvalidArgument: a malformed spec.
+        SkiffError: PATH cannot be looked at: dockerd's ``stat /dev/x: no such file or
+            directory`` (docker run exits 127 on it).
+    """
     path, _, rate = spec.rpartition(":")
     if not path or not rate:
         raise InvalidArgument(f"invalid argument {spec!r}", "bad format, expected PATH:RATE")
@@ -604,8 +610,14 @@ def throttle(spec: str) -> dict:
         raise InvalidArgument(f"invalid rate for device: {spec}",
                               "The correct format is <device-path>:<number>[<unit>]")
     n = int(m.group(1)) * {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[m.group(2)]
-    _, major, minor, _ = _host_device(path)
-    return {"major": major, "minor": minor, "rate": n}
+    try:
+        st = os.stat(path)
+    except OSError as e:  # (dockerd's getBlkioThrottleDevices: the stat's own error)
+        why = e.strerror or "cannot stat"
+        why = why[:1].lower() + why[1:]
+        raise SkiffError(f"stat {path}", why,
+                         exit_code=127 if "no such file or directory" in why else None) from None
+    return {"major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev), "rate": n}
 
 
 def bind_mount(source: str, destination: str, *, readonly: bool = False,
