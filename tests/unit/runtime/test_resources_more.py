@@ -98,3 +98,25 @@ def test_security_options(opts, want):
 def test_host_config_keeps_security_opt_as_given():
     hc = host_config(CreateOptions(image="x", security_opt=("no-new-privileges:true",)))
     assert hc["SecurityOpt"] == ["no-new-privileges:true"]
+
+
+def test_orphan_sweep_finds_the_cgroup_parent(tmp_path):
+    # runc's state.json keeps the cgroups path: /<parent>/<id>/ctr
+    from skiff import jsonio
+    from skiff.runtime.orphans import _cgroup_parent
+
+    cid = "ab" * 32
+    (tmp_path / "state.json").write_text(jsonio.dumps(
+        {"config": {"cgroups": {"path": f"/res5/sub/{cid}/ctr"}}}))
+    assert _cgroup_parent(str(tmp_path), cid) == "/res5/sub"
+    (tmp_path / "state.json").write_text(jsonio.dumps({"config": {"cgroups": {"path": "/x"}}}))
+    assert _cgroup_parent(str(tmp_path), cid) == ""
+    assert _cgroup_parent(str(tmp_path / "none"), cid) == ""
+
+
+def test_cgroup_paths_under_a_parent():
+    from skiff.runtime import cgroups
+
+    assert cgroups.container_path("c1") == "/skiff/c1/ctr"
+    assert cgroups.container_path("c1", "/res5/sub/") == "/res5/sub/c1/ctr"
+    assert cgroups.container_path("c1", "res5") == "/res5/c1/ctr"
