@@ -319,6 +319,30 @@ def test_cgroup_parent(sk, tmp_path):
                     pass
 
 
+@v1_only
+def test_oom_seen_under_a_cgroup_parent(sk):
+    # the OOM watch follows the container to its parent's tree: OOMKilled, 137 (docker's)
+    parent = f"skiff-rm5o-{os.getpid()}"
+    try:
+        r = sk("run", "--name", "rm5-oomp", "--cgroup-parent", parent, "-m", "8m",
+               "--memory-swap", "8m", "bb:1", "sh", "-c",
+               "x=$(head -c 30000000 /dev/zero | tr '\\0' a); echo done")
+        assert r.code == 137, r
+        state = json.loads(sk("inspect", "rm5-oomp").out)[0]["State"]
+        assert (state["OOMKilled"], state["ExitCode"]) == (True, 137)
+        assert sk("rm", "rm5-oomp").code == 0
+        assert [h for h in os.listdir("/sys/fs/cgroup")
+                if os.path.isdir(f"/sys/fs/cgroup/{h}/{parent}")
+                and [d for d in os.listdir(f"/sys/fs/cgroup/{h}/{parent}")
+                     if os.path.isdir(f"/sys/fs/cgroup/{h}/{parent}/{d}")]] == []
+    finally:
+        for h in os.listdir("/sys/fs/cgroup"):
+            try:
+                os.rmdir(f"/sys/fs/cgroup/{h}/{parent}")
+            except OSError:
+                pass
+
+
 def _line_no(controller: str) -> str:
     """``N:controller`` as this host numbers its hierarchies in /proc/self/cgroup."""
     with open("/proc/self/cgroup") as f:
