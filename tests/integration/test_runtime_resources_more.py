@@ -178,6 +178,16 @@ def test_refused_at_create(sk, flags, err):
     assert sk("ps", "-aq").out == before
 
 
+def test_seccomp_profile_not_json(sk, tmp_path):
+    # docker/cli: "compacting json for seccomp profile (P) failed: <Go's reason>"
+    bad = tmp_path / "bad.json"
+    bad.write_text("{bad")
+    r = sk("run", "--rm", "--security-opt", f"seccomp={bad}", "bb:1", "true")
+    assert (r.code, r.out, r.err) == (
+        125, "", f"skiff: compacting json for seccomp profile ({bad}) failed: Expecting "
+                 "property name enclosed in double quotes: line 1 column 2 (char 1)\n")
+
+
 @pytest.mark.parametrize("flags,err", [
     (["--cpu-period", "abc"], 'invalid argument "abc" for "--cpu-period" flag: '
                               'strconv.ParseInt: parsing "abc": invalid syntax'),
