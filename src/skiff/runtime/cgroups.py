@@ -91,16 +91,16 @@ def prepare(cid: str, memory: int | None, memory_swap: int | None, *, parent: st
         memory_swap -= PARENT_SLACK
     d = _group_dir(cid, parent)
     if is_v2():
-        parent = _j(ROOT, _parent(parent))
-        os.makedirs(parent, exist_ok=True)
-        try:
-            _write(_j(ROOT, "cgroup.subtree_control"), "+memory +pids +cpu")
-        except OSError:
-            pass
-        try:
-            _write(_j(parent, "cgroup.subtree_control"), "+memory +pids +cpu")
-        except OSError:
-            pass
+        # the controllers enabled down from the root (each level of a nested parent)
+        level = ROOT
+        for name in ["", *_parent(parent).split("/")]:
+            if name:
+                level = _j(level, name)
+                _mkdir(level)
+            try:
+                _write(_j(level, "cgroup.subtree_control"), "+memory +pids +cpu")
+            except OSError:
+                pass
         _mkdir(d)
         try:
             _write(_j(d, "cgroup.subtree_control"), "+memory +pids +cpu")
