@@ -514,7 +514,10 @@ def logs(ctx: Context, argv: list[str]) -> int:
             t = parse_rfc3339_ns(e.time)
             if (since is not None and t < since) or (until is not None and t > until):
                 return
-        text = f"{e.time} {e.text}" if a.timestamps else e.text
+        # dockerd: --details puts the entry's attributes (none kept here) and a space
+        # before the line, then -t the timestamp before that
+        text = " " + e.text if a.details else e.text
+        text = f"{e.time} {text}" if a.timestamps else text
         _write_stream(ctx.out if e.stream == "stdout" else sys.stderr, text.encode())
 
     for e in entries:
@@ -583,6 +586,8 @@ def public(rec: dict) -> dict:
             if k == "AttachStderr":
                 moved["ExposedPorts"] = ports
         out["Config"] = moved
+    if any("NoCopy" in m for m in out.get("Mounts") or ()):  # (skiff's, not Docker's)
+        out["Mounts"] = [{k: v for k, v in m.items() if k != "NoCopy"} for m in out["Mounts"]]
     return out
 
 

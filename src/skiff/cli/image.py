@@ -409,9 +409,20 @@ def _prune_run(ctx: Context, a) -> int:
     from skiff.errors import InvalidArgument
     from skiff.format.humanize import prune_report
 
+    # moby image_prune.go: dangling, label, label!, until; the CLI's -a is dangling=false
+    dangling = []
     for f in a.filter:
-        if f.partition("=")[0] not in ("label", "until"):
-            raise InvalidArgument(f"invalid filter '{f.partition('=')[0]}'")
+        k, _, v = f.partition("=")
+        if k not in ("dangling", "label", "label!", "until"):
+            raise InvalidArgument(f"Invalid filter '{k}'")
+        if k == "dangling":
+            dangling.append(v)
+    if dangling:
+        if any(v in ("false", "0") for v in dangling):
+            a.all = True
+        elif not any(v in ("true", "1") for v in dangling):
+            raise InvalidArgument(f"Invalid filter 'dangling=[{', '.join(dangling)}]'")
+    filters = [f for f in a.filter if not f.startswith("dangling=")]
 
     if not a.force:
         warning = ("WARNING! This will remove all images without at least one container "
@@ -421,7 +432,7 @@ def _prune_run(ctx: Context, a) -> int:
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             return 0
-    report, freed = _service(ctx).prune(all=a.all, filters=a.filter)
+    report, freed = _service(ctx).prune(all=a.all, filters=filters)
     _out(ctx, prune_report("Deleted Images:", [f"untagged: {n}" for n in report.untagged]
                            + [f"deleted: {d}" for d in report.deleted], freed))
     return 0
@@ -447,8 +458,10 @@ def _save_run(ctx: Context, a) -> int:
 
     svc = _service(ctx)
     platforms = _platforms(a.platform)
-    for n in a.images:  # fail before writing anything (a wrong --platform too)
-        image_id, name = svc.resolve(n)
+    from skiff.images.archive import expand_refs
+
+    # fail before writing anything (a wrong --platform too)
+    for image_id, name, n in expand_refs(svc, a.images):
         if platforms:
             from skiff import reference
             from skiff.images.archive import check_platform

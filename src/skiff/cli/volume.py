@@ -38,8 +38,15 @@ def ls(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--filter", action="append", default=[], help="Provide filter values")
     p.add_argument("--format", help="Format output using a custom template")
     a = p.parse_args(argv)
+    from skiff.errors import InvalidArgument
     from skiff.runtime import volumes
 
+    for f in a.filter:  # moby volume list: driver, label, name, dangling (dockerd's words)
+        k, _, v = f.partition("=")
+        if k not in ("dangling", "name", "label", "driver"):
+            raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
+        if k == "dangling" and v.lower() not in ("true", "1", "false", "0"):
+            raise InvalidArgument(f"Invalid filter 'dangling=[{v}]'", exit_code=1)
     svc = _service(ctx)
     vols = volumes.list_all(svc)
     for f in a.filter:
@@ -131,8 +138,8 @@ def prune(ctx: Context, argv: list[str]) -> int:
     labels: list[tuple[bool, str, str | None]] = []  # (wanted, key, value or None)
     for f in a.filter:
         k, _, v = f.partition("=")
-        if k not in ("label", "label!"):
-            raise InvalidArgument(f"invalid filter '{k}'")
+        if k not in ("label", "label!"):  # moby volume prune; dockerd's words
+            raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
         lk, eq, lv = v.partition("=")
         labels.append((k == "label", lk, lv if eq else None))
     if not a.force:
