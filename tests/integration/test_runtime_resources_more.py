@@ -75,6 +75,7 @@ def test_cpu_quota_unlimited_over_cpus(sk):
     assert (r.code, r.out, r.err) == (0, "-1\n100000\n", "")
 
 
+@v1_only  # (a pure v2 host discards kernel memory, swappiness and the OOM switch: unit tests)
 def test_inspect_host_config(sk):
     dev, _ = _block_device()
     r = sk("create", "--name", "rm5-all", "--cpu-period", "50000", "--cpu-quota", "25000",
@@ -133,8 +134,9 @@ def test_inspect_host_config(sk):
      "Conflicting options: Nano CPUs and CPU Period cannot both be set"),
     (["--cpus", "1", "--cpu-quota", "50000"],
      "Conflicting options: Nano CPUs and CPU Quota cannot both be set"),
-    (["--cpu-rt-period", "1000", "--cpu-rt-runtime", "2000"],
-     "cpu real-time runtime cannot be higher than cpu real-time period"),
+    pytest.param(["--cpu-rt-period", "1000", "--cpu-rt-runtime", "2000"],
+                 "cpu real-time runtime cannot be higher than cpu real-time period",
+                 marks=v1_only),
     (["--cpuset-cpus", "99"], "Requested CPUs are not available - requested 99, available: "
                               "{cpus}"),
     (["--cpuset-cpus", "0-99"], "Requested CPUs are not available - requested 0-99, "
@@ -146,7 +148,8 @@ def test_inspect_host_config(sk):
     (["--memory-reservation", "1k"], "Minimum memory reservation allowed is 6MB"),
     (["--memory-reservation", "100m", "-m", "50m"],
      "Minimum memory limit can not be less than memory reservation limit, see usage"),
-    (["--kernel-memory", "1m"], "Minimum kernel memory limit allowed is 6MB"),
+    pytest.param(["--kernel-memory", "1m"], "Minimum kernel memory limit allowed is 6MB",
+                 marks=v1_only),
     (["--oom-score-adj", "1001"], "Invalid value 1001, range for oom score adj is [-1000, 1000]"),
     (["--oom-score-adj=-1001"], "Invalid value -1001, range for oom score adj is [-1000, 1000]"),
     # docker/cli's own

@@ -95,7 +95,7 @@ class CreateOptions:
     memory_reservation: int = 0
     memory_swappiness: int = -1  # -1: the host's (inspect: null)
     kernel_memory: int = 0
-    oom_kill_disable: bool = False
+    oom_kill_disable: bool | None = False  # None: discarded (no kernel support)
     oom_score_adj: int = 0
     blkio_weight_device: tuple[tuple[str, int], ...] = ()
     device_read_iops: tuple[tuple[str, int], ...] = ()
@@ -290,6 +290,7 @@ def _host_config_more(o: CreateOptions) -> dict:
             or o.device_cgroup_rules or o.cgroup_parent or o.cgroupns or o.blkio_weight):
         from skiff.runtime import resources_more
 
+        o = resources_more.discard(o)[0]
         resources_more.check(o)
         return resources_more.host_config_fields(o)
     return {

@@ -187,18 +187,19 @@ def rt_supported() -> bool:
 
 def weight_supported() -> bool:
     """Whether the blkio controller takes a weight (CFQ's or BFQ's)."""
-    return _has("blkio/blkio.weight", "blkio/blkio.bfq.weight", "io.weight", "io.bfq.weight")
+    return _has("blkio/blkio.weight", "blkio/blkio.bfq.weight") or "io" in _v2_controllers()
 
 
 def weight_device_supported() -> bool:
     """Whether the blkio controller takes per-device weights (CFQ's or BFQ's)."""
-    return _has("blkio/blkio.weight_device", "blkio/blkio.bfq.weight_device", "io.weight",
-                "io.bfq.weight")
+    return (_has("blkio/blkio.weight_device", "blkio/blkio.bfq.weight_device")
+            or "io" in _v2_controllers())  # (v2: dockerd takes the io controller's word)
 
 
 def check(o) -> None:
     """What dockerd refuses at create for these flags (and ``--cpuset-cpus``), in
-    verifyPlatformContainerResources' order. ``o`` is a CreateOptions.
+    verifyPlatformContainerResources' order. ``o`` is a CreateOptions after
+    :func:`discard`.
 
     Raises:
         InvalidArgument: in dockerd's words, e.g. ``Minimum memory reservation allowed is
@@ -226,7 +227,7 @@ def check(o) -> None:
         raise InvalidArgument("Your kernel does not support CPU real-time scheduler")
     if o.cpu_rt_period and o.cpu_rt_runtime and o.cpu_rt_runtime > o.cpu_rt_period:
         raise InvalidArgument("cpu real-time runtime cannot be higher than cpu real-time period")
-    if o.blkio_weight and weight_supported() and not 10 <= o.blkio_weight <= 1000:
+    if o.blkio_weight and not 10 <= o.blkio_weight <= 1000:
         raise InvalidArgument("Range of blkio weight is from 10 to 1000")
     check_cpuset(o.cpuset_cpus, "cpus")
     check_cpuset(o.cpuset_mems, "mems")
@@ -235,40 +236,76 @@ def check(o) -> None:
                               "[-1000, 1000]")
 
 
-def warnings(o) -> list[str]:
-    """The ``WARNING:`` lines docker create/run print for these flags (docker/cli's, then
-    dockerd's, in their order)."""
-    out = []
-    if o.oom_kill_disable and not o.memory:
-        out.append("Disabling the OOM killer on containers without setting a '-m/--memory' "
-                   "limit may be dangerous.")
+def _v2_controllers() -> list[str]:
+    try:
+        with open(f"{CGROUP}/cgroup.controllers") as f:
+            return f.read().split()
+    except OSError:
+        return []
+
+
+def discard(o):
+    """``(o', warnings)``: ``o`` (a CreateOptions) without what this kernel cannot apply,
+    and dockerd's warnings in its order (verifyPlatformContainerResources: swappiness,
+    reservation, kernel memory, OOM killer, blkio weight and weight devices are dropped
+    with a warning where the cgroup has no file for them: a pure cgroup v2 host has no
+    swappiness, kernel memory or oom_kill_disable)."""
+    from skiff.runtime.value import replace
+
+    out: list[str] = []
+    changes: dict = {}
+    if o.memory_swappiness != -1 and not _has("memory/memory.swappiness"):
+        out.append("Your kernel does not support memory swappiness capabilities or the cgroup "
+                   "is not mounted. Memory swappiness discarded.")
+        changes["memory_swappiness"] = -1
+    if o.memory_reservation and not (_has("memory/memory.soft_limit_in_bytes")
+                                     or "memory" in _v2_controllers()):
+        out.append("Your kernel does not support memory soft limit capabilities or the cgroup "
+                   "is not mounted. Limitation discarded.")
+        changes["memory_reservation"] = 0
     if o.kernel_memory:
         out.append("Specifying a kernel memory limit is deprecated and will be removed in a "
                    "future release.")
-    if o.oom_kill_disable and not o.memory:
+        if not _has("memory/memory.kmem.limit_in_bytes"):
+            out.append("Your kernel does not support kernel memory limit capabilities or the "
+                       "cgroup is not mounted. Limitation discarded.")
+            changes["kernel_memory"] = 0
+    if o.oom_kill_disable and not _has("memory/memory.oom_control"):
+        out.append("Your kernel does not support OomKillDisable. OomKillDisable discarded.")
+        changes["oom_kill_disable"] = None  # (inspect: null)
+    elif o.oom_kill_disable and not o.memory:
         out.append("OOM killer is disabled for the container, but no memory limit is set, "
                    "this can result in the system running out of resources.")
     if o.blkio_weight and not weight_supported():
         out.append("Your kernel does not support Block I/O weight or the cgroup is not mounted. "
                    "Weight discarded.")
+        changes["blkio_weight"] = 0
     if o.blkio_weight_device and not weight_device_supported():
         out.append("Your kernel does not support Block I/O weight_device or the cgroup is "
                    "not mounted. Weight-device discarded.")
-    return out
+        changes["blkio_weight_device"] = ()
+    return (replace(o, **changes) if changes else o), out
+
+
+def warnings(o) -> list[str]:
+    """The ``WARNING:`` lines docker create/run print for these flags: docker/cli's own,
+    then dockerd's (:func:`discard`)."""
+    out = []
+    if o.oom_kill_disable and not o.memory:
+        out.append("Disabling the OOM killer on containers without setting a '-m/--memory' "
+                   "limit may be dangerous.")
+    return out + discard(o)[1]
 
 
 def host_config_fields(o) -> dict:
-    """HostConfig's members for these flags, as docker inspect shows them (a weight or
-    weight device list the kernel cannot apply is discarded: 0, ``[]``, as dockerd)."""
-    weights = []
-    if o.blkio_weight_device and weight_device_supported():
-        weights = [{"Path": p, "Weight": w} for p, w in o.blkio_weight_device]
+    """HostConfig's members for these flags, as docker inspect shows them, after
+    :func:`discard` (what the kernel cannot apply is 0, ``[]`` or null, as dockerd's)."""
     return {
-        "BlkioWeight": o.blkio_weight if weight_supported() else 0,  # (--blkio-weight's)
+        "BlkioWeight": o.blkio_weight,  # (--blkio-weight's, maybe discarded)
         "CgroupnsMode": o.cgroupns or ("private" if _has("cgroup.controllers") else "host"),
         "OomScoreAdj": o.oom_score_adj,
         "CgroupParent": o.cgroup_parent,
-        "BlkioWeightDevice": weights,
+        "BlkioWeightDevice": [{"Path": p, "Weight": w} for p, w in o.blkio_weight_device],
         "BlkioDeviceReadIOps": [{"Path": p, "Rate": r} for p, r in o.device_read_iops] or None,
         "BlkioDeviceWriteIOps": [{"Path": p, "Rate": r} for p, r in o.device_write_iops] or None,
         "CpuPeriod": o.cpu_period,
@@ -280,7 +317,7 @@ def host_config_fields(o) -> dict:
         "KernelMemory": o.kernel_memory,
         "MemoryReservation": o.memory_reservation,
         "MemorySwappiness": None if o.memory_swappiness == -1 else o.memory_swappiness,
-        "OomKillDisable": o.oom_kill_disable,
+        "OomKillDisable": o.oom_kill_disable,  # (None: discarded)
     }
 
 

@@ -120,3 +120,37 @@ def test_cgroup_paths_under_a_parent():
     assert cgroups.container_path("c1") == "/skiff/c1/ctr"
     assert cgroups.container_path("c1", "/res5/sub/") == "/res5/sub/c1/ctr"
     assert cgroups.container_path("c1", "res5") == "/res5/c1/ctr"
+
+
+def _v2_root(tmp_path, monkeypatch):
+    """A pure cgroup v2 root's top files (what dockerd's sysinfo reads there)."""
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (tmp_path / "cpuset.cpus.effective").write_text("0-1\n")
+    monkeypatch.setattr(rm, "CGROUP", str(tmp_path))
+
+
+def test_discarded_on_a_cgroup_v2_host(tmp_path, monkeypatch):
+    # dockerd 20.10 on cgroup v2: no swappiness, kernel memory nor OOM switch there; the
+    # soft limit (memory.low) and the io weight stay; each drop with its warning, in
+    # dockerd's order
+    _v2_root(tmp_path, monkeypatch)
+    o = CreateOptions(image="x", memory_swappiness=10, memory_reservation=10 << 20,
+                      kernel_memory=1 << 20, oom_kill_disable=True, blkio_weight=300)
+    o2, warns = rm.discard(o)
+    assert (o2.memory_swappiness, o2.memory_reservation, o2.kernel_memory,
+            o2.oom_kill_disable, o2.blkio_weight) == (-1, 10 << 20, 0, None, 300)
+    assert warns == [
+        "Your kernel does not support memory swappiness capabilities or the cgroup is not "
+        "mounted. Memory swappiness discarded.",
+        "Specifying a kernel memory limit is deprecated and will be removed in a future "
+        "release.",
+        "Your kernel does not support kernel memory limit capabilities or the cgroup is not "
+        "mounted. Limitation discarded.",
+        "Your kernel does not support OomKillDisable. OomKillDisable discarded."]
+    rm.check(o2)  # (a 1m kernel memory limit is no error once dropped)
+    hc = rm.host_config_fields(o2)
+    assert (hc["CgroupnsMode"], hc["MemorySwappiness"], hc["KernelMemory"],
+            hc["OomKillDisable"]) == ("private", None, 0, None)
+    with pytest.raises(InvalidArgument, match="^Your kernel does not support CPU real-time "
+                                              "scheduler$"):
+        rm.check(CreateOptions(image="x", cpu_rt_runtime=1000))
