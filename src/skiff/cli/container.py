@@ -352,7 +352,8 @@ def _create(ctx: Context, svc, a) -> dict:
 
 def _warn_resources_more(o) -> None:
     """docker create/run's ``WARNING:`` lines for the more resource flags."""
-    if o.oom_kill_disable or o.kernel_memory or o.blkio_weight_device or o.blkio_weight:
+    if (o.oom_kill_disable or o.kernel_memory or o.blkio_weight_device or o.blkio_weight
+            or o.memory_swappiness != -1 or o.memory_reservation):
         from skiff.runtime.resources_more import warnings
 
         for w in warnings(o):
