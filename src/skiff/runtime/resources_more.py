@@ -2,16 +2,19 @@
 reservation / swappiness / kernel memory, OOM killer and score, blkio weight per device,
 IOPS throttles, device cgroup rules, cgroup parent and cgroup namespace.
 
-Three stages, each Docker 20.10's:
+Four stages, each Docker 20.10's:
 
 - the flag values as docker/cli parses them (:func:`weight_device`, :func:`iops_device`,
-  :func:`device_cgroup_rule`: ``invalid argument "X" for "--flag" flag: ...``);
-- what dockerd refuses at create (:func:`check`, daemon/daemon_unix.go
-  verifyPlatformContainerResources), and the warnings it returns (:func:`warnings`);
+  :func:`bps_device`, :func:`device_cgroup_rule`, :func:`cli_check`: ``invalid argument
+  "X" for "--flag" flag: ...``);
+- what the kernel cannot apply, dropped with a warning (:func:`discard`; all printed by
+  :func:`warnings`), then what dockerd refuses at create (:func:`check`; both from
+  daemon/daemon_unix.go verifyPlatformContainerResources);
+- HostConfig's members as docker inspect shows them (:func:`host_config_fields`);
 - the OCI ``linux.resources`` members runc gets at start (:func:`oci_resources`).
 
-Only imported when one of these flags (or ``--cpuset-cpus``) is given: the run path
-without them does not load this module.
+Only imported when one of these flags (or ``--cpuset-cpus``, ``--blkio-weight``,
+``--device-read/write-bps``) is given: the run path without them does not load it.
 """
 
 from __future__ import annotations
