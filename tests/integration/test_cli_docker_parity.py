@@ -218,3 +218,32 @@ def test_run_of_a_missing_image_names_it_as_docker_does(root):
     r = _exe(root, "run", "--rm", "localhost:1/nope")
     assert r.returncode == 125
     assert r.stderr.splitlines()[0] == b"Unable to find image 'localhost:1/nope:latest' locally"
+
+
+def test_init_layer_files_as_docker(root):
+    """Docker's init layer gives every container /.dockerenv (empty, 0755, root's) and
+    /etc/mtab -> /proc/mounts where the image has none (scripts test /.dockerenv to know
+    they run in a container); diff, ps -s and commit leave them out as Docker's init layer
+    keeps them out of the rw layer; export has them."""
+    r = _exe(root, "run", "--name", "p-init", "--network", "none", "bb:1", "stat", "-c",
+             "%n %s %a %u:%g %F %N", "/.dockerenv", "/etc/mtab")
+    assert r.returncode == 0, r
+    assert r.stdout.decode().splitlines() == [
+        "/.dockerenv 0 755 0:0 regular empty file /.dockerenv",  # (docker's, byte for byte)
+        "/etc/mtab 12 777 0:0 symbolic link '/etc/mtab' -> '/proc/mounts'"]
+    assert _exe(root, "diff", "p-init").stdout == b""
+    r = _exe(root, "ps", "-a", "-s", "--filter", "name=p-init", "--format", "{{.Size}}")
+    assert r.stdout.split(b" ")[0] == b"0B"
+    out = _exe(root, "export", "p-init").stdout
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(out)) as t:
+        env, mtab = t.getmember(".dockerenv"), t.getmember("etc/mtab")
+    assert (env.isreg(), env.size, env.mode) == (True, 0, 0o755)
+    assert (mtab.issym(), mtab.linkname) == (True, "/proc/mounts")
+    assert _exe(root, "commit", "p-init", "p-init:1").returncode == 0
+    r = _exe(root, "create", "--name", "p-init2", "p-init:1")
+    assert _exe(root, "diff", "p-init2").stdout == b""  # (nothing of them in the image)
+    assert _main(root, "rm", "p-init", "p-init2").code == 0
+    assert _main(root, "rmi", "p-init:1").code == 0

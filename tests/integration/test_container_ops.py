@@ -97,9 +97,10 @@ def test_export_is_the_flattened_filesystem(sk, running, tmp_path):
     assert sk("export", "-o", str(out), running).code == 0
     with tarfile.open(out) as t:
         names = set(t.getnames())
-    # Docker's names: no "./" prefix, no entry for the root itself
-    assert {"bin/busybox", "srv/file", "etc/passwd"} <= names
-    assert "etc/group" not in names and not [n for n in names if n.startswith(".")]
+    # Docker's names: no "./" prefix, no entry for the root itself; its init layer's
+    # /.dockerenv and /etc/mtab are in the archive
+    assert {"bin/busybox", "srv/file", "etc/passwd", ".dockerenv", "etc/mtab"} <= names
+    assert "etc/group" not in names and not [n for n in names if n.startswith(("./", "/"))]
 
 
 def test_pause_unpause_rename(sk):
@@ -176,7 +177,8 @@ def test_commit_makes_an_image_without_runc_stubs(sk, root):
     assert sk("diff", cid).out == ""
     # the new layer holds the change and the whiteout, not /etc/hosts & co.
     res = sk("run", "--rm", "bb:committed", "ls", "-a", "/etc")
-    assert res.out.split() == [".", "..", "hostname", "hosts", "passwd", "resolv.conf"]
+    # (mtab: Docker's init layer's symlink, below every container; not in the image)
+    assert res.out.split() == [".", "..", "hostname", "hosts", "mtab", "passwd", "resolv.conf"]
     assert sk("history", "--format", "{{.Comment}}", "bb:committed").out.splitlines()[0] == "note"
     sk("rm", "cm", cid)
 

@@ -282,14 +282,14 @@ def test_logs_details_prefixes_the_empty_attributes(cli, busybox_tar):
 
 def test_read_only_volume_over_etc_starts(cli, busybox_tar):
     # docker 20.10: run -v vol:/etc:ro works: the new volume is filled from the image's
-    # /etc and the init layer's mount points (hosts, hostname, resolv.conf), so nothing
+    # /etc and the init layer's mount points (hosts, hostname, resolv.conf) and mtab, so nothing
     # has to be created in the read-only volume; skiff's runc failed "read-only file
     # system" making /etc/resolv.conf
     assert cli("import", str(busybox_tar), "bb:1").code == 0
     r = cli("run", "--rm", "-v", "qa5etc:/etc:ro", "bb:1", "sh", "-c",
             "ls /etc; touch /etc/x")
     assert r.code == 1, r.err
-    assert r.out.split() == ["group", "hostname", "hosts", "passwd", "resolv.conf"]
+    assert r.out.split() == ["group", "hostname", "hosts", "mtab", "passwd", "resolv.conf"]
     assert r.err == "touch: /etc/x: Read-only file system\n"
 
 

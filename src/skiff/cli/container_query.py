@@ -257,8 +257,8 @@ def _add_sizes(ctx: Context, recs: list[dict]) -> None:
     from skiff.errors import SkiffError
     from skiff.images import ImageService
     from skiff.runtime import records
+    from skiff.runtime.ops import rw_size
     from skiff.snapshots import Snapshotter
-    from skiff.snapshots.usage import content_size
 
     snaps, images = Snapshotter(ctx.config, ctx.db), ImageService(ctx.config, ctx.db)
     image_sizes: dict[str, int] = {}
@@ -268,7 +268,7 @@ def _add_sizes(ctx: Context, recs: list[dict]) -> None:
         key = sk.get("Snapshot")
         if key:
             try:
-                rw = content_size(snaps.upperdir(key))
+                rw = rw_size(snaps.upperdir(key), snaps.lowerdirs(key))
             except SkiffError:
                 pass
         iid = r.get("Image") or ""

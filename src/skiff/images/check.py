@@ -116,8 +116,8 @@ def df(service: ImageService) -> list[dict]:
     # restarting (its space is not reclaimable); a volume while any container refers to it
     # SIZE: each container's SizeRw (moby: the file bytes of its rw layer; 6B after
     # `echo hello > /f`), not the bundle, logs and config files skiff keeps beside it
+    from skiff.runtime.ops import rw_size
     from skiff.snapshots import Snapshotter
-    from skiff.snapshots.usage import content_size
 
     snaps = Snapshotter(service.config, db)
     running, vol_refs = [], set()
@@ -131,7 +131,7 @@ def df(service: ImageService) -> list[dict]:
         key = (rec.get("Skiff") or {}).get("Snapshot")
         if key:
             with contextlib.suppress(SkiffError):
-                size = content_size(snaps.upperdir(key))
+                size = rw_size(snaps.upperdir(key), snaps.lowerdirs(key))
         csize += size
         if (rec.get("State") or {}).get("Status") in ("running", "paused", "restarting"):
             running.append(cid)

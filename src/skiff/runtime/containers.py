@@ -571,6 +571,8 @@ class ContainerService(StoreParts):
         hc = rec["HostConfig"]
         netglue = _netglue(hc.get("NetworkMode"))
         try:
+            if rec["Skiff"].get("Snapshot") and rec["State"].get("StartedAt", "").startswith("0001"):
+                self._add_init_files(rec, rootfs)  # (the first start: Docker's init layer)
             spec = self._spec(rec, rootfs)
             tmp = os.path.join(bundle, "config.json.tmp")
             with open(tmp, "w") as f:
@@ -711,6 +713,17 @@ class ContainerService(StoreParts):
             except SkiffError:
                 pass  # a kernel before 5.10, or a workdir marked by an earlier volatile mount
         return mount_rootfs(mounts, target)
+
+    def _add_init_files(self, rec: dict, rootfs: str) -> None:
+        from skiff.runtime.etcfiles import add_init_files
+
+        idmap = rec["Skiff"].get("IdMap")
+        if idmap:
+            from skiff.runtime import userns
+
+            add_init_files(rootfs, userns.IdMapping.from_json(idmap).root)
+        else:
+            add_init_files(rootfs)
 
     def _release_runtime(self, rec: dict) -> None:
         """Unmount the rootfs and drop the cgroup parent (container not running)."""

@@ -109,3 +109,38 @@ def write(directory: str | os.PathLike[str], hostname: str, *, network: str,
         os.replace(tmp, p)
         mounts.append(bind_mount(p, f"/etc/{name}"))
     return mounts
+
+
+# What Docker's init layer adds below a container's own layer besides the mount points
+# (moby daemon/initlayer): scripts look for /.dockerenv to know they run in a container.
+INIT_FILES = ("/.dockerenv", "/etc/mtab")
+_MTAB_TARGET = "/proc/mounts"
+
+
+def add_init_files(rootfs: str, owner: tuple[int, int] = (0, 0)) -> None:
+    """Make Docker's init-layer files in a container's mounted ``rootfs`` (its first start)
+    where the image has none: ``/.dockerenv`` (empty, 0755) and ``/etc/mtab`` -> ``/proc/mounts``.
+    They land in the rw layer; diff, commit and the rw size leave them out
+    (skiff.runtime.ops.is_init_stub) as Docker's init layer keeps them out. ``owner``:
+    the host ids of the container's root (a user-namespaced container's). An image whose
+    /etc is not a directory (or a read-only rootfs) gets what can be made; never raises."""
+    try:
+        fd = os.open(os.path.join(rootfs, ".dockerenv"),
+                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o755)
+    except OSError:
+        pass  # already there (the image's), or cannot be made
+    else:
+        try:
+            os.fchmod(fd, 0o755)  # (whatever the umask)
+            if owner != (0, 0):
+                os.fchown(fd, *owner)
+        finally:
+            os.close(fd)
+    mtab = os.path.join(rootfs, "etc", "mtab")
+    if os.path.isdir(os.path.join(rootfs, "etc")) and not os.path.lexists(mtab):
+        try:
+            os.symlink(_MTAB_TARGET, mtab)
+            if owner != (0, 0):
+                os.lchown(mtab, *owner)
+        except OSError:
+            pass

@@ -38,7 +38,7 @@ from skiff.runtime.records import ACTIVE
 
 _INIT_PATHS = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev", "/proc",
                         "/sys", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys/fs",
-                        "/sys/fs/cgroup", "/.dockerenv"})
+                        "/sys/fs/cgroup", "/.dockerenv", "/etc/mtab"})
 
 
 # -- exec ----------------------------------------------------------------------------------
@@ -542,9 +542,23 @@ def _stub_names(upper: Path, lowers: list[Path]) -> set[str]:
         import stat as _stat
 
         if (_stat.S_ISDIR(st.st_mode) and not os.listdir(up)) or \
-                (_stat.S_ISREG(st.st_mode) and st.st_size == 0):
+                (_stat.S_ISREG(st.st_mode) and st.st_size == 0) or \
+                (_stat.S_ISLNK(st.st_mode) and rel == "etc/mtab"
+                 and os.readlink(up) == "/proc/mounts"):
             out.add(rel)
     return out
+
+
+def rw_size(upper: str | os.PathLike[str], lowers: list[Path]) -> int:
+    """A container's ``SizeRw``: the file bytes of its rw layer (moby ChangesSize) less
+    what Docker keeps in its init layer instead (the /etc/mtab symlink skiff makes there;
+    the other stubs are empty)."""
+    from skiff.snapshots.usage import content_size
+
+    size = content_size(upper)
+    if "etc/mtab" in _stub_names(Path(upper), lowers):
+        size -= len("/proc/mounts")
+    return size
 
 
 def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: str = "",
