@@ -247,3 +247,25 @@ def test_init_layer_files_as_docker(root):
     assert _exe(root, "diff", "p-init2").stdout == b""  # (nothing of them in the image)
     assert _main(root, "rm", "p-init", "p-init2").code == 0
     assert _main(root, "rmi", "p-init:1").code == 0
+
+
+def test_disable_content_trust_is_taken_and_trust_refused(root, tmp_path):
+    """`--disable-content-trust` (docker's default: true) is what CI scripts pass to build,
+    create, run, pull and push; skiff takes it. Asking for content trust (`=false`) is
+    refused, exit 125, instead of running unverified."""
+    r = _exe(root, "run", "--rm", "--disable-content-trust", "--network", "none", "bb:1",
+             "echo", "ok")
+    assert (r.returncode, r.stdout) == (0, b"ok\n"), r
+    r = _exe(root, "create", "--disable-content-trust=true", "--name", "p-dct", "bb:1", "true")
+    assert r.returncode == 0, r
+    assert _main(root, "rm", "p-dct").code == 0
+    why = (b"--disable-content-trust=false: content trust (Notary signatures) is not "
+           b"supported; images are verified by their digests only\n")
+    for cmd in (("run", "--rm"), ("create",), ("pull",), ("push",)):
+        r = _exe(root, *cmd, "--disable-content-trust=false", "bb:1")
+        assert (r.returncode, r.stderr) == (125, b"skiff: " + why), (cmd, r)
+    (tmp_path / "Dockerfile").write_text("FROM bb:1\n")
+    r = _exe(root, "build", "--disable-content-trust", "-q", str(tmp_path))
+    assert r.returncode == 0, r
+    r = _exe(root, "build", "--disable-content-trust=false", "-q", str(tmp_path))
+    assert (r.returncode, r.stderr) == (125, b"skiff: " + why)

@@ -198,9 +198,13 @@ def build(ctx, argv: list[str]) -> int:
     p.add_argument("--platform")
     p.add_argument("--secret", action="append")
     p.add_argument("--check", action="store_true")
+    from skiff.cli.context import add_content_trust_flag, refuse_content_trust
+
+    add_content_trust_flag(p)
     p.add_argument("--explain", action="store_true")
     p.add_argument("--logs", nargs="+", metavar="IMAGE|BUILD [STEP]")
     a = p.parse_args(argv)
+    refuse_content_trust(a)
     from skiff.errors import InvalidArgument
 
     if a.logs:

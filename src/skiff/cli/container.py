@@ -73,6 +73,9 @@ def _each(ctx: Context, refs: list[str], fn) -> int:
 
 # ------------------------------------------------------------------ create / run flags
 def _add_create_flags(p: argparse.ArgumentParser) -> None:
+    from skiff.cli.context import add_content_trust_flag
+
+    add_content_trust_flag(p)
     a = p.add_argument
     a("-a", "--attach", action="append", default=[], help="Attach to STDIN, STDOUT or STDERR")
     a("-i", "--interactive", action="store_true", help="Keep STDIN open even if not attached")
@@ -320,6 +323,10 @@ def _create(ctx: Context, svc, a) -> dict:
     """Create, pulling the image first as ``--pull`` says (missing: only when absent)."""
     from skiff.errors import ImageNotFound, InvalidArgument
 
+    if not a.disable_content_trust:
+        from skiff.cli.context import refuse_content_trust
+
+        refuse_content_trust(a)
     if a.pull not in ("missing", "always", "never"):
         raise InvalidArgument(f'invalid pull option: "{a.pull}"',
                               "must be one of: always, missing, never")

@@ -67,3 +67,21 @@ class Context:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def add_content_trust_flag(p) -> None:
+    """Docker's ``--disable-content-trust`` (build, create, run, pull, push; default true),
+    taken so that scripts written for docker run unchanged. skiff has no Notary client:
+    images are checked against their digests only, so ``=false`` is refused by
+    :func:`refuse_content_trust` rather than silently not verified."""
+    p.add_argument("--disable-content-trust", action="store_true", default=True,
+                   help="Skip image verification (default true)")
+
+
+def refuse_content_trust(a) -> None:
+    """InvalidArgument (exit 125) when ``--disable-content-trust=false`` asked for Docker
+    Content Trust, which skiff does not implement."""
+    if not getattr(a, "disable_content_trust", True):
+        raise InvalidArgument("--disable-content-trust=false",
+                              "content trust (Notary signatures) is not supported; images "
+                              "are verified by their digests only")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from skiff.cli.context import Context
+from skiff.cli.context import Context, add_content_trust_flag, refuse_content_trust
 
 
 def pull(ctx: Context, argv: list[str]) -> int:
@@ -22,8 +22,10 @@ def pull(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--platform", default=None, help="Set platform if server is multi-platform capable")
     p.add_argument("-q", "--quiet", action="store_true", help="Suppress verbose output")
     p.add_argument("--max-concurrent-downloads", type=int, default=3)
+    add_content_trust_flag(p)
     p.add_argument("name")
     a = p.parse_args(argv)
+    refuse_content_trust(a)
     from skiff.registry.client import api
     from skiff.registry.client.progress import for_output
 
@@ -74,8 +76,10 @@ def push(ctx: Context, argv: list[str]) -> int:
     p = ctx.parser("skiff push", "Upload an image to a registry")
     p.add_argument("-q", "--quiet", action="store_true", help="Suppress verbose output")
     p.add_argument("-a", "--all-tags", action="store_true", help="Push all tags of an image")
+    add_content_trust_flag(p)
     p.add_argument("name")
     a = p.parse_args(argv)
+    refuse_content_trust(a)
     from skiff.registry.client import api
     from skiff.registry.client.progress import for_output
 
