@@ -370,10 +370,20 @@ def builder_prune(ctx, argv: list[str]) -> int:
 
     older = None
     for f in a.filter or []:
-        k, _, v = f.partition("=")
-        if k != "until":
-            raise InvalidArgument(f"invalid filter {f!r}", "only until=DURATION is supported")
-        older = time.time() - _duration_s(v)
+        k, eq, v = f.partition("=")
+        if not eq:  # docker/cli's opts.FilterOpt, before anything is sent
+            raise InvalidArgument(f'invalid argument "{f}" for "--filter" flag: bad format '
+                                  "of filter (expected name=value)")
+        if k != "until":  # (BuildKit's id/parent/type/... filters are not kept by skiff)
+            raise InvalidArgument(f"failed to prune build cache: Invalid filter '{k}'",
+                                  exit_code=1)
+        from skiff.dockerfile.gotext import InstructionError, parse_go_duration
+
+        try:
+            older = time.time() - parse_go_duration(v) / 1e9
+        except InstructionError as e:  # dockerd's words, Go's ParseDuration (no "1d")
+            raise InvalidArgument("failed to prune build cache: \"until\" filter expects a "
+                                  f"duration (e.g., '24h'): {e}", exit_code=1) from None
     if not a.force:
         ctx.out.write("WARNING! This will remove all build cache. " if a.all else
                       "WARNING! This will remove all dangling build cache. ")
