@@ -269,3 +269,18 @@ def test_disable_content_trust_is_taken_and_trust_refused(root, tmp_path):
     assert r.returncode == 0, r
     r = _exe(root, "build", "--disable-content-trust=false", "-q", str(tmp_path))
     assert (r.returncode, r.stderr) == (125, b"skiff: " + why)
+
+
+def test_commit_layer_size_is_what_docker_counts(root):
+    """docker history shows a committed layer's file bytes (archive.ChangesSize), not its
+    tar's: 0B for a container that changed nothing, 8B for a 6-byte file plus a symlink
+    to "/x" (docker 20.10, measured); skiff showed the tar's 10.2kB."""
+    assert _main(root, "run", "--name", "p-cs0", "--network", "none", "bb:1", "true").code == 0
+    assert _main(root, "run", "--name", "p-cs1", "--network", "none", "bb:1", "sh", "-c",
+                 "echo hello > /f; ln -s /x /l; rm /etc/group").code == 0
+    for name, size in (("p-cs0", "0B"), ("p-cs1", "8B")):
+        assert _main(root, "commit", name, f"{name}:1").code == 0
+        r = _exe(root, "history", "--format", "{{.Size}}", f"{name}:1")
+        assert r.stdout.splitlines()[0] == size.encode()
+        assert _main(root, "rm", name).code == 0
+        assert _main(root, "rmi", f"{name}:1").code == 0

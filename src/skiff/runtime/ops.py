@@ -602,12 +602,16 @@ def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: 
     from skiff.runtime.userns import IdMapping
 
     idmap = IdMapping.from_json(sk.get("IdMap"))
+    unpacked = 0
     with tarfile.open(fileobj=raw, mode="r|") as src, \
             tarfile.open(fileobj=filtered, mode="w|", format=tarfile.PAX_FORMAT) as dst:
         for m in src:
             name = m.name.removeprefix("./").rstrip("/")
             if name in stubs:
                 continue
+            # the layer's SIZE as Docker counts a commit (archive.ChangesSize): file bytes
+            # and symlink target lengths, a hard link's data once; not the tar's size
+            unpacked += m.size if m.isreg() else len(m.linkname) if m.issym() else 0
             if idmap is not None:  # a user-namespaced container wrote host ids: the
                 # image gets the container's own (dockerd's remapped commit does the same)
                 m.uid, m.gid = idmap.container_uid(m.uid), idmap.container_gid(m.gid)
@@ -628,7 +632,8 @@ def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: 
     finally:
         filtered.close()
     layer = Layer(digest=cl.digest, size=cl.size, media_type=mediatypes.layer_type("gzip"),
-                  diff_id=cl.diff_id, uncompressed_size=cl.uncompressed_size)
+                  diff_id=cl.diff_id, uncompressed_size=cl.uncompressed_size,
+                  unpacked_size=unpacked)
     cfg = json.loads(json.dumps(base.config.raw))
     section = dict(cfg.get("config") or {})
     c = rec["Config"]
