@@ -284,3 +284,57 @@ def test_commit_layer_size_is_what_docker_counts(root):
         assert r.stdout.splitlines()[0] == size.encode()
         assert _main(root, "rm", name).code == 0
         assert _main(root, "rmi", f"{name}:1").code == 0
+
+
+# docker 20.10.24's `docker inspect` of `docker create bb:1 true`, keys in its order
+_DOCKER_HOSTCONFIG_KEYS = [
+    "Binds", "ContainerIDFile", "LogConfig", "NetworkMode", "PortBindings", "RestartPolicy",
+    "AutoRemove", "VolumeDriver", "VolumesFrom", "CapAdd", "CapDrop", "CgroupnsMode", "Dns",
+    "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "IpcMode", "Cgroup", "Links",
+    "OomScoreAdj", "PidMode", "Privileged", "PublishAllPorts", "ReadonlyRootfs",
+    "SecurityOpt", "UTSMode", "UsernsMode", "ShmSize", "Runtime", "ConsoleSize", "Isolation",
+    "CpuShares", "Memory", "NanoCpus", "CgroupParent", "BlkioWeight", "BlkioWeightDevice",
+    "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
+    "BlkioDeviceWriteIOps", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod",
+    "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "Devices", "DeviceCgroupRules",
+    "DeviceRequests", "KernelMemory", "KernelMemoryTCP", "MemoryReservation", "MemorySwap",
+    "MemorySwappiness", "OomKillDisable", "PidsLimit", "Ulimits", "CpuCount", "CpuPercent",
+    "IOMaximumIOps", "IOMaximumBandwidth", "MaskedPaths", "ReadonlyPaths"]
+_DOCKER_TOP_KEYS = [
+    "Id", "Created", "Path", "Args", "State", "Image", "ResolvConfPath", "HostnamePath",
+    "HostsPath", "LogPath", "Name", "RestartCount", "Driver", "Platform", "MountLabel",
+    "ProcessLabel", "AppArmorProfile", "ExecIDs", "HostConfig", "GraphDriver", "Mounts",
+    "Config", "NetworkSettings"]
+_DOCKER_NETWORK_SETTINGS_KEYS = [
+    "Bridge", "SandboxID", "HairpinMode", "LinkLocalIPv6Address", "LinkLocalIPv6PrefixLen",
+    "Ports", "SandboxKey", "SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID",
+    "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPAddress", "IPPrefixLen",
+    "IPv6Gateway", "MacAddress", "Networks"]
+
+
+def test_inspect_has_dockers_keys_in_its_order(root):
+    """`inspect` of a created container: docker 20.10's top-level, HostConfig and
+    NetworkSettings keys in its order (zero values for what skiff records no value of:
+    Cgroup "", ConsoleSize [0, 0], Links null, ...), Devices [] and Config.Env null when
+    empty, the omitempty fields (Init, Mounts, Sysctls, Tmpfs) left out, and GraphDriver
+    naming the overlay's directories."""
+    assert _main(root, "create", "--name", "p-insp", "--network", "none", "bb:1", "true").code == 0
+    [rec] = json.loads(_exe(root, "inspect", "p-insp").stdout)
+    assert list(rec) == _DOCKER_TOP_KEYS
+    hc = rec["HostConfig"]
+    assert list(hc) == _DOCKER_HOSTCONFIG_KEYS
+    assert (hc["Cgroup"], hc["ConsoleSize"], hc["Links"], hc["Devices"], hc["Isolation"],
+            hc["ReadonlyPaths"]) == ("", [0, 0], None, [], "",
+                                     ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                      "/proc/sysrq-trigger"])
+    assert list(rec["NetworkSettings"]) == _DOCKER_NETWORK_SETTINGS_KEYS
+    assert rec["Config"]["Env"] is None
+    gd = rec["GraphDriver"]
+    assert gd["Name"] == "overlay" and list(gd["Data"]) == ["LowerDir", "MergedDir",
+                                                              "UpperDir", "WorkDir"]
+    assert os.path.isdir(gd["Data"]["UpperDir"]) and os.path.isdir(gd["Data"]["LowerDir"])
+    assert _main(root, "create", "--name", "p-insp2", "--privileged", "--network", "none",
+                 "bb:1", "true").code == 0
+    [priv] = json.loads(_exe(root, "inspect", "p-insp2").stdout)
+    assert (priv["HostConfig"]["MaskedPaths"], priv["HostConfig"]["ReadonlyPaths"]) == (None, None)
+    assert _main(root, "rm", "p-insp", "p-insp2").code == 0

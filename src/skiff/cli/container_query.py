@@ -579,12 +579,121 @@ _GO_MAPS = {"Config": ("Labels", "ExposedPorts", "Volumes"),
             "GraphDriver": ("Data",)}
 
 
-def public(rec: dict) -> dict:
+_OMIT = object()  # an ``omitempty`` field: left out unless set
+# docker 20.10's container.HostConfig as encoding/json writes it: every field in order with
+# its zero value; the ``omitempty`` ones (Init, Mounts, Sysctls, StorageOpt, Tmpfs) only
+# when set. Keys skiff records beyond these follow, as they are.
+_HOSTCONFIG = (
+    ("Binds", None), ("ContainerIDFile", ""), ("LogConfig", {"Type": "json-file", "Config": {}}),
+    ("NetworkMode", "default"), ("PortBindings", {}),
+    ("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0}), ("AutoRemove", False),
+    ("VolumeDriver", ""), ("VolumesFrom", None), ("CapAdd", None), ("CapDrop", None),
+    ("CgroupnsMode", "host"), ("Dns", []), ("DnsOptions", []), ("DnsSearch", []),
+    ("ExtraHosts", None), ("GroupAdd", None), ("IpcMode", "private"), ("Cgroup", ""),
+    ("Links", None), ("OomScoreAdj", 0), ("PidMode", ""), ("Privileged", False),
+    ("PublishAllPorts", False), ("ReadonlyRootfs", False), ("SecurityOpt", None),
+    ("StorageOpt", _OMIT), ("Tmpfs", _OMIT), ("UTSMode", ""), ("UsernsMode", ""),
+    ("ShmSize", 67108864), ("Sysctls", _OMIT), ("Runtime", "runc"), ("ConsoleSize", [0, 0]),
+    ("Isolation", ""), ("CpuShares", 0), ("Memory", 0), ("NanoCpus", 0), ("CgroupParent", ""),
+    ("BlkioWeight", 0), ("BlkioWeightDevice", []), ("BlkioDeviceReadBps", None),
+    ("BlkioDeviceWriteBps", None), ("BlkioDeviceReadIOps", None),
+    ("BlkioDeviceWriteIOps", None), ("CpuPeriod", 0), ("CpuQuota", 0),
+    ("CpuRealtimePeriod", 0), ("CpuRealtimeRuntime", 0), ("CpusetCpus", ""),
+    ("CpusetMems", ""), ("Devices", []), ("DeviceCgroupRules", None),
+    ("DeviceRequests", None), ("KernelMemory", 0), ("KernelMemoryTCP", 0),
+    ("MemoryReservation", 0), ("MemorySwap", 0), ("MemorySwappiness", None),
+    ("OomKillDisable", False), ("PidsLimit", None), ("Ulimits", None), ("CpuCount", 0),
+    ("CpuPercent", 0), ("IOMaximumIOps", 0), ("IOMaximumBandwidth", 0), ("Mounts", _OMIT),
+    ("MaskedPaths", None), ("ReadonlyPaths", None), ("Init", _OMIT),
+)
+# docker 20.10's NetworkSettings (NetworkSettingsBase, then DefaultNetworkSettings, then
+# Networks): what skiff has no value for is the zero value, as dockerd writes it.
+_NETWORK_SETTINGS = (
+    ("Bridge", ""), ("SandboxID", ""), ("HairpinMode", False), ("LinkLocalIPv6Address", ""),
+    ("LinkLocalIPv6PrefixLen", 0), ("Ports", {}), ("SandboxKey", ""),
+    ("SecondaryIPAddresses", None), ("SecondaryIPv6Addresses", None), ("EndpointID", ""),
+    ("Gateway", ""), ("GlobalIPv6Address", ""), ("GlobalIPv6PrefixLen", 0), ("IPAddress", ""),
+    ("IPPrefixLen", 0), ("IPv6Gateway", ""), ("MacAddress", ""), ("Networks", None),
+)
+
+
+def _docker_shape(d: dict, fields: tuple) -> dict:
+    out = {}
+    for k, zero in fields:
+        if k in d:
+            if zero is not _OMIT or d[k] not in (None, {}, []):
+                out[k] = d[k]
+        elif zero is not _OMIT:
+            out[k] = json_copy(zero)
+    out.update((k, v) for k, v in d.items() if k not in out and k not in _OMITTED_KEYS)
+    return out
+
+
+_OMITTED_KEYS = frozenset(k for k, zero in _HOSTCONFIG if zero is _OMIT)
+
+
+def json_copy(v):
+    """A fresh copy of a JSON value (the zero values above are shared)."""
+    return [json_copy(x) for x in v] if isinstance(v, list) else \
+        {k: json_copy(x) for k, x in v.items()} if isinstance(v, dict) else v
+
+
+def _host_config(hc: dict) -> dict:
+    """HostConfig in docker 20.10's shape; MaskedPaths/ReadonlyPaths what the container
+    gets (dockerd fills them in at create: none when privileged or with
+    ``systempaths=unconfined``); Devices ``[]`` when none."""
+    hc = dict(hc)
+    if hc.get("Devices") is None:
+        hc["Devices"] = []
+    if "MaskedPaths" not in hc:
+        unconfined = hc.get("Privileged") or "systempaths=unconfined" in (hc.get("SecurityOpt") or ())
+        if not unconfined:
+            from skiff.runtime.spec import MASKED_PATHS, READONLY_PATHS
+
+            hc["MaskedPaths"], hc["ReadonlyPaths"] = list(MASKED_PATHS), list(READONLY_PATHS)
+    return _docker_shape(hc, _HOSTCONFIG)
+
+
+def _graph_driver(rec: dict, svc) -> dict | None:
+    """``GraphDriver`` of docker inspect: the overlay's directories (LowerDir newest
+    first, as overlayfs's lowerdir lists them), or None for a ``--rootfs`` container."""
+    key = (rec.get("Skiff") or {}).get("Snapshot")
+    if not key or svc is None:
+        return None
+    from skiff.errors import SkiffError
+
+    sn = svc.snapshotter
+    try:
+        data = {"LowerDir": ":".join(str(p) for p in sn.lowerdirs(key)),
+                "MergedDir": svc._bdir(rec["Id"], "rootfs"),
+                "UpperDir": str(sn.upperdir(key)), "WorkDir": str(sn.workdir(key))}
+    except SkiffError:
+        return None
+    return {"Data": data, "Name": rec.get("Driver") or "overlay"}
+
+
+def public(rec: dict, svc=None) -> dict:
     """The record as ``docker inspect`` shows it: skiff's bookkeeping left out, and the
     objects Docker holds as Go maps (Config.Labels, ExposedPorts, Volumes, PortBindings,
     ...) with their keys sorted as encoding/json writes them (``-l z=1 -l a=2`` shows
-    ``{"a": "2", "z": "1"}``), in the JSON and in ``--format '{{json .Config.Labels}}'``."""
-    out = {k: v for k, v in rec.items() if k != "Skiff"}
+    ``{"a": "2", "z": "1"}``), in the JSON and in ``--format '{{json .Config.Labels}}'``.
+    HostConfig and NetworkSettings have docker 20.10's keys in its order (zero values for
+    what skiff does not record); with ``svc`` (a ContainerService), GraphDriver too."""
+    out = {}
+    for k, v in rec.items():
+        if k == "Skiff":
+            continue
+        if k == "HostConfig" and isinstance(v, dict):
+            v = _host_config(v)
+        elif k == "NetworkSettings" and isinstance(v, dict):
+            v = _docker_shape(v, _NETWORK_SETTINGS)
+        elif k == "Mounts":
+            gd = _graph_driver(rec, svc)
+            if gd is not None:
+                out["GraphDriver"] = gd
+        out[k] = v
+    if isinstance((out.get("Config") or {}).get("Env"), list) and not out["Config"]["Env"]:
+        out["Config"] = {**out["Config"], "Env": None}  # (docker: null when there is none)
     for section, keys in _GO_MAPS.items():
         sub = out.get(section)
         if not isinstance(sub, dict):
@@ -691,7 +800,7 @@ def container_inspect(ctx: Context, argv: list[str]) -> int:
     p.add_argument("containers", nargs="+")
     a = p.parse_args(argv)
     svc = _service(ctx)
-    return inspect_each(ctx, a.containers, lambda ref: public(svc.get(ref)), a.format,
+    return inspect_each(ctx, a.containers, lambda ref: public(svc.get(ref), svc), a.format,
                         "container")
 
 
@@ -713,7 +822,7 @@ def inspect(ctx: Context, argv: list[str]) -> int:
         obj, kind = None, ""
         if a.type in (None, "container"):
             try:
-                obj, kind = public(svc.get(n)), "container"
+                obj, kind = public(svc.get(n), svc), "container"
             except NotFound:
                 obj = None
         if obj is None and a.type in (None, "image"):
