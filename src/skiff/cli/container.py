@@ -133,8 +133,37 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--platform", help="Set platform if server is multi-platform capable")
     a("--cidfile", help="Write the container ID to the file")
     a("-q", "--quiet", action="store_true", help="Suppress the pull output")
+    _add_config_flags(p)
     a("image", help="IMAGE")
     a("command", nargs="...", help="[COMMAND] [ARG...]")  # (argparse.REMAINDER)
+
+
+# -- cfg5: healthcheck and other config flags (one block, kept apart for merges) ----------
+def _add_config_flags(p) -> None:
+    """Healthcheck flags (docker/cli's names; durations as Go's, parsed in _options)."""
+    a = p.add_argument
+    a("--health-cmd", help="Command to run to check health")
+    a("--health-interval", help="Time between running the check (ms|s|m|h) (default 0s)")
+    a("--health-timeout", help="Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
+    a("--health-retries", type=int, default=0,
+      help="Consecutive failures needed to report unhealthy")
+    a("--health-start-period", help="Start period for the container to initialize before "
+      "starting health-retries countdown (ms|s|m|h) (default 0s)")
+    a("--no-healthcheck", action="store_true", help="Disable any container-specified HEALTHCHECK")
+
+
+def _config_options(a) -> dict:
+    """CreateOptions fields of the flags above (nothing is imported when none is given)."""
+    out: dict = {}
+    if a.health_cmd or a.health_interval or a.health_timeout or a.health_retries \
+            or a.health_start_period or a.no_healthcheck:
+        from skiff.runtime.health import from_flags, validate
+
+        hc = from_flags(a.health_cmd, a.health_interval, a.health_timeout,
+                        a.health_start_period, a.health_retries, a.no_healthcheck)
+        validate(hc)  # (dockerd checks the request before it looks for the image)
+        out["healthcheck"] = hc
+    return out
 
 
 def _env_file(path: str) -> list[str]:
@@ -248,7 +277,7 @@ def _options(a) -> object:
         publish=tuple(a.publish), publish_all=a.publish_all, ip=a.ip,
         network_aliases=tuple(a.network_alias), mac_address=a.mac_address,
         devices=tuple(a.device), device_read_bps=tuple(a.device_read_bps),
-        device_write_bps=tuple(a.device_write_bps), userns=a.userns)
+        device_write_bps=tuple(a.device_write_bps), userns=a.userns, **_config_options(a))
 
 
 def _create(ctx: Context, svc, a) -> dict:

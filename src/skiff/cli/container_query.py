@@ -176,7 +176,12 @@ def _status(rec: dict, trunc: bool, now: float) -> str:
     if status == "exited" and st["FinishedAt"] != records.ZERO_TIME:
         return f"Exited ({st['ExitCode']}) {human_duration(now - _ts(rec, 'FinishedAt'))} ago"
     if status == "running":
-        return f"Up {human_duration(now - _ts(rec, 'StartedAt'))}"
+        up = f"Up {human_duration(now - _ts(rec, 'StartedAt'))}"
+        if st.get("Health"):  # docker's State.String: "Up 3 seconds (healthy)"
+            from skiff.runtime.health import status_suffix
+
+            up += status_suffix(st["Health"])
+        return up
     return records.status_text(rec, now)
 
 
@@ -294,6 +299,8 @@ def _check_filters(filters: list[tuple[str, str]]) -> None:
             raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
         if k == "status" and v not in _STATUSES:
             raise InvalidArgument(f"Invalid filter 'status={v}'", exit_code=1)
+        if k == "health" and v not in ("starting", "healthy", "unhealthy", "none"):
+            raise InvalidArgument(f"Unrecognised filter value for health: {v}", exit_code=1)
         if k == "exited":
             try:
                 int(v)
@@ -326,7 +333,11 @@ def _match(rec: dict, filters: list[tuple[str, str]]) -> bool:
         elif k == "volume":
             ok = any(any(v in (m.get("Name"), m["Destination"], m["Source"])
                          for m in rec.get("Mounts") or []) for v in vals)
-        elif k in ("before", "since", "network", "publish", "expose", "health", "isolation", "is-task"):
+        elif k == "health":
+            from skiff.runtime.health import ps_status
+
+            ok = ps_status(rec) in vals
+        elif k in ("before", "since", "network", "publish", "expose", "isolation", "is-task"):
             ok = True
         else:
             raise InvalidArgument(f"invalid filter '{k}'")

@@ -134,6 +134,30 @@ def _builtin_settings(mode: str) -> dict:
         "Ports": {}, "SandboxKey": "", "IPAddress": "", "Gateway": "", "MacAddress": ""}
 
 
+def _health_args(rec: dict, runc) -> dict:
+    """MonitorSpec's health/runc_base for a container whose healthcheck has a test to
+    run (skiff.runtime.health); nothing otherwise (no prober)."""
+    hc = rec["Config"].get("Healthcheck")
+    if not hc:
+        return {}
+    from skiff.runtime import health
+
+    if health.probe_argv(hc) is None:
+        return {}
+    return {"health": hc, "runc_base": (runc.binary, "--root", runc.root)}
+
+
+def _read_health(svc, rec: dict) -> dict | None:
+    """The bundle's health.json of a container with a healthcheck (None otherwise)."""
+    if not rec["Config"].get("Healthcheck"):
+        return None
+    try:
+        with open(svc._bdir(rec["Id"], "health.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
 def _winsize() -> tuple[int, int]:
     """(rows, cols) of the terminal on stdin/stdout, or (0, 0)."""
     for fd in (0, 1):
@@ -448,15 +472,20 @@ class ContainerService(StoreParts):
         sweep_runc_states(self.config, self.db, known, self._runc)
 
     def _fold(self, rec: dict) -> dict:
-        """Apply the monitor's state.json to the record when it is newer (by Seq)."""
+        """Apply the monitor's state.json to the record when it is newer (by Seq); and,
+        for a container with a healthcheck, its health.json (State.Health)."""
         if rec["State"]["Status"] not in (*ACTIVE, "created"):
             return rec
         try:
             with open(self._bdir(rec["Id"], "state.json")) as f:
                 st = json.load(f)
         except (OSError, ValueError):
-            return rec
-        if int(st.get("Seq", 0)) <= int(rec["Skiff"].get("Seq", 0)):
+            st = None
+        # (read after state.json: the monitor writes its last health before the exit)
+        health = _read_health(self, rec)
+        if health is not None:
+            rec = self._fold_health(rec, health)
+        if st is None or int(st.get("Seq", 0)) <= int(rec["Skiff"].get("Seq", 0)):
             return rec
 
         def apply(r: dict) -> None:
@@ -476,6 +505,19 @@ class ContainerService(StoreParts):
             r["RestartCount"] = int(st.get("RestartCount", r.get("RestartCount", 0)))
             r["Skiff"].update(Seq=int(st["Seq"]), MonitorPid=st.get("MonitorPid", 0),
                               MonitorStart=st.get("MonitorStart", 0))
+        return records.update(self.db, rec["Id"], apply) or rec
+
+    def _fold_health(self, rec: dict, h: dict) -> dict:
+        """State.Health from the prober's health.json when newer (by its Seq)."""
+        def apply(r: dict) -> None:
+            if int(h.get("Seq", 0)) <= int(r["Skiff"].get("HealthSeq", 0)):
+                return
+            r["State"]["Health"] = {"Status": h.get("Status") or "starting",
+                                    "FailingStreak": int(h.get("FailingStreak") or 0),
+                                    "Log": list(h.get("Log") or [])}
+            r["Skiff"]["HealthSeq"] = int(h.get("Seq", 0))
+        if int(h.get("Seq", 0)) <= int(rec["Skiff"].get("HealthSeq", 0)):
+            return rec
         return records.update(self.db, rec["Id"], apply) or rec
 
     def _reconcile(self, rec: dict) -> dict:
@@ -590,6 +632,7 @@ class ContainerService(StoreParts):
                 stdin_once=bool(rec["Config"].get("StdinOnce")),
                 attach_socket=bool(rec["Config"].get("OpenStdin") or rec["Config"].get("Tty")),
                 detach_keys=detach_keys or b"\x10\x11",
+                **_health_args(rec, self.runc),
                 rm_argv=(sys.executable, "-m", "skiff", "--root", self.config.root_dir,
                          "--runtime", self.config.runtime, "rm", "-f", cid),
                 net_release_argv=(netglue.release_argv(self.config, cid)

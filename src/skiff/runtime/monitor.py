@@ -101,6 +101,10 @@ class MonitorSpec:
     stdin_once: bool = False  # Config.StdinOnce: the attached start's EOF ends stdin
     attach_socket: bool = False  # listen for ``skiff attach`` (skiff.runtime.attachio)
     detach_keys: bytes = b"\x10\x11"  # the starting command's (--detach-keys)
+    # healthcheck (skiff.runtime.health): Config.Healthcheck with a test to run, and the
+    # runc argv prefix (binary, --root, root) its execs use; None: no prober at all
+    health: dict | None = None
+    runc_base: tuple[str, ...] = ()
 
     @property
     def state_path(self) -> str:
@@ -168,6 +172,29 @@ class _Files:
         self.state: _State | None = None
         self.log_fd = -1
         self.oom_fd = -1
+        self.prober = 0  # the healthcheck prober's pid (skiff.runtime.health)
+
+    def started(self, pid: int) -> None:
+        """The container runs: fork its healthcheck prober, if it has a check (before the
+        start is recorded, so that State.Health says ``starting`` from then on)."""
+        if self.ms.health is not None:
+            from skiff.runtime import health
+
+            self.prober = health.start_prober(self.ms.bundle, self.ms.cid, self.ms.runc_base,
+                                              self.ms.health, pid)
+
+    def reaped(self, pid: int) -> None:
+        """A child of the monitor was reaped by a wait for any child."""
+        if pid == self.prober:
+            self.prober = -1  # (gone: nothing to kill, the health still to be marked)
+
+    def stopped(self) -> None:
+        """The container has exited: stop the prober (the health is ``unhealthy``)."""
+        if self.prober:
+            from skiff.runtime import health
+
+            health.stop_prober(self.prober, self.ms.bundle)
+            self.prober = 0
 
     def ready(self) -> None:
         if self.state is not None:
@@ -291,6 +318,7 @@ def _run_once(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
         res.started = True
         pid = int(text)
         res.pid = pid
+        files.started(pid)
         started_at = now_text()
         state.write(Status="running", Pid=pid, ExitCode=0, Error="", StartedAt=started_at,
                     OOMKilled=False)
@@ -394,8 +422,14 @@ def _run_once(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
         if rc == 0:
             check_started()
     if res.started:
-        # our child since runc returned (we are a subreaper): its status is the exit code
-        _, status = os.waitpid(res.pid, 0)
+        # our child since runc returned (we are a subreaper): its status is the exit code.
+        # Other children are reaped meanwhile: an exec's process whose runc exec was killed
+        # is reparented here, and the init (exiting) waits until its zombie is gone.
+        while True:
+            wpid, status = os.waitpid(-1, 0)
+            if wpid == res.pid:
+                break
+            files.reaped(wpid)
         code = os.waitstatus_to_exitcode(status)
     else:
         err = runc_mod.read_log_error(ms.runc_log)
@@ -575,6 +609,7 @@ def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
         res.error = "runc wrote no pid file"
         return res
     res.started = True
+    files.started(pid)
     started_at = now_text()
     state.write(Status="running", Pid=pid, ExitCode=0, Error="", StartedAt=started_at,
                 OOMKilled=False)
@@ -644,6 +679,8 @@ def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
                 break
             if wpid == pid:
                 status = wst
+            else:
+                files.reaped(wpid)
     signal.signal(signal.SIGWINCH, old_winch)
     inputs.clear()
     if listener is not None:
@@ -653,8 +690,12 @@ def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
         drain.register(master, select.POLLIN)
         while drain.poll(50) and from_master():
             pass
-    if status is None:
-        _, status = os.waitpid(pid, 0)
+    while status is None:  # (reaping the others too: see _run_once)
+        wpid, wst = os.waitpid(-1, 0)
+        if wpid == pid:
+            status = wst
+        else:
+            files.reaped(wpid)
     try:
         os.close(master)
     except OSError:
@@ -745,6 +786,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
             res = once(ms, files, sync_fd if first else -1, clients, listener)
             files.ready()  # (made during the run; also when runc could not be started)
             state = files.state
+            files.stopped()
             if res.error is not None:
                 from skiff.runtime.runc import classify
 
@@ -801,6 +843,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
         if handed_over and res is not None and res.error is None and ms.autoremove:
             _delete_orphans(ms.snapshot_dir)
         attachio.close_listener(listener, ms.cid)
+        files.stopped()  # (a failure on the way out: no prober left behind)
         files.close()
         if ms.rootfs_mount or ms.shm_mount:
             from skiff.runtime.mounts import unmount

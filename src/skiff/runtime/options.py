@@ -84,6 +84,8 @@ class CreateOptions:
     device_read_bps: tuple[str, ...] = ()
     device_write_bps: tuple[str, ...] = ()
     userns: str = ""  # "" (the store's userns-remap, if any), "host", "auto" (skiff.runtime.userns)
+    # -- cfg5: healthcheck and config flags (kept in one block for merges) --
+    healthcheck: dict | None = None  # HealthConfig from the flags (skiff.runtime.health)
     extra: dict = factory(dict)
 
 
@@ -190,12 +192,31 @@ def container_config(o: CreateOptions, image_config: dict, hostname: str,
     }
     if exposed:
         cfg["ExposedPorts"] = exposed
+    if o.healthcheck is not None or ic.get("Healthcheck"):
+        cfg = _with_healthcheck(cfg, o.healthcheck, ic.get("Healthcheck"))
     stop = o.stop_signal or ic.get("StopSignal")
     if stop:
         cfg["StopSignal"] = stop
     if o.stop_timeout is not None:
         cfg["StopTimeout"] = o.stop_timeout
     return cfg
+
+
+def _with_healthcheck(cfg: dict, user: dict | None, image: dict | None) -> dict:
+    """Config with Healthcheck after Cmd (Go's field order): the flags' merged with the
+    image's as dockerd does, then dockerd's checks (skiff.runtime.health)."""
+    from skiff.runtime import health
+
+    hc = health.merge(user, image)
+    health.validate(hc)
+    if hc is None:
+        return cfg
+    out = {}
+    for k, v in cfg.items():
+        out[k] = v
+        if k == "Cmd":
+            out["Healthcheck"] = hc
+    return out
 
 
 def _port_bindings(publish: tuple[str, ...]) -> dict:
