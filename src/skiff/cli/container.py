@@ -140,7 +140,8 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
 
 # -- cfg5: healthcheck and other config flags (one block, kept apart for merges) ----------
 def _add_config_flags(p) -> None:
-    """Healthcheck flags (docker/cli's names; durations as Go's, parsed in _options)."""
+    """Healthcheck flags (docker/cli's names; durations as Go's, parsed in _options);
+    --log-driver/--log-opt (skiff.runtime.logopts)."""
     a = p.add_argument
     a("--health-cmd", help="Command to run to check health")
     a("--health-interval", help="Time between running the check (ms|s|m|h) (default 0s)")
@@ -150,6 +151,8 @@ def _add_config_flags(p) -> None:
     a("--health-start-period", help="Start period for the container to initialize before "
       "starting health-retries countdown (ms|s|m|h) (default 0s)")
     a("--no-healthcheck", action="store_true", help="Disable any container-specified HEALTHCHECK")
+    a("--log-driver", default="", help="Logging driver for the container")
+    a("--log-opt", action="append", default=[], help="Log driver options")
 
 
 def _config_options(a) -> dict:
@@ -163,6 +166,11 @@ def _config_options(a) -> dict:
                         a.health_start_period, a.health_retries, a.no_healthcheck)
         validate(hc)  # (dockerd checks the request before it looks for the image)
         out["healthcheck"] = hc
+    if a.log_driver or a.log_opt:
+        from skiff.runtime.logopts import log_config
+
+        log_config(a.log_driver, a.log_opt)  # (refused before anything is looked up)
+        out.update(log_driver=a.log_driver, log_opts=tuple(a.log_opt))
     return out
 
 

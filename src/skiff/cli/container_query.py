@@ -510,7 +510,16 @@ def logs(ctx: Context, argv: list[str]) -> int:
     rec = svc.get(a.container)
     since = _time_arg(a.since) if a.since else None
     until = _time_arg(a.until, "until") if a.until else None
-    entries = list(jsonlog.read(rec["LogPath"]))
+    if not rec["LogPath"] and (rec["HostConfig"].get("LogConfig") or {}).get("Type") == "none":
+        from skiff.errors import InvalidArgument
+
+        raise InvalidArgument("configured logging driver does not support reading")
+    if os.path.exists(rec["LogPath"] + ".1"):  # (rotated: --log-opt max-size)
+        from skiff.runtime.logopts import log_files
+
+        entries = [e for path in log_files(rec["LogPath"]) for e in jsonlog.read(path)]
+    else:
+        entries = list(jsonlog.read(rec["LogPath"]))
     if a.tail != "all":
         try:
             n = int(a.tail)
@@ -541,8 +550,11 @@ def logs(ctx: Context, argv: list[str]) -> int:
         def stopped() -> bool:
             cur = records.get(svc.db, rec["Id"])
             return cur is None or svc._reconcile(cur)["State"]["Status"] not in ACTIVE
+        follow = jsonlog.follow
+        if ((rec["HostConfig"].get("LogConfig") or {}).get("Config") or {}).get("max-size"):
+            from skiff.runtime.logopts import follow  # (across rotations)
         if os.path.exists(rec["LogPath"]):
-            for e in jsonlog.follow(rec["LogPath"], offset, stop=stopped):
+            for e in follow(rec["LogPath"], offset, stop=stopped):
                 show(e)
     return 0
 

@@ -147,6 +147,18 @@ def _health_args(rec: dict, runc) -> dict:
     return {"health": hc, "runc_base": (runc.binary, "--root", runc.root)}
 
 
+def _log_args(rec: dict) -> dict:
+    """MonitorSpec's log rotation (``--log-opt max-size/max-file``), checked now as
+    dockerd opens the log at start (skiff.runtime.logopts.rotation raises)."""
+    lc = rec["HostConfig"].get("LogConfig") or {}
+    if not lc.get("Config"):
+        return {}
+    from skiff.runtime.logopts import rotation
+
+    size, files = rotation(lc)
+    return {"log_max_size": size, "log_max_files": files}
+
+
 def _read_health(svc, rec: dict) -> dict | None:
     """The bundle's health.json of a container with a healthcheck (None otherwise)."""
     if not rec["Config"].get("Healthcheck"):
@@ -332,7 +344,8 @@ class ContainerService(StoreParts):
             "ResolvConfPath": self._bdir(cid, "resolv.conf"),
             "HostnamePath": self._bdir(cid, "hostname"),
             "HostsPath": self._bdir(cid, "hosts"),
-            "LogPath": self._bdir(cid, f"{cid}-json.log"),
+            "LogPath": ("" if host["LogConfig"]["Type"] == "none"  # (--log-driver none)
+                        else self._bdir(cid, f"{cid}-json.log")),
             "Name": "/" + (name or records.generate_name(self.db)),
             "RestartCount": 0,
             "Driver": "overlay",
@@ -633,6 +646,7 @@ class ContainerService(StoreParts):
                 attach_socket=bool(rec["Config"].get("OpenStdin") or rec["Config"].get("Tty")),
                 detach_keys=detach_keys or b"\x10\x11",
                 **_health_args(rec, self.runc),
+                **_log_args(rec),
                 rm_argv=(sys.executable, "-m", "skiff", "--root", self.config.root_dir,
                          "--runtime", self.config.runtime, "rm", "-f", cid),
                 net_release_argv=(netglue.release_argv(self.config, cid)

@@ -105,6 +105,9 @@ class MonitorSpec:
     # runc argv prefix (binary, --root, root) its execs use; None: no prober at all
     health: dict | None = None
     runc_base: tuple[str, ...] = ()
+    # json-file rotation (skiff.runtime.logopts): max bytes (-1: none), files kept
+    log_max_size: int = -1
+    log_max_files: int = 1
 
     @property
     def state_path(self) -> str:
@@ -173,6 +176,7 @@ class _Files:
         self.log_fd = -1
         self.oom_fd = -1
         self.prober = 0  # the healthcheck prober's pid (skiff.runtime.health)
+        self.rotator = None  # json-file rotation (skiff.runtime.logopts.Rotator)
 
     def started(self, pid: int) -> None:
         """The container runs: fork its healthcheck prober, if it has a check (before the
@@ -203,10 +207,25 @@ class _Files:
 
         self.state = _State(self.ms)
         self.oom_fd = cgroups.oom_watch(self.ms.cid)
-        self.log_fd = os.open(self.ms.log_path,
-                              os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        if self.ms.log_path:  # ("": --log-driver none)
+            self.log_fd = os.open(self.ms.log_path,
+                                  os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            if self.ms.log_max_size > 0:
+                from skiff.runtime.logopts import Rotator
+
+                self.rotator = Rotator(self.ms.log_path, self.log_fd, self.ms.log_max_size,
+                                       self.ms.log_max_files)
+
+    def write_log(self, entries: bytes) -> None:
+        """Append encoded json-file entries (rotating if set; nothing for no log)."""
+        if self.rotator is not None:
+            self.rotator.write(entries)
+        elif self.log_fd >= 0:
+            attachio.write_all(self.log_fd, entries)
 
     def close(self) -> None:
+        if self.rotator is not None:  # (its descriptor is the log's, renewed at rotations)
+            self.log_fd, self.rotator = self.rotator.fd, None
         for fd in (self.log_fd, self.oom_fd):
             if fd >= 0:
                 os.close(fd)
@@ -289,7 +308,7 @@ def _run_once(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
                 os.close(fd)
         return _Once(error=f"runc: {e.strerror}")
     files.ready()  # (while runc works)
-    state, log_fd = files.state, files.log_fd
+    state = files.state
     os.close(out_w)
     os.close(err_w)
     if null >= 0:
@@ -304,7 +323,7 @@ def _run_once(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
     def emit(fd: int, data: bytes) -> None:
         entries = splitters[fd].feed(data)
         if entries:
-            attachio.write_all(log_fd, entries)
+            files.write_log(entries)
         clients.write(streams[fd], data)
 
     def check_started() -> None:
@@ -438,7 +457,7 @@ def _run_once(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
     for fd in (out_r, err_r):
         tail = splitters[fd].flush()
         if tail:
-            attachio.write_all(log_fd, tail)
+            files.write_log(tail)
         os.close(fd)
     res.code = code if code >= 0 else 128 - code
     return res
@@ -569,7 +588,7 @@ def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
         os.close(err_w)
         os.close(null)
         files.ready()  # (while runc works)
-    state, log_fd = files.state, files.log_fd
+    state = files.state
     master = -1
     try:
         srv.settimeout(0.05)
@@ -640,7 +659,7 @@ def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
             return False
         entries = splitter.feed(data)
         if entries:
-            attachio.write_all(log_fd, entries)
+            files.write_log(entries)
         clients.write("stdout", data)
         return True
 
@@ -702,7 +721,7 @@ def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
         pass
     tail = splitter.flush()
     if tail:
-        attachio.write_all(log_fd, tail)
+        files.write_log(tail)
     code = os.waitstatus_to_exitcode(status)
     res.code = code if code >= 0 else 128 - code
     res.delete = True

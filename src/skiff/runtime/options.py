@@ -86,6 +86,8 @@ class CreateOptions:
     userns: str = ""  # "" (the store's userns-remap, if any), "host", "auto" (skiff.runtime.userns)
     # -- cfg5: healthcheck and config flags (kept in one block for merges) --
     healthcheck: dict | None = None  # HealthConfig from the flags (skiff.runtime.health)
+    log_driver: str = ""  # --log-driver ("": json-file) and --log-opt (skiff.runtime.logopts)
+    log_opts: tuple[str, ...] = ()
     extra: dict = factory(dict)
 
 
@@ -219,6 +221,14 @@ def _with_healthcheck(cfg: dict, user: dict | None, image: dict | None) -> dict:
     return out
 
 
+def _log_config(o: CreateOptions) -> dict:
+    if not (o.log_driver or o.log_opts):  # (skiff.runtime.logopts only for the flags)
+        return {"Type": "json-file", "Config": {}}
+    from skiff.runtime.logopts import log_config
+
+    return log_config(o.log_driver, o.log_opts)
+
+
 def _port_bindings(publish: tuple[str, ...]) -> dict:
     if not publish:  # (skiff.network.glue is not imported without -p)
         return {}
@@ -238,7 +248,7 @@ def host_config(o: CreateOptions) -> dict:
     return {
         "Binds": _bind_specs(o) or None,
         "ContainerIDFile": "",
-        "LogConfig": {"Type": "json-file", "Config": {}},
+        "LogConfig": _log_config(o),
         "NetworkMode": network,
         "PortBindings": _port_bindings(o.publish),
         "PublishAllPorts": o.publish_all,
