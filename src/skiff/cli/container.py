@@ -141,7 +141,8 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
 # -- cfg5: healthcheck and other config flags (one block, kept apart for merges) ----------
 def _add_config_flags(p) -> None:
     """Healthcheck flags (docker/cli's names; durations as Go's, parsed in _options);
-    --log-driver/--log-opt (skiff.runtime.logopts)."""
+    --log-driver/--log-opt (skiff.runtime.logopts); --domainname, --label-file,
+    --volumes-from (skiff.runtime.volfrom), --runtime."""
     a = p.add_argument
     a("--health-cmd", help="Command to run to check health")
     a("--health-interval", help="Time between running the check (ms|s|m|h) (default 0s)")
@@ -153,6 +154,11 @@ def _add_config_flags(p) -> None:
     a("--no-healthcheck", action="store_true", help="Disable any container-specified HEALTHCHECK")
     a("--log-driver", default="", help="Logging driver for the container")
     a("--log-opt", action="append", default=[], help="Log driver options")
+    a("--domainname", default="", help="Container NIS domain name")
+    a("--label-file", action="append", default=[], help="Read in a line delimited file of labels")
+    a("--volumes-from", action="append", default=[],
+      help="Mount volumes from the specified container(s)")
+    a("--runtime", default="", help="Runtime to use for this container")
 
 
 def _config_options(a) -> dict:
@@ -166,6 +172,20 @@ def _config_options(a) -> dict:
                         a.health_start_period, a.health_retries, a.no_healthcheck)
         validate(hc)  # (dockerd checks the request before it looks for the image)
         out["healthcheck"] = hc
+    if a.domainname:
+        out["domainname"] = a.domainname
+    if a.volumes_from:
+        from skiff.runtime.volfrom import parse
+
+        for spec in a.volumes_from:
+            parse(spec)  # (dockerd's texts, before anything is looked up)
+        out["volumes_from"] = tuple(a.volumes_from)
+    if a.runtime:
+        from skiff.errors import InvalidArgument
+
+        if a.runtime != "runc":  # (the one runtime this host runs: crun does not work)
+            raise InvalidArgument(f"Unknown runtime specified {a.runtime}")
+        out["runtime"] = a.runtime
     if a.log_driver or a.log_opt:
         from skiff.runtime.logopts import log_config
 
@@ -257,6 +277,10 @@ def _options(a) -> object:
         if swap > 0 and memory and swap < memory:
             raise InvalidArgument("Minimum memoryswap limit should be larger than memory limit, "
                                   "see usage")
+    if a.label_file:  # docker/cli: the files' labels, then --label's (the last wins)
+        from skiff.runtime.volfrom import read_label_files
+
+        a.label = read_label_files(a.label_file) + list(a.label)
     labels = tuple(tuple(lb.split("=", 1)) if "=" in lb else (lb, "") for lb in a.label)
     sysctls = []
     for s in a.sysctl:

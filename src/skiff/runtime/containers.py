@@ -886,11 +886,16 @@ class ContainerService(StoreParts):
             device_read_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceReadBps") or ()),
             device_write_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceWriteBps") or ()),
             id_mappings=idmap.to_oci() if idmap is not None else None, userns_path=pinned)
+        spec = S.build_spec(o)
+        if cfg.get("Domainname"):  # --domainname: a sysctl, as dockerd 20.10 sets it
+            linux = spec.setdefault("linux", {})
+            linux["sysctl"] = {**(linux.get("sysctl") or {}),
+                               "kernel.domainname": cfg["Domainname"]}
         if joined is not None:
             from skiff.runtime import nsjoin
 
-            return nsjoin.apply(S.build_spec(o), joined)
-        return S.build_spec(o)
+            return nsjoin.apply(spec, joined)
+        return spec
 
     def _joined(self, rec: dict):
         """``--pid``/``--ipc container:X``, shareable or none IPC: what the start joins

@@ -88,6 +88,8 @@ class CreateOptions:
     healthcheck: dict | None = None  # HealthConfig from the flags (skiff.runtime.health)
     log_driver: str = ""  # --log-driver ("": json-file) and --log-opt (skiff.runtime.logopts)
     log_opts: tuple[str, ...] = ()
+    domainname: str = ""  # --domainname (Config.Domainname, the spec's domainname)
+    runtime: str = ""  # --runtime (HostConfig.Runtime: runc)
     extra: dict = factory(dict)
 
 
@@ -175,7 +177,7 @@ def container_config(o: CreateOptions, image_config: dict, hostname: str,
         exposed[p if "/" in p else f"{p}/tcp"] = {}
     cfg = {
         "Hostname": hostname,
-        "Domainname": "",
+        "Domainname": o.domainname,
         "User": o.user if o.user is not None else (ic.get("User") or ""),
         "AttachStdin": "stdin" in o.attach,
         "AttachStdout": "stdout" in o.attach,
@@ -271,6 +273,7 @@ def host_config(o: CreateOptions) -> dict:
         "Tmpfs": dict(_tmpfs_pair(t) for t in o.tmpfs) or None,
         "UTSMode": o.uts,
         "ShmSize": o.shm_size or DEFAULT_SHM_SIZE,
+        "Runtime": o.runtime or "runc",
         "Sysctls": dict(o.sysctls) or None,
         "Memory": o.memory,
         "MemorySwap": o.memory_swap if o.memory_swap else (o.memory * 2 if o.memory else 0),
