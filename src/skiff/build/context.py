@@ -173,8 +173,27 @@ class BuildContext:
                 self.entries[rel] = st
         if drop_ignore_file:
             self.entries.pop(".dockerignore", None)
+        self._add_missing_parents()
         self._children: dict[str, list[str]] | None = None
         self.checksums = ChecksumCache(db, str(self.root))
+
+    def _add_missing_parents(self) -> None:
+        """An exception pattern can re-include ``a/b/f`` below an excluded ``a``: the walk
+        yields the file but not ``a`` or ``a/b``. Docker sends those directories too (the
+        context tar's parents; fsutil's walk emits them with their stat), so ``COPY . /x``
+        creates ``/x/a/b/f``; add them here, else nothing would reach ``a/b/f`` from the
+        root."""
+        missing: set[str] = set()
+        for rel in self.entries:
+            parent = rel.rpartition("/")[0]
+            while parent and parent not in self.entries and parent not in missing:
+                missing.add(parent)
+                parent = parent.rpartition("/")[0]
+        for rel in missing:
+            try:
+                self.entries[rel] = os.lstat(os.path.join(self._root_str, rel))
+            except OSError:
+                continue
 
     @classmethod
     def empty(cls) -> BuildContext:

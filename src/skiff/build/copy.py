@@ -137,6 +137,9 @@ class Copier:
         # (previous layer's directory, relpaths unchanged since): regular files that are
         # hard-linked from the previous build of the same step instead of copied
         self.reuse: tuple[str, set[str]] | None = None
+        # source (dev, inode) → first target of a file with several links: its other
+        # names become hard links to that target, as Docker's builders keep them
+        self._inodes: dict[tuple[int, int], str] = {}
 
     def copy(self, sources: list[str], dest: str, *, workdir: str = "/",
              multi: bool = False) -> None:
@@ -237,9 +240,18 @@ class Copier:
             os.chmod(target, perm)
             self._copy_children(src, rel, target, fresh=created)
             os.utime(target, ns=times)
+        elif stmod.S_ISREG(mode) and st.st_nlink > 1 and \
+                (st.st_dev, st.st_ino) in self._inodes:
+            os.link(self._inodes[(st.st_dev, st.st_ino)], target)
+            self.copied += 1
+            return
         elif stmod.S_ISREG(mode) and self._link_previous(rel, target):
+            if st.st_nlink > 1:
+                self._inodes[(st.st_dev, st.st_ino)] = target
             return
         elif stmod.S_ISREG(mode):
+            if st.st_nlink > 1:
+                self._inodes[(st.st_dev, st.st_ino)] = target
             fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
             try:
                 fout = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,

@@ -617,7 +617,13 @@ class Step:
         argv = self._run_argv(e)
         st = self.st
         cfg = st.img.get("config", {})
-        env_map = {**st.args, **ic.env_dict(st.img)}
+        # the predefined proxy ARGs reach RUN without a declaration (Docker's builders);
+        # they are left out of the history and of the cache key (BuildKit's proxy env)
+        from skiff.dockerfile.checks import PROXY_ARGS
+
+        proxy = {k: v for k in PROXY_ARGS if k in self.b.opts.build_args
+                 and (v := self.b._build_arg_value(k)) is not None}
+        env_map = {**proxy, **st.args, **ic.env_dict(st.img)}
         env = [f"{k}={v}" for k, v in env_map.items()]
         network = self._network(e)
         build_args = [(k, st.args[k]) for k in st.arg_order if k in st.args]

@@ -731,6 +731,9 @@ def rename(ctx: Context, argv: list[str]) -> int:
     a = p.parse_args(argv)
     from skiff.errors import SkiffError
 
+    if not a.container.strip() or not a.new_name.strip():  # docker/cli rename.go
+        sys.stderr.write("skiff: Neither old nor new names may be empty\n")
+        return 1
     try:
         _service(ctx).rename(a.container, a.new_name)
     except SkiffError as e:  # docker/cli: the daemon's error, then its own line; exit 1
@@ -749,7 +752,7 @@ def _prune_until(v: str) -> float:
     try:
         return parse_timestamp_ns(v) / 1e9
     except InvalidArgument as e:
-        raise InvalidArgument(f"invalid filter 'until={v}'", str(e)) from None
+        raise InvalidArgument(str(e), exit_code=1) from None  # dockerd's words alone
 
 
 def prune(ctx: Context, argv: list[str]) -> int:
@@ -759,19 +762,26 @@ def prune(ctx: Context, argv: list[str]) -> int:
     p.add_argument("--filter", action="append", default=[], help="Provide filter values")
     a = p.parse_args(argv)
     from skiff.cli.container_query import _match, _ts
+    from skiff.errors import InvalidArgument
     from skiff.format.humanize import human_size
     from skiff.runtime.records import ACTIVE
     from skiff.snapshots import disk_usage
 
     svc = _service(ctx)
     filters = [tuple(f.split("=", 1)) for f in a.filter if "=" in f]
+    for k, _v in filters:  # moby container prune: until, label, label!
+        if k not in ("until", "label", "label!"):
+            raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
     until = None
     for _k, v in [f for f in filters if f[0] == "until"]:
         until = _prune_until(v)
-    filters = [f for f in filters if f[0] != "until"]
+    not_labels = [("label", v) for k, v in filters if k == "label!"]
+    filters = [f for f in filters if f[0] == "label"]
     gone, size = [], 0
     for rec in svc.list(all=True):
         if rec["State"]["Status"] in ACTIVE or (filters and not _match(rec, filters)):
+            continue
+        if not_labels and _match(rec, not_labels):  # label!: spares what matches them all
             continue
         if until is not None and _ts(rec, "Created") > until:  # dockerd: created after: kept
             continue

@@ -330,9 +330,11 @@ def stats(ctx: Context, argv: list[str]) -> int:
     from skiff.format.humanize import bytes_size, human_size
     from skiff.runtime import ops
 
-    rows = ops.stats(_service(ctx), a.containers or None)
+    rows = ops.stats(_service(ctx), a.containers or None, all=a.all)
+    # docker/cli stats: .Container is the name or ID as given, else the short ID
+    given = a.containers if len(a.containers) == len(rows) else [None] * len(rows)
     view = [{
-        "Container": r["Id"][:12] if not a.no_trunc else r["Id"],
+        "Container": g or (r["Id"][:12] if not a.no_trunc else r["Id"]),
         "ID": r["Id"][:12] if not a.no_trunc else r["Id"],
         "Name": r["Name"],
         "CPUPerc": f"{r['CPUPerc']:.2f}%",
@@ -341,11 +343,15 @@ def stats(ctx: Context, argv: list[str]) -> int:
         "NetIO": f"{human_size(r['NetIO'][0])} / {human_size(r['NetIO'][1])}",
         "BlockIO": f"{human_size(r['BlockIO'][0])} / {human_size(r['BlockIO'][1])}",
         "PIDs": str(r["PIDs"]),
-    } for r in rows]
+    } for r, g in zip(rows, given, strict=True)]
     if a.format:
-        from skiff.format.gotemplate import render_list
+        from skiff.format.gotemplate import ContextRow, render_list
 
-        _out(ctx, render_list(a.format, view, headers={"ID": "CONTAINER ID", "Container": "CONTAINER"}))
+        # rows are docker/cli's *container.statsContext: a field it lacks fails
+        rows = [ContextRow(v, "*container.statsContext") for v in view]
+        _out(ctx, render_list(a.format, rows, headers={"ID": "CONTAINER ID", "Container": "CONTAINER"},
+                              fields=("Container", "ID", "Name", "CPUPerc", "MemUsage", "MemPerc",
+                                      "NetIO", "BlockIO", "PIDs")))
         return 0
     from skiff.format.table import render
 

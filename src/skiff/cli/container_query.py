@@ -19,7 +19,11 @@ PS_HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
 
 
 class _PsRow(dict):
-    """One ``ps`` row: fields computed when a template or the table asks for them."""
+    """One ``ps`` row: fields computed when a template or the table asks for them. It
+    stands for docker/cli's ``*formatter.ContainerContext`` (gotemplate.ContextRow): a
+    field it lacks is a template error, not ``<no value>``."""
+
+    go_type = "*formatter.ContainerContext"
 
     def __init__(self, rec: dict, trunc: bool, now: float):
         super().__init__()
@@ -285,6 +289,20 @@ def _ps_row(rec: dict, trunc: bool, now: float) -> dict:
     return _PsRow(rec, trunc, now)
 
 
+def _validate_ps_format(fmt: str, now: float) -> None:
+    """docker/cli's ps checks ``--format`` before listing (buildContainerListOptions): the
+    template as given, run on an empty ContainerContext, so a bad field fails with no
+    container too: ``failed to execute template: template: :1:8: executing "" at <.Foo>:
+    can't evaluate field Foo in type *formatter.ContainerContext`` (exit 1)."""
+    from skiff.format.gotemplate import LabeledRow, validate_on
+    from skiff.format.humanize import human_duration
+
+    empty = {k: "" for k in _PS_FIELDS}  # what the methods give for a zero types.Container
+    empty.update(Image="<no image>", Command='""', CreatedAt="1970-01-01 00:00:00 +0000 UTC",
+                 RunningFor=human_duration(now) + " ago", Size="0B", LocalVolumes="0")
+    validate_on(fmt, LabeledRow(empty, {}, _PsRow.go_type))
+
+
 _PS_FILTERS = ("status", "name", "id", "label", "exited", "ancestor", "volume", "before",
                "since", "network", "publish", "expose", "health", "isolation", "is-task")
 _STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
@@ -362,6 +380,8 @@ def ps(ctx: Context, argv: list[str]) -> int:
 
     from skiff.errors import InvalidArgument
 
+    if a.format and "{{" in a.format:  # (plain text, bare `table`, cannot fail)
+        _validate_ps_format(a.format, time.time())
     filters = []
     for f in a.filter:
         k, eq, v = f.partition("=")
@@ -397,7 +417,7 @@ def ps(ctx: Context, argv: list[str]) -> int:
         from skiff.format.gotemplate import render_list
 
         rows = [_ps_row(r, trunc, now) for r in recs]
-        _out(ctx, render_list(a.format, rows, headers=PS_HEADERS))
+        _out(ctx, render_list(a.format, rows, headers=PS_HEADERS, fields=_PS_FIELDS))
         return 0
     from skiff.format.table import tabwrite
 
@@ -534,7 +554,10 @@ def logs(ctx: Context, argv: list[str]) -> int:
             t = parse_rfc3339_ns(e.time)
             if (since is not None and t < since) or (until is not None and t > until):
                 return
-        text = f"{e.time} {e.text}" if a.timestamps else e.text
+        # dockerd: --details puts the entry's attributes (none kept here) and a space
+        # before the line, then -t the timestamp before that
+        text = " " + e.text if a.details else e.text
+        text = f"{e.time} {text}" if a.timestamps else text
         _write_stream(ctx.out if e.stream == "stdout" else sys.stderr, text.encode())
 
     for e in entries:
@@ -606,49 +629,81 @@ def public(rec: dict) -> dict:
             if k == "AttachStderr":
                 moved["ExposedPorts"] = ports
         out["Config"] = moved
+    if any("NoCopy" in m for m in out.get("Mounts") or ()):  # (skiff's, not Docker's)
+        out["Mounts"] = [{k: v for k, v in m.items() if k != "NoCopy"} for m in out["Mounts"]]
     return out
 
 
-def _render_inspect(ctx: Context, items: list[dict], fmt: str | None,
-                    images: frozenset[int] = frozenset()) -> None:
-    """Print ``items`` as JSON or through ``fmt``; ``images`` holds the indexes of image
-    objects, rendered as ``skiff image inspect`` does (an unknown field fails, exit 1, as
-    docker/cli's inspect). A template that does not parse is a usage error (125)."""
+def _views(kind: str, obj: dict) -> tuple[object, object]:
+    """(typed, raw) for one object of ``kind`` as docker/cli's inspect runs a template on
+    it (gotemplate.render_inspect): raw is None when docker/cli has no raw retry."""
+    if kind == "image":
+        from skiff.images.inspect import template_view
+
+        return template_view(obj), obj
+    from skiff.format import structs
+
+    if kind == "container":
+        return structs.container_view(obj), obj
+    if kind == "network":
+        return structs.network_view(obj), obj
+    # `docker volume inspect` has no raw retry; `docker inspect --type volume` has one
+    return structs.volume_view(obj), (obj if kind == "volume-raw" else None)
+
+
+def print_inspect(ctx: Context, found: list[tuple[str, object]], fmt: str | None) -> int:
+    """docker/cli's inspect.Inspect over the refs' results in order: ``found`` holds
+    (kind, object) with kind container, image, network, volume or volume-raw, or
+    ("error", message) for a ref that matched nothing. Without ``fmt`` the objects are
+    printed as a JSON array. With it: a template that does not parse fails first (exit
+    64); then each object's text and a newline; the errors (not found, or the template's
+    ``template parsing error: ...`` on that object) go to stderr after, exit 1. When no
+    object printed anything, a lone newline (TemplateInspector.Flush). Returns the exit
+    code."""
     import json
 
-    if fmt:
-        from skiff.cli.context import UsageError
-        from skiff.errors import SkiffError
-        from skiff.format.gotemplate import parse_check, render
+    from skiff.errors import InvalidArgument
 
+    if not fmt:
+        _out(ctx, json.dumps([o for k, o in found if k != "error"], indent=4,
+                             ensure_ascii=False) + "\n")
+        for k, o in found:
+            if k == "error":
+                sys.stderr.write(f"skiff: {o}\n")
+        return 1 if any(k == "error" for k, _ in found) else 0
+    from skiff.format.gotemplate import inspect_parse, render_inspect
+
+    inspect_parse(fmt)
+    errors, buf = [], []
+    for kind, obj in found:
+        if kind == "error":
+            errors.append(str(obj))
+            continue
+        typed, raw = _views(kind, obj)  # type: ignore[arg-type]
         try:
-            parse_check(fmt)
-        except SkiffError as e:
-            raise UsageError(e.what, e.why) from None
-        if images:
-            from skiff.images.inspect import template_view
-
-            items = [template_view(d) if i in images else d for i, d in enumerate(items)]
-        _out(ctx, "".join(render(fmt, d) + "\n" for d in items))
-    else:
-        _out(ctx, json.dumps(items, indent=4, ensure_ascii=False) + "\n")
+            buf.append(render_inspect(fmt, typed, raw) + "\n")
+        except InvalidArgument as e:
+            errors.append(str(e))
+    _out(ctx, "".join(buf) or "\n")
+    for e in errors:
+        sys.stderr.write(f"skiff: {e}\n")
+    return 1 if errors else 0
 
 
-def inspect_each(ctx: Context, refs: list[str], lookup, fmt: str | None) -> int:
+def inspect_each(ctx: Context, refs: list[str], lookup, fmt: str | None,
+                 kind: str = "network") -> int:
     """docker/cli's inspect loop for one object kind: ``lookup(ref) -> dict`` for each
-    ref (NotFound → its message on stderr, and exit 1 after the rest are printed), then
-    the found objects as :func:`_render_inspect` prints them. Returns the exit code."""
+    ref (NotFound: its message, printed after the rest), then :func:`print_inspect` with
+    the objects as ``kind``. Returns the exit code."""
     from skiff.errors import NotFound
 
-    found, code = [], 0
+    found: list[tuple[str, object]] = []
     for ref in refs:
         try:
-            found.append(lookup(ref))
+            found.append((kind, lookup(ref)))
         except NotFound as e:
-            sys.stderr.write(f"skiff: {e}\n")
-            code = 1
-    _render_inspect(ctx, found, fmt)
-    return code
+            found.append(("error", str(e)))
+    return print_inspect(ctx, found, fmt)
 
 
 def container_inspect(ctx: Context, argv: list[str]) -> int:
@@ -658,18 +713,9 @@ def container_inspect(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
     p.add_argument("containers", nargs="+")
     a = p.parse_args(argv)
-    from skiff.errors import NotFound
-
     svc = _service(ctx)
-    found, code = [], 0
-    for ref in a.containers:
-        try:
-            found.append(public(svc.get(ref)))
-        except NotFound as e:
-            sys.stderr.write(f"skiff: {e}\n")
-            code = 1
-    _render_inspect(ctx, found, a.format)
-    return code
+    return inspect_each(ctx, a.containers, lambda ref: public(svc.get(ref)), a.format,
+                        "container")
 
 
 def inspect(ctx: Context, argv: list[str]) -> int:
@@ -685,34 +731,31 @@ def inspect(ctx: Context, argv: list[str]) -> int:
     if a.type and a.type not in ("container", "image", "volume"):
         raise InvalidArgument(f'"{a.type}" is not a valid value for --type')
     svc = _service(ctx)
-    found, code, images = [], 0, set()
+    found: list[tuple[str, object]] = []
     for n in a.names:
-        obj = None
+        obj, kind = None, ""
         if a.type in (None, "container"):
             try:
-                obj = public(svc.get(n))
+                obj, kind = public(svc.get(n)), "container"
             except NotFound:
                 obj = None
         if obj is None and a.type in (None, "image"):
             try:
                 from skiff.images.inspect import inspect_image
 
-                obj = inspect_image(svc.images.get(n))
-                images.add(len(found))
+                obj, kind = inspect_image(svc.images.get(n)), "image"
             except NotFound:
                 obj = None
         if obj is None and a.type == "volume":
             from skiff.runtime import volumes
 
             try:
-                obj = volumes.get(svc, n)
+                obj, kind = volumes.get(svc, n), "volume-raw"
             except NotFound:
                 obj = None
         if obj is None:
             what = {"container": "container", "image": "image", "volume": "volume"}.get(a.type or "")
-            sys.stderr.write(f"skiff: No such {what or 'object'}: {n}\n")
-            code = 1
+            found.append(("error", f"No such {what or 'object'}: {n}"))
             continue
-        found.append(obj)
-    _render_inspect(ctx, found, a.format, frozenset(images))
-    return code
+        found.append((kind, obj))
+    return print_inspect(ctx, found, a.format)

@@ -158,7 +158,8 @@ def _images_run(ctx: Context, a) -> int:
         return 0
     if a.format:
         _out(ctx, format_rows(a.format, rows, IMAGE_HEADERS,
-                              "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"))
+                              "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}",
+                              go_type="*formatter.imageContext"))
         return 0
     cols = ["Repository", "Tag"] + (["Digest"] if a.digests else []) + ["ID", "CreatedSince", "Size"]
     _out(ctx, table([[IMAGE_HEADERS[c] for c in cols]] + [[r[c] for c in cols] for r in rows]))
@@ -289,38 +290,22 @@ def _inspect(ctx: Context, argv: list[str], prog: str, images_only: bool) -> int
     p.add_argument("-f", "--format", help="Format output using a Go template")
     p.add_argument("--type", help="Only inspect objects of the given type")
     a = p.parse_args(argv)
-    import json
-
-    from skiff.images.display import render_template
-
     if a.type and a.type != "image":
         from skiff.errors import InvalidArgument
 
         raise InvalidArgument(f'"{a.type}" is not a valid value for --type')
-    found, errors = [], []
+    found: list[tuple[str, object]] = []
     for n in a.names:
         obj, err = inspect_object(ctx, n)
         if obj is not None:
-            found.append(obj)
+            found.append(("image", obj))
         else:
-            errors.append(err if images_only or a.type else f"No such object: {n}")
-    if a.format:
-        from skiff.errors import SkiffError
-        from skiff.format.gotemplate import parse_check
-        from skiff.images.inspect import template_view
+            found.append(("error", err if images_only or a.type else f"No such object: {n}"))
+    from skiff.cli.container_query import print_inspect
 
-        parse_check(a.format)  # a template that does not parse: a usage error (125)
-        try:
-            text = "".join(render_template(a.format, template_view(d)) + "\n" for d in found)
-        except SkiffError as e:  # one that fails to run: docker/cli's inspect exits 1
-            e.exit_code = 1
-            raise
-        _out(ctx, text)
-    else:
-        _out(ctx, json.dumps(found, indent=4, ensure_ascii=False) + "\n")
-    for e in errors:
-        sys.stderr.write(f"skiff: {e}\n")
-    return 1 if errors else 0
+    # docker/cli's inspect: a template that does not parse exits 64, one that fails on an
+    # image exits 1 after the others are printed
+    return print_inspect(ctx, found, a.format)
 
 
 def inspect(ctx: Context, argv: list[str]) -> int:
@@ -386,7 +371,8 @@ def _history_run(ctx: Context, a) -> int:
     when = "CreatedSince" if human else "CreatedAt"
     if a.format:
         _out(ctx, format_rows(a.format, rows, HISTORY_HEADERS,
-                              "{{.ID}}\t{{." + when + "}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"))
+                              "{{.ID}}\t{{." + when + "}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+                              go_type="*image.historyContext"))
         return 0
     cols = ["ID", when, "CreatedBy", "Size", "Comment"]
     _out(ctx, table([[HISTORY_HEADERS[c] for c in cols]] + [[r[c] for c in cols] for r in rows]))
@@ -409,9 +395,20 @@ def _prune_run(ctx: Context, a) -> int:
     from skiff.errors import InvalidArgument
     from skiff.format.humanize import prune_report
 
+    # moby image_prune.go: dangling, label, label!, until; the CLI's -a is dangling=false
+    dangling = []
     for f in a.filter:
-        if f.partition("=")[0] not in ("label", "until"):
-            raise InvalidArgument(f"invalid filter '{f.partition('=')[0]}'")
+        k, _, v = f.partition("=")
+        if k not in ("dangling", "label", "label!", "until"):
+            raise InvalidArgument(f"Invalid filter '{k}'")
+        if k == "dangling":
+            dangling.append(v)
+    if dangling:
+        if any(v in ("false", "0") for v in dangling):
+            a.all = True
+        elif not any(v in ("true", "1") for v in dangling):
+            raise InvalidArgument(f"Invalid filter 'dangling=[{', '.join(dangling)}]'")
+    filters = [f for f in a.filter if not f.startswith("dangling=")]
 
     if not a.force:
         warning = ("WARNING! This will remove all images without at least one container "
@@ -421,7 +418,7 @@ def _prune_run(ctx: Context, a) -> int:
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             return 0
-    report, freed = _service(ctx).prune(all=a.all, filters=a.filter)
+    report, freed = _service(ctx).prune(all=a.all, filters=filters)
     _out(ctx, prune_report("Deleted Images:", [f"untagged: {n}" for n in report.untagged]
                            + [f"deleted: {d}" for d in report.deleted], freed))
     return 0
@@ -447,8 +444,10 @@ def _save_run(ctx: Context, a) -> int:
 
     svc = _service(ctx)
     platforms = _platforms(a.platform)
-    for n in a.images:  # fail before writing anything (a wrong --platform too)
-        image_id, name = svc.resolve(n)
+    from skiff.images.archive import expand_refs
+
+    # fail before writing anything (a wrong --platform too)
+    for image_id, name, n in expand_refs(svc, a.images):
         if platforms:
             from skiff import reference
             from skiff.images.archive import check_platform
@@ -527,12 +526,13 @@ def _load_run(ctx: Context, a) -> int:
         if sys.stdin.isatty():
             raise InvalidArgument("requested load from stdin, but stdin is empty")
         loaded = svc.load(sys.stdin.buffer, _platforms(a.platform))
-    if not a.quiet:
-        lines = []
-        for i, n in loaded:
-            if n and before.get(n, i) != i:  # Docker's wording (moby tarexport setLoadedTag)
-                lines.append(f"The image {n} already exists, renaming the old one with ID "
-                             f"{before[n]} to empty string\n")
-            lines.append(f"Loaded image: {n}\n" if n else f"Loaded image ID: {i}\n")
-        _out(ctx, "".join(lines))
+    # -q: no progress (skiff shows none); these lines come all the same (moby tarexport
+    # writes them to the output stream whatever quiet says)
+    lines = []
+    for i, n in loaded:
+        if n and before.get(n, i) != i:  # Docker's wording (moby tarexport setLoadedTag)
+            lines.append(f"The image {n} already exists, renaming the old one with ID "
+                         f"{before[n]} to empty string\n")
+        lines.append(f"Loaded image: {n}\n" if n else f"Loaded image ID: {i}\n")
+    _out(ctx, "".join(lines))
     return 0

@@ -68,7 +68,11 @@ def _row(n) -> dict:
     return LabeledRow({"ID": n.id[:12], "Name": n.name, "Driver": n.driver, "Scope": "local",
                        "IPv6": str(bool(n.subnet6)).lower(), "Internal": str(n.internal).lower(),
                        "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
-                       "CreatedAt": _go_time(n.created)}, labels)
+                       "CreatedAt": _go_time(n.created)}, labels, "*network.networkContext")
+
+
+# docker/cli's network.networkContext fields (and Label): any other is a template error
+_LS_FIELDS = ("ID", "Name", "Driver", "Scope", "IPv6", "Internal", "Labels", "CreatedAt")
 
 
 def _go_time(ts: float) -> str:
@@ -99,14 +103,17 @@ def _match(n, svc, f: str) -> bool:
         return v == "local"
     if k == "type":
         return (v == "custom") == n.user_defined
+    from skiff.errors import InvalidArgument
+
     if k == "dangling":
         from skiff.network import records
 
+        if v.lower() not in ("true", "1", "false", "0"):  # dockerd's words
+            raise InvalidArgument("invalid value for filter 'dangling', must be \"true\" (or "
+                                  "\"1\"), or \"false\" (or \"0\")", exit_code=1)
         unused = n.user_defined and not records.endpoints(svc.db, network_id=n.id)
         return unused == (v.lower() in ("true", "1"))
-    from skiff.errors import InvalidArgument
-
-    raise InvalidArgument(f"invalid filter '{k}'")
+    raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
 
 
 def ls(ctx: Context, argv: list[str]) -> int:
@@ -129,7 +136,7 @@ def ls(ctx: Context, argv: list[str]) -> int:
     if a.format:
         from skiff.format.gotemplate import render_list
 
-        _out(ctx, render_list(a.format, rows, headers={"ID": "NETWORK ID"}))
+        _out(ctx, render_list(a.format, rows, headers={"ID": "NETWORK ID"}, fields=_LS_FIELDS))
         return 0
     from skiff.format.table import render
 
@@ -148,7 +155,7 @@ def inspect(ctx: Context, argv: list[str]) -> int:
     a = p.parse_args(argv)
     from skiff.cli.container_query import inspect_each
 
-    return inspect_each(ctx, a.networks, _svc(ctx).inspect, a.format)
+    return inspect_each(ctx, a.networks, _svc(ctx).inspect, a.format, "network")
 
 
 def rm(ctx: Context, argv: list[str]) -> int:
@@ -184,16 +191,55 @@ def prune(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--filter", action="append", default=[], help="Provide filter values")
     a = p.parse_args(argv)
+    keep = _prune_keep(a.filter)
     if not a.force:
         sys.stderr.write("WARNING! This will remove all custom networks not used by at least "
                          "one container.\nAre you sure you want to continue? [y/N] ")
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             return 0
-    gone = _svc(ctx).prune()
-    if gone:
-        _out(ctx, "Deleted Networks:\n" + "".join(n + "\n" for n in gone))
+    gone = _svc(ctx).prune(keep)
+    if gone:  # docker/cli: Fprintln of the list, so a blank line after it
+        _out(ctx, "Deleted Networks:\n" + "".join(n + "\n" for n in gone) + "\n")
     return 0
+
+
+def _prune_keep(filters: list[str]):
+    """moby network prune filters (until, label, label!) as a predicate sparing a network;
+    None without filters. Raises InvalidArgument (exit 1) in dockerd's words."""
+    if not filters:
+        return None
+    from skiff.errors import InvalidArgument
+    from skiff.format.humanize import parse_timestamp_ns
+
+    until = None
+    want: list[tuple[bool, str, str | None]] = []
+    for f in filters:
+        k, _, v = f.partition("=")
+        if k == "until":
+            try:
+                until = parse_timestamp_ns(v) / 1e9
+            except InvalidArgument as e:
+                raise InvalidArgument(str(e), exit_code=1) from None
+        elif k in ("label", "label!"):
+            lk, eq, lv = v.partition("=")
+            want.append((k == "label", lk, lv if eq else None))
+        else:
+            raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
+
+    def has(n, lk: str, lv: str | None) -> bool:
+        return lk in n.labels and (lv is None or n.labels[lk] == lv)
+
+    def keep(n) -> bool:
+        if until is not None and n.created >= until:
+            return True
+        pos = [(lk, lv) for ok, lk, lv in want if ok]
+        neg = [(lk, lv) for ok, lk, lv in want if not ok]
+        if not all(has(n, lk, lv) for lk, lv in pos):
+            return True
+        return bool(neg) and all(has(n, lk, lv) for lk, lv in neg)
+
+    return keep
 
 
 def connect(ctx: Context, argv: list[str]) -> int:
@@ -245,5 +291,5 @@ def port(ctx: Context, argv: list[str]) -> int:
             ip = "" if b["HostIp"] == "0.0.0.0" else b["HostIp"]
             bound.append(PortBinding(ip, int(b["HostPort"]), proto, int(cport)))
     bound.sort(key=lambda b: (b.container_port, b.proto, b.host_ip))
-    _out(ctx, "".join(line + "\n" for line in port_lines(bound, a.private, rec["Id"][:12])))
+    _out(ctx, "".join(line + "\n" for line in port_lines(bound, a.private, a.container)))
     return 0

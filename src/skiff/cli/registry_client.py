@@ -27,6 +27,8 @@ def pull(ctx: Context, argv: list[str]) -> int:
     from skiff.registry.client import api
     from skiff.registry.client.progress import for_output
 
+    if not a.all_tags and not a.quiet and _name_only(a.name):
+        ctx.out.write("Using default tag: latest\n")  # docker/cli pull.go
     progress = for_output(ctx.out, a.quiet)
     try:
         results = api.pull_cli(ctx.config, ctx.db, a.name, platform=a.platform,
@@ -34,16 +36,37 @@ def pull(ctx: Context, argv: list[str]) -> int:
                                max_concurrent=a.max_concurrent_downloads)
     finally:
         progress.close()
-    for r in results:
+    if a.all_tags:
+        # docker pull -a: the Digest lines came with each tag; one Status for the repository
+        # (familiar form), newer when any tag changed; then the repository.
         if not a.quiet:
+            from skiff import reference
+
+            repo = reference.parse_normalized_named(results[0].repository).familiar()
+            status = ("Downloaded newer image for" if any(r.changed for r in results)
+                      else "Image is up to date for")
+            ctx.out.write(f"Status: {status} {repo}\n")
+        ctx.out.write(f"{results[0].repository}\n")
+    else:
+        if not a.quiet:
+            r = results[0]
             ctx.out.write(f"Digest: {r.digest}\n")
             status = ("Downloaded newer image for" if r.changed else "Image is up to date for")
             ctx.out.write(f"Status: {status} {r.familiar}\n")
-    if a.all_tags:
-        ctx.out.write(f"{results[0].repository}\n")
-    else:
         ctx.out.write(f"{results[0].name}\n")
     return 0
+
+
+def _name_only(name: str) -> bool:
+    """True for a valid reference with neither tag nor digest (docker/cli prints "Using
+    default tag: latest" for it); False for a malformed one (the command reports it)."""
+    from skiff import reference
+
+    try:
+        named = reference.parse_normalized_named(name)
+    except Exception:  # noqa: BLE001 - pull_cli/push_cli report the bad reference
+        return False
+    return not named.tag and not named.digest
 
 
 def push(ctx: Context, argv: list[str]) -> int:
@@ -56,15 +79,8 @@ def push(ctx: Context, argv: list[str]) -> int:
     from skiff.registry.client import api
     from skiff.registry.client.progress import for_output
 
-    if not a.all_tags and not a.quiet:
-        from skiff import reference
-
-        try:
-            named = reference.parse_normalized_named(a.name)
-        except Exception:  # noqa: BLE001 - push_cli reports the bad reference
-            named = None
-        if named is not None and not named.tag and not named.digest:
-            ctx.out.write("Using default tag: latest\n")  # docker/cli push.go
+    if not a.all_tags and not a.quiet and _name_only(a.name):
+        ctx.out.write("Using default tag: latest\n")  # docker/cli push.go
     progress = for_output(ctx.out, a.quiet)
     try:
         results = api.push_cli(ctx.config, ctx.db, a.name, all_tags=a.all_tags,

@@ -27,6 +27,12 @@ def check(ctx: Context, argv: list[str]) -> int:
     return 1 if r.problems else 0
 
 
+_DF_CONTEXTS = {"Images": "*formatter.diskUsageImagesContext",
+                "Containers": "*formatter.diskUsageContainersContext",
+                "Local Volumes": "*formatter.diskUsageVolumesContext",
+                "Build Cache": "*formatter.diskUsageBuilderContext"}
+
+
 def df(ctx: Context, argv: list[str]) -> int:
     """``skiff system df [-v] [--format]``: TYPE TOTAL ACTIVE SIZE RECLAIMABLE."""
     p = ctx.parser("skiff system df", "Show skiff disk usage")
@@ -47,9 +53,11 @@ def df(ctx: Context, argv: list[str]) -> int:
                       "Active": str(r["Active"]), "Size": human_size(r["Size"], 4),
                       "Reclaimable": human_size(r["Reclaimable"], 4) + pct})
     if a.format:
+        # each line is its own docker/cli context struct: a field it lacks fails
         ctx.out.write(format_rows(a.format, shown, {"Type": "TYPE", "TotalCount": "TOTAL",
                                                     "Active": "ACTIVE", "Size": "SIZE",
-                                                    "Reclaimable": "RECLAIMABLE"}))
+                                                    "Reclaimable": "RECLAIMABLE"},
+                                  go_type=lambda r: _DF_CONTEXTS[r["Type"]]))
         return 0
     ctx.out.write(table([["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]]
                         + [[r["Type"], r["TotalCount"], r["Active"], r["Size"], r["Reclaimable"]]
@@ -89,9 +97,9 @@ def prune(ctx: Context, argv: list[str]) -> int:
     from skiff.errors import InvalidArgument
     from skiff.format.humanize import human_size, parse_size
 
-    for f in a.filter:
-        if f.partition("=")[0] not in ("label", "until"):
-            raise InvalidArgument(f"invalid filter '{f.partition('=')[0]}'")
+    for f in a.filter:  # what each pruner takes; dockerd's words, exit 1
+        if f.partition("=")[0] not in ("label", "label!", "until"):
+            raise InvalidArgument(f"Invalid filter '{f.partition('=')[0]}'", exit_code=1)
     if a.volumes and any(f.startswith("until=") for f in a.filter):
         raise InvalidArgument('ERROR: The "until" filter is not supported with "--volumes"')
     if not a.force:
@@ -135,8 +143,7 @@ def prune(ctx: Context, argv: list[str]) -> int:
     head, _, tail = text.rpartition("Total reclaimed space: ")
     total += parse_size(tail.strip()) if tail.strip() else 0
     section(head[:-1] if head.endswith("\n\n") else head)
-    section(captured(network.prune, ["-f", *[x for f in a.filter if not f.startswith("until=")
-                                            for x in ("--filter", f)]]))
+    section(captured(network.prune, ["-f", *fflags]).removesuffix("\n"))
     if a.volumes:
         from skiff.runtime import volumes
 
@@ -153,7 +160,9 @@ def prune(ctx: Context, argv: list[str]) -> int:
             from skiff.cli.build import _duration_s
 
             older = time.time() - _duration_s(f.partition("=")[2])
-    ids, freed = prune_build_cache(ctx, older)
+    # build cache records carry no labels: a label= filter matches none of them (dockerd)
+    ids, freed = ([], 0) if any(f.startswith("label=") for f in a.filter) else \
+        prune_build_cache(ctx, older)
     total += freed
     section("Deleted build cache objects:\n" + "".join(i + "\n" for i in ids) if ids else "")
     ctx.out.write(f"Total reclaimed space: {human_size(total)}\n")

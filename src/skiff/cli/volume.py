@@ -9,11 +9,14 @@ from skiff.cli.context import Context
 
 
 def create(ctx: Context, argv: list[str]) -> int:
-    """``skiff volume create [--name N] [-l K=V] [-d local] [NAME]``: print the name."""
+    """``skiff volume create [--name N] [--label K=V] [-d local] [NAME]``: print the name.
+
+    docker 20.10's volume create has no ``-l`` shorthand (``unknown shorthand flag: 'l' in
+    -l``, exit 125); ``--label`` only."""
     p = ctx.parser("skiff volume create", "Create a volume")
     p.add_argument("-d", "--driver", default="local", help="Specify volume driver name")
     p.add_argument("--name", help="Specify volume name")
-    p.add_argument("-l", "--label", action="append", default=[], help="Set metadata for a volume")
+    p.add_argument("--label", action="append", default=[], help="Set metadata for a volume")
     p.add_argument("-o", "--opt", action="append", default=[], help="Set driver specific options")
     p.add_argument("volume", nargs="?")
     a = p.parse_args(argv)
@@ -38,8 +41,15 @@ def ls(ctx: Context, argv: list[str]) -> int:
     p.add_argument("-f", "--filter", action="append", default=[], help="Provide filter values")
     p.add_argument("--format", help="Format output using a custom template")
     a = p.parse_args(argv)
+    from skiff.errors import InvalidArgument
     from skiff.runtime import volumes
 
+    for f in a.filter:  # moby volume list: driver, label, name, dangling (dockerd's words)
+        k, _, v = f.partition("=")
+        if k not in ("dangling", "name", "label", "driver"):
+            raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
+        if k == "dangling" and v.lower() not in ("true", "1", "false", "0"):
+            raise InvalidArgument(f"Invalid filter 'dangling=[{v}]'", exit_code=1)
     svc = _service(ctx)
     vols = volumes.list_all(svc)
     for f in a.filter:
@@ -61,7 +71,7 @@ def ls(ctx: Context, argv: list[str]) -> int:
         from skiff.format.gotemplate import render_list
 
         _out(ctx, render_list(a.format, [_ls_row(v) for v in vols],
-                              headers={"Name": "VOLUME NAME"}))
+                              headers={"Name": "VOLUME NAME"}, fields=_LS_FIELDS))
         return 0
     from skiff.format.table import render
 
@@ -70,17 +80,23 @@ def ls(ctx: Context, argv: list[str]) -> int:
 
 
 def _ls_row(v: dict) -> dict:
-    """A ``volume ls --format`` row as docker/cli's volume formatter gives it: Labels as
+    """A ``volume ls --format`` row as docker 20.10's volume formatter gives it: Labels as
     ``k=v,k2=v2`` (sorted here; Go's map order is random), N/A for what a local volume
     lacks (usage is only known to ``system df -v``); ``{{.Label "k"}}`` as docker/cli's."""
     from skiff.format.gotemplate import LabeledRow
 
     labels = v.get("Labels") or {}
-    return LabeledRow({"Availability": "N/A", "Driver": v["Driver"], "Group": "N/A",
+    return LabeledRow({"Driver": v["Driver"],
                        "Labels": ",".join(f"{k}={x}" for k, x in sorted(labels.items())),
                        "Links": "N/A", "Mountpoint": v.get("Mountpoint", ""), "Name": v["Name"],
-                       "Scope": v.get("Scope", "local"), "Size": "N/A", "Status": "N/A"},
-                      labels)
+                       "Scope": v.get("Scope", "local"), "Size": "N/A"},
+                      labels, _LS_TYPE)
+
+
+# docker 20.10's formatter.volumeContext: these fields (and Label) only; a template naming
+# another (Group, Status: newer docker's cluster volumes) fails as docker's does
+_LS_TYPE = "*formatter.volumeContext"
+_LS_FIELDS = ("Driver", "Labels", "Links", "Mountpoint", "Name", "Scope", "Size")
 
 
 def inspect(ctx: Context, argv: list[str]) -> int:
@@ -93,7 +109,7 @@ def inspect(ctx: Context, argv: list[str]) -> int:
     from skiff.runtime import volumes
 
     svc = _service(ctx)
-    return inspect_each(ctx, a.volumes, lambda n: volumes.get(svc, n), a.format)
+    return inspect_each(ctx, a.volumes, lambda n: volumes.get(svc, n), a.format, "volume")
 
 
 def rm(ctx: Context, argv: list[str]) -> int:
@@ -131,8 +147,8 @@ def prune(ctx: Context, argv: list[str]) -> int:
     labels: list[tuple[bool, str, str | None]] = []  # (wanted, key, value or None)
     for f in a.filter:
         k, _, v = f.partition("=")
-        if k not in ("label", "label!"):
-            raise InvalidArgument(f"invalid filter '{k}'")
+        if k not in ("label", "label!"):  # moby volume prune; dockerd's words
+            raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
         lk, eq, lv = v.partition("=")
         labels.append((k == "label", lk, lv if eq else None))
     if not a.force:

@@ -37,6 +37,19 @@ class _Missing:
 MISSING = _Missing()
 
 
+class NilSlice(list):
+    """A typed Go nil slice (a JSON null in an API struct's []string field): ``%v`` prints
+    ``[]``, ``{{json}}`` writes ``null``. Always empty."""
+
+    __slots__ = ()
+
+
+class NilMap(dict):
+    """A typed Go nil map (a JSON null in a map field): prints ``map[]``, encodes ``null``."""
+
+    __slots__ = ()
+
+
 def go_type_name(v: object) -> str:
     """The Go type Docker would show for ``v`` in messages (``string``, ``[]interface {}``)."""
     if v is None or v is MISSING:
@@ -184,6 +197,10 @@ def format_value(v: object) -> str:
     if isinstance(v, (list, tuple)):
         return "[" + " ".join(format_value(e) for e in v) + "]"
     if isinstance(v, dict):
+        order = getattr(v, "go_order", None)
+        if order:  # a struct (gotemplate.GoStruct): its fields' values in Go's order
+            return "{" + " ".join(format_value(v[f] if f in v else v.missing(f))  # type: ignore[attr-defined]
+                                  for f in order) + "}"
         items = sorted(v.items(), key=lambda kv: _sort_key(kv[0]))
         return "map[" + " ".join(f"{format_value(k)}:{format_value(x)}" for k, x in items) + "]"
     if isinstance(v, (bytes, bytearray)):
@@ -523,7 +540,7 @@ def _json_str(s: str, escape_html: bool) -> str:
 def _json_parts(v: object, escape_html: bool, out: list[str]) -> None:
     if isinstance(v, str):
         out.append(_json_str(v, escape_html))
-    elif v is None or v is MISSING:
+    elif v is None or v is MISSING or type(v) is NilSlice or type(v) is NilMap:
         out.append("null")
     elif v is True:
         out.append("true")

@@ -36,7 +36,9 @@ from skiff.format import tmplparse as P
 from skiff.format.gofmt import MISSING, format_value, go_type_name
 from skiff.format.tmplfuncs import BUILTINS, HEADER_FUNCS, RAW_ARGS, FuncError, is_true
 
-__all__ = ["render", "render_list", "is_table", "header_name", "DOCKER_HEADERS", "parse_check"]
+__all__ = ["render", "render_list", "is_table", "header_name", "DOCKER_HEADERS", "parse_check",
+           "ContextRow", "LabeledRow", "validate_on", "GoStruct", "inspect_parse",
+           "render_inspect"]
 
 TABLE_KEY = "table"
 JSON_KEY = "json"
@@ -55,16 +57,30 @@ class GoStruct(dict):
     """A dict that stands for a Go struct decoded from an API's JSON (``docker inspect``).
 
     ``fields`` names the struct's fields: one of them absent from the dict reads as
-    ``<no value>`` like any missing map key, but a name the struct does not have is an
-    error, as docker/cli's inspect reports it after its raw-JSON retry with
-    ``missingkey=error``: ``map has no entry for key "Sise"``.
+    ``<no value>`` like any missing map key (or its ``defaults`` value: Go's zero value
+    of the typed field), but a name the struct does not have is an error: ``can't evaluate
+    field Sise in type types.Volume`` with ``struct_type``, else as docker/cli's inspect
+    reports it after its raw-JSON retry with ``missingkey=error``: ``map has no entry for
+    key "Sise"``.
     """
 
-    __slots__ = ("fields",)
+    __slots__ = ("fields", "defaults", "struct_type", "go_order")
 
-    def __init__(self, data: Mapping[str, object], fields: Iterable[str]):
+    def __init__(self, data: Mapping[str, object], fields: Iterable[str], *,
+                 defaults: Mapping[str, object] | None = None, struct_type: str | None = None,
+                 ordered: bool = False):
         super().__init__(data)
         self.fields = frozenset(fields)
+        self.defaults = defaults or {}
+        self.struct_type = struct_type
+        # with ordered=True ``fields`` is in Go's declaration order and ``{{.}}`` prints the
+        # struct as Go's %v does: ``{no 0}``
+        self.go_order = tuple(fields) if ordered else None
+
+    def missing(self, name: str) -> object:
+        """The value of field ``name`` when the JSON left it out (omitempty): ``defaults``'
+        (a nil pointer is None, ``<nil>``), else ``<no value>``."""
+        return self.defaults.get(name, MISSING)
 
 
 class _Break(Exception):
@@ -83,9 +99,11 @@ _NOFINAL = object()  # no value piped in from the previous command
 
 
 class _State:
-    __slots__ = ("tree", "funcs", "out", "vars", "src", "depth")
+    __slots__ = ("tree", "funcs", "out", "vars", "src", "depth", "missingkey_error")
 
-    def __init__(self, tree: P.Tree, funcs: Mapping[str, tuple], src: str, data: object):
+    def __init__(self, tree: P.Tree, funcs: Mapping[str, tuple], src: str, data: object,
+                 missingkey_error: bool = False):
+        self.missingkey_error = missingkey_error
         self.tree = tree
         self.funcs = funcs
         self.src = src
@@ -151,6 +169,9 @@ class _State:
         decl = pipe.decl
         if val is None or val is MISSING:
             items: Iterable[tuple[object, object]] = ()
+        elif isinstance(val, dict) and (getattr(val, "go_type", None)
+                                        or getattr(val, "struct_type", None)):  # a struct
+            raise ExecError(f"range can't iterate over {format_value(val)}", _last_node(pipe))
         elif isinstance(val, dict):
             try:
                 keys = sorted(val)
@@ -164,7 +185,8 @@ class _State:
                 raise ExecError(f"can't use {val} to iterate over more than one variable", node)
             items = [(i, i) for i in range(val)]
         elif isinstance(val, (str, float, bool)) or not hasattr(val, "__iter__"):
-            raise ExecError(f"range can't iterate over {format_value(val)}", node)
+            # at the pipeline, as Go's evalPipeline left it: ``:1:8: ... at <.ID>``
+            raise ExecError(f"range can't iterate over {format_value(val)}", _last_node(pipe))
         else:
             items = list(enumerate(val))  # type: ignore[call-overload]
         ran = False
@@ -271,16 +293,32 @@ class _State:
         has_args = len(args) > 1 or final is not _NOFINAL
         if receiver is MISSING:
             return MISSING
+        if isinstance(receiver, dict) and getattr(receiver, "go_type", None):
+            return self.context_field(dot, name, node, args, final, receiver)
         if isinstance(receiver, dict) and not (has_args and _row_method(receiver, name)):
             if not has_args and _row_method(receiver, name):
                 want = getattr(type(receiver), name).__code__.co_argcount - 1
                 raise ExecError(f"wrong number of args for {name}: want {want} got 0", node)
             if has_args:
+                if getattr(receiver, "struct_type", None) and name in receiver.fields:  # type: ignore[attr-defined]
+                    raise ExecError(f"{name} has arguments but cannot be invoked as function",
+                                    node)
                 raise ExecError(f"{name} is not a method but has arguments", node)
-            if isinstance(receiver, GoStruct) and name not in receiver \
-                    and name not in receiver.fields:
+            if name in receiver:
+                v = receiver[name]
+                if v is None and self.missingkey_error and type(receiver) is dict:
+                    return MISSING  # a JSON null in map[string]interface{}: <no value>
+                return v
+            if isinstance(receiver, GoStruct):
+                if name in receiver.fields:
+                    return receiver.missing(name)
+                if receiver.struct_type:
+                    raise ExecError(f"can't evaluate field {name} in type "
+                                    f"{receiver.struct_type}", node)
                 raise ExecError(f'map has no entry for key "{name}"', node)
-            return receiver.get(name, MISSING)
+            if self.missingkey_error:  # Go's Option("missingkey=error")
+                raise ExecError(f'map has no entry for key "{name}"', node)
+            return MISSING
         if receiver is None:
             raise ExecError(f"nil pointer evaluating interface {{}}.{name}", node)
         if isinstance(receiver, (str, int, float, bool, list, tuple, bytes)) or name.startswith("_"):
@@ -305,6 +343,37 @@ class _State:
         if has_args:
             raise ExecError(f"{name} has arguments but cannot be invoked as function", node)
         return attr
+
+    def context_field(self, dot: object, name: str, node: P.Node, args: list[P.Node],
+                      final: object, row: dict) -> object:
+        """``.Name`` on a list row standing for a docker/cli formatter context (a Go struct
+        whose fields are methods without arguments, plus methods like ``Label(string)``):
+        a name the context lacks is ``can't evaluate field Name in type *formatter.X``."""
+        nargs = max(len(args) - 1, 0) + (final is not _NOFINAL)
+        if _row_method(row, name):
+            method = getattr(row, name)
+            want = method.__code__.co_argcount - 1
+            if nargs != want:
+                raise ExecError(f"wrong number of args for {name}: want {want} got {nargs}", node)
+            argv = []
+            for a in args[1:]:
+                if type(a) is P.Const and not isinstance(a.value, str):  # type: ignore[attr-defined]
+                    raise ExecError(f"expected string; found {a.src}", a)  # Go's evalArg
+                argv.append(_nil_if_missing(self.arg(dot, a)))
+            if final is not _NOFINAL:
+                argv.append(_nil_if_missing(final))
+            return method(*argv)
+        if name in row:
+            if nargs:
+                raise ExecError(f"wrong number of args for {name}: want 0 got {nargs}", node)
+            return row[name]
+        if name in ("Header", "FullHeader"):  # the embedded formatter.HeaderContext: nil
+            if nargs:
+                raise ExecError(f"{name} has arguments but cannot be invoked as function"
+                                if name == "Header" else
+                                f"wrong number of args for {name}: want 0 got {nargs}", node)
+            return MISSING
+        raise ExecError(f"can't evaluate field {name} in type {row.go_type}", node)  # type: ignore[attr-defined]
 
     def arg(self, dot: object, node: P.Node) -> object:
         t = type(node)
@@ -370,6 +439,13 @@ class _State:
             raise ExecError(f"error calling {name}: {e}", node) from e
 
 
+def _last_node(pipe: P.Pipe) -> P.Node:
+    """The node text/template was "at" after evaluating ``pipe`` (its last command's first
+    word, inside parentheses too): where Go places an error about the pipeline's value."""
+    first = pipe.cmds[-1].args[0]
+    return _last_node(first) if type(first) is P.Pipe else first  # type: ignore[arg-type]
+
+
 def _nil_if_missing(v: object) -> object:
     return None if v is MISSING else v
 
@@ -417,8 +493,9 @@ def _funcs(extra: Mapping[str, Callable[..., object]] | None) -> Mapping[str, tu
     return f
 
 
-def _execute(tree: P.Tree, template: str, data: object, funcs: Mapping[str, tuple]) -> str:
-    st = _State(tree, funcs, template, data)
+def _execute(tree: P.Tree, template: str, data: object, funcs: Mapping[str, tuple],
+             missingkey_error: bool = False) -> str:
+    st = _State(tree, funcs, template, data, missingkey_error)
     try:
         st.walk(data, tree.root)
     except ExecError as e:
@@ -506,14 +583,18 @@ class _HeaderName(str):
 class _HeaderContext:
     """What the template sees when the header row is rendered (docker's FullHeader)."""
 
-    __slots__ = ("_headers",)
+    __slots__ = ("_headers", "_fields")
 
-    def __init__(self, headers: Mapping[str, str] | None):
+    def __init__(self, headers: Mapping[str, str] | None,
+                 fields: Iterable[str] | None = None):
         self._headers = headers
+        self._fields = None if fields is None else frozenset(fields)
 
-    def __getattr__(self, name: str) -> _HeaderName:
+    def __getattr__(self, name: str) -> object:
         if name.startswith("_"):
             raise AttributeError(name)
+        if self._fields is not None and name not in self._fields:
+            return MISSING  # docker/cli's header is a map: a field it lacks is <no value>
         return _HeaderName(header_name(name, self._headers))
 
     def Label(self, name: object) -> _HeaderName:  # noqa: N802 (Go's method name)
@@ -534,15 +615,30 @@ class _HeaderState(_State):
         return super().field(dot, name, node, args, final, receiver)
 
 
-class LabeledRow(dict):
-    """A list command's row (its fields) whose ``{{.Label "k"}}`` is the object's label k,
-    "" when it has none: docker/cli's Label method of the container, volume and network
+class ContextRow(dict):
+    """A list command's row standing for a docker/cli formatter context, a Go struct:
+    ``fields`` (name → value) are its methods without arguments, ``go_type`` the type
+    docker/cli names in errors (``*formatter.imageContext``). A template naming anything
+    else fails: ``can't evaluate field Foo in type *formatter.imageContext``, and
+    ``index``/``len``/``range`` refuse it, as on docker's struct (not map) rows."""
+
+    __slots__ = ("go_type",)
+
+    def __init__(self, fields: Mapping[str, object], go_type: str):
+        super().__init__(fields)
+        self.go_type = go_type
+
+
+class LabeledRow(ContextRow):
+    """A context row (:class:`ContextRow`) whose ``{{.Label "k"}}`` is the object's label
+    k, "" when it has none: docker/cli's Label method of the container, volume and network
     formatter contexts."""
 
     __slots__ = ("labels",)
 
-    def __init__(self, fields: dict, labels: Mapping[str, str] | None):
-        super().__init__(fields)
+    def __init__(self, fields: Mapping[str, object], labels: Mapping[str, str] | None,
+                 go_type: str):
+        super().__init__(fields, go_type)
         self.labels = labels or {}
 
     def Label(self, name: object) -> str:  # noqa: N802 (Go's method name)
@@ -557,10 +653,10 @@ def _row_method(row: dict, name: str) -> bool:
 
 
 def _render_header(tree: P.Tree, template: str, headers: Mapping[str, str] | None,
-                   funcs: Mapping[str, tuple]) -> str:
+                   funcs: Mapping[str, tuple], fields: Iterable[str] | None = None) -> str:
     f = dict(funcs)
     f.update(HEADER_FUNCS)
-    st = _HeaderState(tree, f, template, _HeaderContext(headers))
+    st = _HeaderState(tree, f, template, _HeaderContext(headers, fields))
     try:
         st.walk(st.vars[0][1], tree.root)
     except (ExecError, _Break, _Continue, RecursionError):
@@ -569,7 +665,8 @@ def _render_header(tree: P.Tree, template: str, headers: Mapping[str, str] | Non
 
 
 def render_list(template: str, rows: Iterable[object], *, headers: Mapping[str, str] | None = None,
-                funcs: Mapping[str, Callable[..., object]] | None = None) -> str:
+                funcs: Mapping[str, Callable[..., object]] | None = None,
+                fields: Iterable[str] | None = None) -> str:
     """Docker's list output (ps, images, volume ls, ...) for ``--format``: one block per row.
 
     Each row's text is followed by ``\\n``. With ``table`` a header row comes first (the
@@ -578,7 +675,9 @@ def render_list(template: str, rows: Iterable[object], *, headers: Mapping[str, 
     docker/cli sets it up (minwidth 10, tabwidth 1, padding 3, ' '). A bare ``table``
     renders empty rows: callers substitute their default table format first. The format
     ``json`` is ``{{json .}}`` (one JSON object per line), as docker/cli defines it.
-    Raises InvalidArgument for a bad template.
+    ``fields`` (the rows' context fields, see :class:`ContextRow`) makes the header a map
+    of those only, as docker/cli's: with no rows, ``table {{.Foo}}`` prints ``<no value>``.
+    Raises InvalidArgument for a bad template (``template parsing error: ...``).
     """
     if template == JSON_KEY:  # docker/cli: --format json is {{json .}} per row
         template = "{{json .}}"
@@ -598,5 +697,48 @@ def render_list(template: str, rows: Iterable[object], *, headers: Mapping[str, 
         return "".join(out)
     from skiff.format.table import tabwrite
 
-    head = _render_header(tree, body, headers, f) + "\n"
+    head = _render_header(tree, body, headers, f, fields) + "\n"
     return tabwrite(head + "".join(out))
+
+
+def validate_on(template: str, row: object) -> None:
+    """docker/cli's ``ps --format`` check before listing: ``template`` as given (``table``
+    and all, ``\\t`` unreplaced) parsed, then run on ``row`` (an empty ContainerContext),
+    output thrown away. Raises InvalidArgument ``failed to parse template: template: :1:
+    ...`` / ``failed to execute template: template: :1:8: executing "" at <.Foo>: ...``
+    (exit 1), even when no container is listed."""
+    f = _funcs(None)
+    try:
+        tree = _parse(template, f)
+    except InvalidArgument as e:
+        raise InvalidArgument("failed to parse template", e.why, exit_code=1) from None
+    try:
+        _execute(tree, template, row, f)
+    except InvalidArgument as e:
+        raise InvalidArgument("failed to execute template", e.why, exit_code=1) from None
+
+
+def inspect_parse(template: str) -> None:
+    """docker/cli's inspect parses ``-f`` first (NewTemplateInspectorFromString): a template
+    that does not parse is ``template parsing error: template: :1: unclosed action``, exit
+    64 (cli.StatusError), before any object is looked at. ``table`` is no keyword here."""
+    try:
+        _parse(template, BUILTINS)
+    except InvalidArgument as e:
+        raise InvalidArgument(e.what, e.why, exit_code=64) from None
+
+
+def render_inspect(template: str, typed: object, raw: object = None) -> str:
+    """docker/cli's TemplateInspector.Inspect for one object: ``template`` (as is: no
+    ``table`` handling) run on ``typed`` (the API struct: GoStruct views); when that fails
+    and ``raw`` (the object's JSON as plain dicts) is given, run again on ``raw`` with
+    ``missingkey=error``, whose result or error counts (``map has no entry for key "Foo"``).
+    Raises InvalidArgument ``template parsing error: template: :1:2: executing ...``."""
+    f = BUILTINS
+    tree = _parse(template, f)
+    try:
+        return _execute(tree, template, typed, f)
+    except InvalidArgument:
+        if raw is None:
+            raise
+    return _execute(tree, template, raw, f, missingkey_error=True)

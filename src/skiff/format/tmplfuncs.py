@@ -129,9 +129,20 @@ def _as_int(v: object, const_ok: bool = False) -> int:
     return v
 
 
+def _struct_row(v: object) -> str | None:
+    """The Go type (without its pointer) of a dict standing for a Go struct (a list row as
+    gotemplate.ContextRow, a typed GoStruct as types.Volume), None for anything else."""
+    if not isinstance(v, dict) or type(v) is dict:
+        return None
+    gt = getattr(v, "go_type", None) or getattr(v, "struct_type", None)
+    return gt.lstrip("*") if gt else None
+
+
 def _len(v: object) -> int:
     if v is None:
         return 0
+    if _struct_row(v):
+        raise FuncError(f"len of type {_struct_row(v)}")
     if isinstance(v, str):
         return len(v.encode())
     if isinstance(v, (list, tuple, dict, bytes, bytearray)):
@@ -148,6 +159,8 @@ def _index(item: object, *keys: object) -> object:
     for k in keys:
         if item is MISSING:
             raise FuncError("index of untyped nil")
+        if _struct_row(item):
+            raise FuncError(f"can't index item of type {_struct_row(item)}")
         if isinstance(item, dict):
             if not isinstance(k, str) and item and all(isinstance(x, str) for x in item):
                 raise FuncError(f"value has type {go_type_name(k)}; should be string")

@@ -36,6 +36,7 @@ from skiff import reference
 from skiff.errors import (
     AlreadyExists,
     DigestMismatch,
+    ImageNotFound,
     InvalidArgument,
     NotFound,
     SkiffError,
@@ -97,12 +98,39 @@ def save(service: ImageService, refs: Sequence[str], out: BinaryIO,
     service._collect_blobs(protected)
 
 
+def expand_refs(service: ImageService, refs: Sequence[str]) -> list[tuple[str, str | None, str]]:
+    """(image ID, name or None, the ref given) for each image ``refs`` names. A repository
+    name without tag or digest stands for all its tags, sorted (moby tarexport parseNames:
+    ``docker save fedora`` saves every fedora tag); when it has none it is looked up as
+    usual (a short ID), and not found reads ``No such image: NAME`` as given."""
+    out: list[tuple[str, str | None, str]] = []
+    for r in refs:
+        try:
+            named = reference.parse_normalized_named(r.strip())
+        except InvalidArgument:
+            named = None
+        if named is not None and not named.tag and not named.digest:
+            prefix = f"{named.name}:"
+            rows = service.db.execute(
+                "SELECT name, image_id FROM tags WHERE substr(name, 1, ?) = ? ORDER BY name",
+                (len(prefix), prefix)).fetchall()
+            if rows:
+                out.extend((image_id, name, r) for name, image_id in rows)
+                continue
+            try:
+                out.append((*service.resolve(r), r))
+            except ImageNotFound:
+                raise ImageNotFound("No such image", r.strip()) from None
+            continue
+        out.append((*service.resolve(r), r))
+    return out
+
+
 def _save(service: ImageService, refs: Sequence[str], out: BinaryIO,
           platforms: Sequence[Platform]) -> set[str]:
     picked: dict[str, tuple[Image, list[str]]] = {}
     order: list[str] = []
-    for r in refs:
-        image_id, name = service.resolve(r)
+    for image_id, name, r in expand_refs(service, refs):
         if image_id not in picked:
             img = service.get(image_id)
             check_platform(img, reference.parse(name).familiar() if name else r, platforms)
@@ -115,8 +143,8 @@ def _save(service: ImageService, refs: Sequence[str], out: BinaryIO,
         for d in (*(x.digest for x in img.layers), img.id, img.manifest_digest):
             service.protect(d)
             protected.add(d)
-    for r in refs:  # removed between the lookup and the lease: as if never there
-        service.get(service.resolve(r)[0])
+    for image_id in order:  # removed between the lookup and the lease: as if never there
+        service.get(image_id)
     tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT,
                        bufsize=CHUNK)
     try:

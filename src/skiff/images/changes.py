@@ -58,10 +58,14 @@ def _pairs(rest: str, what: str) -> list[tuple[str, str]]:
 def apply_changes(config: dict, changes: Sequence[str]) -> dict:
     """Return a copy of the "config" section with each change line applied in order.
 
-    Raises InvalidArgument (``dockerfile parse error on line 1: X is not a valid change
-    command``) for an instruction Docker does not allow here or a malformed one.
+    An ENTRYPOINT clears Cmd unless a CMD change came before it (moby dispatchEntrypoint).
+
+    Raises InvalidArgument (``x is not a valid change command``, the instruction
+    lowercased, as docker 20.10) for an instruction Docker does not allow here or a
+    malformed one.
     """
     cfg = json.loads(json.dumps(config))
+    cmd_set = False
     for line in changes:
         line = line.strip()
         if not line:
@@ -69,13 +73,16 @@ def apply_changes(config: dict, changes: Sequence[str]) -> dict:
         word, _, rest = line.partition(" ")
         kw = word.upper()
         if kw not in ALLOWED:
-            raise InvalidArgument("dockerfile parse error on line 1",
-                                  f"{word} is not a valid change command")
+            # docker 20.10 (moby checkDispatch): the instruction as its parser lowercases it
+            raise InvalidArgument(f"{word.lower()} is not a valid change command")
         rest = rest.strip()
         if kw == "CMD":
             cfg["Cmd"] = _json_or_shell(rest)
+            cmd_set = True
         elif kw == "ENTRYPOINT":
             cfg["Entrypoint"] = _json_or_shell(rest)
+            if not cmd_set:  # moby dispatchEntrypoint: the old CMD goes unless one was given
+                cfg["Cmd"] = None
         elif kw == "ENV":
             env = list(cfg.get("Env") or [])
             for k, v in _pairs(rest, "ENV"):

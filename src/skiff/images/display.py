@@ -7,7 +7,7 @@ commands' own forms (``N/A`` for an unknown time, ``--format json``/``table``).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from skiff.format.humanize import human_duration, human_size
 from skiff.format.humanize import time_ago as _time_ago
@@ -47,14 +47,27 @@ def render_template(template: str, data: object) -> str:
 
 
 def format_rows(template: str, rows: list[dict], headers: dict[str, str],
-                default: str | None = None) -> str:
+                default: str | None = None,
+                go_type: str | Callable[[dict], str] | None = None) -> str:
     """``--format`` over rows as ``docker images/history --format`` prints them: ``json``
     (one JSON object per line), ``table [TEMPLATE]`` (header row, tabwriter alignment; a bare
-    ``table`` uses ``default``), or a template rendered once per row."""
+    ``table`` uses ``default``), or a template rendered once per row. With ``go_type``
+    (``*formatter.imageContext``) the rows stand for that docker/cli context struct, whose
+    fields are ``headers``' keys: a template naming another fails as docker's does;
+    ``go_type(row)`` names it per row (system df: one context type per line)."""
     if template.strip() == "json":
         template = "json"  # render_list: {{json .}} per row, keys sorted as docker/cli's
     if template.strip() == "table":
         template = "table " + (default or "\t".join(f"{{{{.{k}}}}}" for k in headers))
-    from skiff.format.gotemplate import render_list
+    from skiff.format.gotemplate import ContextRow, render_list
 
-    return render_list(template, rows, headers=headers)
+    if go_type is None:
+        return render_list(template, rows, headers=headers)
+    from skiff.errors import InvalidArgument
+
+    typed = [ContextRow(r, go_type if isinstance(go_type, str) else go_type(r)) for r in rows]
+    try:
+        return render_list(template, typed, headers=headers, fields=headers)
+    except InvalidArgument as e:  # docker/cli returns the template's error: exit 1
+        e.exit_code = 1
+        raise

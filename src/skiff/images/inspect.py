@@ -133,7 +133,7 @@ _IMAGE_FIELDS = ("Id", "RepoTags", "RepoDigests", "Parent", "Comment", "Created"
 _STRUCT_FIELDS = {
     "Config": tuple(k for k, _ in _CONFIG_DEFAULTS) + ("NetworkDisabled", "MacAddress"),
     "ContainerConfig": tuple(k for k, _ in _CONFIG_DEFAULTS) + ("NetworkDisabled", "MacAddress"),
-    "GraphDriver": ("Name", "Data"),
+    "GraphDriver": ("Data", "Name"),
     "RootFS": ("Type", "Layers", "BaseLayer"),
     "Metadata": ("LastTagTime",),
     "Descriptor": ("mediaType", "digest", "size", "urls", "annotations", "data", "platform",
@@ -141,11 +141,25 @@ _STRUCT_FIELDS = {
 }
 
 
+_STRUCT_ZERO = {"RootFS": {"BaseLayer": ""}}
+
+
 def template_view(obj: dict) -> dict:
     """``obj`` (an image inspect dict) for ``--format``: its structs as GoStruct so that a
     field Docker's ImageInspect does not have is an error, not ``<no value>``."""
+    from skiff.format.gofmt import NilSlice
     from skiff.format.gotemplate import GoStruct
+    from skiff.format.structs import typed_config
 
-    data = {k: (GoStruct(v, _STRUCT_FIELDS[k]) if k in _STRUCT_FIELDS and isinstance(v, dict)
-                else v) for k, v in obj.items()}
-    return GoStruct(data, _IMAGE_FIELDS)
+    def typed(k: str, v: object) -> object:
+        if k in ("Config", "ContainerConfig"):  # container.Config, as container inspect's
+            return typed_config(v)
+        if k in _STRUCT_FIELDS and isinstance(v, dict):
+            # (Go's order, as %v prints a struct: {layers [sha256:...] })
+            return GoStruct(v, _STRUCT_FIELDS[k], defaults=_STRUCT_ZERO.get(k),
+                            ordered=k in ("RootFS", "GraphDriver"))
+        return NilSlice() if v is None and k in ("RepoTags", "RepoDigests") else v
+
+    data = {k: typed(k, v) for k, v in obj.items()}
+    # (Variant and OsVersion are omitempty strings: "" when the JSON leaves them out)
+    return GoStruct(data, _IMAGE_FIELDS, defaults={"Variant": "", "OsVersion": ""})

@@ -31,10 +31,7 @@ def _parse_until(v: str) -> float:
     """``until=`` as Docker takes it (see skiff.format.humanize.parse_timestamp_ns), in seconds."""
     from skiff.format.humanize import parse_timestamp_ns
 
-    try:
-        return parse_timestamp_ns(v) / 1e9
-    except InvalidArgument as e:
-        raise InvalidArgument(f"invalid filter 'until={v}'", str(e)) from None
+    return parse_timestamp_ns(v) / 1e9  # (its error is dockerd's text)
 
 
 class RemovalMixin:
@@ -129,16 +126,20 @@ class RemovalMixin:
         users = self._containers_using(image_id)
         if by_name is not None:
             others = [n for n in tags + digests if n != by_name]
-            # Docker: the repo digests of the same repository go with its last tag.
+            # Docker: the repo digests of the same repository go with its last tag (when a
+            # tag was named; a digest reference goes alone).
             repo = reference.parse_normalized_named(by_name).name
-            if not any(reference.parse_normalized_named(n).name == repo and n != by_name
-                       for n in tags):
+            if "@" not in by_name and not any(
+                    reference.parse_normalized_named(n).name == repo and n != by_name
+                    for n in tags):
                 same_repo_digests = [n for n in digests if n.split("@")[0] == repo]
             else:
                 same_repo_digests = []
             remaining = [n for n in others if n not in same_repo_digests]
             if remaining:
-                self._drop_names([by_name], report)
+                # moby image_delete.go: the repo's digest references go with its last tag
+                # even when another repository's tag keeps the image.
+                self._drop_names([by_name, *same_repo_digests], report)
                 return
             if users and not force:
                 raise Conflict("conflict", f'unable to remove repository reference "{r}" '
@@ -222,7 +223,7 @@ class RemovalMixin:
         return freed
 
     def prune(self, all: bool = False, filters: Sequence[str] = ()) -> tuple[RemoveReport, int]:
-        """``docker image prune [-a] [--filter label=K[=V]|until=T]``: delete dangling images
+        """``docker image prune [-a] [--filter label[!]=K[=V]|until=T]``: delete dangling images
         (``all``: every image no container uses); ``until`` takes a Go duration (``24h``,
         ``90m``), a unix time or an RFC 3339 time. Returns the report and bytes freed."""
         from skiff.images.inspect import parse_time
@@ -232,15 +233,16 @@ class RemovalMixin:
         used = {r[0] for r in self.db.execute("SELECT image_id FROM containers WHERE image_id IS NOT NULL")}
         until = None
         labels: list[tuple[str, str | None]] = []
+        not_labels: list[tuple[str, str | None]] = []
         for f in filters:
             k, _, v = f.partition("=")
             if k == "until":
                 until = _parse_until(v)
-            elif k == "label":
+            elif k in ("label", "label!"):
                 lk, eq, lv = v.partition("=")
-                labels.append((lk, lv if eq else None))
+                (labels if k == "label" else not_labels).append((lk, lv if eq else None))
             else:
-                raise InvalidArgument(f"invalid filter '{k}'")
+                raise InvalidArgument(f"Invalid filter '{k}'")
         for img in self.list():
             if img.id in used or self._row(img.id) is None:
                 continue
@@ -248,6 +250,10 @@ class RemovalMixin:
                 continue
             il = img.config.config.get("Labels") or {}
             if any(lk not in il or (lv is not None and il[lk] != lv) for lk, lv in labels):
+                continue
+            # moby matchLabels: label! spares an image that matches all of them
+            if not_labels and not any(lk not in il or (lv is not None and il[lk] != lv)
+                                      for lk, lv in not_labels):
                 continue
             tags, digests = self._names_of(img.id)
             if tags and not all:

@@ -178,53 +178,150 @@ def _write_leaf(tw: _TarWriter, ti: tarfile.TarInfo, path: str, st: os.stat_resu
     # sockets cannot be represented in a layer and are skipped, as Docker does
 
 
-def changes(upper: Path, lower) -> list[tuple[str, str]]:
+def changes(upper: Path, lower, *, skip: frozenset[str] = frozenset()
+            ) -> list[tuple[str, str]]:
     """What ``docker diff`` prints for a container: ('A'|'C'|'D', '/path') sorted by path.
 
-    Follows Docker's overlay rules (moby pkg/archive changes.go with overlayDeletedFile):
-    a 0/0 character device is 'D'; an opaque directory that exists in a lower layer is 'D'
-    (its lower contents are gone; what it holds now is reported as 'A'/'C' below it);
-    any other entry is 'C' when the path exists in a lower layer, else 'A' — except a
-    directory whose size, mode and mtime equal the lower one's (a parent that overlayfs
-    merely copied up), which is not reported.
+    Docker's overlay2 driver answers ``Changes`` with moby's naive tree diff (pkg/archive
+    ``ChangesDirs``; overlay2 uses it since moby#37313): the container's tree is compared
+    with the image's, path by path. Only paths in the upper directory can differ, so those
+    are compared with the merged lower view:
+
+    - a path only in the container is 'A' (everything below an added directory too);
+    - a path gone from it is 'D' (a whiteout; the old entries of a directory the container
+      replaced, i.e. an opaque one — each once, not what was below them);
+    - a path in both is 'C' when its mode, owner, device number or ``security.capability``
+      differ, or, not for directories, its size or mtime (whole seconds when either side
+      has no nanoseconds); a directory copied up whose own metadata is the same, or whose
+      mtime alone moved, is not a change;
+    - every directory holding a change is 'C' (unless it is one itself), up to ``/``.
 
     Args:
         upper: the snapshot's upper directory.
         lower: its lower directories, newest first (a Path or a list of them).
+        skip: '/path's left out entirely, with what is below them (the runtime's own
+            mount points, which Docker keeps in a layer of its own below the container's).
     """
     lowers = [os.fspath(lower)] if isinstance(lower, (str, os.PathLike)) else \
         [os.fspath(p) for p in lower]
     out: list[tuple[str, str]] = []
     with map_exceptions(f"diff {os.fspath(upper)}"):
-        _changes(os.fspath(upper), "", lowers, out)
+        _changes(os.fspath(upper), "", lowers, out, False, skip, False)
     out.sort(key=lambda c: os.fsencode(c[1]))
     return out
 
 
-def _changes(abs_dir: str, rel_dir: str, lowers: list[str], out: list[tuple[str, str]]) -> None:
-    for e in _sorted_entries(abs_dir):
+def _changes(abs_dir: str, rel_dir: str, lowers: list[str], out: list[tuple[str, str]],
+             replaced: bool, skip: frozenset[str], added: bool) -> bool:
+    """Append the changes below ``rel_dir``; True when there was any. ``replaced``: the
+    directory hides what the lowers had there (it is, or is below, an opaque directory),
+    so the old entries it does not have any more are deletions; ``added``: the lowers have
+    no such directory (all below is 'A', nothing to look up)."""
+    found = False
+    entries = _sorted_entries(abs_dir)
+    if replaced and rel_dir:
+        have = {e.name for e in entries}
+        for name in sorted(_lower_names(lowers, rel_dir[1:]), key=os.fsencode):
+            if name not in have and f"{rel_dir}/{name}" not in skip:
+                out.append(("D", f"{rel_dir}/{name}"))
+                found = True
+    for e in entries:
         rel = f"{rel_dir}/{e.name}"
-        st = e.stat(follow_symlinks=False)
-        is_dir = stat.S_ISDIR(st.st_mode)
-        if wh.is_overlay_whiteout(st):
-            out.append(("D", rel))
+        if rel in skip:
             continue
-        if is_dir and wh.is_overlay_opaque(e.path) and _exists_below(lowers, rel[1:]):
-            out.append(("D", rel))
-        else:
+        st = e.stat(follow_symlinks=False)
+        old = None if added else _lower_lstat(lowers, rel[1:])
+        if wh.is_overlay_whiteout(st):
+            if old is not None:
+                out.append(("D", rel))
+                found = True
+            continue
+        is_dir = stat.S_ISDIR(st.st_mode)
+        if old is None:
             kind = "A"
-            for d in lowers:
-                try:
-                    lst = os.stat(os.path.join(d, rel[1:]))
-                except (FileNotFoundError, NotADirectoryError):
-                    continue
-                if is_dir and stat.S_ISDIR(lst.st_mode) and lst.st_size == st.st_size and \
-                        lst.st_mode == st.st_mode and lst.st_mtime_ns == st.st_mtime_ns:
-                    kind = ""
-                else:
-                    kind = "C"
-                break
-            if kind:
-                out.append((kind, rel))
+        elif _naive_differs(old[0], old[1], st, e.path):
+            kind = "C"
+        else:
+            kind = ""
+        if kind:
+            out.append((kind, rel))
+            found = True
         if is_dir:
-            _changes(e.path, rel, lowers, out)
+            opaque = old is not None and stat.S_ISDIR(old[0].st_mode) and (
+                replaced or wh.is_overlay_opaque(e.path))
+            if _changes(e.path, rel, lowers, out, opaque, skip, old is None) and not kind:
+                out.append(("C", rel))
+                found = True
+    return found
+
+
+def _lower_lstat(lowers: list[str], rel: str) -> tuple[os.stat_result, str] | None:
+    """(lstat, host path) of ``rel`` as the merged lower directories show it; None when it
+    is not there (absent, whited out, or hidden by an opaque directory above it)."""
+    parts = rel.split("/")
+    for d in lowers:
+        p = os.path.join(d, rel)
+        try:
+            st = os.lstat(p)
+        except (FileNotFoundError, NotADirectoryError):
+            st = None
+        if st is not None:
+            return None if wh.is_overlay_whiteout(st) else (st, p)
+        # not in this layer: does this layer hide it from the ones below (a whiteout, a
+        # file or an opaque directory in its place above it)?
+        for i in range(1, len(parts)):
+            anc = os.path.join(d, *parts[:i])
+            try:
+                ast = os.lstat(anc)
+            except (FileNotFoundError, NotADirectoryError):
+                break
+            if not stat.S_ISDIR(ast.st_mode) or wh.is_overlay_opaque(anc):
+                return None
+    return None
+
+
+def _lower_names(lowers: list[str], rel: str) -> set[str]:
+    """The names the merged lower directories show in directory ``rel``."""
+    names: set[str] = set()
+    gone: set[str] = set()
+    for d in lowers:
+        p = os.path.join(d, rel)
+        try:
+            entries = _sorted_entries(p)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for e in entries:
+            if e.name in names or e.name in gone:
+                continue
+            if wh.is_overlay_whiteout(e.stat(follow_symlinks=False)):
+                gone.add(e.name)
+            else:
+                names.add(e.name)
+        if wh.is_overlay_opaque(p):
+            break
+    return names
+
+
+def _same_time(a: int, b: int) -> bool:
+    """moby sameFsTimeSpec: equal, or equal seconds when either has no nanoseconds."""
+    return a == b or (a // 10**9 == b // 10**9 and (a % 10**9 == 0 or b % 10**9 == 0))
+
+
+def _capability(path: str) -> bytes | None:
+    try:
+        return os.getxattr(path, "security.capability", follow_symlinks=False)
+    except OSError:
+        return None
+
+
+def _naive_differs(old: os.stat_result, old_path: str, new: os.stat_result,
+                   new_path: str) -> bool:
+    """moby changes.go addChanges: mode, uid, gid, rdev, capability; size and mtime for
+    everything but directories."""
+    if (old.st_mode != new.st_mode or old.st_uid != new.st_uid or old.st_gid != new.st_gid
+            or old.st_rdev != new.st_rdev):
+        return True
+    if not stat.S_ISDIR(new.st_mode) and (
+            old.st_size != new.st_size or not _same_time(old.st_mtime_ns, new.st_mtime_ns)):
+        return True
+    return _capability(old_path) != _capability(new_path)

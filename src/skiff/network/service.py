@@ -160,10 +160,14 @@ class NetworkService:
             _teardown(n)
         return n
 
-    def prune(self) -> list[str]:
-        """Remove every user-defined network no container is attached to; their names."""
+    def prune(self, keep=None) -> list[str]:
+        """Remove every user-defined network no container is attached to; their names.
+        ``keep`` (optional): a predicate on the Network sparing those it accepts (``network
+        prune --filter``)."""
         gone = []
         for n in self.list():
+            if keep is not None and keep(n):
+                continue
             if n.user_defined and not records.endpoints(self.db, network_id=n.id):
                 try:
                     self.remove(n.id)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import posixpath
 import shutil
 import subprocess
 import tempfile
@@ -35,8 +36,9 @@ from skiff.errors import (
 )
 from skiff.runtime.records import ACTIVE
 
-_INIT_PATHS = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev", "/proc", "/sys",
-               "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys/fs", "/sys/fs/cgroup", "/.dockerenv"}
+_INIT_PATHS = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev", "/proc",
+                        "/sys", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys/fs",
+                        "/sys/fs/cgroup", "/.dockerenv"})
 
 
 # -- exec ----------------------------------------------------------------------------------
@@ -141,7 +143,7 @@ def top(svc, ref: str, ps_args: list[str] = ()) -> tuple[list[str], list[list[st
     """
     rec = svc.get(ref)
     if rec["State"]["Status"] not in ACTIVE or rec["State"]["Status"] == "restarting":
-        raise Conflict(f"container {rec['Id']} is not running")
+        raise Conflict(f"Container {rec['Id']} is not running")  # moby errNotRunning
     pids = set(svc.runc.ps(rec["Id"]))
     args = list(ps_args) or ["-ef"]
     out = subprocess.run(["ps", *args], capture_output=True, text=True)
@@ -272,7 +274,7 @@ def _target(src: Path, dest: Path, dest_spec: str, contents: bool = False) -> Pa
     if dest_spec.endswith("/"):
         if src.is_dir():
             return dest
-        raise NotFound(f"destination {dest_spec}", "no such directory")
+        raise NotFound("no such directory")  # docker/cli: archive.ErrDirNotExists
     if not dest.parent.exists():
         raise NotFound(f"destination {dest_spec}", "no such file or directory")
     return dest
@@ -336,12 +338,17 @@ def copy_to(svc, ref: str, host_src: str, cpath: str, *, follow: bool = False) -
     """
     rec = svc.get(ref)
     if not os.path.lexists(host_src.removesuffix("/.")):
-        raise NotFound(f"lstat {host_src}", "no such file or directory")
+        # docker/cli resolves the source to an absolute path first
+        raise NotFound(f"lstat {os.path.abspath(host_src)}", "no such file or directory")
     with rootfs(svc, rec) as root:
         dest = resolve_path(root, rec, cpath)
         if not dest.is_dir() and os.path.lexists(dest.parent) and not dest.parent.is_dir():
             # dockerd's archive extraction: a path that goes through a regular file
             raise InvalidArgument("extraction point is not a directory")
+        if not dest.is_dir() and not cpath.endswith("/") and not dest.parent.exists():
+            # dockerd is asked to extract into the parent, which is not there
+            parent = posixpath.dirname(cpath.rstrip("/")) or "/"
+            raise NotFound(f"Could not find the file {parent} in container {ref}")
         src = Path(host_src)
         tgt = _target(src, dest, cpath, _contents(host_src))
         _copy(Path(host_src.removesuffix("/.")), tgt, follow=follow)
@@ -370,19 +377,8 @@ def diff(svc, ref: str) -> list[tuple[str, str]]:
     sn = svc.snapshotter
     upper = sn.upperdir(sk["Snapshot"])
     lowers = sn.lowerdirs(sk["Snapshot"])
-    out = []
-    for kind, path in changes(upper, lowers):
-        if path in _INIT_PATHS:
-            continue
-        if kind == "C" and path == "/etc" and _only_init_below(upper, "etc"):
-            continue
-        out.append((kind, path))
-    return out
-
-
-def _only_init_below(upper: Path, rel: str) -> bool:
-    names = set(os.listdir(upper / rel)) if (upper / rel).is_dir() else set()
-    return names <= {"hosts", "hostname", "resolv.conf"}
+    # the runtime's mount points are Docker's init layer, below the container's
+    return changes(upper, lowers, skip=_INIT_PATHS)
 
 
 def export(svc, ref: str, out_fd: int) -> None:
@@ -462,18 +458,23 @@ def unshift_tar(src_file, out_file, idmap: dict, *, to_host: bool = False) -> No
 
 # -- stats --------------------------------------------------------------------------------------
 
-def stats(svc, refs: list[str] | None = None, interval: float = 0.5) -> list[dict]:
-    """``docker stats --no-stream``: one sample per running container.
+def stats(svc, refs: list[str] | None = None, interval: float = 0.5, *,
+          all: bool = False) -> list[dict]:
+    """``docker stats --no-stream``: one sample per running container (``all``: every
+    container); the containers ``refs`` names are all listed, in that order. A container
+    that is not running gets a row of zeros (MemLimit 0, PIDs 0), as Docker prints it.
 
     Keys per row: Id, Name, CPUPerc (float, % of one CPU × CPUs as Docker), MemUsage,
     MemLimit (bytes), MemPerc, PIDs, NetIO and BlockIO as (rx, tx) byte pairs.
     """
     from skiff.runtime import cgroups
 
-    recs = [svc.get(r) for r in refs] if refs else svc.list()
-    recs = [r for r in recs if r["State"]["Status"] in ("running", "paused")]
-    first = {r["Id"]: (cgroups.usage(r["Id"])["cpu_ns"], time.monotonic_ns()) for r in recs}
-    if recs:
+    recs = [svc.get(r) for r in refs] if refs else svc.list(all=all)
+    if not refs and not all:
+        recs = [r for r in recs if r["State"]["Status"] in ("running", "paused")]
+    live = [r for r in recs if r["State"]["Status"] in ("running", "paused")]
+    first = {r["Id"]: (cgroups.usage(r["Id"])["cpu_ns"], time.monotonic_ns()) for r in live}
+    if live:
         time.sleep(interval)
     try:
         total_mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -481,6 +482,11 @@ def stats(svc, refs: list[str] | None = None, interval: float = 0.5) -> list[dic
         total_mem = 0
     rows = []
     for r in recs:
+        if r["Id"] not in first:
+            rows.append({"Id": r["Id"], "Name": r["Name"].lstrip("/"), "CPUPerc": 0.0,
+                         "MemUsage": 0, "MemLimit": 0, "MemPerc": 0.0, "PIDs": 0,
+                         "NetIO": (0, 0), "BlockIO": (0, 0)})
+            continue
         u = cgroups.usage(r["Id"])
         c0, t0 = first[r["Id"]]
         dt = max(time.monotonic_ns() - t0, 1)

@@ -284,7 +284,7 @@ def host_config(o: CreateOptions) -> dict:
         "PidsLimit": o.pids_limit,
         "Ulimits": [_ulimit_dict(u) for u in o.ulimits] or None,
         "Init": o.init or None,
-        "Mounts": list(o.mounts) or None,
+        "Mounts": _api_mounts(o.mounts),
         "Devices": [_device_mapping(d) for d in o.devices] or None,
         "UsernsMode": o.userns,
         "BlkioDeviceReadBps": [_rate(d) for d in o.device_read_bps] or None,
@@ -391,3 +391,12 @@ def process_env(config: dict) -> list[str]:
     if config.get("Tty"):
         base.append("TERM=xterm")
     return replace_or_append_env(base, list(config.get("Env") or []))
+
+
+def _api_mounts(specs) -> list[dict] | None:
+    """HostConfig.Mounts: the ``--mount`` flags parsed as Docker stores them."""
+    if not specs:
+        return None
+    from skiff.runtime.volumes import api_mount
+
+    return [api_mount(s) for s in specs]

@@ -97,11 +97,127 @@ def config_binds(o: CreateOptions) -> list[str]:
     return volspec.split(o.binds)[0] if o.binds else []
 
 
-def _parse_mount_flag(svc, spec: str) -> dict:
-    kv: dict[str, str] = {}
+# docker/cli opts/mount.go: the keys --mount knows
+_MOUNT_KEYS = frozenset({
+    "type", "source", "src", "target", "dst", "destination", "readonly", "ro", "consistency",
+    "bind-propagation", "bind-nonrecursive", "volume-nocopy", "volume-label", "volume-driver",
+    "volume-opt", "tmpfs-size", "tmpfs-mode"})
+# dockerd's local volume driver (validateOpts)
+_LOCAL_DRIVER_OPTS = frozenset({"type", "device", "o", "size"})
+
+
+def _check_volume_opts(name: str, opts: list[str]) -> None:
+    """``volume-opt=K=V`` for a volume about to be created: dockerd's local driver refuses
+    an unknown K (``create NAME: invalid option: "K"``); the ones it knows (type, device,
+    o, size: mount options) are not offered here."""
+    for o in opts:
+        k = o.partition("=")[0]
+        if k not in _LOCAL_DRIVER_OPTS:
+            raise InvalidArgument(f"create {name}", f'invalid option: "{k}"')
+    if opts:
+        raise InvalidArgument("volume options", "the local driver here takes no options")
+
+
+def _go_bool(v: str) -> bool:
+    """Go strconv.ParseBool, with a bare key (``ro``) meaning true."""
+    if v in ("", "1", "t", "T", "true", "TRUE", "True"):
+        return True
+    if v in ("0", "f", "F", "false", "FALSE", "False"):
+        return False
+    raise InvalidArgument(f"invalid boolean value {v!r}")
+
+
+def _ram_in_bytes(v: str) -> int:
+    """docker/go-units RAMInBytes: ``1m`` → 1048576 (binary multipliers, b/ib optional)."""
+    import re
+
+    m = re.fullmatch(r"(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?", v)
+    if not m:
+        raise InvalidArgument(f"invalid size: '{v}'")
+    mult = 1024 ** (" kmgtp".index(m.group(2).lower()) if m.group(2) else 0)
+    return int(float(m.group(1)) * mult)
+
+
+def api_mount(spec: str) -> dict:
+    """One ``--mount`` flag as HostConfig.Mounts holds it (docker/cli opts/mount.go into
+    the API's mount.Mount, empty fields left out as Go's omitempty does):
+    ``type=volume,src=v,dst=/d,volume-nocopy`` → ``{"Type": "volume", "Source": "v",
+    "Target": "/d", "VolumeOptions": {"NoCopy": true, "DriverConfig": {}}}``."""
+    m: dict = {"Type": "volume"}
+    src = dst = None
+    ro = False
+    consistency = ""
+    bind: dict = {}
+    vol: dict | None = None
+    tmpfs: dict = {}
+
+    def vopts() -> dict:
+        nonlocal vol
+        if vol is None:
+            vol = {"NoCopy": False, "Labels": {}, "DriverConfig": {}}
+        return vol
+
     for field in spec.split(","):
         k, eq, v = field.partition("=")
-        kv[k.strip().lower()] = v if eq else "true"
+        key = k.strip().lower()
+        if key == "type":
+            m["Type"] = v
+        elif key in ("source", "src"):
+            src = v
+        elif key in ("target", "dst", "destination"):
+            dst = v
+        elif key in ("readonly", "ro"):
+            ro = _go_bool(v if eq else "")
+        elif key == "consistency":
+            consistency = v
+        elif key == "bind-propagation":
+            bind["Propagation"] = v
+        elif key == "bind-nonrecursive":
+            bind["NonRecursive"] = _go_bool(v if eq else "")
+        elif key == "volume-nocopy":
+            vopts()["NoCopy"] = _go_bool(v if eq else "")
+        elif key == "volume-label":
+            lk, _, lv = v.partition("=")
+            vopts()["Labels"][lk] = lv
+        elif key == "volume-driver":
+            vopts()["DriverConfig"]["Name"] = v
+        elif key == "volume-opt":
+            ok, _, ov = v.partition("=")
+            vopts()["DriverConfig"].setdefault("Options", {})[ok] = ov
+        elif key == "tmpfs-size":
+            tmpfs["SizeBytes"] = _ram_in_bytes(v)
+        elif key == "tmpfs-mode":
+            tmpfs["Mode"] = int(v, 8)
+    if src:
+        m["Source"] = src
+    if dst:
+        m["Target"] = dst
+    if ro:
+        m["ReadOnly"] = True
+    if consistency:
+        m["Consistency"] = consistency
+    bind = {k: v for k, v in bind.items() if v}
+    if bind:
+        m["BindOptions"] = bind
+    if vol is not None:
+        m["VolumeOptions"] = {k: v for k, v in vol.items() if v or k == "DriverConfig"}
+    if tmpfs:
+        m["TmpfsOptions"] = tmpfs
+    return m
+
+
+def _parse_mount_flag(svc, spec: str) -> dict:
+    kv: dict[str, str] = {}
+    volume_opts: list[str] = []
+    for field in spec.split(","):
+        k, eq, v = field.partition("=")
+        key = k.strip().lower()
+        if key not in _MOUNT_KEYS:
+            raise InvalidArgument(f"invalid argument \"{spec}\" for \"--mount\" flag",
+                                  f"unexpected key '{k}' in '{field}'")
+        if key == "volume-opt":
+            volume_opts.append(v)
+        kv[key] = v if eq else "true"
     typ = kv.get("type", "volume")
     dst = kv.get("target") or kv.get("destination") or kv.get("dst")
     if not dst:
@@ -119,8 +235,12 @@ def _parse_mount_flag(svc, spec: str) -> dict:
                             propagation=kv.get("bind-propagation", "rprivate"))
     if typ == "volume":
         name = src or os.urandom(32).hex()
-        vol = create(svc, name, exist_ok=True) if src else create(svc, name, anonymous=True)
-        e = _mount_entry("volume", vol["Mountpoint"], dst, not ro, name=name)
+        if volume_opts and not (src and _exists(svc, src)):
+            _check_volume_opts(name, volume_opts)
+        labels = (api_mount(spec).get("VolumeOptions") or {}).get("Labels") or None
+        vol = (create(svc, name, labels=labels, exist_ok=True) if src
+               else create(svc, name, labels=labels, anonymous=True))
+        e = _mount_entry("volume", vol["Mountpoint"], dst, not ro, name=name, mode="z")
         if kv.get("volume-nocopy") in ("true", "1"):
             e["NoCopy"] = True
         return e
@@ -201,7 +321,30 @@ def _copy_up(rootfs: str, dest: str, data_dir: str,
         os.chmod(data_dir, st.st_mode & 0o7777)
     elif empty and root_ids is not None:
         os.chown(data_dir, *root_ids)
+    if empty:
+        _init_stubs(dest, data_dir, root_ids)
     open(marker, "w").close()
+
+
+# what Docker's init layer holds that runc bind-mounts over (daemon/initlayer)
+_INIT_FILES = ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
+
+
+def _init_stubs(dest: str, data_dir: str, root_ids: tuple[int, int] | None) -> None:
+    """A new volume over a directory that holds the runtime's mount points (``/etc``)
+    gets them as Docker's copy-up brings them from its init layer: empty files, mode
+    0755, root's; so a read-only volume there needs nothing created at start."""
+    base = dest.rstrip("/")
+    for f in _INIT_FILES:
+        if f.rpartition("/")[0] != base:
+            continue
+        p = os.path.join(data_dir, f.rpartition("/")[2])
+        if os.path.lexists(p):
+            continue
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
+        os.close(fd)
+        os.chmod(p, 0o755)
+        os.chown(p, *(root_ids or (0, 0)))
 
 
 # -- the volume store --------------------------------------------------------------------
@@ -212,7 +355,8 @@ def _info(svc, row) -> dict:
     name = row["name"]
     labels = dict(sorted(json.loads(row["labels"] or "{}").items()))  # (a Go map: sorted)
     return {"CreatedAt": format_rfc3339(int(row["created"])), "Driver": row["driver"],
-            "Labels": labels, "Mountpoint": str(svc.config.volumes_dir / name / "_data"),
+            "Labels": labels or None,  # docker: null for a volume without labels
+            "Mountpoint": str(svc.config.volumes_dir / name / "_data"),
             "Name": name, "Options": json.loads(row["options"] or "{}") or None,
             "Scope": "local"}
 
@@ -257,6 +401,14 @@ def create(svc, name: str | None = None, *, labels: dict | None = None,
                    "VALUES (?, 'local', ?, ?, '{}')", (name, time.time(), json.dumps(labels)))
         row = db.execute("SELECT * FROM volumes WHERE name = ?", (name,)).fetchone()
     return _info(svc, row)
+
+
+def _exists(svc, name: str) -> bool:
+    try:
+        get(svc, name)
+    except NotFound:
+        return False
+    return True
 
 
 def get(svc, name: str) -> dict:

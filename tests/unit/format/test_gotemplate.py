@@ -143,7 +143,10 @@ def test_dataclass_fields_and_methods() -> None:
     ("{{lower 3}}",
      'template: :1:2: executing "" at <lower 3>: error calling lower: wrong type for value; expected string; got int'),
     ("{{len 3}}", 'template: :1:2: executing "" at <len 3>: error calling len: len of type int'),
-    ("{{range .Id}}{{end}}", 'template: :1:2: executing "" at <range>: range can\'t iterate over sha256:4b2a'),
+    # docker 20.10 (image inspect, ps): the error is at the pipeline's node, not at range
+    ("{{range .Id}}{{end}}", 'template: :1:8: executing "" at <.Id>: range can\'t iterate over sha256:4b2a'),
+    ("{{range $x := .Id}}{{end}}",
+     'template: :1:14: executing "" at <.Id>: range can\'t iterate over sha256:4b2a'),
     ('{{template "none"}}', 'template: :1:2: executing "" at <template \'none\'>: no template \'none\' associated with template ""'),
     ("{{upper}}", 'template: :1:2: executing "" at <upper>: wrong number of args for upper: want 1 got 0'),
 ])

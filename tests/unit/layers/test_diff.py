@@ -142,7 +142,9 @@ def test_changes_as_docker_diff(tmp_path):
     (up / "var" / "cache" / "y").write_bytes(b"y")
     (up / "tmp").mkdir()
     (up / "tmp" / "new").write_bytes(b"n")
-    # var is a copied-up parent: same mode, size and mtime as below → not reported
+    # Docker's overlay2 Changes is moby's naive tree diff: a directory's own mtime is not
+    # a change, but every directory holding a change is "C"; the opaque /var/cache is the
+    # same directory with its old entry x deleted and y added.
     vst = (low / "var").stat()
     os.utime(up / "var", ns=(vst.st_atime_ns, vst.st_mtime_ns))
     os.utime(up / "etc", ns=(0, 0))
@@ -152,6 +154,41 @@ def test_changes_as_docker_diff(tmp_path):
         ("C", "/etc/passwd"),
         ("A", "/tmp"),
         ("A", "/tmp/new"),
-        ("D", "/var/cache"),
+        ("C", "/var"),
+        ("C", "/var/cache"),
+        ("D", "/var/cache/x"),
         ("A", "/var/cache/y"),
     ]
+    # skipped paths (the runtime's mount points) and what is below them are left out
+    assert changes(up, [low], skip=frozenset({"/tmp", "/var"})) == [
+        ("C", "/etc"), ("D", "/etc/hosts"), ("C", "/etc/passwd")]
+
+
+@requires_root
+def test_changes_follow_the_merged_lower_view(tmp_path):
+    # two lowers, newest first: a path whited out or hidden by an opaque directory in the
+    # newer one does not exist below, so recreating it is "A"; a copied-up file with the
+    # same metadata is no change; a chmod is.
+    old = tmp_path / "old"
+    old.mkdir()
+    apply_layer(old, TarBuilder().dir("d").file("d/gone", b"g").dir("o").file("o/x", b"x")
+                .file("same", b"s").file("mode", b"m").stream())
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "d").mkdir()
+    wh.make_overlay_whiteout(str(new / "d" / "gone"))
+    (new / "o").mkdir()
+    wh.mark_overlay_opaque(str(new / "o"))
+    up = tmp_path / "up"
+    up.mkdir()
+    (up / "d").mkdir()
+    (up / "d" / "gone").write_bytes(b"again")
+    (up / "o").mkdir()
+    (up / "o" / "x").write_bytes(b"x")
+    import shutil
+
+    shutil.copy2(old / "same", up / "same")
+    shutil.copy2(old / "mode", up / "mode")
+    os.chmod(up / "mode", 0o600)
+    assert changes(up, [new, old]) == [
+        ("C", "/d"), ("A", "/d/gone"), ("C", "/mode"), ("C", "/o"), ("A", "/o/x")]

@@ -65,12 +65,16 @@ def _record(config: Config, db, r, pulled, images) -> bool:
     (``images.record``, an ImageService); True when the tag (or, by digest, the image) is
     new."""
     by_tag = r.digest is None
+    # moby pull_v2 pullV2Tag: "Downloaded newer image" unless the reference pulled (the tag,
+    # or repo@digest) already named this image.
     if by_tag:
         old = db.execute("SELECT image_id FROM tags WHERE name = ?", (str(r),)).fetchone()
-        changed = old is None or old[0] != pulled.config_digest
     else:
-        changed = db.execute("SELECT 1 FROM images WHERE id = ?",
-                             (pulled.config_digest,)).fetchone() is None
+        old = db.execute("SELECT image_id FROM repo_digests WHERE name = ?",
+                         (f"{r.repository}@{pulled.digest}",)).fetchone()
+    changed = old is None or old[0] != pulled.config_digest
+    new_image = db.execute("SELECT 1 FROM images WHERE id = ?",
+                           (pulled.config_digest,)).fetchone() is None
     # Layers measured (and diffID-checked) in the download threads bring their sizes;
     # measure_layers below then reads back only the others (present before, resumed).
     by_diff = {m.diff_id: m for m in pulled.measured.values()}
@@ -86,7 +90,7 @@ def _record(config: Config, db, r, pulled, images) -> bool:
         try:
             images.measure_layers(pulled.config_digest)
         except (DigestMismatch, InvalidArgument):
-            if changed:
+            if new_image:
                 with contextlib.suppress(SkiffError):
                     images.remove([pulled.config_digest], force=True)
             raise
@@ -123,7 +127,10 @@ def pull_report(config: Config, db, ref: str, *, platform: str | None = None,
                                 platform=plat, progress=progress,
                                 max_concurrent=max_concurrent, measure=True, hold=hold,
                                 announce=f"{r.digest or r.tag}: Pulling from "
-                                         f"{_familiar_repo(r)}")
+                                         f"{_familiar_repo(r)}",
+                                have_image=lambda d: db.execute(
+                                    "SELECT 1 FROM images WHERE id = ?", (d,)
+                                ).fetchone() is not None)
         changed = _record(config, db, r, pulled, images)
     sources = BlobSources(config.root)
     try:
@@ -183,9 +190,16 @@ def _pull_cli(config: Config, db, ref: str, *, platform: str | None, all_tags: b
     r = _parse(ref)
     if r.digest is not None or ("@" in ref or ":" in ref.rsplit("/", 1)[-1]):
         raise InvalidArgument("tag can't be used with --all-tags/-a", exit_code=1)
-    return [pull_report(config, db, f"{r.repository}:{t}", platform=platform,
-                        progress=progress, max_concurrent=max_concurrent)
-            for t in list_tags(config, r.domain, r.path)]
+    # moby pullRepository: each tag's "Digest: ..." follows its own layers (the CLI then
+    # prints one Status line for the repository).
+    progress = progress or NullProgress()
+    out = []
+    for t in list_tags(config, r.domain, r.path):
+        rep = pull_report(config, db, f"{r.repository}:{t}", platform=platform,
+                          progress=progress, max_concurrent=max_concurrent)
+        progress.message(f"Digest: {rep.digest}")
+        out.append(rep)
+    return out
 
 
 def list_tags(config: Config, host: str, repo: str) -> list[str]:
@@ -239,8 +253,9 @@ def push_report(config: Config, db, ref: str, *, progress: NullProgress | None =
         # Docker: "An image does not exist locally with the tag: <repository>" when the
         # repository has no local name at all, else "tag does not exist: <repo:tag>"
         # (push_v2 pushTag); exit 1 either way
-        if r.tag and db.execute("SELECT 1 FROM tags WHERE name LIKE ? LIMIT 1",
-                                (r.repository + ":%",)).fetchone():
+        prefix = r.repository + ":"
+        if r.tag and db.execute("SELECT 1 FROM tags WHERE substr(name, 1, ?) = ? LIMIT 1",
+                                (len(prefix), prefix)).fetchone():
             raise ImageNotFound("tag does not exist", r.familiar(), exit_code=1) from e
         raise ImageNotFound("An image does not exist locally with the tag",
                             r.familiar_name(), exit_code=1) from e
@@ -284,11 +299,17 @@ def push_cli(config: Config, db, ref: str, *, all_tags: bool = False,
 
 def _push_cli(config: Config, db, ref: str, *, all_tags: bool,
               progress: NullProgress | None) -> list[PushReport]:
+    r = _parse(ref)
+    if r.digest is not None:  # moby distribution/push.go
+        raise InvalidArgument("cannot push a digest reference")
     if not all_tags:
         return [push_report(config, db, ref, progress=progress)]
-    r = _parse(ref)
+    if r.tag is not None:  # docker/cli push.go
+        raise InvalidArgument("tag can't be used with --all-tags/-a")
+    prefix = r.repository + ":"  # (not LIKE: "_" in a name is no wildcard)
     names = [row[0] for row in db.execute(
-        "SELECT name FROM tags WHERE name LIKE ? ORDER BY name", (r.repository + ":%",))]
+        "SELECT name FROM tags WHERE substr(name, 1, ?) = ? ORDER BY name",
+        (len(prefix), prefix))]
     if not names:
         raise ImageNotFound(f"An image does not exist locally with the tag: {r.repository}")
     return [push_report(config, db, n, progress=progress) for n in names]

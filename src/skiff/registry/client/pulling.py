@@ -121,7 +121,8 @@ def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
                progress: NullProgress | None = None,
                max_concurrent: int = MAX_CONCURRENT, measure: bool = False,
                hold: Callable[[list[str]], None] | None = None,
-               announce: str | None = None) -> PulledImage:
+               announce: str | None = None,
+               have_image: Callable[[str], bool] | None = None) -> PulledImage:
     """Pull ``repo:reference`` (a tag or ``sha256:`` digest) into ``sink``.
 
     ``measure``: decompress each downloaded layer in its download thread as it arrives,
@@ -136,6 +137,10 @@ def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
     ``announce`` (e.g. ``1: Pulling from library/busybox``) goes to ``progress.message``
     once the reference's manifest (or index) was found, as Docker prints it: a pull of a
     missing tag shows only its error.
+
+    ``have_image(config_digest)`` (optional): True when the store already has this image;
+    then, as moby's pullSchema2 returns early, no per-layer line is printed (the layers
+    are present: nothing is downloaded).
 
     ``platform`` picks the manifest from an index (default: the host's). Raises NotFound
     (unknown manifest / no platform match), Unauthorized, DigestMismatch (nothing of that
@@ -162,6 +167,9 @@ def pull_image(reg: Registry, repo: str, reference: str, sink: BlobSink, *,
     if hold is not None:
         hold([d.digest for d in (index, manifest) if d is not None] + [cfg.digest]
              + [b.digest for b in layers])
+    if (have_image is not None and have_image(cfg.digest)
+            and all(sink.exists(b.digest) for b in layers)):
+        progress = NullProgress()
     for b in layers:
         if not sink.exists(b.digest):
             progress.status(short_id(b.digest), "Pulling fs layer")
