@@ -245,6 +245,13 @@ def start_prober(bundle: str, cid: str, runc_base: tuple[str, ...], hc: dict,
         from skiff.libc import _func
 
         _func("prctl")(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG SIGKILL: gone with the monitor
+        # none of the monitor's descriptors (its message pipe, the attached command's
+        # stdio, the log, the attach socket): a reader waiting for their end never waits
+        # on the prober, nor do the checks' runc execs get them
+        null = os.open(os.devnull, os.O_RDWR)
+        for std in (0, 1, 2):
+            os.dup2(null, std)
+        os.closerange(3, 65536)
         for sig in (_signal.SIGTERM, _signal.SIGINT, _signal.SIGCHLD):
             _signal.signal(sig, _signal.SIG_DFL)
         _probe_loop(bundle, cid, runc_base, hc, argv, started, init_pid)
