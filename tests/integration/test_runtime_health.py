@@ -194,3 +194,21 @@ def test_prober_is_monitors_child_and_goes_with_the_container(root):
     assert _main(root, "stop", "-t", "1", "hc-kid").code == 0
     assert not os.path.exists(f"/proc/{prober}") or open(f"/proc/{prober}/stat").read().split()[2] == "Z"
     assert _main(root, "rm", "hc-kid").code == 0
+
+
+def test_pause_stops_checks_and_is_unhealthy(root):
+    """dockerd's updateHealthMonitor: paused, no check runs and the status is unhealthy
+    at once (docker 20.10: {"Status":"unhealthy","FailingStreak":0,"Log":[]}, ps `Up 2
+    seconds (Paused)`); unpaused, checks go on."""
+    res = _main(root, "run", "-d", "--name", "hc-pause", "--network", "none", "--health-cmd",
+                "true", "--health-interval", "1s", "bb:1", "sleep", "60")
+    assert res.code == 0, res
+    assert _main(root, "pause", "hc-pause").code == 0
+    assert _health(root, "hc-pause") == {"Status": "unhealthy", "FailingStreak": 0, "Log": []}
+    time.sleep(1.5)  # (a check would have run by now)
+    assert _health(root, "hc-pause") == {"Status": "unhealthy", "FailingStreak": 0, "Log": []}
+    assert re.fullmatch(r"Up \d seconds? \(Paused\)", _ps_status(root, "hc-pause"))
+    assert _main(root, "unpause", "hc-pause").code == 0
+    h = _until(root, "hc-pause", lambda h: h["Log"])
+    assert h["Status"] == "healthy" and [e["ExitCode"] for e in h["Log"]] == [0]
+    assert _main(root, "rm", "-f", "hc-pause").code == 0

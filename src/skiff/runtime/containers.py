@@ -159,6 +159,15 @@ def _log_args(rec: dict) -> dict:
     return {"log_max_size": size, "log_max_files": files}
 
 
+def _health_paused(svc, rec: dict, paused: bool) -> None:
+    """pause/unpause of a container with a check: no checks while paused, and
+    ``unhealthy`` at once (skiff.runtime.health.set_paused)."""
+    if _health_args(rec, svc.runc):
+        from skiff.runtime import health
+
+        health.set_paused(svc._bdir(rec["Id"]), paused)
+
+
 def _read_health(svc, rec: dict) -> dict | None:
     """The bundle's health.json of a container with a healthcheck (None otherwise)."""
     if not rec["Config"].get("Healthcheck"):
@@ -1093,6 +1102,7 @@ class ContainerService(StoreParts):
         if rec["State"]["Status"] != "running":
             raise Conflict(f"Container {rec['Id']} is not running")
         self.runc.pause(rec["Id"])
+        _health_paused(self, rec, True)
 
         def f(r: dict) -> None:
             r["State"].update(Status="paused", Paused=True)
@@ -1104,6 +1114,7 @@ class ContainerService(StoreParts):
         if rec["State"]["Status"] != "paused":
             raise Conflict(f"Container {rec['Id']} is not paused")
         self.runc.resume(rec["Id"])
+        _health_paused(self, rec, False)
 
         def f(r: dict) -> None:
             if r["State"]["Status"] == "paused":

@@ -37,6 +37,7 @@ MAX_LOG = 5
 MAX_OUTPUT = 4096
 HEALTH_FILE = "health.json"
 EXEC_FILE = "health-exec.json"
+PAUSED_FILE = "health-paused"
 
 _FIELDS = ("Interval", "Timeout", "StartPeriod", "Retries")
 
@@ -212,17 +213,53 @@ def _write(path: str, d: dict) -> None:
     os.replace(tmp, path)
 
 
+class _Locked:
+    """``with _Locked(bundle):`` health.json's read-modify-write, between the prober and
+    ``pause`` (flock of ``health.lock``)."""
+
+    def __init__(self, bundle: str):
+        self.path = os.path.join(bundle, "health.lock")
+
+    def __enter__(self):
+        import fcntl
+
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
+
+
 def mark(bundle: str, status: str) -> None:
     """Set the status in ``health.json``: ``starting`` (streak 0, log kept) at a start,
-    ``unhealthy`` when the container has stopped."""
+    ``unhealthy`` when the container has stopped or is paused (dockerd's
+    CloseMonitorChannel)."""
     path = os.path.join(bundle, HEALTH_FILE)
-    d = _read(path)
-    d["Status"] = status
-    d.setdefault("FailingStreak", 0)
-    d.setdefault("Log", [])
-    if status == "starting":
-        d["FailingStreak"] = 0
-    _write(path, d)
+    with _Locked(bundle):
+        d = _read(path)
+        d["Status"] = status
+        d.setdefault("FailingStreak", 0)
+        d.setdefault("Log", [])
+        if status == "starting":
+            d["FailingStreak"] = 0
+        _write(path, d)
+
+
+def set_paused(bundle: str, paused: bool) -> None:
+    """``pause``/``unpause`` of a container with a check (dockerd's updateHealthMonitor):
+    paused, no check runs and the status is ``unhealthy`` at once; unpaused, checks go
+    on (the status stays until the next result)."""
+    marker = os.path.join(bundle, PAUSED_FILE)
+    if paused:
+        with open(marker, "w"):
+            pass
+        mark(bundle, "unhealthy")
+    else:
+        try:
+            os.unlink(marker)
+        except FileNotFoundError:
+            pass
 
 
 def start_prober(bundle: str, cid: str, runc_base: tuple[str, ...], hc: dict,
@@ -295,26 +332,41 @@ def _probe_loop(bundle: str, cid: str, runc_base, hc: dict, argv: list[str],
     with open(pjson, "w") as f:
         json.dump(proc, f)
     path = os.path.join(bundle, HEALTH_FILE)
+    paused = os.path.join(bundle, PAUSED_FILE)
+    try:
+        os.unlink(paused)  # (a new start is not paused)
+    except FileNotFoundError:
+        pass
     while True:
         time.sleep(interval / 1e9)
+        if os.path.exists(paused):
+            continue
         t0 = time.monotonic()
         result = _probe(bundle, cid, runc_base, pjson, timeout)
         if not _alive(init_pid):
             return  # a check cut short by the container's exit is not recorded (dockerd)
-        d = _read(path)
-        log = list(d.get("Log") or [])
-        log.append(result)
-        d["Log"] = log[-MAX_LOG:]
-        status = d.get("Status") or "starting"
-        if result["ExitCode"] == 0:
-            d["FailingStreak"] = 0
-            status = "healthy"
-        elif not (status == "starting" and (t0 - started) * 1e9 < start_period):
-            d["FailingStreak"] = int(d.get("FailingStreak") or 0) + 1
-            if d["FailingStreak"] >= retries:
-                status = "unhealthy"
-        d["Status"] = status
-        _write(path, d)
+        with _Locked(bundle):
+            if not os.path.exists(paused):  # (one cut short by a pause: not recorded)
+                _record(path, result, t0, started, start_period, retries)
+
+
+def _record(path: str, result: dict, t0: float, started: float, start_period: int,
+            retries: int) -> None:
+    """dockerd's handleProbeResult: the log (last 5), the streak, the status."""
+    d = _read(path)
+    log = list(d.get("Log") or [])
+    log.append(result)
+    d["Log"] = log[-MAX_LOG:]
+    status = d.get("Status") or "starting"
+    if result["ExitCode"] == 0:
+        d["FailingStreak"] = 0
+        status = "healthy"
+    elif not (status == "starting" and (t0 - started) * 1e9 < start_period):
+        d["FailingStreak"] = int(d.get("FailingStreak") or 0) + 1
+        if d["FailingStreak"] >= retries:
+            status = "unhealthy"
+    d["Status"] = status
+    _write(path, d)
 
 
 def _kill_exec(pid: int, pid_file: str) -> int:
