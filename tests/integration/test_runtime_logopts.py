@@ -92,3 +92,14 @@ def test_logs_follow_goes_on_across_rotations(root):
     # afterwards two files are left: the 15 last lines
     assert _main(root, "logs", "lg-follow").out == every[every.index("line-11-"):]
     assert _main(root, "rm", "lg-follow").code == 0
+
+
+def test_attach_without_a_log(root):
+    """``attach`` to a ``--log-driver none`` container still gets its output (through the
+    monitor, as dockerd streams it), and its exit code."""
+    res = _main(root, "run", "-d", "--name", "lg-att", "--network", "none", "--log-driver",
+                "none", "bb:1", "sh", "-c", "sleep 0.7; echo hi; echo err >&2; exit 3")
+    assert res.code == 0, res
+    res = _main(root, "attach", "lg-att")
+    assert (res.code, res.out, res.err) == (3, "hi\n", "err\n")
+    assert _main(root, "rm", "lg-att").code == 0

@@ -652,7 +652,9 @@ class ContainerService(StoreParts):
                 winsize=_winsize(),
                 open_stdin=bool(rec["Config"].get("OpenStdin")),
                 stdin_once=bool(rec["Config"].get("StdinOnce")),
-                attach_socket=bool(rec["Config"].get("OpenStdin") or rec["Config"].get("Tty")),
+                # (and --log-driver none: attach cannot follow a log)
+                attach_socket=bool(rec["Config"].get("OpenStdin") or rec["Config"].get("Tty")
+                                   or not rec["LogPath"]),
                 detach_keys=detach_keys or b"\x10\x11",
                 **_health_args(rec, self.runc),
                 **_log_args(rec),
