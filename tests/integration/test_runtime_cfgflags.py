@@ -115,3 +115,24 @@ def test_volumes_from(root, tmp_path):
     assert res.code == 1
     assert _main(root, "rm", "cf-c1", "cf-c2", "cf-c3", "cf-src").code == 0
     assert _main(root, "volume", "rm", "cfvol").code == 0
+
+
+def test_commit_keeps_healthcheck_and_domainname(root):
+    """docker commit takes the container's Config: its Healthcheck and Domainname are the
+    image's (image inspect shows HealthConfig's field order, as docker 20.10)."""
+    assert _main(root, "create", "--name", "cf-cm", "--health-cmd", "exit 0",
+                 "--health-interval", "2s", "--health-retries", "2", "--domainname", "ex.com",
+                 "bb:1", "true").code == 0
+    assert _main(root, "commit", "cf-cm", "cfcm:1").code == 0
+    res = _main(root, "image", "inspect", "-f",
+                "{{json .Config.Healthcheck}} {{json .Config.Domainname}}", "cfcm:1")
+    assert res.out == ('{"Test":["CMD-SHELL","exit 0"],"Interval":2000000000,"Retries":2} '
+                       '"ex.com"\n')
+    assert _main(root, "create", "--name", "cf-cm2", "cfcm:1", "true").code == 0
+    cfg = _inspect(root, "cf-cm2")["Config"]
+    # the image's check comes over; its domainname does not (docker: "")
+    assert cfg["Healthcheck"] == {"Test": ["CMD-SHELL", "exit 0"], "Interval": 2_000_000_000,
+                                  "Retries": 2}
+    assert cfg["Domainname"] == ""
+    assert _main(root, "rm", "cf-cm", "cf-cm2").code == 0
+    assert _main(root, "rmi", "cfcm:1").code == 0
