@@ -71,6 +71,11 @@ def loads(s: str | bytes | bytearray):
         obj, end = _scanner(s, i)
     except StopIteration:
         return _json_module().loads(s)  # (raises "Expecting value")
+    except SystemError:
+        # an error inside the document: the C scanner raises json.decoder's
+        # JSONDecodeError only once json.decoder is imported (CPython 3.11 looks it up
+        # without importing it), else this; json's own loads says what is wrong
+        return _json_module().loads(s)
     while end < n and s[end] in _WS:
         end += 1
     if end != n:

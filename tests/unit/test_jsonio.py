@@ -69,3 +69,14 @@ def test_importing_it_imports_no_re():
     code = "import sys, skiff.jsonio as j; j.loads(j.dumps({'a': [1]})); print('re' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "False"
+
+
+def test_error_inside_a_document_before_json_is_imported():
+    # (the C scanner needs json.decoder imported to raise its error: without it, CPython
+    # 3.11 gives a SystemError; --security-opt seccomp=BAD-JSON crashed so)
+    code = ("import sys, skiff.jsonio as j\n"
+            "try:\n    j.loads('{bad')\n"
+            "except ValueError as e:\n    print(type(e).__name__, e)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout == ("JSONDecodeError Expecting property name enclosed in double quotes: "
+                        "line 1 column 2 (char 1)\n")

@@ -133,9 +133,73 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--platform", help="Set platform if server is multi-platform capable")
     a("--cidfile", help="Write the container ID to the file")
     a("-q", "--quiet", action="store_true", help="Suppress the pull output")
+    _add_resource_flags_more(p)
     _add_config_flags(p)
     a("image", help="IMAGE")
     a("command", nargs="...", help="[COMMAND] [ARG...]")  # (argparse.REMAINDER)
+
+
+# ---- more resource flags (docker 20.10's; skiff.runtime.resources_more): plain store
+# flags only, read by skiff.cli.fastargs from the same table
+def _add_resource_flags_more(p) -> None:
+    a = p.add_argument
+    a("--cpu-period", type=int, default=0, help="Limit CPU CFS (Completely Fair Scheduler) period")
+    a("--cpu-quota", type=int, default=0, help="Limit CPU CFS (Completely Fair Scheduler) quota")
+    a("--cpu-rt-period", type=int, default=0, help="Limit CPU real-time period in microseconds")
+    a("--cpu-rt-runtime", type=int, default=0, help="Limit CPU real-time runtime in microseconds")
+    a("--cpuset-mems", default="", help="MEMs in which to allow execution (0-3, 0,1)")
+    a("--memory-reservation", help="Memory soft limit")
+    a("--memory-swappiness", type=int, default=-1,
+      help="Tune container memory swappiness (0 to 100) (default -1)")
+    a("--kernel-memory", help="Kernel memory limit")
+    a("--oom-kill-disable", action="store_true", help="Disable OOM Killer")
+    a("--oom-score-adj", type=int, default=0, help="Tune host's OOM preferences (-1000 to 1000)")
+    a("--blkio-weight-device", action="append", default=[],
+      help="Block IO weight (relative device weight)")
+    a("--device-read-iops", action="append", default=[],
+      help="Limit read rate (IO per second) from a device")
+    a("--device-write-iops", action="append", default=[],
+      help="Limit write rate (IO per second) to a device")
+    a("--device-cgroup-rule", action="append", default=[],
+      help="Add a rule to the cgroup allowed devices list")
+    a("--cgroup-parent", default="", help="Optional parent cgroup for the container")
+    a("--cgroupns", default="", help="Cgroup namespace to use (host|private)")
+
+
+def _resource_options_more(a) -> dict:
+    """CreateOptions' fields for the flags above, checked as docker/cli does (nothing
+    imported when none is given)."""
+    if not (a.cpu_period or a.cpu_quota or a.cpu_rt_period or a.cpu_rt_runtime
+            or a.cpuset_mems or a.memory_reservation or a.memory_swappiness != -1
+            or a.kernel_memory or a.oom_kill_disable or a.oom_score_adj
+            or a.blkio_weight_device or a.device_read_iops or a.device_write_iops
+            or a.device_cgroup_rule or a.cgroup_parent or a.cgroupns):
+        return {}
+    from skiff.errors import InvalidArgument
+    from skiff.format.humanize import ram_in_bytes
+    from skiff.runtime import resources_more as rm
+
+    def size(v: str | None, flag: str) -> int:
+        if not v:
+            return 0
+        try:
+            return ram_in_bytes(v)
+        except InvalidArgument as e:
+            raise InvalidArgument(f'invalid argument "{v}" for "{flag}" flag', str(e)) from None
+    out = dict(
+        blkio_weight_device=tuple(rm.weight_device(x) for x in a.blkio_weight_device),
+        device_read_iops=tuple(rm.iops_device(x, "--device-read-iops") for x in a.device_read_iops),
+        device_write_iops=tuple(rm.iops_device(x, "--device-write-iops")
+                                for x in a.device_write_iops),
+        device_cgroup_rules=tuple(rm.device_cgroup_rule(x) for x in a.device_cgroup_rule),
+        memory_reservation=size(a.memory_reservation, "--memory-reservation"),
+        kernel_memory=size(a.kernel_memory, "--kernel-memory"),
+        cpu_period=a.cpu_period, cpu_quota=a.cpu_quota, cpu_rt_period=a.cpu_rt_period,
+        cpu_rt_runtime=a.cpu_rt_runtime, cpuset_mems=a.cpuset_mems,
+        memory_swappiness=a.memory_swappiness, oom_kill_disable=a.oom_kill_disable,
+        oom_score_adj=a.oom_score_adj, cgroup_parent=a.cgroup_parent, cgroupns=a.cgroupns)
+    rm.cli_check(memory_swappiness=a.memory_swappiness, cgroupns=a.cgroupns)
+    return out
 
 
 # -- cfg5: healthcheck and other config flags (one block, kept apart for merges) ----------
@@ -309,7 +373,8 @@ def _options(a) -> object:
         publish=tuple(a.publish), publish_all=a.publish_all, ip=a.ip,
         network_aliases=tuple(a.network_alias), mac_address=a.mac_address,
         devices=tuple(a.device), device_read_bps=tuple(a.device_read_bps),
-        device_write_bps=tuple(a.device_write_bps), userns=a.userns, **_config_options(a))
+        device_write_bps=tuple(a.device_write_bps), userns=a.userns,
+        **_resource_options_more(a), **_config_options(a))
 
 
 def _create(ctx: Context, svc, a) -> dict:
@@ -339,10 +404,21 @@ def _create(ctx: Context, svc, a) -> dict:
         sys.stderr.write(f"Unable to find image '{ref.familiar()}' locally\n")
         _pull(ctx, a.image, a.quiet)
         rec = svc.create(o)
+    _warn_resources_more(o)
     if a.cidfile:
         with open(a.cidfile, "x") as f:
             f.write(rec["Id"])
     return rec
+
+
+def _warn_resources_more(o) -> None:
+    """docker create/run's ``WARNING:`` lines for the more resource flags."""
+    if (o.oom_kill_disable or o.kernel_memory or o.blkio_weight_device or o.blkio_weight
+            or o.memory_swappiness != -1 or o.memory_reservation):
+        from skiff.runtime.resources_more import warnings
+
+        for w in warnings(o):
+            sys.stderr.write(f"WARNING: {w}\n")
 
 
 def _pull(ctx: Context, image: str, quiet: bool) -> None:

@@ -62,22 +62,23 @@ def is_v6(host_ip: str) -> bool:
     return ":" in host_ip
 
 
-def _port(text: str, what: str) -> tuple[int, int]:
+def _port(text: str, what: str, invalid: str = "invalid") -> tuple[int, int]:
     lo, sep, hi = text.partition("-")
     try:
         a = int(lo)
         b = int(hi) if sep else a
     except ValueError:
-        raise InvalidArgument(f"invalid {what}: {text}") from None
+        raise InvalidArgument(f"{invalid} {what}: {text}") from None
     if not (0 < a <= 65535 and 0 < b <= 65535) or b < a:
-        raise InvalidArgument(f"invalid {what}: {text}")
+        raise InvalidArgument(f"{invalid} {what}: {text}")
     return a, b
 
 
 def parse_publish(spec: str) -> list[PortSpec]:
-    """One ``-p`` value → its bindings. Raises InvalidArgument with Docker's wording
-    (``invalid containerPort: x``, ``invalid hostPort: x``, ``invalid IP address: x``,
-    ``invalid proto: x``).
+    """One ``-p`` value → its bindings. Raises InvalidArgument with Docker 20.10's wording
+    (go-connections nat.ParsePortSpec as docker/cli 20.10 vendors it: ``Invalid
+    containerPort: x``, ``Invalid hostPort: x``, ``Invalid ip address: x``, ``Invalid
+    proto: x``, ``No port specified: ...``).
 
     The host IP is what precedes the last two ``:``-separated parts, as go-connections
     splits it, so IPv6 host addresses work bracketed (``[::1]:8080:80``, ``[::1]::80``)
@@ -88,18 +89,19 @@ def parse_publish(spec: str) -> list[PortSpec]:
     rest, _, proto = spec.partition("/")
     proto = (proto or "tcp").lower()
     if proto not in PROTOS:
-        raise InvalidArgument(f"invalid proto: {proto}")
+        raise InvalidArgument(f"Invalid proto: {proto}")
     parts = rest.split(":")
     ctr, host, ip = parts[-1], parts[-2] if len(parts) > 1 else "", ":".join(parts[:-2])
     if ip.startswith("["):
         if not ip.endswith("]"):
-            raise InvalidArgument(f"invalid IP address {ip}", "missing ']' in address")
+            raise InvalidArgument(f"Invalid ip address {ip}",
+                                  f"address {ip}:: missing ']' in address")
         ip = ip[1:-1]
     if ip:
         try:
             ip = str(ipaddress.ip_address(ip))
         except ValueError:
-            raise InvalidArgument(f"invalid IP address: {ip}") from None
+            raise InvalidArgument(f"Invalid ip address: {ip}") from None
         if ip == "0.0.0.0":
             ip = ""
         if ip == "::1":
@@ -109,13 +111,13 @@ def parse_publish(spec: str) -> list[PortSpec]:
                                   "to a container by the kernel: publish on [::] or an IPv6 "
                                   "address of the host")
     if not ctr:
-        raise InvalidArgument(f"no port specified: {spec}<empty>")
-    c0, c1 = _port(ctr, "containerPort")
+        raise InvalidArgument(f"No port specified: {spec}<empty>")
+    c0, c1 = _port(ctr, "containerPort", "Invalid")
     if host:
-        h0, h1 = _port(host, "hostPort")
+        h0, h1 = _port(host, "hostPort", "Invalid")
         if h1 - h0 != c1 - c0:
             if c0 != c1:
-                raise InvalidArgument(f"invalid ranges specified for container and host Ports: "
+                raise InvalidArgument(f"Invalid ranges specified for container and host Ports: "
                                       f"{ctr} and {host}")
             # Docker: one container port on a range of host ports = the first free of them;
             # skiff takes the first.

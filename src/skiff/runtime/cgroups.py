@@ -37,15 +37,21 @@ def is_v2() -> bool:
     return os.path.exists(_j(ROOT, "cgroup.controllers"))
 
 
-def container_path(cid: str) -> str:
-    """The cgroupsPath runc gets for container ``cid``."""
-    return f"/{PARENT}/{cid}/ctr"
+def _parent(parent: str) -> str:
+    """``--cgroup-parent`` (``foo``, ``/foo/bar``) as a relative path; "" is skiff's."""
+    return parent.strip("/") or PARENT
 
 
-def _group_dir(cid: str) -> str:
+def container_path(cid: str, parent: str = "") -> str:
+    """The cgroupsPath runc gets for container ``cid``: ``/skiff/<id>/ctr``, or with
+    ``--cgroup-parent P`` ``/P/<id>/ctr`` (dockerd's cgroupfs driver: ``/P/<id>``)."""
+    return f"/{_parent(parent)}/{cid}/ctr"
+
+
+def _group_dir(cid: str, parent: str = "") -> str:
     if is_v2():
-        return _j(ROOT, PARENT, cid)
-    return _j(ROOT, "memory", PARENT, cid)
+        return _j(ROOT, _parent(parent), cid)
+    return _j(ROOT, "memory", _parent(parent), cid)
 
 
 def _mkdir(p: str) -> None:
@@ -67,10 +73,13 @@ def _write(p: str, value: str) -> None:
         f.write(value)
 
 
-def prepare(cid: str, memory: int | None, memory_swap: int | None) -> None:
-    """Create ``/skiff/<id>`` with the memory limit (bytes; swap = memory+swap total, -1
-    unlimited), each :data:`PARENT_SLACK` below the container's own (see the module
-    docstring). Without a limit nothing is created.
+def prepare(cid: str, memory: int | None, memory_swap: int | None, *, parent: str = "",
+            oom_kill_disable: bool = False) -> None:
+    """Create ``/skiff/<id>`` (``parent``: ``/P/<id>``) with the memory limit (bytes; swap
+    = memory+swap total, -1 unlimited), each :data:`PARENT_SLACK` below the container's
+    own (see the module docstring); with ``oom_kill_disable`` (v1) its OOM killer is off
+    too, as the limit that is reached first is this group's. Without a limit nothing is
+    created.
 
     Raises:
         OSError: the kernel refused (e.g. a limit below current usage).
@@ -80,18 +89,18 @@ def prepare(cid: str, memory: int | None, memory_swap: int | None) -> None:
     memory -= PARENT_SLACK
     if memory_swap is not None and memory_swap > 0:
         memory_swap -= PARENT_SLACK
-    d = _group_dir(cid)
+    d = _group_dir(cid, parent)
     if is_v2():
-        parent = _j(ROOT, PARENT)
-        _mkdir(parent)
-        try:
-            _write(_j(ROOT, "cgroup.subtree_control"), "+memory +pids +cpu")
-        except OSError:
-            pass
-        try:
-            _write(_j(parent, "cgroup.subtree_control"), "+memory +pids +cpu")
-        except OSError:
-            pass
+        # the controllers enabled down from the root (each level of a nested parent)
+        level = ROOT
+        for name in ["", *_parent(parent).split("/")]:
+            if name:
+                level = _j(level, name)
+                _mkdir(level)
+            try:
+                _write(_j(level, "cgroup.subtree_control"), "+memory +pids +cpu")
+            except OSError:
+                pass
         _mkdir(d)
         try:
             _write(_j(d, "cgroup.subtree_control"), "+memory +pids +cpu")
@@ -105,15 +114,17 @@ def prepare(cid: str, memory: int | None, memory_swap: int | None) -> None:
     _write(_j(d, "memory.limit_in_bytes"), str(memory))
     if memory_swap is not None and os.path.exists(_j(d, "memory.memsw.limit_in_bytes")):
         _write(_j(d, "memory.memsw.limit_in_bytes"), "-1" if memory_swap < 0 else str(memory_swap))
+    if oom_kill_disable:
+        _write(_j(d, "memory.oom_control"), "1")
 
 
-def oom_watch(cid: str) -> int:
+def oom_watch(cid: str, parent: str = "") -> int:
     """An eventfd that becomes readable when the container's memory limit causes an OOM
     (v1 only; -1 on v2, where :func:`oom_kills` reads the hierarchical counter, or when
     there is no limit)."""
     if is_v2():
         return -1
-    d = _group_dir(cid)
+    d = _group_dir(cid, parent)
     if not os.path.exists(_j(d, "memory.oom_control")):
         return -1
     efd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
@@ -139,9 +150,9 @@ def oom_fired(efd: int) -> bool:
         return False
 
 
-def oom_kills(cid: str) -> int:
+def oom_kills(cid: str, parent: str = "") -> int:
     """How many processes the container's memory limit has OOM-killed (0 without limit)."""
-    d = _group_dir(cid)
+    d = _group_dir(cid, parent)
     name = "memory.events" if is_v2() else "memory.oom_control"
     try:
         text = _read(_j(d, name))
@@ -154,19 +165,19 @@ def oom_kills(cid: str) -> int:
     return 0
 
 
-def remove(cid: str) -> None:
+def remove(cid: str, parent: str = "") -> None:
     """Remove ``/skiff/<id>`` (after runc removed its child ``ctr``) in every hierarchy;
     absent is fine. On v1 runc makes the path in each controller's hierarchy (cpu, pids,
     blkio, devices, freezer, ..., and the hybrid v2 mount) and removes only ``ctr``:
     each ``/skiff/<id>`` would stay behind (thousands of empty groups after a test run)."""
     if is_v2():
-        dirs = [_j(ROOT, PARENT, cid)]
+        dirs = [_j(ROOT, _parent(parent), cid)]
     else:
         try:
             names = os.listdir(ROOT)
         except OSError:
             names = []
-        dirs = [_j(ROOT, n, PARENT, cid) for n in names]
+        dirs = [_j(ROOT, n, _parent(parent), cid) for n in names]
     for d in dirs:
         for sub in (_j(d, "ctr"), d):
             try:
@@ -175,13 +186,13 @@ def remove(cid: str) -> None:
                 pass
 
 
-def usage(cid: str) -> dict:
+def usage(cid: str, parent: str = "") -> dict:
     """Current counters for ``stats``: memory usage/limit (bytes), pids, cpu time (ns).
 
     Keys: ``mem``, ``mem_limit``, ``pids``, ``cpu_ns``; missing ones are 0.
     """
     out = {"mem": 0, "mem_limit": 0, "pids": 0, "cpu_ns": 0}
-    path = container_path(cid)
+    path = container_path(cid, parent)
     if is_v2():
         base = _j(ROOT, path.lstrip("/"))
         out["mem"] = _int(_j(base, "memory.current"))

@@ -113,6 +113,17 @@ SIGKILL = 9
 _BUILTIN_NETS = ("none", "host")
 
 
+_RESOURCES_MORE = ("CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime",
+                   "CpusetMems", "MemoryReservation", "KernelMemory", "OomKillDisable",
+                   "BlkioWeightDevice", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",
+                   "DeviceCgroupRules")
+
+
+def _resources_more(hc: dict) -> bool:
+    """Whether a start needs skiff.runtime.resources_more (the more resource flags)."""
+    return hc.get("MemorySwappiness") is not None or any(hc.get(k) for k in _RESOURCES_MORE)
+
+
 def _netglue(mode: str | None):
     """skiff.network.glue, or None for ``--network none|host`` (nothing to attach)."""
     if mode in _BUILTIN_NETS:
@@ -629,7 +640,9 @@ class ContainerService(StoreParts):
             with open(tmp, "w") as f:
                 f.write(json.dumps(spec))
             os.replace(tmp, os.path.join(bundle, "config.json"))
-            cgroups.prepare(cid, hc.get("Memory") or None, hc.get("MemorySwap") or None)
+            cgroups.prepare(cid, hc.get("Memory") or None, hc.get("MemorySwap") or None,
+                            parent=hc.get("CgroupParent") or "",
+                            oom_kill_disable=bool(hc.get("OomKillDisable")))
             try:
                 os.unlink(os.path.join(bundle, "manual-stop"))
             except FileNotFoundError:
@@ -656,6 +669,7 @@ class ContainerService(StoreParts):
                 attach_socket=bool(rec["Config"].get("OpenStdin") or rec["Config"].get("Tty")
                                    or not rec["LogPath"]),
                 detach_keys=detach_keys or b"\x10\x11",
+                cgroup_parent=hc.get("CgroupParent") or "",
                 **_health_args(rec, self.runc),
                 **_log_args(rec),
                 rm_argv=(sys.executable, "-m", "skiff", "--root", self.config.root_dir,
@@ -773,7 +787,7 @@ class ContainerService(StoreParts):
             from skiff.runtime.mounts import unmount
 
             unmount(self._bdir(rec["Id"], "rootfs"))
-        cgroups.remove(rec["Id"])
+        cgroups.remove(rec["Id"], (rec.get("HostConfig") or {}).get("CgroupParent") or "")
         self._release_network(rec)
         if (rec.get("HostConfig") or {}).get("IpcMode") == "shareable":
             from skiff.runtime import nsjoin
@@ -864,7 +878,7 @@ class ContainerService(StoreParts):
             from skiff.runtime.nsjoin import shm_mount
 
             mounts += shm_mount(joined)
-        sec = dict(o.split("=", 1) if "=" in o else (o, "") for o in hc.get("SecurityOpt") or ())
+        sec = options.security_options(hc.get("SecurityOpt") or ())
         seccomp = sec.get("seccomp", "default") or "default"
         rlimits = tuple(S.Rlimit(u["Name"], u["Soft"], u["Hard"]) for u in hc.get("Ulimits") or ())
         args = [rec["Path"], *rec["Args"]]
@@ -888,16 +902,24 @@ class ContainerService(StoreParts):
             uts_host=hc.get("UTSMode") == "host",
             cap_add=tuple(hc.get("CapAdd") or ()), cap_drop=tuple(hc.get("CapDrop") or ()),
             privileged=bool(hc.get("Privileged")), seccomp=seccomp,
-            no_new_privileges="no-new-privileges" in sec or sec.get("no-new-privileges") == "true",
+            no_new_privileges=sec.get("no-new-privileges") == "true",
             mounts=tuple(mounts), shm_size=hc.get("ShmSize") or S.DEFAULT_SHM_SIZE,
-            cgroups_path=cgroups.container_path(cid), resources=self._resources(rec),
+            cgroups_path=cgroups.container_path(cid, hc.get("CgroupParent") or ""),
+            resources=self._resources(rec),
             rlimits=rlimits, sysctls=tuple((hc.get("Sysctls") or {}).items()),
             devices=tuple(f"{d['PathOnHost']}:{d['PathInContainer']}:{d['CgroupPermissions']}"
                           for d in hc.get("Devices") or ()),
             device_read_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceReadBps") or ()),
             device_write_bps=tuple(f"{d['Path']}:{d['Rate']}" for d in hc.get("BlkioDeviceWriteBps") or ()),
-            id_mappings=idmap.to_oci() if idmap is not None else None, userns_path=pinned)
+            id_mappings=idmap.to_oci() if idmap is not None else None, userns_path=pinned,
+            oom_score_adj=hc.get("OomScoreAdj") or None,
+            cgroupns=hc.get("CgroupnsMode") or "",
+            unmask_paths=sec.get("systempaths") == "unconfined")
         spec = S.build_spec(o)
+        if _resources_more(hc):
+            from skiff.runtime import resources_more
+
+            resources_more.oci_resources(hc, spec["linux"]["resources"])
         if cfg.get("Domainname"):  # --domainname: a sysctl, as dockerd 20.10 sets it
             linux = spec.setdefault("linux", {})
             linux["sysctl"] = {**(linux.get("sysctl") or {}),

@@ -76,6 +76,8 @@ class MonitorSpec:
             stdin, not once) gives the container a pipe the monitor holds and feeds from
             whoever attaches; otherwise the starting command's stdin goes to runc as is.
         attach_socket: accept later attaches (``skiff attach``, skiff.runtime.attachio).
+        cgroup_parent: ``--cgroup-parent`` ("" for skiff's): where the container's
+            cgroups are (skiff.runtime.cgroups).
     """
 
     cid: str
@@ -101,6 +103,7 @@ class MonitorSpec:
     stdin_once: bool = False  # Config.StdinOnce: the attached start's EOF ends stdin
     attach_socket: bool = False  # listen for ``skiff attach`` (skiff.runtime.attachio)
     detach_keys: bytes = b"\x10\x11"  # the starting command's (--detach-keys)
+    cgroup_parent: str = ""  # HostConfig.CgroupParent (skiff.runtime.cgroups)
     # healthcheck (skiff.runtime.health): Config.Healthcheck with a test to run, and the
     # runc argv prefix (binary, --root, root) its execs use; None: no prober at all
     health: dict | None = None
@@ -206,7 +209,7 @@ class _Files:
         from skiff.runtime import cgroups
 
         self.state = _State(self.ms)
-        self.oom_fd = cgroups.oom_watch(self.ms.cid)
+        self.oom_fd = cgroups.oom_watch(self.ms.cid, self.ms.cgroup_parent)
         if self.ms.log_path:  # ("": --log-driver none)
             self.log_fd = os.open(self.ms.log_path,
                                   os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
@@ -819,7 +822,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
                     handed_over = True  # the command reports (and removes for --rm)
                 break
             first = False
-            oom = cgroups.oom_fired(files.oom_fd) or cgroups.oom_kills(ms.cid) > 0
+            oom = cgroups.oom_fired(files.oom_fd) or cgroups.oom_kills(ms.cid, ms.cgroup_parent) > 0
             count = int(state.d.get("RestartCount", 0))
             again = _restart_wanted(ms, res.code, count)
             state.write(Status="restarting" if again else "exited", Pid=0, ExitCode=res.code,
@@ -873,7 +876,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
                         unmount(m)
                     except Exception:  # noqa: BLE001 - the next start or rm tries again
                         pass
-        cgroups.remove(ms.cid)
+        cgroups.remove(ms.cid, ms.cgroup_parent)
         if ms.net_release_argv and not (attach.attached and handed_over):
             # (an attached command that took over releases them itself, in-process, when
             # it removes or reconciles the container: it need not wait for this)

@@ -458,6 +458,11 @@ def unshift_tar(src_file, out_file, idmap: dict, *, to_host: bool = False) -> No
 
 # -- stats --------------------------------------------------------------------------------------
 
+def _cgroup_parent(rec: dict) -> str:
+    """The container's ``--cgroup-parent`` ("" for skiff's own)."""
+    return (rec.get("HostConfig") or {}).get("CgroupParent") or ""
+
+
 def stats(svc, refs: list[str] | None = None, interval: float = 0.5, *,
           all: bool = False) -> list[dict]:
     """``docker stats --no-stream``: one sample per running container (``all``: every
@@ -473,7 +478,8 @@ def stats(svc, refs: list[str] | None = None, interval: float = 0.5, *,
     if not refs and not all:
         recs = [r for r in recs if r["State"]["Status"] in ("running", "paused")]
     live = [r for r in recs if r["State"]["Status"] in ("running", "paused")]
-    first = {r["Id"]: (cgroups.usage(r["Id"])["cpu_ns"], time.monotonic_ns()) for r in live}
+    first = {r["Id"]: (cgroups.usage(r["Id"], _cgroup_parent(r))["cpu_ns"], time.monotonic_ns())
+             for r in live}
     if live:
         time.sleep(interval)
     try:
@@ -487,7 +493,7 @@ def stats(svc, refs: list[str] | None = None, interval: float = 0.5, *,
                          "MemUsage": 0, "MemLimit": 0, "MemPerc": 0.0, "PIDs": 0,
                          "NetIO": (0, 0), "BlockIO": (0, 0)})
             continue
-        u = cgroups.usage(r["Id"])
+        u = cgroups.usage(r["Id"], _cgroup_parent(r))
         c0, t0 = first[r["Id"]]
         dt = max(time.monotonic_ns() - t0, 1)
         cpu = (u["cpu_ns"] - c0) / dt * 100.0

@@ -84,6 +84,25 @@ class CreateOptions:
     device_read_bps: tuple[str, ...] = ()
     device_write_bps: tuple[str, ...] = ()
     userns: str = ""  # "" (the store's userns-remap, if any), "host", "auto" (skiff.runtime.userns)
+    # -- more resource flags (skiff.runtime.resources_more): CPU CFS/RT, cpuset mems,
+    # memory reservation/swappiness/kernel, OOM, blkio weight/iops, device cgroup rules,
+    # cgroup parent and namespace
+    cpu_period: int = 0
+    cpu_quota: int = 0
+    cpu_rt_period: int = 0
+    cpu_rt_runtime: int = 0
+    cpuset_mems: str = ""
+    memory_reservation: int = 0
+    memory_swappiness: int = -1  # -1: the host's (inspect: null)
+    kernel_memory: int = 0
+    oom_kill_disable: bool | None = False  # None: discarded (no kernel support)
+    oom_score_adj: int = 0
+    blkio_weight_device: tuple[tuple[str, int], ...] = ()
+    device_read_iops: tuple[tuple[str, int], ...] = ()
+    device_write_iops: tuple[tuple[str, int], ...] = ()
+    device_cgroup_rules: tuple[str, ...] = ()
+    cgroup_parent: str = ""
+    cgroupns: str = ""  # "", "host" or "private" ("": the host's default)
     # -- cfg5: healthcheck and config flags (kept in one block for merges) --
     healthcheck: dict | None = None  # HealthConfig from the flags (skiff.runtime.health)
     log_driver: str = ""  # --log-driver ("": json-file) and --log-opt (skiff.runtime.logopts)
@@ -287,8 +306,35 @@ def host_config(o: CreateOptions) -> dict:
         "Mounts": _api_mounts(o.mounts),
         "Devices": [_device_mapping(d) for d in o.devices] or None,
         "UsernsMode": o.userns,
-        "BlkioDeviceReadBps": [_rate(d) for d in o.device_read_bps] or None,
-        "BlkioDeviceWriteBps": [_rate(d) for d in o.device_write_bps] or None,
+        "BlkioDeviceReadBps": [_rate(d, "--device-read-bps") for d in o.device_read_bps] or None,
+        "BlkioDeviceWriteBps": [_rate(d, "--device-write-bps")
+                                for d in o.device_write_bps] or None,
+        **_host_config_more(o),
+    }
+
+
+def _host_config_more(o: CreateOptions) -> dict:
+    """HostConfig's fields for the more resource flags, checked as dockerd does
+    (skiff.runtime.resources_more, imported only when one of them or --cpuset-cpus is
+    given)."""
+    if (o.cpu_period or o.cpu_quota or o.cpu_rt_period or o.cpu_rt_runtime or o.cpuset_mems
+            or o.cpuset_cpus or o.memory_reservation or o.memory_swappiness != -1
+            or o.kernel_memory or o.oom_kill_disable or o.oom_score_adj
+            or o.blkio_weight_device or o.device_read_iops or o.device_write_iops
+            or o.device_cgroup_rules or o.cgroup_parent or o.cgroupns or o.blkio_weight):
+        from skiff.runtime import resources_more
+
+        o = resources_more.discard(o)[0]
+        resources_more.check(o)
+        return resources_more.host_config_fields(o)
+    return {
+        "CgroupnsMode": "private" if os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+        else "host",
+        "OomScoreAdj": 0, "CgroupParent": "", "BlkioWeightDevice": [],
+        "BlkioDeviceReadIOps": None, "BlkioDeviceWriteIOps": None, "CpuPeriod": 0,
+        "CpuQuota": 0, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0, "CpusetMems": "",
+        "DeviceCgroupRules": None, "KernelMemory": 0, "MemoryReservation": 0,
+        "MemorySwappiness": None, "OomKillDisable": False,
     }
 
 
@@ -323,11 +369,13 @@ def _device_mapping(spec: str) -> dict:
     return {"PathOnHost": host, "PathInContainer": dest, "CgroupPermissions": perms}
 
 
-def _rate(spec: str) -> dict:
-    from skiff.runtime.spec import throttle
+def _rate(spec: str, flag: str) -> dict:
+    """``--device-read-bps PATH:RATE`` → {"Path", "Rate"}: docker/cli's parsing (the
+    device itself is looked at when the container starts, as dockerd does)."""
+    from skiff.runtime.resources_more import bps_device
 
-    t = throttle(spec)
-    return {"Path": spec.rpartition(":")[0], "Rate": t["rate"]}
+    path, rate = bps_device(spec, flag)
+    return {"Path": path, "Rate": rate}
 
 
 def _tmpfs_pair(spec: str) -> tuple[str, str]:
@@ -348,11 +396,64 @@ def _check_security(o: CreateOptions) -> None:
 
         capabilities(o.cap_add, o.cap_drop)
     for opt in o.security_opt:
-        key, eq, val = opt.partition("=")
-        if key == "seccomp" and eq and val not in ("unconfined", "default", ""):
+        if "=" not in opt and ":" not in opt and opt != "no-new-privileges":
+            raise InvalidArgument(f"Invalid --security-opt: {_go_quote(opt)}")  # docker/cli's
+        key, val = _security_pair(opt)
+        if key == "seccomp" and val not in ("unconfined", "default", ""):
             from skiff.runtime.seccomp import load_profile
 
             load_profile(val)
+    security_options(o.security_opt)
+
+
+_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_GO_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def _go_quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _security_pair(opt: str) -> tuple[str, str]:
+    """``key=value`` (or the old ``key:value``) → (key, value); ``no-new-privileges``
+    alone → ("no-new-privileges", "true")."""
+    if opt == "no-new-privileges":
+        return opt, "true"
+    sep = "=" if "=" in opt else ":"
+    key, _, val = opt.partition(sep)
+    return key, val
+
+
+def security_options(opts) -> dict[str, str]:
+    """``--security-opt`` values → {key: value}, as dockerd's parseSecurityOpt reads them
+    (``=`` or the old ``:`` separator, a later value wins; ``no-new-privileges`` is
+    "true" or "false"). Keys: label, apparmor, seccomp, no-new-privileges, systempaths
+    (label and apparmor have no effect here: no SELinux, no AppArmor profile loading).
+
+    Raises:
+        InvalidArgument: dockerd's ``invalid --security-opt 2: "X"`` (an unknown key, a
+            no-new-privileges value that is no Go bool, systempaths other than
+            unconfined), ``invalid --security-opt 1: "X"`` (no separator).
+    """
+    out: dict[str, str] = {}
+    for opt in opts:
+        if opt == "disable":
+            out["label"] = "disable"
+            continue
+        if opt != "no-new-privileges" and "=" not in opt and ":" not in opt:
+            raise InvalidArgument(f"invalid --security-opt 1: {_go_quote(opt)}")
+        key, val = _security_pair(opt)
+        if key == "no-new-privileges":
+            if val not in _GO_TRUE and val not in _GO_FALSE:
+                raise InvalidArgument(f"invalid --security-opt 2: {_go_quote(opt)}")
+            val = "true" if val in _GO_TRUE else "false"
+        elif key == "systempaths":
+            if val != "unconfined":
+                raise InvalidArgument(f"invalid --security-opt 2: {_go_quote(opt)}")
+        elif key not in ("label", "apparmor", "seccomp"):
+            raise InvalidArgument(f"invalid --security-opt 2: {_go_quote(opt)}")
+        out[key] = val
+    return out
 
 
 def _ulimit_dict(spec: str) -> dict:

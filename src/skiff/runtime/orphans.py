@@ -42,6 +42,18 @@ def _bundle_of(state_dir: str) -> str | None:
     return None
 
 
+def _cgroup_parent(state_dir: str, cid: str) -> str:
+    """The ``--cgroup-parent`` of the container whose runc state is in ``state_dir`` (its
+    cgroups path ``/<parent>/<id>/ctr``; "" for skiff's own or when unreadable)."""
+    try:
+        with open(os.path.join(state_dir, "state.json")) as f:
+            path = ((json.load(f).get("config") or {}).get("cgroups") or {}).get("path") or ""
+    except (OSError, ValueError, AttributeError):
+        return ""
+    tail = f"/{cid}/ctr"
+    return path[:-len(tail)] if path.endswith(tail) else ""
+
+
 def runc_root(config) -> str:
     """skiff.runtime.runc.state_root of the store, without importing that module (``ps``
     calls :func:`sweep_runc_states` on every run; a unit test holds the two equal)."""
@@ -84,6 +96,7 @@ def sweep_runc_states(config, db, known: Iterable[str] | None = None,
             continue  # recorded since the caller read its list
         from skiff.runtime import cgroups
 
+        parent = _cgroup_parent(os.path.join(root, cid), cid)
         try:
             if runc is None:
                 from skiff.runtime.runc import Runc
@@ -92,7 +105,7 @@ def sweep_runc_states(config, db, known: Iterable[str] | None = None,
             runc.delete(cid, force=True)
         except SkiffError:
             continue  # (no runc, or it could not: the next sweep tries again)
-        cgroups.remove(cid)
+        cgroups.remove(cid, parent)
         gone.append(cid)
     return gone
 

@@ -75,7 +75,8 @@ def load_profile(path: str | os.PathLike[str] | None = None) -> dict:
         raise NotFound(f"opening seccomp profile ({p}) failed",
                        f"open {p}: no such file or directory") from e
     except ValueError as e:
-        raise InvalidArgument(f"seccomp profile {p}", f"decoding seccomp profile failed: {e}") from e
+        # docker/cli's words (the reason is Python's, not Go's)
+        raise InvalidArgument(f"compacting json for seccomp profile ({p}) failed", str(e)) from e
     if not isinstance(data, dict):
         raise InvalidArgument(f"seccomp profile {p}", "not a JSON object")
     return data

@@ -173,6 +173,10 @@ class SpecOptions:
             (skiff.runtime.userns); None: the host's.
         userns_path: a pinned user namespace (with those mappings) for runc to join
             instead of making one (when its network namespace was made inside it).
+        cgroupns: ``--cgroupns``: ``private`` gives a cgroup namespace, ``host`` not; ""
+            is Docker's default (private on a pure cgroup v2 host, else host).
+        unmask_paths: ``--security-opt systempaths=unconfined``: no masked or read-only
+            /proc and /sys paths.
     """
 
     args: tuple[str, ...]
@@ -207,6 +211,8 @@ class SpecOptions:
     device_write_bps: tuple[str, ...] = ()
     id_mappings: dict | None = None
     userns_path: str | None = None
+    cgroupns: str = ""  # "private" / "host" (--cgroupns); "": private on a cgroup v2 host
+    unmask_paths: bool = False  # --security-opt systempaths=unconfined
 
 
 def normalize_cap(name: str) -> str:
@@ -337,7 +343,8 @@ def _namespaces(o: SpecOptions) -> list[dict]:
         ns.append({"type": "pid"})
     if not o.ipc_host:
         ns.append({"type": "ipc"})
-    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+    if o.cgroupns == "private" or (
+            not o.cgroupns and os.path.exists("/sys/fs/cgroup/cgroup.controllers")):
         ns.append({"type": "cgroup"})  # Docker: private cgroupns on a pure v2 host
     return ns
 
@@ -419,8 +426,9 @@ def build_spec(o: SpecOptions) -> dict:
     if sysctl:
         linux["sysctl"] = sysctl
     if not o.privileged:
-        linux["maskedPaths"] = _masked_paths()
-        linux["readonlyPaths"] = list(READONLY_PATHS)
+        if not o.unmask_paths:
+            linux["maskedPaths"] = _masked_paths()
+            linux["readonlyPaths"] = list(READONLY_PATHS)
         if o.seccomp != "unconfined":
             from skiff.runtime import seccomp
 
@@ -585,7 +593,13 @@ def device_nodes(spec: str) -> list[tuple[dict, dict]]:
 
 
 def throttle(spec: str) -> dict:
-    """``PATH:RATE`` (``/dev/sda:1mb``) → a blockIO throttle entry {major, minor, rate}."""
+    """``PATH:RATE`` (``/dev/sda:1mb``) → a blockIO throttle entry {major, minor, rate}.
+
+    Raises:
+        InvalidArgument: a malformed spec.
+        SkiffError: PATH cannot be looked at: dockerd's ``stat /dev/x: no such file or
+            directory`` (docker run exits 127 on it).
+    """
     path, _, rate = spec.rpartition(":")
     if not path or not rate:
         raise InvalidArgument(f"invalid argument {spec!r}", "bad format, expected PATH:RATE")
@@ -596,8 +610,14 @@ def throttle(spec: str) -> dict:
         raise InvalidArgument(f"invalid rate for device: {spec}",
                               "The correct format is <device-path>:<number>[<unit>]")
     n = int(m.group(1)) * {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[m.group(2)]
-    _, major, minor, _ = _host_device(path)
-    return {"major": major, "minor": minor, "rate": n}
+    try:
+        st = os.stat(path)
+    except OSError as e:  # (dockerd's getBlkioThrottleDevices: the stat's own error)
+        why = e.strerror or "cannot stat"
+        why = why[:1].lower() + why[1:]
+        raise SkiffError(f"stat {path}", why,
+                         exit_code=127 if "no such file or directory" in why else None) from None
+    return {"major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev), "rate": n}
 
 
 def bind_mount(source: str, destination: str, *, readonly: bool = False,

@@ -38,15 +38,16 @@ def test_parse_publish_forms():
     assert parse_publish("[fd00:0::1]:8080:80") == [PortSpec(80, "tcp", "fd00::1", 8080)]
 
 
+# docker 20.10's words (its go-connections): "Invalid containerPort: bad" (capital I)
 @pytest.mark.parametrize("spec,msg", [
-    ("abc", "invalid containerPort: abc"),
-    ("x:80", "invalid hostPort: x"),
-    ("1.2.3:80:80", "invalid IP address: 1.2.3"),
-    ("80/sctpx", "invalid proto: sctpx"),
-    ("70000", "invalid containerPort: 70000"),
-    ("8000-8002:80-81", "invalid ranges specified"),
-    ("1:2:3:4", "invalid IP address: 1:2"),  # (go-connections: all before the last two)
-    ("[::1:80:80", "invalid IP address \\[::1"),
+    ("abc", "^Invalid containerPort: abc$"),
+    ("x:80", "^Invalid hostPort: x$"),
+    ("1.2.3:80:80", "^Invalid ip address: 1.2.3$"),
+    ("80/sctpx", "^Invalid proto: sctpx$"),
+    ("70000", "^Invalid containerPort: 70000$"),
+    ("8000-8002:80-81", "^Invalid ranges specified for container and host Ports: 80-81 and 8000-8002$"),
+    ("1:2:3:4", "^Invalid ip address: 1:2$"),  # (go-connections: all before the last two)
+    ("[::1:80:80", "^Invalid ip address \\[::1: address \\[::1:: missing ']' in address$"),
     ("[::1]:8080:80", "the IPv6 loopback cannot be forwarded"),  # (Docker: its proxy)
 ])
 def test_parse_publish_errors(spec, msg):
