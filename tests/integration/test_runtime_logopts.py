@@ -103,3 +103,19 @@ def test_attach_without_a_log(root):
     res = _main(root, "attach", "lg-att")
     assert (res.code, res.out, res.err) == (3, "hi\n", "err\n")
     assert _main(root, "rm", "lg-att").code == 0
+
+
+def test_compressed_rotation(root):
+    """compress=true (docker 20.10: <log>, <log>.1.gz, <log>.2.gz; logs reads them all)."""
+    res = _main(root, "run", "--name", "lg-gz", "--network", "none", "--log-opt", "max-size=1k",
+                "--log-opt", "max-file=3", "--log-opt", "compress=true", "bb:1", "sh", "-c",
+                LINES)
+    assert res.code == 0, res
+    rec = _inspect(root, "lg-gz")
+    names = sorted(n for n in os.listdir(os.path.dirname(rec["LogPath"]))
+                   if n.startswith(rec["Id"]))
+    assert names == [f"{rec['Id']}-json.log", f"{rec['Id']}-json.log.1.gz",
+                     f"{rec['Id']}-json.log.2.gz"]
+    out = _main(root, "logs", "lg-gz").out
+    assert out == "".join(f"line-{i}-aaaaaaaaaaaaaaaaaaaaaaaa\n" for i in range(31, 61))
+    assert _main(root, "rm", "lg-gz").code == 0

@@ -534,10 +534,10 @@ def logs(ctx: Context, argv: list[str]) -> int:
         from skiff.errors import InvalidArgument
 
         raise InvalidArgument("configured logging driver does not support reading")
-    if os.path.exists(rec["LogPath"] + ".1"):  # (rotated: --log-opt max-size)
-        from skiff.runtime.logopts import log_files
+    if os.path.exists(rec["LogPath"] + ".1") or os.path.exists(rec["LogPath"] + ".1.gz"):
+        from skiff.runtime import logopts  # (rotated: --log-opt max-size)
 
-        entries = [e for path in log_files(rec["LogPath"]) for e in jsonlog.read(path)]
+        entries = list(logopts.read(rec["LogPath"]))
     else:
         entries = list(jsonlog.read(rec["LogPath"]))
     if a.tail != "all":

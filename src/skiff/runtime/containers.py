@@ -166,8 +166,8 @@ def _log_args(rec: dict) -> dict:
         return {}
     from skiff.runtime.logopts import rotation
 
-    size, files = rotation(lc)
-    return {"log_max_size": size, "log_max_files": files}
+    size, files, compress = rotation(lc)
+    return {"log_max_size": size, "log_max_files": files, "log_compress": compress}
 
 
 def _health_paused(svc, rec: dict, paused: bool) -> None:

@@ -11,8 +11,9 @@ log driver``; their values are checked when the log is opened, at start: ``faile
 initialize logging driver: ...``): ``max-size`` (go-units FromHumanSize, decimal: ``1k`` is
 1000 bytes) and ``max-file`` (default 1). Before each entry is written, a file that has
 reached max-size is rotated: ``<log>.N-1`` → ``<log>.N`` ... ``<log>`` → ``<log>.1``,
-keeping max-file files in all (max-file 1: the file is emptied). ``logs`` reads the
-rotated files oldest first (:func:`log_files`).
+keeping max-file files in all (max-file 1: the file is emptied); with ``compress=true``
+the rotated ones are gzipped (``<log>.1.gz`` ...). ``logs`` reads the rotated files oldest
+first (:func:`read`).
 """
 
 from __future__ import annotations
@@ -57,9 +58,9 @@ def log_config(driver: str | None, opts: tuple[str, ...] | list[str]) -> dict:
     return {"Type": driver, "Config": dict(sorted(conf.items()))}
 
 
-def rotation(lc: dict | None) -> tuple[int, int]:
-    """(max size in bytes or -1, max files) of a json-file LogConfig, checked as dockerd
-    does when it opens the log at start.
+def rotation(lc: dict | None) -> tuple[int, int, bool]:
+    """(max size in bytes or -1, max files, compress) of a json-file LogConfig, checked as
+    dockerd does when it opens the log at start.
 
     Raises:
         SkiffError: ``failed to initialize logging driver: invalid size: 'bad'``,
@@ -69,7 +70,7 @@ def rotation(lc: dict | None) -> tuple[int, int]:
     """
     conf = (lc or {}).get("Config") or {}
     if not conf:
-        return -1, 1
+        return -1, 1, False
     what = "failed to initialize logging driver"
     cap = -1
     if "max-size" in conf:
@@ -99,27 +100,61 @@ def rotation(lc: dict | None) -> tuple[int, int]:
             if files == 1 or cap == -1:
                 raise SkiffError(what, "compress cannot be true when max-file is less than 2 "
                                  "or max-size is not set")
-            raise SkiffError(what, "compress is not supported by skiff")
-    return cap, files
+            return cap, files, True
+    return cap, files, False
 
 
 def log_files(log_path: str) -> list[str]:
-    """The json-file log's files, oldest first: ``<log>.N`` ... ``<log>.1``, ``<log>``."""
+    """The json-file log's files, oldest first: ``<log>.N`` ... ``<log>.1``, ``<log>``
+    (``<log>.N.gz`` when compressed)."""
     if not log_path:
         return []
     rotated = []
     n = 1
-    while os.path.exists(f"{log_path}.{n}"):
-        rotated.append(f"{log_path}.{n}")
+    while True:
+        for name in (f"{log_path}.{n}", f"{log_path}.{n}.gz"):
+            if os.path.exists(name):
+                rotated.append(name)
+                break
+        else:
+            break
         n += 1
     return [*reversed(rotated), log_path]
+
+
+def read(log_path: str):
+    """Every entry of the json-file log, across its rotated files (gzip ones too), oldest
+    first. Yields jsonlog.Entry."""
+    from skiff.runtime import jsonlog
+
+    for path in log_files(log_path):
+        if not path.endswith(".gz"):
+            yield from jsonlog.read(path)
+            continue
+        import gzip
+
+        from skiff import jsonio as json
+
+        try:
+            with gzip.open(path, "rb") as f:
+                data = f.read()
+        except (OSError, EOFError):
+            continue
+        for line in data.splitlines():
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            yield jsonlog.Entry(d.get("stream", "stdout"), d.get("log", ""), d.get("time", ""))
 
 
 class Rotator:
     """The monitor's json-file writer with rotation (only made when max-size is set)."""
 
-    def __init__(self, path: str, fd: int, max_size: int, max_files: int):
+    def __init__(self, path: str, fd: int, max_size: int, max_files: int,
+                 compress: bool = False):
         self.path, self.fd, self.max_size, self.max_files = path, fd, max_size, max_files
+        self.compress = compress
         self.size = os.fstat(fd).st_size
 
     def write(self, data: bytes) -> None:
@@ -139,15 +174,29 @@ class Rotator:
     def _rotate(self) -> None:
         os.close(self.fd)
         if self.max_files >= 2:
+            ext = ".gz" if self.compress else ""
             for n in range(self.max_files - 1, 1, -1):
                 try:
-                    os.replace(f"{self.path}.{n - 1}", f"{self.path}.{n}")
+                    os.replace(f"{self.path}.{n - 1}{ext}", f"{self.path}.{n}{ext}")
                 except FileNotFoundError:
                     pass
             os.replace(self.path, f"{self.path}.1")
+            if self.compress:  # (dockerd: <log>.1.gz, the plain one removed)
+                self._gzip(f"{self.path}.1")
         self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC
                           | os.O_CLOEXEC, 0o640)
         self.size = 0
+
+
+    @staticmethod
+    def _gzip(path: str) -> None:
+        import gzip
+        import shutil
+
+        with open(path, "rb") as src, gzip.open(path + ".gz.tmp", "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        os.replace(path + ".gz.tmp", path + ".gz")
+        os.unlink(path)
 
 
 def follow(path: str, offset: int, *, stop, poll: float = 0.05):

@@ -111,6 +111,7 @@ class MonitorSpec:
     # json-file rotation (skiff.runtime.logopts): max bytes (-1: none), files kept
     log_max_size: int = -1
     log_max_files: int = 1
+    log_compress: bool = False
 
     @property
     def state_path(self) -> str:
@@ -217,7 +218,7 @@ class _Files:
                 from skiff.runtime.logopts import Rotator
 
                 self.rotator = Rotator(self.ms.log_path, self.log_fd, self.ms.log_max_size,
-                                       self.ms.log_max_files)
+                                       self.ms.log_max_files, self.ms.log_compress)
 
     def write_log(self, entries: bytes) -> None:
         """Append encoded json-file entries (rotating if set; nothing for no log)."""

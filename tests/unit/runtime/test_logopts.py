@@ -50,10 +50,13 @@ def test_start_refusals(conf, why):
 
 
 def test_rotation_settings():
-    assert logopts.rotation({"Type": "json-file", "Config": {}}) == (-1, 1)
-    assert logopts.rotation({"Config": {"max-size": "1k", "max-file": "3"}}) == (1000, 3)
-    assert logopts.rotation({"Config": {"max-size": "10m"}}) == (10_000_000, 1)
-    assert logopts.rotation({"Config": {"max-file": "2"}}) == (-1, 2)
+    assert logopts.rotation({"Type": "json-file", "Config": {}}) == (-1, 1, False)
+    assert logopts.rotation({"Config": {"max-size": "1k", "max-file": "3"}}) == (1000, 3, False)
+    assert logopts.rotation({"Config": {"max-size": "10m"}}) == (10_000_000, 1, False)
+    assert logopts.rotation({"Config": {"max-file": "2"}}) == (-1, 2, False)
+    assert logopts.rotation({"Config": {"max-size": "1k", "max-file": "2", "compress": "true"}}) \
+        == (1000, 2, True)
+    assert logopts.rotation({"Config": {"compress": "false"}}) == (-1, 1, False)
 
 
 def _entry(i: int) -> bytes:
@@ -122,3 +125,16 @@ def test_cli_flags_reach_host_config(skiff_root):
 def test_cli_refusals(skiff_root, cli, argv, err):
     res = cli("create", *argv, "bb:1", "true")
     assert (res.code, res.out, res.err) == (125, "", err)
+
+
+def test_rotator_compresses_rotated_files(tmp_path):
+    """compress=true: the rotated files are <log>.1.gz ... (docker 20.10's names), read
+    back oldest first."""
+    path = str(tmp_path / "c-json.log")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    r = logopts.Rotator(path, fd, SIZE, 3, compress=True)
+    r.write(b"".join(_entry(i) for i in range(1, 11)))
+    os.close(r.fd)
+    assert logopts.log_files(path) == [path + ".2.gz", path + ".1.gz", path]
+    assert sorted(os.listdir(tmp_path)) == ["c-json.log", "c-json.log.1.gz", "c-json.log.2.gz"]
+    assert [e.text for e in logopts.read(path)] == [f"line-{i:03d}\n" for i in range(4, 11)]
