@@ -119,3 +119,43 @@ def test_compressed_rotation(root):
     out = _main(root, "logs", "lg-gz").out
     assert out == "".join(f"line-{i}-aaaaaaaaaaaaaaaaaaaaaaaa\n" for i in range(31, 61))
     assert _main(root, "rm", "lg-gz").code == 0
+
+
+def test_local_driver(root):
+    """--log-driver local: <bundle>/local-logs/container.log in dockerd's frames (docker
+    20.10 writes the same 165 bytes for this output), LogPath "", logs as docker's; with
+    max-size=1k and max-file=3: container.log.1.gz and .2.gz, the 43 last lines."""
+    res = _main(root, "run", "--name", "lg-loc", "--network", "none", "--log-driver", "local",
+                "bb:1", "sh", "-c", "echo hi; printf part; echo err >&2")
+    assert (res.code, res.out) == (0, "hi\npart")
+    rec = _inspect(root, "lg-loc")
+    assert rec["LogPath"] == ""
+    assert rec["HostConfig"]["LogConfig"] == {"Type": "local", "Config": {}}
+    local = root / "containers" / rec["Id"] / "local-logs"
+    assert os.listdir(local) == ["container.log"]
+    assert os.path.getsize(local / "container.log") == 165
+    res = _main(root, "logs", "lg-loc")
+    assert (res.out, res.err) == ("hi\npart", "err\n")
+    res = _main(root, "run", "--name", "lg-loc2", "--network", "none", "--log-driver", "local",
+                "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "bb:1", "sh", "-c", LINES)
+    assert res.code == 0, res
+    rec = _inspect(root, "lg-loc2")
+    local = root / "containers" / rec["Id"] / "local-logs"
+    assert sorted(os.listdir(local)) == ["container.log", "container.log.1.gz",
+                                         "container.log.2.gz"]
+    out = _main(root, "logs", "lg-loc2").out
+    assert out == "".join(f"line-{i}-aaaaaaaaaaaaaaaaaaaaaaaa\n" for i in range(18, 61))
+    assert _main(root, "logs", "--tail", "1", "lg-loc2").out == \
+        "line-60-aaaaaaaaaaaaaaaaaaaaaaaa\n"
+    assert _main(root, "rm", "lg-loc", "lg-loc2").code == 0
+
+
+def test_local_driver_follow(root):
+    res = _main(root, "run", "-d", "--name", "lg-locf", "--network", "none", "--log-driver",
+                "local", "--log-opt", "max-size=1k", "bb:1", "sh", "-c",
+                "sleep 0.3; for i in $(seq 1 25); do echo line-$i-aaaaaaaaaaaaaaaaaaaaaaaa;"
+                " sleep 0.03; done")
+    assert res.code == 0, res
+    every = "".join(f"line-{i}-aaaaaaaaaaaaaaaaaaaaaaaa\n" for i in range(1, 26))
+    assert _main(root, "logs", "-f", "lg-locf").out == every
+    assert _main(root, "rm", "lg-locf").code == 0

@@ -534,7 +534,12 @@ def logs(ctx: Context, argv: list[str]) -> int:
         from skiff.errors import InvalidArgument
 
         raise InvalidArgument("configured logging driver does not support reading")
-    if os.path.exists(rec["LogPath"] + ".1") or os.path.exists(rec["LogPath"] + ".1.gz"):
+    local = (rec["HostConfig"].get("LogConfig") or {}).get("Type") == "local"
+    if local:  # (--log-driver local: skiff.runtime.locallog)
+        from skiff.runtime import locallog
+
+        entries = list(locallog.read(svc._bdir(rec["Id"])))
+    elif os.path.exists(rec["LogPath"] + ".1") or os.path.exists(rec["LogPath"] + ".1.gz"):
         from skiff.runtime import logopts  # (rotated: --log-opt max-size)
 
         entries = list(logopts.read(rec["LogPath"]))
@@ -565,8 +570,11 @@ def logs(ctx: Context, argv: list[str]) -> int:
     if a.follow and rec["State"]["Status"] in ACTIVE:
         from skiff.runtime import records
 
+        live = rec["LogPath"]
+        if local:
+            live = locallog.path(svc._bdir(rec["Id"]))
         try:
-            offset = os.path.getsize(rec["LogPath"])
+            offset = os.path.getsize(live)
         except OSError:
             offset = 0
 
@@ -574,10 +582,13 @@ def logs(ctx: Context, argv: list[str]) -> int:
             cur = records.get(svc.db, rec["Id"])
             return cur is None or svc._reconcile(cur)["State"]["Status"] not in ACTIVE
         follow = jsonlog.follow
-        if ((rec["HostConfig"].get("LogConfig") or {}).get("Config") or {}).get("max-size"):
+        if local:
+            def follow(_path, offset, stop):
+                return locallog.follow(svc._bdir(rec["Id"]), offset, stop=stop)
+        elif ((rec["HostConfig"].get("LogConfig") or {}).get("Config") or {}).get("max-size"):
             from skiff.runtime.logopts import follow  # (across rotations)
-        if os.path.exists(rec["LogPath"]):
-            for e in follow(rec["LogPath"], offset, stop=stopped):
+        if os.path.exists(live):
+            for e in follow(live, offset, stop=stopped):
                 show(e)
     return 0
 

@@ -162,12 +162,19 @@ def _log_args(rec: dict) -> dict:
     """MonitorSpec's log rotation (``--log-opt max-size/max-file``), checked now as
     dockerd opens the log at start (skiff.runtime.logopts.rotation raises)."""
     lc = rec["HostConfig"].get("LogConfig") or {}
-    if not lc.get("Config"):
+    local = lc.get("Type") == "local"
+    if not (lc.get("Config") or local):
         return {}
     from skiff.runtime.logopts import rotation
 
     size, files, compress = rotation(lc)
-    return {"log_max_size": size, "log_max_files": files, "log_compress": compress}
+    out = {"log_max_size": size, "log_max_files": files, "log_compress": compress}
+    if local:  # (--log-driver local: skiff.runtime.locallog)
+        from skiff.runtime import locallog
+
+        out.update(log_format="local",
+                   log_path=locallog.path(os.path.dirname(rec["HostnamePath"])))
+    return out
 
 
 def _health_paused(svc, rec: dict, paused: bool) -> None:
@@ -364,7 +371,7 @@ class ContainerService(StoreParts):
             "ResolvConfPath": self._bdir(cid, "resolv.conf"),
             "HostnamePath": self._bdir(cid, "hostname"),
             "HostsPath": self._bdir(cid, "hosts"),
-            "LogPath": ("" if host["LogConfig"]["Type"] == "none"  # (--log-driver none)
+            "LogPath": ("" if host["LogConfig"]["Type"] in ("none", "local")  # (dockerd's)
                         else self._bdir(cid, f"{cid}-json.log")),
             "Name": "/" + (name or records.generate_name(self.db)),
             "RestartCount": 0,
@@ -649,8 +656,9 @@ class ContainerService(StoreParts):
                 pass
             pid_file, runc_log = os.path.join(bundle, "init.pid"), os.path.join(bundle, "runc.log")
             pol = hc.get("RestartPolicy") or {}
+            logargs = _log_args(rec)  # (bad --log-opt values: dockerd's start error)
             ms = monitor.MonitorSpec(
-                cid=cid, bundle=bundle, log_path=rec["LogPath"],
+                cid=cid, bundle=bundle, log_path=logargs.pop("log_path", rec["LogPath"]),
                 detach_argv=tuple(self.runc.run_argv(cid, bundle, pid_file=pid_file,
                                                      log=runc_log, detach=True)),
                 pid_file=pid_file, runc_log=runc_log,
@@ -671,7 +679,7 @@ class ContainerService(StoreParts):
                 detach_keys=detach_keys or b"\x10\x11",
                 cgroup_parent=hc.get("CgroupParent") or "",
                 **_health_args(rec, self.runc),
-                **_log_args(rec),
+                **logargs,
                 rm_argv=(sys.executable, "-m", "skiff", "--root", self.config.root_dir,
                          "--runtime", self.config.runtime, "rm", "-f", cid),
                 net_release_argv=(netglue.release_argv(self.config, cid)

@@ -2,9 +2,10 @@
 log's rotation, as docker 20.10 (docker/cli opts, dockerd daemon/logger: jsonfilelog,
 loggerutils.LogFile).
 
-Drivers: ``json-file`` (the default; ``<bundle>/<id>-json.log``) and ``none`` (no log:
-LogPath is "", ``logs`` refuses). Other drivers dockerd knows (local, syslog, journald,
-...) are refused at create, an unknown name with dockerd's plugin lookup text.
+Drivers: ``json-file`` (the default; ``<bundle>/<id>-json.log``), ``local``
+(skiff.runtime.locallog: dockerd's frames, its defaults 20 MiB x 5 files compressed) and
+``none`` (no log: LogPath is "", ``logs`` refuses). Other drivers dockerd knows (syslog,
+journald, ...) are refused at create, an unknown name with dockerd's plugin lookup text.
 
 json-file options (dockerd's ValidateLogOpt at create: ``unknown log opt 'x' for json-file
 log driver``; their values are checked when the log is opened, at start: ``failed to
@@ -22,9 +23,9 @@ import os
 
 from skiff.errors import InvalidArgument, SkiffError
 
-DRIVERS = ("json-file", "none")
+DRIVERS = ("json-file", "none", "local")
 # the drivers dockerd 20.10 registers on Linux that skiff does not implement
-_OTHER_DRIVERS = ("local", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk",
+_OTHER_DRIVERS = ("syslog", "journald", "gelf", "fluentd", "awslogs", "splunk",
                   "gcplogs", "logentries")
 _JSON_OPTS = ("max-file", "max-size", "compress", "labels", "labels-regex", "env",
               "env-regex", "tag")
@@ -55,6 +56,8 @@ def log_config(driver: str | None, opts: tuple[str, ...] | list[str]) -> dict:
     for key in conf:
         if driver == "json-file" and key not in _JSON_OPTS:
             raise InvalidArgument(f"unknown log opt '{key}' for {driver} log driver")
+        if driver == "local" and key not in ("max-file", "max-size", "compress"):
+            raise InvalidArgument(f"unknown log opt '{key}' for log driver {driver}")
     return {"Type": driver, "Config": dict(sorted(conf.items()))}
 
 
@@ -69,10 +72,13 @@ def rotation(lc: dict | None) -> tuple[int, int, bool]:
             max-file is less than 2 or max-size is not set``.
     """
     conf = (lc or {}).get("Config") or {}
+    local = (lc or {}).get("Type") == "local"
+    if local:  # (the local driver's defaults: 20 MiB, 5 files, compressed)
+        conf = {"max-file": "5", "compress": "true", **conf}
     if not conf:
         return -1, 1, False
     what = "failed to initialize logging driver"
-    cap = -1
+    cap = 20 * 1024 * 1024 if local else -1
     if "max-size" in conf:
         from skiff.format.humanize import parse_size
 
@@ -157,6 +163,15 @@ class Rotator:
         self.compress = compress
         self.size = os.fstat(fd).st_size
 
+    def write_entry(self, entry: bytes) -> None:
+        """Write one entry (any bytes: a local log's frame), rotating first if full."""
+        from skiff.runtime.attachio import write_all
+
+        if self.size >= self.max_size:
+            self._rotate()
+        write_all(self.fd, entry)
+        self.size += len(entry)
+
     def write(self, data: bytes) -> None:
         """Write encoded entries (one a line), rotating before an entry as dockerd does."""
         from skiff.runtime.attachio import write_all
@@ -195,6 +210,7 @@ class Rotator:
 
         with open(path, "rb") as src, gzip.open(path + ".gz.tmp", "wb") as dst:
             shutil.copyfileobj(src, dst)
+        os.chmod(path + ".gz.tmp", 0o640)  # (as the log itself, dockerd's mode)
         os.replace(path + ".gz.tmp", path + ".gz")
         os.unlink(path)
 

@@ -112,6 +112,7 @@ class MonitorSpec:
     log_max_size: int = -1
     log_max_files: int = 1
     log_compress: bool = False
+    log_format: str = "json-file"  # or "local" (skiff.runtime.locallog)
 
     @property
     def state_path(self) -> str:
@@ -212,6 +213,8 @@ class _Files:
         self.state = _State(self.ms)
         self.oom_fd = cgroups.oom_watch(self.ms.cid, self.ms.cgroup_parent)
         if self.ms.log_path:  # ("": --log-driver none)
+            if self.ms.log_format == "local":
+                os.makedirs(os.path.dirname(self.ms.log_path), 0o700, exist_ok=True)
             self.log_fd = os.open(self.ms.log_path,
                                   os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
             if self.ms.log_max_size > 0:
@@ -219,6 +222,10 @@ class _Files:
 
                 self.rotator = Rotator(self.ms.log_path, self.log_fd, self.ms.log_max_size,
                                        self.ms.log_max_files, self.ms.log_compress)
+            if self.ms.log_format == "local":
+                from skiff.runtime.locallog import Writer
+
+                self.rotator = Writer(self.log_fd, self.rotator)
 
     def write_log(self, entries: bytes) -> None:
         """Append encoded json-file entries (rotating if set; nothing for no log)."""

@@ -138,3 +138,29 @@ def test_rotator_compresses_rotated_files(tmp_path):
     assert logopts.log_files(path) == [path + ".2.gz", path + ".1.gz", path]
     assert sorted(os.listdir(tmp_path)) == ["c-json.log", "c-json.log.1.gz", "c-json.log.2.gz"]
     assert [e.text for e in logopts.read(path)] == [f"line-{i:03d}\n" for i in range(4, 11)]
+
+
+def test_local_driver_config_and_defaults():
+    assert logopts.log_config("local", ()) == {"Type": "local", "Config": {}}
+    with pytest.raises(InvalidArgument) as e:
+        logopts.log_config("local", ("foo=1",))
+    assert str(e.value) == "unknown log opt 'foo' for log driver local"
+    # dockerd's local defaults: 20 MiB, 5 files, compressed; max-size in decimal units
+    assert logopts.rotation({"Type": "local", "Config": {}}) == (20 * 1024 * 1024, 5, True)
+    assert logopts.rotation({"Type": "local", "Config": {"max-size": "1k", "compress": "false"}}) \
+        == (1000, 5, False)
+
+
+def test_local_frames_as_dockerd_writes_them():
+    from skiff.runtime import locallog
+
+    # docker 20.10's frame for `echo hi` on stdout: length 0x16, the LogEntry (source
+    # "stdout", time_nano, line "hi"), the length again
+    t = 1_796_063_943_894_754_533
+    frame = locallog.encode("stdout", t, b"hi")
+    assert frame[:4] == frame[-4:] == (len(frame) - 8).to_bytes(4, "big") == b"\0\0\0\x16"
+    assert frame[4:12] == b"\x0a\x06stdout"
+    assert frame[-8:-4] == b"\x1a\x02hi"
+    assert locallog.frames(frame + frame[:5]) == ([("stdout", t, b"hi", False)], len(frame))
+    part = locallog.encode("stdout", t, b"part", True, "ab" * 32, 1)
+    assert locallog.decode(part[4:-4]) == ("stdout", t, b"part", True)
