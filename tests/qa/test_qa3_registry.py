@@ -7,17 +7,6 @@ import shutil
 import pytest
 
 
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    if not shutil.which("docker-registry"):
-        pytest.skip("peer tool 'docker-registry' not installed")
-    from tests.interop.regclient.servers import start_registry
-
-    r = start_registry(tmp_path_factory.mktemp("qa3-registry"))
-    yield r
-    r.stop()
-
-
 def test_image_pulled_by_digest_only_is_listed_by_reference(cli, busybox_tar, registry):
     # Docker: `docker images REPO` / `--filter reference=REPO*` match the image's digest
     # references too; an image pulled by digest only is listed as REPO <none> (moby

@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    if not shutil.which("docker-registry"):
-        pytest.skip("peer tool 'docker-registry' not installed")
-    from tests.interop.regclient.servers import start_registry
-
-    r = start_registry(tmp_path_factory.mktemp("qa5-registry"))
-    yield r
-    r.stop()
 
 
 @pytest.fixture
