@@ -137,6 +137,7 @@ def _add_create_flags(p: argparse.ArgumentParser) -> None:
     a("--cidfile", help="Write the container ID to the file")
     a("-q", "--quiet", action="store_true", help="Suppress the pull output")
     _add_resource_flags_more(p)
+    _add_config_flags(p)
     a("image", help="IMAGE")
     a("command", nargs="...", help="[COMMAND] [ARG...]")  # (argparse.REMAINDER)
 
@@ -201,6 +202,62 @@ def _resource_options_more(a) -> dict:
         memory_swappiness=a.memory_swappiness, oom_kill_disable=a.oom_kill_disable,
         oom_score_adj=a.oom_score_adj, cgroup_parent=a.cgroup_parent, cgroupns=a.cgroupns)
     rm.cli_check(memory_swappiness=a.memory_swappiness, cgroupns=a.cgroupns)
+    return out
+
+
+# -- cfg5: healthcheck and other config flags (one block, kept apart for merges) ----------
+def _add_config_flags(p) -> None:
+    """Healthcheck flags (docker/cli's names; durations as Go's, parsed in _options);
+    --log-driver/--log-opt (skiff.runtime.logopts); --domainname, --label-file,
+    --volumes-from (skiff.runtime.volfrom), --runtime."""
+    a = p.add_argument
+    a("--health-cmd", help="Command to run to check health")
+    a("--health-interval", help="Time between running the check (ms|s|m|h) (default 0s)")
+    a("--health-timeout", help="Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
+    a("--health-retries", type=int, default=0,
+      help="Consecutive failures needed to report unhealthy")
+    a("--health-start-period", help="Start period for the container to initialize before "
+      "starting health-retries countdown (ms|s|m|h) (default 0s)")
+    a("--no-healthcheck", action="store_true", help="Disable any container-specified HEALTHCHECK")
+    a("--log-driver", default="", help="Logging driver for the container")
+    a("--log-opt", action="append", default=[], help="Log driver options")
+    a("--domainname", default="", help="Container NIS domain name")
+    a("--label-file", action="append", default=[], help="Read in a line delimited file of labels")
+    a("--volumes-from", action="append", default=[],
+      help="Mount volumes from the specified container(s)")
+    a("--runtime", default="", help="Runtime to use for this container")
+
+
+def _config_options(a) -> dict:
+    """CreateOptions fields of the flags above (nothing is imported when none is given)."""
+    out: dict = {}
+    if a.health_cmd or a.health_interval or a.health_timeout or a.health_retries \
+            or a.health_start_period or a.no_healthcheck:
+        from skiff.runtime.health import from_flags, validate
+
+        hc = from_flags(a.health_cmd, a.health_interval, a.health_timeout,
+                        a.health_start_period, a.health_retries, a.no_healthcheck)
+        validate(hc)  # (dockerd checks the request before it looks for the image)
+        out["healthcheck"] = hc
+    if a.domainname:
+        out["domainname"] = a.domainname
+    if a.volumes_from:
+        from skiff.runtime.volfrom import parse
+
+        for spec in a.volumes_from:
+            parse(spec)  # (dockerd's texts, before anything is looked up)
+        out["volumes_from"] = tuple(a.volumes_from)
+    if a.runtime:
+        from skiff.errors import InvalidArgument
+
+        if a.runtime != "runc":  # (the one runtime this host runs: crun does not work)
+            raise InvalidArgument(f"Unknown runtime specified {a.runtime}")
+        out["runtime"] = a.runtime
+    if a.log_driver or a.log_opt:
+        from skiff.runtime.logopts import log_config
+
+        log_config(a.log_driver, a.log_opt)  # (refused before anything is looked up)
+        out.update(log_driver=a.log_driver, log_opts=tuple(a.log_opt))
     return out
 
 
@@ -287,6 +344,10 @@ def _options(a) -> object:
         if swap > 0 and memory and swap < memory:
             raise InvalidArgument("Minimum memoryswap limit should be larger than memory limit, "
                                   "see usage")
+    if a.label_file:  # docker/cli: the files' labels, then --label's (the last wins)
+        from skiff.runtime.volfrom import read_label_files
+
+        a.label = read_label_files(a.label_file) + list(a.label)
     labels = tuple(tuple(lb.split("=", 1)) if "=" in lb else (lb, "") for lb in a.label)
     sysctls = []
     for s in a.sysctl:
@@ -316,7 +377,7 @@ def _options(a) -> object:
         network_aliases=tuple(a.network_alias), mac_address=a.mac_address,
         devices=tuple(a.device), device_read_bps=tuple(a.device_read_bps),
         device_write_bps=tuple(a.device_write_bps), userns=a.userns,
-        **_resource_options_more(a))
+        **_resource_options_more(a), **_config_options(a))
 
 
 def _create(ctx: Context, svc, a) -> dict:

@@ -410,7 +410,7 @@ def _attach(ctx: Context, a) -> int:
         raise Conflict("You cannot attach to a stopped container, start it first")
     cfg = rec["Config"]
     tty = bool(cfg.get("Tty"))
-    if cfg.get("OpenStdin") or tty:
+    if cfg.get("OpenStdin") or tty or not rec["LogPath"]:  # (no log: --log-driver none)
         want_in = bool(cfg.get("OpenStdin")) and not a.no_stdin
         if tty and not a.no_stdin and not _stdin_is_tty():
             # docker/cli: a terminal container and stdin attached (whatever OpenStdin says)

@@ -180,7 +180,12 @@ def _status(rec: dict, trunc: bool, now: float) -> str:
     if status == "exited" and st["FinishedAt"] != records.ZERO_TIME:
         return f"Exited ({st['ExitCode']}) {human_duration(now - _ts(rec, 'FinishedAt'))} ago"
     if status == "running":
-        return f"Up {human_duration(now - _ts(rec, 'StartedAt'))}"
+        up = f"Up {human_duration(now - _ts(rec, 'StartedAt'))}"
+        if st.get("Health"):  # docker's State.String: "Up 3 seconds (healthy)"
+            from skiff.runtime.health import status_suffix
+
+            up += status_suffix(st["Health"])
+        return up
     return records.status_text(rec, now)
 
 
@@ -312,6 +317,8 @@ def _check_filters(filters: list[tuple[str, str]]) -> None:
             raise InvalidArgument(f"Invalid filter '{k}'", exit_code=1)
         if k == "status" and v not in _STATUSES:
             raise InvalidArgument(f"Invalid filter 'status={v}'", exit_code=1)
+        if k == "health" and v not in ("starting", "healthy", "unhealthy", "none"):
+            raise InvalidArgument(f"Unrecognised filter value for health: {v}", exit_code=1)
         if k == "exited":
             try:
                 int(v)
@@ -344,7 +351,11 @@ def _match(rec: dict, filters: list[tuple[str, str]]) -> bool:
         elif k == "volume":
             ok = any(any(v in (m.get("Name"), m["Destination"], m["Source"])
                          for m in rec.get("Mounts") or []) for v in vals)
-        elif k in ("before", "since", "network", "publish", "expose", "health", "isolation", "is-task"):
+        elif k == "health":
+            from skiff.runtime.health import ps_status
+
+            ok = ps_status(rec) in vals
+        elif k in ("before", "since", "network", "publish", "expose", "isolation", "is-task"):
             ok = True
         else:
             raise InvalidArgument(f"invalid filter '{k}'")
@@ -519,7 +530,21 @@ def logs(ctx: Context, argv: list[str]) -> int:
     rec = svc.get(a.container)
     since = _time_arg(a.since) if a.since else None
     until = _time_arg(a.until, "until") if a.until else None
-    entries = list(jsonlog.read(rec["LogPath"]))
+    if not rec["LogPath"] and (rec["HostConfig"].get("LogConfig") or {}).get("Type") == "none":
+        from skiff.errors import InvalidArgument
+
+        raise InvalidArgument("configured logging driver does not support reading")
+    local = (rec["HostConfig"].get("LogConfig") or {}).get("Type") == "local"
+    if local:  # (--log-driver local: skiff.runtime.locallog)
+        from skiff.runtime import locallog
+
+        entries = list(locallog.read(svc._bdir(rec["Id"])))
+    elif os.path.exists(rec["LogPath"] + ".1") or os.path.exists(rec["LogPath"] + ".1.gz"):
+        from skiff.runtime import logopts  # (rotated: --log-opt max-size)
+
+        entries = list(logopts.read(rec["LogPath"]))
+    else:
+        entries = list(jsonlog.read(rec["LogPath"]))
     if a.tail != "all":
         try:
             n = int(a.tail)
@@ -545,16 +570,25 @@ def logs(ctx: Context, argv: list[str]) -> int:
     if a.follow and rec["State"]["Status"] in ACTIVE:
         from skiff.runtime import records
 
+        live = rec["LogPath"]
+        if local:
+            live = locallog.path(svc._bdir(rec["Id"]))
         try:
-            offset = os.path.getsize(rec["LogPath"])
+            offset = os.path.getsize(live)
         except OSError:
             offset = 0
 
         def stopped() -> bool:
             cur = records.get(svc.db, rec["Id"])
             return cur is None or svc._reconcile(cur)["State"]["Status"] not in ACTIVE
-        if os.path.exists(rec["LogPath"]):
-            for e in jsonlog.follow(rec["LogPath"], offset, stop=stopped):
+        follow = jsonlog.follow
+        if local:
+            def follow(_path, offset, stop):
+                return locallog.follow(svc._bdir(rec["Id"]), offset, stop=stop)
+        elif ((rec["HostConfig"].get("LogConfig") or {}).get("Config") or {}).get("max-size"):
+            from skiff.runtime.logopts import follow  # (across rotations)
+        if os.path.exists(live):
+            for e in follow(live, offset, stop=stopped):
                 show(e)
     return 0
 

@@ -41,6 +41,11 @@ def docker_config(section: dict) -> dict:
         v = out.get(k)
         if isinstance(v, dict) and len(v) > 1:
             out[k] = dict(sorted(v.items()))
+    hc = out.get("Healthcheck")
+    if isinstance(hc, dict):  # a struct: its field order (the stored config's is sorted)
+        order = ("Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries")
+        out["Healthcheck"] = {**{k: hc[k] for k in order if k in hc},
+                              **{k: v for k, v in hc.items() if k not in order}}
     return out
 
 

@@ -145,6 +145,58 @@ def _builtin_settings(mode: str) -> dict:
         "Ports": {}, "SandboxKey": "", "IPAddress": "", "Gateway": "", "MacAddress": ""}
 
 
+def _health_args(rec: dict, runc) -> dict:
+    """MonitorSpec's health/runc_base for a container whose healthcheck has a test to
+    run (skiff.runtime.health); nothing otherwise (no prober)."""
+    hc = rec["Config"].get("Healthcheck")
+    if not hc:
+        return {}
+    from skiff.runtime import health
+
+    if health.probe_argv(hc) is None:
+        return {}
+    return {"health": hc, "runc_base": (runc.binary, "--root", runc.root)}
+
+
+def _log_args(rec: dict) -> dict:
+    """MonitorSpec's log rotation (``--log-opt max-size/max-file``), checked now as
+    dockerd opens the log at start (skiff.runtime.logopts.rotation raises)."""
+    lc = rec["HostConfig"].get("LogConfig") or {}
+    local = lc.get("Type") == "local"
+    if not (lc.get("Config") or local):
+        return {}
+    from skiff.runtime.logopts import rotation
+
+    size, files, compress = rotation(lc)
+    out = {"log_max_size": size, "log_max_files": files, "log_compress": compress}
+    if local:  # (--log-driver local: skiff.runtime.locallog)
+        from skiff.runtime import locallog
+
+        out.update(log_format="local",
+                   log_path=locallog.path(os.path.dirname(rec["HostnamePath"])))
+    return out
+
+
+def _health_paused(svc, rec: dict, paused: bool) -> None:
+    """pause/unpause of a container with a check: no checks while paused, and
+    ``unhealthy`` at once (skiff.runtime.health.set_paused)."""
+    if _health_args(rec, svc.runc):
+        from skiff.runtime import health
+
+        health.set_paused(svc._bdir(rec["Id"]), paused)
+
+
+def _read_health(svc, rec: dict) -> dict | None:
+    """The bundle's health.json of a container with a healthcheck (None otherwise)."""
+    if not rec["Config"].get("Healthcheck"):
+        return None
+    try:
+        with open(svc._bdir(rec["Id"], "health.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
 def _winsize() -> tuple[int, int]:
     """(rows, cols) of the terminal on stdin/stdout, or (0, 0)."""
     for fd in (0, 1):
@@ -319,7 +371,8 @@ class ContainerService(StoreParts):
             "ResolvConfPath": self._bdir(cid, "resolv.conf"),
             "HostnamePath": self._bdir(cid, "hostname"),
             "HostsPath": self._bdir(cid, "hosts"),
-            "LogPath": self._bdir(cid, f"{cid}-json.log"),
+            "LogPath": ("" if host["LogConfig"]["Type"] in ("none", "local")  # (dockerd's)
+                        else self._bdir(cid, f"{cid}-json.log")),
             "Name": "/" + (name or records.generate_name(self.db)),
             "RestartCount": 0,
             "Driver": "overlay",
@@ -459,15 +512,20 @@ class ContainerService(StoreParts):
         sweep_runc_states(self.config, self.db, known, self._runc)
 
     def _fold(self, rec: dict) -> dict:
-        """Apply the monitor's state.json to the record when it is newer (by Seq)."""
+        """Apply the monitor's state.json to the record when it is newer (by Seq); and,
+        for a container with a healthcheck, its health.json (State.Health)."""
         if rec["State"]["Status"] not in (*ACTIVE, "created"):
             return rec
         try:
             with open(self._bdir(rec["Id"], "state.json")) as f:
                 st = json.load(f)
         except (OSError, ValueError):
-            return rec
-        if int(st.get("Seq", 0)) <= int(rec["Skiff"].get("Seq", 0)):
+            st = None
+        # (read after state.json: the monitor writes its last health before the exit)
+        health = _read_health(self, rec)
+        if health is not None:
+            rec = self._fold_health(rec, health)
+        if st is None or int(st.get("Seq", 0)) <= int(rec["Skiff"].get("Seq", 0)):
             return rec
 
         def apply(r: dict) -> None:
@@ -487,6 +545,19 @@ class ContainerService(StoreParts):
             r["RestartCount"] = int(st.get("RestartCount", r.get("RestartCount", 0)))
             r["Skiff"].update(Seq=int(st["Seq"]), MonitorPid=st.get("MonitorPid", 0),
                               MonitorStart=st.get("MonitorStart", 0))
+        return records.update(self.db, rec["Id"], apply) or rec
+
+    def _fold_health(self, rec: dict, h: dict) -> dict:
+        """State.Health from the prober's health.json when newer (by its Seq)."""
+        def apply(r: dict) -> None:
+            if int(h.get("Seq", 0)) <= int(r["Skiff"].get("HealthSeq", 0)):
+                return
+            r["State"]["Health"] = {"Status": h.get("Status") or "starting",
+                                    "FailingStreak": int(h.get("FailingStreak") or 0),
+                                    "Log": list(h.get("Log") or [])}
+            r["Skiff"]["HealthSeq"] = int(h.get("Seq", 0))
+        if int(h.get("Seq", 0)) <= int(rec["Skiff"].get("HealthSeq", 0)):
+            return rec
         return records.update(self.db, rec["Id"], apply) or rec
 
     def _reconcile(self, rec: dict) -> dict:
@@ -587,8 +658,9 @@ class ContainerService(StoreParts):
                 pass
             pid_file, runc_log = os.path.join(bundle, "init.pid"), os.path.join(bundle, "runc.log")
             pol = hc.get("RestartPolicy") or {}
+            logargs = _log_args(rec)  # (bad --log-opt values: dockerd's start error)
             ms = monitor.MonitorSpec(
-                cid=cid, bundle=bundle, log_path=rec["LogPath"],
+                cid=cid, bundle=bundle, log_path=logargs.pop("log_path", rec["LogPath"]),
                 detach_argv=tuple(self.runc.run_argv(cid, bundle, pid_file=pid_file,
                                                      log=runc_log, detach=True)),
                 pid_file=pid_file, runc_log=runc_log,
@@ -603,9 +675,13 @@ class ContainerService(StoreParts):
                 winsize=_winsize(),
                 open_stdin=bool(rec["Config"].get("OpenStdin")),
                 stdin_once=bool(rec["Config"].get("StdinOnce")),
-                attach_socket=bool(rec["Config"].get("OpenStdin") or rec["Config"].get("Tty")),
+                # (and --log-driver none: attach cannot follow a log)
+                attach_socket=bool(rec["Config"].get("OpenStdin") or rec["Config"].get("Tty")
+                                   or not rec["LogPath"]),
                 detach_keys=detach_keys or b"\x10\x11",
                 cgroup_parent=hc.get("CgroupParent") or "",
+                **_health_args(rec, self.runc),
+                **logargs,
                 rm_argv=(sys.executable, "-m", "skiff", "--root", self.config.root_dir,
                          "--runtime", self.config.runtime, "rm", "-f", cid),
                 net_release_argv=(netglue.release_argv(self.config, cid)
@@ -865,6 +941,10 @@ class ContainerService(StoreParts):
             from skiff.runtime import resources_more
 
             resources_more.oci_resources(hc, spec["linux"]["resources"])
+        if cfg.get("Domainname"):  # --domainname: a sysctl, as dockerd 20.10 sets it
+            linux = spec.setdefault("linux", {})
+            linux["sysctl"] = {**(linux.get("sysctl") or {}),
+                               "kernel.domainname": cfg["Domainname"]}
         if joined is not None:
             from skiff.runtime import nsjoin
 
@@ -1067,6 +1147,7 @@ class ContainerService(StoreParts):
         if rec["State"]["Status"] != "running":
             raise Conflict(f"Container {rec['Id']} is not running")
         self.runc.pause(rec["Id"])
+        _health_paused(self, rec, True)
 
         def f(r: dict) -> None:
             r["State"].update(Status="paused", Paused=True)
@@ -1078,6 +1159,7 @@ class ContainerService(StoreParts):
         if rec["State"]["Status"] != "paused":
             raise Conflict(f"Container {rec['Id']} is not paused")
         self.runc.resume(rec["Id"])
+        _health_paused(self, rec, False)
 
         def f(r: dict) -> None:
             if r["State"]["Status"] == "paused":

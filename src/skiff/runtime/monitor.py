@@ -104,6 +104,15 @@ class MonitorSpec:
     attach_socket: bool = False  # listen for ``skiff attach`` (skiff.runtime.attachio)
     detach_keys: bytes = b"\x10\x11"  # the starting command's (--detach-keys)
     cgroup_parent: str = ""  # HostConfig.CgroupParent (skiff.runtime.cgroups)
+    # healthcheck (skiff.runtime.health): Config.Healthcheck with a test to run, and the
+    # runc argv prefix (binary, --root, root) its execs use; None: no prober at all
+    health: dict | None = None
+    runc_base: tuple[str, ...] = ()
+    # json-file rotation (skiff.runtime.logopts): max bytes (-1: none), files kept
+    log_max_size: int = -1
+    log_max_files: int = 1
+    log_compress: bool = False
+    log_format: str = "json-file"  # or "local" (skiff.runtime.locallog)
 
     @property
     def state_path(self) -> str:
@@ -171,6 +180,30 @@ class _Files:
         self.state: _State | None = None
         self.log_fd = -1
         self.oom_fd = -1
+        self.prober = 0  # the healthcheck prober's pid (skiff.runtime.health)
+        self.rotator = None  # json-file rotation (skiff.runtime.logopts.Rotator)
+
+    def started(self, pid: int) -> None:
+        """The container runs: fork its healthcheck prober, if it has a check (before the
+        start is recorded, so that State.Health says ``starting`` from then on)."""
+        if self.ms.health is not None:
+            from skiff.runtime import health
+
+            self.prober = health.start_prober(self.ms.bundle, self.ms.cid, self.ms.runc_base,
+                                              self.ms.health, pid)
+
+    def reaped(self, pid: int) -> None:
+        """A child of the monitor was reaped by a wait for any child."""
+        if pid == self.prober:
+            self.prober = -1  # (gone: nothing to kill, the health still to be marked)
+
+    def stopped(self) -> None:
+        """The container has exited: stop the prober (the health is ``unhealthy``)."""
+        if self.prober:
+            from skiff.runtime import health
+
+            health.stop_prober(self.prober, self.ms.bundle)
+            self.prober = 0
 
     def ready(self) -> None:
         if self.state is not None:
@@ -179,10 +212,31 @@ class _Files:
 
         self.state = _State(self.ms)
         self.oom_fd = cgroups.oom_watch(self.ms.cid, self.ms.cgroup_parent)
-        self.log_fd = os.open(self.ms.log_path,
-                              os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        if self.ms.log_path:  # ("": --log-driver none)
+            if self.ms.log_format == "local":
+                os.makedirs(os.path.dirname(self.ms.log_path), 0o700, exist_ok=True)
+            self.log_fd = os.open(self.ms.log_path,
+                                  os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            if self.ms.log_max_size > 0:
+                from skiff.runtime.logopts import Rotator
+
+                self.rotator = Rotator(self.ms.log_path, self.log_fd, self.ms.log_max_size,
+                                       self.ms.log_max_files, self.ms.log_compress)
+            if self.ms.log_format == "local":
+                from skiff.runtime.locallog import Writer
+
+                self.rotator = Writer(self.log_fd, self.rotator)
+
+    def write_log(self, entries: bytes) -> None:
+        """Append encoded json-file entries (rotating if set; nothing for no log)."""
+        if self.rotator is not None:
+            self.rotator.write(entries)
+        elif self.log_fd >= 0:
+            attachio.write_all(self.log_fd, entries)
 
     def close(self) -> None:
+        if self.rotator is not None:  # (its descriptor is the log's, renewed at rotations)
+            self.log_fd, self.rotator = self.rotator.fd, None
         for fd in (self.log_fd, self.oom_fd):
             if fd >= 0:
                 os.close(fd)
@@ -265,7 +319,7 @@ def _run_once(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
                 os.close(fd)
         return _Once(error=f"runc: {e.strerror}")
     files.ready()  # (while runc works)
-    state, log_fd = files.state, files.log_fd
+    state = files.state
     os.close(out_w)
     os.close(err_w)
     if null >= 0:
@@ -280,7 +334,7 @@ def _run_once(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
     def emit(fd: int, data: bytes) -> None:
         entries = splitters[fd].feed(data)
         if entries:
-            attachio.write_all(log_fd, entries)
+            files.write_log(entries)
         clients.write(streams[fd], data)
 
     def check_started() -> None:
@@ -294,6 +348,7 @@ def _run_once(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
         res.started = True
         pid = int(text)
         res.pid = pid
+        files.started(pid)
         started_at = now_text()
         state.write(Status="running", Pid=pid, ExitCode=0, Error="", StartedAt=started_at,
                     OOMKilled=False)
@@ -397,8 +452,14 @@ def _run_once(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
         if rc == 0:
             check_started()
     if res.started:
-        # our child since runc returned (we are a subreaper): its status is the exit code
-        _, status = os.waitpid(res.pid, 0)
+        # our child since runc returned (we are a subreaper): its status is the exit code.
+        # Other children are reaped meanwhile: an exec's process whose runc exec was killed
+        # is reparented here, and the init (exiting) waits until its zombie is gone.
+        while True:
+            wpid, status = os.waitpid(-1, 0)
+            if wpid == res.pid:
+                break
+            files.reaped(wpid)
         code = os.waitstatus_to_exitcode(status)
     else:
         err = runc_mod.read_log_error(ms.runc_log)
@@ -407,7 +468,7 @@ def _run_once(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
     for fd in (out_r, err_r):
         tail = splitters[fd].flush()
         if tail:
-            attachio.write_all(log_fd, tail)
+            files.write_log(tail)
         os.close(fd)
     res.code = code if code >= 0 else 128 - code
     return res
@@ -538,7 +599,7 @@ def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
         os.close(err_w)
         os.close(null)
         files.ready()  # (while runc works)
-    state, log_fd = files.state, files.log_fd
+    state = files.state
     master = -1
     try:
         srv.settimeout(0.05)
@@ -578,6 +639,7 @@ def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
         res.error = "runc wrote no pid file"
         return res
     res.started = True
+    files.started(pid)
     started_at = now_text()
     state.write(Status="running", Pid=pid, ExitCode=0, Error="", StartedAt=started_at,
                 OOMKilled=False)
@@ -608,7 +670,7 @@ def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
             return False
         entries = splitter.feed(data)
         if entries:
-            attachio.write_all(log_fd, entries)
+            files.write_log(entries)
         clients.write("stdout", data)
         return True
 
@@ -647,6 +709,8 @@ def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
                 break
             if wpid == pid:
                 status = wst
+            else:
+                files.reaped(wpid)
     signal.signal(signal.SIGWINCH, old_winch)
     inputs.clear()
     if listener is not None:
@@ -656,15 +720,19 @@ def _run_once_tty(ms: MonitorSpec, files: _Files, sync_fd: int, clients,
         drain.register(master, select.POLLIN)
         while drain.poll(50) and from_master():
             pass
-    if status is None:
-        _, status = os.waitpid(pid, 0)
+    while status is None:  # (reaping the others too: see _run_once)
+        wpid, wst = os.waitpid(-1, 0)
+        if wpid == pid:
+            status = wst
+        else:
+            files.reaped(wpid)
     try:
         os.close(master)
     except OSError:
         pass
     tail = splitter.flush()
     if tail:
-        attachio.write_all(log_fd, tail)
+        files.write_log(tail)
     code = os.waitstatus_to_exitcode(status)
     res.code = code if code >= 0 else 128 - code
     res.delete = True
@@ -748,6 +816,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
             res = once(ms, files, sync_fd if first else -1, clients, listener)
             files.ready()  # (made during the run; also when runc could not be started)
             state = files.state
+            files.stopped()
             if res.error is not None:
                 from skiff.runtime.runc import classify
 
@@ -804,6 +873,7 @@ def supervise(ms: MonitorSpec, sync_fd: int, attach: Attach) -> None:
         if handed_over and res is not None and res.error is None and ms.autoremove:
             _delete_orphans(ms.snapshot_dir)
         attachio.close_listener(listener, ms.cid)
+        files.stopped()  # (a failure on the way out: no prober left behind)
         files.close()
         if ms.rootfs_mount or ms.shm_mount:
             from skiff.runtime.mounts import unmount

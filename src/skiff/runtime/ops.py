@@ -638,7 +638,7 @@ def commit(svc, ref: str, *, tag: str | None = None, author: str = "", message: 
     section = dict(cfg.get("config") or {})
     c = rec["Config"]
     for k in ("Env", "Cmd", "Entrypoint", "WorkingDir", "User", "Labels", "ExposedPorts",
-              "Volumes", "StopSignal"):
+              "Volumes", "StopSignal", "Healthcheck", "Domainname"):  # (cfg5: docker's too)
         if c.get(k) not in (None, "", [], {}):
             section[k] = c[k]
     section = apply_changes(section, list(changes))

@@ -103,6 +103,12 @@ class CreateOptions:
     device_cgroup_rules: tuple[str, ...] = ()
     cgroup_parent: str = ""
     cgroupns: str = ""  # "", "host" or "private" ("": the host's default)
+    # -- cfg5: healthcheck and config flags (kept in one block for merges) --
+    healthcheck: dict | None = None  # HealthConfig from the flags (skiff.runtime.health)
+    log_driver: str = ""  # --log-driver ("": json-file) and --log-opt (skiff.runtime.logopts)
+    log_opts: tuple[str, ...] = ()
+    domainname: str = ""  # --domainname (Config.Domainname, the spec's domainname)
+    runtime: str = ""  # --runtime (HostConfig.Runtime: runc)
     extra: dict = factory(dict)
 
 
@@ -190,7 +196,7 @@ def container_config(o: CreateOptions, image_config: dict, hostname: str,
         exposed[p if "/" in p else f"{p}/tcp"] = {}
     cfg = {
         "Hostname": hostname,
-        "Domainname": "",
+        "Domainname": o.domainname,
         "User": o.user if o.user is not None else (ic.get("User") or ""),
         "AttachStdin": "stdin" in o.attach,
         "AttachStdout": "stdout" in o.attach,
@@ -209,12 +215,39 @@ def container_config(o: CreateOptions, image_config: dict, hostname: str,
     }
     if exposed:
         cfg["ExposedPorts"] = exposed
+    if o.healthcheck is not None or ic.get("Healthcheck"):
+        cfg = _with_healthcheck(cfg, o.healthcheck, ic.get("Healthcheck"))
     stop = o.stop_signal or ic.get("StopSignal")
     if stop:
         cfg["StopSignal"] = stop
     if o.stop_timeout is not None:
         cfg["StopTimeout"] = o.stop_timeout
     return cfg
+
+
+def _with_healthcheck(cfg: dict, user: dict | None, image: dict | None) -> dict:
+    """Config with Healthcheck after Cmd (Go's field order): the flags' merged with the
+    image's as dockerd does, then dockerd's checks (skiff.runtime.health)."""
+    from skiff.runtime import health
+
+    hc = health.merge(user, image)
+    health.validate(hc)
+    if hc is None:
+        return cfg
+    out = {}
+    for k, v in cfg.items():
+        out[k] = v
+        if k == "Cmd":
+            out["Healthcheck"] = hc
+    return out
+
+
+def _log_config(o: CreateOptions) -> dict:
+    if not (o.log_driver or o.log_opts):  # (skiff.runtime.logopts only for the flags)
+        return {"Type": "json-file", "Config": {}}
+    from skiff.runtime.logopts import log_config
+
+    return log_config(o.log_driver, o.log_opts)
 
 
 def _port_bindings(publish: tuple[str, ...]) -> dict:
@@ -236,7 +269,7 @@ def host_config(o: CreateOptions) -> dict:
     return {
         "Binds": _bind_specs(o) or None,
         "ContainerIDFile": "",
-        "LogConfig": {"Type": "json-file", "Config": {}},
+        "LogConfig": _log_config(o),
         "NetworkMode": network,
         "PortBindings": _port_bindings(o.publish),
         "PublishAllPorts": o.publish_all,
@@ -259,6 +292,7 @@ def host_config(o: CreateOptions) -> dict:
         "Tmpfs": dict(_tmpfs_pair(t) for t in o.tmpfs) or None,
         "UTSMode": o.uts,
         "ShmSize": o.shm_size or DEFAULT_SHM_SIZE,
+        "Runtime": o.runtime or "runc",
         "Sysctls": dict(o.sysctls) or None,
         "Memory": o.memory,
         "MemorySwap": o.memory_swap if o.memory_swap else (o.memory * 2 if o.memory else 0),

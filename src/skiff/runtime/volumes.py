@@ -76,6 +76,12 @@ def parse_mounts(svc, o: CreateOptions, config: dict) -> list[dict]:
             add(e)
     for spec in o.mounts:
         add(_parse_mount_flag(svc, spec))
+    if o.volumes_from:  # (-v and --mount on the same destination win: dockerd)
+        from skiff.runtime.volfrom import mounts as volumes_from
+
+        for entry in volumes_from(svc, o.volumes_from):
+            if entry["Destination"] not in dests:
+                add(entry)
     for path in (config.get("Volumes") or {}):
         path = volspec.clean(path)  # (relative stays relative: under / when mounted)
         if path in dests:
