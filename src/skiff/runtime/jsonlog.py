@@ -105,27 +105,49 @@ def read(path: str | os.PathLike[str]) -> Iterator[Entry]:
             yield Entry(d.get("stream", "stdout"), d.get("log", ""), d.get("time", ""))
 
 
-def follow(path: str | os.PathLike[str], offset: int, *, poll: float = 0.05,
-           stop=None) -> Iterator[Entry]:
-    """Entries appended from byte ``offset`` on; ends when ``stop()`` is true and the file
-    has been read to its end (``docker logs -f`` until the container stops)."""
-    buf = b""
-    with open(path, "rb") as f:
+def follow_bytes(path: str | os.PathLike[str], offset: int, *, poll: float = 0.05,
+                 stop=None, rotating: bool = False) -> Iterator[bytes]:
+    """What is appended to ``path`` from byte ``offset`` on, in chunks; ends when
+    ``stop()`` is true and the file has been read to its end (``docker logs -f`` until the
+    container stops). ``rotating``: a log whose file is renamed away and made anew
+    (json-file ``max-size``, the local driver): once the old one is read to its end, go
+    on at the new one's start, as dockerd's follow does."""
+    f = open(path, "rb")
+    try:
         f.seek(offset)
         while True:
             chunk = f.read(65536)
             if not chunk:
+                if rotating:
+                    try:
+                        renewed = os.stat(path).st_ino != os.fstat(f.fileno()).st_ino
+                    except FileNotFoundError:
+                        renewed = False
+                    if renewed:
+                        f.close()
+                        f = open(path, "rb")
+                        continue
                 if stop is None or not stop():
                     time.sleep(poll)
                     continue
                 chunk = f.read()  # the container stopped: read what it wrote last
                 if not chunk:
                     return
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for line in lines:
-                try:
-                    d = json.loads(line)
-                except ValueError:
-                    continue
-                yield Entry(d.get("stream", "stdout"), d.get("log", ""), d.get("time", ""))
+            yield chunk
+    finally:
+        f.close()
+
+
+def follow(path: str | os.PathLike[str], offset: int, *, poll: float = 0.05,
+           stop=None, rotating: bool = False) -> Iterator[Entry]:
+    """Entries appended from byte ``offset`` on (see :func:`follow_bytes`)."""
+    buf = b""
+    for chunk in follow_bytes(path, offset, poll=poll, stop=stop, rotating=rotating):
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            yield Entry(d.get("stream", "stdout"), d.get("log", ""), d.get("time", ""))

@@ -190,34 +190,11 @@ def read(bundle: str):
 def follow(bundle: str, offset: int, *, stop, poll: float = 0.05):
     """``logs -f`` of a local log: frames from byte ``offset`` on, across rotations,
     until ``stop()`` and the end has been read."""
-    import time
+    from skiff.runtime.jsonlog import follow_bytes
 
-    live = path(bundle)
-    f = open(live, "rb")
-    f.seek(offset)
     buf = b""
-    try:
-        while True:
-            chunk = f.read(65536)
-            if not chunk:
-                try:
-                    renewed = os.stat(live).st_ino != os.fstat(f.fileno()).st_ino
-                except FileNotFoundError:
-                    renewed = False
-                if renewed:
-                    f.close()
-                    f = open(live, "rb")
-                    buf = b""
-                    continue
-                if not stop():
-                    time.sleep(poll)
-                    continue
-                chunk = f.read()
-                if not chunk:
-                    return
-            buf += chunk
-            got, used = _entries(buf)
-            buf = buf[used:]
-            yield from got
-    finally:
-        f.close()
+    for chunk in follow_bytes(path(bundle), offset, stop=stop, poll=poll, rotating=True):
+        buf += chunk
+        got, used = _entries(buf)
+        buf = buf[used:]
+        yield from got

@@ -219,39 +219,6 @@ def follow(path: str, offset: int, *, stop, poll: float = 0.05):
     """``logs -f`` of a rotating json-file log: entries from byte ``offset`` of ``path``
     on, going on in the new file after each rotation (as dockerd's follow); ends when
     ``stop()`` is true and everything written has been read. Yields jsonlog.Entry."""
-    import time
+    from skiff.runtime.jsonlog import follow as follow_json
 
-    from skiff import jsonio as json
-    from skiff.runtime.jsonlog import Entry
-
-    f = open(path, "rb")
-    f.seek(offset)
-    buf = b""
-    try:
-        while True:
-            chunk = f.read(65536)
-            if not chunk:
-                try:
-                    renewed = os.stat(path).st_ino != os.fstat(f.fileno()).st_ino
-                except FileNotFoundError:
-                    renewed = False
-                if renewed:  # rotated: the rest of the old file was read, on to the new
-                    f.close()
-                    f = open(path, "rb")
-                    continue
-                if not stop():
-                    time.sleep(poll)
-                    continue
-                chunk = f.read()
-                if not chunk:
-                    return
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for line in lines:
-                try:
-                    d = json.loads(line)
-                except ValueError:
-                    continue
-                yield Entry(d.get("stream", "stdout"), d.get("log", ""), d.get("time", ""))
-    finally:
-        f.close()
+    return follow_json(path, offset, stop=stop, poll=poll, rotating=True)
