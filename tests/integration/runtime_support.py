@@ -37,6 +37,15 @@ def store(busybox_tar, *, searchable: bool = False):
         subprocess.run(["rm", "-rf", str(base)], check=False)
 
 
+def inspect(root, name: str) -> dict:
+    """``skiff inspect NAME``'s object (the command must succeed)."""
+    import json
+
+    res = _main(root, "inspect", name)
+    assert res.code == 0, res
+    return json.loads(res.out)[0]
+
+
 def runner(root):
     """``run(*args, stdin=None) -> CliResult``: skiff in-process against ``root``."""
     def run(*args: str, stdin: bytes | None = None):

@@ -3,30 +3,20 @@ as docker 20.10 gives them (values compared with a docker 20.10 daemon)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.integration.test_container_lifecycle import _main, drop_runc_root
+from tests.integration.runtime_support import inspect, store
+from tests.integration.test_container_lifecycle import _main
 
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory, busybox_tar):
-    r = tmp_path_factory.mktemp("cfgflags") / "root"
-    assert _main(r, "import", str(busybox_tar), "bb:1").code == 0
-    yield r
-    ids = _main(r, "ps", "-aq", "--no-trunc").out.split()
-    if ids:
-        _main(r, "rm", "-f", *ids)
-    drop_runc_root(r)
+def root(busybox_tar):
+    yield from store(busybox_tar)
 
 
-def _inspect(root, name: str) -> dict:
-    res = _main(root, "inspect", name)
-    assert res.code == 0, res
-    return json.loads(res.out)[0]
+_inspect = inspect
 
 
 def test_domainname(root):

@@ -4,14 +4,14 @@ a docker 20.10 daemon running the same commands on the busybox image)."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
 
 import pytest
 
-from tests.integration.test_container_lifecycle import _main, drop_runc_root
+from tests.integration.runtime_support import inspect, store
+from tests.integration.test_container_lifecycle import _main
 
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
 
@@ -19,24 +19,17 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory, busybox_tar):
-    r = tmp_path_factory.mktemp("health") / "root"
-    assert _main(r, "import", str(busybox_tar), "bb:1").code == 0
-    # an image with a HEALTHCHECK whose command does not exist (as docker's
-    # `HEALTHCHECK CMD ["nope"]`)
-    res = _main(r, "import", "--change", 'HEALTHCHECK CMD ["nope"]', str(busybox_tar), "bbhc:1")
-    assert res.code == 0, res
-    yield r
-    ids = _main(r, "ps", "-aq", "--no-trunc").out.split()
-    if ids:
-        _main(r, "rm", "-f", *ids)
-    drop_runc_root(r)
+def root(busybox_tar):
+    for r in store(busybox_tar):
+        # an image with a HEALTHCHECK whose command does not exist (as docker's
+        # `HEALTHCHECK CMD ["nope"]`)
+        res = _main(r, "import", "--change", 'HEALTHCHECK CMD ["nope"]', str(busybox_tar),
+                    "bbhc:1")
+        assert res.code == 0, res
+        yield r
 
 
-def _inspect(root, name: str) -> dict:
-    res = _main(root, "inspect", name)
-    assert res.code == 0, res
-    return json.loads(res.out)[0]
+_inspect = inspect
 
 
 def _health(root, name: str) -> dict | None:

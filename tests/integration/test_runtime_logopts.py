@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from tests.integration.test_container_lifecycle import _main, drop_runc_root
+from tests.integration.runtime_support import inspect, store
+from tests.integration.test_container_lifecycle import _main
 
 pytestmark = [pytest.mark.requires_root, pytest.mark.requires_runc, pytest.mark.requires_overlay]
 
@@ -17,20 +18,11 @@ LINES = "for i in $(seq 1 60); do echo line-$i-aaaaaaaaaaaaaaaaaaaaaaaa; done"
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory, busybox_tar):
-    r = tmp_path_factory.mktemp("logopts") / "root"
-    assert _main(r, "import", str(busybox_tar), "bb:1").code == 0
-    yield r
-    ids = _main(r, "ps", "-aq", "--no-trunc").out.split()
-    if ids:
-        _main(r, "rm", "-f", *ids)
-    drop_runc_root(r)
+def root(busybox_tar):
+    yield from store(busybox_tar)
 
 
-def _inspect(root, name: str) -> dict:
-    res = _main(root, "inspect", name)
-    assert res.code == 0, res
-    return json.loads(res.out)[0]
+_inspect = inspect
 
 
 def test_json_file_rotation_and_logs_across_files(root):
