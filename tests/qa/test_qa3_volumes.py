@@ -98,5 +98,16 @@ def test_volume_inspect_prints_utf8_and_refuses_a_broken_template(cli, skiff_roo
     r = cli("volume", "inspect", "v8", "nosuchvol")
     assert r.code == 1
     assert '"owner": "zoë"' in r.out
-    assert r.err == "skiff: get nosuchvol: no such volume\n"
+    assert r.err == "skiff: No such volume: nosuchvol\n"  # (docker 20.10: No such volume)
     assert cli("volume", "inspect", "-f", "{{.Name", "v8").code == 64
+
+
+def test_volume_and_network_not_found_in_docker_clis_words(cli):
+    """docker 20.10: `volume inspect|rm nope` say "No such volume: nope", `network
+    inspect|rm nope` "No such network: nope" (measured), exit 1."""
+    for argv, err in ((("volume", "inspect", "nope"), "No such volume: nope"),
+                      (("volume", "rm", "nope"), "No such volume: nope"),
+                      (("network", "inspect", "nope"), "No such network: nope"),
+                      (("network", "rm", "nope"), "No such network: nope")):
+        r = cli(*argv)
+        assert (r.code, r.err) == (1, f"skiff: {err}\n"), argv

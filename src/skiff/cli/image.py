@@ -280,8 +280,8 @@ def inspect_object(ctx: Context, name: str) -> tuple[dict | None, str]:
 
     try:
         return inspect_image(_service(ctx).get(name)), ""
-    except ImageNotFound as e:
-        return None, str(e)
+    except ImageNotFound:
+        return None, f"No such image: {name}"  # (docker/cli: the name as typed)
 
 
 def _inspect(ctx: Context, argv: list[str], prog: str, images_only: bool) -> int:

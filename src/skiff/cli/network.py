@@ -155,7 +155,16 @@ def inspect(ctx: Context, argv: list[str]) -> int:
     a = p.parse_args(argv)
     from skiff.cli.container_query import inspect_each
 
-    return inspect_each(ctx, a.networks, _svc(ctx).inspect, a.format, "network")
+    svc = _svc(ctx)
+
+    def lookup(ref: str):
+        from skiff.errors import NotFound
+
+        try:
+            return svc.inspect(ref)
+        except NotFound:
+            raise NotFound("No such network", ref) from None  # (docker/cli's words)
+    return inspect_each(ctx, a.networks, lookup, a.format, "network")
 
 
 def rm(ctx: Context, argv: list[str]) -> int:
@@ -174,7 +183,7 @@ def rm(ctx: Context, argv: list[str]) -> int:
         except NotFound:
             if a.force:
                 continue
-            sys.stderr.write(f"skiff: network {ref} not found\n")
+            sys.stderr.write(f"skiff: No such network: {ref}\n")  # (docker/cli's words)
             code = 1
             continue
         except SkiffError as e:

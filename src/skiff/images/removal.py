@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from skiff import reference
-from skiff.errors import Conflict, InvalidArgument, NotFound, SkiffError
+from skiff.errors import Conflict, ImageNotFound, InvalidArgument, NotFound, SkiffError
 from skiff.images.model import RemoveReport
 from skiff.metadata import transaction
 from skiff.oci import Manifest
@@ -75,6 +75,8 @@ class RemovalMixin:
         for r in refs:
             try:
                 self._remove_one(r, force, prune, report)
+            except ImageNotFound:
+                report.errors.append(f"No such image: {r}")  # (docker rmi: as typed)
             except SkiffError as e:
                 report.errors.append(str(e))
         if report.deleted:

@@ -415,11 +415,11 @@ def get(svc, name: str) -> dict:
     """A volume's inspect dict.
 
     Raises:
-        NotFound: ``get NAME: no such volume``.
+        NotFound: ``No such volume: NAME`` (docker/cli's words).
     """
     row = svc.db.execute("SELECT * FROM volumes WHERE name = ?", (name,)).fetchone()
     if row is None:
-        raise NotFound(f"get {name}", "no such volume")
+        raise NotFound("No such volume", name)
     return _info(svc, row)
 
 

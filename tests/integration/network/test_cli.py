@@ -52,9 +52,9 @@ def test_create_ls_inspect_rm(cli, netenv):
     r = cli("network", "rm", "bridge")
     assert (r.code, r.err) == (1, "skiff: bridge is a pre-defined network and cannot be removed\n")
     r = cli("network", "rm", "n" + uid, "nope" + uid)
-    assert (r.code, r.out, r.err) == (1, f"n{uid}\n", f"skiff: network nope{uid} not found\n")
+    assert (r.code, r.out, r.err) == (1, f"n{uid}\n", f"skiff: No such network: nope{uid}\n")
     r = cli("network", "inspect", "n" + uid)
-    assert (r.code, r.out, r.err) == (1, "[]\n", f"skiff: network n{uid} not found\n")
+    assert (r.code, r.out, r.err) == (1, "[]\n", f"skiff: No such network: n{uid}\n")
 
 
 def test_prune_and_bad_input(cli, netenv):
