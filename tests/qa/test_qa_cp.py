@@ -36,3 +36,19 @@ def test_cp_out_copies_a_dangling_symlink_as_a_symlink(cli, ctr, tmp_path):
     r = cli("cp", f"{ctr}:/tmp/dangling", str(tmp_path / "link"))
     assert (r.code, r.err) == (0, "")
     assert os.readlink(tmp_path / "link") == "/no/such/target"
+
+
+@pytest.mark.parametrize("src,dst,path", [
+    ("nope:/x", "{tmp}", "nope:/x"), ("nope:x", "{tmp}", "nope:x"),
+    ("{file}", "nope:/x", "nope:/"), ("{file}", "nope:a/b", "nope:a"),
+    ("{file}", "nope:x", "nope:."), ("nope:/x", "-", "nope:/x"),
+])
+def test_cp_with_no_such_container_names_the_path_as_docker(cli, tmp_path, src, dst, path):
+    """docker 20.10 (measured): `cp nope:/x DIR` says "No such container:path: nope:/x",
+    into a container the directory it would write in ("nope:/" for /x, "." for x), exit 1
+    (measured against a private dockerd)."""
+    f = tmp_path / "f"
+    f.write_text("x")
+    args = [a.format(tmp=tmp_path, file=f) for a in (src, dst)]
+    r = cli("cp", *args)
+    assert (r.code, r.err) == (1, f"skiff: No such container:path: {path}\n")

@@ -192,8 +192,21 @@ def cp(ctx: Context, argv: list[str]) -> int:
 
 def _cp(ctx: Context, a, sc, sp, dc, dp) -> int:
     from skiff.runtime import ops
+    from skiff.runtime.records import ContainerNotFound
 
     svc = _service(ctx)
+    try:
+        svc.get(sc if sc is not None else dc)
+    except ContainerNotFound:
+        # dockerd's archive error for the path docker/cli asked about, as typed: the
+        # source, or the directory the destination would be written in
+        import posixpath
+
+        from skiff.errors import NotFound
+
+        path = sp if sc is not None else (
+            posixpath.dirname(dp.rstrip("/")) or ("/" if dp.startswith("/") else "."))
+        raise NotFound(f"No such container:path: {sc or dc}:{path}") from None
     if sc is not None:
         if not sp.startswith("/"):
             sp = "/" + sp

@@ -369,9 +369,10 @@ def create(svc, name: str | None = None, *, labels: dict | None = None,
         InvalidArgument: a bad name or a driver other than ``local``.
         AlreadyExists: the name is taken and ``exist_ok`` is False.
     """
-    if driver != "local":
-        raise InvalidArgument("error looking up volume plugin", f"{driver}: plugin not found")
     name = name or os.urandom(32).hex()
+    if driver != "local":  # dockerd's words
+        raise InvalidArgument(f"create {name}", f"error looking up volume plugin {driver}: "
+                              f'plugin "{driver}" not found')
     if len(name) == 1:  # moby volume/local validateName
         raise InvalidArgument(f"create {name}", "volume name is too short, names should be "
                               "at least two alphanumeric characters")
