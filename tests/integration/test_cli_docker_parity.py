@@ -338,3 +338,22 @@ def test_inspect_has_dockers_keys_in_its_order(root):
     [priv] = json.loads(_exe(root, "inspect", "p-insp2").stdout)
     assert (priv["HostConfig"]["MaskedPaths"], priv["HostConfig"]["ReadonlyPaths"]) == (None, None)
     assert _main(root, "rm", "p-insp", "p-insp2").code == 0
+
+
+def test_kill_and_rm_refusals_in_dockerd_20_10s_words(root):
+    """docker 20.10 (measured): kill of a container that is not running says `Cannot kill
+    container: lc: Container <ID> is not running`; rm of a running one `You cannot remove a
+    running container <ID>. Stop the container before attempting removal or force
+    remove`; both exit 1 (the newer `cannot remove container "/x": container is running`
+    wording came with docker 23)."""
+    cid = _main(root, "create", "--name", "p-kill", "bb:1", "true").out.strip()
+    r = _main(root, "kill", "p-kill")
+    assert (r.code, r.err) == (1, f"skiff: Cannot kill container: p-kill: Container {cid} is "
+                                  "not running\n")
+    assert _main(root, "rm", "p-kill").code == 0
+    cid = _main(root, "run", "-d", "--name", "p-rm", "--network", "none", "bb:1", "sleep",
+                "60").out.strip()
+    r = _main(root, "rm", "p-rm")
+    assert (r.code, r.err) == (1, f"skiff: You cannot remove a running container {cid}. Stop "
+                                  "the container before attempting removal or force remove\n")
+    assert _main(root, "rm", "-f", "p-rm").code == 0

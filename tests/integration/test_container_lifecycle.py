@@ -152,9 +152,9 @@ def test_rm_running_needs_force_and_unknown_names(sk):
     cid = sk("run", "-d", "bb:1", "sleep", "60").out.strip()
     res = sk("rm", cid[:12])
     assert res.code == 1
-    name = _inspect(sk, cid)["Name"]
-    assert res.err == (f'skiff: cannot remove container "{name}": container is running: stop the '
-                       "container before removing or force remove\n")
+    # dockerd 20.10's words (measured)
+    assert res.err == (f"skiff: You cannot remove a running container {cid}. Stop the "
+                       "container before attempting removal or force remove\n")
     assert _inspect(sk, cid)["State"]["Running"] is True
     assert sk("rm", "-f", cid).out == f"{cid}\n"
     res = sk("stop", "nosuchthing")

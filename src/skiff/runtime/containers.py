@@ -992,14 +992,15 @@ class ContainerService(StoreParts):
         """Send ``sig`` to the container's process (docker kill).
 
         Raises:
-            Conflict: not running (``cannot kill container: X: container Y is not running``).
+            Conflict: not running (dockerd 20.10's ``Cannot kill container: X: Container Y
+                is not running``).
             InvalidArgument: an unknown signal.
         """
         num = parse_signal(sig)
         rec = self.get(ref)
         if rec["State"]["Status"] not in ACTIVE:
-            raise Conflict(f"cannot kill container: {ref}",
-                           f"container {rec['Id']} is not running")
+            raise Conflict(f"Cannot kill container: {ref}",
+                           f"Container {rec['Id']} is not running")
         self._set_manual_stop(rec["Id"])
         try:
             self.runc.kill(rec["Id"], num)
@@ -1077,9 +1078,8 @@ class ContainerService(StoreParts):
         rec = self.get(ref)
         if rec["State"]["Status"] in ACTIVE:
             if not force:
-                raise Conflict(f'cannot remove container "{rec["Name"]}"',
-                               "container is running: stop the container before removing "
-                               "or force remove")
+                raise Conflict(f"You cannot remove a running container {rec['Id']}. Stop the "
+                               "container before attempting removal or force remove")  # 20.10
             self._set_manual_stop(rec["Id"])
             try:
                 if rec["State"]["Status"] == "paused":
