@@ -97,12 +97,7 @@ def read(path: str | os.PathLike[str]) -> Iterator[Entry]:
     except FileNotFoundError:
         return
     with f:
-        for line in f:
-            try:
-                d = json.loads(line)
-            except ValueError:
-                continue
-            yield Entry(d.get("stream", "stdout"), d.get("log", ""), d.get("time", ""))
+        yield from _decoded(f)
 
 
 def follow_bytes(path: str | os.PathLike[str], offset: int, *, poll: float = 0.05,
@@ -145,9 +140,14 @@ def follow(path: str | os.PathLike[str], offset: int, *, poll: float = 0.05,
     for chunk in follow_bytes(path, offset, poll=poll, stop=stop, rotating=rotating):
         buf += chunk
         *lines, buf = buf.split(b"\n")
-        for line in lines:
-            try:
-                d = json.loads(line)
-            except ValueError:
-                continue
-            yield Entry(d.get("stream", "stdout"), d.get("log", ""), d.get("time", ""))
+        yield from _decoded(lines)
+
+
+def _decoded(lines) -> Iterator[Entry]:
+    """The entries of json-file ``lines`` (bytes); a line that is not JSON is skipped."""
+    for line in lines:
+        try:
+            d = json.loads(line)
+        except ValueError:
+            continue
+        yield Entry(d.get("stream", "stdout"), d.get("log", ""), d.get("time", ""))
