@@ -27,18 +27,14 @@ _LIBC = None
 def libc() -> ctypes.CDLL:
     """The C library (errno kept for ``ctypes.get_errno``), one object per process: a
     forked monitor finds it made (a fresh CDLL in a fork child is ~0.4 ms of copied
-    pages). ``mount`` and ``umount2`` have their argument types set."""
+    pages). mount(2) and umount2(2) are :func:`sys_mount` and :func:`sys_umount2`."""
     global _LIBC
     if _LIBC is not None:
         return _LIBC
     import ctypes
 
-    lib = ctypes.CDLL(None, use_errno=True)
-    lib.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
-                          ctypes.c_char_p]
-    lib.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-    _LIBC = lib
-    return lib
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
 
 
 _SFR: list = []  # [sync_file_range or None], once looked up

@@ -175,12 +175,14 @@ def mount_idmapped(mounts: Sequence, target: str, scratch: str,
         layered.append(p)
         return p
 
+    from skiff.libc import sys_umount2
+
     try:
         mount_all(map_lowerdirs(mounts, bind), target)
     finally:
         os.close(ns)
         for p in reversed(layered):  # the overlay holds its own clones of them
-            _lib().umount2(p.encode(), MNT_DETACH)
+            sys_umount2(p.encode(), MNT_DETACH)
             try:
                 os.rmdir(p)
             except OSError:
