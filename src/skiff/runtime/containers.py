@@ -642,7 +642,7 @@ class ContainerService(StoreParts):
         hc = rec["HostConfig"]
         netglue = _netglue(hc.get("NetworkMode"))
         try:
-            if rec["Skiff"].get("Snapshot") and rec["State"].get("StartedAt", "").startswith("0001"):
+            if rec["Skiff"].get("Snapshot") and rec["State"].get("StartedAt") == records.ZERO_TIME:
                 self._add_init_files(rec, rootfs)  # (the first start: Docker's init layer)
             spec = self._spec(rec, rootfs)
             tmp = os.path.join(bundle, "config.json.tmp")
@@ -797,9 +797,8 @@ class ContainerService(StoreParts):
         if idmap:
             from skiff.runtime import userns
 
-            add_init_files(rootfs, userns.IdMapping.from_json(idmap).root)
-        else:
-            add_init_files(rootfs)
+            idmap = userns.IdMapping.from_json(idmap)
+        add_init_files(rootfs, idmap.root if idmap else (0, 0))
 
     def _release_runtime(self, rec: dict) -> None:
         """Unmount the rootfs and drop the cgroup parent (container not running)."""

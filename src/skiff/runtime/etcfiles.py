@@ -114,14 +114,14 @@ def write(directory: str | os.PathLike[str], hostname: str, *, network: str,
 # What Docker's init layer adds below a container's own layer besides the mount points
 # (moby daemon/initlayer): scripts look for /.dockerenv to know they run in a container.
 INIT_FILES = ("/.dockerenv", "/etc/mtab")
-_MTAB_TARGET = "/proc/mounts"
+MTAB_TARGET = "/proc/mounts"
 
 
 def add_init_files(rootfs: str, owner: tuple[int, int] = (0, 0)) -> None:
     """Make Docker's init-layer files in a container's mounted ``rootfs`` (its first start)
     where the image has none: ``/.dockerenv`` (empty, 0755) and ``/etc/mtab`` -> ``/proc/mounts``.
     They land in the rw layer; diff, commit and the rw size leave them out
-    (skiff.runtime.ops.is_init_stub) as Docker's init layer keeps them out. ``owner``:
+    (skiff.runtime.ops: ``_INIT_PATHS``, ``rw_size``) as Docker's init layer keeps them out. ``owner``:
     the host ids of the container's root (a user-namespaced container's). An image whose
     /etc is not a directory (or a read-only rootfs) gets what can be made; never raises."""
     try:
@@ -139,7 +139,7 @@ def add_init_files(rootfs: str, owner: tuple[int, int] = (0, 0)) -> None:
     mtab = os.path.join(rootfs, "etc", "mtab")
     if os.path.isdir(os.path.join(rootfs, "etc")) and not os.path.lexists(mtab):
         try:
-            os.symlink(_MTAB_TARGET, mtab)
+            os.symlink(MTAB_TARGET, mtab)
             if owner != (0, 0):
                 os.lchown(mtab, *owner)
         except OSError:

@@ -34,11 +34,12 @@ from skiff.errors import (
     NotFound,
     SkiffError,
 )
+from skiff.runtime.etcfiles import INIT_FILES, MTAB_TARGET
 from skiff.runtime.records import ACTIVE
 
 _INIT_PATHS = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/dev", "/proc",
                         "/sys", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys/fs",
-                        "/sys/fs/cgroup", "/.dockerenv", "/etc/mtab"})
+                        "/sys/fs/cgroup", *INIT_FILES})
 
 
 # -- exec ----------------------------------------------------------------------------------
@@ -544,7 +545,7 @@ def _stub_names(upper: Path, lowers: list[Path]) -> set[str]:
         if (_stat.S_ISDIR(st.st_mode) and not os.listdir(up)) or \
                 (_stat.S_ISREG(st.st_mode) and st.st_size == 0) or \
                 (_stat.S_ISLNK(st.st_mode) and rel == "etc/mtab"
-                 and os.readlink(up) == "/proc/mounts"):
+                 and os.readlink(up) == MTAB_TARGET):
             out.add(rel)
     return out
 
@@ -557,7 +558,7 @@ def rw_size(upper: str | os.PathLike[str], lowers: list[Path]) -> int:
 
     size = content_size(upper)
     if "etc/mtab" in _stub_names(Path(upper), lowers):
-        size -= len("/proc/mounts")
+        size -= len(MTAB_TARGET)
     return size
 
 
