@@ -652,24 +652,20 @@ _NETWORK_SETTINGS = (
 
 
 def _docker_shape(d: dict, fields: tuple) -> dict:
+    """``d`` with ``fields``' keys in their order (a zero value, copied, for a missing
+    one; an ``omitempty`` one only when set), then its other keys as they are."""
+    import copy
+
     out = {}
     for k, zero in fields:
         if k in d:
             if zero is not _OMIT or d[k] not in (None, {}, []):
                 out[k] = d[k]
         elif zero is not _OMIT:
-            out[k] = json_copy(zero)
-    out.update((k, v) for k, v in d.items() if k not in out and k not in _OMITTED_KEYS)
+            out[k] = copy.deepcopy(zero)
+    known = {k for k, _ in fields}
+    out.update((k, v) for k, v in d.items() if k not in known)
     return out
-
-
-_OMITTED_KEYS = frozenset(k for k, zero in _HOSTCONFIG if zero is _OMIT)
-
-
-def json_copy(v):
-    """A fresh copy of a JSON value (the zero values above are shared)."""
-    return [json_copy(x) for x in v] if isinstance(v, list) else \
-        {k: json_copy(x) for k, x in v.items()} if isinstance(v, dict) else v
 
 
 def _host_config(hc: dict) -> dict:
@@ -679,12 +675,14 @@ def _host_config(hc: dict) -> dict:
     hc = dict(hc)
     if hc.get("Devices") is None:
         hc["Devices"] = []
-    if "MaskedPaths" not in hc:
-        unconfined = hc.get("Privileged") or "systempaths=unconfined" in (hc.get("SecurityOpt") or ())
-        if not unconfined:
-            from skiff.runtime.spec import MASKED_PATHS, READONLY_PATHS
+    if "MaskedPaths" not in hc and not hc.get("Privileged"):
+        from skiff.runtime.options import security_options
 
-            hc["MaskedPaths"], hc["ReadonlyPaths"] = list(MASKED_PATHS), list(READONLY_PATHS)
+        # (what the spec gets: skiff.runtime.containers passes the same to build_spec)
+        if security_options(hc.get("SecurityOpt") or ()).get("systempaths") != "unconfined":
+            from skiff.runtime.spec import READONLY_PATHS, masked_paths
+
+            hc["MaskedPaths"], hc["ReadonlyPaths"] = masked_paths(), list(READONLY_PATHS)
     return _docker_shape(hc, _HOSTCONFIG)
 
 

@@ -312,7 +312,9 @@ def default_mounts(shm_size: int = DEFAULT_SHM_SIZE, *, privileged: bool = False
     ]
 
 
-def _masked_paths() -> list[str]:
+def masked_paths() -> list[str]:
+    """The paths a container gets masked (Docker's list, and each CPU's thermal_throttle
+    directory where the host has one); docker inspect's HostConfig.MaskedPaths."""
     paths = list(MASKED_PATHS)
     # Docker also masks each CPU's thermal_throttle directory where the host has one.
     try:
@@ -427,7 +429,7 @@ def build_spec(o: SpecOptions) -> dict:
         linux["sysctl"] = sysctl
     if not o.privileged:
         if not o.unmask_paths:
-            linux["maskedPaths"] = _masked_paths()
+            linux["maskedPaths"] = masked_paths()
             linux["readonlyPaths"] = list(READONLY_PATHS)
         if o.seccomp != "unconfined":
             from skiff.runtime import seccomp
