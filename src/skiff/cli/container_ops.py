@@ -191,12 +191,10 @@ def cp(ctx: Context, argv: list[str]) -> int:
 
 
 def _cp(ctx: Context, a, sc, sp, dc, dp) -> int:
-    from skiff.runtime import ops
     from skiff.runtime.records import ContainerNotFound
 
-    svc = _service(ctx)
     try:
-        svc.get(sc if sc is not None else dc)
+        return _cp_one(_service(ctx), ctx, a, sc, sp, dc, dp)
     except ContainerNotFound:
         # dockerd's archive error for the path docker/cli asked about, as typed: the
         # source, or the directory the destination would be written in
@@ -207,6 +205,11 @@ def _cp(ctx: Context, a, sc, sp, dc, dp) -> int:
         path = sp if sc is not None else (
             posixpath.dirname(dp.rstrip("/")) or ("/" if dp.startswith("/") else "."))
         raise NotFound(f"No such container:path: {sc or dc}:{path}") from None
+
+
+def _cp_one(svc, ctx: Context, a, sc, sp, dc, dp) -> int:
+    from skiff.runtime import ops
+
     if sc is not None:
         if not sp.startswith("/"):
             sp = "/" + sp
