@@ -15,6 +15,8 @@ import copy
 import json
 from typing import Any
 
+from skiff.dockerfile.gotext import format_go_duration
+
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_SHELL = ["/bin/sh", "-c"]
 HISTORY_COMMENT = "buildkit.dockerfile.v0"
@@ -275,26 +277,6 @@ def set_shell(img: dict[str, Any], shell: list[str], created: str) -> None:
     add_history(img, f"SHELL {go_v_list(list(shell))}", empty_layer=True, created=created)
 
 
-def go_duration(ns: int) -> str:
-    """Go ``time.Duration.String()`` for whole nanoseconds (``30s``, ``1m30s``, ``0s``)."""
-    if ns == 0:
-        return "0s"
-    out = ""
-    h, rem = divmod(ns, 3600 * 10**9)
-    m, rem = divmod(rem, 60 * 10**9)
-    s, frac = divmod(rem, 10**9)
-    if h:
-        out += f"{h}h"
-    if h or m:
-        out += f"{m}m"
-    if frac:
-        fs = f"{frac:09d}".rstrip("0")
-        out += f"{s}.{fs}s"
-    else:
-        out += f"{s}s"
-    return out
-
-
 def set_healthcheck(img: dict[str, Any], health: dict[str, Any], created: str) -> None:
     """HEALTHCHECK: ``health`` is Docker's HealthConfig dict (``Test`` list, durations in ns,
     ``Retries``); ``HEALTHCHECK NONE`` is ``{"Test": ["NONE"]}``. History prints Go's ``%+v``
@@ -308,7 +290,7 @@ def set_healthcheck(img: dict[str, Any], health: dict[str, Any], created: str) -
     img.setdefault("config", {})["Healthcheck"] = hc
     parts = [f"Test:{go_q_list(hc['Test'])}"]
     for k in ("Interval", "Timeout", "StartPeriod", "StartInterval"):
-        parts.append(f"{k}:{go_duration(hc.get(k, 0))}")
+        parts.append(f"{k}:{format_go_duration(hc.get(k, 0))}")
     parts.append(f"Retries:{hc.get('Retries', 0)}")
     add_history(img, "HEALTHCHECK {" + " ".join(parts) + "}", empty_layer=True,
                 created=created)

@@ -1,12 +1,12 @@
 """Go behaviours the instruction layer copies: ``time.ParseDuration`` (HEALTHCHECK
-intervals) and the "did you mean" suggestions of BuildKit's suggest package; and
+intervals) and ``Duration.String()`` and the "did you mean" suggestions of BuildKit's suggest package; and
 :class:`InstructionError`, which both raise (re-exported by :mod:`.instructions`)."""
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["InstructionError", "parse_go_duration"]
+__all__ = ["InstructionError", "format_go_duration", "parse_go_duration"]
 
 
 class InstructionError(ValueError):
@@ -55,6 +55,31 @@ def parse_go_duration(s: str) -> int:
     if total > 2**63 - 1:
         raise InstructionError(f"time: invalid duration {q}")
     return -int(total) if neg else int(total)
+
+
+def format_go_duration(ns: int) -> str:
+    """Go's ``time.Duration.String()`` (``30s``, ``1m30s``, ``500ms``, ``1.5s``)."""
+    if ns == 0:
+        return "0s"
+    sign = "-" if ns < 0 else ""
+    ns = abs(ns)
+    if ns < 1_000_000_000:
+        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
+            if ns >= size:
+                whole, frac = divmod(ns, size)
+                digits = len(str(size)) - 1
+                f = f"{frac:0{digits}d}".rstrip("0") if digits else ""
+                return f"{sign}{whole}{'.' + f if f else ''}{unit}"
+    h, rem = divmod(ns, 3_600_000_000_000)
+    m, rem = divmod(rem, 60_000_000_000)
+    s, frac = divmod(rem, 1_000_000_000)
+    out = sign
+    if h:
+        out += f"{h}h"
+    if h or m:
+        out += f"{m}m"
+    f = f"{frac:09d}".rstrip("0")
+    return out + f"{s}{'.' + f if f else ''}s"
 
 
 def _suggest(msg: str, word: str, candidates) -> str:

@@ -155,31 +155,6 @@ def settings(hc: dict) -> tuple[int, int, int, int]:
             int(hc.get("StartPeriod") or 0), int(hc.get("Retries") or DEFAULT_RETRIES))
 
 
-def go_duration(ns: int) -> str:
-    """Go's ``time.Duration.String()`` (``30s``, ``1m30s``, ``500ms``, ``1.5s``)."""
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    ns = abs(ns)
-    if ns < 1_000_000_000:
-        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
-            if ns >= size:
-                whole, frac = divmod(ns, size)
-                digits = len(str(size)) - 1
-                f = f"{frac:0{digits}d}".rstrip("0") if digits else ""
-                return f"{sign}{whole}{'.' + f if f else ''}{unit}"
-    h, rem = divmod(ns, 3_600_000_000_000)
-    m, rem = divmod(rem, 60_000_000_000)
-    s, frac = divmod(rem, 1_000_000_000)
-    out = sign
-    if h:
-        out += f"{h}h"
-    if h or m:
-        out += f"{m}m"
-    f = f"{frac:09d}".rstrip("0")
-    return out + f"{s}{'.' + f if f else ''}s"
-
-
 def status_suffix(health: dict | None) -> str:
     """What ``ps`` STATUS adds to ``Up ...`` (docker's Health.String): `` (health:
     starting)``, `` (healthy)``, `` (unhealthy)``; "" without a check."""
@@ -452,8 +427,10 @@ def _probe(bundle: str, cid: str, runc_base, pjson: str, timeout: int) -> dict:
     code = os.waitstatus_to_exitcode(status)
     end = now_rfc3339()
     if timed_out:
+        from skiff.dockerfile.gotext import format_go_duration
+
         return {"Start": start, "End": end, "ExitCode": -1,
-                "Output": f"Health check exceeded timeout ({go_duration(timeout)})"}
+                "Output": f"Health check exceeded timeout ({format_go_duration(timeout)})"}
     from skiff.runtime.runc import read_log_error
 
     err = read_log_error(log) if code != 0 else None

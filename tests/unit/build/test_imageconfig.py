@@ -136,9 +136,11 @@ def test_healthcheck():
 
 
 def test_go_duration():
-    assert ic.go_duration(90 * 10**9) == "1m30s"
-    assert ic.go_duration(1_500_000_000) == "1.5s"
-    assert ic.go_duration(3600 * 10**9) == "1h0m0s"
+    from skiff.dockerfile.gotext import format_go_duration
+
+    assert format_go_duration(90 * 10**9) == "1m30s"
+    assert format_go_duration(1_500_000_000) == "1.5s"
+    assert format_go_duration(3600 * 10**9) == "1h0m0s"
 
 
 def test_onbuild_adds_no_history():

@@ -110,7 +110,9 @@ def test_probe_argv():
     (S, "1s"), (30 * S, "30s"), (90 * S, "1m30s"), (3600 * S, "1h0m0s"), (1_500_000_000, "1.5s"),
     (500_000_000, "500ms"), (1_000_000, "1ms"), (1_500, "1.5µs"), (10, "10ns"), (0, "0s")])
 def test_go_duration_text(ns, text):
-    assert health.go_duration(ns) == text
+    from skiff.dockerfile.gotext import format_go_duration
+
+    assert format_go_duration(ns) == text
 
 
 def test_ps_status_suffix_and_filter_value():
