@@ -180,14 +180,6 @@ def _read(path: str) -> dict:
         return {}
 
 
-def _write(path: str, d: dict) -> None:
-    d["Seq"] = int(d.get("Seq", 0)) + 1
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(d, f)
-    os.replace(tmp, path)
-
-
 class _Locked:
     """``with _Locked(bundle):`` health.json's read-modify-write, between the prober and
     ``pause`` (flock of ``health.lock``)."""
@@ -210,6 +202,8 @@ def mark(bundle: str, status: str) -> None:
     """Set the status in ``health.json``: ``starting`` (streak 0, log kept) at a start,
     ``unhealthy`` when the container has stopped or is paused (dockerd's
     CloseMonitorChannel)."""
+    from skiff.runtime.monitor import write_numbered
+
     path = os.path.join(bundle, HEALTH_FILE)
     with _Locked(bundle):
         d = _read(path)
@@ -218,7 +212,7 @@ def mark(bundle: str, status: str) -> None:
         d.setdefault("Log", [])
         if status == "starting":
             d["FailingStreak"] = 0
-        _write(path, d)
+        write_numbered(path, d)
 
 
 def set_paused(bundle: str, paused: bool) -> None:
@@ -328,6 +322,8 @@ def _probe_loop(bundle: str, cid: str, runc_base, hc: dict, argv: list[str],
 def _record(path: str, result: dict, t0: float, started: float, start_period: int,
             retries: int) -> None:
     """dockerd's handleProbeResult: the log (last 5), the streak, the status."""
+    from skiff.runtime.monitor import write_numbered
+
     d = _read(path)
     log = list(d.get("Log") or [])
     log.append(result)
@@ -341,7 +337,7 @@ def _record(path: str, result: dict, t0: float, started: float, start_period: in
         if d["FailingStreak"] >= retries:
             status = "unhealthy"
     d["Status"] = status
-    _write(path, d)
+    write_numbered(path, d)
 
 
 def _kill_exec(pid: int, pid_file: str) -> int:

@@ -162,11 +162,18 @@ class _State:
 
     def write(self, **kw) -> None:
         self.d.update(kw)
-        self.d["Seq"] = int(self.d.get("Seq", 0)) + 1
-        tmp = self.ms.state_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.d, f)
-        os.replace(tmp, self.ms.state_path)
+        write_numbered(self.ms.state_path, self.d)
+
+
+def write_numbered(path: str, d: dict) -> None:
+    """Write a state file the record is folded from (state.json, health.json): ``d`` with
+    its ``Seq`` raised by one, replaced atomically, so a reader folds each version once
+    (skiff.runtime.containers compares Seq with the one it recorded)."""
+    d["Seq"] = int(d.get("Seq", 0)) + 1
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(d, f)
+    os.replace(tmp, path)
 
 
 class _Files:
