@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 
-from skiff.errors import InvalidArgument, SkiffError
+from skiff.errors import InvalidArgument
 
 MIN_MEMORY = 6 * 1024 * 1024  # dockerd's linuxMinMemory
 _RULE = re.compile(r"([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})")
@@ -324,24 +324,10 @@ def host_config_fields(o) -> dict:
     }
 
 
-def _major_minor(path: str) -> tuple[int, int]:
-    """A block device's numbers at start (dockerd's getBlkioThrottleDevices stat).
-
-    Raises:
-        SkiffError: ``stat /dev/x: no such file or directory`` (docker run exits 127).
-    """
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        why = (e.strerror or "cannot stat")
-        why = why[:1].lower() + why[1:]
-        raise SkiffError(f"stat {path}", why,
-                         exit_code=127 if "no such file" in why else None) from None
-    return os.major(st.st_rdev), os.minor(st.st_rdev)
-
-
 def _dev(path: str, **value: int) -> dict:
-    major, minor = _major_minor(path)
+    from skiff.runtime.spec import device_numbers
+
+    major, minor = device_numbers(path)
     return {"major": major, "minor": minor, **value}
 
 

@@ -612,14 +612,26 @@ def throttle(spec: str) -> dict:
         raise InvalidArgument(f"invalid rate for device: {spec}",
                               "The correct format is <device-path>:<number>[<unit>]")
     n = int(m.group(1)) * {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}[m.group(2)]
+    major, minor = device_numbers(path)
+    return {"major": major, "minor": minor, "rate": n}
+
+
+def device_numbers(path: str) -> tuple[int, int]:
+    """(major, minor) of the device node ``path``, looked at when the container starts
+    (dockerd's getBlkioThrottleDevices / weight devices stat it then).
+
+    Raises:
+        SkiffError: the stat's own error, ``stat /dev/x: no such file or directory``
+            (docker run exits 127 on that one).
+    """
     try:
         st = os.stat(path)
-    except OSError as e:  # (dockerd's getBlkioThrottleDevices: the stat's own error)
+    except OSError as e:
         why = e.strerror or "cannot stat"
         why = why[:1].lower() + why[1:]
         raise SkiffError(f"stat {path}", why,
                          exit_code=127 if "no such file or directory" in why else None) from None
-    return {"major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev), "rate": n}
+    return os.major(st.st_rdev), os.minor(st.st_rdev)
 
 
 def bind_mount(source: str, destination: str, *, readonly: bool = False,
