@@ -614,57 +614,57 @@ _GO_MAPS = {"Config": ("Labels", "ExposedPorts", "Volumes"),
 
 
 _OMIT = object()  # an ``omitempty`` field: left out unless set
-# docker 20.10's container.HostConfig as encoding/json writes it: every field in order with
-# its zero value; the ``omitempty`` ones (Init, Mounts, Sysctls, StorageOpt, Tmpfs) only
-# when set. Keys skiff records beyond these follow, as they are.
-_HOSTCONFIG = (
-    ("Binds", None), ("ContainerIDFile", ""), ("LogConfig", {"Type": "json-file", "Config": {}}),
-    ("NetworkMode", "default"), ("PortBindings", {}),
-    ("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0}), ("AutoRemove", False),
-    ("VolumeDriver", ""), ("VolumesFrom", None), ("CapAdd", None), ("CapDrop", None),
-    ("CgroupnsMode", "host"), ("Dns", []), ("DnsOptions", []), ("DnsSearch", []),
-    ("ExtraHosts", None), ("GroupAdd", None), ("IpcMode", "private"), ("Cgroup", ""),
-    ("Links", None), ("OomScoreAdj", 0), ("PidMode", ""), ("Privileged", False),
-    ("PublishAllPorts", False), ("ReadonlyRootfs", False), ("SecurityOpt", None),
-    ("StorageOpt", _OMIT), ("Tmpfs", _OMIT), ("UTSMode", ""), ("UsernsMode", ""),
-    ("ShmSize", 67108864), ("Sysctls", _OMIT), ("Runtime", "runc"), ("ConsoleSize", [0, 0]),
-    ("Isolation", ""), ("CpuShares", 0), ("Memory", 0), ("NanoCpus", 0), ("CgroupParent", ""),
-    ("BlkioWeight", 0), ("BlkioWeightDevice", []), ("BlkioDeviceReadBps", None),
-    ("BlkioDeviceWriteBps", None), ("BlkioDeviceReadIOps", None),
-    ("BlkioDeviceWriteIOps", None), ("CpuPeriod", 0), ("CpuQuota", 0),
-    ("CpuRealtimePeriod", 0), ("CpuRealtimeRuntime", 0), ("CpusetCpus", ""),
-    ("CpusetMems", ""), ("Devices", []), ("DeviceCgroupRules", None),
-    ("DeviceRequests", None), ("KernelMemory", 0), ("KernelMemoryTCP", 0),
-    ("MemoryReservation", 0), ("MemorySwap", 0), ("MemorySwappiness", None),
-    ("OomKillDisable", False), ("PidsLimit", None), ("Ulimits", None), ("CpuCount", 0),
-    ("CpuPercent", 0), ("IOMaximumIOps", 0), ("IOMaximumBandwidth", 0), ("Mounts", _OMIT),
-    ("MaskedPaths", None), ("ReadonlyPaths", None), ("Init", _OMIT),
-)
-# docker 20.10's NetworkSettings (NetworkSettingsBase, then DefaultNetworkSettings, then
-# Networks): what skiff has no value for is the zero value, as dockerd writes it.
-_NETWORK_SETTINGS = (
-    ("Bridge", ""), ("SandboxID", ""), ("HairpinMode", False), ("LinkLocalIPv6Address", ""),
-    ("LinkLocalIPv6PrefixLen", 0), ("Ports", {}), ("SandboxKey", ""),
-    ("SecondaryIPAddresses", None), ("SecondaryIPv6Addresses", None), ("EndpointID", ""),
-    ("Gateway", ""), ("GlobalIPv6Address", ""), ("GlobalIPv6PrefixLen", 0), ("IPAddress", ""),
-    ("IPPrefixLen", 0), ("IPv6Gateway", ""), ("MacAddress", ""), ("Networks", None),
-)
+# The JSON zero values dockerd writes for docker 20.10's container.HostConfig and
+# NetworkSettings fields (their names and order: skiff.format.structs); the ``omitempty``
+# ones only when set. Every field has an entry.
+_HOSTCONFIG_ZERO = {
+    "Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
+    "NetworkMode": "default", "PortBindings": {},
+    "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0}, "AutoRemove": False,
+    "VolumeDriver": "", "VolumesFrom": None, "CapAdd": None, "CapDrop": None,
+    "CgroupnsMode": "host", "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None,
+    "GroupAdd": None, "IpcMode": "private", "Cgroup": "", "Links": None, "OomScoreAdj": 0,
+    "PidMode": "", "Privileged": False, "PublishAllPorts": False, "ReadonlyRootfs": False,
+    "SecurityOpt": None, "StorageOpt": _OMIT, "Tmpfs": _OMIT, "UTSMode": "", "UsernsMode": "",
+    "ShmSize": 67108864, "Sysctls": _OMIT, "Runtime": "runc", "ConsoleSize": [0, 0],
+    "Isolation": "", "CpuShares": 0, "Memory": 0, "NanoCpus": 0, "CgroupParent": "",
+    "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": None,
+    "BlkioDeviceWriteBps": None, "BlkioDeviceReadIOps": None, "BlkioDeviceWriteIOps": None,
+    "CpuPeriod": 0, "CpuQuota": 0, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0,
+    "CpusetCpus": "", "CpusetMems": "", "Devices": [], "DeviceCgroupRules": None,
+    "DeviceRequests": None, "KernelMemory": 0, "KernelMemoryTCP": 0, "MemoryReservation": 0,
+    "MemorySwap": 0, "MemorySwappiness": None, "OomKillDisable": False, "PidsLimit": None,
+    "Ulimits": None, "CpuCount": 0, "CpuPercent": 0, "IOMaximumIOps": 0,
+    "IOMaximumBandwidth": 0, "Mounts": _OMIT, "MaskedPaths": None, "ReadonlyPaths": None,
+    "Init": _OMIT,
+}
+_NETWORK_SETTINGS_ZERO = {
+    "Bridge": "", "SandboxID": "", "HairpinMode": False, "LinkLocalIPv6Address": "",
+    "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": "", "SecondaryIPAddresses": None,
+    "SecondaryIPv6Addresses": None, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
+    "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
+    "MacAddress": "", "Networks": None,
+}
 
 
-def _docker_shape(d: dict, fields: tuple) -> dict:
-    """``d`` with ``fields``' keys in their order (a zero value, copied, for a missing
-    one; an ``omitempty`` one only when set), then its other keys as they are."""
+def _docker_shape(d: dict, struct: str, zeros: dict) -> dict:
+    """``d`` with the fields of docker's ``struct`` in their order (its JSON zero value,
+    copied, for a missing one; an ``omitempty`` one only when set), then its other keys
+    as they are."""
     import copy
 
+    from skiff.format.structs import field_names
+
+    fields = field_names(struct)
     out = {}
-    for k, zero in fields:
+    for k in fields:
+        zero = zeros[k]
         if k in d:
             if zero is not _OMIT or d[k] not in (None, {}, []):
                 out[k] = d[k]
         elif zero is not _OMIT:
             out[k] = copy.deepcopy(zero)
-    known = {k for k, _ in fields}
-    out.update((k, v) for k, v in d.items() if k not in known)
+    out.update((k, v) for k, v in d.items() if k not in fields)
     return out
 
 
@@ -683,7 +683,7 @@ def _host_config(hc: dict) -> dict:
             from skiff.runtime.spec import READONLY_PATHS, masked_paths
 
             hc["MaskedPaths"], hc["ReadonlyPaths"] = masked_paths(), list(READONLY_PATHS)
-    return _docker_shape(hc, _HOSTCONFIG)
+    return _docker_shape(hc, "HostConfig", _HOSTCONFIG_ZERO)
 
 
 def _graph_driver(rec: dict, svc) -> dict | None:
@@ -718,7 +718,7 @@ def public(rec: dict, svc=None) -> dict:
         if k == "HostConfig" and isinstance(v, dict):
             v = _host_config(v)
         elif k == "NetworkSettings" and isinstance(v, dict):
-            v = _docker_shape(v, _NETWORK_SETTINGS)
+            v = _docker_shape(v, "NetworkSettings", _NETWORK_SETTINGS_ZERO)
         elif k == "Mounts":
             gd = _graph_driver(rec, svc)
             if gd is not None:

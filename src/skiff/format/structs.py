@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from skiff.format.gofmt import NilMap, NilSlice
 from skiff.format.gotemplate import GoStruct
 
-__all__ = ["container_view", "network_view", "volume_view", "CONFIG_ZERO", "typed_config"]
+__all__ = ["container_view", "network_view", "volume_view", "CONFIG_ZERO", "typed_config",
+           "field_names"]
 
 # One struct: (field names, {field: zero value when the JSON omits it}, {field: nested
 # struct name, or "[name]" for a slice of / "{name}" for a map of that struct}).
@@ -113,6 +114,15 @@ _STRUCTS: dict[str, _Struct] = {
         {"CreatedAt": "", "Status": {}, "UsageData": None}, {"UsageData": "UsageData"}),
     "UsageData": (("RefCount", "Size"), {}, {}),
 }
+
+
+def field_names(struct: str) -> tuple[str, ...]:
+    """The JSON field names of docker 20.10's struct ``struct`` (``"HostConfig"``,
+    ``"NetworkSettings"``, ...), in encoding/json's order.
+
+    Raises:
+        KeyError: a struct not described here."""
+    return _STRUCTS[struct][0]
 
 
 def typed_config(value: object) -> object:
